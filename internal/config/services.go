@@ -1,0 +1,72 @@
+package config
+
+import "errors"
+
+// Base holds the sections every database-backed service has. It is inlined in YAML.
+type Base struct {
+	Log      Log      `yaml:"log"`
+	Database Database `yaml:"database"`
+	// HTTP serves the service's API, health probes and /metrics.
+	HTTP HTTP `yaml:"http"`
+}
+
+func (b *Base) setDefaults(listen string) {
+	b.Log.setDefaults()
+	b.Database.setDefaults()
+	b.HTTP.setDefaults(listen)
+}
+
+func (b *Base) validate() error {
+	return errors.Join(b.Log.validate(), b.Database.validate(), b.HTTP.validate())
+}
+
+// Sipserver is the configuration of cmd/sipserver (HTTP: internal API).
+type Sipserver struct {
+	Base `yaml:",inline"`
+}
+
+// SetDefaults implements Service.
+func (c *Sipserver) SetDefaults() { c.setDefaults(":8081") }
+
+// Validate implements Service.
+func (c *Sipserver) Validate() error { return c.validate() }
+
+// Recorder is the configuration of cmd/recorder (HTTP: playback).
+type Recorder struct {
+	Base `yaml:",inline"`
+}
+
+// SetDefaults implements Service.
+func (c *Recorder) SetDefaults() { c.setDefaults(":8082") }
+
+// Validate implements Service.
+func (c *Recorder) Validate() error { return c.validate() }
+
+// Console is the configuration of cmd/console (HTTP: public API and web UI).
+type Console struct {
+	Base `yaml:",inline"`
+}
+
+// SetDefaults implements Service.
+func (c *Console) SetDefaults() { c.setDefaults(":8080") }
+
+// Validate implements Service.
+func (c *Console) Validate() error { return c.validate() }
+
+// Mediagw is the configuration of cmd/mediagw. It keeps no state in the database.
+type Mediagw struct {
+	Log Log `yaml:"log"`
+	// HTTP serves WHEP, HLS, the internal control API, health probes and /metrics.
+	HTTP HTTP `yaml:"http"`
+}
+
+// SetDefaults implements Service.
+func (c *Mediagw) SetDefaults() {
+	c.Log.setDefaults()
+	c.HTTP.setDefaults(":8888")
+}
+
+// Validate implements Service.
+func (c *Mediagw) Validate() error {
+	return errors.Join(c.Log.validate(), c.HTTP.validate())
+}

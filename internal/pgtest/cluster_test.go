@@ -1,0 +1,120 @@
+package pgtest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestNewDBIsFreshAndUsable(t *testing.T) {
+	ctx := context.Background()
+	a, b := pgtest.NewDB(t), pgtest.NewDB(t)
+	if a == b {
+		t.Fatal("two tests got the same database")
+	}
+	conn, err := pgx.Connect(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE x (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	conn2, err := pgx.Connect(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close(ctx)
+	var n int
+	if err := conn2.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 'x'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("second database is not fresh: n=%d err=%v", n, err)
+	}
+}
+
+// TestEnsureReusesAcrossRuns starts a cluster, "restarts" the caller (a new Cluster
+// value for the same directory, several at once), and checks they all reuse it.
+func TestEnsureReusesAcrossRuns(t *testing.T) {
+	if _, err := pgtest.FindBinaries(); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	parent, err := os.MkdirTemp("", "sharpeyes-pgtest-reuse-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(parent)
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(parent, "data")
+	first := &pgtest.Cluster{Dir: dir, Durable: true}
+	if err := first.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Stop(context.Background())
+	if err := first.CreateDB(ctx, "sharpeyes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.CreateDB(ctx, "sharpeyes"); err != nil {
+		t.Fatalf("CreateDB must be idempotent: %v", err)
+	}
+
+	var wg sync.WaitGroup
+	ports := make([]int, 3)
+	errs := make([]error, 3)
+	for i := range ports {
+		wg.Go(func() {
+			c := &pgtest.Cluster{Dir: dir}
+			errs[i] = c.Ensure(ctx)
+			ports[i] = c.Port()
+		})
+	}
+	wg.Wait()
+	for i := range ports {
+		if errs[i] != nil || ports[i] != first.Port() {
+			t.Fatalf("caller %d: port %d err %v, want reuse of port %d", i, ports[i], errs[i], first.Port())
+		}
+	}
+
+	// After a stop, Ensure starts the same data directory again and the data is still there.
+	if err := first.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again := &pgtest.Cluster{Dir: dir}
+	if err := again.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Stop(context.Background())
+	conn, err := pgx.Connect(ctx, again.URL("sharpeyes"))
+	if err != nil {
+		t.Fatalf("database lost across restart: %v", err)
+	}
+	conn.Close(ctx)
+}
+
+func TestBadDirFailsClearly(t *testing.T) {
+	if _, err := pgtest.FindBinaries(); err != nil {
+		t.Skip(err)
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &pgtest.Cluster{Dir: filepath.Join(f, "data")} // parent is a regular file
+	if err := c.Ensure(context.Background()); err == nil {
+		t.Fatal("want an error for a data dir below a regular file")
+	}
+}
