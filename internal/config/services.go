@@ -70,3 +70,9 @@ func (c *Mediagw) SetDefaults() {
 func (c *Mediagw) Validate() error {
 	return errors.Join(c.Log.validate(), c.HTTP.validate())
 }
+
+// LogConfig returns the log section.
+func (b *Base) LogConfig() Log { return b.Log }
+
+// LogConfig returns the log section.
+func (c *Mediagw) LogConfig() Log { return c.Log }

@@ -1,0 +1,65 @@
+// Package svc starts what every service has: the Prometheus registry, the HTTP
+// listener with probes and /metrics, and (for database-backed services) the store.
+package svc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/httpserv"
+	"github.com/sharpeyes/sharpeyes/internal/metrics"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// Runtime is the common part of a running service.
+type Runtime struct {
+	// Store is nil for services without a database.
+	Store    *store.Store
+	Registry *prometheus.Registry
+	// Mux already serves /healthz, /readyz and /metrics; services add their routes.
+	Mux  *http.ServeMux
+	HTTP *httpserv.Server
+}
+
+// Start opens the database (when db is non-nil) and starts the HTTP listener.
+func Start(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) (*Runtime, error) {
+	rt := &Runtime{Registry: metrics.NewRegistry(service)}
+	ready := map[string]httpserv.ReadyFunc{}
+	if db != nil {
+		st, err := store.OpenConfigured(ctx, *db, log)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		rt.Store = st
+		ready["database"] = st.Ping
+	}
+	rt.Mux = httpserv.NewMux(rt.Registry, ready)
+	srv := &httpserv.Server{
+		Address:           h.Listen,
+		ReadHeaderTimeout: time.Duration(h.ReadHeaderTimeout),
+		Handler:           rt.Mux,
+		Log:               log,
+	}
+	if err := srv.Initialize(); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	rt.HTTP = srv
+	return rt, nil
+}
+
+// Close stops the HTTP listener and closes the store.
+func (rt *Runtime) Close() {
+	if rt.HTTP != nil {
+		rt.HTTP.Close()
+	}
+	if rt.Store != nil {
+		rt.Store.Close()
+	}
+}

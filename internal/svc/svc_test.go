@@ -1,0 +1,60 @@
+package svc_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/svc"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestStartWithDatabase(t *testing.T) {
+	var cfg config.Console
+	if _, err := config.Load("", &cfg, []string{
+		"SHARPEYES_DATABASE_URL=" + pgtest.NewDB(t), "SHARPEYES_HTTP_LISTEN=127.0.0.1:0",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := svc.Start(context.Background(), "console", &cfg.Database, cfg.HTTP, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if v, err := rt.Store.Version(context.Background()); err != nil || v < 1 {
+		t.Fatalf("schema not migrated: %d %v", v, err)
+	}
+	resp, err := http.Get("http://" + rt.HTTP.Addr().String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("readyz %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestStartUnreachableDatabase(t *testing.T) {
+	db := config.Database{URL: "postgres://x@127.0.0.1:1/x?sslmode=disable", MaxConns: 1, ConnectTimeout: config.Duration(3 * time.Second)}
+	if _, err := svc.Start(context.Background(), "recorder", &db, config.HTTP{Listen: "127.0.0.1:0"}, slog.Default()); err == nil {
+		t.Fatal("want an error")
+	}
+}
+
+func TestStartPortInUseClosesStore(t *testing.T) {
+	first, err := svc.Start(context.Background(), "mediagw", nil, config.HTTP{Listen: "127.0.0.1:0"}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := svc.Start(context.Background(), "mediagw", nil, config.HTTP{Listen: first.HTTP.Addr().String()}, slog.Default()); err == nil {
+		t.Fatal("want port-in-use error")
+	}
+}
