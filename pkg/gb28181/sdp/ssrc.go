@@ -3,6 +3,8 @@ package sdp
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ids"
 )
 
 // SSRC is the RTP synchronisation source of a GB28181 stream. On the wire
@@ -95,10 +97,11 @@ func (s SSRC) Sequence() int {
 // "3402000000" → "20000"). The ID must start with at least 8 decimal
 // digits; 10-digit domains and 18–20 digit IDs are both accepted.
 func DomainDigits(id string) (string, error) {
-	if len(id) < 8 || !isDigits(id) {
-		return "", fmt.Errorf("domain %q: %w", id, ErrBadDomain)
+	d, err := ids.SSRCDomainPart(id)
+	if err != nil {
+		return "", fmt.Errorf("domain %q: %w: %w", id, ErrBadDomain, err)
 	}
-	return id[3:8], nil
+	return d, nil
 }
 
 // isDigits reports whether s is non-empty and all ASCII decimal digits.
