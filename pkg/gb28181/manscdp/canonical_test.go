@@ -69,7 +69,8 @@ func TestClassifyID(t *testing.T) {
 		"34020000002150000001": kindGroup,
 		"34020000002160000001": kindVirtualOrg,
 		"34020000001320000001": kindDevice,
-		"3402000000200":        kindSystem,
+		"3402000000200":        kindDevice, // too short to carry a type code
+		"340200000020000001":   kindSystem, // 18 digits, accepted leniently
 		"34020a":               kindDevice,
 		"":                     kindDevice,
 	} {

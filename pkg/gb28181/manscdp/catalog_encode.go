@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"reflect"
 	"strings"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ids"
 )
 
 // itemKind is what a catalog item is, judged from its DeviceID.
@@ -18,26 +20,22 @@ const (
 )
 
 // classifyID judges a catalog item by its ID: 2/4/6/8 digits is a civil
-// code, otherwise digits 11–13 of a 20-digit ID are the type code.
+// code, otherwise the type code (digits 11–13) decides.
 func classifyID(id string) itemKind {
-	for i := 0; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return kindDevice
-		}
-	}
-	switch len(id) {
-	case 2, 4, 6, 8:
+	if ids.IsCivilCode(id) {
 		return kindCivil
 	}
-	if len(id) >= 13 {
-		switch id[10:13] {
-		case "200":
-			return kindSystem
-		case "215":
-			return kindGroup
-		case "216":
-			return kindVirtualOrg
-		}
+	parsed, err := ids.Parse(id)
+	if err != nil {
+		return kindDevice
+	}
+	switch {
+	case parsed.Type.IsPlatform():
+		return kindSystem
+	case parsed.Type.IsBusinessGroup():
+		return kindGroup
+	case parsed.Type.IsVirtualOrg():
+		return kindVirtualOrg
 	}
 	return kindDevice
 }
