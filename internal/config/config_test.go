@@ -117,10 +117,10 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 }
 
 func TestLoadRejectsUnknownYAMLKey(t *testing.T) {
-	path := writeFile(t, "log:\n  levle: debug\n")
+	path := writeFile(t, "log:\n  lvel: debug\n")
 	_, err := config.Load(path, &config.Mediagw{}, nil)
-	if err == nil || !strings.Contains(err.Error(), "levle") {
-		t.Fatalf("err = %v, want an error naming levle", err)
+	if err == nil || !strings.Contains(err.Error(), "lvel") {
+		t.Fatalf("err = %v, want an error naming lvel", err)
 	}
 }
 

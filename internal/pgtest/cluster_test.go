@@ -64,7 +64,7 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 	if err := first.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer first.Stop(context.Background())
+	defer func() { _ = first.Stop(context.Background()) }()
 	if err := first.CreateDB(ctx, "sharpeyes"); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 	if err := again.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer again.Stop(context.Background())
+	defer func() { _ = again.Stop(context.Background()) }()
 	conn, err := pgx.Connect(ctx, again.URL("sharpeyes"))
 	if err != nil {
 		t.Fatalf("database lost across restart: %v", err)

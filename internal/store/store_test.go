@@ -72,8 +72,10 @@ func TestDevices(t *testing.T) {
 	ctx := context.Background()
 	pw := "secret"
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	d := store.Device{ID: "34020000001320000001", Name: "大门口", Manufacturer: "Hikvision", Model: "DS-2CD",
-		Transport: "tcp", RemoteAddr: "10.0.0.5:5060", GBVersion: "2.0", Password: &pw, RegisteredAt: &now}
+	d := store.Device{
+		ID: "34020000001320000001", Name: "大门口", Manufacturer: "Hikvision", Model: "DS-2CD",
+		Transport: "tcp", RemoteAddr: "10.0.0.5:5060", GBVersion: "2.0", Password: &pw, RegisteredAt: &now,
+	}
 	if err := s.UpsertDevice(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +149,10 @@ func TestSyncCatalog(t *testing.T) {
 	}
 	lon, lat := 117.28, 31.86
 	cam := func(id, name string) store.Channel {
-		return store.Channel{ID: id, Name: name, CivilCode: "340200", ParentID: dev, Status: "ON", Online: true,
-			Longitude: &lon, Latitude: &lat, PTZType: 1, Extra: map[string]string{"Block": "A"}}
+		return store.Channel{
+			ID: id, Name: name, CivilCode: "340200", ParentID: dev, Status: "ON", Online: true,
+			Longitude: &lon, Latitude: &lat, PTZType: 1, Extra: map[string]string{"Block": "A"},
+		}
 	}
 	first := []store.Channel{cam("34020000001310000001", "一楼大厅"), cam("34020000001310000002", "二楼"), cam("34020000001310000003", "车库")}
 	res, err := s.SyncCatalog(ctx, dev, first)

@@ -36,7 +36,7 @@ func TestStartWithDatabase(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz %d %s", resp.StatusCode, body)
 	}
 }

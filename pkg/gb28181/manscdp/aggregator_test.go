@@ -16,8 +16,10 @@ func catPacket(dev string, sn, sum int, ids ...string) *manscdp.CatalogResponse 
 	for i, id := range ids {
 		items[i] = manscdp.CatalogItem{DeviceID: id, Name: "n" + id}
 	}
-	return &manscdp.CatalogResponse{Header: manscdp.Header{CmdType: "Catalog", SN: sn, DeviceID: dev}, SumNum: sum,
-		DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: items}}
+	return &manscdp.CatalogResponse{
+		Header: manscdp.Header{CmdType: "Catalog", SN: sn, DeviceID: dev}, SumNum: sum,
+		DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: items},
+	}
 }
 
 func ids(items []manscdp.CatalogItem) string {
@@ -157,8 +159,10 @@ func TestAggregatorRecords(t *testing.T) {
 		return manscdp.RecordItem{DeviceID: "ch", StartTime: tm(h), EndTime: tm(h + 1), FilePath: path}
 	}
 	pkt := func(sum int, items ...manscdp.RecordItem) *manscdp.RecordInfoResponse {
-		return &manscdp.RecordInfoResponse{Header: manscdp.Header{SN: 4, DeviceID: "ch"}, Name: "大门", SumNum: sum,
-			RecordList: &manscdp.List[manscdp.RecordItem]{Items: items}}
+		return &manscdp.RecordInfoResponse{
+			Header: manscdp.Header{SN: 4, DeviceID: "ch"}, Name: "大门", SumNum: sum,
+			RecordList: &manscdp.List[manscdp.RecordItem]{Items: items},
+		}
 	}
 	a := &manscdp.Aggregator{}
 	// Same channel and times but another file is a distinct record; an exact repeat is not.
@@ -176,8 +180,10 @@ func TestAggregatorRecords(t *testing.T) {
 
 func TestAggregatorCatalogNotify(t *testing.T) {
 	a := &manscdp.Aggregator{}
-	n := &manscdp.CatalogNotify{Header: manscdp.Header{SN: 1, DeviceID: "p"}, SumNum: 1,
-		DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: []manscdp.CatalogItem{{DeviceID: "a", Event: "ON"}}}}
+	n := &manscdp.CatalogNotify{
+		Header: manscdp.Header{SN: 1, DeviceID: "p"}, SumNum: 1,
+		DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: []manscdp.CatalogItem{{DeviceID: "a", Event: "ON"}}},
+	}
 	// A response with the same DeviceID and SN is a different answer.
 	if _, done, _ := a.Add(catPacket("p", 1, 2, "z"), t0); done {
 		t.Fatal("early")

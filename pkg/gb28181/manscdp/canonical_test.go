@@ -34,8 +34,10 @@ func TestCanonicalNamesCoverTags(t *testing.T) {
 	}
 	for _, root := range []Root{RootQuery, RootControl, RootNotify, RootResponse} {
 		checkName(t, string(root))
-		for _, cmd := range []string{CmdKeepalive, CmdCatalog, CmdDeviceInfo, CmdDeviceStatus, CmdRecordInfo, CmdDeviceControl,
-			CmdDeviceConfig, CmdPresetQuery, CmdConfigDownload, CmdAlarm, CmdMobilePosition, CmdMediaStatus, CmdBroadcast} {
+		for _, cmd := range []string{
+			CmdKeepalive, CmdCatalog, CmdDeviceInfo, CmdDeviceStatus, CmdRecordInfo, CmdDeviceControl,
+			CmdDeviceConfig, CmdPresetQuery, CmdConfigDownload, CmdAlarm, CmdMobilePosition, CmdMediaStatus, CmdBroadcast,
+		} {
 			if m, _ := newMessage(root, cmd); m != nil {
 				walk(reflect.TypeOf(m))
 			}

@@ -175,8 +175,10 @@ func allMessages(t *testing.T) []manscdp.Message {
 		&manscdp.DeviceInfoQuery{Header: h(8)},
 		manscdp.NewDeviceInfoResponse("34020000001180000001", 9, "一楼大厅", "Hik", "NVR", "V4", 16),
 		&manscdp.DeviceStatusQuery{Header: h(10)},
-		&manscdp.DeviceStatusResponse{Header: h(11), Result: "OK", Online: "ONLINE", Status: "OK", Reason: "r", Encode: "ON", Record: "OFF", DeviceTime: tm,
-			Alarmstatus: &manscdp.List[manscdp.AlarmStatusItem]{Items: []manscdp.AlarmStatusItem{{DeviceID: "1", DutyStatus: manscdp.DutyAlarm}}}},
+		&manscdp.DeviceStatusResponse{
+			Header: h(11), Result: "OK", Online: "ONLINE", Status: "OK", Reason: "r", Encode: "ON", Record: "OFF", DeviceTime: tm,
+			Alarmstatus: &manscdp.List[manscdp.AlarmStatusItem]{Items: []manscdp.AlarmStatusItem{{DeviceID: "1", DutyStatus: manscdp.DutyAlarm}}},
+		},
 		&manscdp.RecordInfoQuery{Header: h(12), StartTime: tm, EndTime: tm, FilePath: "f", Address: "a", Secrecy: 1, Type: "all", RecorderID: "r", IndistinctQuery: 1, StreamNumber: &zero},
 		&manscdp.RecordInfoResponse{Header: h(13), Name: "n", SumNum: 1, RecordList: &manscdp.List[manscdp.RecordItem]{Items: []manscdp.RecordItem{{
 			DeviceID: "1", Name: "n", FilePath: "p", Address: "a", StartTime: tm, EndTime: tm, Secrecy: 0, Type: "time", RecorderID: "r", FileSize: 1 << 40,
@@ -196,8 +198,10 @@ func allMessages(t *testing.T) []manscdp.Message {
 		&manscdp.PresetQueryResponse{Header: h(26), PresetList: &manscdp.List[manscdp.PresetItem]{Items: []manscdp.PresetItem{{PresetID: "1", PresetName: "门"}}}},
 		&manscdp.ConfigDownloadQuery{Header: h(27), ConfigType: "BasicParam/VideoParamOpt"},
 		&manscdp.ConfigDownloadResponse{Header: h(28), Result: "OK", BasicParam: &manscdp.BasicParam{SIPServerID: "s", SIPServerPort: 5060}, VideoParamOpt: &manscdp.VideoParamOpt{DownloadSpeed: "1/2"}},
-		&manscdp.AlarmNotify{Header: h(29), AlarmPriority: "1", AlarmMethod: "2", AlarmTime: tm, AlarmDescription: "越界", Longitude: 1, Latitude: 2,
-			Info: &manscdp.AlarmInfo{AlarmType: "1", AlarmTypeParam: &manscdp.AlarmTypeParam{EventType: "2"}}},
+		&manscdp.AlarmNotify{
+			Header: h(29), AlarmPriority: "1", AlarmMethod: "2", AlarmTime: tm, AlarmDescription: "越界", Longitude: 1, Latitude: 2,
+			Info: &manscdp.AlarmInfo{AlarmType: "1", AlarmTypeParam: &manscdp.AlarmTypeParam{EventType: "2"}},
+		},
 		manscdp.NewAlarmResponse("34020000001340000001", 30),
 		&manscdp.AlarmQuery{Header: h(31), StartAlarmPriority: "1", EndAlarmPriority: "4", AlarmMethod: "0", AlarmType: "1", StartAlarmTime: tm, EndAlarmTime: tm},
 		&manscdp.MobilePositionQuery{Header: h(32), Interval: 5},

@@ -3,6 +3,7 @@ package manscdp
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -45,10 +46,10 @@ func (r *normReader) Token() (xml.Token, error) {
 		}
 		tok, err := r.d.RawToken()
 		if err != nil {
-			if err == io.EOF && len(r.stack) > 0 {
+			if errors.Is(err, io.EOF) && len(r.stack) > 0 {
 				return nil, fmt.Errorf("%w: document ends inside <%s>", ErrMalformed, r.stack[len(r.stack)-1])
 			}
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return nil, fmt.Errorf("%w: no root element", ErrMalformed)
 			}
 			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -105,7 +106,7 @@ func sniff(body []byte) (Root, string, error) {
 	inCmd := false
 	for {
 		tok, err := r.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return root, "", nil
 		}
 		if err != nil {

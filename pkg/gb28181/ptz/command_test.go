@@ -60,16 +60,22 @@ func TestConstructorsRoundTrip(t *testing.T) {
 		str  string
 	}{
 		{ptz.Stop(), nil, ptz.Action{Kind: ptz.KindPTZ, Op: ptz.OpStop}, "PTZ stop"},
-		{cmd(ptz.Move(ptz.Up|ptz.Left|ptz.ZoomOut, 10, 20, 15)), nil,
+		{
+			cmd(ptz.Move(ptz.Up|ptz.Left|ptz.ZoomOut, 10, 20, 15)), nil,
 			ptz.Action{Kind: ptz.KindPTZ, Op: ptz.OpMove, Direction: ptz.Up | ptz.Left | ptz.ZoomOut, PanSpeed: 10, TiltSpeed: 20, ZoomSpeed: 15},
-			"PTZ move left|up|zoom-out pan=10 tilt=20 zoom=15"},
-		{cmd(ptz.Move(ptz.Down|ptz.Right, 255, 255, 0)), nil,
+			"PTZ move left|up|zoom-out pan=10 tilt=20 zoom=15",
+		},
+		{
+			cmd(ptz.Move(ptz.Down|ptz.Right, 255, 255, 0)), nil,
 			ptz.Action{Kind: ptz.KindPTZ, Op: ptz.OpMove, Direction: ptz.Down | ptz.Right, PanSpeed: 255, TiltSpeed: 255},
-			"PTZ move right|down pan=255 tilt=255 zoom=0"},
+			"PTZ move right|down pan=255 tilt=255 zoom=0",
+		},
 		{ptz.FIStop(), nil, ptz.Action{Kind: ptz.KindFI, Op: ptz.OpStop}, "FI stop"},
-		{cmd(ptz.FocusIris(ptz.FocusNear|ptz.IrisOpen, 5, 6)), nil,
+		{
+			cmd(ptz.FocusIris(ptz.FocusNear|ptz.IrisOpen, 5, 6)), nil,
 			ptz.Action{Kind: ptz.KindFI, Op: ptz.OpMove, Lens: ptz.FocusNear | ptz.IrisOpen, FocusSpeed: 5, IrisSpeed: 6},
-			"FI move focus-near|iris-open focus=5 iris=6"},
+			"FI move focus-near|iris-open focus=5 iris=6",
+		},
 		{cmd(ptz.SetPreset(1)), nil, ptz.Action{Kind: ptz.KindPreset, Op: ptz.OpPresetSet, Preset: 1}, "preset set 1"},
 		{cmd(ptz.CallPreset(255)), nil, ptz.Action{Kind: ptz.KindPreset, Op: ptz.OpPresetCall, Preset: 255}, "preset call 255"},
 		{cmd(ptz.DeletePreset(7)), nil, ptz.Action{Kind: ptz.KindPreset, Op: ptz.OpPresetDelete, Preset: 7}, "preset delete 7"},

@@ -3,6 +3,7 @@ package rtptcp_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -33,7 +34,7 @@ func FuzzReader(f *testing.F) {
 			got = append(got, bytes.Clone(p))
 			skippedAtLast = r.Stats().SkippedBytes
 		}
-		if err != io.EOF && err != io.ErrUnexpectedEOF {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("error %v", err)
 		}
 		total := 0
@@ -53,13 +54,13 @@ func FuzzReader(f *testing.F) {
 		}
 		// The stream ended cleanly exactly when nothing was discarded after
 		// the last packet.
-		if (err == io.ErrUnexpectedEOF) != (st.SkippedBytes > skippedAtLast) {
+		if errors.Is(err, io.ErrUnexpectedEOF) != (st.SkippedBytes > skippedAtLast) {
 			t.Fatalf("%v with %d bytes skipped after the last packet", err, st.SkippedBytes-skippedAtLast)
 		}
 		// Decisions never depend on how the input is chunked.
 		r2 := rtptcp.NewReaderSize(iotest.OneByteReader(bytes.NewReader(data)), int(maxSize))
 		got2, err2 := readAll(r2)
-		if err2 != err || r2.Stats() != st {
+		if !errors.Is(err2, err) || r2.Stats() != st {
 			t.Fatalf("one-byte reads: %v %+v, whole: %v %+v", err2, r2.Stats(), err, st)
 		}
 		samePackets(t, got2, got)
@@ -94,7 +95,7 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		r := rtptcp.NewReader(&chunkReader{bytes.NewReader(stream.Bytes()), max(int(chunk), 1)})
 		got, err := readAll(r)
-		if err != io.EOF {
+		if !errors.Is(err, io.EOF) {
 			t.Fatalf("error %v", err)
 		}
 		samePackets(t, got, want)

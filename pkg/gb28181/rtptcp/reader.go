@@ -3,6 +3,7 @@ package rtptcp
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -332,7 +333,7 @@ func (r *Reader) fill() error {
 		}
 		r.w += n
 		switch {
-		case err == io.EOF:
+		case errors.Is(err, io.EOF):
 			r.eof = true
 			return nil
 		case err != nil && n > 0:

@@ -45,7 +45,7 @@ func TestReaderRoundTrip(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 			// EOF is sticky.
-			if _, err := r.ReadPacket(); err != io.EOF {
+			if _, err := r.ReadPacket(); !errors.Is(err, io.EOF) {
 				t.Fatalf("second EOF: %v", err)
 			}
 		})
@@ -54,7 +54,7 @@ func TestReaderRoundTrip(t *testing.T) {
 
 func TestReaderEmpty(t *testing.T) {
 	_, err := rtptcp.NewReader(bytes.NewReader(nil)).ReadPacket()
-	if err != io.EOF {
+	if !errors.Is(err, io.EOF) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -114,7 +114,7 @@ func TestReaderTruncated(t *testing.T) {
 			got, err := readAll(r)
 			wantErr(t, err, io.ErrUnexpectedEOF)
 			samePackets(t, got, [][]byte{a})
-			if _, err := r.ReadPacket(); err != io.EOF {
+			if _, err := r.ReadPacket(); !errors.Is(err, io.EOF) {
 				t.Fatalf("after ErrUnexpectedEOF: %v", err)
 			}
 			if st := r.Stats(); st.SkippedBytes != uint64(c.n-len(frame(t, a))) {
@@ -400,7 +400,7 @@ func TestReaderTransientError(t *testing.T) {
 			errs++
 			continue
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

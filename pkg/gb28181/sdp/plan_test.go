@@ -47,40 +47,74 @@ func TestResolvePlan(t *testing.T) {
 		fromAnswer    bool
 		warnings      int
 	}{
-		{"udp same y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "0200000001"),
-			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, true, 0},
-		{"udp answer y differs", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "0200000099"),
-			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000099, true, true, 1},
-		{"udp answer 9-digit y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "200000001"),
-			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, true, 0},
-		{"udp answer without y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", ""),
-			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, false, 0},
-		{"udp answer invalid y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "zz"),
-			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, false, 1},
-		{"udp no y anywhere", sdpWith("10.0.0.5", 30000, udp, "", ""), sdpWith("192.168.1.64", 15060, udp, "", ""),
-			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 0, false, false, 0},
-		{"tcp passive", sdpWith("10.0.0.5", 30000, tcp, "passive", "0200000001"), sdpWith("192.168.1.64", 15060, tcp, "active", "0200000001"),
-			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 200000001, true, true, 0},
-		{"tcp passive, device echoes passive", sdpWith("10.0.0.5", 30000, tcp, "passive", ""), sdpWith("192.168.1.64", 0, tcp, "passive", ""),
-			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 1},
-		{"tcp active", sdpWith("10.0.0.5", 30000, tcp, "active", "0200000001"), sdpWith("192.168.1.64", 15060, tcp, "passive", "0200000001"),
-			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 200000001, true, true, 0},
-		{"tcp active, answer without setup", sdpWith("10.0.0.5", 30000, tcp, "active", ""), sdpWith("192.168.1.64", 15060, tcp, "", ""),
-			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 0},
-		{"tcp active, answer active", sdpWith("10.0.0.5", 30000, tcp, "active", ""), sdpWith("192.168.1.64", 15060, tcp, "active", ""),
-			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 1},
-		{"actpass, answer passive", sdpWith("10.0.0.5", 30000, tcp, "actpass", ""), sdpWith("192.168.1.64", 15060, tcp, "passive", ""),
-			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 0},
-		{"actpass, answer active", sdpWith("10.0.0.5", 30000, tcp, "actpass", ""), sdpWith("192.168.1.64", 15060, tcp, "active", ""),
-			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 0},
-		{"actpass, answer silent", sdpWith("10.0.0.5", 30000, tcp, "actpass", ""), sdpWith("192.168.1.64", 15060, tcp, "", ""),
-			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 0},
-		{"no setup at all", sdpWith("10.0.0.5", 30000, tcp, "", ""), sdpWith("192.168.1.64", 15060, tcp, "", ""),
-			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 0},
-		{"no offer setup, answer active", sdpWith("10.0.0.5", 30000, tcp, "", ""), sdpWith("192.168.1.64", 15060, tcp, "active", ""),
-			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 0},
-		{"tcp offer, udp answer", sdpWith("10.0.0.5", 30000, tcp, "passive", ""), sdpWith("192.168.1.64", 15060, udp, "", ""),
-			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 1},
+		{
+			"udp same y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "0200000001"),
+			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, true, 0,
+		},
+		{
+			"udp answer y differs", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "0200000099"),
+			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000099, true, true, 1,
+		},
+		{
+			"udp answer 9-digit y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "200000001"),
+			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, true, 0,
+		},
+		{
+			"udp answer without y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", ""),
+			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, false, 0,
+		},
+		{
+			"udp answer invalid y", sdpWith("10.0.0.5", 30000, udp, "", "0200000001"), sdpWith("192.168.1.64", 15060, udp, "", "zz"),
+			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 200000001, true, false, 1,
+		},
+		{
+			"udp no y anywhere", sdpWith("10.0.0.5", 30000, udp, "", ""), sdpWith("192.168.1.64", 15060, udp, "", ""),
+			sdp.TransportUDP, sdp.ConnectorNone, "10.0.0.5:30000", 0, false, false, 0,
+		},
+		{
+			"tcp passive", sdpWith("10.0.0.5", 30000, tcp, "passive", "0200000001"), sdpWith("192.168.1.64", 15060, tcp, "active", "0200000001"),
+			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 200000001, true, true, 0,
+		},
+		{
+			"tcp passive, device echoes passive", sdpWith("10.0.0.5", 30000, tcp, "passive", ""), sdpWith("192.168.1.64", 0, tcp, "passive", ""),
+			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 1,
+		},
+		{
+			"tcp active", sdpWith("10.0.0.5", 30000, tcp, "active", "0200000001"), sdpWith("192.168.1.64", 15060, tcp, "passive", "0200000001"),
+			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 200000001, true, true, 0,
+		},
+		{
+			"tcp active, answer without setup", sdpWith("10.0.0.5", 30000, tcp, "active", ""), sdpWith("192.168.1.64", 15060, tcp, "", ""),
+			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 0,
+		},
+		{
+			"tcp active, answer active", sdpWith("10.0.0.5", 30000, tcp, "active", ""), sdpWith("192.168.1.64", 15060, tcp, "active", ""),
+			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 1,
+		},
+		{
+			"actpass, answer passive", sdpWith("10.0.0.5", 30000, tcp, "actpass", ""), sdpWith("192.168.1.64", 15060, tcp, "passive", ""),
+			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 0,
+		},
+		{
+			"actpass, answer active", sdpWith("10.0.0.5", 30000, tcp, "actpass", ""), sdpWith("192.168.1.64", 15060, tcp, "active", ""),
+			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 0,
+		},
+		{
+			"actpass, answer silent", sdpWith("10.0.0.5", 30000, tcp, "actpass", ""), sdpWith("192.168.1.64", 15060, tcp, "", ""),
+			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 0,
+		},
+		{
+			"no setup at all", sdpWith("10.0.0.5", 30000, tcp, "", ""), sdpWith("192.168.1.64", 15060, tcp, "", ""),
+			sdp.TransportTCPActive, sdp.ConnectorOfferer, "192.168.1.64:15060", 0, false, false, 0,
+		},
+		{
+			"no offer setup, answer active", sdpWith("10.0.0.5", 30000, tcp, "", ""), sdpWith("192.168.1.64", 15060, tcp, "active", ""),
+			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 0,
+		},
+		{
+			"tcp offer, udp answer", sdpWith("10.0.0.5", 30000, tcp, "passive", ""), sdpWith("192.168.1.64", 15060, udp, "", ""),
+			sdp.TransportTCPPassive, sdp.ConnectorAnswerer, "10.0.0.5:30000", 0, false, false, 1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

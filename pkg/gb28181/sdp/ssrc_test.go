@@ -83,7 +83,7 @@ func TestDomainDigits(t *testing.T) {
 		{"3402000000", "20000", true},
 		{"44010200492000000001", "10200", true},
 		{"340200000020000001", "20000", true}, // 18 digits
-		{"34020000", "", false}, // a center code is not a domain (10 digits)
+		{"34020000", "", false},               // a center code is not a domain (10 digits)
 		{"3402000", "", false},
 		{"", "", false},
 		{"34020000002000000a01", "", false},
