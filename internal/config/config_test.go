@@ -278,3 +278,22 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseByteSize(f *testing.F) {
+	for _, s := range []string{"512", "64K", "50M", "2gb", "-1", "9999999999G", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := config.ParseByteSize(s)
+		if err != nil {
+			return
+		}
+		if b < 0 {
+			t.Fatalf("%q parsed to a negative size %d", s, b)
+		}
+		back, err := config.ParseByteSize(b.String())
+		if err != nil || back != b {
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, b, b.String(), back, err)
+		}
+	})
+}
