@@ -69,7 +69,7 @@ func Main[C any, PC interface {
 		}
 		return 0
 	}
-	log, err := logging.New(logConfig(cfg), service, stderr)
+	log, err := logging.New(cfg.LogConfig(), service, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", service, err)
 		return 2
@@ -87,14 +87,4 @@ func Main[C any, PC interface {
 	}
 	log.Info("stopped")
 	return 0
-}
-
-// logConfig finds the Log section of any service configuration.
-func logConfig(cfg any) config.Log {
-	switch c := cfg.(type) {
-	case interface{ LogConfig() config.Log }:
-		return c.LogConfig()
-	default:
-		return config.Log{Level: "info", Format: "text"}
-	}
 }

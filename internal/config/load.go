@@ -24,6 +24,8 @@ type Service interface {
 	SetDefaults()
 	// Validate reports every wrong value as a *FieldError (joined).
 	Validate() error
+	// LogConfig returns the log section, which every service has.
+	LogConfig() Log
 }
 
 // Load builds cfg from its defaults, the YAML file at path (skipped when path is ""),
