@@ -1,0 +1,104 @@
+package gbsim
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"testing"
+)
+
+func TestIDs(t *testing.T) {
+	for _, tc := range []struct {
+		start         string
+		n, per, ch    int
+		device, chnID string
+	}{
+		{"34020000001320000001", 0, 4, 0, "34020000001320000001", "34020000001310000001"},
+		{"34020000001320000001", 0, 4, 3, "34020000001320000001", "34020000001310000004"},
+		{"34020000001320000001", 1, 4, 0, "34020000001320000002", "34020000001310000005"},
+		{"34020000001320000000", 2, 16, 1, "34020000001320000002", "34020000001310000034"},
+		{"44030500001180000100", 9, 2, 1, "44030500001180000109", "44030500001310000218"},
+	} {
+		d, err := deviceID(tc.start, tc.n)
+		if err != nil || d != tc.device {
+			t.Errorf("deviceID(%s, %d) = %s, %v; want %s", tc.start, tc.n, d, err, tc.device)
+		}
+		c, err := channelID(tc.start, tc.n, tc.per, tc.ch)
+		if err != nil || c != tc.chnID {
+			t.Errorf("channelID(%s, %d, %d, %d) = %s, %v; want %s", tc.start, tc.n, tc.per, tc.ch, c, err, tc.chnID)
+		}
+	}
+	if _, err := deviceID("34020000001320999999", 1); err == nil {
+		t.Error("device sequence overflow accepted")
+	}
+	if _, err := channelID("34020000001320900000", 0, 100, 0); err == nil {
+		t.Error("channel sequence overflow accepted")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		ok   bool
+	}{
+		{"defaults", func(*Config) {}, true},
+		{"tcp mixed", func(c *Config) { c.Transport = "TCP"; c.Media = "Mixed" }, true},
+		{"bad server", func(c *Config) { c.Server = "nohost" }, false},
+		{"bad server id", func(c *Config) { c.ServerID = "123" }, false},
+		{"no devices", func(c *Config) { c.Devices = 0 }, false},
+		{"too many devices", func(c *Config) { c.Devices = 1_000_000 }, false},
+		{"bad transport", func(c *Config) { c.Transport = "sctp" }, false},
+		{"bad media", func(c *Config) { c.Media = "vp8" }, false},
+		{"short expires", func(c *Config) { c.Expires = 10 }, false},
+		{"bad clip size", func(c *Config) { c.ClipSize = "big" }, false},
+		{"odd clip size", func(c *Config) { c.ClipSize = "641x480" }, false},
+		{"bad percent", func(c *Config) { c.Faults.PacketLoss = 101 }, false},
+		{"bad local ip", func(c *Config) { c.LocalIP = "localhost" }, false},
+		{"zero per packet", func(c *Config) { c.UDPCatalogPerPacket = 0 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.mod(&c)
+			err := c.Validate()
+			if (err == nil) != tc.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v does not wrap ErrConfig", err)
+			}
+			if tc.ok && (c.Domain != "3402000000" || c.LocalIP == "") {
+				t.Fatalf("Validate did not fill Domain/LocalIP: %q %q", c.Domain, c.LocalIP)
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("gbsim", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.RegisterFlags(fs)
+	err := fs.Parse([]string{
+		"-server", "10.0.0.5:15060", "-server-id", "44030000002000000001", "-domain", "4403000000",
+		"-devices", "16", "-channels", "2", "-password", "pw", "-sip-transport", "tcp", "-media", "mixed",
+		"-fault-wrong-password", "2", "-fault-loss", "1.5", "-fault-tcp-disconnect", "5s", "-alarm-interval", "1m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server != "10.0.0.5:15060" || c.ServerID != "44030000002000000001" || c.Domain != "4403000000" || c.Devices != 16 ||
+		c.Channels != 2 || c.Password != "pw" || c.Transport != "tcp" || c.Media != "mixed" || c.Faults.WrongPassword != 2 ||
+		c.Faults.PacketLoss != 1.5 || c.Faults.TCPDisconnect.Seconds() != 5 || c.Faults.AlarmInterval.Minutes() != 1 {
+		t.Fatalf("flags not bound: %+v", c)
+	}
+	for _, name := range []string{
+		"server", "server-id", "domain", "devices", "channels", "password", "sip-transport", "media",
+		"device-id-start", "local-ip", "keepalive", "expires", "register-rate", "media-off", "cache-dir",
+		"fault-no-keepalive", "fault-keepalive-loss", "fault-reorder", "fault-duplicate", "fault-no-psm", "fault-lying-psm",
+	} {
+		if fs.Lookup(name) == nil {
+			t.Errorf("flag -%s missing", name)
+		}
+	}
+}

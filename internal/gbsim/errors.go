@@ -1,0 +1,16 @@
+package gbsim
+
+import "errors"
+
+var (
+	// ErrConfig is returned for an invalid configuration.
+	ErrConfig = errors.New("gbsim: invalid configuration")
+	// ErrClosed is returned when a device's SIP endpoint is closed.
+	ErrClosed = errors.New("gbsim: endpoint closed")
+	// ErrAuth is returned when the platform keeps rejecting a registration.
+	ErrAuth = errors.New("gbsim: registration rejected")
+	// ErrTimeout is returned when the platform does not answer a request.
+	ErrTimeout = errors.New("gbsim: request timed out")
+	// ErrUnsupportedOffer is returned for an INVITE offer the device cannot serve.
+	ErrUnsupportedOffer = errors.New("gbsim: unsupported SDP offer")
+)

@@ -1,0 +1,168 @@
+package gbsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// authState is the last digest challenge, reused for refreshes with an
+// increasing nonce count until the platform challenges again.
+type authState struct {
+	chal *digest.Challenge
+	nc   int
+}
+
+// authorization computes the Authorization header value for method and uri
+// (the Request-URI exactly as sent). Without qop in the challenge it is the
+// RFC 2069 form: no qop, nc or cnonce.
+func (a *authState) authorization(method, uri, username, password string) (string, error) {
+	a.nc++
+	cred, err := digest.Digest(a.chal, digest.Options{
+		Method:   method,
+		URI:      uri,
+		Username: username,
+		Password: password,
+		Count:    a.nc,
+		Cnonce:   newToken(8),
+	})
+	if err != nil {
+		return "", fmt.Errorf("digest: %w", err)
+	}
+	return cred.String(), nil
+}
+
+// register sends REGISTER with the given expiry and answers up to two
+// challenges. It returns the expiry the platform granted.
+func (d *device) register(ctx context.Context, expires int) (int, error) {
+	uri := d.serverURI()
+	fresh := false // whether the credentials answer a challenge to this very request
+	for attempt := 0; attempt < 3; attempt++ {
+		req := d.newRequest(sip.REGISTER, uri, d.regCallID, d.regTag)
+		req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: d.ep().local.IP.String(), Port: d.ep().local.Port}})
+		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+		if d.auth != nil {
+			h, err := d.auth.authorization("REGISTER", uri.String(), d.id, d.password)
+			if err != nil {
+				return 0, err
+			}
+			req.AppendHeader(sip.NewHeader("Authorization", h))
+		}
+		res, err := d.ep().do(ctx, req)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case res.StatusCode >= 200 && res.StatusCode < 300:
+			granted := expires
+			if h := res.GetHeader("Expires"); h != nil {
+				if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && v >= 0 {
+					granted = v
+				}
+			}
+			if c := res.Contact(); c != nil {
+				if v, ok := c.Params.Get("expires"); ok {
+					if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+						granted = n
+					}
+				}
+			}
+			if h := res.GetHeader("Date"); h != nil && expires > 0 {
+				d.log.Debug("platform time", "date", h.Value())
+			}
+			return granted, nil
+		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
+			name := "WWW-Authenticate"
+			if res.StatusCode == sip.StatusProxyAuthRequired {
+				name = "Proxy-Authenticate"
+			}
+			h := res.GetHeader(name)
+			if h == nil {
+				return 0, fmt.Errorf("%w: %d without %s", ErrAuth, res.StatusCode, name)
+			}
+			chal, err := digest.ParseChallenge(h.Value())
+			if err != nil {
+				return 0, fmt.Errorf("%w: %w", ErrAuth, err)
+			}
+			if fresh && !chal.Stale {
+				// Our answer to a fresh challenge was refused: wrong password.
+				d.auth = nil
+				return 0, fmt.Errorf("%w: %d after digest answer", ErrAuth, res.StatusCode)
+			}
+			d.auth = &authState{chal: chal}
+			fresh = true
+		default:
+			d.auth = nil
+			return 0, fmt.Errorf("%w: %d %s", ErrAuth, res.StatusCode, res.Reason)
+		}
+	}
+	return 0, fmt.Errorf("%w: too many challenges", ErrAuth)
+}
+
+// serverURI is the Request-URI of requests to the platform:
+// sip:<serverID>@<domain>, as the standard's examples show.
+func (d *device) serverURI() sip.Uri {
+	return sip.Uri{Scheme: "sip", User: d.sim.cfg.ServerID, Host: d.sim.cfg.Domain}
+}
+
+// newRequest builds an out-of-dialog request from the device to the
+// platform (To has no tag).
+func (d *device) newRequest(method sip.RequestMethod, ruri sip.Uri, callID, fromTag string) *sip.Request {
+	req := sip.NewRequest(method, ruri)
+	host, port := d.ep().viaHost()
+	via := &sip.ViaHeader{
+		ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: d.ep().network,
+		Host: host, Port: port, Params: sip.NewParams(),
+	}
+	via.Params.Add("rport", "")
+	via.Params.Add("branch", sip.GenerateBranch())
+	req.AppendHeader(via)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: d.sim.cfg.Domain}, Params: sip.NewParams()}
+	from.Params.Add("tag", fromTag)
+	req.AppendHeader(from)
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: ruri.User, Host: d.sim.cfg.Domain}}
+	if method == sip.REGISTER {
+		to.Address.User = d.id
+	}
+	req.AppendHeader(to)
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: d.cseq.Add(1), MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.AppendHeader(sip.NewHeader("User-Agent", userAgent))
+	req.AppendHeader(sip.NewHeader("X-GB-Ver", "2.0"))
+	req.SetTransport(d.ep().network)
+	req.SetBody(nil) // Content-Length: 0, which TCP framing needs
+	return req
+}
+
+// sendManscdp sends a MANSCDP body to the platform in a new MESSAGE and
+// returns the final status code.
+func (d *device) sendManscdp(ctx context.Context, body []byte) (int, error) {
+	req := d.newRequest(sip.MESSAGE, d.serverURI(), newToken(12)+"@"+d.ep().local.IP.String(), newToken(6))
+	ct := sip.ContentTypeHeader("Application/MANSCDP+xml")
+	req.AppendHeader(&ct)
+	req.SetBody(body)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := d.ep().do(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
+
+// newToken returns n random bytes in hex, for tags, Call-IDs and cnonces.
+func newToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
