@@ -10,12 +10,5 @@ import (
 
 // Run serves until ctx is cancelled.
 func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
-	rt, err := svc.Start(ctx, "mediagw", nil, cfg.HTTP, log)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	log.Info("serving", "http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
-	<-ctx.Done()
-	return nil
+	return svc.Serve(ctx, "mediagw", nil, cfg.HTTP, log)
 }

@@ -10,12 +10,5 @@ import (
 
 // Run serves until ctx is cancelled.
 func Run(ctx context.Context, cfg *config.Sipserver, log *slog.Logger) error {
-	rt, err := svc.Start(ctx, "sipserver", &cfg.Database, cfg.HTTP, log)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	log.Info("serving", "http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
-	<-ctx.Done()
-	return nil
+	return svc.Serve(ctx, "sipserver", &cfg.Database, cfg.HTTP, log)
 }

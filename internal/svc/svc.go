@@ -63,3 +63,16 @@ func (rt *Runtime) Close() {
 		rt.Store.Close()
 	}
 }
+
+// Serve starts the runtime and holds it until ctx is cancelled: all a service
+// does until it has work of its own beyond probes, metrics and migrations.
+func Serve(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) error {
+	rt, err := Start(ctx, service, db, h, log)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	log.Info("serving", "http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
+	<-ctx.Done()
+	return nil
+}

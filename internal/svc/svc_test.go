@@ -58,3 +58,22 @@ func TestStartPortInUseClosesStore(t *testing.T) {
 		t.Fatal("want port-in-use error")
 	}
 }
+
+func TestServeStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, "mediagw", nil, config.HTTP{Listen: "127.0.0.1:0"}, slog.Default()) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	bad := config.HTTP{Listen: "127.0.0.1:99999"}
+	if err := svc.Serve(context.Background(), "mediagw", nil, bad, slog.Default()); err == nil {
+		t.Fatal("want a listen error")
+	}
+}

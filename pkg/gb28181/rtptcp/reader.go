@@ -175,24 +175,9 @@ func (r *Reader) candidate(hdr int) (int, verdict) {
 	if r.eof {
 		more = reject
 	}
-	if avail < 1 {
-		return 0, more
-	}
-	if hdr == maxHeader && b[p] != interleavedMagic {
-		return 0, reject
-	}
-	if avail < hdr {
-		return 0, more
-	}
-	n := int(binary.BigEndian.Uint16(b[p+hdr-2:]))
-	if n < rtpHeaderSize || n > r.max {
-		return 0, reject
-	}
-	if avail < hdr+1 {
-		return 0, more
-	}
-	if b[p+hdr]>>6 != 2 {
-		return 0, reject
+	n, v := r.frameAt(p, hdr, more)
+	if v != accept {
+		return 0, v
 	}
 	if avail < hdr+n {
 		return 0, more
@@ -223,7 +208,7 @@ func (r *Reader) candidate(hdr int) (int, verdict) {
 			return n, accept
 		}
 	}
-	v := r.confirm(q, ssrc)
+	v = r.confirm(q, ssrc)
 	switch {
 	case v == accept:
 		return n, accept
@@ -288,30 +273,41 @@ func (r *Reader) peek(q int) (ssrc uint32, hdr int, v verdict) {
 }
 
 func (r *Reader) peekAs(q, hdr int) (uint32, verdict) {
+	if _, v := r.frameAt(q, hdr, needMore); v != accept {
+		return 0, v
+	}
+	if r.w-q < hdr+rtpHeaderSize {
+		return 0, needMore
+	}
+	return ssrcOf(r.buf[q+hdr:]), accept
+}
+
+// frameAt checks the frame header at buf[q] (hdr bytes: 2 for RFC 4571, 4 for
+// '$' interleaving), its length bound and the RTP version of its first byte.
+// short is the verdict when those bytes have not all arrived. On accept it
+// returns the packet length; the packet itself may still be incomplete.
+func (r *Reader) frameAt(q, hdr int, short verdict) (int, verdict) {
 	avail, b := r.w-q, r.buf
 	if avail < 1 {
-		return 0, needMore
+		return 0, short
 	}
 	if hdr == maxHeader && b[q] != interleavedMagic {
 		return 0, reject
 	}
 	if avail < hdr {
-		return 0, needMore
+		return 0, short
 	}
 	n := int(binary.BigEndian.Uint16(b[q+hdr-2:]))
 	if n < rtpHeaderSize || n > r.max {
 		return 0, reject
 	}
 	if avail < hdr+1 {
-		return 0, needMore
+		return 0, short
 	}
 	if b[q+hdr]>>6 != 2 {
 		return 0, reject
 	}
-	if avail < hdr+rtpHeaderSize {
-		return 0, needMore
-	}
-	return ssrcOf(b[q+hdr:]), accept
+	return n, accept
 }
 
 // fill reads more data into the buffer, making room first.
