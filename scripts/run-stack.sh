@@ -30,7 +30,8 @@ stop_all() {
 		pg_ctl_cmd -D "$PWD/var/pgdata" -m fast -w stop >/dev/null && echo "stopped the private PostgreSQL cluster (data kept in var/pgdata)"
 	fi
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 wait_ready() { # name url
 	for _ in $(seq 1 120); do
