@@ -26,57 +26,40 @@ var responseSeeds = []string{
 	"RTSP/1.0 200\r\n",
 }
 
-// FuzzParseRequest checks that ParseRequest never panics and that an
-// accepted request survives Marshal → ParseRequest unchanged.
-func FuzzParseRequest(f *testing.F) {
-	for _, s := range requestSeeds {
+// marshaler is what requests and responses share for the round-trip check.
+type marshaler interface{ Marshal() []byte }
+
+// fuzzRoundTrip checks that parse never panics, returns nothing with an error,
+// and that an accepted message survives Marshal → parse unchanged, with a
+// stable Marshal.
+func fuzzRoundTrip[M marshaler](f *testing.F, seeds []string, parse func([]byte) (M, error)) {
+	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := mansrtsp.ParseRequest(b)
+		m, err := parse(b)
 		if err != nil {
-			if r != nil {
-				t.Fatalf("request returned with error %v", err)
+			if !reflect.ValueOf(m).IsNil() {
+				t.Fatalf("message returned with error %v", err)
 			}
 			return
 		}
-		out := r.Marshal()
-		r2, err := mansrtsp.ParseRequest(out)
+		out := m.Marshal()
+		m2, err := parse(out)
 		if err != nil {
 			t.Fatalf("re-parse of %q: %v", out, err)
 		}
-		if !reflect.DeepEqual(r, r2) {
-			t.Fatalf("round trip differs\nin  %q\nout %q\n%+v\n%+v", b, out, r, r2)
+		if !reflect.DeepEqual(m, m2) {
+			t.Fatalf("round trip differs\nin  %q\nout %q\n%+v\n%+v", b, out, m, m2)
 		}
-		if out2 := r2.Marshal(); !bytes.Equal(out, out2) {
+		if out2 := m2.Marshal(); !bytes.Equal(out, out2) {
 			t.Fatalf("Marshal not stable: %q vs %q", out, out2)
 		}
 	})
 }
 
-// FuzzParseResponse is FuzzParseRequest for responses.
-func FuzzParseResponse(f *testing.F) {
-	for _, s := range responseSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := mansrtsp.ParseResponse(b)
-		if err != nil {
-			if r != nil {
-				t.Fatalf("response returned with error %v", err)
-			}
-			return
-		}
-		out := r.Marshal()
-		r2, err := mansrtsp.ParseResponse(out)
-		if err != nil {
-			t.Fatalf("re-parse of %q: %v", out, err)
-		}
-		if !reflect.DeepEqual(r, r2) {
-			t.Fatalf("round trip differs\nin  %q\nout %q\n%+v\n%+v", b, out, r, r2)
-		}
-		if out2 := r2.Marshal(); !bytes.Equal(out, out2) {
-			t.Fatalf("Marshal not stable: %q vs %q", out, out2)
-		}
-	})
-}
+// FuzzParseRequest round-trips MANSRTSP requests.
+func FuzzParseRequest(f *testing.F) { fuzzRoundTrip(f, requestSeeds, mansrtsp.ParseRequest) }
+
+// FuzzParseResponse round-trips MANSRTSP responses.
+func FuzzParseResponse(f *testing.F) { fuzzRoundTrip(f, responseSeeds, mansrtsp.ParseResponse) }
