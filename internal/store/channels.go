@@ -29,6 +29,8 @@ type Channel struct {
 	Port            int
 	// Status is the catalog's Status as reported (ON, OFF, …).
 	Status string
+	// Online changes only through ApplyStatusChanges, so every transition is
+	// logged; channel upserts ignore it (new channels start offline).
 	Online bool
 	// Longitude and Latitude are nil when the device reports none.
 	Longitude, Latitude *float64
@@ -69,7 +71,8 @@ type CatalogSyncResult struct {
 // SyncCatalog makes the device's channels equal to items (a complete catalog):
 // new channels are added, changed ones updated, missing ones removed, all in one
 // transaction so readers never see half a catalog. The retention class is kept,
-// since it is set by administrators, not by the device.
+// since it is set by administrators, not by the device. A sync that changed
+// anything is published as a CatalogEvent on ChannelCatalog.
 func (s *Store) SyncCatalog(ctx context.Context, deviceID string, items []Channel) (CatalogSyncResult, error) {
 	var res CatalogSyncResult
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
@@ -86,9 +89,7 @@ func (s *Store) SyncCatalog(ctx context.Context, deviceID string, items []Channe
 			return fmt.Errorf("remove channels: %w", err)
 		}
 		res.Removed = int(tag.RowsAffected())
-		_, err = tx.Exec(ctx, `UPDATE devices SET channel_count = (SELECT count(*) FROM channels WHERE device_id = $1),
-			updated_at = now() WHERE id = $1`, deviceID)
-		return err
+		return catalogChanged(ctx, tx, CatalogEvent{DeviceID: deviceID, Added: res.Added, Updated: res.Updated, Removed: res.Removed})
 	})
 	if err != nil {
 		return res, fmt.Errorf("sync catalog of %s: %w", deviceID, err)
@@ -101,8 +102,10 @@ func (s *Store) SyncCatalog(ctx context.Context, deviceID string, items []Channe
 // and reports how many were added and updated.
 func (s *Store) UpsertChannels(ctx context.Context, deviceID string, items []Channel) (added, updated int, err error) {
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		added, updated, err = upsertChannels(ctx, tx, deviceID, items)
-		return err
+		if added, updated, err = upsertChannels(ctx, tx, deviceID, items); err != nil {
+			return err
+		}
+		return catalogChanged(ctx, tx, CatalogEvent{DeviceID: deviceID, Added: added, Updated: updated})
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("upsert channels of %s: %w", deviceID, err)
@@ -112,11 +115,34 @@ func (s *Store) UpsertChannels(ctx context.Context, deviceID string, items []Cha
 
 // DeleteChannels removes some channels of a device (catalog NOTIFY DEL).
 func (s *Store) DeleteChannels(ctx context.Context, deviceID string, ids []string) (int, error) {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM channels WHERE device_id = $1 AND id = ANY($2)`, deviceID, ids)
+	var removed int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM channels WHERE device_id = $1 AND id = ANY($2)`, deviceID, ids)
+		if err != nil {
+			return err
+		}
+		removed = int(tag.RowsAffected())
+		return catalogChanged(ctx, tx, CatalogEvent{DeviceID: deviceID, Removed: removed})
+	})
 	if err != nil {
 		return 0, fmt.Errorf("delete channels of %s: %w", deviceID, err)
 	}
-	return int(tag.RowsAffected()), nil
+	return removed, nil
+}
+
+// catalogChanged finishes a catalog write: when it changed anything, the device's
+// channel count is recounted (if channels came or went) and ev is published.
+func catalogChanged(ctx context.Context, tx pgx.Tx, ev CatalogEvent) error {
+	if ev.Added == 0 && ev.Updated == 0 && ev.Removed == 0 {
+		return nil
+	}
+	if ev.Added > 0 || ev.Removed > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE devices SET channel_count = (SELECT count(*) FROM channels WHERE device_id = $1),
+			updated_at = now() WHERE id = $1`, ev.DeviceID); err != nil {
+			return fmt.Errorf("count channels: %w", err)
+		}
+	}
+	return notify(ctx, tx, ChannelCatalog, ev)
 }
 
 func upsertChannels(ctx context.Context, tx pgx.Tx, deviceID string, items []Channel) (added, updated int, err error) {
@@ -125,11 +151,7 @@ func upsertChannels(ctx context.Context, tx pgx.Tx, deviceID string, items []Cha
 		if c.ID == "" {
 			return 0, 0, fmt.Errorf("channel with empty id: %w", ErrInvalid)
 		}
-		extra := c.Extra
-		if extra == nil {
-			extra = map[string]string{}
-		}
-		extraJSON, err := json.Marshal(extra)
+		extraJSON, err := marshalExtra(c.Extra)
 		if err != nil {
 			return 0, 0, fmt.Errorf("channel %s extra: %w", c.ID, err)
 		}
@@ -139,27 +161,27 @@ func upsertChannels(ctx context.Context, tx pgx.Tx, deviceID string, items []Cha
 		// Only rows that really change are written and returned: a re-sent catalog costs no writes.
 		batch.Queue(`
 INSERT INTO channels (device_id, id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,
-	business_group_id, secrecy, ip_address, port, status, online, longitude, latitude, ptz_type, extra)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+	business_group_id, secrecy, ip_address, port, status, longitude, latitude, ptz_type, extra)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (device_id, id) DO UPDATE SET
 	name = EXCLUDED.name, manufacturer = EXCLUDED.manufacturer, model = EXCLUDED.model, owner = EXCLUDED.owner,
 	civil_code = EXCLUDED.civil_code, address = EXCLUDED.address, parental = EXCLUDED.parental,
 	parent_id = EXCLUDED.parent_id, business_group_id = EXCLUDED.business_group_id, secrecy = EXCLUDED.secrecy,
-	ip_address = EXCLUDED.ip_address, port = EXCLUDED.port, status = EXCLUDED.status, online = EXCLUDED.online,
+	ip_address = EXCLUDED.ip_address, port = EXCLUDED.port, status = EXCLUDED.status,
 	longitude = EXCLUDED.longitude, latitude = EXCLUDED.latitude, ptz_type = EXCLUDED.ptz_type,
 	extra = EXCLUDED.extra, updated_at = now()
 WHERE (channels.name, channels.manufacturer, channels.model, channels.owner, channels.civil_code, channels.address,
 	channels.parental, channels.parent_id, channels.business_group_id, channels.secrecy, channels.ip_address,
-	channels.port, channels.status, channels.online, channels.longitude, channels.latitude, channels.ptz_type,
+	channels.port, channels.status, channels.longitude, channels.latitude, channels.ptz_type,
 	channels.extra)
 	IS DISTINCT FROM
 	(EXCLUDED.name, EXCLUDED.manufacturer, EXCLUDED.model, EXCLUDED.owner, EXCLUDED.civil_code, EXCLUDED.address,
 	EXCLUDED.parental, EXCLUDED.parent_id, EXCLUDED.business_group_id, EXCLUDED.secrecy, EXCLUDED.ip_address,
-	EXCLUDED.port, EXCLUDED.status, EXCLUDED.online, EXCLUDED.longitude, EXCLUDED.latitude, EXCLUDED.ptz_type,
+	EXCLUDED.port, EXCLUDED.status, EXCLUDED.longitude, EXCLUDED.latitude, EXCLUDED.ptz_type,
 	EXCLUDED.extra)
 RETURNING (xmax = 0)`,
 			deviceID, c.ID, c.Name, c.Manufacturer, c.Model, c.Owner, c.CivilCode, c.Address, c.Parental, c.ParentID,
-			c.BusinessGroupID, c.Secrecy, c.IPAddress, c.Port, c.Status, c.Online, c.Longitude, c.Latitude, c.PTZType,
+			c.BusinessGroupID, c.Secrecy, c.IPAddress, c.Port, c.Status, c.Longitude, c.Latitude, c.PTZType,
 			extraJSON)
 	}
 	br := tx.SendBatch(ctx, batch)

@@ -34,19 +34,21 @@ type Device struct {
 	HeartbeatInterval int
 	HeartbeatCount    int
 	ChannelCount      int
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// LastCatalogAt is when the device last answered a full catalog query (SetLastCatalog).
+	LastCatalogAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 const deviceColumns = `id, name, manufacturer, model, firmware, transport, remote_addr, gb_version, charset,
 	password, online, registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count,
-	channel_count, created_at, updated_at`
+	channel_count, last_catalog_at, created_at, updated_at`
 
 func scanDevice(row pgx.Row) (Device, error) {
 	var d Device
 	err := row.Scan(&d.ID, &d.Name, &d.Manufacturer, &d.Model, &d.Firmware, &d.Transport, &d.RemoteAddr,
 		&d.GBVersion, &d.Charset, &d.Password, &d.Online, &d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt,
-		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.CreatedAt, &d.UpdatedAt)
+		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.LastCatalogAt, &d.CreatedAt, &d.UpdatedAt)
 	return d, err
 }
 

@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // StatusChange is one online/offline transition of a device (ChannelID "") or channel.
@@ -19,47 +19,89 @@ type StatusChange struct {
 	At    time.Time
 }
 
+// Each status change is one statement: the UPDATE changes the row only when its state
+// differs, and only then is the transition logged and published.
+const (
+	applyDeviceStatus = `
+WITH u AS (
+	UPDATE devices SET online = $2, updated_at = now() WHERE id = $1 AND online <> $2 RETURNING id
+)
+INSERT INTO device_status_log (device_id, channel_id, online, cause, at)
+SELECT u.id, '', $2, $3, $4 FROM u
+RETURNING pg_notify($5, $6)`
+	applyChannelStatus = `
+WITH u AS (
+	UPDATE channels SET online = $3, updated_at = now()
+	WHERE device_id = $1 AND id = $2 AND online <> $3 RETURNING device_id, id
+)
+INSERT INTO device_status_log (device_id, channel_id, online, cause, at)
+SELECT u.device_id, u.id, $3, $4, $5 FROM u
+RETURNING pg_notify($6, $7)`
+)
+
 // ApplyStatusChanges writes a batch of transitions in one transaction: each sets the
-// device's or channel's online flag and is appended to device_status_log. The
-// signalling path collects transitions in memory and calls this periodically, so a
-// keepalive never waits for the database.
+// device's or channel's online flag, is appended to device_status_log and published
+// as a StatusEvent on ChannelStatus. The signalling path collects transitions in
+// memory and calls this periodically, so a keepalive never waits for the database.
+// The transaction and its statements travel in one round trip (plus the commit), and
+// the changes are applied in order, so a device that went online and offline again
+// within one batch logs both.
 //
 // A change that does not change anything (the row already has that state) is not
 // logged, so the log holds transitions only and availability figures stay honest.
 // It returns the changes that were applied.
 func (s *Store) ApplyStatusChanges(ctx context.Context, changes []StatusChange) ([]StatusChange, error) {
-	var applied []StatusChange
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		applied = applied[:0]
-		for _, c := range changes {
-			if c.Cause == "" || c.At.IsZero() {
-				return fmt.Errorf("status change of %s/%s without cause or time: %w", c.DeviceID, c.ChannelID, ErrInvalid)
-			}
-			var tag pgconn.CommandTag
-			var err error
-			if c.ChannelID == "" {
-				tag, err = tx.Exec(ctx, `UPDATE devices SET online = $2, updated_at = now() WHERE id = $1 AND online <> $2`,
-					c.DeviceID, c.Online)
-			} else {
-				tag, err = tx.Exec(ctx, `UPDATE channels SET online = $3, updated_at = now()
-					WHERE device_id = $1 AND id = $2 AND online <> $3`, c.DeviceID, c.ChannelID, c.Online)
-			}
-			if err != nil {
-				return fmt.Errorf("set status of %s/%s: %w", c.DeviceID, c.ChannelID, err)
-			}
-			if tag.RowsAffected() == 0 {
-				continue
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO device_status_log (device_id, channel_id, online, cause, at)
-				VALUES ($1, $2, $3, $4, $5)`, c.DeviceID, c.ChannelID, c.Online, c.Cause, c.At); err != nil {
-				return fmt.Errorf("log status of %s/%s: %w", c.DeviceID, c.ChannelID, err)
-			}
-			applied = append(applied, c)
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	batch := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(changes)+1)}
+	batch.BeginTx(pgx.TxOptions{})
+	for _, c := range changes {
+		if c.Cause == "" || c.At.IsZero() {
+			return nil, fmt.Errorf("apply status changes: change of %s/%s without cause or time: %w",
+				c.DeviceID, c.ChannelID, ErrInvalid)
 		}
-		return nil
-	})
+		event, err := json.Marshal(StatusEvent(c))
+		if err != nil {
+			return nil, fmt.Errorf("apply status changes: event of %s/%s: %w", c.DeviceID, c.ChannelID, err)
+		}
+		if c.ChannelID == "" {
+			batch.Queue(applyDeviceStatus, c.DeviceID, c.Online, c.Cause, c.At, ChannelStatus, string(event))
+		} else {
+			batch.Queue(applyChannelStatus, c.DeviceID, c.ChannelID, c.Online, c.Cause, c.At, ChannelStatus, string(event))
+		}
+	}
+	applied, err := s.applyStatusBatch(ctx, batch, changes)
 	if err != nil {
 		return nil, fmt.Errorf("apply status changes: %w", err)
+	}
+	return applied, nil
+}
+
+func (s *Store) applyStatusBatch(ctx context.Context, batch *pgx.Batch, changes []StatusChange) ([]StatusChange, error) {
+	br := s.Pool.SendBatch(ctx, batch)
+	tx := br.Tx()
+	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	var applied []StatusChange
+	for _, c := range changes {
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("set status of %s/%s: %w", c.DeviceID, c.ChannelID, err)
+		}
+		if tag.RowsAffected() > 0 {
+			applied = append(applied, c)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return applied, nil
 }

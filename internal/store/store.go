@@ -20,6 +20,8 @@ var migrationFiles embed.FS
 type Store struct {
 	// Pool is the connection pool; aggregates use it through Store's methods.
 	Pool *pgxpool.Pool
+	// Log receives what background work (Listen) has to report; nil means slog.Default().
+	Log *slog.Logger
 }
 
 // Open connects to url with at most maxConns connections and migrates the schema
@@ -42,7 +44,7 @@ func Open(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*S
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Pool: pool}, nil
+	return &Store{Pool: pool, Log: log}, nil
 }
 
 // Close closes the pool.

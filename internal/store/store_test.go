@@ -3,18 +3,22 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func open(t *testing.T) *store.Store {
+func open(t testing.TB) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), pgtest.NewDB(t), 4, slog.Default())
 	if err != nil {
@@ -22,6 +26,22 @@ func open(t *testing.T) *store.Store {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// deviceID is the ID of the i-th test device.
+func deviceID(i int) string { return fmt.Sprintf("3402000000132%07d", i) }
+
+// seedDevices creates devices deviceID(1) … deviceID(n), registered and offline,
+// in one statement, the way a large installation looks after a restart.
+func seedDevices(t testing.TB, s *store.Store, n int) {
+	t.Helper()
+	if _, err := s.Pool.Exec(context.Background(), `
+INSERT INTO devices (id, transport, remote_addr, gb_version, registered_at, expires_at, last_keepalive_at)
+SELECT '3402000000132' || lpad(g::text, 7, '0'), 'udp', '10.1.' || (g / 250) || '.' || (g % 250) || ':5060',
+	'2.0', now(), now() + interval '1 hour', now()
+FROM generate_series(1, $1) AS g`, n); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestOpenMigratesConcurrently(t *testing.T) {
@@ -52,6 +72,26 @@ func TestOpenMigratesConcurrently(t *testing.T) {
 	defer s.Close()
 	v, err := s.Version(ctx)
 	if err != nil || v < 1 {
+		t.Fatalf("version %d, %v", v, err)
+	}
+}
+
+func TestMigrationsDown(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	db := stdlib.OpenDBFromPool(s.Pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Version(ctx); err != nil || v != int64(len(p.ListSources())) {
 		t.Fatalf("version %d, %v", v, err)
 	}
 }
@@ -197,9 +237,10 @@ func TestSyncCatalog(t *testing.T) {
 	if err != nil || total != 1 || items[0].ID != "34020000001310000002" {
 		t.Fatalf("list %+v %d %v", items, total, err)
 	}
-	no := false
-	if _, total, err = s.ListChannels(ctx, store.ChannelFilter{CivilCode: "340200", ParentID: dev, Online: &no}); err != nil || total != 0 {
-		t.Fatalf("offline list %d %v", total, err)
+	// Upserts leave online alone: it changes only through logged transitions.
+	yes := true
+	if _, total, err = s.ListChannels(ctx, store.ChannelFilter{CivilCode: "340200", ParentID: dev, Online: &yes}); err != nil || total != 0 {
+		t.Fatalf("online list %d %v", total, err)
 	}
 	// Channels go with their device.
 	if err := s.DeleteDevice(ctx, dev); err != nil {
