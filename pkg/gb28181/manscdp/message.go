@@ -63,6 +63,10 @@ type Message interface {
 	cmdType() string
 }
 
+// CmdTypeOf returns the CmdType of msg's type (for *Unknown, the one decoded),
+// whatever its Header says: the value Encode writes.
+func CmdTypeOf(msg Message) string { return msg.cmdType() }
+
 type queryRoot struct{}
 
 // Root implements Message.

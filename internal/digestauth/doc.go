@@ -1,0 +1,7 @@
+// Package digestauth is the server side of SIP digest authentication
+// (RFC 2617 / RFC 3261 §22) as GB28181 devices use it on REGISTER: nonces
+// issued and signed by the server that expire, a replay guard on (nonce, nc),
+// and verification with the uri and nc exactly as the client sent them —
+// devices disagree about which URI they hash, and the standard's digest says
+// to trust the header.
+package digestauth
