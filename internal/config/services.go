@@ -23,13 +23,26 @@ func (b *Base) validate() error {
 // Sipserver is the configuration of cmd/sipserver (HTTP: internal API).
 type Sipserver struct {
 	Base `yaml:",inline"`
+	// ServiceToken authenticates console and mediagw on the internal API
+	// (Authorization: Bearer). Empty disables the internal API.
+	ServiceToken Secret `yaml:"service_token"`
+	SIP          SIP    `yaml:"sip"`
 }
 
 // SetDefaults implements Service.
-func (c *Sipserver) SetDefaults() { c.setDefaults(":8081") }
+func (c *Sipserver) SetDefaults() {
+	c.setDefaults(":8081")
+	c.SIP.setDefaults()
+}
 
 // Validate implements Service.
-func (c *Sipserver) Validate() error { return c.validate() }
+func (c *Sipserver) Validate() error {
+	var errs []error
+	if c.ServiceToken != "" && len(c.ServiceToken) < 16 {
+		errs = append(errs, fieldErr("service_token", "must have at least 16 characters"))
+	}
+	return errors.Join(c.validate(), c.SIP.validate(), errors.Join(errs...))
+}
 
 // Recorder is the configuration of cmd/recorder (HTTP: playback).
 type Recorder struct {

@@ -31,6 +31,9 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d), nil
 }
 
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
 // String formats whole days as "Nd", everything else as time.Duration does.
 func (d Duration) String() string {
 	td := time.Duration(d)

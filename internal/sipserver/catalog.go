@@ -1,0 +1,379 @@
+package sipserver
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+)
+
+// catalogWorkers bounds concurrent post-registration work (DeviceInfo,
+// Catalog, SUBSCRIBE), so a registration storm becomes a queue instead of
+// tens of thousands of simultaneous transactions.
+const catalogWorkers = 32
+
+// catalogSync keeps the channels table equal to what devices report: it
+// queries DeviceInfo and Catalog after a registration, subscribes to catalog
+// changes, applies NOTIFYs, and re-queries devices that refuse SUBSCRIBE.
+type catalogSync struct {
+	s *Server
+
+	mu     sync.Mutex
+	queued map[string]bool
+	queue  []string
+	wake   chan struct{}
+}
+
+func (c *catalogSync) initialize(s *Server) {
+	c.s = s
+	c.queued = map[string]bool{}
+	c.wake = make(chan struct{}, 1)
+}
+
+// enqueue schedules a full refresh (DeviceInfo, Catalog, SUBSCRIBE) of a device.
+func (c *catalogSync) enqueue(id string) {
+	c.mu.Lock()
+	if !c.queued[id] {
+		c.queued[id] = true
+		c.queue = append(c.queue, id)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *catalogSync) next() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return "", false
+	}
+	id := c.queue[0]
+	c.queue = c.queue[1:]
+	delete(c.queued, id)
+	return id, true
+}
+
+// run starts the workers and the periodic maintenance until ctx is done.
+func (c *catalogSync) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range catalogWorkers {
+		wg.Go(func() {
+			for {
+				id, ok := c.next()
+				if !ok {
+					select {
+					case <-ctx.Done():
+						return
+					case <-c.wake:
+						continue
+					}
+				}
+				c.refresh(ctx, id)
+				// Wake a sibling in case more work is queued.
+				select {
+				case c.wake <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+			c.maintain(ctx)
+		}
+	}
+}
+
+// maintain refreshes subscriptions that end soon and re-queries the
+// catalogs of devices without a subscription.
+func (c *catalogSync) maintain(ctx context.Context) {
+	now := c.s.now()
+	cfg := c.s.Config
+	c.s.devices.each(func(d *device) {
+		snap := d.snapshot()
+		if !snap.Registered || !snap.Online {
+			return
+		}
+		subscribing := cfg.CatalogSubscribe && !snap.SubscribeRefused
+		switch {
+		case subscribing && now.Add(cfg.CatalogSubscribeExpires.Std()/5).After(snap.SubscribedUntil):
+			go c.subscribe(ctx, snap.ID)
+		case !subscribing && cfg.CatalogInterval > 0 && now.Sub(snap.CatalogAt) >= cfg.CatalogInterval.Std():
+			c.enqueue(snap.ID)
+		}
+	})
+}
+
+// refresh queries a device's information and catalog and subscribes to it.
+func (c *catalogSync) refresh(ctx context.Context, id string) {
+	log := c.s.Log.With("device", id)
+	// The device's row must exist before its channels and info are stored.
+	c.s.writer.sync(ctx)
+	if a, err := c.s.query(ctx, id, id, &manscdp.DeviceInfoQuery{}); err != nil {
+		log.Warn("DeviceInfo query", "err", err)
+	} else if info, ok := a.msg.(*manscdp.DeviceInfoResponse); ok {
+		if err := c.s.Store.UpdateDeviceInfo(ctx, id, info.DeviceName, info.Manufacturer, info.Model, info.Firmware); err != nil {
+			log.Warn("store device info", "err", err)
+		}
+	}
+	if _, err := c.queryCatalog(ctx, id); err != nil {
+		log.Warn("Catalog query", "err", err)
+	}
+	if c.s.Config.CatalogSubscribe {
+		c.subscribe(ctx, id)
+	}
+	// Last, since many devices do not answer it: their own keepalive settings.
+	if cfg, err := c.s.QueryConfig(ctx, id, "BasicParam"); err != nil {
+		log.Debug("ConfigDownload query", "err", err)
+	} else if cfg.BasicParam != nil {
+		c.s.applyHeartbeat(ctx, id, cfg.BasicParam.HeartBeatInterval, cfg.BasicParam.HeartBeatCount)
+	}
+}
+
+// queryCatalog asks for the whole catalog and applies it.
+func (c *catalogSync) queryCatalog(ctx context.Context, id string) (store.CatalogSyncResult, error) {
+	a, err := c.s.query(ctx, id, id, &manscdp.CatalogQuery{})
+	if err != nil {
+		return store.CatalogSyncResult{}, err
+	}
+	if a.result == nil {
+		return store.CatalogSyncResult{}, fmt.Errorf("catalog of %s: unexpected answer", id)
+	}
+	return c.apply(ctx, id, a.result)
+}
+
+// onCatalog applies a complete catalog that arrived without a pending query
+// (the pending query applies its own).
+func (c *catalogSync) onCatalog(id string, res *manscdp.Result) {
+	c.s.background(func(ctx context.Context) {
+		if _, err := c.apply(ctx, id, res); err != nil {
+			c.s.Log.Warn("apply catalog", "device", id, "err", err)
+		}
+	})
+}
+
+// apply stores a reassembled catalog. A partial one (the device stopped
+// sending pages) only adds and updates; removing what was not received
+// would delete channels that merely got lost in transit.
+func (c *catalogSync) apply(ctx context.Context, id string, res *manscdp.Result) (store.CatalogSyncResult, error) {
+	if !res.Partial && res.SumNum == 0 && len(res.Catalog) == 0 {
+		// Some devices answer SumNum 0 while still booting; keep what we have.
+		return store.CatalogSyncResult{}, nil
+	}
+	// Concurrent applies of the same device (the query's answer and an
+	// unsolicited push) are serialised by the store's transaction.
+	channels := make([]store.Channel, 0, len(res.Catalog))
+	for _, it := range res.Catalog {
+		if it.DeviceID == "" {
+			continue
+		}
+		channels = append(channels, channelFromItem(id, it))
+	}
+	var r store.CatalogSyncResult
+	var err error
+	if res.Partial || res.Truncated {
+		r.Added, r.Updated, err = c.s.Store.UpsertChannels(ctx, id, channels)
+	} else {
+		r, err = c.s.Store.SyncCatalog(ctx, id, channels)
+	}
+	if err != nil {
+		return r, err
+	}
+	now := c.s.now()
+	for _, ch := range channels {
+		c.s.writer.status(store.StatusChange{DeviceID: id, ChannelID: ch.ID, Online: ch.Online, Cause: "catalog", At: now})
+	}
+	if d := c.s.devices.get(id); d != nil {
+		d.mu.Lock()
+		d.catalogAt = now
+		d.mu.Unlock()
+	}
+	if err := c.s.Store.SetLastCatalog(ctx, id, now); err != nil {
+		c.s.Log.Warn("store catalog time", "device", id, "err", err)
+	}
+	c.s.Log.Info("catalog synchronised", "device", id, "items", len(channels), "sum_num", res.SumNum,
+		"partial", res.Partial, "added", r.Added, "updated", r.Updated, "removed", r.Removed)
+	return r, nil
+}
+
+// onNotify applies a catalog change notification (9.11): ADD and UPDATE
+// carry the whole item, DEL removes it, ON/OFF/VLOST/DEFECT change status.
+func (c *catalogSync) onNotify(id string, m *manscdp.CatalogNotify, now time.Time) {
+	var upserts []store.Channel
+	var deletes []string
+	var changes []store.StatusChange
+	if m.DeviceList == nil {
+		return
+	}
+	for _, it := range m.DeviceList.Items {
+		if it.DeviceID == "" {
+			continue
+		}
+		ev := strings.ToUpper(strings.TrimSpace(it.Event))
+		switch ev {
+		case "ADD", "UPDATE", "":
+			ch := channelFromItem(id, it)
+			upserts = append(upserts, ch)
+			changes = append(changes, store.StatusChange{DeviceID: id, ChannelID: ch.ID, Online: ch.Online, Cause: "notify", At: now})
+		case "DEL":
+			deletes = append(deletes, it.DeviceID)
+		case "ON", "OFF", "VLOST", "DEFECT":
+			changes = append(changes, store.StatusChange{
+				DeviceID: id, ChannelID: it.DeviceID, Online: ev == "ON",
+				Cause: "notify_" + strings.ToLower(ev), At: now,
+			})
+		default:
+			c.s.Log.Info("catalog notify with an unknown event; ignored", "device", id, "channel", it.DeviceID, "event", it.Event)
+		}
+	}
+	c.s.background(func(ctx context.Context) {
+		if len(upserts) > 0 {
+			if _, _, err := c.s.Store.UpsertChannels(ctx, id, upserts); err != nil {
+				c.s.Log.Warn("apply catalog notify", "device", id, "err", err)
+				return
+			}
+		}
+		if len(deletes) > 0 {
+			if _, err := c.s.Store.DeleteChannels(ctx, id, deletes); err != nil {
+				c.s.Log.Warn("apply catalog notify", "device", id, "err", err)
+			}
+		}
+		for _, ch := range changes {
+			c.s.writer.status(ch)
+		}
+		c.s.Log.Info("catalog notify applied", "device", id,
+			"upserts", len(upserts), "deletes", len(deletes), "status", len(changes)-len(upserts))
+	})
+}
+
+// subscription is the dialog of a catalog SUBSCRIBE, kept for in-dialog refreshes.
+type subscription struct {
+	callID  string
+	fromTag string
+	toTag   string
+	cseq    uint32
+	eventID string
+}
+
+// subscribe creates or refreshes the catalog subscription of a device.
+func (c *catalogSync) subscribe(ctx context.Context, id string) {
+	d := c.s.devices.get(id)
+	if d == nil {
+		return
+	}
+	snap := d.snapshot()
+	if !snap.Registered {
+		return
+	}
+	d.mu.Lock()
+	sub := d.sub
+	if sub == nil {
+		sub = &subscription{callID: sip.GenerateTagN(24), fromTag: sip.GenerateTagN(16), eventID: strconv.Itoa(c.s.requests.nextSN())}
+	} else {
+		cp := *sub
+		sub = &cp
+	}
+	sub.cseq++
+	d.mu.Unlock()
+
+	expires := c.s.Config.CatalogSubscribeExpires.Std()
+	q := &manscdp.CatalogQuery{Header: manscdp.Header{SN: c.s.requests.nextSN(), DeviceID: id}}
+	body, err := manscdp.Encode(q, manscdp.Options{Charset: charsetOf(snap.Charset)})
+	if err != nil {
+		c.s.Log.Error("encode catalog subscription", "device", id, "err", err)
+		return
+	}
+	req, err := c.s.newRequest(sip.SUBSCRIBE, snap, id)
+	if err != nil {
+		c.s.Log.Warn("catalog subscription", "device", id, "err", err)
+		return
+	}
+	req.From().Params.Add("tag", sub.fromTag)
+	if sub.toTag != "" {
+		req.To().Params.Add("tag", sub.toTag)
+	}
+	callID := sip.CallIDHeader(sub.callID)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: sub.cseq, MethodName: sip.SUBSCRIBE})
+	req.AppendHeader(sip.NewHeader("Event", "Catalog;id="+sub.eventID))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.s.Config.ID, Host: c.s.advertise, Port: c.s.sipPort}})
+	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
+	req.SetBody(body)
+
+	ctx, cancel := context.WithTimeout(ctx, c.s.Config.RequestTimeout.Std())
+	defer cancel()
+	res, err := c.s.client.Do(ctx, req)
+	now := c.s.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil:
+		c.s.Log.Warn("catalog SUBSCRIBE got no answer", "device", id, "err", err)
+	case res.IsSuccess():
+		if t := res.To(); t != nil {
+			sub.toTag, _ = t.Params.Get("tag")
+		}
+		granted := expires
+		if h := res.GetHeader("Expires"); h != nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
+				granted = time.Duration(n) * time.Second
+			}
+		}
+		d.sub, d.subscribedUntil, d.subscribeRefused = sub, now.Add(granted), false
+	default:
+		// Many devices do not implement SUBSCRIBE: fall back to periodic queries.
+		d.sub, d.subscribedUntil, d.subscribeRefused = nil, time.Time{}, true
+		c.s.Log.Info("device refused the catalog subscription; its catalog will be re-queried periodically",
+			"device", id, "status", res.StatusCode, "every", c.s.Config.CatalogInterval)
+	}
+}
+
+// channelFromItem converts a catalog item into a channel row.
+func channelFromItem(deviceID string, it manscdp.CatalogItem) store.Channel {
+	ch := store.Channel{
+		DeviceID: deviceID, ID: it.DeviceID, Name: it.Name, Manufacturer: it.Manufacturer, Model: it.Model,
+		Owner: it.Owner, CivilCode: it.CivilCode, Address: it.Address, Parental: it.Parental == 1,
+		ParentID: it.ParentID, BusinessGroupID: it.EffectiveBusinessGroupID(), Secrecy: it.Secrecy == 1,
+		IPAddress: it.IPAddress, Port: it.Port, Status: manscdp.NormalizeStatus(it.Status), Online: it.Online(),
+	}
+	if it.Longitude != 0 || it.Latitude != 0 {
+		lon, lat := it.Longitude, it.Latitude
+		ch.Longitude, ch.Latitude = &lon, &lat
+	}
+	extra := map[string]string{}
+	put := func(k, v string) {
+		if v != "" {
+			extra[k] = v
+		}
+	}
+	put("Block", it.Block)
+	if it.RegisterWay != 0 {
+		put("RegisterWay", strconv.Itoa(it.RegisterWay))
+	}
+	if it.Info != nil {
+		first, _, _ := strings.Cut(it.Info.PTZType, "/")
+		ch.PTZType, _ = strconv.Atoi(strings.TrimSpace(first))
+		put("Resolution", it.Info.Resolution)
+		put("DownloadSpeed", it.Info.DownloadSpeed)
+		put("StreamNumberList", it.Info.StreamNumberList)
+	}
+	ch.Extra = extra
+	return ch
+}

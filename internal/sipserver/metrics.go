@@ -1,0 +1,61 @@
+package sipserver
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are sipserver's Prometheus metrics.
+type metrics struct {
+	requests     *prometheus.CounterVec // by method and response class
+	registers    *prometheus.CounterVec // by outcome
+	keepalives   prometheus.Counter
+	transitions  prometheus.Counter
+	flushSeconds prometheus.Histogram
+	flushErrors  prometheus.Counter
+	queries      *prometheus.CounterVec // by CmdType and outcome
+	dropped      *prometheus.CounterVec // by reason
+}
+
+func newMetrics(reg prometheus.Registerer, devices func() (total, registered, online int)) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_requests_total", Help: "SIP requests received, by method and response status class.",
+		}, []string{"method", "status"}),
+		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_registers_total",
+			Help: "REGISTER outcomes: challenged, registered, refreshed, unregistered, forbidden, blocked, stale, invalid.",
+		}, []string{"outcome"}),
+		keepalives: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_keepalives_total", Help: "Keepalives accepted.",
+		}),
+		transitions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sharpeyes_device_status_transitions_total", Help: "Online/offline transitions written to device_status_log.",
+		}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sharpeyes_sip_state_flush_seconds", Help: "Time to write one batch of device state to PostgreSQL.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_state_flush_errors_total", Help: "Failed writes of device state (retried).",
+		}),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_device_queries_total", Help: "MANSCDP requests to devices, by CmdType and outcome.",
+		}, []string{"cmd", "outcome"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_dropped_total", Help: "SIP input refused before handling, by reason.",
+		}, []string{"reason"}),
+	}
+	gauge := func(name, help string, pick func(t, r, o int) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			t, r, o := devices()
+			return float64(pick(t, r, o))
+		})
+	}
+	reg.MustRegister(m.requests, m.registers, m.keepalives, m.transitions, m.flushSeconds, m.flushErrors,
+		m.queries, m.dropped,
+		gauge("sharpeyes_devices", "Devices known to this sipserver.", func(t, _, _ int) int { return t }),
+		gauge("sharpeyes_devices_registered", "Devices with a valid registration.", func(_, r, _ int) int { return r }),
+		gauge("sharpeyes_devices_online", "Devices online.", func(_, _, o int) int { return o }),
+	)
+	return m
+}

@@ -1,0 +1,212 @@
+package sipserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+)
+
+// pendingKey correlates a device's Response with our Query: SNs are drawn
+// from one counter, so (CmdType, SN) is unique among pending requests; the
+// answering device is checked too, so no device can answer for another.
+type pendingKey struct {
+	cmd string
+	sn  int
+}
+
+type pendingRequest struct {
+	deviceID string // who must answer (SIP From)
+	target   string // the DeviceID the answer is about
+	done     chan answer
+}
+
+// answer is a device's Response: msg for single-packet answers, result for
+// reassembled Catalog and RecordInfo answers.
+type answer struct {
+	msg    manscdp.Message
+	result *manscdp.Result
+}
+
+// requester sends MANSCDP requests to devices and matches their answers.
+type requester struct {
+	sn atomic.Int64
+
+	mu      sync.Mutex
+	pending map[pendingKey]*pendingRequest
+	agg     manscdp.Aggregator
+}
+
+func (r *requester) initialize() {
+	r.pending = map[pendingKey]*pendingRequest{}
+	r.agg = manscdp.Aggregator{MaxPending: 4096}
+	// Start SNs from the clock so that a restart does not reuse the SNs of
+	// answers still in flight.
+	r.sn.Store(time.Now().Unix() % 1_000_000_000)
+}
+
+func (r *requester) nextSN() int { return int(r.sn.Add(1) % 2_000_000_000) }
+
+// isMultiPacket reports whether answers to cmd come in several packets.
+func isMultiPacket(cmd string) bool { return cmd == manscdp.CmdCatalog || cmd == manscdp.CmdRecordInfo }
+
+// deliver hands a Response from deviceID to the request waiting for it and
+// reports whether one was. Multi-packet answers are reassembled first; a
+// completed Catalog answer is also returned so that unsolicited catalogs
+// (some devices push one after registering) are not lost.
+func (r *requester) deliver(deviceID string, msg manscdp.Message, now time.Time) (matched bool, complete *manscdp.Result) {
+	h := msg.Head()
+	key := pendingKey{cmd: h.CmdType, sn: h.SN}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.pending[key]
+	if p != nil && p.deviceID != deviceID {
+		p = nil
+	}
+	if !isMultiPacket(h.CmdType) {
+		if p == nil {
+			return false, nil
+		}
+		delete(r.pending, key)
+		p.done <- answer{msg: msg}
+		return true, nil
+	}
+	res, done, err := r.agg.Add(msg, now)
+	if err != nil || !done {
+		return p != nil, nil
+	}
+	if p != nil {
+		delete(r.pending, key)
+		p.done <- answer{result: res}
+	}
+	return p != nil, res
+}
+
+// expire completes multi-packet answers that stalled, as Partial.
+func (r *requester) expire(now time.Time) []manscdp.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	results := r.agg.Expire(now)
+	for i := range results {
+		key := pendingKey{cmd: results[i].CmdType, sn: results[i].SN}
+		if p := r.pending[key]; p != nil && p.target == results[i].DeviceID {
+			delete(r.pending, key)
+			p.done <- answer{result: &results[i]}
+		}
+	}
+	return results
+}
+
+func (r *requester) add(key pendingKey, deviceID, target string) *pendingRequest {
+	p := &pendingRequest{deviceID: deviceID, target: target, done: make(chan answer, 1)}
+	r.mu.Lock()
+	r.pending[key] = p
+	r.mu.Unlock()
+	return p
+}
+
+func (r *requester) remove(key pendingKey) {
+	r.mu.Lock()
+	delete(r.pending, key)
+	r.mu.Unlock()
+}
+
+// query sends q (its SN is set here) to target (the device itself or one
+// of its channels) and waits for the answer, which must come from the device.
+func (s *Server) query(ctx context.Context, deviceID, target string, q manscdp.Message) (answer, error) {
+	cmd := manscdp.CmdTypeOf(q)
+	h := q.Head()
+	h.SN, h.DeviceID = s.requests.nextSN(), target
+	key := pendingKey{cmd: cmd, sn: h.SN}
+	p := s.requests.add(key, deviceID, target)
+	defer s.requests.remove(key)
+
+	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
+	defer cancel()
+	if err := s.sendMANSCDP(ctx, deviceID, target, q); err != nil {
+		s.metrics.queries.WithLabelValues(cmd, "error").Inc()
+		return answer{}, err
+	}
+	select {
+	case a := <-p.done:
+		s.metrics.queries.WithLabelValues(cmd, "answered").Inc()
+		return a, nil
+	case <-ctx.Done():
+		s.metrics.queries.WithLabelValues(cmd, "timeout").Inc()
+		return answer{}, fmt.Errorf("%s of %s: no answer within %s: %w", cmd, target, s.Config.RequestTimeout, ErrTimeout)
+	}
+}
+
+// sendMANSCDP sends msg in a MESSAGE to target (the device or one of its
+// channels) via the device's registered address, and waits for the
+// transaction's final response.
+func (s *Server) sendMANSCDP(ctx context.Context, deviceID, target string, msg manscdp.Message) error {
+	d := s.devices.get(deviceID)
+	if d == nil {
+		return fmt.Errorf("device %s: %w", deviceID, ErrUnknownDevice)
+	}
+	snap := d.snapshot()
+	if !snap.Registered {
+		return fmt.Errorf("device %s: %w", deviceID, ErrOffline)
+	}
+	body, err := manscdp.Encode(msg, manscdp.Options{Charset: charsetOf(snap.Charset)})
+	if err != nil {
+		return fmt.Errorf("encode %T for %s: %w", msg, target, err)
+	}
+	req, err := s.newRequest(sip.MESSAGE, snap, target)
+	if err != nil {
+		return err
+	}
+	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
+	req.SetBody(body)
+	res, err := s.client.Do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("MESSAGE to %s at %s: %w", target, snap.RemoteAddr, errors.Join(ErrTimeout, err))
+	}
+	if !res.IsSuccess() {
+		return &RejectedError{Method: "MESSAGE", Code: res.StatusCode, Reason: res.Reason}
+	}
+	return nil
+}
+
+// newRequest builds a request to target at the device's registered address,
+// over the transport it registered with (reusing its TCP connection).
+func (s *Server) newRequest(method sip.RequestMethod, d deviceSnapshot, target string) (*sip.Request, error) {
+	host, portStr, err := net.SplitHostPort(d.RemoteAddr)
+	if err != nil {
+		return nil, fmt.Errorf("device %s address %q: %w", d.ID, d.RemoteAddr, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	req := sip.NewRequest(method, sip.Uri{Scheme: "sip", User: target, Host: host, Port: port})
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: s.Config.ID, Host: s.Config.Domain}}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: target, Host: s.Config.Domain}})
+	req.AppendHeader(sip.NewHeader("X-GB-Ver", gbVersionOut(d.GBVersion)))
+	req.SetTransport(d.Transport)
+	req.SetDestination(d.RemoteAddr)
+	return req, nil
+}
+
+// gbVersionOut answers a device in its own edition, 2016 by default.
+func gbVersionOut(v string) string {
+	if v == "" {
+		return "2.0"
+	}
+	return v
+}
+
+func charsetOf(c string) manscdp.Charset {
+	if c == "UTF-8" {
+		return manscdp.CharsetUTF8
+	}
+	return manscdp.CharsetGB2312
+}

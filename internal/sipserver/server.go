@@ -1,0 +1,294 @@
+package sipserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/digestauth"
+	"github.com/sharpeyes/sharpeyes/internal/sipguard"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// Server is the GB28181 registrar and signalling endpoint: SIP over UDP and
+// TCP on one port, devices in memory with their state batched to PostgreSQL.
+type Server struct {
+	Config  config.SIP
+	Store   *store.Store
+	Log     *slog.Logger
+	Metrics prometheus.Registerer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	startedAt time.Time
+	advertise string
+	sipPort   int
+
+	devices  *registry
+	nonces   digestauth.Nonces
+	failures authFailures
+	writer   stateWriter
+	requests requester
+	catalog  catalogSync
+	metrics  *metrics
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	udp    *sipguard.PacketConn
+	tcp    net.Listener
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Initialize restores the devices from PostgreSQL, opens the UDP and TCP
+// listeners and starts serving.
+func (s *Server) Initialize() error {
+	s.startedAt = s.now()
+	s.devices = newRegistry()
+	s.nonces.TTL = s.Config.NonceTTL.Std()
+	if err := s.nonces.Initialize(); err != nil {
+		return err
+	}
+	s.failures = authFailures{Limit: s.Config.AuthFailures, Block: s.Config.AuthBlock.Std()}
+	s.metrics = newMetrics(s.Metrics, s.devices.counts)
+	s.writer = stateWriter{Store: s.Store, Interval: s.Config.FlushInterval.Std(), Log: s.Log, Metrics: s.metrics}
+	s.writer.initialize()
+	s.requests.initialize()
+	s.catalog.initialize(s)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	if err := s.restore(); err != nil {
+		s.cancel()
+		return err
+	}
+	if err := s.listen(); err != nil {
+		s.cancel()
+		return err
+	}
+	s.wg.Go(func() { s.writer.run(s.ctx) })
+	s.wg.Go(func() { s.runLiveness(s.ctx) })
+	s.wg.Go(func() { s.catalog.run(s.ctx) })
+	s.wg.Go(s.runExpire)
+	return nil
+}
+
+// restore loads every device and its last state. Online devices with a
+// valid registration stay online and get a full keepalive timeout to prove
+// it; those whose registration expired while we were down go offline, at
+// their expiry time. Nothing is guessed.
+func (s *Server) restore() error {
+	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	defer cancel()
+	states, err := s.Store.LoadDeviceStates(ctx)
+	if err != nil {
+		return fmt.Errorf("restore devices: %w", err)
+	}
+	now := s.startedAt
+	var online, expired int
+	for _, st := range states {
+		d, _ := s.devices.getOrCreate(st.ID, func(d *device) {
+			d.transport, d.remoteAddr = strings.ToUpper(st.Transport), st.RemoteAddr
+			d.gbVersion, d.charset, d.password = st.GBVersion, st.Charset, st.Password
+			d.interval, d.count = time.Duration(st.HeartbeatInterval)*time.Second, st.HeartbeatCount
+			if st.ExpiresAt != nil && st.ExpiresAt.After(now) {
+				d.registered, d.expiresAt = true, *st.ExpiresAt
+			}
+			d.online = st.Online && d.registered
+		})
+		last := now
+		if st.LastKeepaliveAt != nil {
+			last = *st.LastKeepaliveAt
+		}
+		d.lastKeepalive.Store(last.UnixNano())
+		switch {
+		case st.Online && !d.registered:
+			at := now
+			if st.ExpiresAt != nil {
+				at = *st.ExpiresAt
+			}
+			s.writer.status(store.StatusChange{DeviceID: st.ID, Online: false, Cause: "expired", At: at})
+			expired++
+		case d.online:
+			online++
+		}
+	}
+	s.Log.Info("devices restored", "devices", len(states), "online", online, "expired_while_down", expired)
+	return nil
+}
+
+func (s *Server) listen() error {
+	host, portStr, err := net.SplitHostPort(s.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("sip.listen %q: %w", s.Config.Listen, err)
+	}
+	s.advertise = s.Config.Advertise
+	if s.advertise == "" {
+		s.advertise = advertiseAddr(host)
+	}
+	pc, err := net.ListenPacket("udp", s.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen SIP UDP %s: %w", s.Config.Listen, err)
+	}
+	s.sipPort = pc.LocalAddr().(*net.UDPAddr).Port
+	if portStr == "0" {
+		// One port for both transports, as devices expect.
+		host = net.JoinHostPort(host, strconv.Itoa(s.sipPort))
+	} else {
+		host = s.Config.Listen
+	}
+	tl, err := net.Listen("tcp", host)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("listen SIP TCP %s: %w", host, err)
+	}
+	sipLog := s.Log.With("component", "sipgo")
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sharpeyes"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
+	if err != nil {
+		pc.Close()
+		tl.Close()
+		return fmt.Errorf("SIP user agent: %w", err)
+	}
+	s.ua = ua
+	s.srv, _ = sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
+	s.client, _ = sipgo.NewClient(ua, sipgo.WithClientHostname(s.advertise), sipgo.WithClientPort(s.sipPort),
+		sipgo.WithClientLogger(sipLog))
+	s.srv.OnRegister(s.handle(s.onRegister))
+	s.srv.OnMessage(s.handle(s.onMessage))
+	s.srv.OnNotify(s.handle(s.onMessage))
+	s.srv.OnOptions(s.handle(func(req *sip.Request, tx sip.ServerTransaction) { s.reply(req, tx, sip.StatusOK, "OK") }))
+	s.srv.OnNoRoute(s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
+		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")
+	}))
+
+	onDrop := func(reason string) { s.metrics.dropped.WithLabelValues(reason).Inc() }
+	s.udp = &sipguard.PacketConn{
+		Conn: pc, MaxMessageSize: int(s.Config.MaxMessageSize), Rate: s.Config.RateLimit, Burst: s.Config.RateBurst,
+		Log: s.Log.With("component", "sipguard"), OnDrop: onDrop,
+	}
+	s.tcp = &sipguard.Listener{Listener: tl, Rate: s.Config.RateLimit, Burst: s.Config.RateBurst}
+	s.wg.Go(func() {
+		if err := s.srv.ServeUDP(s.udp); err != nil && s.ctx.Err() == nil {
+			s.Log.Error("SIP UDP stopped", "err", err)
+		}
+	})
+	s.wg.Go(func() {
+		// ServeTCP returns only when the listener fails or is closed.
+		if err := s.srv.ServeTCP(s.tcp); s.ctx.Err() == nil {
+			s.Log.Error("SIP TCP stopped", "err", err)
+		}
+	})
+	s.Log.Info("SIP listening", "udp", pc.LocalAddr().String(), "tcp", tl.Addr().String(), "advertise", s.advertise,
+		"id", s.Config.ID, "domain", s.Config.Domain)
+	return nil
+}
+
+// SIPAddr returns the address of the UDP (and TCP) listener.
+func (s *Server) SIPAddr() net.Addr { return s.udp.LocalAddr() }
+
+// advertiseAddr picks the IP to put in Via and Contact: the listen host if
+// it is a specific address, else the address of the default route.
+func advertiseAddr(listenHost string) string {
+	if ip := net.ParseIP(listenHost); ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	// No packet is sent: connecting a UDP socket only selects the route.
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil {
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).IP.String()
+	}
+	return "127.0.0.1"
+}
+
+// runExpire completes multi-packet answers that stalled.
+func (s *Server) runExpire() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			for _, res := range s.requests.expire(s.now()) {
+				s.Log.Info("multi-packet answer incomplete", "device", res.DeviceID, "cmd", res.CmdType,
+					"sn", res.SN, "items", res.Len(), "sum_num", res.SumNum)
+			}
+		}
+	}
+}
+
+// Close stops serving, waits for the goroutines and writes the last state.
+func (s *Server) Close() {
+	s.cancel()
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	if s.ua != nil {
+		s.ua.Close()
+	}
+	s.wg.Wait()
+}
+
+// background runs fn in a goroutine tracked by Close, with a bounded context.
+func (s *Server) background(fn func(ctx context.Context)) {
+	s.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+		defer cancel()
+		fn(ctx)
+	})
+}
+
+// afterRegister starts the post-registration queries of a new registration.
+func (s *Server) afterRegister(id string) { s.catalog.enqueue(id) }
+
+// handle wraps a handler with metrics and panic safety: one bad message
+// must never take the registrar down.
+func (s *Server) handle(h func(*sip.Request, sip.ServerTransaction)) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.Log.Error("SIP handler panic", "method", req.Method, "from", req.Source(), "panic", r)
+				s.reply(req, tx, sip.StatusInternalServerError, "Internal Error")
+			}
+		}()
+		h(req, tx)
+	}
+}
+
+func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
+	s.respond(req, tx, sip.NewResponseFromRequest(req, code, reason, nil))
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
+	s.metrics.requests.WithLabelValues(req.Method.String(), strconv.Itoa(res.StatusCode/100)+"xx").Inc()
+	if err := tx.Respond(res); err != nil {
+		s.Log.Debug("send SIP response", "method", req.Method, "to", req.Source(), "err", err)
+	}
+}
