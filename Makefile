@@ -11,9 +11,9 @@ all: build
 
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/ $(addprefix ./cmd/,$(SERVICES))
+	$(GO) build -o bin/ $(addprefix ./cmd/,$(SERVICES)) ./cmd/gbsim
 
-## run: build and start the whole stack (private PostgreSQL when SHARPEYES_DATABASE_URL is unset)
+## run: build and start the whole stack and gbsim with 16 cameras (private PostgreSQL when SHARPEYES_DATABASE_URL is unset)
 run: build
 	@scripts/run-stack.sh
 

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Starts the development stack from bin/ (built by `make run`): every service with
-# its example config, logs under var/log/, until Ctrl-C. Without
-# SHARPEYES_DATABASE_URL the services share a private PostgreSQL cluster in
-# var/pgdata, started here and stopped again on exit (the data stays).
+# its example config, then gbsim with 16 cameras, logs under var/log/, until
+# Ctrl-C. Without SHARPEYES_DATABASE_URL the services share a private PostgreSQL
+# cluster in var/pgdata, started here and stopped again on exit (the data stays).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 services=(sipserver mediagw recorder console)
 mkdir -p var/log
+
+# The development stack's device password, said loudly: never use it in production.
+export SHARPEYES_SIP_PASSWORD=${SHARPEYES_SIP_PASSWORD:-12345678}
+# One service token for the stack's internal APIs, kept across runs.
+if [ -z "${SHARPEYES_SERVICE_TOKEN:-}" ]; then
+	[ -s var/service-token ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >var/service-token)
+	SHARPEYES_SERVICE_TOKEN=$(cat var/service-token)
+	export SHARPEYES_SERVICE_TOKEN
+fi
 
 pg_ctl_cmd() {
 	local bin
@@ -20,10 +29,14 @@ pg_ctl_cmd() {
 }
 
 pids=()
+sim_pids=()
 stop_all() {
 	trap - INT TERM EXIT
 	echo
-	echo "stopping: ${services[*]}"
+	echo "stopping: ${services[*]} gbsim"
+	# gbsim first, so that its devices unregister while sipserver still runs.
+	for pid in "${sim_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${sim_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	if [ -z "${SHARPEYES_DATABASE_URL:-}" ] && [ -f var/pgdata/postmaster.pid ]; then
@@ -51,21 +64,45 @@ declare -A port=([sipserver]=8081 [mediagw]=8888 [recorder]=8082 [console]=8080)
 for s in "${services[@]}"; do
 	# One at a time: the first database service creates the private cluster and
 	# applies the migrations, the others then reuse both.
-	"bin/$s" -config "configs/$s.yaml" >"var/log/$s.log" 2>&1 &
+	# setsid: Ctrl-C reaches only this script, which then stops gbsim first
+	# (its devices unregister) and the services after it.
+	setsid "bin/$s" -config "configs/$s.yaml" >"var/log/$s.log" 2>&1 &
 	pids+=($!)
 	wait_ready "$s" "http://127.0.0.1:${port[$s]}/readyz"
+done
+
+# 16 simulated cameras: 3 devices over UDP and 1 over TCP, 4 channels each,
+# H.264 and H.265 alternating.
+setsid bin/gbsim -server 127.0.0.1:5060 -password "$SHARPEYES_SIP_PASSWORD" -devices 3 -channels 4 -sip-transport udp \
+	-media mixed -device-id-start 34020000001320000001 >var/log/gbsim-udp.log 2>&1 &
+sim_pids+=($!)
+setsid bin/gbsim -server 127.0.0.1:5060 -password "$SHARPEYES_SIP_PASSWORD" -devices 1 -channels 4 -sip-transport tcp \
+	-media mixed -device-id-start 34020000001320000101 >var/log/gbsim-tcp.log 2>&1 &
+sim_pids+=($!)
+auth=(-H "Authorization: Bearer $SHARPEYES_SERVICE_TOKEN")
+for _ in $(seq 1 40); do
+	online=$(curl -fsS "${auth[@]}" http://127.0.0.1:8081/internal/v1/summary 2>/dev/null | sed -n 's/.*"online":\([0-9]*\).*/\1/p')
+	[ "${online:-0}" -ge 4 ] && break
+	sleep 0.25
 done
 
 cat <<MSG
 
 sharpeyes development stack is up (logs in var/log/, Ctrl-C stops everything):
   console    http://127.0.0.1:8080   public API and web UI (to come); /healthz /readyz /metrics
-  sipserver  http://127.0.0.1:8081   internal API (to come); /healthz /readyz /metrics
+  sipserver  udp+tcp 127.0.0.1:5060  GB28181 SIP, ID 34020000002000000001, domain 3402000000
+             http://127.0.0.1:8081   internal API /internal/v1/ (docs/sipserver-api.md); /healthz /readyz /metrics
   recorder   http://127.0.0.1:8082   playback (to come); /healthz /readyz /metrics
   mediagw    http://127.0.0.1:8888   WHEP / HLS (to come); /healthz /readyz /metrics
+  gbsim      ${online:-0}/4 devices online, 16 cameras (logs var/log/gbsim-*.log)
+
+  service token (internal APIs): var/service-token
+    curl -H "Authorization: Bearer \$(cat var/service-token)" http://127.0.0.1:8081/internal/v1/devices
+
+  !! DEVELOPMENT DEVICE PASSWORD: $SHARPEYES_SIP_PASSWORD (sip.password) — never use it in production !!
 MSG
 if [ -z "${SHARPEYES_DATABASE_URL:-}" ]; then
 	grep -ho 'port=[0-9]*' var/log/sipserver.log | tail -n 1 | sed 's/port=/  PostgreSQL 127.0.0.1:/; s/$/  (private cluster in var\/pgdata, user sharpeyes, database sharpeyes)/'
 fi
-wait -n "${pids[@]}" || true
+wait -n "${pids[@]}" "${sim_pids[@]}" || true
 echo "a service exited; see var/log/"
