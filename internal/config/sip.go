@@ -39,6 +39,9 @@ type SIP struct {
 	HeartbeatCount    int      `yaml:"heartbeat_count"`
 	// RequestTimeout bounds a query to a device (until its last response packet).
 	RequestTimeout Duration `yaml:"request_timeout"`
+	// OneRequestPerDevice sends a device its next query only after the last
+	// one was answered: some NVRs mix up concurrent answers.
+	OneRequestPerDevice bool `yaml:"one_request_per_device"`
 	// CatalogSubscribe subscribes to catalog changes of every device for CatalogSubscribeExpires.
 	CatalogSubscribe        bool     `yaml:"catalog_subscribe"`
 	CatalogSubscribeExpires Duration `yaml:"catalog_subscribe_expires"`

@@ -37,6 +37,9 @@ type device struct {
 	// its catalog is then re-queried periodically instead.
 	subscribeRefused bool
 	catalogAt        time.Time
+
+	// busy holds a token while a query is outstanding (sip.one_request_per_device).
+	busy chan struct{}
 }
 
 // deviceSnapshot is a consistent copy of a device's state.
@@ -111,7 +114,7 @@ func (r *registry) getOrCreate(id string, init func(*device)) (d *device, create
 	if d = s.m[id]; d != nil {
 		return d, false
 	}
-	d = &device{id: id}
+	d = &device{id: id, busy: make(chan struct{}, 1)}
 	init(d)
 	s.m[id] = d
 	return d, true

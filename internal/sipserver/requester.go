@@ -131,6 +131,13 @@ func (s *Server) query(ctx context.Context, deviceID, target string, q manscdp.M
 
 	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
 	defer cancel()
+	if s.Config.OneRequestPerDevice {
+		release, err := s.acquire(ctx, deviceID)
+		if err != nil {
+			return answer{}, err
+		}
+		defer release()
+	}
 	if err := s.sendMANSCDP(ctx, deviceID, target, q); err != nil {
 		s.metrics.queries.WithLabelValues(cmd, "error").Inc()
 		return answer{}, err
@@ -142,6 +149,20 @@ func (s *Server) query(ctx context.Context, deviceID, target string, q manscdp.M
 	case <-ctx.Done():
 		s.metrics.queries.WithLabelValues(cmd, "timeout").Inc()
 		return answer{}, fmt.Errorf("%s of %s: no answer within %s: %w", cmd, target, s.Config.RequestTimeout, ErrTimeout)
+	}
+}
+
+// acquire waits until the device has no outstanding query.
+func (s *Server) acquire(ctx context.Context, deviceID string) (release func(), err error) {
+	d := s.devices.get(deviceID)
+	if d == nil {
+		return nil, fmt.Errorf("device %s: %w", deviceID, ErrUnknownDevice)
+	}
+	select {
+	case d.busy <- struct{}{}:
+		return func() { <-d.busy }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("device %s busy with another query: %w", deviceID, ErrTimeout)
 	}
 }
 

@@ -483,3 +483,58 @@ func TestAPIAuthAndErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestNotifyAlarmAndSerialQueries(t *testing.T) {
+	cfg := testConfig()
+	cfg.OneRequestPerDevice = true
+	h := startServer(t, openStore(t), cfg)
+	sc := simConfig(1, 2, "udp", "34020000001320000701")
+	sc.CatalogChurn = 300 * time.Millisecond
+	sc.Faults.AlarmInterval = 300 * time.Millisecond
+	h.runSim(sc, nil)
+	id := "34020000001320000701"
+	eventually(t, "catalog", func() bool { return len(h.channels(id)) == 2 })
+	// Catalog NOTIFYs (ON/OFF churn) are logged as channel transitions.
+	eventually(t, "a channel switched off by NOTIFY", func() bool {
+		for _, c := range h.statusLog(id) {
+			if c.ChannelID != "" && !c.Online && c.Cause == "notify_off" {
+				return true
+			}
+		}
+		return false
+	})
+	// Alarms are stored and visible through the API.
+	var alarms listResponse[struct {
+		DeviceID  string `json:"device_id"`
+		ChannelID string `json:"channel_id"`
+	}]
+	eventually(t, "alarm stored", func() bool {
+		return h.call("GET", "/internal/v1/alarms?device_id="+id, "", &alarms) == 200 && alarms.Total > 0
+	})
+	if alarms.Items[0].DeviceID != id || alarms.Items[0].ChannelID == "" {
+		t.Fatalf("alarm %+v", alarms.Items[0])
+	}
+	// With one request per device, concurrent queries queue and all succeed.
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := h.srv.QueryDeviceInfo(context.Background(), id); errs <- err }()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAutoRegisterOff(t *testing.T) {
+	cfg := testConfig()
+	cfg.AutoRegister = false
+	h := startServer(t, openStore(t), cfg)
+	h.runSim(simConfig(1, 1, "udp", "34020000001320000801"), nil)
+	eventually(t, "refusals counted", func() bool {
+		return testutil.ToFloat64(h.srv.metrics.registers.WithLabelValues("forbidden")) >= 1
+	})
+	if h.srv.devices.get("34020000001320000801") != nil {
+		t.Fatal("unknown device created with auto_register off")
+	}
+}
