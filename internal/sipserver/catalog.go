@@ -26,23 +26,43 @@ type catalogSync struct {
 	s *Server
 
 	mu     sync.Mutex
-	queued map[string]bool
+	queued map[string]catalogJob
 	queue  []string
-	wake   chan struct{}
+	// busy holds the devices a worker is on, so maintenance does not queue
+	// them again meanwhile.
+	busy map[string]bool
+	wake chan struct{}
 }
+
+// catalogJob is the work queued for a device; a full refresh includes the
+// subscription.
+type catalogJob int
+
+const (
+	jobSubscribe catalogJob = iota + 1
+	jobRefresh
+)
 
 func (c *catalogSync) initialize(s *Server) {
 	c.s = s
-	c.queued = map[string]bool{}
+	c.queued = map[string]catalogJob{}
+	c.busy = map[string]bool{}
 	c.wake = make(chan struct{}, 1)
 }
 
 // enqueue schedules a full refresh (DeviceInfo, Catalog, SUBSCRIBE) of a device.
-func (c *catalogSync) enqueue(id string) {
+func (c *catalogSync) enqueue(id string) { c.schedule(id, jobRefresh) }
+
+// schedule queues job for a device once; a queued subscription is upgraded
+// to a full refresh if one is asked for.
+func (c *catalogSync) schedule(id string, job catalogJob) {
 	c.mu.Lock()
-	if !c.queued[id] {
-		c.queued[id] = true
+	switch cur, ok := c.queued[id]; {
+	case !ok:
+		c.queued[id] = job
 		c.queue = append(c.queue, id)
+	case job > cur:
+		c.queued[id] = job
 	}
 	c.mu.Unlock()
 	select {
@@ -51,16 +71,32 @@ func (c *catalogSync) enqueue(id string) {
 	}
 }
 
-func (c *catalogSync) next() (string, bool) {
+// pending reports whether a device is queued or being worked on.
+func (c *catalogSync) pending(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, queued := c.queued[id]
+	return queued || c.busy[id]
+}
+
+func (c *catalogSync) next() (string, catalogJob, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.queue) == 0 {
-		return "", false
+		return "", 0, false
 	}
 	id := c.queue[0]
 	c.queue = c.queue[1:]
+	job := c.queued[id]
 	delete(c.queued, id)
-	return id, true
+	c.busy[id] = true
+	return id, job, true
+}
+
+func (c *catalogSync) done(id string) {
+	c.mu.Lock()
+	delete(c.busy, id)
+	c.mu.Unlock()
 }
 
 // run starts the workers and the periodic maintenance until ctx is done.
@@ -69,7 +105,7 @@ func (c *catalogSync) run(ctx context.Context) {
 	for range catalogWorkers {
 		wg.Go(func() {
 			for {
-				id, ok := c.next()
+				id, job, ok := c.next()
 				if !ok {
 					select {
 					case <-ctx.Done():
@@ -78,7 +114,12 @@ func (c *catalogSync) run(ctx context.Context) {
 						continue
 					}
 				}
-				c.refresh(ctx, id)
+				if job == jobRefresh {
+					c.refresh(ctx, id)
+				} else {
+					c.subscribe(ctx, id)
+				}
+				c.done(id)
 				// Wake a sibling in case more work is queued.
 				select {
 				case c.wake <- struct{}{}:
@@ -95,27 +136,31 @@ func (c *catalogSync) run(ctx context.Context) {
 			wg.Wait()
 			return
 		case <-t.C:
-			c.maintain(ctx)
+			c.maintain()
 		}
 	}
 }
 
-// maintain refreshes subscriptions that end soon and re-queries the
-// catalogs of devices without a subscription.
-func (c *catalogSync) maintain(ctx context.Context) {
+// maintain queues, for the workers: catalogs never synchronised (a query
+// that failed), subscriptions that end soon, and periodic re-queries of
+// devices without a subscription. Devices already queued or being worked
+// on are left alone, so a registration storm does not double the work.
+func (c *catalogSync) maintain() {
 	now := c.s.now()
 	cfg := c.s.Config
 	c.s.devices.each(func(d *device) {
 		snap := d.snapshot()
-		if !snap.Registered || !snap.Online {
+		if !snap.Registered || !snap.Online || c.pending(snap.ID) {
 			return
 		}
 		subscribing := cfg.CatalogSubscribe && !snap.SubscribeRefused
 		switch {
+		case snap.CatalogAt.IsZero():
+			c.schedule(snap.ID, jobRefresh)
 		case subscribing && now.Add(cfg.CatalogSubscribeExpires.Std()/5).After(snap.SubscribedUntil):
-			go c.subscribe(ctx, snap.ID)
+			c.schedule(snap.ID, jobSubscribe)
 		case !subscribing && cfg.CatalogInterval > 0 && now.Sub(snap.CatalogAt) >= cfg.CatalogInterval.Std():
-			c.enqueue(snap.ID)
+			c.schedule(snap.ID, jobRefresh)
 		}
 	})
 }
@@ -173,7 +218,9 @@ func (c *catalogSync) onCatalog(id string, res *manscdp.Result) {
 // would delete channels that merely got lost in transit.
 func (c *catalogSync) apply(ctx context.Context, id string, res *manscdp.Result) (store.CatalogSyncResult, error) {
 	if !res.Partial && res.SumNum == 0 && len(res.Catalog) == 0 {
-		// Some devices answer SumNum 0 while still booting; keep what we have.
+		// Some devices answer SumNum 0 while still booting; keep what we have
+		// and ask again at the next periodic query.
+		c.markSynced(id, c.s.now())
 		return store.CatalogSyncResult{}, nil
 	}
 	// Concurrent applies of the same device (the query's answer and an
@@ -196,20 +243,83 @@ func (c *catalogSync) apply(ctx context.Context, id string, res *manscdp.Result)
 		return r, err
 	}
 	now := c.s.now()
-	for _, ch := range channels {
-		c.s.writer.status(store.StatusChange{DeviceID: id, ChannelID: ch.ID, Online: ch.Online, Cause: "catalog", At: now})
+	if !res.Partial && !res.Truncated {
+		c.forgetOthers(id, channels)
 	}
-	if d := c.s.devices.get(id); d != nil {
-		d.mu.Lock()
-		d.catalogAt = now
-		d.mu.Unlock()
-	}
+	c.channelStatus(id, channels, "catalog", now)
+	c.markSynced(id, now)
 	if err := c.s.Store.SetLastCatalog(ctx, id, now); err != nil {
 		c.s.Log.Warn("store catalog time", "device", id, "err", err)
 	}
 	c.s.Log.Info("catalog synchronised", "device", id, "items", len(channels), "sum_num", res.SumNum,
 		"partial", res.Partial, "added", r.Added, "updated", r.Updated, "removed", r.Removed)
 	return r, nil
+}
+
+func (c *catalogSync) markSynced(id string, at time.Time) {
+	if d := c.s.devices.get(id); d != nil {
+		d.mu.Lock()
+		d.catalogAt = at
+		d.mu.Unlock()
+	}
+}
+
+// channelStatus queues the catalog status of channels as transitions.
+func (c *catalogSync) channelStatus(id string, channels []store.Channel, cause string, at time.Time) {
+	changes := make([]store.StatusChange, len(channels))
+	for i, ch := range channels {
+		changes[i] = store.StatusChange{DeviceID: id, ChannelID: ch.ID, Online: ch.Online, Cause: cause, At: at}
+	}
+	c.queueStatus(id, changes, nil)
+}
+
+// forgetOthers drops the remembered status of channels a full catalog no
+// longer lists (SyncCatalog removed them).
+func (c *catalogSync) forgetOthers(id string, channels []store.Channel) {
+	d := c.s.devices.get(id)
+	if d == nil {
+		return
+	}
+	keep := make(map[string]bool, len(channels))
+	for _, ch := range channels {
+		keep[ch.ID] = true
+	}
+	d.mu.Lock()
+	for ch := range d.channelOnline {
+		if !keep[ch] {
+			delete(d.channelOnline, ch)
+		}
+	}
+	d.mu.Unlock()
+}
+
+// queueStatus queues the channel transitions whose status differs from the
+// last one applied, so a re-sent catalog of 100,000 devices costs PostgreSQL
+// nothing; removed channels are forgotten.
+func (c *catalogSync) queueStatus(id string, changes []store.StatusChange, removed []string) {
+	d := c.s.devices.get(id)
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.channelOnline == nil {
+		d.channelOnline = map[string]bool{}
+	}
+	for _, ch := range removed {
+		delete(d.channelOnline, ch)
+	}
+	n := 0
+	for _, ch := range changes {
+		if was, known := d.channelOnline[ch.ChannelID]; !known || was != ch.Online {
+			d.channelOnline[ch.ChannelID] = ch.Online
+			changes[n] = ch
+			n++
+		}
+	}
+	d.mu.Unlock()
+	for _, ch := range changes[:n] {
+		c.s.writer.status(ch)
+	}
 }
 
 // onNotify applies a catalog change notification (9.11): ADD and UPDATE
@@ -254,9 +364,7 @@ func (c *catalogSync) onNotify(id string, m *manscdp.CatalogNotify, now time.Tim
 				c.s.Log.Warn("apply catalog notify", "device", id, "err", err)
 			}
 		}
-		for _, ch := range changes {
-			c.s.writer.status(ch)
-		}
+		c.queueStatus(id, changes, deletes)
 		c.s.Log.Info("catalog notify applied", "device", id,
 			"upserts", len(upserts), "deletes", len(deletes), "status", len(changes)-len(upserts))
 	})

@@ -74,7 +74,8 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		matched, complete := s.requests.deliver(id, msg, now)
-		if complete != nil && complete.CmdType == manscdp.CmdCatalog {
+		// A pending query applies its own answer; unsolicited catalogs are applied here.
+		if !matched && complete != nil && complete.CmdType == manscdp.CmdCatalog {
 			s.catalog.onCatalog(id, complete)
 		}
 		if !matched && complete == nil && !isMultiPacket(head.CmdType) {

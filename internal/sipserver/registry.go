@@ -37,6 +37,9 @@ type device struct {
 	// its catalog is then re-queried periodically instead.
 	subscribeRefused bool
 	catalogAt        time.Time
+	// channelOnline is the last status applied per channel, so that only
+	// changes are written.
+	channelOnline map[string]bool
 
 	// busy holds a token while a query is outstanding (sip.one_request_per_device).
 	busy chan struct{}

@@ -20,6 +20,9 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
+// udpBuffer is the socket buffer asked for on the SIP UDP socket.
+const udpBuffer = 4 << 20
+
 // Server is the GB28181 registrar and signalling endpoint: SIP over UDP and
 // TCP on one port, devices in memory with their state batched to PostgreSQL.
 type Server struct {
@@ -148,6 +151,12 @@ func (s *Server) listen() error {
 	pc, err := net.ListenPacket("udp", s.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen SIP UDP %s: %w", s.Config.Listen, err)
+	}
+	if uc, ok := pc.(*net.UDPConn); ok {
+		// A registration storm arrives faster than one reader drains the
+		// kernel's default 208 KiB; the kernel caps this at net.core.rmem_max.
+		_ = uc.SetReadBuffer(udpBuffer)
+		_ = uc.SetWriteBuffer(udpBuffer)
 	}
 	s.sipPort = pc.LocalAddr().(*net.UDPAddr).Port
 	if portStr == "0" {
