@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/peertest"
 )
 
 // TestScaleAgainstSipp measures the signalling load a process sustains:
@@ -27,7 +29,7 @@ func TestScaleAgainstSipp(t *testing.T) {
 	if r, err := strconv.ParseFloat(os.Getenv("GBSIM_RATE"), 64); err == nil {
 		rate = r
 	}
-	sipp := requireSipp(t)
+	sipp := peertest.Require(t, "sipp", "sip-tester")
 	port := freeUDPPort(t)
 	scenario, _ := filepath.Abs("testdata/platform_uas.xml")
 	cmd := exec.Command(sipp, "-sf", scenario, "-set", "pw", testPassword, "-set", "srvid", testServerID,

@@ -12,21 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// requireSipp returns the sipp binary; without it the test is skipped,
-// except under CI where every real peer must be present.
-func requireSipp(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("sipp is required under CI: %v", err)
-		}
-		t.Skip("sipp not installed (Debian package sip-tester)")
-	}
-	return p
-}
+	"github.com/sharpeyes/sharpeyes/internal/peertest"
+)
 
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
@@ -42,7 +30,7 @@ func freeUDPPort(t *testing.T) int {
 // (testdata/platform_uas.xml): digest checked by sipp's verifyauth,
 // keepalives, an out-of-dialog Catalog query, and the unregister.
 func TestAgainstSippPlatform(t *testing.T) {
-	sipp := requireSipp(t)
+	sipp := peertest.Require(t, "sipp", "sip-tester")
 	dir := t.TempDir()
 	port := freeUDPPort(t)
 	scenario, _ := filepath.Abs("testdata/platform_uas.xml")

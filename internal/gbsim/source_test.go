@@ -3,10 +3,9 @@ package gbsim
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"os/exec"
 	"testing"
 
+	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -86,12 +85,7 @@ func TestSyntheticClip(t *testing.T) {
 // cleanly: a keyframe with parameter sets every second, and every frame
 // back out of the PS demuxer.
 func TestFFmpegClips(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ffmpeg is required under CI")
-		}
-		t.Skip("ffmpeg not installed")
-	}
+	peertest.Require(t, "ffmpeg", "ffmpeg")
 	cfg := DefaultConfig()
 	cfg.CacheDir = t.TempDir()
 	cfg.ClipSize = "320x240"
