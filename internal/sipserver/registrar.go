@@ -175,7 +175,7 @@ func (s *Server) unregister(id string, now time.Time) {
 	d.sub, d.subscribedUntil = nil, time.Time{}
 	reg := store.Registration{
 		DeviceID: id, Transport: strings.ToLower(d.transport), RemoteAddr: d.remoteAddr, GBVersion: d.gbVersion,
-		RegisteredAt: now, ExpiresAt: now,
+		RegisteredAt: d.registeredAt, ExpiresAt: now,
 	}
 	d.mu.Unlock()
 	s.writer.register(reg)

@@ -113,6 +113,9 @@ func (s *Server) restore() error {
 			d.transport, d.remoteAddr = strings.ToUpper(st.Transport), st.RemoteAddr
 			d.gbVersion, d.charset, d.password = st.GBVersion, st.Charset, st.Password
 			d.interval, d.count = time.Duration(st.HeartbeatInterval)*time.Second, st.HeartbeatCount
+			if st.RegisteredAt != nil {
+				d.registeredAt = *st.RegisteredAt
+			}
 			if st.ExpiresAt != nil && st.ExpiresAt.After(now) {
 				d.registered, d.expiresAt = true, *st.ExpiresAt
 			}

@@ -133,6 +133,7 @@ type DeviceState struct {
 	RemoteAddr        string
 	GBVersion         string
 	Charset           string
+	RegisteredAt      *time.Time
 	ExpiresAt         *time.Time
 	LastKeepaliveAt   *time.Time
 	HeartbeatInterval int
@@ -143,7 +144,7 @@ type DeviceState struct {
 // order. The sipserver restores its registry from it at start.
 func (s *Store) LoadDeviceStates(ctx context.Context) ([]DeviceState, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, online, password, transport, remote_addr, gb_version, charset,
-	expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count FROM devices`)
+	registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count FROM devices`)
 	if err != nil {
 		return nil, fmt.Errorf("load device states: %w", err)
 	}
@@ -152,7 +153,7 @@ func (s *Store) LoadDeviceStates(ctx context.Context) ([]DeviceState, error) {
 	for rows.Next() {
 		var d DeviceState
 		if err := rows.Scan(&d.ID, &d.Online, &d.Password, &d.Transport, &d.RemoteAddr, &d.GBVersion, &d.Charset,
-			&d.ExpiresAt, &d.LastKeepaliveAt, &d.HeartbeatInterval, &d.HeartbeatCount); err != nil {
+			&d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt, &d.HeartbeatInterval, &d.HeartbeatCount); err != nil {
 			return nil, fmt.Errorf("load device states: %w", err)
 		}
 		out = append(out, d)
