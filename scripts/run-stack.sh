@@ -17,16 +17,8 @@ if [ -z "${SHARPEYES_SERVICE_TOKEN:-}" ]; then
 	export SHARPEYES_SERVICE_TOKEN
 fi
 
-pg_ctl_cmd() {
-	local bin
-	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-	[ -x "$bin/pg_ctl" ] || bin=$(dirname "$(command -v pg_ctl)")
-	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u postgres -- "$bin/pg_ctl" "$@"
-	else
-		"$bin/pg_ctl" "$@"
-	fi
-}
+# shellcheck source=lib/pg.sh
+. scripts/lib/pg.sh # (the working directory is the repository root)
 
 pids=()
 sim_pids=()
