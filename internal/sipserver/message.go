@@ -28,14 +28,24 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	id := from.Address.User
+	// Peek is the cheap read of the header; it refuses what it cannot read
+	// cheaply (entities, CDATA, comments in values), and Decode decides then.
+	var msg manscdp.Message
 	head, err := manscdp.Peek(body)
 	if err != nil {
-		s.Log.Warn("malformed MANSCDP body", "device", id, "from", req.Source(), "err", err)
-		s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
-		return
+		msg, err = manscdp.Decode(body)
+		if msg != nil {
+			h := msg.Head()
+			head = manscdp.PeekResult{Root: msg.Root(), CmdType: manscdp.CmdTypeOf(msg), SN: h.SN, DeviceID: h.DeviceID}
+		}
 	}
 	if head.Root == manscdp.RootNotify && head.CmdType == manscdp.CmdKeepalive {
 		s.onKeepalive(req, tx, id)
+		return
+	}
+	if msg == nil && err != nil {
+		s.Log.Warn("malformed MANSCDP body", "device", id, "from", req.Source(), "err", err)
+		s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
 		return
 	}
 	d := s.devices.get(id)
@@ -44,7 +54,9 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusNotFound, "Device Not Registered")
 		return
 	}
-	msg, err := manscdp.Decode(body)
+	if msg == nil {
+		msg, err = manscdp.Decode(body)
+	}
 	switch {
 	case errors.Is(err, manscdp.ErrUnknownCmdType) || errors.Is(err, manscdp.ErrUnknownRoot):
 		s.Log.Info("MESSAGE with a CmdType we do not handle; acknowledged", "device", id, "root", head.Root, "cmd", head.CmdType)

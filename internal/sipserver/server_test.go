@@ -431,6 +431,8 @@ func TestBadInput(t *testing.T) {
 		{"keepalive from an unknown device", message("34020000001320009999", "127.0.0.1:5999",
 			`<?xml version="1.0"?><Notify><CmdType>Keepalive</CmdType><SN>1</SN><DeviceID>34020000001320009999</DeviceID><Status>OK</Status></Notify>`), "SIP/2.0 404"},
 		{"malformed XML", message(id, "127.0.0.1:5999", `<Notify><CmdType>Alarm</CmdType><SN>x</SN>`), "SIP/2.0 400"},
+		{"keepalive that only Decode reads (CDATA)", message(id, "127.0.0.1:5999",
+			`<?xml version="1.0"?><Notify><CmdType><![CDATA[Keepalive]]></CmdType><SN>3</SN><DeviceID>`+id+`</DeviceID><Status>OK</Status></Notify>`), "SIP/2.0 200"},
 		{"unknown CmdType", message(id, "127.0.0.1:5999",
 			`<?xml version="1.0"?><Notify><CmdType>Teleport</CmdType><SN>7</SN><DeviceID>`+id+`</DeviceID></Notify>`), "SIP/2.0 200"},
 		{"truncated body", strings.Replace(message(id, "127.0.0.1:5999", "<Notify/>"), "Content-Length: 9", "Content-Length: 90", 1), "SIP/2.0 400"},
