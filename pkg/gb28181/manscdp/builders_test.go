@@ -146,3 +146,25 @@ func TestDeviceControlCommand(t *testing.T) {
 		t.Fatalf("%+v", p)
 	}
 }
+
+func TestCmdTypeOf(t *testing.T) {
+	tests := []struct {
+		msg  manscdp.Message
+		want string
+	}{
+		{&manscdp.CatalogQuery{}, manscdp.CmdCatalog},
+		{&manscdp.RecordInfoQuery{}, manscdp.CmdRecordInfo},
+		{manscdp.NewPTZControl("34020000001310000001", 1, "A50F0100000000B5"), manscdp.CmdDeviceControl},
+		{&manscdp.Unknown{Header: manscdp.Header{CmdType: "Teleport"}}, "Teleport"},
+	}
+	for _, tt := range tests {
+		// The type decides, not a stale header.
+		tt.msg.Head().CmdType = "Stale"
+		if _, unknown := tt.msg.(*manscdp.Unknown); unknown {
+			tt.msg.Head().CmdType = tt.want
+		}
+		if got := manscdp.CmdTypeOf(tt.msg); got != tt.want {
+			t.Errorf("%T: %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+}
