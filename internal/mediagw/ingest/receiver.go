@@ -1,0 +1,347 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/rtpin"
+)
+
+// DefaultTimeout is the Receiver timeout used when Timeout is 0.
+const DefaultTimeout = 10 * time.Second
+
+// timeNow is the clock; tests replace it.
+var timeNow = time.Now
+
+// Sink receives the access units of a stream. WriteFrame is called
+// synchronously from the goroutine feeding the Receiver, one frame at a
+// time; f.Payload is valid only during the call. WriteFrame must not call
+// Receiver.WritePacket or Receiver.Stats (Close, Done and Err are fine).
+type Sink interface {
+	WriteFrame(f ps.Frame)
+}
+
+// Stats are the counters of a Receiver.
+type Stats struct {
+	// SSRC is the accepted synchronisation source (0 until locked).
+	SSRC uint32
+	// Packets is the number of RTP packets of the stream received.
+	Packets uint64
+	// Bytes is their size, RTP headers included.
+	Bytes uint64
+	// Lost is the number of sequence numbers given up on.
+	Lost uint64
+	// Duplicates is the number of packets received twice.
+	Duplicates uint64
+	// Late is the number of packets that came after their gap was given up.
+	Late uint64
+	// Reordered is the number of packets that arrived after a later one and
+	// were put back in order.
+	Reordered uint64
+	// Restarts is the number of sequence number restarts.
+	Restarts uint64
+	// ForeignSSRC is the number of packets of another SSRC, dropped.
+	ForeignSSRC uint64
+	// Invalid is the number of datagrams that were not RTP, dropped.
+	Invalid uint64
+	// SkippedBytes is the number of bytes a TCP transport discarded while
+	// resynchronising on garbage or truncated frames.
+	SkippedBytes uint64
+	// DemuxErrors is the number of PS errors (damaged data dropped).
+	DemuxErrors uint64
+	// Frames is the number of access units handed to the Sink.
+	Frames uint64
+	// Keyframes is how many of them were video keyframes.
+	Keyframes uint64
+	// LastPacket is when the last packet of the stream arrived.
+	LastPacket time.Time
+	// VideoCodec and AudioCodec are the codecs seen in the stream.
+	VideoCodec ps.Codec
+	AudioCodec ps.Codec
+}
+
+// Receiver is the receive pipeline of one stream. Set the exported fields,
+// call Initialize, feed it with WritePacket (a transport does that) and
+// Close it when done. It ends by itself on Timeout or when its transport
+// fails; Done and Err tell when and why.
+type Receiver struct {
+	// Path names the stream in logs.
+	Path string
+	// SSRC is the synchronisation source to accept (the y= of the session);
+	// 0 accepts the first SSRC seen and locks to it.
+	SSRC uint32
+	// Sink receives the frames.
+	Sink Sink
+	// Timeout ends the receiver with ErrTimeout when no packet of the stream
+	// arrives for this long; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// ReorderPackets bounds the reorder window in packets; 0 means
+	// rtpin.DefaultMaxPackets.
+	ReorderPackets int
+	// ReorderDelay is how long a gap in the sequence is waited for; 0 means
+	// rtpin.DefaultMaxDelay.
+	ReorderDelay time.Duration
+	// Log receives warnings; nil means slog.Default().
+	Log *slog.Logger
+
+	// mu serialises the pipeline: transports and timers feed it.
+	mu        sync.Mutex
+	filter    rtpin.SSRCFilter
+	reorder   rtpin.ReorderBuffer
+	demux     ps.Demuxer
+	free      []*rtp.Packet
+	maxSeq    uint16
+	seqInit   bool
+	pollArmed bool
+	stats     Stats
+	warns     warnLimiter
+
+	pollTimer    *time.Timer
+	timeoutTimer *time.Timer
+
+	closed   atomic.Bool
+	endOnce  sync.Once
+	ctx      context.Context // cancelled when the receiver ends
+	cancel   context.CancelFunc
+	err      error
+	timeout  time.Duration
+	log      *slog.Logger
+	lastSeen time.Time
+}
+
+// Initialize checks the configuration and starts the timers.
+func (r *Receiver) Initialize() error {
+	if r.Sink == nil {
+		return fmt.Errorf("initialize receiver %s: %w", r.Path, ErrNoSink)
+	}
+	r.log = r.Log
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	r.log = r.log.With("path", r.Path)
+	r.timeout = r.Timeout
+	if r.timeout <= 0 {
+		r.timeout = DefaultTimeout
+	}
+	r.filter = rtpin.SSRCFilter{SSRC: r.SSRC, AcceptAny: r.SSRC == 0}
+	r.reorder = rtpin.ReorderBuffer{MaxPackets: r.ReorderPackets, MaxDelay: r.ReorderDelay, Now: timeNow}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	// The timers read their fields under mu.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastSeen = timeNow()
+	r.pollTimer = time.AfterFunc(time.Hour, r.poll)
+	r.pollTimer.Stop()
+	r.timeoutTimer = time.AfterFunc(r.timeout, r.checkTimeout)
+	return nil
+}
+
+// Close ends the receiver with ErrClosed. It is safe to call more than once
+// and from the Sink.
+func (r *Receiver) Close() {
+	r.end(ErrClosed)
+}
+
+// Done is closed when the receiver has ended.
+func (r *Receiver) Done() <-chan struct{} {
+	return r.ctx.Done()
+}
+
+// Err tells why the receiver ended, nil while it runs.
+func (r *Receiver) Err() error {
+	select {
+	case <-r.ctx.Done():
+		return r.err
+	default:
+		return nil
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Receiver) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.SSRC, _ = r.filter.Locked()
+	s.ForeignSSRC = r.filter.Foreign()
+	rs := r.reorder.Stats()
+	s.Lost, s.Duplicates, s.Late, s.Restarts = rs.Lost, rs.Duplicates, rs.Late, rs.Resets
+	return s
+}
+
+// end stops the receiver once; the first reason wins. It does not take mu
+// so that the Sink may close the receiver.
+func (r *Receiver) end(err error) {
+	r.endOnce.Do(func() {
+		r.closed.Store(true)
+		r.err = err
+		r.cancel()
+		// The timers find the receiver closed and stop by themselves.
+	})
+}
+
+// WritePacket feeds one raw RTP packet (a UDP datagram or an RFC 4571
+// frame's payload). raw is copied; it may be reused after the call.
+// Anything that is not an RTP packet of the stream is counted and dropped.
+func (r *Receiver) WritePacket(raw []byte) {
+	if r.closed.Load() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	pkt := r.packet()
+	if err := unmarshalInto(pkt, raw); err != nil {
+		r.release(pkt)
+		r.stats.Invalid++
+		r.warns.warn(r.log, "dropping invalid RTP packets", "error", err, "size", len(raw))
+		return
+	}
+	if !r.filter.Accept(pkt.SSRC) {
+		r.release(pkt)
+		ssrc, _ := r.filter.Locked()
+		r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", pkt.SSRC, "want", ssrc)
+		return
+	}
+	r.stats.Packets++
+	r.stats.Bytes += uint64(len(raw))
+	r.lastSeen = timeNow()
+	r.stats.LastPacket = r.lastSeen
+
+	behind := r.seqInit && int16(pkt.SequenceNumber-r.maxSeq) < 0
+	if !r.seqInit || !behind {
+		r.maxSeq = pkt.SequenceNumber
+		r.seqInit = true
+	}
+	before := r.reorder.Stats()
+	outs, _ := r.reorder.Push(pkt) // the only error is a nil packet
+	after := r.reorder.Stats()
+	dropped := after.Duplicates != before.Duplicates || after.Late != before.Late
+	if dropped {
+		// The buffer keeps only the packets it will output.
+		r.release(pkt)
+	} else if behind && after.Resets == before.Resets {
+		r.stats.Reordered++
+	}
+	r.deliver(outs)
+	r.armPoll()
+}
+
+// poll releases the packets whose gap has waited long enough.
+func (r *Receiver) poll() {
+	if r.closed.Load() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pollArmed = false
+	r.deliver(r.reorder.Poll())
+	r.armPoll()
+}
+
+func (r *Receiver) armPoll() {
+	if r.pollArmed || r.reorder.Len() == 0 {
+		return
+	}
+	r.pollArmed = true
+	delay := r.ReorderDelay
+	if delay <= 0 {
+		delay = rtpin.DefaultMaxDelay
+	}
+	r.pollTimer.Reset(delay)
+}
+
+// checkTimeout runs from a timer instead of resetting one per packet.
+func (r *Receiver) checkTimeout() {
+	if r.closed.Load() {
+		return
+	}
+	r.mu.Lock()
+	idle := timeNow().Sub(r.lastSeen)
+	if idle < r.timeout {
+		r.timeoutTimer.Reset(r.timeout - idle)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.log.Info("stream timed out", "idle", idle)
+	r.end(fmt.Errorf("receiver %s: %w for %s", r.Path, ErrTimeout, idle.Round(time.Millisecond)))
+}
+
+// deliver demuxes packets released in order and returns them to the pool.
+func (r *Receiver) deliver(outs []rtpin.Output) {
+	for _, o := range outs {
+		if o.Discontinuity() {
+			r.demux.Loss()
+		}
+		p := o.Packet
+		frames, err := r.demux.WriteRTP(p.Payload, p.Timestamp, p.Marker)
+		r.release(p)
+		if err != nil {
+			r.stats.DemuxErrors++
+			r.warns.warn(r.log, "dropping damaged PS data", "error", err)
+		}
+		for i := range frames {
+			r.frame(&frames[i])
+		}
+	}
+}
+
+func (r *Receiver) frame(f *ps.Frame) {
+	r.stats.Frames++
+	switch {
+	case f.Codec.IsVideo():
+		r.stats.VideoCodec = f.Codec
+		if f.Keyframe {
+			r.stats.Keyframes++
+		}
+	case f.Codec.IsAudio():
+		r.stats.AudioCodec = f.Codec
+	}
+	r.Sink.WriteFrame(*f)
+}
+
+// addSkipped counts bytes a TCP transport discarded.
+func (r *Receiver) addSkipped(n uint64, remote string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.SkippedBytes += n
+	r.warns.warn(r.log, "skipping garbage in TCP stream", "bytes", n, "remote", remote)
+}
+
+// packet returns a pooled packet; the pool holds at most the reorder
+// window plus one, so steady-state reception does not allocate.
+func (r *Receiver) packet() *rtp.Packet {
+	if n := len(r.free); n > 0 {
+		p := r.free[n-1]
+		r.free = r.free[:n-1]
+		return p
+	}
+	return &rtp.Packet{}
+}
+
+func (r *Receiver) release(p *rtp.Packet) {
+	r.free = append(r.free, p)
+}
+
+// unmarshalInto parses raw into p and copies the payload into p's own
+// buffer, kept from its previous use.
+func unmarshalInto(p *rtp.Packet, raw []byte) error {
+	if len(raw) < 12 || raw[0]>>6 != 2 {
+		return ErrNotRTP
+	}
+	buf := p.Payload[:0]
+	if err := p.Unmarshal(raw); err != nil {
+		p.Payload = buf
+		return fmt.Errorf("%w: %w", ErrNotRTP, err)
+	}
+	p.Payload = append(buf, p.Payload...)
+	return nil
+}
