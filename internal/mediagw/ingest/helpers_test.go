@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps/pstest"
 )
 
 // quiet drops the warnings tests provoke on purpose.
@@ -23,48 +23,11 @@ type testAU struct {
 	data []byte
 }
 
-// noZero returns n random bytes without zeros, so they hold no start code.
-func noZero(r *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(1 + r.IntN(255))
-	}
-	return b
-}
-
-func nal(hdr, body []byte) []byte {
-	return append(append([]byte{0, 0, 0, 1}, hdr...), body...)
-}
-
 // synthAUs builds n Annex-B access units of codec, a keyframe every 10.
 func synthAUs(codec ps.Codec, n, size int, seed uint64) []testAU {
-	r := rand.New(rand.NewPCG(seed, 7))
 	aus := make([]testAU, 0, n)
-	for i := range n {
-		key := i%10 == 0
-		var au []byte
-		switch codec {
-		case ps.CodecH265:
-			au = nal([]byte{0x46, 0x01, 0x50}, nil)
-			if key {
-				au = append(au, nal([]byte{0x40, 0x01}, noZero(r, 20))...)
-				au = append(au, nal([]byte{0x42, 0x01}, noZero(r, 30))...)
-				au = append(au, nal([]byte{0x44, 0x01}, noZero(r, 6))...)
-				au = append(au, nal([]byte{0x26, 0x01, 0xAF}, noZero(r, size))...)
-			} else {
-				au = append(au, nal([]byte{0x02, 0x01, 0xD0}, noZero(r, size/4+1))...)
-			}
-		default:
-			au = nal([]byte{0x09, 0xF0}, nil)
-			if key {
-				au = append(au, nal([]byte{0x67, 0x42}, noZero(r, 10))...)
-				au = append(au, nal([]byte{0x68, 0xCE}, noZero(r, 4))...)
-				au = append(au, nal([]byte{0x65, 0x88}, noZero(r, size))...)
-			} else {
-				au = append(au, nal([]byte{0x41, 0x9A}, noZero(r, size/4+1))...)
-			}
-		}
-		aus = append(aus, testAU{pts: int64(i)*3600 + 1000, key: key, data: au})
+	for _, a := range pstest.Synthetic(codec, n, size, seed) {
+		aus = append(aus, testAU{pts: a.PTS, key: a.Keyframe, data: a.Data})
 	}
 	return aus
 }

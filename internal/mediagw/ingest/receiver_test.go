@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps/pstest"
 )
 
 func TestReceiverPipeline(t *testing.T) {
@@ -107,7 +108,7 @@ func TestReceiverPipeline(t *testing.T) {
 				r := rand.New(rand.NewPCG(3, 3))
 				var out [][]byte
 				for _, p := range pkts {
-					out = append(out, p, nil, []byte{0x80}, noZero(r, 1+r.IntN(200)))
+					out = append(out, p, nil, []byte{0x80}, pstest.NoZero(r, 1+r.IntN(200)))
 				}
 				return out
 			}(),

@@ -2,7 +2,6 @@ package ps_test
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps/pstest"
 )
 
 // testAU is one access unit to mux.
@@ -20,50 +20,11 @@ type testAU struct {
 	data     []byte
 }
 
-// noZero returns n pseudo-random bytes without zeros, so they contain no
-// start code.
-func noZero(r *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(1 + r.IntN(255))
-	}
-	return b
-}
-
-func nal(hdr []byte, body []byte) []byte {
-	out := append([]byte{0, 0, 0, 1}, hdr...)
-	return append(out, body...)
-}
-
 // synthAUs builds a GOP-structured sequence of Annex-B access units.
 func synthAUs(codec ps.Codec, n, size int, seed uint64) []testAU {
-	r := rand.New(rand.NewPCG(seed, 1))
 	var aus []testAU
-	for i := range n {
-		key := i%10 == 0
-		var au []byte
-		switch codec {
-		case ps.CodecH264:
-			au = nal([]byte{0x09, 0xF0}, nil)
-			if key {
-				au = append(au, nal([]byte{0x67, 0x42}, noZero(r, 10))...)
-				au = append(au, nal([]byte{0x68, 0xCE}, noZero(r, 4))...)
-				au = append(au, nal([]byte{0x65, 0x88}, noZero(r, size))...)
-			} else {
-				au = append(au, nal([]byte{0x41, 0x9A}, noZero(r, size/4+1))...)
-			}
-		case ps.CodecH265:
-			au = nal([]byte{0x46, 0x01, 0x50}, nil)
-			if key {
-				au = append(au, nal([]byte{0x40, 0x01}, noZero(r, 20))...)
-				au = append(au, nal([]byte{0x42, 0x01}, noZero(r, 30))...)
-				au = append(au, nal([]byte{0x44, 0x01}, noZero(r, 6))...)
-				au = append(au, nal([]byte{0x26, 0x01, 0xAF}, noZero(r, size))...)
-			} else {
-				au = append(au, nal([]byte{0x02, 0x01, 0xD0}, noZero(r, size/4+1))...)
-			}
-		}
-		aus = append(aus, testAU{pts: int64(i)*3600 + 1000, dts: int64(i)*3600 + 1000, key: key, data: au})
+	for _, a := range pstest.Synthetic(codec, n, size, seed) {
+		aus = append(aus, testAU{pts: a.PTS, dts: a.DTS, key: a.Keyframe, data: a.Data})
 	}
 	return aus
 }
