@@ -19,8 +19,12 @@ const (
 	// to tell duplicates from late packets.
 	historyBits = 1024
 	// maxJump is the largest forward step taken as loss; larger steps are a
-	// sender restart (new sequence origin).
+	// sender restart (new sequence origin) once confirmed.
 	maxJump = 3000
+	// confirmSpan: a far packet is a restart only when a packet within this
+	// many sequence numbers after it follows; a lone stray (a spoofed or
+	// misrouted packet) must not throw away the stream's position.
+	confirmSpan = 32
 )
 
 // Stats counts what a ReorderBuffer has seen.
@@ -38,6 +42,9 @@ type Stats struct {
 	Late uint64
 	// Resets is the number of sequence restarts (large jumps either way).
 	Resets uint64
+	// Strays is the number of far-off packets held as a possible restart
+	// that no packet confirmed (dropped).
+	Strays uint64
 }
 
 // Output is one packet released in order.
@@ -86,6 +93,9 @@ type ReorderBuffer struct {
 	lost    int
 	reset   bool
 	lateRun int
+	// cand is a far-ahead packet waiting for a follower to confirm a restart.
+	cand    *rtp.Packet
+	candExt int64
 	history [historyBits / 64]uint64
 	out     []Output
 	stats   Stats
@@ -129,13 +139,56 @@ func (b *ReorderBuffer) Push(pkt *rtp.Packet) ([]Output, error) {
 	b.stats.Received++
 	seq := pkt.SequenceNumber
 	if !b.init {
-		b.init = true
-		b.next = int64(seq)
+		// The first packet sets the sequence origin only once a second one
+		// agrees with it: a stray arriving first (garbage with a guessed
+		// SSRC) would otherwise make the whole real stream look late.
+		if b.cand == nil {
+			b.cand, b.candExt = pkt, int64(seq)
+			return b.out, nil
+		}
+		d := int64(int16(seq - uint16(b.candExt)))
+		if d == 0 {
+			b.stats.Duplicates++
+			return b.out, nil
+		}
+		if d > confirmSpan || d < -confirmSpan {
+			b.stats.Strays++
+			b.cand, b.candExt = pkt, int64(seq)
+			return b.out, nil
+		}
+		low, lowExt, high, highExt := b.cand, b.candExt, pkt, b.candExt+d
+		if d < 0 {
+			low, lowExt, high, highExt = pkt, b.candExt+d, b.cand, b.candExt
+		}
+		b.init, b.cand, b.next = true, nil, lowExt
+		b.place(low, lowExt, now)
+		b.place(high, highExt, now)
+		b.drain()
+		b.expire(now)
+		return b.out, nil
 	}
 	ext := b.next + int64(int16(seq-uint16(b.next)))
 	size := int64(len(b.slots))
 
+	far := ext-b.next > maxJump || b.next-ext > maxJump
 	switch {
+	case far:
+		if b.cand == nil || ext <= b.candExt || ext-b.candExt > confirmSpan {
+			if b.cand != nil {
+				b.stats.Strays++
+			}
+			// Held, not dropped: the caller must not reuse it yet.
+			b.cand, b.candExt = pkt, ext
+			b.expire(now)
+			return b.out, nil
+		}
+		cand, candExt := b.cand, b.candExt
+		b.cand = nil
+		b.restart(candExt)
+		b.place(cand, candExt, now)
+		if ext >= b.next+size {
+			b.skipTo(ext - size + 1)
+		}
 	case ext < b.next:
 		if b.next-ext <= historyBits && b.emitted(ext) {
 			b.stats.Duplicates++
@@ -150,12 +203,15 @@ func (b *ReorderBuffer) Push(pkt *rtp.Packet) ([]Output, error) {
 		}
 		// A run of "late" packets is a sender that restarted lower.
 		b.restart(ext)
-	case ext-b.next > maxJump:
-		b.restart(ext)
 	case ext >= b.next+size:
 		b.skipTo(ext - size + 1)
 	}
 	b.lateRun = 0
+	if b.cand != nil && ext-b.candExt < 0 && b.candExt-ext > confirmSpan {
+		// The stream went on where it was: the candidate was a stray.
+		b.cand = nil
+		b.stats.Strays++
+	}
 
 	s := &b.slots[b.idx(ext)]
 	if s.used {
@@ -169,6 +225,15 @@ func (b *ReorderBuffer) Push(pkt *rtp.Packet) ([]Output, error) {
 	return b.out, nil
 }
 
+// place buffers p at ext, giving up on what falls out of the window.
+func (b *ReorderBuffer) place(p *rtp.Packet, ext int64, now time.Time) {
+	if size := int64(len(b.slots)); ext >= b.next+size {
+		b.skipTo(ext - size + 1)
+	}
+	b.slots[b.idx(ext)] = slot{pkt: p, ext: ext, at: now, used: true}
+	b.count++
+}
+
 // Poll releases packets whose gap has waited longer than MaxDelay; call it
 // from a timer when no packets arrive. The returned slice is valid until the
 // next call.
@@ -180,10 +245,15 @@ func (b *ReorderBuffer) Poll() []Output {
 	return b.out
 }
 
-// Flush releases every buffered packet in order, giving up on all gaps.
-// The returned slice is valid until the next call.
+// Flush releases every buffered packet in order, giving up on all gaps; a
+// far packet still waiting to be confirmed as a restart is dropped as a
+// stray. The returned slice is valid until the next call.
 func (b *ReorderBuffer) Flush() []Output {
 	b.out = b.out[:0]
+	if b.cand != nil {
+		b.cand = nil
+		b.stats.Strays++
+	}
 	for b.count > 0 {
 		b.skipGap()
 	}

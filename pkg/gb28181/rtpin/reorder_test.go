@@ -158,15 +158,23 @@ func TestReorder(t *testing.T) {
 			name:  "restart backward",
 			max:   3,
 			steps: seqs(5000, 5001, 100, 101, 102, 103),
-			want:  []emitted{{5000, 0, false}, {5001, 0, false}, {102, 0, true}, {103, 0, false}},
-			stats: rtpin.Stats{Received: 6, Emitted: 4, Late: 2, Resets: 1},
+			// 100 is held until 101 confirms the restart: nothing is lost.
+			want:  []emitted{{5000, 0, false}, {5001, 0, false}, {100, 0, true}, {101, 0, false}, {102, 0, false}, {103, 0, false}},
+			stats: rtpin.Stats{Received: 6, Emitted: 6, Resets: 1},
+		},
+		{
+			name:  "first packet a stray",
+			max:   2,
+			steps: seqs(3, 65000, 65001, 65002),
+			want:  []emitted{{65000, 0, false}, {65001, 0, false}, {65002, 0, false}},
+			stats: rtpin.Stats{Received: 4, Emitted: 3, Strays: 1},
 		},
 		{
 			name:  "negative extended sequence",
 			max:   2,
-			steps: seqs(3, 65000, 65001, 65002),
-			want:  []emitted{{3, 0, false}, {65001, 0, true}, {65002, 0, false}},
-			stats: rtpin.Stats{Received: 4, Emitted: 3, Late: 1, Resets: 1},
+			steps: seqs(3, 4, 65000, 65001, 65002),
+			want:  []emitted{{3, 0, false}, {4, 0, false}, {65001, 0, true}, {65002, 0, false}},
+			stats: rtpin.Stats{Received: 5, Emitted: 4, Late: 1, Resets: 1},
 		},
 	}
 	for _, tc := range cases {
@@ -249,5 +257,37 @@ func TestTimestampUnwrapper(t *testing.T) {
 	u.Reset()
 	if got := u.Unwrap(5); got != 5 {
 		t.Fatalf("after Reset: %d", got)
+	}
+}
+
+// A lone far-off packet (spoofed, or another sender's) is held and dropped
+// as a stray; it does not reset the stream. Two packets that agree are a
+// real sender restart, and both are output.
+func TestReorderStrayAndRestart(t *testing.T) {
+	var b rtpin.ReorderBuffer
+	var got []int64
+	push := func(seqs ...uint16) {
+		for _, s := range seqs {
+			out, err := b.Push(pkt(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range out {
+				got = append(got, o.SeqNum)
+			}
+		}
+	}
+	push(100, 101, 20000, 102, 103)
+	if st := b.Stats(); st.Resets != 0 || st.Strays != 1 || len(got) != 4 || got[3] != 103 {
+		t.Fatalf("stray: out %v stats %+v", got, st)
+	}
+	got = nil
+	push(30000, 30001, 30002)
+	if st := b.Stats(); st.Resets != 1 || len(got) != 3 || uint16(got[0]) != 30000 || uint16(got[2]) != 30002 {
+		t.Fatalf("restart: out %v stats %+v", got, st)
+	}
+	push(40000)
+	if out := b.Flush(); len(out) != 0 || b.Stats().Strays != 2 {
+		t.Fatalf("flush with a pending stray: %v %+v", out, b.Stats())
 	}
 }

@@ -40,3 +40,11 @@ func (f *SSRCFilter) Foreign() uint64 {
 func (f *SSRCFilter) Unlock() {
 	f.locked = false
 }
+
+// Set accepts ssrc from now on; 0 locks onto the next SSRC seen. The count
+// of foreign packets is kept.
+func (f *SSRCFilter) Set(ssrc uint32) {
+	f.SSRC = ssrc
+	f.AcceptAny = ssrc == 0
+	f.locked = false
+}
