@@ -2,10 +2,7 @@ package sipserver
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,15 +12,13 @@ import (
 	_ "embed"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ptz"
 )
 
 //go:embed openapi.json
 var openAPI []byte
-
-// maxAPIBody bounds request bodies of the internal API.
-const maxAPIBody = 64 << 10
 
 // API is sipserver's internal HTTP API, used by console and mediagw. Every
 // route but the OpenAPI document needs `Authorization: Bearer <service token>`.
@@ -37,8 +32,9 @@ type API struct {
 
 // Register adds the API's routes to mux under /internal/v1/.
 func (a *API) Register(mux *http.ServeMux) {
-	route := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		mux.Handle(pattern, a.auth(h))
+	api := &svcapi.API{Token: a.Token, Status: statusOf, Log: a.Log}
+	route := func(pattern string, h svcapi.HandlerFunc) {
+		mux.Handle(pattern, api.Handle(h))
 	}
 	mux.HandleFunc("GET /internal/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -63,53 +59,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /internal/v1/alarms", a.alarms)
 }
 
-// apiError is the JSON body of every error.
-type apiError struct {
-	Error string `json:"error"`
-}
-
-// httpError carries an HTTP status.
-type httpError struct {
-	status int
-	err    error
-}
-
-func (e *httpError) Error() string { return e.err.Error() }
-func (e *httpError) Unwrap() error { return e.err }
-
-func badRequest(format string, args ...any) error {
-	return &httpError{status: http.StatusBadRequest, err: fmt.Errorf(format, args...)}
-}
-
-func (a *API) auth(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.Token == "" {
-			writeJSON(w, http.StatusServiceUnavailable, apiError{"internal API disabled: set service_token"})
-			return
-		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sharpeyes-internal"`)
-			writeJSON(w, http.StatusUnauthorized, apiError{"missing or wrong service token"})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxAPIBody)
-		if err := h(w, r); err != nil {
-			status := statusOf(err)
-			if status >= 500 {
-				a.Log.Warn("internal API", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
-			}
-			writeJSON(w, status, apiError{err.Error()})
-		}
-	})
-}
+func badRequest(format string, args ...any) error { return svcapi.BadRequest(format, args...) }
 
 func statusOf(err error) int {
-	var he *httpError
 	var rej *RejectedError
 	switch {
-	case errors.As(err, &he):
-		return he.status
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownDevice):
 		return http.StatusNotFound
 	case errors.Is(err, ErrInvalid), errors.Is(err, store.ErrInvalid):
@@ -123,21 +77,6 @@ func statusOf(err error) int {
 	default:
 		return http.StatusInternalServerError
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON body: %v", err)
-	}
-	return nil
 }
 
 // listQuery holds the common parameters of list routes.
@@ -247,7 +186,7 @@ func (a *API) toJSON(d store.Device) deviceJSON {
 
 func (a *API) summary(w http.ResponseWriter, _ *http.Request) error {
 	total, registered, online := a.Server.devices.counts()
-	writeJSON(w, http.StatusOK, map[string]any{
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"devices": total, "registered": registered, "online": online,
 		"sip": map[string]any{"id": a.Server.Config.ID, "domain": a.Server.Config.Domain, "addr": a.Server.SIPAddr().String()},
 	})
@@ -268,7 +207,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	for _, d := range devs {
 		out.Items = append(out.Items, a.toJSON(d))
 	}
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -277,7 +216,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.toJSON(d))
+	svcapi.WriteJSON(w, http.StatusOK, a.toJSON(d))
 	return nil
 }
 
@@ -307,7 +246,7 @@ func (a *API) statusLog(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range log {
 		out.Items = append(out.Items, entry{c.ChannelID, c.Online, c.Cause, c.At})
 	}
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -316,7 +255,7 @@ func (a *API) refreshCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"added": res.Added, "updated": res.Updated, "removed": res.Removed, "unchanged": res.Unchanged})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]int{"added": res.Added, "updated": res.Updated, "removed": res.Removed, "unchanged": res.Unchanged})
 	return nil
 }
 
@@ -325,7 +264,7 @@ func (a *API) deviceInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"name": res.DeviceName, "manufacturer": res.Manufacturer,
 		"model": res.Model, "firmware": res.Firmware, "channels": res.Channel, "result": res.Result,
 	})
@@ -345,7 +284,7 @@ func (a *API) deviceStatus(w http.ResponseWriter, r *http.Request) error {
 	if !res.DeviceTime.IsZero() {
 		out["device_time"] = res.DeviceTime.Time
 	}
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -358,7 +297,7 @@ func (a *API) deviceConfig(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": res.Result, "basic_param": res.BasicParam, "video_param_opt": res.VideoParamOpt})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"result": res.Result, "basic_param": res.BasicParam, "video_param_opt": res.VideoParamOpt})
 	return nil
 }
 
@@ -367,13 +306,13 @@ func (a *API) setHeartbeat(w http.ResponseWriter, r *http.Request) error {
 		Interval int `json:"interval"`
 		Count    int `json:"count"`
 	}
-	if err := decodeBody(r, &body); err != nil {
+	if err := svcapi.DecodeBody(r, &body); err != nil {
 		return err
 	}
 	if err := a.Server.SetHeartbeat(r.Context(), r.PathValue("device"), time.Duration(body.Interval)*time.Second, body.Count); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"interval": body.Interval, "count": body.Count})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"interval": body.Interval, "count": body.Count})
 	return nil
 }
 
@@ -394,7 +333,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range chs {
 		out.Items = append(out.Items, a.channelToJSON(c))
 	}
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -440,7 +379,7 @@ func (a *API) getChannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.channelToJSON(c))
+	svcapi.WriteJSON(w, http.StatusOK, a.channelToJSON(c))
 	return nil
 }
 
@@ -569,13 +508,12 @@ func (p ptzRequest) command() (ptz.Command, error) {
 
 func (a *API) ptz(w http.ResponseWriter, r *http.Request) error {
 	var body ptzRequest
-	if err := decodeBody(r, &body); err != nil {
+	if err := svcapi.DecodeBody(r, &body); err != nil {
 		return err
 	}
 	cmd, err := body.command()
 	if err != nil {
-		var he *httpError
-		if errors.As(err, &he) {
+		if errors.Is(err, svcapi.ErrBadRequest) {
 			return err
 		}
 		return badRequest("%v", err)
@@ -584,7 +522,7 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	hex, _ := cmd.Encode()
-	writeJSON(w, http.StatusOK, map[string]string{"ptz_cmd": hex})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]string{"ptz_cmd": hex})
 	return nil
 }
 
@@ -646,7 +584,7 @@ func (a *API) controlChannel(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) control(w http.ResponseWriter, r *http.Request, target string) error {
 	var body controlRequest
-	if err := decodeBody(r, &body); err != nil {
+	if err := svcapi.DecodeBody(r, &body); err != nil {
 		return err
 	}
 	dc, err := body.control()
@@ -657,7 +595,7 @@ func (a *API) control(w http.ResponseWriter, r *http.Request, target string) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"command": body.Command, "result": result})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]string{"command": body.Command, "result": result})
 	return nil
 }
 
@@ -703,7 +641,7 @@ func (a *API) records(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	out.Total = len(out.Items)
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -723,7 +661,7 @@ func (a *API) presets(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	out.Total = len(out.Items)
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -761,6 +699,6 @@ func (a *API) alarms(w http.ResponseWriter, r *http.Request) error {
 			x.Longitude, x.Latitude, x.At, x.ReceivedAt, x.Extra,
 		})
 	}
-	writeJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -22,6 +22,7 @@ func Run(ctx context.Context, cfg *config.Sipserver, log *slog.Logger) error {
 	defer srv.Close()
 	api := &API{Server: srv, Store: rt.Store, Token: string(cfg.ServiceToken), Log: log}
 	api.Register(rt.Mux)
+	rt.Started()
 	if cfg.ServiceToken == "" {
 		log.Warn("internal API disabled: service_token is not set (console and mediagw cannot reach sipserver)")
 	}

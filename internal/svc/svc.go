@@ -4,9 +4,11 @@ package svc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,12 +27,26 @@ type Runtime struct {
 	// Mux already serves /healthz, /readyz and /metrics; services add their routes.
 	Mux  *http.ServeMux
 	HTTP *httpserv.Server
+
+	started atomic.Bool
 }
+
+// Started marks the service's own routes and components as set up: until
+// then /readyz answers 503 "startup: still starting", so that nothing (a
+// load balancer, make run, a test) talks to a half-built service.
+func (rt *Runtime) Started() { rt.started.Store(true) }
 
 // Start opens the database (when db is non-nil) and starts the HTTP listener.
 func Start(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) (*Runtime, error) {
 	rt := &Runtime{Registry: metrics.NewRegistry(service)}
-	ready := map[string]httpserv.ReadyFunc{}
+	ready := map[string]httpserv.ReadyFunc{
+		"startup": func(context.Context) error {
+			if !rt.started.Load() {
+				return errors.New("still starting")
+			}
+			return nil
+		},
+	}
 	if db != nil {
 		st, err := store.OpenConfigured(ctx, *db, log)
 		if err != nil {
@@ -72,6 +88,7 @@ func Serve(ctx context.Context, service string, db *config.Database, h config.HT
 		return err
 	}
 	defer rt.Close()
+	rt.Started()
 	log.Info("serving", "http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
 	<-ctx.Done()
 	return nil

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,14 +31,22 @@ func TestStartWithDatabase(t *testing.T) {
 	if v, err := rt.Store.Version(context.Background()); err != nil || v < 1 {
 		t.Fatalf("schema not migrated: %d %v", v, err)
 	}
-	resp, err := http.Get("http://" + rt.HTTP.Addr().String() + "/readyz")
-	if err != nil {
-		t.Fatal(err)
+	readyz := func() (int, string) {
+		resp, err := http.Get("http://" + rt.HTTP.Addr().String() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("readyz %d %s", resp.StatusCode, body)
+	// Not ready until the service says its own routes are set up.
+	if code, body := readyz(); code != http.StatusServiceUnavailable || !strings.Contains(body, "startup") {
+		t.Fatalf("readyz before Started: %d %s", code, body)
+	}
+	rt.Started()
+	if code, body := readyz(); code != http.StatusOK {
+		t.Fatalf("readyz %d %s", code, body)
 	}
 }
 

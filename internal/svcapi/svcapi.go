@@ -1,0 +1,109 @@
+// Package svcapi is the plumbing of the services' internal HTTP APIs
+// (/internal/v1 of sipserver and mediagw): the service-token check, bounded
+// JSON bodies and JSON errors with a status chosen by the service.
+package svcapi
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// MaxBody bounds request bodies.
+const MaxBody = 64 << 10
+
+// ErrBadRequest wraps errors a service answers with 400.
+var ErrBadRequest = errors.New("bad request")
+
+// Error is the JSON body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// HandlerFunc is a route: it writes its answer, or returns an error that
+// the API turns into a JSON error with the status Status picks.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// API wraps a service's routes with the service-token check.
+type API struct {
+	// Token is the service token; empty disables the API (503).
+	Token string
+	// Status maps a route's error to an HTTP status (500 when nil).
+	Status func(error) int
+	// Log receives refused and failed requests.
+	Log *slog.Logger
+}
+
+// Handle returns h behind the token check: 503 when no token is
+// configured, 401 with WWW-Authenticate when it is missing or wrong.
+func (a *API) Handle(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Token == "" {
+			WriteJSON(w, http.StatusServiceUnavailable, Error{"internal API disabled: set service_token"})
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sharpeyes-internal"`)
+			WriteJSON(w, http.StatusUnauthorized, Error{"missing or wrong service token"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		status := a.status(err)
+		if status >= 500 {
+			a.Log.Warn("internal API", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+		} else {
+			a.Log.Info("internal API refused", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+		}
+		WriteJSON(w, status, Error{err.Error()})
+	})
+}
+
+func (a *API) status(err error) int {
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
+	case a.Status != nil:
+		return a.Status(err)
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteJSON writes v as the JSON answer with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// DecodeBody decodes the JSON body into v, refusing unknown fields. A
+// malformed body gives an error wrapping ErrBadRequest; an oversized one
+// keeps its *http.MaxBytesError (413).
+func DecodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return err
+		}
+		return fmt.Errorf("%w: invalid JSON body: %w", ErrBadRequest, err)
+	}
+	return nil
+}
+
+// BadRequest returns an error wrapping ErrBadRequest.
+func BadRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}

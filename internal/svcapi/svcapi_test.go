@@ -1,0 +1,72 @@
+package svcapi
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+var errTeapot = errors.New("teapot")
+
+func TestAPI(t *testing.T) {
+	h := func(w http.ResponseWriter, r *http.Request) error {
+		var body struct{ A int }
+		if err := DecodeBody(r, &body); err != nil {
+			return err
+		}
+		switch body.A {
+		case 1:
+			return BadRequest("a is %d", body.A)
+		case 2:
+			return errTeapot
+		case 3:
+			return errors.New("boom")
+		}
+		WriteJSON(w, http.StatusOK, body)
+		return nil
+	}
+	status := func(err error) int {
+		if errors.Is(err, errTeapot) {
+			return http.StatusTeapot
+		}
+		return http.StatusInternalServerError
+	}
+	cases := []struct {
+		name, token, header, body string
+		want                      int
+		msg                       string
+	}{
+		{"disabled", "", "Bearer x", `{}`, 503, "disabled"},
+		{"no token", "secret-secret-secret", "", `{}`, 401, "service token"},
+		{"wrong token", "secret-secret-secret", "Bearer nope", `{}`, 401, "service token"},
+		{"ok", "secret-secret-secret", "Bearer secret-secret-secret", `{"A":0}`, 200, `"A":0`},
+		{"bad JSON", "secret-secret-secret", "Bearer secret-secret-secret", `{`, 400, "invalid JSON body"},
+		{"unknown field", "secret-secret-secret", "Bearer secret-secret-secret", `{"B":1}`, 400, "unknown field"},
+		{"bad request", "secret-secret-secret", "Bearer secret-secret-secret", `{"A":1}`, 400, "a is 1"},
+		{"service status", "secret-secret-secret", "Bearer secret-secret-secret", `{"A":2}`, 418, "teapot"},
+		{"internal", "secret-secret-secret", "Bearer secret-secret-secret", `{"A":3}`, 500, "boom"},
+		{"too large", "secret-secret-secret", "Bearer secret-secret-secret", `{"A":` + strings.Repeat("1", MaxBody) + `}`, 413, "too large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			api := &API{Token: c.token, Status: status, Log: slog.New(slog.DiscardHandler)}
+			req := httptest.NewRequest("POST", "/x", strings.NewReader(c.body))
+			if c.header != "" {
+				req.Header.Set("Authorization", c.header)
+			}
+			rec := httptest.NewRecorder()
+			api.Handle(h).ServeHTTP(rec, req)
+			body, _ := io.ReadAll(rec.Body)
+			if rec.Code != c.want || !strings.Contains(string(body), c.msg) {
+				t.Fatalf("%d %s, want %d with %q", rec.Code, body, c.want, c.msg)
+			}
+			if rec.Code == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+				t.Fatal("401 without WWW-Authenticate")
+			}
+		})
+	}
+}
