@@ -255,7 +255,9 @@ func (a *API) refreshCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]int{"added": res.Added, "updated": res.Updated, "removed": res.Removed, "unchanged": res.Unchanged})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]int{
+		"added": res.Added, "updated": res.Updated, "removed": res.Removed, "unchanged": res.Unchanged,
+	})
 	return nil
 }
 
@@ -297,7 +299,9 @@ func (a *API) deviceConfig(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"result": res.Result, "basic_param": res.BasicParam, "video_param_opt": res.VideoParamOpt})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"result": res.Result, "basic_param": res.BasicParam, "video_param_opt": res.VideoParamOpt,
+	})
 	return nil
 }
 

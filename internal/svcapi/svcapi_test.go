@@ -54,7 +54,7 @@ func TestAPI(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			api := &API{Token: c.token, Status: status, Log: slog.New(slog.DiscardHandler)}
-			req := httptest.NewRequest("POST", "/x", strings.NewReader(c.body))
+			req := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(c.body))
 			if c.header != "" {
 				req.Header.Set("Authorization", c.header)
 			}
