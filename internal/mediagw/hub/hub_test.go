@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -451,5 +452,58 @@ func TestStats(t *testing.T) {
 		t.Fatalf("fps %v bitrate %v, want 25 and %v", got.VideoFPS, got.VideoBitrate, wantBitrate)
 	case !got.LastUnit.Equal(clock.Now().Add(-40 * time.Millisecond)):
 		t.Fatalf("last unit at %v", got.LastUnit)
+	}
+}
+
+func TestReady(t *testing.T) {
+	isReady := func(s *hub.Stream) bool {
+		select {
+		case <-s.Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	audio := hub.Unit{Codec: ps.CodecG711A, Keyframe: true, Payload: []byte{1}}
+	cases := []struct {
+		name  string
+		units []hub.Unit
+		ready bool
+	}{
+		{"nothing", nil, false},
+		{"delta frames only", []hub.Unit{unit('P'), unit('P')}, false},
+		{"keyframe alone", []hub.Unit{unit('K')}, false},
+		{"keyframe then audio", []hub.Unit{unit('K'), audio}, true},
+		{"keyframe then three frames", []hub.Unit{unit('K'), unit('P'), unit('P'), unit('P')}, true},
+		{"keyframe then two frames", []hub.Unit{unit('K'), unit('P'), unit('P')}, false},
+		{"audio before video", []hub.Unit{audio, audio}, false},
+		{"audio only", slices.Repeat([]hub.Unit{audio}, 50), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHub(t, &hub.Hub{})
+			s := publish(t, h, "live/1")
+			for _, u := range c.units {
+				if err := s.WriteUnit(u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := isReady(s); got != c.ready {
+				t.Fatalf("ready = %v, want %v", got, c.ready)
+			}
+			if c.ready {
+				r := addReader(t, s, "r")
+				if len(r.Tracks()) == 0 || r.Path() != "live/1" {
+					t.Fatalf("tracks %v path %q", r.Tracks(), r.Path())
+				}
+			}
+			select {
+			case <-s.Done():
+				t.Fatal("done before close")
+			default:
+			}
+			s.Close()
+			<-s.Done()
+		})
 	}
 }

@@ -3,11 +3,14 @@ package hub
 import (
 	"context"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
 // Reader receives the units of one stream through a bounded queue.
 type Reader struct {
 	stream *Stream
+	tracks []ps.Codec
 	name   string
 	since  time.Time
 	ch     chan Unit
@@ -24,6 +27,15 @@ type Reader struct {
 	keyframes uint64
 	drops     uint64
 }
+
+// Path returns the path of the reader's stream.
+func (r *Reader) Path() string { return r.stream.path }
+
+// Tracks returns the codecs the stream had when the reader was added, in
+// order of appearance; outputs set up their tracks from it. Units of a codec
+// not in the list may follow (a track that started later) and are skipped by
+// outputs that cannot add tracks.
+func (r *Reader) Tracks() []ps.Codec { return r.tracks }
 
 // Name returns the name given to AddReader.
 func (r *Reader) Name() string { return r.name }

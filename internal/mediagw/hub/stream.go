@@ -72,6 +72,12 @@ type Stream struct {
 
 	idleSince time.Time
 	idleFired bool
+
+	// ready is closed once a reader can start: see Ready.
+	ready       chan struct{}
+	readyClosed bool
+	videoAfter  int // video units since the first cached keyframe
+	done        chan struct{}
 }
 
 // readerTotals accumulates the counters of readers that left.
@@ -88,7 +94,61 @@ func newStream(h *Hub, path string) *Stream {
 		published: now,
 		idleSince: now,
 		gop:       make([]Unit, 0, min(h.GOPMaxUnits, 64)),
+		ready:     make(chan struct{}),
+		done:      make(chan struct{}),
 	}
+}
+
+// readyVideoUnits is how many video units after the first keyframe make a
+// stream without audio ready: audio is interleaved with video, so by then a
+// stream that has audio has shown it, and readers set up both tracks.
+const readyVideoUnits = 3
+
+// readyAudioUnits is how many audio units without any video make a stream
+// audio-only and ready (about a second of G.711 in 20 ms frames). Cameras
+// often send audio before their first keyframe, so one audio unit says
+// nothing yet.
+const readyAudioUnits = 50
+
+// Ready is closed when a reader can start at once: a keyframe is cached and
+// the tracks are known (an audio unit or readyVideoUnits video units
+// followed it), or, for a stream without video, readyAudioUnits audio units
+// came.
+func (s *Stream) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when the stream is closed.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// noteReady closes ready when the stream becomes ready; called with mu held
+// after the unit was accounted and cached.
+func (s *Stream) noteReady(u Unit) {
+	if s.readyClosed {
+		return
+	}
+	switch {
+	case !s.hasVideo:
+		if s.units < readyAudioUnits {
+			return
+		}
+	case !s.gopValid:
+		return
+	case u.Codec.IsVideo():
+		s.videoAfter++
+		if s.videoAfter <= readyVideoUnits && !s.hasAudio() {
+			return
+		}
+	}
+	s.readyClosed = true
+	close(s.ready)
+}
+
+func (s *Stream) hasAudio() bool {
+	for _, c := range s.order {
+		if !c.IsVideo() {
+			return true
+		}
+	}
+	return false
 }
 
 // Path returns the stream's path.
@@ -110,6 +170,7 @@ func (s *Stream) Close() {
 		return
 	}
 	s.closed = true
+	close(s.done)
 	for _, r := range s.readers {
 		s.detachLocked(r, ErrStreamClosed)
 	}
@@ -137,6 +198,7 @@ func (s *Stream) WriteUnit(u Unit) error {
 		s.updateResolution(u)
 	}
 	s.cache(u)
+	s.noteReady(u)
 	s.fanOut(u)
 	return nil
 }
@@ -250,6 +312,7 @@ func (s *Stream) AddReader(name string) (*Reader, error) {
 	}
 	r := &Reader{
 		stream: s,
+		tracks: append([]ps.Codec(nil), s.order...),
 		name:   name,
 		since:  s.hub.Now(),
 		ch:     make(chan Unit, s.hub.ReaderQueue),

@@ -143,6 +143,23 @@ func (r *Receiver) Initialize() error {
 	return nil
 }
 
+// SetSSRC makes the receiver accept ssrc from now on (0: the next SSRC
+// seen): the device answered the session with another SSRC than offered.
+func (r *Receiver) SetSSRC(ssrc uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.SSRC = ssrc
+	r.filter.Set(ssrc)
+}
+
+// reconnected notes that a TCP transport got a new connection: what was
+// buffered belongs to the old one.
+func (r *Receiver) reconnected() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.demux.Loss()
+}
+
 // Close ends the receiver with ErrClosed. It is safe to call more than once
 // and from the Sink.
 func (r *Receiver) Close() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -19,9 +20,10 @@ const DefaultDialTimeout = 5 * time.Second
 
 // TCPPassive receives one stream over TCP on a port of its own (SDP
 // "a=setup:passive" in our offer): it listens on a port from Ports, accepts
-// the device's connection and reads RFC 4571 frames. The connection ending
-// ends the Receiver with ErrDisconnected; a device that never connects ends
-// it with ErrTimeout.
+// the device's connection and reads RFC 4571 frames. When the connection
+// drops, the port waits ReconnectGrace for the device to connect again
+// (cameras do after a network blip), then ends the Receiver with
+// ErrDisconnected; a device that never connects ends it with ErrTimeout.
 type TCPPassive struct {
 	// Receiver is the stream's receiver, initialized by the caller.
 	Receiver *Receiver
@@ -29,6 +31,9 @@ type TCPPassive struct {
 	Ports *PortAllocator
 	// IP is the address to listen on; "" means all.
 	IP string
+	// ReconnectGrace is how long a dropped device may take to reconnect;
+	// 0 ends the Receiver at the first drop.
+	ReconnectGrace time.Duration
 	// Log receives transport events; nil means slog.Default().
 	Log *slog.Logger
 
@@ -72,22 +77,55 @@ func (t *TCPPassive) run() {
 	defer t.wg.Done()
 	stop := context.AfterFunc(t.Receiver.ctx, func() { t.ln.Close() })
 	defer stop()
-	conn, err := t.ln.Accept()
-	// One connection per stream (a=connection:new): stop listening.
-	t.ln.Close()
-	if err != nil {
-		if !errors.Is(err, net.ErrClosed) {
-			t.Receiver.end(fmt.Errorf("tcp port %d: accept: %w", t.port, err))
+	defer t.ln.Close()
+	log := logger(t.Log)
+	for n := 0; ; n++ {
+		if n > 0 {
+			if t.ReconnectGrace <= 0 {
+				return
+			}
+			// Only a reconnect is waited for with a deadline; the first
+			// connection is bounded by the Receiver's timeout.
+			if tl, ok := t.ln.(*net.TCPListener); ok {
+				_ = tl.SetDeadline(time.Now().Add(t.ReconnectGrace))
+			}
 		}
-		return
+		conn, err := t.ln.Accept()
+		if err != nil {
+			switch {
+			case errors.Is(err, net.ErrClosed):
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				t.Receiver.end(fmt.Errorf("tcp port %d: %w: no reconnect within %s", t.port, ErrDisconnected, t.ReconnectGrace))
+			default:
+				t.Receiver.end(fmt.Errorf("tcp port %d: accept: %w", t.port, err))
+			}
+			return
+		}
+		if tl, ok := t.ln.(*net.TCPListener); ok {
+			_ = tl.SetDeadline(time.Time{})
+		}
+		if n > 0 {
+			t.Receiver.reconnected()
+			log.Info("device reconnected", "path", t.Receiver.Path, "remote", conn.RemoteAddr().String())
+		} else {
+			log.Debug("device connected", "path", t.Receiver.Path, "remote", conn.RemoteAddr().String())
+		}
+		err = readRFC4571(t.Receiver, conn)
+		if err == nil {
+			return // the receiver ended
+		}
+		if t.ReconnectGrace <= 0 {
+			t.Receiver.end(err)
+			return
+		}
+		log.Warn("device connection lost, waiting for a reconnect", "path", t.Receiver.Path, "grace", t.ReconnectGrace, "error", err)
 	}
-	logger(t.Log).Debug("device connected", "path", t.Receiver.Path, "remote", conn.RemoteAddr().String())
-	readRFC4571(t.Receiver, conn)
 }
 
 // TCPActive receives one stream over TCP from a device that listens (SDP
 // "a=setup:passive" in the device's answer): it connects to Address and
-// reads RFC 4571 frames. A failed dial or the connection ending ends the
+// reads RFC 4571 frames. When the connection drops it redials for
+// ReconnectGrace; a failed first dial or a drop without a reconnect ends the
 // Receiver with an error wrapping ErrDisconnected.
 type TCPActive struct {
 	// Receiver is the stream's receiver, initialized by the caller.
@@ -97,6 +135,9 @@ type TCPActive struct {
 	// DialTimeout bounds the connection attempt; 0 means
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// ReconnectGrace is how long to keep redialing after a drop; 0 ends
+	// the Receiver at the first drop.
+	ReconnectGrace time.Duration
 	// Log receives transport events; nil means slog.Default().
 	Log *slog.Logger
 
@@ -127,20 +168,50 @@ func (t *TCPActive) run() {
 	if timeout <= 0 {
 		timeout = DefaultDialTimeout
 	}
-	ctx, cancel := context.WithTimeout(t.Receiver.ctx, timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", t.Address)
-	if err != nil {
-		t.Receiver.end(fmt.Errorf("tcp %s: dial: %w: %w", t.Address, ErrDisconnected, err))
-		return
+	log := logger(t.Log)
+	var dropped time.Time // zero until the first drop
+	for {
+		ctx, cancel := context.WithTimeout(t.Receiver.ctx, timeout)
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", t.Address)
+		cancel()
+		if err != nil {
+			if t.Receiver.ctx.Err() != nil {
+				return
+			}
+			if dropped.IsZero() || time.Since(dropped) >= t.ReconnectGrace {
+				t.Receiver.end(fmt.Errorf("tcp %s: dial: %w: %w", t.Address, ErrDisconnected, err))
+				return
+			}
+			select { // redial at most every 200 ms
+			case <-time.After(200 * time.Millisecond):
+			case <-t.Receiver.ctx.Done():
+				return
+			}
+			continue
+		}
+		if !dropped.IsZero() {
+			t.Receiver.reconnected()
+			log.Info("reconnected to device", "path", t.Receiver.Path, "remote", t.Address)
+		} else {
+			log.Debug("connected to device", "path", t.Receiver.Path, "remote", t.Address)
+		}
+		err = readRFC4571(t.Receiver, conn)
+		if err == nil {
+			return
+		}
+		if t.ReconnectGrace <= 0 {
+			t.Receiver.end(err)
+			return
+		}
+		log.Warn("device connection lost, redialing", "path", t.Receiver.Path, "grace", t.ReconnectGrace, "error", err)
+		dropped = time.Now()
 	}
-	logger(t.Log).Debug("connected to device", "path", t.Receiver.Path, "remote", t.Address)
-	readRFC4571(t.Receiver, conn)
 }
 
-// readRFC4571 feeds r from conn until either ends.
-func readRFC4571(r *Receiver, conn net.Conn) {
+// readRFC4571 feeds r from conn until either ends. It returns nil when the
+// receiver ended, else the connection's error wrapping ErrDisconnected.
+func readRFC4571(r *Receiver, conn net.Conn) error {
 	defer conn.Close()
 	stop := context.AfterFunc(r.ctx, func() { conn.Close() })
 	defer stop()
@@ -154,11 +225,10 @@ func readRFC4571(r *Receiver, conn net.Conn) {
 			skipped = s
 		}
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return // closed because the receiver ended
+			if r.ctx.Err() != nil {
+				return nil // closed because the receiver ended
 			}
-			r.end(fmt.Errorf("tcp %s: %w: %w", remote, ErrDisconnected, err))
-			return
+			return fmt.Errorf("tcp %s: %w: %w", remote, ErrDisconnected, err)
 		}
 		r.WritePacket(pkt)
 	}

@@ -283,3 +283,107 @@ func TestTCPActiveDialFails(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A device whose TCP connection drops and comes back within the grace keeps
+// its stream: the receiver does not end, and the second half arrives.
+func TestTCPReconnectGrace(t *testing.T) {
+	first, second := makeStream(t, nil, 77, 30, 5), makeStream(t, nil, 77, 30, 6)
+	for _, mode := range []string{"passive", "active"} {
+		t.Run(mode, func(t *testing.T) {
+			s := newSink(60)
+			r := newReceiver(t, &Receiver{Path: "cam", SSRC: 77, Sink: s})
+			var dial func() net.Conn
+			stopListening := func() {}
+			switch mode {
+			case "passive":
+				tp := &TCPPassive{Receiver: r, Ports: testPorts(), IP: "127.0.0.1", ReconnectGrace: 2 * time.Second, Log: quiet}
+				if err := tp.Initialize(); err != nil {
+					t.Fatal(err)
+				}
+				defer tp.Close()
+				dial = func() net.Conn {
+					c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(tp.Port())))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return c
+				}
+			default:
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				stopListening = func() { ln.Close() }
+				ta := &TCPActive{Receiver: r, Address: ln.Addr().String(), ReconnectGrace: 2 * time.Second, Log: quiet}
+				if err := ta.Initialize(); err != nil {
+					t.Fatal(err)
+				}
+				defer ta.Close()
+				dial = func() net.Conn {
+					c, err := ln.Accept()
+					if err != nil {
+						t.Fatal(err)
+					}
+					return c
+				}
+			}
+			c := dial()
+			tcpSend(t, c, first, false)
+			c.Close()
+			c = dial()
+			defer c.Close()
+			tcpSend(t, c, second, false)
+			s.wait(t)
+			if err := r.Err(); err != nil {
+				t.Fatalf("receiver ended across a reconnect: %v", err)
+			}
+			stopListening() // the device is gone for good
+			c.Close()
+			// Without a reconnect the receiver ends after the grace.
+			if err := waitEnd(t, r); !errors.Is(err, ErrDisconnected) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+// The device answered with another SSRC than offered: after SetSSRC the
+// receiver (and the shared port) take the new one and drop the old one.
+func TestSetSSRC(t *testing.T) {
+	m := &UDPMux{Address: "127.0.0.1:0", Log: quiet}
+	if err := m.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	src := makeStream(t, nil, 900, 20, 7)
+	s := newSink(20)
+	r := newReceiver(t, &Receiver{Path: "cam", SSRC: 800, Sink: s})
+	if err := m.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	other := newReceiver(t, &Receiver{Path: "other", SSRC: 700, Sink: newSink(-1)})
+	if err := m.Register(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetSSRC(r, 700); !errors.Is(err, ErrSSRCInUse) {
+		t.Fatalf("taking another receiver's SSRC: %v", err)
+	}
+	if err := m.SetSSRC(r, 900); err != nil {
+		t.Fatal(err)
+	}
+	c := dialUDP(t, m.Addr().String())
+	send(t, c, src.packets...)
+	s.wait(t)
+	if st := r.Stats(); st.SSRC != 900 || st.Packets != uint64(len(src.packets)) {
+		t.Fatalf("stats %+v", st)
+	}
+	// A dedicated-port receiver locked to the first SSRC follows too.
+	d := newReceiver(t, &Receiver{Path: "d", Sink: newSink(-1)})
+	d.WritePacket(src.packets[0])
+	d.SetSSRC(901)
+	d.WritePacket(src.packets[1])
+	if st := d.Stats(); st.SSRC != 901 || st.ForeignSSRC != 1 || st.Packets != 1 {
+		t.Fatalf("dedicated stats %+v", st)
+	}
+}

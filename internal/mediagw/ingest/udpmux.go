@@ -20,6 +20,12 @@ type MuxStats struct {
 	Invalid uint64
 }
 
+// muxReadBuffer and portReadBuffer are the socket receive buffers asked for.
+const (
+	muxReadBuffer  = 16 << 20
+	portReadBuffer = 1 << 20
+)
+
 // UDPMux receives many streams on one shared UDP port and routes packets to
 // receivers by SSRC. Register a Receiver (with its SSRC set) before the
 // device starts sending; packets of unknown SSRCs are counted and dropped.
@@ -57,6 +63,10 @@ func (m *UDPMux) Initialize() error {
 	if err != nil {
 		return fmt.Errorf("udp mux %s: %w", m.Address, err)
 	}
+	// Every stream's bursts (a keyframe is dozens of packets) share this
+	// socket: a large buffer rides them out (the kernel caps it at
+	// net.core.rmem_max).
+	_ = m.conn.SetReadBuffer(muxReadBuffer)
 	m.log = m.log.With("listen", m.conn.LocalAddr().String())
 	m.receivers = make(map[uint32]*Receiver)
 	m.closing = make(chan struct{})
@@ -111,6 +121,25 @@ func (m *UDPMux) Register(r *Receiver) error {
 		case <-m.closing:
 		}
 	}()
+	return nil
+}
+
+// SetSSRC routes ssrc to r instead of its current SSRC, for a device that
+// answered the session with another SSRC than offered.
+func (m *UDPMux) SetSSRC(r *Receiver, ssrc uint32) error {
+	if ssrc == 0 {
+		return fmt.Errorf("set ssrc of %s: %w", r.Path, ErrSSRCRequired)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if other, ok := m.receivers[ssrc]; ok && other != r {
+		return fmt.Errorf("set ssrc of %s to %d: %w", r.Path, ssrc, ErrSSRCInUse)
+	}
+	if m.receivers[r.SSRC] == r {
+		delete(m.receivers, r.SSRC)
+	}
+	r.SetSSRC(ssrc)
+	m.receivers[ssrc] = r
 	return nil
 }
 

@@ -36,7 +36,11 @@ func (u *UDPPort) Initialize() error {
 		if err != nil {
 			return nil, err
 		}
-		return net.ListenUDP("udp", addr)
+		c, err := net.ListenUDP("udp", addr)
+		if err == nil {
+			_ = c.SetReadBuffer(portReadBuffer) // a keyframe burst must fit
+		}
+		return c, err
 	})
 	if err != nil {
 		return fmt.Errorf("udp receiver %s: %w", u.Receiver.Path, err)
