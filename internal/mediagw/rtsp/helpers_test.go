@@ -1,0 +1,114 @@
+package rtsp_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
+)
+
+// testLog writes to the test output when -v is given, so failures show
+// the server's story.
+func testLog(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).
+			With("test", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func newHub(t testing.TB) *hub.Hub {
+	t.Helper()
+	h := &hub.Hub{Log: testLog(t)}
+	if err := h.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+// udpPair returns a free even UDP port and the next one on 127.0.0.1, as
+// the RTP/RTCP server addresses.
+func udpPair(t testing.TB) (rtpAddr, rtcpAddr string) {
+	t.Helper()
+	for range 100 {
+		a, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		if port%2 != 0 || port >= 65535 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port+1))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", port+1)
+	}
+	t.Fatal("no free UDP port pair")
+	return "", ""
+}
+
+// startServer starts an RTSP server on 127.0.0.1 with TCP and, if udp,
+// the UDP transport.
+func startServer(t testing.TB, src access.Source, udp bool) *rtsp.Server {
+	t.Helper()
+	s := &rtsp.Server{Source: src, Address: "127.0.0.1:0", Log: testLog(t)}
+	if udp {
+		s.UDPRTPAddress, s.UDPRTCPAddress = udpPair(t)
+	}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// url returns the RTSP URL of path with a token.
+func url(s *rtsp.Server, path string) string {
+	return fmt.Sprintf("rtsp://%s/%s?token=x", s.Addr().String(), path)
+}
+
+// eventually polls cond every 20 ms until it holds or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// denySource refuses every request with err.
+type denySource struct{ err error }
+
+func (d denySource) Authorize(access.Request) error { return d.err }
+
+func (d denySource) Read(context.Context, access.Request) (*hub.Reader, error) { return nil, d.err }
+
+// recordingSource wraps a Source and keeps the requests it saw.
+type recordingSource struct {
+	access.Source
+	reqs chan access.Request
+}
+
+func (r *recordingSource) Read(ctx context.Context, req access.Request) (*hub.Reader, error) {
+	select {
+	case r.reqs <- req:
+	default:
+	}
+	return r.Source.Read(ctx, req)
+}
