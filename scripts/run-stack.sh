@@ -17,6 +17,10 @@ if [ -z "${SHARPEYES_SERVICE_TOKEN:-}" ]; then
 	export SHARPEYES_SERVICE_TOKEN
 fi
 
+# The play token secret (mediagw checks what the console will issue), kept across runs.
+[ -s var/play-token-secret ] || (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '/+=' >var/play-token-secret)
+play_secret=$(cat var/play-token-secret)
+
 # shellcheck source=lib/pg.sh
 . scripts/lib/pg.sh # (the working directory is the repository root)
 
@@ -53,12 +57,15 @@ wait_ready() { # name url
 }
 
 declare -A port=([sipserver]=8081 [mediagw]=8888 [recorder]=8082 [console]=8080)
+# Service-specific environment (only the services that have the key get it).
+declare -A extra_env=([mediagw]="SHARPEYES_PLAY_TOKEN_SECRET=$play_secret")
 for s in "${services[@]}"; do
 	# One at a time: the first database service creates the private cluster and
 	# applies the migrations, the others then reuse both.
 	# setsid: Ctrl-C reaches only this script, which then stops gbsim first
 	# (its devices unregister) and the services after it.
-	setsid "bin/$s" -config "configs/$s.yaml" >"var/log/$s.log" 2>&1 &
+	# shellcheck disable=SC2086 # extra_env holds NAME=value words
+	env ${extra_env[$s]:-} setsid "bin/$s" -config "configs/$s.yaml" >"var/log/$s.log" 2>&1 &
 	pids+=($!)
 	wait_ready "$s" "http://127.0.0.1:${port[$s]}/readyz"
 done
@@ -85,7 +92,9 @@ sharpeyes development stack is up (logs in var/log/, Ctrl-C stops everything):
   sipserver  udp+tcp 127.0.0.1:5060  GB28181 SIP, ID 34020000002000000001, domain 3402000000
              http://127.0.0.1:8081   internal API /internal/v1/ (docs/sipserver-api.md); /healthz /readyz /metrics
   recorder   http://127.0.0.1:8082   playback (to come); /healthz /readyz /metrics
-  mediagw    http://127.0.0.1:8888   WHEP / HLS (to come); /healthz /readyz /metrics
+  mediagw    http://127.0.0.1:8888   WHEP /whep/<path>, LL-HLS /hls/<path>/index.m3u8, control API /internal/v1/
+             rtsp://127.0.0.1:8554   RTSP; RTP in on udp :10000 and 30000-30999; ICE udp :8189 (docs/mediagw.md)
+             play tokens: POST /internal/v1/play-tokens {"paths":["live/*"]} with the service token
   gbsim      ${online:-0}/4 devices online, 16 cameras (logs var/log/gbsim-*.log)
 
   service token (internal APIs): var/service-token

@@ -66,24 +66,6 @@ func (c *Console) SetDefaults() { c.setDefaults(":8080") }
 // Validate implements Service.
 func (c *Console) Validate() error { return c.validate() }
 
-// Mediagw is the configuration of cmd/mediagw. It keeps no state in the database.
-type Mediagw struct {
-	Log Log `yaml:"log"`
-	// HTTP serves WHEP, HLS, the internal control API, health probes and /metrics.
-	HTTP HTTP `yaml:"http"`
-}
-
-// SetDefaults implements Service.
-func (c *Mediagw) SetDefaults() {
-	c.Log.setDefaults()
-	c.HTTP.setDefaults(":8888")
-}
-
-// Validate implements Service.
-func (c *Mediagw) Validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.validate())
-}
-
 // LogConfig returns the log section.
 func (b *Base) LogConfig() Log { return b.Log }
 

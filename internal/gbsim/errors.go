@@ -11,6 +11,9 @@ var (
 	ErrAuth = errors.New("gbsim: registration rejected")
 	// ErrTimeout is returned when the platform does not answer a request.
 	ErrTimeout = errors.New("gbsim: request timed out")
+	// ErrUnknownChannel is returned by Answer for a channel no device has.
+	ErrUnknownChannel = errors.New("gbsim: unknown channel")
+
 	// ErrUnsupportedOffer is returned for an INVITE offer the device cannot serve.
 	ErrUnsupportedOffer = errors.New("gbsim: unsupported SDP offer")
 )

@@ -32,14 +32,7 @@ type API struct {
 
 // Register adds the API's routes to mux under /internal/v1/.
 func (a *API) Register(mux *http.ServeMux) {
-	api := &svcapi.API{Token: a.Token, Status: statusOf, Log: a.Log}
-	route := func(pattern string, h svcapi.HandlerFunc) {
-		mux.Handle(pattern, api.Handle(h))
-	}
-	mux.HandleFunc("GET /internal/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openAPI)
-	})
+	route := (&svcapi.API{Token: a.Token, Status: statusOf, Log: a.Log}).Mount(mux, openAPI)
 	route("GET /internal/v1/summary", a.summary)
 	route("GET /internal/v1/devices", a.listDevices)
 	route("GET /internal/v1/devices/{device}", a.getDevice)

@@ -38,6 +38,16 @@ type API struct {
 	Log *slog.Logger
 }
 
+// Mount serves openAPI at GET /internal/v1/openapi.json without a token and
+// returns the function that adds a route to mux behind the token check.
+func (a *API) Mount(mux *http.ServeMux, openAPI []byte) func(pattern string, h HandlerFunc) {
+	mux.HandleFunc("GET /internal/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+	return func(pattern string, h HandlerFunc) { mux.Handle(pattern, a.Handle(h)) }
+}
+
 // Handle returns h behind the token check: 503 when no token is
 // configured, 401 with WWW-Authenticate when it is missing or wrong.
 func (a *API) Handle(h HandlerFunc) http.Handler {

@@ -1,0 +1,285 @@
+package mediagw
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	_ "embed"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// maxTokenTTL bounds the lifetime of a play token minted by the API.
+const maxTokenTTL = 24 * time.Hour
+
+// API is mediagw's internal control API, used by sipserver and console.
+// Every route but the OpenAPI document needs `Authorization: Bearer
+// <service token>`.
+type API struct {
+	Gateway *Gateway
+	// Token is the service token; empty disables the API (503).
+	Token string
+	// Signer mints play tokens (POST /internal/v1/play-tokens); nil: 503.
+	Signer *playtoken.Signer
+	// Webhook is reported by GET /internal/v1/webhook; nil when disabled.
+	Webhook *Webhook
+	// Outputs returns the sessions of every output, by output name.
+	Outputs func() map[string]any
+	Log     *slog.Logger
+}
+
+// Register adds the API's routes to mux under /internal/v1/.
+func (a *API) Register(mux *http.ServeMux) {
+	route := (&svcapi.API{Token: a.Token, Status: statusOf, Log: a.Log}).Mount(mux, openAPI)
+	route("POST /internal/v1/receivers", a.openReceiver)
+	route("GET /internal/v1/receivers", a.listReceivers)
+	route("GET /internal/v1/receivers/{id}", a.getReceiver)
+	route("PATCH /internal/v1/receivers/{id}", a.patchReceiver)
+	route("POST /internal/v1/receivers/{id}/connect", a.connectReceiver)
+	route("DELETE /internal/v1/receivers/{id}", a.closeReceiver)
+	route("GET /internal/v1/streams", a.listStreams)
+	route("GET /internal/v1/streams/{path...}", a.getStream)
+	route("GET /internal/v1/outputs", a.outputs)
+	route("GET /internal/v1/webhook", a.webhook)
+	route("POST /internal/v1/play-tokens", a.playToken)
+}
+
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrNoReceiver), errors.Is(err, access.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrPathBusy), errors.Is(err, ingest.ErrSSRCInUse):
+		return http.StatusConflict
+	case errors.Is(err, ingest.ErrNoPorts), errors.Is(err, ErrClosed), errors.Is(err, access.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func (a *API) openReceiver(w http.ResponseWriter, r *http.Request) error {
+	var req OpenRequest
+	if err := svcapi.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	info, err := a.Gateway.Open(req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/internal/v1/receivers/"+info.ID)
+	svcapi.WriteJSON(w, http.StatusCreated, info)
+	return nil
+}
+
+func (a *API) listReceivers(w http.ResponseWriter, _ *http.Request) error {
+	items := a.Gateway.Receivers()
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	return nil
+}
+
+func (a *API) getReceiver(w http.ResponseWriter, r *http.Request) error {
+	info, err := a.Gateway.Receiver(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	svcapi.WriteJSON(w, http.StatusOK, info)
+	return nil
+}
+
+func (a *API) patchReceiver(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		SSRC *string `json:"ssrc"`
+	}
+	if err := svcapi.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.SSRC == nil {
+		return fmt.Errorf("%w: nothing to change (ssrc)", ErrInvalid)
+	}
+	info, err := a.Gateway.SetSSRC(r.PathValue("id"), *req.SSRC)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteJSON(w, http.StatusOK, info)
+	return nil
+}
+
+func (a *API) connectReceiver(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		IP   string `json:"ip"`
+		Port int    `json:"port"`
+	}
+	if err := svcapi.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	info, err := a.Gateway.Connect(r.PathValue("id"), req.IP, req.Port)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteJSON(w, http.StatusOK, info)
+	return nil
+}
+
+func (a *API) closeReceiver(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Gateway.CloseReceiver(r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// StreamInfo is a stream in API answers: the hub's statistics and, for
+// streams with a receiver, the ingest's.
+type StreamInfo struct {
+	Path        string       `json:"path"`
+	Published   time.Time    `json:"published"`
+	VideoCodec  string       `json:"video_codec,omitempty"`
+	AudioCodec  string       `json:"audio_codec,omitempty"`
+	Width       int          `json:"width,omitempty"`
+	Height      int          `json:"height,omitempty"`
+	FPS         float64      `json:"fps"`
+	Bitrate     float64      `json:"bitrate"`
+	Units       uint64       `json:"units"`
+	Bytes       uint64       `json:"bytes"`
+	Keyframes   uint64       `json:"keyframes"`
+	GOPUnits    int          `json:"gop_units"`
+	Drops       uint64       `json:"reader_drops"`
+	SlowReaders uint64       `json:"slow_reader_disconnects"`
+	LastUnit    *time.Time   `json:"last_unit,omitempty"`
+	Readers     []ReaderInfo `json:"readers"`
+	Receiver    string       `json:"receiver,omitempty"`
+	Ingest      *IngestStats `json:"ingest,omitempty"`
+	Transcode   bool         `json:"transcode,omitempty"`
+	ReaderCount int          `json:"reader_count"`
+}
+
+// ReaderInfo is a reader of a stream in API answers.
+type ReaderInfo struct {
+	Name      string    `json:"name"`
+	Since     time.Time `json:"since"`
+	Units     uint64    `json:"units"`
+	Bytes     uint64    `json:"bytes"`
+	Keyframes uint64    `json:"keyframes"`
+	Drops     uint64    `json:"drops"`
+	Queued    int       `json:"queued"`
+	Skipping  bool      `json:"skipping,omitempty"`
+}
+
+func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
+	out := StreamInfo{
+		Path: st.Path, Published: st.Published, VideoCodec: codecName(st.VideoCodec), Width: st.Width, Height: st.Height,
+		FPS: st.VideoFPS, Bitrate: st.VideoBitrate, Units: st.Units, Bytes: st.Bytes, Keyframes: st.Keyframes,
+		GOPUnits: st.GOPUnits, Drops: st.Drops, SlowReaders: st.SlowDisconnects, Readers: []ReaderInfo{},
+		Transcode: strings.Contains(st.Path, "~"), ReaderCount: len(st.Readers),
+	}
+	for _, t := range st.Tracks {
+		if t.Codec.IsAudio() {
+			out.AudioCodec = t.Codec.String()
+		}
+	}
+	if !st.LastUnit.IsZero() {
+		t := st.LastUnit
+		out.LastUnit = &t
+	}
+	for _, r := range st.Readers {
+		out.Readers = append(out.Readers, ReaderInfo{
+			Name: r.Name, Since: r.Since, Units: r.Units, Bytes: r.Bytes,
+			Keyframes: r.Keyframes, Drops: r.Drops, Queued: r.Queued, Skipping: r.Skipping,
+		})
+	}
+	if rc, ok := a.Gateway.receiverOf(st.Path); ok {
+		out.Receiver = rc.id
+		out.Ingest = ingestStats(rc.rcv.Stats())
+	}
+	return out
+}
+
+func (a *API) listStreams(w http.ResponseWriter, _ *http.Request) error {
+	stats := a.Gateway.Hub.Streams()
+	items := make([]StreamInfo, 0, len(stats))
+	for _, st := range stats {
+		items = append(items, a.streamInfo(st))
+	}
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	return nil
+}
+
+func (a *API) getStream(w http.ResponseWriter, r *http.Request) error {
+	path := r.PathValue("path")
+	st, ok := a.Gateway.Hub.Stream(path)
+	if !ok {
+		return fmt.Errorf("%w: %s", access.ErrNotFound, path)
+	}
+	svcapi.WriteJSON(w, http.StatusOK, a.streamInfo(st.Stats()))
+	return nil
+}
+
+func (a *API) outputs(w http.ResponseWriter, _ *http.Request) error {
+	out := map[string]any{}
+	if a.Outputs != nil {
+		out = a.Outputs()
+	}
+	svcapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) webhook(w http.ResponseWriter, _ *http.Request) error {
+	if a.Webhook == nil {
+		svcapi.WriteJSON(w, http.StatusOK, map[string]any{"enabled": false})
+		return nil
+	}
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"enabled": true, "webhook": a.Webhook.Stats()})
+	return nil
+}
+
+// playToken mints a play token: for the console's own use it issues them
+// itself; this route serves tools and other systems holding the service
+// token (and the development stack's demo).
+func (a *API) playToken(w http.ResponseWriter, r *http.Request) error {
+	if a.Signer == nil {
+		return fmt.Errorf("%w: play_token_secret is not set", access.ErrUnavailable)
+	}
+	var req struct {
+		Paths   []string `json:"paths"`
+		Rights  []string `json:"rights"`
+		Subject string   `json:"subject"`
+		TTL     string   `json:"ttl"`
+	}
+	if err := svcapi.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	ttl := 5 * time.Minute
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d <= 0 || d > maxTokenTTL {
+			return fmt.Errorf("%w: ttl must be a duration up to %s, got %q", ErrInvalid, maxTokenTTL, req.TTL)
+		}
+		ttl = d
+	}
+	if len(req.Rights) == 0 {
+		req.Rights = []string{playtoken.RightLive}
+	}
+	exp := time.Now().Add(ttl)
+	tok, err := a.Signer.Issue(playtoken.Claims{
+		Subject: req.Subject, Paths: req.Paths, Rights: req.Rights,
+		Expires: exp.Unix(), IssuedAt: time.Now().Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	a.Log.Info("play token issued", "subject", req.Subject, "paths", req.Paths, "rights", req.Rights, "ttl", ttl)
+	svcapi.WriteJSON(w, http.StatusCreated, map[string]any{"token": tok, "expires": exp.UTC()})
+	return nil
+}

@@ -1,0 +1,593 @@
+package mediagw
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+)
+
+// Transcoder gives H.264 readers on H.265 streams (transcode.Transcoder).
+type Transcoder interface {
+	Read(ctx context.Context, src *hub.Stream, readerName string) (*hub.Reader, error)
+}
+
+// Signalling is what the gateway tells sipserver (SipserverClient).
+type Signalling interface {
+	// StreamNeeded asks for the live stream of path to be started.
+	StreamNeeded(ctx context.Context, path string) error
+	// StreamIdle says that path has had no viewer for the idle timeout.
+	StreamIdle(ctx context.Context, path string) error
+	// StreamEnded says that the receiver of path ended by itself.
+	StreamEnded(ctx context.Context, path, reason string) error
+}
+
+// Events receives the gateway's events (Webhook).
+type Events interface {
+	Emit(e Event)
+}
+
+// Event is one gateway event, as sent by the webhook.
+type Event struct {
+	// Type is stream.ready, stream.closed, stream.idle or stream.needed.
+	Type string `json:"type"`
+	// Path is the stream path.
+	Path string `json:"path"`
+	// Time is when it happened.
+	Time time.Time `json:"time"`
+	// Reason says why a stream closed (rtp_timeout, disconnected, closed,
+	// shutdown) or why a stream.needed failed.
+	Reason string `json:"reason,omitempty"`
+	// Receiver is the receiver id, when there is one.
+	Receiver string `json:"receiver,omitempty"`
+	// VideoCodec, Width and Height describe a ready stream.
+	VideoCodec string `json:"video_codec,omitempty"`
+	Width      int    `json:"width,omitempty"`
+	Height     int    `json:"height,omitempty"`
+}
+
+// Gateway owns mediagw's streams: receivers publish into the hub, and the
+// outputs reach streams through it (it is their access.Source), which is
+// where play tokens are checked, streams are started on demand and H.265 is
+// swapped for its H.264 transcode.
+type Gateway struct {
+	// Hub holds the streams.
+	Hub *hub.Hub
+	// AdvertiseIP is the IP returned for receivers (where devices send media).
+	AdvertiseIP string
+	// ListenIP is the IP receivers bind ("" = all).
+	ListenIP string
+	// Mux is the shared UDP port; nil disables shared receivers.
+	Mux *ingest.UDPMux
+	// Ports hands out per-stream ports.
+	Ports *ingest.PortAllocator
+	// RTPTimeout, ConnectTimeout, ReconnectGrace, ReorderPackets and
+	// ReorderDelay configure every receiver.
+	RTPTimeout     time.Duration
+	ConnectTimeout time.Duration
+	ReconnectGrace time.Duration
+	ReorderPackets int
+	ReorderDelay   time.Duration
+	// Signer checks play tokens; nil refuses every play request unless
+	// AuthOff is set.
+	Signer *playtoken.Signer
+	// AuthOff opens every stream without a token (explicit configuration).
+	AuthOff bool
+	// Transcoder serves H264Only readers of H.265 streams; nil refuses them.
+	Transcoder Transcoder
+	// Signalling is sipserver; nil disables on-demand start and idle calls.
+	Signalling Signalling
+	// OnDemandWait bounds how long a viewer waits for a stream.
+	OnDemandWait time.Duration
+	// Events receives events; nil discards them.
+	Events Events
+	// Log receives one line per receiver and stream event.
+	Log *slog.Logger
+
+	mu        sync.Mutex
+	closed    bool
+	receivers map[string]*receiver // by id
+	byPath    map[string]*receiver
+	published map[string]chan struct{} // closed when a path gets a receiver
+	needed    map[string]*neededCall
+	onDemand  onDemandCounts
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// neededCall is one stream-needed call in flight, shared by every viewer
+// waiting for the path.
+type neededCall struct {
+	done chan struct{}
+	err  error
+}
+
+// onDemandCounts count on-demand outcomes for metrics.
+type onDemandCounts struct {
+	started, failed, timedOut uint64
+}
+
+// Initialize checks the configuration.
+func (g *Gateway) Initialize() error {
+	if g.Hub == nil || g.Ports == nil {
+		return fmt.Errorf("initialize gateway: %w: hub and ports are required", ErrInvalid)
+	}
+	if g.Log == nil {
+		g.Log = slog.New(slog.DiscardHandler)
+	}
+	if g.OnDemandWait <= 0 {
+		g.OnDemandWait = 8 * time.Second
+	}
+	if g.AdvertiseIP == "" {
+		g.AdvertiseIP = "127.0.0.1"
+	}
+	g.receivers = make(map[string]*receiver)
+	g.byPath = make(map[string]*receiver)
+	g.published = make(map[string]chan struct{})
+	g.needed = make(map[string]*neededCall)
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	return nil
+}
+
+// Close closes every receiver (sipserver is not told: it sees mediagw go
+// away) and waits for the gateway's goroutines.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	g.closed = true
+	rs := make([]*receiver, 0, len(g.receivers))
+	for _, r := range g.receivers {
+		r.byAPI = true
+		rs = append(rs, r)
+	}
+	g.mu.Unlock()
+	for _, r := range rs {
+		r.rcv.Close()
+	}
+	g.cancel()
+	g.wg.Wait()
+}
+
+// Open opens a receiver and publishes its path.
+func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
+	if err := validPath(req.Path); err != nil {
+		return ReceiverInfo{}, err
+	}
+	ssrc, err := parseSSRC(req.SSRC)
+	if err != nil {
+		return ReceiverInfo{}, err
+	}
+	switch req.Transport {
+	case TransportUDP:
+		if req.Shared && g.Mux == nil {
+			return ReceiverInfo{}, fmt.Errorf("%w: the shared UDP port is disabled (rtp.udp_listen)", ErrInvalid)
+		}
+		if req.Shared && ssrc == 0 {
+			return ReceiverInfo{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
+		}
+	case TransportTCPPassive, TransportTCPActive:
+		if req.Shared {
+			return ReceiverInfo{}, fmt.Errorf("%w: shared applies to udp only", ErrInvalid)
+		}
+	default:
+		return ReceiverInfo{}, fmt.Errorf("%w: transport must be udp, tcp-passive or tcp-active, got %q", ErrInvalid, req.Transport)
+	}
+
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return ReceiverInfo{}, ErrClosed
+	}
+	if old, ok := g.byPath[req.Path]; ok {
+		g.mu.Unlock()
+		return ReceiverInfo{}, fmt.Errorf("%w: %s (receiver %s)", ErrPathBusy, req.Path, old.id)
+	}
+	st, err := g.Hub.Publish(req.Path)
+	if err != nil {
+		g.mu.Unlock()
+		return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w: %w", req.Path, ErrPathBusy, err)
+	}
+	r := &receiver{
+		id: newReceiverID(), path: req.Path, transport: req.Transport, shared: req.Shared,
+		ip: g.AdvertiseIP, created: time.Now(), stream: st, ssrc: ssrc,
+	}
+	r.rcv = &ingest.Receiver{
+		Path: req.Path, SSRC: ssrc, Sink: streamSink{st}, Timeout: g.RTPTimeout,
+		ReorderPackets: g.ReorderPackets, ReorderDelay: g.ReorderDelay, Log: g.Log,
+	}
+	// Reserve the path before the transport binds, so that a concurrent
+	// Open of the same path fails fast.
+	g.byPath[req.Path] = r
+	g.mu.Unlock()
+
+	if err := g.startTransport(r); err != nil {
+		g.mu.Lock()
+		delete(g.byPath, req.Path)
+		g.mu.Unlock()
+		st.Close()
+		return ReceiverInfo{}, err
+	}
+
+	g.mu.Lock()
+	g.receivers[r.id] = r
+	if ch, ok := g.published[r.path]; ok {
+		close(ch)
+		delete(g.published, r.path)
+	}
+	g.mu.Unlock()
+	g.Log.Info("receiver opened", "path", r.path, "receiver", r.id, "transport", r.transport,
+		"shared", r.shared, "port", r.port, "ssrc", formatSSRC(ssrc))
+	g.wg.Add(1)
+	go g.watch(r)
+	return r.info(), nil
+}
+
+// startTransport initializes r's ingest.Receiver and binds its transport.
+func (g *Gateway) startTransport(r *receiver) error {
+	if err := r.rcv.Initialize(); err != nil {
+		return fmt.Errorf("open receiver %s: %w", r.path, err)
+	}
+	fail := func(err error) error {
+		r.rcv.Close()
+		return fmt.Errorf("open receiver %s: %w", r.path, err)
+	}
+	switch {
+	case r.transport == TransportUDP && r.shared:
+		if err := g.Mux.Register(r.rcv); err != nil {
+			return fail(err)
+		}
+		r.port = g.Mux.Addr().Port
+		r.closer = func() { g.Mux.Unregister(r.rcv) }
+	case r.transport == TransportUDP:
+		u := &ingest.UDPPort{Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP}
+		if err := u.Initialize(); err != nil {
+			return fail(err)
+		}
+		r.port = u.Port()
+		r.closer = u.Close
+	case r.transport == TransportTCPPassive:
+		t := &ingest.TCPPassive{Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP, ReconnectGrace: g.ReconnectGrace, Log: g.Log}
+		if err := t.Initialize(); err != nil {
+			return fail(err)
+		}
+		r.port = t.Port()
+		r.closer = t.Close
+	default: // tcp-active: the transport starts with Connect
+		r.port = discardPort
+	}
+	return nil
+}
+
+// Connect starts a tcp-active receiver's connection to the device.
+func (g *Gateway) Connect(id, ip string, port int) (ReceiverInfo, error) {
+	addr, err := dialAddress(ip, port)
+	if err != nil {
+		return ReceiverInfo{}, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.receivers[id]
+	if !ok {
+		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	}
+	if r.transport != TransportTCPActive {
+		return ReceiverInfo{}, fmt.Errorf("%w: receiver %s is %s, connect is for tcp-active", ErrInvalid, id, r.transport)
+	}
+	if r.closer != nil {
+		return ReceiverInfo{}, fmt.Errorf("%w: receiver %s is already connected to %s", ErrInvalid, id, r.remote)
+	}
+	t := &ingest.TCPActive{Receiver: r.rcv, Address: addr, DialTimeout: g.ConnectTimeout, ReconnectGrace: g.ReconnectGrace, Log: g.Log}
+	if err := t.Initialize(); err != nil {
+		return ReceiverInfo{}, fmt.Errorf("connect receiver %s: %w", id, err)
+	}
+	r.closer = t.Close
+	r.remote = addr
+	g.Log.Info("receiver connecting", "path", r.path, "receiver", id, "remote", addr)
+	return r.info(), nil
+}
+
+// SetSSRC makes a receiver accept the SSRC the device answered with.
+func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
+	ssrc, err := parseSSRC(s)
+	if err != nil {
+		return ReceiverInfo{}, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.receivers[id]
+	if !ok {
+		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	}
+	if r.shared {
+		if ssrc == 0 {
+			return ReceiverInfo{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
+		}
+		if err := g.Mux.SetSSRC(r.rcv, ssrc); err != nil {
+			return ReceiverInfo{}, fmt.Errorf("set ssrc of %s: %w", id, err)
+		}
+	} else {
+		r.rcv.SetSSRC(ssrc)
+	}
+	g.Log.Info("receiver ssrc changed", "path", r.path, "receiver", id, "from", formatSSRC(r.ssrc), "to", formatSSRC(ssrc))
+	r.ssrc = ssrc
+	return r.info(), nil
+}
+
+// CloseReceiver closes a receiver at its owner's request.
+func (g *Gateway) CloseReceiver(id string) error {
+	g.mu.Lock()
+	r, ok := g.receivers[id]
+	if ok {
+		r.byAPI = true
+	}
+	g.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	}
+	r.rcv.Close()
+	<-r.stream.Done()
+	return nil
+}
+
+// Receiver returns one receiver.
+func (g *Gateway) Receiver(id string) (ReceiverInfo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.receivers[id]
+	if !ok {
+		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	}
+	return r.info(), nil
+}
+
+// Receivers lists the receivers by path.
+func (g *Gateway) Receivers() []ReceiverInfo {
+	g.mu.Lock()
+	out := make([]ReceiverInfo, 0, len(g.receivers))
+	for _, r := range g.receivers {
+		out = append(out, r.info())
+	}
+	g.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// receiverOf returns the receiver publishing path.
+func (g *Gateway) receiverOf(path string) (*receiver, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.byPath[path]
+	return r, ok
+}
+
+// watch reports r's stream ready and tears r down when it ends.
+func (g *Gateway) watch(r *receiver) {
+	defer g.wg.Done()
+	select {
+	case <-r.stream.Ready():
+		st := r.stream.Stats()
+		g.Log.Info("stream ready", "path", r.path, "receiver", r.id, "codec", st.VideoCodec.String(),
+			"width", st.Width, "height", st.Height)
+		g.emit(Event{
+			Type: "stream.ready", Path: r.path, Receiver: r.id, VideoCodec: codecName(st.VideoCodec),
+			Width: st.Width, Height: st.Height,
+		})
+	case <-r.rcv.Done():
+	}
+	<-r.rcv.Done()
+	if r.closer != nil {
+		r.closer()
+	}
+	r.stream.Close()
+	g.mu.Lock()
+	delete(g.receivers, r.id)
+	if g.byPath[r.path] == r {
+		delete(g.byPath, r.path)
+	}
+	byAPI := r.byAPI
+	g.mu.Unlock()
+	err := r.rcv.Err()
+	reason := reasonOf(err)
+	g.Log.Info("receiver closed", "path", r.path, "receiver", r.id, "reason", reason, "error", err)
+	g.emit(Event{Type: "stream.closed", Path: r.path, Receiver: r.id, Reason: reason})
+	if !byAPI && g.Signalling != nil {
+		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+		defer cancel()
+		if err := g.Signalling.StreamEnded(ctx, r.path, reason); err != nil {
+			g.Log.Warn("cannot tell sipserver a stream ended", "path", r.path, "reason", reason, "error", err)
+		}
+	}
+}
+
+// OnIdle is the hub's idle callback: the stream of path has had no reader
+// for the idle timeout, so sipserver may end the session.
+func (g *Gateway) OnIdle(path string) {
+	if strings.Contains(path, "~") {
+		return // transcodes stop by themselves
+	}
+	if _, ok := g.receiverOf(path); !ok {
+		return
+	}
+	g.emit(Event{Type: "stream.idle", Path: path})
+	if g.Signalling == nil {
+		return
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+		defer cancel()
+		if err := g.Signalling.StreamIdle(ctx, path); err != nil {
+			g.Log.Warn("cannot tell sipserver a stream is idle", "path", path, "error", err)
+		}
+	}()
+}
+
+func (g *Gateway) emit(e Event) {
+	if g.Events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	g.Events.Emit(e)
+}
+
+func codecName(c ps.Codec) string {
+	if c == ps.CodecUnknown {
+		return ""
+	}
+	return c.String()
+}
+
+// Authorize implements access.Source: it checks the play token.
+func (g *Gateway) Authorize(req access.Request) error {
+	_, err := g.authorize(req)
+	return err
+}
+
+func (g *Gateway) authorize(req access.Request) (playtoken.Claims, error) {
+	if g.AuthOff {
+		return playtoken.Claims{}, nil
+	}
+	if g.Signer == nil {
+		return playtoken.Claims{}, fmt.Errorf("%w: play tokens are not configured (play_token_secret)", access.ErrUnauthorized)
+	}
+	if req.Token == "" {
+		return playtoken.Claims{}, fmt.Errorf("%w: no token", access.ErrUnauthorized)
+	}
+	c, err := g.Signer.Verify(req.Token, req.Path, time.Now())
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", access.ErrUnauthorized, err)
+	}
+	return c, nil
+}
+
+// Read implements access.Source: it checks the token, starts the stream on
+// demand, waits until it is ready and attaches a reader, on the H.264
+// transcode for H264Only requests of an H.265 stream.
+func (g *Gateway) Read(ctx context.Context, req access.Request) (*hub.Reader, error) {
+	claims, err := g.authorize(req)
+	if err != nil {
+		g.Log.Warn("play refused", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote, "error", err)
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.OnDemandWait)
+	defer cancel()
+	start := time.Now()
+	st, err := g.stream(ctx, req.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", req.Path, err)
+	}
+	if err := access.WaitReady(ctx, st); err != nil {
+		return nil, fmt.Errorf("read %s: %w", req.Path, err)
+	}
+	name := access.ReaderName(req)
+	var r *hub.Reader
+	if req.H264Only && access.VideoCodec(st.Tracks()) == ps.CodecH265 {
+		if g.Transcoder == nil {
+			return nil, fmt.Errorf("read %s: H.265 for a browser needs the transcode: %w", req.Path, access.ErrUnavailable)
+		}
+		r, err = g.Transcoder.Read(ctx, st, name)
+	} else {
+		r, err = st.AddReader(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w: %w", req.Path, access.ErrUnavailable, err)
+	}
+	// The audit line: every video access names who, what, how and from where.
+	g.Log.Info("video access", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
+		"subject", claims.Subject, "transcoded", r.Path() != req.Path, "wait", time.Since(start).Round(time.Millisecond))
+	return r, nil
+}
+
+// stream returns the stream of path, asking sipserver to start it when
+// there is none and waiting until it is published.
+func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) {
+	if st, ok := g.Hub.Stream(path); ok {
+		return st, nil
+	}
+	if g.Signalling == nil || strings.Contains(path, "~") || !strings.HasPrefix(path, "live/") {
+		return nil, fmt.Errorf("%w: nothing is published at %s", access.ErrNotFound, path)
+	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, access.ErrUnavailable
+	}
+	pub, ok := g.published[path]
+	if !ok {
+		pub = make(chan struct{})
+		g.published[path] = pub
+	}
+	call, ok := g.needed[path]
+	if !ok {
+		call = &neededCall{done: make(chan struct{})}
+		g.needed[path] = call
+		g.wg.Add(1)
+		go g.callNeeded(path, call)
+	}
+	g.mu.Unlock()
+	// The receiver may have been opened between the first check and now.
+	if st, ok := g.Hub.Stream(path); ok {
+		return st, nil
+	}
+	for {
+		select {
+		case <-pub:
+			if st, ok := g.Hub.Stream(path); ok {
+				return st, nil
+			}
+			return nil, fmt.Errorf("%w: %s closed as it started", access.ErrUnavailable, path)
+		case <-call.done:
+			if call.err != nil {
+				return nil, call.err
+			}
+			// sipserver answered: the receiver is open unless the call was
+			// only accepted; keep waiting for the publish.
+			call = &neededCall{done: nil}
+		case <-ctx.Done():
+			g.mu.Lock()
+			g.onDemand.timedOut++
+			g.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s did not start within %s", access.ErrUnavailable, path, g.OnDemandWait)
+		}
+	}
+}
+
+// callNeeded makes one stream-needed call for every waiter of path.
+func (g *Gateway) callNeeded(path string, call *neededCall) {
+	defer g.wg.Done()
+	g.emit(Event{Type: "stream.needed", Path: path})
+	ctx, cancel := context.WithTimeout(g.ctx, g.OnDemandWait)
+	defer cancel()
+	start := time.Now()
+	err := g.Signalling.StreamNeeded(ctx, path)
+	g.mu.Lock()
+	delete(g.needed, path)
+	if err != nil {
+		// The waiters hold the channel and learn the error from call.
+		delete(g.published, path)
+		g.onDemand.failed++
+	} else {
+		g.onDemand.started++
+	}
+	g.mu.Unlock()
+	if err != nil {
+		g.Log.Warn("stream needed: sipserver could not start it", "path", path, "error", err)
+		g.emit(Event{Type: "stream.closed", Path: path, Reason: "start_failed: " + err.Error()})
+	} else {
+		g.Log.Info("stream needed: sipserver started it", "path", path, "took", time.Since(start).Round(time.Millisecond))
+	}
+	call.err = err
+	close(call.done)
+}

@@ -1,0 +1,394 @@
+package mediagw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/gbsim"
+	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
+)
+
+const (
+	testServiceToken = "test-service-token-0123456789"
+	testPlaySecret   = "test-play-token-secret-0123456789abcdef"
+	// The first channels of gbsim's first device; with -media mixed the
+	// first is H.264 and the second H.265.
+	chanH264 = "34020000001310000001"
+	chanH265 = "34020000001310000002"
+)
+
+// freePort returns a port that was free on 127.0.0.1 a moment ago.
+func freePort(t testing.TB, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// testGW is a mediagw started with Run on free loopback ports.
+type testGW struct {
+	t      testing.TB
+	cfg    *config.Mediagw
+	base   string // http://127.0.0.1:port
+	rtsp   string // rtsp://127.0.0.1:port
+	signer *playtoken.Signer
+	stop   func()
+}
+
+// startGW runs mediagw until the test ends.
+func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
+	t.Helper()
+	cfg := &config.Mediagw{}
+	cfg.SetDefaults()
+	httpPort := freePort(t, "tcp")
+	rtspPort := freePort(t, "tcp")
+	cfg.HTTP.Listen = "127.0.0.1:" + strconv.Itoa(httpPort)
+	cfg.RTSP.Listen = "127.0.0.1:" + strconv.Itoa(rtspPort)
+	cfg.RTP.UDPListen = "127.0.0.1:" + strconv.Itoa(freePort(t, "udp"))
+	cfg.WebRTC.ICEUDPListen = "127.0.0.1:" + strconv.Itoa(freePort(t, "udp"))
+	cfg.WebRTC.ICEHosts = []string{"127.0.0.1"}
+	cfg.AdvertiseIP = "127.0.0.1"
+	// A port range of its own per test binary run, away from make run's.
+	lo := 40000 + (os.Getpid()%200)*50
+	cfg.RTP.PortMin, cfg.RTP.PortMax = lo, lo+49
+	cfg.ServiceToken = testServiceToken
+	cfg.PlayTokenSecret = testPlaySecret
+	cfg.OnDemand.SipserverURL = ""
+	if mod != nil {
+		mod(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	lv := slog.LevelInfo
+	if os.Getenv("MEDIAGW_TEST_LOG") == "" {
+		lv = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: lv}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, log) }()
+	g := &testGW{t: t, cfg: cfg, base: "http://" + cfg.HTTP.Listen, rtsp: "rtsp://" + cfg.RTSP.Listen}
+	g.signer, _ = playtoken.NewSigner([]byte(testPlaySecret))
+	var once sync.Once
+	g.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("mediagw Run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("mediagw did not stop")
+			}
+		})
+	}
+	t.Cleanup(g.stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(g.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("mediagw stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mediagw not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return g
+}
+
+// call makes a control API request and decodes the JSON answer into out.
+func (g *testGW) call(method, path string, body any, out any) int {
+	g.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, g.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+testServiceToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			g.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// token issues a play token for path.
+func (g *testGW) token(path string) string {
+	tok, err := g.signer.Issue(playtoken.Claims{
+		Subject: "test", Paths: []string{path}, Rights: []string{playtoken.RightLive},
+		Expires: time.Now().Add(time.Minute).Unix(),
+	})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return tok
+}
+
+// stream fetches a stream's info; ok is false on 404.
+func (g *testGW) stream(path string) (StreamInfo, bool) {
+	var st StreamInfo
+	code := g.call("GET", "/internal/v1/streams/"+path, nil, &st)
+	return st, code == 200
+}
+
+// waitStream waits until the stream of path satisfies cond.
+func (g *testGW) waitStream(path string, timeout time.Duration, cond func(StreamInfo) bool) StreamInfo {
+	g.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st, ok := g.stream(path)
+		if ok && cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("stream %s: condition not met in %s (found %v: %+v)", path, timeout, ok, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// newSim prepares a gbsim device (not registered anywhere: Answer drives
+// it) with mixed H.264/H.265 channels of real 640x360 video.
+func newSim(t testing.TB, mods ...func(*gbsim.Config)) *gbsim.Sim {
+	t.Helper()
+	ffmpeg := peertest.Require(t, "ffmpeg", "ffmpeg")
+	cfg := gbsim.DefaultConfig()
+	cfg.LocalIP = "127.0.0.1"
+	cfg.Media = gbsim.MediaMixed
+	cfg.FFmpeg = ffmpeg
+	cfg.ClipSize = "640x360"
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	cfg.CacheDir = filepath.Join(dir, "sharpeyes", "gbsim-test")
+	for _, m := range mods {
+		m(&cfg)
+	}
+	sim, err := gbsim.New(cfg, slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
+// startCamera opens a receiver for path and makes the simulated channel
+// stream to it with transport, as sipserver and a device would after an
+// INVITE. It returns the receiver.
+func startCamera(ctx context.Context, t testing.TB, g *testGW, sim *gbsim.Sim, channel, path, transport string, shared bool) ReceiverInfo {
+	t.Helper()
+	ri, err := openCamera(ctx, g.base, sim, channel, path, transport, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ri
+}
+
+// openCamera is startCamera without a test, for the on-demand handler.
+func openCamera(ctx context.Context, base string, sim *gbsim.Sim, channel, path, transport string, shared bool) (ReceiverInfo, error) {
+	const ssrc = 100000001
+	var ri ReceiverInfo
+	if err := apiCall(base, "POST", "/internal/v1/receivers",
+		OpenRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: transport, Shared: shared}, &ri, 201); err != nil {
+		return ri, err
+	}
+	opt := sdp.TransportUDP
+	switch transport {
+	case TransportTCPPassive:
+		opt = sdp.TransportTCPPassive
+	case TransportTCPActive:
+		opt = sdp.TransportTCPActive
+	}
+	offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: "34020000002000000001", IP: ri.IP, Port: ri.Port}, sdp.SSRC(ssrc), sdp.WithTransport(opt))
+	if err != nil {
+		return ri, err
+	}
+	answer, err := sim.Answer(ctx, channel, offer.Marshal())
+	if err != nil {
+		return ri, err
+	}
+	if transport == TransportTCPActive {
+		ans, err := sdp.Parse(answer)
+		if ans == nil {
+			return ri, fmt.Errorf("answer: %w", err)
+		}
+		if err := apiCall(base, "POST", "/internal/v1/receivers/"+ri.ID+"/connect",
+			map[string]any{"ip": ans.Connection.Address, "port": ans.Medias[0].Port}, &ri, 200); err != nil {
+			return ri, err
+		}
+	}
+	return ri, nil
+}
+
+func apiCall(base, method, path string, body, out any, want int) error {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+testServiceToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, rb)
+	}
+	if out != nil && len(rb) > 0 {
+		return json.Unmarshal(rb, out)
+	}
+	return nil
+}
+
+// sipserverDouble answers mediagw's calls the way sipserver does, with a
+// gbsim device behind it: "needed" opens a receiver and starts the camera,
+// "idle" closes the receiver (sipserver would send BYE), "ended" is noted.
+type sipserverDouble struct {
+	srv       *httptest.Server
+	sim       *gbsim.Sim
+	transport string
+
+	mu      sync.Mutex
+	gwBase  string // set once mediagw runs; read by the handler
+	calls   []string
+	cancels map[string]context.CancelFunc
+	recv    map[string]string
+}
+
+func newSipserverDouble(t testing.TB, sim *gbsim.Sim, transport string) *sipserverDouble {
+	d := &sipserverDouble{sim: sim, transport: transport, cancels: map[string]context.CancelFunc{}, recv: map[string]string{}}
+	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
+	t.Cleanup(func() {
+		d.srv.Close()
+		d.mu.Lock()
+		for _, c := range d.cancels {
+			c()
+		}
+		d.mu.Unlock()
+	})
+	return d
+}
+
+func (d *sipserverDouble) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+testServiceToken {
+		http.Error(w, `{"error":"bad token"}`, http.StatusUnauthorized)
+		return
+	}
+	d.mu.Lock()
+	gwBase := d.gwBase
+	d.mu.Unlock()
+	var body struct{ Path, Reason string }
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	what := strings.TrimPrefix(r.URL.Path, "/internal/v1/streams/")
+	d.mu.Lock()
+	d.calls = append(d.calls, what+" "+body.Path)
+	d.mu.Unlock()
+	channel := strings.TrimPrefix(body.Path, "live/")
+	switch what {
+	case "needed":
+		if channel != chanH264 && channel != chanH265 {
+			w.WriteHeader(404)
+			_, _ = w.Write([]byte(`{"error":"unknown channel"}`))
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ri, err := openCamera(ctx, gwBase, d.sim, channel, body.Path, d.transport, false)
+		if err != nil {
+			cancel()
+			http.Error(w, fmt.Sprintf(`{"error":%q}`, err.Error()), http.StatusBadGateway)
+			return
+		}
+		d.mu.Lock()
+		d.cancels[body.Path] = cancel
+		d.recv[body.Path] = ri.ID
+		d.mu.Unlock()
+	case "idle":
+		d.mu.Lock()
+		id, cancel := d.recv[body.Path], d.cancels[body.Path]
+		delete(d.recv, body.Path)
+		delete(d.cancels, body.Path)
+		d.mu.Unlock()
+		if cancel != nil {
+			cancel() // BYE: the camera stops
+			_ = apiCall(gwBase, "DELETE", "/internal/v1/receivers/"+id, nil, nil, 204)
+		}
+	}
+	w.WriteHeader(200)
+}
+
+// setGateway tells the double where mediagw's control API is.
+func (d *sipserverDouble) setGateway(base string) {
+	d.mu.Lock()
+	d.gwBase = base
+	d.mu.Unlock()
+}
+
+func (d *sipserverDouble) called(call string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.calls {
+		if c == call {
+			return true
+		}
+	}
+	return false
+}
+
+// testLogWriter sends logs to stderr with MEDIAGW_TEST_LOG set, else
+// nowhere: goroutines of gbsim and mediagw may log after the test ended,
+// when t.Log would panic.
+type testLogWriter struct{ t testing.TB }
+
+func (w testLogWriter) Write(b []byte) (int, error) {
+	if os.Getenv("MEDIAGW_TEST_LOG") != "" {
+		return os.Stderr.Write(b)
+	}
+	return len(b), nil
+}

@@ -1,0 +1,200 @@
+package mediagw
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+)
+
+// Transports of OpenRequest.Transport.
+const (
+	TransportUDP        = "udp"
+	TransportTCPPassive = "tcp-passive"
+	TransportTCPActive  = "tcp-active"
+)
+
+// discardPort is the port put in an offer whose media we will dial for
+// (RFC 4145: the active side's port is irrelevant, 9 by convention).
+const discardPort = 9
+
+// OpenRequest asks for a receiver: the body of POST /internal/v1/receivers.
+type OpenRequest struct {
+	// Path is the stream path the media is published at.
+	Path string `json:"path"`
+	// SSRC is the decimal SSRC of the session (the SDP's y=); empty accepts
+	// the first SSRC seen (not allowed on the shared UDP port).
+	SSRC string `json:"ssrc"`
+	// Transport is udp, tcp-passive or tcp-active.
+	Transport string `json:"transport"`
+	// Shared receives UDP on the shared port (told apart by SSRC) instead of
+	// a port of the stream's own.
+	Shared bool `json:"shared"`
+}
+
+// ReceiverInfo describes a receiver in API answers.
+type ReceiverInfo struct {
+	ID        string       `json:"id"`
+	Path      string       `json:"path"`
+	SSRC      string       `json:"ssrc"`
+	Transport string       `json:"transport"`
+	Shared    bool         `json:"shared,omitempty"`
+	IP        string       `json:"ip"`
+	Port      int          `json:"port"`
+	Remote    string       `json:"remote,omitempty"`
+	Created   time.Time    `json:"created"`
+	Ingest    *IngestStats `json:"ingest,omitempty"`
+}
+
+// IngestStats are a receiver's counters in API answers.
+type IngestStats struct {
+	SSRC        uint32     `json:"ssrc"`
+	Packets     uint64     `json:"packets"`
+	Bytes       uint64     `json:"bytes"`
+	Lost        uint64     `json:"lost"`
+	Duplicates  uint64     `json:"duplicates"`
+	Late        uint64     `json:"late"`
+	Reordered   uint64     `json:"reordered"`
+	Restarts    uint64     `json:"restarts"`
+	ForeignSSRC uint64     `json:"foreign_ssrc"`
+	Invalid     uint64     `json:"invalid"`
+	Skipped     uint64     `json:"skipped_bytes"`
+	DemuxErrors uint64     `json:"demux_errors"`
+	Frames      uint64     `json:"frames"`
+	Keyframes   uint64     `json:"keyframes"`
+	VideoCodec  string     `json:"video_codec,omitempty"`
+	AudioCodec  string     `json:"audio_codec,omitempty"`
+	LastPacket  *time.Time `json:"last_packet,omitempty"`
+}
+
+func ingestStats(s ingest.Stats) *IngestStats {
+	out := &IngestStats{
+		SSRC: s.SSRC, Packets: s.Packets, Bytes: s.Bytes, Lost: s.Lost, Duplicates: s.Duplicates, Late: s.Late,
+		Reordered: s.Reordered, Restarts: s.Restarts, ForeignSSRC: s.ForeignSSRC, Invalid: s.Invalid,
+		Skipped: s.SkippedBytes, DemuxErrors: s.DemuxErrors, Frames: s.Frames, Keyframes: s.Keyframes,
+	}
+	if s.VideoCodec != ps.CodecUnknown {
+		out.VideoCodec = s.VideoCodec.String()
+	}
+	if s.AudioCodec != ps.CodecUnknown {
+		out.AudioCodec = s.AudioCodec.String()
+	}
+	if !s.LastPacket.IsZero() {
+		t := s.LastPacket
+		out.LastPacket = &t
+	}
+	return out
+}
+
+// receiver is one open ingest: an ingest.Receiver, its transport and the
+// hub stream it publishes.
+type receiver struct {
+	id        string
+	path      string
+	transport string
+	shared    bool
+	ip        string
+	port      int
+	created   time.Time
+
+	rcv    *ingest.Receiver
+	stream *hub.Stream
+	// closer stops the transport; nil until a tcp-active receiver connects.
+	closer func()
+	remote string
+	// ssrc is the SSRC the receiver accepts (0: the first seen).
+	ssrc uint32
+	// byAPI is set when the receiver was closed through the API, so that
+	// sipserver, which asked for it, is not told again.
+	byAPI bool
+}
+
+func (r *receiver) info() ReceiverInfo {
+	return ReceiverInfo{
+		ID: r.id, Path: r.path, SSRC: formatSSRC(r.ssrc), Transport: r.transport, Shared: r.shared,
+		IP: r.ip, Port: r.port, Remote: r.remote, Created: r.created, Ingest: ingestStats(r.rcv.Stats()),
+	}
+}
+
+// streamSink writes the receiver's frames to its hub stream.
+type streamSink struct{ stream *hub.Stream }
+
+func (s streamSink) WriteFrame(f ps.Frame) {
+	// The only error is a closed stream, which ends the receiver anyway.
+	_ = s.stream.WriteUnit(hub.UnitFromFrame(&f))
+}
+
+// parseSSRC parses a decimal SSRC ("0100000001"); empty means 0.
+func parseSSRC(s string) (uint32, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%w: ssrc %q is not a decimal number below 2^32", ErrInvalid, s)
+	}
+	return uint32(n), nil
+}
+
+// formatSSRC writes an SSRC the GB/T 28181 way: ten decimal digits.
+func formatSSRC(n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%010d", n)
+}
+
+func newReceiverID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validPath accepts the paths of the external contract: segments of
+// letters, digits, '-', '_' and '.', joined by '/'; no '~', which marks the
+// transcodes.
+func validPath(p string) error {
+	if p == "" || len(p) > 200 || p[0] == '/' || p[len(p)-1] == '/' {
+		return fmt.Errorf("%w: path %q", ErrInvalid, p)
+	}
+	prev := byte('/')
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '/'
+		if !ok || (c == '/' && prev == '/') || (c == '.' && prev == '/') {
+			return fmt.Errorf("%w: path %q (letters, digits, - _ . and single /)", ErrInvalid, p)
+		}
+		prev = c
+	}
+	return nil
+}
+
+// reasonOf names why a receiver ended, for events and sipserver.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, ingest.ErrTimeout):
+		return "rtp_timeout"
+	case errors.Is(err, ingest.ErrDisconnected):
+		return "disconnected"
+	case errors.Is(err, ingest.ErrClosed):
+		return "closed"
+	case errors.Is(err, ingest.ErrTransportClosed):
+		return "shutdown"
+	}
+	return "error"
+}
+
+// dialAddress joins a device's ip and port for tcp-active.
+func dialAddress(ip string, port int) (string, error) {
+	if net.ParseIP(ip) == nil || port <= 0 || port > 65535 {
+		return "", fmt.Errorf("%w: connect needs the device's ip and port, got %q:%d", ErrInvalid, ip, port)
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port)), nil
+}
