@@ -9,12 +9,11 @@ services=(sipserver mediagw recorder console)
 mkdir -p var/log
 
 # The development stack's device password, said loudly: never use it in production.
-export SHARPEYES_SIP_PASSWORD=${SHARPEYES_SIP_PASSWORD:-12345678}
+SHARPEYES_SIP_PASSWORD=${SHARPEYES_SIP_PASSWORD:-12345678}
 # One service token for the stack's internal APIs, kept across runs.
 if [ -z "${SHARPEYES_SERVICE_TOKEN:-}" ]; then
 	[ -s var/service-token ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >var/service-token)
 	SHARPEYES_SERVICE_TOKEN=$(cat var/service-token)
-	export SHARPEYES_SERVICE_TOKEN
 fi
 
 # The play token secret (mediagw checks what the console will issue), kept across runs.
@@ -57,8 +56,11 @@ wait_ready() { # name url
 }
 
 declare -A port=([sipserver]=8081 [mediagw]=8888 [recorder]=8082 [console]=8080)
-# Service-specific environment (only the services that have the key get it).
-declare -A extra_env=([mediagw]="SHARPEYES_PLAY_TOKEN_SECRET=$play_secret")
+# Service-specific environment: each service gets only the keys it has (others would warn).
+declare -A extra_env=(
+	[sipserver]="SHARPEYES_SIP_PASSWORD=$SHARPEYES_SIP_PASSWORD SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN"
+	[mediagw]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret"
+)
 for s in "${services[@]}"; do
 	# One at a time: the first database service creates the private cluster and
 	# applies the migrations, the others then reuse both.
