@@ -268,7 +268,10 @@ func TestBadInput(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `sharpeyes_mediagw_udp_mux_dropped_total{reason="invalid"}`) {
-		t.Fatal("shared-port garbage not in the metrics")
+	for _, m := range []string{`sharpeyes_mediagw_udp_mux_dropped_total{reason="invalid"}`,
+		`sharpeyes_mediagw_ingest_invalid_total{path="live/good-own"} 80`, `sharpeyes_mediagw_stream_video_fps{path="live/lying-psm"}`} {
+		if !strings.Contains(string(body), m) {
+			t.Errorf("metrics lack %s", m)
+		}
 	}
 }

@@ -16,6 +16,7 @@ type collector struct {
 	web *Webhook
 
 	streams, readers, receivers        *prometheus.Desc
+	pathReaders, pathReaderDrops       *prometheus.Desc
 	bitrate, fps                       *prometheus.Desc
 	unitsTotal, bytesTotal, readerDrop *prometheus.Desc
 	packets, lost, foreign, invalid    *prometheus.Desc
@@ -34,6 +35,9 @@ func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 		streams:     d("streams", "Published streams (transcodes included)."),
 		readers:     d("readers", "Readers attached to streams, by protocol.", "protocol"),
 		receivers:   d("receivers", "Open receivers, by transport.", "transport"),
+		pathReaders: d("stream_readers", "Readers of a stream, by protocol.", "path", "protocol"),
+		pathReaderDrops: d("stream_reader_queue_drops", "Units skipped so far by the current readers of a stream, by protocol.",
+			"path", "protocol"),
 		bitrate:     d("stream_video_bitrate_bits", "Video bitrate of a stream over the last seconds.", "path"),
 		fps:         d("stream_video_fps", "Video frame rate of a stream over the last seconds.", "path"),
 		unitsTotal:  d("stream_units_total", "Access units written to a stream.", "path"),
@@ -71,9 +75,22 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.streams, float64(len(streams)))
 	byProto := map[string]int{"whep": 0, "hls": 0, "rtsp": 0, "transcode": 0}
 	for _, st := range streams {
+		type protoStats struct{ readers, drops uint64 }
+		per := map[string]*protoStats{}
 		for _, r := range st.Readers {
 			proto, _, _ := strings.Cut(r.Name, " ")
 			byProto[proto]++
+			p := per[proto]
+			if p == nil {
+				p = &protoStats{}
+				per[proto] = p
+			}
+			p.readers++
+			p.drops += r.Drops
+		}
+		for proto, p := range per {
+			gauge(c.pathReaders, float64(p.readers), st.Path, proto)
+			gauge(c.pathReaderDrops, float64(p.drops), st.Path, proto)
 		}
 		gauge(c.bitrate, st.VideoBitrate, st.Path)
 		gauge(c.fps, st.VideoFPS, st.Path)
