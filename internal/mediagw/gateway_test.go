@@ -268,8 +268,10 @@ func TestBadInput(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{`sharpeyes_mediagw_udp_mux_dropped_total{reason="invalid"}`,
-		`sharpeyes_mediagw_ingest_invalid_total{path="live/good-own"} 80`, `sharpeyes_mediagw_stream_video_fps{path="live/lying-psm"}`} {
+	for _, m := range []string{
+		`sharpeyes_mediagw_udp_mux_dropped_total{reason="invalid"}`,
+		`sharpeyes_mediagw_ingest_invalid_total{path="live/good-own"} 80`, `sharpeyes_mediagw_stream_video_fps{path="live/lying-psm"}`,
+	} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("metrics lack %s", m)
 		}
