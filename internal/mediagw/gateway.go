@@ -2,6 +2,7 @@ package mediagw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -88,6 +89,9 @@ type Gateway struct {
 	Signalling Signalling
 	// OnDemandWait bounds how long a viewer waits for a stream.
 	OnDemandWait time.Duration
+	// IdleTimeout is the hub's idle timeout; OnIdle ignores receivers
+	// younger than it (a new session on a path that just went idle).
+	IdleTimeout time.Duration
 	// Events receives events; nil discards them.
 	Events Events
 	// Log receives one line per receiver and stream event.
@@ -150,10 +154,11 @@ func (g *Gateway) Close() {
 		rs = append(rs, r)
 	}
 	g.mu.Unlock()
+	g.cancel() // wakes viewers waiting for on-demand streams
 	for _, r := range rs {
+		g.stopTransport(r) // ends the receiver with ErrTransportClosed: reason "shutdown"
 		r.rcv.Close()
 	}
-	g.cancel()
 	g.wg.Wait()
 }
 
@@ -194,6 +199,9 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	st, err := g.Hub.Publish(req.Path)
 	if err != nil {
 		g.mu.Unlock()
+		if errors.Is(err, hub.ErrHubClosed) {
+			return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w", req.Path, ErrClosed)
+		}
 		return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w: %w", req.Path, ErrPathBusy, err)
 	}
 	r := &receiver{
@@ -218,15 +226,25 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	}
 
 	g.mu.Lock()
+	if g.closed {
+		// Close ran while the transport was binding and did not see r.
+		delete(g.byPath, r.path)
+		g.mu.Unlock()
+		g.stopTransport(r)
+		r.rcv.Close()
+		st.Close()
+		return ReceiverInfo{}, ErrClosed
+	}
 	g.receivers[r.id] = r
 	if ch, ok := g.published[r.path]; ok {
 		close(ch)
 		delete(g.published, r.path)
 	}
+	delete(g.needed, r.path) // a finished needed call may linger until the publish
+	g.wg.Add(1)
 	g.mu.Unlock()
 	g.Log.Info("receiver opened", "path", r.path, "receiver", r.id, "transport", r.transport,
 		"shared", r.shared, "port", r.port, "ssrc", formatSSRC(ssrc))
-	g.wg.Add(1)
 	go g.watch(r)
 	return r.info(), nil
 }
@@ -285,6 +303,9 @@ func (g *Gateway) Connect(id, ip string, port int) (ReceiverInfo, error) {
 	if r.closer != nil {
 		return ReceiverInfo{}, fmt.Errorf("%w: receiver %s is already connected to %s", ErrInvalid, id, r.remote)
 	}
+	if r.rcv.Err() != nil {
+		return ReceiverInfo{}, fmt.Errorf("%w: %s has ended", ErrNoReceiver, id)
+	}
 	t := &ingest.TCPActive{Receiver: r.rcv, Address: addr, DialTimeout: g.ConnectTimeout, ReconnectGrace: g.ReconnectGrace, Log: g.Log}
 	if err := t.Initialize(); err != nil {
 		return ReceiverInfo{}, fmt.Errorf("connect receiver %s: %w", id, err)
@@ -304,7 +325,7 @@ func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.receivers[id]
-	if !ok {
+	if !ok || r.rcv.Err() != nil {
 		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
 	}
 	if r.shared {
@@ -361,6 +382,18 @@ func (g *Gateway) Receivers() []ReceiverInfo {
 	return out
 }
 
+// stopTransport closes r's transport once; its closer is set by Open and
+// Connect under mu.
+func (g *Gateway) stopTransport(r *receiver) {
+	g.mu.Lock()
+	closer := r.closer
+	r.closer = func() {}
+	g.mu.Unlock()
+	if closer != nil {
+		closer()
+	}
+}
+
 // receiverOf returns the receiver publishing path.
 func (g *Gateway) receiverOf(path string) (*receiver, bool) {
 	g.mu.Lock()
@@ -384,9 +417,7 @@ func (g *Gateway) watch(r *receiver) {
 	case <-r.rcv.Done():
 	}
 	<-r.rcv.Done()
-	if r.closer != nil {
-		r.closer()
-	}
+	g.stopTransport(r)
 	r.stream.Close()
 	g.mu.Lock()
 	delete(g.receivers, r.id)
@@ -414,14 +445,23 @@ func (g *Gateway) OnIdle(path string) {
 	if strings.Contains(path, "~") {
 		return // transcodes stop by themselves
 	}
-	if _, ok := g.receiverOf(path); !ok {
+	r, ok := g.receiverOf(path)
+	// The idle stream may have closed and the path been opened again since
+	// the hub looked: a receiver younger than the timeout is a new session.
+	if !ok || (g.IdleTimeout > 0 && time.Since(r.created) < g.IdleTimeout) {
 		return
 	}
 	g.emit(Event{Type: "stream.idle", Path: path})
 	if g.Signalling == nil {
 		return
 	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
 	g.wg.Add(1)
+	g.mu.Unlock()
 	go func() {
 		defer g.wg.Done()
 		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
@@ -516,13 +556,17 @@ func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) 
 	if st, ok := g.Hub.Stream(path); ok {
 		return st, nil
 	}
-	if g.Signalling == nil || strings.Contains(path, "~") || !strings.HasPrefix(path, "live/") {
+	if g.Signalling == nil || validPath(path) != nil || !strings.HasPrefix(path, "live/") {
 		return nil, fmt.Errorf("%w: nothing is published at %s", access.ErrNotFound, path)
 	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		return nil, access.ErrUnavailable
+	}
+	if r, ok := g.byPath[path]; ok {
+		g.mu.Unlock()
+		return r.stream, nil // opened since the first look
 	}
 	pub, ok := g.published[path]
 	if !ok {
@@ -534,20 +578,16 @@ func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) 
 		call = &neededCall{done: make(chan struct{})}
 		g.needed[path] = call
 		g.wg.Add(1)
-		go g.callNeeded(path, call)
+		go g.callNeeded(path, call, pub)
 	}
 	g.mu.Unlock()
-	// The receiver may have been opened between the first check and now.
-	if st, ok := g.Hub.Stream(path); ok {
-		return st, nil
-	}
 	for {
 		select {
 		case <-pub:
 			if st, ok := g.Hub.Stream(path); ok {
 				return st, nil
 			}
-			return nil, fmt.Errorf("%w: %s closed as it started", access.ErrUnavailable, path)
+			return nil, fmt.Errorf("%w: %s did not start (or closed as it started)", access.ErrUnavailable, path)
 		case <-call.done:
 			if call.err != nil {
 				return nil, call.err
@@ -555,6 +595,8 @@ func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) 
 			// sipserver answered: the receiver is open unless the call was
 			// only accepted; keep waiting for the publish.
 			call = &neededCall{done: nil}
+		case <-g.ctx.Done():
+			return nil, fmt.Errorf("%w: shutting down", access.ErrUnavailable)
 		case <-ctx.Done():
 			g.mu.Lock()
 			g.onDemand.timedOut++
@@ -565,7 +607,7 @@ func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) 
 }
 
 // callNeeded makes one stream-needed call for every waiter of path.
-func (g *Gateway) callNeeded(path string, call *neededCall) {
+func (g *Gateway) callNeeded(path string, call *neededCall, pub chan struct{}) {
 	defer g.wg.Done()
 	g.emit(Event{Type: "stream.needed", Path: path})
 	ctx, cancel := context.WithTimeout(g.ctx, g.OnDemandWait)
@@ -573,13 +615,20 @@ func (g *Gateway) callNeeded(path string, call *neededCall) {
 	start := time.Now()
 	err := g.Signalling.StreamNeeded(ctx, path)
 	g.mu.Lock()
-	delete(g.needed, path)
 	if err != nil {
-		// The waiters hold the channel and learn the error from call.
-		delete(g.published, path)
+		delete(g.needed, path)
+		// The waiters hold the channel and learn the error from call;
+		// a newer channel belongs to other waiters.
+		if g.published[path] == pub {
+			delete(g.published, path)
+		}
 		g.onDemand.failed++
 	} else {
+		// Keep the call in place until the receiver publishes the path
+		// (Open removes it), so later viewers wait instead of asking again.
 		g.onDemand.started++
+		g.wg.Add(1)
+		go g.expireNeeded(path, call)
 	}
 	g.mu.Unlock()
 	if err != nil {
@@ -590,4 +639,25 @@ func (g *Gateway) callNeeded(path string, call *neededCall) {
 	}
 	call.err = err
 	close(call.done)
+}
+
+// expireNeeded forgets a successful needed call whose receiver never came,
+// so that a later viewer asks sipserver again.
+func (g *Gateway) expireNeeded(path string, call *neededCall) {
+	defer g.wg.Done()
+	select {
+	case <-time.After(g.OnDemandWait):
+	case <-g.ctx.Done():
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.needed[path] == call {
+		delete(g.needed, path)
+		if _, open := g.byPath[path]; !open {
+			if ch, ok := g.published[path]; ok {
+				close(ch) // waiters re-check and find nothing
+				delete(g.published, path)
+			}
+		}
+	}
 }

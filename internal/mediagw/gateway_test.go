@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +21,10 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
 func TestIngestTransports(t *testing.T) {
@@ -275,5 +281,84 @@ func TestBadInput(t *testing.T) {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("metrics lack %s", m)
 		}
+	}
+}
+
+// countingSipserver starts the camera in-process the way sipserver would,
+// counting the calls.
+type countingSipserver struct {
+	g      *Gateway
+	sim    *gbsim.Sim
+	ctx    context.Context
+	mu     sync.Mutex
+	needed int
+}
+
+func (c *countingSipserver) StreamNeeded(ctx context.Context, path string) error {
+	c.mu.Lock()
+	c.needed++
+	c.mu.Unlock()
+	time.Sleep(100 * time.Millisecond) // the INVITE round trip
+	ri, err := c.g.Open(OpenRequest{Path: path, SSRC: "100000001", Transport: TransportUDP})
+	if err != nil {
+		return err
+	}
+	offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: "34020000002000000001", IP: ri.IP, Port: ri.Port}, sdp.SSRC(100000001))
+	if err != nil {
+		return err
+	}
+	_, err = c.sim.Answer(c.ctx, strings.TrimPrefix(path, "live/"), offer.Marshal())
+	return err
+}
+
+func (c *countingSipserver) StreamIdle(context.Context, string) error          { return nil }
+func (c *countingSipserver) StreamEnded(context.Context, string, string) error { return nil }
+
+// Many viewers asking for the same stream at once make one stream-needed
+// call, and all of them get a reader starting on a keyframe.
+func TestOnDemandOneCallForManyViewers(t *testing.T) {
+	h := &hub.Hub{}
+	if err := h.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	g := &Gateway{
+		Hub: h, Ports: &ingest.PortAllocator{Min: 46000, Max: 46099}, ListenIP: "127.0.0.1", AuthOff: true,
+		OnDemandWait: 15 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sip := &countingSipserver{g: g, sim: newSim(t), ctx: ctx}
+	g.Signalling = sip
+	if err := g.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	const viewers = 6
+	errs := make(chan error, viewers)
+	for i := range viewers {
+		go func() {
+			r, err := g.Read(ctx, access.Request{Path: "live/" + chanH264, Protocol: "test", Remote: strconv.Itoa(i)})
+			if err == nil {
+				var u hub.Unit
+				if u, err = r.Next(ctx); err == nil && !u.Keyframe && u.Codec.IsVideo() {
+					err = fmt.Errorf("first unit is not a keyframe")
+				}
+				r.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range viewers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sip.needed != 1 {
+		t.Fatalf("%d stream-needed calls for %d viewers, want 1", sip.needed, viewers)
+	}
+	// A path outside the contract never reaches sipserver.
+	if _, err := g.Read(ctx, access.Request{Path: "live/x/../y", Protocol: "test"}); !errors.Is(err, access.ErrNotFound) {
+		t.Fatalf("bad path: %v", err)
 	}
 }

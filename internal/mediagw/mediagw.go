@@ -52,6 +52,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 		Signer:         signer,
 		AuthOff:        cfg.Auth == config.AuthOff,
 		OnDemandWait:   cfg.OnDemand.Wait.Std(),
+		IdleTimeout:    cfg.OnDemand.IdleTimeout.Std(),
 		Log:            log,
 	}
 	h := &hub.Hub{IdleTimeout: cfg.OnDemand.IdleTimeout.Std(), OnIdle: func(path string) { gw.OnIdle(path) }, Log: log}

@@ -132,6 +132,10 @@ func (m *UDPMux) SetSSRC(r *Receiver, ssrc uint32) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if r.closed.Load() {
+		// Its unregistering goroutine is gone: a new entry would stay forever.
+		return fmt.Errorf("set ssrc of %s: %w", r.Path, ErrTransportClosed)
+	}
 	if other, ok := m.receivers[ssrc]; ok && other != r {
 		return fmt.Errorf("set ssrc of %s to %d: %w", r.Path, ssrc, ErrSSRCInUse)
 	}
