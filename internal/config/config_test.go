@@ -297,3 +297,33 @@ func FuzzParseByteSize(f *testing.F) {
 		}
 	})
 }
+
+func TestMediagwErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, wantKey string
+	}{
+		{"auth", "auth: maybe\n", "auth"},
+		{"short secret", "play_token_secret: short\n", "play_token_secret"},
+		{"short service token", "service_token: abc\n", "service_token"},
+		{"advertise", "advertise_ip: host\n", "advertise_ip"},
+		{"ports", "rtp:\n  port_min: 31000\n  port_max: 30000\n", "rtp.port_min"},
+		{"rtp listen", "rtp:\n  udp_listen: 10000\n", "rtp.udp_listen"},
+		{"ice hosts", "webrtc:\n  ice_hosts: [a.b]\n", "webrtc.ice_hosts"},
+		{"rtsp udp pair", "rtsp:\n  udp_rtp_listen: ':8000'\n", "rtsp.udp_rtp_listen"},
+		{"encoder", "transcode:\n  encoder: x265\n", "transcode.encoder"},
+		{"sipserver url", "on_demand:\n  sipserver_url: ftp://x\n", "on_demand.sipserver_url"},
+		{"webhook event", "webhook:\n  events: [stream.exploded]\n", "webhook.events"},
+		{"part longer than segment", "hls:\n  part_duration: 2s\n", "hls.part_duration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(writeFile(t, tc.yaml), &config.Mediagw{}, nil)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.wantKey+":") {
+				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tc.wantKey)
+			}
+		})
+	}
+	var c config.Mediagw
+	if _, err := config.Load("../../configs/mediagw.yaml", &c, nil); err != nil || c.Auth != config.AuthOn || c.RTP.UDPListen != ":10000" {
+		t.Fatalf("example config: %v %+v", err, c.RTP)
+	}
+}

@@ -30,8 +30,8 @@ type RTP struct {
 	PortMax int `yaml:"port_max"`
 	// Timeout closes a stream that received no packet for this long.
 	Timeout Duration `yaml:"timeout"`
-	// ConnectTimeout bounds TCP active dials and how long a TCP passive port
-	// waits for the device to connect.
+	// ConnectTimeout bounds a TCP active dial to the device (a TCP passive
+	// port waits for the device as long as Timeout).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	// ReconnectGrace keeps a TCP stream (and its viewers) this long after the
 	// device's connection dropped, waiting for it to come back.
