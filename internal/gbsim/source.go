@@ -261,7 +261,7 @@ func splitAccessUnits(b []byte, codec ps.Codec) []accessUnit {
 		}
 		cur, key, hasVCL = nil, false, false
 	}
-	for _, nal := range splitNALs(b) {
+	for nal := range ps.NALUnits(b) {
 		if len(nal) < 3 {
 			continue
 		}
@@ -303,31 +303,6 @@ func nalInfo(nal []byte, codec ps.Codec) (vcl, first, key, startsAU bool) {
 		return false, false, false, true
 	}
 	return false, false, false, false
-}
-
-// splitNALs returns the NAL units of an Annex-B stream without start codes.
-func splitNALs(b []byte) [][]byte {
-	var nals [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				nals = append(nals, b[start:end])
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start >= 0 && start < len(b) {
-		nals = append(nals, b[start:])
-	}
-	return nals
 }
 
 // syntheticClip is the source used without ffmpeg: one second of NAL units

@@ -114,7 +114,7 @@ func TestFFmpegClips(t *testing.T) {
 }
 
 func hasParamSets(au []byte, codec ps.Codec) bool {
-	for _, nal := range splitNALs(au) {
+	for nal := range ps.NALUnits(au) {
 		if codec == ps.CodecH265 && nal[0]>>1&0x3F == 33 || codec == ps.CodecH264 && nal[0]&0x1F == 7 {
 			return true
 		}

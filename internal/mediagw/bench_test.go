@@ -17,8 +17,8 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps/pstest"
 )
@@ -79,11 +79,7 @@ func BenchmarkIngestCapacity(b *testing.B) {
 			bytesPerLoop += len(p)
 		}
 	}
-	h := &hub.Hub{}
-	if err := h.Initialize(); err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
+	h := mediatest.NewHub(b, nil)
 	quiet := slog.New(slog.DiscardHandler)
 	mux := &ingest.UDPMux{Address: "127.0.0.1:0", Log: quiet}
 	if err := mux.Initialize(); err != nil {
@@ -234,11 +230,7 @@ func BenchmarkIngestCapacity(b *testing.B) {
 // adds before any output. Reported as p50/p99 over b.N frames.
 func BenchmarkIngestLatency(b *testing.B) {
 	frames := benchFrames(b)
-	h := &hub.Hub{}
-	if err := h.Initialize(); err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
+	h := mediatest.NewHub(b, nil)
 	quiet := slog.New(slog.DiscardHandler)
 	g := &Gateway{Hub: h, Ports: &ingest.PortAllocator{Min: 45000, Max: 45099}, ListenIP: "127.0.0.1", Log: quiet}
 	if err := g.Initialize(); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
@@ -317,11 +318,7 @@ func (c *countingSipserver) StreamEnded(context.Context, string, string) error {
 // Many viewers asking for the same stream at once make one stream-needed
 // call, and all of them get a reader starting on a keyframe.
 func TestOnDemandOneCallForManyViewers(t *testing.T) {
-	h := &hub.Hub{}
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := mediatest.NewHub(t, nil)
 	g := &Gateway{
 		Hub: h, Ports: &ingest.PortAllocator{Min: 46000, Max: 46099}, ListenIP: "127.0.0.1", AuthOff: true,
 		OnDemandWait: 15 * time.Second,
@@ -354,8 +351,11 @@ func TestOnDemandOneCallForManyViewers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if sip.needed != 1 {
-		t.Fatalf("%d stream-needed calls for %d viewers, want 1", sip.needed, viewers)
+	sip.mu.Lock()
+	needed := sip.needed
+	sip.mu.Unlock()
+	if needed != 1 {
+		t.Fatalf("%d stream-needed calls for %d viewers, want 1", needed, viewers)
 	}
 	// A path outside the contract never reaches sipserver.
 	if _, err := g.Read(ctx, access.Request{Path: "live/x/../y", Protocol: "test"}); !errors.Is(err, access.ErrNotFound) {

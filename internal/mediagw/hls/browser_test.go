@@ -35,7 +35,7 @@ func TestChromiumPlays(t *testing.T) {
 			name += "+aac"
 		}
 		t.Run(name, func(t *testing.T) {
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			if tc.aac {
 				publishAAC(t, h, "live/test", clip, aacFrames(t, 4))
 			} else {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 )
 
 // tokenSource is a real Source over a hub that requires one play token
@@ -44,28 +44,11 @@ func (s *tokenSource) Read(ctx context.Context, req access.Request) (*hub.Reader
 	return (&access.HubSource{Hub: s.hub}).Read(ctx, req)
 }
 
-func newHub(t testing.TB) *hub.Hub {
-	t.Helper()
-	h := &hub.Hub{}
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("HLS_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // startServer starts a Server over src behind an httptest server on
 // 127.0.0.1 with the Server mounted at /hls/ and page served at /.
 func startServer(t testing.TB, src access.Source, page string, conf func(*hls.Server)) (*hls.Server, string) {
 	t.Helper()
-	s := &hls.Server{Source: src, Log: testLogger(t)}
+	s := &hls.Server{Source: src, Log: mediatest.Log(t)}
 	if conf != nil {
 		conf(s)
 	}

@@ -68,7 +68,7 @@ func publishH264(t *testing.T, h *hub.Hub) *hub.Stream {
 func TestFFprobeVariants(t *testing.T) {
 	for _, variant := range []string{"lowLatency", "fmp4", "mpegts"} {
 		t.Run(variant, func(t *testing.T) {
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			publishH264(t, h)
 			_, base := startServer(t, &access.HubSource{Hub: h}, "", func(s *hls.Server) { s.Variant = variant })
 			streams := ffprobe(t, base+"/hls/live/test/index.m3u8?token=x")
@@ -87,7 +87,7 @@ func TestFFprobeVariants(t *testing.T) {
 // a few) and nothing on stderr at -v error.
 func TestFFmpegDecodesTenSeconds(t *testing.T) {
 	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	publishH264(t, h)
 	_, base := startServer(t, &access.HubSource{Hub: h}, "", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -165,7 +165,7 @@ func playlistURIs(t *testing.T, b []byte) (uris []string, media bool) {
 func TestTokenPropagation(t *testing.T) {
 	for _, variant := range []string{"lowLatency", "mpegts"} {
 		t.Run(variant, func(t *testing.T) {
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			publishH264(t, h)
 			_, base := startServer(t, &tokenSource{hub: h, token: "good"}, "", func(s *hls.Server) { s.Variant = variant })
 			root, err := url.Parse(base + "/hls/live/test/index.m3u8?token=good")
@@ -240,7 +240,7 @@ func TestTokenPropagation(t *testing.T) {
 // TestRoutes checks the answers that need no stream: bad paths, methods,
 // the CORS preflight, segments of a path without a muxer.
 func TestRoutes(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	_, base := startServer(t, &access.HubSource{Hub: h}, "", nil)
 	cases := []struct {
 		method, path string
@@ -282,7 +282,7 @@ func TestRoutes(t *testing.T) {
 // TestIdleClose: without requests for IdleTimeout the muxer and its hub
 // reader go away; the next request makes a new muxer that works.
 func TestIdleClose(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	st := publishH264(t, h)
 	s, base := startServer(t, &access.HubSource{Hub: h}, "", func(s *hls.Server) { s.IdleTimeout = time.Second })
 	u := base + "/hls/live/test/index.m3u8?token=x"
@@ -317,7 +317,7 @@ func TestIdleClose(t *testing.T) {
 // returns 404 at once, the muxer goes away, and new requests get 404
 // instead of hanging.
 func TestStreamEnd(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	st := publishH264(t, h)
 	s, base := startServer(t, &access.HubSource{Hub: h}, "", nil)
 	code, _, body := get(t, base+"/hls/live/test/video1_stream.m3u8?token=x")
@@ -372,7 +372,7 @@ func TestStreamEnd(t *testing.T) {
 // more gives the first playlist request a 503 after the bounded wait, not
 // a hang.
 func TestStalledStreamAnswers503(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	st, err := h.Publish("live/test")
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +393,7 @@ func TestStalledStreamAnswers503(t *testing.T) {
 // TestH265RefusedForBrowsers: the gateway's rule (H264Only readers never
 // get H.265 without a transcode) surfaces as 503 through HubSource.
 func TestH265RefusedForBrowsers(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	mediatest.Publish(t, h, "live/test", mediatest.NewClip(t, ps.CodecH265, 640, 360, 25, 4), false)
 	_, base := startServer(t, &access.HubSource{Hub: h}, "", nil)
 	if code, _, body := get(t, base+"/hls/live/test/index.m3u8?token=x"); code != http.StatusServiceUnavailable {
@@ -409,7 +409,7 @@ func TestH265PassThrough(t *testing.T) {
 		want    int
 	}{{"lowLatency", http.StatusOK}, {"mpegts", http.StatusServiceUnavailable}} {
 		t.Run(tc.variant, func(t *testing.T) {
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			mediatest.Publish(t, h, "live/test", mediatest.NewClip(t, ps.CodecH265, 640, 360, 25, 4), false)
 			_, base := startServer(t, &tokenSource{hub: h, allowH265: true}, "", func(s *hls.Server) { s.Variant = tc.variant })
 			u := base + "/hls/live/test/index.m3u8?token=x"
@@ -512,7 +512,7 @@ func TestAACCarried(t *testing.T) {
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
 	for _, variant := range []string{"lowLatency", "mpegts"} {
 		t.Run(variant, func(t *testing.T) {
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			publishAAC(t, h, "live/test", clip, frames)
 			s, base := startServer(t, &access.HubSource{Hub: h}, "", func(s *hls.Server) { s.Variant = variant })
 			streams := ffprobe(t, base+"/hls/live/test/index.m3u8?token=x")
@@ -534,7 +534,7 @@ func TestAACCarried(t *testing.T) {
 
 // TestInitializeValidates names the bad field.
 func TestInitializeValidates(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	src := &access.HubSource{Hub: h}
 	cases := []struct {
 		name  string
@@ -626,7 +626,7 @@ func TestMuxerRestarts(t *testing.T) {
 		width  int
 	}{{"new SPS", small, false, 320}, {"timestamps reset", big, true, 640}} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			swap := publishSwap(t, h, big, tc.second, tc.reset)
 			s, base := startServer(t, &access.HubSource{Hub: h}, "", nil)
 			u := base + "/hls/live/test/index.m3u8?token=x"

@@ -337,7 +337,7 @@ func (m *muxer) peek(ctx context.Context, r *hub.Reader, p *plan) (config, []hub
 			pending = append(pending, u)
 			switch {
 			case u.Codec == p.video && !cfg.videoComplete(p.video):
-				nalus, _ := splitAnnexB(p.video, u.Payload, nil)
+				nalus := splitAnnexB(p.video, u.Payload, nil)
 				for _, n := range nalus {
 					setParamSet(&cfg, p.video, n)
 				}
@@ -476,7 +476,7 @@ func (f *feeder) ntp(pts int64) time.Time {
 }
 
 func (f *feeder) writeVideo(u hub.Unit) error {
-	f.nalus, _ = splitAnnexB(f.plan.video, u.Payload, f.nalus[:0])
+	f.nalus = splitAnnexB(f.plan.video, u.Payload, f.nalus[:0])
 	if len(f.nalus) == 0 {
 		f.writeError(fmt.Errorf("video unit of %d bytes without NAL units", len(u.Payload)))
 		return nil
@@ -574,52 +574,15 @@ func isSPS(codec ps.Codec, n []byte) bool {
 }
 
 // splitAnnexB appends to dst the NAL units of the Annex-B access unit b of
-// codec (H.264 or H.265) and returns it, with start codes and trailing zero
-// bytes removed. It drops access unit delimiters and filler data (HLS needs
-// neither) and empty units. Bytes before the first start code are ignored;
-// the second result is false when b has no start code. The NAL units share
-// b's memory.
-//
-// mediacommon's h264.AnnexB would do the split, but it refuses more than 50
-// NAL units per access unit, and cameras that code one slice per macroblock
-// row exceed that.
-func splitAnnexB(codec ps.Codec, b []byte, dst [][]byte) ([][]byte, bool) {
-	start := -1 // first byte of the current NAL unit
-	found := false
-	emit := func(end int) {
-		if start < 0 {
-			return
-		}
-		for end > start && b[end-1] == 0 {
-			end--
-		}
-		if end <= start {
-			return
-		}
-		n := b[start:end]
+// codec (H.264 or H.265) and returns it, without access unit delimiters and
+// filler data (HLS needs neither). The units share b's memory.
+func splitAnnexB(codec ps.Codec, b []byte, dst [][]byte) [][]byte {
+	for n := range ps.NALUnits(b) {
 		t := naluType(codec, n)
 		if codec == ps.CodecH265 && (t == 35 || t == 38) || codec != ps.CodecH265 && (t == 9 || t == 12) {
-			return
+			continue
 		}
 		dst = append(dst, n)
 	}
-	for i := 0; i+2 < len(b); {
-		if b[i+2] > 1 {
-			// No start code can begin at i, i+1 or i+2 ending here.
-			i += 3
-			continue
-		}
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			emit(i)
-			found = true
-			start = i + 3
-			i += 3
-			continue
-		}
-		i++
-	}
-	if found {
-		emit(len(b))
-	}
-	return dst, found
+	return dst
 }

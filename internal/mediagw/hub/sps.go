@@ -411,10 +411,7 @@ func clampInt(v int64) int {
 
 // findSPS returns the first SPS NAL unit of an Annex-B access unit, or nil.
 func findSPS(codec ps.Codec, au []byte) []byte {
-	for nal := range annexBNALs(au) {
-		if len(nal) == 0 {
-			continue
-		}
+	for nal := range ps.NALUnits(au) {
 		switch {
 		case codec == ps.CodecH264 && nal[0]&0x1f == 7,
 			codec == ps.CodecH265 && (nal[0]>>1)&0x3f == 33:
@@ -422,27 +419,6 @@ func findSPS(codec ps.Codec, au []byte) []byte {
 		}
 	}
 	return nil
-}
-
-// annexBNALs iterates over the NAL units of an Annex-B byte stream, without
-// start codes; trailing zero bytes stay with the NAL (parsers ignore them).
-func annexBNALs(au []byte) func(yield func([]byte) bool) {
-	return func(yield func([]byte) bool) {
-		start := -1
-		for i := 0; i+2 < len(au); i++ {
-			if au[i] != 0 || au[i+1] != 0 || au[i+2] != 1 {
-				continue
-			}
-			if start >= 0 && !yield(au[start:i]) {
-				return
-			}
-			start = i + 3
-			i += 2
-		}
-		if start >= 0 && start <= len(au) {
-			yield(au[start:])
-		}
-	}
 }
 
 // parseSPS dispatches on codec.

@@ -91,7 +91,7 @@ func FuzzParseSPS(f *testing.F) {
 		if err == nil && (res.Width <= 0 || res.Height <= 0 || res.Width > maxDimension || res.Height > maxDimension) {
 			t.Fatalf("implausible %dx%d accepted", res.Width, res.Height)
 		}
-		for nal := range annexBNALs(data) {
+		for nal := range ps.NALUnits(data) {
 			if len(nal) > len(data) {
 				t.Fatal("NAL longer than input")
 			}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,6 +183,34 @@ func (p *Player) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// Log returns a logger for a component under test: to stderr with -v,
+// else nowhere (goroutines may log after the test ended, when t.Log would
+// panic).
+func Log(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).
+			With("test", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// NewHub initializes h (a zero Hub when nil; Log defaults to Log(t)) and
+// closes it when the test ends.
+func NewHub(t testing.TB, h *hub.Hub) *hub.Hub {
+	t.Helper()
+	if h == nil {
+		h = &hub.Hub{}
+	}
+	if h.Log == nil {
+		h.Log = Log(t)
+	}
+	if err := h.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
 }
 
 // Publish publishes path in h and plays clip into it until the test ends.

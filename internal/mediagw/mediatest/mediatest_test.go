@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -25,11 +24,7 @@ func TestClipAndPlayer(t *testing.T) {
 			if keys != 2 || !c.Units[0].Keyframe || !c.Units[25].Keyframe {
 				t.Fatalf("keyframes = %d (first %v, 26th %v), want 2 at 0 and 25", keys, c.Units[0].Keyframe, c.Units[25].Keyframe)
 			}
-			h := &hub.Hub{}
-			if err := h.Initialize(); err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
+			h := NewHub(t, nil)
 			st := Publish(t, h, "live/test", c, true)
 			select {
 			case <-st.Ready():

@@ -3,36 +3,15 @@ package rtsp_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
 )
-
-// testLog writes to the test output when -v is given, so failures show
-// the server's story.
-func testLog(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).
-			With("test", t.Name())
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func newHub(t testing.TB) *hub.Hub {
-	t.Helper()
-	h := &hub.Hub{Log: testLog(t)}
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
 
 // udpPair returns a free even UDP port and the next one on 127.0.0.1, as
 // the RTP/RTCP server addresses.
@@ -64,7 +43,7 @@ func udpPair(t testing.TB) (rtpAddr, rtcpAddr string) {
 // the UDP transport.
 func startServer(t testing.TB, src access.Source, udp bool) *rtsp.Server {
 	t.Helper()
-	s := &rtsp.Server{Source: src, Address: "127.0.0.1:0", Log: testLog(t)}
+	s := &rtsp.Server{Source: src, Address: "127.0.0.1:0", Log: mediatest.Log(t)}
 	if udp {
 		s.UDPRTPAddress, s.UDPRTCPAddress = udpPair(t)
 	}

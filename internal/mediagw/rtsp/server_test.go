@@ -73,7 +73,7 @@ func TestFFprobe(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clip := mediatest.NewClip(t, tc.codec, 640, 360, 25, 4)
-			h := newHub(t)
+			h := mediatest.NewHub(t, nil)
 			mediatest.Publish(t, h, "live/test", clip, true)
 			s := startServer(t, &access.HubSource{Hub: h}, tc.transport == "udp")
 
@@ -113,7 +113,7 @@ func TestFFmpegDecode(t *testing.T) {
 	t.Parallel()
 	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	mediatest.Publish(t, h, "live/34020000001320000001", clip, true)
 	s := startServer(t, &access.HubSource{Hub: h}, false)
 
@@ -243,7 +243,7 @@ func (p *player) waitKeyframeFirst(t *testing.T) {
 func TestSharedReader(t *testing.T) {
 	t.Parallel()
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	hs := mediatest.Publish(t, h, "live/shared", clip, true)
 	src := &recordingSource{Source: &access.HubSource{Hub: h}, reqs: make(chan access.Request, 4)}
 	s := startServer(t, src, true)
@@ -306,7 +306,7 @@ func TestSharedReader(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	mediatest.Publish(t, h, "live/test", clip, false)
 	open := startServer(t, &access.HubSource{Hub: h}, false)
 	denied := startServer(t, denySource{err: access.ErrUnauthorized}, false)
@@ -394,7 +394,7 @@ func TestErrors(t *testing.T) {
 func TestStreamEnd(t *testing.T) {
 	t.Parallel()
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	hs := mediatest.Publish(t, h, "live/end", clip, true)
 	s := startServer(t, &access.HubSource{Hub: h}, false)
 
@@ -433,7 +433,7 @@ func TestStreamEnd(t *testing.T) {
 func TestDescribeOnly(t *testing.T) {
 	t.Parallel()
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	hs := mediatest.Publish(t, h, "live/d", clip, false)
 	s := startServer(t, &access.HubSource{Hub: h}, false)
 
@@ -464,7 +464,7 @@ func TestDescribeOnly(t *testing.T) {
 func TestConcurrentDescribe(t *testing.T) {
 	t.Parallel()
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	hs := mediatest.Publish(t, h, "live/burst", clip, false)
 	src := &recordingSource{Source: &access.HubSource{Hub: h}, reqs: make(chan access.Request, 8)}
 	s := startServer(t, src, false)

@@ -3,6 +3,7 @@ package rtsp
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
@@ -10,7 +11,6 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtplpcm"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
@@ -54,11 +54,7 @@ type track struct {
 
 // nalus splits an Annex-B access unit; nil when it holds none.
 func nalus(payload []byte) [][]byte {
-	var au h264.AnnexB
-	if err := au.Unmarshal(payload); err != nil {
-		return nil
-	}
-	return au
+	return slices.Collect(ps.NALUnits(payload))
 }
 
 func h264Type(n []byte) byte { return n[0] & 0x1F }

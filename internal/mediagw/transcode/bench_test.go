@@ -26,7 +26,7 @@ func childCPU(b *testing.B) time.Duration {
 // (including its start-up and the first GOP).
 func BenchmarkTranscode(b *testing.B) {
 	clip := mediatest.NewClip(b, ps.CodecH265, 640, 360, 25, 4)
-	h := newHub(b)
+	h := mediatest.NewHub(b, nil)
 	src, err := h.Publish("live/bench")
 	if err != nil {
 		b.Fatal(err)

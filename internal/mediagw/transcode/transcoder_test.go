@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,27 +20,10 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
-func testLog(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test", t.Name())
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func newHub(t testing.TB) *hub.Hub {
-	t.Helper()
-	h := &hub.Hub{Log: testLog(t)}
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
 func startTranscoder(t testing.TB, h *hub.Hub, linger time.Duration) *transcode.Transcoder {
 	t.Helper()
 	peertest.Require(t, "ffmpeg", "ffmpeg")
-	tc := &transcode.Transcoder{Hub: h, Linger: linger, Log: testLog(t)}
+	tc := &transcode.Transcoder{Hub: h, Linger: linger, Log: mediatest.Log(t)}
 	if err := tc.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +135,7 @@ func ffprobeFrames(t *testing.T, path string) (codec string, w, h, frames int) {
 
 func TestTranscode(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	src := publishH265(t, h, "live/cam")
 	tc := startTranscoder(t, h, time.Second)
 
@@ -230,7 +212,7 @@ func TestTranscode(t *testing.T) {
 
 func TestSharedAndLinger(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	src := publishH265(t, h, "live/shared")
 	const linger = 700 * time.Millisecond
 	tc := startTranscoder(t, h, linger)
@@ -291,7 +273,7 @@ func TestSharedAndLinger(t *testing.T) {
 
 func TestSourceClose(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	src := publishH265(t, h, "live/ends")
 	tc := startTranscoder(t, h, time.Minute)
 
@@ -327,7 +309,7 @@ func TestSourceClose(t *testing.T) {
 // with a keyframe and a monotonic timeline.
 func TestRestart(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	src := publishH265(t, h, "live/crash")
 	tc := startTranscoder(t, h, time.Minute)
 
@@ -371,7 +353,7 @@ func TestRestart(t *testing.T) {
 }
 
 func TestInitializeErrors(t *testing.T) {
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	peertest.Require(t, "ffmpeg", "ffmpeg")
 	tests := []struct {
 		name    string
@@ -404,7 +386,7 @@ func TestInitializeErrors(t *testing.T) {
 
 func TestReadErrors(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := mediatest.NewHub(t, nil)
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
 	h264 := mediatest.Publish(t, h, "live/h264", clip, false)
 	silent, err := h.Publish("live/silent")

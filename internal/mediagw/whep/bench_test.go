@@ -17,7 +17,7 @@ import (
 // DTLS and the GOP cache's first packet. The offer is made before the
 // timer starts; DELETE and teardown are not timed.
 func BenchmarkWHEPFirstPacket(b *testing.B) {
-	h := newHub(b, &hub.Hub{})
+	h := mediatest.NewHub(b, &hub.Hub{})
 	clip := mediatest.NewClip(b, ps.CodecH264, 320, 240, 25, 2)
 	mediatest.Publish(b, h, "live/bench", clip, true)
 	e := newEnv(b, &access.HubSource{Hub: h})
@@ -54,7 +54,7 @@ func BenchmarkWHEPFirstPacket(b *testing.B) {
 // loopback. One op is one video unit of a 320x240 clip (keyframes
 // included); p50 and p99 are reported.
 func BenchmarkAddedLatency(b *testing.B) {
-	h := newHub(b, &hub.Hub{})
+	h := mediatest.NewHub(b, &hub.Hub{})
 	clip := mediatest.NewClip(b, ps.CodecH264, 320, 240, 25, 2)
 	st, err := h.Publish("live/latency")
 	if err != nil {

@@ -69,7 +69,7 @@ window.whepError = "";
 // that it decodes video frames, more and more of them.
 func TestChromium(t *testing.T) {
 	ctx := browsertest.New(t)
-	h := newHub(t, &hub.Hub{})
+	h := mediatest.NewHub(t, &hub.Hub{})
 	clip := mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2)
 	mediatest.Publish(t, h, "live/test", clip, true)
 	e := newEnv(t, &access.HubSource{Hub: h})

@@ -41,15 +41,6 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-func newHub(t testing.TB, h *hub.Hub) *hub.Hub {
-	t.Helper()
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
 // env is a WHEP server behind an HTTP server, both on 127.0.0.1.
 type env struct {
 	srv  *whep.Server

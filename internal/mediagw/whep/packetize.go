@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
@@ -94,42 +96,14 @@ func (p *packetizer) emit(emit func(*rtp.Packet) error, ts uint32, marker bool, 
 	return emit(&p.pkt)
 }
 
-// forEachNALU calls fn with each NAL unit (header byte first, start code
-// stripped) of an Annex-B byte stream until fn returns false.
-func forEachNALU(b []byte, fn func(nalu []byte) bool) {
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			continue
-		}
-		if start >= 0 {
-			end := i
-			for end > start && b[end-1] == 0 { // trailing zeros belong to the next start code
-				end--
-			}
-			if end > start && !fn(b[start:end]) {
-				return
-			}
-		}
-		start = i + 3
-		i += 2
-	}
-	if start >= 0 && start < len(b) {
-		fn(b[start:])
-	}
-}
-
 // h264ProfileLevelID returns the profile-level-id (profile_idc, constraint
 // flags and level_idc, in lowercase hex as in SDP) of the first SPS of an
 // Annex-B access unit.
 func h264ProfileLevelID(au []byte) (string, bool) {
-	var plid string
-	forEachNALU(au, func(n []byte) bool {
+	for n := range ps.NALUnits(au) {
 		if n[0]&0x1F == 7 && len(n) >= 4 {
-			plid = hex.EncodeToString(n[1:4])
-			return false
+			return hex.EncodeToString(n[1:4]), true
 		}
-		return true
-	})
-	return plid, plid != ""
+	}
+	return "", false
 }

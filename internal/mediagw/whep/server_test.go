@@ -60,7 +60,7 @@ func naluTypes(au []byte) []int {
 }
 
 func TestWHEP(t *testing.T) {
-	h := newHub(t, &hub.Hub{})
+	h := mediatest.NewHub(t, &hub.Hub{})
 	clip := mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2)
 	st := mediatest.Publish(t, h, "live/34020000001320000001", clip, true)
 	e := newEnv(t, &access.HubSource{Hub: h})
@@ -224,7 +224,7 @@ func publishFake(t *testing.T, h *hub.Hub, path string) *hub.Stream {
 }
 
 func TestErrors(t *testing.T) {
-	h := newHub(t, &hub.Hub{})
+	h := mediatest.NewHub(t, &hub.Hub{})
 	publishFake(t, h, "live/fake")
 	open := newEnv(t, &access.HubSource{Hub: h})
 	deny := newEnv(t, denySource{})
@@ -344,7 +344,7 @@ func TestSessionEnds(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHub(t, &hub.Hub{ReaderQueue: tc.queue, MaxOverflows: 1})
+			h := mediatest.NewHub(t, &hub.Hub{ReaderQueue: tc.queue, MaxOverflows: 1})
 			st, err := h.Publish("live/test")
 			if err != nil {
 				t.Fatal(err)
