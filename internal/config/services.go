@@ -27,12 +27,15 @@ type Sipserver struct {
 	// (Authorization: Bearer). Empty disables the internal API.
 	ServiceToken Secret `yaml:"service_token"`
 	SIP          SIP    `yaml:"sip"`
+	// Sessions configures media sessions (INVITE) and the mediagw node they use.
+	Sessions Sessions `yaml:"sessions"`
 }
 
 // SetDefaults implements Service.
 func (c *Sipserver) SetDefaults() {
 	c.setDefaults(":8081")
 	c.SIP.setDefaults()
+	c.Sessions.setDefaults()
 }
 
 // Validate implements Service.
@@ -41,7 +44,7 @@ func (c *Sipserver) Validate() error {
 	if c.ServiceToken != "" && len(c.ServiceToken) < 16 {
 		errs = append(errs, fieldErr("service_token", "must have at least 16 characters"))
 	}
-	return errors.Join(c.validate(), c.SIP.validate(), errors.Join(errs...))
+	return errors.Join(c.validate(), c.SIP.validate(), c.Sessions.validate(), errors.Join(errs...))
 }
 
 // Recorder is the configuration of cmd/recorder (HTTP: playback).
@@ -54,17 +57,6 @@ func (c *Recorder) SetDefaults() { c.setDefaults(":8082") }
 
 // Validate implements Service.
 func (c *Recorder) Validate() error { return c.validate() }
-
-// Console is the configuration of cmd/console (HTTP: public API and web UI).
-type Console struct {
-	Base `yaml:",inline"`
-}
-
-// SetDefaults implements Service.
-func (c *Console) SetDefaults() { c.setDefaults(":8080") }
-
-// Validate implements Service.
-func (c *Console) Validate() error { return c.validate() }
 
 // LogConfig returns the log section.
 func (b *Base) LogConfig() Log { return b.Log }

@@ -13,6 +13,10 @@ var (
 	ErrTimeout = errors.New("gbsim: request timed out")
 	// ErrUnknownChannel is returned by Answer for a channel no device has.
 	ErrUnknownChannel = errors.New("gbsim: unknown channel")
+	// ErrUnknownDevice is returned by Unregister for a device the simulator does not run.
+	ErrUnknownDevice = errors.New("gbsim: unknown device")
+	// ErrNoSession is returned by Hangup for a channel without a media session.
+	ErrNoSession = errors.New("gbsim: no media session on the channel")
 
 	// ErrUnsupportedOffer is returned for an INVITE offer the device cannot serve.
 	ErrUnsupportedOffer = errors.New("gbsim: unsupported SDP offer")

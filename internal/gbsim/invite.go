@@ -27,6 +27,9 @@ type session struct {
 	callID string
 	kind   string // sdp.SessionPlay, SessionPlayback or SessionDownload
 	ssrc   uint32
+	// invite and toTag (ours) let the device hang up itself (Sim.Hangup).
+	invite *sip.Request
+	toTag  string
 
 	transport sdp.Transport
 	remote    string       // where media goes (UDP) or whom we dial (TCP)
@@ -89,7 +92,8 @@ func (d *device) onInvite(req *sip.Request, tx *sip.ServerTx) {
 		return
 	}
 	res := response(req, sip.StatusOK, "OK", answer.Marshal())
-	res.To().Params.Add("tag", newToken(6))
+	s.invite, s.toTag = req, newToken(6)
+	res.To().Params.Add("tag", s.toTag)
 	ep := d.ep()
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.id, Host: ep.local.IP.String(), Port: ep.local.Port}})
 	ct := sip.ContentTypeHeader("APPLICATION/SDP")
@@ -271,6 +275,7 @@ func (d *device) onBye(req *sip.Request, tx *sip.ServerTx) {
 		return
 	}
 	_ = tx.Respond(response(req, sip.StatusOK, "OK", nil))
+	d.sim.stats.byes.Add(1)
 	d.log.Info("BYE", "channel_id", s.ch.id, "session", s.kind)
 	d.endSession(s)
 }

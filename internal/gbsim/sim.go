@@ -36,6 +36,7 @@ type stats struct {
 	regFailed  atomic.Int64
 	keepalives atomic.Int64
 	streams    atomic.Int64
+	byes       atomic.Int64
 }
 
 // Stats is a snapshot of the simulator's counters.
@@ -48,6 +49,8 @@ type Stats struct {
 	Keepalives int64
 	// Streams is the number of media sessions running now.
 	Streams int64
+	// Byes counts BYEs received from the platform for a known session.
+	Byes int64
 }
 
 // New validates cfg and prepares the devices; Run starts them.
@@ -104,6 +107,7 @@ func (s *Sim) Stats() Stats {
 		RegisterFailures: s.stats.regFailed.Load(),
 		Keepalives:       s.stats.keepalives.Load(),
 		Streams:          s.stats.streams.Load(),
+		Byes:             s.stats.byes.Load(),
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,25 +33,6 @@ const (
 	chanH265 = "34020000001310000002"
 )
 
-// freePort returns a port that was free on 127.0.0.1 a moment ago.
-func freePort(t testing.TB, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // testGW is a mediagw started with Run on free loopback ports.
 type testGW struct {
 	t      testing.TB
@@ -68,12 +48,12 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 	t.Helper()
 	cfg := &config.Mediagw{}
 	cfg.SetDefaults()
-	httpPort := freePort(t, "tcp")
-	rtspPort := freePort(t, "tcp")
+	httpPort := peertest.FreePort(t, "tcp")
+	rtspPort := peertest.FreePort(t, "tcp")
 	cfg.HTTP.Listen = "127.0.0.1:" + strconv.Itoa(httpPort)
 	cfg.RTSP.Listen = "127.0.0.1:" + strconv.Itoa(rtspPort)
-	cfg.RTP.UDPListen = "127.0.0.1:" + strconv.Itoa(freePort(t, "udp"))
-	cfg.WebRTC.ICEUDPListen = "127.0.0.1:" + strconv.Itoa(freePort(t, "udp"))
+	cfg.RTP.UDPListen = "127.0.0.1:" + strconv.Itoa(peertest.FreePort(t, "udp"))
+	cfg.WebRTC.ICEUDPListen = "127.0.0.1:" + strconv.Itoa(peertest.FreePort(t, "udp"))
 	cfg.WebRTC.ICEHosts = []string{"127.0.0.1"}
 	cfg.AdvertiseIP = "127.0.0.1"
 	// A port range of its own per test binary run, away from make run's.

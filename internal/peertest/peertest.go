@@ -1,10 +1,12 @@
 // Package peertest finds the real peers tests run against (sipp, ffmpeg,
-// ffprobe, gst-launch-1.0, chromium). A test may skip when a peer is missing
-// on a developer's machine; under CI (CI set) every peer must be there, so a
-// missing one fails the test instead of silently skipping it.
+// ffprobe, gst-launch-1.0, chromium) and free ports to start services on.
+// A test may skip when a peer is missing on a developer's machine; under CI
+// (CI set) every peer must be there, so a missing one fails the test
+// instead of silently skipping it.
 package peertest
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -22,4 +24,24 @@ func Require(t testing.TB, binary, debianPackage string) string {
 		t.Skipf("%s not installed (Debian package %s)", binary, debianPackage)
 	}
 	return p
+}
+
+// FreePort returns a port that was free on 127.0.0.1 a moment ago, for
+// "udp" or "tcp", for services a test starts on fixed addresses.
+func FreePort(t testing.TB, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

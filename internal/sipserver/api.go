@@ -50,6 +50,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /internal/v1/devices/{device}/channels/{channel}/records", a.records)
 	route("GET /internal/v1/devices/{device}/channels/{channel}/presets", a.presets)
 	route("GET /internal/v1/alarms", a.alarms)
+	route("PATCH /internal/v1/devices/{device}", a.patchDevice)
+	route("PATCH /internal/v1/devices/{device}/channels/{channel}", a.patchChannel)
+	route("POST /internal/v1/streams/needed", a.streamNeeded)
+	route("POST /internal/v1/streams/idle", a.streamIdle)
+	route("POST /internal/v1/streams/ended", a.streamEnded)
+	route("GET /internal/v1/sessions", a.listSessions)
+	route("POST /internal/v1/sessions", a.openSession)
+	route("GET /internal/v1/sessions/{id}", a.getSession)
+	route("DELETE /internal/v1/sessions/{id}", a.closeSession)
+	route("POST /internal/v1/sessions/{id}/control", a.controlSession)
 }
 
 func badRequest(format string, args ...any) error { return svcapi.BadRequest(format, args...) }
@@ -57,8 +67,12 @@ func badRequest(format string, args ...any) error { return svcapi.BadRequest(for
 func statusOf(err error) int {
 	var rej *RejectedError
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownDevice):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownDevice), errors.Is(err, ErrNoSession):
 		return http.StatusNotFound
+	case errors.Is(err, ErrMediaUnavailable):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &rej) && (rej.Code == 486 || rej.Code == 600):
+		return http.StatusConflict
 	case errors.Is(err, ErrInvalid), errors.Is(err, store.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrOffline):
@@ -151,6 +165,7 @@ type deviceJSON struct {
 	HeartbeatCount    int        `json:"heartbeat_count"`
 	ChannelCount      int        `json:"channel_count"`
 	CatalogSubscribed bool       `json:"catalog_subscribed"`
+	StreamTransport   string     `json:"stream_transport"`
 }
 
 // toJSON overlays the live state, which is newer than the stored row.
@@ -160,6 +175,7 @@ func (a *API) toJSON(d store.Device) deviceJSON {
 		Transport: d.Transport, RemoteAddr: d.RemoteAddr, GBVersion: d.GBVersion, Online: d.Online,
 		RegisteredAt: d.RegisteredAt, ExpiresAt: d.ExpiresAt, LastKeepaliveAt: d.LastKeepaliveAt,
 		HeartbeatInterval: d.HeartbeatInterval, HeartbeatCount: d.HeartbeatCount, ChannelCount: d.ChannelCount,
+		StreamTransport: d.StreamTransport,
 	}
 	if dev := a.Server.devices.get(d.ID); dev != nil {
 		s := dev.snapshot()
@@ -356,6 +372,7 @@ type channelJSON struct {
 	PTZType         int               `json:"ptz_type"`
 	RetentionClass  string            `json:"retention_class"`
 	Extra           map[string]string `json:"extra,omitempty"`
+	StreamTransport string            `json:"stream_transport"`
 }
 
 func (a *API) channelToJSON(c store.Channel) channelJSON {
@@ -368,6 +385,7 @@ func (a *API) channelToJSON(c store.Channel) channelJSON {
 		CivilCode: c.CivilCode, Address: c.Address, Parental: c.Parental, ParentID: c.ParentID,
 		BusinessGroupID: c.BusinessGroupID, Status: c.Status, Online: online, Longitude: c.Longitude,
 		Latitude: c.Latitude, PTZType: c.PTZType, RetentionClass: c.RetentionClass, Extra: c.Extra,
+		StreamTransport: c.StreamTransport,
 	}
 }
 

@@ -15,6 +15,10 @@ var (
 	ErrTimeout = errors.New("device did not answer")
 	// ErrInvalid is a request with invalid parameters.
 	ErrInvalid = errors.New("invalid request")
+	// ErrMediaUnavailable is a mediagw node that cannot be reached or failed.
+	ErrMediaUnavailable = errors.New("media gateway unavailable")
+	// ErrNoSession is a path or session ID without an open media session.
+	ErrNoSession = errors.New("no such media session")
 )
 
 // RejectedError is a device's SIP error response to our request.
@@ -25,5 +29,14 @@ type RejectedError struct {
 }
 
 func (e *RejectedError) Error() string {
-	return fmt.Sprintf("device rejected %s: %d %s", e.Method, e.Code, e.Reason)
+	what := ""
+	switch e.Code {
+	case 486, 600:
+		what = " (busy: the device serves no more streams)"
+	case 488, 415, 606:
+		what = " (SDP not acceptable: transport or media the device does not support)"
+	case 404:
+		what = " (the device does not know the channel)"
+	}
+	return fmt.Sprintf("device rejected %s: %d %s%s", e.Method, e.Code, e.Reason, what)
 }

@@ -73,6 +73,7 @@ func (s *Server) sweep(now time.Time) {
 			}
 			s.writer.status(*change)
 			s.Log.Info("device offline", "device", d.id, "cause", change.Cause, "since", change.At)
+			s.sessions.deviceGone(d.id, ReasonUnregister)
 		}
 	})
 }

@@ -78,6 +78,7 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		s.onMobilePosition(id, m, now)
 	case *manscdp.MediaStatusNotify:
 		s.Log.Info("media status", "device", id, "channel", m.DeviceID, "notify_type", m.NotifyType)
+		s.sessions.mediaStatus(id, m.DeviceID, m.NotifyType)
 	case *manscdp.CatalogNotify:
 		s.catalog.onNotify(id, m, now)
 	default:

@@ -14,6 +14,8 @@ type metrics struct {
 	flushErrors  prometheus.Counter
 	queries      *prometheus.CounterVec // by CmdType and outcome
 	dropped      *prometheus.CounterVec // by reason
+	invites      *prometheus.CounterVec // by kind and outcome
+	sessionsEnd  *prometheus.CounterVec // by kind and reason
 }
 
 func newMetrics(reg prometheus.Registerer, devices func() (total, registered, online int)) *metrics {
@@ -44,6 +46,13 @@ func newMetrics(reg prometheus.Registerer, devices func() (total, registered, on
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sharpeyes_sip_dropped_total", Help: "SIP input refused before handling, by reason.",
 		}, []string{"reason"}),
+		invites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_invites_total",
+			Help: "INVITEs sent, by session kind and outcome: answered, rejected, timeout, cancelled, error.",
+		}, []string{"kind", "outcome"}),
+		sessionsEnd: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_media_sessions_ended_total", Help: "Media sessions ended, by kind and reason.",
+		}, []string{"kind", "reason"}),
 	}
 	gauge := func(name, help string, pick func(t, r, o int) int) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
@@ -52,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, devices func() (total, registered, on
 		})
 	}
 	reg.MustRegister(m.requests, m.registers, m.keepalives, m.transitions, m.flushSeconds, m.flushErrors,
-		m.queries, m.dropped,
+		m.queries, m.dropped, m.invites, m.sessionsEnd,
 		gauge("sharpeyes_devices", "Devices known to this sipserver.", func(t, _, _ int) int { return t }),
 		gauge("sharpeyes_devices_registered", "Devices with a valid registration.", func(_, r, _ int) int { return r }),
 		gauge("sharpeyes_devices_online", "Devices online.", func(_, _, o int) int { return o }),

@@ -183,6 +183,7 @@ func (s *Server) unregister(id string, now time.Time) {
 		s.writer.status(store.StatusChange{DeviceID: id, Online: false, Cause: "unregister", At: now})
 	}
 	s.Log.Info("device unregistered", "device", id)
+	s.sessions.deviceGone(id, ReasonUnregister)
 }
 
 func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, now time.Time, stale bool) {

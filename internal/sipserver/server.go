@@ -26,10 +26,14 @@ const udpBuffer = 4 << 20
 // Server is the GB28181 registrar and signalling endpoint: SIP over UDP and
 // TCP on one port, devices in memory with their state batched to PostgreSQL.
 type Server struct {
-	Config  config.SIP
-	Store   *store.Store
-	Log     *slog.Logger
-	Metrics prometheus.Registerer
+	Config config.SIP
+	// Sessions configures media sessions; MediaToken authenticates sipserver
+	// on mediagw's control API (the service token).
+	SessionConfig config.Sessions
+	MediaToken    string
+	Store         *store.Store
+	Log           *slog.Logger
+	Metrics       prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -43,6 +47,7 @@ type Server struct {
 	writer   stateWriter
 	requests requester
 	catalog  catalogSync
+	sessions sessionManager
 	metrics  *metrics
 
 	ua     *sipgo.UserAgent
@@ -84,10 +89,22 @@ func (s *Server) Initialize() error {
 		s.cancel()
 		return err
 	}
+	if err := s.sessions.initialize(s, s.SessionConfig, s.MediaToken); err != nil {
+		s.cancel()
+		return err
+	}
 	if err := s.listen(); err != nil {
 		s.cancel()
 		return err
 	}
+	rctx, rcancel := context.WithTimeout(s.ctx, 30*time.Second)
+	err := s.sessions.restore(rctx)
+	rcancel()
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("restore media sessions: %w", err)
+	}
+	s.wg.Go(func() { s.sessions.runReconcile(s.ctx) })
 	s.wg.Go(func() { s.writer.run(s.ctx) })
 	s.wg.Go(func() { s.runLiveness(s.ctx) })
 	s.wg.Go(func() { s.catalog.run(s.ctx) })
@@ -189,6 +206,7 @@ func (s *Server) listen() error {
 	s.srv.OnRegister(s.handle(s.onRegister))
 	s.srv.OnMessage(s.handle(s.onMessage))
 	s.srv.OnNotify(s.handle(s.onMessage))
+	s.srv.OnBye(s.handle(s.onBye))
 	s.srv.OnOptions(s.handle(func(req *sip.Request, tx sip.ServerTransaction) { s.reply(req, tx, sip.StatusOK, "OK") }))
 	s.srv.OnNoRoute(s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")

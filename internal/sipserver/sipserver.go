@@ -15,7 +15,10 @@ func Run(ctx context.Context, cfg *config.Sipserver, log *slog.Logger) error {
 		return err
 	}
 	defer rt.Close()
-	srv := &Server{Config: cfg.SIP, Store: rt.Store, Log: log, Metrics: rt.Registry}
+	srv := &Server{
+		Config: cfg.SIP, SessionConfig: cfg.Sessions, MediaToken: string(cfg.ServiceToken), Store: rt.Store, Log: log,
+		Metrics: rt.Registry,
+	}
 	if err := srv.Initialize(); err != nil {
 		return err
 	}

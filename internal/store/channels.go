@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Channel is one catalog entry of a device: a camera or other peripheral, or an
@@ -39,21 +40,25 @@ type Channel struct {
 	// RetentionClass is "standard" (30 days) or "key" (90 days, key areas).
 	RetentionClass string
 	// Extra keeps catalog fields that have no column of their own.
-	Extra     map[string]string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Extra map[string]string
+	// StreamTransport is the media transport for this channel's sessions
+	// (udp, tcp-passive, tcp-active); "" inherits the device's. Catalog
+	// upserts never change it.
+	StreamTransport string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 const channelColumns = `device_id, id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,
 	business_group_id, secrecy, ip_address, port, status, online, longitude, latitude, ptz_type, retention_class,
-	extra, created_at, updated_at`
+	extra, stream_transport, created_at, updated_at`
 
 func scanChannel(row pgx.Row) (Channel, error) {
 	var c Channel
 	var extra []byte
 	err := row.Scan(&c.DeviceID, &c.ID, &c.Name, &c.Manufacturer, &c.Model, &c.Owner, &c.CivilCode, &c.Address,
 		&c.Parental, &c.ParentID, &c.BusinessGroupID, &c.Secrecy, &c.IPAddress, &c.Port, &c.Status, &c.Online,
-		&c.Longitude, &c.Latitude, &c.PTZType, &c.RetentionClass, &extra, &c.CreatedAt, &c.UpdatedAt)
+		&c.Longitude, &c.Latitude, &c.PTZType, &c.RetentionClass, &extra, &c.StreamTransport, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return c, err
 	}
@@ -215,6 +220,42 @@ func (s *Store) GetChannel(ctx context.Context, deviceID, id string) (Channel, e
 	return c, nil
 }
 
+// FindChannel returns the channel with the given ID, whichever device reports it,
+// or ErrNotFound. GB28181 IDs are unique nationwide, but a camera moved between
+// NVRs can linger in the old one's catalog: the online, most recently updated
+// entry wins.
+func (s *Store) FindChannel(ctx context.Context, id string) (Channel, error) {
+	c, err := scanChannel(s.Pool.QueryRow(ctx,
+		`SELECT `+channelColumns+` FROM channels WHERE id = $1 ORDER BY online DESC, updated_at DESC LIMIT 1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Channel{}, fmt.Errorf("channel %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Channel{}, fmt.Errorf("find channel %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// SetChannelStreamTransport sets a channel's media transport ("" inherits the device's).
+func (s *Store) SetChannelStreamTransport(ctx context.Context, deviceID, id, transport string) error {
+	return setStreamTransport(ctx, s, "channel "+deviceID+"/"+id,
+		`UPDATE channels SET stream_transport = $3, updated_at = now() WHERE device_id = $1 AND id = $2`, deviceID, id, transport)
+}
+
+func setStreamTransport(ctx context.Context, s *Store, what, query string, args ...any) error {
+	tag, err := s.Pool.Exec(ctx, query, args...)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "23514":
+		return fmt.Errorf("%s stream transport %q: %w", what, args[len(args)-1], ErrInvalid)
+	case err != nil:
+		return fmt.Errorf("%s stream transport: %w", what, err)
+	case tag.RowsAffected() == 0:
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
+}
+
 // ChannelFilter selects channels for ListChannels. Zero values select everything.
 type ChannelFilter struct {
 	DeviceID  string
@@ -229,25 +270,15 @@ type ChannelFilter struct {
 
 // ListChannels returns one page of channels ordered by device and ID, and the total number matching.
 func (s *Store) ListChannels(ctx context.Context, f ChannelFilter) ([]Channel, int, error) {
-	var where []string
-	var args []any
-	eq := func(col, v string) {
-		if v != "" {
-			args = append(args, v)
-			where = append(where, fmt.Sprintf("%s = $%d", col, len(args)))
-		}
-	}
-	eq("device_id", f.DeviceID)
-	eq("civil_code", f.CivilCode)
-	eq("parent_id", f.ParentID)
+	var c conds
+	c.eq("device_id", f.DeviceID)
+	c.eq("civil_code", f.CivilCode)
+	c.eq("parent_id", f.ParentID)
 	if f.Online != nil {
-		args = append(args, *f.Online)
-		where = append(where, fmt.Sprintf("online = $%d", len(args)))
+		c.add("online = $?", *f.Online)
 	}
 	if f.Text != "" {
-		args = append(args, "%"+escapeLike(f.Text)+"%")
-		n := len(args)
-		where = append(where, fmt.Sprintf("(id ILIKE $%d OR name ILIKE $%d OR address ILIKE $%d)", n, n, n))
+		c.add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+escapeLike(f.Text)+"%")
 	}
-	return listPage(ctx, s, "channels", channelColumns, where, args, "device_id, id", f.Limit, f.Offset, scanChannel)
+	return listPage(ctx, s, "channels", channelColumns, c.where, c.args, "device_id, id", f.Limit, f.Offset, scanChannel)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,19 +37,23 @@ type Device struct {
 	ChannelCount      int
 	// LastCatalogAt is when the device last answered a full catalog query (SetLastCatalog).
 	LastCatalogAt *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// StreamTransport is the media transport of its channels' sessions
+	// (udp, tcp-passive, tcp-active); "" uses sessions.transport.
+	StreamTransport string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 const deviceColumns = `id, name, manufacturer, model, firmware, transport, remote_addr, gb_version, charset,
 	password, online, registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count,
-	channel_count, last_catalog_at, created_at, updated_at`
+	channel_count, last_catalog_at, stream_transport, created_at, updated_at`
 
 func scanDevice(row pgx.Row) (Device, error) {
 	var d Device
 	err := row.Scan(&d.ID, &d.Name, &d.Manufacturer, &d.Model, &d.Firmware, &d.Transport, &d.RemoteAddr,
 		&d.GBVersion, &d.Charset, &d.Password, &d.Online, &d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt,
-		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.LastCatalogAt, &d.CreatedAt, &d.UpdatedAt)
+		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.LastCatalogAt, &d.StreamTransport, &d.CreatedAt,
+		&d.UpdatedAt)
 	return d, err
 }
 
@@ -102,6 +107,12 @@ func (s *Store) GetDevice(ctx context.Context, id string) (Device, error) {
 	return d, nil
 }
 
+// SetDeviceStreamTransport sets the media transport of a device's sessions ("" uses the configured default).
+func (s *Store) SetDeviceStreamTransport(ctx context.Context, id, transport string) error {
+	return setStreamTransport(ctx, s, "device "+id,
+		`UPDATE devices SET stream_transport = $2, updated_at = now() WHERE id = $1`, id, transport)
+}
+
 // DeleteDevice removes a device and its channels; its status log stays for the KPIs.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	tag, err := s.Pool.Exec(ctx, `DELETE FROM devices WHERE id = $1`, id)
@@ -126,21 +137,35 @@ type DeviceFilter struct {
 
 // ListDevices returns one page of devices ordered by ID and the total number matching.
 func (s *Store) ListDevices(ctx context.Context, f DeviceFilter) ([]Device, int, error) {
-	var where []string
-	var args []any
+	var c conds
 	if f.Online != nil {
-		args = append(args, *f.Online)
-		where = append(where, fmt.Sprintf("online = $%d", len(args)))
+		c.add("online = $?", *f.Online)
 	}
 	if f.Text != "" {
-		args = append(args, "%"+escapeLike(f.Text)+"%")
-		n := len(args)
-		where = append(where, fmt.Sprintf("(id ILIKE $%d OR name ILIKE $%d OR manufacturer ILIKE $%d OR model ILIKE $%d)", n, n, n, n))
+		c.add("(id ILIKE $? OR name ILIKE $? OR manufacturer ILIKE $? OR model ILIKE $?)", "%"+escapeLike(f.Text)+"%")
 	}
-	return listPage(ctx, s, "devices", deviceColumns, where, args, "id", f.Limit, f.Offset, scanDevice)
+	return listPage(ctx, s, "devices", deviceColumns, c.where, c.args, "id", f.Limit, f.Offset, scanDevice)
 }
 
-// listPage runs a filtered, counted, paginated SELECT.
+// conds collects the WHERE conditions of a list query and their arguments.
+type conds struct {
+	where []string
+	args  []any
+}
+
+// add appends a condition whose every $? is the placeholder of v.
+func (c *conds) add(cond string, v any) {
+	c.args = append(c.args, v)
+	c.where = append(c.where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(c.args))))
+}
+
+// eq adds col = v unless v is empty.
+func (c *conds) eq(col, v string) {
+	if v != "" {
+		c.add(col+" = $?", v)
+	}
+}
+
 func listPage[T any](ctx context.Context, s *Store, table, columns string, where []string, args []any,
 	order string, limit, offset int, scan func(pgx.Row) (T, error),
 ) ([]T, int, error) {

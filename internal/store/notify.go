@@ -18,6 +18,8 @@ const (
 	ChannelStatus = "sharpeyes_status"
 	// ChannelCatalog carries a CatalogEvent per catalog change of a device.
 	ChannelCatalog = "sharpeyes_catalog"
+	// ChannelSession carries a SessionEvent per media session state change.
+	ChannelSession = "sharpeyes_session"
 )
 
 // StatusEvent is the JSON payload on ChannelStatus.
@@ -37,6 +39,18 @@ type CatalogEvent struct {
 	Added    int    `json:"added"`
 	Updated  int    `json:"updated"`
 	Removed  int    `json:"removed"`
+}
+
+// SessionEvent is the JSON payload on ChannelSession.
+type SessionEvent struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	DeviceID  string    `json:"device_id"`
+	ChannelID string    `json:"channel_id"`
+	Path      string    `json:"path"`
+	State     string    `json:"state"`
+	Reason    string    `json:"reason,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // ListenerApplicationName is the application_name of Listen's sessions unless the

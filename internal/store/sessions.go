@@ -32,8 +32,12 @@ type StreamSession struct {
 	ReceiverID string
 	Transport  string
 	SSRC       string
-	// CallID, FromTag and ToTag identify the INVITE dialog.
+	// CallID, FromTag and ToTag identify the INVITE dialog; RemoteTarget
+	// (the device's Contact) and CSeq (of our last request) let in-dialog
+	// requests be sent after a restart.
 	CallID, FromTag, ToTag string
+	RemoteTarget           string
+	CSeq                   int
 	State                  string
 	// RangeStart and RangeEnd bound playback and download; nil for live.
 	RangeStart, RangeEnd *time.Time
@@ -43,12 +47,12 @@ type StreamSession struct {
 }
 
 const sessionColumns = `id, kind, device_id, channel_id, path, media_node, receiver_id, transport, ssrc, call_id,
-	from_tag, to_tag, state, range_start, range_end, started_at, active_at, ended_at, end_reason`
+	from_tag, to_tag, remote_target, cseq, state, range_start, range_end, started_at, active_at, ended_at, end_reason`
 
 func scanSession(row pgx.Row) (StreamSession, error) {
 	var s StreamSession
 	err := row.Scan(&s.ID, &s.Kind, &s.DeviceID, &s.ChannelID, &s.Path, &s.MediaNode, &s.ReceiverID, &s.Transport,
-		&s.SSRC, &s.CallID, &s.FromTag, &s.ToTag, &s.State, &s.RangeStart, &s.RangeEnd, &s.StartedAt, &s.ActiveAt,
+		&s.SSRC, &s.CallID, &s.FromTag, &s.ToTag, &s.RemoteTarget, &s.CSeq, &s.State, &s.RangeStart, &s.RangeEnd, &s.StartedAt, &s.ActiveAt,
 		&s.EndedAt, &s.EndReason)
 	return s, err
 }
@@ -59,10 +63,11 @@ func (s *Store) CreateSession(ctx context.Context, ss StreamSession) error {
 	if ss.ID == "" || ss.DeviceID == "" || ss.ChannelID == "" || ss.Path == "" {
 		return fmt.Errorf("create session %q: id, device, channel and path are required: %w", ss.ID, ErrInvalid)
 	}
-	_, err := s.Pool.Exec(ctx, `
+	err := s.sessionTx(ctx, `
 INSERT INTO stream_sessions (id, kind, device_id, channel_id, path, media_node, receiver_id, transport, ssrc,
 	call_id, from_tag, to_tag, range_start, range_end)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+RETURNING `+sessionEventColumns,
 		ss.ID, ss.Kind, ss.DeviceID, ss.ChannelID, ss.Path, ss.MediaNode, ss.ReceiverID, ss.Transport, ss.SSRC,
 		ss.CallID, ss.FromTag, ss.ToTag, ss.RangeStart, ss.RangeEnd)
 	var pgErr *pgconn.PgError
@@ -80,16 +85,25 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 // ActivateSession records the answered dialog and the receiver details and
 // marks the session active.
 func (s *Store) ActivateSession(ctx context.Context, ss StreamSession) error {
-	tag, err := s.Pool.Exec(ctx, `
+	err := s.sessionTx(ctx, `
 UPDATE stream_sessions SET state = 'active', active_at = now(), media_node = $2, receiver_id = $3, transport = $4,
-	ssrc = $5, call_id = $6, from_tag = $7, to_tag = $8
-WHERE id = $1 AND state = 'inviting'`,
-		ss.ID, ss.MediaNode, ss.ReceiverID, ss.Transport, ss.SSRC, ss.CallID, ss.FromTag, ss.ToTag)
+	ssrc = $5, call_id = $6, from_tag = $7, to_tag = $8, remote_target = $9, cseq = $10
+WHERE id = $1 AND state = 'inviting'
+RETURNING `+sessionEventColumns,
+		ss.ID, ss.MediaNode, ss.ReceiverID, ss.Transport, ss.SSRC, ss.CallID, ss.FromTag, ss.ToTag, ss.RemoteTarget, ss.CSeq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("activate session %s (not inviting): %w", ss.ID, ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("activate session %s: %w", ss.ID, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("activate session %s (not inviting): %w", ss.ID, ErrNotFound)
+	return nil
+}
+
+// SetSessionCSeq records the CSeq of the last in-dialog request we sent.
+func (s *Store) SetSessionCSeq(ctx context.Context, id string, cseq int) error {
+	if _, err := s.Pool.Exec(ctx, `UPDATE stream_sessions SET cseq = greatest(cseq, $2) WHERE id = $1`, id, cseq); err != nil {
+		return fmt.Errorf("session %s cseq: %w", id, err)
 	}
 	return nil
 }
@@ -98,13 +112,32 @@ WHERE id = $1 AND state = 'inviting'`,
 // call ended it (false: it was ended already), so that exactly one caller
 // tears the dialog down.
 func (s *Store) EndSession(ctx context.Context, id, reason string) (bool, error) {
-	tag, err := s.Pool.Exec(ctx, `
-UPDATE stream_sessions SET state = 'ended', ended_at = now(), end_reason = $2 WHERE id = $1 AND state <> 'ended'`,
-		id, reason)
+	err := s.sessionTx(ctx, `
+UPDATE stream_sessions SET state = 'ended', ended_at = now(), end_reason = $2 WHERE id = $1 AND state <> 'ended'
+RETURNING `+sessionEventColumns, id, reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("end session %s: %w", id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return true, nil
+}
+
+const sessionEventColumns = `id, kind, device_id, channel_id, path, state, end_reason, now()`
+
+// sessionTx runs a statement that returns sessionEventColumns of one row and
+// publishes that row as a SessionEvent in the same transaction. No row:
+// pgx.ErrNoRows.
+func (s *Store) sessionTx(ctx context.Context, query string, args ...any) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var ev SessionEvent
+		if err := tx.QueryRow(ctx, query, args...).Scan(&ev.ID, &ev.Kind, &ev.DeviceID, &ev.ChannelID, &ev.Path,
+			&ev.State, &ev.Reason, &ev.At); err != nil {
+			return err
+		}
+		return notify(ctx, tx, ChannelSession, ev)
+	})
 }
 
 // Session returns one session.
@@ -145,4 +178,25 @@ WHERE state <> 'ended' AND ($1 = '' OR device_id = $1) ORDER BY started_at, id`,
 		return nil, fmt.Errorf("open sessions: %w", err)
 	}
 	return out, nil
+}
+
+// SessionFilter selects sessions for ListSessions. Zero values select everything.
+type SessionFilter struct {
+	DeviceID, ChannelID, Kind string
+	// Open selects sessions not ended; false lists ended ones too, newest first.
+	Open bool
+	// Limit bounds the page (default 100, at most 1000); Offset skips rows.
+	Limit, Offset int
+}
+
+// ListSessions returns one page of sessions, newest first, and the total number matching.
+func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]StreamSession, int, error) {
+	var c conds
+	c.eq("device_id", f.DeviceID)
+	c.eq("channel_id", f.ChannelID)
+	c.eq("kind", f.Kind)
+	if f.Open {
+		c.where = append(c.where, "state <> 'ended'")
+	}
+	return listPage(ctx, s, "stream_sessions", sessionColumns, c.where, c.args, "started_at DESC, id", f.Limit, f.Offset, scanSession)
 }

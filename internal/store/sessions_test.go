@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ func TestStreamSessions(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
 	dev := deviceID(1)
+	l := listen(t, s, store.ChannelSession)
 	live := store.StreamSession{
 		ID: "s1", Kind: "play", DeviceID: dev, ChannelID: "34020000001310000001",
 		Path: "live/34020000001310000001", MediaNode: "http://127.0.0.1:8888", Transport: "udp", SSRC: "0100000001",
@@ -20,6 +22,7 @@ func TestStreamSessions(t *testing.T) {
 	if err := s.CreateSession(ctx, live); err != nil {
 		t.Fatal(err)
 	}
+	wantEvent(t, l, "s1", store.SessionInviting, "")
 	// One open session per path: the second viewer must share the first.
 	dup := live
 	dup.ID = "s2"
@@ -45,15 +48,25 @@ func TestStreamSessions(t *testing.T) {
 		}
 	}
 
+	wantEvent(t, l, "s3", store.SessionInviting, "")
 	live.ReceiverID, live.CallID, live.FromTag, live.ToTag, live.SSRC = "r1", "call-1", "ft", "tt", "0100000009"
+	live.RemoteTarget, live.CSeq = "sip:34020000001320000001@127.0.0.1:5062", 20
 	if err := s.ActivateSession(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	wantEvent(t, l, "s1", store.SessionActive, "")
+	if err := s.SetSessionCSeq(ctx, "s1", 22); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSessionCSeq(ctx, "s1", 21); err != nil { // a late writer never moves it back
 		t.Fatal(err)
 	}
 	if err := s.ActivateSession(ctx, live); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("activating twice: %v", err)
 	}
 	got, err := s.OpenSessionByPath(ctx, live.Path)
-	if err != nil || got.State != store.SessionActive || got.SSRC != "0100000009" || got.CallID != "call-1" || got.ActiveAt == nil {
+	if err != nil || got.State != store.SessionActive || got.SSRC != "0100000009" || got.CallID != "call-1" || got.ActiveAt == nil ||
+		got.RemoteTarget != live.RemoteTarget || got.CSeq != 22 {
 		t.Fatalf("open session %+v %v", got, err)
 	}
 	open, err := s.OpenSessions(ctx, dev)
@@ -69,6 +82,7 @@ func TestStreamSessions(t *testing.T) {
 	if err != nil || !ended {
 		t.Fatalf("end: %v %v", ended, err)
 	}
+	wantEvent(t, l, "s1", store.SessionEnded, "idle")
 	if again, _ := s.EndSession(ctx, "s1", "bye"); again {
 		t.Fatal("ended twice")
 	}
@@ -85,5 +99,26 @@ func TestStreamSessions(t *testing.T) {
 	}
 	if _, err := s.Session(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown session: %v", err)
+	}
+	all, total, err := s.ListSessions(ctx, store.SessionFilter{DeviceID: dev})
+	if err != nil || total != 3 || len(all) != 3 || all[0].ID != "s2" {
+		t.Fatalf("list sessions %d %+v %v", total, all, err)
+	}
+	openPB, total, err := s.ListSessions(ctx, store.SessionFilter{Kind: "playback", Open: true})
+	if err != nil || total != 1 || openPB[0].ID != "s3" {
+		t.Fatalf("open playback sessions %d %+v %v", total, openPB, err)
+	}
+}
+
+// wantEvent reads the next session event and checks it.
+func wantEvent(t *testing.T, l *listener, id, state, reason string) {
+	t.Helper()
+	n := l.next(t)
+	var ev store.SessionEvent
+	if err := json.Unmarshal([]byte(n.payload), &ev); err != nil || n.channel != store.ChannelSession {
+		t.Fatalf("event %+v: %v", n, err)
+	}
+	if ev.ID != id || ev.State != state || ev.Reason != reason || ev.Path == "" || ev.At.IsZero() {
+		t.Fatalf("event %+v, want %s %s %q", ev, id, state, reason)
 	}
 }

@@ -221,6 +221,37 @@ func TestSyncCatalog(t *testing.T) {
 	if _, err := s.GetChannel(ctx, dev, "34020000001310000003"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removed channel still there: %v", err)
 	}
+	if c, err := s.FindChannel(ctx, "34020000001310000002"); err != nil || c.DeviceID != dev {
+		t.Fatalf("find channel %+v %v", c, err)
+	}
+	if _, err := s.FindChannel(ctx, "34020000001310000003"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("find removed channel: %v", err)
+	}
+	if err := s.SetChannelStreamTransport(ctx, dev, "34020000001310000002", "tcp-active"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDeviceStreamTransport(ctx, dev, "tcp-passive"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.GetChannel(ctx, dev, "34020000001310000002"); c.StreamTransport != "tcp-active" {
+		t.Fatalf("channel stream transport %q", c.StreamTransport)
+	}
+	if d, _ := s.GetDevice(ctx, dev); d.StreamTransport != "tcp-passive" {
+		t.Fatalf("device stream transport %q", d.StreamTransport)
+	}
+	if err := s.SetDeviceStreamTransport(ctx, dev, "sctp"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("bad transport: %v", err)
+	}
+	if err := s.SetChannelStreamTransport(ctx, dev, "34020000001310000009", "udp"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown channel: %v", err)
+	}
+	// A catalog re-sync keeps the operator's setting.
+	if _, err := s.SyncCatalog(ctx, dev, second); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.GetChannel(ctx, dev, "34020000001310000002"); c.StreamTransport != "tcp-active" {
+		t.Fatalf("stream transport after resync %q", c.StreamTransport)
+	}
 
 	added, updated, err := s.UpsertChannels(ctx, dev, []store.Channel{cam("34020000001310000005", "五"), cam("34020000001310000004", "新 renamed")})
 	if err != nil || added != 1 || updated != 1 {

@@ -14,6 +14,8 @@ CREATE TABLE stream_sessions (
     call_id     text NOT NULL DEFAULT '',               -- the INVITE dialog: Call-ID and tags, to BYE it after a restart
     from_tag    text NOT NULL DEFAULT '',
     to_tag      text NOT NULL DEFAULT '',
+    remote_target text NOT NULL DEFAULT '',             -- the device's Contact: Request-URI of in-dialog requests
+    cseq        integer NOT NULL DEFAULT 0,             -- CSeq of our last request in the dialog
     state       text NOT NULL DEFAULT 'inviting' CHECK (state IN ('inviting', 'active', 'ended')),
     range_start timestamptz,                            -- playback and download window
     range_end   timestamptz,
@@ -27,5 +29,13 @@ CREATE UNIQUE INDEX stream_sessions_open_path_idx ON stream_sessions (path) WHER
 CREATE INDEX stream_sessions_device_idx ON stream_sessions (device_id) WHERE state <> 'ended';
 CREATE INDEX stream_sessions_started_idx ON stream_sessions (started_at);
 
+-- Media transport per device and per channel ('' = inherit: channel → device → sessions.transport).
+ALTER TABLE devices ADD COLUMN stream_transport text NOT NULL DEFAULT ''
+    CHECK (stream_transport IN ('', 'udp', 'tcp-passive', 'tcp-active'));
+ALTER TABLE channels ADD COLUMN stream_transport text NOT NULL DEFAULT ''
+    CHECK (stream_transport IN ('', 'udp', 'tcp-passive', 'tcp-active'));
+
 -- +goose Down
+ALTER TABLE channels DROP COLUMN stream_transport;
+ALTER TABLE devices DROP COLUMN stream_transport;
 DROP TABLE stream_sessions;

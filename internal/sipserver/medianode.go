@@ -1,0 +1,127 @@
+package sipserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// mediaNode is the client of one mediagw node's control API
+// (docs/mediagw.md): sipserver opens a receiver there before each INVITE
+// and closes it when the session ends.
+type mediaNode struct {
+	// URL is the control API's base URL, e.g. http://127.0.0.1:8888.
+	URL   string
+	Token string
+	HTTP  *http.Client
+}
+
+// receiver is a mediagw receiver as its API describes it.
+type receiver struct {
+	ID        string    `json:"id"`
+	Path      string    `json:"path"`
+	SSRC      string    `json:"ssrc"`
+	Transport string    `json:"transport"`
+	IP        string    `json:"ip"`
+	Port      int       `json:"port"`
+	Created   time.Time `json:"created"`
+}
+
+// openRequest is the body of POST /internal/v1/receivers.
+type openRequest struct {
+	Path      string `json:"path"`
+	SSRC      string `json:"ssrc"`
+	Transport string `json:"transport"`
+	Shared    bool   `json:"shared"`
+}
+
+func (n *mediaNode) open(ctx context.Context, req openRequest) (receiver, error) {
+	var r receiver
+	err := n.call(ctx, http.MethodPost, "/internal/v1/receivers", req, &r)
+	return r, err
+}
+
+func (n *mediaNode) setSSRC(ctx context.Context, id, ssrc string) error {
+	return n.call(ctx, http.MethodPatch, "/internal/v1/receivers/"+id, map[string]string{"ssrc": ssrc}, nil)
+}
+
+func (n *mediaNode) connect(ctx context.Context, id, ip string, port int) error {
+	return n.call(ctx, http.MethodPost, "/internal/v1/receivers/"+id+"/connect", map[string]any{"ip": ip, "port": port}, nil)
+}
+
+// close closes a receiver; one that is gone already is not an error.
+func (n *mediaNode) close(ctx context.Context, id string) error {
+	err := n.call(ctx, http.MethodDelete, "/internal/v1/receivers/"+id, nil, nil)
+	if errors.Is(err, errReceiverGone) {
+		return nil
+	}
+	return err
+}
+
+func (n *mediaNode) receivers(ctx context.Context) ([]receiver, error) {
+	var out struct {
+		Items []receiver `json:"items"`
+	}
+	err := n.call(ctx, http.MethodGet, "/internal/v1/receivers", nil, &out)
+	return out.Items, err
+}
+
+// errReceiverGone is mediagw's 404 for a receiver.
+var errReceiverGone = errors.New("receiver not found at mediagw")
+
+func (n *mediaNode) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(n.URL, "/")+path, rd)
+	if err != nil {
+		return fmt.Errorf("mediagw %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := n.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("mediagw %s %s: %w: %w", method, path, ErrMediaUnavailable, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(b))
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		switch {
+		case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(path, "/internal/v1/receivers/"):
+			return fmt.Errorf("mediagw %s %s: %s: %w", method, path, msg, errReceiverGone)
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500:
+			return fmt.Errorf("mediagw %s %s: %d %s: %w", method, path, resp.StatusCode, msg, ErrMediaUnavailable)
+		}
+		return fmt.Errorf("mediagw %s %s: %d %s", method, path, resp.StatusCode, msg)
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("mediagw %s %s: answer: %w", method, path, err)
+		}
+	}
+	return nil
+}

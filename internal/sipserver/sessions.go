@@ -1,0 +1,729 @@
+package sipserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ids"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/mansrtsp"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
+)
+
+// Session kinds, as stream_sessions names them.
+const (
+	KindPlay     = "play"
+	KindPlayback = "playback"
+	KindDownload = "download"
+)
+
+// Reasons a session ends, as stored in stream_sessions.end_reason.
+const (
+	ReasonIdle          = "idle"          // mediagw: nobody watched it
+	ReasonDeviceBye     = "device_bye"    // the device hung up
+	ReasonUnregister    = "unregister"    // the device unregistered or went offline
+	ReasonMediaStatus   = "media_status"  // MediaStatus 121: the recording was sent completely
+	ReasonReceiverGone  = "receiver_gone" // mediagw lost the receiver (restart, RTP timeout)
+	ReasonStopped       = "stopped"       // closed through the API
+	ReasonRestart       = "restart"       // sipserver restarted while the session was being set up
+	ReasonOrphan        = "orphan"        // the reconcile loop found it open with nothing behind it
+	ReasonShutdown      = "shutdown"      // never stored: sessions outlive a sipserver shutdown
+	ReasonSetupFailed   = "setup_failed"  // the INVITE succeeded but the media path could not be set up
+	ReasonInviteFailure = "invite_failed" // the INVITE was refused or not answered
+)
+
+// mediaSession is one INVITE dialog and the mediagw receiver its media goes to.
+type mediaSession struct {
+	row   store.StreamSession
+	ssrc  sdp.SSRC
+	speed int
+	// ready is closed when set-up finished; err tells how.
+	ready chan struct{}
+	err   error
+
+	// Guarded by sessionManager.mu.
+	dlg        *dialog
+	ended      bool
+	rtspCSeq   uint32
+	receiverAt time.Time // when its receiver was opened
+}
+
+// SessionInfo is a session in API answers.
+type SessionInfo struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	DeviceID   string     `json:"device_id"`
+	ChannelID  string     `json:"channel_id"`
+	Path       string     `json:"path"`
+	State      string     `json:"state"`
+	Transport  string     `json:"transport,omitempty"`
+	SSRC       string     `json:"ssrc,omitempty"`
+	Receiver   string     `json:"receiver,omitempty"`
+	RangeStart *time.Time `json:"range_start,omitempty"`
+	RangeEnd   *time.Time `json:"range_end,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	ActiveAt   *time.Time `json:"active_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	EndReason  string     `json:"end_reason,omitempty"`
+}
+
+func sessionInfo(r store.StreamSession) SessionInfo {
+	return SessionInfo{
+		ID: r.ID, Kind: r.Kind, DeviceID: r.DeviceID, ChannelID: r.ChannelID, Path: r.Path, State: r.State,
+		Transport: r.Transport, SSRC: r.SSRC, Receiver: r.ReceiverID, RangeStart: r.RangeStart, RangeEnd: r.RangeEnd,
+		StartedAt: r.StartedAt, ActiveAt: r.ActiveAt, EndedAt: r.EndedAt, EndReason: r.EndReason,
+	}
+}
+
+// SessionRequest asks for a playback or download session.
+type SessionRequest struct {
+	Kind      string
+	ChannelID string
+	Start     time.Time
+	End       time.Time
+	// Speed is the download speed (1, 2, 4, 8); 0 means 1.
+	Speed int
+}
+
+// sessionManager runs the media sessions: one per path, shared by every
+// viewer of it, each backed by a row of stream_sessions so that a restart
+// recovers or ends it.
+type sessionManager struct {
+	s     *Server
+	cfg   config.Sessions
+	node  *mediaNode
+	alloc *sdp.Allocator
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	byPath map[string]*mediaSession
+	byCall map[string]*mediaSession
+	// ending holds the IDs of sessions whose row is being marked ended, so
+	// that the reconcile loop does not take them for orphans.
+	ending map[string]bool
+}
+
+func (m *sessionManager) initialize(s *Server, cfg config.Sessions, token string) error {
+	// A Server built without session settings (tests of signalling alone)
+	// gets the defaults; without a mediagw URL it opens no sessions.
+	if cfg.InviteTimeout <= 0 {
+		cfg.InviteTimeout = config.Duration(8 * time.Second)
+	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = config.Duration(5 * time.Second)
+	}
+	if cfg.Transport == "" {
+		cfg.Transport = "udp"
+	}
+	m.s, m.cfg, m.log = s, cfg, s.Log.With("component", "sessions")
+	m.node = &mediaNode{URL: cfg.MediagwURL, Token: token}
+	alloc, err := sdp.NewAllocator(s.Config.ID)
+	if err != nil {
+		return fmt.Errorf("SSRC allocator: %w", err)
+	}
+	m.alloc = alloc
+	m.byPath, m.byCall, m.ending = map[string]*mediaSession{}, map[string]*mediaSession{}, map[string]bool{}
+	if s.Metrics != nil {
+		s.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sharpeyes_media_sessions", Help: "Media sessions open (being set up or active).",
+		}, func() float64 {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return float64(len(m.byPath))
+		}))
+	}
+	return nil
+}
+
+// Need returns the live session of path ("live/<channelID>"), starting it
+// when there is none. Concurrent callers share one INVITE.
+func (s *Server) Need(ctx context.Context, path string) (SessionInfo, error) {
+	channelID, ok := strings.CutPrefix(path, "live/")
+	if !ok || !validID(channelID) {
+		return SessionInfo{}, badRequest("path must be live/<20-digit channel ID>, got %q", path)
+	}
+	m := &s.sessions
+	if m.cfg.MediagwURL == "" {
+		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
+	}
+	m.mu.Lock()
+	ms := m.byPath[path]
+	if ms == nil {
+		ms = m.newSession(KindPlay, channelID, path)
+		m.byPath[path] = ms
+		m.mu.Unlock()
+		s.wg.Go(func() { m.start(ms) })
+	} else {
+		m.mu.Unlock()
+	}
+	return m.wait(ctx, ms)
+}
+
+// OpenSession starts a playback or download session and returns once the
+// device answered. Its stream path is <kind>/<session ID>.
+func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo, error) {
+	if r.Kind != KindPlayback && r.Kind != KindDownload {
+		return SessionInfo{}, badRequest("kind must be playback or download, got %q", r.Kind)
+	}
+	if !validID(r.ChannelID) {
+		return SessionInfo{}, badRequest("channel_id must be a 20-digit ID, got %q", r.ChannelID)
+	}
+	if r.Start.IsZero() || !r.End.After(r.Start) {
+		return SessionInfo{}, badRequest("need start < end")
+	}
+	if r.Speed == 0 {
+		r.Speed = 1
+	}
+	if !slices.Contains([]int{1, 2, 4, 8}, r.Speed) {
+		return SessionInfo{}, badRequest("speed must be 1, 2, 4 or 8, got %d", r.Speed)
+	}
+	m := &s.sessions
+	if m.cfg.MediagwURL == "" {
+		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
+	}
+	id := newSessionID()
+	ms := m.newSession(r.Kind, r.ChannelID, r.Kind+"/"+id)
+	ms.row.ID = id
+	start, end := r.Start.UTC(), r.End.UTC()
+	ms.row.RangeStart, ms.row.RangeEnd, ms.speed = &start, &end, r.Speed
+	m.mu.Lock()
+	m.byPath[ms.row.Path] = ms
+	m.mu.Unlock()
+	s.wg.Go(func() { m.start(ms) })
+	return m.wait(ctx, ms)
+}
+
+func (m *sessionManager) newSession(kind, channelID, path string) *mediaSession {
+	return &mediaSession{
+		row: store.StreamSession{
+			ID: newSessionID(), Kind: kind, ChannelID: channelID, Path: path,
+			MediaNode: m.cfg.MediagwURL, State: store.SessionInviting, StartedAt: m.s.now(),
+		},
+		ready: make(chan struct{}),
+	}
+}
+
+func (m *sessionManager) wait(ctx context.Context, ms *mediaSession) (SessionInfo, error) {
+	select {
+	case <-ms.ready:
+		if ms.err != nil {
+			return SessionInfo{}, ms.err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return sessionInfo(ms.row), nil
+	case <-ctx.Done():
+		return SessionInfo{}, fmt.Errorf("session %s: still being set up: %w", ms.row.Path, ErrTimeout)
+	}
+}
+
+// start sets a session up: channel → device, SSRC, stored row, receiver,
+// INVITE (trying the other transports when the device refuses the offer),
+// ACK, SSRC and TCP fix-ups, active. Whatever fails is undone.
+func (m *sessionManager) start(ms *mediaSession) {
+	began := m.s.now()
+	ctx, cancel := context.WithTimeout(m.s.ctx, m.cfg.InviteTimeout.Std()+10*time.Second)
+	defer cancel()
+	err := m.setup(ctx, ms)
+	m.mu.Lock()
+	ms.err = err
+	ended := ms.ended
+	if err != nil {
+		ms.ended = true
+		if m.byPath[ms.row.Path] == ms {
+			delete(m.byPath, ms.row.Path)
+		}
+	}
+	m.mu.Unlock()
+	close(ms.ready)
+	switch {
+	case err != nil:
+		m.log.Warn("media session failed", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID,
+			"took", time.Since(began).Round(time.Millisecond), "err", err)
+		m.undo(ms, ReasonInviteFailure)
+	case ended:
+		// Ended (device gone, stopped) while it was being set up.
+		m.teardown(ms, ms.row.EndReason, true)
+	default:
+		m.log.Info("media session active", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID,
+			"transport", ms.row.Transport, "ssrc", ms.row.SSRC, "took", time.Since(began).Round(time.Millisecond))
+	}
+}
+
+func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
+	st := m.s.Store
+	ch, err := st.FindChannel(ctx, ms.row.ChannelID)
+	if err != nil {
+		return err
+	}
+	dev, err := st.GetDevice(ctx, ch.DeviceID)
+	if err != nil {
+		return err
+	}
+	ms.row.DeviceID = dev.ID
+	if d := m.s.devices.get(dev.ID); d == nil || !d.snapshot().Registered {
+		return fmt.Errorf("device %s: %w", dev.ID, ErrOffline)
+	}
+	kind := sdp.KindLive
+	if ms.row.Kind != KindPlay {
+		kind = sdp.KindHistory
+	}
+	if ms.ssrc, err = m.alloc.Allocate(kind); err != nil {
+		return fmt.Errorf("allocate SSRC: %w", err)
+	}
+	ms.row.SSRC = ms.ssrc.String()
+	if err := st.CreateSession(ctx, ms.row); errors.Is(err, store.ErrPathBusy) {
+		// An open row nobody in this process runs: a leftover of a crash.
+		if old, oerr := st.OpenSessionByPath(ctx, ms.row.Path); oerr == nil {
+			m.endRow(old, ReasonOrphan)
+		}
+		err = st.CreateSession(ctx, ms.row)
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+
+	var lastErr error
+	for _, tr := range m.transports(ch.StreamTransport, dev.StreamTransport) {
+		lastErr = m.attempt(ctx, ms, tr)
+		var rej *RejectedError
+		if lastErr == nil || !m.cfg.Fallback || !errors.As(lastErr, &rej) || !notAcceptable(rej.Code) {
+			break
+		}
+		m.log.Info("device refused the transport; trying the next", "path", ms.row.Path, "transport", tr, "err", lastErr)
+	}
+	if lastErr != nil {
+		return lastErr
+	}
+	if err := st.ActivateSession(ctx, ms.row); err != nil {
+		return err
+	}
+	now := m.s.now()
+	m.mu.Lock()
+	ms.row.State, ms.row.ActiveAt = store.SessionActive, &now
+	m.mu.Unlock()
+	return nil
+}
+
+// attempt runs one INVITE with transport tr.
+func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr string) error {
+	rcv, err := m.node.open(ctx, openRequest{
+		Path: ms.row.Path, SSRC: ms.row.SSRC, Transport: tr, Shared: tr == "udp" && m.cfg.SharedUDP,
+	})
+	if err != nil {
+		return fmt.Errorf("open receiver for %s: %w", ms.row.Path, err)
+	}
+	m.mu.Lock()
+	ms.row.ReceiverID, ms.row.Transport, ms.receiverAt = rcv.ID, tr, time.Now()
+	m.mu.Unlock()
+	fail := func(err error) error {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if cerr := m.node.close(cctx, rcv.ID); cerr != nil {
+			m.log.Warn("close receiver", "receiver", rcv.ID, "err", cerr)
+		}
+		m.mu.Lock()
+		ms.row.ReceiverID = ""
+		m.mu.Unlock()
+		return err
+	}
+	offer, err := m.offer(ms, rcv, tr)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := m.s.invite(ctx, ms.row.DeviceID, ms.row.ChannelID, subjectOf(ms.row.ChannelID, ms.row.SSRC, m.s.Config.ID),
+		offer.Marshal(), m.cfg.InviteTimeout.Std())
+	outcome := "answered"
+	var rej *RejectedError
+	switch {
+	case errors.As(err, &rej):
+		outcome = "rejected"
+	case errors.Is(err, ErrTimeout):
+		outcome = "timeout"
+	case err != nil:
+		outcome = "error"
+	}
+	m.s.metrics.invites.WithLabelValues(ms.row.Kind, outcome).Inc()
+	if err != nil {
+		return fail(err)
+	}
+	dlg := res.dlg
+	m.mu.Lock()
+	ms.dlg = dlg
+	ms.row.CallID, ms.row.FromTag, ms.row.ToTag = dlg.callID, dlg.fromTag, dlg.toTag
+	ms.row.RemoteTarget, ms.row.CSeq = dlg.remoteTarget.String(), int(dlg.cseq)
+	m.byCall[dlg.callID] = ms
+	m.mu.Unlock()
+	if err := m.fixMedia(ctx, ms, rcv, offer, res.answer); err != nil {
+		m.s.hangup(dlg, ReasonSetupFailed)
+		m.mu.Lock()
+		delete(m.byCall, dlg.callID)
+		ms.dlg = nil
+		m.mu.Unlock()
+		return fail(fmt.Errorf("%s: %w", ReasonSetupFailed, err))
+	}
+	return nil
+}
+
+// fixMedia applies the answer: the SSRC the device really uses, and for
+// TCP active the address mediagw must dial.
+func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv receiver, offer *sdp.Session, answer []byte) error {
+	ans, err := sdp.Parse(answer)
+	if ans == nil {
+		return fmt.Errorf("answer SDP: %w", err)
+	}
+	plan, err := sdp.ResolvePlan(offer, ans)
+	if err != nil {
+		return fmt.Errorf("answer SDP: %w", err)
+	}
+	for _, w := range plan.Warnings {
+		m.log.Info("tolerated SDP answer quirk", "path", ms.row.Path, "device", ms.row.DeviceID, "quirk", w)
+	}
+	if plan.HasSSRC && plan.SSRC.String() != ms.row.SSRC {
+		if err := m.node.setSSRC(ctx, rcv.ID, plan.SSRC.String()); err != nil {
+			return fmt.Errorf("use the device's SSRC %s: %w", plan.SSRC, err)
+		}
+		m.log.Info("device uses its own SSRC", "path", ms.row.Path, "offered", ms.row.SSRC, "answered", plan.SSRC.String())
+		m.mu.Lock()
+		ms.row.SSRC = plan.SSRC.String()
+		m.mu.Unlock()
+	}
+	if plan.Connector == sdp.ConnectorOfferer {
+		to := plan.Remote()
+		if err := m.node.connect(ctx, rcv.ID, to.IP, to.Port); err != nil {
+			return fmt.Errorf("connect to the device at %s: %w", to, err)
+		}
+	}
+	return nil
+}
+
+func (m *sessionManager) offer(ms *mediaSession, rcv receiver, tr string) (*sdp.Session, error) {
+	ep := sdp.Endpoint{ID: m.s.Config.ID, IP: rcv.IP, Port: rcv.Port}
+	if ep.Port == 0 {
+		ep.Port = 9 // tcp-active: nominal, but devices want a number
+	}
+	opt := sdp.WithTransport(map[string]sdp.Transport{
+		"udp": sdp.TransportUDP, "tcp-passive": sdp.TransportTCPPassive, "tcp-active": sdp.TransportTCPActive,
+	}[tr])
+	switch ms.row.Kind {
+	case KindPlayback:
+		return sdp.NewPlaybackOffer(ep, ms.ssrc, ms.row.ChannelID, *ms.row.RangeStart, *ms.row.RangeEnd, opt)
+	case KindDownload:
+		return sdp.NewDownloadOffer(ep, ms.ssrc, ms.row.ChannelID, *ms.row.RangeStart, *ms.row.RangeEnd, ms.speed, opt)
+	}
+	return sdp.NewPlayOffer(ep, ms.ssrc, opt)
+}
+
+// transports lists the transports to try: the channel's, else the device's,
+// else the configured one, then (with fallback) the others.
+func (m *sessionManager) transports(channel, device string) []string {
+	first := m.cfg.Transport
+	switch {
+	case channel != "":
+		first = channel
+	case device != "":
+		first = device
+	}
+	out := []string{first}
+	if m.cfg.Fallback {
+		for _, t := range []string{"udp", "tcp-passive", "tcp-active"} {
+			if t != first {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+func notAcceptable(code int) bool { return code == 488 || code == 415 || code == 606 }
+
+// end ends an open session: marks it ended, hangs up (bye) and closes its
+// receiver. Only the first of concurrent enders does the work.
+func (m *sessionManager) end(ms *mediaSession, reason string, bye bool) {
+	m.mu.Lock()
+	if ms.ended {
+		m.mu.Unlock()
+		return
+	}
+	ms.ended = true
+	ms.row.EndReason = reason
+	if m.byPath[ms.row.Path] == ms {
+		delete(m.byPath, ms.row.Path)
+	}
+	select {
+	case <-ms.ready:
+	default:
+		// Still being set up: start() sees ended and tears down.
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	m.teardown(ms, reason, bye)
+}
+
+// teardown undoes an ended session: row, dialog, receiver, SSRC.
+func (m *sessionManager) teardown(ms *mediaSession, reason string, bye bool) {
+	m.mu.Lock()
+	dlg := ms.dlg
+	if dlg != nil {
+		delete(m.byCall, dlg.callID)
+	}
+	rcv := ms.row.ReceiverID
+	m.ending[ms.row.ID] = true
+	m.mu.Unlock()
+	if bye && dlg != nil {
+		m.s.hangup(dlg, reason)
+	}
+	m.s.background(func(ctx context.Context) {
+		if _, err := m.s.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
+			m.log.Error("store session end", "session", ms.row.ID, "err", err)
+		}
+		m.mu.Lock()
+		delete(m.ending, ms.row.ID)
+		m.mu.Unlock()
+		if rcv != "" {
+			if err := m.node.close(ctx, rcv); err != nil {
+				m.log.Warn("close receiver", "receiver", rcv, "path", ms.row.Path, "err", err)
+			}
+		}
+	})
+	m.alloc.Release(ms.ssrc)
+	m.s.metrics.sessionsEnd.WithLabelValues(ms.row.Kind, reason).Inc()
+	m.log.Info("media session ended", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID, "reason", reason)
+}
+
+// undo cleans up after a failed set-up (receivers were closed by attempt).
+func (m *sessionManager) undo(ms *mediaSession, reason string) {
+	if ms.row.DeviceID != "" {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.s.ctx), 5*time.Second)
+		defer cancel()
+		if _, err := m.s.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
+			m.log.Error("store session end", "session", ms.row.ID, "err", err)
+		}
+	}
+	if ms.ssrc != 0 {
+		m.alloc.Release(ms.ssrc)
+	}
+}
+
+// endRow ends a stored session nobody runs in this process: BYE from the
+// stored dialog, close its receiver, mark it ended.
+func (m *sessionManager) endRow(r store.StreamSession, reason string) {
+	ctx, cancel := context.WithTimeout(m.s.ctx, 5*time.Second)
+	defer cancel()
+	ended, err := m.s.Store.EndSession(ctx, r.ID, reason)
+	if err != nil || !ended {
+		return
+	}
+	if dlg := dialogOf(r); dlg != nil {
+		m.s.hangup(dlg, reason)
+	}
+	if r.ReceiverID != "" {
+		if err := m.node.close(ctx, r.ReceiverID); err != nil {
+			m.log.Warn("close receiver", "receiver", r.ReceiverID, "err", err)
+		}
+	}
+	m.s.metrics.sessionsEnd.WithLabelValues(r.Kind, reason).Inc()
+	m.log.Info("stored media session ended", "kind", r.Kind, "path", r.Path, "device", r.DeviceID, "reason", reason)
+}
+
+// dialogOf rebuilds the dialog of a stored session, nil when it has none.
+func dialogOf(r store.StreamSession) *dialog {
+	if r.CallID == "" || r.ToTag == "" {
+		return nil
+	}
+	target, err := parseURI(r.RemoteTarget)
+	if err != nil {
+		return nil
+	}
+	return &dialog{
+		deviceID: r.DeviceID, channelID: r.ChannelID, callID: r.CallID, fromTag: r.FromTag, toTag: r.ToTag,
+		remoteTarget: target, cseq: uint32(r.CSeq),
+	}
+}
+
+// EndPath ends the session of path (reason idle, ended by mediagw, …).
+func (s *Server) EndPath(path, reason string) error {
+	m := &s.sessions
+	m.mu.Lock()
+	ms := m.byPath[path]
+	m.mu.Unlock()
+	if ms == nil {
+		return fmt.Errorf("%s: %w", path, ErrNoSession)
+	}
+	m.end(ms, reason, true)
+	return nil
+}
+
+// EndSession ends the session with the given ID.
+func (s *Server) EndSession(id, reason string) error {
+	m := &s.sessions
+	m.mu.Lock()
+	var found *mediaSession
+	for _, ms := range m.byPath {
+		if ms.row.ID == id {
+			found = ms
+			break
+		}
+	}
+	m.mu.Unlock()
+	if found == nil {
+		return fmt.Errorf("session %s: %w", id, ErrNoSession)
+	}
+	m.end(found, reason, true)
+	return nil
+}
+
+// Sessions lists the open sessions, optionally of one device.
+func (s *Server) Sessions(deviceID string) []SessionInfo {
+	m := &s.sessions
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]SessionInfo, 0, len(m.byPath))
+	for _, ms := range m.byPath {
+		if deviceID == "" || ms.row.DeviceID == deviceID {
+			info := sessionInfo(ms.row)
+			info.State = store.SessionInviting
+			select {
+			case <-ms.ready:
+				info.State = store.SessionActive
+			default:
+			}
+			out = append(out, info)
+		}
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// ControlPlayback sends a MANSRTSP command (pause, resume, seek, scale) to
+// the device of a playback session.
+func (s *Server) ControlPlayback(ctx context.Context, id, action string, position time.Duration, scale float64) error {
+	m := &s.sessions
+	m.mu.Lock()
+	var ms *mediaSession
+	for _, c := range m.byPath {
+		if c.row.ID == id {
+			ms = c
+		}
+	}
+	if ms == nil || ms.dlg == nil {
+		m.mu.Unlock()
+		return fmt.Errorf("session %s: %w", id, ErrNoSession)
+	}
+	if ms.row.Kind != KindPlayback {
+		m.mu.Unlock()
+		return badRequest("session %s is %s: only playback sessions take playback control", id, ms.row.Kind)
+	}
+	ms.rtspCSeq++
+	cseq, dlg := ms.rtspCSeq, ms.dlg
+	m.mu.Unlock()
+	var b mansrtsp.Builder
+	var req *mansrtsp.Request
+	var err error
+	switch action {
+	case "pause":
+		req = b.Pause(cseq)
+	case "resume":
+		req = b.Play(cseq)
+	case "seek":
+		req, err = b.Seek(cseq, position)
+	case "scale":
+		req, err = b.Scale(cseq, scale)
+	default:
+		return badRequest("action must be pause, resume, seek or scale, got %q", action)
+	}
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	if err := s.inDialog(ctx, dlg, sip.INFO, "Application/MANSRTSP", req.Marshal()); err != nil {
+		return err
+	}
+	s.sessions.saveCSeq(ms)
+	return nil
+}
+
+func (m *sessionManager) saveCSeq(ms *mediaSession) {
+	m.mu.Lock()
+	cseq := int(ms.dlg.cseq)
+	m.mu.Unlock()
+	m.s.background(func(ctx context.Context) {
+		if err := m.s.Store.SetSessionCSeq(ctx, ms.row.ID, cseq); err != nil {
+			m.log.Warn("store session CSeq", "session", ms.row.ID, "err", err)
+		}
+	})
+}
+
+// onBye handles a BYE from a device: the session ends, its receiver closes.
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	m := &s.sessions
+	m.mu.Lock()
+	ms := m.byCall[req.CallID().Value()]
+	m.mu.Unlock()
+	if ms == nil {
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.reply(req, tx, sip.StatusOK, "OK")
+	m.end(ms, ReasonDeviceBye, false)
+}
+
+// deviceGone ends every session of a device that unregistered or went
+// offline; the BYE is still sent in case it can hear it.
+func (m *sessionManager) deviceGone(deviceID, reason string) {
+	m.mu.Lock()
+	var gone []*mediaSession
+	for _, ms := range m.byPath {
+		if ms.row.DeviceID == deviceID {
+			gone = append(gone, ms)
+		}
+	}
+	m.mu.Unlock()
+	for _, ms := range gone {
+		m.end(ms, reason, true)
+	}
+}
+
+// mediaStatus handles MediaStatus from a device: 121 means a playback or
+// download reached the end of its range, so the session is hung up.
+func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string) {
+	if notifyType != "121" {
+		return
+	}
+	m.mu.Lock()
+	var done []*mediaSession
+	for _, ms := range m.byPath {
+		if ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != KindPlay {
+			done = append(done, ms)
+		}
+	}
+	m.mu.Unlock()
+	for _, ms := range done {
+		m.end(ms, ReasonMediaStatus, true)
+	}
+}
+
+func validID(v string) bool {
+	_, err := ids.Parse(v)
+	return err == nil && len(v) == 20
+}
+
+func newSessionID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
