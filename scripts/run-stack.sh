@@ -60,6 +60,7 @@ declare -A port=([sipserver]=8081 [mediagw]=8888 [recorder]=8082 [console]=8080)
 declare -A extra_env=(
 	[sipserver]="SHARPEYES_SIP_PASSWORD=$SHARPEYES_SIP_PASSWORD SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN"
 	[mediagw]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret"
+	[console]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_MEDIA_PLAY_TOKEN_SECRET=$play_secret"
 )
 for s in "${services[@]}"; do
 	# One at a time: the first database service creates the private cluster and
@@ -73,7 +74,7 @@ for s in "${services[@]}"; do
 done
 
 # 16 simulated cameras: 3 devices over UDP and 1 over TCP, 4 channels each,
-# H.264 and H.265 alternating.
+# H.264 and H.265 alternating (browsers get the H.265 ones transcoded to H.264).
 setsid bin/gbsim -server 127.0.0.1:5060 -password "$SHARPEYES_SIP_PASSWORD" -devices 3 -channels 4 -sip-transport udp \
 	-media mixed -device-id-start 34020000001320000001 >var/log/gbsim-udp.log 2>&1 &
 sim_pids+=($!)
@@ -86,11 +87,19 @@ for _ in $(seq 1 40); do
 	[ "${online:-0}" -ge 4 ] && break
 	sleep 0.25
 done
+# Media over TCP too: the TCP device's cameras connect to mediagw (tcp-passive),
+# and one camera of the first device is dialled by mediagw (tcp-active).
+curl -fsS -o /dev/null -X PATCH "${auth[@]}" -d '{"stream_transport":"tcp-passive"}' \
+	http://127.0.0.1:8081/internal/v1/devices/34020000001320000101 || echo "could not set the TCP device's media transport"
+curl -fsS -o /dev/null -X PATCH "${auth[@]}" -d '{"stream_transport":"tcp-active"}' \
+	http://127.0.0.1:8081/internal/v1/devices/34020000001320000001/channels/34020000001310000004 ||
+	echo "could not set a tcp-active camera"
 
 cat <<MSG
 
 sharpeyes development stack is up (logs in var/log/, Ctrl-C stops everything):
-  console    http://127.0.0.1:8080   public API and web UI (to come); /healthz /readyz /metrics
+  console    http://127.0.0.1:8080   web UI (video wall, playback) and public API /api/v1 (docs/console-api.md)
+             first login: admin / admin — you must change the password at once
   sipserver  udp+tcp 127.0.0.1:5060  GB28181 SIP, ID 34020000002000000001, domain 3402000000
              http://127.0.0.1:8081   internal API /internal/v1/ (docs/sipserver-api.md); /healthz /readyz /metrics
   recorder   http://127.0.0.1:8082   playback (to come); /healthz /readyz /metrics

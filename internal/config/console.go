@@ -1,12 +1,139 @@
 package config
 
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ConsoleMedia says where browsers and players reach mediagw and how their
+// play tokens are signed.
+type ConsoleMedia struct {
+	// PublicURL is the base of the WHEP and HLS URLs handed to browsers
+	// (mediagw's http.listen as the browser reaches it).
+	PublicURL string `yaml:"public_url"`
+	// RTSPURL is the base of the RTSP URLs (mediagw's rtsp.listen as players
+	// reach it); the console's own downloads read from it too.
+	RTSPURL string `yaml:"rtsp_url"`
+	// PlayTokenSecret is the HMAC secret shared with mediagw (≥ 32
+	// characters). Empty disables play, playback and download (503).
+	PlayTokenSecret Secret `yaml:"play_token_secret"`
+	// PlayTokenTTL is how long a play token opens its stream.
+	PlayTokenTTL Duration `yaml:"play_token_ttl"`
+}
+
+// ConsoleAuth configures logins and sessions.
+type ConsoleAuth struct {
+	// SessionTTL is how long a login lasts.
+	SessionTTL Duration `yaml:"session_ttl"`
+	// MaxFailures consecutive failed logins lock an account for Lockout.
+	MaxFailures int      `yaml:"max_failures"`
+	Lockout     Duration `yaml:"lockout"`
+	// InitialAdminPassword is the password of the "admin" user created when
+	// the database has no user; it must be changed at the first login.
+	// Empty means DefaultAdminPassword: a Secret is masked when printed, and
+	// an empty default keeps -print-config's output loadable.
+	InitialAdminPassword Secret `yaml:"initial_admin_password"`
+}
+
+// DefaultAdminPassword is the initial admin password when
+// auth.initial_admin_password is empty.
+const DefaultAdminPassword = "admin"
+
+// AdminPassword returns the initial admin password in effect.
+func (a ConsoleAuth) AdminPassword() string {
+	if a.InitialAdminPassword == "" {
+		return DefaultAdminPassword
+	}
+	return string(a.InitialAdminPassword)
+}
+
+// ConsoleDownloads configures recording downloads (MP4 files).
+type ConsoleDownloads struct {
+	// Dir holds the finished and running downloads; files older than 24 h are removed.
+	Dir string `yaml:"dir"`
+	// FFmpeg is the ffmpeg binary that records the download stream to MP4.
+	FFmpeg string `yaml:"ffmpeg"`
+}
+
 // Console is the configuration of cmd/console (HTTP: public API and web UI).
 type Console struct {
 	Base `yaml:",inline"`
+	// SipserverURL is sipserver's internal API (PTZ, records, sessions).
+	SipserverURL string `yaml:"sipserver_url"`
+	// ServiceToken authenticates the console on sipserver's internal API.
+	// Empty: every call to sipserver answers 503.
+	ServiceToken Secret           `yaml:"service_token"`
+	Media        ConsoleMedia     `yaml:"media"`
+	Auth         ConsoleAuth      `yaml:"auth"`
+	Downloads    ConsoleDownloads `yaml:"downloads"`
 }
 
 // SetDefaults implements Service.
-func (c *Console) SetDefaults() { c.setDefaults(":8080") }
+func (c *Console) SetDefaults() {
+	c.setDefaults(":8080")
+	c.SipserverURL = "http://127.0.0.1:8081"
+	c.Media = ConsoleMedia{
+		PublicURL:    "http://127.0.0.1:8888",
+		RTSPURL:      "rtsp://127.0.0.1:8554",
+		PlayTokenTTL: Duration(5 * time.Minute),
+	}
+	c.Auth = ConsoleAuth{
+		SessionTTL:  Duration(12 * time.Hour),
+		MaxFailures: 5,
+		Lockout:     Duration(15 * time.Minute),
+	}
+	c.Downloads = ConsoleDownloads{Dir: "var/downloads", FFmpeg: "ffmpeg"}
+}
 
 // Validate implements Service.
-func (c *Console) Validate() error { return c.validate() }
+func (c *Console) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) { errs = append(errs, fieldErr(key, format, args...)) }
+	for _, u := range []struct {
+		key, v  string
+		schemes []string
+	}{
+		{"sipserver_url", c.SipserverURL, []string{"http", "https"}},
+		{"media.public_url", c.Media.PublicURL, []string{"http", "https"}},
+		{"media.rtsp_url", c.Media.RTSPURL, []string{"rtsp", "rtsps"}},
+	} {
+		p, err := url.Parse(u.v)
+		if err != nil || p.Host == "" || (p.Scheme != u.schemes[0] && p.Scheme != u.schemes[1]) {
+			add(u.key, "must be a %s(s) URL, got %q", u.schemes[0], u.v)
+			continue
+		}
+		if p.RawQuery != "" || p.Fragment != "" {
+			add(u.key, "must have no query or fragment, got %q", u.v)
+		}
+	}
+	if c.ServiceToken != "" && len(c.ServiceToken) < 16 {
+		add("service_token", "must have at least 16 characters")
+	}
+	if c.Media.PlayTokenSecret != "" && len(c.Media.PlayTokenSecret) < 32 {
+		add("media.play_token_secret", "must have at least 32 characters")
+	}
+	if c.Media.PlayTokenTTL < Duration(10*time.Second) || c.Media.PlayTokenTTL > Duration(24*time.Hour) {
+		add("media.play_token_ttl", "must be between 10s and 24h, got %s", c.Media.PlayTokenTTL)
+	}
+	if c.Auth.SessionTTL < Duration(time.Minute) || c.Auth.SessionTTL > Duration(90*24*time.Hour) {
+		add("auth.session_ttl", "must be between 1m and 90d, got %s", c.Auth.SessionTTL)
+	}
+	if c.Auth.MaxFailures < 1 || c.Auth.MaxFailures > 100 {
+		add("auth.max_failures", "must be between 1 and 100, got %d", c.Auth.MaxFailures)
+	}
+	if c.Auth.Lockout <= 0 {
+		add("auth.lockout", "must be positive, got %s", c.Auth.Lockout)
+	}
+	if n := len(c.Auth.InitialAdminPassword); n != 0 && (n < 4 || n > 256) {
+		add("auth.initial_admin_password", "must have 4 to 256 characters (it is changed at the first login)")
+	}
+	if strings.TrimSpace(c.Downloads.Dir) == "" {
+		add("downloads.dir", "must name a directory")
+	}
+	if strings.TrimSpace(c.Downloads.FFmpeg) == "" {
+		add("downloads.ffmpeg", "must name the ffmpeg binary")
+	}
+	return errors.Join(c.validate(), errors.Join(errs...))
+}

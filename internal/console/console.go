@@ -2,13 +2,85 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/console/web"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 )
 
-// Run serves until ctx is cancelled.
+// Run serves the API and the web UI until ctx is cancelled.
 func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
-	return svc.Serve(ctx, "console", &cfg.Database, cfg.HTTP, log)
+	rt, err := svc.Start(ctx, "console", &cfg.Database, cfg.HTTP, log)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+
+	authSvc := &auth.Service{
+		Store:       rt.Store,
+		SessionTTL:  cfg.Auth.SessionTTL.Std(),
+		MaxFailures: cfg.Auth.MaxFailures,
+		Lockout:     cfg.Auth.Lockout.Std(),
+		Log:         log,
+	}
+	if err := authSvc.Initialize(); err != nil {
+		return err
+	}
+	defer authSvc.Close()
+	if err := authSvc.EnsureAdmin(ctx, cfg.Auth.AdminPassword()); err != nil {
+		return err
+	}
+
+	sip := &SipserverClient{BaseURL: cfg.SipserverURL, Token: string(cfg.ServiceToken), HTTP: &http.Client{}}
+	if cfg.ServiceToken == "" {
+		log.Warn("service_token is not set: PTZ, records, playback and downloads answer 503")
+	}
+	var signer *playtoken.Signer
+	if cfg.Media.PlayTokenSecret != "" {
+		if signer, err = playtoken.NewSigner([]byte(cfg.Media.PlayTokenSecret)); err != nil {
+			return fmt.Errorf("media.play_token_secret: %w", err)
+		}
+	} else {
+		log.Warn("media.play_token_secret is not set: play, playback and download answer 503")
+	}
+
+	downloads := &Downloads{
+		Dir: cfg.Downloads.Dir, FFmpeg: cfg.Downloads.FFmpeg, RTSPURL: cfg.Media.RTSPURL,
+		Sip: sip, Signer: signer, TokenTTL: cfg.Media.PlayTokenTTL.Std(), Log: log,
+	}
+	if err := downloads.Initialize(); err != nil {
+		return err
+	}
+	defer downloads.Close()
+
+	events := &Events{Store: rt.Store, Log: log}
+	if err := events.Initialize(); err != nil {
+		return err
+	}
+	// Before the HTTP server's shutdown (deferred earlier, so run later):
+	// the event streams end here instead of holding the shutdown.
+	defer events.Close()
+
+	api := &API{
+		Store: rt.Store, Auth: authSvc, Sip: sip, Signer: signer,
+		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
+		Downloads: downloads, Events: events, Log: log, Now: time.Now,
+	}
+	if err := api.Initialize(); err != nil {
+		return err
+	}
+	defer api.Close()
+	api.Register(rt.Mux)
+	// The web UI: everything not under /api/, /healthz, /readyz and /metrics.
+	rt.Mux.Handle("/", web.Handler())
+	rt.Started()
+	log.Info("serving", "http", rt.HTTP.Addr().String(), "api", "/api/v1/", "ui", "/")
+	<-ctx.Done()
+	return nil
 }

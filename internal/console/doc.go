@@ -1,3 +1,7 @@
-// Package console is the operators' API and web UI service. So far it keeps the schema
-// migrated and serves its probes and metrics; the API and UI follow.
+// Package console is the operators' service: the public API under /api/v1
+// (login, devices, channels, the tree, live play with signed play tokens,
+// PTZ, device recordings, playback, downloads and server-sent events) and
+// the web UI (package web). Users and sessions live in PostgreSQL (package
+// auth); device control goes to sipserver's internal API; video flows from
+// mediagw straight to the browser.
 package console

@@ -81,3 +81,16 @@ func (s *Sim) Unregister(ctx context.Context, deviceID string) error {
 	}
 	return fmt.Errorf("unregister %s: %w", deviceID, ErrUnknownDevice)
 }
+
+// Position returns the current PTZ position of channelID (pan and tilt in
+// degrees, zoom factor), as PTZ commands moved it; ok is false for a
+// channel the simulator does not run.
+func (s *Sim) Position(channelID string) (pan, tilt, zoom float64, ok bool) {
+	for _, d := range s.devices {
+		if c := d.channel(channelID); c != nil {
+			pan, tilt, zoom = c.position()
+			return pan, tilt, zoom, true
+		}
+	}
+	return 0, 0, 0, false
+}

@@ -1,0 +1,195 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// clock is a settable time source.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), pgtest.NewDB(t), 4, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func newService(t *testing.T, st *store.Store, clk *clock) *auth.Service {
+	t.Helper()
+	s := &auth.Service{Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap, Now: clk.Now}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func bearer(token string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	return r
+}
+
+func TestLoginLockoutAndSessions(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
+	s := newService(t, st, clk)
+	if err := s.EnsureAdmin(ctx, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureAdmin(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "admin", "other", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("second EnsureAdmin must not change the password: %v", err)
+	}
+	if _, err := s.Login(ctx, "nobody", "admin", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	// Failure 1 came above; failure 2 is still a plain failure, 3 locks.
+	if _, err := s.Login(ctx, "admin", "wrong", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("second failure: %v", err)
+	}
+	var locked *auth.LockedError
+	if _, err := s.Login(ctx, "admin", "wrong", "10.0.0.1"); !errors.As(err, &locked) || !locked.Until.Equal(clk.Now().Add(15*time.Minute)) {
+		t.Fatalf("third failure must lock: %v", err)
+	}
+	if _, err := s.Login(ctx, "admin", "admin", "10.0.0.1"); !errors.As(err, &locked) {
+		t.Fatalf("right password while locked: %v", err)
+	}
+	clk.Add(15 * time.Minute)
+	res, err := s.Login(ctx, "admin", "admin", "10.0.0.1")
+	if err != nil || res.Token == "" || res.Session.CSRFToken == "" || !res.Session.User.MustChangePassword ||
+		res.Session.User.Role != store.RoleAdmin {
+		t.Fatalf("login after the lock-out: %+v %v", res, err)
+	}
+
+	sess, err := s.Authenticate(bearer(res.Token))
+	if err != nil || sess.User.Username != "admin" || sess.ViaCookie || sess.CSRFToken != res.Session.CSRFToken {
+		t.Fatalf("bearer: %+v %v", sess, err)
+	}
+	cookieReq := httptest.NewRequest(http.MethodPost, "/api/v1/channels/x/play", nil)
+	cookieReq.AddCookie(&http.Cookie{Name: auth.CookieName, Value: res.Token})
+	sess, err = s.Authenticate(cookieReq)
+	if err != nil || !sess.ViaCookie {
+		t.Fatalf("cookie: %+v %v", sess, err)
+	}
+	if auth.CheckCSRF(cookieReq, sess) {
+		t.Error("cookie POST without CSRF header passed")
+	}
+	cookieReq.Header.Set(auth.CSRFHeader, "wrong")
+	if auth.CheckCSRF(cookieReq, sess) {
+		t.Error("cookie POST with a wrong CSRF token passed")
+	}
+	cookieReq.Header.Set(auth.CSRFHeader, sess.CSRFToken)
+	if !auth.CheckCSRF(cookieReq, sess) {
+		t.Error("cookie POST with the CSRF token refused")
+	}
+	for _, bad := range []*http.Request{bearer("nope"), bearer(""), httptest.NewRequest(http.MethodGet, "/", nil)} {
+		if _, err := s.Authenticate(bad); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("bad credentials: %v", err)
+		}
+	}
+
+	// A restarted console (a new Service on the same database) knows the session.
+	s2 := newService(t, st, clk)
+	if _, err := s2.Authenticate(bearer(res.Token)); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	clk.Add(time.Hour)
+	if _, err := s2.Authenticate(bearer(res.Token)); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("expired session: %v", err)
+	}
+
+	entries, _, err := st.ListAudit(ctx, store.AuditFilter{Username: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range entries {
+		count[e.Action]++
+	}
+	if count["login_failed"] != 4 || count["login"] != 1 || count["user_create"] != 1 {
+		t.Errorf("audit actions %v", count)
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clk := &clock{now: time.Now()}
+	s := newService(t, st, clk)
+	if err := s.EnsureAdmin(ctx, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Login(ctx, "admin", "admin", "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Login(ctx, "admin", "admin", "10.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangePassword(ctx, first.Session, "wrong", "new-password-1", ""); !errors.Is(err, auth.ErrWrongPassword) {
+		t.Fatalf("wrong old: %v", err)
+	}
+	for _, weak := range []string{"short", "admin", "ADMIN", "admin"} {
+		if err := s.ChangePassword(ctx, first.Session, "admin", weak, ""); !errors.Is(err, auth.ErrWeakPassword) {
+			t.Fatalf("weak %q: %v", weak, err)
+		}
+	}
+	if err := s.ChangePassword(ctx, first.Session, "admin", "new-password-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Authenticate(bearer(first.Token))
+	if err != nil || sess.User.MustChangePassword {
+		t.Fatalf("own session after change: %+v %v", sess, err)
+	}
+	if _, err := s.Authenticate(bearer(second.Token)); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("other session must end: %v", err)
+	}
+	if _, err := s.Login(ctx, "admin", "admin", ""); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("old password still works: %v", err)
+	}
+	if _, err := s.Login(ctx, "admin", "new-password-1", ""); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+	if err := s.Logout(ctx, sess, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(bearer(first.Token)); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("after logout: %v", err)
+	}
+}

@@ -1,0 +1,36 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors of the package.
+var (
+	// ErrHashFormat means a stored password hash is not a valid argon2id PHC string.
+	ErrHashFormat = errors.New("auth: malformed password hash")
+	// ErrPasswordTooLong refuses passwords over MaxPasswordLen bytes.
+	ErrPasswordTooLong = errors.New("auth: password too long")
+	// ErrInvalidCredentials is a failed login: unknown user or wrong password (not told apart).
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	// ErrUnauthenticated means the request carries no valid session.
+	ErrUnauthenticated = errors.New("not logged in or session expired")
+	// ErrWrongPassword is a password change with a wrong old password.
+	ErrWrongPassword = errors.New("old password is wrong")
+	// ErrWeakPassword wraps the reason a new password is refused.
+	ErrWeakPassword = errors.New("new password refused")
+	// ErrBusy means too many password hashes are being computed; the client should retry.
+	ErrBusy = errors.New("auth: busy")
+)
+
+// LockedError is a login refused because the account is locked.
+type LockedError struct {
+	// Until is when the lock ends.
+	Until time.Time
+}
+
+// Error implements error.
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("account locked until %s", e.Until.UTC().Format(time.RFC3339))
+}

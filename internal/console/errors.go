@@ -1,0 +1,159 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+// Sentinel errors of the package.
+var (
+	// ErrSipserverUnavailable means sipserver could not be reached or refused the service token.
+	ErrSipserverUnavailable = errors.New("sipserver unavailable")
+	// ErrPlayDisabled means no play token secret is configured.
+	ErrPlayDisabled = errors.New("video access disabled: set media.play_token_secret")
+	// ErrTooManyDownloads means the concurrent download limit is reached.
+	ErrTooManyDownloads = errors.New("too many downloads running; try again when one has finished")
+	// ErrDownloadNotReady means the download's file is not complete (yet).
+	ErrDownloadNotReady = errors.New("download not finished")
+	// ErrForbidden means the user's role does not allow the action.
+	ErrForbidden = errors.New("not allowed for this user")
+)
+
+// Error codes of the API's error answers ({"error","code"}).
+const (
+	CodeBadRequest             = "bad_request"
+	CodeTooLarge               = "too_large"
+	CodeUnauthenticated        = "unauthenticated"
+	CodeInvalidCredentials     = "invalid_credentials"
+	CodeLocked                 = "locked"
+	CodeCSRF                   = "csrf"
+	CodePasswordChangeRequired = "password_change_required"
+	CodeWrongPassword          = "wrong_password"
+	CodeWeakPassword           = "weak_password"
+	CodeForbidden              = "forbidden"
+	CodeNotFound               = "not_found"
+	CodeOffline                = "offline"
+	CodeBusy                   = "busy"
+	CodeConflict               = "conflict"
+	CodeNotReady               = "not_ready"
+	CodeTooManyDownloads       = "too_many_downloads"
+	CodeDeviceRefused          = "device_refused"
+	CodeTimeout                = "timeout"
+	CodeSipserverUnavailable   = "sipserver_unavailable"
+	CodeSipserverError         = "sipserver_error"
+	CodePlayDisabled           = "play_disabled"
+	CodeInternal               = "internal"
+)
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	// Error is a message for people.
+	Error string `json:"error"`
+	// Code is a stable machine-readable code.
+	Code string `json:"code"`
+}
+
+// apiError is an answer a handler chose itself.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func newError(status int, code, format string, args ...any) error {
+	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// SipError is an error answer of sipserver's internal API.
+type SipError struct {
+	// Op names the call ("ptz", "create session").
+	Op string
+	// Status is sipserver's HTTP status.
+	Status int
+	// Message is sipserver's error text.
+	Message string
+}
+
+// Error implements error.
+func (e *SipError) Error() string { return e.Message }
+
+// classify maps err to the HTTP status, code and message of the answer.
+func classify(err error) (status int, code, msg string) {
+	var (
+		ae     *apiError
+		maxErr *http.MaxBytesError
+		locked *auth.LockedError
+		sipErr *SipError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.code, ae.msg
+	case errors.As(err, &maxErr):
+		return http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body over %d bytes", maxErr.Limit)
+	case errors.Is(err, svcapi.ErrBadRequest):
+		return http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), svcapi.ErrBadRequest.Error()+": ")
+	case errors.As(err, &locked):
+		return http.StatusLocked, CodeLocked, locked.Error()
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return http.StatusUnauthorized, CodeInvalidCredentials, err.Error()
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return http.StatusUnauthorized, CodeUnauthenticated, auth.ErrUnauthenticated.Error()
+	case errors.Is(err, auth.ErrWrongPassword):
+		return http.StatusBadRequest, CodeWrongPassword, err.Error()
+	case errors.Is(err, auth.ErrWeakPassword):
+		return http.StatusBadRequest, CodeWeakPassword, err.Error()
+	case errors.Is(err, auth.ErrBusy):
+		return http.StatusServiceUnavailable, CodeBusy, "too many logins at once; try again"
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, CodeForbidden, err.Error()
+	case errors.Is(err, ErrPlayDisabled):
+		return http.StatusServiceUnavailable, CodePlayDisabled, err.Error()
+	case errors.Is(err, ErrTooManyDownloads):
+		return http.StatusTooManyRequests, CodeTooManyDownloads, err.Error()
+	case errors.Is(err, ErrDownloadNotReady):
+		return http.StatusConflict, CodeNotReady, err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, CodeNotFound, err.Error()
+	case errors.Is(err, ErrSipserverUnavailable):
+		return http.StatusServiceUnavailable, CodeSipserverUnavailable, err.Error()
+	case errors.As(err, &sipErr):
+		return classifySip(sipErr)
+	}
+	return http.StatusInternalServerError, CodeInternal, "internal error"
+}
+
+// classifySip maps sipserver's answer to ours: the device's failures keep
+// their meaning, sipserver's own trouble is a 502/503 of ours.
+func classifySip(e *SipError) (int, string, string) {
+	msg := e.Message
+	switch e.Status {
+	case http.StatusBadRequest:
+		return http.StatusBadRequest, CodeBadRequest, msg
+	case http.StatusNotFound:
+		return http.StatusNotFound, CodeNotFound, msg
+	case http.StatusConflict:
+		lower := strings.ToLower(msg)
+		switch {
+		case strings.Contains(lower, "offline"):
+			return http.StatusConflict, CodeOffline, msg
+		case strings.Contains(lower, "busy"):
+			return http.StatusConflict, CodeBusy, msg
+		}
+		return http.StatusConflict, CodeConflict, msg
+	case http.StatusBadGateway:
+		return http.StatusBadGateway, CodeDeviceRefused, msg
+	case http.StatusGatewayTimeout:
+		return http.StatusGatewayTimeout, CodeTimeout, msg
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable:
+		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver refused the console: " + msg
+	}
+	return http.StatusBadGateway, CodeSipserverError, "sipserver: " + msg
+}

@@ -1,0 +1,190 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// SSE event names, one per store notification channel.
+const (
+	EventStatus  = "status"
+	EventCatalog = "catalog"
+	EventSession = "session"
+)
+
+// eventNames maps the store's notification channels to SSE event names.
+var eventNames = map[string]string{
+	store.ChannelStatus:  EventStatus,
+	store.ChannelCatalog: EventCatalog,
+	store.ChannelSession: EventSession,
+}
+
+// Event is one server-sent event: a store notification.
+type Event struct {
+	// Name is status, catalog or session.
+	Name string
+	// Data is the notification's JSON payload, passed on unchanged.
+	Data string
+}
+
+// Events fans the store's notifications out to the SSE clients: one
+// database listener for every client. Each client has a bounded buffer;
+// one that does not keep up is dropped (its browser reconnects and re-reads
+// the state), so that it never delays the others.
+type Events struct {
+	Store *store.Store
+	// Buffer is each client's queue length (default 64).
+	Buffer int
+	// PingInterval is the keep-alive comment interval (default 15 s).
+	PingInterval time.Duration
+	Log          *slog.Logger
+
+	mu     sync.Mutex
+	subs   map[*subscription]struct{}
+	closed bool
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// subscription is one client's queue; ch is closed when it is dropped.
+type subscription struct {
+	ch chan Event
+}
+
+// Initialize starts listening.
+func (e *Events) Initialize() error {
+	if e.Buffer <= 0 {
+		e.Buffer = 64
+	}
+	if e.PingInterval <= 0 {
+		e.PingInterval = 15 * time.Second
+	}
+	if e.Log == nil {
+		e.Log = slog.Default()
+	}
+	e.subs = map[*subscription]struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	channels := []string{store.ChannelStatus, store.ChannelCatalog, store.ChannelSession}
+	e.wg.Go(func() {
+		if err := e.Store.Listen(ctx, channels, e.publish); err != nil {
+			e.Log.Error("event listener stopped", "error", err)
+		}
+	})
+	return nil
+}
+
+// Close stops listening and ends every client's stream.
+func (e *Events) Close() {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for s := range e.subs {
+		close(s.ch)
+		delete(e.subs, s)
+	}
+}
+
+// Clients returns the number of connected clients.
+func (e *Events) Clients() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.subs)
+}
+
+func (e *Events) publish(channel, payload string) {
+	ev := Event{Name: eventNames[channel], Data: payload}
+	if ev.Name == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s := range e.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			close(s.ch)
+			delete(e.subs, s)
+			e.Log.Info("dropped a slow event client", "buffer", e.Buffer)
+		}
+	}
+}
+
+func (e *Events) subscribe() *subscription {
+	s := &subscription{ch: make(chan Event, e.Buffer)}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		close(s.ch)
+		return s
+	}
+	e.subs[s] = struct{}{}
+	return s
+}
+
+func (e *Events) unsubscribe(s *subscription) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.subs[s]; ok {
+		close(s.ch)
+		delete(e.subs, s)
+	}
+}
+
+// sseWriteTimeout bounds one write to a client: a stuck connection is closed.
+const sseWriteTimeout = 10 * time.Second
+
+func (a *API) events(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+	if a.Events == nil {
+		return newError(http.StatusServiceUnavailable, CodeInternal, "events are not available")
+	}
+	rc := http.NewResponseController(w)
+	sub := a.Events.subscribe()
+	defer a.Events.unsubscribe(sub)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	write := func(format string, args ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	// retry: how long the browser waits before reconnecting.
+	if !write("retry: 3000\n: connected\n\n") {
+		return nil
+	}
+	ping := time.NewTicker(a.Events.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case ev, ok := <-sub.ch:
+			if !ok {
+				return nil // dropped as too slow, or the console stops
+			}
+			if !write("event: %s\ndata: %s\n\n", ev.Name, ev.Data) {
+				return nil
+			}
+		case <-ping.C:
+			if !write(": ping\n\n") {
+				return nil
+			}
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package console_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// sseEvent is one parsed server-sent event.
+type sseEvent struct {
+	name, data string
+}
+
+// openEvents connects to /api/v1/events and returns a channel of events
+// (closed when the stream ends).
+func openEvents(t *testing.T, e *env, token string) (<-chan sseEvent, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		cancel()
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	out := make(chan sseEvent, 16)
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(resp.Body)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.name != "" {
+					out <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, "event: "):
+				ev.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.data = strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+	t.Cleanup(cancel)
+	return out, cancel
+}
+
+func TestEventsDeliverStatusChanges(t *testing.T) {
+	e, c := operator(t, envOptions{})
+	lr := c.login("olga", "olga-password")
+	events, _ := openEvents(t, e, lr.Token)
+
+	// The listener connects in the background: flip the device until a change
+	// arrives (PostgreSQL does not queue notifications for a listener not yet there).
+	ctx := context.Background()
+	deadline := time.After(15 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	online := false
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("event stream ended")
+			}
+			if ev.name != "status" {
+				continue
+			}
+			var se store.StatusEvent
+			if err := json.Unmarshal([]byte(ev.data), &se); err != nil || se.DeviceID != deviceB || se.Cause != "test" {
+				t.Fatalf("status event %q: %+v %v", ev.data, se, err)
+			}
+			return
+		case <-tick.C:
+			online = !online
+			if _, err := e.st.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceB, Online: online, Cause: "test", At: time.Now()}}); err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("no status event within 15 s")
+		}
+	}
+}

@@ -1,0 +1,382 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// quiet keeps the tests' output to failures; SHARPEYES_TEST_LOG=1 shows everything.
+var quiet = func() *slog.Logger {
+	if os.Getenv("SHARPEYES_TEST_LOG") != "" {
+		return slog.Default()
+	}
+	return slog.New(slog.DiscardHandler)
+}()
+
+// cheap keeps password hashing fast in tests.
+var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const (
+	serviceToken = "service-token-0123456789"
+	playSecret   = "play-secret-0123456789-0123456789-0123456789"
+	deviceA      = "34020000001320000001"
+	deviceB      = "34020000001320000002"
+	channelA1    = "34020000001310000001"
+	channelA2    = "34020000001310000002"
+	channelB1    = "34020000001310000011"
+)
+
+// sipCall is one request the sipserver double received.
+type sipCall struct {
+	Method, Path, Query, Body, Auth string
+}
+
+// sipDouble stands in for sipserver's internal API.
+type sipDouble struct {
+	mu    sync.Mutex
+	calls []sipCall
+	// answer overrides the default answer of a "METHOD /path" when set.
+	answer map[string]func(w http.ResponseWriter, body []byte)
+	srv    *httptest.Server
+	seq    int
+}
+
+func newSipDouble(t *testing.T) *sipDouble {
+	d := &sipDouble{answer: map[string]func(http.ResponseWriter, []byte){}}
+	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
+	t.Cleanup(d.srv.Close)
+	return d
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (d *sipDouble) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	key := r.Method + " " + r.URL.Path
+	d.mu.Lock()
+	d.calls = append(d.calls, sipCall{r.Method, r.URL.Path, r.URL.RawQuery, string(body), r.Header.Get("Authorization")})
+	custom := d.answer[key]
+	d.seq++
+	seq := d.seq
+	d.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+serviceToken {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong service token"})
+		return
+	}
+	if custom != nil {
+		custom(w, body)
+		return
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/ptz"):
+		writeJSON(w, http.StatusOK, map[string]string{"ptz_cmd": "A50F010A64648007"})
+	case strings.HasSuffix(r.URL.Path, "/records"):
+		writeJSON(w, http.StatusOK, map[string]any{"items": []map[string]any{{
+			"name": "rec1", "start": "2024-05-01T08:00:00Z",
+			"end": "2024-05-01T09:00:00Z", "type": "time", "secrecy": 0,
+		}}, "total": 1, "sum_num": 1, "partial": false})
+	case key == "POST /internal/v1/streams/needed":
+		writeJSON(w, http.StatusOK, map[string]any{"id": "s-live", "kind": "play", "state": "active"})
+	case key == "POST /internal/v1/streams/idle":
+		w.WriteHeader(http.StatusNoContent)
+	case key == "POST /internal/v1/sessions":
+		var req struct {
+			Kind      string `json:"kind"`
+			ChannelID string `json:"channel_id"`
+		}
+		_ = json.Unmarshal(body, &req)
+		id := req.Kind + "-" + string(rune('a'+seq%26))
+		writeJSON(w, http.StatusCreated, map[string]any{
+			"id": id, "kind": req.Kind, "device_id": deviceA, "channel_id": req.ChannelID,
+			"path": req.Kind + "/" + id, "state": "active",
+		})
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/internal/v1/sessions/"):
+		id := strings.TrimPrefix(r.URL.Path, "/internal/v1/sessions/")
+		kind, _, _ := strings.Cut(id, "-")
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": id, "kind": kind, "device_id": deviceA, "channel_id": channelA1,
+			"path": kind + "/" + id, "state": "active",
+		})
+	case r.Method == http.MethodDelete, strings.HasSuffix(r.URL.Path, "/control"):
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route"})
+	}
+}
+
+// callsTo returns the calls of "METHOD /path".
+func (d *sipDouble) callsTo(key string) []sipCall {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []sipCall
+	for _, c := range d.calls {
+		if c.Method+" "+c.Path == key {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitCall waits (bounded) for a call to key.
+func (d *sipDouble) waitCall(t *testing.T, key string) sipCall {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c := d.callsTo(key); len(c) > 0 {
+			return c[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("sipserver got no %s within 10 s", key)
+	return sipCall{}
+}
+
+// env is a console API on a fresh database with a sipserver double.
+type env struct {
+	t       *testing.T
+	st      *store.Store
+	sip     *sipDouble
+	api     *console.API
+	auth    *auth.Service
+	signer  *playtoken.Signer
+	srv     *httptest.Server
+	events  *console.Events
+	dls     *console.Downloads
+	dlDir   string
+	options envOptions
+}
+
+type envOptions struct {
+	noSigner    bool
+	maxFailures int
+	ffmpeg      string
+	maxRunning  int
+	storeURL    string
+}
+
+func newEnv(t *testing.T, opts envOptions) *env {
+	t.Helper()
+	if opts.storeURL == "" {
+		opts.storeURL = pgtest.NewDB(t)
+	}
+	st, err := store.Open(context.Background(), opts.storeURL, 6, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	e := &env{t: t, st: st, sip: newSipDouble(t), options: opts}
+	if opts.maxFailures == 0 {
+		opts.maxFailures = 5
+	}
+	e.auth = &auth.Service{Store: st, SessionTTL: time.Hour, MaxFailures: opts.maxFailures, Lockout: 15 * time.Minute, Params: cheap, Log: quiet}
+	if err := e.auth.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.auth.Close)
+	if err := e.auth.EnsureAdmin(context.Background(), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if !opts.noSigner {
+		if e.signer, err = playtoken.NewSigner([]byte(playSecret)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sip := &console.SipserverClient{BaseURL: e.sip.srv.URL, Token: serviceToken}
+	e.events = &console.Events{Store: st, PingInterval: time.Hour, Log: quiet}
+	if err := e.events.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	if opts.ffmpeg == "" {
+		opts.ffmpeg = "ffmpeg"
+	}
+	e.dlDir = t.TempDir()
+	e.dls = &console.Downloads{
+		Dir: e.dlDir, FFmpeg: opts.ffmpeg, RTSPURL: "rtsp://127.0.0.1:8554", Sip: sip, Signer: e.signer,
+		MaxRunning: opts.maxRunning, Log: quiet,
+	}
+	if err := e.dls.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	e.api = &console.API{
+		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
+		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events, Log: quiet,
+	}
+	if err := e.api.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	e.api.Register(mux)
+	e.srv = httptest.NewServer(mux)
+	// Cleanups run last-in first-out: events end the SSE streams before the server closes.
+	t.Cleanup(e.dls.Close)
+	t.Cleanup(e.api.Close)
+	t.Cleanup(e.srv.Close)
+	t.Cleanup(e.events.Close)
+	return e
+}
+
+// addUser creates a user who needs no password change.
+func (e *env) addUser(name, password, role string) {
+	e.t.Helper()
+	h, err := auth.HashPassword(password, cheap)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.CreateUser(context.Background(), store.User{Username: name, PasswordHash: h, Role: role}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// seed stores two devices with channels; deviceA and channelA1 online.
+func (e *env) seed() {
+	e.t.Helper()
+	ctx := context.Background()
+	for _, d := range []store.Device{
+		{ID: deviceA, Name: "Gate", Manufacturer: "Hikvision", Model: "DS-2CD"},
+		{ID: deviceB, Name: "Yard", Manufacturer: "Dahua", Model: "IPC"},
+	} {
+		if err := e.st.UpsertDevice(ctx, d); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if _, err := e.st.SyncCatalog(ctx, deviceA, []store.Channel{
+		{ID: "340201", Name: "Xuanwu District", Parental: true},
+		{ID: channelA1, Name: "Gate east", CivilCode: "34020101", PTZType: 1},
+		{ID: channelA2, Name: "Gate west", CivilCode: "34020100"},
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.SyncCatalog(ctx, deviceB, []store.Channel{{ID: channelB1, Name: "Yard"}}); err != nil {
+		e.t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := e.st.ApplyStatusChanges(ctx, []store.StatusChange{
+		{DeviceID: deviceA, Online: true, Cause: "register", At: now},
+		{DeviceID: deviceA, ChannelID: channelA1, Online: true, Cause: "catalog", At: now},
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// client talks to the API like the browser (cookie jar) or a script (Bearer).
+type client struct {
+	t      *testing.T
+	base   string
+	hc     *http.Client
+	bearer string
+	csrf   string
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: e.t, base: e.srv.URL, hc: &http.Client{Jar: jar}}
+}
+
+// response is a decoded answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// code returns the "code" of an error answer.
+func (r response) code() string {
+	var e console.ErrorBody
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Code
+}
+
+func (c *client) do(method, path string, body any) response {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			rd = strings.NewReader(s)
+		} else {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	if c.csrf != "" {
+		req.Header.Set(auth.CSRFHeader, c.csrf)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// loginResponse is the login answer.
+type loginResponse struct {
+	Token              string `json:"token"`
+	MustChangePassword bool   `json:"must_change_password"`
+	CSRFToken          string `json:"csrf_token"`
+	User               struct {
+		Username string `json:"username"`
+		Role     string `json:"role"`
+	} `json:"user"`
+}
+
+// login logs in with the cookie (and keeps the CSRF token); it fails the test unless it gets 200.
+func (c *client) login(user, password string) loginResponse {
+	c.t.Helper()
+	r := c.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": user, "password": password})
+	if r.Status != http.StatusOK {
+		c.t.Fatalf("login %s: %d %s", user, r.Status, r.Body)
+	}
+	var out loginResponse
+	r.json(c.t, &out)
+	c.csrf = out.CSRFToken
+	return out
+}
+
+// mustStatus fails the test unless r has status (and, when code is set, that error code).
+func mustStatus(t *testing.T, what string, r response, status int, code string) {
+	t.Helper()
+	if r.Status != status || (code != "" && r.code() != code) {
+		t.Fatalf("%s: %d %s, want %d %s", what, r.Status, r.Body, status, code)
+	}
+}

@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/gbsim"
+	"github.com/sharpeyes/sharpeyes/internal/peertest"
+)
+
+// consoleStack is a stack with the console in front.
+type consoleStack struct {
+	*stack
+	cfg *config.Console
+}
+
+func (s *stack) withConsole() *consoleStack {
+	s.t.Helper()
+	c := &config.Console{}
+	c.SetDefaults()
+	c.Database.URL = config.DatabaseURL(s.dbURL)
+	c.HTTP.Listen = addr(peertest.FreePort(s.t, "tcp"))
+	c.SipserverURL = s.sipBase()
+	c.ServiceToken = serviceToken
+	c.Media.PublicURL = s.gwBase()
+	c.Media.RTSPURL = "rtsp://" + s.gwCfg.RTSP.Listen
+	c.Media.PlayTokenSecret = playSecret
+	c.Downloads.Dir = s.t.TempDir()
+	if err := c.Validate(); err != nil {
+		s.t.Fatal(err)
+	}
+	cs := &consoleStack{stack: s, cfg: c}
+	runService(s.t, "console", cs.base(), func(ctx context.Context) error {
+		return console.Run(ctx, c, logger("console"))
+	})
+	return cs
+}
+
+func (c *consoleStack) base() string { return "http://" + c.cfg.HTTP.Listen }
+
+// page drives the console UI in headless Chromium and collects page errors.
+type page struct {
+	t        *testing.T
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func newPage(t *testing.T, timeout time.Duration) *page {
+	ctx := browsertest.New(t)
+	p := &page{t: t}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			p.mu.Lock()
+			p.problems = append(p.problems, "exception: "+e.ExceptionDetails.Error())
+			p.mu.Unlock()
+		}
+	})
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancel)
+	p.ctx = ctx
+	return p
+}
+
+func q(id string) string { return fmt.Sprintf(`[data-testid="%s"]`, id) }
+
+func (p *page) run(what string, actions ...chromedp.Action) {
+	p.t.Helper()
+	if err := chromedp.Run(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (p *page) poll(what, js string, limit time.Duration) {
+	p.t.Helper()
+	if err := browsertest.Poll(p.ctx, js, limit); err != nil {
+		var text string
+		_ = chromedp.Run(p.ctx, chromedp.Evaluate(`document.body.innerText.slice(0, 1500)`, &text))
+		p.t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+	}
+}
+
+func vis(id string) string {
+	return fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.offsetParent !== null; })()`, q(id))
+}
+
+// login logs in as admin with the first-start password, changes it, and
+// waits for the live view.
+func (p *page) login(base string) {
+	p.t.Helper()
+	p.run("open the console", chromedp.Navigate(base+"/"))
+	p.poll("login form", vis("login-submit"), 10*time.Second)
+	p.run("log in as admin/admin",
+		chromedp.SendKeys(q("login-username"), "admin", chromedp.ByQuery),
+		chromedp.SendKeys(q("login-password"), "admin", chromedp.ByQuery),
+		chromedp.Click(q("login-submit"), chromedp.ByQuery))
+	p.poll("forced password change", vis("pw-submit"), 10*time.Second)
+	p.run("change the initial password",
+		chromedp.SendKeys(q("pw-old"), "admin", chromedp.ByQuery),
+		chromedp.SendKeys(q("pw-new"), "Wall-0perator!", chromedp.ByQuery),
+		chromedp.SendKeys(q("pw-repeat"), "Wall-0perator!", chromedp.ByQuery),
+		chromedp.Click(q("pw-submit"), chromedp.ByQuery))
+}
+
+// drop drags a tree channel onto a pane with synthetic HTML5 drag events
+// (headless Chromium does not start HTML5 drags from mouse input).
+func drop(channel string, pane int) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => {
+		const dt = new DataTransfer();
+		const src = document.querySelector(%q), dst = document.querySelector(%q);
+		src.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: dt}));
+		dst.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt}));
+		dst.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt}));
+	})()`, q("tree-channel-"+channel), q(fmt.Sprintf("pane-%d", pane))), nil)
+}
+
+// decoding is JS that is true once pane i's video decoded frames, and
+// remembers the count so that a second call checks that it grew.
+func decoding(i int) string {
+	return fmt.Sprintf(`(() => {
+		const v = document.querySelector('%s video');
+		if (!v || !v.getVideoPlaybackQuality) return false;
+		const n = v.getVideoPlaybackQuality().totalVideoFrames;
+		window.__frames = window.__frames || {};
+		const before = window.__frames[%d];
+		window.__frames[%[2]d] = n;
+		return n > 0 && before !== undefined && n > before;
+	})()`, q(fmt.Sprintf("pane-%d", i)), i)
+}
+
+func mixedCameras(c *gbsim.Config) { c.Devices, c.Channels = 1, 4 }
+
+// TestConsoleVideoWall is the operator's first session: log in, change
+// the initial password, open a 4-pane wall, drag four cameras in (two of
+// them H.265, played as H.264), see all four decode, move one with PTZ.
+func TestConsoleVideoWall(t *testing.T) {
+	s := newStack(t, nil)
+	s.startMediagw()
+	s.startSipserver()
+	s.startSim(mixedCameras)
+	cs := s.withConsole()
+
+	p := newPage(t, 90*time.Second)
+	p.login(cs.base())
+	p.poll("tree with the cameras", vis("tree-channel-"+channelID(4)), 15*time.Second)
+	p.run("4-pane layout", chromedp.Click(q("layout-4"), chromedp.ByQuery))
+	p.poll("four panes", `window.sharpeyesDebug.panes().length === 4`, 5*time.Second)
+	for i := range 4 {
+		p.run(fmt.Sprintf("drag camera %d", i+1), drop(channelID(i+1), i))
+	}
+	for i := range 4 {
+		p.poll(fmt.Sprintf("pane %d plays", i), fmt.Sprintf(`window.sharpeyesDebug.panes()[%d].state === 'playing'`, i), 20*time.Second)
+		p.poll(fmt.Sprintf("pane %d decodes frames", i), decoding(i), 15*time.Second)
+		p.poll(fmt.Sprintf("pane %d keeps decoding", i), decoding(i), 5*time.Second)
+	}
+	var techs string
+	p.run("read techs", chromedp.Evaluate(`window.sharpeyesDebug.panes().map(p => p.tech).join(',')`, &techs))
+	t.Logf("pane techs: %s", techs)
+
+	pan0, _, _, _ := s.sim.Position(channelID(1))
+	p.run("open PTZ", chromedp.Click(q("ptz-toggle-0"), chromedp.ByQuery))
+	p.poll("PTZ panel", vis("ptz-left"), 5*time.Second)
+	p.run("hold left", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('mousedown', {bubbles: true}))`, q("ptz-left")), nil))
+	eventually(t, "the camera pans left", 10*time.Second, func() bool {
+		pan, _, _, _ := s.sim.Position(channelID(1))
+		left := math.Mod(pan0-pan+360, 360) // degrees turned left, pan wraps at 360
+		return left > 1 && left < 180
+	})
+	p.run("release", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('mouseup', {bubbles: true}))`, q("ptz-left")), nil))
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) > 0 {
+		t.Errorf("page problems: %s", strings.Join(p.problems, "; "))
+	}
+}
+
+// clickSegment clicks the timeline at frac (0–1) of the n-th recording segment.
+func clickSegment(n int, frac float64) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => {
+		const seg = document.querySelectorAll('#view-playback .tl-seg')[%d];
+		const tl = document.querySelector(%q);
+		const r = seg.getBoundingClientRect(), t = tl.getBoundingClientRect();
+		tl.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + r.width * %f, clientY: t.top + t.height / 2}));
+	})()`, n, q("playback-timeline"), frac), nil)
+}
+
+// videoDecoding is decoding() for any <video> selector.
+func videoDecoding(sel, key string) string {
+	return fmt.Sprintf(`(() => {
+		const v = document.querySelector(%q);
+		if (!v || !v.getVideoPlaybackQuality) return false;
+		const n = v.getVideoPlaybackQuality().totalVideoFrames;
+		window.__frames = window.__frames || {};
+		const before = window.__frames[%q];
+		window.__frames[%[2]q] = n;
+		return n > 0 && before !== undefined && n > before;
+	})()`, sel, key)
+}
+
+// TestConsolePlayback: the playback page shows the device's recordings of
+// the day, plays one from a click on the timeline, and seeks within it.
+func TestConsolePlayback(t *testing.T) {
+	s := newStack(t, nil)
+	s.startMediagw()
+	s.startSipserver()
+	s.startSim(func(c *gbsim.Config) { c.Devices, c.Channels = 1, 1 })
+	cs := s.withConsole()
+
+	p := newPage(t, 90*time.Second)
+	p.login(cs.base())
+	p.poll("live view", vis("nav-playback"), 15*time.Second)
+	p.run("open playback", chromedp.Click(q("nav-playback"), chromedp.ByQuery))
+	sel := fmt.Sprintf(`#view-playback %s`, q("tree-channel-"+channelID(1)))
+	p.poll("playback tree", fmt.Sprintf(`!!document.querySelector(%q)`, sel), 15*time.Second)
+	p.run("pick the camera", chromedp.Evaluate(fmt.Sprintf(
+		`document.querySelector(%q).dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`, sel), nil))
+	p.poll("timeline shows the recordings", `document.querySelectorAll('#view-playback .tl-seg').length > 0`, 15*time.Second)
+	p.run("click a recording", clickSegment(0, 0.3))
+	p.poll("playback session", `!!window.sharpeyesDebug.playback().session`, 15*time.Second)
+	video := q("playback-video")
+	p.poll("playback decodes", videoDecoding(video, "pb"), 20*time.Second)
+	p.poll("playback keeps decoding", videoDecoding(video, "pb"), 5*time.Second)
+	var session string
+	p.run("session", chromedp.Evaluate(`window.sharpeyesDebug.playback().session`, &session))
+	if open := s.sessions("?kind=playback"); len(open) != 1 || open[0].ID != session {
+		t.Fatalf("open playback sessions %+v, page has %q", open, session)
+	}
+
+	p.run("seek", clickSegment(0, 0.7))
+	p.poll("still decoding after the seek", videoDecoding(video, "pb"), 10*time.Second)
+	p.run("pause", chromedp.Click(q("playback-pause"), chromedp.ByQuery))
+	p.poll("paused", `window.sharpeyesDebug.playback().paused === true`, 5*time.Second)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) > 0 {
+		t.Errorf("page problems: %s", strings.Join(p.problems, "; "))
+	}
+}
+
+// TestConsoleSurvivesMediagwRestart: mediagw dies under a playing pane;
+// the pane says so and its retry plays again once mediagw is back.
+func TestConsoleSurvivesMediagwRestart(t *testing.T) {
+	s := newStack(t, nil)
+	s.startMediagw()
+	s.startSipserver()
+	s.startSim(func(c *gbsim.Config) { c.Devices, c.Channels = 1, 1 })
+	cs := s.withConsole()
+
+	p := newPage(t, 120*time.Second)
+	p.login(cs.base())
+	p.poll("tree", vis("tree-channel-"+channelID(1)), 15*time.Second)
+	p.run("play", drop(channelID(1), 0))
+	p.poll("pane decodes", decoding(0), 20*time.Second)
+
+	s.stopGW()
+	p.poll("the pane reports the failure", `window.sharpeyesDebug.panes()[0].state === 'error'`, 30*time.Second)
+	p.poll("retry offered", vis("pane-retry-0"), 5*time.Second)
+	var msg string
+	p.run("error text", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).textContent`, q("pane-state-0")), &msg))
+	t.Logf("pane says: %q", msg)
+
+	s.startMediagw()
+	p.run("retry", chromedp.Click(q("pane-retry-0"), chromedp.ByQuery))
+	p.poll("plays again", `window.sharpeyesDebug.panes()[0].state === 'playing'`, 30*time.Second)
+	p.run("forget the old count", chromedp.Evaluate(`window.__frames = {}`, nil))
+	p.poll("decodes again", decoding(0), 20*time.Second)
+	p.poll("keeps decoding", decoding(0), 5*time.Second)
+}
