@@ -3,7 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,13 +57,13 @@ func (c *consoleStack) base() string { return "http://" + c.cfg.HTTP.Listen }
 
 // page drives the console UI in headless Chromium and collects page errors.
 type page struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	mu       sync.Mutex
 	problems []string
 }
 
-func newPage(t *testing.T, timeout time.Duration) *page {
+func newPage(t testing.TB, timeout time.Duration) *page {
 	ctx := browsertest.New(t)
 	p := &page{t: t}
 	chromedp.ListenTarget(ctx, func(ev any) {
@@ -243,6 +249,48 @@ func TestConsolePlayback(t *testing.T) {
 	p.run("pause", chromedp.Click(q("playback-pause"), chromedp.ByQuery))
 	p.poll("paused", `window.sharpeyesDebug.playback().paused === true`, 5*time.Second)
 
+	// A download of 20 s at 4x speed through the API, with the operator's
+	// token: an MP4 that ffprobe reads, as long as the range.
+	ffprobe := peertest.Require(t, "ffprobe", "ffmpeg")
+	var login struct{ Token string }
+	if code := call(t, "POST", cs.base()+"/api/v1/auth/login", map[string]string{"username": "admin", "password": "Wall-0perator!"}, &login); code != http.StatusOK {
+		t.Fatalf("login: %d", code)
+	}
+	api := func(method, path string, body, out any) int {
+		return callAs(t, login.Token, method, cs.base()+path, body, out)
+	}
+	end := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Add(30 * time.Minute)
+	var dl struct{ ID, State, Error string }
+	if code := api("POST", "/api/v1/channels/"+channelID(1)+"/download",
+		map[string]any{"start": end.Add(-20 * time.Second), "end": end, "speed": 4}, &dl); code != http.StatusAccepted {
+		t.Fatalf("download: %d %+v", code, dl)
+	}
+	eventually(t, "download done", 60*time.Second, func() bool {
+		api("GET", "/api/v1/downloads/"+dl.ID, nil, &dl)
+		if dl.State == "failed" {
+			t.Fatalf("download failed: %s", dl.Error)
+		}
+		return dl.State == "done"
+	})
+	file := filepath.Join(t.TempDir(), "dl.mp4")
+	if err := fetchTo(login.Token, cs.base()+"/api/v1/downloads/"+dl.ID+"/file", file); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height",
+		"-of", "default=nw=1", file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "codec_name=h264") || !strings.Contains(string(out), "width=640") {
+		t.Fatalf("ffprobe of the download: %v\n%s", err, out)
+	}
+	var dur float64
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "duration="); ok {
+			dur, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if dur < 15 || dur > 25 {
+		t.Errorf("download lasts %.1f s, want about 20\n%s", dur, out)
+	}
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.problems) > 0 {
@@ -278,4 +326,25 @@ func TestConsoleSurvivesMediagwRestart(t *testing.T) {
 	p.run("forget the old count", chromedp.Evaluate(`window.__frames = {}`, nil))
 	p.poll("decodes again", decoding(0), 20*time.Second)
 	p.poll("keeps decoding", decoding(0), 5*time.Second)
+}
+
+// fetchTo downloads url with a bearer token into file.
+func fetchTo(token, url, file string) error {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

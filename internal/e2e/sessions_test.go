@@ -308,3 +308,29 @@ func TestPlaybackAndDownload(t *testing.T) {
 		}
 	}
 }
+
+// TestInviteTimeoutCancels: a camera that only says Trying gets a CANCEL
+// after sessions.invite_timeout, the caller a 504 naming the timeout, and
+// no receiver is left behind.
+func TestInviteTimeoutCancels(t *testing.T) {
+	s := newStack(t, func(sc *config.Sipserver, _ *config.Mediagw) {
+		sc.Sessions.InviteTimeout = config.Duration(time.Second)
+	})
+	s.startMediagw()
+	s.startSipserver()
+	s.startSim(func(c *gbsim.Config) { c.Channels = 1; c.Faults.InviteDelay = time.Minute })
+	path := "live/" + channelID(1)
+	var e session
+	if code := s.sip("POST", "/internal/v1/streams/needed", map[string]string{"path": path}, &e); code != http.StatusGatewayTimeout ||
+		!strings.Contains(e.Error, "no answer within 1s") {
+		t.Fatalf("needed: %d %q", code, e.Error)
+	}
+	eventually(t, "the camera saw the CANCEL", 10*time.Second, func() bool { return s.sim.Stats().Cancels == 1 })
+	var rcvs struct{ Items []any }
+	if s.gw("GET", "/internal/v1/receivers", nil, &rcvs); len(rcvs.Items) != 0 {
+		t.Fatalf("receivers left: %+v", rcvs.Items)
+	}
+	if got := s.sessionOf(path); got.State != "ended" || got.EndReason != "invite_failed" {
+		t.Fatalf("stored session %+v", got)
+	}
+}

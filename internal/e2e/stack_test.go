@@ -49,7 +49,7 @@ func logger(service string) *slog.Logger {
 
 // stack is the services of one test on free loopback ports.
 type stack struct {
-	t      *testing.T
+	t      testing.TB
 	dbURL  string
 	sipCfg *config.Sipserver
 	gwCfg  *config.Mediagw
@@ -63,7 +63,7 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // newStack prepares the configuration of sipserver and mediagw; mod may
 // change either before they start.
-func newStack(t *testing.T, mod func(*config.Sipserver, *config.Mediagw)) *stack {
+func newStack(t testing.TB, mod func(*config.Sipserver, *config.Mediagw)) *stack {
 	t.Helper()
 	s := &stack{t: t, dbURL: pgtest.NewDB(t)}
 	s.signer, _ = playtoken.NewSigner([]byte(playSecret))
@@ -108,7 +108,7 @@ func newStack(t *testing.T, mod func(*config.Sipserver, *config.Mediagw)) *stack
 
 // runService runs fn until the returned stop is called (or the test ends)
 // and waits for its /readyz.
-func runService(t *testing.T, name, base string, fn func(ctx context.Context) error) (stop func()) {
+func runService(t testing.TB, name, base string, fn func(ctx context.Context) error) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -206,13 +206,19 @@ func (s *stack) startSim(mod func(*gbsim.Config)) {
 // call makes a JSON request with the service token.
 func call(t testing.TB, method, url string, body, out any) int {
 	t.Helper()
+	return callAs(t, serviceToken, method, url, body, out)
+}
+
+// callAs makes a JSON request with a bearer token.
+func callAs(t testing.TB, token, method, url string, body, out any) int {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Authorization", "Bearer "+serviceToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -95,6 +95,9 @@ type Faults struct {
 	LyingPSM bool
 	// TCPDisconnect closes a TCP media connection after this long; 0 never.
 	TCPDisconnect time.Duration
+	// InviteDelay answers INVITEs with 100 Trying and the final answer only
+	// after this long (a CANCEL before then gets 487); 0 answers at once.
+	InviteDelay time.Duration
 	// AlarmInterval sends an alarm from every device at this period; 0 never.
 	AlarmInterval time.Duration
 }
@@ -156,6 +159,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.NoPSM, "fault-no-psm", f.NoPSM, "send PS without system header and PSM")
 	fs.BoolVar(&f.LyingPSM, "fault-lying-psm", f.LyingPSM, "announce the other video codec in the PSM")
 	fs.DurationVar(&f.TCPDisconnect, "fault-tcp-disconnect", f.TCPDisconnect, "close TCP media connections after this long (0: never)")
+	fs.DurationVar(&f.InviteDelay, "fault-invite-delay", f.InviteDelay, "answer INVITEs only after this long, 100 Trying first (0: at once)")
 	fs.DurationVar(&f.AlarmInterval, "alarm-interval", f.AlarmInterval, "send an alarm from every device at this period (0: never)")
 }
 

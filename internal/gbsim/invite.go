@@ -85,6 +85,20 @@ func (d *device) onInvite(req *sip.Request, tx *sip.ServerTx) {
 		_ = tx.Respond(response(req, sip.StatusBadRequest, "Bad SDP", nil))
 		return
 	}
+	if delay := d.sim.cfg.Faults.InviteDelay; delay > 0 {
+		cancelled := make(chan struct{})
+		var once sync.Once
+		tx.OnCancel(func(*sip.Request) { once.Do(func() { close(cancelled) }) })
+		_ = tx.Respond(response(req, sip.StatusTrying, "Trying", nil))
+		select {
+		case <-time.After(delay):
+		case <-cancelled:
+			// CANCEL: the transaction answered 487 itself.
+			d.sim.stats.cancels.Add(1)
+			d.log.Info("INVITE cancelled", "channel_id", c.id)
+			return
+		}
+	}
 	s, answer, err := d.newSession(c, callID, offer)
 	if err != nil {
 		d.log.Warn("INVITE refused", "channel_id", c.id, "err", err)

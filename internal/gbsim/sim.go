@@ -37,6 +37,7 @@ type stats struct {
 	keepalives atomic.Int64
 	streams    atomic.Int64
 	byes       atomic.Int64
+	cancels    atomic.Int64
 }
 
 // Stats is a snapshot of the simulator's counters.
@@ -51,6 +52,8 @@ type Stats struct {
 	Streams int64
 	// Byes counts BYEs received from the platform for a known session.
 	Byes int64
+	// Cancels counts INVITEs the platform cancelled before the answer.
+	Cancels int64
 }
 
 // New validates cfg and prepares the devices; Run starts them.
@@ -108,6 +111,7 @@ func (s *Sim) Stats() Stats {
 		Keepalives:       s.stats.keepalives.Load(),
 		Streams:          s.stats.streams.Load(),
 		Byes:             s.stats.byes.Load(),
+		Cancels:          s.stats.cancels.Load(),
 	}
 }
 
