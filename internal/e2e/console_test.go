@@ -131,18 +131,10 @@ func drop(channel string, pane int) chromedp.Action {
 	})()`, q("tree-channel-"+channel), q(fmt.Sprintf("pane-%d", pane))), nil)
 }
 
-// decoding is JS that is true once pane i's video decoded frames, and
-// remembers the count so that a second call checks that it grew.
+// decoding is JS that is true once pane i's video decoded frames and, on a
+// later call, decoded more since the previous call.
 func decoding(i int) string {
-	return fmt.Sprintf(`(() => {
-		const v = document.querySelector('%s video');
-		if (!v || !v.getVideoPlaybackQuality) return false;
-		const n = v.getVideoPlaybackQuality().totalVideoFrames;
-		window.__frames = window.__frames || {};
-		const before = window.__frames[%d];
-		window.__frames[%[2]d] = n;
-		return n > 0 && before !== undefined && n > before;
-	})()`, q(fmt.Sprintf("pane-%d", i)), i)
+	return videoDecoding(fmt.Sprintf("%s video", q(fmt.Sprintf("pane-%d", i))), strconv.Itoa(i))
 }
 
 func mixedCameras(c *gbsim.Config) { c.Devices, c.Channels = 1, 4 }
@@ -202,7 +194,8 @@ func clickSegment(n int, frac float64) chromedp.Action {
 	})()`, n, q("playback-timeline"), frac), nil)
 }
 
-// videoDecoding is decoding() for any <video> selector.
+// videoDecoding is JS that is true once the <video> at sel decoded frames
+// and, on a later call with the same key, decoded more since that call.
 func videoDecoding(sel, key string) string {
 	return fmt.Sprintf(`(() => {
 		const v = document.querySelector(%q);
