@@ -334,6 +334,15 @@ type listResponse[T any] struct {
 	Total int `json:"total"`
 }
 
+// writeList answers items, each as toJSON shows it, and the total.
+func writeList[S, T any](w http.ResponseWriter, items []S, total int, toJSON func(S) T) {
+	out := listResponse[T]{Items: make([]T, 0, len(items)), Total: total}
+	for _, it := range items {
+		out.Items = append(out.Items, toJSON(it))
+	}
+	svcapi.WriteJSON(w, http.StatusOK, out)
+}
+
 // page reads limit, offset, online and q.
 func page(r *http.Request) (limit, offset int, online *bool, q string, err error) {
 	query := r.URL.Query()
@@ -394,11 +403,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *auth.Sessio
 	if err != nil {
 		return err
 	}
-	out := listResponse[deviceJSON]{Items: make([]deviceJSON, 0, len(devs)), Total: total}
-	for _, d := range devs {
-		out.Items = append(out.Items, toDeviceJSON(d))
-	}
-	svcapi.WriteJSON(w, http.StatusOK, out)
+	writeList(w, devs, total, toDeviceJSON)
 	return nil
 }
 
@@ -442,11 +447,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, _ *auth.Sessi
 	if err != nil {
 		return err
 	}
-	out := listResponse[channelJSON]{Items: make([]channelJSON, 0, len(chs)), Total: total}
-	for _, c := range chs {
-		out.Items = append(out.Items, toChannelJSON(c))
-	}
-	svcapi.WriteJSON(w, http.StatusOK, out)
+	writeList(w, chs, total, toChannelJSON)
 	return nil
 }
 
@@ -822,11 +823,16 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	return nil
 }
 
-func (a *API) getDownload(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+// findDownload returns the download of the {id} path parameter (404 when unknown).
+func (a *API) findDownload(r *http.Request) (DownloadStatus, error) {
 	if a.Downloads == nil {
-		return newError(http.StatusNotFound, CodeNotFound, "no such download")
+		return DownloadStatus{}, newError(http.StatusNotFound, CodeNotFound, "no such download")
 	}
-	st, err := a.Downloads.Status(r.PathValue("id"))
+	return a.Downloads.Status(r.PathValue("id"))
+}
+
+func (a *API) getDownload(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+	st, err := a.findDownload(r)
 	if err != nil {
 		return err
 	}
@@ -835,10 +841,7 @@ func (a *API) getDownload(w http.ResponseWriter, r *http.Request, _ *auth.Sessio
 }
 
 func (a *API) downloadFile(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	if a.Downloads == nil {
-		return newError(http.StatusNotFound, CodeNotFound, "no such download")
-	}
-	st, err := a.Downloads.Status(r.PathValue("id"))
+	st, err := a.findDownload(r)
 	if err != nil {
 		return err
 	}

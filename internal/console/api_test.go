@@ -276,8 +276,12 @@ func TestSipserverErrorsMapped(t *testing.T) {
 	}
 	// sipserver down.
 	e.sip.srv.Close()
-	mustStatus(t, "sipserver down", c.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/ptz", `{"action":"stop"}`),
-		http.StatusServiceUnavailable, "sipserver_unavailable")
+	r := c.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/ptz", `{"action":"stop"}`)
+	mustStatus(t, "sipserver down", r, http.StatusServiceUnavailable, "sipserver_unavailable")
+	// The transport error names sipserver's internal address: only the log may.
+	if u := strings.TrimPrefix(e.sip.srv.URL, "http://"); strings.Contains(string(r.Body), u) {
+		t.Errorf("sipserver down: the answer leaks the internal address: %s", r.Body)
+	}
 }
 
 func TestRecords(t *testing.T) {

@@ -413,8 +413,13 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String returns the tail with play tokens redacted: ffmpeg's errors quote
+// the input URL, and the text goes to the log and the download's status.
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.buf))
+	return tokenParam.ReplaceAllString(string(bytes.TrimSpace(t.buf)), "${1}REDACTED")
 }
+
+// tokenParam matches the token query parameter of a URL.
+var tokenParam = regexp.MustCompile(`([?&]token=)[^&\s"']+`)

@@ -143,18 +143,29 @@ func TestDownload(t *testing.T) {
 	}
 }
 
+// TestDownloadFailure checks that ffmpeg's error reaches the status, with
+// the play token its message quotes (in the input URL) redacted.
 func TestDownloadFailure(t *testing.T) {
-	_, c := operator(t, envOptions{ffmpeg: fakeFFmpeg(t, "echo 'rtsp://…: Connection refused' >&2\nexit 1\n")})
-	r := startDownload(t, c, 1)
-	mustStatus(t, "download", r, http.StatusAccepted, "")
-	var started downloadAnswer
-	r.json(t, &started)
-	d := waitDownload(t, c, started.ID)
-	if d.State != console.DownloadFailed || !strings.Contains(d.Error, "Connection refused") {
-		t.Fatalf("failed download %+v", d)
+	for _, tc := range []struct {
+		name, script, want string
+	}{
+		{"refused", "echo 'rtsp://…: Connection refused' >&2\nexit 1\n", "Connection refused"},
+		{"token redacted", "echo \"$@: Server returned 404 Not Found\" >&2\nexit 1\n", "?token=REDACTED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c := operator(t, envOptions{ffmpeg: fakeFFmpeg(t, tc.script)})
+			r := startDownload(t, c, 1)
+			mustStatus(t, "download", r, http.StatusAccepted, "")
+			var started downloadAnswer
+			r.json(t, &started)
+			d := waitDownload(t, c, started.ID)
+			if d.State != console.DownloadFailed || !strings.Contains(d.Error, tc.want) || strings.Contains(d.Error, "token=v1.") {
+				t.Fatalf("failed download %+v: want %q in the error, and no token", d, tc.want)
+			}
+			mustStatus(t, "file of a failed download", c.do(http.MethodGet, "/api/v1/downloads/"+started.ID+"/file", nil),
+				http.StatusConflict, "not_ready")
+		})
 	}
-	mustStatus(t, "file of a failed download", c.do(http.MethodGet, "/api/v1/downloads/"+started.ID+"/file", nil),
-		http.StatusConflict, "not_ready")
 }
 
 func TestDownloadLimit(t *testing.T) {

@@ -123,7 +123,8 @@ func classify(err error) (status int, code, msg string) {
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, CodeNotFound, err.Error()
 	case errors.Is(err, ErrSipserverUnavailable):
-		return http.StatusServiceUnavailable, CodeSipserverUnavailable, err.Error()
+		// The wrapped error names sipserver's internal address: the log has it.
+		return http.StatusServiceUnavailable, CodeSipserverUnavailable, ErrSipserverUnavailable.Error()
 	case errors.As(err, &sipErr):
 		return classifySip(sipErr)
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -145,7 +146,7 @@ func (e *Events) unsubscribe(s *subscription) {
 // sseWriteTimeout bounds one write to a client: a stuck connection is closed.
 const sseWriteTimeout = 10 * time.Second
 
-func (a *API) events(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+func (a *API) events(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	if a.Events == nil {
 		return newError(http.StatusServiceUnavailable, CodeInternal, "events are not available")
 	}
@@ -170,9 +171,15 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, _ *auth.Session) er
 	}
 	ping := time.NewTicker(a.Events.PingInterval)
 	defer ping.Stop()
+	// The stream ends with the login: at its expiry, and at the first ping
+	// after a logout or a password change ended it.
+	expired := time.NewTimer(time.Until(sess.ExpiresAt))
+	defer expired.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-expired.C:
 			return nil
 		case ev, ok := <-sub.ch:
 			if !ok {
@@ -182,6 +189,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, _ *auth.Session) er
 				return nil
 			}
 		case <-ping.C:
+			if err := a.Auth.Valid(r.Context(), *sess); err != nil {
+				if !errors.Is(err, auth.ErrUnauthenticated) {
+					a.logger().Warn("check the session of an event stream", "username", sess.User.Username, "error", err)
+				}
+				return nil
+			}
 			if !write(": ping\n\n") {
 				return nil
 			}

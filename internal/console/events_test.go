@@ -94,3 +94,27 @@ func TestEventsDeliverStatusChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsEndWithTheSession checks that an event stream does not outlive
+// its login: after a logout it ends at the next ping.
+func TestEventsEndWithTheSession(t *testing.T) {
+	e := newEnv(t, envOptions{pingInterval: 20 * time.Millisecond})
+	e.addUser("olga", "olga-password", store.RoleOperator)
+	c := e.client()
+	lr := c.login("olga", "olga-password")
+	events, _ := openEvents(t, e, lr.Token)
+	b := e.client()
+	b.bearer = lr.Token
+	mustStatus(t, "logout", b.do(http.MethodPost, "/api/v1/auth/logout", nil), http.StatusNoContent, "")
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case _, ok := <-events:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the event stream still runs 10 s after the logout")
+		}
+	}
+}

@@ -175,6 +175,8 @@ type envOptions struct {
 	ffmpeg      string
 	maxRunning  int
 	storeURL    string
+	// pingInterval of the event streams (default an hour: no pings).
+	pingInterval time.Duration
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -205,7 +207,10 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		}
 	}
 	sip := &console.SipserverClient{BaseURL: e.sip.srv.URL, Token: serviceToken}
-	e.events = &console.Events{Store: st, PingInterval: time.Hour, Log: quiet}
+	if opts.pingInterval == 0 {
+		opts.pingInterval = time.Hour
+	}
+	e.events = &console.Events{Store: st, PingInterval: opts.pingInterval, Log: quiet}
 	if err := e.events.Initialize(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,16 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
+	"strconv"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // sipCallTimeout bounds one call to sipserver: its own waits (device answers,
@@ -75,62 +75,24 @@ func (c *SipserverClient) do(ctx context.Context, op, method, path string, in, o
 	}
 	ctx, cancel := context.WithTimeout(ctx, sipCallTimeout)
 	defer cancel()
-	var body io.Reader
-	if in != nil {
-		if raw, ok := in.(json.RawMessage); ok {
-			body = bytes.NewReader(raw)
-		} else {
-			b, err := json.Marshal(in)
-			if err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-			body = bytes.NewReader(b)
+	api := svcapi.Client{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP}
+	err := api.Call(ctx, method, path, in, out)
+	var se *svcapi.StatusError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		msg := se.Message
+		if msg == "" {
+			msg = strconv.Itoa(se.Code) + " " + http.StatusText(se.Code)
 		}
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
-	if err != nil {
+		return &SipError{Op: op, Status: se.Code, Message: msg}
+	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: %w", op, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%s: %w", op, err)
-		}
+	case errors.Is(err, svcapi.ErrUnreachable):
 		return fmt.Errorf("%s: %w: %w", op, ErrSipserverUnavailable, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("%s: read answer: %w: %w", op, ErrSipserverUnavailable, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(resp.Status)
-		}
-		return &SipError{Op: op, Status: resp.StatusCode, Message: e.Error}
-	}
-	if out == nil {
-		return nil
-	}
-	if p, ok := out.(*json.RawMessage); ok {
-		*p = raw
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s: decode answer: %w", op, err)
-	}
-	return nil
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 func channelPath(deviceID, channelID string) string {

@@ -41,23 +41,22 @@ type Node struct {
 
 // allDevices and allChannels read every row, a page at a time.
 func allDevices(ctx context.Context, st *store.Store) ([]store.Device, error) {
-	var out []store.Device
-	for {
-		page, total, err := st.ListDevices(ctx, store.DeviceFilter{Limit: 1000, Offset: len(out)})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) == 0 || len(out) >= total {
-			return out, nil
-		}
-	}
+	return readAll(func(offset int) ([]store.Device, int, error) {
+		return st.ListDevices(ctx, store.DeviceFilter{Limit: 1000, Offset: offset})
+	})
 }
 
 func allChannels(ctx context.Context, st *store.Store) ([]store.Channel, error) {
-	var out []store.Channel
+	return readAll(func(offset int) ([]store.Channel, int, error) {
+		return st.ListChannels(ctx, store.ChannelFilter{Limit: 1000, Offset: offset})
+	})
+}
+
+// readAll calls list with growing offsets until it has every row.
+func readAll[T any](list func(offset int) ([]T, int, error)) ([]T, error) {
+	var out []T
 	for {
-		page, total, err := st.ListChannels(ctx, store.ChannelFilter{Limit: 1000, Offset: len(out)})
+		page, total, err := list(len(out))
 		if err != nil {
 			return nil, err
 		}

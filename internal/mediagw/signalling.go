@@ -1,16 +1,13 @@
 package mediagw
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // SipserverClient makes the gateway's calls to sipserver's internal API:
@@ -48,43 +45,22 @@ func (c *SipserverClient) StreamEnded(ctx context.Context, path, reason string) 
 }
 
 func (c *SipserverClient) post(ctx context.Context, what string, body any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	url := strings.TrimSuffix(c.URL, "/") + "/internal/v1/streams/" + what
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
+	api := svcapi.Client{BaseURL: c.URL, Token: c.Token, HTTP: c.Client}
+	err := api.Call(ctx, http.MethodPost, "/internal/v1/streams/"+what, body, nil)
+	var se *svcapi.StatusError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return fmt.Errorf("stream %s: sipserver did not answer in time: %w", what, access.ErrUnavailable)
+	case errors.Is(err, svcapi.ErrUnreachable):
+		return fmt.Errorf("stream %s: %w: %w", what, access.ErrUnavailable, err)
+	case !errors.As(err, &se):
 		return fmt.Errorf("stream %s: %w", what, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	client := c.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return fmt.Errorf("stream %s: sipserver did not answer in time: %w", what, access.ErrUnavailable)
-		}
-		return fmt.Errorf("stream %s: %w: %w", what, access.ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	var apiErr struct {
-		Error string `json:"error"`
-	}
-	text := strings.TrimSpace(string(msg))
-	if json.Unmarshal(msg, &apiErr) == nil && apiErr.Error != "" {
-		text = apiErr.Error
-	}
 	kind := access.ErrUnavailable
-	if resp.StatusCode == http.StatusNotFound {
+	if se.Code == http.StatusNotFound {
 		kind = access.ErrNotFound
 	}
-	return fmt.Errorf("stream %s: sipserver answered %d %s: %w", what, resp.StatusCode, text, kind)
+	return fmt.Errorf("stream %s: sipserver answered %d %s: %w", what, se.Code, se.Message, kind)
 }

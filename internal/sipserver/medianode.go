@@ -1,15 +1,14 @@
 package sipserver
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // mediaNode is the client of one mediagw node's control API
@@ -76,52 +75,20 @@ func (n *mediaNode) receivers(ctx context.Context) ([]receiver, error) {
 var errReceiverGone = errors.New("receiver not found at mediagw")
 
 func (n *mediaNode) call(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(n.URL, "/")+path, rd)
-	if err != nil {
-		return fmt.Errorf("mediagw %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+n.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	client := n.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
+	c := svcapi.Client{BaseURL: n.URL, Token: n.Token, HTTP: n.HTTP}
+	err := c.Call(ctx, method, path, body, out)
+	var se *svcapi.StatusError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, svcapi.ErrUnreachable):
 		return fmt.Errorf("mediagw %s %s: %w: %w", method, path, ErrMediaUnavailable, err)
+	case !errors.As(err, &se):
+		return fmt.Errorf("mediagw %s %s: %w", method, path, err)
+	case se.Code == http.StatusNotFound && strings.HasPrefix(path, "/internal/v1/receivers/"):
+		return fmt.Errorf("mediagw %s %s: %s: %w", method, path, se.Message, errReceiverGone)
+	case se.Code == http.StatusUnauthorized || se.Code >= 500:
+		return fmt.Errorf("mediagw %s %s: %d %s: %w", method, path, se.Code, se.Message, ErrMediaUnavailable)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(b))
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		switch {
-		case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(path, "/internal/v1/receivers/"):
-			return fmt.Errorf("mediagw %s %s: %s: %w", method, path, msg, errReceiverGone)
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500:
-			return fmt.Errorf("mediagw %s %s: %d %s: %w", method, path, resp.StatusCode, msg, ErrMediaUnavailable)
-		}
-		return fmt.Errorf("mediagw %s %s: %d %s", method, path, resp.StatusCode, msg)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("mediagw %s %s: answer: %w", method, path, err)
-		}
-	}
-	return nil
+	return fmt.Errorf("mediagw %s %s: %d %s", method, path, se.Code, se.Message)
 }

@@ -1,7 +1,6 @@
 package sipserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -31,24 +31,6 @@ const (
 	testPassword = "12345678"
 	testToken    = "test-service-token-0123456789"
 )
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
@@ -234,7 +216,7 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 		{"tcp", "34020000001320000101", 1},
 	} {
 		t.Run(tc.transport, func(t *testing.T) {
-			var simLog syncBuffer
+			var simLog apitest.SyncBuffer
 			stop := h.runSim(simConfig(tc.devices, 4, tc.transport, tc.first), &simLog)
 			id := tc.first
 			eventually(t, "registration stored", func() bool { d := h.device(id); return d.Online && d.Transport == tc.transport })

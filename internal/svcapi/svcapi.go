@@ -1,6 +1,7 @@
 // Package svcapi is the plumbing of the services' internal HTTP APIs
 // (/internal/v1 of sipserver and mediagw): the service-token check, bounded
-// JSON bodies and JSON errors with a status chosen by the service.
+// JSON bodies, JSON errors with a status chosen by the service, and the
+// Client the services call each other with.
 package svcapi
 
 import (

@@ -196,48 +196,19 @@ type LoginResult struct {
 // ErrInvalidCredentials for an unknown user or a wrong password, and a
 // *LockedError while the account is locked (also for the failure that locks it).
 func (s *Service) Login(ctx context.Context, username, password, remote string) (LoginResult, error) {
-	now := s.Now()
-	u, err := s.Store.UserByName(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		_, _ = s.verify(ctx, s.dummyHash, password)
-		s.audit(ctx, store.AuditEntry{
-			Username: username, Action: "login_failed", Remote: remote,
-			Detail: map[string]any{"reason": "unknown user"},
-		})
-		return LoginResult{}, ErrInvalidCredentials
+	// The user is read, checked and its failure counted while holding a
+	// hashing slot: a burst of parallel guesses must not all pass the lock
+	// check before the first failures are counted (at most MaxHashing-1
+	// guesses beyond MaxFailures).
+	if err := s.acquire(ctx); err != nil {
+		return LoginResult{}, err
 	}
+	u, err := s.checkLogin(ctx, username, password, remote)
+	s.release()
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if u.Locked(now) {
-		// The password is not even checked: a locked account must not be guessable.
-		s.audit(ctx, store.AuditEntry{
-			Username: username, Action: "login_failed", Remote: remote,
-			Detail: map[string]any{"reason": "locked"},
-		})
-		return LoginResult{}, &LockedError{Until: *u.LockedUntil}
-	}
-	ok, err := s.verify(ctx, u.PasswordHash, password)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("login %s: %w", username, err)
-	}
-	if !ok {
-		u, err = s.Store.LoginFailed(ctx, u.ID, s.MaxFailures, now.Add(s.Lockout))
-		if err != nil {
-			return LoginResult{}, err
-		}
-		detail := map[string]any{"reason": "wrong password", "failures": u.FailedLogins}
-		if u.Locked(now) {
-			detail["locked_until"] = u.LockedUntil.UTC().Format(time.RFC3339)
-			s.Log.Warn("account locked after repeated failed logins", "username", username, "remote", remote,
-				"until", *u.LockedUntil)
-		}
-		s.audit(ctx, store.AuditEntry{Username: username, Action: "login_failed", Remote: remote, Detail: detail})
-		if u.Locked(now) {
-			return LoginResult{}, &LockedError{Until: *u.LockedUntil}
-		}
-		return LoginResult{}, ErrInvalidCredentials
-	}
+	now := s.Now()
 	if err := s.Store.LoginSucceeded(ctx, u.ID, now); err != nil {
 		return LoginResult{}, err
 	}
@@ -258,6 +229,54 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	}
 	s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "login", Remote: remote})
 	return LoginResult{Token: token, Session: Session{User: u, CSRFToken: csrf, ExpiresAt: us.ExpiresAt, tokenHash: tokenHash}}, nil
+}
+
+// checkLogin returns the user of username if password is right and the
+// account not locked. The caller holds a hashing slot.
+func (s *Service) checkLogin(ctx context.Context, username, password, remote string) (store.User, error) {
+	now := s.Now()
+	u, err := s.Store.UserByName(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		_, _ = VerifyPassword(s.dummyHash, password)
+		s.audit(ctx, store.AuditEntry{
+			Username: username, Action: "login_failed", Remote: remote,
+			Detail: map[string]any{"reason": "unknown user"},
+		})
+		return u, ErrInvalidCredentials
+	}
+	if err != nil {
+		return u, err
+	}
+	if u.Locked(now) {
+		// The password is not even checked: a locked account must not be guessable.
+		s.audit(ctx, store.AuditEntry{
+			Username: username, Action: "login_failed", Remote: remote,
+			Detail: map[string]any{"reason": "locked"},
+		})
+		return u, &LockedError{Until: *u.LockedUntil}
+	}
+	ok, err := VerifyPassword(u.PasswordHash, password)
+	if err != nil {
+		return u, fmt.Errorf("login %s: %w", username, err)
+	}
+	if ok {
+		return u, nil
+	}
+	u, err = s.Store.LoginFailed(ctx, u.ID, s.MaxFailures, now.Add(s.Lockout))
+	if err != nil {
+		return u, err
+	}
+	detail := map[string]any{"reason": "wrong password", "failures": u.FailedLogins}
+	if u.Locked(now) {
+		detail["locked_until"] = u.LockedUntil.UTC().Format(time.RFC3339)
+		s.Log.Warn("account locked after repeated failed logins", "username", username, "remote", remote,
+			"until", *u.LockedUntil)
+	}
+	s.audit(ctx, store.AuditEntry{Username: username, Action: "login_failed", Remote: remote, Detail: detail})
+	if u.Locked(now) {
+		return u, &LockedError{Until: *u.LockedUntil}
+	}
+	return u, ErrInvalidCredentials
 }
 
 // newToken returns a random token and its SHA-256.
@@ -309,6 +328,17 @@ func (s *Service) Authenticate(r *http.Request) (Session, error) {
 		}
 	}
 	return Session{User: u, CSRFToken: us.CSRFToken, ViaCookie: viaCookie, ExpiresAt: us.ExpiresAt, tokenHash: tokenHash}, nil
+}
+
+// Valid returns ErrUnauthenticated when sess has ended since it was
+// authenticated (logout, expiry, password change elsewhere): a long-lived
+// request such as an event stream checks it now and then.
+func (s *Service) Valid(ctx context.Context, sess Session) error {
+	_, _, err := s.Store.UserSessionByToken(ctx, sess.tokenHash, s.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUnauthenticated
+	}
+	return err
 }
 
 // CheckCSRF reports whether r may act on sess: safe methods and

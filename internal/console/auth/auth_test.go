@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,5 +193,61 @@ func TestChangePassword(t *testing.T) {
 	}
 	if _, err := s.Authenticate(bearer(first.Token)); !errors.Is(err, auth.ErrUnauthenticated) {
 		t.Fatalf("after logout: %v", err)
+	}
+}
+
+// TestLockoutHoldsForWaitingLogins checks that a login that waited for a
+// hashing slot while the account got locked is refused even with the right
+// password: a burst of parallel guesses must not all pass the lock check
+// before the first failures are counted.
+func TestLockoutHoldsForWaitingLogins(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
+	s := &auth.Service{
+		Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap,
+		MaxHashing: 1, Now: clk.Now,
+	}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	h, err := auth.HashPassword("alice-password", cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.CreateUser(ctx, store.User{Username: "alice", PasswordHash: h, Role: store.RoleOperator})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	release := s.HoldSlot()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Login(ctx, "alice", "alice-password", "10.0.0.9")
+		done <- err
+	}()
+	// Wait (bounded) until the login is parked on the hashing slot.
+	deadline := time.Now().Add(10 * time.Second)
+	for buf := make([]byte, 1<<20); !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*Service).acquire"); {
+		if time.Now().After(deadline) {
+			release()
+			t.Fatal("the login did not wait for the hashing slot within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Meanwhile other guesses lock the account.
+	if _, err := st.LoginFailed(ctx, u.ID, 1, clk.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	select {
+	case err := <-done:
+		var locked *auth.LockedError
+		if !errors.As(err, &locked) {
+			t.Fatalf("login after the lock: %v, want a LockedError", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("login did not return within 10 s")
 	}
 }

@@ -1,0 +1,250 @@
+// Package apitest holds what the services' API tests share: the OpenAPI
+// checks (the document's version, that every route the code registers is
+// documented and the other way round, that every $ref resolves and every
+// path placeholder is declared) and a log sink a test reads while the
+// service writes. Each service keeps its own security test, since each
+// secures its routes its own way.
+package apitest
+
+import (
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Operation is the part of an OpenAPI operation the tests read.
+type Operation struct {
+	// Security is nil when the operation inherits the global requirement.
+	Security *[]map[string][]string `json:"security"`
+}
+
+// Public reports whether the operation is documented as needing no credentials.
+func (o Operation) Public() bool { return o.Security != nil && len(*o.Security) == 0 }
+
+// methods are the keys of a path item that are operations.
+var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+var pathParam = regexp.MustCompile(`\{([^}/]+)\}`)
+
+// CheckVersion fails t unless doc is OpenAPI 3.1.x.
+func CheckVersion(t testing.TB, doc []byte) {
+	t.Helper()
+	var d struct {
+		OpenAPI string `json:"openapi"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatalf("parse openapi.json: %v", err)
+	}
+	if !regexp.MustCompile(`^3\.1\.\d+$`).MatchString(d.OpenAPI) {
+		t.Errorf("openapi = %q, want 3.1.x", d.OpenAPI)
+	}
+}
+
+// Documented returns the document's operations as ServeMux patterns
+// ("GET /internal/v1/devices/{device}").
+func Documented(t testing.TB, doc []byte) map[string]Operation {
+	t.Helper()
+	var d struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatalf("parse openapi.json: %v", err)
+	}
+	out := map[string]Operation{}
+	for path, item := range d.Paths {
+		for key, raw := range item {
+			if !slices.Contains(methods, key) {
+				continue // parameters, summary, …
+			}
+			var op Operation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatalf("%s %s: %v", key, path, err)
+			}
+			out[strings.ToUpper(key)+" "+path] = op
+		}
+	}
+	return out
+}
+
+// Registered reads the route patterns the method Register in file (Go
+// source) passes as first argument to the calls isRoute accepts (called with
+// the call's function expression, e.g. an *ast.Ident "route" or the
+// *ast.SelectorExpr "mux.Handle"). Reading the source rather than probing
+// the mux is what catches a route nobody documented.
+func Registered(t testing.TB, file string, isRoute func(fun ast.Expr) bool) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, 0)
+	if err != nil {
+		t.Fatalf("parse %s: %v", file, err)
+	}
+	var register *ast.FuncDecl
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "Register" && fn.Recv != nil {
+			register = fn
+		}
+	}
+	if register == nil {
+		t.Fatalf("%s has no Register method", file)
+	}
+	var patterns []string
+	// Only statements of Register itself: a route helper's own mux.Handle
+	// call takes a variable, not a pattern.
+	for _, stmt := range register.Body.List {
+		es, ok := stmt.(*ast.ExprStmt)
+		if !ok {
+			continue
+		}
+		call, ok := es.X.(*ast.CallExpr)
+		if !ok || len(call.Args) == 0 || !isRoute(call.Fun) {
+			continue
+		}
+		lit, ok := call.Args[0].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			t.Errorf("%s: route pattern is not a string literal", fset.Position(call.Pos()))
+			continue
+		}
+		p, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
+		}
+		patterns = append(patterns, p)
+	}
+	if len(patterns) == 0 {
+		t.Fatalf("found no routes in Register of %s", file)
+	}
+	return patterns
+}
+
+// Request builds a request matching a ServeMux pattern ("METHOD /path/{p}",
+// or a path alone for GET): each {p} becomes params[p], or "x" + p.
+func Request(pattern string, params map[string]string) *http.Request {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = http.MethodGet, pattern
+	}
+	path = pathParam.ReplaceAllStringFunc(path, func(p string) string {
+		name := strings.Trim(p, "{}")
+		if v, ok := params[name]; ok {
+			return v
+		}
+		return "x" + name
+	})
+	return httptest.NewRequest(method, path, nil)
+}
+
+// CheckRoutes checks that mux serves each registered pattern under that
+// pattern, that each registered pattern with a method is documented, and
+// that each documented operation is what mux serves. Patterns without a
+// method (catch-alls) need no documentation.
+func CheckRoutes(t testing.TB, mux *http.ServeMux, registered []string, documented map[string]Operation, params map[string]string) {
+	t.Helper()
+	for _, p := range registered {
+		if _, got := mux.Handler(Request(p, params)); got != p {
+			t.Errorf("route %q read from the source: mux matches %q", p, got)
+		}
+		if !strings.Contains(p, " ") {
+			continue
+		}
+		if _, ok := documented[p]; !ok {
+			t.Errorf("route %q is registered but not in openapi.json", p)
+		}
+	}
+	for p := range documented {
+		if _, got := mux.Handler(Request(p, params)); got != p {
+			t.Errorf("openapi.json documents %q, but the mux matches %q", p, got)
+		}
+	}
+}
+
+// Resolve returns the node of a local $ref ("#/components/schemas/Error")
+// in root, the document decoded into an any.
+func Resolve(root any, ref string) (any, bool) {
+	ptr, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, false
+	}
+	node := root
+	for _, tok := range strings.Split(ptr, "/") {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		if node, ok = m[tok]; !ok {
+			return nil, false
+		}
+	}
+	return node, true
+}
+
+// CheckRefs checks that every $ref of doc resolves and that every path
+// placeholder has a path parameter (and every path parameter a
+// placeholder). It returns the decoded document for further checks.
+func CheckRefs(t testing.TB, doc []byte) any {
+	t.Helper()
+	var root any
+	if err := json.Unmarshal(doc, &root); err != nil {
+		t.Fatalf("parse openapi.json: %v", err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if _, ok := Resolve(root, ref); !ok {
+					t.Errorf("$ref %q does not resolve", ref)
+				}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+
+	paths, _ := root.(map[string]any)["paths"].(map[string]any)
+	for path, item := range paths {
+		ops, _ := item.(map[string]any)
+		for key, op := range ops {
+			if !slices.Contains(methods, key) {
+				continue
+			}
+			declared := map[string]bool{}
+			opm, _ := op.(map[string]any)
+			params, _ := opm["parameters"].([]any)
+			for _, p := range params {
+				pm, _ := p.(map[string]any)
+				if ref, ok := pm["$ref"].(string); ok {
+					r, _ := Resolve(root, ref)
+					pm, _ = r.(map[string]any)
+				}
+				if name, _ := pm["name"].(string); pm["in"] == "path" {
+					declared[name] = true
+				}
+			}
+			for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
+				if !declared[m[1]] {
+					t.Errorf("%s %s: path parameter %q not declared", key, path, m[1])
+				}
+				delete(declared, m[1])
+			}
+			for name := range declared {
+				t.Errorf("%s %s: path parameter %q not in the path", key, path, name)
+			}
+		}
+	}
+	return root
+}
