@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
@@ -169,20 +169,10 @@ func (s *stack) startMediagw() {
 // registered and their catalogs stored.
 func (s *stack) startSim(mod func(*gbsim.Config)) {
 	s.t.Helper()
-	ffmpeg := peertest.Require(s.t, "ffmpeg", "ffmpeg")
-	cfg := gbsim.DefaultConfig()
+	cfg := mediatest.SimConfig(s.t)
 	cfg.Server = s.sipCfg.SIP.Listen
-	cfg.LocalIP = "127.0.0.1"
 	cfg.Password = sipPassword
 	cfg.Devices, cfg.Channels = 1, 2
-	cfg.Media = gbsim.MediaMixed
-	cfg.FFmpeg = ffmpeg
-	cfg.ClipSize = "640x360"
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	cfg.CacheDir = filepath.Join(dir, "sharpeyes", "gbsim-test")
 	if mod != nil {
 		mod(&cfg)
 	}

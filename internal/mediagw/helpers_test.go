@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
@@ -179,17 +179,7 @@ func (g *testGW) waitStream(path string, timeout time.Duration, cond func(Stream
 // it) with mixed H.264/H.265 channels of real 640x360 video.
 func newSim(t testing.TB, mods ...func(*gbsim.Config)) *gbsim.Sim {
 	t.Helper()
-	ffmpeg := peertest.Require(t, "ffmpeg", "ffmpeg")
-	cfg := gbsim.DefaultConfig()
-	cfg.LocalIP = "127.0.0.1"
-	cfg.Media = gbsim.MediaMixed
-	cfg.FFmpeg = ffmpeg
-	cfg.ClipSize = "640x360"
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	cfg.CacheDir = filepath.Join(dir, "sharpeyes", "gbsim-test")
+	cfg := mediatest.SimConfig(t)
 	for _, m := range mods {
 		m(&cfg)
 	}

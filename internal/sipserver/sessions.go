@@ -588,28 +588,6 @@ func (s *Server) EndSession(id, reason string) error {
 	return nil
 }
 
-// Sessions lists the open sessions, optionally of one device.
-func (s *Server) Sessions(deviceID string) []SessionInfo {
-	m := &s.sessions
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]SessionInfo, 0, len(m.byPath))
-	for _, ms := range m.byPath {
-		if deviceID == "" || ms.row.DeviceID == deviceID {
-			info := sessionInfo(ms.row)
-			info.State = store.SessionInviting
-			select {
-			case <-ms.ready:
-				info.State = store.SessionActive
-			default:
-			}
-			out = append(out, info)
-		}
-	}
-	slices.SortFunc(out, func(a, b SessionInfo) int { return strings.Compare(a.Path, b.Path) })
-	return out
-}
-
 // ControlPlayback sends a MANSRTSP command (pause, resume, seek, scale) to
 // the device of a playback session.
 func (s *Server) ControlPlayback(ctx context.Context, id, action string, position time.Duration, scale float64) error {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
@@ -40,11 +41,7 @@ var clipMu sync.Mutex
 func NewClip(t testing.TB, codec ps.Codec, w, h, fps, seconds int) *Clip {
 	t.Helper()
 	ffmpeg := peertest.Require(t, "ffmpeg", "ffmpeg")
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	dir = filepath.Join(dir, "sharpeyes", "mediatest")
+	dir := cacheDir("mediatest")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -232,4 +229,28 @@ func Publish(t testing.TB, h *hub.Hub, path string, clip *Clip, audio bool) *hub
 		st.Close()
 	})
 	return st
+}
+
+// SimConfig returns gbsim's defaults with real video: one device on
+// 127.0.0.1 whose channels alternate H.264 and H.265 at 640x360, from clips
+// cached across runs. It skips the test (fails it under CI) when ffmpeg is
+// missing.
+func SimConfig(t testing.TB) gbsim.Config {
+	t.Helper()
+	cfg := gbsim.DefaultConfig()
+	cfg.LocalIP = "127.0.0.1"
+	cfg.Media = gbsim.MediaMixed
+	cfg.FFmpeg = peertest.Require(t, "ffmpeg", "ffmpeg")
+	cfg.ClipSize = "640x360"
+	cfg.CacheDir = cacheDir("gbsim-test")
+	return cfg
+}
+
+// cacheDir is where test media is kept between runs.
+func cacheDir(sub string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "sharpeyes", sub)
 }
