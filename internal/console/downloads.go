@@ -212,6 +212,8 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	d.mu.Lock()
 	d.items[st.ID] = st
 	d.mu.Unlock()
+	// The answer is taken before the recorder starts writing to st.
+	answer := *st
 	d.wg.Go(func() {
 		defer release()
 		err := d.record(st, sess, end.Sub(start))
@@ -222,14 +224,15 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		} else {
 			st.State, st.Progress = DownloadDone, 1
 		}
+		bytes := st.Bytes
 		d.mu.Unlock()
 		if err != nil {
 			d.Log.Warn("download failed", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "error", err)
 		} else {
-			d.Log.Info("download done", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "bytes", st.Bytes)
+			d.Log.Info("download done", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "bytes", bytes)
 		}
 	})
-	return *st, nil
+	return answer, nil
 }
 
 // record runs ffmpeg on the session's stream into the download's file.
