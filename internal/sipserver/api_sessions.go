@@ -96,6 +96,8 @@ type openSessionRequest struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
 	Speed     int       `json:"speed"`
+	// Owner is the console user the session is started for.
+	Owner string `json:"owner"`
 }
 
 func (a *API) openSession(w http.ResponseWriter, r *http.Request) error {

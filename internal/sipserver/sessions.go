@@ -77,13 +77,14 @@ type SessionInfo struct {
 	ActiveAt   *time.Time `json:"active_at,omitempty"`
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	EndReason  string     `json:"end_reason,omitempty"`
+	Owner      string     `json:"owner,omitempty"`
 }
 
 func sessionInfo(r store.StreamSession) SessionInfo {
 	return SessionInfo{
 		ID: r.ID, Kind: r.Kind, DeviceID: r.DeviceID, ChannelID: r.ChannelID, Path: r.Path, State: r.State,
 		Transport: r.Transport, SSRC: r.SSRC, Receiver: r.ReceiverID, RangeStart: r.RangeStart, RangeEnd: r.RangeEnd,
-		StartedAt: r.StartedAt, ActiveAt: r.ActiveAt, EndedAt: r.EndedAt, EndReason: r.EndReason,
+		StartedAt: r.StartedAt, ActiveAt: r.ActiveAt, EndedAt: r.EndedAt, EndReason: r.EndReason, Owner: r.Owner,
 	}
 }
 
@@ -95,6 +96,8 @@ type SessionRequest struct {
 	End       time.Time
 	// Speed is the download speed (1, 2, 4, 8); 0 means 1.
 	Speed int
+	// Owner is the console user who asked for it (stream_sessions.owner).
+	Owner string
 }
 
 // sessionManager runs the media sessions: one per path, shared by every
@@ -186,6 +189,9 @@ func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo
 	if r.Speed == 0 {
 		r.Speed = 1
 	}
+	if len(r.Owner) > 128 {
+		return SessionInfo{}, badRequest("owner is longer than 128 bytes")
+	}
 	if !slices.Contains([]int{1, 2, 4, 8}, r.Speed) {
 		return SessionInfo{}, badRequest("speed must be 1, 2, 4 or 8, got %d", r.Speed)
 	}
@@ -198,6 +204,7 @@ func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo
 	ms.row.ID = id
 	start, end := r.Start.UTC(), r.End.UTC()
 	ms.row.RangeStart, ms.row.RangeEnd, ms.speed = &start, &end, r.Speed
+	ms.row.Owner = r.Owner
 	m.mu.Lock()
 	m.byPath[ms.row.Path] = ms
 	m.mu.Unlock()

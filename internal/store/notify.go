@@ -43,14 +43,16 @@ type CatalogEvent struct {
 
 // SessionEvent is the JSON payload on ChannelSession.
 type SessionEvent struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	DeviceID  string    `json:"device_id"`
-	ChannelID string    `json:"channel_id"`
-	Path      string    `json:"path"`
-	State     string    `json:"state"`
-	Reason    string    `json:"reason,omitempty"`
-	At        time.Time `json:"at"`
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	DeviceID  string `json:"device_id"`
+	ChannelID string `json:"channel_id"`
+	Path      string `json:"path"`
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	// Owner is the console user who started a playback or download.
+	Owner string    `json:"owner,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // ListenerApplicationName is the application_name of Listen's sessions unless the

@@ -44,16 +44,19 @@ type StreamSession struct {
 	StartedAt            time.Time
 	ActiveAt, EndedAt    *time.Time
 	EndReason            string
+	// Owner is the console user who started a playback or download; empty
+	// for live sessions.
+	Owner string
 }
 
 const sessionColumns = `id, kind, device_id, channel_id, path, media_node, receiver_id, transport, ssrc, call_id,
-	from_tag, to_tag, remote_target, cseq, state, range_start, range_end, started_at, active_at, ended_at, end_reason`
+	from_tag, to_tag, remote_target, cseq, state, range_start, range_end, started_at, active_at, ended_at, end_reason, owner`
 
 func scanSession(row pgx.Row) (StreamSession, error) {
 	var s StreamSession
 	err := row.Scan(&s.ID, &s.Kind, &s.DeviceID, &s.ChannelID, &s.Path, &s.MediaNode, &s.ReceiverID, &s.Transport,
 		&s.SSRC, &s.CallID, &s.FromTag, &s.ToTag, &s.RemoteTarget, &s.CSeq, &s.State, &s.RangeStart, &s.RangeEnd, &s.StartedAt, &s.ActiveAt,
-		&s.EndedAt, &s.EndReason)
+		&s.EndedAt, &s.EndReason, &s.Owner)
 	return s, err
 }
 
@@ -65,11 +68,11 @@ func (s *Store) CreateSession(ctx context.Context, ss StreamSession) error {
 	}
 	err := s.sessionTx(ctx, `
 INSERT INTO stream_sessions (id, kind, device_id, channel_id, path, media_node, receiver_id, transport, ssrc,
-	call_id, from_tag, to_tag, range_start, range_end)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	call_id, from_tag, to_tag, range_start, range_end, owner)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING `+sessionEventColumns,
 		ss.ID, ss.Kind, ss.DeviceID, ss.ChannelID, ss.Path, ss.MediaNode, ss.ReceiverID, ss.Transport, ss.SSRC,
-		ss.CallID, ss.FromTag, ss.ToTag, ss.RangeStart, ss.RangeEnd)
+		ss.CallID, ss.FromTag, ss.ToTag, ss.RangeStart, ss.RangeEnd, ss.Owner)
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "stream_sessions_open_path_idx":
@@ -124,7 +127,7 @@ RETURNING `+sessionEventColumns, id, reason)
 	return true, nil
 }
 
-const sessionEventColumns = `id, kind, device_id, channel_id, path, state, end_reason, now()`
+const sessionEventColumns = `id, kind, device_id, channel_id, path, state, end_reason, owner, now()`
 
 // sessionTx runs a statement that returns sessionEventColumns of one row and
 // publishes that row as a SessionEvent in the same transaction. No row:
@@ -133,7 +136,7 @@ func (s *Store) sessionTx(ctx context.Context, query string, args ...any) error 
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var ev SessionEvent
 		if err := tx.QueryRow(ctx, query, args...).Scan(&ev.ID, &ev.Kind, &ev.DeviceID, &ev.ChannelID, &ev.Path,
-			&ev.State, &ev.Reason, &ev.At); err != nil {
+			&ev.State, &ev.Reason, &ev.Owner, &ev.At); err != nil {
 			return err
 		}
 		return notify(ctx, tx, ChannelSession, ev)
