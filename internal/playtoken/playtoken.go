@@ -5,6 +5,11 @@
 // signature base64url HMAC-SHA256 of "v1.<payload>" under a secret shared by
 // the two services. It cannot be forged or widened without the secret, and
 // it expires on its own, so a leaked URL is worth minutes, not forever.
+//
+// Both parts are decoded strictly (unpadded base64url whose unused trailing
+// bits are zero), so a token has exactly one valid spelling: a token that
+// differs from an issued one in any character is refused, and a token can
+// be recognised (in logs, in a revocation list) by its text.
 package playtoken
 
 import (
@@ -24,6 +29,11 @@ const MinSecretLen = 32
 
 // maxTokenLen bounds what Verify parses; real tokens are a few hundred bytes.
 const maxTokenLen = 4096
+
+// encoding is the one spelling of both parts of a token. Strict refuses
+// non-zero padding bits in the last character: without it, "…A" and "…B"
+// could decode to the same bytes and one token would have several texts.
+var encoding = base64.RawURLEncoding.Strict()
 
 // Rights a token can grant. A path's kind decides which one it needs: see
 // RightFor.
@@ -82,8 +92,8 @@ func (s *Signer) Issue(c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("issue play token: %w", err)
 	}
-	head := "v1." + base64.RawURLEncoding.EncodeToString(payload)
-	return head + "." + base64.RawURLEncoding.EncodeToString(s.mac(head)), nil
+	head := "v1." + encoding.EncodeToString(payload)
+	return head + "." + encoding.EncodeToString(s.mac(head)), nil
 }
 
 func (s *Signer) mac(head string) []byte {
@@ -101,18 +111,23 @@ func (s *Signer) Parse(token string, now time.Time) (Claims, error) {
 	if !ok {
 		return Claims{}, fmt.Errorf("%w: unknown version", ErrMalformed)
 	}
+	// The decoder skips CR and LF even when strict: refuse every byte
+	// outside the alphabet first, so that no other spelling gets through.
+	if i := strings.IndexFunc(rest, func(r rune) bool { return !isTokenChar(r) }); i >= 0 {
+		return Claims{}, fmt.Errorf("%w: character %q at %d", ErrMalformed, rest[i], i+3)
+	}
 	payload, sig, ok := strings.Cut(rest, ".")
 	if !ok {
 		return Claims{}, fmt.Errorf("%w: no signature", ErrMalformed)
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := encoding.DecodeString(sig)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: signature: %w", ErrMalformed, err)
 	}
 	if !hmac.Equal(got, s.mac("v1."+payload)) {
 		return Claims{}, ErrSignature
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	raw, err := encoding.DecodeString(payload)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: payload: %w", ErrMalformed, err)
 	}
@@ -124,6 +139,12 @@ func (s *Signer) Parse(token string, now time.Time) (Claims, error) {
 		return c, fmt.Errorf("%w at %s", ErrExpired, time.Unix(c.Expires, 0).UTC().Format(time.RFC3339))
 	}
 	return c, nil
+}
+
+// isTokenChar reports whether r may appear after "v1.": the base64url
+// alphabet and the dot between the parts.
+func isTokenChar(r rune) bool {
+	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 }
 
 // Verify parses token and checks that it opens path.

@@ -1,6 +1,8 @@
 package playtoken
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -80,17 +82,94 @@ func TestIssueAndSecret(t *testing.T) {
 	}
 }
 
+// flipPaddingBit returns part with the lowest bit of its last character
+// flipped: for a part whose length leaves unused bits in that character,
+// a lax decoder reads the same bytes from both spellings.
+func flipPaddingBit(t *testing.T, part string) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, part[len(part)-1])
+	out := part[:len(part)-1] + string(alphabet[last^1])
+	a, errA := base64.RawURLEncoding.DecodeString(part)
+	b, errB := base64.RawURLEncoding.DecodeString(out)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Fatalf("%q and %q do not decode alike without Strict: %v %v", part, out, errA, errB)
+	}
+	return out
+}
+
+// TestOneSpelling: a token is accepted only in the exact text it was
+// issued with.
+func TestOneSpelling(t *testing.T) {
+	s, _ := NewSigner(secret)
+	now := time.Unix(1_800_000_000, 0)
+	tok, err := s.Issue(Claims{Subject: "op", Paths: []string{"live/*"}, Rights: []string{RightLive}, Expires: now.Add(time.Minute).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(tok, "live/1", now); err != nil {
+		t.Fatalf("issued token refused: %v", err)
+	}
+	parts := strings.Split(tok, ".")
+	// A 32-byte HMAC is 43 characters: 2 unused bits in the last one.
+	sig := flipPaddingBit(t, parts[2])
+	cases := []struct {
+		name, token string
+		want        error
+	}{
+		{"signature padding bits", parts[0] + "." + parts[1] + "." + sig, ErrMalformed},
+		{"newline in signature", parts[0] + "." + parts[1] + "." + parts[2][:10] + "\n" + parts[2][10:], ErrMalformed},
+		{"carriage return in payload", parts[0] + "." + parts[1][:5] + "\r" + parts[1][5:] + "." + parts[2], ErrMalformed},
+		{"padding character", tok + "=", ErrMalformed},
+		{"standard alphabet", strings.NewReplacer("-", "+", "_", "/").Replace(tok), ErrMalformed},
+		{"third dot", tok + ".", ErrMalformed},
+	}
+	if len(parts[1])%4 != 0 {
+		// The payload's own padding bits change the signed text: refused too.
+		cases = append(cases, struct {
+			name, token string
+			want        error
+		}{"payload padding bits", parts[0] + "." + flipPaddingBit(t, parts[1]) + "." + parts[2], ErrSignature})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.token == tok {
+				t.Skip("the spelling did not change (no such character in this token)")
+			}
+			if _, err := s.Verify(c.token, "live/1", now); !errors.Is(err, c.want) {
+				t.Fatalf("Verify(%q) = %v, want %v", c.token, err, c.want)
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	s, _ := NewSigner(secret)
 	tok, _ := s.Issue(Claims{Paths: []string{"live/*"}, Rights: []string{RightLive}, Expires: 1 << 40})
 	f.Add(tok)
+	f.Add(tok[:len(tok)-1] + "B")
+	f.Add(tok[:20] + "\n" + tok[20:])
 	f.Add("v1..")
 	f.Add("v1.e30.AAAA")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := s.Verify(token, "live/1", time.Unix(0, 0))
-		if err == nil && !c.Allows("live/1") {
+		if err != nil {
+			return
+		}
+		if !c.Allows("live/1") {
 			t.Fatalf("accepted a token that does not allow the path: %+v", c)
+		}
+		// An accepted token is in its one canonical spelling.
+		parts := strings.Split(token, ".")
+		if len(parts) != 3 {
+			t.Fatalf("accepted %q with %d parts", token, len(parts))
+		}
+		for _, p := range parts[1:] {
+			raw, err := base64.RawURLEncoding.DecodeString(p)
+			if err != nil || base64.RawURLEncoding.EncodeToString(raw) != p {
+				t.Fatalf("accepted a non-canonical part %q of %q", p, token)
+			}
 		}
 	})
 }
