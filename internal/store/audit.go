@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,7 +40,10 @@ func scanAudit(row pgx.Row) (AuditEntry, error) {
 	return e, nil
 }
 
-// AddAudit appends e to the audit log.
+// AddAudit appends e to the audit log. Text PostgreSQL cannot hold (NUL
+// bytes, invalid UTF-8: what an attacker sends as a username) is stored
+// with U+FFFD in its place, so that the row of a refused attempt is never
+// lost to its own content.
 func (s *Store) AddAudit(ctx context.Context, e AuditEntry) error {
 	if e.Action == "" {
 		return fmt.Errorf("add audit: empty action: %w", ErrInvalid)
@@ -47,10 +51,11 @@ func (s *Store) AddAudit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
+	e.Username, e.Action, e.Target, e.Remote = storable(e.Username), storable(e.Action), storable(e.Target), storable(e.Remote)
 	detail := []byte("{}")
 	if len(e.Detail) > 0 {
 		var err error
-		if detail, err = json.Marshal(e.Detail); err != nil {
+		if detail, err = json.Marshal(storableValue(e.Detail)); err != nil {
 			return fmt.Errorf("add audit %s: detail: %w", e.Action, err)
 		}
 	}
@@ -60,6 +65,39 @@ func (s *Store) AddAudit(ctx context.Context, e AuditEntry) error {
 		return fmt.Errorf("add audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// storable returns s with NUL bytes and invalid UTF-8 replaced by U+FFFD.
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// storableValue applies storable to every string (keys too) of a detail
+// value; jsonb refuses \u0000 even where JSON allows it.
+func storableValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return storable(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[storable(k)] = storableValue(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = storableValue(x)
+		}
+		return out
+	case []string:
+		out := make([]string, len(v))
+		for i, x := range v {
+			out[i] = storable(x)
+		}
+		return out
+	}
+	return v
 }
 
 // AuditFilter selects audit entries for ListAudit. Zero values select everything.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -53,9 +56,31 @@ func scanUser(row pgx.Row) (User, error) {
 	return u, err
 }
 
+// MaxUsernameLen bounds usernames (bytes).
+const MaxUsernameLen = 128
+
+// ValidUsername says why name cannot be a username (an error wrapping
+// ErrInvalid), or nil: 1–128 bytes of UTF-8 without control characters.
+func ValidUsername(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("username is empty: %w", ErrInvalid)
+	case len(name) > MaxUsernameLen:
+		return fmt.Errorf("username is longer than %d bytes: %w", MaxUsernameLen, ErrInvalid)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("username is not UTF-8: %w", ErrInvalid)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("username has control characters: %w", ErrInvalid)
+	}
+	return nil
+}
+
 func validUser(u User) error {
 	if u.Username == "" || u.PasswordHash == "" {
 		return fmt.Errorf("user: username and password hash are required: %w", ErrInvalid)
+	}
+	if err := ValidUsername(u.Username); err != nil {
+		return fmt.Errorf("user: %w", err)
 	}
 	if u.Role != RoleAdmin && u.Role != RoleOperator {
 		return fmt.Errorf("user %s: role %q: %w", u.Username, u.Role, ErrInvalid)
@@ -142,10 +167,13 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return users, nil
 }
 
-// LoginFailed counts a failed login of user id. The maxFailures-th consecutive
-// failure locks the account until lockUntil and restarts the count, so that
-// after the lock-out the user has maxFailures tries again. It returns the user
-// as updated: LockedUntil tells whether this failure locked it.
+// LoginFailed counts a failed login of user id in the users row. The console
+// keys its lock-out on (username, client address) instead (see
+// CountAuthFailure); this per-account count is kept for tools that lock an
+// account as a whole. The maxFailures-th consecutive failure locks the
+// account until lockUntil and restarts the count, so that after the lock-out
+// the user has maxFailures tries again. It returns the user as updated:
+// LockedUntil tells whether this failure locked it.
 func (s *Store) LoginFailed(ctx context.Context, id int64, maxFailures int, lockUntil time.Time) (User, error) {
 	u, err := scanUser(s.Pool.QueryRow(ctx, `
 UPDATE users SET
@@ -286,6 +314,155 @@ func (s *Store) DeleteExpiredUserSessions(ctx context.Context, now time.Time) (i
 	tag, err := s.Pool.Exec(ctx, `DELETE FROM user_sessions WHERE expires_at <= $1`, now)
 	if err != nil {
 		return 0, fmt.Errorf("delete expired user sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Scopes of the authentication failure counters (table auth_failures).
+const (
+	// FailLogin counts failed logins of one username from one address.
+	FailLogin = "login"
+	// FailLoginIP counts failed logins from one address, whatever the username.
+	FailLoginIP = "login_ip"
+	// FailPassword counts wrong old passwords of one user's password changes from one address.
+	FailPassword = "password"
+)
+
+// AuthKey names one failure counter.
+type AuthKey struct {
+	// Scope is FailLogin, FailLoginIP or FailPassword.
+	Scope string
+	// Username is empty for FailLoginIP.
+	Username string
+	// Remote is the client address.
+	Remote string
+}
+
+// AuthFailure is the state of one failure counter.
+type AuthFailure struct {
+	AuthKey
+	// Failures counts the failures since WindowStart.
+	Failures    int
+	WindowStart time.Time
+	// LockedUntil refuses the key until then (nil: never locked).
+	LockedUntil *time.Time
+}
+
+// Locked reports whether the key is refused at now.
+func (f AuthFailure) Locked(now time.Time) bool {
+	return f.LockedUntil != nil && now.Before(*f.LockedUntil)
+}
+
+// AuthPolicy says when failures lock a key.
+type AuthPolicy struct {
+	// Max failures within Window lock the key for LockFor; the count then
+	// starts again, so that after the lock the key has Max tries again.
+	Max     int
+	Window  time.Duration
+	LockFor time.Duration
+}
+
+func validAuthKey(k AuthKey) error {
+	switch k.Scope {
+	case FailLogin, FailPassword:
+		if k.Username == "" {
+			return fmt.Errorf("auth failure %s: username is required: %w", k.Scope, ErrInvalid)
+		}
+	case FailLoginIP:
+		if k.Username != "" {
+			return fmt.Errorf("auth failure %s: no username: %w", k.Scope, ErrInvalid)
+		}
+	default:
+		return fmt.Errorf("auth failure: scope %q: %w", k.Scope, ErrInvalid)
+	}
+	if !utf8.ValidString(k.Username) || strings.ContainsRune(k.Username, 0) || len(k.Username) > MaxUsernameLen {
+		return fmt.Errorf("auth failure %s: username is not storable: %w", k.Scope, ErrInvalid)
+	}
+	return nil
+}
+
+// AuthFailureOf returns the counter of k; a key without failures has the zero state.
+func (s *Store) AuthFailureOf(ctx context.Context, k AuthKey) (AuthFailure, error) {
+	if err := validAuthKey(k); err != nil {
+		return AuthFailure{}, err
+	}
+	f := AuthFailure{AuthKey: k}
+	err := s.Pool.QueryRow(ctx, `
+SELECT failures, window_start, locked_until FROM auth_failures WHERE scope = $1 AND username = $2 AND remote = $3`,
+		k.Scope, k.Username, k.Remote).Scan(&f.Failures, &f.WindowStart, &f.LockedUntil)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return AuthFailure{AuthKey: k}, nil
+	}
+	if err != nil {
+		return AuthFailure{}, fmt.Errorf("get auth failures %s: %w", k.Scope, err)
+	}
+	return f, nil
+}
+
+// CountAuthFailure counts one failure of k at now under p and returns the
+// counter as updated: LockedUntil tells whether it is locked. A key locked
+// at now stays as it is (further tries neither extend nor shorten the lock);
+// a count whose window has passed starts again at one.
+func (s *Store) CountAuthFailure(ctx context.Context, k AuthKey, now time.Time, p AuthPolicy) (AuthFailure, error) {
+	if err := validAuthKey(k); err != nil {
+		return AuthFailure{}, err
+	}
+	if p.Max < 1 || p.Window <= 0 || p.LockFor <= 0 {
+		return AuthFailure{}, fmt.Errorf("count auth failure: policy %+v: %w", p, ErrInvalid)
+	}
+	f := AuthFailure{AuthKey: k}
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// The upsert takes the row lock: concurrent failures of one key count one after the other.
+		err := tx.QueryRow(ctx, `
+INSERT INTO auth_failures AS f (scope, username, remote, failures, window_start, updated_at)
+VALUES ($1, $2, $3, 1, $4, $4)
+ON CONFLICT (scope, username, remote) DO UPDATE SET
+	failures = CASE WHEN f.locked_until > $4 THEN f.failures
+		WHEN f.window_start + $5::interval <= $4 THEN 1
+		ELSE f.failures + 1 END,
+	window_start = CASE WHEN f.locked_until > $4 THEN f.window_start
+		WHEN f.window_start + $5::interval <= $4 THEN $4
+		ELSE f.window_start END,
+	updated_at = $4
+RETURNING failures, window_start, locked_until`, k.Scope, k.Username, k.Remote, now, p.Window).
+			Scan(&f.Failures, &f.WindowStart, &f.LockedUntil)
+		if err != nil || f.Locked(now) || f.Failures < p.Max {
+			return err
+		}
+		until := now.Add(p.LockFor)
+		f.Failures, f.WindowStart, f.LockedUntil = 0, now, &until
+		_, err = tx.Exec(ctx, `
+UPDATE auth_failures SET failures = 0, window_start = $4, locked_until = $5
+WHERE scope = $1 AND username = $2 AND remote = $3`, k.Scope, k.Username, k.Remote, now, until)
+		return err
+	})
+	if err != nil {
+		return AuthFailure{}, fmt.Errorf("count auth failure %s: %w", k.Scope, err)
+	}
+	return f, nil
+}
+
+// ClearAuthFailures forgets the failures of k (after a success).
+func (s *Store) ClearAuthFailures(ctx context.Context, k AuthKey) error {
+	if err := validAuthKey(k); err != nil {
+		return err
+	}
+	_, err := s.Pool.Exec(ctx, `DELETE FROM auth_failures WHERE scope = $1 AND username = $2 AND remote = $3`,
+		k.Scope, k.Username, k.Remote)
+	if err != nil {
+		return fmt.Errorf("clear auth failures %s: %w", k.Scope, err)
+	}
+	return nil
+}
+
+// DeleteIdleAuthFailures removes the counters of scope not locked at now
+// and last counted before idleSince: their failures no longer count.
+func (s *Store) DeleteIdleAuthFailures(ctx context.Context, scope string, now, idleSince time.Time) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `
+DELETE FROM auth_failures WHERE scope = $1 AND updated_at < $2 AND (locked_until IS NULL OR locked_until <= $3)`,
+		scope, idleSince, now)
+	if err != nil {
+		return 0, fmt.Errorf("delete idle auth failures %s: %w", scope, err)
 	}
 	return int(tag.RowsAffected()), nil
 }
