@@ -2,9 +2,13 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ConsoleMedia says where browsers and players reach mediagw and how their
@@ -28,8 +32,21 @@ type ConsoleAuth struct {
 	// SessionTTL is how long a login lasts.
 	SessionTTL Duration `yaml:"session_ttl"`
 	// MaxFailures consecutive failed logins lock an account for Lockout.
+	// The lock-out keys on (username, client address), so that nobody can
+	// keep an account locked from elsewhere; the password change route
+	// counts its wrong old passwords the same way, apart.
 	MaxFailures int      `yaml:"max_failures"`
 	Lockout     Duration `yaml:"lockout"`
+	// IPMaxFailures failed logins from one client address within IPWindow,
+	// whatever the usernames, refuse its logins until the window ends
+	// (password spraying).
+	IPMaxFailures int      `yaml:"ip_max_failures"`
+	IPWindow      Duration `yaml:"ip_window"`
+	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
+	// in front of the console. Only requests from them have their
+	// X-Forwarded-For (the client address in the audit log and the
+	// lock-out) and X-Forwarded-Proto (the Secure cookie flag) believed.
+	TrustedProxies CIDRList `yaml:"trusted_proxies"`
 	// InitialAdminPassword is the password of the "admin" user created when
 	// the database has no user; it must be changed at the first login.
 	// Empty means DefaultAdminPassword: a Secret is masked when printed, and
@@ -57,6 +74,79 @@ type ConsoleDownloads struct {
 	FFmpeg string `yaml:"ffmpeg"`
 }
 
+// ConsoleAudit configures the audit log.
+type ConsoleAudit struct {
+	// FailClosed refuses a video access (play, playback, download, PTZ, a
+	// media open reported by mediagw) and a login whose audit row cannot be
+	// written; false lets it through with an error in the log.
+	FailClosed bool `yaml:"fail_closed"`
+}
+
+// CIDRList is a list of address prefixes, kept as a comma-separated string
+// so that the configuration stays comparable. YAML takes a list or a
+// comma-separated string; a bare IP is a one-address prefix.
+type CIDRList string
+
+// ParseCIDRList parses "10.0.0.0/8, 192.0.2.7" (empty: no prefix).
+func ParseCIDRList(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// Prefixes returns the parsed list.
+func (l CIDRList) Prefixes() ([]netip.Prefix, error) { return ParseCIDRList(string(l)) }
+
+// UnmarshalText implements encoding.TextUnmarshaler (environment values).
+// The value is checked by Validate, which names the key.
+func (l *CIDRList) UnmarshalText(b []byte) error {
+	var items []string
+	for item := range strings.SplitSeq(string(b), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	*l = CIDRList(strings.Join(items, ","))
+	return nil
+}
+
+// UnmarshalYAML takes a list of strings or one comma-separated string.
+func (l *CIDRList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		var items []string
+		if err := n.Decode(&items); err != nil {
+			return err
+		}
+		return l.UnmarshalText([]byte(strings.Join(items, ",")))
+	case yaml.ScalarNode:
+		return l.UnmarshalText([]byte(n.Value))
+	}
+	return fmt.Errorf("line %d: want a list of CIDR prefixes", n.Line)
+}
+
+// MarshalYAML prints the list as a YAML list (loadable again).
+func (l CIDRList) MarshalYAML() (any, error) {
+	if l == "" {
+		return []string{}, nil
+	}
+	return strings.Split(string(l), ","), nil
+}
+
 // Console is the configuration of cmd/console (HTTP: public API and web UI).
 type Console struct {
 	Base `yaml:",inline"`
@@ -67,6 +157,7 @@ type Console struct {
 	ServiceToken Secret           `yaml:"service_token"`
 	Media        ConsoleMedia     `yaml:"media"`
 	Auth         ConsoleAuth      `yaml:"auth"`
+	Audit        ConsoleAudit     `yaml:"audit"`
 	Downloads    ConsoleDownloads `yaml:"downloads"`
 }
 
@@ -80,10 +171,13 @@ func (c *Console) SetDefaults() {
 		PlayTokenTTL: Duration(5 * time.Minute),
 	}
 	c.Auth = ConsoleAuth{
-		SessionTTL:  Duration(12 * time.Hour),
-		MaxFailures: 5,
-		Lockout:     Duration(15 * time.Minute),
+		SessionTTL:    Duration(12 * time.Hour),
+		MaxFailures:   5,
+		Lockout:       Duration(15 * time.Minute),
+		IPMaxFailures: 30,
+		IPWindow:      Duration(15 * time.Minute),
 	}
+	c.Audit = ConsoleAudit{FailClosed: true}
 	c.Downloads = ConsoleDownloads{Dir: "var/downloads", FFmpeg: "ffmpeg"}
 }
 
@@ -125,6 +219,15 @@ func (c *Console) Validate() error {
 	}
 	if c.Auth.Lockout <= 0 {
 		add("auth.lockout", "must be positive, got %s", c.Auth.Lockout)
+	}
+	if c.Auth.IPMaxFailures < 1 || c.Auth.IPMaxFailures > 100000 {
+		add("auth.ip_max_failures", "must be between 1 and 100000, got %d", c.Auth.IPMaxFailures)
+	}
+	if c.Auth.IPWindow <= 0 {
+		add("auth.ip_window", "must be positive, got %s", c.Auth.IPWindow)
+	}
+	if _, err := c.Auth.TrustedProxies.Prefixes(); err != nil {
+		add("auth.trusted_proxies", "%v", err)
 	}
 	if n := len(c.Auth.InitialAdminPassword); n != 0 && (n < 4 || n > 256) {
 		add("auth.initial_admin_password", "must have 4 to 256 characters (it is changed at the first login)")
