@@ -19,11 +19,19 @@ const (
 
 var shardSeed = maphash.MakeSeed()
 
-// Limiter is a token bucket per key (such as a source ip:port): a key may
-// take Burst events at once and Rate per second after that. Keys idle long
+// DefaultMaxKeys bounds a Limiter's key table when MaxKeys is not set.
+const DefaultMaxKeys = 1 << 16
+
+// Limiter is a token bucket per key (such as a source IP): a key may take
+// Burst events at once and Rate per second after that. Keys idle long
 // enough for their bucket to be full again are forgotten, which loses
 // nothing, so memory follows the number of recently active keys. The
 // cleanup is amortised over Allow calls; no goroutine is needed.
+//
+// The table is bounded: a flood of spoofed UDP sources can create keys
+// faster than they go idle, so past MaxKeys the least recently used key of
+// the shard is forgotten. That key's next event starts from a full bucket;
+// what the cap protects is memory, while each live source stays limited.
 //
 // Set the fields before the first Allow; the zero value with Rate ≤ 0
 // allows everything. A Limiter must not be copied after first use.
@@ -32,6 +40,8 @@ type Limiter struct {
 	Rate float64
 	// Burst is the number of events a key may take at once; less than 1 means 1.
 	Burst int
+	// MaxKeys bounds the number of keys held; 0 means DefaultMaxKeys.
+	MaxKeys int
 
 	shards [numShards]limiterShard
 }
@@ -78,6 +88,9 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 	b, ok := s.buckets[key]
 	switch {
 	case !ok:
+		if len(s.buckets) >= l.shardCap() {
+			s.evictOldest()
+		}
 		b = bucket{tokens: burst, last: t}
 	case t > b.last:
 		b.tokens = min(burst, b.tokens+time.Duration(t-b.last).Seconds()*l.Rate)
@@ -89,6 +102,30 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 	}
 	s.buckets[key] = b
 	return allowed
+}
+
+// shardCap is the number of keys one shard may hold.
+func (l *Limiter) shardCap() int {
+	n := l.MaxKeys
+	if n <= 0 {
+		n = DefaultMaxKeys
+	}
+	return max(n/numShards, 1)
+}
+
+// evictOldest forgets the least recently refilled key of the shard. It
+// walks the shard (MaxKeys/64 keys), which happens only while the table is
+// full, that is under a flood of new sources.
+func (s *limiterShard) evictOldest() {
+	var oldest string
+	first := true
+	var at int64
+	for k, b := range s.buckets {
+		if first || b.last < at {
+			oldest, at, first = k, b.last, false
+		}
+	}
+	delete(s.buckets, oldest)
 }
 
 // Len returns the number of keys the limiter holds.

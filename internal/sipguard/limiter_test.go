@@ -63,6 +63,25 @@ func TestLimiterForgetsIdleKeys(t *testing.T) {
 	}
 }
 
+// TestLimiterBoundsKeys: a flood of new sources never grows the table past
+// MaxKeys, and a source that keeps sending (so is never the least recently
+// used) stays limited.
+func TestLimiterBoundsKeys(t *testing.T) {
+	l := &sipguard.Limiter{Rate: 1, Burst: 2, MaxKeys: 640}
+	l.Allow("steady", t0)
+	l.Allow("steady", t0)
+	for i := range 100000 {
+		now := t0.Add(time.Duration(i) * time.Microsecond)
+		l.Allow("flood"+strconv.Itoa(i), now)
+		if i%100 == 0 && l.Allow("steady", now) {
+			t.Fatalf("steady source allowed past its burst after %d flood keys", i)
+		}
+		if n := l.Len(); n > 640 {
+			t.Fatalf("%d keys, cap 640", n)
+		}
+	}
+}
+
 // BenchmarkLimiterAllow measures one Allow on a limiter holding 100,000
 // sources, each seen again, and reports the memory held per source.
 func BenchmarkLimiterAllow(b *testing.B) {
@@ -71,7 +90,7 @@ func BenchmarkLimiterAllow(b *testing.B) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	l := &sipguard.Limiter{Rate: 200, Burst: 400}
+	l := &sipguard.Limiter{Rate: 200, Burst: 400, MaxKeys: 2 * sources}
 	for i := range keys {
 		// The key strings count: the limiter keeps them, as it keeps addr.String().
 		keys[i] = "192.168." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255) + ":5060"

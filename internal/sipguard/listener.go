@@ -13,29 +13,33 @@ const DefaultMessageSize = 2 << 10
 // sleep waits before a throttled read; replaced by tests.
 var sleep = time.Sleep
 
-// Listener wraps the TCP listener handed to sipgo's ServeTCP. Each accepted
-// connection gets its own byte budget of Rate×MessageSize bytes per second
-// (bursts of Burst×MessageSize); when a connection has read more, its next
-// Read first sleeps until the budget is repaid.
+// Listener wraps the TCP listener handed to sipgo's ServeTCP. The
+// connections of one source IP share one byte budget of Rate×MessageSize
+// bytes per second (bursts of Burst×MessageSize), so opening many
+// connections buys a host no more than one; when they have read more, the
+// next Read of any of them first sleeps until the budget is repaid.
 //
 // Delaying reads rather than dropping data or closing keeps a busy but
 // legitimate peer (a platform pushing a large catalog) connected and loses
 // nothing: while sipgo's reader for that connection sleeps, the kernel's
 // receive window fills and TCP flow control slows the sender down. Only the
-// goroutine of that connection waits, so other connections are unaffected,
-// and the parsing cost one peer can cause is bounded.
+// goroutines of that host wait, so other hosts are unaffected, and the
+// parsing cost one host can cause is bounded.
 type Listener struct {
 	// Listener is the TCP listener.
 	Listener net.Listener
-	// Rate is the sustained messages per second per connection; ≤ 0 means no limit.
+	// Rate is the sustained messages per second per source IP; ≤ 0 means no limit.
 	Rate float64
-	// Burst is the number of messages a connection may send at once; less than 1 means 1.
+	// Burst is the number of messages a source IP may send at once; less than 1 means 1.
 	Burst int
 	// MessageSize is the bytes counted as one message; 0 means DefaultMessageSize.
 	MessageSize int
+
+	mu      sync.Mutex
+	budgets map[string]*budget // by source IP, while it has connections
 }
 
-// Accept waits for a connection and returns it wrapped in its budget.
+// Accept waits for a connection and returns it wrapped in its host's budget.
 func (l *Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil || l.Rate <= 0 {
@@ -45,8 +49,38 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if size <= 0 {
 		size = DefaultMessageSize
 	}
-	burst := float64(max(l.Burst, 1) * size)
-	return &throttledConn{Conn: c, rate: l.Rate * float64(size), burst: burst, tokens: burst, last: timeNow()}, nil
+	key := hostOf(c.RemoteAddr())
+	l.mu.Lock()
+	if l.budgets == nil {
+		l.budgets = map[string]*budget{}
+	}
+	b := l.budgets[key]
+	if b == nil {
+		burst := float64(max(l.Burst, 1) * size)
+		b = &budget{rate: l.Rate * float64(size), burst: burst, tokens: burst, last: timeNow()}
+		l.budgets[key] = b
+	}
+	b.conns++
+	l.mu.Unlock()
+	return &throttledConn{Conn: c, l: l, key: key, b: b}, nil
+}
+
+// release drops a closed connection from its host's budget, forgetting
+// the budget with the host's last connection: the table holds only hosts
+// that are connected.
+func (l *Listener) release(key string, b *budget) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b.conns--; b.conns == 0 && l.budgets[key] == b {
+		delete(l.budgets, key)
+	}
+}
+
+// Sources returns the number of source IPs with open connections.
+func (l *Listener) Sources() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.budgets)
 }
 
 // Close closes the listener.
@@ -55,42 +89,56 @@ func (l *Listener) Close() error { return l.Listener.Close() }
 // Addr returns the listener's address.
 func (l *Listener) Addr() net.Addr { return l.Listener.Addr() }
 
-// throttledConn is a connection with a token bucket of bytes.
-type throttledConn struct {
-	net.Conn
-
+// budget is a token bucket of bytes shared by the connections of one host.
+type budget struct {
 	mu     sync.Mutex
 	rate   float64 // bytes per second
 	burst  float64
 	tokens float64 // negative after a read over budget
 	last   time.Time
+	conns  int // guarded by Listener.mu
 }
 
-// Read sleeps while the connection is over its budget, then reads.
-func (c *throttledConn) Read(b []byte) (int, error) {
-	if wait := c.refill(); wait > 0 {
+// throttledConn is a connection drawing on its host's budget.
+type throttledConn struct {
+	net.Conn
+	l    *Listener
+	key  string
+	b    *budget
+	once sync.Once
+}
+
+// Read sleeps while the host is over its budget, then reads.
+func (c *throttledConn) Read(p []byte) (int, error) {
+	if wait := c.b.refill(); wait > 0 {
 		sleep(wait)
-		c.refill()
+		c.b.refill()
 	}
-	n, err := c.Conn.Read(b)
-	c.mu.Lock()
-	c.tokens -= float64(n)
-	c.mu.Unlock()
+	n, err := c.Conn.Read(p)
+	c.b.mu.Lock()
+	c.b.tokens -= float64(n)
+	c.b.mu.Unlock()
 	return n, err
+}
+
+// Close closes the connection and leaves the host's budget.
+func (c *throttledConn) Close() error {
+	c.once.Do(func() { c.l.release(c.key, c.b) })
+	return c.Conn.Close()
 }
 
 // refill adds the tokens earned since the last call and returns how long
 // to wait until the balance is back to zero.
-func (c *throttledConn) refill() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (b *budget) refill() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	now := timeNow()
-	if d := now.Sub(c.last); d > 0 {
-		c.tokens = min(c.burst, c.tokens+d.Seconds()*c.rate)
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(b.burst, b.tokens+d.Seconds()*b.rate)
 	}
-	c.last = now
-	if c.tokens >= 0 {
+	b.last = now
+	if b.tokens >= 0 {
 		return 0
 	}
-	return time.Duration(-c.tokens / c.rate * float64(time.Second))
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
 }

@@ -41,11 +41,18 @@ func (c *fakeClock) total() (time.Duration, int) {
 	return c.slept, c.naps
 }
 
-// dialAndSend connects to l, writes n bytes and closes, and returns the
-// server side of the connection.
+// dialAndSend connects to l from 127.0.0.1, writes n bytes and closes, and
+// returns the server side of the connection.
 func dialAndSend(t *testing.T, l *Listener, n int) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", l.Addr().String())
+	return dialFromAndSend(t, l, "127.0.0.1", n)
+}
+
+// dialFromAndSend is dialAndSend from the loopback address ip.
+func dialFromAndSend(t *testing.T, l *Listener, ip string, n int) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +68,8 @@ func dialAndSend(t *testing.T, l *Listener, n int) net.Conn {
 	return s
 }
 
-// TestListenerThrottles checks a connection over its budget is made to
-// wait exactly for the excess, and another connection is not.
+// TestListenerThrottles checks a host over its budget is made to wait
+// exactly for the excess, and another host is not.
 func TestListenerThrottles(t *testing.T) {
 	clock := useFakeClock(t)
 	tl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -73,9 +80,9 @@ func TestListenerThrottles(t *testing.T) {
 	defer l.Close()
 
 	fast := dialAndSend(t, l, 5000)
-	calm := dialAndSend(t, l, 150)
+	calm := dialFromAndSend(t, l, "127.0.0.2", 150)
 
-	// The calm connection reads while the fast one is over budget.
+	// The calm host reads while the fast one is over budget.
 	if _, err := io.ReadFull(fast, make([]byte, 3000)); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +100,47 @@ func TestListenerThrottles(t *testing.T) {
 	// 5000 bytes with 200 free cost 4.8 s at 1000 B/s.
 	if s, _ := clock.total(); s < 4800*time.Millisecond-time.Microsecond || s > 4800*time.Millisecond+time.Microsecond {
 		t.Fatalf("waited %v in all, want 4.8s", s)
+	}
+}
+
+// TestListenerBudgetPerIP: many connections from one host share one
+// budget, and the table forgets a host with its last connection.
+func TestListenerBudgetPerIP(t *testing.T) {
+	clock := useFakeClock(t)
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Listener{Listener: tl, Rate: 10, Burst: 2, MessageSize: 100} // 1000 B/s, bursts of 200 B
+	defer l.Close()
+	var conns []net.Conn
+	for range 10 {
+		conns = append(conns, dialAndSend(t, l, 200))
+	}
+	other := dialFromAndSend(t, l, "127.0.0.3", 10)
+	if n := l.Sources(); n != 2 {
+		t.Fatalf("%d sources, want 2", n)
+	}
+	for _, c := range conns {
+		if b, err := io.ReadAll(c); err != nil || len(b) != 200 {
+			t.Fatalf("%d bytes, %v", len(b), err)
+		}
+	}
+	// 2000 bytes from one host with 200 free cost 1.8 s at 1000 B/s: ten
+	// connections bought nothing over one.
+	if s, _ := clock.total(); s < 1800*time.Millisecond-time.Microsecond {
+		t.Fatalf("ten connections of one host waited %v in all, want ≥ 1.8s", s)
+	}
+	for _, c := range conns {
+		c.Close()
+		c.Close() // twice: released once
+	}
+	if n := l.Sources(); n != 1 {
+		t.Fatalf("%d sources after the host closed its connections, want 1", n)
+	}
+	other.Close()
+	if n := l.Sources(); n != 0 {
+		t.Fatalf("%d sources, want 0", n)
 	}
 }
 

@@ -27,8 +27,10 @@ const (
 
 // PacketConn wraps the UDP socket handed to sipgo's ServeUDP. Its ReadFrom
 // returns only datagrams worth parsing: CRLF keepalives and messages that
-// pass Check from sources within their rate. A source over its rate is
-// dropped silently (one warning per source and minute); a message failing
+// pass Check from sources within their rate. The rate is kept per source IP,
+// not ip:port, so a flood from many ports of one host is throttled as one.
+// A source over its rate is dropped silently (one warning per source IP
+// and minute); a message failing
 // Check gets a 400 or 413 from Reply when it is a request, and a warning
 // with an excerpt (one per source and minute, the rest at debug level).
 // Every drop is reported to OnDrop. Writes, deadlines and Close go straight
@@ -41,9 +43,12 @@ type PacketConn struct {
 	// MaxMessageSize is the largest datagram accepted; 0 means DefaultMaxMessageSize.
 	// A datagram that fills the reader's buffer may have been cut and counts as too large.
 	MaxMessageSize int
-	// Rate and Burst limit the datagrams per second from one source ip:port; Rate ≤ 0 means no limit.
+	// Rate and Burst limit the datagrams per second from one source IP; Rate ≤ 0 means no limit.
 	Rate  float64
 	Burst int
+	// MaxSources bounds the number of source IPs whose rate is tracked;
+	// 0 means DefaultMaxKeys.
+	MaxSources int
 	// Log receives the warnings; nil means slog.Default().
 	Log *slog.Logger
 	// OnDrop, if set, is called for every datagram dropped, with DropRate,
@@ -59,9 +64,9 @@ type PacketConn struct {
 }
 
 func (c *PacketConn) init() {
-	c.limiter.Rate, c.limiter.Burst = c.Rate, c.Burst
-	c.rateWarn.Rate, c.rateWarn.Burst = 1.0/60, 1
-	c.badWarn.Rate, c.badWarn.Burst = 1.0/60, 1
+	c.limiter.Rate, c.limiter.Burst, c.limiter.MaxKeys = c.Rate, c.Burst, c.MaxSources
+	c.rateWarn.Rate, c.rateWarn.Burst, c.rateWarn.MaxKeys = 1.0/60, 1, c.MaxSources
+	c.badWarn.Rate, c.badWarn.Burst, c.badWarn.MaxKeys = 1.0/60, 1, c.MaxSources
 	c.maxSize, c.log = c.MaxMessageSize, c.Log
 	if c.maxSize <= 0 {
 		c.maxSize = DefaultMaxMessageSize
@@ -86,9 +91,10 @@ func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 func (c *PacketConn) pass(b []byte, n int, addr net.Addr) bool {
 	now := timeNow()
 	src := addr.String()
-	if !c.limiter.Allow(src, now) {
+	ip := hostOf(addr)
+	if !c.limiter.Allow(ip, now) {
 		c.drop(DropRate)
-		if c.rateWarn.Allow(src, now) {
+		if c.rateWarn.Allow(ip, now) {
 			c.log.Warn("SIP source over its rate, dropping its datagrams", "remote", src, "rate", c.Rate, "burst", c.Burst)
 		}
 		return false
@@ -121,12 +127,29 @@ func (c *PacketConn) pass(b []byte, n int, addr net.Addr) bool {
 	}
 	c.drop(reason)
 	level := slog.LevelDebug
-	if c.badWarn.Allow(src, now) {
+	if c.badWarn.Allow(ip, now) {
 		level = slog.LevelWarn
 	}
 	c.log.Log(context.Background(), level, "dropping bad SIP datagram", "remote", src, "reason", err,
 		"answered", answered, "excerpt", escape(excerpt(msg)))
 	return false
+}
+
+// Sources returns the number of source IPs whose rate is tracked.
+func (c *PacketConn) Sources() int { return c.limiter.Len() }
+
+// hostOf is the IP of a UDP or TCP address, as a key.
+func hostOf(addr net.Addr) string {
+	switch a := addr.(type) {
+	case *net.UDPAddr:
+		return string(a.IP.To16())
+	case *net.TCPAddr:
+		return string(a.IP.To16())
+	}
+	if h, _, err := net.SplitHostPort(addr.String()); err == nil {
+		return h
+	}
+	return addr.String()
 }
 
 func (c *PacketConn) drop(reason string) {

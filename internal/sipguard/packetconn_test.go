@@ -81,7 +81,13 @@ func newGuarded(t *testing.T, bufSize int, configure func(*sipguard.PacketConn))
 
 func client(t *testing.T) net.PacketConn {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	return clientAt(t, "127.0.0.1")
+}
+
+// clientAt is a UDP socket on the loopback address ip (any of 127/8).
+func clientAt(t *testing.T, ip string) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,16 +167,21 @@ func TestPacketConnBadInput(t *testing.T) {
 	}
 }
 
-// TestPacketConnFlood checks a flooding source is cut to its burst while
-// another source is unaffected. The rate is so low that no token comes back
-// during the test, so the counts do not depend on timing.
+// TestPacketConnFlood checks a flooding host is cut to its burst, however
+// many ports it sends from, while another host is unaffected. The rate is so
+// low that no token comes back during the test, so the counts do not depend
+// on timing.
 func TestPacketConnFlood(t *testing.T) {
 	g := newGuarded(t, 4096, func(pc *sipguard.PacketConn) { pc.Rate, pc.Burst = 1e-6, 5 })
-	flooder, other := client(t), client(t)
+	flooder, flooder2, other := client(t), client(t), clientAt(t, "127.0.0.2")
 	to := g.pc.LocalAddr()
 	msg := message()
-	for range 50 {
-		send(t, flooder, to, msg)
+	for i := range 50 {
+		if i%2 == 0 {
+			send(t, flooder, to, msg)
+		} else {
+			send(t, flooder2, to, msg)
+		}
 	}
 	for range 5 {
 		send(t, other, to, msg)
@@ -189,11 +200,14 @@ func TestPacketConnFlood(t *testing.T) {
 			t.Fatalf("drop %q", r)
 		}
 	}
-	if passed[flooder.LocalAddr().String()] != 5 || passed[other.LocalAddr().String()] != 5 {
+	if passed[flooder.LocalAddr().String()]+passed[flooder2.LocalAddr().String()] != 5 || passed[other.LocalAddr().String()] != 5 {
 		t.Fatalf("passed %v", passed)
 	}
-	// A last datagram from a third source shows nothing else is queued.
-	send(t, client(t), to, "\r\n")
+	if n := g.pc.Sources(); n != 2 {
+		t.Fatalf("%d sources tracked, want 2 (one per IP)", n)
+	}
+	// A last datagram from a third host shows nothing else is queued.
+	send(t, clientAt(t, "127.0.0.3"), to, "\r\n")
 	if d := next(t, g.passed); string(d.data) != "\r\n" {
 		t.Fatalf("passed %q", d.data)
 	}
@@ -202,7 +216,7 @@ func TestPacketConnFlood(t *testing.T) {
 		t.Fatalf("extra drop %q", r)
 	default:
 	}
-	if log := g.logged(); strings.Count(log, "over its rate") != 1 || !strings.Contains(log, "remote="+flooder.LocalAddr().String()) {
+	if log := g.logged(); strings.Count(log, "over its rate") != 1 || !strings.Contains(log, "remote=127.0.0.1:") {
 		t.Fatalf("log:\n%s", log)
 	}
 }
