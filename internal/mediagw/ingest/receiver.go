@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,9 @@ import (
 
 // DefaultTimeout is the Receiver timeout used when Timeout is 0.
 const DefaultTimeout = 10 * time.Second
+
+// DefaultRelatchAfter is the Receiver's RelatchAfter used when it is 0.
+const DefaultRelatchAfter = 2 * time.Second
 
 // timeNow is the clock; tests replace it.
 var timeNow = time.Now
@@ -49,6 +54,16 @@ type Stats struct {
 	Restarts uint64
 	// ForeignSSRC is the number of packets of another SSRC, dropped.
 	ForeignSSRC uint64
+	// ForeignSource is the number of packets of the stream's SSRC (and of
+	// TCP connections) from a source the receiver does not accept, dropped
+	// before sequence tracking: they never count as lost or reordered.
+	ForeignSource uint64
+	// Source is the latched ip:port the stream is accepted from; invalid
+	// until the first accepted packet (and for TCP transports).
+	Source netip.AddrPort
+	// Relatches is how many times the latched source moved (see
+	// Receiver.RelatchAfter).
+	Relatches uint64
 	// Invalid is the number of datagrams that were not RTP, dropped.
 	Invalid uint64
 	// SkippedBytes is the number of bytes a TCP transport discarded while
@@ -88,8 +103,20 @@ type Receiver struct {
 	// ReorderDelay is how long a gap in the sequence is waited for; 0 means
 	// rtpin.DefaultMaxDelay.
 	ReorderDelay time.Duration
+	// AllowIPs are the device's addresses (its registered signalling IP and
+	// the c= IP of its SDP answer): UDP packets of the stream and TCP
+	// connections are accepted only from them. Empty accepts any address
+	// (callers that do not say). SetAllowIPs replaces the set later.
+	AllowIPs []netip.Addr
+	// RelatchAfter is how long the latched UDP source must have been
+	// silent before another source may take its place; 0 means
+	// DefaultRelatchAfter. See WritePacketFrom.
+	RelatchAfter time.Duration
 	// Log receives warnings; nil means slog.Default().
 	Log *slog.Logger
+	// Now is the clock of the timeout and the source latch; nil means
+	// time.Now. Tests inject theirs.
+	Now func() time.Time
 
 	// mu serialises the pipeline: transports and timers feed it.
 	mu        sync.Mutex
@@ -102,6 +129,14 @@ type Receiver struct {
 	pollArmed bool
 	stats     Stats
 	warns     warnLimiter
+	// foreignWarns limits the foreign-source warnings on their own, so that
+	// an attack cannot hide the other warnings or the other way round.
+	foreignWarns warnLimiter
+	allow        []netip.Addr
+	// source is the latched ip:port and sourceSeen when it last sent an
+	// accepted packet.
+	source     netip.AddrPort
+	sourceSeen time.Time
 
 	pollTimer    *time.Timer
 	timeoutTimer *time.Timer
@@ -126,17 +161,24 @@ func (r *Receiver) Initialize() error {
 		r.log = slog.Default()
 	}
 	r.log = r.log.With("path", r.Path)
+	if r.Now == nil {
+		r.Now = timeNow
+	}
 	r.timeout = r.Timeout
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
 	}
 	r.filter = rtpin.SSRCFilter{SSRC: r.SSRC, AcceptAny: r.SSRC == 0}
-	r.reorder = rtpin.ReorderBuffer{MaxPackets: r.ReorderPackets, MaxDelay: r.ReorderDelay, Now: timeNow}
+	r.allow = normalizeIPs(r.AllowIPs)
+	if r.RelatchAfter <= 0 {
+		r.RelatchAfter = DefaultRelatchAfter
+	}
+	r.reorder = rtpin.ReorderBuffer{MaxPackets: r.ReorderPackets, MaxDelay: r.ReorderDelay, Now: r.Now}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	// The timers read their fields under mu.
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lastSeen = timeNow()
+	r.lastSeen = r.Now()
 	r.pollTimer = time.AfterFunc(time.Hour, r.poll)
 	r.pollTimer.Stop()
 	r.timeoutTimer = time.AfterFunc(r.timeout, r.checkTimeout)
@@ -150,6 +192,89 @@ func (r *Receiver) SetSSRC(ssrc uint32) {
 	defer r.mu.Unlock()
 	r.SSRC = ssrc
 	r.filter.Set(ssrc)
+}
+
+// SetAllowIPs replaces the addresses the stream is accepted from (empty:
+// any). A latched source whose IP is no longer allowed is dropped, so the
+// next packet from an allowed address latches again.
+func (r *Receiver) SetAllowIPs(ips []netip.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.allow = normalizeIPs(ips)
+	r.AllowIPs = slices.Clone(r.allow)
+	if r.source.IsValid() && !r.allowedLocked(r.source.Addr()) {
+		r.log.Info("latched media source no longer allowed", "source", r.source.String(), "allow_ips", r.allow)
+		r.source = netip.AddrPort{}
+	}
+}
+
+// Allowed returns the addresses the stream is accepted from (empty: any).
+func (r *Receiver) Allowed() []netip.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.allow)
+}
+
+// AllowConn reports whether a TCP connection from remote may feed the
+// stream; a refused one is counted as a foreign source and logged (rate
+// limited). The caller closes it.
+func (r *Receiver) AllowConn(remote netip.AddrPort) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.allowedLocked(remote.Addr()) {
+		return true
+	}
+	r.stats.ForeignSource++
+	r.foreignWarns.warn(r.log, "refusing a media connection from a foreign source", "remote", remote.String(),
+		"allow_ips", r.allow, "foreign_source", r.stats.ForeignSource)
+	return false
+}
+
+// allowedLocked reports whether ip is in the allowed set (any ip when the
+// set is empty).
+func (r *Receiver) allowedLocked(ip netip.Addr) bool {
+	return len(r.allow) == 0 || slices.Contains(r.allow, ip.Unmap())
+}
+
+// acceptSourceLocked decides whether a packet of the stream's SSRC from
+// from is the stream's, latching the first accepted source. A latched
+// source is replaced only by one that may send (an allowed IP, or, when no
+// set is known, the latched IP with another port: a NAT rebinding) and only
+// after the latched one was silent for RelatchAfter, so that a second
+// sender cannot take the stream over while the device sends, nor make it
+// flap between two sources.
+func (r *Receiver) acceptSourceLocked(from netip.AddrPort, now time.Time) bool {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	switch {
+	case !r.allowedLocked(from.Addr()):
+		return false
+	case !r.source.IsValid():
+		r.source = from
+	case from == r.source:
+	case len(r.allow) == 0 && from.Addr() != r.source.Addr():
+		return false
+	case now.Sub(r.sourceSeen) < r.RelatchAfter:
+		return false
+	default:
+		r.log.Info("media source moved", "from", r.source.String(), "to", from.String(),
+			"silent", now.Sub(r.sourceSeen).Round(time.Millisecond))
+		r.source = from
+		r.stats.Relatches++
+	}
+	r.sourceSeen = now
+	return true
+}
+
+// normalizeIPs returns ips unmapped (IPv4-mapped IPv6 as IPv4), valid
+// ones only, without duplicates.
+func normalizeIPs(ips []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		if ip = ip.Unmap(); ip.IsValid() && !slices.Contains(out, ip) {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
 
 // reconnected notes that a TCP transport got a new connection: what was
@@ -188,6 +313,7 @@ func (r *Receiver) Stats() Stats {
 	s := r.stats
 	s.SSRC, _ = r.filter.Locked()
 	s.ForeignSSRC = r.filter.Foreign()
+	s.Source = r.source
 	rs := r.reorder.Stats()
 	s.Lost, s.Duplicates, s.Late, s.Restarts = rs.Lost, rs.Duplicates, rs.Late, rs.Resets
 	return s
@@ -204,10 +330,29 @@ func (r *Receiver) end(err error) {
 	})
 }
 
-// WritePacket feeds one raw RTP packet (a UDP datagram or an RFC 4571
-// frame's payload). raw is copied; it may be reused after the call.
-// Anything that is not an RTP packet of the stream is counted and dropped.
+// WritePacket feeds one raw RTP packet from a transport whose source was
+// already checked (a TCP connection that AllowConn accepted). raw is
+// copied; it may be reused after the call. Anything that is not an RTP
+// packet of the stream is counted and dropped.
 func (r *Receiver) WritePacket(raw []byte) {
+	r.writePacket(raw, netip.AddrPort{})
+}
+
+// WritePacketFrom feeds one UDP datagram received from from. A packet of
+// the stream's SSRC is accepted only from an allowed IP (AllowIPs; any
+// when empty); the first accepted packet latches its exact ip:port and
+// later ones must come from it (see acceptSourceLocked for when the
+// latched source may move). Others are counted as ForeignSource and
+// dropped before they can touch sequence tracking or the loss count.
+func (r *Receiver) WritePacketFrom(raw []byte, from netip.AddrPort) {
+	if !from.IsValid() {
+		// An unknown sender cannot be told from a spoofer.
+		from = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	}
+	r.writePacket(raw, from)
+}
+
+func (r *Receiver) writePacket(raw []byte, from netip.AddrPort) {
 	if r.closed.Load() {
 		return
 	}
@@ -221,6 +366,23 @@ func (r *Receiver) WritePacket(raw []byte) {
 		r.warns.warn(r.log, "dropping invalid RTP packets", "error", err, "size", len(raw))
 		return
 	}
+	// The SSRC is checked before the source (another SSRC stays a foreign
+	// SSRC), but a receiver still waiting for its first SSRC must not lock
+	// onto one sent from a foreign source: hence the peek.
+	if want, known := r.filter.Locked(); known && pkt.SSRC != want {
+		r.filter.Accept(pkt.SSRC) // counts it
+		r.release(pkt)
+		r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", pkt.SSRC, "want", want)
+		return
+	}
+	now := r.Now()
+	if from.IsValid() && !r.acceptSourceLocked(from, now) {
+		r.release(pkt)
+		r.stats.ForeignSource++
+		r.foreignWarns.warn(r.log, "dropping media from a foreign source", "remote", from.String(),
+			"source", r.source.String(), "allow_ips", r.allow, "ssrc", pkt.SSRC, "foreign_source", r.stats.ForeignSource)
+		return
+	}
 	if !r.filter.Accept(pkt.SSRC) {
 		r.release(pkt)
 		ssrc, _ := r.filter.Locked()
@@ -229,7 +391,7 @@ func (r *Receiver) WritePacket(raw []byte) {
 	}
 	r.stats.Packets++
 	r.stats.Bytes += uint64(len(raw))
-	r.lastSeen = timeNow()
+	r.lastSeen = now
 	r.stats.LastPacket = r.lastSeen
 
 	behind := r.seqInit && int16(pkt.SequenceNumber-r.maxSeq) < 0
@@ -281,7 +443,7 @@ func (r *Receiver) checkTimeout() {
 		return
 	}
 	r.mu.Lock()
-	idle := timeNow().Sub(r.lastSeen)
+	idle := r.Now().Sub(r.lastSeen)
 	if idle < r.timeout {
 		r.timeoutTimer.Reset(r.timeout - idle)
 		r.mu.Unlock()

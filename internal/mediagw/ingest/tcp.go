@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -20,7 +21,8 @@ const DefaultDialTimeout = 5 * time.Second
 
 // TCPPassive receives one stream over TCP on a port of its own (SDP
 // "a=setup:passive" in our offer): it listens on a port from Ports, accepts
-// the device's connection and reads RFC 4571 frames. When the connection
+// the device's connection (only from the Receiver's allowed IPs: others are
+// closed and counted as foreign sources) and reads RFC 4571 frames. When the connection
 // drops, the port waits ReconnectGrace for the device to connect again
 // (cameras do after a network blip), then ends the Receiver with
 // ErrDisconnected; a device that never connects ends it with ErrTimeout.
@@ -79,6 +81,7 @@ func (t *TCPPassive) run() {
 	defer stop()
 	defer t.ln.Close()
 	log := logger(t.Log)
+	tl, _ := t.ln.(*net.TCPListener)
 	for n := 0; ; n++ {
 		if n > 0 {
 			if t.ReconnectGrace <= 0 {
@@ -86,11 +89,11 @@ func (t *TCPPassive) run() {
 			}
 			// Only a reconnect is waited for with a deadline; the first
 			// connection is bounded by the Receiver's timeout.
-			if tl, ok := t.ln.(*net.TCPListener); ok {
+			if tl != nil {
 				_ = tl.SetDeadline(time.Now().Add(t.ReconnectGrace))
 			}
 		}
-		conn, err := t.ln.Accept()
+		conn, err := t.accept()
 		if err != nil {
 			switch {
 			case errors.Is(err, net.ErrClosed):
@@ -101,7 +104,7 @@ func (t *TCPPassive) run() {
 			}
 			return
 		}
-		if tl, ok := t.ln.(*net.TCPListener); ok {
+		if tl != nil {
 			_ = tl.SetDeadline(time.Time{})
 		}
 		if n > 0 {
@@ -119,6 +122,23 @@ func (t *TCPPassive) run() {
 			return
 		}
 		log.Warn("device connection lost, waiting for a reconnect", "path", t.Receiver.Path, "grace", t.ReconnectGrace, "error", err)
+	}
+}
+
+// accept returns the next connection from an address the Receiver allows.
+// Others are closed (and counted by AllowConn) without touching the stream,
+// under the listener's deadline: a stranger connecting cannot extend the
+// wait for the device.
+func (t *TCPPassive) accept() (net.Conn, error) {
+	for {
+		conn, err := t.ln.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if t.Receiver.AllowConn(remoteAddrPort(conn)) {
+			return conn, nil
+		}
+		conn.Close()
 	}
 }
 
@@ -232,6 +252,15 @@ func readRFC4571(r *Receiver, conn net.Conn) error {
 		}
 		r.WritePacket(pkt)
 	}
+}
+
+// remoteAddrPort returns a connection's remote address; an invalid one when
+// it is not TCP/UDP (then only an empty allowed set accepts it).
+func remoteAddrPort(c net.Conn) netip.AddrPort {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
 }
 
 func logger(l *slog.Logger) *slog.Logger {

@@ -29,6 +29,9 @@ const (
 // UDPMux receives many streams on one shared UDP port and routes packets to
 // receivers by SSRC. Register a Receiver (with its SSRC set) before the
 // device starts sending; packets of unknown SSRCs are counted and dropped.
+// The Receiver checks the sender of each packet (its allowed IPs, then the
+// source it latched onto), so a known SSRC sent from elsewhere is dropped
+// there.
 // A Receiver is unregistered when it ends; closing the mux ends all of them.
 type UDPMux struct {
 	// Address is the UDP address to listen on, e.g. ":5004".
@@ -188,6 +191,6 @@ func (m *UDPMux) run() {
 			continue
 		}
 		m.packets.Add(1)
-		r.WritePacket(pkt)
+		r.WritePacketFrom(pkt, from)
 	}
 }

@@ -13,8 +13,9 @@ import (
 const maxDatagram = 65536
 
 // UDPPort receives one stream on a UDP port of its own, allocated from
-// Ports; the port is released on Close. Packets of other SSRCs sent to the
-// port are counted by the Receiver and dropped.
+// Ports; the port is released on Close. Packets of other SSRCs, or from a
+// source the Receiver does not accept, are counted by the Receiver and
+// dropped.
 type UDPPort struct {
 	// Receiver is the stream's receiver, initialized by the caller.
 	Receiver *Receiver
@@ -73,13 +74,13 @@ func (u *UDPPort) run() {
 	defer stop()
 	buf := make([]byte, maxDatagram)
 	for {
-		n, err := u.conn.Read(buf)
+		n, from, err := u.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				u.Receiver.end(fmt.Errorf("udp port %d: %w", u.port, err))
 			}
 			return
 		}
-		u.Receiver.WritePacket(buf[:n])
+		u.Receiver.WritePacketFrom(buf[:n], from)
 	}
 }
