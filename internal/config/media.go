@@ -107,6 +107,33 @@ type Webhook struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
+// Audit configures the audit of media opens: every WHEP session, HLS
+// viewer session start and RTSP PLAY is posted to the console, which
+// stores it in its audit table (internal/contract/auditapi).
+type Audit struct {
+	// ConsoleURL is the console's HTTP base URL (http://host:8080). Empty
+	// audits to the log only, which fail_closed refuses.
+	ConsoleURL string `yaml:"console_url"`
+	// FailClosed refuses a viewer (503) whose audit row the console did
+	// not confirm; false admits it with a warning and a counted failure.
+	FailClosed bool `yaml:"fail_closed"`
+	// Timeout bounds one audit call (the viewer waits for it).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Downloads configures download/… streams, which keep their media for
+// their first reader (the console's ffmpeg) instead of starting it at the
+// latest keyframe.
+type Downloads struct {
+	// HoldBytes bounds the media a download stream keeps for its reader:
+	// from its first packet until the reader attaches, and what the reader
+	// has not read yet after that.
+	HoldBytes ByteSize `yaml:"hold_bytes"`
+	// Hold is how long a download stream whose device finished waits for
+	// its first reader before it is dropped.
+	Hold Duration `yaml:"hold"`
+}
+
 // Mediagw is the configuration of cmd/mediagw. It keeps no state in the database.
 type Mediagw struct {
 	Log Log `yaml:"log"`
@@ -132,6 +159,8 @@ type Mediagw struct {
 	Transcode   Transcode `yaml:"transcode"`
 	OnDemand    OnDemand  `yaml:"on_demand"`
 	Webhook     Webhook   `yaml:"webhook"`
+	Audit       Audit     `yaml:"audit"`
+	Downloads   Downloads `yaml:"downloads"`
 }
 
 // SetDefaults implements Service.
@@ -162,6 +191,11 @@ func (c *Mediagw) SetDefaults() {
 		IdleTimeout:  Duration(30 * time.Second),
 	}
 	c.Webhook = Webhook{Timeout: Duration(5 * time.Second)}
+	c.Audit = Audit{ConsoleURL: "http://127.0.0.1:8080", FailClosed: true, Timeout: Duration(3 * time.Second)}
+	// A 20-minute download of a 4 Mbit/s camera is 600 MB, whatever the
+	// speed (×4) it comes at: the whole of it fits, so a reader that
+	// attaches late or falls behind loses nothing.
+	c.Downloads = Downloads{HoldBytes: 640 << 20, Hold: Duration(30 * time.Second)}
 }
 
 // Validate implements Service.
@@ -217,7 +251,13 @@ func (c *Mediagw) Validate() error {
 	if c.Transcode.FFmpeg == "" {
 		add("transcode.ffmpeg", "must name the ffmpeg binary")
 	}
-	for _, u := range []struct{ key, v string }{{"on_demand.sipserver_url", c.OnDemand.SipserverURL}, {"webhook.url", c.Webhook.URL}} {
+	if c.Audit.ConsoleURL == "" && c.Audit.FailClosed {
+		add("audit.console_url", "is required while audit.fail_closed is true (every media open needs its audit row)")
+	}
+	for _, u := range []struct{ key, v string }{
+		{"on_demand.sipserver_url", c.OnDemand.SipserverURL}, {"webhook.url", c.Webhook.URL},
+		{"audit.console_url", c.Audit.ConsoleURL},
+	} {
 		if u.v == "" {
 			continue
 		}
@@ -247,6 +287,9 @@ func (c *Mediagw) Validate() error {
 		{"on_demand.wait", c.OnDemand.Wait > 0},
 		{"on_demand.idle_timeout", c.OnDemand.IdleTimeout > 0},
 		{"webhook.timeout", c.Webhook.Timeout > 0},
+		{"audit.timeout", c.Audit.Timeout > 0 && c.Audit.Timeout <= Duration(time.Minute)},
+		{"downloads.hold_bytes", c.Downloads.HoldBytes >= 1<<20},
+		{"downloads.hold", c.Downloads.Hold > 0},
 	}
 	for _, p := range positive {
 		if !p.ok {
