@@ -32,6 +32,10 @@ type Sessions struct {
 	// ReconcileInterval is how often sessions are compared with mediagw's
 	// receivers, ending orphans on either side.
 	ReconcileInterval Duration `yaml:"reconcile_interval"`
+	// MediaNodeGrace is how long mediagw may fail its health check before
+	// every session whose media goes there is hung up (BYE), so that no
+	// camera streams to a node that is down.
+	MediaNodeGrace Duration `yaml:"media_node_grace"`
 }
 
 func (s *Sessions) setDefaults() {
@@ -41,6 +45,7 @@ func (s *Sessions) setDefaults() {
 		Fallback:          true,
 		InviteTimeout:     Duration(8 * time.Second),
 		ReconcileInterval: Duration(5 * time.Second),
+		MediaNodeGrace:    Duration(5 * time.Second),
 	}
 }
 
@@ -57,6 +62,9 @@ func (s Sessions) validate() error {
 	}
 	if s.ReconcileInterval < Duration(time.Second) {
 		errs = append(errs, fieldErr("sessions.reconcile_interval", "must be at least 1s, got %s", s.ReconcileInterval))
+	}
+	if s.MediaNodeGrace < Duration(time.Second) || s.MediaNodeGrace > Duration(5*time.Minute) {
+		errs = append(errs, fieldErr("sessions.media_node_grace", "must be 1s–5m, got %s", s.MediaNodeGrace))
 	}
 	return errors.Join(errs...)
 }

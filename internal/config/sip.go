@@ -47,9 +47,13 @@ type SIP struct {
 	CatalogSubscribeExpires Duration `yaml:"catalog_subscribe_expires"`
 	// CatalogInterval re-queries the catalog of devices that refuse SUBSCRIBE; 0 disables.
 	CatalogInterval Duration `yaml:"catalog_interval"`
-	// RateLimit messages per second (burst RateBurst) from one source address.
+	// RateLimit messages per second (burst RateBurst) from one source IP,
+	// whatever its ports: a NAT with many cameras behind it counts as one.
 	RateLimit float64 `yaml:"rate_limit"`
 	RateBurst int     `yaml:"rate_burst"`
+	// RateSources bounds the number of source IPs the UDP rate limit tracks
+	// (least recently seen forgotten first), so a spoofed flood cannot grow it.
+	RateSources int `yaml:"rate_sources"`
 	// MaxMessageSize refuses larger SIP messages with 413.
 	MaxMessageSize ByteSize `yaml:"max_message_size"`
 	// FlushInterval batches state changes before they are written to PostgreSQL.
@@ -75,6 +79,7 @@ func (s *SIP) setDefaults() {
 		CatalogInterval:         Duration(time.Hour),
 		RateLimit:               200,
 		RateBurst:               400,
+		RateSources:             65536,
 		MaxMessageSize:          64 << 10,
 		FlushInterval:           Duration(200 * time.Millisecond),
 	}
@@ -117,6 +122,7 @@ func (s SIP) validate() error {
 		{"sip.catalog_interval", s.CatalogInterval >= 0},
 		{"sip.rate_limit", s.RateLimit > 0},
 		{"sip.rate_burst", s.RateBurst > 0},
+		{"sip.rate_sources", s.RateSources >= 64},
 		{"sip.max_message_size", s.MaxMessageSize >= 4<<10},
 		{"sip.flush_interval", s.FlushInterval > 0 && s.FlushInterval <= Duration(10*time.Second)},
 	}

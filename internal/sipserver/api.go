@@ -166,6 +166,7 @@ type deviceJSON struct {
 	ChannelCount      int        `json:"channel_count"`
 	CatalogSubscribed bool       `json:"catalog_subscribed"`
 	StreamTransport   string     `json:"stream_transport"`
+	SourceCheck       string     `json:"source_check"`
 }
 
 // toJSON overlays the live state, which is newer than the stored row.
@@ -175,7 +176,7 @@ func (a *API) toJSON(d store.Device) deviceJSON {
 		Transport: d.Transport, RemoteAddr: d.RemoteAddr, GBVersion: d.GBVersion, Online: d.Online,
 		RegisteredAt: d.RegisteredAt, ExpiresAt: d.ExpiresAt, LastKeepaliveAt: d.LastKeepaliveAt,
 		HeartbeatInterval: d.HeartbeatInterval, HeartbeatCount: d.HeartbeatCount, ChannelCount: d.ChannelCount,
-		StreamTransport: d.StreamTransport,
+		StreamTransport: d.StreamTransport, SourceCheck: d.SourceCheck,
 	}
 	if dev := a.Server.devices.get(d.ID); dev != nil {
 		s := dev.snapshot()

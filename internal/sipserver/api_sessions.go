@@ -175,13 +175,60 @@ func (t transportPatch) value() (string, error) {
 	return v, nil
 }
 
+// devicePatch is the body of PATCH /internal/v1/devices/{device}: any of
+// its fields, at least one.
+type devicePatch struct {
+	// StreamTransport: udp, tcp-passive, tcp-active, or "" to inherit.
+	StreamTransport *string `json:"stream_transport"`
+	// SourceCheck: strict or ip (docs/security.md).
+	SourceCheck *string `json:"source_check"`
+}
+
 func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
-	return a.patchTransport(w, r, func(ctx context.Context, v string) error {
-		return a.Store.SetDeviceStreamTransport(ctx, r.PathValue("device"), v)
-	}, func(ctx context.Context) (any, error) {
-		d, err := a.Store.GetDevice(ctx, r.PathValue("device"))
-		return a.toJSON(d), err
-	})
+	id := r.PathValue("device")
+	var body devicePatch
+	if err := svcapi.DecodeBody(r, &body); err != nil {
+		return err
+	}
+	if body.StreamTransport == nil && body.SourceCheck == nil {
+		return badRequest("stream_transport or source_check is required")
+	}
+	if body.SourceCheck != nil && *body.SourceCheck != store.SourceStrict && *body.SourceCheck != store.SourceIP {
+		return badRequest("source_check must be strict or ip, got %q", *body.SourceCheck)
+	}
+	var transport string
+	if body.StreamTransport != nil {
+		v, err := transportPatch{StreamTransport: body.StreamTransport}.value()
+		if err != nil {
+			return err
+		}
+		transport = v
+	}
+	ctx := r.Context()
+	if body.StreamTransport != nil {
+		if err := a.Store.SetDeviceStreamTransport(ctx, id, transport); err != nil {
+			return storeErr(err)
+		}
+	}
+	if body.SourceCheck != nil {
+		if err := a.Server.SetSourceCheck(ctx, id, *body.SourceCheck); err != nil {
+			return storeErr(err)
+		}
+	}
+	d, err := a.Store.GetDevice(ctx, id)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteJSON(w, http.StatusOK, a.toJSON(d))
+	return nil
+}
+
+// storeErr makes the store's validation errors 400s.
+func storeErr(err error) error {
+	if errors.Is(err, store.ErrInvalid) {
+		return badRequest("%v", err)
+	}
+	return err
 }
 
 func (a *API) patchChannel(w http.ResponseWriter, r *http.Request) error {
@@ -205,10 +252,7 @@ func (a *API) patchTransport(w http.ResponseWriter, r *http.Request, set func(co
 		return err
 	}
 	if err := set(r.Context(), v); err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			return badRequest("%v", err)
-		}
-		return err
+		return storeErr(err)
 	}
 	out, err := get(r.Context())
 	if err != nil {

@@ -203,14 +203,14 @@ func (c *catalogSync) queryCatalog(ctx context.Context, id string) (store.Catalo
 	return c.apply(ctx, id, a.result)
 }
 
-// onCatalog applies a complete catalog that arrived without a pending query
-// (the pending query applies its own).
-func (c *catalogSync) onCatalog(id string, res *manscdp.Result) {
-	c.s.background(func(ctx context.Context) {
-		if _, err := c.apply(ctx, id, res); err != nil {
-			c.s.Log.Warn("apply catalog", "device", id, "err", err)
-		}
-	})
+// accepts reports whether a catalog notification from d (whose source
+// was checked) may be applied: only while we hold, or are setting up, a
+// catalog subscription to it. Devices we do not subscribe to get their
+// catalog re-queried instead.
+func (c *catalogSync) accepts(d *device, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.subscriptionOpen(now)
 }
 
 // apply stores a reassembled catalog. A partial one (the device stopped
@@ -427,10 +427,16 @@ func (c *catalogSync) subscribe(ctx context.Context, id string) {
 
 	ctx, cancel := context.WithTimeout(ctx, c.s.Config.RequestTimeout.Std())
 	defer cancel()
+	d.mu.Lock()
+	d.subPending = sub.callID
+	d.mu.Unlock()
 	res, err := c.s.client.Do(ctx, req)
 	now := c.s.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.subPending == sub.callID {
+		d.subPending = ""
+	}
 	switch {
 	case err != nil:
 		c.s.Log.Warn("catalog SUBSCRIBE got no answer", "device", id, "err", err)

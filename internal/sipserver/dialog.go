@@ -28,6 +28,19 @@ type dialog struct {
 	cseq uint32
 }
 
+// matchesIncoming reports whether req, sent by the device inside a dialog,
+// carries this dialog's Call-ID and tags: its From tag is the device's
+// (our To tag) and its To tag ours.
+func (d *dialog) matchesIncoming(req *sip.Request) bool {
+	from, to, cid := req.From(), req.To(), req.CallID()
+	if from == nil || to == nil || cid == nil || cid.Value() != d.callID {
+		return false
+	}
+	fromTag, _ := from.Params.Get("tag")
+	toTag, _ := to.Params.Get("tag")
+	return fromTag == d.toTag && toTag == d.fromTag && d.toTag != ""
+}
+
 // nextCSeq returns the CSeq of our next in-dialog request.
 func (d *dialog) nextCSeq() uint32 {
 	d.mu.Lock()

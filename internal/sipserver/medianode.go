@@ -30,6 +30,7 @@ type receiver struct {
 	IP        string    `json:"ip"`
 	Port      int       `json:"port"`
 	Created   time.Time `json:"created"`
+	AllowIPs  []string  `json:"allow_ips,omitempty"`
 }
 
 // openRequest is the body of POST /internal/v1/receivers.
@@ -38,6 +39,17 @@ type openRequest struct {
 	SSRC      string `json:"ssrc"`
 	Transport string `json:"transport"`
 	Shared    bool   `json:"shared"`
+	// AllowIPs are the only IPs the receiver takes media (or, for
+	// tcp-passive, the connection) from: the device's signalling IP.
+	AllowIPs []string `json:"allow_ips,omitempty"`
+}
+
+// receiverPatch is the body of PATCH /internal/v1/receivers/{id}: the
+// SSRC the device really uses and the IPs its media may come from, once
+// its SDP answer is known.
+type receiverPatch struct {
+	SSRC     string   `json:"ssrc,omitempty"`
+	AllowIPs []string `json:"allow_ips,omitempty"`
 }
 
 func (n *mediaNode) open(ctx context.Context, req openRequest) (receiver, error) {
@@ -46,8 +58,8 @@ func (n *mediaNode) open(ctx context.Context, req openRequest) (receiver, error)
 	return r, err
 }
 
-func (n *mediaNode) setSSRC(ctx context.Context, id, ssrc string) error {
-	return n.call(ctx, http.MethodPatch, "/internal/v1/receivers/"+id, map[string]string{"ssrc": ssrc}, nil)
+func (n *mediaNode) patch(ctx context.Context, id string, p receiverPatch) error {
+	return n.call(ctx, http.MethodPatch, "/internal/v1/receivers/"+id, p, nil)
 }
 
 func (n *mediaNode) connect(ctx context.Context, id, ip string, port int) error {

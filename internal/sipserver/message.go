@@ -28,6 +28,11 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	id := from.Address.User
+	if dev, ok := s.sessions.dialogDevice(req); ok {
+		// Inside a session's dialog the device speaks as the channel it was
+		// INVITEd for; the dialog says which device that is.
+		id = dev
+	}
 	// Peek is the cheap read of the header; it refuses what it cannot read
 	// cheaply (entities, CDATA, comments in values), and Decode decides then.
 	var msg manscdp.Message
@@ -54,6 +59,10 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusNotFound, "Device Not Registered")
 		return
 	}
+	if !fromDevice(d, req) {
+		s.refuseForeign(req, tx, id, head.CmdType)
+		return
+	}
 	if msg == nil {
 		msg, err = manscdp.Decode(body)
 	}
@@ -67,10 +76,24 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
 		return
 	}
+	now := s.now()
+	// Requests that belong to a dialog or subscription of ours are refused
+	// with 481 when there is none, before anything is acknowledged.
+	switch m := msg.(type) {
+	case *manscdp.CatalogNotify:
+		if !s.catalog.accepts(d, now) {
+			s.refuseNoDialog(req, tx, id, "catalog notify without a subscription")
+			return
+		}
+	case *manscdp.MediaStatusNotify:
+		if !s.sessions.acceptsMediaStatus(req, id, m.DeviceID) {
+			s.refuseNoDialog(req, tx, id, "media status outside a session")
+			return
+		}
+	}
 	// Answer the transaction first: devices send the next catalog page only
 	// after the 200 for the previous one.
 	s.reply(req, tx, sip.StatusOK, "OK")
-	now := s.now()
 	switch m := msg.(type) {
 	case *manscdp.AlarmNotify:
 		s.onAlarm(id, m, now)
@@ -86,19 +109,27 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 			s.Log.Info("MESSAGE not handled; acknowledged", "device", id, "root", msg.Root(), "cmd", head.CmdType)
 			return
 		}
-		matched, complete := s.requests.deliver(id, msg, now)
-		// A pending query applies its own answer; unsolicited catalogs are applied here.
-		if !matched && complete != nil && complete.CmdType == manscdp.CmdCatalog {
-			s.catalog.onCatalog(id, complete)
-		}
-		if !matched && complete == nil && !isMultiPacket(head.CmdType) {
-			s.Log.Debug("response without a pending request", "device", id, "cmd", head.CmdType, "sn", head.SN)
+		// Only answers to our own pending requests are applied; anything
+		// else, unsolicited catalogs included, is counted and dropped.
+		if !s.requests.deliver(id, msg, now) {
+			s.metrics.unsolicited.WithLabelValues(head.CmdType).Inc()
+			s.Log.Debug("response without a pending request; ignored", "device", id, "cmd", head.CmdType, "sn", head.SN)
 		}
 	}
 }
 
+// refuseNoDialog answers 481 to a request that needs a dialog or
+// subscription of ours that does not exist.
+func (s *Server) refuseNoDialog(req *sip.Request, tx sip.ServerTransaction, id, what string) {
+	s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
+	s.Log.Info("request outside any dialog of ours refused", "device", id, "what", what, "from", req.Source())
+	s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
 // onKeepalive is the hot path: a map lookup, a lock and two atomic stores;
-// no database access. State is written later in batches.
+// no database access. State is written later in batches. A keepalive never
+// moves a device: one from another source is refused (403), and a device
+// whose NAT rebound its port answers that by registering again.
 func (s *Server) onKeepalive(req *sip.Request, tx sip.ServerTransaction, id string) {
 	now := s.now()
 	d := s.devices.get(id)
@@ -106,21 +137,16 @@ func (s *Server) onKeepalive(req *sip.Request, tx sip.ServerTransaction, id stri
 		s.reply(req, tx, sip.StatusNotFound, "Device Not Registered")
 		return
 	}
-	src, transport := req.Source(), req.Transport()
 	d.mu.Lock()
 	if !d.registered || now.After(d.expiresAt) {
 		d.mu.Unlock()
 		s.reply(req, tx, sip.StatusNotFound, "Device Not Registered")
 		return
 	}
-	var reg *store.Registration
-	if d.remoteAddr != src || d.transport != transport {
-		// NAT rebinding: requests to the device must follow it.
-		d.remoteAddr, d.transport = src, transport
-		reg = &store.Registration{
-			DeviceID: id, Transport: strings.ToLower(transport), RemoteAddr: src, GBVersion: d.gbVersion,
-			RegisteredAt: d.registeredAt, ExpiresAt: d.expiresAt,
-		}
+	if !d.sourceAllowed(req.Transport(), req.Source()) {
+		d.mu.Unlock()
+		s.refuseForeign(req, tx, id, manscdp.CmdKeepalive)
+		return
 	}
 	wasOnline := d.online
 	d.online = true
@@ -129,9 +155,6 @@ func (s *Server) onKeepalive(req *sip.Request, tx sip.ServerTransaction, id stri
 	d.touched.Store(true)
 	s.metrics.keepalives.Inc()
 	s.reply(req, tx, sip.StatusOK, "OK")
-	if reg != nil {
-		s.writer.register(*reg)
-	}
 	if !wasOnline {
 		s.writer.status(store.StatusChange{DeviceID: id, Online: true, Cause: "keepalive", At: now})
 		s.Log.Info("device online again", "device", id, "cause", "keepalive")

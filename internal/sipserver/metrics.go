@@ -16,6 +16,12 @@ type metrics struct {
 	dropped      *prometheus.CounterVec // by reason
 	invites      *prometheus.CounterVec // by kind and outcome
 	sessionsEnd  *prometheus.CounterVec // by kind and reason
+	// foreignSource counts requests claiming a device from another source, by method.
+	foreignSource *prometheus.CounterVec
+	// unsolicited counts device responses nobody asked for, by CmdType.
+	unsolicited *prometheus.CounterVec
+	// dialogMismatch counts in-dialog requests whose dialog does not match, by method.
+	dialogMismatch *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, devices func() (total, registered, online int)) *metrics {
@@ -53,6 +59,18 @@ func newMetrics(reg prometheus.Registerer, devices func() (total, registered, on
 		sessionsEnd: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sharpeyes_media_sessions_ended_total", Help: "Media sessions ended, by kind and reason.",
 		}, []string{"kind", "reason"}),
+		foreignSource: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_foreign_source_total",
+			Help: "Requests claiming a registered device from a source other than its registration, refused with 403, by method.",
+		}, []string{"method"}),
+		unsolicited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_unsolicited_responses_total",
+			Help: "Device responses (MANSCDP Response) matching no pending request of ours, ignored, by CmdType.",
+		}, []string{"cmd"}),
+		dialogMismatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sharpeyes_sip_dialog_mismatch_total",
+			Help: "In-dialog requests (BYE, MediaStatus, catalog NOTIFY) matching no dialog or subscription of ours, refused with 481, by method.",
+		}, []string{"method"}),
 	}
 	gauge := func(name, help string, pick func(t, r, o int) int) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
@@ -61,10 +79,24 @@ func newMetrics(reg prometheus.Registerer, devices func() (total, registered, on
 		})
 	}
 	reg.MustRegister(m.requests, m.registers, m.keepalives, m.transitions, m.flushSeconds, m.flushErrors,
-		m.queries, m.dropped, m.invites, m.sessionsEnd,
+		m.queries, m.dropped, m.invites, m.sessionsEnd, m.foreignSource, m.unsolicited, m.dialogMismatch,
 		gauge("sharpeyes_devices", "Devices known to this sipserver.", func(t, _, _ int) int { return t }),
 		gauge("sharpeyes_devices_registered", "Devices with a valid registration.", func(_, r, _ int) int { return r }),
 		gauge("sharpeyes_devices_online", "Devices online.", func(_, _, o int) int { return o }),
 	)
 	return m
+}
+
+// rateSources registers the size of the per-IP rate-limit tables, which
+// are bounded (sip.rate_sources for UDP; TCP holds connected hosts only).
+func (m *metrics) rateSources(reg prometheus.Registerer, udp, tcp func() int) {
+	for _, c := range []struct {
+		transport string
+		n         func() int
+	}{{"udp", udp}, {"tcp", tcp}} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sharpeyes_sip_rate_limit_sources", Help: "Source IPs the SIP rate limit tracks, by transport.",
+			ConstLabels: prometheus.Labels{"transport": c.transport},
+		}, func() float64 { return float64(c.n()) }))
+	}
 }

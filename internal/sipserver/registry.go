@@ -16,12 +16,14 @@ type device struct {
 	lastKeepalive atomic.Int64 // unix nanoseconds
 	touched       atomic.Bool  // keepalive since the last flush to PostgreSQL
 
-	mu           sync.Mutex
-	transport    string // "UDP" or "TCP", as sipgo names them
-	remoteAddr   string
-	gbVersion    string
-	charset      string
-	password     *string
+	mu         sync.Mutex
+	transport  string // "UDP" or "TCP", as sipgo names them
+	remoteAddr string
+	gbVersion  string
+	charset    string
+	password   *string
+	// sourceCheck is store.SourceStrict or store.SourceIP (devices.source_check).
+	sourceCheck  string
 	registered   bool
 	registeredAt time.Time
 	expiresAt    time.Time
@@ -33,6 +35,8 @@ type device struct {
 	count    int
 	// subscribedUntil is when the catalog subscription ends; zero if none.
 	subscribedUntil time.Time
+	// subPending is the Call-ID of a SUBSCRIBE not answered yet.
+	subPending string
 	// subscribeRefused is set when the device answered SUBSCRIBE with an error;
 	// its catalog is then re-queried periodically instead.
 	subscribeRefused bool
@@ -52,6 +56,7 @@ type deviceSnapshot struct {
 	RemoteAddr       string
 	GBVersion        string
 	Charset          string
+	SourceCheck      string
 	Registered       bool
 	Online           bool
 	ExpiresAt        time.Time
@@ -68,7 +73,7 @@ func (d *device) snapshot() deviceSnapshot {
 	defer d.mu.Unlock()
 	return deviceSnapshot{
 		ID: d.id, Transport: d.transport, RemoteAddr: d.remoteAddr, GBVersion: d.gbVersion, Charset: d.charset,
-		Registered: d.registered, Online: d.online, ExpiresAt: d.expiresAt,
+		SourceCheck: d.sourceCheck, Registered: d.registered, Online: d.online, ExpiresAt: d.expiresAt,
 		LastKeepalive: time.Unix(0, d.lastKeepalive.Load()), Interval: d.interval, Count: d.count,
 		SubscribedUntil: d.subscribedUntil, SubscribeRefused: d.subscribeRefused, CatalogAt: d.catalogAt,
 	}

@@ -59,35 +59,30 @@ func (r *requester) nextSN() int { return int(r.sn.Add(1) % 2_000_000_000) }
 func isMultiPacket(cmd string) bool { return cmd == manscdp.CmdCatalog || cmd == manscdp.CmdRecordInfo }
 
 // deliver hands a Response from deviceID to the request waiting for it and
-// reports whether one was. Multi-packet answers are reassembled first; a
-// completed Catalog answer is also returned so that unsolicited catalogs
-// (some devices push one after registering) are not lost.
-func (r *requester) deliver(deviceID string, msg manscdp.Message, now time.Time) (matched bool, complete *manscdp.Result) {
+// reports whether one was. A Response is matched by CmdType and SN and must
+// come from the device the request went to (its source was checked by the
+// caller); anything else is not ours to apply, not even reassembled.
+// Multi-packet answers are reassembled first.
+func (r *requester) deliver(deviceID string, msg manscdp.Message, now time.Time) (matched bool) {
 	h := msg.Head()
 	key := pendingKey{cmd: h.CmdType, sn: h.SN}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.pending[key]
-	if p != nil && p.deviceID != deviceID {
-		p = nil
+	if p == nil || p.deviceID != deviceID {
+		return false
 	}
 	if !isMultiPacket(h.CmdType) {
-		if p == nil {
-			return false, nil
-		}
 		delete(r.pending, key)
 		p.done <- answer{msg: msg}
-		return true, nil
+		return true
 	}
 	res, done, err := r.agg.Add(msg, now)
-	if err != nil || !done {
-		return p != nil, nil
-	}
-	if p != nil {
+	if err == nil && done {
 		delete(r.pending, key)
 		p.done <- answer{result: res}
 	}
-	return p != nil, res
+	return true
 }
 
 // expire completes multi-packet answers that stalled, as Partial.

@@ -49,6 +49,8 @@ type Server struct {
 	catalog  catalogSync
 	sessions sessionManager
 	metrics  *metrics
+	// foreignWarn limits the warnings about requests from foreign sources.
+	foreignWarn *sipguard.Limiter
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -79,6 +81,7 @@ func (s *Server) Initialize() error {
 	}
 	s.failures = authFailures{Limit: s.Config.AuthFailures, Block: s.Config.AuthBlock.Std()}
 	s.metrics = newMetrics(s.Metrics, s.devices.counts)
+	s.foreignWarn = newForeignWarn()
 	s.writer = stateWriter{Store: s.Store, Interval: s.Config.FlushInterval.Std(), Log: s.Log, Metrics: s.metrics}
 	s.writer.initialize()
 	s.requests.initialize()
@@ -105,6 +108,7 @@ func (s *Server) Initialize() error {
 		return fmt.Errorf("restore media sessions: %w", err)
 	}
 	s.wg.Go(func() { s.sessions.runReconcile(s.ctx) })
+	s.wg.Go(func() { s.sessions.runHealth(s.ctx) })
 	s.wg.Go(func() { s.writer.run(s.ctx) })
 	s.wg.Go(func() { s.runLiveness(s.ctx) })
 	s.wg.Go(func() { s.catalog.run(s.ctx) })
@@ -129,6 +133,7 @@ func (s *Server) restore() error {
 		d, _ := s.devices.getOrCreate(st.ID, func(d *device) {
 			d.transport, d.remoteAddr = strings.ToUpper(st.Transport), st.RemoteAddr
 			d.gbVersion, d.charset, d.password = st.GBVersion, st.Charset, st.Password
+			d.sourceCheck = st.SourceCheck
 			d.interval, d.count = time.Duration(st.HeartbeatInterval)*time.Second, st.HeartbeatCount
 			if st.RegisteredAt != nil {
 				d.registeredAt = *st.RegisteredAt
@@ -213,11 +218,13 @@ func (s *Server) listen() error {
 	}))
 
 	onDrop := func(reason string) { s.metrics.dropped.WithLabelValues(reason).Inc() }
-	s.udp = &sipguard.PacketConn{
+	udp := &sipguard.PacketConn{
 		Conn: pc, MaxMessageSize: int(s.Config.MaxMessageSize), Rate: s.Config.RateLimit, Burst: s.Config.RateBurst,
-		Log: s.Log.With("component", "sipguard"), OnDrop: onDrop,
+		MaxSources: s.Config.RateSources, Log: s.Log.With("component", "sipguard"), OnDrop: onDrop,
 	}
-	s.tcp = &sipguard.Listener{Listener: tl, Rate: s.Config.RateLimit, Burst: s.Config.RateBurst}
+	tcp := &sipguard.Listener{Listener: tl, Rate: s.Config.RateLimit, Burst: s.Config.RateBurst}
+	s.udp, s.tcp = udp, tcp
+	s.metrics.rateSources(s.Metrics, udp.Sources, tcp.Sources)
 	s.wg.Go(func() {
 		if err := s.srv.ServeUDP(s.udp); err != nil && s.ctx.Err() == nil {
 			s.Log.Error("SIP UDP stopped", "err", err)

@@ -74,7 +74,16 @@ func openStore(t *testing.T) *store.Store {
 // startServer starts a Server (and its API) on st.
 func startServer(t *testing.T, st *store.Store, cfg config.SIP) *harness {
 	t.Helper()
+	return startServerWith(t, st, cfg, nil)
+}
+
+// startServerWith is startServer with mod applied to the Server first.
+func startServerWith(t *testing.T, st *store.Store, cfg config.SIP, mod func(*Server)) *harness {
+	t.Helper()
 	srv := &Server{Config: cfg, Store: st, Log: testLogger(t), Metrics: prometheus.NewRegistry()}
+	if mod != nil {
+		mod(srv)
+	}
 	if err := srv.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -297,15 +306,51 @@ func TestWrongPasswordBlocks(t *testing.T) {
 	eventually(t, "the other device registered", func() bool { return h.device("34020000001320000202").Online })
 }
 
-func TestKeepaliveTimeoutAndReturn(t *testing.T) {
+// testClock is an injected clock that moves only when the test says.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
+}
+
+// TestKeepaliveTimeout: a silent device goes offline after interval ×
+// count, logged one interval after its last sign of life; a device that
+// keeps sending keepalives does not. The server's clock is injected, so the
+// result does not depend on how busy the machine is.
+func TestKeepaliveTimeout(t *testing.T) {
 	cfg := testConfig()
 	cfg.HeartbeatInterval = config.Duration(time.Second)
 	cfg.HeartbeatCount = 2
-	h := startServer(t, openStore(t), cfg)
+	clock := &testClock{now: time.Now().Truncate(time.Millisecond)}
+	t0 := clock.Now()
+	h := startServerWith(t, openStore(t), cfg, func(s *Server) { s.Now = clock.Now })
 	sc := simConfig(2, 1, "udp", "34020000001320000301")
 	sc.Faults.NoKeepalive = 1 // the first device never sends a keepalive
 	h.runSim(sc, nil)
 	silent, alive := "34020000001320000301", "34020000001320000302"
+	eventually(t, "both registered", func() bool { return h.device(silent).Online && h.device(alive).Online })
+
+	// 1.5 s later the live device has sent a keepalive (stamped now), the
+	// silent one has not: neither is overdue yet (deadline 2 s).
+	at := clock.Add(1500 * time.Millisecond)
+	eventually(t, "a keepalive stamped after the clock moved", func() bool {
+		return !h.srv.devices.get(alive).snapshot().LastKeepalive.Before(at)
+	})
+	h.srv.sweep(clock.Now())
+	// At 2.5 s the silent device is overdue, the live one is not (3.5 s).
+	h.srv.sweep(clock.Add(time.Second))
 	eventually(t, "silent device offline", func() bool {
 		return strings.Join(h.deviceLog(silent), ",") == "+register,-keepalive_timeout"
 	})
@@ -315,10 +360,12 @@ func TestKeepaliveTimeoutAndReturn(t *testing.T) {
 			log = append(log, c)
 		}
 	}
-	if gap := log[1].At.Sub(log[0].At); gap < 500*time.Millisecond || gap > 3*time.Second {
-		t.Fatalf("offline logged %s after registration; want about one interval", gap)
+	if !log[0].At.Equal(t0) || !log[1].At.Equal(t0.Add(time.Second)) {
+		t.Fatalf("transitions at %s and %s; want registration at %s and offline one interval later", log[0].At, log[1].At, t0)
 	}
-	time.Sleep(3 * time.Second)
+	if !h.srv.devices.get(alive).snapshot().Online {
+		t.Fatal("device with keepalives went offline")
+	}
 	if got := h.deviceLog(alive); strings.Join(got, ",") != "+register" {
 		t.Fatalf("device with keepalives: status log %v (false offline)", got)
 	}
@@ -403,26 +450,38 @@ func message(id, local, body string) string {
 
 func TestBadInput(t *testing.T) {
 	h := startServer(t, openStore(t), testConfig())
-	h.runSim(simConfig(1, 1, "udp", "34020000001320000601"), nil)
 	id := "34020000001320000601"
-	eventually(t, "registered", func() bool { return h.device(id).Online })
+	dev := newRawDevice(t, "udp", h.sipAddr(), "127.0.0.1", id)
+	dev.register(testPassword)
 	addr := h.sipAddr()
+	// From any source: refused before the sender matters.
 	tests := []struct {
 		name, msg, want string
 	}{
 		{"keepalive from an unknown device", message("34020000001320009999", "127.0.0.1:5999",
 			`<?xml version="1.0"?><Notify><CmdType>Keepalive</CmdType><SN>1</SN><DeviceID>34020000001320009999</DeviceID><Status>OK</Status></Notify>`), "SIP/2.0 404"},
 		{"malformed XML", message(id, "127.0.0.1:5999", `<Notify><CmdType>Alarm</CmdType><SN>x</SN>`), "SIP/2.0 400"},
-		{"keepalive that only Decode reads (CDATA)", message(id, "127.0.0.1:5999",
-			`<?xml version="1.0"?><Notify><CmdType><![CDATA[Keepalive]]></CmdType><SN>3</SN><DeviceID>`+id+`</DeviceID><Status>OK</Status></Notify>`), "SIP/2.0 200"},
-		{"unknown CmdType", message(id, "127.0.0.1:5999",
-			`<?xml version="1.0"?><Notify><CmdType>Teleport</CmdType><SN>7</SN><DeviceID>`+id+`</DeviceID></Notify>`), "SIP/2.0 200"},
 		{"truncated body", strings.Replace(message(id, "127.0.0.1:5999", "<Notify/>"), "Content-Length: 9", "Content-Length: 90", 1), "SIP/2.0 400"},
 		{"oversized", message(id, "127.0.0.1:5999", "<Notify>"+strings.Repeat("A", 40<<10)+"</Notify>"), "SIP/2.0 413"},
+		{"keepalive from another source", message(id, "127.0.0.1:5999",
+			`<?xml version="1.0"?><Notify><CmdType>Keepalive</CmdType><SN>3</SN><DeviceID>`+id+`</DeviceID><Status>OK</Status></Notify>`), "SIP/2.0 403"},
 	}
 	for _, tt := range tests {
 		if got := sipExchange(t, addr, tt.msg); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("%s: got %q, want %s", tt.name, got, tt.want)
+		}
+	}
+	// From the device's registered source.
+	for _, tt := range []struct {
+		name, body string
+		want       int
+	}{
+		{"keepalive that only Decode reads (CDATA)",
+			`<?xml version="1.0"?><Notify><CmdType><![CDATA[Keepalive]]></CmdType><SN>3</SN><DeviceID>` + id + `</DeviceID><Status>OK</Status></Notify>`, 200},
+		{"unknown CmdType", `<?xml version="1.0"?><Notify><CmdType>Teleport</CmdType><SN>7</SN><DeviceID>` + id + `</DeviceID></Notify>`, 200},
+	} {
+		if got := dev.message(tt.body); got != tt.want {
+			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
 		}
 	}
 	// Garbage without the headers a response needs is dropped and counted.
@@ -433,9 +492,11 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("dropped malformed = %v", n)
 	}
 	// The registered device is unaffected.
-	time.Sleep(time.Second)
-	if !h.device(id).Online {
-		t.Fatal("device went offline")
+	if code := dev.message(keepaliveBody(id)); code != 200 {
+		t.Fatalf("keepalive after the bad input: %d", code)
+	}
+	if snap := h.srv.devices.get(id).snapshot(); !snap.Online || snap.RemoteAddr != dev.local() {
+		t.Fatalf("device state after bad input: %+v", snap)
 	}
 }
 

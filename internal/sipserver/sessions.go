@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -31,17 +32,17 @@ const (
 
 // Reasons a session ends, as stored in stream_sessions.end_reason.
 const (
-	ReasonIdle          = "idle"          // mediagw: nobody watched it
-	ReasonDeviceBye     = "device_bye"    // the device hung up
-	ReasonUnregister    = "unregister"    // the device unregistered or went offline
-	ReasonMediaStatus   = "media_status"  // MediaStatus 121: the recording was sent completely
-	ReasonReceiverGone  = "receiver_gone" // mediagw lost the receiver (restart, RTP timeout)
-	ReasonStopped       = "stopped"       // closed through the API
-	ReasonRestart       = "restart"       // sipserver restarted while the session was being set up
-	ReasonOrphan        = "orphan"        // the reconcile loop found it open with nothing behind it
-	ReasonShutdown      = "shutdown"      // never stored: sessions outlive a sipserver shutdown
-	ReasonSetupFailed   = "setup_failed"  // the INVITE succeeded but the media path could not be set up
-	ReasonInviteFailure = "invite_failed" // the INVITE was refused or not answered
+	ReasonIdle          = "idle"            // mediagw: nobody watched it
+	ReasonDeviceBye     = "device_bye"      // the device hung up
+	ReasonUnregister    = "unregister"      // the device unregistered or went offline
+	ReasonMediaStatus   = "media_status"    // MediaStatus 121: the recording was sent completely
+	ReasonReceiverGone  = "receiver_gone"   // mediagw lost the receiver (restart, RTP timeout)
+	ReasonStopped       = "stopped"         // closed through the API
+	ReasonRestart       = "restart"         // sipserver restarted while the session was being set up
+	ReasonOrphan        = "orphan"          // the reconcile loop found it open with nothing behind it
+	ReasonSetupFailed   = "setup_failed"    // the INVITE succeeded but the media path could not be set up
+	ReasonInviteFailure = "invite_failed"   // the INVITE was refused or not answered
+	ReasonMediaNodeDown = "media_node_down" // mediagw failed its health check for sessions.media_node_grace
 )
 
 // mediaSession is one INVITE dialog and the mediagw receiver its media goes to.
@@ -126,6 +127,9 @@ func (m *sessionManager) initialize(s *Server, cfg config.Sessions, token string
 	}
 	if cfg.ReconcileInterval <= 0 {
 		cfg.ReconcileInterval = config.Duration(5 * time.Second)
+	}
+	if cfg.MediaNodeGrace <= 0 {
+		cfg.MediaNodeGrace = config.Duration(5 * time.Second)
 	}
 	if cfg.Transport == "" {
 		cfg.Transport = "udp"
@@ -330,6 +334,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr string) error {
 	rcv, err := m.node.open(ctx, openRequest{
 		Path: ms.row.Path, SSRC: ms.row.SSRC, Transport: tr, Shared: tr == "udp" && m.cfg.SharedUDP,
+		AllowIPs: m.mediaSources(ms.row.DeviceID, ""),
 	})
 	if err != nil {
 		return fmt.Errorf("open receiver for %s: %w", ms.row.Path, err)
@@ -400,13 +405,17 @@ func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv rec
 	for _, w := range plan.Warnings {
 		m.log.Info("tolerated SDP answer quirk", "path", ms.row.Path, "device", ms.row.DeviceID, "quirk", w)
 	}
+	patch := receiverPatch{AllowIPs: m.mediaSources(ms.row.DeviceID, plan.Answer.IP)}
 	if plan.HasSSRC && plan.SSRC.String() != ms.row.SSRC {
-		if err := m.node.setSSRC(ctx, rcv.ID, plan.SSRC.String()); err != nil {
-			return fmt.Errorf("use the device's SSRC %s: %w", plan.SSRC, err)
-		}
+		patch.SSRC = plan.SSRC.String()
 		m.log.Info("device uses its own SSRC", "path", ms.row.Path, "offered", ms.row.SSRC, "answered", plan.SSRC.String())
+	}
+	if err := m.node.patch(ctx, rcv.ID, patch); err != nil {
+		return fmt.Errorf("set the device's SSRC %s and media sources %v: %w", patch.SSRC, patch.AllowIPs, err)
+	}
+	if patch.SSRC != "" {
 		m.mu.Lock()
-		ms.row.SSRC = plan.SSRC.String()
+		ms.row.SSRC = patch.SSRC
 		m.mu.Unlock()
 	}
 	if plan.Connector == sdp.ConnectorOfferer {
@@ -416,6 +425,22 @@ func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv rec
 		}
 	}
 	return nil
+}
+
+// mediaSources lists the IPs a device's media may come from: its
+// registered signalling IP (what a NAT in front of it shows) and the
+// address its SDP answer gives (its own, for devices not behind NAT).
+func (m *sessionManager) mediaSources(deviceID, answerIP string) []string {
+	var out []string
+	if d := m.s.devices.get(deviceID); d != nil {
+		if ip := hostOf(d.snapshot().RemoteAddr); net.ParseIP(ip) != nil {
+			out = append(out, ip)
+		}
+	}
+	if ip := net.ParseIP(answerIP); ip != nil && !ip.IsUnspecified() && !slices.Contains(out, ip.String()) {
+		out = append(out, ip.String())
+	}
+	return out
 }
 
 func (m *sessionManager) offer(ms *mediaSession, rcv receiver, tr string) (*sdp.Session, error) {
@@ -654,17 +679,62 @@ func (m *sessionManager) saveCSeq(ms *mediaSession) {
 }
 
 // onBye handles a BYE from a device: the session ends, its receiver closes.
+// It must match one of our dialogs by Call-ID and both tags (481 otherwise)
+// and come from the device's registered source (403 otherwise): a BYE is as
+// good as a MediaStatus 121 at ending someone's video.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	m := &s.sessions
 	m.mu.Lock()
 	ms := m.byCall[req.CallID().Value()]
+	var dlg *dialog
+	if ms != nil {
+		dlg = ms.dlg
+	}
 	m.mu.Unlock()
-	if ms == nil {
+	if dlg == nil || !dlg.matchesIncoming(req) {
+		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	d := s.devices.get(dlg.deviceID)
+	if d == nil || !fromDevice(d, req) {
+		s.refuseForeign(req, tx, dlg.deviceID, "BYE")
 		return
 	}
 	s.reply(req, tx, sip.StatusOK, "OK")
 	m.end(ms, ReasonDeviceBye, false)
+}
+
+// dialogDevice returns the device of the session whose dialog req (with a
+// To tag) claims by its Call-ID. The claim is checked later like any other:
+// source, and for MediaStatus the tags.
+func (m *sessionManager) dialogDevice(req *sip.Request) (string, bool) {
+	to, cid := req.To(), req.CallID()
+	if to == nil || cid == nil || !to.Params.Has("tag") {
+		return "", false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ms := m.byCall[cid.Value()]; ms != nil {
+		return ms.row.DeviceID, true
+	}
+	return "", false
+}
+
+// acceptsMediaStatus reports whether a MediaStatus from deviceID (whose
+// source was checked) about channelID may be acted on. Sent inside a
+// session's dialog (a To tag), it must match that dialog's Call-ID, tags
+// and device; sent outside any dialog, as most devices do, it is matched
+// to the device's own sessions of the channel by mediaStatus.
+func (m *sessionManager) acceptsMediaStatus(req *sip.Request, deviceID, channelID string) bool {
+	if to := req.To(); to == nil || !to.Params.Has("tag") {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ms := m.byCall[req.CallID().Value()]
+	return ms != nil && ms.dlg != nil && ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID &&
+		ms.dlg.matchesIncoming(req)
 }
 
 // deviceGone ends every session of a device that unregistered or went

@@ -40,20 +40,32 @@ type Device struct {
 	// StreamTransport is the media transport of its channels' sessions
 	// (udp, tcp-passive, tcp-active); "" uses sessions.transport.
 	StreamTransport string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// SourceCheck is which signalling sources sipserver accepts for the
+	// device's requests: SourceStrict or SourceIP.
+	SourceCheck string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
+
+// Source checks of Device.SourceCheck (devices.source_check).
+const (
+	// SourceStrict accepts a device's requests only from its registered
+	// transport and ip:port (for TCP, its registered connection).
+	SourceStrict = "strict"
+	// SourceIP accepts them from its registered IP on any port.
+	SourceIP = "ip"
+)
 
 const deviceColumns = `id, name, manufacturer, model, firmware, transport, remote_addr, gb_version, charset,
 	password, online, registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count,
-	channel_count, last_catalog_at, stream_transport, created_at, updated_at`
+	channel_count, last_catalog_at, stream_transport, source_check, created_at, updated_at`
 
 func scanDevice(row pgx.Row) (Device, error) {
 	var d Device
 	err := row.Scan(&d.ID, &d.Name, &d.Manufacturer, &d.Model, &d.Firmware, &d.Transport, &d.RemoteAddr,
 		&d.GBVersion, &d.Charset, &d.Password, &d.Online, &d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt,
-		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.LastCatalogAt, &d.StreamTransport, &d.CreatedAt,
-		&d.UpdatedAt)
+		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.LastCatalogAt, &d.StreamTransport, &d.SourceCheck,
+		&d.CreatedAt, &d.UpdatedAt)
 	return d, err
 }
 
@@ -111,6 +123,16 @@ func (s *Store) GetDevice(ctx context.Context, id string) (Device, error) {
 func (s *Store) SetDeviceStreamTransport(ctx context.Context, id, transport string) error {
 	return setStreamTransport(ctx, s, "device "+id,
 		`UPDATE devices SET stream_transport = $2, updated_at = now() WHERE id = $1`, id, transport)
+}
+
+// SetDeviceSourceCheck sets which signalling sources are accepted for a
+// device (SourceStrict or SourceIP), or returns ErrNotFound.
+func (s *Store) SetDeviceSourceCheck(ctx context.Context, id, check string) error {
+	if check != SourceStrict && check != SourceIP {
+		return fmt.Errorf("device %s source check %q: %w", id, check, ErrInvalid)
+	}
+	return s.updateDevice(ctx, id, "source check",
+		`UPDATE devices SET source_check = $2, updated_at = now() WHERE id = $1`, check)
 }
 
 // DeleteDevice removes a device and its channels; its status log stays for the KPIs.

@@ -138,13 +138,15 @@ type DeviceState struct {
 	LastKeepaliveAt   *time.Time
 	HeartbeatInterval int
 	HeartbeatCount    int
+	// SourceCheck is SourceStrict or SourceIP.
+	SourceCheck string
 }
 
 // LoadDeviceStates returns the state of every device in one query, in no particular
 // order. The sipserver restores its registry from it at start.
 func (s *Store) LoadDeviceStates(ctx context.Context) ([]DeviceState, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, online, password, transport, remote_addr, gb_version, charset,
-	registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count FROM devices`)
+	registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count, source_check FROM devices`)
 	if err != nil {
 		return nil, fmt.Errorf("load device states: %w", err)
 	}
@@ -153,7 +155,7 @@ func (s *Store) LoadDeviceStates(ctx context.Context) ([]DeviceState, error) {
 	for rows.Next() {
 		var d DeviceState
 		if err := rows.Scan(&d.ID, &d.Online, &d.Password, &d.Transport, &d.RemoteAddr, &d.GBVersion, &d.Charset,
-			&d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt, &d.HeartbeatInterval, &d.HeartbeatCount); err != nil {
+			&d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt, &d.HeartbeatInterval, &d.HeartbeatCount, &d.SourceCheck); err != nil {
 			return nil, fmt.Errorf("load device states: %w", err)
 		}
 		out = append(out, d)

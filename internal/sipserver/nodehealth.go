@@ -1,0 +1,78 @@
+package sipserver
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// healthInterval is how often the media node is probed: a fifth of the
+// grace, within [200 ms, 1 s], so an outage is noticed within the grace
+// plus one probe.
+func healthInterval(grace time.Duration) time.Duration {
+	return min(max(grace/5, 200*time.Millisecond), time.Second)
+}
+
+// runHealth probes the media node's /healthz and, once it has failed for
+// the whole grace, hangs up every session whose media goes there. Without
+// this a camera behind a firewall would stream to nobody for as long as
+// the node is down, and viewers would wait on a stream that never comes;
+// ended sessions make them retry, and the next INVITE starts clean when the
+// node is back.
+func (m *sessionManager) runHealth(ctx context.Context) {
+	if m.cfg.MediagwURL == "" {
+		return
+	}
+	grace := m.cfg.MediaNodeGrace.Std()
+	interval := healthInterval(grace)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	lastOK := m.s.now()
+	down := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, max(interval, grace/2))
+		err := m.node.call(pctx, http.MethodGet, "/healthz", nil, nil)
+		cancel()
+		now := m.s.now()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			if down {
+				m.log.Info("media node answers again", "node", m.cfg.MediagwURL, "down_for", now.Sub(lastOK).Round(time.Second))
+			}
+			lastOK, down = now, false
+		case now.Sub(lastOK) >= grace:
+			if !down {
+				m.log.Warn("media node failed its health check for the whole grace; hanging up its sessions",
+					"node", m.cfg.MediagwURL, "grace", grace, "err", err)
+				down = true
+			}
+			m.nodeDown()
+		}
+	}
+}
+
+// nodeDown ends every session of the (one) media node. The receivers are
+// gone or unreachable with it; the BYE is what matters.
+func (m *sessionManager) nodeDown() {
+	m.mu.Lock()
+	var gone []*mediaSession
+	for _, ms := range m.byPath {
+		select {
+		case <-ms.ready:
+			gone = append(gone, ms)
+		default:
+			// Being set up: its receiver call fails on its own.
+		}
+	}
+	m.mu.Unlock()
+	for _, ms := range gone {
+		m.end(ms, ReasonMediaNodeDown, true)
+	}
+}

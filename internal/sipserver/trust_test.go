@@ -1,0 +1,445 @@
+package sipserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// fakeMediagw is the part of mediagw's control API sessions use, so that
+// signalling can be tested without media: receivers are bookkeeping only.
+type fakeMediagw struct {
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	next      int
+	receivers map[string]receiver
+	patches   []receiverPatch
+}
+
+func newFakeMediagw(t *testing.T) *fakeMediagw {
+	f := &fakeMediagw{receivers: map[string]receiver{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("POST /internal/v1/receivers", func(w http.ResponseWriter, r *http.Request) {
+		var req openRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.next++
+		rcv := receiver{ID: fmt.Sprintf("r%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport,
+			IP: "127.0.0.1", Port: 40000 + f.next, Created: time.Now(), AllowIPs: req.AllowIPs}
+		f.receivers[rcv.ID] = rcv
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(rcv)
+	})
+	mux.HandleFunc("GET /internal/v1/receivers", func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		items := make([]receiver, 0, len(f.receivers))
+		for _, r := range f.receivers {
+			items = append(items, r)
+		}
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": items})
+	})
+	mux.HandleFunc("PATCH /internal/v1/receivers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var p receiverPatch
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.patches = append(f.patches, p)
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /internal/v1/receivers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		delete(f.receivers, r.PathValue("id"))
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeMediagw) lastPatch() receiverPatch {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.patches) == 0 {
+		return receiverPatch{}
+	}
+	return f.patches[len(f.patches)-1]
+}
+
+// startSessionServer starts a Server whose sessions use mg.
+func startSessionServer(t *testing.T, mg *fakeMediagw) *harness {
+	t.Helper()
+	return startServerWith(t, openStore(t), testConfig(), func(s *Server) {
+		s.MediaToken = testToken
+		s.SessionConfig = config.Sessions{MediagwURL: mg.srv.URL, Transport: "udp", InviteTimeout: config.Duration(5 * time.Second)}
+	})
+}
+
+const (
+	trustDevice = "34020000001320000901"
+	trustCh1    = "34020000001310000901"
+	trustCh2    = "34020000001310000902"
+	trustEvil   = "34020000001310000999"
+)
+
+func deviceInfoResponse(id string, sn int, manufacturer string) string {
+	return fmt.Sprintf(`<?xml version="1.0"?><Response><CmdType>DeviceInfo</CmdType><SN>%d</SN><DeviceID>%s</DeviceID>`+
+		`<Result>OK</Result><DeviceName>cam</DeviceName><Manufacturer>%s</Manufacturer><Model>M</Model><Firmware>1</Firmware>`+
+		`<Channel>2</Channel></Response>`, sn, id, manufacturer)
+}
+
+func catalogResponse(id string, sn int, channels ...string) string {
+	var items strings.Builder
+	for _, ch := range channels {
+		fmt.Fprintf(&items, `<Item><DeviceID>%s</DeviceID><Name>%s</Name><Manufacturer>X</Manufacturer><Model>M</Model>`+
+			`<Owner>O</Owner><CivilCode>340200</CivilCode><Address>A</Address><Parental>0</Parental><ParentID>%s</ParentID>`+
+			`<RegisterWay>1</RegisterWay><Secrecy>0</Secrecy><Status>ON</Status></Item>`, ch, ch, id)
+	}
+	return fmt.Sprintf(`<?xml version="1.0"?><Response><CmdType>Catalog</CmdType><SN>%d</SN><DeviceID>%s</DeviceID>`+
+		`<SumNum>%d</SumNum><DeviceList Num="%d">%s</DeviceList></Response>`, sn, id, len(channels), len(channels), items.String())
+}
+
+func keepaliveBody(id string) string {
+	return `<?xml version="1.0"?><Notify><CmdType>Keepalive</CmdType><SN>1</SN><DeviceID>` + id + `</DeviceID><Status>OK</Status></Notify>`
+}
+
+func alarmBody(id, ch, description string) string {
+	return fmt.Sprintf(`<?xml version="1.0"?><Notify><CmdType>Alarm</CmdType><SN>5</SN><DeviceID>%s</DeviceID>`+
+		`<AlarmPriority>1</AlarmPriority><AlarmMethod>2</AlarmMethod><AlarmTime>2026-12-06T10:00:00</AlarmTime>`+
+		`<AlarmDescription>%s</AlarmDescription></Notify>`, ch, description)
+}
+
+func positionBody(id string, lon float64) string {
+	return fmt.Sprintf(`<?xml version="1.0"?><Notify><CmdType>MobilePosition</CmdType><SN>6</SN><DeviceID>%s</DeviceID>`+
+		`<Time>2026-12-06T10:00:00</Time><Longitude>%g</Longitude><Latitude>31.2</Latitude><Speed>0</Speed>`+
+		`<Direction>0</Direction><Altitude>0</Altitude></Notify>`, id, lon)
+}
+
+func catalogNotifyBody(id, ch, event string) string {
+	return fmt.Sprintf(`<?xml version="1.0"?><Notify><CmdType>Catalog</CmdType><SN>7</SN><DeviceID>%s</DeviceID>`+
+		`<SumNum>1</SumNum><DeviceList Num="1"><Item><DeviceID>%s</DeviceID><Event>%s</Event></Item></DeviceList></Notify>`,
+		id, ch, event)
+}
+
+func mediaStatusBody(ch string) string {
+	return `<?xml version="1.0"?><Notify><CmdType>MediaStatus</CmdType><SN>8</SN><DeviceID>` + ch +
+		`</DeviceID><NotifyType>121</NotifyType></Notify>`
+}
+
+// sdpAnswer answers an INVITE from a device at 127.0.0.1 with the offer's SSRC.
+func sdpAnswer(req *sip.Request) string {
+	ssrc := "0000000001"
+	for _, l := range strings.Split(string(req.Body()), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "y="); ok {
+			ssrc = v
+		}
+	}
+	return "v=0\r\no=" + req.Recipient.User + " 0 0 IN IP4 127.0.0.1\r\ns=Playback\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=video 6000 RTP/AVP 96\r\na=sendonly\r\na=rtpmap:96 PS/90000\r\ny=" + ssrc + "\r\n"
+}
+
+// trustSetup registers a raw device over transport, answers its first
+// queries (each also tried first from a foreign source, which must not be
+// believed) and waits for its catalog subscription.
+func trustSetup(t *testing.T, transport string) (*harness, *fakeMediagw, *rawDevice, []*rawDevice) {
+	mg := newFakeMediagw(t)
+	h := startSessionServer(t, mg)
+	dev := newRawDevice(t, transport, h.sipAddr(), "127.0.0.1", trustDevice)
+	dev.answerInvite = sdpAnswer
+	// Attackers: another port (UDP) or connection (TCP) of the same host,
+	// and another host.
+	attackers := []*rawDevice{
+		newRawDevice(t, transport, h.sipAddr(), "127.0.0.1", trustDevice),
+		newRawDevice(t, transport, h.sipAddr(), "127.0.0.2", trustDevice),
+	}
+	dev.register(testPassword)
+
+	q := dev.next(sip.MESSAGE, "<CmdType>DeviceInfo</CmdType>")
+	for _, a := range attackers {
+		if code := a.message(deviceInfoResponse(trustDevice, snOf(t, q), "Evil")); code != 403 {
+			t.Fatalf("foreign DeviceInfo answer from %s: %d, want 403", a.local(), code)
+		}
+	}
+	if code := dev.message(deviceInfoResponse(trustDevice, snOf(t, q), "Real")); code != 200 {
+		t.Fatalf("DeviceInfo answer: %d", code)
+	}
+	q = dev.next(sip.MESSAGE, "<CmdType>Catalog</CmdType>")
+	for _, a := range attackers {
+		if code := a.message(catalogResponse(trustDevice, snOf(t, q), trustEvil)); code != 403 {
+			t.Fatalf("foreign Catalog answer: %d, want 403", code)
+		}
+	}
+	if code := dev.message(catalogResponse(trustDevice, snOf(t, q), trustCh1, trustCh2)); code != 200 {
+		t.Fatalf("Catalog answer: %d", code)
+	}
+	dev.next(sip.SUBSCRIBE, "")
+	eventually(t, "device info and catalog from the real device", func() bool {
+		return h.device(trustDevice).Manufacturer == "Real" && slices.Equal(h.channelIDs(trustDevice), []string{trustCh1, trustCh2})
+	})
+	eventually(t, "catalog subscription", func() bool {
+		return h.srv.devices.get(trustDevice).snapshot().SubscribedUntil.After(time.Now())
+	})
+	return h, mg, dev, attackers
+}
+
+func (h *harness) channelIDs(deviceID string) []string {
+	var out []string
+	for _, c := range h.channels(deviceID) {
+		out = append(out, c.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (h *harness) alarms(deviceID string) []store.Alarm {
+	h.t.Helper()
+	a, _, err := h.store.ListAlarms(context.Background(), store.AlarmFilter{DeviceID: deviceID})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return a
+}
+
+func (h *harness) positions(deviceID string) []store.MobilePosition {
+	h.t.Helper()
+	p, _, err := h.store.ListMobilePositions(context.Background(), store.MobilePositionFilter{DeviceID: deviceID})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// TestSpoofedRequestsRefused sends every kind of request that claims a
+// device, first from foreign sources (another port or connection of the
+// device's host, and another host), which must get 403 and change nothing,
+// then from the device's registered source, which must be applied.
+func TestSpoofedRequestsRefused(t *testing.T) {
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			h, _, dev, attackers := trustSetup(t, transport)
+			registered := h.srv.devices.get(trustDevice).snapshot()
+			if registered.RemoteAddr != dev.local() {
+				t.Fatalf("registered at %s, device at %s", registered.RemoteAddr, dev.local())
+			}
+			rows := []struct {
+				name    string
+				body    string
+				want    int // answer to the registered source
+				applied func() bool
+			}{
+				{"keepalive", keepaliveBody(trustDevice), 200, nil},
+				{"alarm", alarmBody(trustDevice, trustCh1, "real"), 200, func() bool {
+					a := h.alarms(trustDevice)
+					return len(a) == 1 && a[0].Description == "real"
+				}},
+				{"mobile position", positionBody(trustDevice, 121.5), 200, func() bool {
+					p := h.positions(trustDevice)
+					return len(p) == 1 && p[0].Longitude == 121.5
+				}},
+				{"catalog notify DEL", catalogNotifyBody(trustDevice, trustCh2, "DEL"), 200, func() bool {
+					return slices.Equal(h.channelIDs(trustDevice), []string{trustCh1})
+				}},
+				{"unsolicited catalog (ignored even from the device)", catalogResponse(trustDevice, 424242, trustEvil), 200, func() bool {
+					return testutil.ToFloat64(h.srv.metrics.unsolicited.WithLabelValues("Catalog")) == 1
+				}},
+			}
+			for _, row := range rows {
+				keepalives := h.srv.metricsKeepalives()
+				foreign := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues("MESSAGE"))
+				for _, a := range attackers {
+					body := strings.ReplaceAll(row.body, "real", "evil")
+					body = strings.ReplaceAll(body, "121.5", "99.5")
+					if code := a.message(body); code != 403 {
+						t.Fatalf("%s from %s: %d, want 403", row.name, a.local(), code)
+					}
+				}
+				if got := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues("MESSAGE")) - foreign; got != 2 {
+					t.Errorf("%s: foreign_source counted %v, want 2", row.name, got)
+				}
+				if code := dev.message(row.body); code != row.want {
+					t.Fatalf("%s from the device: %d, want %d", row.name, code, row.want)
+				}
+				if row.applied != nil {
+					eventually(t, row.name+" applied", row.applied)
+				} else if got := h.srv.metricsKeepalives() - keepalives; got != 1 {
+					t.Fatalf("%s: %d keepalives counted, want 1 (the device's)", row.name, got)
+				}
+			}
+			// Nothing a foreign source sent was stored or moved the device.
+			if got := h.channelIDs(trustDevice); !slices.Equal(got, []string{trustCh1}) {
+				t.Fatalf("channels %v", got)
+			}
+			if snap := h.srv.devices.get(trustDevice).snapshot(); snap.RemoteAddr != dev.local() || !strings.EqualFold(snap.Transport, transport) {
+				t.Fatalf("device moved to %s %s", snap.Transport, snap.RemoteAddr)
+			}
+			eventually(t, "stored address unchanged", func() bool { return h.device(trustDevice).RemoteAddr == dev.local() })
+
+			// The next query still reaches the real device, and only it.
+			type infoResult struct {
+				code int
+				info map[string]any
+			}
+			res := make(chan infoResult, 1)
+			go func() {
+				var info map[string]any
+				code := h.call("GET", "/internal/v1/devices/"+trustDevice+"/info", "", &info)
+				res <- infoResult{code, info}
+			}()
+			q := dev.next(sip.MESSAGE, "<CmdType>DeviceInfo</CmdType>")
+			dev.message(deviceInfoResponse(trustDevice, snOf(t, q), "Real"))
+			if r := <-res; r.code != 200 {
+				t.Fatalf("DeviceInfo through the API: %d %v", r.code, r.info)
+			}
+			for _, a := range attackers {
+				select {
+				case req := <-a.requests:
+					t.Fatalf("attacker %s received %s", a.local(), req.Method)
+				default:
+				}
+			}
+		})
+	}
+}
+
+// TestSpoofedSessionRequestsRefused: MediaStatus 121 and BYE end a session
+// only from the device's registered source and, inside the dialog, with the
+// dialog's Call-ID and tags.
+func TestSpoofedSessionRequestsRefused(t *testing.T) {
+	h, mg, dev, attackers := trustSetup(t, "udp")
+	ctx := context.Background()
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	open := func() (SessionInfo, *sip.Request) {
+		t.Helper()
+		type result struct {
+			info SessionInfo
+			err  error
+		}
+		done := make(chan result, 1)
+		go func() {
+			info, err := h.srv.OpenSession(ctx, SessionRequest{Kind: KindPlayback, ChannelID: trustCh1, Start: start,
+				End: start.Add(time.Minute), Owner: "alice"})
+			done <- result{info, err}
+		}()
+		inv := dev.next(sip.INVITE, "")
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r.info, inv
+	}
+	ended := func(id string) string {
+		row, err := h.store.Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return row.EndReason
+	}
+
+	// The receiver takes media only from the device's IPs.
+	info, inv := open()
+	if p := mg.lastPatch(); !slices.Equal(p.AllowIPs, []string{"127.0.0.1"}) {
+		t.Fatalf("receiver patch %+v, want allow_ips [127.0.0.1]", p)
+	}
+	if info.Owner != "alice" {
+		t.Fatalf("owner %q", info.Owner)
+	}
+	for _, a := range attackers {
+		if code := a.message(mediaStatusBody(trustCh1)); code != 403 {
+			t.Fatalf("foreign MediaStatus: %d, want 403", code)
+		}
+	}
+	callID := inv.CallID().Value()
+	ourTag, _ := inv.From().Params.Get("tag")
+	devTag := dev.tagOf(callID)
+	// Inside the dialog with a wrong tag: no such dialog.
+	if code, _ := dev.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
+		fromTag: devTag, toTag: "wrong", fromUser: trustCh1}); code != 481 {
+		t.Fatalf("MediaStatus with a wrong tag: %d, want 481", code)
+	}
+	if r := ended(info.ID); r != "" {
+		t.Fatalf("session ended (%s) by a refused MediaStatus", r)
+	}
+	// Inside the dialog, right tags, from the device: honoured.
+	if code, _ := dev.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
+		fromTag: devTag, toTag: ourTag, fromUser: trustCh1}); code != 200 {
+		t.Fatalf("MediaStatus in the dialog: %d", code)
+	}
+	eventually(t, "session ended by MediaStatus", func() bool { return ended(info.ID) == ReasonMediaStatus })
+	dev.next(sip.BYE, "")
+
+	// BYE: foreign source with the right dialog → 403; the device with a
+	// wrong tag → 481; the device with the dialog → 200.
+	info, inv = open()
+	callID = inv.CallID().Value()
+	ourTag, _ = inv.From().Params.Get("tag")
+	devTag = dev.tagOf(callID)
+	bye := rawRequest{method: "BYE", callID: callID, fromTag: devTag, toTag: ourTag, fromUser: trustCh1}
+	for _, a := range attackers {
+		if code, _ := a.send(bye); code != 403 {
+			t.Fatalf("foreign BYE: %d, want 403", code)
+		}
+	}
+	wrong := bye
+	wrong.fromTag = "other"
+	if code, _ := dev.send(wrong); code != 481 {
+		t.Fatalf("BYE with a wrong tag: %d, want 481", code)
+	}
+	if r := ended(info.ID); r != "" {
+		t.Fatalf("session ended (%s) by a refused BYE", r)
+	}
+	if code, _ := dev.send(bye); code != 200 {
+		t.Fatalf("BYE from the device: %d", code)
+	}
+	eventually(t, "session ended by the device's BYE", func() bool { return ended(info.ID) == ReasonDeviceBye })
+}
+
+// TestSourceCheckIP: with source_check ip, the device's host is believed
+// from any port, another host still is not, and nothing moves the device.
+func TestSourceCheckIP(t *testing.T) {
+	h, _, dev, attackers := trustSetup(t, "udp")
+	var got deviceJSON
+	if code := h.call("PATCH", "/internal/v1/devices/"+trustDevice, `{"source_check":"ip"}`, &got); code != 200 || got.SourceCheck != "ip" {
+		t.Fatalf("PATCH source_check: %d %+v", code, got)
+	}
+	if code := h.call("PATCH", "/internal/v1/devices/"+trustDevice, `{"source_check":"loose"}`, nil); code != 400 {
+		t.Fatalf("PATCH source_check loose: %d, want 400", code)
+	}
+	if code := attackers[0].message(keepaliveBody(trustDevice)); code != 200 {
+		t.Fatalf("keepalive from another port of the device's host: %d, want 200", code)
+	}
+	if code := attackers[1].message(keepaliveBody(trustDevice)); code != 403 {
+		t.Fatalf("keepalive from another host: %d, want 403", code)
+	}
+	if snap := h.srv.devices.get(trustDevice).snapshot(); snap.RemoteAddr != dev.local() {
+		t.Fatalf("device moved to %s", snap.RemoteAddr)
+	}
+	// The setting survives a restart (it is stored).
+	if d := h.device(trustDevice); d.SourceCheck != store.SourceIP {
+		t.Fatalf("stored source_check %q", d.SourceCheck)
+	}
+}
