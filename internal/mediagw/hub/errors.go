@@ -1,6 +1,9 @@
 package hub
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors of the hub.
 var (
@@ -13,6 +16,11 @@ var (
 	// ErrStreamClosed is returned by WriteUnit and AddReader on a closed
 	// stream, and is the reader's error when its stream closes.
 	ErrStreamClosed = errors.New("hub: stream closed")
+
+	// ErrStreamEnded is the error of the first reader of a held stream
+	// (Hub.PublishHold) that was given every unit of the stream after its
+	// writer ended: the clean end of a download. It wraps ErrStreamClosed.
+	ErrStreamEnded = fmt.Errorf("%w: ended, everything was read", ErrStreamClosed)
 
 	// ErrReaderClosed is the reader's error after Reader.Close.
 	ErrReaderClosed = errors.New("hub: reader closed")

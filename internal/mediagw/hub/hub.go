@@ -49,6 +49,8 @@ type Hub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// wg counts the feeders of held readers (see PublishHold).
+	wg sync.WaitGroup
 }
 
 // Initialize applies defaults and starts the idle check.
@@ -81,8 +83,8 @@ func (h *Hub) Initialize() error {
 	return nil
 }
 
-// Close closes every stream (their readers get ErrStreamClosed) and stops
-// the idle check.
+// Close closes every stream (their readers get ErrStreamClosed), stops
+// the idle check and waits for the feeders of held readers.
 func (h *Hub) Close() {
 	h.cancel()
 	<-h.done
@@ -96,6 +98,7 @@ func (h *Hub) Close() {
 	for _, s := range streams {
 		s.Close()
 	}
+	h.wg.Wait()
 }
 
 func (h *Hub) run() {

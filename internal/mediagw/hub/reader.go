@@ -16,6 +16,11 @@ type Reader struct {
 	ch     chan Unit
 	max    int
 
+	// held marks the first reader of a held stream: its queue is fed by the
+	// stream's feeder goroutine, which stops when quit is closed.
+	held bool
+	quit chan struct{}
+
 	// Guarded by stream.mu; written only by the stream.
 	detached  bool
 	err       error
@@ -36,6 +41,12 @@ func (r *Reader) Path() string { return r.stream.path }
 // not in the list may follow (a track that started later) and are skipped by
 // outputs that cannot add tracks.
 func (r *Reader) Tracks() []ps.Codec { return r.tracks }
+
+// Held reports whether the reader is the first reader of a held stream
+// (Hub.PublishHold): it started at the stream's first unit and loses
+// nothing; when the stream ended its queue ends with ErrStreamEnded after
+// the last unit.
+func (r *Reader) Held() bool { return r.held }
 
 // Name returns the name given to AddReader.
 func (r *Reader) Name() string { return r.name }
@@ -59,7 +70,8 @@ func (r *Reader) Next(ctx context.Context) (Unit, error) {
 }
 
 // Err returns nil while the reader is attached, then ErrReaderClosed,
-// ErrStreamClosed or ErrSlowReader.
+// ErrStreamClosed, ErrSlowReader, or, for the first reader of a held stream
+// that was given all of it, ErrStreamEnded.
 func (r *Reader) Err() error {
 	r.stream.mu.Lock()
 	defer r.stream.mu.Unlock()

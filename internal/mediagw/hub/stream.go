@@ -73,6 +73,9 @@ type Stream struct {
 	idleSince time.Time
 	idleFired bool
 
+	// hold is set for a stream published with PublishHold.
+	hold *hold
+
 	// ready is closed once a reader can start: see Ready.
 	ready       chan struct{}
 	readyClosed bool
@@ -190,7 +193,7 @@ func (s *Stream) WriteUnit(u Unit) error {
 	now := s.hub.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || (s.hold != nil && s.hold.ended) {
 		return fmt.Errorf("write unit to %s: %w", s.path, ErrStreamClosed)
 	}
 	s.account(u, now)
@@ -199,6 +202,9 @@ func (s *Stream) WriteUnit(u Unit) error {
 	}
 	s.cache(u)
 	s.noteReady(u)
+	if s.hold != nil {
+		s.holdUnit(u)
+	}
 	s.fanOut(u)
 	return nil
 }
@@ -281,6 +287,9 @@ func (s *Stream) fanOut(u Unit) {
 	resume := s.resumePoint(u)
 	removed := false
 	for _, r := range s.readers {
+		if r.held {
+			continue // fed from the hold (holdUnit)
+		}
 		if !r.deliver(u, resume) {
 			s.hub.Log.Warn("reader disconnected", "path", s.path, "reader", r.name,
 				"reason", ErrSlowReader.Error(), "drops", r.drops)
@@ -319,6 +328,9 @@ func (s *Stream) AddReader(name string) (*Reader, error) {
 		max:    s.hub.MaxOverflows,
 	}
 	switch {
+	case s.hold != nil && !isDone(s.hold.attached):
+		// The first reader of a held stream starts at the first unit.
+		s.attachHeldLocked(r)
 	case s.gopValid && len(s.gop) > 0 && len(s.gop) <= cap(r.ch):
 		for _, u := range s.gop {
 			r.deliver(u, s.resumePoint(u))
@@ -335,27 +347,45 @@ func (s *Stream) AddReader(name string) (*Reader, error) {
 
 func (s *Stream) removeReader(r *Reader) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if r.detached {
+		s.mu.Unlock()
 		return
 	}
+	s.removeLocked(r, ErrReaderClosed)
+	// The first reader of a held stream that already ended leaves nothing
+	// for anybody: the stream is over.
+	over := r.held && s.hold.ended && !s.closed
+	s.mu.Unlock()
+	s.hub.Log.Info("reader closed", "path", s.path, "reader", r.name)
+	if over {
+		s.Close()
+	}
+}
+
+// removeLocked detaches r and takes it off the readers.
+func (s *Stream) removeLocked(r *Reader, err error) {
 	for i, x := range s.readers {
 		if x == r {
 			s.readers = slices.Delete(s.readers, i, i+1)
 			break
 		}
 	}
-	s.detachLocked(r, ErrReaderClosed)
+	s.detachLocked(r, err)
 	s.noteReaderLeft()
-	s.hub.Log.Info("reader closed", "path", s.path, "reader", r.name, "readers", len(s.readers))
 }
 
-// detachLocked closes r's queue; only the stream sends on it, under s.mu,
-// so closing here cannot race a send.
+// detachLocked ends r's queue. A live reader's queue is closed here: only
+// the stream sends on it, under s.mu, so closing cannot race a send. A held
+// reader's queue belongs to its feeder, which is told to stop and closes it.
 func (s *Stream) detachLocked(r *Reader, err error) {
 	r.detached = true
 	r.err = err
-	close(r.ch)
+	if r.held {
+		close(r.quit)
+		s.releaseHeldLocked(r)
+	} else {
+		close(r.ch)
+	}
 	s.gone.drops += r.drops
 	if errors.Is(err, ErrSlowReader) {
 		s.gone.slow++
@@ -373,7 +403,7 @@ func (s *Stream) noteReaderLeft() {
 func (s *Stream) idleDue(now time.Time, timeout time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.idleFired || len(s.readers) > 0 || now.Sub(s.idleSince) < timeout {
+	if s.closed || s.idleFired || len(s.readers) > 0 || s.holdsIdle() || now.Sub(s.idleSince) < timeout {
 		return false
 	}
 	s.idleFired = true
