@@ -36,20 +36,21 @@ func (s *Sim) Answer(ctx context.Context, channelID string, offer []byte) ([]byt
 	d.mu.Lock()
 	d.sessions[sess.callID] = sess
 	d.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-sess.ctx.Done():
-		}
-		d.endSession(sess)
-	}()
-	go func() {
+	// One goroutine of the simulator: Close (or ctx) ends it.
+	stop := context.AfterFunc(ctx, sess.cancel)
+	ok := s.spawn(func() {
+		defer d.endSession(sess)
+		defer stop()
 		s.stats.streams.Add(1)
 		defer s.stats.streams.Add(-1)
 		if err := sess.stream(); err != nil && sess.ctx.Err() == nil {
 			d.log.Warn("media stream ended", "channel_id", c.id, "err", err)
 		}
-		sess.cancel()
-	}()
+	})
+	if !ok {
+		stop()
+		d.endSession(sess)
+		return nil, fmt.Errorf("answer %s: %w", channelID, ErrSimClosed)
+	}
 	return answer.Marshal(), nil
 }

@@ -62,6 +62,13 @@ type Config struct {
 	// FFmpeg is the ffmpeg binary; empty or missing selects the built-in
 	// synthetic source.
 	FFmpeg string
+	// FFmpegTimeout bounds one ffmpeg run generating a clip (a clip takes
+	// up to three: video with text, video without, audio).
+	FFmpegTimeout time.Duration
+	// ClipWait is how long a channel's first stream waits for ffmpeg to
+	// produce its clip before it starts with the synthetic source (it
+	// switches to the clip at the next loop).
+	ClipWait time.Duration
 	// UDPCatalogPerPacket and TCPCatalogPerPacket bound the items of one
 	// Catalog or RecordInfo MESSAGE (Annex N): small over UDP so that a
 	// message stays below ~1300 bytes.
@@ -100,6 +107,12 @@ type Faults struct {
 	InviteDelay time.Duration
 	// AlarmInterval sends an alarm from every device at this period; 0 never.
 	AlarmInterval time.Duration
+	// NATRebind moves every device to a new local source port (a new UDP
+	// socket, or a new TCP connection) at this period, as a carrier NAT
+	// that changes the mapping does; 0 never. The device keeps its
+	// registration until the platform refuses a request from the new port
+	// (401, 403 or 404), then registers again at once.
+	NATRebind time.Duration
 }
 
 // DefaultConfig returns the defaults of every setting: the development
@@ -120,6 +133,8 @@ func DefaultConfig() Config {
 		CacheDir:            filepath.Join(os.TempDir(), "gbsim-cache"),
 		ClipSize:            "1280x720",
 		FFmpeg:              "ffmpeg",
+		FFmpegTimeout:       2 * time.Minute,
+		ClipWait:            8 * time.Second,
 		UDPCatalogPerPacket: 2,
 		TCPCatalogPerPacket: 20,
 	}
@@ -145,6 +160,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CacheDir, "cache-dir", c.CacheDir, "directory for the clips generated with ffmpeg")
 	fs.StringVar(&c.ClipSize, "clip-size", c.ClipSize, "size WxH of generated clips")
 	fs.StringVar(&c.FFmpeg, "ffmpeg", c.FFmpeg, "ffmpeg binary; if missing a synthetic source is used")
+	fs.DurationVar(&c.FFmpegTimeout, "ffmpeg-timeout", c.FFmpegTimeout, "bound of one ffmpeg run generating a clip")
+	fs.DurationVar(&c.ClipWait, "clip-wait", c.ClipWait, "how long a channel's first stream waits for its clip before starting with the synthetic source")
 	fs.IntVar(&c.UDPCatalogPerPacket, "catalog-per-packet-udp", c.UDPCatalogPerPacket, "catalog/record items per MESSAGE over UDP")
 	fs.IntVar(&c.TCPCatalogPerPacket, "catalog-per-packet-tcp", c.TCPCatalogPerPacket, "catalog/record items per MESSAGE over TCP")
 	fs.DurationVar(&c.CatalogChurn, "catalog-churn", c.CatalogChurn, "toggle a channel OFF/ON for catalog subscribers every period (0: never)")
@@ -161,6 +178,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.TCPDisconnect, "fault-tcp-disconnect", f.TCPDisconnect, "close TCP media connections after this long (0: never)")
 	fs.DurationVar(&f.InviteDelay, "fault-invite-delay", f.InviteDelay, "answer INVITEs only after this long, 100 Trying first (0: at once)")
 	fs.DurationVar(&f.AlarmInterval, "alarm-interval", f.AlarmInterval, "send an alarm from every device at this period (0: never)")
+	fs.DurationVar(&f.NATRebind, "fault-nat-rebind", f.NATRebind, "move every device to a new source port at this period, as a NAT rebinding does; it registers again when the platform refuses a request from the new port (0: never)")
 }
 
 // Validate checks c and fills Domain and LocalIP when empty.
@@ -199,6 +217,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Keepalive <= 0 || c.Expires < 60 || c.RegisterRate <= 0 {
 		return fmt.Errorf("%w: -keepalive and -register-rate must be positive, -expires at least 60", ErrConfig)
+	}
+	if c.FFmpegTimeout <= 0 || c.ClipWait < 0 {
+		return fmt.Errorf("%w: -ffmpeg-timeout must be positive, -clip-wait not negative", ErrConfig)
+	}
+	for name, d := range map[string]time.Duration{
+		"fault-tcp-disconnect": c.Faults.TCPDisconnect, "fault-invite-delay": c.Faults.InviteDelay,
+		"alarm-interval": c.Faults.AlarmInterval, "fault-nat-rebind": c.Faults.NATRebind, "catalog-churn": c.CatalogChurn,
+	} {
+		if d < 0 {
+			return fmt.Errorf("%w: -%s %v: want 0 (off) or a positive duration", ErrConfig, name, d)
+		}
 	}
 	if c.UDPCatalogPerPacket < 1 || c.TCPCatalogPerPacket < 1 {
 		return fmt.Errorf("%w: catalog items per packet must be at least 1", ErrConfig)

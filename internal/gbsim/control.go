@@ -45,13 +45,17 @@ func (d *device) bye(ctx context.Context, ss *session) error {
 		target = c.Address
 	}
 	fromTag, _ := ss.invite.From().Params.Get("tag")
-	req := d.newRequest(sip.BYE, target, ss.callID, ss.toTag)
+	ep := d.ep()
+	if ep == nil {
+		return fmt.Errorf("BYE %s: %w", ss.ch.id, ErrNotConnected)
+	}
+	req := d.newRequest(ep, sip.BYE, target, ss.callID, ss.toTag)
 	req.From().Address.User = ss.ch.id
 	req.To().Address.User = ss.invite.From().Address.User
 	req.To().Params.Add("tag", fromTag)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := d.ep().do(ctx, req)
+	res, err := ep.do(ctx, req)
 	if err != nil {
 		return fmt.Errorf("BYE %s: %w", ss.ch.id, err)
 	}
@@ -67,19 +71,51 @@ func (d *device) bye(ctx context.Context, ss *session) error {
 // on its own later (its next keepalive is refused). Tests use it to check
 // that the platform ends the device's sessions.
 func (s *Sim) Unregister(ctx context.Context, deviceID string) error {
-	for _, d := range s.devices {
-		if d.id != deviceID {
-			continue
-		}
-		if ep := d.ep(); ep == nil || ep.closed.Load() {
-			return fmt.Errorf("unregister %s: not connected", deviceID)
-		}
-		if _, err := d.register(ctx, 0); err != nil {
-			return fmt.Errorf("unregister %s: %w", deviceID, err)
-		}
-		return nil
+	d := s.device(deviceID)
+	if d == nil {
+		return fmt.Errorf("unregister %s: %w", deviceID, ErrUnknownDevice)
 	}
-	return fmt.Errorf("unregister %s: %w", deviceID, ErrUnknownDevice)
+	if ep := d.ep(); ep == nil || ep.closed.Load() {
+		return fmt.Errorf("unregister %s: %w", deviceID, ErrNotConnected)
+	}
+	if _, err := d.register(ctx, 0); err != nil {
+		return fmt.Errorf("unregister %s: %w", deviceID, err)
+	}
+	return nil
+}
+
+// Rebind moves a device to a new local source port now, as a NAT rebinding
+// does: a new UDP socket, or a new TCP connection to the platform. Every
+// later request and answer of the device uses the new port. The device
+// does not know its address changed: it keeps its registration until the
+// platform refuses one of its requests (a keepalive answered with a 4xx,
+// another MESSAGE or a NOTIFY with 401, 403 or 404), then registers again at
+// once from the new port (Stats.Reregistrations counts that). Media
+// sessions are not affected.
+func (s *Sim) Rebind(deviceID string) error {
+	d := s.device(deviceID)
+	if d == nil {
+		return fmt.Errorf("rebind %s: %w", deviceID, ErrUnknownDevice)
+	}
+	if err := d.rebind(); err != nil {
+		return fmt.Errorf("rebind %s: %w", deviceID, err)
+	}
+	return nil
+}
+
+// LocalAddr returns the address (host:port) of a device's current SIP
+// transport, the source the platform sees; ok is false for an unknown or
+// unconnected device.
+func (s *Sim) LocalAddr(deviceID string) (addr string, ok bool) {
+	d := s.device(deviceID)
+	if d == nil {
+		return "", false
+	}
+	ep := d.ep()
+	if ep == nil || ep.closed.Load() {
+		return "", false
+	}
+	return ep.hostPort(), true
 }
 
 // Position returns the current PTZ position of channelID (pan and tilt in

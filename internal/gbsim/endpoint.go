@@ -27,13 +27,15 @@ type requestHandler func(req *sip.Request, tx *sip.ServerTx)
 
 // endpoint is one device's SIP transport: one UDP socket or one TCP
 // connection, with sipgo's transaction state machines on top. It implements
-// sip.Connection for those transactions.
+// sip.Connection for those transactions. Its reader goroutine ends in Close;
+// request handlers run in goroutines of the simulator (spawn).
 type endpoint struct {
 	network string // "UDP" or "TCP", as in Via
 	server  string // platform host:port
 	parser  *sip.Parser
 	log     *slog.Logger
 	handler requestHandler
+	spawn   func(func()) bool
 
 	udp     *net.UDPConn
 	srvAddr *net.UDPAddr
@@ -46,18 +48,21 @@ type endpoint struct {
 	servers  map[string]*sip.ServerTx
 	closed   atomic.Bool
 	done     chan struct{}
+	wg       sync.WaitGroup // the reader and the goroutines it starts
 	txLogger *slog.Logger
 }
 
 // newEndpoint opens the device's socket (UDP) or connection (TCP) from
-// localIP and starts reading.
-func newEndpoint(network, localIP, server string, parser *sip.Parser, log *slog.Logger, h requestHandler) (*endpoint, error) {
+// localIP and starts reading. Requests go to h in goroutines started with
+// spawn.
+func newEndpoint(network, localIP, server string, parser *sip.Parser, log *slog.Logger, h requestHandler, spawn func(func()) bool) (*endpoint, error) {
 	e := &endpoint{
 		network:  network,
 		server:   server,
 		parser:   parser,
 		log:      log,
 		handler:  h,
+		spawn:    spawn,
 		clients:  map[string]*sip.ClientTx{},
 		servers:  map[string]*sip.ServerTx{},
 		done:     make(chan struct{}),
@@ -75,6 +80,7 @@ func newEndpoint(network, localIP, server string, parser *sip.Parser, log *slog.
 		}
 		e.udp, e.srvAddr = c, srv
 		e.local = c.LocalAddr().(*net.UDPAddr)
+		e.wg.Add(1)
 		go e.readUDP()
 	case "TCP":
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(localIP)}, Timeout: 5 * time.Second}
@@ -85,6 +91,7 @@ func newEndpoint(network, localIP, server string, parser *sip.Parser, log *slog.
 		e.tcp = c
 		la := c.LocalAddr().(*net.TCPAddr)
 		e.local = &net.UDPAddr{IP: la.IP, Port: la.Port}
+		e.wg.Add(1)
 		go e.readTCP()
 	default:
 		return nil, fmt.Errorf("%w: transport %q", ErrConfig, network)
@@ -101,8 +108,31 @@ func (e *endpoint) Ref(int) int { return 1 }
 // TryClose implements sip.Connection; transactions never close the socket.
 func (e *endpoint) TryClose() (int, error) { return 1, nil }
 
-// Close implements sip.Connection and closes the socket.
+// Close implements sip.Connection: it closes the socket, ends the
+// endpoint's transactions and waits for its reader.
 func (e *endpoint) Close() error {
+	err := e.shutdown()
+	e.mu.Lock()
+	txs := make([]interface{ Terminate() }, 0, len(e.clients)+len(e.servers))
+	for _, tx := range e.clients {
+		txs = append(txs, tx)
+	}
+	for _, tx := range e.servers {
+		txs = append(txs, tx)
+	}
+	e.mu.Unlock()
+	// Terminating stops the transactions' retransmission timers and
+	// unblocks a tx.Receive waiting for a requester that has gone.
+	for _, tx := range txs {
+		tx.Terminate()
+	}
+	e.wg.Wait()
+	return err
+}
+
+// shutdown closes the socket without waiting; the reader calls it when the
+// platform closes the connection.
+func (e *endpoint) shutdown() error {
 	if e.closed.Swap(true) {
 		return nil
 	}
@@ -147,13 +177,14 @@ func (e *endpoint) WriteMsg(msg sip.Message) error {
 }
 
 func (e *endpoint) readUDP() {
+	defer e.wg.Done()
 	buf := make([]byte, udpReadBuffer)
 	for {
 		n, from, err := e.udp.ReadFromUDP(buf)
 		if err != nil {
 			if !e.closed.Load() {
 				e.log.Warn("sip read", "err", err)
-				e.Close()
+				_ = e.shutdown()
 			}
 			return
 		}
@@ -169,6 +200,7 @@ func (e *endpoint) readUDP() {
 }
 
 func (e *endpoint) readTCP() {
+	defer e.wg.Done()
 	stream := e.parser.NewSIPStream()
 	defer stream.Close()
 	r := bufio.NewReaderSize(e.tcp, 2048)
@@ -194,7 +226,7 @@ func (e *endpoint) readTCP() {
 				} else {
 					e.log.Warn("platform closed the SIP connection")
 				}
-				e.Close()
+				_ = e.shutdown()
 			}
 			return
 		}
@@ -212,8 +244,13 @@ func (e *endpoint) dispatch(msg sip.Message) {
 		tx := e.clients[key]
 		e.mu.Unlock()
 		if tx != nil {
-			// Receive blocks until the requester reads the response.
-			go tx.Receive(m)
+			// Receive blocks until the requester reads the response or the
+			// transaction ends (at the latest in Close).
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				tx.Receive(m)
+			}()
 		}
 	case *sip.Request:
 		e.handleRequest(m)
@@ -254,7 +291,7 @@ func (e *endpoint) handleRequest(req *sip.Request) {
 		return
 	}
 	if req.IsAck() {
-		go e.handler(req, nil)
+		e.spawn(func() { e.handler(req, nil) })
 		return
 	}
 	tx = sip.NewServerTx(key, req, e, e.txLogger)
@@ -270,7 +307,9 @@ func (e *endpoint) handleRequest(req *sip.Request) {
 		delete(e.servers, k)
 		e.mu.Unlock()
 	})
-	go e.handler(req, tx)
+	if !e.spawn(func() { e.handler(req, tx) }) {
+		tx.Terminate() // the simulator is closing
+	}
 }
 
 // inviteKeyOf returns the server transaction key of the INVITE a CANCEL

@@ -7,6 +7,11 @@ var (
 	ErrConfig = errors.New("gbsim: invalid configuration")
 	// ErrClosed is returned when a device's SIP endpoint is closed.
 	ErrClosed = errors.New("gbsim: endpoint closed")
+	// ErrSimClosed is returned by Run after Close.
+	ErrSimClosed = errors.New("gbsim: simulator closed")
+	// ErrNotConnected is returned by Rebind and Unregister for a device
+	// that has no SIP transport open (not started, or between attempts).
+	ErrNotConnected = errors.New("gbsim: device not connected")
 	// ErrAuth is returned when the platform keeps rejecting a registration.
 	ErrAuth = errors.New("gbsim: registration rejected")
 	// ErrTimeout is returned when the platform does not answer a request.

@@ -1,6 +1,8 @@
 package gbsim
 
 import (
+	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -10,11 +12,13 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/mansrtsp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/rtptcp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
-// udpReceiver collects the RTP packets of one stream.
-func udpReceiver(t *testing.T) (net.PacketConn, func(n int) []rtp.Packet) {
+// udpReceiver collects the RTP packets of one stream, waiting at most
+// timeout for each.
+func udpReceiver(t *testing.T, timeout time.Duration) (net.PacketConn, func(n int) []rtp.Packet) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -25,7 +29,7 @@ func udpReceiver(t *testing.T) (net.PacketConn, func(n int) []rtp.Packet) {
 	return pc, func(n int) []rtp.Packet {
 		var out []rtp.Packet
 		for len(out) < n {
-			_ = pc.SetReadDeadline(time.Now().Add(3 * time.Second))
+			_ = pc.SetReadDeadline(time.Now().Add(timeout))
 			k, _, err := pc.ReadFrom(buf)
 			if err != nil {
 				t.Fatalf("read RTP: %v", err)
@@ -42,11 +46,11 @@ func udpReceiver(t *testing.T) (net.PacketConn, func(n int) []rtp.Packet) {
 
 func TestPacketFaults(t *testing.T) {
 	p := newPlatform(t, "udp")
-	startSim(t, p, func(c *Config) {
+	s, _ := startSim(t, p, func(c *Config) {
 		c.Faults = Faults{PacketLoss: 10, Duplicate: 10, Reorder: 10, NoPSM: true}
 	})
 	p.waitReg(t, false)
-	pc, read := udpReceiver(t)
+	pc, read := udpReceiver(t, mediaTimeout(s.cfg))
 	offer, _ := sdp.NewPlayOffer(sdp.Endpoint{ID: testServerID, IP: "127.0.0.1", Port: pc.LocalAddr().(*net.UDPAddr).Port}, 200000009)
 	c := p.invite(t, "34020000001310000001", offer)
 	pkts := read(200)
@@ -90,9 +94,9 @@ func TestPacketFaults(t *testing.T) {
 
 func TestLyingPSM(t *testing.T) {
 	p := newPlatform(t, "udp")
-	startSim(t, p, func(c *Config) { c.Faults.LyingPSM = true })
+	s, _ := startSim(t, p, func(c *Config) { c.Faults.LyingPSM = true })
 	p.waitReg(t, false)
-	pc, read := udpReceiver(t)
+	pc, read := udpReceiver(t, mediaTimeout(s.cfg))
 	offer, _ := sdp.NewPlayOffer(sdp.Endpoint{ID: testServerID, IP: "127.0.0.1", Port: pc.LocalAddr().(*net.UDPAddr).Port}, 200000010)
 	c := p.invite(t, "34020000001310000001", offer)
 	defer c.do(t, sip.BYE, nil, "")
@@ -107,11 +111,18 @@ func TestLyingPSM(t *testing.T) {
 	}
 }
 
+// TestPlaybackPauseAndSeek pauses a playback on a virtual clock (nothing is
+// paced while paused, however long), then seeks 30 minutes into the window:
+// the timestamps jump by that much.
 func TestPlaybackPauseAndSeek(t *testing.T) {
 	p := newPlatform(t, "udp")
-	startSim(t, p, nil)
+	s := newSim(t, p, nil)
+	clk := newVirtualClock()
+	s.clk = clk
+	runSim(t, s)
 	p.waitReg(t, false)
-	pc, read := udpReceiver(t)
+	wait := mediaTimeout(s.cfg)
+	pc, read := udpReceiver(t, wait)
 	end := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
 	offer, _ := sdp.NewPlaybackOffer(sdp.Endpoint{ID: testServerID, IP: "127.0.0.1", Port: pc.LocalAddr().(*net.UDPAddr).Port},
 		1200000003, "34020000001310000002", end.Add(-time.Hour), end)
@@ -123,34 +134,44 @@ func TestPlaybackPauseAndSeek(t *testing.T) {
 			t.Fatalf("INFO %s: %d", r.Method, code)
 		}
 	}
+	clk.waitTimers(t, 1, wait)
+	stop := clk.drive()
 	before := read(20)
+	stop()
+	last := before[len(before)-1].Timestamp
 	info(mansrtsp.Request{Method: mansrtsp.MethodPause, CSeq: 1, PauseTime: "now"})
-	time.Sleep(200 * time.Millisecond)
-	// Drain what was in flight, then nothing may come while paused.
-	_ = pc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	buf := make([]byte, 2048)
-	for {
-		if _, _, err := pc.ReadFrom(buf); err != nil {
+	// Paused, the stream has no frame due: no time passing can send one.
+	clk.waitIdle(t, wait)
+
+	// Seek 30 minutes into the window: timestamps jump by about 30 min.
+	info(mansrtsp.Request{Method: mansrtsp.MethodPlay, CSeq: 2, Range: &mansrtsp.Range{Start: 30 * time.Minute}})
+	stop = clk.drive()
+	defer stop()
+	// Packets of the last frames before the pause may still be queued.
+	var jump time.Duration
+	for range 1000 {
+		pk := read(1)[0]
+		if d := time.Duration(int32(pk.Timestamp-last)) * time.Second / 90000; d > time.Minute || d < 0 {
+			jump = d
 			break
 		}
 	}
-	_ = pc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if _, _, err := pc.ReadFrom(buf); err == nil {
-		t.Fatal("media flows while paused")
-	}
-	// Seek 30 minutes into the window: timestamps jump by about 30 min.
-	info(mansrtsp.Request{Method: mansrtsp.MethodPlay, CSeq: 2, Range: &mansrtsp.Range{Start: 30 * time.Minute}})
-	after := read(5)
-	jump := time.Duration(after[len(after)-1].Timestamp-before[len(before)-1].Timestamp) * time.Second / 90000
 	if jump < 29*time.Minute || jump > 31*time.Minute {
 		t.Fatalf("timestamps moved %v after a seek of 30 min", jump)
 	}
 }
 
+// TestTCPDisconnectFault closes the TCP media connection 300 ms into the
+// stream on a virtual clock: the frames due before then (0, 40 … 280 ms)
+// arrive, then the connection ends.
 func TestTCPDisconnectFault(t *testing.T) {
 	p := newPlatform(t, "udp")
-	startSim(t, p, func(c *Config) { c.Faults.TCPDisconnect = 300 * time.Millisecond })
+	s := newSim(t, p, func(c *Config) { c.Faults.TCPDisconnect = 300 * time.Millisecond })
+	clk := newVirtualClock()
+	s.clk = clk
+	runSim(t, s)
 	p.waitReg(t, false)
+	wait := mediaTimeout(s.cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,23 +181,36 @@ func TestTCPDisconnectFault(t *testing.T) {
 		sdp.WithTransport(sdp.TransportTCPPassive))
 	c := p.invite(t, "34020000001310000001", offer)
 	defer c.do(t, sip.BYE, nil, "")
+	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(wait))
 	conn, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
-	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-	buf := make([]byte, 4096)
-	total := 0
+	clk.waitTimers(t, 2, wait) // the disconnect timer and the first frame
+	start := clk.Now()
+	stop := clk.drive()
+	defer stop()
+	r := rtptcp.NewReader(conn)
+	frames := map[uint32]bool{}
 	for {
-		n, err := conn.Read(buf)
-		total += n
+		_ = conn.SetReadDeadline(time.Now().Add(wait))
+		b, err := r.ReadPacket()
 		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("read RTP/TCP: %v", err)
+			}
 			break
 		}
+		var pk rtp.Packet
+		if err := pk.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		frames[pk.Timestamp] = true
 	}
-	if took := time.Since(start); total == 0 || took < 200*time.Millisecond || took > 2*time.Second {
-		t.Fatalf("connection closed after %v with %d bytes", took, total)
+	clk.waitIdle(t, wait)
+	stop()
+	if took := clk.Now().Sub(start); len(frames) != 8 || took != 300*time.Millisecond {
+		t.Fatalf("connection closed at %v of the stream's time after %d frames, want 300ms and 8", took, len(frames))
 	}
 }

@@ -90,8 +90,12 @@ func (d *device) onInvite(req *sip.Request, tx *sip.ServerTx) {
 		var once sync.Once
 		tx.OnCancel(func(*sip.Request) { once.Do(func() { close(cancelled) }) })
 		_ = tx.Respond(response(req, sip.StatusTrying, "Trying", nil))
+		wait := time.NewTimer(delay)
+		defer wait.Stop()
 		select {
-		case <-time.After(delay):
+		case <-wait.C:
+		case <-d.sim.ctx.Done():
+			return
 		case <-cancelled:
 			// CANCEL: the transaction answered 487 itself.
 			d.sim.stats.cancels.Add(1)
@@ -108,7 +112,7 @@ func (d *device) onInvite(req *sip.Request, tx *sip.ServerTx) {
 	res := response(req, sip.StatusOK, "OK", answer.Marshal())
 	s.invite, s.toTag = req, newToken(6)
 	res.To().Params.Add("tag", s.toTag)
-	ep := d.ep()
+	ep := d.txEndpoint(tx)
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.id, Host: ep.local.IP.String(), Port: ep.local.Port}})
 	ct := sip.ContentTypeHeader("APPLICATION/SDP")
 	res.AppendHeader(&ct)
@@ -121,7 +125,9 @@ func (d *device) onInvite(req *sip.Request, tx *sip.ServerTx) {
 	}
 	d.log.Info("INVITE accepted", "channel_id", c.id, "session", s.kind, "transport", s.transport.String(),
 		"remote", s.remote, "ssrc", fmt.Sprintf("%010d", s.ssrc), "codec", c.codec.String())
-	go s.awaitAck(res, ep)
+	if !d.sim.spawn(func() { s.awaitAck(res, ep) }) {
+		d.endSession(s)
+	}
 }
 
 // awaitAck retransmits the 2xx over UDP until the ACK comes (RFC 3261
@@ -266,7 +272,7 @@ func (d *device) newSession(c *channel, callID string, offer *sdp.Session) (*ses
 		answer.Name = sdp.SessionPlay
 	}
 	answer.SetSSRC(sdp.SSRC(s.ssrc))
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(d.sim.ctx)
 	return s, answer, nil
 }
 
@@ -314,14 +320,17 @@ func (d *device) onInfo(req *sip.Request, tx *sip.ServerTx) {
 		_ = tx.Respond(response(req, sip.StatusBadRequest, "Bad Request", nil))
 		return
 	}
-	_ = tx.Respond(response(req, sip.StatusOK, "OK", nil))
 	d.log.Info("playback control", "channel_id", s.ch.id, "method", r.Method, "scale", r.Scale, "range", r.Range)
 	if r.Method == mansrtsp.MethodTeardown {
+		_ = tx.Respond(response(req, sip.StatusOK, "OK", nil))
 		d.endSession(s)
 		return
 	}
+	// Queued before the 200, so that the stream applies it before anything
+	// the platform does after the answer.
 	select {
 	case s.ctrl <- *r:
 	default:
 	}
+	_ = tx.Respond(response(req, sip.StatusOK, "OK", nil))
 }

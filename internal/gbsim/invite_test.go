@@ -43,7 +43,7 @@ func (p *platform) invite(t *testing.T, channelID string, offer *sdp.Session) *c
 	c.to = &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: channelID, Host: testRealm}, Params: sip.NewParams()}
 	req := c.request(sip.INVITE, offer.Marshal(), "APPLICATION/SDP")
 	req.AppendHeader(sip.NewHeader("Subject", channelID+":0200000001,"+testServerID+":0"))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 	defer cancel()
 	res, err := p.cli.Do(ctx, req)
 	if err != nil {
@@ -91,7 +91,7 @@ func (c *call) request(method sip.RequestMethod, body []byte, ct string) *sip.Re
 
 func (c *call) do(t *testing.T, method sip.RequestMethod, body []byte, ct string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 	defer cancel()
 	res, err := c.p.cli.Do(ctx, c.request(method, body, ct))
 	if err != nil {
@@ -99,6 +99,13 @@ func (c *call) do(t *testing.T, method sip.RequestMethod, body []byte, ct string
 	}
 	return res.StatusCode
 }
+
+// mediaTimeout bounds the wait for the next RTP packet of a stream of a
+// simulator configured with cfg: before its first packet the device may
+// wait cfg.ClipWait for its clip; after that a packet is due every frame,
+// and ackTimeout, the longest the device itself waits on its peer, bounds
+// a stall. It is only reached on failure.
+func mediaTimeout(cfg Config) time.Duration { return cfg.ClipWait + ackTimeout }
 
 // mediaStats demuxes the RTP packets of a stream.
 type mediaStats struct {
@@ -158,8 +165,13 @@ func TestInviteStreams(t *testing.T) {
 				if tc.ffmpeg {
 					c.FFmpeg = "ffmpeg"
 					c.ClipSize = "320x240"
+					// Wait for the clip however busy the machine is (a
+					// clip takes up to three ffmpeg runs), so that the
+					// stream is the real one.
+					c.ClipWait = 3 * c.FFmpegTimeout
 				}
 			})
+			wait := mediaTimeout(s.cfg)
 			p.waitReg(t, false)
 			ch := "34020000001310000001"
 			const ssrc = 200000001
@@ -176,7 +188,7 @@ func TestInviteStreams(t *testing.T) {
 				port = pc.LocalAddr().(*net.UDPAddr).Port
 				buf := make([]byte, 2048)
 				read = func() []byte {
-					_ = pc.SetReadDeadline(time.Now().Add(3 * time.Second))
+					_ = pc.SetReadDeadline(time.Now().Add(wait))
 					n, _, err := pc.ReadFrom(buf)
 					if err != nil {
 						t.Fatalf("read RTP: %v", err)
@@ -190,17 +202,19 @@ func TestInviteStreams(t *testing.T) {
 				}
 				t.Cleanup(func() { ln.Close() })
 				port = ln.Addr().(*net.TCPAddr).Port
+				var conn net.Conn
 				var r *rtptcp.Reader
 				read = func() []byte {
 					if r == nil {
-						conn, err := ln.Accept()
+						_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(wait))
+						c, err := ln.Accept()
 						if err != nil {
-							t.Fatal(err)
+							t.Fatalf("accept TCP media: %v", err)
 						}
-						t.Cleanup(func() { conn.Close() })
-						_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-						r = rtptcp.NewReader(conn)
+						t.Cleanup(func() { c.Close() })
+						conn, r = c, rtptcp.NewReader(c)
 					}
+					_ = conn.SetReadDeadline(time.Now().Add(wait))
 					b, err := r.ReadPacket()
 					if err != nil {
 						t.Fatalf("read RTP/TCP: %v", err)
@@ -229,9 +243,9 @@ func TestInviteStreams(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { conn.Close() })
-				_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 				r := rtptcp.NewReader(conn)
 				read = func() []byte {
+					_ = conn.SetReadDeadline(time.Now().Add(wait))
 					b, err := r.ReadPacket()
 					if err != nil {
 						t.Fatalf("read RTP/TCP: %v", err)
@@ -258,17 +272,24 @@ func TestInviteStreams(t *testing.T) {
 	}
 }
 
+// TestPlaybackEndsWithMediaStatus plays 4 s of recording at scale 4 on a
+// virtual clock: the stream covers the range in 1 s of its own time, then
+// sends MediaStatus 121 and stops pacing until the platform's BYE.
 func TestPlaybackEndsWithMediaStatus(t *testing.T) {
 	p := newPlatform(t, "udp")
-	startSim(t, p, nil)
+	s := newSim(t, p, nil)
+	clk := newVirtualClock()
+	s.clk = clk
+	runSim(t, s)
 	p.waitReg(t, false)
 	ch := "34020000001310000003"
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
+	drained := make(chan struct{})
 	go func() { // drain
+		defer close(drained)
 		b := make([]byte, 2048)
 		for {
 			if _, _, err := pc.ReadFrom(b); err != nil {
@@ -276,28 +297,35 @@ func TestPlaybackEndsWithMediaStatus(t *testing.T) {
 			}
 		}
 	}()
+	defer func() { pc.Close(); <-drained }()
 	end := time.Now().Add(-time.Hour).Truncate(time.Second)
 	offer, err := sdp.NewPlaybackOffer(sdp.Endpoint{ID: testServerID, IP: "127.0.0.1", Port: pc.LocalAddr().(*net.UDPAddr).Port},
 		1200000002, ch, end.Add(-4*time.Second), end)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	start := clk.Now()
 	c := p.invite(t, ch, offer)
 	if c.answer.Name != sdp.SessionPlayback || c.answer.Time != offer.Time {
 		t.Fatalf("answer %+v", c.answer)
 	}
-	// 4 s of recording at scale 4 takes about 1 s.
+	clk.waitTimers(t, 1, mediaTimeout(s.cfg)) // streaming: the first frame is due now
 	body := (&mansrtsp.Request{Method: mansrtsp.MethodPlay, Version: mansrtsp.VersionRTSP, CSeq: 1, Scale: 4}).Marshal()
 	if code := c.do(t, sip.INFO, body, "Application/MANSRTSP"); code != 200 {
 		t.Fatalf("INFO: %d", code)
 	}
+	stop := clk.drive()
+	defer stop()
 	ms := waitMsg[*manscdp.MediaStatusNotify](t, p.msgs, nil)
 	if ms.DeviceID != ch || ms.NotifyType != "121" {
 		t.Fatalf("MediaStatus %+v", ms)
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("playback took %v at scale 4", took)
+	clk.waitIdle(t, eventTimeout) // at the end of the range nothing is paced
+	stop()
+	// 100 frames of 40 ms at scale 4: the last one goes out 990 ms after
+	// the first; at scale 1 it would be 3960 ms.
+	if took := clk.Now().Sub(start); took < 900*time.Millisecond || took > 1100*time.Millisecond {
+		t.Fatalf("4 s of recording at scale 4 took %v of the stream's time, want about 1 s", took)
 	}
 	if code := c.do(t, sip.BYE, nil, ""); code != 200 {
 		t.Fatalf("BYE: %d", code)

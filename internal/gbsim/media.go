@@ -17,10 +17,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
-// clipWait is how long a first stream waits for ffmpeg to produce a real
-// clip before starting with the synthetic one.
-const clipWait = 8 * time.Second
-
 // connect opens the media transport and returns the packet writer.
 func (s *session) connect() (func([]byte) error, io.Closer, error) {
 	switch s.transport {
@@ -28,8 +24,9 @@ func (s *session) connect() (func([]byte) error, io.Closer, error) {
 		conn := s.udp
 		return func(p []byte) error { _, err := conn.Write(p); return err }, conn, nil
 	case sdp.TransportTCPActive:
-		// The platform connects to us.
-		go func() { <-s.ctx.Done(); s.listener.Close() }()
+		// The platform connects to us; the session's end stops the wait.
+		stop := context.AfterFunc(s.ctx, func() { s.listener.Close() })
+		defer stop()
 		conn, err := s.listener.Accept()
 		s.listener.Close()
 		if err != nil {
@@ -93,7 +90,9 @@ func (p *packetSender) out(b []byte) error {
 }
 
 // stream sends the channel's video and audio as PS over RTP until the
-// session ends, following pause, seek and scale requests of playback.
+// session ends, following pause, seek and scale requests of playback. Its
+// pace comes from the simulator's clock: one frame every 40 ms divided by
+// the scale.
 func (s *session) stream() error {
 	write, closer, err := s.connect()
 	if err != nil {
@@ -101,8 +100,9 @@ func (s *session) stream() error {
 	}
 	defer closer.Close()
 	cfg := s.dev.sim.cfg
+	clk := s.dev.sim.clock()
 	lib := s.dev.sim.media
-	src := lib.wait(s.ctx, s.ch.codec, s.ch.id, clipWait)
+	src := lib.wait(s.ctx, s.ch.codec, s.ch.id, cfg.ClipWait)
 
 	mux := &ps.Muxer{VideoCodec: s.ch.codec, AudioCodec: ps.CodecG711A, OmitPSM: cfg.Faults.NoPSM}
 	if cfg.Faults.LyingPSM {
@@ -118,9 +118,9 @@ func (s *session) stream() error {
 	}
 	var disconnect <-chan time.Time
 	if cfg.Faults.TCPDisconnect > 0 && s.transport.IsTCP() {
-		t := time.NewTimer(cfg.Faults.TCPDisconnect)
+		t := clk.NewTimer(cfg.Faults.TCPDisconnect)
 		defer t.Stop()
-		disconnect = t.C
+		disconnect = t.C()
 	}
 	playback := !s.start.IsZero()
 	length := s.end.Sub(s.start)
@@ -129,11 +129,16 @@ func (s *session) stream() error {
 	idx, n := 0, 0
 	basePTS := int64(rand.Uint32() >> 4)
 	var buf []byte
-	next := time.Now()
+	next := clk.Now()
 	s.dev.log.Info("streaming", "channel_id", s.ch.id, "synthetic", src.synthetic, "frames", len(src.frames))
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	frame := clk.NewTimer(0)
+	defer frame.Stop()
 	for {
+		// Paused or at the end of the range, nothing is due until a PLAY.
+		var due <-chan time.Time
+		if !paused && !ended {
+			due = frame.C()
+		}
 		select {
 		case <-s.ctx.Done():
 			return nil
@@ -141,6 +146,7 @@ func (s *session) stream() error {
 			s.dev.log.Info("fault: closing TCP media connection", "channel_id", s.ch.id)
 			return nil
 		case r := <-s.ctrl:
+			idle := paused || ended
 			switch r.Method {
 			case mansrtsp.MethodPause:
 				paused = true
@@ -158,14 +164,16 @@ func (s *session) stream() error {
 					// Resume at a keyframe so the decoder recovers.
 					idx = nextKey(src, idx)
 				}
-				next = time.Now()
+				next = clk.Now()
+			}
+			switch {
+			case paused || ended:
+				frame.Stop()
+			case idle:
+				frame.Reset(0)
 			}
 			continue
-		case <-timer.C:
-		}
-		if paused || ended {
-			timer.Reset(50 * time.Millisecond)
-			continue
+		case <-due:
 		}
 		if idx >= len(src.frames) {
 			idx = 0
@@ -200,17 +208,20 @@ func (s *session) stream() error {
 			pos += frameDuration
 			if pos >= length {
 				ended = true
-				go s.endOfFile()
+				frame.Stop()
+				s.dev.sim.spawn(s.endOfFile)
+				continue
 			}
 		}
+		now := clk.Now()
 		next = next.Add(time.Duration(float64(frameDuration) / s.scale))
-		if d := time.Until(next); d > 0 {
-			timer.Reset(d)
+		if d := next.Sub(now); d > 0 {
+			frame.Reset(d)
 		} else {
 			if d < -time.Second {
-				next = time.Now() // fell behind (paused machine): do not burst
+				next = now // fell behind (paused machine): do not burst
 			}
-			timer.Reset(0)
+			frame.Reset(0)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (d *device) onMessage(req *sip.Request, tx *sip.ServerTx) {
 		return
 	}
 	_ = tx.Respond(response(req, sip.StatusOK, "OK", nil))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(d.sim.ctx, time.Minute)
 	defer cancel()
 	d.answer(ctx, msg, req.Transport())
 }

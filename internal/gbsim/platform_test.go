@@ -28,6 +28,12 @@ const (
 	testPassword = "12345678"
 )
 
+// eventTimeout bounds the tests' waits for a device's reaction to an event
+// (a REGISTER, a keepalive, an answer). A device gives up on a request after
+// Timer F (64×T1); twice that also covers its retry backoff and the short
+// keepalive periods the tests configure. It is only reached on failure.
+var eventTimeout = 2 * sip.Timer_F
+
 // platform is a minimal GB28181 platform for tests, on sipgo: it challenges
 // REGISTER, checks the digest with its own MD5, answers keepalives and
 // collects the devices' MANSCDP messages.
@@ -40,11 +46,16 @@ type platform struct {
 	network string
 	noQop   atomic.Bool
 	forget  atomic.Bool // answer keepalives 404, like a platform that restarted
+	// checkSource refuses (403) a MESSAGE or NOTIFY from another source
+	// than the device registered from, as sipserver does.
+	checkSource atomic.Bool
 
 	mu        sync.Mutex
 	devices   map[string]string // device ID → source address
 	registers []regEvent
 	msgs      chan manscdp.Message
+	accepted  chan sourced // every MESSAGE answered 200, with its source
+	refusals  chan sourced // every request refused for its source
 	notifies  chan manscdp.Message
 	regs      chan regEvent
 }
@@ -54,6 +65,13 @@ type regEvent struct {
 	expires  int
 	ok       bool
 	auth     map[string]string
+	source   string
+}
+
+// sourced is a device's MANSCDP message and where it came from.
+type sourced struct {
+	source string
+	msg    manscdp.Message
 }
 
 func newPlatform(t *testing.T, network string) *platform {
@@ -74,28 +92,40 @@ func newPlatform(t *testing.T, network string) *platform {
 		t: t, ua: ua, srv: srv, cli: cli, network: network,
 		devices:  map[string]string{},
 		msgs:     make(chan manscdp.Message, 256),
+		accepted: make(chan sourced, 256),
+		refusals: make(chan sourced, 256),
 		notifies: make(chan manscdp.Message, 256),
 		regs:     make(chan regEvent, 64),
 	}
 	srv.OnRegister(p.onRegister)
 	srv.OnMessage(p.onMessage)
 	srv.OnNotify(p.onNotify)
+	// The server's Close leaves listeners it was given open: close them
+	// and wait for the serving goroutine.
+	var listener io.Closer
+	served := make(chan struct{})
 	if network == "udp" {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.addr = pc.LocalAddr().String()
-		go func() { _ = srv.ServeUDP(pc) }()
+		p.addr, listener = pc.LocalAddr().String(), pc
+		go func() { defer close(served); _ = srv.ServeUDP(pc) }()
 	} else {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.addr = ln.Addr().String()
-		go func() { _ = srv.ServeTCP(ln) }()
+		p.addr, listener = ln.Addr().String(), ln
+		go func() { defer close(served); _ = srv.ServeTCP(ln) }()
 	}
-	t.Cleanup(func() { srv.Close(); cli.Close(); ua.Close() })
+	t.Cleanup(func() {
+		srv.Close()
+		cli.Close()
+		ua.Close()
+		listener.Close()
+		<-served
+	})
 	return p
 }
 
@@ -162,7 +192,7 @@ func (p *platform) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if a["qop"] != "" {
 		want = md5hex(ha1, a["nonce"], a["nc"], a["cnonce"], a["qop"], ha2)
 	}
-	ev := regEvent{deviceID: id, expires: expires, auth: a, ok: a["response"] == want && a["username"] == id && a["uri"] == req.Recipient.String()}
+	ev := regEvent{deviceID: id, expires: expires, auth: a, source: req.Source(), ok: a["response"] == want && a["username"] == id && a["uri"] == req.Recipient.String()}
 	p.mu.Lock()
 	p.registers = append(p.registers, ev)
 	if ev.ok {
@@ -194,19 +224,48 @@ func (p *platform) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 404, "Not Found", nil))
 		return
 	}
+	if p.foreign(req, msg) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+		return
+	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	select {
 	case p.msgs <- msg:
 	default:
 	}
+	select {
+	case p.accepted <- sourced{req.Source(), msg}:
+	default:
+	}
+}
+
+// foreign reports (and records) a request of a device from another source
+// than its registration's, when the platform checks sources.
+func (p *platform) foreign(req *sip.Request, msg manscdp.Message) bool {
+	if !p.checkSource.Load() {
+		return false
+	}
+	p.mu.Lock()
+	registered := p.devices[req.From().Address.User]
+	p.mu.Unlock()
+	if registered == req.Source() {
+		return false
+	}
+	select {
+	case p.refusals <- sourced{req.Source(), msg}:
+	default:
+	}
+	return true
 }
 
 func (p *platform) onNotify(req *sip.Request, tx sip.ServerTransaction) {
-	_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-	if len(req.Body()) == 0 {
+	msg, _ := manscdp.Decode(req.Body())
+	if p.foreign(req, msg) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
 		return
 	}
-	if msg, _ := manscdp.Decode(req.Body()); msg != nil {
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	if msg != nil {
 		p.notifies <- msg
 	}
 }
@@ -215,7 +274,7 @@ func (p *platform) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 // (expires > 0 or == 0).
 func (p *platform) waitReg(t *testing.T, unregister bool) regEvent {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(eventTimeout)
 	for {
 		select {
 		case ev := <-p.regs:
@@ -231,7 +290,7 @@ func (p *platform) waitReg(t *testing.T, unregister bool) regEvent {
 // waitMsg returns the next MANSCDP message for which keep returns true.
 func waitMsg[T manscdp.Message](t *testing.T, ch chan manscdp.Message, keep func(T) bool) T {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(eventTimeout)
 	for {
 		select {
 		case m := <-ch:
@@ -268,7 +327,7 @@ func (p *platform) request(t *testing.T, method sip.RequestMethod, target string
 	}
 	req.SetBody(body)
 	req.SetTransport(strings.ToUpper(p.network))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 	defer cancel()
 	res, err := p.cli.Do(ctx, req)
 	if err != nil {
@@ -300,6 +359,15 @@ func (p *platform) query(t *testing.T, target string, msg manscdp.Message) {
 // with a function that stops it and waits for the unregistration.
 func startSim(t *testing.T, p *platform, mod func(*Config)) (*Sim, func()) {
 	t.Helper()
+	s := newSim(t, p, mod)
+	return s, runSim(t, s)
+}
+
+// newSim prepares a simulator for p (synthetic media, 5 channels, fast
+// registration expiry); mod changes its configuration. The test's cleanup
+// closes it.
+func newSim(t *testing.T, p *platform, mod func(*Config)) *Sim {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Server = p.addr
 	cfg.Transport = p.network
@@ -320,6 +388,15 @@ func startSim(t *testing.T, p *platform, mod func(*Config)) (*Sim, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// runSim runs s until the test ends and returns a function that stops it
+// and waits until Run returned (every device unregistered, every goroutine
+// of the simulator ended).
+func runSim(t *testing.T, s *Sim) func() {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()
@@ -327,15 +404,11 @@ func startSim(t *testing.T, p *platform, mod func(*Config)) (*Sim, func()) {
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Error("simulator did not stop")
-			}
+			<-done
 		})
 	}
 	t.Cleanup(stop)
-	return s, stop
+	return stop
 }
 
 type testWriter struct{ t *testing.T }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
@@ -40,13 +39,18 @@ func (a *authState) authorization(method, uri, username, password string) (strin
 }
 
 // register sends REGISTER with the given expiry and answers up to two
-// challenges. It returns the expiry the platform granted.
+// challenges. It returns the expiry the platform granted. Each attempt goes
+// from the device's current transport, so a registration after a Rebind
+// comes from the new port.
 func (d *device) register(ctx context.Context, expires int) (int, error) {
+	d.regMu.Lock()
+	defer d.regMu.Unlock()
 	uri := d.serverURI()
 	fresh := false // whether the credentials answer a challenge to this very request
 	for attempt := 0; attempt < 3; attempt++ {
-		req := d.newRequest(sip.REGISTER, uri, d.regCallID, d.regTag)
-		req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: d.ep().local.IP.String(), Port: d.ep().local.Port}})
+		ep := d.ep()
+		req := d.newRequest(ep, sip.REGISTER, uri, d.regCallID, d.regTag)
+		req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: ep.local.IP.String(), Port: ep.local.Port}})
 		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 		if d.auth != nil {
 			h, err := d.auth.authorization("REGISTER", uri.String(), d.id, d.password)
@@ -55,7 +59,7 @@ func (d *device) register(ctx context.Context, expires int) (int, error) {
 			}
 			req.AppendHeader(sip.NewHeader("Authorization", h))
 		}
-		res, err := d.ep().do(ctx, req)
+		res, err := ep.do(ctx, req)
 		if err != nil {
 			return 0, err
 		}
@@ -113,12 +117,12 @@ func (d *device) serverURI() sip.Uri {
 }
 
 // newRequest builds an out-of-dialog request from the device to the
-// platform (To has no tag).
-func (d *device) newRequest(method sip.RequestMethod, ruri sip.Uri, callID, fromTag string) *sip.Request {
+// platform (To has no tag), to be sent on ep.
+func (d *device) newRequest(ep *endpoint, method sip.RequestMethod, ruri sip.Uri, callID, fromTag string) *sip.Request {
 	req := sip.NewRequest(method, ruri)
-	host, port := d.ep().viaHost()
+	host, port := ep.viaHost()
 	via := &sip.ViaHeader{
-		ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: d.ep().network,
+		ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: ep.network,
 		Host: host, Port: port, Params: sip.NewParams(),
 	}
 	via.Params.Add("rport", "")
@@ -139,24 +143,30 @@ func (d *device) newRequest(method sip.RequestMethod, ruri sip.Uri, callID, from
 	req.AppendHeader(&mf)
 	req.AppendHeader(sip.NewHeader("User-Agent", userAgent))
 	req.AppendHeader(sip.NewHeader("X-GB-Ver", "2.0"))
-	req.SetTransport(d.ep().network)
+	req.SetTransport(ep.network)
 	req.SetBody(nil) // Content-Length: 0, which TCP framing needs
 	return req
 }
 
 // sendManscdp sends a MANSCDP body to the platform in a new MESSAGE and
-// returns the final status code.
+// returns the final status code. A refusal that means "register again"
+// (401, 403, 404) makes the device do so.
 func (d *device) sendManscdp(ctx context.Context, body []byte) (int, error) {
-	req := d.newRequest(sip.MESSAGE, d.serverURI(), newToken(12)+"@"+d.ep().local.IP.String(), newToken(6))
+	ep := d.ep()
+	if ep == nil {
+		return 0, ErrClosed
+	}
+	req := d.newRequest(ep, sip.MESSAGE, d.serverURI(), newToken(12)+"@"+ep.local.IP.String(), newToken(6))
 	ct := sip.ContentTypeHeader("Application/MANSCDP+xml")
 	req.AppendHeader(&ct)
 	req.SetBody(body)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, messageTimeout)
 	defer cancel()
-	res, err := d.ep().do(ctx, req)
+	res, err := ep.do(ctx, req)
 	if err != nil {
 		return 0, err
 	}
+	d.refused(res.StatusCode)
 	return res.StatusCode, nil
 }
 

@@ -11,7 +11,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Sim is a running set of simulated devices.
+// Sim is a set of simulated devices. New prepares it, Run runs the devices
+// until its context ends, Close ends everything the simulator started.
 type Sim struct {
 	cfg     Config
 	log     *slog.Logger
@@ -20,16 +21,26 @@ type Sim struct {
 	media   *mediaLibrary
 	stats   stats
 	devices []*device
-	// clock is the time source; nil means time.Now (tests replace it).
-	clock func() time.Time
+	// clk is the time source of reports and media pacing; nil means the
+	// wall clock (tests set a virtual one before Run or Answer).
+	clk clock
+
+	// ctx ends in Close; every goroutine of the simulator watches it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closed and wg.Add against Close's wg.Wait
+	closed bool
+	wg     sync.WaitGroup
 }
 
-func (s *Sim) now() time.Time {
-	if s.clock != nil {
-		return s.clock()
+func (s *Sim) clock() clock {
+	if s.clk != nil {
+		return s.clk
 	}
-	return time.Now()
+	return wallClock{}
 }
+
+func (s *Sim) now() time.Time { return s.clock().Now() }
 
 type stats struct {
 	registered atomic.Int64
@@ -38,6 +49,8 @@ type stats struct {
 	streams    atomic.Int64
 	byes       atomic.Int64
 	cancels    atomic.Int64
+	reregs     atomic.Int64
+	rebinds    atomic.Int64
 }
 
 // Stats is a snapshot of the simulator's counters.
@@ -54,9 +67,19 @@ type Stats struct {
 	Byes int64
 	// Cancels counts INVITEs the platform cancelled before the answer.
 	Cancels int64
+	// Reregistrations counts registrations a device started because the
+	// platform refused one of its requests: a keepalive answered with any
+	// 4xx, or another MESSAGE or a NOTIFY answered 401, 403 or 404 (as after
+	// a NAT rebinding, when the platform sees the device at a new port).
+	Reregistrations int64
+	// Rebinds counts moves of a device to a new source port (Rebind and
+	// the NATRebind fault).
+	Rebinds int64
 }
 
-// New validates cfg and prepares the devices; Run starts them.
+// New validates cfg and prepares the devices; Run starts them. Answer, Hangup
+// and the other methods may be used without Run; Close ends what they
+// started.
 func New(cfg Config, log *slog.Logger) (*Sim, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -66,11 +89,13 @@ func New(cfg Config, log *slog.Logger) (*Sim, error) {
 		log:     log,
 		parser:  sip.NewParser(),
 		limiter: newLimiter(cfg.RegisterRate),
-		media:   newMediaLibrary(cfg, log),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.media = newMediaLibrary(s)
 	for i := 0; i < cfg.Devices; i++ {
 		d, err := s.newDevice(i)
 		if err != nil {
+			s.cancel()
 			return nil, err
 		}
 		s.devices = append(s.devices, d)
@@ -78,21 +103,68 @@ func New(cfg Config, log *slog.Logger) (*Sim, error) {
 	return s, nil
 }
 
-// Run starts every device and blocks until ctx ends and every device has
-// unregistered.
-func (s *Sim) Run(ctx context.Context) error {
-	s.log.Info("gbsim starting", "config", &s.cfg)
-	var wg sync.WaitGroup
+// spawn runs f in a goroutine of the simulator, which Close waits for. After
+// Close it runs nothing and reports false.
+func (s *Sim) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// Close stops the simulator: devices unregister (when Run is running),
+// media sessions, subscriptions and clip generation (ffmpeg) end, and Close
+// returns when every goroutine the simulator started has ended. It may be
+// called more than once; Run calls it on its way out.
+func (s *Sim) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
 	for _, d := range s.devices {
-		wg.Go(func() { d.run(ctx) })
+		d.stopAll()
+	}
+	s.wg.Wait()
+	// A session opened by Answer after its last goroutine ended still holds
+	// its socket.
+	for _, d := range s.devices {
+		d.stopAll()
+	}
+}
+
+// Run starts every device and blocks until ctx ends (or Close is called)
+// and every device has unregistered; then it closes the simulator, so that
+// nothing it started outlives it.
+func (s *Sim) Run(ctx context.Context) error {
+	defer s.Close()
+	if s.ctx.Err() != nil {
+		return ErrSimClosed
+	}
+	s.log.Info("gbsim starting", "config", &s.cfg)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel) // Close stops Run too
+	defer stop()
+	var devices sync.WaitGroup
+	for _, d := range s.devices {
+		devices.Add(1)
+		if !s.spawn(func() { defer devices.Done(); d.run(ctx) }) {
+			devices.Done()
+		}
 	}
 	report := time.NewTicker(10 * time.Second)
 	defer report.Stop()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
 	for {
 		select {
-		case <-done:
+		case <-ctx.Done():
+			devices.Wait()
 			s.log.Info("gbsim stopped")
 			return nil
 		case <-report.C:
@@ -112,6 +184,8 @@ func (s *Sim) Stats() Stats {
 		Streams:          s.stats.streams.Load(),
 		Byes:             s.stats.byes.Load(),
 		Cancels:          s.stats.cancels.Load(),
+		Reregistrations:  s.stats.reregs.Load(),
+		Rebinds:          s.stats.rebinds.Load(),
 	}
 }
 
@@ -137,6 +211,7 @@ func (s *Sim) newDevice(i int) (*device, error) {
 		password: s.cfg.Password,
 		log:      s.log.With("device_id", id),
 		rebootCh: make(chan struct{}, 1),
+		reregCh:  make(chan struct{}, 1),
 		sessions: map[string]*session{},
 		subs:     map[string]*subscription{},
 	}
@@ -153,6 +228,16 @@ func (s *Sim) newDevice(i int) (*device, error) {
 		d.channels = append(d.channels, newChannel(d, c, cid))
 	}
 	return d, nil
+}
+
+// device returns the device with the given ID, or nil.
+func (s *Sim) device(id string) *device {
+	for _, d := range s.devices {
+		if d.id == id {
+			return d
+		}
+	}
+	return nil
 }
 
 // limiter hands out tokens at a fixed rate (no bursts), bounding the

@@ -78,11 +78,8 @@ func TestRegisterKeepaliveCatalogUnregister(t *testing.T) {
 func TestWrongPasswordIsRejected(t *testing.T) {
 	p := newPlatform(t, "udp")
 	s, _ := startSim(t, p, func(c *Config) { c.Faults.WrongPassword = 1 })
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().RegisterFailures == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if st := s.Stats(); st.RegisterFailures == 0 || st.Registered != 0 {
+	waitFor(t, "a failed registration", func() bool { return s.Stats().RegisterFailures > 0 })
+	if st := s.Stats(); st.Registered != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	p.mu.Lock()
@@ -94,10 +91,23 @@ func TestWrongPasswordIsRejected(t *testing.T) {
 
 func TestKeepalive404Reregisters(t *testing.T) {
 	p := newPlatform(t, "udp")
-	startSim(t, p, func(c *Config) { c.Keepalive = 200 * time.Millisecond })
+	s, _ := startSim(t, p, func(c *Config) { c.Keepalive = 200 * time.Millisecond })
 	p.waitReg(t, false)
 	p.forget.Store(true)
 	p.waitReg(t, false) // the device noticed the 404 and registered again
+	waitFor(t, "a re-registration counted", func() bool { return s.Stats().Reregistrations > 0 })
+}
+
+// waitFor polls cond until it holds, for at most eventTimeout.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, eventTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestDeviceQueries(t *testing.T) {

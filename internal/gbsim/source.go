@@ -52,18 +52,23 @@ func (c *clip) audioFor(n int) []byte {
 
 // mediaLibrary produces clips: per channel with its ID and a clock burnt
 // in when ffmpeg and drawtext work, else a generic clip per codec, else a
-// built-in synthetic stream. ffmpeg runs once per clip, one at a time, in
-// the background; results are cached in the cache directory.
+// built-in synthetic stream. ffmpeg runs once per clip, one at a time, in a
+// worker goroutine of the simulator that runs while clips are queued and is
+// cancelled (with its ffmpeg) by Close; results are cached in the cache
+// directory.
 type mediaLibrary struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	ctx   context.Context // the simulator's: ends in Close
+	spawn func(func()) bool
 
 	mu      sync.Mutex
 	clips   map[string]*clip
 	pending map[string]bool
 	failed  map[string]bool
-	queue   chan clipJob
-	once    sync.Once
+	queue   []clipJob
+	working bool          // a worker is running
+	changed chan struct{} // closed (and replaced) when a job finishes
 }
 
 type clipJob struct {
@@ -71,85 +76,111 @@ type clipJob struct {
 	codec      ps.Codec
 }
 
-func newMediaLibrary(cfg Config, log *slog.Logger) *mediaLibrary {
+func newMediaLibrary(s *Sim) *mediaLibrary {
 	return &mediaLibrary{
-		cfg:     cfg,
-		log:     log,
+		cfg:     s.cfg,
+		log:     s.log,
+		ctx:     s.ctx,
+		spawn:   s.spawn,
 		clips:   map[string]*clip{},
 		pending: map[string]bool{},
 		failed:  map[string]bool{},
-		queue:   make(chan clipJob, 1024),
+		changed: make(chan struct{}),
 	}
 }
 
 // get returns the best clip available now for codec and channel label, and
 // queues the generation of a better one.
 func (l *mediaLibrary) get(codec ps.Codec, label string) *clip {
-	chanKey := codecName(codec) + "-" + label
-	genKey := codecName(codec) + "-generic"
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	c, _ := l.getLocked(codec, label)
+	return c
+}
+
+// getLocked is get with l.mu held; busy reports that a better clip is
+// being generated.
+func (l *mediaLibrary) getLocked(codec ps.Codec, label string) (c *clip, busy bool) {
+	chanKey := codecName(codec) + "-" + label
+	genKey := codecName(codec) + "-generic"
 	for _, k := range []string{chanKey, genKey} {
 		if c := l.clips[k]; c != nil {
-			return c
+			return c, false
 		}
 	}
 	if _, err := exec.LookPath(l.cfg.FFmpeg); err == nil {
-		l.once.Do(func() { go l.worker() })
 		for _, j := range []clipJob{{genKey, "GB28181 " + codecName(codec), codec}, {chanKey, label, codec}} {
 			if !l.pending[j.key] && !l.failed[j.key] {
 				l.pending[j.key] = true
-				select {
-				case l.queue <- j:
-				default:
-					l.pending[j.key] = false
-				}
+				l.queue = append(l.queue, j)
 			}
+		}
+		if len(l.queue) > 0 && !l.working {
+			l.working = l.spawn(l.worker)
 		}
 	}
 	synKey := codecName(codec) + "-synthetic"
-	c := l.clips[synKey]
+	c = l.clips[synKey]
 	if c == nil {
 		c = syntheticClip(codec)
 		l.clips[synKey] = c
 	}
-	return c
+	return c, l.working && (l.pending[genKey] || l.pending[chanKey])
 }
 
-// wait blocks until a non-synthetic clip is ready or timeout passes; it
-// lets a first INVITE show real video when ffmpeg is quick enough.
+// wait blocks until a non-synthetic clip is ready, its generation failed,
+// timeout passed or ctx ended; it lets a first INVITE show real video when
+// ffmpeg is quick enough.
 func (l *mediaLibrary) wait(ctx context.Context, codec ps.Codec, label string, timeout time.Duration) *clip {
-	deadline := time.Now().Add(timeout)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
 	for {
-		c := l.get(codec, label)
-		if !c.synthetic || time.Now().After(deadline) {
-			return c
-		}
 		l.mu.Lock()
-		busy := l.pending[codecName(codec)+"-generic"] || l.pending[codecName(codec)+"-"+label]
+		c, busy := l.getLocked(codec, label)
+		changed := l.changed
 		l.mu.Unlock()
-		if !busy {
+		if !c.synthetic || !busy {
 			return c
 		}
 		select {
 		case <-ctx.Done():
 			return c
-		case <-time.After(100 * time.Millisecond):
+		case <-t.C:
+			return c
+		case <-changed:
 		}
 	}
 }
 
+// worker generates the queued clips and ends when the queue is empty or
+// the simulator closes.
 func (l *mediaLibrary) worker() {
-	for j := range l.queue {
+	for {
+		l.mu.Lock()
+		if len(l.queue) == 0 || l.ctx.Err() != nil {
+			l.working = false
+			close(l.changed)
+			l.changed = make(chan struct{})
+			l.mu.Unlock()
+			return
+		}
+		j := l.queue[0]
+		l.queue = l.queue[1:]
+		l.mu.Unlock()
 		c, err := l.load(j)
 		l.mu.Lock()
 		delete(l.pending, j.key)
-		if err != nil {
+		switch {
+		case l.ctx.Err() != nil:
+			// Closing: ffmpeg was killed; try again next time.
+		case err != nil:
 			l.failed[j.key] = true
 			l.log.Warn("clip generation failed; using the synthetic source", "clip", j.key, "err", err)
-		} else {
+		default:
 			l.clips[j.key] = c
 		}
+		close(l.changed)
+		l.changed = make(chan struct{})
 		l.mu.Unlock()
 	}
 }
@@ -216,9 +247,18 @@ func (l *mediaLibrary) ffmpegVideo(out string, j clipJob) error {
 	return l.ffmpeg(out, append(args, enc...)...)
 }
 
+// ffmpeg runs ffmpeg with args, writing to a temporary file beside out that
+// is renamed to out on success: processes sharing a cache directory (test
+// packages run in parallel) never see each other's partial files. Close
+// kills it; FFmpegTimeout bounds it.
 func (l *mediaLibrary) ffmpeg(out string, args ...string) error {
-	tmp := out + ".tmp"
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	f, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("ffmpeg output: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()
+	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.FFmpegTimeout)
 	defer cancel()
 	full := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y"}, args...)
 	full = append(full, tmp)
@@ -229,7 +269,11 @@ func (l *mediaLibrary) ffmpeg(out string, args ...string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("ffmpeg: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	return os.Rename(tmp, out)
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("ffmpeg output: %w", err)
+	}
+	return nil
 }
 
 func codecName(c ps.Codec) string {

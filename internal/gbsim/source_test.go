@@ -87,9 +87,15 @@ func TestSyntheticClip(t *testing.T) {
 func TestFFmpegClips(t *testing.T) {
 	peertest.Require(t, "ffmpeg", "ffmpeg")
 	cfg := DefaultConfig()
+	cfg.LocalIP = "127.0.0.1"
 	cfg.CacheDir = t.TempDir()
 	cfg.ClipSize = "320x240"
-	lib := newMediaLibrary(cfg, slog.New(slog.DiscardHandler))
+	s, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	lib := s.media
 	for _, codec := range []ps.Codec{ps.CodecH264, ps.CodecH265} {
 		c, err := lib.load(clipJob{key: codecName(codec) + "-test", label: "34020000001310000001", codec: codec})
 		if err != nil {

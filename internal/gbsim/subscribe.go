@@ -90,7 +90,7 @@ func (d *device) onSubscribe(req *sip.Request, tx *sip.ServerTx) {
 		sub.target = c.Address
 	}
 	sub.expires = d.sim.now().Add(time.Duration(expires) * time.Second)
-	sub.ctx, sub.cancel = context.WithCancel(context.Background())
+	sub.ctx, sub.cancel = context.WithCancel(d.sim.ctx)
 
 	var body []byte
 	if kind == manscdp.CmdCatalog || kind == manscdp.CmdAlarm {
@@ -101,7 +101,8 @@ func (d *device) onSubscribe(req *sip.Request, tx *sip.ServerTx) {
 	res := response(req, sip.StatusOK, "OK", body)
 	res.To().Params.Add("tag", tag)
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
-	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: d.ep().local.IP.String(), Port: d.ep().local.Port}})
+	ep := d.txEndpoint(tx)
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: ep.local.IP.String(), Port: ep.local.Port}})
 	if body != nil {
 		ct := sip.ContentTypeHeader("Application/MANSCDP+xml")
 		res.AppendHeader(&ct)
@@ -119,7 +120,9 @@ func (d *device) onSubscribe(req *sip.Request, tx *sip.ServerTx) {
 	d.subs[callID] = sub
 	d.mu.Unlock()
 	d.log.Info("subscribed", "kind", kind, "expires", expires, "event", sub.event)
-	go sub.run(msg)
+	if !d.sim.spawn(func() { sub.run(msg) }) {
+		sub.cancel()
+	}
 }
 
 // run sends the subscription's NOTIFYs until it ends.
@@ -219,6 +222,9 @@ func (s *subscription) notify(ctx context.Context, msg manscdp.Message) bool {
 func (s *subscription) send(ctx context.Context, body []byte, state string) bool {
 	d := s.dev
 	ep := d.ep()
+	if ep == nil {
+		return false
+	}
 	req := sip.NewRequest(sip.NOTIFY, s.target)
 	host, port := ep.viaHost()
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: ep.network, Host: host, Port: port, Params: sip.NewParams()}
@@ -243,16 +249,17 @@ func (s *subscription) send(ctx context.Context, body []byte, state string) bool
 	ct := sip.ContentTypeHeader("Application/MANSCDP+xml")
 	req.AppendHeader(&ct)
 	req.SetBody(body)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, messageTimeout)
 	defer cancel()
 	res, err := ep.do(ctx, req)
 	if err != nil {
 		d.log.Debug("NOTIFY failed", "kind", s.kind, "err", err)
 		return false
 	}
+	d.refused(res.StatusCode)
 	if res.StatusCode == sip.StatusCallTransactionDoesNotExists {
 		// The subscriber forgot the dialog.
-		go d.endSubscription(s, "")
+		d.sim.spawn(func() { d.endSubscription(s, "") })
 	}
 	return res.StatusCode < 300
 }
@@ -269,7 +276,7 @@ func (d *device) endSubscription(s *subscription, reason string) {
 		return
 	}
 	d.log.Info("subscription ended", "kind", s.kind, "reason", reason)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(d.sim.ctx, 5*time.Second)
 	defer cancel()
 	s.send(ctx, nil, "terminated;reason="+reason)
 }

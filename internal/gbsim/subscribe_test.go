@@ -85,13 +85,13 @@ func TestTeleBootRegistersAgain(t *testing.T) {
 }
 
 func TestPTZMovesAndPresets(t *testing.T) {
-	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.Local)
-	s := &Sim{cfg: DefaultConfig(), clock: func() time.Time { return now }}
+	clk := newVirtualClock()
+	s := &Sim{cfg: DefaultConfig(), clk: clk}
 	d := &device{sim: s, id: "34020000001320000001"}
 	c := newChannel(d, 0, "34020000001310000001")
 	// Right at pan speed 255 (60°/s) for 1.5 s.
 	c.applyPTZ(mustDescribe(t, "A50F0101FF0000B5"))
-	now = now.Add(1500 * time.Millisecond)
+	clk.Advance(1500 * time.Millisecond)
 	c.applyPTZ(mustDescribe(t, "A50F0100000000B5")) // stop
 	if pan, _, _ := c.position(); pan < 89.9 || pan > 90.1 {
 		t.Fatalf("pan %.2f after 1.5 s right at full speed, want 90", pan)
@@ -99,7 +99,7 @@ func TestPTZMovesAndPresets(t *testing.T) {
 	c.applyPTZ(mustDescribe(t, "A50F0181000900"+ptzSum("A50F01810009"))) // set preset 9 here
 	c.applyPTZ(mustDescribe(t, "A50F01820001003A"))                      // call preset 1 (pan 90, zoom 1)
 	c.applyPTZ(mustDescribe(t, "A50F0110000010D5"))                      // zoom in, speed 1
-	now = now.Add(3 * time.Second)
+	clk.Advance(3 * time.Second)
 	if _, _, zoom := c.position(); zoom < 1.9 || zoom > 2.1 {
 		t.Fatalf("zoom %.2f after 3 s at speed 1, want 2", zoom)
 	}
