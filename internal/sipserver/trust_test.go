@@ -124,6 +124,16 @@ func catalogResponse(id string, sn int, channels ...string) string {
 		`<SumNum>%d</SumNum><DeviceList Num="%d">%s</DeviceList></Response>`, sn, id, len(channels), len(channels), items.String())
 }
 
+func recordInfoResponse(ch string, sn int, names ...string) string {
+	var items strings.Builder
+	for i, n := range names {
+		fmt.Fprintf(&items, `<Item><DeviceID>%s</DeviceID><Name>%s</Name><StartTime>2026-12-01T0%d:00:00</StartTime>`+
+			`<EndTime>2026-12-01T0%d:30:00</EndTime><Secrecy>0</Secrecy><Type>time</Type></Item>`, ch, n, i, i)
+	}
+	return fmt.Sprintf(`<?xml version="1.0"?><Response><CmdType>RecordInfo</CmdType><SN>%d</SN><DeviceID>%s</DeviceID>`+
+		`<Name>cam</Name><SumNum>%d</SumNum><RecordList Num="%d">%s</RecordList></Response>`, sn, ch, len(names), len(names), items.String())
+}
+
 func keepaliveBody(id string) string {
 	return `<?xml version="1.0"?><Notify><CmdType>Keepalive</CmdType><SN>1</SN><DeviceID>` + id + `</DeviceID><Status>OK</Status></Notify>`
 }
@@ -144,6 +154,14 @@ func catalogNotifyBody(id, ch, event string) string {
 	return fmt.Sprintf(`<?xml version="1.0"?><Notify><CmdType>Catalog</CmdType><SN>7</SN><DeviceID>%s</DeviceID>`+
 		`<SumNum>1</SumNum><DeviceList Num="1"><Item><DeviceID>%s</DeviceID><Event>%s</Event></Item></DeviceList></Notify>`,
 		id, ch, event)
+}
+
+func catalogNotifyAdd(id, ch, name string) string {
+	return fmt.Sprintf(`<?xml version="1.0"?><Notify><CmdType>Catalog</CmdType><SN>9</SN><DeviceID>%s</DeviceID>`+
+		`<SumNum>1</SumNum><DeviceList Num="1"><Item><DeviceID>%s</DeviceID><Event>ADD</Event><Name>%s</Name>`+
+		`<Manufacturer>X</Manufacturer><Model>M</Model><Owner>O</Owner><CivilCode>340200</CivilCode><Address>A</Address>`+
+		`<Parental>0</Parental><ParentID>%s</ParentID><Secrecy>0</Secrecy><Status>ON</Status></Item></DeviceList></Notify>`,
+		id, ch, name, id)
 }
 
 func mediaStatusBody(ch string) string {
@@ -248,40 +266,49 @@ func TestSpoofedRequestsRefused(t *testing.T) {
 			}
 			rows := []struct {
 				name    string
+				method  string // MESSAGE unless set
 				body    string
 				want    int // answer to the registered source
 				applied func() bool
 			}{
-				{"keepalive", keepaliveBody(trustDevice), 200, nil},
-				{"alarm", alarmBody(trustDevice, trustCh1, "real"), 200, func() bool {
+				{"keepalive", "", keepaliveBody(trustDevice), 200, nil},
+				{"alarm", "", alarmBody(trustDevice, trustCh1, "real"), 200, func() bool {
 					a := h.alarms(trustDevice)
 					return len(a) == 1 && a[0].Description == "real"
 				}},
-				{"mobile position", positionBody(trustDevice, 121.5), 200, func() bool {
+				{"mobile position", "NOTIFY", positionBody(trustDevice, 121.5), 200, func() bool {
 					p := h.positions(trustDevice)
 					return len(p) == 1 && p[0].Longitude == 121.5
 				}},
-				{"catalog notify DEL", catalogNotifyBody(trustDevice, trustCh2, "DEL"), 200, func() bool {
+				{"catalog NOTIFY ADD", "NOTIFY", catalogNotifyAdd(trustDevice, trustCh2, "real"), 200, func() bool {
+					ch, err := h.store.GetChannel(context.Background(), trustDevice, trustCh2)
+					return err == nil && ch.Name == "real"
+				}},
+				{"catalog notify DEL", "", catalogNotifyBody(trustDevice, trustCh2, "DEL"), 200, func() bool {
 					return slices.Equal(h.channelIDs(trustDevice), []string{trustCh1})
 				}},
-				{"unsolicited catalog (ignored even from the device)", catalogResponse(trustDevice, 424242, trustEvil), 200, func() bool {
+				{"unsolicited catalog (ignored even from the device)", "", catalogResponse(trustDevice, 424242, trustEvil), 200, func() bool {
 					return testutil.ToFloat64(h.srv.metrics.unsolicited.WithLabelValues("Catalog")) == 1
 				}},
 			}
 			for _, row := range rows {
+				method := row.method
+				if method == "" {
+					method = "MESSAGE"
+				}
 				keepalives := h.srv.metricsKeepalives()
-				foreign := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues("MESSAGE"))
+				foreign := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues(method))
 				for _, a := range attackers {
 					body := strings.ReplaceAll(row.body, "real", "evil")
 					body = strings.ReplaceAll(body, "121.5", "99.5")
-					if code := a.message(body); code != 403 {
+					if code, _ := a.send(rawRequest{method: method, body: body}); code != 403 {
 						t.Fatalf("%s from %s: %d, want 403", row.name, a.local(), code)
 					}
 				}
-				if got := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues("MESSAGE")) - foreign; got != 2 {
-					t.Errorf("%s: foreign_source counted %v, want 2", row.name, got)
+				if got := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues(method)) - foreign; got != 2 {
+					t.Errorf("%s: foreign_source{method=%s} counted %v, want 2", row.name, method, got)
 				}
-				if code := dev.message(row.body); code != row.want {
+				if code, _ := dev.send(rawRequest{method: method, body: row.body}); code != row.want {
 					t.Fatalf("%s from the device: %d, want %d", row.name, code, row.want)
 				}
 				if row.applied != nil {
@@ -299,6 +326,29 @@ func TestSpoofedRequestsRefused(t *testing.T) {
 			}
 			eventually(t, "stored address unchanged", func() bool { return h.device(trustDevice).RemoteAddr == dev.local() })
 
+			// A RecordInfo answer (several packets) counts only from the device.
+			type recResult struct {
+				code  int
+				total int
+			}
+			recs := make(chan recResult, 1)
+			go func() {
+				var out struct{ Total int }
+				code := h.call("GET", "/internal/v1/devices/"+trustDevice+"/channels/"+trustCh1+
+					"/records?start=2026-12-01T00:00:00Z&end=2026-12-02T00:00:00Z", "", &out)
+				recs <- recResult{code, out.Total}
+			}()
+			q := dev.next(sip.MESSAGE, "<CmdType>RecordInfo</CmdType>")
+			for _, a := range attackers {
+				if code := a.message(recordInfoResponse(trustCh1, snOf(t, q), "evil")); code != 403 {
+					t.Fatalf("foreign RecordInfo answer: %d, want 403", code)
+				}
+			}
+			dev.message(recordInfoResponse(trustCh1, snOf(t, q), "a", "b"))
+			if r := <-recs; r.code != 200 || r.total != 2 {
+				t.Fatalf("records: %d with %d records, want the device's 2", r.code, r.total)
+			}
+
 			// The next query still reaches the real device, and only it.
 			type infoResult struct {
 				code int
@@ -310,7 +360,7 @@ func TestSpoofedRequestsRefused(t *testing.T) {
 				code := h.call("GET", "/internal/v1/devices/"+trustDevice+"/info", "", &info)
 				res <- infoResult{code, info}
 			}()
-			q := dev.next(sip.MESSAGE, "<CmdType>DeviceInfo</CmdType>")
+			q = dev.next(sip.MESSAGE, "<CmdType>DeviceInfo</CmdType>")
 			dev.message(deviceInfoResponse(trustDevice, snOf(t, q), "Real"))
 			if r := <-res; r.code != 200 {
 				t.Fatalf("DeviceInfo through the API: %d %v", r.code, r.info)
