@@ -106,6 +106,21 @@ func (h *harness) sipAddr() string { return h.srv.SIPAddr().String() }
 // unregisters the devices and waits for them.
 func (h *harness) runSim(cfg gbsim.Config, log io.Writer) (stop func()) {
 	h.t.Helper()
+	_, stop = h.startSimLog(cfg, log)
+	return stop
+}
+
+// startSim starts gbsim against the server and returns it; it is stopped
+// (its devices unregistered) when the test ends.
+func (h *harness) startSim(cfg gbsim.Config) *gbsim.Sim {
+	h.t.Helper()
+	sim, _ := h.startSimLog(cfg, nil)
+	return sim
+}
+
+// startSimLog starts gbsim logging to log (nil: the test log).
+func (h *harness) startSimLog(cfg gbsim.Config, log io.Writer) (*gbsim.Sim, func()) {
+	h.t.Helper()
 	cfg.Server = h.sipAddr()
 	cfg.LocalIP = "127.0.0.1"
 	cfg.MediaOff = true
@@ -125,9 +140,9 @@ func (h *harness) runSim(cfg gbsim.Config, log io.Writer) (stop func()) {
 	done := make(chan struct{})
 	go func() { _ = sim.Run(ctx); close(done) }()
 	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
+	stop := func() { once.Do(func() { cancel(); <-done }) }
 	h.t.Cleanup(stop)
-	return stop
+	return sim, stop
 }
 
 // eventually polls cond until it holds or 20 s pass: waits for asynchronous
