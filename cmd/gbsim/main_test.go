@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
 )
 
 func TestRunFlags(t *testing.T) {
@@ -13,6 +15,8 @@ func TestRunFlags(t *testing.T) {
 		out  string
 	}{
 		{[]string{"-help"}, 0, "-fault-wrong-password"},
+		{[]string{"-help"}, 0, "-fault-nat-rebind"},
+		{[]string{"-fault-nat-rebind", "-1s"}, 1, "fault-nat-rebind"},
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"-log-level", "loud"}, 2, "-log-level"},
 		{[]string{"-sip-transport", "sctp"}, 1, "invalid configuration"},
@@ -23,3 +27,6 @@ func TestRunFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestMain fails the tests when they leave goroutines running.
+func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"testing"
+	"time"
 )
 
 func TestIDs(t *testing.T) {
@@ -56,6 +57,11 @@ func TestValidate(t *testing.T) {
 		{"bad percent", func(c *Config) { c.Faults.PacketLoss = 101 }, false},
 		{"bad local ip", func(c *Config) { c.LocalIP = "localhost" }, false},
 		{"zero per packet", func(c *Config) { c.UDPCatalogPerPacket = 0 }, false},
+		{"no ffmpeg timeout", func(c *Config) { c.FFmpegTimeout = 0 }, false},
+		{"negative clip wait", func(c *Config) { c.ClipWait = -time.Second }, false},
+		{"no clip wait", func(c *Config) { c.ClipWait = 0 }, true},
+		{"negative nat rebind", func(c *Config) { c.Faults.NATRebind = -time.Minute }, false},
+		{"nat rebind", func(c *Config) { c.Faults.NATRebind = 2 * time.Minute }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
@@ -83,19 +89,22 @@ func TestFlags(t *testing.T) {
 		"-server", "10.0.0.5:15060", "-server-id", "44030000002000000001", "-domain", "4403000000",
 		"-devices", "16", "-channels", "2", "-password", "pw", "-sip-transport", "tcp", "-media", "mixed",
 		"-fault-wrong-password", "2", "-fault-loss", "1.5", "-fault-tcp-disconnect", "5s", "-alarm-interval", "1m",
+		"-fault-nat-rebind", "2m", "-clip-wait", "30s", "-ffmpeg-timeout", "5m",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Server != "10.0.0.5:15060" || c.ServerID != "44030000002000000001" || c.Domain != "4403000000" || c.Devices != 16 ||
 		c.Channels != 2 || c.Password != "pw" || c.Transport != "tcp" || c.Media != "mixed" || c.Faults.WrongPassword != 2 ||
-		c.Faults.PacketLoss != 1.5 || c.Faults.TCPDisconnect.Seconds() != 5 || c.Faults.AlarmInterval.Minutes() != 1 {
+		c.Faults.PacketLoss != 1.5 || c.Faults.TCPDisconnect.Seconds() != 5 || c.Faults.AlarmInterval.Minutes() != 1 ||
+		c.Faults.NATRebind != 2*time.Minute || c.ClipWait != 30*time.Second || c.FFmpegTimeout != 5*time.Minute {
 		t.Fatalf("flags not bound: %+v", c)
 	}
 	for _, name := range []string{
 		"server", "server-id", "domain", "devices", "channels", "password", "sip-transport", "media",
 		"device-id-start", "local-ip", "keepalive", "expires", "register-rate", "media-off", "cache-dir",
 		"fault-no-keepalive", "fault-keepalive-loss", "fault-reorder", "fault-duplicate", "fault-no-psm", "fault-lying-psm",
+		"fault-invite-delay", "fault-nat-rebind", "clip-wait", "ffmpeg-timeout", "catalog-churn",
 	} {
 		if fs.Lookup(name) == nil {
 			t.Errorf("flag -%s missing", name)
