@@ -258,12 +258,17 @@ func (m *sessionManager) start(ms *mediaSession) {
 		}
 	}
 	m.mu.Unlock()
+	if err != nil {
+		m.log.Warn("media session failed", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID,
+			"took", time.Since(began).Round(time.Millisecond), "err", err)
+		// Undone before the callers hear of the failure, so that what they
+		// read next (the stored session) already says it ended.
+		m.undo(ms, ReasonInviteFailure)
+	}
 	close(ms.ready)
 	switch {
 	case err != nil:
-		m.log.Warn("media session failed", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID,
-			"took", time.Since(began).Round(time.Millisecond), "err", err)
-		m.undo(ms, ReasonInviteFailure)
+		// Undone above.
 	case ended:
 		// Ended (device gone, stopped) while it was being set up.
 		m.teardown(ms, ms.row.EndReason, true)
