@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	_ "embed"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -46,7 +45,12 @@ type API struct {
 	PlayTokenTTL time.Duration
 	Downloads    *Downloads
 	Events       *Events
-	Log          *slog.Logger
+	// Proxies says whose X-Forwarded-For and X-Forwarded-Proto are believed.
+	Proxies auth.Proxies
+	// FailClosed refuses a video access (play, playback, its control, PTZ,
+	// download, a download's file) whose audit row cannot be written.
+	FailClosed bool
+	Log        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -120,23 +124,34 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("DELETE /api/v1/playback/{session}", a.stopPlayback)
 	route("POST /api/v1/channels/{id}/download", a.download)
 	route("GET /api/v1/downloads/{id}", a.getDownload)
+	route("DELETE /api/v1/downloads/{id}", a.deleteDownload)
 	route("GET /api/v1/downloads/{id}/file", a.downloadFile)
 	route("GET /api/v1/events", a.events)
 	// Everything else under /api/ is a JSON 404, never the UI's page.
 	public("/api/", a.notFound)
 }
 
-// handle wraps h with authentication, the CSRF check, the must-change gate
-// and the JSON error answer.
+// handle wraps h with the input check, authentication, the CSRF check, the
+// must-change gate and the JSON error answer.
 func (a *API) handle(h handlerFunc, acc access) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		r.Body = http.MaxBytesReader(w, r.Body, svcapi.MaxBody)
+		// Before anything reads them: a NUL byte or invalid UTF-8 in the path,
+		// the query or a header we read is a 400, never a database error.
+		if err := input.Request(r); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		var sess *auth.Session
 		if acc != accessPublic {
 			s, err := a.authenticate(r, acc)
 			if err != nil {
+				if s.User.ID != 0 {
+					// A logged-in user refused (CSRF, password change pending).
+					a.deny(r, &s, r.URL.Path, err)
+				}
 				a.fail(w, r, err)
 				return
 			}
@@ -169,21 +184,29 @@ func (a *API) authenticate(r *http.Request, acc access) (auth.Session, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := classify(err)
 	log := a.logger()
+	// The path is logged quoted: it may be what an attacker sent.
+	path := strconv.QuoteToASCII(r.URL.Path)
 	switch {
 	case status >= 500:
-		log.Warn("API error", "method", r.Method, "path", r.URL.Path, "remote", auth.RemoteAddr(r), "status", status,
+		log.Warn("API error", "method", r.Method, "path", path, "remote", a.remote(r), "status", status,
 			"code", code, "error", err)
 	case status == http.StatusUnauthorized && code == CodeUnauthenticated:
-		log.Debug("API refused", "method", r.Method, "path", r.URL.Path, "remote", auth.RemoteAddr(r), "status", status)
+		log.Debug("API refused", "method", r.Method, "path", path, "remote", a.remote(r), "status", status)
 	default:
-		log.Info("API refused", "method", r.Method, "path", r.URL.Path, "remote", auth.RemoteAddr(r), "status", status,
+		log.Info("API refused", "method", r.Method, "path", path, "remote", a.remote(r), "status", status,
 			"code", code, "error", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sharpeyes"`)
 	}
+	if after := retryAfter(err, a.now()); after > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(after))
+	}
 	svcapi.WriteJSON(w, status, ErrorBody{Error: msg, Code: code})
 }
+
+// remote is the client's address (see auth.Proxies).
+func (a *API) remote(r *http.Request) string { return a.Proxies.ClientAddr(r) }
 
 func (a *API) logger() *slog.Logger {
 	if a.Log == nil {
@@ -197,39 +220,6 @@ func (a *API) now() time.Time {
 		return time.Now()
 	}
 	return a.Now()
-}
-
-// audit writes an audit row; a failure is logged, the request goes on.
-func (a *API) audit(r *http.Request, sess *auth.Session, action, target string, detail map[string]any) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	e := store.AuditEntry{Action: action, Target: target, Remote: auth.RemoteAddr(r), Detail: detail}
-	if sess != nil {
-		e.Username = sess.User.Username
-	}
-	if err := a.Store.AddAudit(ctx, e); err != nil {
-		a.logger().Error("write audit log", "action", action, "target", target, "error", err)
-	}
-}
-
-// decode reads a JSON body into v. optional accepts an empty body.
-func decode(r *http.Request, v any, optional bool) error {
-	if optional {
-		raw, err := io.ReadAll(r.Body)
-		if err != nil {
-			return err
-		}
-		if strings.TrimSpace(string(raw)) == "" {
-			return nil
-		}
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
-			return svcapi.BadRequest("invalid JSON body: %v", err)
-		}
-		return nil
-	}
-	return svcapi.DecodeBody(r, v)
 }
 
 func badRequest(format string, args ...any) error { return svcapi.BadRequest(format, args...) }
@@ -265,23 +255,33 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) err
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := svcapi.DecodeBody(r, &in); err != nil {
+	raw, err := input.ReadAll(r.Body)
+	if err != nil {
 		return err
-	}
-	if in.Username == "" || in.Password == "" {
-		return badRequest("username and password are required")
-	}
-	if len(in.Username) > 128 || len(in.Password) > auth.MaxPasswordLen {
-		return auth.ErrInvalidCredentials
 	}
 	if a.Auth == nil {
 		return auth.ErrInvalidCredentials
 	}
-	res, err := a.Auth.Login(r.Context(), in.Username, in.Password, auth.RemoteAddr(r))
+	// Decoded before the text is checked, so that a refused username is
+	// audited; every refused body is a failed login of the address.
+	err = input.Unmarshal(raw, &in)
+	if err == nil {
+		err = input.CheckJSON(raw)
+	}
+	if err == nil && (in.Username == "" || in.Password == "") {
+		err = badRequest("username and password are required")
+	}
+	if err != nil {
+		a.Auth.RefuseLogin(r.Context(), in.Username, a.remote(r), "refused body: "+err.Error())
+		return err
+	}
+	// Over-long usernames and passwords go the whole way too: they fail like
+	// any unknown user or wrong password, after the same work.
+	res, err := a.Auth.Login(r.Context(), in.Username, in.Password, a.remote(r))
 	if err != nil {
 		return err
 	}
-	auth.SetCookie(w, r, res.Token, res.Session.ExpiresAt)
+	auth.SetCookie(w, a.Proxies.Secure(r), res.Token, res.Session.ExpiresAt)
 	svcapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"token":                res.Token,
 		"must_change_password": res.Session.User.MustChangePassword,
@@ -293,10 +293,10 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) err
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	if err := a.Auth.Logout(r.Context(), *sess, auth.RemoteAddr(r)); err != nil {
+	if err := a.Auth.Logout(r.Context(), *sess, a.remote(r)); err != nil {
 		return err
 	}
-	auth.ClearCookie(w, r)
+	auth.ClearCookie(w, a.Proxies.Secure(r))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -306,13 +306,13 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request, sess *auth.
 		OldPassword string `json:"old_password"`
 		NewPassword string `json:"new_password"`
 	}
-	if err := svcapi.DecodeBody(r, &in); err != nil {
+	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
 	if in.OldPassword == "" || in.NewPassword == "" {
 		return badRequest("old_password and new_password are required")
 	}
-	if err := a.Auth.ChangePassword(r.Context(), *sess, in.OldPassword, in.NewPassword, auth.RemoteAddr(r)); err != nil {
+	if err := a.Auth.ChangePassword(r.Context(), *sess, in.OldPassword, in.NewPassword, a.remote(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -518,11 +518,14 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 		return err
 	}
 	path := LivePath(ch.ID)
+	// Audited before the token exists: no unaudited access (fail closed).
+	if err := a.audit(r, sess, "play", ch.ID, map[string]any{"path": path, "device_id": ch.DeviceID}); err != nil {
+		return err
+	}
 	out, err := a.mint(path, playtoken.RightLive, sess.User.Username)
 	if err != nil {
 		return err
 	}
-	a.audit(r, sess, "play", ch.ID, map[string]any{"path": path, "device_id": ch.DeviceID})
 	a.prewarm(path)
 	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -561,18 +564,21 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 	var in struct {
 		Force bool `json:"force"`
 	}
-	if err := decode(r, &in, true); err != nil {
+	if err := input.ReadJSON(r.Body, &in, true); err != nil {
 		return err
 	}
 	ch, err := a.findChannel(r)
 	if err != nil {
 		return err
 	}
-	if in.Force && sess.User.Role != store.RoleAdmin {
-		return fmt.Errorf("force stop: %w", ErrForbidden)
-	}
 	path := LivePath(ch.ID)
-	a.audit(r, sess, "stop", ch.ID, map[string]any{"path": path, "force": in.Force})
+	if in.Force && sess.User.Role != store.RoleAdmin {
+		err := fmt.Errorf("force stop: %w", ErrForbidden)
+		a.deny(r, sess, ch.ID, err)
+		return err
+	}
+	// A stop is never held up by the audit log: it ends access.
+	a.note(r, sess, "stop", ch.ID, map[string]any{"path": path, "force": in.Force})
 	if in.Force {
 		// Ends the shared session for every viewer now; without force the
 		// stream ends by itself when mediagw sees no viewer.
@@ -585,8 +591,12 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 }
 
 func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := input.ReadAll(r.Body)
 	if err != nil {
+		return err
+	}
+	// The body goes to sipserver as it is: its text is checked here.
+	if err := input.CheckJSON(raw); err != nil {
 		return err
 	}
 	var body map[string]json.RawMessage
@@ -601,11 +611,13 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 	if err != nil {
 		return err
 	}
+	if err := a.audit(r, sess, "ptz", ch.ID, map[string]any{"action": action}); err != nil {
+		return err
+	}
 	out, err := a.Sip.PTZ(r.Context(), ch.DeviceID, ch.ID, raw)
 	if err != nil {
 		return err
 	}
-	a.audit(r, sess, "ptz", ch.ID, map[string]any{"action": action})
 	if len(out) == 0 {
 		out = json.RawMessage("{}")
 	}
@@ -689,7 +701,7 @@ func (a *API) playback(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		return ErrPlayDisabled
 	}
 	var in rangeBody
-	if err := svcapi.DecodeBody(r, &in); err != nil {
+	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
 	start, end, err := in.parse()
@@ -700,44 +712,32 @@ func (a *API) playback(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	if err != nil {
 		return err
 	}
-	s, err := a.Sip.CreateSession(r.Context(), SessionRequest{Kind: "playback", ChannelID: ch.ID, Start: start, End: end})
+	s, err := a.Sip.CreateSession(r.Context(), SessionRequest{
+		Kind: KindPlayback, ChannelID: ch.ID, Start: start, End: end, Owner: sess.User.Username,
+	})
 	if err != nil {
 		return err
 	}
-	out, err := a.mint(s.Path, playtoken.RightPlayback, sess.User.Username)
-	if err != nil {
-		return err
-	}
-	out.SessionID, out.Start, out.End = s.ID, &start, &end
-	a.audit(r, sess, "playback", ch.ID, map[string]any{
+	err = a.audit(r, sess, "playback", ch.ID, map[string]any{
 		"session_id": s.ID, "path": s.Path,
 		"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339),
 	})
-	svcapi.WriteJSON(w, http.StatusOK, out)
-	return nil
-}
-
-var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
-// playbackSession returns the {session} of the path, which must be a playback session.
-func (a *API) playbackSession(r *http.Request) (Session, error) {
-	id := r.PathValue("session")
-	if !sessionIDPattern.MatchString(id) {
-		return Session{}, badRequest("bad session id %q", id)
+	if err == nil {
+		var out playJSON
+		if out, err = a.mint(s.Path, playtoken.RightPlayback, sess.User.Username); err == nil {
+			out.SessionID, out.Start, out.End = s.ID, &start, &end
+			svcapi.WriteJSON(w, http.StatusOK, out)
+			return nil
+		}
 	}
-	s, err := a.Sip.GetSession(r.Context(), id)
-	if err != nil {
-		return s, err
-	}
-	if s.Kind != "playback" {
-		return s, newError(http.StatusNotFound, CodeNotFound, "no playback session %s", id)
-	}
-	return s, nil
+	// Nobody will watch it: the device stops sending now.
+	a.endSession(s.ID)
+	return err
 }
 
 func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	var in ControlRequest
-	if err := svcapi.DecodeBody(r, &in); err != nil {
+	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
 	switch in.Action {
@@ -753,11 +753,8 @@ func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth
 	default:
 		return badRequest("action must be pause, resume, seek or scale, got %q", in.Action)
 	}
-	s, err := a.playbackSession(r)
+	s, _, err := a.ownSession(r, sess, KindPlayback, false)
 	if err != nil {
-		return err
-	}
-	if err := a.Sip.ControlSession(r.Context(), s.ID, in); err != nil {
 		return err
 	}
 	detail := map[string]any{"action": in.Action}
@@ -767,20 +764,30 @@ func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth
 	if in.Scale != nil {
 		detail["scale"] = *in.Scale
 	}
-	a.audit(r, sess, "playback_control", s.ID, detail)
+	if err := a.audit(r, sess, "playback_control", s.ID, detail); err != nil {
+		return err
+	}
+	if err := a.Sip.ControlSession(r.Context(), s.ID, in); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 func (a *API) stopPlayback(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	s, err := a.playbackSession(r)
+	// An admin may force-stop anyone's playback; the row says so.
+	s, forced, err := a.ownSession(r, sess, KindPlayback, true)
 	if err != nil {
 		return err
 	}
 	if err := a.Sip.DeleteSession(r.Context(), s.ID); err != nil {
 		return err
 	}
-	a.audit(r, sess, "playback_stop", s.ID, map[string]any{"channel_id": s.ChannelID})
+	detail := map[string]any{"channel_id": s.ChannelID}
+	if forced {
+		detail["forced"], detail["owner"] = true, s.Owner
+	}
+	a.note(r, sess, "playback_stop", s.ID, detail)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -793,7 +800,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		return newError(http.StatusServiceUnavailable, CodePlayDisabled, "downloads are disabled")
 	}
 	var in rangeBody
-	if err := svcapi.DecodeBody(r, &in); err != nil {
+	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
 	start, end, err := in.parse()
@@ -811,28 +818,22 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	if err != nil {
 		return err
 	}
-	st, err := a.Downloads.Start(r.Context(), sess.User.Username, ch, start, end, in.Speed)
+	// The row is written once sipserver made the session and before ffmpeg reads it.
+	st, err := a.Downloads.Start(r.Context(), sess.User.Username, ch, start, end, in.Speed, func(st DownloadStatus) error {
+		return a.audit(r, sess, "download", ch.ID, map[string]any{
+			"download_id": st.ID, "session_id": st.SessionID,
+			"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339), "speed": in.Speed,
+		})
+	})
 	if err != nil {
 		return err
 	}
-	a.audit(r, sess, "download", ch.ID, map[string]any{
-		"download_id": st.ID, "session_id": st.SessionID,
-		"start": start.UTC().Format(time.RFC3339), "end": end.UTC().Format(time.RFC3339), "speed": in.Speed,
-	})
 	svcapi.WriteJSON(w, http.StatusAccepted, map[string]any{"id": st.ID, "state": st.State})
 	return nil
 }
 
-// findDownload returns the download of the {id} path parameter (404 when unknown).
-func (a *API) findDownload(r *http.Request) (DownloadStatus, error) {
-	if a.Downloads == nil {
-		return DownloadStatus{}, newError(http.StatusNotFound, CodeNotFound, "no such download")
-	}
-	return a.Downloads.Status(r.PathValue("id"))
-}
-
-func (a *API) getDownload(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
-	st, err := a.findDownload(r)
+func (a *API) getDownload(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	st, _, err := a.ownDownload(r, sess, false)
 	if err != nil {
 		return err
 	}
@@ -840,8 +841,27 @@ func (a *API) getDownload(w http.ResponseWriter, r *http.Request, _ *auth.Sessio
 	return nil
 }
 
+// deleteDownload stops a running download or removes a finished one's file:
+// its owner, or an admin (forced, audited).
+func (a *API) deleteDownload(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	st, forced, err := a.ownDownload(r, sess, true)
+	if err != nil {
+		return err
+	}
+	if err := a.Downloads.Remove(st.ID); err != nil {
+		return err
+	}
+	detail := map[string]any{"download_id": st.ID, "session_id": st.SessionID, "state": st.State}
+	if forced {
+		detail["forced"], detail["owner"] = true, st.User
+	}
+	a.note(r, sess, "download_delete", st.ChannelID, detail)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (a *API) downloadFile(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	st, err := a.findDownload(r)
+	st, _, err := a.ownDownload(r, sess, false)
 	if err != nil {
 		return err
 	}
@@ -853,7 +873,9 @@ func (a *API) downloadFile(w http.ResponseWriter, r *http.Request, sess *auth.Se
 		return err
 	}
 	defer f.Close()
-	a.audit(r, sess, "download_file", st.ChannelID, map[string]any{"download_id": st.ID, "bytes": info.Size()})
+	if err := a.audit(r, sess, "download_file", st.ChannelID, map[string]any{"download_id": st.ID, "bytes": info.Size()}); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "video/mp4")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": st.FileName()}))
 	http.ServeContent(w, r, "", info.ModTime(), f)

@@ -16,6 +16,11 @@ import (
 
 // Run serves the API and the web UI until ctx is cancelled.
 func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
+	trusted, err := cfg.Auth.TrustedProxies.Prefixes()
+	if err != nil {
+		return fmt.Errorf("auth.trusted_proxies: %w", err)
+	}
+	proxies := auth.Proxies{Trusted: trusted}
 	rt, err := svc.Start(ctx, "console", &cfg.Database, cfg.HTTP, log)
 	if err != nil {
 		return err
@@ -23,11 +28,14 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	defer rt.Close()
 
 	authSvc := &auth.Service{
-		Store:       rt.Store,
-		SessionTTL:  cfg.Auth.SessionTTL.Std(),
-		MaxFailures: cfg.Auth.MaxFailures,
-		Lockout:     cfg.Auth.Lockout.Std(),
-		Log:         log,
+		Store:         rt.Store,
+		SessionTTL:    cfg.Auth.SessionTTL.Std(),
+		MaxFailures:   cfg.Auth.MaxFailures,
+		Lockout:       cfg.Auth.Lockout.Std(),
+		IPMaxFailures: cfg.Auth.IPMaxFailures,
+		IPWindow:      cfg.Auth.IPWindow.Std(),
+		FailClosed:    cfg.Audit.FailClosed,
+		Log:           log,
 	}
 	if err := authSvc.Initialize(); err != nil {
 		return err
@@ -39,7 +47,10 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 
 	sip := &SipserverClient{BaseURL: cfg.SipserverURL, Token: string(cfg.ServiceToken), HTTP: &http.Client{}}
 	if cfg.ServiceToken == "" {
-		log.Warn("service_token is not set: PTZ, records, playback and downloads answer 503")
+		log.Warn("service_token is not set: PTZ, records, playback and downloads answer 503, and mediagw cannot report media opens")
+	}
+	if !cfg.Audit.FailClosed {
+		log.Warn("audit.fail_closed is false: video access goes on when its audit row cannot be written")
 	}
 	var signer *playtoken.Signer
 	if cfg.Media.PlayTokenSecret != "" {
@@ -70,14 +81,15 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	api := &API{
 		Store: rt.Store, Auth: authSvc, Sip: sip, Signer: signer,
 		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
-		Downloads: downloads, Events: events, Log: log, Now: time.Now,
+		Downloads: downloads, Events: events, Proxies: proxies, FailClosed: cfg.Audit.FailClosed, Log: log, Now: time.Now,
 	}
 	if err := api.Initialize(); err != nil {
 		return err
 	}
 	defer api.Close()
 	api.Register(rt.Mux)
-	// The web UI: everything not under /api/, /healthz, /readyz and /metrics.
+	(&InternalAPI{Store: rt.Store, Token: string(cfg.ServiceToken), Log: log}).Register(rt.Mux)
+	// The web UI: everything not under /api/, /internal/, /healthz, /readyz and /metrics.
 	rt.Mux.Handle("/", web.Handler())
 	rt.Started()
 	log.Info("serving", "http", rt.HTTP.Addr().String(), "api", "/api/v1/", "ui", "/")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,8 @@ const (
 	defaultDownloadAge  = 24 * time.Hour
 	// activeWait bounds the wait for a download session to become active before ffmpeg reads it.
 	activeWait = 15 * time.Second
+	// activePoll is how often sipserver is asked meanwhile.
+	activePoll = 200 * time.Millisecond
 	// ffmpegIOTimeout ends a download whose stream stopped sending.
 	ffmpegIOTimeout = 15 * time.Second
 	// nearlyComplete is the progress from which a download whose ffmpeg
@@ -58,9 +61,24 @@ type DownloadStatus struct {
 	Start *time.Time `json:"start,omitempty"`
 	End   *time.Time `json:"end,omitempty"`
 	Speed int        `json:"speed,omitempty"`
-	User  string     `json:"user,omitempty"`
+	// User started the download and owns it; empty for a file of an older
+	// version found after a restart, which only admins may reach.
+	User string `json:"user,omitempty"`
 	// finished is when it ended (for the cleaner).
 	finished time.Time
+	// stop cancels a running download.
+	stop context.CancelFunc
+}
+
+// downloadMeta is the sidecar file <id>.json beside a download's file: what
+// the status shows, including the owner, after a console restart.
+type downloadMeta struct {
+	User      string    `json:"user"`
+	ChannelID string    `json:"channel_id"`
+	SessionID string    `json:"session_id"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Speed     int       `json:"speed"`
 }
 
 // FileName is the name offered when the file is saved.
@@ -74,7 +92,8 @@ func (s DownloadStatus) FileName() string {
 // Downloads records device recordings into MP4 files: a download session
 // from sipserver, read by ffmpeg from mediagw's RTSP server.
 type Downloads struct {
-	// Dir holds the files: <id>.mp4 when complete, <id>.mp4.part while running.
+	// Dir holds the files: <id>.mp4 when complete, <id>.mp4.part while
+	// running, and <id>.json with the owner and range.
 	Dir string
 	// FFmpeg is the ffmpeg binary.
 	FFmpeg string
@@ -117,10 +136,18 @@ func (d *Downloads) Initialize() error {
 	if err := os.MkdirAll(d.Dir, 0o750); err != nil {
 		return fmt.Errorf("downloads dir: %w", err)
 	}
-	// A .part file is an interrupted download of an earlier run: never complete.
+	// A .part file is an interrupted download of an earlier run: never
+	// complete; so is a sidecar without its file.
 	if parts, _ := filepath.Glob(filepath.Join(d.Dir, "*.mp4.part")); len(parts) > 0 {
 		for _, p := range parts {
 			_ = os.Remove(p)
+		}
+	}
+	if metas, _ := filepath.Glob(filepath.Join(d.Dir, "*.json")); len(metas) > 0 {
+		for _, m := range metas {
+			if _, err := os.Stat(strings.TrimSuffix(m, ".json") + ".mp4"); errors.Is(err, os.ErrNotExist) {
+				_ = os.Remove(m)
+			}
 		}
 	}
 	d.items = map[string]*DownloadStatus{}
@@ -165,14 +192,16 @@ func (d *Downloads) clean(now time.Time) {
 		return
 	}
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".mp4") {
-			continue // .part files belong to running downloads
+		id, ok := strings.CutSuffix(e.Name(), ".mp4")
+		if !ok {
+			continue // .part and .json files belong to running downloads or to a file
 		}
 		info, err := e.Info()
 		if err != nil || now.Sub(info.ModTime()) <= d.MaxAge {
 			continue
 		}
 		if err := os.Remove(filepath.Join(d.Dir, e.Name())); err == nil {
+			_ = os.Remove(d.meta(id))
 			d.Log.Info("removed old download", "file", e.Name())
 		}
 	}
@@ -180,9 +209,45 @@ func (d *Downloads) clean(now time.Time) {
 
 func (d *Downloads) file(id string) string { return filepath.Join(d.Dir, id+".mp4") }
 
-// Start asks sipserver for a download session of ch between start and end at
-// speed and records it in the background.
-func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, start, end time.Time, speed int) (DownloadStatus, error) {
+func (d *Downloads) meta(id string) string { return filepath.Join(d.Dir, id+".json") }
+
+// writeMeta writes the sidecar of st (owner and range), atomically.
+func (d *Downloads) writeMeta(st *DownloadStatus) error {
+	b, err := json.Marshal(downloadMeta{
+		User: st.User, ChannelID: st.ChannelID, SessionID: st.SessionID, Start: *st.Start, End: *st.End, Speed: st.Speed,
+	})
+	if err != nil {
+		return err
+	}
+	tmp := d.meta(st.ID) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, d.meta(st.ID))
+}
+
+// readMeta reads the sidecar of id into st; without one st keeps no owner.
+func (d *Downloads) readMeta(id string, st *DownloadStatus) {
+	b, err := os.ReadFile(d.meta(id))
+	if err != nil {
+		return
+	}
+	var m downloadMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		d.Log.Warn("unreadable download sidecar: the download is left to admins", "id", id, "error", err)
+		return
+	}
+	st.User, st.ChannelID, st.SessionID, st.Speed = m.User, m.ChannelID, m.SessionID, m.Speed
+	st.Start, st.End = &m.Start, &m.End
+}
+
+// Start asks sipserver for a download session of ch between start and end
+// at speed, owned by user, and records it in the background. audit is
+// called once the session exists and before ffmpeg reads it; its error
+// ends the session and is returned.
+func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, start, end time.Time, speed int,
+	audit func(DownloadStatus) error,
+) (DownloadStatus, error) {
 	if d.Signer == nil {
 		return DownloadStatus{}, ErrPlayDisabled
 	}
@@ -198,7 +263,9 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		d.running--
 		d.mu.Unlock()
 	}
-	sess, err := d.Sip.CreateSession(ctx, SessionRequest{Kind: "download", ChannelID: ch.ID, Start: start, End: end, Speed: speed})
+	sess, err := d.Sip.CreateSession(ctx, SessionRequest{
+		Kind: KindDownload, ChannelID: ch.ID, Start: start, End: end, Speed: speed, Owner: user,
+	})
 	if err != nil {
 		release()
 		return DownloadStatus{}, err
@@ -209,14 +276,25 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		ID: hex.EncodeToString(b), State: DownloadRunning, ChannelID: ch.ID, SessionID: sess.ID,
 		Start: &start, End: &end, Speed: speed, User: user,
 	}
+	if audit != nil {
+		if err := audit(*st); err != nil {
+			release()
+			d.endSession(sess.ID)
+			return DownloadStatus{}, err
+		}
+	}
+	rctx, stop := context.WithCancel(d.ctx)
+	st.stop = stop
 	d.mu.Lock()
 	d.items[st.ID] = st
 	d.mu.Unlock()
 	// The answer is taken before the recorder starts writing to st.
 	answer := *st
+	answer.stop = nil
 	d.wg.Go(func() {
 		defer release()
-		err := d.record(st, sess, end.Sub(start))
+		defer stop()
+		err := d.record(rctx, st, sess, end.Sub(start))
 		d.mu.Lock()
 		st.finished = time.Now()
 		if err != nil {
@@ -227,27 +305,36 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		bytes := st.Bytes
 		d.mu.Unlock()
 		if err != nil {
-			d.Log.Warn("download failed", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "error", err)
+			_ = os.Remove(d.meta(st.ID))
+			d.Log.Warn("download failed", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "user", user, "error", err)
 		} else {
-			d.Log.Info("download done", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "bytes", bytes)
+			d.Log.Info("download done", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "user", user, "bytes", bytes)
 		}
 	})
 	return answer, nil
 }
 
-// record runs ffmpeg on the session's stream into the download's file.
-func (d *Downloads) record(st *DownloadStatus, sess Session, length time.Duration) error {
+// endSession ends a download session (BYE); one that already ended is no error.
+func (d *Downloads) endSession(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
+	defer cancel()
+	var se *SipError
+	if err := d.Sip.DeleteSession(ctx, id); err != nil && (!errors.As(err, &se) || se.Status != 404) {
+		d.Log.Info("end download session", "session_id", id, "error", err)
+	}
+}
+
+// record runs ffmpeg on the session's stream into the download's file
+// until it ends or ctx is cancelled (Remove, Close).
+func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess Session, length time.Duration) error {
 	// The device must stop sending whatever happens here; ending a session
 	// that already ended (the device's MediaStatus 121) is harmless.
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
-		defer cancel()
-		var se *SipError
-		if err := d.Sip.DeleteSession(ctx, sess.ID); err != nil && (!errors.As(err, &se) || se.Status != 404) {
-			d.Log.Info("end download session", "session_id", sess.ID, "error", err)
-		}
-	}()
-	if err := d.waitActive(sess); err != nil {
+	defer d.endSession(sess.ID)
+	// The sidecar carries the owner across a restart.
+	if err := d.writeMeta(st); err != nil {
+		d.Log.Warn("write download sidecar: after a restart only admins reach the file", "id", st.ID, "error", err)
+	}
+	if err := d.waitActive(ctx, sess); err != nil {
 		return err
 	}
 	tok, err := d.Signer.Issue(playtoken.Claims{
@@ -259,7 +346,7 @@ func (d *Downloads) record(st *DownloadStatus, sess Session, length time.Duratio
 	}
 	src := strings.TrimRight(d.RTSPURL, "/") + "/" + escapePath(sess.Path) + "?token=" + url.QueryEscape(tok)
 	part := d.file(st.ID) + ".part"
-	cmd := exec.CommandContext(d.ctx, d.FFmpeg, ffmpegArgs(src, part)...)
+	cmd := exec.CommandContext(ctx, d.FFmpeg, ffmpegArgs(src, part)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -279,6 +366,9 @@ func (d *Downloads) record(st *DownloadStatus, sess Session, length time.Duratio
 	case d.ctx.Err() != nil:
 		_ = os.Remove(part)
 		return errors.New("console stopped")
+	case ctx.Err() != nil:
+		_ = os.Remove(part)
+		return errors.New("download stopped")
 	case statErr != nil || info.Size() == 0:
 		_ = os.Remove(part)
 		return fmt.Errorf("ffmpeg wrote nothing: %s", stderr.String())
@@ -308,23 +398,27 @@ func ffmpegArgs(src, out string) []string {
 	}
 }
 
-// waitActive waits until sipserver says the device is sending.
-func (d *Downloads) waitActive(sess Session) error {
-	ctx, cancel := context.WithTimeout(d.ctx, activeWait)
+// waitActive waits until sipserver says the device is sending. A session
+// that already ended after it had been active is good too: mediagw holds a
+// download stream, buffered from its first packet, until its first reader
+// has read it all (a short download at 4× can be over before ffmpeg
+// connects). Only a session that ended without ever sending fails.
+func (d *Downloads) waitActive(ctx context.Context, sess Session) error {
+	ctx, cancel := context.WithTimeout(ctx, activeWait)
 	defer cancel()
-	for sess.State == "inviting" {
+	for sess.State == store.SessionInviting {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("download session %s not active after %s", sess.ID, activeWait)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(activePoll):
 		}
 		var err error
 		if sess, err = d.Sip.GetSession(ctx, sess.ID); err != nil {
 			return err
 		}
 	}
-	if sess.State == "ended" {
-		return fmt.Errorf("download session %s ended: %s", sess.ID, sess.EndReason)
+	if sess.State == store.SessionEnded && sess.ActiveAt == nil {
+		return fmt.Errorf("download session %s ended before the device sent anything: %s", sess.ID, sess.EndReason)
 	}
 	return nil
 }
@@ -358,7 +452,7 @@ func (d *Downloads) readProgress(st *DownloadStatus, r io.Reader, length time.Du
 }
 
 // Status returns a download. One not known in memory but whose file exists
-// (finished before a restart) is done.
+// (finished before a restart) is done; its sidecar names the owner.
 func (d *Downloads) Status(id string) (DownloadStatus, error) {
 	if !downloadIDPattern.MatchString(id) {
 		return DownloadStatus{}, fmt.Errorf("download %q: %w", id, store.ErrNotFound)
@@ -368,6 +462,7 @@ func (d *Downloads) Status(id string) (DownloadStatus, error) {
 	var st DownloadStatus
 	if ok {
 		st = *it
+		st.stop = nil
 	}
 	d.mu.Unlock()
 	if ok {
@@ -377,7 +472,33 @@ func (d *Downloads) Status(id string) (DownloadStatus, error) {
 	if err != nil {
 		return DownloadStatus{}, fmt.Errorf("download %s: %w", id, store.ErrNotFound)
 	}
-	return DownloadStatus{ID: id, State: DownloadDone, Progress: 1, Bytes: info.Size()}, nil
+	st = DownloadStatus{ID: id, State: DownloadDone, Progress: 1, Bytes: info.Size()}
+	d.readMeta(id, &st)
+	return st, nil
+}
+
+// Remove stops a running download (its partial file is dropped) or removes
+// a finished download's file; the download is forgotten.
+func (d *Downloads) Remove(id string) error {
+	if !downloadIDPattern.MatchString(id) {
+		return fmt.Errorf("download %q: %w", id, store.ErrNotFound)
+	}
+	d.mu.Lock()
+	it, ok := d.items[id]
+	if ok && it.State == DownloadRunning {
+		stop := it.stop
+		d.mu.Unlock()
+		stop()
+		return nil // record ends it: state failed, "download stopped"
+	}
+	delete(d.items, id)
+	d.mu.Unlock()
+	err := os.Remove(d.file(id))
+	_ = os.Remove(d.meta(id))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove download %s: %w", id, err)
+	}
+	return nil
 }
 
 // Open opens a finished download's file.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
@@ -23,6 +24,9 @@ var (
 	ErrDownloadNotReady = errors.New("download not finished")
 	// ErrForbidden means the user's role does not allow the action.
 	ErrForbidden = errors.New("not allowed for this user")
+	// ErrNotOwner means a playback or download belongs to another user; the
+	// API answers it like an unknown one (404).
+	ErrNotOwner = errors.New("belongs to another user")
 )
 
 // Error codes of the API's error answers ({"error","code"}).
@@ -32,6 +36,8 @@ const (
 	CodeUnauthenticated        = "unauthenticated"
 	CodeInvalidCredentials     = "invalid_credentials"
 	CodeLocked                 = "locked"
+	CodeTooManyAttempts        = "too_many_attempts"
+	CodeAuditUnavailable       = "audit_unavailable"
 	CodeCSRF                   = "csrf"
 	CodePasswordChangeRequired = "password_change_required"
 	CodeWrongPassword          = "wrong_password"
@@ -91,6 +97,7 @@ func classify(err error) (status int, code, msg string) {
 		ae     *apiError
 		maxErr *http.MaxBytesError
 		locked *auth.LockedError
+		many   *auth.TooManyAttemptsError
 		sipErr *SipError
 	)
 	switch {
@@ -100,8 +107,14 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body over %d bytes", maxErr.Limit)
 	case errors.Is(err, svcapi.ErrBadRequest):
 		return http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), svcapi.ErrBadRequest.Error()+": ")
+	case errors.Is(err, input.ErrBadInput):
+		return http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), input.ErrBadInput.Error()+": ")
 	case errors.As(err, &locked):
 		return http.StatusLocked, CodeLocked, locked.Error()
+	case errors.As(err, &many):
+		return http.StatusTooManyRequests, CodeTooManyAttempts, many.Error()
+	case errors.Is(err, auth.ErrAuditUnavailable):
+		return http.StatusServiceUnavailable, CodeAuditUnavailable, auth.ErrAuditUnavailable.Error()
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return http.StatusUnauthorized, CodeInvalidCredentials, err.Error()
 	case errors.Is(err, auth.ErrUnauthenticated):

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,41 @@ type Event struct {
 	Name string
 	// Data is the notification's JSON payload, passed on unchanged.
 	Data string
+	// private marks the session event of a playback or download (or one
+	// that cannot be read): only owner and admins receive it.
+	private bool
+	owner   string
+}
+
+// newEvent makes the event of a notification; ok is false for a channel
+// that has no event.
+func newEvent(channel, payload string) (ev Event, ok bool) {
+	ev = Event{Name: eventNames[channel], Data: payload}
+	if ev.Name == "" {
+		return ev, false
+	}
+	if channel == store.ChannelSession {
+		var se store.SessionEvent
+		if err := json.Unmarshal([]byte(payload), &se); err != nil || se.Kind != KindPlay {
+			// A playback or download is its owner's: nobody else learns of it.
+			ev.private, ev.owner = true, se.Owner
+		}
+	}
+	return ev, true
+}
+
+// Viewer is who receives an event stream.
+type Viewer struct {
+	Username string
+	// Admin receives every session event (admins may force-stop any).
+	Admin bool
+}
+
+// sees reports whether v may receive ev: live sessions, status and catalog
+// changes go to every user, a playback's or download's events to its owner
+// and the admins.
+func (v Viewer) sees(ev Event) bool {
+	return !ev.private || v.Admin || (ev.owner != "" && ev.owner == v.Username)
 }
 
 // Events fans the store's notifications out to the SSE clients: one
@@ -56,7 +92,8 @@ type Events struct {
 
 // subscription is one client's queue; ch is closed when it is dropped.
 type subscription struct {
-	ch chan Event
+	ch     chan Event
+	viewer Viewer
 }
 
 // Initialize starts listening.
@@ -105,13 +142,18 @@ func (e *Events) Clients() int {
 }
 
 func (e *Events) publish(channel, payload string) {
-	ev := Event{Name: eventNames[channel], Data: payload}
-	if ev.Name == "" {
+	ev, ok := newEvent(channel, payload)
+	if !ok {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for s := range e.subs {
+		// Filtered before the queue: an event a client may not see never
+		// fills its buffer.
+		if !s.viewer.sees(ev) {
+			continue
+		}
 		select {
 		case s.ch <- ev:
 		default:
@@ -122,8 +164,8 @@ func (e *Events) publish(channel, payload string) {
 	}
 }
 
-func (e *Events) subscribe() *subscription {
-	s := &subscription{ch: make(chan Event, e.Buffer)}
+func (e *Events) subscribe(v Viewer) *subscription {
+	s := &subscription{ch: make(chan Event, e.Buffer), viewer: v}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -151,7 +193,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, sess *auth.Session)
 		return newError(http.StatusServiceUnavailable, CodeInternal, "events are not available")
 	}
 	rc := http.NewResponseController(w)
-	sub := a.Events.subscribe()
+	sub := a.Events.subscribe(Viewer{Username: sess.User.Username, Admin: sess.User.Role == store.RoleAdmin})
 	defer a.Events.unsubscribe(sub)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

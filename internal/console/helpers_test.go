@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,10 +60,12 @@ type sipDouble struct {
 	answer map[string]func(w http.ResponseWriter, body []byte)
 	srv    *httptest.Server
 	seq    int
+	// sessions are the playback and download sessions created, by id.
+	sessions map[string]map[string]any
 }
 
 func newSipDouble(t *testing.T) *sipDouble {
-	d := &sipDouble{answer: map[string]func(http.ResponseWriter, []byte){}}
+	d := &sipDouble{answer: map[string]func(http.ResponseWriter, []byte){}, sessions: map[string]map[string]any{}}
 	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
 	t.Cleanup(d.srv.Close)
 	return d
@@ -106,20 +110,28 @@ func (d *sipDouble) serve(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Kind      string `json:"kind"`
 			ChannelID string `json:"channel_id"`
+			Owner     string `json:"owner"`
 		}
 		_ = json.Unmarshal(body, &req)
-		id := req.Kind + "-" + string(rune('a'+seq%26))
-		writeJSON(w, http.StatusCreated, map[string]any{
+		id := req.Kind + "-" + string(rune('a'+seq%26)) + strconv.Itoa(seq)
+		s := map[string]any{
 			"id": id, "kind": req.Kind, "device_id": deviceA, "channel_id": req.ChannelID,
-			"path": req.Kind + "/" + id, "state": "active",
-		})
+			"path": req.Kind + "/" + id, "state": "active", "active_at": time.Now().UTC().Format(time.RFC3339), "owner": req.Owner,
+		}
+		d.mu.Lock()
+		d.sessions[id] = s
+		d.mu.Unlock()
+		writeJSON(w, http.StatusCreated, s)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/internal/v1/sessions/"):
 		id := strings.TrimPrefix(r.URL.Path, "/internal/v1/sessions/")
-		kind, _, _ := strings.Cut(id, "-")
-		writeJSON(w, http.StatusOK, map[string]any{
-			"id": id, "kind": kind, "device_id": deviceA, "channel_id": channelA1,
-			"path": kind + "/" + id, "state": "active",
-		})
+		d.mu.Lock()
+		s, ok := d.sessions[id]
+		d.mu.Unlock()
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "session " + id + ": store: not found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
 	case r.Method == http.MethodDelete, strings.HasSuffix(r.URL.Path, "/control"):
 		w.WriteHeader(http.StatusNoContent)
 	default:
@@ -170,6 +182,8 @@ type env struct {
 }
 
 type envOptions struct {
+	// failOpen runs the API with audit.fail_closed off.
+	failOpen    bool
 	noSigner    bool
 	maxFailures int
 	ffmpeg      string
@@ -177,6 +191,12 @@ type envOptions struct {
 	storeURL    string
 	// pingInterval of the event streams (default an hour: no pings).
 	pingInterval time.Duration
+	// ipMaxFailures of the login (default 30).
+	ipMaxFailures int
+	// verify replaces auth.VerifyPassword (to count hashes).
+	verify func(phc, password string) (bool, error)
+	// proxies are the trusted reverse proxies.
+	proxies []netip.Prefix
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -193,7 +213,10 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.maxFailures == 0 {
 		opts.maxFailures = 5
 	}
-	e.auth = &auth.Service{Store: st, SessionTTL: time.Hour, MaxFailures: opts.maxFailures, Lockout: 15 * time.Minute, Params: cheap, Log: quiet}
+	e.auth = &auth.Service{
+		Store: st, SessionTTL: time.Hour, MaxFailures: opts.maxFailures, Lockout: 15 * time.Minute, Params: cheap,
+		IPMaxFailures: opts.ipMaxFailures, FailClosed: !opts.failOpen, Verify: opts.verify, Log: quiet,
+	}
 	if err := e.auth.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -227,13 +250,15 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	e.api = &console.API{
 		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
-		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events, Log: quiet,
+		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events,
+		Proxies: auth.Proxies{Trusted: opts.proxies}, FailClosed: !opts.failOpen, Log: quiet,
 	}
 	if err := e.api.Initialize(); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	e.api.Register(mux)
+	(&console.InternalAPI{Store: st, Token: serviceToken, Log: quiet}).Register(mux)
 	e.srv = httptest.NewServer(mux)
 	// Cleanups run last-in first-out: events end the SSE streams before the server closes.
 	t.Cleanup(e.dls.Close)
@@ -293,6 +318,8 @@ type client struct {
 	hc     *http.Client
 	bearer string
 	csrf   string
+	// header is added to every request (X-Forwarded-For behind a trusted proxy).
+	header http.Header
 }
 
 func (e *env) client() *client {
@@ -345,6 +372,9 @@ func (c *client) do(method, path string, body any) response {
 	if c.csrf != "" {
 		req.Header.Set(auth.CSRFHeader, c.csrf)
 	}
+	for k, vs := range c.header {
+		req.Header[k] = vs
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -384,4 +414,31 @@ func mustStatus(t *testing.T, what string, r response, status int, code string) 
 	if r.Status != status || (code != "" && r.code() != code) {
 		t.Fatalf("%s: %d %s, want %d %s", what, r.Status, r.Body, status, code)
 	}
+}
+
+// breakAudit makes every audit_log insert fail, as a full disk or a revoked
+// grant would.
+func (e *env) breakAudit() {
+	e.t.Helper()
+	_, err := e.st.Pool.Exec(context.Background(), `
+CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit_log is read-only in this test'; END $$;
+CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// actions counts the audit rows by action, of user when set.
+func (e *env) actions(user string) map[string]int {
+	e.t.Helper()
+	entries, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Username: user, Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, en := range entries {
+		out[en.Action]++
+	}
+	return out
 }

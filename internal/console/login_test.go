@@ -1,9 +1,13 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
@@ -97,33 +101,167 @@ func TestFirstLoginMustChangePassword(t *testing.T) {
 	}
 }
 
+// from returns a client whose requests come, through the trusted proxy
+// 127.0.0.1, from addr.
+func (e *env) from(addr string) *client {
+	c := e.client()
+	c.header = http.Header{"X-Forwarded-For": {addr}}
+	return c
+}
+
+// sameAnswer fails the test unless r is exactly want: status, body and the
+// headers a client could tell apart.
+func sameAnswer(t *testing.T, what string, r, want response) {
+	t.Helper()
+	if r.Status != want.Status || !bytes.Equal(r.Body, want.Body) {
+		t.Fatalf("%s: %d %s, want the same as %d %s", what, r.Status, r.Body, want.Status, want.Body)
+	}
+	for _, h := range []string{"WWW-Authenticate", "Set-Cookie", "Retry-After", "Content-Type", "Content-Length"} {
+		if r.Header.Get(h) != want.Header.Get(h) {
+			t.Errorf("%s: %s %q, want %q", what, h, r.Header.Get(h), want.Header.Get(h))
+		}
+	}
+}
+
+// TestLoginLockout checks that the lock-out is keyed on (user, address),
+// invisible to the locked address (a locked account answers exactly like a
+// wrong password, after the same one password hash), and that an unknown
+// user answers the same too.
 func TestLoginLockout(t *testing.T) {
+	var hashes atomic.Int64
+	e := newEnv(t, envOptions{
+		maxFailures: 3, proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		verify: func(phc, password string) (bool, error) {
+			hashes.Add(1)
+			return auth.VerifyPassword(phc, password)
+		},
+	})
+	e.addUser("alice", "alice-password", store.RoleOperator)
+	attacker := e.from("198.51.100.1")
+	login := func(c *client, user, pw string) response {
+		hashes.Store(0)
+		r := c.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": user, "password": pw})
+		if n := hashes.Load(); n != 1 {
+			t.Errorf("login %s/%s: %d password hashes, want 1", user, pw, n)
+		}
+		return r
+	}
+	first := login(attacker, "alice", "nope")
+	mustStatus(t, "failure 1", first, http.StatusUnauthorized, "invalid_credentials")
+	sameAnswer(t, "failure 2", login(attacker, "alice", "nope"), first)
+	sameAnswer(t, "failure 3 (locks)", login(attacker, "alice", "nope"), first)
+	sameAnswer(t, "right password while locked", login(attacker, "alice", "alice-password"), first)
+	sameAnswer(t, "wrong password while locked", login(attacker, "alice", "nope"), first)
+	sameAnswer(t, "unknown user", login(attacker, "mallory", "x"), first)
+	sameAnswer(t, "over-long username", login(attacker, strings.Repeat("m", 200), "x"), first)
+	// alice from her own desk is not locked out by the attacker.
+	e.from("198.51.100.2").login("alice", "alice-password")
+	// Other accounts are not affected either.
+	attacker.login("admin", "admin")
+
+	failed, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Username: "alice", Action: "login_failed"})
+	if err != nil || len(failed) != 5 {
+		t.Fatalf("audited failures: %d %v", len(failed), err)
+	}
+	if failed[0].Detail["reason"] != "locked" || failed[2].Detail["locked_until"] == nil || failed[0].Remote != "198.51.100.1" {
+		t.Errorf("audit %+v / %+v", failed[0], failed[2])
+	}
+}
+
+// TestLoginAddressLimit checks the per-address limit against spraying: one
+// guess per username from one address, then that address is refused (429)
+// for everyone, while other addresses log in.
+func TestLoginAddressLimit(t *testing.T) {
+	e := newEnv(t, envOptions{ipMaxFailures: 3, proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	e.addUser("alice", "alice-password", store.RoleOperator)
+	sprayer := e.from("203.0.113.50")
+	for _, name := range []string{"admin", "alice", "root"} {
+		mustStatus(t, "guess "+name, sprayer.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": name, "password": "123456"}),
+			http.StatusUnauthorized, "invalid_credentials")
+	}
+	r := sprayer.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "alice", "password": "alice-password"})
+	mustStatus(t, "after spraying", r, http.StatusTooManyRequests, "too_many_attempts")
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 15*60 {
+		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	e.from("203.0.113.51").login("alice", "alice-password")
+}
+
+// TestLoginUndecodable checks that a login whose username is not text (a
+// NUL byte, invalid UTF-8, an unpaired surrogate) is a 400 bad_request,
+// never a 500, and is audited as a failed login.
+func TestLoginUndecodable(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.client()
+	for _, body := range []string{
+		`{"username":"adm\u0000in","password":"x"}`,
+		"{\"username\":\"adm\x00in\",\"password\":\"x\"}",
+		"{\"username\":\"adm\xffin\",\"password\":\"x\"}",
+		`{"username":"adm\ud800in","password":"x"}`,
+		`{"username":"admin","password":"\u0000"}`,
+	} {
+		mustStatus(t, body, c.do(http.MethodPost, "/api/v1/auth/login", body), http.StatusBadRequest, "bad_request")
+	}
+	failed, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Action: "login_failed"})
+	if err != nil || len(failed) != 5 {
+		t.Fatalf("audited: %d %v", len(failed), err)
+	}
+	// The first body (newest row last): an escaped NUL.
+	if failed[4].Username != "adm\uFFFDin" || !strings.HasPrefix(failed[4].Detail["reason"].(string), "refused body") ||
+		failed[4].Detail["username_quoted"] != `"adm\x00in"` {
+		t.Errorf("audit row %+v", failed[4])
+	}
+}
+
+// TestPasswordChangeLockout checks the password change route's own
+// lock-out: wrong old passwords lock the route (423), not the login.
+func TestPasswordChangeLockout(t *testing.T) {
 	e := newEnv(t, envOptions{maxFailures: 3})
 	e.addUser("alice", "alice-password", store.RoleOperator)
 	c := e.client()
-	login := func(pw string) response {
-		return c.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "alice", "password": pw})
+	c.login("alice", "alice-password")
+	change := func(old string) response {
+		return c.do(http.MethodPost, "/api/v1/auth/password", map[string]string{"old_password": old, "new_password": "a-new-password"})
 	}
-	mustStatus(t, "failure 1", login("nope"), http.StatusUnauthorized, "invalid_credentials")
-	mustStatus(t, "failure 2", login("nope"), http.StatusUnauthorized, "invalid_credentials")
-	r := login("nope")
-	mustStatus(t, "failure 3", r, http.StatusLocked, "locked")
-	if !strings.Contains(string(r.Body), "account locked until ") {
-		t.Errorf("locked answer %s", r.Body)
+	mustStatus(t, "guess 1", change("guess"), http.StatusBadRequest, "wrong_password")
+	mustStatus(t, "guess 2", change("guess"), http.StatusBadRequest, "wrong_password")
+	mustStatus(t, "guess 3", change("guess"), http.StatusLocked, "locked")
+	mustStatus(t, "right old password while locked", change("alice-password"), http.StatusLocked, "locked")
+	e.client().login("alice", "alice-password")
+	if got := e.actions("alice")["password_change_failed"]; got != 4 {
+		t.Errorf("audited password change failures: %d", got)
 	}
-	mustStatus(t, "right password while locked", login("alice-password"), http.StatusLocked, "locked")
-	// An unknown user answers like a wrong password.
-	mustStatus(t, "unknown user", c.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "mallory", "password": "x"}),
-		http.StatusUnauthorized, "invalid_credentials")
-	// Other accounts are not affected.
-	c.login("admin", "admin")
+}
 
-	failed, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Username: "alice", Action: "login_failed"})
-	if err != nil || len(failed) != 4 {
-		t.Fatalf("audited failures: %d %v", len(failed), err)
-	}
-	if failed[0].Detail["reason"] != "locked" || failed[1].Detail["locked_until"] == nil {
-		t.Errorf("audit details %v / %v", failed[0].Detail, failed[1].Detail)
+// TestSecureCookie checks that the cookie is Secure when a trusted proxy
+// says the browser used HTTPS, and only then.
+func TestSecureCookie(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proxies []netip.Prefix
+		secure  bool
+	}{
+		{"trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, true},
+		{"untrusted peer", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{proxies: tc.proxies})
+			c := e.client()
+			c.header = http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-For": {"192.0.2.9"}}
+			r := c.do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "admin", "password": "admin"})
+			mustStatus(t, "login", r, http.StatusOK, "")
+			if got := strings.Contains(r.Header.Get("Set-Cookie"), "Secure"); got != tc.secure {
+				t.Errorf("Set-Cookie %q: Secure %v, want %v", r.Header.Get("Set-Cookie"), got, tc.secure)
+			}
+			logins, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Action: "login"})
+			want := "127.0.0.1"
+			if tc.secure {
+				want = "192.0.2.9"
+			}
+			if err != nil || len(logins) != 1 || logins[0].Remote != want {
+				t.Errorf("audited login %+v %v, want remote %s", logins, err, want)
+			}
+		})
 	}
 }
 

@@ -42,6 +42,8 @@ type Session struct {
 	ActiveAt   *time.Time `json:"active_at,omitempty"`
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	EndReason  string     `json:"end_reason,omitempty"`
+	// Owner is the console user who started a playback or download.
+	Owner string `json:"owner,omitempty"`
 }
 
 // SessionRequest asks sipserver for a playback or download session.
@@ -51,6 +53,9 @@ type SessionRequest struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
 	Speed     int       `json:"speed,omitempty"`
+	// Owner is the console user the session is for (≤ 128 bytes): only
+	// they may see, control and stop it.
+	Owner string `json:"owner"`
 }
 
 // Record is one recording a device reported.

@@ -1,8 +1,14 @@
 // Package auth is the console's user authentication: argon2id passwords,
 // login with lock-out, sessions kept in PostgreSQL (a restart logs nobody
 // out), the session cookie and Bearer token, CSRF tokens, password changes,
-// and the initial admin user. Every login, logout and password change is
-// written to the audit log.
+// the initial admin user and the trusted-proxy rules. Every login, logout
+// and password change is written to the audit log.
+//
+// A login answers the same, after the same work, whether the user is
+// unknown, the password wrong or the (username, address) pair locked: each
+// checks one argon2id hash (a dummy one for unknown users) and counts the
+// failure in the same two counters, so neither the answer nor its timing
+// tells which usernames exist or that a lock-out holds.
 package auth
 
 import (
@@ -13,11 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
@@ -58,15 +66,27 @@ type Service struct {
 	Store *store.Store
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
-	// MaxFailures consecutive failed logins lock an account for Lockout.
+	// MaxFailures failed logins of one username from one address, each
+	// within Lockout of the first, lock that pair for Lockout. Wrong old
+	// passwords on the password change are counted the same way, apart.
 	MaxFailures int
 	Lockout     time.Duration
+	// IPMaxFailures failed logins from one address within IPWindow refuse
+	// that address's logins for IPWindow (ErrTooManyAttempts); zero means
+	// 30 in 15 minutes.
+	IPMaxFailures int
+	IPWindow      time.Duration
+	// FailClosed refuses a login whose audit row cannot be written.
+	FailClosed bool
 	// Params of new password hashes; zero means DefaultParams.
 	Params Params
 	// MaxHashing bounds concurrent password hashes (each takes Params.Memory);
 	// zero means 2. Further logins wait for a slot.
 	MaxHashing int
-	Log        *slog.Logger
+	// Verify checks a password against a PHC hash; nil means VerifyPassword.
+	// Tests count its calls.
+	Verify func(phc, password string) (bool, error)
+	Log    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -83,6 +103,21 @@ func (s *Service) Initialize() error {
 	}
 	if s.MaxHashing <= 0 {
 		s.MaxHashing = 2
+	}
+	if s.IPMaxFailures <= 0 {
+		s.IPMaxFailures = 30
+	}
+	if s.IPWindow <= 0 {
+		s.IPWindow = 15 * time.Minute
+	}
+	if s.MaxFailures <= 0 {
+		s.MaxFailures = 5
+	}
+	if s.Lockout <= 0 {
+		s.Lockout = 15 * time.Minute
+	}
+	if s.Verify == nil {
+		s.Verify = VerifyPassword
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -118,10 +153,19 @@ func (s *Service) run(ctx context.Context) {
 	t := time.NewTicker(cleanInterval)
 	defer t.Stop()
 	for {
-		if n, err := s.Store.DeleteExpiredUserSessions(ctx, s.Now()); err != nil && ctx.Err() == nil {
+		now := s.Now()
+		if n, err := s.Store.DeleteExpiredUserSessions(ctx, now); err != nil && ctx.Err() == nil {
 			s.Log.Warn("remove expired sessions", "error", err)
 		} else if n > 0 {
 			s.Log.Debug("removed expired sessions", "count", n)
+		}
+		// Failure counters idle for their whole window no longer count.
+		for scope, idle := range map[string]time.Duration{
+			store.FailLogin: s.Lockout, store.FailPassword: s.Lockout, store.FailLoginIP: s.IPWindow,
+		} {
+			if _, err := s.Store.DeleteIdleAuthFailures(ctx, scope, now, now.Add(-idle)); err != nil && ctx.Err() == nil {
+				s.Log.Warn("remove idle failure counters", "scope", scope, "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -148,7 +192,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) error {
 	if created {
 		s.Log.Warn("created the initial admin user with the configured initial password; it must be changed at the first login",
 			"username", AdminUsername, "setting", "auth.initial_admin_password")
-		s.audit(ctx, store.AuditEntry{
+		_ = s.audit(ctx, store.AuditEntry{
 			Username: AdminUsername, Action: "user_create", Target: AdminUsername,
 			Detail: map[string]any{"role": store.RoleAdmin, "initial": true},
 		})
@@ -177,12 +221,12 @@ func (s *Service) hash(ctx context.Context, password string) (string, error) {
 	return HashPassword(password, s.Params)
 }
 
-func (s *Service) verify(ctx context.Context, phc, password string) (bool, error) {
-	if err := s.acquire(ctx); err != nil {
-		return false, err
-	}
-	defer s.release()
-	return VerifyPassword(phc, password)
+func (s *Service) loginPolicy() store.AuthPolicy {
+	return store.AuthPolicy{Max: s.MaxFailures, Window: s.Lockout, LockFor: s.Lockout}
+}
+
+func (s *Service) ipPolicy() store.AuthPolicy {
+	return store.AuthPolicy{Max: s.IPMaxFailures, Window: s.IPWindow, LockFor: s.IPWindow}
 }
 
 // LoginResult is a successful login.
@@ -192,14 +236,15 @@ type LoginResult struct {
 	Session Session
 }
 
-// Login checks username and password and opens a session. It returns
-// ErrInvalidCredentials for an unknown user or a wrong password, and a
-// *LockedError while the account is locked (also for the failure that locks it).
+// Login checks username and password and opens a session. An unknown
+// user, a wrong password and a locked (username, remote) pair all return
+// ErrInvalidCredentials after the same work; an address with too many
+// failures gets a *TooManyAttemptsError whatever the username.
 func (s *Service) Login(ctx context.Context, username, password, remote string) (LoginResult, error) {
-	// The user is read, checked and its failure counted while holding a
-	// hashing slot: a burst of parallel guesses must not all pass the lock
-	// check before the first failures are counted (at most MaxHashing-1
-	// guesses beyond MaxFailures).
+	// The counters are read, the password checked and the failure counted
+	// while holding a hashing slot: a burst of parallel guesses must not all
+	// pass the lock check before the first failures are counted (at most
+	// MaxHashing-1 guesses beyond MaxFailures).
 	if err := s.acquire(ctx); err != nil {
 		return LoginResult{}, err
 	}
@@ -227,56 +272,142 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	if err := s.Store.CreateUserSession(ctx, us); err != nil {
 		return LoginResult{}, err
 	}
-	s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "login", Remote: remote})
+	if err := s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "login", Remote: remote}); err != nil && s.FailClosed {
+		// No unaudited session: the one just made is ended again.
+		if derr := s.Store.DeleteUserSession(context.WithoutCancel(ctx), tokenHash); derr != nil {
+			s.Log.Error("end the session of an unaudited login", "username", u.Username, "error", derr)
+		}
+		return LoginResult{}, fmt.Errorf("login %s: %w", u.Username, ErrAuditUnavailable)
+	}
 	return LoginResult{Token: token, Session: Session{User: u, CSRFToken: csrf, ExpiresAt: us.ExpiresAt, tokenHash: tokenHash}}, nil
 }
 
+// counterName is username as a failure counter's key and an audit row can
+// hold it: UTF-8 without control characters, at most store.MaxUsernameLen bytes.
+func counterName(username string) string {
+	if store.ValidUsername(username) == nil {
+		return username
+	}
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(username, string(utf8.RuneError)))
+	for len(name) > store.MaxUsernameLen {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		name = string(utf8.RuneError)
+	}
+	return name
+}
+
 // checkLogin returns the user of username if password is right and the
-// account not locked. The caller holds a hashing slot.
+// (username, remote) pair not locked. The caller holds a hashing slot.
 func (s *Service) checkLogin(ctx context.Context, username, password, remote string) (store.User, error) {
 	now := s.Now()
-	u, err := s.Store.UserByName(ctx, username)
-	if errors.Is(err, store.ErrNotFound) {
-		_, _ = VerifyPassword(s.dummyHash, password)
-		s.audit(ctx, store.AuditEntry{
-			Username: username, Action: "login_failed", Remote: remote,
-			Detail: map[string]any{"reason": "unknown user"},
-		})
-		return u, ErrInvalidCredentials
-	}
+	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: remote}
+	ip, err := s.Store.AuthFailureOf(ctx, ipKey)
 	if err != nil {
-		return u, err
+		return store.User{}, err
 	}
-	if u.Locked(now) {
-		// The password is not even checked: a locked account must not be guessable.
-		s.audit(ctx, store.AuditEntry{
-			Username: username, Action: "login_failed", Remote: remote,
-			Detail: map[string]any{"reason": "locked"},
-		})
-		return u, &LockedError{Until: *u.LockedUntil}
+	if ip.Locked(now) {
+		// Refused before any lookup: the answer cannot depend on the username.
+		s.Log.Info("login refused: too many failed logins from the address", "remote", remote, "until", *ip.LockedUntil)
+		return store.User{}, &TooManyAttemptsError{Until: *ip.LockedUntil}
 	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
+	name := counterName(username)
+	key := store.AuthKey{Scope: store.FailLogin, Username: name, Remote: remote}
+	lock, err := s.Store.AuthFailureOf(ctx, key)
 	if err != nil {
-		return u, fmt.Errorf("login %s: %w", username, err)
+		return store.User{}, err
 	}
-	if ok {
+	var u store.User
+	known := false
+	if name == username {
+		switch u, err = s.Store.UserByName(ctx, username); {
+		case err == nil:
+			known = true
+		case !errors.Is(err, store.ErrNotFound):
+			return store.User{}, err
+		}
+	}
+	// One hash whatever the case: an unknown user checks the dummy hash, a
+	// locked pair its real one, so that neither takes less time.
+	phc := s.dummyHash
+	if known {
+		phc = u.PasswordHash
+	}
+	ok, err := s.Verify(phc, password)
+	if err != nil && known {
+		return store.User{}, fmt.Errorf("login %s: %w", username, err)
+	}
+	var reason string
+	switch {
+	case !known:
+		reason = "unknown user"
+	case lock.Locked(now):
+		reason = "locked"
+	case !ok:
+		reason = "wrong password"
+	default:
+		if lock.Failures > 0 {
+			if err := s.Store.ClearAuthFailures(ctx, key); err != nil {
+				return store.User{}, err
+			}
+		}
 		return u, nil
 	}
-	u, err = s.Store.LoginFailed(ctx, u.ID, s.MaxFailures, now.Add(s.Lockout))
+	// Every failure counts in both counters, so that each kind costs the same.
+	f, err := s.Store.CountAuthFailure(ctx, key, now, s.loginPolicy())
 	if err != nil {
-		return u, err
+		return store.User{}, err
 	}
-	detail := map[string]any{"reason": "wrong password", "failures": u.FailedLogins}
-	if u.Locked(now) {
-		detail["locked_until"] = u.LockedUntil.UTC().Format(time.RFC3339)
-		s.Log.Warn("account locked after repeated failed logins", "username", username, "remote", remote,
-			"until", *u.LockedUntil)
+	ipf, err := s.Store.CountAuthFailure(ctx, ipKey, now, s.ipPolicy())
+	if err != nil {
+		return store.User{}, err
 	}
-	s.audit(ctx, store.AuditEntry{Username: username, Action: "login_failed", Remote: remote, Detail: detail})
-	if u.Locked(now) {
-		return u, &LockedError{Until: *u.LockedUntil}
+	detail := map[string]any{"reason": reason, "failures": f.Failures}
+	if name != username {
+		detail["username_quoted"] = strconv.QuoteToASCII(truncate(username, 4*store.MaxUsernameLen))
 	}
-	return u, ErrInvalidCredentials
+	if f.Locked(now) && !lock.Locked(now) {
+		detail["locked_until"] = f.LockedUntil.UTC().Format(time.RFC3339)
+		s.Log.Warn("login locked for an address after repeated failures", "username", name, "remote", remote,
+			"until", *f.LockedUntil)
+	}
+	if ipf.Locked(now) {
+		detail["address_blocked_until"] = ipf.LockedUntil.UTC().Format(time.RFC3339)
+		s.Log.Warn("logins from an address blocked after repeated failures", "remote", remote, "until", *ipf.LockedUntil)
+	}
+	_ = s.audit(ctx, store.AuditEntry{Username: name, Action: "login_failed", Remote: remote, Detail: detail})
+	return store.User{}, ErrInvalidCredentials
+}
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// RefuseLogin records a login refused before it was checked because its
+// username cannot be a username (not UTF-8, a NUL byte): an audit row and a
+// failure of remote's counter, so that such attempts count towards the
+// address's limit like any other failed login.
+func (s *Service) RefuseLogin(ctx context.Context, username, remote, reason string) {
+	now := s.Now()
+	detail := map[string]any{"reason": reason, "username_quoted": strconv.QuoteToASCII(truncate(username, 4*store.MaxUsernameLen))}
+	ipf, err := s.Store.CountAuthFailure(ctx, store.AuthKey{Scope: store.FailLoginIP, Remote: remote}, now, s.ipPolicy())
+	if err != nil {
+		s.Log.Warn("count a refused login", "remote", remote, "error", err)
+	} else if ipf.Locked(now) {
+		detail["address_blocked_until"] = ipf.LockedUntil.UTC().Format(time.RFC3339)
+	}
+	_ = s.audit(ctx, store.AuditEntry{Username: counterName(username), Action: "login_failed", Remote: remote, Detail: detail})
 }
 
 // newToken returns a random token and its SHA-256.
@@ -363,7 +494,7 @@ func (s *Service) Logout(ctx context.Context, sess Session, remote string) error
 	if err := s.Store.DeleteUserSession(ctx, sess.tokenHash); err != nil {
 		return err
 	}
-	s.audit(ctx, store.AuditEntry{Username: sess.User.Username, Action: "logout", Remote: remote})
+	_ = s.audit(ctx, store.AuditEntry{Username: sess.User.Username, Action: "logout", Remote: remote})
 	return nil
 }
 
@@ -385,21 +516,17 @@ func CheckNewPassword(username, oldPassword, newPassword string) error {
 
 // ChangePassword sets a new password for sess's user after checking the old
 // one, clears the must-change flag and ends the user's other sessions.
+// Wrong old passwords are counted per (username, remote): MaxFailures of
+// them lock the route for that pair (*LockedError), so a stolen session
+// cannot be used to guess the password.
 func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPassword, newPassword, remote string) error {
-	u, err := s.Store.UserByID(ctx, sess.User.ID)
-	if err != nil {
+	if err := s.acquire(ctx); err != nil {
 		return err
 	}
-	ok, err := s.verify(ctx, u.PasswordHash, oldPassword)
+	u, key, err := s.checkOldPassword(ctx, sess, oldPassword, remote)
+	s.release()
 	if err != nil {
-		return fmt.Errorf("change password of %s: %w", u.Username, err)
-	}
-	if !ok {
-		s.audit(ctx, store.AuditEntry{
-			Username: u.Username, Action: "password_change_failed", Remote: remote,
-			Detail: map[string]any{"reason": "wrong old password"},
-		})
-		return ErrWrongPassword
+		return err
 	}
 	if err := CheckNewPassword(u.Username, oldPassword, newPassword); err != nil {
 		return err
@@ -411,49 +538,89 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPassword,
 	if err := s.Store.SetPassword(ctx, u.ID, hash, false); err != nil {
 		return err
 	}
+	if err := s.Store.ClearAuthFailures(ctx, key); err != nil {
+		s.Log.Warn("clear password change failures", "username", u.Username, "error", err)
+	}
 	// Whoever knew the old password may hold a session: end them all but this one.
 	ended, err := s.Store.DeleteUserSessions(ctx, u.ID, sess.tokenHash)
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, store.AuditEntry{
+	_ = s.audit(ctx, store.AuditEntry{
 		Username: u.Username, Action: "password_change", Remote: remote,
 		Detail: map[string]any{"other_sessions_ended": ended},
 	})
 	return nil
 }
 
+// checkOldPassword checks the old password of a password change under the
+// route's own lock-out. The caller holds a hashing slot.
+func (s *Service) checkOldPassword(ctx context.Context, sess Session, oldPassword, remote string) (store.User, store.AuthKey, error) {
+	now := s.Now()
+	u, err := s.Store.UserByID(ctx, sess.User.ID)
+	if err != nil {
+		return u, store.AuthKey{}, err
+	}
+	key := store.AuthKey{Scope: store.FailPassword, Username: counterName(u.Username), Remote: remote}
+	f, err := s.Store.AuthFailureOf(ctx, key)
+	if err != nil {
+		return u, key, err
+	}
+	if f.Locked(now) {
+		_ = s.audit(ctx, store.AuditEntry{
+			Username: u.Username, Action: "password_change_failed", Remote: remote,
+			Detail: map[string]any{"reason": "locked"},
+		})
+		return u, key, &LockedError{Until: *f.LockedUntil}
+	}
+	ok, err := s.Verify(u.PasswordHash, oldPassword)
+	if err != nil {
+		return u, key, fmt.Errorf("change password of %s: %w", u.Username, err)
+	}
+	if ok {
+		return u, key, nil
+	}
+	if f, err = s.Store.CountAuthFailure(ctx, key, now, s.loginPolicy()); err != nil {
+		return u, key, err
+	}
+	detail := map[string]any{"reason": "wrong old password", "failures": f.Failures}
+	if f.Locked(now) {
+		detail["locked_until"] = f.LockedUntil.UTC().Format(time.RFC3339)
+		s.Log.Warn("password changes locked for an address after repeated wrong old passwords",
+			"username", u.Username, "remote", remote, "until", *f.LockedUntil)
+	}
+	_ = s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "password_change_failed", Remote: remote, Detail: detail})
+	if f.Locked(now) {
+		return u, key, &LockedError{Until: *f.LockedUntil}
+	}
+	return u, key, ErrWrongPassword
+}
+
 // SetCookie sets the session cookie on w: HttpOnly, SameSite=Strict, Path=/,
-// Secure when the request came over TLS.
-func SetCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+// Secure when secure (the browser uses HTTPS: see Proxies.Secure).
+func SetCookie(w http.ResponseWriter, secure bool, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
 	})
 }
 
 // ClearCookie removes the session cookie.
-func ClearCookie(w http.ResponseWriter, r *http.Request) {
+func ClearCookie(w http.ResponseWriter, secure bool) {
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
 	})
 }
 
-// RemoteAddr is the client's IP as the console sees it (no proxy headers are trusted).
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func (s *Service) audit(ctx context.Context, e store.AuditEntry) {
+// audit writes an audit row; a failure is logged and returned.
+func (s *Service) audit(ctx context.Context, e store.AuditEntry) error {
 	// The audit row is written even when the client went away mid-request.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.Store.AddAudit(ctx, e); err != nil {
 		s.Log.Error("write audit log", "action", e.Action, "username", e.Username, "error", err)
+		return err
 	}
+	return nil
 }

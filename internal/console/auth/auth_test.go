@@ -80,16 +80,19 @@ func TestLoginLockoutAndSessions(t *testing.T) {
 	if _, err := s.Login(ctx, "nobody", "admin", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("unknown user: %v", err)
 	}
-	// Failure 1 came above; failure 2 is still a plain failure, 3 locks.
-	if _, err := s.Login(ctx, "admin", "wrong", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
-		t.Fatalf("second failure: %v", err)
+	// Failure 1 came above; failure 2 is still a plain failure, 3 locks
+	// admin for 10.0.0.1 — with the same answer as a wrong password.
+	for i := 2; i <= 3; i++ {
+		if _, err := s.Login(ctx, "admin", "wrong", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
 	}
-	var locked *auth.LockedError
-	if _, err := s.Login(ctx, "admin", "wrong", "10.0.0.1"); !errors.As(err, &locked) || !locked.Until.Equal(clk.Now().Add(15*time.Minute)) {
-		t.Fatalf("third failure must lock: %v", err)
-	}
-	if _, err := s.Login(ctx, "admin", "admin", "10.0.0.1"); !errors.As(err, &locked) {
+	if _, err := s.Login(ctx, "admin", "admin", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("right password while locked: %v", err)
+	}
+	// The lock holds for that address only: nobody can keep admin locked from elsewhere.
+	if res, err := s.Login(ctx, "admin", "admin", "10.0.0.2"); err != nil || res.Token == "" {
+		t.Fatalf("login from another address: %v", err)
 	}
 	clk.Add(15 * time.Minute)
 	res, err := s.Login(ctx, "admin", "admin", "10.0.0.1")
@@ -143,7 +146,7 @@ func TestLoginLockoutAndSessions(t *testing.T) {
 	for _, e := range entries {
 		count[e.Action]++
 	}
-	if count["login_failed"] != 4 || count["login"] != 1 || count["user_create"] != 1 {
+	if count["login_failed"] != 4 || count["login"] != 2 || count["user_create"] != 1 {
 		t.Errorf("audit actions %v", count)
 	}
 }
@@ -236,18 +239,22 @@ func TestLockoutHoldsForWaitingLogins(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	// Meanwhile other guesses lock the account.
-	if _, err := st.LoginFailed(ctx, u.ID, 1, clk.Now().Add(time.Minute)); err != nil {
+	// Meanwhile other guesses lock alice for this address.
+	key := store.AuthKey{Scope: store.FailLogin, Username: u.Username, Remote: "10.0.0.9"}
+	if _, err := st.CountAuthFailure(ctx, key, clk.Now(), store.AuthPolicy{Max: 1, Window: time.Minute, LockFor: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	release()
 	select {
 	case err := <-done:
-		var locked *auth.LockedError
-		if !errors.As(err, &locked) {
-			t.Fatalf("login after the lock: %v, want a LockedError", err)
+		if !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("login after the lock: %v, want ErrInvalidCredentials", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("login did not return within 10 s")
+	}
+	failed, _, err := st.ListAudit(ctx, store.AuditFilter{Username: "alice", Action: "login_failed"})
+	if err != nil || len(failed) != 1 || failed[0].Detail["reason"] != "locked" {
+		t.Fatalf("audit %+v %v, want one failure for the lock", failed, err)
 	}
 }

@@ -22,9 +22,13 @@ var (
 	ErrWeakPassword = errors.New("new password refused")
 	// ErrBusy means too many password hashes are being computed; the client should retry.
 	ErrBusy = errors.New("auth: busy")
+	// ErrAuditUnavailable refuses an access whose audit row could not be written (fail closed).
+	ErrAuditUnavailable = errors.New("the audit log cannot be written; access refused")
 )
 
-// LockedError is a login refused because the account is locked.
+// LockedError is a password change refused because too many wrong old
+// passwords came from the client's address. (A locked login is not told
+// apart from a wrong password: it returns ErrInvalidCredentials.)
 type LockedError struct {
 	// Until is when the lock ends.
 	Until time.Time
@@ -32,5 +36,17 @@ type LockedError struct {
 
 // Error implements error.
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("account locked until %s", e.Until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("password changes locked until %s after repeated wrong passwords", e.Until.UTC().Format(time.RFC3339))
+}
+
+// TooManyAttemptsError is a login refused because too many failed logins
+// came from the client's address, whatever the usernames.
+type TooManyAttemptsError struct {
+	// Until is when the address may try again.
+	Until time.Time
+}
+
+// Error implements error.
+func (e *TooManyAttemptsError) Error() string {
+	return fmt.Sprintf("too many failed logins from this address; try again after %s", e.Until.UTC().Format(time.RFC3339))
 }
