@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
 )
 
 // shared is the one cluster of this test process.
@@ -22,12 +24,15 @@ var shared struct {
 	seq     atomic.Int64
 }
 
-// Main runs the package's tests and then stops the process's cluster, if one was
-// started. Call it from TestMain in every package that uses NewDB:
+// Main runs the package's tests, fails them when they left goroutines running
+// (leakcheck.Run, while the cluster still runs, so that a pool still
+// connected shows up as the leak it is rather than as a broken connection),
+// and then stops the process's cluster, if one was started. Call it from
+// TestMain in every package that uses NewDB:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Main(m *testing.M) {
-	code := m.Run()
+	code := leakcheck.Run(m)
 	if shared.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if err := shared.cluster.Stop(ctx); err != nil {
