@@ -334,6 +334,21 @@ func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess Session
 	if err := d.writeMeta(st); err != nil {
 		d.Log.Warn("write download sidecar: after a restart only admins reach the file", "id", st.ID, "error", err)
 	}
+	err := d.recordFile(ctx, st, sess, length)
+	switch {
+	case err == nil:
+		return nil
+	case d.ctx.Err() != nil:
+		return errors.New("console stopped")
+	case ctx.Err() != nil:
+		return errors.New("download stopped")
+	}
+	return err
+}
+
+// recordFile is record's work: ffmpeg writes <id>.mp4.part, renamed to
+// <id>.mp4 once complete; a failed run leaves no file.
+func (d *Downloads) recordFile(ctx context.Context, st *DownloadStatus, sess Session, length time.Duration) error {
 	if err := d.waitActive(ctx, sess); err != nil {
 		return err
 	}
@@ -363,12 +378,9 @@ func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess Session
 	d.mu.Unlock()
 	info, statErr := os.Stat(part)
 	switch {
-	case d.ctx.Err() != nil:
-		_ = os.Remove(part)
-		return errors.New("console stopped")
 	case ctx.Err() != nil:
 		_ = os.Remove(part)
-		return errors.New("download stopped")
+		return ctx.Err()
 	case statErr != nil || info.Size() == 0:
 		_ = os.Remove(part)
 		return fmt.Errorf("ffmpeg wrote nothing: %s", stderr.String())

@@ -60,8 +60,10 @@ type sipDouble struct {
 	answer map[string]func(w http.ResponseWriter, body []byte)
 	srv    *httptest.Server
 	seq    int
-	// sessions are the playback and download sessions created, by id.
+	// sessions are the playback and download sessions created, by id;
+	// created their ids in order.
 	sessions map[string]map[string]any
+	created  []string
 }
 
 func newSipDouble(t *testing.T) *sipDouble {
@@ -120,6 +122,7 @@ func (d *sipDouble) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		d.mu.Lock()
 		d.sessions[id] = s
+		d.created = append(d.created, id)
 		d.mu.Unlock()
 		writeJSON(w, http.StatusCreated, s)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/internal/v1/sessions/"):
@@ -150,6 +153,13 @@ func (d *sipDouble) callsTo(key string) []sipCall {
 		}
 	}
 	return out
+}
+
+// createdSince returns the ids of the sessions created after the first n.
+func (d *sipDouble) createdSince(n int) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.created[n:]...)
 }
 
 // waitCall waits (bounded) for a call to key.

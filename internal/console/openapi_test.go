@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 )
 
@@ -102,4 +103,60 @@ func TestOpenAPIRefs(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// isInternalRoute accepts the calls of InternalAPI.Register that add a
+// route: route(…) and mux.Handle/HandleFunc(…).
+func isInternalRoute(fun ast.Expr) bool {
+	switch f := fun.(type) {
+	case *ast.Ident:
+		return f.Name == "route"
+	case *ast.SelectorExpr:
+		x, ok := f.X.(*ast.Ident)
+		return ok && x.Name == "mux"
+	}
+	return false
+}
+
+func TestInternalOpenAPI(t *testing.T) {
+	apitest.CheckVersion(t, internalOpenAPI)
+	apitest.CheckRefs(t, internalOpenAPI)
+	mux := http.NewServeMux()
+	(&InternalAPI{}).Register(mux)
+	registered := apitest.Registered(t, "internalapi.go", isInternalRoute)
+	if !slices.Contains(registered, "POST "+auditapi.PathMediaOpens) {
+		t.Errorf("routes %v lack the contract's POST %s", registered, auditapi.PathMediaOpens)
+	}
+	apitest.CheckRoutes(t, mux, registered, apitest.Documented(t, internalOpenAPI), nil)
+
+	// Every documented route but the document needs the service token:
+	// 503 while none is configured, 401 without or with a wrong one.
+	for p, op := range apitest.Documented(t, internalOpenAPI) {
+		if op.Public() {
+			if p != "GET /internal/v1/openapi.json" {
+				t.Errorf("%s is documented without security", p)
+			}
+			continue
+		}
+		for _, tc := range []struct {
+			token, header string
+			want          int
+		}{
+			{"", "", http.StatusServiceUnavailable},
+			{"right-token-0123456789", "", http.StatusUnauthorized},
+			{"right-token-0123456789", "Bearer wrong-token-0123456789", http.StatusUnauthorized},
+		} {
+			mux := http.NewServeMux()
+			(&InternalAPI{Token: tc.token}).Register(mux)
+			req := apitest.Request(p, nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("%s with token %q and header %q: %d, want %d", p, tc.token, tc.header, rec.Code, tc.want)
+			}
+		}
+	}
 }

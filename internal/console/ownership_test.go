@@ -1,0 +1,335 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// team is an env with two operators and an admin, each logged in.
+type team struct {
+	*env
+	olga, ivan, root *client
+	// token is each user's session token.
+	token map[string]string
+}
+
+func newTeam(t *testing.T, opts envOptions) team {
+	t.Helper()
+	e := newEnv(t, opts)
+	e.seed()
+	tm := team{env: e, token: map[string]string{}}
+	for _, u := range []struct {
+		name, role string
+		c          **client
+	}{{"olga", store.RoleOperator, &tm.olga}, {"ivan", store.RoleOperator, &tm.ivan}, {"root", store.RoleAdmin, &tm.root}} {
+		e.addUser(u.name, u.name+"-password", u.role)
+		*u.c = e.client()
+		tm.token[u.name] = (*u.c).login(u.name, u.name+"-password").Token
+	}
+	return tm
+}
+
+// denied returns the access_denied rows of user.
+func (e *env) denied(user string) []store.AuditEntry {
+	e.t.Helper()
+	rows, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Username: user, Action: console.ActionDenied})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+// TestPlaybackOwnership checks that a playback session is its starter's:
+// another user gets exactly the 404 of an unknown session on control and
+// stop (audited as denied, nothing reaches sipserver), and an admin may
+// force-stop it (audited as forced).
+func TestPlaybackOwnership(t *testing.T) {
+	tm := newTeam(t, envOptions{})
+	r := tm.olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/playback",
+		map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"})
+	mustStatus(t, "playback", r, http.StatusOK, "")
+	var p playAnswer
+	r.json(t, &p)
+	var req console.SessionRequest
+	if err := json.Unmarshal([]byte(tm.sip.callsTo("POST /internal/v1/sessions")[0].Body), &req); err != nil || req.Owner != "olga" {
+		t.Fatalf("session request %+v %v: want owner olga", req, err)
+	}
+
+	ctl := "/api/v1/playback/" + p.SessionID + "/control"
+	unknown := tm.ivan.do(http.MethodPost, "/api/v1/playback/playback-none/control", `{"action":"pause"}`)
+	mustStatus(t, "unknown session", unknown, http.StatusNotFound, "not_found")
+	for _, tc := range []struct {
+		what string
+		c    *client
+		r    func(*client) response
+	}{
+		{"ivan controls", tm.ivan, func(c *client) response { return c.do(http.MethodPost, ctl, `{"action":"pause"}`) }},
+		{"ivan stops", tm.ivan, func(c *client) response { return c.do(http.MethodDelete, "/api/v1/playback/"+p.SessionID, nil) }},
+		{"the admin controls", tm.root, func(c *client) response { return c.do(http.MethodPost, ctl, `{"action":"pause"}`) }},
+	} {
+		got := tc.r(tc.c)
+		mustStatus(t, tc.what, got, http.StatusNotFound, "not_found")
+		// The same answer as an unknown session, but for the id.
+		if want := strings.ReplaceAll(string(unknown.Body), "playback-none", p.SessionID); string(got.Body) != want {
+			t.Errorf("%s: %s, want %s", tc.what, got.Body, want)
+		}
+	}
+	if n := len(tm.sip.callsTo("POST /internal/v1/sessions/" + p.SessionID + "/control")); n != 0 {
+		t.Fatalf("%d controls reached sipserver", n)
+	}
+	if n := len(tm.sip.callsTo("DELETE /internal/v1/sessions/" + p.SessionID)); n != 0 {
+		t.Fatal("another user's stop reached sipserver")
+	}
+	if d := tm.denied("ivan"); len(d) != 2 || d[0].Target != p.SessionID || d[0].Detail["route"] != "DELETE /api/v1/playback/{session}" {
+		t.Errorf("ivan's denials %+v", d)
+	}
+	if d := tm.denied("root"); len(d) != 1 {
+		t.Errorf("the admin's denied control: %+v", d)
+	}
+
+	mustStatus(t, "olga controls", tm.olga.do(http.MethodPost, ctl, `{"action":"pause"}`), http.StatusNoContent, "")
+	mustStatus(t, "admin force-stops", tm.root.do(http.MethodDelete, "/api/v1/playback/"+p.SessionID, nil), http.StatusNoContent, "")
+	if n := len(tm.sip.callsTo("DELETE /internal/v1/sessions/" + p.SessionID)); n != 1 {
+		t.Fatalf("force stop: %d DELETEs at sipserver", n)
+	}
+	stops, _, err := tm.st.ListAudit(context.Background(), store.AuditFilter{Username: "root", Action: "playback_stop"})
+	if err != nil || len(stops) != 1 || stops[0].Detail["forced"] != true || stops[0].Detail["owner"] != "olga" {
+		t.Fatalf("force stop audit %+v %v", stops, err)
+	}
+
+	// A session without owner (from before owners) is nobody's but an admin's to stop.
+	tm.sip.mu.Lock()
+	tm.sip.sessions["playback-legacy"] = map[string]any{"id": "playback-legacy", "kind": "playback", "state": "active", "path": "playback/playback-legacy"}
+	tm.sip.mu.Unlock()
+	mustStatus(t, "olga controls an ownerless session", tm.olga.do(http.MethodPost, "/api/v1/playback/playback-legacy/control", `{"action":"pause"}`),
+		http.StatusNotFound, "not_found")
+	mustStatus(t, "admin stops an ownerless session", tm.root.do(http.MethodDelete, "/api/v1/playback/playback-legacy", nil), http.StatusNoContent, "")
+}
+
+// TestDownloadOwnership checks that a download is its starter's — status,
+// file and delete answer others the 404 of an unknown download — that an
+// admin may delete (force-stop) it, and that the owner survives a restart.
+func TestDownloadOwnership(t *testing.T) {
+	tm := newTeam(t, envOptions{ffmpeg: fakeFFmpeg(t, ffmpegOK)})
+	r := startDownload(t, tm.olga, 4)
+	mustStatus(t, "download", r, http.StatusAccepted, "")
+	var started downloadAnswer
+	r.json(t, &started)
+	if d := waitDownload(t, tm.olga, started.ID); d.State != console.DownloadDone {
+		t.Fatalf("download %+v", d)
+	}
+	var req console.SessionRequest
+	if err := json.Unmarshal([]byte(tm.sip.callsTo("POST /internal/v1/sessions")[0].Body), &req); err != nil || req.Owner != "olga" {
+		t.Fatalf("session request %+v %v: want owner olga", req, err)
+	}
+
+	base := "/api/v1/downloads/" + started.ID
+	unknown := tm.ivan.do(http.MethodGet, "/api/v1/downloads/0123456789abcdef0123456789abcdef", nil)
+	for _, tc := range []struct {
+		what   string
+		c      *client
+		method string
+		path   string
+	}{
+		{"ivan's status", tm.ivan, http.MethodGet, base},
+		{"ivan's file", tm.ivan, http.MethodGet, base + "/file"},
+		{"ivan's delete", tm.ivan, http.MethodDelete, base},
+		{"the admin's status", tm.root, http.MethodGet, base},
+		{"the admin's file", tm.root, http.MethodGet, base + "/file"},
+	} {
+		got := tc.c.do(tc.method, tc.path, nil)
+		mustStatus(t, tc.what, got, http.StatusNotFound, "not_found")
+		if want := strings.ReplaceAll(string(unknown.Body), "0123456789abcdef0123456789abcdef", started.ID); string(got.Body) != want {
+			t.Errorf("%s: %s, want %s", tc.what, got.Body, want)
+		}
+	}
+	if d := tm.denied("ivan"); len(d) != 3 {
+		t.Errorf("ivan's denials: %d", len(d))
+	}
+	if a := tm.actions("ivan"); a["download_file"] != 0 {
+		t.Errorf("ivan fetched the file: %v", a)
+	}
+	mustStatus(t, "olga's file", tm.olga.do(http.MethodGet, base+"/file", nil), http.StatusOK, "")
+
+	// After a restart the sidecar still names the owner.
+	d2 := &console.Downloads{Dir: tm.dlDir, FFmpeg: "ffmpeg", Log: quiet}
+	if err := d2.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := d2.Status(started.ID)
+	d2.Close()
+	if err != nil || st.User != "olga" || st.ChannelID != channelA1 || st.Speed != 4 || st.Start == nil {
+		t.Fatalf("after restart: %+v %v", st, err)
+	}
+
+	mustStatus(t, "the admin deletes", tm.root.do(http.MethodDelete, base, nil), http.StatusNoContent, "")
+	if _, err := os.Stat(filepath.Join(tm.dlDir, started.ID+".mp4")); !os.IsNotExist(err) {
+		t.Errorf("file after delete: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(tm.dlDir, started.ID+".json")); !os.IsNotExist(err) {
+		t.Errorf("sidecar after delete: %v", err)
+	}
+	mustStatus(t, "olga's status after the delete", tm.olga.do(http.MethodGet, base, nil), http.StatusNotFound, "not_found")
+	del, _, err := tm.st.ListAudit(context.Background(), store.AuditFilter{Username: "root", Action: "download_delete"})
+	if err != nil || len(del) != 1 || del[0].Detail["forced"] != true || del[0].Detail["owner"] != "olga" {
+		t.Fatalf("force delete audit %+v %v", del, err)
+	}
+
+	// A file without sidecar (from an older version) is the admins'.
+	legacy := "fedcba9876543210fedcba9876543210"
+	if err := os.WriteFile(filepath.Join(tm.dlDir, legacy+".mp4"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, "olga's legacy file", tm.olga.do(http.MethodGet, "/api/v1/downloads/"+legacy+"/file", nil), http.StatusNotFound, "not_found")
+	r = tm.root.do(http.MethodGet, "/api/v1/downloads/"+legacy+"/file", nil)
+	if mustStatus(t, "the admin's legacy file", r, http.StatusOK, ""); string(r.Body) != "old" {
+		t.Errorf("legacy file %q", r.Body)
+	}
+}
+
+// TestDownloadStop checks that the owner can stop a running download: the
+// device session ends and the download fails with "download stopped".
+func TestDownloadStop(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	script := "i=0\nwhile [ ! -e " + release + " ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done\n" + ffmpegOK
+	tm := newTeam(t, envOptions{ffmpeg: fakeFFmpeg(t, script)})
+	// Lets the fake ffmpeg end if the stop failed.
+	t.Cleanup(func() { _ = os.WriteFile(release, nil, 0o600) })
+	r := startDownload(t, tm.olga, 1)
+	mustStatus(t, "download", r, http.StatusAccepted, "")
+	var started downloadAnswer
+	r.json(t, &started)
+	mustStatus(t, "ivan stops", tm.ivan.do(http.MethodDelete, "/api/v1/downloads/"+started.ID, nil), http.StatusNotFound, "not_found")
+	mustStatus(t, "olga stops", tm.olga.do(http.MethodDelete, "/api/v1/downloads/"+started.ID, nil), http.StatusNoContent, "")
+	d := waitDownload(t, tm.olga, started.ID)
+	if d.State != console.DownloadFailed || d.Error != "download stopped" {
+		t.Fatalf("stopped download %+v", d)
+	}
+	tm.sip.waitCall(t, "DELETE /internal/v1/sessions/"+sessionOf(t, tm.env))
+}
+
+// sessionOf returns the id of the first session the double created.
+func sessionOf(t *testing.T, e *env) string {
+	t.Helper()
+	e.sip.mu.Lock()
+	defer e.sip.mu.Unlock()
+	for id := range e.sip.sessions {
+		return id
+	}
+	t.Fatal("no session created")
+	return ""
+}
+
+// TestShortDownload checks contract 3: a download whose device session
+// already ended after it had been active (mediagw still holds the stream)
+// is recorded; one that ended without ever sending fails with a clear error.
+func TestShortDownload(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		activeAt any
+		state    string
+		err      string
+	}{
+		{"ended after sending", "2024-05-01T08:00:01Z", console.DownloadDone, ""},
+		{"ended before sending", nil, console.DownloadFailed, "ended before the device sent anything: device_bye"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, c := operator(t, envOptions{ffmpeg: fakeFFmpeg(t, ffmpegOK)})
+			e.sip.answer["POST /internal/v1/sessions"] = func(w http.ResponseWriter, _ []byte) {
+				writeJSON(w, http.StatusCreated, map[string]any{
+					"id": "download-short", "kind": "download", "channel_id": channelA1, "path": "download/download-short",
+					"state": "inviting", "owner": "olga",
+				})
+			}
+			e.sip.answer["GET /internal/v1/sessions/download-short"] = func(w http.ResponseWriter, _ []byte) {
+				writeJSON(w, http.StatusOK, map[string]any{
+					"id": "download-short", "kind": "download", "channel_id": channelA1, "path": "download/download-short",
+					"state": "ended", "end_reason": "device_bye", "active_at": tc.activeAt, "owner": "olga",
+				})
+			}
+			r := startDownload(t, c, 4)
+			mustStatus(t, "download", r, http.StatusAccepted, "")
+			var started downloadAnswer
+			r.json(t, &started)
+			d := waitDownload(t, c, started.ID)
+			if d.State != tc.state || !strings.Contains(d.Error, tc.err) {
+				t.Fatalf("download %+v, want %s %q", d, tc.state, tc.err)
+			}
+		})
+	}
+}
+
+// TestEventsOnlyToOwners checks on a real listener that a playback's
+// session events reach its owner and the admins, never another operator,
+// while live session events reach everyone.
+func TestEventsOnlyToOwners(t *testing.T) {
+	tm := newTeam(t, envOptions{})
+	olga, _ := openEvents(t, tm.env, tm.token["olga"])
+	ivan, _ := openEvents(t, tm.env, tm.token["ivan"])
+	root, _ := openEvents(t, tm.env, tm.token["root"])
+
+	notify := func(v store.SessionEvent) {
+		b, _ := json.Marshal(v)
+		if _, err := tm.st.Pool.Exec(context.Background(), `SELECT pg_notify($1, $2)`, store.ChannelSession, string(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The listener connects in the background: send pairs (olga's playback,
+	// then a live session) until ivan has received two live events: the
+	// playback events sent between them reached his subscription, and were
+	// not delivered. Notifications keep their order.
+	var olgaSaw, rootSaw, ivanFirst, ivanLast int
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	seq := 0
+	seqOf := func(ev sseEvent) (string, int) {
+		if ev.name != console.EventSession {
+			return "", 0
+		}
+		var se store.SessionEvent
+		if err := json.Unmarshal([]byte(ev.data), &se); err != nil {
+			t.Fatalf("event %q: %v", ev.data, err)
+		}
+		n, _ := strconv.Atoi(se.ID)
+		return se.Kind, n
+	}
+	for olgaSaw == 0 || rootSaw == 0 || ivanLast <= ivanFirst {
+		select {
+		case ev := <-olga:
+			if kind, n := seqOf(ev); kind == "playback" && olgaSaw == 0 {
+				olgaSaw = n
+			}
+		case ev := <-root:
+			if kind, n := seqOf(ev); kind == "playback" && rootSaw == 0 {
+				rootSaw = n
+			}
+		case ev := <-ivan:
+			switch kind, n := seqOf(ev); kind {
+			case "play":
+				if ivanFirst == 0 {
+					ivanFirst = n
+				}
+				ivanLast = n
+			case "playback":
+				t.Fatalf("ivan received olga's playback: %s", ev.data)
+			}
+		case <-tick.C:
+			seq++
+			notify(store.SessionEvent{ID: strconv.Itoa(seq), Kind: "playback", Owner: "olga", State: "active"})
+			notify(store.SessionEvent{ID: strconv.Itoa(seq), Kind: "play", State: "active"})
+		case <-deadline:
+			t.Fatalf("after 20 s: olga saw %d, root %d, ivan %d–%d", olgaSaw, rootSaw, ivanFirst, ivanLast)
+		}
+	}
+}
