@@ -43,16 +43,20 @@ function showLogin(messageKey) {
   (($('#login-username').value && $('#login-password')) || $('#login-username')).focus();
 }
 
+/** untilText is the text of key with the time the server's message names ("… after <RFC 3339>", "… until <RFC 3339> after …"). */
+function untilText(err, key, keyNoTime) {
+  const raw = (err.message.match(/(?:until|after) (\S+)(?: after .*)?$/) || [])[1];
+  const when = raw ? new Date(raw) : null;
+  if (when && !Number.isNaN(when.getTime())) return t(key, { time: formatTime(when) });
+  return t(keyNoTime);
+}
+
 function loginErrorText(err) {
   if (!(err instanceof ApiError)) return errorText(err);
   if (err.status === 0 || err.code === 'network' || (err.status >= 502 && err.status <= 504 && !err.body)) return t('login.down');
-  if (err.status === 423 || err.code === 'locked') {
-    const raw = err.body?.locked_until || err.body?.until || (err.message.match(/until (.+)$/) || [])[1];
-    const when = raw ? new Date(raw) : null;
-    if (when && !Number.isNaN(when.getTime())) return t('login.locked', { time: formatTime(when) });
-    if (raw) return t('login.locked', { time: raw });
-    return t('login.lockedNoTime');
-  }
+  // A locked username answers like a wrong password (401); only an address
+  // with too many failures, whatever the usernames, is told to wait.
+  if (err.status === 429 || err.code === 'too_many_attempts') return untilText(err, 'login.tooMany', 'login.tooManyNoTime');
   if (err.status === 401 || err.code === 'unauthenticated' || err.code === 'invalid_credentials') return t('login.wrong');
   return err.message;
 }
@@ -114,6 +118,8 @@ async function onPasswordSubmit(e) {
   } catch (err) {
     btn.disabled = false;
     if (err.status === 401 && err.code === 'unauthenticated') { showLogin('login.expired'); return; }
+    if (err.code === 'wrong_password') { fail(t('pw.wrongOld')); return; }
+    if (err.status === 423 || err.code === 'locked') { fail(untilText(err, 'pw.locked', 'pw.lockedNoTime')); return; }
     fail(err.status === 0 ? t('login.down') : errorText(err));
     return;
   }

@@ -20,8 +20,8 @@ const table = {
     'login.busy': '正在登录…',
     'login.required': '请输入用户名和密码',
     'login.wrong': '用户名或密码错误',
-    'login.locked': '账户已锁定，请于 {time} 后重试',
-    'login.lockedNoTime': '账户已锁定，请稍后重试',
+    'login.tooMany': '该地址登录失败次数过多，请于 {time} 后重试',
+    'login.tooManyNoTime': '该地址登录失败次数过多，请稍后重试',
     'login.down': '无法连接服务器，请检查网络或稍后重试',
     'login.expired': '会话已过期，请重新登录',
 
@@ -37,6 +37,9 @@ const table = {
     'pw.mismatch': '两次输入的新密码不一致',
     'pw.sameAsOld': '新密码不能与当前密码相同',
     'pw.done': '密码已修改',
+    'pw.wrongOld': '当前密码错误',
+    'pw.locked': '当前密码错误次数过多，密码修改已锁定，请于 {time} 后重试',
+    'pw.lockedNoTime': '当前密码错误次数过多，密码修改已锁定，请稍后重试',
 
     'tree.byDevice': '按设备',
     'tree.byRegion': '按区域',
@@ -124,6 +127,7 @@ const table = {
     'err.network': '无法连接服务器',
     'err.forbidden': '没有权限',
     'err.unknown': '请求失败（{status}）',
+    'err.audit': '审计日志无法写入，访问已被拒绝，请联系管理员',
     'common.close': '关闭',
   },
   en: {
@@ -144,8 +148,8 @@ const table = {
     'login.busy': 'Signing in…',
     'login.required': 'Enter your username and password',
     'login.wrong': 'Wrong username or password',
-    'login.locked': 'Account locked; try again after {time}',
-    'login.lockedNoTime': 'Account locked; try again later',
+    'login.tooMany': 'Too many failed sign-ins from this address; try again after {time}',
+    'login.tooManyNoTime': 'Too many failed sign-ins from this address; try again later',
     'login.down': 'Cannot reach the server; check the network or try again later',
     'login.expired': 'Your session expired; please sign in again',
 
@@ -161,6 +165,9 @@ const table = {
     'pw.mismatch': 'The two new passwords differ',
     'pw.sameAsOld': 'The new password must differ from the current one',
     'pw.done': 'Password changed',
+    'pw.wrongOld': 'The current password is wrong',
+    'pw.locked': 'Too many wrong current passwords; password changes are locked until {time}',
+    'pw.lockedNoTime': 'Too many wrong current passwords; password changes are locked for now',
 
     'tree.byDevice': 'By device',
     'tree.byRegion': 'By region',
@@ -248,6 +255,7 @@ const table = {
     'err.network': 'Cannot reach the server',
     'err.forbidden': 'Not allowed',
     'err.unknown': 'Request failed ({status})',
+    'err.audit': 'The audit log cannot be written, so access is refused; contact an administrator',
     'common.close': 'Close',
   },
 };
