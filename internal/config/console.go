@@ -38,7 +38,7 @@ type ConsoleAuth struct {
 	MaxFailures int      `yaml:"max_failures"`
 	Lockout     Duration `yaml:"lockout"`
 	// IPMaxFailures failed logins from one client address within IPWindow,
-	// whatever the usernames, refuse its logins until the window ends
+	// whatever the usernames, refuse every login from it for IPWindow
 	// (password spraying).
 	IPMaxFailures int      `yaml:"ip_max_failures"`
 	IPWindow      Duration `yaml:"ip_window"`
