@@ -29,7 +29,7 @@ func TestRebindReregisters(t *testing.T) {
 			s, _ := startSim(t, p, func(c *Config) {
 				c.Keepalive = 200 * time.Millisecond
 				if tc.alarm {
-					c.Keepalive = time.Hour // only alarms are sent
+					c.Faults.NoKeepalive = 1 // only alarms are sent
 					c.Faults.AlarmInterval = 200 * time.Millisecond
 				}
 			})
