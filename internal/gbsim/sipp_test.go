@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 )
 
 func freeUDPPort(t *testing.T) int {
@@ -41,7 +41,7 @@ func TestAgainstSippPlatform(t *testing.T) {
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "u1", "-nd", "-nostdin",
 		"-trace_msg", "-message_file", msgFile, "-trace_err", "-error_file", errFile)
 	cmd.Dir = dir
-	var out syncBuffer
+	var out apitest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -111,23 +111,4 @@ func TestAgainstSippPlatform(t *testing.T) {
 	if t.Failed() {
 		t.Logf("sipp output:\n%s\nmessages:\n%s", out.String(), log)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that sipp's output goroutine and the test
-// may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
