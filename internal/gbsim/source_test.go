@@ -3,6 +3,10 @@ package gbsim
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
@@ -126,4 +130,70 @@ func hasParamSets(au []byte, codec ps.Codec) bool {
 		}
 	}
 	return false
+}
+
+// TestCloseStopsClipGeneration closes a simulator while ffmpeg generates a
+// clip: Close kills ffmpeg, waits for the worker and leaves no partial file
+// (the leak check of TestMain sees that no goroutine is left).
+func TestCloseStopsClipGeneration(t *testing.T) {
+	peertest.Require(t, "ffmpeg", "ffmpeg")
+	cfg := DefaultConfig()
+	cfg.LocalIP = "127.0.0.1"
+	cfg.CacheDir = t.TempDir()
+	cfg.ClipSize = "1920x1080"
+	s, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.media.get(ps.CodecH265, "34020000001310000001"); !c.synthetic {
+		t.Fatal("a clip before ffmpeg ran")
+	}
+	// ffmpeg writes to a temporary file beside the clip; wait until it has
+	// started on the first one.
+	waitFor(t, "ffmpeg started", func() bool {
+		tmp, _ := filepath.Glob(filepath.Join(cfg.CacheDir, "*.tmp"))
+		return len(tmp) > 0
+	})
+	s.Close()
+	if tmp, _ := filepath.Glob(filepath.Join(cfg.CacheDir, "*.tmp")); len(tmp) > 0 {
+		t.Fatalf("partial files left after Close: %v", tmp)
+	}
+	if kids := childProcesses(t, "ffmpeg"); len(kids) > 0 {
+		t.Fatalf("ffmpeg still running after Close: pids %v", kids)
+	}
+	if c := s.media.get(ps.CodecH265, "34020000001310000001"); !c.synthetic {
+		t.Fatal("a clip although its generation was cancelled")
+	}
+}
+
+// childProcesses returns the pids of this process's children named comm
+// (Linux /proc; elsewhere the check is skipped).
+func childProcesses(t *testing.T, comm string) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		t.Log("no /proc: child processes not checked")
+		return nil
+	}
+	var pids []int
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // the process ended meanwhile
+		}
+		// pid (comm) state ppid …
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(string(b[end+1:]))
+		if string(b[open+1:end]) != comm || len(fields) < 2 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == os.Getpid() {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:open])))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
