@@ -283,3 +283,27 @@ func TestProxies(t *testing.T) {
 		t.Errorf("unparsable peer: %q", got)
 	}
 }
+
+// FuzzClientAddr checks that any forwarding headers from a trusted proxy
+// give the peer or a valid IP, never a panic or a piece of the header.
+func FuzzClientAddr(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"203.0.113.9", "https"}, {"198.51.100.7, 203.0.113.9, 10.2.2.2", "https,http"}, {"junk, 10.3.3.3", ""},
+		{"[2001:db8::1]:443, fe80::1%eth0", "HTTPS"}, {"::ffff:1.2.3.4", "http"}, {",,,", ","},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	p := auth.Proxies{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	f.Fuzz(func(t *testing.T, xff, proto string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "10.1.1.1:5000"
+		r.Header.Set("X-Forwarded-For", xff)
+		r.Header.Set("X-Forwarded-Proto", proto)
+		got := p.ClientAddr(r)
+		a, err := netip.ParseAddr(got)
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			t.Fatalf("X-Forwarded-For %q gave %q", xff, got)
+		}
+		_ = p.Secure(r)
+	})
+}
