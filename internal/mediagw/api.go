@@ -36,7 +36,10 @@ type API struct {
 	Webhook *Webhook
 	// Outputs returns the sessions of every output, by output name.
 	Outputs func() map[string]any
-	Log     *slog.Logger
+	// PathMetrics serves the per-path metrics (GET /internal/v1/metrics);
+	// nil: 404.
+	PathMetrics http.Handler
+	Log         *slog.Logger
 }
 
 // Register adds the API's routes to mux under /internal/v1/.
@@ -53,6 +56,17 @@ func (a *API) Register(mux *http.ServeMux) {
 	route("GET /internal/v1/outputs", a.outputs)
 	route("GET /internal/v1/webhook", a.webhook)
 	route("POST /internal/v1/play-tokens", a.playToken)
+	route("GET /internal/v1/metrics", a.metrics)
+}
+
+// metrics serves the per-path Prometheus metrics, which say which channels
+// are watched: only to holders of the service token.
+func (a *API) metrics(w http.ResponseWriter, r *http.Request) error {
+	if a.PathMetrics == nil {
+		return fmt.Errorf("%w: per-path metrics", access.ErrNotFound)
+	}
+	a.PathMetrics.ServeHTTP(w, r)
+	return nil
 }
 
 func statusOf(err error) int {
@@ -100,17 +114,38 @@ func (a *API) getReceiver(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) patchReceiver(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		SSRC *string `json:"ssrc"`
+		SSRC     *string   `json:"ssrc"`
+		AllowIPs *[]string `json:"allow_ips"`
 	}
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
-	if req.SSRC == nil {
-		return fmt.Errorf("%w: nothing to change (ssrc)", ErrInvalid)
+	if req.SSRC == nil && req.AllowIPs == nil {
+		return fmt.Errorf("%w: nothing to change (ssrc, allow_ips)", ErrInvalid)
 	}
-	info, err := a.Gateway.SetSSRC(r.PathValue("id"), *req.SSRC)
-	if err != nil {
-		return err
+	// Both are checked before either is applied.
+	if req.AllowIPs != nil {
+		if _, err := parseAllowIPs(*req.AllowIPs); err != nil {
+			return err
+		}
+	}
+	if req.SSRC != nil {
+		if _, err := parseSSRC(*req.SSRC); err != nil {
+			return err
+		}
+	}
+	var info ReceiverInfo
+	var err error
+	// The SSRC first: it is the change that can conflict (409).
+	if req.SSRC != nil {
+		if info, err = a.Gateway.SetSSRC(r.PathValue("id"), *req.SSRC); err != nil {
+			return err
+		}
+	}
+	if req.AllowIPs != nil {
+		if info, err = a.Gateway.SetAllowIPs(r.PathValue("id"), *req.AllowIPs); err != nil {
+			return err
+		}
 	}
 	svcapi.WriteJSON(w, http.StatusOK, info)
 	return nil
@@ -152,6 +187,7 @@ type StreamInfo struct {
 	FPS         float64      `json:"fps"`
 	Bitrate     float64      `json:"bitrate"`
 	Units       uint64       `json:"units"`
+	VideoUnits  uint64       `json:"video_units"`
 	Bytes       uint64       `json:"bytes"`
 	Keyframes   uint64       `json:"keyframes"`
 	GOPUnits    int          `json:"gop_units"`
@@ -163,6 +199,23 @@ type StreamInfo struct {
 	Ingest      *IngestStats `json:"ingest,omitempty"`
 	Transcode   bool         `json:"transcode,omitempty"`
 	ReaderCount int          `json:"reader_count"`
+	// Hold describes a download stream kept for its reader.
+	Hold *HoldInfo `json:"hold,omitempty"`
+}
+
+// HoldInfo is the hold of a download stream in API answers.
+type HoldInfo struct {
+	// Units and Bytes are kept for the reader and not handed to it yet.
+	Units int `json:"units"`
+	Bytes int `json:"bytes"`
+	// MaxBytes is downloads.hold_bytes.
+	MaxBytes int `json:"max_bytes"`
+	// Dropped counts units given up because the hold filled before the
+	// reader attached.
+	Dropped uint64 `json:"dropped"`
+	// Attached: the reader came; Ended: the device finished.
+	Attached bool `json:"attached"`
+	Ended    bool `json:"ended"`
 }
 
 // ReaderInfo is a reader of a stream in API answers.
@@ -187,6 +240,8 @@ func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
 	for _, t := range st.Tracks {
 		if t.Codec.IsAudio() {
 			out.AudioCodec = t.Codec.String()
+		} else {
+			out.VideoUnits += t.Units
 		}
 	}
 	if !st.LastUnit.IsZero() {
@@ -202,6 +257,14 @@ func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
 	if rc, ok := a.Gateway.receiverOf(st.Path); ok {
 		out.Receiver = rc.id
 		out.Ingest = ingestStats(rc.rcv.Stats())
+	}
+	if s, ok := a.Gateway.Hub.Stream(st.Path); ok {
+		if h, ok := s.HoldStats(); ok {
+			out.Hold = &HoldInfo{
+				Units: h.Units, Bytes: h.Bytes, MaxBytes: h.MaxBytes, Dropped: h.Dropped,
+				Attached: h.Attached, Ended: h.Ended,
+			}
+		}
 	}
 	return out
 }

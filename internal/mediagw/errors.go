@@ -12,4 +12,7 @@ var (
 	ErrPathBusy = errors.New("mediagw: path already has a receiver")
 	// ErrClosed: the gateway is shutting down (503).
 	ErrClosed = errors.New("mediagw: closed")
+	// ErrAuditNotStored: the console did not confirm a media open's audit
+	// row; with the audit failing closed the viewer is refused (503).
+	ErrAuditNotStored = errors.New("mediagw: audit row not stored")
 )

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
@@ -92,8 +93,26 @@ type Gateway struct {
 	// IdleTimeout is the hub's idle timeout; OnIdle ignores receivers
 	// younger than it (a new session on a path that just went idle).
 	IdleTimeout time.Duration
+	// DownloadHoldBytes bounds what a download/… stream keeps for its first
+	// reader (hub.PublishHold); 0 means DefaultDownloadHoldBytes, a
+	// negative value publishes downloads like live streams.
+	DownloadHoldBytes int
+	// DownloadHold is how long a download whose receiver closed waits for
+	// its first reader; 0 means DefaultDownloadHold.
+	DownloadHold time.Duration
 	// Events receives events; nil discards them.
 	Events Events
+	// Audit stores every media open (Opened) as a row of the console's
+	// audit table; nil only logs it.
+	Audit Auditor
+	// AuditFailOpen admits a viewer whose audit row could not be stored
+	// (logged and counted). The default refuses it: no video without its
+	// audit row.
+	AuditFailOpen bool
+	// Node names this mediagw in audit rows; AdvertiseIP when empty.
+	Node string
+	// Now is the clock of audit rows; nil means time.Now.
+	Now func() time.Time
 	// Log receives one line per receiver and stream event.
 	Log *slog.Logger
 
@@ -104,10 +123,22 @@ type Gateway struct {
 	published map[string]chan struct{} // closed when a path gets a receiver
 	needed    map[string]*neededCall
 	onDemand  onDemandCounts
+	audits    auditCounts
+	ended     endedTotals
 	wg        sync.WaitGroup
 	ctx       context.Context
 	cancel    context.CancelFunc
 }
+
+// Defaults of the download hold.
+const (
+	DefaultDownloadHoldBytes = 640 << 20
+	DefaultDownloadHold      = 30 * time.Second
+)
+
+// downloadPrefix starts the paths of download sessions: their streams are
+// held for their reader (see DownloadHoldBytes).
+const downloadPrefix = "download/"
 
 // neededCall is one stream-needed call in flight, shared by every viewer
 // waiting for the path.
@@ -119,6 +150,27 @@ type neededCall struct {
 // onDemandCounts count on-demand outcomes for metrics.
 type onDemandCounts struct {
 	started, failed, timedOut uint64
+}
+
+// auditCounts count media-open audit outcomes for metrics: stored, failed
+// with the viewer refused, failed with the viewer admitted (fail open).
+type auditCounts struct {
+	stored, refused, admitted uint64
+}
+
+// endedTotals keep the ingest counters of receivers that ended, so that the
+// gateway-wide totals of /metrics never go down.
+type endedTotals struct {
+	packets, lost, foreignSSRC, foreignSource, invalid, demuxErrors uint64
+}
+
+func (e *endedTotals) add(s ingest.Stats) {
+	e.packets += s.Packets
+	e.lost += s.Lost
+	e.foreignSSRC += s.ForeignSSRC
+	e.foreignSource += s.ForeignSource
+	e.invalid += s.Invalid
+	e.demuxErrors += s.DemuxErrors
 }
 
 // Initialize checks the configuration.
@@ -134,6 +186,18 @@ func (g *Gateway) Initialize() error {
 	}
 	if g.AdvertiseIP == "" {
 		g.AdvertiseIP = "127.0.0.1"
+	}
+	if g.Node == "" {
+		g.Node = g.AdvertiseIP
+	}
+	if g.Now == nil {
+		g.Now = time.Now
+	}
+	if g.DownloadHoldBytes == 0 {
+		g.DownloadHoldBytes = DefaultDownloadHoldBytes
+	}
+	if g.DownloadHold <= 0 {
+		g.DownloadHold = DefaultDownloadHold
 	}
 	g.receivers = make(map[string]*receiver)
 	g.byPath = make(map[string]*receiver)
@@ -171,6 +235,10 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	if err != nil {
 		return ReceiverInfo{}, err
 	}
+	allow, err := parseAllowIPs(req.AllowIPs)
+	if err != nil {
+		return ReceiverInfo{}, err
+	}
 	switch req.Transport {
 	case TransportUDP:
 		if req.Shared && g.Mux == nil {
@@ -196,7 +264,14 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 		g.mu.Unlock()
 		return ReceiverInfo{}, fmt.Errorf("%w: %s (receiver %s)", ErrPathBusy, req.Path, old.id)
 	}
-	st, err := g.Hub.Publish(req.Path)
+	var st *hub.Stream
+	if strings.HasPrefix(req.Path, downloadPrefix) && g.DownloadHoldBytes > 0 {
+		// A download keeps everything for its reader, which may come after
+		// the device has finished (a short clip at 4×).
+		st, err = g.Hub.PublishHold(req.Path, g.DownloadHoldBytes)
+	} else {
+		st, err = g.Hub.Publish(req.Path)
+	}
 	if err != nil {
 		g.mu.Unlock()
 		if errors.Is(err, hub.ErrHubClosed) {
@@ -206,11 +281,11 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	}
 	r := &receiver{
 		id: newReceiverID(), path: req.Path, transport: req.Transport, shared: req.Shared,
-		ip: g.AdvertiseIP, created: time.Now(), stream: st, ssrc: ssrc,
+		ip: g.AdvertiseIP, created: time.Now(), stream: st, ssrc: ssrc, ended: make(chan struct{}),
 	}
 	r.rcv = &ingest.Receiver{
 		Path: req.Path, SSRC: ssrc, Sink: streamSink{st}, Timeout: g.RTPTimeout,
-		ReorderPackets: g.ReorderPackets, ReorderDelay: g.ReorderDelay, Log: g.Log,
+		ReorderPackets: g.ReorderPackets, ReorderDelay: g.ReorderDelay, AllowIPs: allow, Log: g.Log,
 	}
 	// Reserve the path before the transport binds, so that a concurrent
 	// Open of the same path fails fast.
@@ -244,7 +319,7 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	g.wg.Add(1)
 	g.mu.Unlock()
 	g.Log.Info("receiver opened", "path", r.path, "receiver", r.id, "transport", r.transport,
-		"shared", r.shared, "port", r.port, "ssrc", formatSSRC(ssrc))
+		"shared", r.shared, "port", r.port, "ssrc", formatSSRC(ssrc), "allow_ips", req.AllowIPs)
 	go g.watch(r)
 	return r.info(), nil
 }
@@ -343,6 +418,25 @@ func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
 	return r.info(), nil
 }
 
+// SetAllowIPs replaces the addresses a receiver accepts media from: after
+// the SDP answer, sipserver sends the device's signalling IP and the c= IP
+// of its answer.
+func (g *Gateway) SetAllowIPs(id string, list []string) (ReceiverInfo, error) {
+	allow, err := parseAllowIPs(list)
+	if err != nil {
+		return ReceiverInfo{}, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.receivers[id]
+	if !ok || r.rcv.Err() != nil {
+		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	}
+	r.rcv.SetAllowIPs(allow)
+	g.Log.Info("receiver sources set", "path", r.path, "receiver", id, "allow_ips", list)
+	return r.info(), nil
+}
+
 // CloseReceiver closes a receiver at its owner's request.
 func (g *Gateway) CloseReceiver(id string) error {
 	g.mu.Lock()
@@ -355,7 +449,9 @@ func (g *Gateway) CloseReceiver(id string) error {
 		return fmt.Errorf("%w: %s", ErrNoReceiver, id)
 	}
 	r.rcv.Close()
-	<-r.stream.Done()
+	// A download's stream outlives its receiver until its reader has it
+	// all; the caller only waits for the receiver.
+	<-r.ended
 	return nil
 }
 
@@ -402,7 +498,9 @@ func (g *Gateway) receiverOf(path string) (*receiver, bool) {
 	return r, ok
 }
 
-// watch reports r's stream ready and tears r down when it ends.
+// watch reports r's stream ready and tears r down when it ends. A live
+// stream closes with its receiver; a download's stream is ended instead
+// and closes when its reader has been given everything (awaitHold).
 func (g *Gateway) watch(r *receiver) {
 	defer g.wg.Done()
 	select {
@@ -418,24 +516,60 @@ func (g *Gateway) watch(r *receiver) {
 	}
 	<-r.rcv.Done()
 	g.stopTransport(r)
-	r.stream.Close()
+	held := r.stream.Held()
+	r.stream.End()
 	g.mu.Lock()
 	delete(g.receivers, r.id)
-	if g.byPath[r.path] == r {
+	if !held && g.byPath[r.path] == r {
 		delete(g.byPath, r.path)
 	}
 	byAPI := r.byAPI
+	g.ended.add(r.rcv.Stats())
 	g.mu.Unlock()
+	close(r.ended)
 	err := r.rcv.Err()
 	reason := reasonOf(err)
-	g.Log.Info("receiver closed", "path", r.path, "receiver", r.id, "reason", reason, "error", err)
-	g.emit(Event{Type: "stream.closed", Path: r.path, Receiver: r.id, Reason: reason})
+	g.Log.Info("receiver closed", "path", r.path, "receiver", r.id, "reason", reason, "error", err, "held", held)
 	if !byAPI && g.Signalling != nil {
 		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
-		defer cancel()
 		if err := g.Signalling.StreamEnded(ctx, r.path, reason); err != nil {
 			g.Log.Warn("cannot tell sipserver a stream ended", "path", r.path, "reason", reason, "error", err)
 		}
+		cancel()
+	}
+	if held {
+		g.awaitHold(r)
+		g.mu.Lock()
+		if g.byPath[r.path] == r {
+			delete(g.byPath, r.path)
+		}
+		g.mu.Unlock()
+	}
+	g.emit(Event{Type: "stream.closed", Path: r.path, Receiver: r.id, Reason: reason})
+}
+
+// awaitHold waits until the ended stream of a download closes: its first
+// reader has been given everything, or left. A stream nobody attached to
+// within DownloadHold is closed, and so is every one at shutdown.
+func (g *Gateway) awaitHold(r *receiver) {
+	timer := time.NewTimer(g.DownloadHold)
+	defer timer.Stop()
+	select {
+	case <-r.stream.Done():
+		return
+	case <-r.stream.Attached():
+	case <-timer.C:
+		g.Log.Info("download dropped: no reader within the hold time", "path", r.path, "hold", g.DownloadHold)
+		r.stream.Close()
+		return
+	case <-g.ctx.Done():
+		r.stream.Close()
+		return
+	}
+	select {
+	case <-r.stream.Done():
+	case <-g.ctx.Done():
+		r.stream.Close()
 	}
 }
 
@@ -544,10 +678,54 @@ func (g *Gateway) Read(ctx context.Context, req access.Request) (*hub.Reader, er
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w: %w", req.Path, access.ErrUnavailable, err)
 	}
-	// The audit line: every video access names who, what, how and from where.
-	g.Log.Info("video access", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
+	g.Log.Debug("reader attached", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
 		"subject", claims.Subject, "transcoded", r.Path() != req.Path, "wait", time.Since(start).Round(time.Millisecond))
 	return r, nil
+}
+
+// Opened implements access.Source: the audit of a media open. The row
+// (user from the token's subject, path, client address, protocol) must be
+// stored by the console before the viewer gets media; when it is not, the
+// viewer is refused (access.ErrUnavailable: 503) unless AuditFailOpen.
+func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
+	// The token is checked again: the subject comes from it, and a token
+	// that expired while the stream started opens nothing.
+	claims, err := g.authorize(req)
+	if err != nil {
+		g.Log.Warn("play refused", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote, "error", err)
+		return err
+	}
+	m := auditapi.MediaOpen{
+		At: g.Now().UTC(), User: claims.Subject, Path: req.Path, Protocol: req.Protocol,
+		Remote: req.Remote, Node: g.Node,
+	}
+	if g.Audit != nil {
+		err = g.Audit.MediaOpen(ctx, m)
+	}
+	g.mu.Lock()
+	switch {
+	case err == nil:
+		g.audits.stored++
+	case g.AuditFailOpen:
+		g.audits.admitted++
+	default:
+		g.audits.refused++
+	}
+	g.mu.Unlock()
+	// The log line stays even with the row: every video access names who,
+	// what, how and from where.
+	if err != nil {
+		if !g.AuditFailOpen {
+			g.Log.Warn("video access refused: audit row not stored", "path", req.Path, "protocol", req.Protocol,
+				"remote", req.Remote, "subject", claims.Subject, "error", err)
+			return fmt.Errorf("%w: %w", access.ErrUnavailable, err)
+		}
+		g.Log.Warn("audit row not stored, access admitted (audit.fail_closed: false)", "path", req.Path,
+			"protocol", req.Protocol, "remote", req.Remote, "subject", claims.Subject, "error", err)
+	}
+	g.Log.Info("video access", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
+		"subject", claims.Subject, "audited", err == nil && g.Audit != nil)
+	return nil
 }
 
 // stream returns the stream of path, asking sipserver to start it when

@@ -147,7 +147,7 @@ func TestControlAPIErrors(t *testing.T) {
 		"POST /internal/v1/receivers", "GET /internal/v1/receivers", "GET /internal/v1/receivers/{id}",
 		"PATCH /internal/v1/receivers/{id}", "POST /internal/v1/receivers/{id}/connect", "DELETE /internal/v1/receivers/{id}",
 		"GET /internal/v1/streams", "GET /internal/v1/streams/{path}", "GET /internal/v1/outputs", "GET /internal/v1/webhook",
-		"POST /internal/v1/play-tokens",
+		"POST /internal/v1/play-tokens", "GET /internal/v1/metrics",
 	} {
 		method, p, _ := strings.Cut(route, " ")
 		if _, ok := doc.Paths[p][strings.ToLower(method)]; !ok {
@@ -243,8 +243,13 @@ func TestBadInput(t *testing.T) {
 		{},
 		{0x80},
 		[]byte("not RTP at all"), bytes.Repeat([]byte{0xff}, 1400),
-		// RTP of the right SSRC but a PS payload of noise.
+		// RTP of the right SSRC but a PS payload of noise, from a socket
+		// that is not the camera's: dropped as a foreign source.
 		append([]byte{0x80, 0x60, 0, 1, 0, 0, 0, 1, 0x05, 0xf5, 0xe1, 0x01}, bytes.Repeat([]byte{0x00, 0x00, 0x01, 0xba}, 50)...),
+	}
+	// The cameras' first packets latch their sources before the garbage.
+	for _, path := range []string{"live/good-shared", "live/good-own"} {
+		g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.Ingest != nil && s.Ingest.Source != "" })
 	}
 	for _, port := range []int{shared.Port, own.Port} {
 		c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -265,10 +270,18 @@ func TestBadInput(t *testing.T) {
 		})
 		t.Logf("%s: %s %dx%d %.1f fps, ingest %+v", path, st.VideoCodec, st.Width, st.Height, st.FPS, *st.Ingest)
 	}
+	for _, path := range []string{"live/good-shared", "live/good-own"} {
+		st, _ := g.stream(path)
+		if st.Ingest.ForeignSource != 20 || st.Ingest.SourceMoves != 0 || st.Ingest.Lost != 0 {
+			t.Fatalf("%s: the foreign right-SSRC packets not counted (or not only them): %+v", path, st.Ingest)
+		}
+	}
 	st, _ := g.stream("live/good-own")
 	if st.Ingest.Invalid == 0 {
 		t.Fatalf("garbage on the dedicated port not counted: %+v", st.Ingest)
 	}
+	// The public metrics have totals and name no path: which channels are
+	// watched is for holders of the service token.
 	resp, err := http.Get(g.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -276,11 +289,32 @@ func TestBadInput(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, m := range []string{
-		`sharpeyes_mediagw_udp_mux_dropped_total{reason="invalid"}`,
-		`sharpeyes_mediagw_ingest_invalid_total{path="live/good-own"} 80`, `sharpeyes_mediagw_stream_video_fps{path="live/lying-psm"}`,
+		`sharpeyes_mediagw_udp_mux_dropped_total{reason="invalid"}`, "sharpeyes_mediagw_ingest_invalid_total 80",
+		"sharpeyes_mediagw_ingest_foreign_source_total 40", `sharpeyes_mediagw_audit_total{outcome="refused"} 0`,
 	} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("metrics lack %s", m)
+		}
+	}
+	if strings.Contains(string(body), "path=") || strings.Contains(string(body), "live/") {
+		t.Errorf("public metrics name paths:\n%s", body)
+	}
+	resp, err = http.Get(g.base + "/internal/v1/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("per-path metrics without the service token = %d", resp.StatusCode)
+	}
+	perPath := g.get("/internal/v1/metrics")
+	for _, m := range []string{
+		`sharpeyes_mediagw_stream_ingest_invalid_total{path="live/good-own"} 80`,
+		`sharpeyes_mediagw_stream_video_fps{path="live/lying-psm"}`,
+		`sharpeyes_mediagw_stream_ingest_foreign_source_total{path="live/good-own"} 20`,
+	} {
+		if !strings.Contains(perPath, m) {
+			t.Errorf("per-path metrics lack %s", m)
 		}
 	}
 }

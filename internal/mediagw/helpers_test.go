@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
@@ -40,7 +41,71 @@ type testGW struct {
 	base   string // http://127.0.0.1:port
 	rtsp   string // rtsp://127.0.0.1:port
 	signer *playtoken.Signer
+	audit  *auditSink
 	stop   func()
+}
+
+// auditSink is the console's side of the audit contract (auditapi): it
+// checks the service token and the body, keeps the media opens and answers
+// 204, or refuses to store them while failing is set.
+type auditSink struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	opens   []auditapi.MediaOpen
+	failing int // the status answered instead of 204; 0: store
+	bad     []string
+}
+
+func newAuditSink(t testing.TB) *auditSink {
+	a := &auditSink{}
+	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *auditSink) serve(w http.ResponseWriter, r *http.Request) {
+	var m auditapi.MediaOpen
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&m)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case r.Method != http.MethodPost || r.URL.Path != auditapi.PathMediaOpens:
+		a.bad = append(a.bad, r.Method+" "+r.URL.Path)
+		w.WriteHeader(http.StatusNotFound)
+	case r.Header.Get("Authorization") != "Bearer "+testServiceToken:
+		a.bad = append(a.bad, "token "+r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusUnauthorized)
+	case err != nil || m.Validate() != nil:
+		a.bad = append(a.bad, fmt.Sprintf("body %+v: %v %v", m, err, m.Validate()))
+		w.WriteHeader(http.StatusBadRequest)
+	case a.failing != 0:
+		w.WriteHeader(a.failing)
+	default:
+		a.opens = append(a.opens, m)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// fail makes the sink answer status instead of storing (0: store again).
+func (a *auditSink) fail(status int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failing = status
+}
+
+// stored returns the media opens stored so far, failing the test on any
+// request that broke the contract.
+func (a *auditSink) stored(t testing.TB) []auditapi.MediaOpen {
+	t.Helper()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.bad) > 0 {
+		t.Fatalf("audit requests outside the contract: %q", a.bad)
+	}
+	return append([]auditapi.MediaOpen(nil), a.opens...)
 }
 
 // startGW runs mediagw until the test ends.
@@ -62,6 +127,8 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 	cfg.ServiceToken = testServiceToken
 	cfg.PlayTokenSecret = testPlaySecret
 	cfg.OnDemand.SipserverURL = ""
+	audit := newAuditSink(t)
+	cfg.Audit.ConsoleURL = audit.srv.URL
 	if mod != nil {
 		mod(cfg)
 	}
@@ -76,7 +143,7 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, log) }()
-	g := &testGW{t: t, cfg: cfg, base: "http://" + cfg.HTTP.Listen, rtsp: "rtsp://" + cfg.RTSP.Listen}
+	g := &testGW{t: t, cfg: cfg, base: "http://" + cfg.HTTP.Listen, rtsp: "rtsp://" + cfg.RTSP.Listen, audit: audit}
 	g.signer, _ = playtoken.NewSigner([]byte(testPlaySecret))
 	var once sync.Once
 	g.stop = func() {
@@ -138,6 +205,23 @@ func (g *testGW) call(method, path string, body any, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// get returns the body of a control API GET with the service token.
+func (g *testGW) get(path string) string {
+	g.t.Helper()
+	req, _ := http.NewRequest("GET", g.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testServiceToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		g.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 // token issues a play token for path.

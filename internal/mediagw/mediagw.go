@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
@@ -53,7 +57,18 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 		AuthOff:        cfg.Auth == config.AuthOff,
 		OnDemandWait:   cfg.OnDemand.Wait.Std(),
 		IdleTimeout:    cfg.OnDemand.IdleTimeout.Std(),
+		AuditFailOpen:  !cfg.Audit.FailClosed,
+		DownloadHold:   cfg.Downloads.Hold.Std(),
 		Log:            log,
+	}
+	gw.DownloadHoldBytes = int(min(cfg.Downloads.HoldBytes, config.ByteSize(math.MaxInt)))
+	if cfg.Audit.ConsoleURL != "" {
+		gw.Audit = &AuditClient{URL: cfg.Audit.ConsoleURL, Token: string(cfg.ServiceToken), Timeout: cfg.Audit.Timeout.Std()}
+	} else {
+		log.Warn("audit.console_url is not set: media opens are audited to this log only")
+	}
+	if !cfg.Audit.FailClosed {
+		log.Warn("audit.fail_closed: false — a viewer whose audit row is not stored is admitted anyway")
 	}
 	h := &hub.Hub{IdleTimeout: cfg.OnDemand.IdleTimeout.Std(), OnIdle: func(path string) { gw.OnIdle(path) }, Log: log}
 	if err := h.Initialize(); err != nil {
@@ -131,8 +146,13 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 
 	rt.Mux.Handle("/whep/", ws)
 	rt.Mux.Handle("/hls/", hs)
+	// Per-path figures say which channels are watched: they are served to
+	// holders of the service token only, the public /metrics has totals.
+	pathMetrics := prometheus.NewRegistry()
+	pathMetrics.MustRegister(newPathCollector(gw))
 	api := &API{
 		Gateway: gw, Token: string(cfg.ServiceToken), Signer: signer, Webhook: web, Log: log,
+		PathMetrics: promhttp.HandlerFor(pathMetrics, promhttp.HandlerOpts{}),
 		Outputs: func() map[string]any {
 			out := map[string]any{"whep": ws.Sessions(), "hls": hs.Muxers(), "transcode": tc.Stats()}
 			if rs != nil {
@@ -147,7 +167,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 
 	log.Info("serving", "http", rt.HTTP.Addr().String(), "rtsp", cfg.RTSP.Listen, "ice_udp", cfg.WebRTC.ICEUDPListen,
 		"rtp_udp", cfg.RTP.UDPListen, "rtp_ports", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax),
-		"advertise_ip", gw.AdvertiseIP, "auth", cfg.Auth)
+		"advertise_ip", gw.AdvertiseIP, "auth", cfg.Auth, "audit", cfg.Audit.ConsoleURL, "audit_fail_closed", cfg.Audit.FailClosed)
 	<-ctx.Done()
 	return nil
 }

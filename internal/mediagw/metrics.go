@@ -8,57 +8,61 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 )
 
-// collector computes mediagw's metrics from live state at scrape time, so
-// the media path does no metric work at all.
+// Metrics come in two sets, both computed from live state at scrape time
+// (the media path does no metric work):
+//
+//   - collector, registered on the public /metrics: gateway-wide figures
+//     only. A per-path label would tell anyone who can reach the port which
+//     channels are being watched, and when.
+//   - pathCollector, served at GET /internal/v1/metrics behind the service
+//     token: the same figures per stream path.
+
+// collector is the public set: totals, no path.
 type collector struct {
 	g   *Gateway
 	mux *ingest.UDPMux
 	web *Webhook
 
-	streams, readers, receivers        *prometheus.Desc
-	pathReaders, pathReaderDrops       *prometheus.Desc
-	bitrate, fps                       *prometheus.Desc
-	unitsTotal, bytesTotal, readerDrop *prometheus.Desc
-	packets, lost, foreign, invalid    *prometheus.Desc
-	demuxErrors                        *prometheus.Desc
-	muxUnknown                         *prometheus.Desc
-	onDemand                           *prometheus.Desc
-	webhook                            *prometheus.Desc
+	streams, readers, receivers                           *prometheus.Desc
+	packets, lost, foreignSSRC, foreignSource, invalid    *prometheus.Desc
+	demuxErrors                                           *prometheus.Desc
+	muxUnknown, onDemand, webhook, audit, holds, holdByte *prometheus.Desc
 }
+
+func metricName(name string) string { return "sharpeyes_mediagw_" + name }
 
 func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("sharpeyes_mediagw_"+name, help, labels, nil)
+		return prometheus.NewDesc(metricName(name), help, labels, nil)
 	}
 	return &collector{
 		g: g, mux: mux, web: web,
-		streams:     d("streams", "Published streams (transcodes included)."),
-		readers:     d("readers", "Readers attached to streams, by protocol.", "protocol"),
-		receivers:   d("receivers", "Open receivers, by transport.", "transport"),
-		pathReaders: d("stream_readers", "Readers of a stream, by protocol.", "path", "protocol"),
-		pathReaderDrops: d("stream_reader_queue_drops", "Units skipped so far by the current readers of a stream, by protocol.",
-			"path", "protocol"),
-		bitrate:     d("stream_video_bitrate_bits", "Video bitrate of a stream over the last seconds.", "path"),
-		fps:         d("stream_video_fps", "Video frame rate of a stream over the last seconds.", "path"),
-		unitsTotal:  d("stream_units_total", "Access units written to a stream.", "path"),
-		bytesTotal:  d("stream_bytes_total", "Payload bytes written to a stream.", "path"),
-		readerDrop:  d("stream_reader_drops_total", "Units skipped for slow readers of a stream.", "path"),
-		packets:     d("ingest_packets_total", "RTP packets received for a stream.", "path"),
-		lost:        d("ingest_lost_total", "RTP packets lost for a stream.", "path"),
-		foreign:     d("ingest_foreign_ssrc_total", "Packets of a foreign SSRC dropped by a stream's receiver.", "path"),
-		invalid:     d("ingest_invalid_total", "Datagrams that were not RTP, dropped by a stream's receiver.", "path"),
-		demuxErrors: d("ingest_demux_errors_total", "Damaged PS data dropped for a stream.", "path"),
+		streams:   d("streams", "Published streams (transcodes included)."),
+		readers:   d("readers", "Readers attached to streams, by protocol.", "protocol"),
+		receivers: d("receivers", "Open receivers, by transport.", "transport"),
+		packets:   d("ingest_packets_total", "RTP packets received, all receivers."),
+		lost:      d("ingest_lost_total", "RTP packets lost, all receivers."),
+		foreignSSRC: d("ingest_foreign_ssrc_total",
+			"Packets of a foreign SSRC dropped by the receivers."),
+		foreignSource: d("ingest_foreign_source_total",
+			"Packets of a stream's SSRC (and TCP connections) from a source that is not the device, dropped by the receivers."),
+		invalid:     d("ingest_invalid_total", "Datagrams that were not RTP, dropped by the receivers."),
+		demuxErrors: d("ingest_demux_errors_total", "Damaged PS data dropped by the receivers."),
 		muxUnknown:  d("udp_mux_dropped_total", "Datagrams dropped on the shared UDP port, by reason.", "reason"),
 		onDemand:    d("on_demand_total", "On-demand stream starts, by outcome.", "outcome"),
 		webhook:     d("webhook_events_total", "Webhook events, by outcome.", "outcome"),
+		audit: d("audit_total",
+			"Media opens (WHEP, HLS session, RTSP PLAY) by audit outcome: stored, refused (not stored, viewer refused), admitted (not stored, fail open).",
+			"outcome"),
+		holds:    d("download_holds", "Download streams kept for their reader (hub holds)."),
+		holdByte: d("download_hold_bytes", "Media kept by download streams for their readers."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.streams, c.readers, c.receivers, c.bitrate, c.fps, c.unitsTotal,
-		c.bytesTotal, c.readerDrop, c.packets, c.lost, c.foreign, c.invalid, c.demuxErrors, c.muxUnknown,
-		c.onDemand, c.webhook,
+		c.streams, c.readers, c.receivers, c.packets, c.lost, c.foreignSSRC, c.foreignSource, c.invalid,
+		c.demuxErrors, c.muxUnknown, c.onDemand, c.webhook, c.audit, c.holds, c.holdByte,
 	} {
 		ch <- d
 	}
@@ -75,11 +79,129 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.streams, float64(len(streams)))
 	byProto := map[string]int{"whep": 0, "hls": 0, "rtsp": 0, "transcode": 0}
 	for _, st := range streams {
+		for _, r := range st.Readers {
+			proto, _, _ := strings.Cut(r.Name, " ")
+			byProto[proto]++
+		}
+	}
+	for proto, n := range byProto {
+		gauge(c.readers, float64(n), proto)
+	}
+	holds, holdBytes := 0, 0
+	for _, st := range streams {
+		if s, ok := c.g.Hub.Stream(st.Path); ok {
+			if hs, ok := s.HoldStats(); ok {
+				holds++
+				holdBytes += hs.Bytes
+			}
+		}
+	}
+	gauge(c.holds, float64(holds))
+	gauge(c.holdByte, float64(holdBytes))
+
+	byTransport := map[string]int{TransportUDP: 0, TransportTCPPassive: 0, TransportTCPActive: 0}
+	// Receivers that ended are in the totals too, so the counters never go
+	// down when a stream closes.
+	c.g.mu.Lock()
+	t := c.g.ended
+	od := c.g.onDemand
+	au := c.g.audits
+	c.g.mu.Unlock()
+	for _, r := range c.g.Receivers() {
+		byTransport[r.Transport]++
+		in := r.Ingest
+		t.packets += in.Packets
+		t.lost += in.Lost
+		t.foreignSSRC += in.ForeignSSRC
+		t.foreignSource += in.ForeignSource
+		t.invalid += in.Invalid
+		t.demuxErrors += in.DemuxErrors
+	}
+	for tr, n := range byTransport {
+		gauge(c.receivers, float64(n), tr)
+	}
+	counter(c.packets, t.packets)
+	counter(c.lost, t.lost)
+	counter(c.foreignSSRC, t.foreignSSRC)
+	counter(c.foreignSource, t.foreignSource)
+	counter(c.invalid, t.invalid)
+	counter(c.demuxErrors, t.demuxErrors)
+	if c.mux != nil {
+		ms := c.mux.Stats()
+		counter(c.muxUnknown, ms.UnknownSSRC, "unknown_ssrc")
+		counter(c.muxUnknown, ms.Invalid, "invalid")
+	}
+	counter(c.onDemand, od.started, "started")
+	counter(c.onDemand, od.failed, "failed")
+	counter(c.onDemand, od.timedOut, "timed_out")
+	counter(c.audit, au.stored, "stored")
+	counter(c.audit, au.refused, "refused")
+	counter(c.audit, au.admitted, "admitted")
+	if c.web != nil {
+		ws := c.web.Stats()
+		counter(c.webhook, ws.Delivered, "delivered")
+		counter(c.webhook, ws.Failed, "failed")
+		counter(c.webhook, ws.Dropped, "dropped")
+	}
+}
+
+// pathCollector is the per-path set of GET /internal/v1/metrics.
+type pathCollector struct {
+	g *Gateway
+
+	pathReaders, pathReaderDrops                   *prometheus.Desc
+	bitrate, fps                                   *prometheus.Desc
+	unitsTotal, bytesTotal, readerDrop             *prometheus.Desc
+	packets, lost, foreign, foreignSource, invalid *prometheus.Desc
+	demuxErrors, holdBytes                         *prometheus.Desc
+}
+
+func newPathCollector(g *Gateway) *pathCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(metricName(name), help, labels, nil)
+	}
+	return &pathCollector{
+		g:           g,
+		pathReaders: d("stream_readers", "Readers of a stream, by protocol.", "path", "protocol"),
+		pathReaderDrops: d("stream_reader_queue_drops", "Units skipped so far by the current readers of a stream, by protocol.",
+			"path", "protocol"),
+		bitrate:    d("stream_video_bitrate_bits", "Video bitrate of a stream over the last seconds.", "path"),
+		fps:        d("stream_video_fps", "Video frame rate of a stream over the last seconds.", "path"),
+		unitsTotal: d("stream_units_total", "Access units written to a stream.", "path"),
+		bytesTotal: d("stream_bytes_total", "Payload bytes written to a stream.", "path"),
+		readerDrop: d("stream_reader_drops_total", "Units skipped for slow readers of a stream.", "path"),
+		packets:    d("stream_ingest_packets_total", "RTP packets received for a stream.", "path"),
+		lost:       d("stream_ingest_lost_total", "RTP packets lost for a stream.", "path"),
+		foreign:    d("stream_ingest_foreign_ssrc_total", "Packets of a foreign SSRC dropped by a stream's receiver.", "path"),
+		foreignSource: d("stream_ingest_foreign_source_total",
+			"Packets of the stream's SSRC from a source that is not the device, dropped by a stream's receiver.", "path"),
+		invalid:     d("stream_ingest_invalid_total", "Datagrams that were not RTP, dropped by a stream's receiver.", "path"),
+		demuxErrors: d("stream_ingest_demux_errors_total", "Damaged PS data dropped for a stream.", "path"),
+		holdBytes:   d("stream_hold_bytes", "Media a download stream keeps for its reader.", "path"),
+	}
+}
+
+func (c *pathCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.pathReaders, c.pathReaderDrops, c.bitrate, c.fps, c.unitsTotal, c.bytesTotal, c.readerDrop,
+		c.packets, c.lost, c.foreign, c.foreignSource, c.invalid, c.demuxErrors, c.holdBytes,
+	} {
+		ch <- d
+	}
+}
+
+func (c *pathCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, st := range c.g.Hub.Streams() {
 		type protoStats struct{ readers, drops uint64 }
 		per := map[string]*protoStats{}
 		for _, r := range st.Readers {
 			proto, _, _ := strings.Cut(r.Name, " ")
-			byProto[proto]++
 			p := per[proto]
 			if p == nil {
 				p = &protoStats{}
@@ -97,38 +219,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.unitsTotal, st.Units, st.Path)
 		counter(c.bytesTotal, st.Bytes, st.Path)
 		counter(c.readerDrop, st.Drops, st.Path)
+		if s, ok := c.g.Hub.Stream(st.Path); ok {
+			if hs, ok := s.HoldStats(); ok {
+				gauge(c.holdBytes, float64(hs.Bytes), st.Path)
+			}
+		}
 	}
-	for proto, n := range byProto {
-		gauge(c.readers, float64(n), proto)
-	}
-	byTransport := map[string]int{TransportUDP: 0, TransportTCPPassive: 0, TransportTCPActive: 0}
 	for _, r := range c.g.Receivers() {
-		byTransport[r.Transport]++
 		in := r.Ingest
 		counter(c.packets, in.Packets, r.Path)
 		counter(c.lost, in.Lost, r.Path)
 		counter(c.foreign, in.ForeignSSRC, r.Path)
+		counter(c.foreignSource, in.ForeignSource, r.Path)
 		counter(c.invalid, in.Invalid, r.Path)
 		counter(c.demuxErrors, in.DemuxErrors, r.Path)
-	}
-	for t, n := range byTransport {
-		gauge(c.receivers, float64(n), t)
-	}
-	if c.mux != nil {
-		ms := c.mux.Stats()
-		counter(c.muxUnknown, ms.UnknownSSRC, "unknown_ssrc")
-		counter(c.muxUnknown, ms.Invalid, "invalid")
-	}
-	c.g.mu.Lock()
-	od := c.g.onDemand
-	c.g.mu.Unlock()
-	counter(c.onDemand, od.started, "started")
-	counter(c.onDemand, od.failed, "failed")
-	counter(c.onDemand, od.timedOut, "timed_out")
-	if c.web != nil {
-		ws := c.web.Stats()
-		counter(c.webhook, ws.Delivered, "delivered")
-		counter(c.webhook, ws.Failed, "failed")
-		counter(c.webhook, ws.Dropped, "dropped")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -37,33 +38,49 @@ type OpenRequest struct {
 	// Shared receives UDP on the shared port (told apart by SSRC) instead of
 	// a port of the stream's own.
 	Shared bool `json:"shared"`
+	// AllowIPs are the device's addresses (sipserver sends its registered
+	// signalling IP): media is accepted only from them. Empty accepts any
+	// source, latched at its first packet.
+	AllowIPs []string `json:"allow_ips,omitempty"`
 }
+
+// maxAllowIPs bounds a receiver's allowed set: a device has one or two.
+const maxAllowIPs = 16
 
 // ReceiverInfo describes a receiver in API answers.
 type ReceiverInfo struct {
-	ID        string       `json:"id"`
-	Path      string       `json:"path"`
-	SSRC      string       `json:"ssrc"`
-	Transport string       `json:"transport"`
-	Shared    bool         `json:"shared,omitempty"`
-	IP        string       `json:"ip"`
-	Port      int          `json:"port"`
-	Remote    string       `json:"remote,omitempty"`
-	Created   time.Time    `json:"created"`
-	Ingest    *IngestStats `json:"ingest,omitempty"`
+	ID        string `json:"id"`
+	Path      string `json:"path"`
+	SSRC      string `json:"ssrc"`
+	Transport string `json:"transport"`
+	Shared    bool   `json:"shared,omitempty"`
+	IP        string `json:"ip"`
+	Port      int    `json:"port"`
+	Remote    string `json:"remote,omitempty"`
+	// AllowIPs are the addresses media is accepted from ([]: any).
+	AllowIPs []string     `json:"allow_ips"`
+	Created  time.Time    `json:"created"`
+	Ingest   *IngestStats `json:"ingest,omitempty"`
 }
 
 // IngestStats are a receiver's counters in API answers.
 type IngestStats struct {
-	SSRC        uint32     `json:"ssrc"`
-	Packets     uint64     `json:"packets"`
-	Bytes       uint64     `json:"bytes"`
-	Lost        uint64     `json:"lost"`
-	Duplicates  uint64     `json:"duplicates"`
-	Late        uint64     `json:"late"`
-	Reordered   uint64     `json:"reordered"`
-	Restarts    uint64     `json:"restarts"`
-	ForeignSSRC uint64     `json:"foreign_ssrc"`
+	SSRC        uint32 `json:"ssrc"`
+	Packets     uint64 `json:"packets"`
+	Bytes       uint64 `json:"bytes"`
+	Lost        uint64 `json:"lost"`
+	Duplicates  uint64 `json:"duplicates"`
+	Late        uint64 `json:"late"`
+	Reordered   uint64 `json:"reordered"`
+	Restarts    uint64 `json:"restarts"`
+	ForeignSSRC uint64 `json:"foreign_ssrc"`
+	// ForeignSource counts packets of the stream's SSRC (and TCP
+	// connections) from a source that is not the device, dropped.
+	ForeignSource uint64 `json:"foreign_source"`
+	// SourceMoves counts the times the latched source moved.
+	SourceMoves uint64 `json:"source_moves"`
+	// Source is the UDP ip:port the stream latched onto.
+	Source      string     `json:"source,omitempty"`
 	Invalid     uint64     `json:"invalid"`
 	Skipped     uint64     `json:"skipped_bytes"`
 	DemuxErrors uint64     `json:"demux_errors"`
@@ -77,7 +94,8 @@ type IngestStats struct {
 func ingestStats(s ingest.Stats) *IngestStats {
 	out := &IngestStats{
 		SSRC: s.SSRC, Packets: s.Packets, Bytes: s.Bytes, Lost: s.Lost, Duplicates: s.Duplicates, Late: s.Late,
-		Reordered: s.Reordered, Restarts: s.Restarts, ForeignSSRC: s.ForeignSSRC, Invalid: s.Invalid,
+		Reordered: s.Reordered, Restarts: s.Restarts, ForeignSSRC: s.ForeignSSRC, ForeignSource: s.ForeignSource,
+		SourceMoves: s.Relatches, Invalid: s.Invalid,
 		Skipped: s.SkippedBytes, DemuxErrors: s.DemuxErrors, Frames: s.Frames, Keyframes: s.Keyframes,
 	}
 	if s.VideoCodec != ps.CodecUnknown {
@@ -89,6 +107,9 @@ func ingestStats(s ingest.Stats) *IngestStats {
 	if !s.LastPacket.IsZero() {
 		t := s.LastPacket
 		out.LastPacket = &t
+	}
+	if s.Source.IsValid() {
+		out.Source = s.Source.String()
 	}
 	return out
 }
@@ -114,13 +135,41 @@ type receiver struct {
 	// byAPI is set when the receiver was closed through the API, so that
 	// sipserver, which asked for it, is not told again.
 	byAPI bool
+	// ended is closed when the receiver has ended and its stream was ended
+	// (a live one closed; a download's one left to its reader).
+	ended chan struct{}
 }
 
 func (r *receiver) info() ReceiverInfo {
 	return ReceiverInfo{
 		ID: r.id, Path: r.path, SSRC: formatSSRC(r.ssrc), Transport: r.transport, Shared: r.shared,
 		IP: r.ip, Port: r.port, Remote: r.remote, Created: r.created, Ingest: ingestStats(r.rcv.Stats()),
+		AllowIPs: formatIPs(r.rcv.Allowed()),
 	}
+}
+
+// parseAllowIPs parses the allowed source addresses of a receiver.
+func parseAllowIPs(list []string) ([]netip.Addr, error) {
+	if len(list) > maxAllowIPs {
+		return nil, fmt.Errorf("%w: allow_ips has %d entries, at most %d", ErrInvalid, len(list), maxAllowIPs)
+	}
+	out := make([]netip.Addr, 0, len(list))
+	for _, s := range list {
+		ip, err := netip.ParseAddr(s)
+		if err != nil || ip.Zone() != "" {
+			return nil, fmt.Errorf("%w: allow_ips: %q is not an IP address", ErrInvalid, s)
+		}
+		out = append(out, ip.Unmap())
+	}
+	return out, nil
+}
+
+func formatIPs(ips []netip.Addr) []string {
+	out := make([]string, 0, len(ips))
+	for _, ip := range ips {
+		out = append(out, ip.String())
+	}
+	return out
 }
 
 // streamSink writes the receiver's frames to its hub stream.

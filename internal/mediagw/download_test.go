@@ -1,0 +1,129 @@
+package mediagw
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+)
+
+// downloadToken issues a token with the download right for path.
+func (g *testGW) downloadToken(path string) string {
+	g.t.Helper()
+	tok, err := g.signer.Issue(playtoken.Claims{
+		Subject: "op", Paths: []string{path}, Rights: []string{playtoken.RightDownload},
+		Expires: time.Now().Add(time.Minute).Unix(),
+	})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return tok
+}
+
+// TestShortDownload is the short download of the issue: the device sends a
+// short clip and finishes, and sipserver closes the receiver (after the
+// device's MediaStatus 121) before the console's ffmpeg has connected.
+// The stream is held: ffmpeg attaching afterwards copies every video frame
+// from the first keyframe, sees the end of the stream and exits cleanly,
+// and the stream is gone after it.
+func TestShortDownload(t *testing.T) {
+	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
+	g := startGW(t, nil)
+	sim := newSim(t)
+	const path = "download/short-1"
+	ctx, stopCamera := context.WithCancel(context.Background())
+	defer stopCamera()
+	ri := startCamera(ctx, t, g, sim, chanH264, path, TransportUDP, false)
+	// Two seconds of video (gbsim sends a keyframe a second).
+	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoUnits >= 50 })
+	// The device is done; its session ends before anybody read the stream.
+	stopCamera()
+	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
+		t.Fatalf("DELETE receiver = %d", code)
+	}
+	if code := g.call("GET", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 404 {
+		t.Fatalf("closed receiver still listed: %d", code)
+	}
+	st, ok := g.stream(path)
+	if !ok || st.Hold == nil || !st.Hold.Ended || st.Hold.Attached || st.Hold.Units == 0 || st.VideoUnits == 0 {
+		t.Fatalf("download not held after its receiver closed: %v %+v %+v", ok, st, st.Hold)
+	}
+
+	// ffmpeg's deadline is the only limit; it ends at the stream's end.
+	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src := g.rtsp + "/" + path + "?token=" + url.QueryEscape(g.downloadToken(path))
+	cmd := exec.CommandContext(fctx, bin, "-hide_banner", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",
+		"-i", src, "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, stderr.String())
+	}
+	frames := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			frames++
+		}
+	}
+	if uint64(frames) != st.VideoUnits {
+		t.Fatalf("ffmpeg copied %d frames, the device sent %d: %s", frames, st.VideoUnits, stderr.String())
+	}
+	t.Logf("ffmpeg copied all %d video frames from the first keyframe (%d units held)", frames, st.Hold.Units)
+	waitGone(t, g, path, 10*time.Second)
+	// The media open was audited like any other.
+	if rows := opensOf(g.audit.stored(t), "rtsp"); len(rows) != 1 || rows[0].Path != path || rows[0].User != "op" {
+		t.Fatalf("audit rows %+v", rows)
+	}
+}
+
+// TestDownloadNobodyCame: a finished download nobody reads is dropped after
+// downloads.hold.
+func TestDownloadNobodyCame(t *testing.T) {
+	const hold = time.Second
+	g := startGW(t, func(c *config.Mediagw) { c.Downloads.Hold = config.Duration(hold) })
+	sim := newSim(t)
+	const path = "download/unread-1"
+	ctx, stopCamera := context.WithCancel(context.Background())
+	defer stopCamera()
+	ri := startCamera(ctx, t, g, sim, chanH264, path, TransportUDP, false)
+	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoUnits >= 1 })
+	stopCamera()
+	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
+		t.Fatalf("DELETE receiver = %d", code)
+	}
+	if _, ok := g.stream(path); !ok {
+		t.Fatal("download dropped at once")
+	}
+	waitGone(t, g, path, 20*hold)
+	// The path is free for a new session.
+	if code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: path, Transport: TransportUDP}, nil); code != 201 {
+		t.Fatalf("reopen = %d", code)
+	}
+}
+
+// waitGone waits until path is no longer published; limit only keeps a
+// broken test from hanging.
+func waitGone(t *testing.T, g *testGW, path string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		if _, ok := g.stream(path); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still published after %s", path, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
