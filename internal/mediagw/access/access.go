@@ -60,8 +60,16 @@ type Source interface {
 	// Read authorizes req and returns a reader on the stream of req.Path,
 	// starting the stream on demand and waiting, bounded by ctx and the
 	// gateway's own limit, until it is ready (hub.Stream.Ready). The caller
-	// closes the reader.
+	// closes the reader. Outputs that share one reader between viewers
+	// (RTSP, HLS) call it once per path, so Read is not the audit point.
 	Read(ctx context.Context, req Request) (*hub.Reader, error)
+	// Opened records that req's viewer is about to receive media: the audit
+	// row of a media open (WHEP session, HLS session start, RTSP PLAY). An
+	// error means the access must be refused (the row could not be stored
+	// and the audit fails closed, or the token is no longer valid); outputs
+	// answer it like a Read error. Each output calls it once per viewer
+	// session, before the first media is sent.
+	Opened(ctx context.Context, req Request) error
 }
 
 // HubSource is the simplest Source: streams already published in a hub, no
@@ -77,6 +85,9 @@ type HubSource struct {
 
 // Authorize accepts every request.
 func (s *HubSource) Authorize(Request) error { return nil }
+
+// Opened audits nothing.
+func (s *HubSource) Opened(context.Context, Request) error { return nil }
 
 // Read returns a reader on the published stream of req.Path.
 func (s *HubSource) Read(ctx context.Context, req Request) (*hub.Reader, error) {

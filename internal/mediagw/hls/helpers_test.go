@@ -34,6 +34,8 @@ func (s *tokenSource) Authorize(req access.Request) error {
 	return nil
 }
 
+func (s *tokenSource) Opened(context.Context, access.Request) error { return nil }
+
 func (s *tokenSource) Read(ctx context.Context, req access.Request) (*hub.Reader, error) {
 	if err := s.Authorize(req); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -58,6 +59,14 @@ var timeNow = time.Now
 // play token as ?token= and is authorized by Source.Authorize; gohlslib
 // copies the playlist request's query into every URL it writes, so players
 // that resolve URLs relative to the playlist send the token back.
+//
+// HLS has no session of its own, so the Server keeps one per viewer for the
+// audit: a viewer is the play token it presents (the console issues one per
+// play), its IP address and the path. The first request of a viewer (in
+// practice its first playlist request) starts its session and is audited
+// with Source.Opened before it is answered; the session lasts while the
+// viewer keeps requesting and ends IdleTimeout after its last request, so
+// a viewer that comes back later is audited again.
 type Server struct {
 	// Source authorizes requests and gives the hub readers.
 	Source access.Source
@@ -79,15 +88,33 @@ type Server struct {
 	Variant string
 	// Log receives the muxer events; nil means slog.Default().
 	Log *slog.Logger
+	// Now is the clock of the viewer sessions; nil means time.Now.
+	Now func() time.Time
 
 	variant gohlslib.MuxerVariant
 	ctx     context.Context
 	cancel  context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	muxers map[string]*muxer
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+	muxers  map[string]*muxer
+	viewers map[viewerKey]*viewer
+	wg      sync.WaitGroup
+}
+
+// viewerKey identifies an HLS viewer session (see Server).
+type viewerKey struct {
+	token, ip, path string
+}
+
+// viewer is one HLS viewer session.
+type viewer struct {
+	// opened is closed when the audit of the session's start is done; err
+	// is its outcome.
+	opened chan struct{}
+	err    error
+	// last is when the viewer's last request came; guarded by Server.mu.
+	last time.Time
 }
 
 // Initialize applies defaults and checks the configuration.
@@ -137,6 +164,10 @@ func (s *Server) Initialize() error {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.muxers = make(map[string]*muxer)
+	s.viewers = make(map[viewerKey]*viewer)
+	if s.Now == nil {
+		s.Now = timeNow
+	}
 	return nil
 }
 
@@ -263,6 +294,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, path, fmt.Errorf("authorize %s: %w", path, err))
 		return
 	}
+	if err := s.admit(r.Context(), req); err != nil {
+		s.writeErr(w, r, path, fmt.Errorf("open %s: %w", path, err))
+		return
+	}
 
 	deadline := time.NewTimer(requestWait)
 	defer deadline.Stop()
@@ -310,6 +345,91 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.serveMuxer(w, r, m, file, deadline.C)
+}
+
+// Viewers returns the number of HLS viewer sessions (see Server).
+func (s *Server) Viewers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.Now()
+	n := 0
+	for _, v := range s.viewers {
+		if now.Sub(v.last) < s.IdleTimeout {
+			n++
+		}
+	}
+	return n
+}
+
+// admit starts the viewer session of req, auditing it with Source.Opened,
+// or finds the running one. Concurrent first requests of one viewer share
+// one audit; a failed audit starts no session (the next request tries
+// again).
+func (s *Server) admit(ctx context.Context, req access.Request) error {
+	key := viewerKey{token: req.Token, ip: hostOf(req.Remote), path: req.Path}
+	now := s.Now()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	v := s.viewers[key]
+	if v != nil && isClosed(v.opened) && now.Sub(v.last) >= s.IdleTimeout {
+		v = nil // the session ended: this request starts a new one
+	}
+	if v != nil {
+		v.last = now
+		s.mu.Unlock()
+		select {
+		case <-v.opened:
+			return v.err
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", access.ErrUnavailable, ctx.Err())
+		}
+	}
+	s.sweepViewersLocked(now)
+	v = &viewer{opened: make(chan struct{}), last: now}
+	s.viewers[key] = v
+	s.mu.Unlock()
+
+	// The audit is the session's, not this request's: a player that drops
+	// its first request must not fail the requests waiting on the audit.
+	err := s.Source.Opened(context.WithoutCancel(ctx), req)
+	s.mu.Lock()
+	v.err = err
+	if err != nil && s.viewers[key] == v {
+		delete(s.viewers, key)
+	}
+	close(v.opened)
+	s.mu.Unlock()
+	return err
+}
+
+// sweepViewersLocked forgets the sessions that ended.
+func (s *Server) sweepViewersLocked(now time.Time) {
+	for k, v := range s.viewers {
+		if isClosed(v.opened) && now.Sub(v.last) >= s.IdleTimeout {
+			delete(s.viewers, k)
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// hostOf returns the IP of an ip:port remote address (the port changes
+// with every connection of one player).
+func hostOf(remote string) string {
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		return h
+	}
+	return remote
 }
 
 // serveMuxer passes the request to gohlslib. Its handlers may block without

@@ -78,6 +78,8 @@ func (d denySource) Authorize(access.Request) error { return d.err }
 
 func (d denySource) Read(context.Context, access.Request) (*hub.Reader, error) { return nil, d.err }
 
+func (d denySource) Opened(context.Context, access.Request) error { return d.err }
+
 // recordingSource wraps a Source and keeps the requests it saw.
 type recordingSource struct {
 	access.Source

@@ -76,8 +76,10 @@ type Server struct {
 
 // session is what the server knows of one RTSP session.
 type session struct {
-	id        string
-	path      string
+	id   string
+	path string
+	// req is the SETUP's request (token, remote): the audit of the PLAY.
+	req       access.Request
 	remote    string
 	transport string
 	since     time.Time
@@ -395,9 +397,25 @@ func (h *handler) OnResponse(conn *gortsplib.ServerConn, _ *base.Response) {
 	w := s.activating[conn]
 	delete(s.activating, conn)
 	s.mu.Unlock()
-	if w != nil {
-		w.activated()
+	if w == nil {
+		return
 	}
+	s.mu.Lock()
+	ok := w.ok
+	s.mu.Unlock()
+	if ok && w.st.held {
+		// Before the keyframe the writer holds back for it (activated).
+		w.st.addActive(w.ss)
+	}
+	w.activated()
+}
+
+// sessionOpen reports whether ss has not closed.
+func (s *Server) sessionOpen(ss *gortsplib.ServerSession) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.sessions[ss]
+	return ok
 }
 
 // OnDescribe answers with the shared stream's description.
@@ -441,6 +459,7 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 		sess = &session{
 			id:        strconv.FormatUint(s.nextID, 10),
 			path:      path,
+			req:       req,
 			remote:    remote,
 			transport: ctx.Transport.Protocol.String(),
 			since:     time.Now(),
@@ -478,7 +497,23 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 		s.mu.Unlock()
 		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil
 	}
-	w := &playWaiter{release: make(chan struct{}), active: make(chan struct{})}
+	s.mu.Unlock()
+
+	// The media open is audited before the session gets anything: no
+	// PLAY without its audit row.
+	if err := s.Source.Opened(s.ctx, sess.req); err != nil {
+		code := statusOf(err)
+		s.Log.Warn("rtsp play refused", "path", sess.path, "remote", sess.remote, "session", sess.id,
+			"status", int(code), "error", err)
+		return &base.Response{StatusCode: code}, nil
+	}
+
+	s.mu.Lock()
+	if st.closed {
+		s.mu.Unlock()
+		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil
+	}
+	w := &playWaiter{release: make(chan struct{}), active: make(chan struct{}), ss: ctx.Session, st: st}
 	s.activating[ctx.Conn] = w
 	s.mu.Unlock()
 
@@ -503,6 +538,7 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	}
 	s.mu.Lock()
 	sess.playing = true
+	w.ok = true
 	s.mu.Unlock()
 	s.Log.Info("rtsp session playing", "path", sess.path, "remote", sess.remote, "session", sess.id,
 		"keyframe_wait", time.Since(start).Round(time.Millisecond))

@@ -11,7 +11,9 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/pion/rtcp"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
@@ -28,6 +30,10 @@ const aacWait = 90000
 // microseconds, so this only matters for a stuck one.
 const activationWait = time.Second
 
+// heldRetry is how long the writer of a held stream waits before it
+// offers a packet again to a session whose write queue is full.
+const heldRetry = 2 * time.Millisecond
+
 // playWaiter is a PLAY waiting for the next keyframe.
 type playWaiter struct {
 	// release is closed by the writer just before it sends a keyframe.
@@ -36,6 +42,12 @@ type playWaiter struct {
 	// gortsplib has made the session a reader of the stream.
 	active     chan struct{}
 	activeOnce sync.Once
+	// ss and st are the session and its stream; ok is set (under
+	// Server.mu) when the PLAY is answered 200, so that a held stream
+	// writes to the session from its activation on.
+	ss *gortsplib.ServerSession
+	st *stream
+	ok bool
 }
 
 func (w *playWaiter) activated() { w.activeOnce.Do(func() { close(w.active) }) }
@@ -56,6 +68,19 @@ type stream struct {
 	tracks   map[ps.Codec]*track
 	hasVideo bool
 
+	// held is set when the hub reader is the first reader of a held stream
+	// (a download): the stream then starts at that reader's first keyframe
+	// when the first session plays, writes to each session without loss
+	// (waiting while its queue is full) and, when the hub stream has ended,
+	// sends RTCP BYE so that readers see the end (ffmpeg finishes its file).
+	held bool
+	// backlog are the units describe read from the first keyframe on, for
+	// the first session (held only; owned by setup, then by run).
+	backlog []hub.Unit
+	// firstPlay is closed by the first PLAY waiting on the stream.
+	firstPlay     chan struct{}
+	firstPlayOnce sync.Once
+
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
@@ -66,6 +91,9 @@ type stream struct {
 
 	wmu     sync.Mutex
 	waiters []*playWaiter
+	// active are the sessions a held stream writes to, in order of
+	// activation; sessions that closed are skipped (Server.sessions).
+	active []*gortsplib.ServerSession
 
 	// Owned by the writer goroutine.
 	ptsBase    int64
@@ -78,15 +106,16 @@ type stream struct {
 func newStream(s *Server, path string) *stream {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	return &stream{
-		s:        s,
-		path:     path,
-		log:      s.Log.With("path", path),
-		ready:    make(chan struct{}),
-		ctx:      ctx,
-		cancel:   cancel,
-		sessions: make(map[*gortsplib.ServerSession]struct{}),
-		pending:  make(map[*gortsplib.ServerConn]uint64),
-		tracks:   make(map[ps.Codec]*track),
+		s:         s,
+		path:      path,
+		log:       s.Log.With("path", path),
+		ready:     make(chan struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+		sessions:  make(map[*gortsplib.ServerSession]struct{}),
+		pending:   make(map[*gortsplib.ServerConn]uint64),
+		tracks:    make(map[ps.Codec]*track),
+		firstPlay: make(chan struct{}),
 	}
 }
 
@@ -105,6 +134,7 @@ func (st *stream) setup(req access.Request) (err error) {
 	if err != nil {
 		return err
 	}
+	st.held = r.Held()
 	desc, err := st.describe(ctx, r)
 	if err != nil {
 		r.Close()
@@ -122,13 +152,14 @@ func (st *stream) setup(req access.Request) (err error) {
 			codecs = append(codecs, c.String())
 		}
 	}
-	st.log.Info("rtsp stream opened", "tracks", codecs, "reader", r.Name())
+	st.log.Info("rtsp stream opened", "tracks", codecs, "reader", r.Name(), "held", st.held)
 	return nil
 }
 
 // describe reads r until the tracks can be described: the first video
 // keyframe with its parameter sets and, for AAC, the first ADTS header.
-// The units read meanwhile are dropped: nobody plays the stream yet.
+// The units read meanwhile are dropped, nobody plays the stream yet; a held
+// stream keeps them from that keyframe on for its first session.
 func (st *stream) describe(ctx context.Context, r *hub.Reader) (*description.Session, error) {
 	codecs := r.Tracks()
 	video := access.VideoCodec(codecs)
@@ -165,6 +196,9 @@ func (st *stream) describe(ctx context.Context, r *hub.Reader) (*description.Ses
 				st.log.Warn("cannot read AAC config", "error", err)
 				aac = nil
 			}
+		}
+		if st.held && vt != nil {
+			st.backlog = append(st.backlog, u)
 		}
 		if vt != nil && wantAAC && aac == nil && u.PTS-keyPTS > aacWait {
 			st.log.Warn("no AAC config after the first keyframe, describing without audio")
@@ -209,11 +243,29 @@ func (st *stream) run() {
 		st.wakeWaiters()
 		st.log.Info("rtsp stream closed", "reason", reason, "units", st.units.Load())
 	}()
+	if st.held {
+		// A download starts when its reader plays, at its first keyframe.
+		select {
+		case <-st.firstPlay:
+		case <-st.ctx.Done():
+			reason = context.Cause(st.ctx)
+			return
+		}
+		for i, u := range st.backlog {
+			st.backlog[i] = hub.Unit{}
+			st.write(u)
+		}
+		st.backlog = nil
+	}
 	for {
 		select {
 		case u, ok := <-st.reader.Units():
 			if !ok {
-				reason = fmt.Errorf("hub reader ended: %w", st.reader.Err())
+				err := st.reader.Err()
+				reason = fmt.Errorf("hub reader ended: %w", err)
+				if st.held && errors.Is(err, hub.ErrStreamEnded) {
+					st.finish()
+				}
 				return
 			}
 			st.write(u)
@@ -222,6 +274,39 @@ func (st *stream) run() {
 			return
 		}
 	}
+}
+
+// finish ends a held stream that was given all of its media: each session
+// gets RTCP BYE on every track after its last packet (a reader takes BYE on
+// all tracks as the end of the stream: ffmpeg then writes the end of its
+// file and tears down), and the stream waits, at most WriteTimeout, for the
+// sessions to leave before it closes them.
+func (st *stream) finish() {
+	for _, ss := range st.activeSessions() {
+		for _, t := range st.tracks {
+			// The reason makes the packet longer than an RTP header:
+			// ffmpeg ignores anything shorter on an RTP channel.
+			bye := &rtcp.Goodbye{Sources: []uint32{localSSRC(ss, t.media)}, Reason: "end of stream"}
+			if err := st.writeHeld(ss, func() error { return ss.WritePacketRTCP(t.media, bye) }); err != nil {
+				break
+			}
+		}
+	}
+	st.log.Info("rtsp held stream sent in full, BYE sent", "units", st.units.Load())
+	timer := time.NewTimer(st.s.WriteTimeout)
+	defer timer.Stop()
+	select {
+	case <-st.ctx.Done(): // the last session left
+	case <-timer.C:
+	}
+}
+
+// localSSRC returns the SSRC the session sends media with, for its BYE.
+func localSSRC(ss *gortsplib.ServerSession, medi *description.Media) uint32 {
+	for _, f := range ss.Stats().Medias[medi].Formats {
+		return f.LocalSSRC
+	}
+	return 0
 }
 
 // write sends one unit to every playing session.
@@ -251,6 +336,17 @@ func (st *stream) write(u hub.Unit) {
 	// One wall clock for all tracks, derived from the shared PTS, so that
 	// sender reports let players synchronise audio and video.
 	ntp := st.ntpBase.Add(time.Duration(u.PTS-st.ptsBase) * time.Second / 90000)
+	if st.held {
+		for _, ss := range st.activeSessions() {
+			for _, p := range pkts {
+				if err := st.writeHeld(ss, func() error { return ss.WritePacketRTPWithNTP(t.media, p, ntp) }); err != nil {
+					break // the session left, or the stream is closing
+				}
+			}
+		}
+		st.units.Add(1)
+		return
+	}
 	for _, p := range pkts {
 		if err := st.ss.WritePacketRTPWithNTP(t.media, p, ntp); err != nil {
 			return // closed under us; run notices
@@ -259,11 +355,63 @@ func (st *stream) write(u hub.Unit) {
 	st.units.Add(1)
 }
 
+// writeHeld makes one write to a session of a held stream, offering it
+// again while the session's write queue is full: a download must not lose
+// a packet because its reader is briefly slower than the backlog it is
+// sent. It gives up when the session is gone or the stream closes.
+func (st *stream) writeHeld(ss *gortsplib.ServerSession, write func() error) error {
+	var timer *time.Timer
+	for {
+		err := write()
+		var full liberrors.ErrServerWriteQueueFull
+		if !errors.As(err, &full) {
+			return err
+		}
+		if !st.s.sessionOpen(ss) {
+			return ErrStreamEnded
+		}
+		if timer == nil {
+			timer = time.NewTimer(heldRetry)
+			defer timer.Stop()
+		} else {
+			timer.Reset(heldRetry)
+		}
+		select {
+		case <-timer.C:
+		case <-st.ctx.Done():
+			return context.Cause(st.ctx)
+		}
+	}
+}
+
+// activeSessions returns the sessions a held stream writes to that are
+// still open.
+func (st *stream) activeSessions() []*gortsplib.ServerSession {
+	st.wmu.Lock()
+	all := append([]*gortsplib.ServerSession(nil), st.active...)
+	st.wmu.Unlock()
+	out := all[:0]
+	for _, ss := range all {
+		if st.s.sessionOpen(ss) {
+			out = append(out, ss)
+		}
+	}
+	return out
+}
+
+// addActive makes a held stream write to ss from now on.
+func (st *stream) addActive(ss *gortsplib.ServerSession) {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	st.active = append(st.active, ss)
+}
+
 // addWaiter queues a PLAY for the next keyframe.
 func (st *stream) addWaiter(w *playWaiter) {
 	st.wmu.Lock()
-	defer st.wmu.Unlock()
 	st.waiters = append(st.waiters, w)
+	st.wmu.Unlock()
+	st.firstPlayOnce.Do(func() { close(st.firstPlay) })
 }
 
 // removeWaiter drops w if it was not released yet.

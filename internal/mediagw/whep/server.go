@@ -330,6 +330,14 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, streamPath string)
 		s.fail(w, r, err)
 		return
 	}
+	// The media open is audited before the answer: without its audit row
+	// the viewer gets no session.
+	if err := s.Source.Opened(r.Context(), req); err != nil {
+		sess.cancel(err)
+		sess.close()
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.add(sess); err != nil {
 		sess.cancel(err)
 		sess.close()

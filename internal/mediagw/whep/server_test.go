@@ -204,6 +204,8 @@ func (denySource) Read(context.Context, access.Request) (*hub.Reader, error) {
 	return nil, fmt.Errorf("token: %w", access.ErrUnauthorized)
 }
 
+func (denySource) Opened(context.Context, access.Request) error { return access.ErrUnauthorized }
+
 // publishFake publishes a stream of tiny fake H.264 units, ready at once.
 func publishFake(t *testing.T, h *hub.Hub, path string) *hub.Stream {
 	t.Helper()
