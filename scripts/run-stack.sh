@@ -59,7 +59,7 @@ declare -A port=([sipserver]=8081 [mediagw]=8888 [recorder]=8082 [console]=8080)
 # Service-specific environment: each service gets only the keys it has (others would warn).
 declare -A extra_env=(
 	[sipserver]="SHARPEYES_SIP_PASSWORD=$SHARPEYES_SIP_PASSWORD SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN"
-	[mediagw]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret"
+	[mediagw]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret SHARPEYES_AUDIT_CONSOLE_URL=http://127.0.0.1:${port[console]}"
 	[console]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_MEDIA_PLAY_TOKEN_SECRET=$play_secret"
 )
 for s in "${services[@]}"; do
@@ -106,6 +106,7 @@ sharpeyes development stack is up (logs in var/log/, Ctrl-C stops everything):
   mediagw    http://127.0.0.1:8888   WHEP /whep/<path>, LL-HLS /hls/<path>/index.m3u8, control API /internal/v1/
              rtsp://127.0.0.1:8554   RTSP; RTP in on udp :10000 and 30000-30999; ICE udp :8189 (docs/mediagw.md)
              play tokens: POST /internal/v1/play-tokens {"paths":["live/*"]} with the service token
+             every media open is a row of the console's audit log; no row, no video (audit.fail_closed)
   gbsim      ${online:-0}/4 devices online, 16 cameras (logs var/log/gbsim-*.log)
 
   service token (internal APIs): var/service-token
