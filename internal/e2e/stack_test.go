@@ -90,6 +90,9 @@ func newStack(t testing.TB, mod func(*config.Sipserver, *config.Mediagw)) *stack
 	gc.RTP.PortMin, gc.RTP.PortMax = lo, lo+49
 	gc.ServiceToken = serviceToken
 	gc.PlayTokenSecret = playSecret
+	// Media opens are audited (fail closed): to a sink standing for the
+	// console's audit API.
+	gc.Audit.ConsoleURL = newAuditSink(t).URL()
 	gc.OnDemand.SipserverURL = "http://" + sc.HTTP.Listen
 	sc.Sessions.MediagwURL = "http://" + gc.HTTP.Listen
 	sc.Sessions.ReconcileInterval = config.Duration(time.Second)
