@@ -184,6 +184,25 @@ func TestAuditMediaOpens(t *testing.T) {
 	if len(opens) != 3 {
 		t.Fatalf("%d rows, want 3: %+v", len(opens), opens)
 	}
+	// No media, no media open: a path that does not play writes no row.
+	nothing, err := g.signer.Issue(playtoken.Claims{
+		Subject: "mallory", Paths: []string{"live/*"}, Rights: []string{playtoken.RightLive}, Expires: time.Now().Add(time.Minute).Unix(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := g.hlsGet(t, "live/nothing", "index.m3u8", nothing); code != http.StatusNotFound {
+		t.Fatalf("HLS of nothing = %d", code)
+	}
+	if code := g.whepPlay(t, "live/nothing", nothing); code != http.StatusNotFound {
+		t.Fatalf("WHEP of nothing = %d", code)
+	}
+	if code := g.rtspPlay(t, "live/nothing", nothing, true); code != http.StatusNotFound {
+		t.Fatalf("RTSP of nothing = %d", code)
+	}
+	if n := len(g.audit.stored(t)); n != 3 {
+		t.Fatalf("%d rows after refused opens, want 3", n)
+	}
 
 	// The console does not store rows: every protocol refuses the viewer.
 	g.audit.fail(http.StatusInternalServerError)

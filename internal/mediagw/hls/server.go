@@ -63,10 +63,11 @@ var timeNow = time.Now
 // HLS has no session of its own, so the Server keeps one per viewer for the
 // audit: a viewer is the play token it presents (the console issues one per
 // play), its IP address and the path. The first request of a viewer (in
-// practice its first playlist request) starts its session and is audited
-// with Source.Opened before it is answered; the session lasts while the
-// viewer keeps requesting and ends IdleTimeout after its last request, so
-// a viewer that comes back later is audited again.
+// practice its first playlist request) that finds the stream playing
+// starts its session and is audited with Source.Opened before it is
+// answered; the session lasts while the viewer keeps requesting and ends
+// IdleTimeout after its last request, so a viewer that comes back later is
+// audited again.
 type Server struct {
 	// Source authorizes requests and gives the hub readers.
 	Source access.Source
@@ -294,10 +295,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, path, fmt.Errorf("authorize %s: %w", path, err))
 		return
 	}
-	if err := s.admit(r.Context(), req); err != nil {
-		s.writeErr(w, r, path, fmt.Errorf("open %s: %w", path, err))
-		return
-	}
 
 	deadline := time.NewTimer(requestWait)
 	defer deadline.Stop()
@@ -329,6 +326,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.hm == nil { // failed to start
 		<-m.done
 		s.writeErr(w, r, path, m.err)
+		return
+	}
+	// The stream plays: this request's viewer gets media now, so this is
+	// where its session starts (and is audited).
+	if err := s.admit(r.Context(), req); err != nil {
+		s.writeErr(w, r, path, fmt.Errorf("open %s: %w", path, err))
 		return
 	}
 	if strings.HasSuffix(file, ".m3u8") {
