@@ -58,10 +58,9 @@ type device struct {
 	regMu sync.Mutex
 	auth  *authState
 
-	rebootCh     chan struct{}
-	reregCh      chan struct{} // the platform refused a request: register again
-	registered   atomic.Bool
-	registeredAt atomic.Int64
+	rebootCh   chan struct{}
+	reregCh    chan struct{} // the platform refused a request: register again
+	registered atomic.Bool
 
 	mu       sync.Mutex
 	sessions map[string]*session      // by Call-ID
@@ -184,7 +183,6 @@ func (d *device) run(ctx context.Context) {
 		}
 		backoff = time.Second
 		d.registered.Store(true)
-		d.registeredAt.Store(time.Now().UnixNano())
 		d.sim.stats.registered.Add(1)
 		d.log.Info("registered", "expires", granted, "local", d.ep().hostPort())
 		rereg = d.online(ctx, granted)

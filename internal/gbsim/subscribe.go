@@ -213,7 +213,7 @@ func (s *subscription) notify(ctx context.Context, msg manscdp.Message) bool {
 		return false
 	}
 	s.mu.Lock()
-	left := int(time.Until(s.expires) / time.Second)
+	left := int(s.expires.Sub(s.dev.sim.now()) / time.Second)
 	s.mu.Unlock()
 	state := fmt.Sprintf("active;expires=%d", max(left, 0))
 	return s.send(ctx, body, state)
