@@ -20,6 +20,17 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 )
 
+// playCamera makes gbsim's H.264 camera stream to path (UDP, a port of its
+// own) until the test ends, and waits until the stream plays.
+func playCamera(t *testing.T, g *testGW, path string) ReceiverInfo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, TransportUDP, false)
+	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoCodec == "H264" })
+	return ri
+}
+
 // whepOffer returns a receive-only SDP offer with its candidates; the peer
 // connection is closed when the test ends.
 func whepOffer(t *testing.T) string {
@@ -135,12 +146,8 @@ func opensOf(all []auditapi.MediaOpen, protocol string) []auditapi.MediaOpen {
 // A row the console does not store refuses the viewer.
 func TestAuditMediaOpens(t *testing.T) {
 	g := startGW(t, nil)
-	sim := newSim(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	const path = "live/audited"
-	startCamera(ctx, t, g, sim, chanH264, path, TransportUDP, false)
-	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoCodec == "H264" })
+	playCamera(t, g, path)
 	tok := func(sub string) string {
 		tk, err := g.signer.Issue(playtoken.Claims{
 			Subject: sub, Paths: []string{path}, Rights: []string{playtoken.RightLive}, Expires: time.Now().Add(time.Minute).Unix(),
@@ -246,12 +253,8 @@ func TestAuditFailOpenAndAuthOff(t *testing.T) {
 		c.Audit.FailClosed = false
 		c.Auth = config.AuthOff
 	})
-	sim := newSim(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	const path = "live/open"
-	startCamera(ctx, t, g, sim, chanH264, path, TransportUDP, false)
-	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoCodec == "H264" })
+	playCamera(t, g, path)
 
 	if code := g.rtspPlay(t, path, "", true); code != http.StatusOK {
 		t.Fatalf("RTSP = %d", code)

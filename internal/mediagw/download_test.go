@@ -1,17 +1,13 @@
 package mediagw
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net/url"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 )
 
@@ -28,6 +24,22 @@ func (g *testGW) downloadToken(path string) string {
 	return tok
 }
 
+// finishDownload plays gbsim's camera into the download path until its
+// stream has videoUnits, then stops the camera and closes the receiver the
+// way sipserver does after the device's MediaStatus 121.
+func finishDownload(t *testing.T, g *testGW, path string, videoUnits uint64) ReceiverInfo {
+	t.Helper()
+	ctx, stopCamera := context.WithCancel(context.Background())
+	defer stopCamera()
+	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, TransportUDP, false)
+	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoUnits >= videoUnits })
+	stopCamera()
+	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
+		t.Fatalf("DELETE receiver = %d", code)
+	}
+	return ri
+}
+
 // TestShortDownload is the short download of the issue: the device sends a
 // short clip and finishes, and sipserver closes the receiver (after the
 // device's MediaStatus 121) before the console's ffmpeg has connected.
@@ -35,20 +47,10 @@ func (g *testGW) downloadToken(path string) string {
 // from the first keyframe, sees the end of the stream and exits cleanly,
 // and the stream is gone after it.
 func TestShortDownload(t *testing.T) {
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
 	g := startGW(t, nil)
-	sim := newSim(t)
 	const path = "download/short-1"
-	ctx, stopCamera := context.WithCancel(context.Background())
-	defer stopCamera()
-	ri := startCamera(ctx, t, g, sim, chanH264, path, TransportUDP, false)
 	// Two seconds of video (gbsim sends a keyframe a second).
-	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoUnits >= 50 })
-	// The device is done; its session ends before anybody read the stream.
-	stopCamera()
-	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
-		t.Fatalf("DELETE receiver = %d", code)
-	}
+	ri := finishDownload(t, g, path, 50)
 	if code := g.call("GET", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 404 {
 		t.Fatalf("closed receiver still listed: %d", code)
 	}
@@ -58,26 +60,10 @@ func TestShortDownload(t *testing.T) {
 	}
 
 	// ffmpeg's deadline is the only limit; it ends at the stream's end.
-	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	src := g.rtsp + "/" + path + "?token=" + url.QueryEscape(g.downloadToken(path))
-	cmd := exec.CommandContext(fctx, bin, "-hide_banner", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",
-		"-i", src, "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v: %s", err, stderr.String())
-	}
-	frames := 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			frames++
-		}
-	}
+	frames := mediatest.CopyFrames(t, src, 2*time.Minute)
 	if uint64(frames) != st.VideoUnits {
-		t.Fatalf("ffmpeg copied %d frames, the device sent %d: %s", frames, st.VideoUnits, stderr.String())
+		t.Fatalf("ffmpeg copied %d frames, the device sent %d", frames, st.VideoUnits)
 	}
 	t.Logf("ffmpeg copied all %d video frames from the first keyframe (%d units held)", frames, st.Hold.Units)
 	waitGone(t, g, path, 10*time.Second)
@@ -92,16 +78,8 @@ func TestShortDownload(t *testing.T) {
 func TestDownloadNobodyCame(t *testing.T) {
 	const hold = time.Second
 	g := startGW(t, func(c *config.Mediagw) { c.Downloads.Hold = config.Duration(hold) })
-	sim := newSim(t)
 	const path = "download/unread-1"
-	ctx, stopCamera := context.WithCancel(context.Background())
-	defer stopCamera()
-	ri := startCamera(ctx, t, g, sim, chanH264, path, TransportUDP, false)
-	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoUnits >= 1 })
-	stopCamera()
-	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
-		t.Fatalf("DELETE receiver = %d", code)
-	}
+	finishDownload(t, g, path, 1)
 	if _, ok := g.stream(path); !ok {
 		t.Fatal("download dropped at once")
 	}

@@ -164,6 +164,20 @@ type endedTotals struct {
 	packets, lost, foreignSSRC, foreignSource, invalid, demuxErrors uint64
 }
 
+// ingestTotals returns the ingest counters of every receiver, those that
+// ended included, and the number of open receivers by transport.
+func (g *Gateway) ingestTotals() (endedTotals, map[string]int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t := g.ended
+	byTransport := map[string]int{TransportUDP: 0, TransportTCPPassive: 0, TransportTCPActive: 0}
+	for _, r := range g.receivers {
+		byTransport[r.transport]++
+		t.add(r.rcv.Stats())
+	}
+	return t, byTransport
+}
+
 func (e *endedTotals) add(s ingest.Stats) {
 	e.packets += s.Packets
 	e.lost += s.Lost
@@ -391,6 +405,15 @@ func (g *Gateway) Connect(id, ip string, port int) (ReceiverInfo, error) {
 	return r.info(), nil
 }
 
+// runningLocked returns the receiver id if it has not ended; g.mu held.
+func (g *Gateway) runningLocked(id string) (*receiver, error) {
+	r, ok := g.receivers[id]
+	if !ok || r.rcv.Err() != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	}
+	return r, nil
+}
+
 // SetSSRC makes a receiver accept the SSRC the device answered with.
 func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
 	ssrc, err := parseSSRC(s)
@@ -399,9 +422,9 @@ func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	r, ok := g.receivers[id]
-	if !ok || r.rcv.Err() != nil {
-		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	r, err := g.runningLocked(id)
+	if err != nil {
+		return ReceiverInfo{}, err
 	}
 	if r.shared {
 		if ssrc == 0 {
@@ -428,9 +451,9 @@ func (g *Gateway) SetAllowIPs(id string, list []string) (ReceiverInfo, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	r, ok := g.receivers[id]
-	if !ok || r.rcv.Err() != nil {
-		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+	r, err := g.runningLocked(id)
+	if err != nil {
+		return ReceiverInfo{}, err
 	}
 	r.rcv.SetAllowIPs(allow)
 	g.Log.Info("receiver sources set", "path", r.path, "receiver", id, "allow_ips", list)

@@ -68,13 +68,20 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// emitter sends constant metrics to a Collect channel.
+type emitter chan<- prometheus.Metric
+
+func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	e <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func (e emitter) counter(d *prometheus.Desc, v uint64, labels ...string) {
+	e <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	e := emitter(ch)
+	gauge, counter := e.gauge, e.counter
 	streams := c.g.Hub.Streams()
 	gauge(c.streams, float64(len(streams)))
 	byProto := map[string]int{"whep": 0, "hls": 0, "rtsp": 0, "transcode": 0}
@@ -99,24 +106,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.holds, float64(holds))
 	gauge(c.holdByte, float64(holdBytes))
 
-	byTransport := map[string]int{TransportUDP: 0, TransportTCPPassive: 0, TransportTCPActive: 0}
 	// Receivers that ended are in the totals too, so the counters never go
 	// down when a stream closes.
+	t, byTransport := c.g.ingestTotals()
 	c.g.mu.Lock()
-	t := c.g.ended
 	od := c.g.onDemand
 	au := c.g.audits
 	c.g.mu.Unlock()
-	for _, r := range c.g.Receivers() {
-		byTransport[r.Transport]++
-		in := r.Ingest
-		t.packets += in.Packets
-		t.lost += in.Lost
-		t.foreignSSRC += in.ForeignSSRC
-		t.foreignSource += in.ForeignSource
-		t.invalid += in.Invalid
-		t.demuxErrors += in.DemuxErrors
-	}
 	for tr, n := range byTransport {
 		gauge(c.receivers, float64(n), tr)
 	}
@@ -191,12 +187,8 @@ func (c *pathCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *pathCollector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	e := emitter(ch)
+	gauge, counter := e.gauge, e.counter
 	for _, st := range c.g.Hub.Streams() {
 		type protoStats struct{ readers, drops uint64 }
 		per := map[string]*protoStats{}

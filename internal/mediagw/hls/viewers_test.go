@@ -9,38 +9,8 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
-	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 )
-
-// openCounter is a Source that counts Opened calls and fails them while
-// fail is set.
-type openCounter struct {
-	mu     sync.Mutex
-	opened []access.Request
-	fail   error
-}
-
-func (o *openCounter) Authorize(access.Request) error { return nil }
-
-func (o *openCounter) Read(context.Context, access.Request) (*hub.Reader, error) {
-	return nil, access.ErrNotFound
-}
-
-func (o *openCounter) Opened(_ context.Context, req access.Request) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	o.opened = append(o.opened, req)
-	return nil
-}
-
-func (o *openCounter) count() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.opened)
-}
 
 // TestViewerSessions: an HLS viewer (token, IP, path) is audited once when
 // its session starts, however many requests it makes from however many
@@ -52,7 +22,7 @@ func TestViewerSessions(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	src := &openCounter{}
+	src := &mediatest.AuditingSource{}
 	s := &Server{Source: src, IdleTimeout: 30 * time.Second, Now: clock}
 	if err := s.Initialize(); err != nil {
 		t.Fatal(err)
@@ -83,7 +53,7 @@ func TestViewerSessions(t *testing.T) {
 		if err := s.admit(context.Background(), st.req); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		if got := src.count(); got != st.want {
+		if got := len(src.Opens()); got != st.want {
 			t.Fatalf("%s: %d opens, want %d", st.name, got, st.want)
 		}
 	}
@@ -94,17 +64,13 @@ func TestViewerSessions(t *testing.T) {
 	}
 
 	// A failed audit refuses the request and starts no session.
-	src.mu.Lock()
-	src.fail = access.ErrUnavailable
-	src.mu.Unlock()
+	src.Fail(access.ErrUnavailable)
 	if err := s.admit(context.Background(), req("t3", "192.0.2.7:5000", "live/1")); !errors.Is(err, access.ErrUnavailable) {
 		t.Fatalf("failed audit: %v", err)
 	}
-	src.mu.Lock()
-	src.fail = nil
-	src.mu.Unlock()
-	if err := s.admit(context.Background(), req("t3", "192.0.2.7:5000", "live/1")); err != nil || src.count() != 7 {
-		t.Fatalf("after the failure: %v, %d opens", err, src.count())
+	src.Fail(nil)
+	if err := s.admit(context.Background(), req("t3", "192.0.2.7:5000", "live/1")); err != nil || len(src.Opens()) != 7 {
+		t.Fatalf("after the failure: %v, %d opens", err, len(src.Opens()))
 	}
 	// Ended sessions are forgotten when a new one starts.
 	advance(time.Hour)
@@ -147,7 +113,7 @@ func TestViewerSessionSharedAudit(t *testing.T) {
 
 // blockingOpen is a Source whose audit waits for release.
 type blockingOpen struct {
-	openCounter
+	mediatest.AuditingSource
 	release chan struct{}
 	started chan struct{}
 	once    sync.Once

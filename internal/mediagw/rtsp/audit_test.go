@@ -1,10 +1,8 @@
 package rtsp_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5"
@@ -16,38 +14,13 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
-// auditingSource is a HubSource whose media-open audit is recorded, and
-// refused while fail is set.
-type auditingSource struct {
-	access.HubSource
-	mu     sync.Mutex
-	opened []access.Request
-	fail   error
-}
-
-func (a *auditingSource) Opened(_ context.Context, req access.Request) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fail != nil {
-		return a.fail
-	}
-	a.opened = append(a.opened, req)
-	return nil
-}
-
-func (a *auditingSource) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.opened)
-}
-
 // TestAuditAtPlay: an RTSP media open is audited at PLAY (DESCRIBE and
 // SETUP send no media), once per session; a refused audit answers PLAY
 // with 503.
 func TestAuditAtPlay(t *testing.T) {
 	h := mediatest.NewHub(t, nil)
 	mediatest.Publish(t, h, "live/fake", mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4), false)
-	src := &auditingSource{HubSource: access.HubSource{Hub: h}}
+	src := &mediatest.AuditingSource{HubSource: access.HubSource{Hub: h}}
 	s := startServer(t, src, false)
 	u, err := base.ParseURL(url(s, "live/fake"))
 	if err != nil {
@@ -69,16 +42,14 @@ func TestAuditAtPlay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := src.count(); n != 0 {
+	if n := len(src.Opens()); n != 0 {
 		t.Fatalf("%d audits before PLAY", n)
 	}
 	if _, err := c.Play(nil); err != nil {
 		t.Fatal(err)
 	}
-	src.mu.Lock()
-	got := append([]access.Request(nil), src.opened...)
-	src.fail = fmt.Errorf("console: %w", access.ErrUnavailable)
-	src.mu.Unlock()
+	got := src.Opens()
+	src.Fail(fmt.Errorf("console: %w", access.ErrUnavailable))
 	if len(got) != 1 || got[0].Path != "live/fake" || got[0].Token != "x" || got[0].Protocol != access.ProtocolRTSP || got[0].Remote == "" {
 		t.Fatalf("audited %+v", got)
 	}

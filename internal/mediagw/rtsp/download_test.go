@@ -1,11 +1,6 @@
 package rtsp_test
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +17,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -148,7 +142,6 @@ func TestHeldStreamGortsplib(t *testing.T) {
 // end of the stream and exits cleanly.
 func TestHeldStreamFFmpeg(t *testing.T) {
 	t.Parallel()
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
 	h := mediatest.NewHub(t, nil)
 	want := finishedDownload(t, h, "download/d2", clip)
@@ -160,25 +153,8 @@ func TestHeldStreamFFmpeg(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-hide_banner", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",
-		"-i", url(s, "download/d2"), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v: %s", err, stderr.String())
-	}
-	frames := 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			frames++
-		}
-	}
-	if frames != want {
-		t.Fatalf("ffmpeg copied %d frames, want %d: %s", frames, want, stderr.String())
+	if frames := mediatest.CopyFrames(t, url(s, "download/d2"), 2*time.Minute); frames != want {
+		t.Fatalf("ffmpeg copied %d frames, want %d", frames, want)
 	}
 	eventually(t, 10*time.Second, "download stream closed", func() bool {
 		_, ok := h.Stream("download/d2")

@@ -1,10 +1,8 @@
 package whep_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
@@ -12,40 +10,19 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 )
 
-// auditingSource is a HubSource whose media-open audit is recorded, and
-// refused while fail is set.
-type auditingSource struct {
-	access.HubSource
-	mu     sync.Mutex
-	opened []access.Request
-	fail   error
-}
-
-func (a *auditingSource) Opened(_ context.Context, req access.Request) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fail != nil {
-		return a.fail
-	}
-	a.opened = append(a.opened, req)
-	return nil
-}
-
 // TestAuditBeforeAnswer: a WHEP session is audited once, before its 201;
 // a refused audit answers 503 and leaves no session and no hub reader.
 func TestAuditBeforeAnswer(t *testing.T) {
 	h := mediatest.NewHub(t, &hub.Hub{})
 	publishFake(t, h, "live/fake")
-	src := &auditingSource{HubSource: access.HubSource{Hub: h}}
+	src := &mediatest.AuditingSource{HubSource: access.HubSource{Hub: h}}
 	e := newEnv(t, src)
 
 	if code := newClient(t).post(t, e.url("/whep/live/fake?token=tk")); code != http.StatusCreated {
 		t.Fatalf("POST = %d", code)
 	}
-	src.mu.Lock()
-	opened := append([]access.Request(nil), src.opened...)
-	src.fail = fmt.Errorf("console: %w", access.ErrUnavailable)
-	src.mu.Unlock()
+	opened := src.Opens()
+	src.Fail(fmt.Errorf("console: %w", access.ErrUnavailable))
 	if len(opened) != 1 || opened[0].Path != "live/fake" || opened[0].Token != "tk" ||
 		opened[0].Protocol != access.ProtocolWHEP || opened[0].Remote == "" {
 		t.Fatalf("audited %+v", opened)
