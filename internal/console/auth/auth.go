@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -308,7 +309,7 @@ func counterName(username string) string {
 // (username, remote) pair not locked. The caller holds a hashing slot.
 func (s *Service) checkLogin(ctx context.Context, username, password, remote string) (store.User, error) {
 	now := s.Now()
-	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: remote}
+	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: addressKey(remote)}
 	ip, err := s.Store.AuthFailureOf(ctx, ipKey)
 	if err != nil {
 		return store.User{}, err
@@ -386,6 +387,17 @@ func (s *Service) checkLogin(ctx context.Context, username, password, remote str
 	return store.User{}, ErrInvalidCredentials
 }
 
+// addressKey is the key of remote's per-address counter: the IPv4 address,
+// or the /64 of an IPv6 one — a single subscriber usually holds a whole
+// /64, and must not get 2^64 separate limits.
+func addressKey(remote string) string {
+	a, err := netip.ParseAddr(remote)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return remote
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
+
 // truncate cuts s to at most n bytes.
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -401,7 +413,7 @@ func truncate(s string, n int) string {
 func (s *Service) RefuseLogin(ctx context.Context, username, remote, reason string) {
 	now := s.Now()
 	detail := map[string]any{"reason": reason, "username_quoted": strconv.QuoteToASCII(truncate(username, 4*store.MaxUsernameLen))}
-	ipf, err := s.Store.CountAuthFailure(ctx, store.AuthKey{Scope: store.FailLoginIP, Remote: remote}, now, s.ipPolicy())
+	ipf, err := s.Store.CountAuthFailure(ctx, store.AuthKey{Scope: store.FailLoginIP, Remote: addressKey(remote)}, now, s.ipPolicy())
 	if err != nil {
 		s.Log.Warn("count a refused login", "remote", remote, "error", err)
 	} else if ipf.Locked(now) {

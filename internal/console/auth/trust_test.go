@@ -164,6 +164,18 @@ func TestLoginAddressLimit(t *testing.T) {
 	if _, err := s.Login(ctx, "alice", "alice-password", "10.0.0.7"); !errors.As(err, &many) {
 		t.Fatalf("after refused logins: %v", err)
 	}
+	// IPv6 addresses share the limit of their /64.
+	for _, a := range []string{"2001:db8:1:2::a", "2001:db8:1:2::b", "2001:db8:1:2:ffff::c"} {
+		if _, err := s.Login(ctx, "nobody", "x", a); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("guess from %s: %v", a, err)
+		}
+	}
+	if _, err := s.Login(ctx, "alice", "alice-password", "2001:db8:1:2::d"); !errors.As(err, &many) {
+		t.Fatalf("login from the same /64: %v, want TooManyAttemptsError", err)
+	}
+	if _, err := s.Login(ctx, "alice", "alice-password", "2001:db8:1:3::d"); err != nil {
+		t.Fatalf("login from the next /64: %v", err)
+	}
 	entries, _, err := st.ListAudit(ctx, store.AuditFilter{Action: "login_failed", Username: "ad\uFFFDmin"})
 	if err != nil || len(entries) != 3 || entries[0].Detail["username_quoted"] != `"ad\x00min"` {
 		t.Fatalf("refused logins audited as %+v %v", entries, err)
