@@ -37,9 +37,9 @@ type ConsoleAuth struct {
 	// counts its wrong old passwords the same way, apart.
 	MaxFailures int      `yaml:"max_failures"`
 	Lockout     Duration `yaml:"lockout"`
-	// IPMaxFailures failed logins from one client address within IPWindow,
-	// whatever the usernames, refuse every login from it for IPWindow
-	// (password spraying).
+	// IPMaxFailures failed logins from one client address (an IPv6 client:
+	// its /64) within IPWindow, whatever the usernames, refuse every login
+	// from it for IPWindow (password spraying).
 	IPMaxFailures int      `yaml:"ip_max_failures"`
 	IPWindow      Duration `yaml:"ip_window"`
 	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
