@@ -276,7 +276,8 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) err
 		return err
 	}
 	// Over-long usernames and passwords go the whole way too: they fail like
-	// any unknown user or wrong password, after the same work.
+	// an unknown user or a wrong password (a password over
+	// auth.MaxPasswordLen is refused without hashing, whoever the user).
 	res, err := a.Auth.Login(r.Context(), in.Username, in.Password, a.remote(r))
 	if err != nil {
 		return err
