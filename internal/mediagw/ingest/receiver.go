@@ -201,7 +201,6 @@ func (r *Receiver) SetAllowIPs(ips []netip.Addr) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.allow = normalizeIPs(ips)
-	r.AllowIPs = slices.Clone(r.allow)
 	if r.source.IsValid() && !r.allowedLocked(r.source.Addr()) {
 		r.log.Info("latched media source no longer allowed", "source", r.source.String(), "allow_ips", r.allow)
 		r.source = netip.AddrPort{}

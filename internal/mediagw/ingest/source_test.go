@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -321,4 +322,50 @@ func TestTCPPassiveForeignConnection(t *testing.T) {
 func isReset(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && !op.Timeout()
+}
+
+// FuzzReceiverSources feeds datagrams from a handful of senders, the clock
+// moving between them: every datagram is accounted for exactly once
+// (accepted, invalid, foreign SSRC or foreign source), and the latched
+// source is always an allowed one.
+func FuzzReceiverSources(f *testing.F) {
+	src := makeStream(f, nil, 77, 3, 1)
+	var seed []byte
+	for i, p := range src.packets {
+		if len(p) < 256 {
+			seed = append(append(seed, byte(i%4), byte(len(p))), p...)
+		}
+	}
+	f.Add(seed)
+	f.Add([]byte{0x13, 12, 0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 77, 0x02, 1, 0x80})
+	senders := []netip.AddrPort{
+		ap("192.0.2.7:5000"), ap("192.0.2.7:5001"), ap("10.0.0.5:7000"), ap("198.51.100.9:5000"),
+	}
+	allow := ips("192.0.2.7", "10.0.0.5")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		clock := newFakeClock()
+		r := &Receiver{
+			Path: "fuzz", Sink: &sink{want: -1}, AllowIPs: allow, ReorderPackets: 4, ReorderDelay: time.Hour,
+			Timeout: time.Hour, Now: clock.Now, Log: quiet,
+		}
+		if err := r.Initialize(); err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		fed := uint64(0)
+		for len(data) >= 2 {
+			who, n := data[0], min(int(data[1]), len(data)-2)
+			clock.Add(time.Duration(who>>2) * 100 * time.Millisecond)
+			r.WritePacketFrom(data[2:2+n], senders[who%4])
+			data = data[2+n:]
+			fed++
+		}
+		st := r.Stats()
+		if got := st.Packets + st.Invalid + st.ForeignSSRC + st.ForeignSource; got != fed {
+			t.Fatalf("%d datagrams fed, %d accounted: %+v", fed, got, st)
+		}
+		if st.Source.IsValid() && !slices.Contains(allow, st.Source.Addr()) {
+			t.Fatalf("latched a source that is not allowed: %+v", st)
+		}
+	})
 }
