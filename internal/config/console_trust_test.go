@@ -28,8 +28,10 @@ func TestConsoleTrustedProxies(t *testing.T) {
 		env        []string
 		want       []string
 	}{
-		{"list", "auth:\n  trusted_proxies: [10.0.0.0/8, 192.0.2.7, '2001:db8::/32']\n", nil,
-			[]string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"}},
+		{
+			"list", "auth:\n  trusted_proxies: [10.0.0.0/8, 192.0.2.7, '2001:db8::/32']\n", nil,
+			[]string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"},
+		},
 		{"string", "auth:\n  trusted_proxies: '127.0.0.1, 172.16.1.0/24'\n", nil, []string{"127.0.0.1/32", "172.16.1.0/24"}},
 		{"masked", "auth:\n  trusted_proxies: [10.1.2.3/8]\n", nil, []string{"10.0.0.0/8"}},
 		{"empty list", "auth:\n  trusted_proxies: []\n", nil, nil},

@@ -36,11 +36,15 @@ func TestAuditFailsClosed(t *testing.T) {
 	}{
 		{"play", http.MethodPost, "/api/v1/channels/" + channelA1 + "/play", nil},
 		{"ptz", http.MethodPost, "/api/v1/channels/" + channelA1 + "/ptz", `{"action":"stop"}`},
-		{"playback", http.MethodPost, "/api/v1/channels/" + channelA1 + "/playback",
-			map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"}},
+		{
+			"playback", http.MethodPost, "/api/v1/channels/" + channelA1 + "/playback",
+			map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
+		},
 		{"control", http.MethodPost, "/api/v1/playback/playback-own/control", `{"action":"pause"}`},
-		{"download", http.MethodPost, "/api/v1/channels/" + channelA1 + "/download",
-			map[string]any{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"}},
+		{
+			"download", http.MethodPost, "/api/v1/channels/" + channelA1 + "/download",
+			map[string]any{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
+		},
 		{"file", http.MethodGet, "/api/v1/downloads/" + done.ID + "/file", nil},
 	} {
 		r := tm.olga.do(tc.method, tc.path, tc.body)

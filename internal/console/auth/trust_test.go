@@ -300,8 +300,12 @@ func TestProxies(t *testing.T) {
 // give the peer or a valid IP, never a panic or a piece of the header.
 func FuzzClientAddr(f *testing.F) {
 	for _, seed := range [][2]string{
-		{"203.0.113.9", "https"}, {"198.51.100.7, 203.0.113.9, 10.2.2.2", "https,http"}, {"junk, 10.3.3.3", ""},
-		{"[2001:db8::1]:443, fe80::1%eth0", "HTTPS"}, {"::ffff:1.2.3.4", "http"}, {",,,", ","},
+		{"203.0.113.9", "https"},
+		{"198.51.100.7, 203.0.113.9, 10.2.2.2", "https,http"},
+		{"junk, 10.3.3.3", ""},
+		{"[2001:db8::1]:443, fe80::1%eth0", "HTTPS"},
+		{"::ffff:1.2.3.4", "http"},
+		{",,,", ","},
 	} {
 		f.Add(seed[0], seed[1])
 	}
