@@ -255,7 +255,8 @@ func (c *Mediagw) Validate() error {
 		add("audit.console_url", "is required while audit.fail_closed is true (every media open needs its audit row)")
 	}
 	for _, u := range []struct{ key, v string }{
-		{"on_demand.sipserver_url", c.OnDemand.SipserverURL}, {"webhook.url", c.Webhook.URL},
+		{"on_demand.sipserver_url", c.OnDemand.SipserverURL},
+		{"webhook.url", c.Webhook.URL},
 		{"audit.console_url", c.Audit.ConsoleURL},
 	} {
 		if u.v == "" {
