@@ -60,7 +60,17 @@ type Server struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// wg holds the workers: loops, background tasks, session set-ups.
+	wg sync.WaitGroup
+	// serve holds the UDP and TCP serve loops.
+	serve sync.WaitGroup
+	// gate admits handlers and new work until Close; handlers holds the
+	// SIP handlers running now (sipgo runs each in a goroutine of its own).
+	gate struct {
+		sync.Mutex
+		closing  bool
+		handlers sync.WaitGroup
+	}
 }
 
 func (s *Server) now() time.Time {
@@ -225,12 +235,12 @@ func (s *Server) listen() error {
 	tcp := &sipguard.Listener{Listener: tl, Rate: s.Config.RateLimit, Burst: s.Config.RateBurst}
 	s.udp, s.tcp = udp, tcp
 	s.metrics.rateSources(s.Metrics, udp.Sources, tcp.Sources)
-	s.wg.Go(func() {
+	s.serve.Go(func() {
 		if err := s.srv.ServeUDP(s.udp); err != nil && s.ctx.Err() == nil {
 			s.Log.Error("SIP UDP stopped", "err", err)
 		}
 	})
-	s.wg.Go(func() {
+	s.serve.Go(func() {
 		// ServeTCP returns only when the listener fails or is closed.
 		if err := s.srv.ServeTCP(s.tcp); s.ctx.Err() == nil {
 			s.Log.Error("SIP TCP stopped", "err", err)
@@ -276,8 +286,18 @@ func (s *Server) runExpire() {
 }
 
 // Close stops serving, waits for the goroutines and writes the last state.
+//
+// The order matters: sipgo opens a new socket (with a reader goroutine)
+// for any message sent once the listeners are gone, so first every handler
+// and worker ends — nothing is sent after that — and only then are the
+// listeners and the user agent closed.
 func (s *Server) Close() {
 	s.cancel()
+	s.gate.Lock()
+	s.gate.closing = true
+	s.gate.Unlock()
+	s.gate.handlers.Wait()
+	s.wg.Wait()
 	if s.udp != nil {
 		s.udp.Close()
 	}
@@ -290,12 +310,26 @@ func (s *Server) Close() {
 	if s.ua != nil {
 		s.ua.Close()
 	}
-	s.wg.Wait()
+	s.serve.Wait()
 }
 
-// background runs fn in a goroutine tracked by Close, with a bounded context.
+// spawn runs fn in a worker goroutine tracked by Close, unless Close began
+// (then it reports false and fn never runs).
+func (s *Server) spawn(fn func()) bool {
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	if s.gate.closing {
+		return false
+	}
+	s.wg.Go(fn)
+	return true
+}
+
+// background runs fn in a goroutine tracked by Close, with a bounded
+// context; work asked for once Close began is dropped (its context would
+// be cancelled anyway).
 func (s *Server) background(fn func(ctx context.Context)) {
-	s.wg.Go(func() {
+	s.spawn(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		defer cancel()
 		fn(ctx)
@@ -309,6 +343,14 @@ func (s *Server) afterRegister(id string) { s.catalog.enqueue(id) }
 // must never take the registrar down.
 func (s *Server) handle(h func(*sip.Request, sip.ServerTransaction)) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.gate.Lock()
+		if s.gate.closing {
+			s.gate.Unlock()
+			return // shutting down: the device retransmits to the next process
+		}
+		s.gate.handlers.Add(1)
+		s.gate.Unlock()
+		defer s.gate.handlers.Done()
 		defer func() {
 			if r := recover(); r != nil {
 				s.Log.Error("SIP handler panic", "method", req.Method, "from", req.Source(), "panic", r)

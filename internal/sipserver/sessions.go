@@ -171,7 +171,7 @@ func (s *Server) Need(ctx context.Context, path string) (SessionInfo, error) {
 		ms = m.newSession(KindPlay, channelID, path)
 		m.byPath[path] = ms
 		m.mu.Unlock()
-		s.wg.Go(func() { m.start(ms) })
+		m.launch(ms)
 	} else {
 		m.mu.Unlock()
 	}
@@ -212,8 +212,23 @@ func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo
 	m.mu.Lock()
 	m.byPath[ms.row.Path] = ms
 	m.mu.Unlock()
-	s.wg.Go(func() { m.start(ms) })
+	m.launch(ms)
 	return m.wait(ctx, ms)
+}
+
+// launch sets ms up in a worker, or fails it at once when sipserver is
+// shutting down.
+func (m *sessionManager) launch(ms *mediaSession) {
+	if m.s.spawn(func() { m.start(ms) }) {
+		return
+	}
+	m.mu.Lock()
+	ms.err, ms.ended = fmt.Errorf("%s: sipserver is shutting down: %w", ms.row.Path, ErrMediaUnavailable), true
+	if m.byPath[ms.row.Path] == ms {
+		delete(m.byPath, ms.row.Path)
+	}
+	m.mu.Unlock()
+	close(ms.ready)
 }
 
 func (m *sessionManager) newSession(kind, channelID, path string) *mediaSession {
