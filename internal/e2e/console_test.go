@@ -21,8 +21,10 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/browsertest"
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
 // consoleStack is a stack with the console in front.
@@ -36,7 +38,7 @@ func (s *stack) withConsole() *consoleStack {
 	c := &config.Console{}
 	c.SetDefaults()
 	c.Database.URL = config.DatabaseURL(s.dbURL)
-	c.HTTP.Listen = addr(peertest.FreePort(s.t, "tcp"))
+	c.HTTP.Listen = s.consoleAddr
 	c.SipserverURL = s.sipBase()
 	c.ServiceToken = serviceToken
 	c.Media.PublicURL = s.gwBase()
@@ -144,6 +146,7 @@ func mixedCameras(c *gbsim.Config) { c.Devices, c.Channels = 1, 4 }
 // them H.265, played as H.264), see all four decode, move one with PTZ.
 func TestConsoleVideoWall(t *testing.T) {
 	s := newStack(t, nil)
+	s.auditToConsole()
 	s.startMediagw()
 	s.startSipserver()
 	s.startSim(mixedCameras)
@@ -176,6 +179,32 @@ func TestConsoleVideoWall(t *testing.T) {
 		return left > 1 && left < 180
 	})
 	p.run("release", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('mouseup', {bubbles: true}))`, q("ptz-left")), nil))
+
+	// Every pane's media open at mediagw is a row of the console's audit
+	// log: the operator, the path, the browser's address, the protocol.
+	st, err := store.Open(context.Background(), s.dbURL, 2, logger("store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	opened := map[string]store.AuditEntry{}
+	eventually(t, "a media_open row per pane", 10*time.Second, func() bool {
+		rows, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: auditapi.ActionMediaOpen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			opened[r.Target] = r
+		}
+		return len(opened) >= 4
+	})
+	for i := range 4 {
+		r, ok := opened["live/"+channelID(i+1)]
+		if !ok || r.Username != "admin" || !strings.HasPrefix(r.Remote, "127.0.0.1:") ||
+			(r.Detail["protocol"] != auditapi.ProtocolWHEP && r.Detail["protocol"] != auditapi.ProtocolHLS) {
+			t.Errorf("media_open of camera %d: %+v", i+1, r)
+		}
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -55,6 +55,9 @@ type stack struct {
 	gwCfg  *config.Mediagw
 	signer *playtoken.Signer
 	sim    *gbsim.Sim
+	// consoleAddr is where withConsole serves, fixed up front so that
+	// mediagw can audit to it (auditToConsole).
+	consoleAddr string
 
 	stopSip, stopGW func()
 }
@@ -65,7 +68,7 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // change either before they start.
 func newStack(t testing.TB, mod func(*config.Sipserver, *config.Mediagw)) *stack {
 	t.Helper()
-	s := &stack{t: t, dbURL: pgtest.NewDB(t)}
+	s := &stack{t: t, dbURL: pgtest.NewDB(t), consoleAddr: addr(peertest.FreePort(t, "tcp"))}
 	s.signer, _ = playtoken.NewSigner([]byte(playSecret))
 
 	sc := &config.Sipserver{}
@@ -150,6 +153,11 @@ func runService(t testing.TB, name, base string, fn func(ctx context.Context) er
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// auditToConsole makes mediagw report its media opens to the stack's real
+// console (withConsole) instead of the sink; call it before startMediagw.
+// Until the console runs, mediagw refuses every viewer (fail closed).
+func (s *stack) auditToConsole() { s.gwCfg.Audit.ConsoleURL = "http://" + s.consoleAddr }
 
 func (s *stack) sipBase() string { return "http://" + s.sipCfg.HTTP.Listen }
 func (s *stack) gwBase() string  { return "http://" + s.gwCfg.HTTP.Listen }
