@@ -34,25 +34,18 @@ type User struct {
 	Role string
 	// MustChangePassword holds every route but the password change until the user sets a new password.
 	MustChangePassword bool
-	// FailedLogins counts consecutive failures since the last success or lock.
-	FailedLogins int
-	// LockedUntil refuses logins until then (nil: not locked).
-	LockedUntil *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	LastLoginAt *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	LastLoginAt        *time.Time
 }
 
-// Locked reports whether the account refuses logins at now.
-func (u User) Locked(now time.Time) bool { return u.LockedUntil != nil && now.Before(*u.LockedUntil) }
-
-const userColumns = `id, username, password_hash, role, must_change_password, failed_logins, locked_until,
+const userColumns = `id, username, password_hash, role, must_change_password,
 	created_at, updated_at, last_login_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword, &u.FailedLogins,
-		&u.LockedUntil, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword,
+		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
 	return u, err
 }
 
@@ -167,33 +160,10 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return users, nil
 }
 
-// LoginFailed counts a failed login of user id in the users row. The console
-// keys its lock-out on (username, client address) instead (see
-// CountAuthFailure); this per-account count is kept for tools that lock an
-// account as a whole. The maxFailures-th consecutive failure locks the
-// account until lockUntil and restarts the count, so that after the lock-out
-// the user has maxFailures tries again. It returns the user as updated:
-// LockedUntil tells whether this failure locked it.
-func (s *Store) LoginFailed(ctx context.Context, id int64, maxFailures int, lockUntil time.Time) (User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx, `
-UPDATE users SET
-	locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
-	failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-	updated_at = now()
-WHERE id = $1 RETURNING `+userColumns, id, maxFailures, lockUntil))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, fmt.Errorf("user %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("count failed login of user %d: %w", id, err)
-	}
-	return u, nil
-}
-
-// LoginSucceeded clears the failure count and lock of user id and stamps the login time.
+// LoginSucceeded stamps the login time of user id.
 func (s *Store) LoginSucceeded(ctx context.Context, id int64, at time.Time) error {
 	return s.updateUser(ctx, id, "record login",
-		`UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, updated_at = now() WHERE id = $1`, at)
+		`UPDATE users SET last_login_at = $2, updated_at = now() WHERE id = $1`, at)
 }
 
 // SetPassword replaces the password hash of user id and sets its must-change flag.
@@ -266,12 +236,12 @@ func (s *Store) UserSessionByToken(ctx context.Context, tokenHash []byte, now ti
 	var u User
 	err := s.Pool.QueryRow(ctx, `
 SELECT s.token_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at, s.remote,
-	u.id, u.username, u.password_hash, u.role, u.must_change_password, u.failed_logins, u.locked_until,
+	u.id, u.username, u.password_hash, u.role, u.must_change_password,
 	u.created_at, u.updated_at, u.last_login_at
 FROM user_sessions s JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, now).Scan(
 		&us.TokenHash, &us.UserID, &us.CSRFToken, &us.CreatedAt, &us.ExpiresAt, &us.LastSeenAt, &us.Remote,
-		&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword, &u.FailedLogins, &u.LockedUntil,
+		&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword,
 		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return UserSession{}, User{}, fmt.Errorf("user session: %w", ErrNotFound)

@@ -24,7 +24,7 @@ func TestUsers(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
 	u := newUser(t, s, "alice", store.RoleOperator)
-	if u.ID == 0 || u.Username != "alice" || u.Role != store.RoleOperator || u.MustChangePassword || u.LockedUntil != nil {
+	if u.ID == 0 || u.Username != "alice" || u.Role != store.RoleOperator || u.MustChangePassword {
 		t.Fatalf("created %+v", u)
 	}
 	if _, err := s.CreateUser(ctx, store.User{Username: "alice", PasswordHash: "x", Role: store.RoleAdmin}); !errors.Is(err, store.ErrExists) {
@@ -73,34 +73,19 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-func TestLoginFailuresLock(t *testing.T) {
+func TestLoginSucceededStamps(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
 	u := newUser(t, s, "alice", store.RoleOperator)
 	now := time.Now().Truncate(time.Microsecond)
-	lock := now.Add(15 * time.Minute)
-	for i := 1; i <= 2; i++ {
-		got, err := s.LoginFailed(ctx, u.ID, 3, lock)
-		if err != nil || got.FailedLogins != i || got.Locked(now) {
-			t.Fatalf("failure %d: %+v %v", i, got, err)
-		}
-	}
-	got, err := s.LoginFailed(ctx, u.ID, 3, lock)
-	if err != nil || !got.Locked(now) || !got.LockedUntil.Equal(lock) || got.FailedLogins != 0 {
-		t.Fatalf("third failure must lock: %+v %v", got, err)
-	}
-	if got.Locked(lock) {
-		t.Error("still locked at the unlock time")
-	}
-	// A success clears the lock and the count.
 	if err := s.LoginSucceeded(ctx, u.ID, now); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.UserByID(ctx, u.ID)
-	if err != nil || got.Locked(now) || got.FailedLogins != 0 || got.LastLoginAt == nil || !got.LastLoginAt.Equal(now) {
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.LastLoginAt == nil || !got.LastLoginAt.Equal(now) {
 		t.Fatalf("after success: %+v %v", got, err)
 	}
-	if _, err := s.LoginFailed(ctx, 9999, 3, lock); !errors.Is(err, store.ErrNotFound) {
+	if err := s.LoginSucceeded(ctx, 9999, now); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown user: %v", err)
 	}
 }

@@ -22,5 +22,10 @@ CREATE TABLE auth_failures (
 );
 CREATE INDEX auth_failures_updated_idx ON auth_failures (updated_at);
 
+-- The per-account count of 00004 is replaced by the keyed counts above: a
+-- lock on the whole account let anyone keep admin locked from anywhere.
+ALTER TABLE users DROP COLUMN failed_logins, DROP COLUMN locked_until;
+
 -- +goose Down
+ALTER TABLE users ADD COLUMN failed_logins integer NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz;
 DROP TABLE auth_failures;
