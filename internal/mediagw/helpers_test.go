@@ -271,6 +271,9 @@ func newSim(t testing.TB, mods ...func(*gbsim.Config)) *gbsim.Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Answer runs without Run, so nothing else closes it: a clip still being
+	// made or a stream still sending would outlive the test.
+	t.Cleanup(sim.Close)
 	return sim
 }
 
