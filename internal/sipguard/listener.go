@@ -14,7 +14,7 @@ const DefaultMessageSize = 2 << 10
 var sleep = time.Sleep
 
 // Listener wraps the TCP listener handed to sipgo's ServeTCP. The
-// connections of one source IP share one byte budget of Rate×MessageSize
+// connections of one source IP (IPv6: one /64) share one byte budget of Rate×MessageSize
 // bytes per second (bursts of Burst×MessageSize), so opening many
 // connections buys a host no more than one; when they have read more, the
 // next Read of any of them first sleeps until the budget is repaid.

@@ -27,8 +27,9 @@ const (
 
 // PacketConn wraps the UDP socket handed to sipgo's ServeUDP. Its ReadFrom
 // returns only datagrams worth parsing: CRLF keepalives and messages that
-// pass Check from sources within their rate. The rate is kept per source IP,
-// not ip:port, so a flood from many ports of one host is throttled as one.
+// pass Check from sources within their rate. The rate is kept per source IP
+// (per /64 for IPv6), not ip:port, so a flood from many ports of one host is
+// throttled as one.
 // A source over its rate is dropped silently (one warning per source IP
 // and minute); a message failing
 // Check gets a 400 or 413 from Reply when it is a request, and a warning
@@ -138,18 +139,29 @@ func (c *PacketConn) pass(b []byte, n int, addr net.Addr) bool {
 // Sources returns the number of source IPs whose rate is tracked.
 func (c *PacketConn) Sources() int { return c.limiter.Len() }
 
-// hostOf is the IP of a UDP or TCP address, as a key.
+// hostOf is the rate-limit key of a UDP or TCP address: its IPv4 address,
+// or the /64 of an IPv6 one — a host gets a whole /64 and could otherwise
+// rotate through it past the limit and churn the table.
 func hostOf(addr net.Addr) string {
+	var ip net.IP
 	switch a := addr.(type) {
 	case *net.UDPAddr:
-		return string(a.IP.To16())
+		ip = a.IP
 	case *net.TCPAddr:
-		return string(a.IP.To16())
+		ip = a.IP
+	default:
+		if h, _, err := net.SplitHostPort(addr.String()); err == nil {
+			return h
+		}
+		return addr.String()
 	}
-	if h, _, err := net.SplitHostPort(addr.String()); err == nil {
-		return h
+	if v4 := ip.To4(); v4 != nil {
+		return string(v4)
 	}
-	return addr.String()
+	if len(ip) == net.IPv6len {
+		return string(ip[:8])
+	}
+	return string(ip)
 }
 
 func (c *PacketConn) drop(reason string) {

@@ -53,14 +53,23 @@ func (d *dialog) nextCSeq() uint32 {
 type inviteResult struct {
 	dlg    *dialog
 	answer []byte
+	// prepared is what prepare returned; the dialog is established (ACKed)
+	// either way, so a caller that got an error here hangs up.
+	prepared error
 }
 
+// prepareTimeout bounds prepare: the device retransmits its 200 until the
+// ACK comes.
+const prepareTimeout = 3 * time.Second
+
 // invite sends an INVITE for channelID with the SDP offer and waits for the
-// final answer, at most timeout. A 2xx is acknowledged at once. When
-// the device does not answer in time the INVITE is cancelled, and a 2xx
-// that crosses the CANCEL is acknowledged and hung up.
+// final answer, at most timeout. A 2xx is acknowledged at once, after
+// prepare (when not nil) has had the dialog and the SDP answer: the media
+// side is set up before the device, which starts sending or connecting on
+// the ACK, can use it. When the device does not answer in time the INVITE is
+// cancelled, and a 2xx that crosses the CANCEL is acknowledged and hung up.
 func (s *Server) invite(ctx context.Context, deviceID, channelID, subject string, offer []byte,
-	timeout time.Duration,
+	timeout time.Duration, prepare func(ctx context.Context, dlg *dialog, answer []byte) error,
 ) (*inviteResult, error) {
 	d := s.devices.get(deviceID)
 	if d == nil {
@@ -96,11 +105,17 @@ func (s *Server) invite(ctx context.Context, deviceID, channelID, subject string
 				provisional = true
 				continue
 			case res.IsSuccess():
-				dlg, err := s.confirm(deviceID, req, res, tx)
-				if err != nil {
+				dlg := s.newDialog(deviceID, req, res)
+				var prepared error
+				if prepare != nil {
+					pctx, cancel := context.WithTimeout(ctx, prepareTimeout)
+					prepared = prepare(pctx, dlg, res.Body())
+					cancel()
+				}
+				if err := s.ack(dlg, req, res, tx); err != nil {
 					return nil, err
 				}
-				return &inviteResult{dlg: dlg, answer: res.Body()}, nil
+				return &inviteResult{dlg: dlg, answer: res.Body(), prepared: prepared}, nil
 			default:
 				return nil, &RejectedError{Method: "INVITE", Code: res.StatusCode, Reason: res.Reason}
 			}
@@ -155,6 +170,12 @@ func (s *Server) cancelInvite(deviceID string, invite *sip.Request, tx sip.Clien
 
 // confirm acknowledges a 2xx and returns the dialog it established.
 func (s *Server) confirm(deviceID string, invite *sip.Request, res *sip.Response, tx sip.ClientTransaction) (*dialog, error) {
+	dlg := s.newDialog(deviceID, invite, res)
+	return dlg, s.ack(dlg, invite, res, tx)
+}
+
+// newDialog is the dialog a 2xx to invite establishes.
+func (s *Server) newDialog(deviceID string, invite *sip.Request, res *sip.Response) *dialog {
 	toTag, _ := res.To().Params.Get("tag")
 	fromTag, _ := invite.From().Params.Get("tag")
 	dlg := &dialog{
@@ -164,6 +185,12 @@ func (s *Server) confirm(deviceID string, invite *sip.Request, res *sip.Response
 	if c := res.Contact(); c != nil {
 		dlg.remoteTarget = *c.Address.Clone()
 	}
+	return dlg
+}
+
+// ack sends the ACK of a 2xx, and again for each retransmission of it
+// (our ACK was lost over UDP).
+func (s *Server) ack(dlg *dialog, invite *sip.Request, res *sip.Response, tx sip.ClientTransaction) error {
 	ack := sip.NewRequest(sip.ACK, dlg.remoteTarget)
 	ack.AppendHeader(sip.HeaderClone(invite.From()))
 	ack.AppendHeader(sip.HeaderClone(res.To()))
@@ -174,16 +201,15 @@ func (s *Server) confirm(deviceID string, invite *sip.Request, res *sip.Response
 	}
 	ack.SetTransport(invite.Transport())
 	ack.SetDestination(invite.Destination())
-	// A retransmitted 200 (our ACK was lost over UDP) gets the ACK again.
 	tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
 			_ = s.client.WriteRequest(ack.Clone())
 		}
 	})
 	if err := s.client.WriteRequest(ack.Clone()); err != nil {
-		return nil, fmt.Errorf("ACK %s: %w", dlg.channelID, err)
+		return fmt.Errorf("ACK %s: %w", dlg.channelID, err)
 	}
-	return dlg, nil
+	return nil
 }
 
 // inDialog sends a request within dlg (BYE, INFO) and waits for the final answer.

@@ -77,6 +77,8 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	now := s.now()
+	var inDialog *mediaSession // the session whose dialog carried a MediaStatus
+	var ok bool
 	// Requests that belong to a dialog or subscription of ours are refused
 	// with 481 when there is none, before anything is acknowledged.
 	switch m := msg.(type) {
@@ -86,7 +88,7 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	case *manscdp.MediaStatusNotify:
-		if !s.sessions.acceptsMediaStatus(req, id, m.DeviceID) {
+		if inDialog, ok = s.sessions.mediaStatusSession(req, id, m.DeviceID); !ok {
 			s.refuseNoDialog(req, tx, id, "media status outside a session")
 			return
 		}
@@ -101,7 +103,7 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		s.onMobilePosition(id, m, now)
 	case *manscdp.MediaStatusNotify:
 		s.Log.Info("media status", "device", id, "channel", m.DeviceID, "notify_type", m.NotifyType)
-		s.sessions.mediaStatus(id, m.DeviceID, m.NotifyType)
+		s.sessions.mediaStatus(id, m.DeviceID, m.NotifyType, inDialog)
 	case *manscdp.CatalogNotify:
 		s.catalog.onNotify(id, m, now)
 	default:

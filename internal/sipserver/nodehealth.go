@@ -13,8 +13,14 @@ func healthInterval(grace time.Duration) time.Duration {
 	return min(max(grace/5, 200*time.Millisecond), time.Second)
 }
 
+// healthFailures is how many probes in a row must fail, besides the grace
+// passing, before sessions are hung up: two slow answers of a loaded node
+// are not an outage.
+const healthFailures = 3
+
 // runHealth probes the media node's /healthz and, once it has failed for
-// the whole grace, hangs up every session whose media goes there. Without
+// the whole grace (and healthFailures probes in a row), hangs up every
+// session whose media goes there. Without
 // this a camera behind a firewall would stream to nobody for as long as
 // the node is down, and viewers would wait on a stream that never comes;
 // ended sessions make them retry, and the next INVITE starts clean when the
@@ -29,6 +35,7 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 	defer t.Stop()
 	lastOK := m.s.now()
 	down := false
+	failed := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -46,7 +53,9 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 			if down {
 				m.log.Info("media node answers again", "node", m.cfg.MediagwURL, "down_for", now.Sub(lastOK).Round(time.Second))
 			}
-			lastOK, down = now, false
+			lastOK, down, failed = now, false, 0
+		case failed+1 < healthFailures:
+			failed++
 		case now.Sub(lastOK) >= grace:
 			if !down {
 				m.log.Warn("media node failed its health check for the whole grace; hanging up its sessions",

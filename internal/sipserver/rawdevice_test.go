@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,13 @@ type rawDevice struct {
 
 	// answerInvite returns the SDP answer to an INVITE; nil answers 488.
 	answerInvite func(req *sip.Request) string
+	// acks counts the ACKs received.
+	acks atomic.Int64
+	// beforeAnswer, when set, runs in the reader before a request of the
+	// server is answered; it must not wait for responses (the reader reads them).
+	beforeAnswer func(req *sip.Request)
+	// subscribeCode answers SUBSCRIBE; 0 means 200.
+	subscribeCode int
 
 	requests  chan *sip.Request
 	responses chan *sip.Response
@@ -43,7 +51,9 @@ type rawDevice struct {
 // timeout (testConfig) plus headroom for a loaded machine.
 const rawTimeout = 20 * time.Second
 
-func newRawDevice(t *testing.T, transport, server, localIP, id string) *rawDevice {
+// newRawDevice opens the device's socket (or connection) from localIP;
+// opts configure it before it reads anything.
+func newRawDevice(t *testing.T, transport, server, localIP, id string, opts ...func(*rawDevice)) *rawDevice {
 	t.Helper()
 	d := &rawDevice{
 		t: t, id: id, transport: strings.ToUpper(transport), server: server,
@@ -59,6 +69,9 @@ func newRawDevice(t *testing.T, transport, server, localIP, id string) *rawDevic
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(d)
 	}
 	go d.read()
 	t.Cleanup(d.close)
@@ -115,6 +128,12 @@ func (d *rawDevice) dispatch(msg sip.Message) {
 		default:
 		}
 	case *sip.Request:
+		if m.IsAck() {
+			d.acks.Add(1)
+		}
+		if d.beforeAnswer != nil {
+			d.beforeAnswer(m)
+		}
 		d.answer(m)
 		select {
 		case d.requests <- m:
@@ -132,6 +151,9 @@ func (d *rawDevice) answer(req *sip.Request) {
 	var extra []sip.Header
 	switch req.Method {
 	case sip.SUBSCRIBE:
+		if d.subscribeCode != 0 {
+			code, reason = d.subscribeCode, "Refused"
+		}
 		extra = append(extra, sip.NewHeader("Expires", "3600"))
 	case sip.INVITE:
 		if d.answerInvite == nil {
@@ -207,6 +229,11 @@ type rawRequest struct {
 // (0 when none came in time).
 func (d *rawDevice) send(r rawRequest) (int, *sip.Response) {
 	d.t.Helper()
+	return d.await(d.sendAsync(r))
+}
+
+// sendAsync sends r and returns its Via branch, for await.
+func (d *rawDevice) sendAsync(r rawRequest) string {
 	if r.callID == "" {
 		r.callID = token() + "@raw"
 	}
@@ -243,6 +270,11 @@ func (d *rawDevice) send(r rawRequest) (int, *sip.Response) {
 	}
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(r.body), r.body)
 	d.write(b.String())
+	return branch
+}
+
+// await waits for the final response to the request sent with branch.
+func (d *rawDevice) await(branch string) (int, *sip.Response) {
 	deadline := time.After(rawTimeout)
 	for {
 		select {

@@ -135,6 +135,7 @@ func (s *Server) register(id string, req *sip.Request, now time.Time, granted ti
 	transport, src := req.Transport(), req.Source()
 	d.mu.Lock()
 	fresh = !d.registered || d.remoteAddr != src || d.transport != transport
+	movedIP := d.registered && d.remoteAddr != "" && hostOf(d.remoteAddr) != hostOf(src)
 	d.registered = true
 	d.transport, d.remoteAddr = transport, src
 	if v := req.GetHeader("X-GB-Ver"); v != nil {
@@ -158,6 +159,9 @@ func (s *Server) register(id string, req *sip.Request, now time.Time, granted ti
 	s.writer.register(reg)
 	if !wasOnline {
 		s.writer.status(store.StatusChange{DeviceID: id, Online: true, Cause: "register", At: now})
+	}
+	if movedIP {
+		s.sessions.deviceMoved(id)
 	}
 	return fresh
 }

@@ -292,11 +292,13 @@ func (s *Server) runExpire() {
 // and worker ends — nothing is sent after that — and only then are the
 // listeners and the user agent closed.
 func (s *Server) Close() {
-	s.cancel()
 	s.gate.Lock()
 	s.gate.closing = true
 	s.gate.Unlock()
+	// Handlers first, so that the state they changed is in the writer's
+	// last flush, which runs when the context ends.
 	s.gate.handlers.Wait()
+	s.cancel()
 	s.wg.Wait()
 	if s.udp != nil {
 		s.udp.Close()

@@ -59,6 +59,7 @@ type mediaSession struct {
 	ended      bool
 	rtspCSeq   uint32
 	receiverAt time.Time // when its receiver was opened
+	answerIP   string    // the c= address of the device's SDP answer
 }
 
 // SessionInfo is a session in API answers.
@@ -377,8 +378,19 @@ func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr strin
 	if err != nil {
 		return fail(err)
 	}
+	// The receiver learns the device's SSRC and media IPs before the ACK, on
+	// which devices start sending or (tcp-passive) connecting.
+	prepare := func(pctx context.Context, dlg *dialog, answer []byte) error {
+		m.mu.Lock()
+		ms.dlg = dlg
+		ms.row.CallID, ms.row.FromTag, ms.row.ToTag = dlg.callID, dlg.fromTag, dlg.toTag
+		ms.row.RemoteTarget, ms.row.CSeq = dlg.remoteTarget.String(), int(dlg.cseq)
+		m.byCall[dlg.callID] = ms
+		m.mu.Unlock()
+		return m.fixMedia(pctx, ms, rcv, offer, answer)
+	}
 	res, err := m.s.invite(ctx, ms.row.DeviceID, ms.row.ChannelID, subjectOf(ms.row.ChannelID, ms.row.SSRC, m.s.Config.ID),
-		offer.Marshal(), m.cfg.InviteTimeout.Std())
+		offer.Marshal(), m.cfg.InviteTimeout.Std(), prepare)
 	outcome := "answered"
 	var rej *RejectedError
 	switch {
@@ -390,23 +402,18 @@ func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr strin
 		outcome = "error"
 	}
 	m.s.metrics.invites.WithLabelValues(ms.row.Kind, outcome).Inc()
-	if err != nil {
-		return fail(err)
+	if err == nil && res.prepared != nil {
+		m.s.hangup(res.dlg, ReasonSetupFailed)
+		err = fmt.Errorf("%s: %w", ReasonSetupFailed, res.prepared)
 	}
-	dlg := res.dlg
-	m.mu.Lock()
-	ms.dlg = dlg
-	ms.row.CallID, ms.row.FromTag, ms.row.ToTag = dlg.callID, dlg.fromTag, dlg.toTag
-	ms.row.RemoteTarget, ms.row.CSeq = dlg.remoteTarget.String(), int(dlg.cseq)
-	m.byCall[dlg.callID] = ms
-	m.mu.Unlock()
-	if err := m.fixMedia(ctx, ms, rcv, offer, res.answer); err != nil {
-		m.s.hangup(dlg, ReasonSetupFailed)
+	if err != nil {
 		m.mu.Lock()
-		delete(m.byCall, dlg.callID)
-		ms.dlg = nil
+		if ms.dlg != nil {
+			delete(m.byCall, ms.dlg.callID)
+			ms.dlg = nil
+		}
 		m.mu.Unlock()
-		return fail(fmt.Errorf("%s: %w", ReasonSetupFailed, err))
+		return fail(err)
 	}
 	return nil
 }
@@ -425,6 +432,9 @@ func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv rec
 	for _, w := range plan.Warnings {
 		m.log.Info("tolerated SDP answer quirk", "path", ms.row.Path, "device", ms.row.DeviceID, "quirk", w)
 	}
+	m.mu.Lock()
+	ms.answerIP = plan.Answer.IP
+	m.mu.Unlock()
 	patch := receiverPatch{AllowIPs: m.mediaSources(ms.row.DeviceID, plan.Answer.IP)}
 	if plan.HasSSRC && plan.SSRC.String() != ms.row.SSRC {
 		patch.SSRC = plan.SSRC.String()
@@ -704,8 +714,11 @@ func (m *sessionManager) saveCSeq(ms *mediaSession) {
 // good as a MediaStatus 121 at ending someone's video.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	m := &s.sessions
+	var ms *mediaSession
 	m.mu.Lock()
-	ms := m.byCall[req.CallID().Value()]
+	if cid := req.CallID(); cid != nil {
+		ms = m.byCall[cid.Value()]
+	}
 	var dlg *dialog
 	if ms != nil {
 		dlg = ms.dlg
@@ -741,20 +754,58 @@ func (m *sessionManager) dialogDevice(req *sip.Request) (string, bool) {
 	return "", false
 }
 
-// acceptsMediaStatus reports whether a MediaStatus from deviceID (whose
-// source was checked) about channelID may be acted on. Sent inside a
-// session's dialog (a To tag), it must match that dialog's Call-ID, tags
-// and device; sent outside any dialog, as most devices do, it is matched
-// to the device's own sessions of the channel by mediaStatus.
-func (m *sessionManager) acceptsMediaStatus(req *sip.Request, deviceID, channelID string) bool {
+// mediaStatusSession finds what a MediaStatus from deviceID (whose source
+// was checked) about channelID is about. Sent inside a session's dialog (a
+// To tag), it must match that dialog's Call-ID, tags, device and channel,
+// and concerns that session only; ok is false otherwise (481). Sent outside
+// any dialog, as most devices do, ms is nil and mediaStatus matches it to
+// the device's sessions of the channel.
+func (m *sessionManager) mediaStatusSession(req *sip.Request, deviceID, channelID string) (ms *mediaSession, ok bool) {
 	if to := req.To(); to == nil || !to.Params.Has("tag") {
-		return true
+		return nil, true
+	}
+	cid := req.CallID()
+	if cid == nil {
+		return nil, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ms := m.byCall[req.CallID().Value()]
-	return ms != nil && ms.dlg != nil && ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID &&
-		ms.dlg.matchesIncoming(req)
+	ms = m.byCall[cid.Value()]
+	if ms == nil || ms.dlg == nil || ms.row.DeviceID != deviceID || ms.row.ChannelID != channelID ||
+		!ms.dlg.matchesIncoming(req) {
+		return nil, false
+	}
+	return ms, true
+}
+
+// deviceMoved tells the receivers of a device's open sessions its new
+// signalling IP after an authenticated registration from another address
+// (a carrier NAT gave it a new one): its media comes from there now too.
+func (m *sessionManager) deviceMoved(deviceID string) {
+	type move struct{ path, receiver, answerIP string }
+	m.mu.Lock()
+	var moves []move
+	for _, ms := range m.byPath {
+		select {
+		case <-ms.ready:
+		default:
+			continue // being set up: its PATCH is still to come
+		}
+		if ms.row.DeviceID == deviceID && ms.row.ReceiverID != "" && !ms.ended {
+			moves = append(moves, move{ms.row.Path, ms.row.ReceiverID, ms.answerIP})
+		}
+	}
+	m.mu.Unlock()
+	for _, mv := range moves {
+		ips := m.mediaSources(deviceID, mv.answerIP)
+		m.s.background(func(ctx context.Context) {
+			if err := m.node.patch(ctx, mv.receiver, receiverPatch{AllowIPs: ips}); err != nil {
+				m.log.Warn("tell the receiver the device's new address", "path", mv.path, "receiver", mv.receiver, "err", err)
+				return
+			}
+			m.log.Info("receiver follows the device's new address", "path", mv.path, "allow_ips", ips)
+		})
+	}
 }
 
 // deviceGone ends every session of a device that unregistered or went
@@ -774,9 +825,20 @@ func (m *sessionManager) deviceGone(deviceID, reason string) {
 }
 
 // mediaStatus handles MediaStatus from a device: 121 means a playback or
-// download reached the end of its range, so the session is hung up.
-func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string) {
+// download reached the end of its range, so the session is hung up. in is
+// the session whose dialog carried it, or nil when it came outside any
+// dialog: then it ends the device's playback or download of the channel
+// only when there is exactly one — with two users fetching the same
+// camera, ending both would cut the other's short, so an ambiguous one is
+// left to the stream's own end (RTP timeout).
+func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string, in *mediaSession) {
 	if notifyType != "121" {
+		return
+	}
+	if in != nil {
+		if in.row.Kind != KindPlay {
+			m.end(in, ReasonMediaStatus, true)
+		}
 		return
 	}
 	m.mu.Lock()
@@ -787,8 +849,13 @@ func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string) {
 		}
 	}
 	m.mu.Unlock()
-	for _, ms := range done {
-		m.end(ms, ReasonMediaStatus, true)
+	switch len(done) {
+	case 0:
+	case 1:
+		m.end(done[0], ReasonMediaStatus, true)
+	default:
+		m.log.Info("MediaStatus 121 outside a dialog matches several sessions; each ends with its stream",
+			"device", deviceID, "channel", channelID, "sessions", len(done))
 	}
 }
 

@@ -55,14 +55,19 @@ func fromDevice(d *device, req *sip.Request) bool {
 func (s *Server) refuseForeign(req *sip.Request, tx sip.ServerTransaction, id, what string) {
 	s.metrics.foreignSource.WithLabelValues(req.Method.String()).Inc()
 	if s.foreignWarn.Allow(id, s.now()) {
-		var registered string
+		var registered, hint string
 		if d := s.devices.get(id); d != nil {
 			snap := d.snapshot()
 			registered = strings.ToLower(snap.Transport) + " " + snap.RemoteAddr
+			if hostOf(snap.RemoteAddr) == hostOf(req.Source()) {
+				// Same host, other port: a NAT rebinding or a device that
+				// sends from other ports than it registered from.
+				hint = "same IP, other port: the device should register again; if it never does, consider its source_check ip (docs/security.md)"
+			}
 		}
 		s.Log.Warn("request claiming a device from another source refused (register again to move)",
 			"device", id, "what", what, "from", strings.ToLower(req.Transport())+" "+req.Source(),
-			"registered", registered)
+			"registered", registered, "hint", hint)
 	}
 	s.reply(req, tx, sip.StatusForbidden, "Not From Registered Source")
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,10 @@ type fakeMediagw struct {
 	next      int
 	receivers map[string]receiver
 	patches   []receiverPatch
+	// acks, when set, counts the device's ACKs; acksAtPatch records it at
+	// each PATCH, to show the receiver was set up before the ACK.
+	acks        atomic.Pointer[atomic.Int64]
+	acksAtPatch []int64
 }
 
 func newFakeMediagw(t *testing.T) *fakeMediagw {
@@ -66,8 +71,13 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		var acked int64 = -1
+		if a := f.acks.Load(); a != nil {
+			acked = a.Load()
+		}
 		f.mu.Lock()
 		f.patches = append(f.patches, p)
+		f.acksAtPatch = append(f.acksAtPatch, acked)
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -184,11 +194,12 @@ func sdpAnswer(req *sip.Request) string {
 // trustSetup registers a raw device over transport, answers its first
 // queries (each also tried first from a foreign source, which must not be
 // believed) and waits for its catalog subscription.
-func trustSetup(t *testing.T, transport string) (*harness, *fakeMediagw, *rawDevice, []*rawDevice) {
+func trustSetup(t *testing.T, transport string, opts ...func(*rawDevice)) (*harness, *fakeMediagw, *rawDevice, []*rawDevice) {
 	mg := newFakeMediagw(t)
 	h := startSessionServer(t, mg)
-	dev := newRawDevice(t, transport, h.sipAddr(), "127.0.0.1", trustDevice)
-	dev.answerInvite = sdpAnswer
+	dev := newRawDevice(t, transport, h.sipAddr(), "127.0.0.1", trustDevice,
+		append([]func(*rawDevice){func(d *rawDevice) { d.answerInvite = sdpAnswer }}, opts...)...)
+	mg.acks.Store(&dev.acks)
 	// Attackers: another port (UDP) or connection (TCP) of the same host,
 	// and another host.
 	attackers := []*rawDevice{
@@ -219,8 +230,9 @@ func trustSetup(t *testing.T, transport string) (*harness, *fakeMediagw, *rawDev
 	eventually(t, "device info and catalog from the real device", func() bool {
 		return h.device(trustDevice).Manufacturer == "Real" && slices.Equal(h.channelIDs(trustDevice), []string{trustCh1, trustCh2})
 	})
-	eventually(t, "catalog subscription", func() bool {
-		return h.srv.devices.get(trustDevice).snapshot().SubscribedUntil.After(time.Now())
+	eventually(t, "catalog subscription answered", func() bool {
+		snap := h.srv.devices.get(trustDevice).snapshot()
+		return snap.SubscribedUntil.After(time.Now()) || snap.SubscribeRefused
 	})
 	return h, mg, dev, attackers
 }
@@ -410,10 +422,17 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 		return row.EndReason
 	}
 
-	// The receiver takes media only from the device's IPs.
+	// The receiver takes media only from the device's IPs, and knows them
+	// before the ACK (on which devices start sending or connecting).
 	info, inv := open()
 	if p := mg.lastPatch(); !slices.Equal(p.AllowIPs, []string{"127.0.0.1"}) {
 		t.Fatalf("receiver patch %+v, want allow_ips [127.0.0.1]", p)
+	}
+	mg.mu.Lock()
+	acked := mg.acksAtPatch[0]
+	mg.mu.Unlock()
+	if acked != 0 {
+		t.Fatalf("the device had %d ACKs when the receiver got its PATCH, want 0", acked)
 	}
 	if info.Owner != "alice" {
 		t.Fatalf("owner %q", info.Owner)
@@ -426,6 +445,13 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 	callID := inv.CallID().Value()
 	ourTag, _ := inv.From().Params.Get("tag")
 	devTag := dev.tagOf(callID)
+	// The dialog's identifiers do not make a foreign source the device.
+	for _, a := range attackers {
+		if code, _ := a.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
+			fromTag: devTag, toTag: ourTag, fromUser: trustCh1}); code != 403 {
+			t.Fatalf("foreign MediaStatus with the dialog's identifiers: %d, want 403", code)
+		}
+	}
 	// Inside the dialog with a wrong tag: no such dialog.
 	if code, _ := dev.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
 		fromTag: devTag, toTag: "wrong", fromUser: trustCh1}); code != 481 {
@@ -491,5 +517,84 @@ func TestSourceCheckIP(t *testing.T) {
 	// The setting survives a restart (it is stored).
 	if d := h.device(trustDevice); d.SourceCheck != store.SourceIP {
 		t.Fatalf("stored source_check %q", d.SourceCheck)
+	}
+}
+
+// TestCatalogNotifyNeedsSubscription: a device that refused our SUBSCRIBE
+// gets 481 for catalog notifications, even from its registered source; one
+// that sends its first NOTIFY before our SUBSCRIBE was answered is believed.
+func TestCatalogNotifyNeedsSubscription(t *testing.T) {
+	t.Run("refused", func(t *testing.T) {
+		h, _, dev, _ := trustSetup(t, "udp", func(d *rawDevice) { d.subscribeCode = 489 })
+		before := testutil.ToFloat64(h.srv.metrics.dialogMismatch.WithLabelValues("NOTIFY"))
+		if code, _ := dev.send(rawRequest{method: "NOTIFY", body: catalogNotifyBody(trustDevice, trustCh2, "DEL")}); code != 481 {
+			t.Fatalf("catalog NOTIFY without a subscription: %d, want 481", code)
+		}
+		if got := testutil.ToFloat64(h.srv.metrics.dialogMismatch.WithLabelValues("NOTIFY")) - before; got != 1 {
+			t.Fatalf("dialog_mismatch counted %v", got)
+		}
+		if got := h.channelIDs(trustDevice); !slices.Equal(got, []string{trustCh1, trustCh2}) {
+			t.Fatalf("channels %v", got)
+		}
+	})
+	t.Run("first NOTIFY before the SUBSCRIBE's answer", func(t *testing.T) {
+		h, _, _, _ := trustSetup(t, "udp", func(d *rawDevice) {
+			d.beforeAnswer = func(req *sip.Request) {
+				if req.Method == sip.SUBSCRIBE {
+					d.sendAsync(rawRequest{method: "NOTIFY", body: catalogNotifyAdd(trustDevice, trustEvil, "early")})
+				}
+			}
+		})
+		eventually(t, "the early NOTIFY applied", func() bool {
+			ch, err := h.store.GetChannel(context.Background(), trustDevice, trustEvil)
+			return err == nil && ch.Name == "early"
+		})
+	})
+}
+
+// TestMediaStatusEndsOnlyItsSession: with two playbacks of one channel, a
+// MediaStatus 121 from the dialog of one ends that one only, and one sent
+// outside any dialog (ambiguous) ends neither.
+func TestMediaStatusEndsOnlyItsSession(t *testing.T) {
+	h, _, dev, _ := trustSetup(t, "udp")
+	ctx := context.Background()
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var infos []SessionInfo
+	for i := range 2 {
+		done := make(chan error, 1)
+		var info SessionInfo
+		go func() {
+			var err error
+			info, err = h.srv.OpenSession(ctx, SessionRequest{Kind: KindDownload, ChannelID: trustCh1,
+				Start: start.Add(time.Duration(i) * time.Hour), End: start.Add(time.Duration(i)*time.Hour + time.Minute)})
+			done <- err
+		}()
+		dev.next(sip.INVITE, "")
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		infos = append(infos, info)
+	}
+	m := &h.srv.sessions
+	open := func(path string) bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.byPath[path] != nil
+	}
+	m.mediaStatus(trustDevice, trustCh1, "121", nil)
+	if !open(infos[0].Path) || !open(infos[1].Path) {
+		t.Fatal("an ambiguous MediaStatus outside a dialog ended a session")
+	}
+	m.mu.Lock()
+	first := m.byPath[infos[0].Path]
+	m.mu.Unlock()
+	m.mediaStatus(trustDevice, trustCh1, "121", first)
+	if open(infos[0].Path) || !open(infos[1].Path) {
+		t.Fatal("MediaStatus of one dialog must end that session only")
+	}
+	// With one left, one outside a dialog is no longer ambiguous.
+	m.mediaStatus(trustDevice, trustCh1, "121", nil)
+	if open(infos[1].Path) {
+		t.Fatal("the only download of the channel was not ended")
 	}
 }
