@@ -3,8 +3,10 @@ package mediagw
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,9 +16,14 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 )
 
@@ -317,5 +324,68 @@ func TestAuditClient(t *testing.T) {
 	down := &AuditClient{URL: "http://127.0.0.1:1", Token: testServiceToken}
 	if err := down.MediaOpen(context.Background(), m); !errors.Is(err, ErrAuditNotStored) {
 		t.Fatalf("console down: %v", err)
+	}
+}
+
+// auditorFunc is an Auditor made of a function.
+type auditorFunc func(context.Context, auditapi.MediaOpen) error
+
+func (f auditorFunc) MediaOpen(ctx context.Context, m auditapi.MediaOpen) error { return f(ctx, m) }
+
+// TestOpenedOutcomes: whether a media open is admitted, and how it is
+// counted, for each auditor and audit.fail_closed. A gateway without an
+// auditor stores nothing, so it refuses unless failing open, and what it
+// admits is counted as unaudited, never as stored.
+func TestOpenedOutcomes(t *testing.T) {
+	stores := auditorFunc(func(context.Context, auditapi.MediaOpen) error { return nil })
+	fails := auditorFunc(func(context.Context, auditapi.MediaOpen) error {
+		return fmt.Errorf("%w: console answered 500", ErrAuditNotStored)
+	})
+	for _, tc := range []struct {
+		name     string
+		audit    Auditor
+		failOpen bool
+		admitted bool
+		outcome  string
+	}{
+		{"stored", stores, false, true, "stored"},
+		{"stored failing open", stores, true, true, "stored"},
+		{"not stored", fails, false, false, "refused"},
+		{"not stored failing open", fails, true, true, "admitted"},
+		{"no auditor", nil, false, false, "refused"},
+		{"no auditor failing open", nil, true, true, "unaudited"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &hub.Hub{}
+			if err := h.Initialize(); err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			g := &Gateway{Hub: h, Ports: &ingest.PortAllocator{Min: 1024, Max: 1024}, AuthOff: true, Audit: tc.audit, AuditFailOpen: tc.failOpen}
+			if err := g.Initialize(); err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			err := g.Opened(context.Background(), access.Request{Path: "live/1", Protocol: auditapi.ProtocolRTSP, Remote: "192.0.2.1:5000"})
+			if admitted := err == nil; admitted != tc.admitted {
+				t.Fatalf("admitted = %v (%v), want %v", admitted, err, tc.admitted)
+			}
+			if err != nil && (!errors.Is(err, access.ErrUnavailable) || !errors.Is(err, ErrAuditNotStored)) {
+				t.Fatalf("refusal %v: want ErrUnavailable (503) and ErrAuditNotStored", err)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(newCollector(g, nil, nil))
+			rec := httptest.NewRecorder()
+			promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			for _, o := range []string{"stored", "refused", "admitted", "unaudited"} {
+				want := 0
+				if o == tc.outcome {
+					want = 1
+				}
+				if line := fmt.Sprintf("sharpeyes_mediagw_audit_total{outcome=%q} %d\n", o, want); !strings.Contains(rec.Body.String(), line) {
+					t.Errorf("metrics lack %s", strings.TrimSpace(line))
+				}
+			}
+		})
 	}
 }

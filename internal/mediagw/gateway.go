@@ -103,7 +103,9 @@ type Gateway struct {
 	// Events receives events; nil discards them.
 	Events Events
 	// Audit stores every media open (Opened) as a row of the console's
-	// audit table; nil only logs it.
+	// audit table. nil stores nothing: every open is then refused unless
+	// AuditFailOpen, which admits it with the log line only (counted as
+	// unaudited).
 	Audit Auditor
 	// AuditFailOpen admits a viewer whose audit row could not be stored
 	// (logged and counted). The default refuses it: no video without its
@@ -152,10 +154,11 @@ type onDemandCounts struct {
 	started, failed, timedOut uint64
 }
 
-// auditCounts count media-open audit outcomes for metrics: stored, failed
-// with the viewer refused, failed with the viewer admitted (fail open).
+// auditCounts count media-open audit outcomes for metrics: stored, not
+// stored with the viewer refused, failed with the viewer admitted (fail
+// open), and admitted with no auditor at all (Audit nil, fail open).
 type auditCounts struct {
-	stored, refused, admitted uint64
+	stored, refused, admitted, unaudited uint64
 }
 
 // endedTotals keep the ingest counters of receivers that ended, so that the
@@ -722,17 +725,23 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 		At: g.Now().UTC(), User: claims.Subject, Path: req.Path, Protocol: req.Protocol,
 		Remote: req.Remote, Node: g.Node,
 	}
-	if g.Audit != nil {
+	// No auditor stores nothing: that is a row not stored like any other
+	// (a zero-value Gateway must not fail open), only counted apart.
+	if g.Audit == nil {
+		err = fmt.Errorf("%w: no auditor (audit.console_url is not set)", ErrAuditNotStored)
+	} else {
 		err = g.Audit.MediaOpen(ctx, m)
 	}
 	g.mu.Lock()
 	switch {
 	case err == nil:
 		g.audits.stored++
-	case g.AuditFailOpen:
-		g.audits.admitted++
-	default:
+	case !g.AuditFailOpen:
 		g.audits.refused++
+	case g.Audit == nil:
+		g.audits.unaudited++
+	default:
+		g.audits.admitted++
 	}
 	g.mu.Unlock()
 	// The log line stays even with the row: every video access names who,
@@ -743,11 +752,15 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 				"remote", req.Remote, "subject", claims.Subject, "error", err)
 			return fmt.Errorf("%w: %w", access.ErrUnavailable, err)
 		}
-		g.Log.Warn("audit row not stored, access admitted (audit.fail_closed: false)", "path", req.Path,
-			"protocol", req.Protocol, "remote", req.Remote, "subject", claims.Subject, "error", err)
+		if g.Audit != nil {
+			// Without an auditor this is the configuration, said once at
+			// start; a failed call is news.
+			g.Log.Warn("audit row not stored, access admitted (audit.fail_closed: false)", "path", req.Path,
+				"protocol", req.Protocol, "remote", req.Remote, "subject", claims.Subject, "error", err)
+		}
 	}
 	g.Log.Info("video access", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
-		"subject", claims.Subject, "audited", err == nil && g.Audit != nil)
+		"subject", claims.Subject, "audited", err == nil)
 	return nil
 }
 

@@ -52,7 +52,7 @@ func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 		onDemand:    d("on_demand_total", "On-demand stream starts, by outcome.", "outcome"),
 		webhook:     d("webhook_events_total", "Webhook events, by outcome.", "outcome"),
 		audit: d("audit_total",
-			"Media opens (WHEP, HLS session, RTSP PLAY) by audit outcome: stored, refused (not stored, viewer refused), admitted (not stored, fail open).",
+			"Media opens (WHEP, HLS session, RTSP PLAY) by audit outcome: stored, refused (not stored, viewer refused), admitted (not stored, fail open), unaudited (no auditor configured, fail open).",
 			"outcome"),
 		holds:    d("download_holds", "Download streams kept for their reader (hub holds)."),
 		holdByte: d("download_hold_bytes", "Media kept by download streams for their readers."),
@@ -133,6 +133,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.audit, au.stored, "stored")
 	counter(c.audit, au.refused, "refused")
 	counter(c.audit, au.admitted, "admitted")
+	counter(c.audit, au.unaudited, "unaudited")
 	if c.web != nil {
 		ws := c.web.Stats()
 		counter(c.webhook, ws.Delivered, "delivered")
