@@ -297,18 +297,7 @@ func openCamera(ctx context.Context, base string, sim *gbsim.Sim, channel, path,
 		OpenRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: transport, Shared: shared}, &ri, 201); err != nil {
 		return ri, err
 	}
-	opt := sdp.TransportUDP
-	switch transport {
-	case TransportTCPPassive:
-		opt = sdp.TransportTCPPassive
-	case TransportTCPActive:
-		opt = sdp.TransportTCPActive
-	}
-	offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: "34020000002000000001", IP: ri.IP, Port: ri.Port}, sdp.SSRC(ssrc), sdp.WithTransport(opt))
-	if err != nil {
-		return ri, err
-	}
-	answer, err := sim.Answer(ctx, channel, offer.Marshal())
+	answer, err := answerCamera(ctx, sim, channel, ri.IP, ri.Port, ssrc, transport)
 	if err != nil {
 		return ri, err
 	}
@@ -323,6 +312,23 @@ func openCamera(ctx context.Context, base string, sim *gbsim.Sim, channel, path,
 		}
 	}
 	return ri, nil
+}
+
+// answerCamera offers the simulated channel a session sending to ip:port
+// and returns the device's SDP answer; the camera streams until ctx ends.
+func answerCamera(ctx context.Context, sim *gbsim.Sim, channel, ip string, port int, ssrc uint32, transport string) ([]byte, error) {
+	opt := sdp.TransportUDP
+	switch transport {
+	case TransportTCPPassive:
+		opt = sdp.TransportTCPPassive
+	case TransportTCPActive:
+		opt = sdp.TransportTCPActive
+	}
+	offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: "34020000002000000001", IP: ip, Port: port}, sdp.SSRC(ssrc), sdp.WithTransport(opt))
+	if err != nil {
+		return nil, err
+	}
+	return sim.Answer(ctx, channel, offer.Marshal())
 }
 
 func apiCall(base, method, path string, body, out any, want int) error {
