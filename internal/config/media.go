@@ -132,6 +132,11 @@ type Downloads struct {
 	// Hold is how long a download stream whose device finished waits for
 	// its first reader before it is dropped.
 	Hold Duration `yaml:"hold"`
+	// HoldTotal bounds the media all download streams of the gateway may
+	// keep: each held download reserves HoldBytes while it is held, and a
+	// new download that would take the reservations beyond HoldTotal is
+	// refused (its receiver open fails with 503).
+	HoldTotal ByteSize `yaml:"hold_total"`
 }
 
 // Mediagw is the configuration of cmd/mediagw. It keeps no state in the database.
@@ -195,7 +200,9 @@ func (c *Mediagw) SetDefaults() {
 	// A 20-minute download of a 4 Mbit/s camera is 600 MB, whatever the
 	// speed (×4) it comes at: the whole of it fits, so a reader that
 	// attaches late or falls behind loses nothing.
-	c.Downloads = Downloads{HoldBytes: 640 << 20, Hold: Duration(30 * time.Second)}
+	// Three such downloads at once fit in the 2G bound; smaller holds let
+	// more run at once.
+	c.Downloads = Downloads{HoldBytes: 640 << 20, Hold: Duration(30 * time.Second), HoldTotal: 2 << 30}
 }
 
 // Validate implements Service.
@@ -291,6 +298,10 @@ func (c *Mediagw) Validate() error {
 		{"audit.timeout", c.Audit.Timeout > 0 && c.Audit.Timeout <= Duration(time.Minute)},
 		{"downloads.hold_bytes", c.Downloads.HoldBytes >= 1<<20},
 		{"downloads.hold", c.Downloads.Hold > 0},
+	}
+	if c.Downloads.HoldTotal < c.Downloads.HoldBytes {
+		add("downloads.hold_total", "must be at least downloads.hold_bytes (%s), got %s: no download could be held",
+			c.Downloads.HoldBytes, c.Downloads.HoldTotal)
 	}
 	for _, p := range positive {
 		if !p.ok {

@@ -11,7 +11,8 @@ import (
 
 // TestMediagwAuditAndDownloads checks the defaults of the audit and
 // download settings (fail closed, a hold that fits a 20-minute 4 Mbit/s
-// download), their environment overrides and that a bad value names its key.
+// download, a gateway-wide bound of three such holds), their environment
+// overrides and that a bad value names its key.
 func TestMediagwAuditAndDownloads(t *testing.T) {
 	var c config.Mediagw
 	if _, err := config.Load("", &c, nil); err != nil {
@@ -20,7 +21,8 @@ func TestMediagwAuditAndDownloads(t *testing.T) {
 	if c.Audit.ConsoleURL != "http://127.0.0.1:8080" || !c.Audit.FailClosed || c.Audit.Timeout.Std() != 3*time.Second {
 		t.Fatalf("audit defaults %+v", c.Audit)
 	}
-	if c.Downloads.Hold.Std() != 30*time.Second || c.Downloads.HoldBytes < 4_000_000/8*20*60 {
+	if c.Downloads.Hold.Std() != 30*time.Second || c.Downloads.HoldBytes < 4_000_000/8*20*60 ||
+		c.Downloads.HoldTotal != 2<<30 || c.Downloads.HoldTotal < 3*c.Downloads.HoldBytes {
 		t.Fatalf("download defaults %+v", c.Downloads)
 	}
 	var ex config.Mediagw
@@ -34,13 +36,14 @@ func TestMediagwAuditAndDownloads(t *testing.T) {
 		"SHARPEYES_AUDIT_TIMEOUT=1s",
 		"SHARPEYES_DOWNLOADS_HOLD_BYTES=64M",
 		"SHARPEYES_DOWNLOADS_HOLD=1m",
+		"SHARPEYES_DOWNLOADS_HOLD_TOTAL=256M",
 	}
 	var o config.Mediagw
 	if warns, err := config.Load("", &o, env); err != nil || len(warns) != 0 {
 		t.Fatalf("overrides: %v %v", err, warns)
 	}
 	if o.Audit.ConsoleURL != "https://console.example:8443" || o.Audit.FailClosed || o.Audit.Timeout.Std() != time.Second ||
-		o.Downloads.HoldBytes != 64<<20 || o.Downloads.Hold.Std() != time.Minute {
+		o.Downloads.HoldBytes != 64<<20 || o.Downloads.Hold.Std() != time.Minute || o.Downloads.HoldTotal != 256<<20 {
 		t.Fatalf("overridden %+v %+v", o.Audit, o.Downloads)
 	}
 	// Auditing to the log only is possible, but only when failing open.
@@ -60,6 +63,7 @@ func TestMediagwAuditAndDownloads(t *testing.T) {
 		{"audit timeout too long", []string{"SHARPEYES_AUDIT_TIMEOUT=5m"}, "audit.timeout"},
 		{"hold bytes", []string{"SHARPEYES_DOWNLOADS_HOLD_BYTES=64K"}, "downloads.hold_bytes"},
 		{"hold", []string{"SHARPEYES_DOWNLOADS_HOLD=0s"}, "downloads.hold"},
+		{"hold total below one hold", []string{"SHARPEYES_DOWNLOADS_HOLD_TOTAL=639M"}, "downloads.hold_total"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := config.Load("", &config.Mediagw{}, tc.env)

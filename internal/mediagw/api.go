@@ -77,7 +77,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrPathBusy), errors.Is(err, ingest.ErrSSRCInUse):
 		return http.StatusConflict
-	case errors.Is(err, ingest.ErrNoPorts), errors.Is(err, ErrClosed), errors.Is(err, access.ErrUnavailable):
+	case errors.Is(err, ingest.ErrNoPorts), errors.Is(err, ErrClosed), errors.Is(err, access.ErrUnavailable),
+		errors.Is(err, ErrHoldsFull):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

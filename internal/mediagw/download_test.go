@@ -3,6 +3,7 @@ package mediagw
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +113,65 @@ func waitGone(t *testing.T, g *testGW, path string, limit time.Duration) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s still published after %s", path, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDownloadHoldTotal: each held download reserves downloads.hold_bytes,
+// and one that would take the reservations beyond downloads.hold_total is
+// refused at once with 503 and the reason; live streams are not concerned,
+// and a download that finished gives its share back.
+func TestDownloadHoldTotal(t *testing.T) {
+	g := startGW(t, func(c *config.Mediagw) {
+		c.Downloads.HoldBytes = 1 << 20
+		c.Downloads.HoldTotal = 2 << 20
+	})
+	open := func(path string) (int, string, ReceiverInfo) {
+		var out struct {
+			ReceiverInfo
+			Error string `json:"error"`
+		}
+		code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: path, Transport: TransportUDP}, &out)
+		return code, out.Error, out.ReceiverInfo
+	}
+	var first ReceiverInfo
+	for i, path := range []string{"download/total-1", "download/total-2"} {
+		code, msg, ri := open(path)
+		if code != 201 {
+			t.Fatalf("open %s = %d %s", path, code, msg)
+		}
+		if i == 0 {
+			first = ri
+		}
+	}
+	code, msg, _ := open("download/total-3")
+	if code != 503 || !strings.Contains(msg, "download holds full") || !strings.Contains(msg, "downloads.hold_total") {
+		t.Fatalf("third download = %d %q, want 503 naming downloads.hold_total", code, msg)
+	}
+	if _, ok := g.stream("download/total-3"); ok {
+		t.Fatal("the refused download was published")
+	}
+	if !strings.Contains(g.getPublic("/metrics"), "sharpeyes_mediagw_download_holds_refused_total 1\n") {
+		t.Error("the refusal is not counted")
+	}
+	if code, msg, _ := open("live/total"); code != 201 {
+		t.Fatalf("live stream beside full download holds = %d %s", code, msg)
+	}
+
+	// The first download ends with nothing to hand over: its stream closes
+	// and its reservation is given back.
+	if code := g.call("DELETE", "/internal/v1/receivers/"+first.ID, nil, nil); code != 204 {
+		t.Fatalf("DELETE = %d", code)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, msg, _ := open("download/total-3")
+		if code == 201 {
+			break
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("download after another finished = %d %s", code, msg)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -100,6 +100,11 @@ type Gateway struct {
 	// DownloadHold is how long a download whose receiver closed waits for
 	// its first reader; 0 means DefaultDownloadHold.
 	DownloadHold time.Duration
+	// DownloadHoldTotal bounds the media all held downloads may keep: each
+	// reserves DownloadHoldBytes from its open until its stream closes, and
+	// a download that would take the reservations beyond the bound is
+	// refused (ErrHoldsFull). 0 means DefaultDownloadHoldTotal.
+	DownloadHoldTotal int
 	// Events receives events; nil discards them.
 	Events Events
 	// Audit stores every media open (Opened) as a row of the console's
@@ -127,15 +132,20 @@ type Gateway struct {
 	onDemand  onDemandCounts
 	audits    auditCounts
 	ended     endedTotals
-	wg        sync.WaitGroup
-	ctx       context.Context
-	cancel    context.CancelFunc
+	// holds is the number of held downloads (receivers with holdReserved);
+	// holdsRefused counts the downloads refused for DownloadHoldTotal.
+	holds        int
+	holdsRefused uint64
+	wg           sync.WaitGroup
+	ctx          context.Context
+	cancel       context.CancelFunc
 }
 
 // Defaults of the download hold.
 const (
 	DefaultDownloadHoldBytes = 640 << 20
 	DefaultDownloadHold      = 30 * time.Second
+	DefaultDownloadHoldTotal = 2 << 30
 )
 
 // downloadPrefix starts the paths of download sessions: their streams are
@@ -216,6 +226,9 @@ func (g *Gateway) Initialize() error {
 	if g.DownloadHold <= 0 {
 		g.DownloadHold = DefaultDownloadHold
 	}
+	if g.DownloadHoldTotal <= 0 {
+		g.DownloadHoldTotal = DefaultDownloadHoldTotal
+	}
 	g.receivers = make(map[string]*receiver)
 	g.byPath = make(map[string]*receiver)
 	g.published = make(map[string]chan struct{})
@@ -282,7 +295,22 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 		return ReceiverInfo{}, fmt.Errorf("%w: %s (receiver %s)", ErrPathBusy, req.Path, old.id)
 	}
 	var st *hub.Stream
-	if strings.HasPrefix(req.Path, downloadPrefix) && g.DownloadHoldBytes > 0 {
+	held := strings.HasPrefix(req.Path, downloadPrefix) && g.DownloadHoldBytes > 0
+	if held {
+		// Each held download may grow to DownloadHoldBytes, so it reserves
+		// that much: a hard bound on memory that never takes media from a
+		// download already accepted. The one refused fails at once, with
+		// the reason, while the device has not started sending.
+		if reserved := (g.holds + 1) * g.DownloadHoldBytes; reserved > g.DownloadHoldTotal {
+			g.holdsRefused++
+			n := g.holds
+			g.mu.Unlock()
+			g.Log.Warn("download refused: download holds full", "path", req.Path, "held", n,
+				"hold_bytes", g.DownloadHoldBytes, "hold_total", g.DownloadHoldTotal)
+			return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w: %d downloads held, each may keep %d bytes "+
+				"(downloads.hold_bytes) and downloads.hold_total is %d bytes; retry once one has been read",
+				req.Path, ErrHoldsFull, n, g.DownloadHoldBytes, g.DownloadHoldTotal)
+		}
 		// A download keeps everything for its reader, which may come after
 		// the device has finished (a short clip at 4×).
 		st, err = g.Hub.PublishHold(req.Path, g.DownloadHoldBytes)
@@ -299,6 +327,10 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	r := &receiver{
 		id: newReceiverID(), path: req.Path, transport: req.Transport, shared: req.Shared,
 		ip: g.AdvertiseIP, created: time.Now(), stream: st, ssrc: ssrc, ended: make(chan struct{}),
+		holdReserved: held,
+	}
+	if held {
+		g.holds++
 	}
 	r.rcv = &ingest.Receiver{
 		Path: req.Path, SSRC: ssrc, Sink: streamSink{st}, Timeout: g.RTPTimeout,
@@ -312,6 +344,7 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	if err := g.startTransport(r); err != nil {
 		g.mu.Lock()
 		delete(g.byPath, req.Path)
+		g.releaseHoldLocked(r)
 		g.mu.Unlock()
 		st.Close()
 		return ReceiverInfo{}, err
@@ -321,6 +354,7 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	if g.closed {
 		// Close ran while the transport was binding and did not see r.
 		delete(g.byPath, r.path)
+		g.releaseHoldLocked(r)
 		g.mu.Unlock()
 		g.stopTransport(r)
 		r.rcv.Close()
@@ -565,13 +599,24 @@ func (g *Gateway) watch(r *receiver) {
 	}
 	if held {
 		g.awaitHold(r)
-		g.mu.Lock()
-		if g.byPath[r.path] == r {
-			delete(g.byPath, r.path)
-		}
-		g.mu.Unlock()
 	}
+	// A held stream has closed by now (given to its reader, dropped or
+	// shut down): its reservation is free for the next download.
+	g.mu.Lock()
+	if g.byPath[r.path] == r {
+		delete(g.byPath, r.path)
+	}
+	g.releaseHoldLocked(r)
+	g.mu.Unlock()
 	g.emit(Event{Type: "stream.closed", Path: r.path, Receiver: r.id, Reason: reason})
+}
+
+// releaseHoldLocked gives back r's share of DownloadHoldTotal; g.mu held.
+func (g *Gateway) releaseHoldLocked(r *receiver) {
+	if r.holdReserved {
+		r.holdReserved = false
+		g.holds--
+	}
 }
 
 // awaitHold waits until the ended stream of a download closes: its first

@@ -62,6 +62,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 		Log:            log,
 	}
 	gw.DownloadHoldBytes = int(min(cfg.Downloads.HoldBytes, config.ByteSize(math.MaxInt)))
+	gw.DownloadHoldTotal = int(min(cfg.Downloads.HoldTotal, config.ByteSize(math.MaxInt)))
 	if cfg.Audit.ConsoleURL != "" {
 		gw.Audit = &AuditClient{URL: cfg.Audit.ConsoleURL, Token: string(cfg.ServiceToken), Timeout: cfg.Audit.Timeout.Std()}
 	} else {

@@ -27,6 +27,7 @@ type collector struct {
 	packets, lost, foreignSSRC, foreignSource, invalid    *prometheus.Desc
 	demuxErrors                                           *prometheus.Desc
 	muxUnknown, onDemand, webhook, audit, holds, holdByte *prometheus.Desc
+	holdsRefused                                          *prometheus.Desc
 }
 
 func metricName(name string) string { return "sharpeyes_mediagw_" + name }
@@ -56,13 +57,15 @@ func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 			"outcome"),
 		holds:    d("download_holds", "Download streams kept for their reader (hub holds)."),
 		holdByte: d("download_hold_bytes", "Media kept by download streams for their readers."),
+		holdsRefused: d("download_holds_refused_total",
+			"Downloads refused because their hold would take the reservations beyond downloads.hold_total."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.streams, c.readers, c.receivers, c.packets, c.lost, c.foreignSSRC, c.foreignSource, c.invalid,
-		c.demuxErrors, c.muxUnknown, c.onDemand, c.webhook, c.audit, c.holds, c.holdByte,
+		c.demuxErrors, c.muxUnknown, c.onDemand, c.webhook, c.audit, c.holds, c.holdByte, c.holdsRefused,
 	} {
 		ch <- d
 	}
@@ -112,7 +115,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.g.mu.Lock()
 	od := c.g.onDemand
 	au := c.g.audits
+	holdsRefused := c.g.holdsRefused
 	c.g.mu.Unlock()
+	counter(c.holdsRefused, holdsRefused)
 	for tr, n := range byTransport {
 		gauge(c.receivers, float64(n), tr)
 	}

@@ -138,6 +138,9 @@ type receiver struct {
 	// ended is closed when the receiver has ended and its stream was ended
 	// (a live one closed; a download's one left to its reader).
 	ended chan struct{}
+	// holdReserved: the stream is a download's, held, and counts against
+	// the gateway's DownloadHoldTotal until it closes; under Gateway.mu.
+	holdReserved bool
 }
 
 func (r *receiver) info() ReceiverInfo {
