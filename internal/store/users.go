@@ -294,7 +294,9 @@ const (
 	FailLogin = "login"
 	// FailLoginIP counts failed logins from one address, whatever the username.
 	FailLoginIP = "login_ip"
-	// FailPassword counts wrong old passwords of one user's password changes from one address.
+	// FailPassword counts wrong old passwords of one user's password
+	// changes, from whatever address (its keys have no Remote): a stolen
+	// session must not get fresh guesses from every address.
 	FailPassword = "password"
 )
 
@@ -304,7 +306,8 @@ type AuthKey struct {
 	Scope string
 	// Username is empty for FailLoginIP.
 	Username string
-	// Remote is the client address.
+	// Remote is the client address (FailLoginIP: its counting key, such as
+	// an IPv6 /64); empty for FailPassword.
 	Remote string
 }
 
