@@ -43,10 +43,10 @@ func (a *API) writeAudit(r *http.Request, sess *auth.Session, action, target str
 	return nil
 }
 
-// audit writes the row of an access before it is granted. Under FailClosed
-// a failed write refuses the access (auth.ErrAuditUnavailable, 503).
+// audit writes the row of an access before it is granted. A failed write
+// refuses the access (auth.ErrAuditUnavailable, 503) unless AuditFailOpen.
 func (a *API) audit(r *http.Request, sess *auth.Session, action, target string, detail map[string]any) error {
-	if err := a.writeAudit(r, sess, action, target, detail); err != nil && a.FailClosed {
+	if err := a.writeAudit(r, sess, action, target, detail); err != nil && !a.AuditFailOpen {
 		return fmt.Errorf("%s %s: %w", action, target, auth.ErrAuditUnavailable)
 	}
 	return nil

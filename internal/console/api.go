@@ -47,15 +47,18 @@ type API struct {
 	Events       *Events
 	// Proxies says whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	Proxies auth.Proxies
-	// FailClosed refuses a video access (play, playback, its control, PTZ,
-	// download, a download's file) whose audit row cannot be written.
-	FailClosed bool
-	Log        *slog.Logger
+	// AuditFailOpen lets a video access (play, playback, its control, PTZ,
+	// download, a download's file) go on when its audit row cannot be
+	// written (the failure is logged). The zero value refuses it (503
+	// audit_unavailable): an API built without configuration fails closed.
+	AuditFailOpen bool
+	Log           *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
 	mu       sync.Mutex
 	warming  map[string]bool
+	closed   bool
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	wg       sync.WaitGroup
@@ -77,8 +80,12 @@ func (a *API) Initialize() error {
 	return nil
 }
 
-// Close cancels and waits for the background stream starts.
+// Close cancels and waits for the background stream starts. A request
+// still in flight starts none after it (see prewarm).
 func (a *API) Close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
 	if a.bgCancel != nil {
 		a.bgCancel()
 	}
@@ -263,7 +270,8 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) err
 		return auth.ErrInvalidCredentials
 	}
 	// Decoded before the text is checked, so that a refused username is
-	// audited; every refused body is a failed login of the address.
+	// audited; every refused body is a failed login of the address, and
+	// one from a blocked address is answered like its other logins (429).
 	err = input.Unmarshal(raw, &in)
 	if err == nil {
 		err = input.CheckJSON(raw)
@@ -272,7 +280,10 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) err
 		err = badRequest("username and password are required")
 	}
 	if err != nil {
-		a.Auth.RefuseLogin(r.Context(), in.Username, a.remote(r), "refused body: "+err.Error())
+		// A blocked address gets its 429 whatever it sends, and no audit row.
+		if rerr := a.Auth.RefuseLogin(r.Context(), in.Username, a.remote(r), "refused body: "+err.Error()); rerr != nil {
+			return rerr
+		}
 		return err
 	}
 	// Over-long usernames and passwords go the whole way too: they fail like
@@ -541,12 +552,12 @@ func (a *API) prewarm(path string) {
 		return
 	}
 	a.mu.Lock()
-	if a.warming[path] {
-		a.mu.Unlock()
+	defer a.mu.Unlock()
+	// Started under the lock Close takes first: no goroutine after Close's Wait.
+	if a.closed || a.warming[path] {
 		return
 	}
 	a.warming[path] = true
-	a.mu.Unlock()
 	a.wg.Go(func() {
 		defer func() {
 			a.mu.Lock()

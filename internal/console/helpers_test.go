@@ -225,7 +225,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	e.auth = &auth.Service{
 		Store: st, SessionTTL: time.Hour, MaxFailures: opts.maxFailures, Lockout: 15 * time.Minute, Params: cheap,
-		IPMaxFailures: opts.ipMaxFailures, FailClosed: !opts.failOpen, Verify: opts.verify, Log: quiet,
+		IPMaxFailures: opts.ipMaxFailures, AuditFailOpen: opts.failOpen, Verify: opts.verify, Log: quiet,
 	}
 	if err := e.auth.Initialize(); err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	e.api = &console.API{
 		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
 		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events,
-		Proxies: auth.Proxies{Trusted: opts.proxies}, FailClosed: !opts.failOpen, Log: quiet,
+		Proxies: auth.Proxies{Trusted: opts.proxies}, AuditFailOpen: opts.failOpen, Log: quiet,
 	}
 	if err := e.api.Initialize(); err != nil {
 		t.Fatal(err)

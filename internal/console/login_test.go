@@ -316,3 +316,74 @@ func TestSessionSurvivesRestart(t *testing.T) {
 		t.Errorf("CSRF token changed across the restart: %s", r.Body)
 	}
 }
+
+// TestRefusedBodyFromBlockedAddress checks that once an address reached
+// its limit, whatever it sends to the login route — a NUL in the username,
+// broken JSON, an empty password — is the 429 of its other logins, and
+// writes no audit row: a blocked address cannot fill the audit log.
+func TestRefusedBodyFromBlockedAddress(t *testing.T) {
+	e := newEnv(t, envOptions{ipMaxFailures: 3, proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	attacker := e.from("203.0.113.60")
+	for i := range 3 {
+		mustStatus(t, "refused body "+strconv.Itoa(i), attacker.do(http.MethodPost, "/api/v1/auth/login", `{"username":"\u0000","password":"x"}`),
+			http.StatusBadRequest, "bad_request")
+	}
+	for _, body := range []string{
+		`{"username":"\u0000","password":"x"}`,
+		`{`,
+		`{"username":"admin","password":""}`,
+		`{"username":"admin","password":"admin"}`,
+	} {
+		r := attacker.do(http.MethodPost, "/api/v1/auth/login", body)
+		mustStatus(t, "blocked address, body "+body, r, http.StatusTooManyRequests, "too_many_attempts")
+		if r.Header.Get("Retry-After") == "" {
+			t.Errorf("blocked address, body %s: no Retry-After", body)
+		}
+	}
+	if got := e.actions("")["login_failed"]; got != 3 {
+		t.Errorf("%d login_failed rows, want the 3 before the block", got)
+	}
+	// Another address is not affected.
+	e.from("203.0.113.61").login("admin", "admin")
+}
+
+// TestPasswordChangeLockoutPerUser checks that the password change's
+// lock-out holds for the user whatever the address (a stolen session
+// cannot guess from many), and that its guesses count towards the
+// address's limit, which then refuses the address (429).
+func TestPasswordChangeLockoutPerUser(t *testing.T) {
+	e := newEnv(t, envOptions{maxFailures: 3, ipMaxFailures: 4, proxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	e.addUser("alice", "alice-password", store.RoleOperator)
+	stolen := e.from("198.51.100.1")
+	token := stolen.login("alice", "alice-password").Token
+	change := func(c *client, old string) response {
+		return c.do(http.MethodPost, "/api/v1/auth/password", map[string]string{"old_password": old, "new_password": "a-new-password"})
+	}
+	// The same session, through four addresses.
+	var from []*client
+	for _, addr := range []string{"198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"} {
+		c := e.from(addr)
+		c.bearer = token
+		from = append(from, c)
+	}
+	mustStatus(t, "guess 1", change(from[0], "guess"), http.StatusBadRequest, "wrong_password")
+	mustStatus(t, "guess 2", change(from[1], "guess"), http.StatusBadRequest, "wrong_password")
+	mustStatus(t, "guess 3", change(from[2], "guess"), http.StatusLocked, "locked")
+	mustStatus(t, "right old password from elsewhere while locked", change(from[3], "alice-password"), http.StatusLocked, "locked")
+	// Locked or not, the guesses of 198.51.100.2 count towards its limit (4).
+	for i := 2; i <= 4; i++ {
+		mustStatus(t, "guess "+strconv.Itoa(i)+" from 198.51.100.2", change(from[0], "guess"), http.StatusLocked, "locked")
+	}
+	r := change(from[0], "guess")
+	mustStatus(t, "guess from a blocked address", r, http.StatusTooManyRequests, "too_many_attempts")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	mustStatus(t, "login from the blocked address", e.from("198.51.100.2").do(http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"username": "alice", "password": "alice-password"}), http.StatusTooManyRequests, "too_many_attempts")
+	// alice still logs in from her desk.
+	e.from("198.51.100.9").login("alice", "alice-password")
+	if got := e.actions("alice")["password_change_failed"]; got != 7 {
+		t.Errorf("audited password change failures: %d, want 7 (none for the blocked address)", got)
+	}
+}

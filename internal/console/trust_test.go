@@ -3,10 +3,12 @@ package console_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
@@ -78,6 +80,36 @@ func TestAuditFailsClosed(t *testing.T) {
 	open.breakAudit()
 	mustStatus(t, "play, fail open", open.olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", nil), http.StatusOK, "")
 	open.client().login("ivan", "ivan-password")
+}
+
+// TestZeroValueAPIFailsClosed checks that an API built without a word
+// about the audit log refuses a video access it cannot audit: only an
+// explicit AuditFailOpen lets it through.
+func TestZeroValueAPIFailsClosed(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	e.addUser("olga", "olga-password", store.RoleOperator)
+	api := &console.API{
+		Store: e.st, Auth: e.auth, Sip: &console.SipserverClient{BaseURL: e.sip.srv.URL, Token: serviceToken},
+		Signer: e.signer, PublicURL: "http://media.example:8888", RTSPURL: "rtsp://media.example:8554", Log: quiet,
+	}
+	if err := api.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	api.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(api.Close)
+	t.Cleanup(srv.Close)
+	c := e.client()
+	c.base = srv.URL
+	c.login("olga", "olga-password")
+	e.breakAudit()
+	r := c.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", nil)
+	mustStatus(t, "play without audit log", r, http.StatusServiceUnavailable, "audit_unavailable")
+	if strings.Contains(string(r.Body), "token=") {
+		t.Errorf("a refused answer carries a token: %s", r.Body)
+	}
 }
 
 // TestBadInput checks that a NUL byte, invalid UTF-8 or an undecodable

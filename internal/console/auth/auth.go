@@ -9,6 +9,13 @@
 // checks one argon2id hash (a dummy one for unknown users) and counts the
 // failure in the same two counters, so neither the answer nor its timing
 // tells which usernames exist or that a lock-out holds.
+//
+// The password checks of one client address run one after the other, from
+// reading its failure counters to counting the failure, so that a burst of
+// parallel guesses cannot get past a lock check before the failures ahead
+// of it are counted. Only the argon2id hash itself holds one of the few
+// hashing slots: a login waiting for the database never keeps another
+// address's login from being checked.
 package auth
 
 import (
@@ -69,16 +76,21 @@ type Service struct {
 	SessionTTL time.Duration
 	// MaxFailures failed logins of one username from one address, each
 	// within Lockout of the first, lock that pair for Lockout. Wrong old
-	// passwords on the password change are counted the same way, apart.
+	// passwords on the password change are counted apart, per user from
+	// whatever address, and lock that user's password change for Lockout.
 	MaxFailures int
 	Lockout     time.Duration
-	// IPMaxFailures failed logins from one address within IPWindow refuse
-	// that address's logins for IPWindow (ErrTooManyAttempts); zero means
-	// 30 in 15 minutes.
+	// IPMaxFailures failed password checks from one address (failed logins,
+	// refused login bodies, wrong old passwords) within IPWindow refuse that
+	// address's logins and password changes for IPWindow
+	// (*TooManyAttemptsError); zero means 30 in 15 minutes.
 	IPMaxFailures int
 	IPWindow      time.Duration
-	// FailClosed refuses a login whose audit row cannot be written.
-	FailClosed bool
+	// AuditFailOpen lets a login through whose audit row cannot be written
+	// (the failure is logged). The zero value refuses it
+	// (ErrAuditUnavailable): a Service built without configuration fails
+	// closed.
+	AuditFailOpen bool
 	// Params of new password hashes; zero means DefaultParams.
 	Params Params
 	// MaxHashing bounds concurrent password hashes (each takes Params.Memory);
@@ -92,6 +104,8 @@ type Service struct {
 	Now func() time.Time
 
 	sem       chan struct{}
+	addrLocks keyLocks
+	userLocks keyLocks
 	dummyHash string
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -222,6 +236,16 @@ func (s *Service) hash(ctx context.Context, password string) (string, error) {
 	return HashPassword(password, s.Params)
 }
 
+// verify checks password against phc, holding a hashing slot for the hash
+// only. A wait for the slot cut short by ctx is ErrBusy.
+func (s *Service) verify(ctx context.Context, phc, password string) (bool, error) {
+	if err := s.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer s.release()
+	return s.Verify(phc, password)
+}
+
 func (s *Service) loginPolicy() store.AuthPolicy {
 	return store.AuthPolicy{Max: s.MaxFailures, Window: s.Lockout, LockFor: s.Lockout}
 }
@@ -242,15 +266,7 @@ type LoginResult struct {
 // ErrInvalidCredentials after the same work; an address with too many
 // failures gets a *TooManyAttemptsError whatever the username.
 func (s *Service) Login(ctx context.Context, username, password, remote string) (LoginResult, error) {
-	// The counters are read, the password checked and the failure counted
-	// while holding a hashing slot: a burst of parallel guesses must not all
-	// pass the lock check before the first failures are counted (at most
-	// MaxHashing-1 guesses beyond MaxFailures).
-	if err := s.acquire(ctx); err != nil {
-		return LoginResult{}, err
-	}
 	u, err := s.checkLogin(ctx, username, password, remote)
-	s.release()
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -273,7 +289,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	if err := s.Store.CreateUserSession(ctx, us); err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "login", Remote: remote}); err != nil && s.FailClosed {
+	if err := s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "login", Remote: remote}); err != nil && !s.AuditFailOpen {
 		// No unaudited session: the one just made is ended again.
 		if derr := s.Store.DeleteUserSession(context.WithoutCancel(ctx), tokenHash); derr != nil {
 			s.Log.Error("end the session of an unaudited login", "username", u.Username, "error", derr)
@@ -306,25 +322,20 @@ func counterName(username string) string {
 }
 
 // checkLogin returns the user of username if password is right and the
-// (username, remote) pair not locked. The caller holds a hashing slot.
+// (username, remote) pair not locked. It holds remote's address lock
+// throughout (see the package comment) and a hashing slot for the hash only.
 func (s *Service) checkLogin(ctx context.Context, username, password, remote string) (store.User, error) {
+	unlock, err := s.addrLocks.lock(ctx, addressKey(remote))
+	if err != nil {
+		return store.User{}, err
+	}
+	defer unlock()
 	now := s.Now()
 	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: addressKey(remote)}
-	ip, err := s.Store.AuthFailureOf(ctx, ipKey)
-	if err != nil {
+	if err := s.checkAddress(ctx, ipKey, remote, now); err != nil {
 		return store.User{}, err
-	}
-	if ip.Locked(now) {
-		// Refused before any lookup: the answer cannot depend on the username.
-		s.Log.Info("login refused: too many failed logins from the address", "remote", remote, "until", *ip.LockedUntil)
-		return store.User{}, &TooManyAttemptsError{Until: *ip.LockedUntil}
 	}
 	name := counterName(username)
-	key := store.AuthKey{Scope: store.FailLogin, Username: name, Remote: remote}
-	lock, err := s.Store.AuthFailureOf(ctx, key)
-	if err != nil {
-		return store.User{}, err
-	}
 	var u store.User
 	known := false
 	if name == username {
@@ -341,9 +352,16 @@ func (s *Service) checkLogin(ctx context.Context, username, password, remote str
 	if known {
 		phc = u.PasswordHash
 	}
-	ok, err := s.Verify(phc, password)
-	if err != nil && known {
-		return store.User{}, fmt.Errorf("login %s: %w", username, err)
+	ok, err := s.verify(ctx, phc, password)
+	if err != nil && (known || errors.Is(err, ErrBusy)) {
+		return store.User{}, fmt.Errorf("login %s: %w", name, err)
+	}
+	// The pair's lock is read after the hash: a login that waited for a
+	// hashing slot sees a lock counted meanwhile (by another console too).
+	key := store.AuthKey{Scope: store.FailLogin, Username: name, Remote: remote}
+	lock, err := s.Store.AuthFailureOf(ctx, key)
+	if err != nil {
+		return store.User{}, err
 	}
 	var reason string
 	switch {
@@ -366,11 +384,10 @@ func (s *Service) checkLogin(ctx context.Context, username, password, remote str
 	if err != nil {
 		return store.User{}, err
 	}
-	ipf, err := s.Store.CountAuthFailure(ctx, ipKey, now, s.ipPolicy())
-	if err != nil {
+	detail := map[string]any{"reason": reason, "failures": f.Failures}
+	if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
 		return store.User{}, err
 	}
-	detail := map[string]any{"reason": reason, "failures": f.Failures}
 	if name != username {
 		detail["username_quoted"] = strconv.QuoteToASCII(truncate(username, 4*store.MaxUsernameLen))
 	}
@@ -379,12 +396,38 @@ func (s *Service) checkLogin(ctx context.Context, username, password, remote str
 		s.Log.Warn("login locked for an address after repeated failures", "username", name, "remote", remote,
 			"until", *f.LockedUntil)
 	}
-	if ipf.Locked(now) {
-		detail["address_blocked_until"] = ipf.LockedUntil.UTC().Format(time.RFC3339)
-		s.Log.Warn("logins from an address blocked after repeated failures", "remote", remote, "until", *ipf.LockedUntil)
-	}
 	_ = s.audit(ctx, store.AuditEntry{Username: name, Action: "login_failed", Remote: remote, Detail: detail})
 	return store.User{}, ErrInvalidCredentials
+}
+
+// checkAddress returns a *TooManyAttemptsError while the address of ipKey
+// is blocked. It comes before any lookup and any hash: the answer cannot
+// depend on the username, and a blocked address costs no hash.
+func (s *Service) checkAddress(ctx context.Context, ipKey store.AuthKey, remote string, now time.Time) error {
+	ip, err := s.Store.AuthFailureOf(ctx, ipKey)
+	if err != nil {
+		return err
+	}
+	if ip.Locked(now) {
+		s.Log.Info("refused: too many failed password checks from the address", "remote", remote, "until", *ip.LockedUntil)
+		return &TooManyAttemptsError{Until: *ip.LockedUntil}
+	}
+	return nil
+}
+
+// countAddress counts a failure of the address of ipKey; detail (the audit
+// row's) says so when the failure blocks the address.
+func (s *Service) countAddress(ctx context.Context, ipKey store.AuthKey, remote string, now time.Time, detail map[string]any) error {
+	ipf, err := s.Store.CountAuthFailure(ctx, ipKey, now, s.ipPolicy())
+	if err != nil {
+		return err
+	}
+	if ipf.Locked(now) {
+		detail["address_blocked_until"] = ipf.LockedUntil.UTC().Format(time.RFC3339)
+		s.Log.Warn("logins and password changes from an address blocked after repeated failures", "remote", remote,
+			"until", *ipf.LockedUntil)
+	}
+	return nil
 }
 
 // addressKey is the key of remote's per-address counter: the IPv4 address,
@@ -407,19 +450,35 @@ func truncate(s string, n int) string {
 }
 
 // RefuseLogin records a login refused before it was checked because its
-// username cannot be a username (not UTF-8, a NUL byte): an audit row and a
-// failure of remote's counter, so that such attempts count towards the
-// address's limit like any other failed login.
-func (s *Service) RefuseLogin(ctx context.Context, username, remote, reason string) {
-	now := s.Now()
-	detail := map[string]any{"reason": reason, "username_quoted": strconv.QuoteToASCII(truncate(username, 4*store.MaxUsernameLen))}
-	ipf, err := s.Store.CountAuthFailure(ctx, store.AuthKey{Scope: store.FailLoginIP, Remote: addressKey(remote)}, now, s.ipPolicy())
+// body is not a login (not JSON, a username that cannot be one, a missing
+// password): a failure of remote's address counter and an audit row, so
+// that such attempts count towards the address's limit like any other
+// failed login. From an address already blocked it returns the
+// *TooManyAttemptsError any login from there gets, and neither counts nor
+// audits: a blocked address cannot fill the audit log. Otherwise it returns
+// nil (the caller answers its 400); a database error is only logged, the
+// login being refused either way.
+func (s *Service) RefuseLogin(ctx context.Context, username, remote, reason string) error {
+	unlock, err := s.addrLocks.lock(ctx, addressKey(remote))
 	if err != nil {
+		return err
+	}
+	defer unlock()
+	now := s.Now()
+	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: addressKey(remote)}
+	var many *TooManyAttemptsError
+	switch err := s.checkAddress(ctx, ipKey, remote, now); {
+	case errors.As(err, &many):
+		return err
+	case err != nil:
+		s.Log.Warn("read the address counter of a refused login", "remote", remote, "error", err)
+	}
+	detail := map[string]any{"reason": reason, "username_quoted": strconv.QuoteToASCII(truncate(username, 4*store.MaxUsernameLen))}
+	if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
 		s.Log.Warn("count a refused login", "remote", remote, "error", err)
-	} else if ipf.Locked(now) {
-		detail["address_blocked_until"] = ipf.LockedUntil.UTC().Format(time.RFC3339)
 	}
 	_ = s.audit(ctx, store.AuditEntry{Username: counterName(username), Action: "login_failed", Remote: remote, Detail: detail})
+	return nil
 }
 
 // newToken returns a random token and its SHA-256.
@@ -528,15 +587,14 @@ func CheckNewPassword(username, oldPassword, newPassword string) error {
 
 // ChangePassword sets a new password for sess's user after checking the old
 // one, clears the must-change flag and ends the user's other sessions.
-// Wrong old passwords are counted per (username, remote): MaxFailures of
-// them lock the route for that pair (*LockedError), so a stolen session
-// cannot be used to guess the password.
+// Wrong old passwords are counted per user, from whatever address:
+// MaxFailures of them lock the user's password change (*LockedError), so
+// that a stolen session cannot be used to guess the password from many
+// addresses (locking one's own route harms only that account). Each wrong
+// or locked attempt also counts towards the address's limit, and a blocked
+// address gets the *TooManyAttemptsError of its logins.
 func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPassword, newPassword, remote string) error {
-	if err := s.acquire(ctx); err != nil {
-		return err
-	}
 	u, key, err := s.checkOldPassword(ctx, sess, oldPassword, remote)
-	s.release()
 	if err != nil {
 		return err
 	}
@@ -566,26 +624,45 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPassword,
 }
 
 // checkOldPassword checks the old password of a password change under the
-// route's own lock-out. The caller holds a hashing slot.
+// route's own lock-out and the address's limit. It holds remote's address
+// lock, then the user's (always in this order, so that two changes never
+// wait for each other), and a hashing slot for the hash only.
 func (s *Service) checkOldPassword(ctx context.Context, sess Session, oldPassword, remote string) (store.User, store.AuthKey, error) {
+	unlockAddr, err := s.addrLocks.lock(ctx, addressKey(remote))
+	if err != nil {
+		return store.User{}, store.AuthKey{}, err
+	}
+	defer unlockAddr()
+	unlockUser, err := s.userLocks.lock(ctx, strconv.FormatInt(sess.User.ID, 10))
+	if err != nil {
+		return store.User{}, store.AuthKey{}, err
+	}
+	defer unlockUser()
 	now := s.Now()
+	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: addressKey(remote)}
+	if err := s.checkAddress(ctx, ipKey, remote, now); err != nil {
+		return store.User{}, store.AuthKey{}, err
+	}
 	u, err := s.Store.UserByID(ctx, sess.User.ID)
 	if err != nil {
 		return u, store.AuthKey{}, err
 	}
-	key := store.AuthKey{Scope: store.FailPassword, Username: counterName(u.Username), Remote: remote}
+	key := store.AuthKey{Scope: store.FailPassword, Username: counterName(u.Username)}
 	f, err := s.Store.AuthFailureOf(ctx, key)
 	if err != nil {
 		return u, key, err
 	}
 	if f.Locked(now) {
-		_ = s.audit(ctx, store.AuditEntry{
-			Username: u.Username, Action: "password_change_failed", Remote: remote,
-			Detail: map[string]any{"reason": "locked"},
-		})
+		// The password is not even checked: a locked route must not be
+		// guessable. The attempt still counts for the address.
+		detail := map[string]any{"reason": "locked"}
+		if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
+			return u, key, err
+		}
+		_ = s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "password_change_failed", Remote: remote, Detail: detail})
 		return u, key, &LockedError{Until: *f.LockedUntil}
 	}
-	ok, err := s.Verify(u.PasswordHash, oldPassword)
+	ok, err := s.verify(ctx, u.PasswordHash, oldPassword)
 	if err != nil {
 		return u, key, fmt.Errorf("change password of %s: %w", u.Username, err)
 	}
@@ -596,9 +673,12 @@ func (s *Service) checkOldPassword(ctx context.Context, sess Session, oldPasswor
 		return u, key, err
 	}
 	detail := map[string]any{"reason": "wrong old password", "failures": f.Failures}
+	if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
+		return u, key, err
+	}
 	if f.Locked(now) {
 		detail["locked_until"] = f.LockedUntil.UTC().Format(time.RFC3339)
-		s.Log.Warn("password changes locked for an address after repeated wrong old passwords",
+		s.Log.Warn("password changes of a user locked after repeated wrong old passwords",
 			"username", u.Username, "remote", remote, "until", *f.LockedUntil)
 	}
 	_ = s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "password_change_failed", Remote: remote, Detail: detail})

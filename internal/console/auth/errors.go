@@ -27,8 +27,8 @@ var (
 )
 
 // LockedError is a password change refused because too many wrong old
-// passwords came from the client's address. (A locked login is not told
-// apart from a wrong password: it returns ErrInvalidCredentials.)
+// passwords were tried for the user, from whatever address. (A locked login
+// is not told apart from a wrong password: it returns ErrInvalidCredentials.)
 type LockedError struct {
 	// Until is when the lock ends.
 	Until time.Time
@@ -39,8 +39,9 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("password changes locked until %s after repeated wrong passwords", e.Until.UTC().Format(time.RFC3339))
 }
 
-// TooManyAttemptsError is a login refused because too many failed logins
-// came from the client's address, whatever the usernames.
+// TooManyAttemptsError is a login or password change refused because too
+// many password checks failed from the client's address, whatever the
+// usernames.
 type TooManyAttemptsError struct {
 	// Until is when the address may try again.
 	Until time.Time
@@ -48,5 +49,5 @@ type TooManyAttemptsError struct {
 
 // Error implements error.
 func (e *TooManyAttemptsError) Error() string {
-	return fmt.Sprintf("too many failed logins from this address; try again after %s", e.Until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("too many failed attempts from this address; try again after %s", e.Until.UTC().Format(time.RFC3339))
 }
