@@ -25,6 +25,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Closed last (the store); its HTTP server is shut down earlier, below.
 	defer rt.Close()
 
 	authSvc := &auth.Service{
@@ -34,7 +35,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		Lockout:       cfg.Auth.Lockout.Std(),
 		IPMaxFailures: cfg.Auth.IPMaxFailures,
 		IPWindow:      cfg.Auth.IPWindow.Std(),
-		FailClosed:    cfg.Audit.FailClosed,
+		AuditFailOpen: !cfg.Audit.FailClosed,
 		Log:           log,
 	}
 	if err := authSvc.Initialize(); err != nil {
@@ -74,19 +75,25 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	if err := events.Initialize(); err != nil {
 		return err
 	}
-	// Before the HTTP server's shutdown (deferred earlier, so run later):
-	// the event streams end here instead of holding the shutdown.
-	defer events.Close()
 
 	api := &API{
 		Store: rt.Store, Auth: authSvc, Sip: sip, Signer: signer,
 		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
-		Downloads: downloads, Events: events, Proxies: proxies, FailClosed: cfg.Audit.FailClosed, Log: log, Now: time.Now,
+		Downloads: downloads, Events: events, Proxies: proxies, AuditFailOpen: !cfg.Audit.FailClosed, Log: log,
+		Now: time.Now,
 	}
 	if err := api.Initialize(); err != nil {
+		events.Close()
 		return err
 	}
+	// Deferred calls run last first, so the shutdown goes: the event
+	// streams end (instead of holding the HTTP shutdown), the HTTP server
+	// stops and waits for the requests in flight, and only then the API's
+	// background work, the downloads and the auth service stop — no request
+	// can start a download or a stream start after its component closed.
 	defer api.Close()
+	defer rt.HTTP.Close()
+	defer events.Close()
 	api.Register(rt.Mux)
 	(&InternalAPI{Store: rt.Store, Token: string(cfg.ServiceToken), Log: log}).Register(rt.Mux)
 	// The web UI: everything not under /api/, /internal/, /healthz, /readyz and /metrics.

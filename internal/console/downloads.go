@@ -112,9 +112,12 @@ type Downloads struct {
 	mu      sync.Mutex
 	items   map[string]*DownloadStatus
 	running int
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// closed refuses new downloads once Close began; set under mu before
+	// Close waits, so that no Start adds to wg after Wait.
+	closed bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 var downloadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -156,8 +159,13 @@ func (d *Downloads) Initialize() error {
 	return nil
 }
 
-// Close stops the running downloads (their files are removed) and the cleaner.
+// Close stops the running downloads (their files are removed) and the
+// cleaner, and waits for them and for the Starts in flight; a Start after
+// it answers ErrShuttingDown.
 func (d *Downloads) Close() {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
 	if d.cancel != nil {
 		d.cancel()
 	}
@@ -244,7 +252,8 @@ func (d *Downloads) readMeta(id string, st *DownloadStatus) {
 // Start asks sipserver for a download session of ch between start and end
 // at speed, owned by user, and records it in the background. audit is
 // called once the session exists and before ffmpeg reads it; its error
-// ends the session and is returned.
+// ends the session and is returned. Once Close began it answers
+// ErrShuttingDown; a Start in flight then ends its session again.
 func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, start, end time.Time, speed int,
 	audit func(DownloadStatus) error,
 ) (DownloadStatus, error) {
@@ -252,16 +261,24 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		return DownloadStatus{}, ErrPlayDisabled
 	}
 	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return DownloadStatus{}, fmt.Errorf("download of %s: %w", ch.ID, ErrShuttingDown)
+	}
 	if d.running >= d.MaxRunning {
 		d.mu.Unlock()
 		return DownloadStatus{}, ErrTooManyDownloads
 	}
-	d.running++ // reserved now: concurrent requests must not overshoot the limit
+	// Reserved now: concurrent requests must not overshoot the limit, and
+	// Close waits for this Start and the recorder it may start.
+	d.running++
+	d.wg.Add(1)
 	d.mu.Unlock()
 	release := func() {
 		d.mu.Lock()
 		d.running--
 		d.mu.Unlock()
+		d.wg.Done()
 	}
 	sess, err := d.Sip.CreateSession(ctx, SessionRequest{
 		Kind: KindDownload, ChannelID: ch.ID, Start: start, End: end, Speed: speed, Owner: user,
@@ -269,6 +286,12 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	if err != nil {
 		release()
 		return DownloadStatus{}, err
+	}
+	if d.ctx.Err() != nil {
+		// Close began while sipserver made the session: nobody will record it.
+		d.endSession(sess.ID)
+		release()
+		return DownloadStatus{}, fmt.Errorf("download of %s: %w", ch.ID, ErrShuttingDown)
 	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -278,8 +301,8 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	}
 	if audit != nil {
 		if err := audit(*st); err != nil {
-			release()
 			d.endSession(sess.ID)
+			release()
 			return DownloadStatus{}, err
 		}
 	}
@@ -291,7 +314,7 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	// The answer is taken before the recorder starts writing to st.
 	answer := *st
 	answer.stop = nil
-	d.wg.Go(func() {
+	go func() {
 		defer release()
 		defer stop()
 		err := d.record(rctx, st, sess, end.Sub(start))
@@ -310,7 +333,7 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		} else {
 			d.Log.Info("download done", "id", st.ID, "channel_id", ch.ID, "session_id", sess.ID, "user", user, "bytes", bytes)
 		}
-	})
+	}()
 	return answer, nil
 }
 

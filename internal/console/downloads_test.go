@@ -198,3 +198,16 @@ func TestDownloadLimit(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDownloadAfterClose checks that a download asked for once the
+// downloads closed (the console stops) is a clear 503 and reaches
+// nothing: no session at sipserver, no ffmpeg.
+func TestDownloadAfterClose(t *testing.T) {
+	e, c := operator(t, envOptions{ffmpeg: fakeFFmpeg(t, ffmpegOK)})
+	made := len(e.sip.createdSince(0))
+	e.dls.Close()
+	mustStatus(t, "download after Close", startDownload(t, c, 1), http.StatusServiceUnavailable, "shutting_down")
+	if s := e.sip.createdSince(made); len(s) != 0 {
+		t.Errorf("sessions made after Close: %v", s)
+	}
+}

@@ -27,6 +27,9 @@ var (
 	// ErrNotOwner means a playback or download belongs to another user; the
 	// API answers it like an unknown one (404).
 	ErrNotOwner = errors.New("belongs to another user")
+	// ErrShuttingDown refuses work that would outlive the console's Close
+	// (a download asked for while it stops).
+	ErrShuttingDown = errors.New("the console is shutting down; try again when it is back")
 )
 
 // Error codes of the API's error answers ({"error","code"}).
@@ -54,6 +57,7 @@ const (
 	CodeSipserverUnavailable   = "sipserver_unavailable"
 	CodeSipserverError         = "sipserver_error"
 	CodePlayDisabled           = "play_disabled"
+	CodeShuttingDown           = "shutting_down"
 	CodeInternal               = "internal"
 )
 
@@ -129,6 +133,8 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusForbidden, CodeForbidden, err.Error()
 	case errors.Is(err, ErrPlayDisabled):
 		return http.StatusServiceUnavailable, CodePlayDisabled, err.Error()
+	case errors.Is(err, ErrShuttingDown):
+		return http.StatusServiceUnavailable, CodeShuttingDown, ErrShuttingDown.Error()
 	case errors.Is(err, ErrTooManyDownloads):
 		return http.StatusTooManyRequests, CodeTooManyDownloads, err.Error()
 	case errors.Is(err, ErrDownloadNotReady):
