@@ -78,6 +78,7 @@ export async function api(method, path, body, opts = {}) {
 /** errorText is the message to show for any error. */
 export function errorText(err) {
   if (err instanceof ApiError && err.code === 'audit_unavailable') return t('err.audit');
+  if (err instanceof ApiError && err.code === 'shutting_down') return t('err.shuttingDown');
   if (err instanceof ApiError) return err.message;
   return err?.message || String(err);
 }

@@ -120,6 +120,8 @@ async function onPasswordSubmit(e) {
     if (err.status === 401 && err.code === 'unauthenticated') { showLogin('login.expired'); return; }
     if (err.code === 'wrong_password') { fail(t('pw.wrongOld')); return; }
     if (err.status === 423 || err.code === 'locked') { fail(untilText(err, 'pw.locked', 'pw.lockedNoTime')); return; }
+    // The address's limit counts wrong old passwords too, and refuses it here as on login.
+    if (err.status === 429 || err.code === 'too_many_attempts') { fail(untilText(err, 'pw.tooMany', 'pw.tooManyNoTime')); return; }
     fail(err.status === 0 ? t('login.down') : errorText(err));
     return;
   }

@@ -40,6 +40,8 @@ const table = {
     'pw.wrongOld': '当前密码错误',
     'pw.locked': '当前密码错误次数过多，密码修改已锁定，请于 {time} 后重试',
     'pw.lockedNoTime': '当前密码错误次数过多，密码修改已锁定，请稍后重试',
+    'pw.tooMany': '该地址密码验证失败次数过多，请于 {time} 后重试',
+    'pw.tooManyNoTime': '该地址密码验证失败次数过多，请稍后重试',
 
     'tree.byDevice': '按设备',
     'tree.byRegion': '按区域',
@@ -128,6 +130,7 @@ const table = {
     'err.forbidden': '没有权限',
     'err.unknown': '请求失败（{status}）',
     'err.audit': '审计日志无法写入，访问已被拒绝，请联系管理员',
+    'err.shuttingDown': '服务正在停止，请稍后重试',
     'common.close': '关闭',
   },
   en: {
@@ -168,6 +171,8 @@ const table = {
     'pw.wrongOld': 'The current password is wrong',
     'pw.locked': 'Too many wrong current passwords; password changes are locked until {time}',
     'pw.lockedNoTime': 'Too many wrong current passwords; password changes are locked for now',
+    'pw.tooMany': 'Too many failed password checks from this address; try again after {time}',
+    'pw.tooManyNoTime': 'Too many failed password checks from this address; try again later',
 
     'tree.byDevice': 'By device',
     'tree.byRegion': 'By region',
@@ -256,6 +261,7 @@ const table = {
     'err.forbidden': 'Not allowed',
     'err.unknown': 'Request failed ({status})',
     'err.audit': 'The audit log cannot be written, so access is refused; contact an administrator',
+    'err.shuttingDown': 'The console is shutting down; try again shortly',
     'common.close': 'Close',
   },
 };
