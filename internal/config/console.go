@@ -33,13 +33,16 @@ type ConsoleAuth struct {
 	SessionTTL Duration `yaml:"session_ttl"`
 	// MaxFailures consecutive failed logins lock an account for Lockout.
 	// The lock-out keys on (username, client address), so that nobody can
-	// keep an account locked from elsewhere; the password change route
-	// counts its wrong old passwords the same way, apart.
+	// keep an account locked from elsewhere. The password change route
+	// counts its wrong old passwords apart, per user from whatever address
+	// (a stolen session must not guess from many): MaxFailures of them lock
+	// that user's password change for Lockout.
 	MaxFailures int      `yaml:"max_failures"`
 	Lockout     Duration `yaml:"lockout"`
-	// IPMaxFailures failed logins from one client address (an IPv6 client:
-	// its /64) within IPWindow, whatever the usernames, refuse every login
-	// from it for IPWindow (password spraying).
+	// IPMaxFailures failed password checks from one client address (an
+	// IPv6 client: its /64) within IPWindow, whatever the usernames — failed
+	// logins, refused login bodies, wrong old passwords — refuse every login
+	// and password change from it for IPWindow (password spraying).
 	IPMaxFailures int      `yaml:"ip_max_failures"`
 	IPWindow      Duration `yaml:"ip_window"`
 	// TrustedProxies are the addresses (CIDRs or IPs) of the reverse proxies
@@ -78,7 +81,8 @@ type ConsoleDownloads struct {
 type ConsoleAudit struct {
 	// FailClosed refuses a video access (play, playback, download, PTZ, a
 	// media open reported by mediagw) and a login whose audit row cannot be
-	// written; false lets it through with an error in the log.
+	// written; false lets it through with an error in the log. (The
+	// components themselves fail closed unless told AuditFailOpen.)
 	FailClosed bool `yaml:"fail_closed"`
 }
 
