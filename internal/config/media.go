@@ -30,8 +30,10 @@ type RTP struct {
 	PortMax int `yaml:"port_max"`
 	// Timeout closes a stream that received no packet for this long.
 	Timeout Duration `yaml:"timeout"`
-	// ConnectTimeout bounds a TCP active dial to the device (a TCP passive
-	// port waits for the device as long as Timeout).
+	// ConnectTimeout bounds a TCP active dial to the device, and how long a
+	// TCP passive port holds a connection from an IP not allowed yet while
+	// it waits for sipserver's allow_ips update (a TCP passive port waits
+	// for the device itself as long as Timeout).
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 	// ReconnectGrace keeps a TCP stream (and its viewers) this long after the
 	// device's connection dropped, waiting for it to come back.

@@ -73,7 +73,9 @@ type Gateway struct {
 	// Ports hands out per-stream ports.
 	Ports *ingest.PortAllocator
 	// RTPTimeout, ConnectTimeout, ReconnectGrace, ReorderPackets and
-	// ReorderDelay configure every receiver.
+	// ReorderDelay configure every receiver. ConnectTimeout bounds a
+	// tcp-active dial and how long a tcp-passive receiver holds a
+	// connection from an IP not allowed yet (ingest.TCPPassive.HoldTimeout).
 	RTPTimeout     time.Duration
 	ConnectTimeout time.Duration
 	ReconnectGrace time.Duration
@@ -399,7 +401,12 @@ func (g *Gateway) startTransport(r *receiver) error {
 		r.port = u.Port()
 		r.closer = u.Close
 	case r.transport == TransportTCPPassive:
-		t := &ingest.TCPPassive{Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP, ReconnectGrace: g.ReconnectGrace, Log: g.Log}
+		// A device connecting from its media IP before sipserver's PATCH
+		// added it is held for as long as a dial to a device may take.
+		t := &ingest.TCPPassive{
+			Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP, ReconnectGrace: g.ReconnectGrace,
+			HoldTimeout: g.ConnectTimeout, Log: g.Log,
+		}
 		if err := t.Initialize(); err != nil {
 			return fail(err)
 		}

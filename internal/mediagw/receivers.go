@@ -77,6 +77,9 @@ type IngestStats struct {
 	// ForeignSource counts packets of the stream's SSRC (and TCP
 	// connections) from a source that is not the device, dropped.
 	ForeignSource uint64 `json:"foreign_source"`
+	// HeldConnections counts tcp-passive connections from an IP not allowed
+	// yet, held until the first allow_ips PATCH decided on them.
+	HeldConnections uint64 `json:"held_connections"`
 	// SourceMoves counts the times the latched source moved.
 	SourceMoves uint64 `json:"source_moves"`
 	// Source is the UDP ip:port the stream latched onto.
@@ -95,7 +98,7 @@ func ingestStats(s ingest.Stats) *IngestStats {
 	out := &IngestStats{
 		SSRC: s.SSRC, Packets: s.Packets, Bytes: s.Bytes, Lost: s.Lost, Duplicates: s.Duplicates, Late: s.Late,
 		Reordered: s.Reordered, Restarts: s.Restarts, ForeignSSRC: s.ForeignSSRC, ForeignSource: s.ForeignSource,
-		SourceMoves: s.Relatches, Invalid: s.Invalid,
+		HeldConnections: s.HeldConnections, SourceMoves: s.Relatches, Invalid: s.Invalid,
 		Skipped: s.SkippedBytes, DemuxErrors: s.DemuxErrors, Frames: s.Frames, Keyframes: s.Keyframes,
 	}
 	if s.VideoCodec != ps.CodecUnknown {

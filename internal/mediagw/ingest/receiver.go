@@ -58,6 +58,10 @@ type Stats struct {
 	// TCP connections) from a source the receiver does not accept, dropped
 	// before sequence tracking: they never count as lost or reordered.
 	ForeignSource uint64
+	// HeldConnections is the number of TCP connections from an IP not yet
+	// allowed that a TCPPassive held, unread, until the first SetAllowIPs
+	// decided on them (accepted, or closed and counted in ForeignSource).
+	HeldConnections uint64
 	// Source is the latched ip:port the stream is accepted from; invalid
 	// until the first accepted packet (and for TCP transports).
 	Source netip.AddrPort
@@ -133,6 +137,13 @@ type Receiver struct {
 	// an attack cannot hide the other warnings or the other way round.
 	foreignWarns warnLimiter
 	allow        []netip.Addr
+	// allowGiven: AllowIPs was not empty at Initialize. allowSet is closed
+	// by the first SetAllowIPs (allowReplaced): until then the set is the
+	// caller's first guess (the device's signalling IP), which the SDP
+	// answer may widen.
+	allowGiven    bool
+	allowReplaced bool
+	allowSet      chan struct{}
 	// source is the latched ip:port and sourceSeen when it last sent an
 	// accepted packet.
 	source     netip.AddrPort
@@ -170,6 +181,8 @@ func (r *Receiver) Initialize() error {
 	}
 	r.filter = rtpin.SSRCFilter{SSRC: r.SSRC, AcceptAny: r.SSRC == 0}
 	r.allow = normalizeIPs(r.AllowIPs)
+	r.allowGiven = len(r.allow) > 0
+	r.allowSet = make(chan struct{})
 	if r.RelatchAfter <= 0 {
 		r.RelatchAfter = DefaultRelatchAfter
 	}
@@ -201,6 +214,10 @@ func (r *Receiver) SetAllowIPs(ips []netip.Addr) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.allow = normalizeIPs(ips)
+	if !r.allowReplaced {
+		r.allowReplaced = true
+		close(r.allowSet) // a held TCP connection is decided now
+	}
 	if r.source.IsValid() && !r.allowedLocked(r.source.Addr()) {
 		r.log.Info("latched media source no longer allowed", "source", r.source.String(), "allow_ips", r.allow)
 		r.source = netip.AddrPort{}
@@ -223,10 +240,62 @@ func (r *Receiver) AllowConn(remote netip.AddrPort) bool {
 	if r.allowedLocked(remote.Addr()) {
 		return true
 	}
+	r.refuseConnLocked(remote, "not an allowed IP")
+	return false
+}
+
+// connVerdict is what becomes of a new TCP connection (admitConn).
+type connVerdict int
+
+const (
+	// connRefused: close it; it was counted as a foreign source.
+	connRefused connVerdict = iota
+	// connAccepted: its IP is allowed, it feeds the stream.
+	connAccepted
+	// connHeld: hold it unread until the channel admitConn returned is
+	// closed, then ask AllowConn.
+	connHeld
+)
+
+// admitConn decides on a new TCP connection from remote in one step, so
+// that an update of the allowed set cannot fall between the checks. A
+// connection from an IP not allowed now may be held (mayHold: the caller
+// holds no other) while the set given at Initialize is still in force:
+// sipserver adds the c= IP of the SDP answer after it, and a device whose
+// media IP is not its signalling IP may connect before that. The channel
+// returned with connHeld is closed by the first SetAllowIPs.
+func (r *Receiver) admitConn(remote netip.AddrPort, mayHold bool) (connVerdict, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.allowedLocked(remote.Addr()):
+		return connAccepted, nil
+	case mayHold && r.allowGiven && !r.allowReplaced:
+		r.stats.HeldConnections++
+		r.log.Info("holding a media connection from an IP not allowed yet, until the allowed set is updated",
+			"remote", remote.String(), "allow_ips", r.allow)
+		return connHeld, r.allowSet
+	}
+	why := "not an allowed IP"
+	if !mayHold && r.allowGiven && !r.allowReplaced {
+		why = "another connection from an IP not allowed yet is already held"
+	}
+	r.refuseConnLocked(remote, why)
+	return connRefused, nil
+}
+
+// refuseConn counts a refused TCP connection as a foreign source and logs
+// it (rate limited). The caller closes it.
+func (r *Receiver) refuseConn(remote netip.AddrPort, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refuseConnLocked(remote, why)
+}
+
+func (r *Receiver) refuseConnLocked(remote netip.AddrPort, why string) {
 	r.stats.ForeignSource++
 	r.foreignWarns.warn(r.log, "refusing a media connection from a foreign source", "remote", remote.String(),
-		"allow_ips", r.allow, "foreign_source", r.stats.ForeignSource)
-	return false
+		"why", why, "allow_ips", r.allow, "foreign_source", r.stats.ForeignSource)
 }
 
 // allowedLocked reports whether ip is in the allowed set (any ip when the

@@ -280,14 +280,18 @@ func TestUDPInjection(t *testing.T) {
 	}
 }
 
-// TestTCPPassiveForeignConnection: a connection from an IP that is not the
-// device's is closed at once and counted; the device then connects and
+// TestTCPPassiveForeignConnection: once the allowed set was updated (the
+// SDP answer is known), a connection from an IP that is not the device's
+// is closed at once and counted, never held; the device then connects and
 // streams.
 func TestTCPPassiveForeignConnection(t *testing.T) {
 	src := makeStream(t, nil, 55, 20, 3)
 	s := newSink(20)
-	r := newReceiver(t, &Receiver{Path: "cam", SSRC: 55, Sink: s, AllowIPs: ips("127.0.0.1")})
-	tp := &TCPPassive{Receiver: r, Ports: testPorts(), IP: "", Log: quiet}
+	r := newReceiver(t, &Receiver{Path: "cam", SSRC: 55, Sink: s, AllowIPs: ips("127.0.0.3")})
+	r.SetAllowIPs(ips("127.0.0.3", "127.0.0.1"))
+	// A hold that outlasts the test: a stranger closed at all was refused,
+	// not held.
+	tp := &TCPPassive{Receiver: r, Ports: testPorts(), IP: "", HoldTimeout: time.Hour, Log: quiet}
 	if err := tp.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +307,7 @@ func TestTCPPassiveForeignConnection(t *testing.T) {
 	if _, err := stranger.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
 		t.Fatalf("stranger's connection: %v, want it closed", err)
 	}
-	if st := r.Stats(); st.ForeignSource != 1 || st.Packets != 0 {
+	if st := r.Stats(); st.ForeignSource != 1 || st.Packets != 0 || st.HeldConnections != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	c, err := net.Dial("tcp", addr)

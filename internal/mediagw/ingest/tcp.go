@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -19,13 +18,26 @@ import (
 // is 0.
 const DefaultDialTimeout = 5 * time.Second
 
+// DefaultHoldTimeout bounds how long TCPPassive holds a connection from an
+// IP not allowed yet when HoldTimeout is 0.
+const DefaultHoldTimeout = 5 * time.Second
+
 // TCPPassive receives one stream over TCP on a port of its own (SDP
 // "a=setup:passive" in our offer): it listens on a port from Ports, accepts
-// the device's connection (only from the Receiver's allowed IPs: others are
-// closed and counted as foreign sources) and reads RFC 4571 frames. When the connection
+// the device's connection and reads RFC 4571 frames. When the connection
 // drops, the port waits ReconnectGrace for the device to connect again
 // (cameras do after a network blip), then ends the Receiver with
 // ErrDisconnected; a device that never connects ends it with ErrTimeout.
+//
+// Only a connection from one of the Receiver's allowed IPs feeds the
+// stream; others are closed and counted as foreign sources. One exception
+// covers a device whose media IP is not its signalling IP: it may connect
+// (on the 200 or the ACK) before sipserver adds the c= IP of its SDP answer
+// to the allowed set. While the set given at open has not been replaced,
+// one connection from another IP is held, unread, for at most HoldTimeout;
+// the first SetAllowIPs decides on it (fed if its IP is then allowed, else
+// closed and counted). A device connecting from an allowed IP meanwhile
+// wins, and any other connection is closed at once.
 type TCPPassive struct {
 	// Receiver is the stream's receiver, initialized by the caller.
 	Receiver *Receiver
@@ -36,6 +48,9 @@ type TCPPassive struct {
 	// ReconnectGrace is how long a dropped device may take to reconnect;
 	// 0 ends the Receiver at the first drop.
 	ReconnectGrace time.Duration
+	// HoldTimeout bounds how long a connection from an IP not allowed yet
+	// waits for the allowed set to be updated; 0 means DefaultHoldTimeout.
+	HoldTimeout time.Duration
 	// Log receives transport events; nil means slog.Default().
 	Log *slog.Logger
 
@@ -45,6 +60,15 @@ type TCPPassive struct {
 	wg        sync.WaitGroup
 }
 
+// accepted is one result of the listener.
+type accepted struct {
+	conn net.Conn
+	err  error
+}
+
+// errNoReconnect ends the wait for a dropped device after ReconnectGrace.
+var errNoReconnect = errors.New("no reconnect")
+
 // Initialize binds a port and waits for the device in the background.
 func (t *TCPPassive) Initialize() error {
 	ln, port, err := bind(t.Ports, func(port int) (net.Listener, error) {
@@ -52,6 +76,9 @@ func (t *TCPPassive) Initialize() error {
 	})
 	if err != nil {
 		return fmt.Errorf("tcp passive receiver %s: %w", t.Receiver.Path, err)
+	}
+	if t.HoldTimeout <= 0 {
+		t.HoldTimeout = DefaultHoldTimeout
 	}
 	t.ln, t.port = ln, port
 	t.wg.Add(1)
@@ -77,35 +104,33 @@ func (t *TCPPassive) Close() {
 
 func (t *TCPPassive) run() {
 	defer t.wg.Done()
-	stop := context.AfterFunc(t.Receiver.ctx, func() { t.ln.Close() })
-	defer stop()
-	defer t.ln.Close()
+	// The listener is read by a goroutine of its own, so that waiting for
+	// a connection can also wait for the allowed set and the timers.
+	conns := make(chan accepted)
+	stop := make(chan struct{})
+	t.wg.Add(1)
+	go t.acceptLoop(conns, stop)
+	defer func() {
+		close(stop)
+		t.ln.Close() // ends the accept loop
+	}()
 	log := logger(t.Log)
-	tl, _ := t.ln.(*net.TCPListener)
 	for n := 0; ; n++ {
-		if n > 0 {
-			if t.ReconnectGrace <= 0 {
-				return
-			}
-			// Only a reconnect is waited for with a deadline; the first
-			// connection is bounded by the Receiver's timeout.
-			if tl != nil {
-				_ = tl.SetDeadline(time.Now().Add(t.ReconnectGrace))
-			}
+		if n > 0 && t.ReconnectGrace <= 0 {
+			return
 		}
-		conn, err := t.accept()
+		// Only a reconnect is waited for with a deadline; the first
+		// connection is bounded by the Receiver's timeout.
+		conn, err := t.next(conns, n > 0)
 		if err != nil {
 			switch {
-			case errors.Is(err, net.ErrClosed):
-			case errors.Is(err, os.ErrDeadlineExceeded):
+			case errors.Is(err, net.ErrClosed) || t.Receiver.ctx.Err() != nil:
+			case errors.Is(err, errNoReconnect):
 				t.Receiver.end(fmt.Errorf("tcp port %d: %w: no reconnect within %s", t.port, ErrDisconnected, t.ReconnectGrace))
 			default:
 				t.Receiver.end(fmt.Errorf("tcp port %d: accept: %w", t.port, err))
 			}
 			return
-		}
-		if tl != nil {
-			_ = tl.SetDeadline(time.Time{})
 		}
 		if n > 0 {
 			t.Receiver.reconnected()
@@ -125,20 +150,91 @@ func (t *TCPPassive) run() {
 	}
 }
 
-// accept returns the next connection from an address the Receiver allows.
-// Others are closed (and counted by AllowConn) without touching the stream,
-// under the listener's deadline: a stranger connecting cannot extend the
-// wait for the device.
-func (t *TCPPassive) accept() (net.Conn, error) {
+// acceptLoop hands the listener's connections to run until the listener
+// closes; one arriving after run stopped is closed.
+func (t *TCPPassive) acceptLoop(out chan<- accepted, stop <-chan struct{}) {
+	defer t.wg.Done()
 	for {
 		conn, err := t.ln.Accept()
+		select {
+		case out <- accepted{conn, err}:
+		case <-stop:
+			if conn != nil {
+				conn.Close()
+			}
+			return
+		}
 		if err != nil {
-			return nil, err
+			return
 		}
-		if t.Receiver.AllowConn(remoteAddrPort(conn)) {
-			return conn, nil
+	}
+}
+
+// next returns the device's connection: the next one from an allowed IP,
+// or the held one (see TCPPassive) once the allowed set admits it. Others
+// are closed and counted without touching the stream, and none of them
+// extends the wait: a reconnect is waited for ReconnectGrace, the first
+// connection as long as the Receiver runs.
+func (t *TCPPassive) next(conns <-chan accepted, reconnect bool) (net.Conn, error) {
+	var grace <-chan time.Time
+	if reconnect {
+		timer := time.NewTimer(t.ReconnectGrace)
+		defer timer.Stop()
+		grace = timer.C
+	}
+	var (
+		held     net.Conn
+		decided  <-chan struct{}
+		holdDone <-chan time.Time
+		holdTmr  *time.Timer
+	)
+	// drop closes the held connection, counted as a foreign source.
+	drop := func(why string) {
+		t.Receiver.refuseConn(remoteAddrPort(held), why)
+		held.Close()
+		holdTmr.Stop()
+		held, decided, holdDone = nil, nil, nil
+	}
+	defer func() {
+		if held != nil {
+			held.Close() // the receiver ended while it was held
+			holdTmr.Stop()
 		}
-		conn.Close()
+	}()
+	for {
+		select {
+		case a := <-conns:
+			if a.err != nil {
+				return nil, a.err
+			}
+			switch v, ch := t.Receiver.admitConn(remoteAddrPort(a.conn), held == nil); v {
+			case connAccepted:
+				if held != nil {
+					drop("the device connected from an allowed IP")
+				}
+				return a.conn, nil
+			case connHeld:
+				held, decided = a.conn, ch
+				holdTmr = time.NewTimer(t.HoldTimeout)
+				holdDone = holdTmr.C
+			default:
+				a.conn.Close()
+			}
+		case <-decided:
+			c := held
+			holdTmr.Stop()
+			held, decided, holdDone = nil, nil, nil
+			if t.Receiver.AllowConn(remoteAddrPort(c)) { // counts a refusal
+				return c, nil
+			}
+			c.Close()
+		case <-holdDone:
+			drop(fmt.Sprintf("the allowed set was not updated within %s", t.HoldTimeout))
+		case <-grace:
+			return nil, errNoReconnect
+		case <-t.Receiver.ctx.Done():
+			return nil, net.ErrClosed
+		}
 	}
 }
 
