@@ -26,7 +26,17 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// reasons counts the login_failed rows by reason.
+// started initializes s and closes it when the test ends.
+func started(t *testing.T, s *auth.Service) *auth.Service {
+	t.Helper()
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// reasons counts the rows of action by reason.
 func reasons(t *testing.T, st *store.Store, action string) map[string]int {
 	t.Helper()
 	entries, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: action, Limit: 1000})
@@ -46,11 +56,7 @@ func reasons(t *testing.T, st *store.Store, action string) map[string]int {
 // explicit AuditFailOpen lets it through.
 func TestZeroValueFailsClosed(t *testing.T) {
 	st := openStore(t)
-	s := &auth.Service{Store: st, SessionTTL: time.Hour, Params: cheap}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := started(t, &auth.Service{Store: st, SessionTTL: time.Hour, Params: cheap})
 	addUser(t, st, "alice", "alice-password")
 	breakAudit(t, st)
 	if _, err := s.Login(context.Background(), "alice", "alice-password", "10.0.0.1"); !errors.Is(err, auth.ErrAuditUnavailable) {
@@ -66,14 +72,10 @@ func TestRefusedLoginsOfABlockedAddress(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := &auth.Service{
+	s := started(t, &auth.Service{
 		Store: st, SessionTTL: time.Hour, MaxFailures: 5, Lockout: 15 * time.Minute, Params: cheap,
 		IPMaxFailures: 3, IPWindow: 10 * time.Minute, Now: clk.Now,
-	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	})
 	// Three refused bodies are three failures: the third blocks the address.
 	for range 3 {
 		s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text")
@@ -103,14 +105,10 @@ func TestPasswordChangeLockoutPerUser(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := &auth.Service{
+	s := started(t, &auth.Service{
 		Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap,
 		IPMaxFailures: 4, IPWindow: 15 * time.Minute, Now: clk.Now,
-	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	})
 	addUser(t, st, "alice", "alice-password")
 	addUser(t, st, "bob", "bob-password")
 	// A stolen session used from several addresses.
@@ -182,14 +180,10 @@ func TestHashingSlotOnlyAroundTheHash(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := &auth.Service{
+	s := started(t, &auth.Service{
 		Store: st, SessionTTL: time.Hour, MaxFailures: 5, Lockout: 15 * time.Minute, Params: cheap,
 		MaxHashing: 1, Now: clk.Now,
-	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	})
 	addUser(t, st, "alice", "alice-password")
 	key := store.AuthKey{Scope: store.FailLogin, Username: "slowpoke", Remote: "10.0.0.1"}
 	if _, err := st.CountAuthFailure(ctx, key, clk.Now(), store.AuthPolicy{Max: 5, Window: time.Hour, LockFor: time.Hour}); err != nil {
@@ -246,14 +240,10 @@ func TestParallelBurstKeepsTheLockout(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := &auth.Service{
+	s := started(t, &auth.Service{
 		Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap,
 		IPMaxFailures: 20, IPWindow: 15 * time.Minute, MaxHashing: 2, Now: clk.Now,
-	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	})
 	addUser(t, st, "alice", "alice-password")
 	burst := func(n int, user func(i int) string, remote string) []error {
 		errs := make([]error, n)
