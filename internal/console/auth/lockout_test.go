@@ -77,16 +77,21 @@ func TestRefusedLoginsOfABlockedAddress(t *testing.T) {
 		IPMaxFailures: 3, IPWindow: 10 * time.Minute, Now: clk.Now,
 	})
 	// Three refused bodies are three failures: the third blocks the address.
-	for range 3 {
-		s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text")
+	for i := range 3 {
+		if err := s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text"); err != nil {
+			t.Fatalf("refused body %d: %v", i, err)
+		}
 	}
 	ipKey := store.AuthKey{Scope: store.FailLoginIP, Remote: "10.0.0.7"}
 	before, err := st.AuthFailureOf(ctx, ipKey)
 	if err != nil || !before.Locked(clk.Now()) {
 		t.Fatalf("address counter after 3 refused bodies %+v %v, want locked", before, err)
 	}
-	for range 20 {
-		s.RefuseLogin(ctx, "\x00", "10.0.0.7", "username is not text")
+	var many *auth.TooManyAttemptsError
+	for i := range 20 {
+		if err := s.RefuseLogin(ctx, "\x00", "10.0.0.7", "username is not text"); !errors.As(err, &many) || !many.Until.Equal(*before.LockedUntil) {
+			t.Fatalf("refused body %d from the blocked address: %v, want its TooManyAttemptsError", i, err)
+		}
 	}
 	if got := reasons(t, st, "login_failed"); len(got) != 1 || got["username is not text"] != 3 {
 		t.Errorf("audited refusals %v, want the 3 before the block only", got)

@@ -159,7 +159,9 @@ func TestLoginAddressLimit(t *testing.T) {
 	}
 	// A login refused for its username counts towards the limit too.
 	for range 3 {
-		s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text")
+		if err := s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := s.Login(ctx, "alice", "alice-password", "10.0.0.7"); !errors.As(err, &many) {
 		t.Fatalf("after refused logins: %v", err)
