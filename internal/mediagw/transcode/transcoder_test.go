@@ -50,6 +50,26 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
+// collectVideo reads r until it has n video units (or it ends); limit only
+// keeps a broken test from hanging. What was read is returned, audio too.
+func collectVideo(t testing.TB, r *hub.Reader, n int, limit time.Duration) []hub.Unit {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var out []hub.Unit
+	for video := 0; video < n; {
+		u, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("%d of %d video units read: %v", video, n, err)
+		}
+		out = append(out, u)
+		if u.Codec.IsVideo() {
+			video++
+		}
+	}
+	return out
+}
+
 // collect reads r for d (or until it ends).
 func collect(t testing.TB, r *hub.Reader, d time.Duration) []hub.Unit {
 	t.Helper()
@@ -149,20 +169,21 @@ func TestTranscode(t *testing.T) {
 	if r.Path() != "live/cam~h264" || r.Path() != transcode.DerivedPath("live/cam") {
 		t.Errorf("derived path %q", r.Path())
 	}
-	units := collect(t, r, 4*time.Second)
+	// Four seconds of the source's timeline, counted in frames rather than
+	// read for four seconds of wall time, which a loaded machine stretches.
+	units := collectVideo(t, r, 100, time.Minute)
 	video := videoUnits(units)
 	checkTimeline(t, video)
-	if len(video) < 80 {
-		t.Errorf("%d video frames in 4 s, want ≈100", len(video))
-	}
 	audio := 0
 	for _, u := range units {
 		if u.Codec == ps.CodecG711A {
 			audio++
 		}
 	}
+	// 50 audio units a second pass beside 25 video frames, which ffmpeg
+	// delays: at least half of what goes with the frames has come.
 	if audio < 100 {
-		t.Errorf("%d audio units in 4 s, want ≈200", audio)
+		t.Errorf("%d audio units beside 100 video frames, want ≈200", audio)
 	}
 
 	derived, ok := h.Stream("live/cam~h264")
@@ -173,8 +194,11 @@ func TestTranscode(t *testing.T) {
 	if ds.VideoCodec != ps.CodecH264 || ds.Width != 640 || ds.Height != 360 {
 		t.Errorf("derived stream %s %dx%d, want H264 640x360", ds.VideoCodec, ds.Width, ds.Height)
 	}
-	if ds.VideoFPS < 22 || ds.VideoFPS > 28 {
-		t.Errorf("derived stream fps %.1f, want ≈25", ds.VideoFPS)
+	// The frame rate of the timeline is checkTimeline's (a frame every
+	// 40 ms of PTS); VideoFPS counts arrivals per second of wall time,
+	// which a loaded machine makes bursty, so it only has to be measured.
+	if ds.VideoFPS <= 0 {
+		t.Errorf("derived stream fps %.1f, want it measured", ds.VideoFPS)
 	}
 	tracks := derived.Tracks()
 	if len(tracks) != 2 || tracks[0] != ps.CodecH264 || tracks[1] != ps.CodecG711A {
@@ -190,9 +214,10 @@ func TestTranscode(t *testing.T) {
 		st.Encoder != "libx264" || st.PID == 0 || st.Restarts != 0 || st.AudioUnits == 0 {
 		t.Errorf("stats %+v", st)
 	}
-	// Frames are one to one; only those inside ffmpeg are missing.
-	if st.FramesOut > st.FramesIn || st.FramesIn-st.FramesOut > 5 || st.Realigned != 0 {
-		t.Errorf("frames in %d, out %d, realigned %d", st.FramesIn, st.FramesOut, st.Realigned)
+	// Frames are one to one (checkTimeline: none skipped); how many are
+	// inside ffmpeg at this moment depends on how busy the machine is.
+	if st.FramesOut > st.FramesIn || st.FramesOut < uint64(len(video)) || st.Realigned != 0 {
+		t.Errorf("frames in %d, out %d (%d read), realigned %d", st.FramesIn, st.FramesOut, len(video), st.Realigned)
 	}
 
 	// The units decode: write them out and let ffprobe count the frames.
