@@ -5,8 +5,9 @@
 --                    so nobody can keep an account locked from elsewhere;
 --   scope 'login_ip' ('', remote): failed logins from one address, whatever
 --                    the username (password spraying);
---   scope 'password' (username, remote): wrong old passwords on the password
---                    change route.
+--   scope 'password' (username, ''): wrong old passwords on the password
+--                    change route, from whatever address (a stolen session
+--                    must not get more guesses from more addresses).
 -- Unknown usernames get rows too: a failure must cost the same whether the
 -- user exists or not. The console deletes rows idle for longer than their
 -- window once they are not locked.
