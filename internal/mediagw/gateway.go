@@ -231,6 +231,10 @@ func (g *Gateway) Initialize() error {
 	if g.DownloadHoldTotal <= 0 {
 		g.DownloadHoldTotal = DefaultDownloadHoldTotal
 	}
+	if g.DownloadHoldBytes > g.DownloadHoldTotal {
+		return fmt.Errorf("initialize gateway: %w: a download hold of %d bytes exceeds the total of %d: no download could be held",
+			ErrInvalid, g.DownloadHoldBytes, g.DownloadHoldTotal)
+	}
 	g.receivers = make(map[string]*receiver)
 	g.byPath = make(map[string]*receiver)
 	g.published = make(map[string]chan struct{})
