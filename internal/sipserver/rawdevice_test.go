@@ -41,6 +41,7 @@ type rawDevice struct {
 
 	requests  chan *sip.Request
 	responses chan *sip.Response
+	closed    atomic.Bool
 	wmu       sync.Mutex
 	cseq      int
 	tags      map[string]string // our To tag per Call-ID of the server's requests
@@ -79,6 +80,7 @@ func newRawDevice(t *testing.T, transport, server, localIP, id string, opts ...f
 }
 
 func (d *rawDevice) close() {
+	d.closed.Store(true)
 	if d.tcp != nil {
 		d.tcp.Close()
 	} else {
@@ -206,7 +208,8 @@ func (d *rawDevice) write(raw string) {
 			_, err = d.udp.WriteTo([]byte(raw), addr)
 		}
 	}
-	if err != nil {
+	if err != nil && !d.closed.Load() {
+		// The reader may still be answering the server while the test ends.
 		d.t.Errorf("raw device %s write: %v", d.local(), err)
 	}
 }

@@ -541,12 +541,14 @@ func TestCatalogNotifyNeedsSubscription(t *testing.T) {
 		h, _, _, _ := trustSetup(t, "udp", func(d *rawDevice) {
 			d.beforeAnswer = func(req *sip.Request) {
 				if req.Method == sip.SUBSCRIBE {
-					d.sendAsync(rawRequest{method: "NOTIFY", body: catalogNotifyAdd(trustDevice, trustEvil, "early")})
+					// An update of a channel the catalog already has: the set
+					// of channels trustSetup waits for stays the same.
+					d.sendAsync(rawRequest{method: "NOTIFY", body: catalogNotifyAdd(trustDevice, trustCh2, "early")})
 				}
 			}
 		})
 		eventually(t, "the early NOTIFY applied", func() bool {
-			ch, err := h.store.GetChannel(context.Background(), trustDevice, trustEvil)
+			ch, err := h.store.GetChannel(context.Background(), trustDevice, trustCh2)
 			return err == nil && ch.Name == "early"
 		})
 	})
