@@ -38,7 +38,7 @@ func (s *stack) withConsole() *consoleStack {
 	c := &config.Console{}
 	c.SetDefaults()
 	c.Database.URL = config.DatabaseURL(s.dbURL)
-	c.HTTP.Listen = s.consoleAddr
+	c.HTTP.Listen = addr(peertest.FreePort(s.t, "tcp"))
 	c.SipserverURL = s.sipBase()
 	c.ServiceToken = serviceToken
 	c.Media.PublicURL = s.gwBase()
@@ -146,11 +146,12 @@ func mixedCameras(c *gbsim.Config) { c.Devices, c.Channels = 1, 4 }
 // them H.265, played as H.264), see all four decode, move one with PTZ.
 func TestConsoleVideoWall(t *testing.T) {
 	s := newStack(t, nil)
-	s.auditToConsole()
+	// The real console first, so that mediagw audits to it.
+	cs := s.withConsole()
+	s.gwCfg.Audit.ConsoleURL = cs.base()
 	s.startMediagw()
 	s.startSipserver()
 	s.startSim(mixedCameras)
-	cs := s.withConsole()
 
 	p := newPage(t, 90*time.Second)
 	p.login(cs.base())

@@ -55,9 +55,9 @@ type stack struct {
 	gwCfg  *config.Mediagw
 	signer *playtoken.Signer
 	sim    *gbsim.Sim
-	// consoleAddr is where withConsole serves, fixed up front so that
-	// mediagw can audit to it (auditToConsole).
-	consoleAddr string
+	// sipAddr is sipserver's SIP address (UDP and TCP), known once it
+	// started: it listens on any free port number that is free on both.
+	sipAddr string
 
 	stopSip, stopGW func()
 }
@@ -68,14 +68,16 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // change either before they start.
 func newStack(t testing.TB, mod func(*config.Sipserver, *config.Mediagw)) *stack {
 	t.Helper()
-	s := &stack{t: t, dbURL: pgtest.NewDB(t), consoleAddr: addr(peertest.FreePort(t, "tcp"))}
+	s := &stack{t: t, dbURL: pgtest.NewDB(t)}
 	s.signer, _ = playtoken.NewSigner([]byte(playSecret))
 
 	sc := &config.Sipserver{}
 	sc.SetDefaults()
 	sc.Database.URL = config.DatabaseURL(s.dbURL)
 	sc.HTTP.Listen = addr(peertest.FreePort(t, "tcp"))
-	sc.SIP.Listen = addr(peertest.FreePort(t, "udp"))
+	// Any port: one free on UDP and TCP alike is not something a test can
+	// reserve, sipserver finds one (startSipserver learns it).
+	sc.SIP.Listen = "127.0.0.1:0"
 	sc.SIP.Password = sipPassword
 	sc.SIP.FlushInterval = config.Duration(50 * time.Millisecond)
 	sc.ServiceToken = serviceToken
@@ -154,19 +156,28 @@ func runService(t testing.TB, name, base string, fn func(ctx context.Context) er
 	}
 }
 
-// auditToConsole makes mediagw report its media opens to the stack's real
-// console (withConsole) instead of the sink; call it before startMediagw.
-// Until the console runs, mediagw refuses every viewer (fail closed).
-func (s *stack) auditToConsole() { s.gwCfg.Audit.ConsoleURL = "http://" + s.consoleAddr }
-
 func (s *stack) sipBase() string { return "http://" + s.sipCfg.HTTP.Listen }
 func (s *stack) gwBase() string  { return "http://" + s.gwCfg.HTTP.Listen }
 
+// startSipserver starts sipserver; a restart keeps the SIP port of the
+// first start, as a restarted service would, so devices find it again.
 func (s *stack) startSipserver() {
 	s.t.Helper()
+	if s.sipAddr != "" {
+		s.sipCfg.SIP.Listen = s.sipAddr // the previous run has stopped
+	}
 	s.stopSip = runService(s.t, "sipserver", s.sipBase(), func(ctx context.Context) error {
 		return sipserver.Run(ctx, s.sipCfg, logger("sipserver"))
 	})
+	if s.sipAddr == "" {
+		var sum struct {
+			SIP struct{ Addr string } `json:"sip"`
+		}
+		if code := s.sip("GET", "/internal/v1/summary", nil, &sum); code != http.StatusOK || sum.SIP.Addr == "" {
+			s.t.Fatalf("sipserver summary: %d %+v", code, sum)
+		}
+		s.sipAddr = sum.SIP.Addr
+	}
 }
 
 func (s *stack) startMediagw() {
@@ -181,7 +192,7 @@ func (s *stack) startMediagw() {
 func (s *stack) startSim(mod func(*gbsim.Config)) {
 	s.t.Helper()
 	cfg := mediatest.SimConfig(s.t)
-	cfg.Server = s.sipCfg.SIP.Listen
+	cfg.Server = s.sipAddr
 	cfg.Password = sipPassword
 	cfg.Devices, cfg.Channels = 1, 2
 	if mod != nil {

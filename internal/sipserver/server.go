@@ -2,12 +2,14 @@ package sipserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -183,28 +185,11 @@ func (s *Server) listen() error {
 	if s.advertise == "" {
 		s.advertise = advertiseAddr(host)
 	}
-	pc, err := net.ListenPacket("udp", s.Config.Listen)
+	pc, tl, err := listenBoth(s.Config.Listen, host, portStr == "0")
 	if err != nil {
-		return fmt.Errorf("listen SIP UDP %s: %w", s.Config.Listen, err)
-	}
-	if uc, ok := pc.(*net.UDPConn); ok {
-		// A registration storm arrives faster than one reader drains the
-		// kernel's default 208 KiB; the kernel caps this at net.core.rmem_max.
-		_ = uc.SetReadBuffer(udpBuffer)
-		_ = uc.SetWriteBuffer(udpBuffer)
+		return err
 	}
 	s.sipPort = pc.LocalAddr().(*net.UDPAddr).Port
-	if portStr == "0" {
-		// One port for both transports, as devices expect.
-		host = net.JoinHostPort(host, strconv.Itoa(s.sipPort))
-	} else {
-		host = s.Config.Listen
-	}
-	tl, err := net.Listen("tcp", host)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("listen SIP TCP %s: %w", host, err)
-	}
 	sipLog := s.Log.With("component", "sipgo")
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sharpeyes"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
@@ -249,6 +234,40 @@ func (s *Server) listen() error {
 	s.Log.Info("SIP listening", "udp", pc.LocalAddr().String(), "tcp", tl.Addr().String(), "advertise", s.advertise,
 		"id", s.Config.ID, "domain", s.Config.Domain)
 	return nil
+}
+
+// bindAttempts bounds the tries for one free port number on both UDP and
+// TCP when sip.listen asks for any port (port 0).
+const bindAttempts = 20
+
+// listenBoth opens the UDP and TCP listeners on one port number, as devices
+// expect. With any port asked for, the UDP port the kernel picks may be
+// taken on TCP: then another is tried.
+func listenBoth(listen, host string, anyPort bool) (net.PacketConn, net.Listener, error) {
+	for attempt := 1; ; attempt++ {
+		pc, err := net.ListenPacket("udp", listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen SIP UDP %s: %w", listen, err)
+		}
+		if uc, ok := pc.(*net.UDPConn); ok {
+			// A registration storm arrives faster than one reader drains the
+			// kernel's default 208 KiB; the kernel caps this at net.core.rmem_max.
+			_ = uc.SetReadBuffer(udpBuffer)
+			_ = uc.SetWriteBuffer(udpBuffer)
+		}
+		tcpAddr := listen
+		if anyPort {
+			tcpAddr = net.JoinHostPort(host, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
+		}
+		tl, err := net.Listen("tcp", tcpAddr)
+		if err == nil {
+			return pc, tl, nil
+		}
+		pc.Close()
+		if !anyPort || !errors.Is(err, syscall.EADDRINUSE) || attempt == bindAttempts {
+			return nil, nil, fmt.Errorf("listen SIP TCP %s: %w", tcpAddr, err)
+		}
+	}
 }
 
 // SIPAddr returns the address of the UDP (and TCP) listener.

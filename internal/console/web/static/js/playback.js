@@ -245,6 +245,8 @@ export class Playback {
     const end = res.end ? new Date(res.end) : to;
     this.session = { id: res.session_id, start, end, state: 'active' };
     this.tick();
+    // The session's controls work while the stream still connects.
+    this.renderState();
     await this.player.play(res);
     if (this.pending !== token) return;
     if (this.player.state === 'playing') {
