@@ -270,7 +270,8 @@ func TestConsolePlayback(t *testing.T) {
 	p.run("seek", clickSegment(0, 0.7))
 	p.poll("still decoding after the seek", videoDecoding(video, "pb"), 10*time.Second)
 	p.run("pause", chromedp.Click(q("playback-pause"), chromedp.ByQuery))
-	p.poll("paused", `window.sharpeyesDebug.playback().paused === true`, 5*time.Second)
+	// The pause goes console → sipserver → the camera (INFO) and back.
+	p.poll("paused", `window.sharpeyesDebug.playback().paused === true`, 2*s.sipCfg.SIP.RequestTimeout.Std())
 
 	// A download of 20 s at 4x speed through the API, with the operator's
 	// token: an MP4 that ffprobe reads, as long as the range.
