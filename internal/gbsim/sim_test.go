@@ -152,11 +152,20 @@ func TestDeviceQueries(t *testing.T) {
 	if pr.PresetList.Len() != 3 {
 		t.Fatalf("presets %+v", pr.PresetList)
 	}
-	// Set preset 7, then the list has 4.
+	// Set preset 7, then the list has 4. The device acknowledges the
+	// control before it applies it (as cameras do), so a query sent right
+	// after may still see 3: ask again until it applied, within eventTimeout.
 	p.query(t, ch, manscdp.NewPTZControl(ch, 5, "A50F0181000700"+ptzSum("A50F01810007")))
-	p.query(t, ch, &manscdp.PresetQuery{Header: manscdp.Header{SN: 6, DeviceID: ch}})
-	if pr := waitMsg[*manscdp.PresetQueryResponse](t, p.msgs, nil); pr.PresetList.Len() != 4 {
-		t.Fatalf("presets after set: %+v", pr.PresetList)
+	deadline := time.Now().Add(eventTimeout)
+	for sn := 6; ; sn++ {
+		p.query(t, ch, &manscdp.PresetQuery{Header: manscdp.Header{SN: sn, DeviceID: ch}})
+		pr := waitMsg[*manscdp.PresetQueryResponse](t, p.msgs, nil)
+		if pr.PresetList.Len() == 4 {
+			break
+		}
+		if pr.PresetList.Len() != 3 || time.Now().After(deadline) {
+			t.Fatalf("presets after set: %+v", pr.PresetList)
+		}
 	}
 
 	p.query(t, dev, &manscdp.DeviceControl{Header: manscdp.Header{SN: 7, DeviceID: dev}, RecordCmd: manscdp.RecordCmdRecord})
