@@ -131,32 +131,9 @@ func TestInternalOpenAPI(t *testing.T) {
 
 	// Every documented route but the document needs the service token:
 	// 503 while none is configured, 401 without or with a wrong one.
-	for p, op := range apitest.Documented(t, internalOpenAPI) {
-		if op.Public() {
-			if p != "GET /internal/v1/openapi.json" {
-				t.Errorf("%s is documented without security", p)
-			}
-			continue
-		}
-		for _, tc := range []struct {
-			token, header string
-			want          int
-		}{
-			{"", "", http.StatusServiceUnavailable},
-			{"right-token-0123456789", "", http.StatusUnauthorized},
-			{"right-token-0123456789", "Bearer wrong-token-0123456789", http.StatusUnauthorized},
-		} {
-			mux := http.NewServeMux()
-			(&InternalAPI{Token: tc.token}).Register(mux)
-			req := apitest.Request(p, nil)
-			if tc.header != "" {
-				req.Header.Set("Authorization", tc.header)
-			}
-			rec := httptest.NewRecorder()
-			mux.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Errorf("%s with token %q and header %q: %d, want %d", p, tc.token, tc.header, rec.Code, tc.want)
-			}
-		}
-	}
+	apitest.CheckTokenRequired(t, internalOpenAPI, func(token string) *http.ServeMux {
+		mux := http.NewServeMux()
+		(&InternalAPI{Token: token}).Register(mux)
+		return mux
+	}, nil)
 }

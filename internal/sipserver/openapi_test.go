@@ -37,34 +37,11 @@ func TestOpenAPIRoutes(t *testing.T) {
 // token: the others answer without one, the secured ones 503 while no token
 // is configured and 401 on a wrong one.
 func TestOpenAPISecurity(t *testing.T) {
-	for p, op := range apitest.Documented(t, openAPI) {
-		if op.Public() {
-			if p != "GET /internal/v1/openapi.json" {
-				t.Errorf("%s is documented without security", p)
-			}
-			continue
-		}
-		for _, tc := range []struct {
-			token, header string
-			want          int
-		}{
-			{"", "", http.StatusServiceUnavailable},
-			{"right-token-0123456789", "", http.StatusUnauthorized},
-			{"right-token-0123456789", "Bearer wrong-token-0123456789", http.StatusUnauthorized},
-		} {
-			mux := http.NewServeMux()
-			(&API{Token: tc.token}).Register(mux)
-			req := apitest.Request(p, pathValues)
-			if tc.header != "" {
-				req.Header.Set("Authorization", tc.header)
-			}
-			rec := httptest.NewRecorder()
-			mux.ServeHTTP(rec, req)
-			if rec.Code != tc.want {
-				t.Errorf("%s with token %q and header %q: status %d, want %d", p, tc.token, tc.header, rec.Code, tc.want)
-			}
-		}
-	}
+	apitest.CheckTokenRequired(t, openAPI, func(token string) *http.ServeMux {
+		mux := http.NewServeMux()
+		(&API{Token: token}).Register(mux)
+		return mux
+	}, pathValues)
 
 	mux := http.NewServeMux()
 	(&API{}).Register(mux)

@@ -165,6 +165,40 @@ func CheckRoutes(t testing.TB, mux *http.ServeMux, registered []string, document
 	}
 }
 
+// CheckTokenRequired checks that every route doc documents as secured
+// needs the service token — 503 while none is configured, 401 without one
+// or with a wrong one — and that only the document itself is public. mux
+// builds the API's routes with the given configured token.
+func CheckTokenRequired(t testing.TB, doc []byte, mux func(token string) *http.ServeMux, params map[string]string) {
+	t.Helper()
+	for p, op := range Documented(t, doc) {
+		if op.Public() {
+			if p != "GET /internal/v1/openapi.json" {
+				t.Errorf("%s is documented without security", p)
+			}
+			continue
+		}
+		for _, tc := range []struct {
+			token, header string
+			want          int
+		}{
+			{"", "", http.StatusServiceUnavailable},
+			{"right-token-0123456789", "", http.StatusUnauthorized},
+			{"right-token-0123456789", "Bearer wrong-token-0123456789", http.StatusUnauthorized},
+		} {
+			req := Request(p, params)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			rec := httptest.NewRecorder()
+			mux(tc.token).ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("%s with token %q and header %q: status %d, want %d", p, tc.token, tc.header, rec.Code, tc.want)
+			}
+		}
+	}
+}
+
 // Resolve returns the node of a local $ref ("#/components/schemas/Error")
 // in root, the document decoded into an any.
 func Resolve(root any, ref string) (any, bool) {
