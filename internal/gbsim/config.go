@@ -161,7 +161,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClipSize, "clip-size", c.ClipSize, "size WxH of generated clips")
 	fs.StringVar(&c.FFmpeg, "ffmpeg", c.FFmpeg, "ffmpeg binary; if missing a synthetic source is used")
 	fs.DurationVar(&c.FFmpegTimeout, "ffmpeg-timeout", c.FFmpegTimeout, "bound of one ffmpeg run generating a clip")
-	fs.DurationVar(&c.ClipWait, "clip-wait", c.ClipWait, "how long a channel's first stream waits for its clip before starting with the synthetic source")
+	fs.DurationVar(&c.ClipWait, "clip-wait", c.ClipWait,
+		"how long a channel's first stream waits for its clip before starting with the synthetic source")
 	fs.IntVar(&c.UDPCatalogPerPacket, "catalog-per-packet-udp", c.UDPCatalogPerPacket, "catalog/record items per MESSAGE over UDP")
 	fs.IntVar(&c.TCPCatalogPerPacket, "catalog-per-packet-tcp", c.TCPCatalogPerPacket, "catalog/record items per MESSAGE over TCP")
 	fs.DurationVar(&c.CatalogChurn, "catalog-churn", c.CatalogChurn, "toggle a channel OFF/ON for catalog subscribers every period (0: never)")
@@ -178,7 +179,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.TCPDisconnect, "fault-tcp-disconnect", f.TCPDisconnect, "close TCP media connections after this long (0: never)")
 	fs.DurationVar(&f.InviteDelay, "fault-invite-delay", f.InviteDelay, "answer INVITEs only after this long, 100 Trying first (0: at once)")
 	fs.DurationVar(&f.AlarmInterval, "alarm-interval", f.AlarmInterval, "send an alarm from every device at this period (0: never)")
-	fs.DurationVar(&f.NATRebind, "fault-nat-rebind", f.NATRebind, "move every device to a new source port at this period, as a NAT rebinding does; it registers again when the platform refuses a request from the new port (0: never)")
+	fs.DurationVar(&f.NATRebind, "fault-nat-rebind", f.NATRebind,
+		"move every device to a new source port at this period, as a NAT rebinding does; "+
+			"it registers again when the platform refuses a request from the new port (0: never)")
 }
 
 // Validate checks c and fills Domain and LocalIP when empty.

@@ -55,7 +55,9 @@ type endpoint struct {
 // newEndpoint opens the device's socket (UDP) or connection (TCP) from
 // localIP and starts reading. Requests go to h in goroutines started with
 // spawn.
-func newEndpoint(network, localIP, server string, parser *sip.Parser, log *slog.Logger, h requestHandler, spawn func(func()) bool) (*endpoint, error) {
+func newEndpoint(network, localIP, server string, parser *sip.Parser, log *slog.Logger, h requestHandler,
+	spawn func(func()) bool,
+) (*endpoint, error) {
 	e := &endpoint{
 		network:  network,
 		server:   server,

@@ -210,7 +210,7 @@ func (g *testGW) call(method, path string, body any, out any) int {
 // get returns the body of a control API GET with the service token.
 func (g *testGW) get(path string) string {
 	g.t.Helper()
-	req, _ := http.NewRequest("GET", g.base+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, g.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+testServiceToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -53,7 +53,8 @@ func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 		onDemand:    d("on_demand_total", "On-demand stream starts, by outcome.", "outcome"),
 		webhook:     d("webhook_events_total", "Webhook events, by outcome.", "outcome"),
 		audit: d("audit_total",
-			"Media opens (WHEP, HLS session, RTSP PLAY) by audit outcome: stored, refused (not stored, viewer refused), admitted (not stored, fail open), unaudited (no auditor configured, fail open).",
+			"Media opens (WHEP, HLS session, RTSP PLAY) by audit outcome: stored, refused (not stored, viewer refused), "+
+				"admitted (not stored, fail open), unaudited (no auditor configured, fail open).",
 			"outcome"),
 		holds:    d("download_holds", "Download streams kept for their reader (hub holds)."),
 		holdByte: d("download_hold_bytes", "Media kept by download streams for their readers."),

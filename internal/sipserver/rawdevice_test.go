@@ -318,8 +318,10 @@ func (d *rawDevice) register(password string) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	code, _ = d.send(rawRequest{method: "REGISTER", callID: callID, fromTag: tag,
-		headers: []string{"Expires: 3600", "Authorization: " + cred.String()}})
+	code, _ = d.send(rawRequest{
+		method: "REGISTER", callID: callID, fromTag: tag,
+		headers: []string{"Expires: 3600", "Authorization: " + cred.String()},
+	})
 	if code != 200 {
 		d.t.Fatalf("authenticated REGISTER: %d", code)
 	}

@@ -491,8 +491,10 @@ func TestBadInput(t *testing.T) {
 		name, body string
 		want       int
 	}{
-		{"keepalive that only Decode reads (CDATA)",
-			`<?xml version="1.0"?><Notify><CmdType><![CDATA[Keepalive]]></CmdType><SN>3</SN><DeviceID>` + id + `</DeviceID><Status>OK</Status></Notify>`, 200},
+		{
+			"keepalive that only Decode reads (CDATA)",
+			`<?xml version="1.0"?><Notify><CmdType><![CDATA[Keepalive]]></CmdType><SN>3</SN><DeviceID>` + id + `</DeviceID><Status>OK</Status></Notify>`, 200,
+		},
 		{"unknown CmdType", `<?xml version="1.0"?><Notify><CmdType>Teleport</CmdType><SN>7</SN><DeviceID>` + id + `</DeviceID></Notify>`, 200},
 	} {
 		if got := dev.message(tt.body); got != tt.want {

@@ -47,8 +47,10 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		}
 		f.mu.Lock()
 		f.next++
-		rcv := receiver{ID: fmt.Sprintf("r%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport,
-			IP: "127.0.0.1", Port: 40000 + f.next, Created: time.Now(), AllowIPs: req.AllowIPs}
+		rcv := receiver{
+			ID: fmt.Sprintf("r%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport,
+			IP: "127.0.0.1", Port: 40000 + f.next, Created: time.Now(), AllowIPs: req.AllowIPs,
+		}
 		f.receivers[rcv.ID] = rcv
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
@@ -403,8 +405,10 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			info, err := h.srv.OpenSession(ctx, SessionRequest{Kind: KindPlayback, ChannelID: trustCh1, Start: start,
-				End: start.Add(time.Minute), Owner: "alice"})
+			info, err := h.srv.OpenSession(ctx, SessionRequest{
+				Kind: KindPlayback, ChannelID: trustCh1, Start: start,
+				End: start.Add(time.Minute), Owner: "alice",
+			})
 			done <- result{info, err}
 		}()
 		inv := dev.next(sip.INVITE, "")
@@ -447,22 +451,28 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 	devTag := dev.tagOf(callID)
 	// The dialog's identifiers do not make a foreign source the device.
 	for _, a := range attackers {
-		if code, _ := a.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
-			fromTag: devTag, toTag: ourTag, fromUser: trustCh1}); code != 403 {
+		if code, _ := a.send(rawRequest{
+			method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
+			fromTag: devTag, toTag: ourTag, fromUser: trustCh1,
+		}); code != 403 {
 			t.Fatalf("foreign MediaStatus with the dialog's identifiers: %d, want 403", code)
 		}
 	}
 	// Inside the dialog with a wrong tag: no such dialog.
-	if code, _ := dev.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
-		fromTag: devTag, toTag: "wrong", fromUser: trustCh1}); code != 481 {
+	if code, _ := dev.send(rawRequest{
+		method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
+		fromTag: devTag, toTag: "wrong", fromUser: trustCh1,
+	}); code != 481 {
 		t.Fatalf("MediaStatus with a wrong tag: %d, want 481", code)
 	}
 	if r := ended(info.ID); r != "" {
 		t.Fatalf("session ended (%s) by a refused MediaStatus", r)
 	}
 	// Inside the dialog, right tags, from the device: honoured.
-	if code, _ := dev.send(rawRequest{method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
-		fromTag: devTag, toTag: ourTag, fromUser: trustCh1}); code != 200 {
+	if code, _ := dev.send(rawRequest{
+		method: "MESSAGE", body: mediaStatusBody(trustCh1), callID: callID,
+		fromTag: devTag, toTag: ourTag, fromUser: trustCh1,
+	}); code != 200 {
 		t.Fatalf("MediaStatus in the dialog: %d", code)
 	}
 	eventually(t, "session ended by MediaStatus", func() bool { return ended(info.ID) == ReasonMediaStatus })
@@ -567,8 +577,10 @@ func TestMediaStatusEndsOnlyItsSession(t *testing.T) {
 		var info SessionInfo
 		go func() {
 			var err error
-			info, err = h.srv.OpenSession(ctx, SessionRequest{Kind: KindDownload, ChannelID: trustCh1,
-				Start: start.Add(time.Duration(i) * time.Hour), End: start.Add(time.Duration(i)*time.Hour + time.Minute)})
+			info, err = h.srv.OpenSession(ctx, SessionRequest{
+				Kind: KindDownload, ChannelID: trustCh1,
+				Start: start.Add(time.Duration(i) * time.Hour), End: start.Add(time.Duration(i)*time.Hour + time.Minute),
+			})
 			done <- err
 		}()
 		dev.next(sip.INVITE, "")

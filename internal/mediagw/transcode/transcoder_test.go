@@ -70,21 +70,6 @@ func collectVideo(t testing.TB, r *hub.Reader, n int, limit time.Duration) []hub
 	return out
 }
 
-// collect reads r for d (or until it ends).
-func collect(t testing.TB, r *hub.Reader, d time.Duration) []hub.Unit {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var out []hub.Unit
-	for {
-		u, err := r.Next(ctx)
-		if err != nil {
-			return out
-		}
-		out = append(out, u)
-	}
-}
-
 func videoUnits(units []hub.Unit) []hub.Unit {
 	var v []hub.Unit
 	for _, u := range units {
