@@ -204,13 +204,14 @@ func (c *catalogSync) queryCatalog(ctx context.Context, id string) (store.Catalo
 }
 
 // accepts reports whether a catalog notification from d (whose source
-// was checked) may be applied: only while we hold, or are setting up, a
-// catalog subscription to it. Devices we do not subscribe to get their
+// was checked) may be applied: only while we hold a catalog subscription
+// to it, or are setting one up (a device may send its first NOTIFY before
+// our SUBSCRIBE's 200 arrives). Devices we do not subscribe to get their
 // catalog re-queried instead.
 func (c *catalogSync) accepts(d *device, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.subscriptionOpen(now)
+	return d.subPending != "" || (d.sub != nil && now.Before(d.subscribedUntil))
 }
 
 // apply stores a reassembled catalog. A partial one (the device stopped

@@ -51,8 +51,7 @@ func (d *dialog) nextCSeq() uint32 {
 
 // inviteResult is the outcome of an answered INVITE.
 type inviteResult struct {
-	dlg    *dialog
-	answer []byte
+	dlg *dialog
 	// prepared is what prepare returned; the dialog is established (ACKed)
 	// either way, so a caller that got an error here hangs up.
 	prepared error
@@ -115,7 +114,7 @@ func (s *Server) invite(ctx context.Context, deviceID, channelID, subject string
 				if err := s.ack(dlg, req, res, tx); err != nil {
 					return nil, err
 				}
-				return &inviteResult{dlg: dlg, answer: res.Body(), prepared: prepared}, nil
+				return &inviteResult{dlg: dlg, prepared: prepared}, nil
 			default:
 				return nil, &RejectedError{Method: "INVITE", Code: res.StatusCode, Reason: res.Reason}
 			}

@@ -46,24 +46,26 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 		err := m.node.call(pctx, http.MethodGet, "/healthz", nil, nil)
 		cancel()
 		now := m.s.now()
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return
-		case err == nil:
+		}
+		if err == nil {
 			if down {
 				m.log.Info("media node answers again", "node", m.cfg.MediagwURL, "down_for", now.Sub(lastOK).Round(time.Second))
 			}
 			lastOK, down, failed = now, false, 0
-		case failed+1 < healthFailures:
-			failed++
-		case now.Sub(lastOK) >= grace:
-			if !down {
-				m.log.Warn("media node failed its health check for the whole grace; hanging up its sessions",
-					"node", m.cfg.MediagwURL, "grace", grace, "err", err)
-				down = true
-			}
-			m.nodeDown()
+			continue
 		}
+		failed++
+		if failed < healthFailures || now.Sub(lastOK) < grace {
+			continue
+		}
+		if !down {
+			m.log.Warn("media node failed its health check for the whole grace; hanging up its sessions",
+				"node", m.cfg.MediagwURL, "grace", grace, "err", err)
+			down = true
+		}
+		m.nodeDown()
 	}
 }
 

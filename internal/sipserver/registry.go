@@ -56,7 +56,6 @@ type deviceSnapshot struct {
 	RemoteAddr       string
 	GBVersion        string
 	Charset          string
-	SourceCheck      string
 	Registered       bool
 	Online           bool
 	ExpiresAt        time.Time
@@ -73,7 +72,7 @@ func (d *device) snapshot() deviceSnapshot {
 	defer d.mu.Unlock()
 	return deviceSnapshot{
 		ID: d.id, Transport: d.transport, RemoteAddr: d.remoteAddr, GBVersion: d.gbVersion, Charset: d.charset,
-		SourceCheck: d.sourceCheck, Registered: d.registered, Online: d.online, ExpiresAt: d.expiresAt,
+		Registered: d.registered, Online: d.online, ExpiresAt: d.expiresAt,
 		LastKeepalive: time.Unix(0, d.lastKeepalive.Load()), Interval: d.interval, Count: d.count,
 		SubscribedUntil: d.subscribedUntil, SubscribeRefused: d.subscribeRefused, CatalogAt: d.catalogAt,
 	}

@@ -3,7 +3,6 @@ package sipserver
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -75,13 +74,6 @@ func (s *Server) refuseForeign(req *sip.Request, tx sip.ServerTransaction, id, w
 // newForeignWarn is the limiter of refuseForeign's log lines.
 func newForeignWarn() *sipguard.Limiter {
 	return &sipguard.Limiter{Rate: foreignWarnRate, Burst: 1, MaxKeys: 1 << 14}
-}
-
-// subscriptionOpen reports whether a catalog subscription to d exists at
-// now, or one is being set up (a device may send its first NOTIFY before
-// our SUBSCRIBE's 200 arrives). d.mu must be held.
-func (d *device) subscriptionOpen(now time.Time) bool {
-	return d.subPending != "" || (d.sub != nil && now.Before(d.subscribedUntil))
 }
 
 // SetSourceCheck stores which signalling sources are accepted for a device
