@@ -95,9 +95,19 @@ func TestDownloadNobodyCame(t *testing.T) {
 		const path = "download/unread-dropped"
 		finishDownload(t, g, path, 1)
 		waitGone(t, g, path, 20*hold)
-		// The path is free for a new session.
-		if code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: path, Transport: TransportUDP}, nil); code != 201 {
-			t.Fatalf("reopen = %d", code)
+		// The path is free for a new session once the gateway has let go of
+		// the download, just after its stream left the hub: until then a
+		// reopen is refused as busy (409), never otherwise.
+		deadline := time.Now().Add(20 * hold)
+		for {
+			code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: path, Transport: TransportUDP}, nil)
+			if code == 201 {
+				break
+			}
+			if code != 409 || time.Now().After(deadline) {
+				t.Fatalf("reopen = %d", code)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }
