@@ -79,10 +79,12 @@ type ConsoleDownloads struct {
 
 // ConsoleAudit configures the audit log.
 type ConsoleAudit struct {
-	// FailClosed refuses a video access (play, playback, download, PTZ, a
-	// media open reported by mediagw) and a login whose audit row cannot be
-	// written; false lets it through with an error in the log. (The
-	// components themselves fail closed unless told AuditFailOpen.)
+	// FailClosed refuses a video access (play, playback, download, PTZ)
+	// and a login whose audit row cannot be written; false lets it through
+	// with an error in the log. (The components themselves fail closed
+	// unless told AuditFailOpen.) It does not apply to the media opens
+	// mediagw reports: the internal API answers 503 whenever their row
+	// cannot be stored, and mediagw's own audit.fail_closed decides.
 	FailClosed bool `yaml:"fail_closed"`
 }
 
