@@ -62,6 +62,12 @@ func TestCountAuthFailure(t *testing.T) {
 		t.Fatalf("after clear: %+v %v", got, err)
 	}
 
+	// With Max 1 the first failure (the row's insert) locks.
+	once := store.AuthPolicy{Max: 1, Window: time.Minute, LockFor: time.Minute}
+	if f, err = s.CountAuthFailure(ctx, elsewhere, t0, once); err != nil || !f.Locked(t0) || !f.LockedUntil.Equal(t0.Add(time.Minute)) || f.Failures != 0 {
+		t.Fatalf("first failure with Max 1: %+v %v", f, err)
+	}
+
 	for _, bad := range []store.AuthKey{
 		{Scope: "nope", Username: "a"},
 		{Scope: store.FailLogin},
@@ -105,8 +111,8 @@ func TestCountAuthFailureConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, err := s.AuthFailureOf(ctx, k); err != nil || !got.Locked(now) || locks < 1 {
-		t.Fatalf("after %d parallel failures: %+v %v (%d saw the lock)", p.Max, got, err, locks)
+	if got, err := s.AuthFailureOf(ctx, k); err != nil || !got.Locked(now) || locks != 1 {
+		t.Fatalf("after %d parallel failures: %+v %v (%d saw the lock, want exactly 1)", p.Max, got, err, locks)
 	}
 }
 

@@ -375,7 +375,12 @@ SELECT failures, window_start, locked_until FROM auth_failures WHERE scope = $1 
 // CountAuthFailure counts one failure of k at now under p and returns the
 // counter as updated: LockedUntil tells whether it is locked. A key locked
 // at now stays as it is (further tries neither extend nor shorten the lock);
-// a count whose window has passed starts again at one.
+// a count whose window has passed starts again at one; the failure that
+// reaches p.Max locks the key for p.LockFor and starts the count again.
+//
+// It is one statement: the upsert takes the row lock, so concurrent
+// failures of one key count one after the other, and every SET reads the
+// row as it was before this failure.
 func (s *Store) CountAuthFailure(ctx context.Context, k AuthKey, now time.Time, p AuthPolicy) (AuthFailure, error) {
 	if err := validAuthKey(k); err != nil {
 		return AuthFailure{}, err
@@ -384,31 +389,25 @@ func (s *Store) CountAuthFailure(ctx context.Context, k AuthKey, now time.Time, 
 		return AuthFailure{}, fmt.Errorf("count auth failure: policy %+v: %w", p, ErrInvalid)
 	}
 	f := AuthFailure{AuthKey: k}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// The upsert takes the row lock: concurrent failures of one key count one after the other.
-		err := tx.QueryRow(ctx, `
-INSERT INTO auth_failures AS f (scope, username, remote, failures, window_start, updated_at)
-VALUES ($1, $2, $3, 1, $4, $4)
+	// $4 now, $5 the window, $6 Max, $7 the end of a lock starting now.
+	// "counted" is the count with this failure: 1 when the window passed.
+	const counted = `(CASE WHEN f.window_start + $5::interval <= $4 THEN 1 ELSE f.failures + 1 END)`
+	err := s.Pool.QueryRow(ctx, `
+INSERT INTO auth_failures AS f (scope, username, remote, failures, window_start, locked_until, updated_at)
+VALUES ($1, $2, $3, CASE WHEN $6 <= 1 THEN 0 ELSE 1 END, $4, CASE WHEN $6 <= 1 THEN $7::timestamptz END, $4)
 ON CONFLICT (scope, username, remote) DO UPDATE SET
 	failures = CASE WHEN f.locked_until > $4 THEN f.failures
-		WHEN f.window_start + $5::interval <= $4 THEN 1
-		ELSE f.failures + 1 END,
+		WHEN `+counted+` >= $6 THEN 0
+		ELSE `+counted+` END,
 	window_start = CASE WHEN f.locked_until > $4 THEN f.window_start
-		WHEN f.window_start + $5::interval <= $4 THEN $4
+		WHEN `+counted+` >= $6 OR f.window_start + $5::interval <= $4 THEN $4
 		ELSE f.window_start END,
+	locked_until = CASE WHEN f.locked_until > $4 THEN f.locked_until
+		WHEN `+counted+` >= $6 THEN $7::timestamptz
+		ELSE f.locked_until END,
 	updated_at = $4
-RETURNING failures, window_start, locked_until`, k.Scope, k.Username, k.Remote, now, p.Window).
-			Scan(&f.Failures, &f.WindowStart, &f.LockedUntil)
-		if err != nil || f.Locked(now) || f.Failures < p.Max {
-			return err
-		}
-		until := now.Add(p.LockFor)
-		f.Failures, f.WindowStart, f.LockedUntil = 0, now, &until
-		_, err = tx.Exec(ctx, `
-UPDATE auth_failures SET failures = 0, window_start = $4, locked_until = $5
-WHERE scope = $1 AND username = $2 AND remote = $3`, k.Scope, k.Username, k.Remote, now, until)
-		return err
-	})
+RETURNING failures, window_start, locked_until`, k.Scope, k.Username, k.Remote, now, p.Window, p.Max, now.Add(p.LockFor)).
+		Scan(&f.Failures, &f.WindowStart, &f.LockedUntil)
 	if err != nil {
 		return AuthFailure{}, fmt.Errorf("count auth failure %s: %w", k.Scope, err)
 	}
