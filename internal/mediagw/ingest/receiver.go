@@ -22,9 +22,6 @@ const DefaultTimeout = 10 * time.Second
 // DefaultRelatchAfter is the Receiver's RelatchAfter used when it is 0.
 const DefaultRelatchAfter = 2 * time.Second
 
-// timeNow is the clock; tests replace it.
-var timeNow = time.Now
-
 // Sink receives the access units of a stream. WriteFrame is called
 // synchronously from the goroutine feeding the Receiver, one frame at a
 // time; f.Payload is valid only during the call. WriteFrame must not call
@@ -118,8 +115,8 @@ type Receiver struct {
 	RelatchAfter time.Duration
 	// Log receives warnings; nil means slog.Default().
 	Log *slog.Logger
-	// Now is the clock of the timeout and the source latch; nil means
-	// time.Now. Tests inject theirs.
+	// Now is the clock of the timeout, the source latch and the rate limit
+	// of warnings; nil means time.Now. Tests inject theirs.
 	Now func() time.Time
 
 	// mu serialises the pipeline: transports and timers feed it.
@@ -173,7 +170,7 @@ func (r *Receiver) Initialize() error {
 	}
 	r.log = r.log.With("path", r.Path)
 	if r.Now == nil {
-		r.Now = timeNow
+		r.Now = time.Now
 	}
 	r.timeout = r.Timeout
 	if r.timeout <= 0 {
@@ -294,8 +291,10 @@ func (r *Receiver) refuseConn(remote netip.AddrPort, why string) {
 
 func (r *Receiver) refuseConnLocked(remote netip.AddrPort, why string) {
 	r.stats.ForeignSource++
-	r.foreignWarns.warn(r.log, "refusing a media connection from a foreign source", "remote", remote.String(),
-		"why", why, "allow_ips", r.allow, "foreign_source", r.stats.ForeignSource)
+	if r.foreignWarns.due(r.Now()) {
+		r.foreignWarns.warn(r.log, "refusing a media connection from a foreign source", "remote", remote.String(),
+			"why", why, "allow_ips", r.allow, "foreign_source", r.stats.ForeignSource)
+	}
 }
 
 // allowedLocked reports whether ip is in the allowed set (any ip when the
@@ -427,11 +426,16 @@ func (r *Receiver) writePacket(raw []byte, from netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
+	// Every drop below counts and returns: its warning is built only when
+	// the limiter lets it through, never per packet of a flood.
+	now := r.Now()
 	pkt := r.packet()
 	if err := unmarshalInto(pkt, raw); err != nil {
 		r.release(pkt)
 		r.stats.Invalid++
-		r.warns.warn(r.log, "dropping invalid RTP packets", "error", err, "size", len(raw))
+		if r.warns.due(now) {
+			r.warns.warn(r.log, "dropping invalid RTP packets", "error", err, "size", len(raw))
+		}
 		return
 	}
 	// The SSRC is checked before the source (another SSRC stays a foreign
@@ -439,22 +443,30 @@ func (r *Receiver) writePacket(raw []byte, from netip.AddrPort) {
 	// onto one sent from a foreign source: hence the peek.
 	if want, known := r.filter.Locked(); known && pkt.SSRC != want {
 		r.filter.Accept(pkt.SSRC) // counts it
+		ssrc := pkt.SSRC
 		r.release(pkt)
-		r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", pkt.SSRC, "want", want)
+		if r.warns.due(now) {
+			r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", ssrc, "want", want)
+		}
 		return
 	}
-	now := r.Now()
 	if from.IsValid() && !r.acceptSourceLocked(from, now) {
+		ssrc := pkt.SSRC
 		r.release(pkt)
 		r.stats.ForeignSource++
-		r.foreignWarns.warn(r.log, "dropping media from a foreign source", "remote", from.String(),
-			"source", r.source.String(), "allow_ips", r.allow, "ssrc", pkt.SSRC, "foreign_source", r.stats.ForeignSource)
+		if r.foreignWarns.due(now) {
+			r.foreignWarns.warn(r.log, "dropping media from a foreign source", "remote", from.String(),
+				"source", r.source.String(), "allow_ips", r.allow, "ssrc", ssrc, "foreign_source", r.stats.ForeignSource)
+		}
 		return
 	}
 	if !r.filter.Accept(pkt.SSRC) {
+		ssrc := pkt.SSRC
 		r.release(pkt)
-		ssrc, _ := r.filter.Locked()
-		r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", pkt.SSRC, "want", ssrc)
+		if r.warns.due(now) {
+			want, _ := r.filter.Locked()
+			r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", ssrc, "want", want)
+		}
 		return
 	}
 	r.stats.Packets++
@@ -533,7 +545,9 @@ func (r *Receiver) deliver(outs []rtpin.Output) {
 		r.release(p)
 		if err != nil {
 			r.stats.DemuxErrors++
-			r.warns.warn(r.log, "dropping damaged PS data", "error", err)
+			if r.warns.due(r.Now()) {
+				r.warns.warn(r.log, "dropping damaged PS data", "error", err)
+			}
 		}
 		for i := range frames {
 			r.frame(&frames[i])
@@ -560,7 +574,9 @@ func (r *Receiver) addSkipped(n uint64, remote string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.SkippedBytes += n
-	r.warns.warn(r.log, "skipping garbage in TCP stream", "bytes", n, "remote", remote)
+	if r.warns.due(r.Now()) {
+		r.warns.warn(r.log, "skipping garbage in TCP stream", "bytes", n, "remote", remote)
+	}
 }
 
 // packet returns a pooled packet; the pool holds at most the reorder

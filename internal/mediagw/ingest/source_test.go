@@ -4,10 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,6 +191,70 @@ func TestReceiverForeignSourceDoesNotLockSSRC(t *testing.T) {
 	if st := r.Stats(); st.SSRC != 1000 || st.Packets != 1 || st.ForeignSource != 1 || st.ForeignSSRC != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// TestReceiverForeignFlood: a flood of forged packets is counted, logs one
+// warning a warnInterval of the receiver's clock (the next one says how
+// many were suppressed), and a dropped packet allocates nothing: its
+// warning is built only when it is logged.
+func TestReceiverForeignFlood(t *testing.T) {
+	clock := newFakeClock()
+	logs := &lineCounter{}
+	src := makeStream(t, nil, 77, 2, 3)
+	r := newReceiver(t, &Receiver{
+		Path: "cam", SSRC: 77, Sink: newSink(-1), AllowIPs: ips("192.0.2.7"), Now: clock.Now, Timeout: time.Hour,
+		Log: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	r.WritePacketFrom(src.packets[0], ap("192.0.2.7:5000"))
+	forged, spoofer := src.packets[1], ap("198.51.100.9:5000")
+	const flood = 1000
+	for range flood {
+		r.WritePacketFrom(forged, spoofer)
+	}
+	if n := logs.count("dropping media from a foreign source"); n != 1 {
+		t.Fatalf("%d warnings for the flood, want 1:\n%s", n, logs.text())
+	}
+	clock.Add(warnInterval)
+	r.WritePacketFrom(forged, spoofer)
+	if n := logs.count("suppressed=" + strconv.Itoa(flood-1)); n != 1 {
+		t.Fatalf("the next warning does not count the %d suppressed:\n%s", flood-1, logs.text())
+	}
+	allocs := testing.AllocsPerRun(100, func() { r.WritePacketFrom(forged, spoofer) })
+	if st := r.Stats(); st.ForeignSource != flood+1+101 || st.Packets != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if allocs != 0 {
+		t.Fatalf("a dropped forged packet allocates %.1f times", allocs)
+	}
+}
+
+// lineCounter collects log output.
+type lineCounter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lineCounter) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// count returns the number of lines containing s.
+func (l *lineCounter) count(s string) int {
+	n := 0
+	for _, line := range strings.Split(l.text(), "\n") {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
 }
 
 // udpFrom opens a UDP socket on ip, connected to addr: a sender with its

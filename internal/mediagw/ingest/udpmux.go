@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // MuxStats are the counters of a UDPMux.
@@ -178,7 +179,9 @@ func (m *UDPMux) run() {
 		pkt := buf[:n]
 		if n < 12 || pkt[0]>>6 != 2 {
 			m.invalid.Add(1)
-			m.warns.warn(m.log, "dropping non-RTP datagrams", "remote", from.String(), "size", n)
+			if m.warns.due(time.Now()) {
+				m.warns.warn(m.log, "dropping non-RTP datagrams", "remote", from.String(), "size", n)
+			}
 			continue
 		}
 		ssrc := binary.BigEndian.Uint32(pkt[8:12])
@@ -187,7 +190,9 @@ func (m *UDPMux) run() {
 		m.mu.RUnlock()
 		if r == nil {
 			m.unknown.Add(1)
-			m.warns.warn(m.log, "dropping packets of an unknown SSRC", "remote", from.String(), "ssrc", ssrc)
+			if m.warns.due(time.Now()) {
+				m.warns.warn(m.log, "dropping packets of an unknown SSRC", "remote", from.String(), "ssrc", ssrc)
+			}
 			continue
 		}
 		m.packets.Add(1)
