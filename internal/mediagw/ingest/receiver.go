@@ -460,15 +460,9 @@ func (r *Receiver) writePacket(raw []byte, from netip.AddrPort) {
 		}
 		return
 	}
-	if !r.filter.Accept(pkt.SSRC) {
-		ssrc := pkt.SSRC
-		r.release(pkt)
-		if r.warns.due(now) {
-			want, _ := r.filter.Locked()
-			r.warns.warn(r.log, "dropping packets of a foreign SSRC", "ssrc", ssrc, "want", want)
-		}
-		return
-	}
+	// The peek passed, so Accept takes the packet; a receiver still waiting
+	// for its first SSRC locks onto it only now, from an accepted source.
+	r.filter.Accept(pkt.SSRC)
 	r.stats.Packets++
 	r.stats.Bytes += uint64(len(raw))
 	r.lastSeen = now
