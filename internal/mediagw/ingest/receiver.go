@@ -228,19 +228,6 @@ func (r *Receiver) Allowed() []netip.Addr {
 	return slices.Clone(r.allow)
 }
 
-// AllowConn reports whether a TCP connection from remote may feed the
-// stream; a refused one is counted as a foreign source and logged (rate
-// limited). The caller closes it.
-func (r *Receiver) AllowConn(remote netip.AddrPort) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.allowedLocked(remote.Addr()) {
-		return true
-	}
-	r.refuseConnLocked(remote, "not an allowed IP")
-	return false
-}
-
 // connVerdict is what becomes of a new TCP connection (admitConn).
 type connVerdict int
 
@@ -250,7 +237,7 @@ const (
 	// connAccepted: its IP is allowed, it feeds the stream.
 	connAccepted
 	// connHeld: hold it unread until the channel admitConn returned is
-	// closed, then ask AllowConn.
+	// closed, then ask admitConn again (without a hold).
 	connHeld
 )
 
@@ -398,7 +385,7 @@ func (r *Receiver) end(err error) {
 }
 
 // WritePacket feeds one raw RTP packet from a transport whose source was
-// already checked (a TCP connection that AllowConn accepted). raw is
+// already checked (a TCP connection that admitConn accepted). raw is
 // copied; it may be reused after the call. Anything that is not an RTP
 // packet of the stream is counted and dropped.
 func (r *Receiver) WritePacket(raw []byte) {

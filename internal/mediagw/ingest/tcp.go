@@ -224,7 +224,9 @@ func (t *TCPPassive) next(conns <-chan accepted, reconnect bool) (net.Conn, erro
 			c := held
 			holdTmr.Stop()
 			held, decided, holdDone = nil, nil, nil
-			if t.Receiver.AllowConn(remoteAddrPort(c)) { // counts a refusal
+			// The set was replaced: accepted now, or refused for good
+			// (and counted).
+			if v, _ := t.Receiver.admitConn(remoteAddrPort(c), false); v == connAccepted {
 				return c, nil
 			}
 			c.Close()
