@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,23 +23,14 @@ const (
 // download, a missing CSRF token, a password change still pending.
 const ActionDenied = "access_denied"
 
-// auditTimeout bounds one audit write.
-const auditTimeout = 5 * time.Second
-
-// writeAudit writes an audit row, also when the client went away
-// mid-request; a failure is logged and returned.
+// writeAudit writes an audit row of r (see auth.WriteAudit); a failure is
+// logged and returned.
 func (a *API) writeAudit(r *http.Request, sess *auth.Session, action, target string, detail map[string]any) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-	defer cancel()
 	e := store.AuditEntry{Action: action, Target: target, Remote: a.remote(r), Detail: detail}
 	if sess != nil {
 		e.Username = sess.User.Username
 	}
-	if err := a.Store.AddAudit(ctx, e); err != nil {
-		a.logger().Error("write audit log", "action", action, "target", target, "error", err)
-		return err
-	}
-	return nil
+	return auth.WriteAudit(r.Context(), a.Store, a.logger(), e)
 }
 
 // audit writes the row of an access before it is granted. A failed write
@@ -123,19 +113,6 @@ func (a *API) ownDownload(r *http.Request, sess *auth.Session, adminMay bool) (s
 	}
 	a.deny(r, sess, id, fmt.Errorf("download %s belongs to another user: %w", id, ErrNotOwner))
 	return DownloadStatus{}, false, notFound
-}
-
-// endSession ends a session nobody will use (BYE), in the background of
-// the request that made it.
-func (a *API) endSession(id string) {
-	if a.Sip == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Sip.DeleteSession(ctx, id); err != nil {
-		a.logger().Warn("end an unused session", "session_id", id, "error", err)
-	}
 }
 
 // retryAfter is the Retry-After (seconds) of an answer to err, or 0.

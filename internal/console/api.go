@@ -269,13 +269,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) err
 	if a.Auth == nil {
 		return auth.ErrInvalidCredentials
 	}
-	// Decoded before the text is checked, so that a refused username is
-	// audited; every refused body is a failed login of the address, and
-	// one from a blocked address is answered like its other logins (429).
-	err = input.Unmarshal(raw, &in)
-	if err == nil {
-		err = input.CheckJSON(raw)
-	}
+	// DecodeJSON fills in even when it refuses the text, so that a refused
+	// username is audited; every refused body is a failed login of the
+	// address, and one from a blocked address is answered like its other
+	// logins (429).
+	err = input.DecodeJSON(raw, &in)
 	if err == nil && (in.Username == "" || in.Password == "") {
 		err = badRequest("username and password are required")
 	}
@@ -743,7 +741,7 @@ func (a *API) playback(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		}
 	}
 	// Nobody will watch it: the device stops sending now.
-	a.endSession(s.ID)
+	a.Sip.endSession(r.Context(), s.ID, a.logger())
 	return err
 }
 

@@ -289,7 +289,7 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	}
 	if d.ctx.Err() != nil {
 		// Close began while sipserver made the session: nobody will record it.
-		d.endSession(sess.ID)
+		d.Sip.endSession(d.ctx, sess.ID, d.Log)
 		release()
 		return DownloadStatus{}, fmt.Errorf("download of %s: %w", ch.ID, ErrShuttingDown)
 	}
@@ -301,7 +301,7 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	}
 	if audit != nil {
 		if err := audit(*st); err != nil {
-			d.endSession(sess.ID)
+			d.Sip.endSession(d.ctx, sess.ID, d.Log)
 			release()
 			return DownloadStatus{}, err
 		}
@@ -337,22 +337,12 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	return answer, nil
 }
 
-// endSession ends a download session (BYE); one that already ended is no error.
-func (d *Downloads) endSession(id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
-	defer cancel()
-	var se *SipError
-	if err := d.Sip.DeleteSession(ctx, id); err != nil && (!errors.As(err, &se) || se.Status != 404) {
-		d.Log.Info("end download session", "session_id", id, "error", err)
-	}
-}
-
 // record runs ffmpeg on the session's stream into the download's file
 // until it ends or ctx is cancelled (Remove, Close).
 func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess Session, length time.Duration) error {
 	// The device must stop sending whatever happens here; ending a session
 	// that already ended (the device's MediaStatus 121) is harmless.
-	defer d.endSession(sess.ID)
+	defer d.Sip.endSession(d.ctx, sess.ID, d.Log)
 	// The sidecar carries the owner across a restart.
 	if err := d.writeMeta(st); err != nil {
 		d.Log.Warn("write download sidecar: after a restart only admins reach the file", "id", st.ID, "error", err)

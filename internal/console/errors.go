@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
-	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
@@ -111,8 +110,6 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body over %d bytes", maxErr.Limit)
 	case errors.Is(err, svcapi.ErrBadRequest):
 		return http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), svcapi.ErrBadRequest.Error()+": ")
-	case errors.Is(err, input.ErrBadInput):
-		return http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), input.ErrBadInput.Error()+": ")
 	case errors.As(err, &locked):
 		return http.StatusLocked, CodeLocked, locked.Error()
 	case errors.As(err, &many):

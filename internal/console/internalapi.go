@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,13 +29,16 @@ type InternalAPI struct {
 	Log   *slog.Logger
 }
 
+func (ia *InternalAPI) logger() *slog.Logger {
+	if ia.Log == nil {
+		return slog.Default()
+	}
+	return ia.Log
+}
+
 // Register adds the internal routes to mux.
 func (ia *InternalAPI) Register(mux *http.ServeMux) {
-	log := ia.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	route := (&svcapi.API{Token: ia.Token, Status: internalStatus, Log: log}).Mount(mux, internalOpenAPI)
+	route := (&svcapi.API{Token: ia.Token, Status: internalStatus, Log: ia.logger()}).Mount(mux, internalOpenAPI)
 	// auditapi.PathMediaOpens, spelled out for the route test's source reader.
 	route("POST /internal/v1/audit/media-opens", ia.mediaOpen)
 	// Anything else under /internal/ is a JSON 404, never the UI's page.
@@ -47,10 +49,9 @@ func (ia *InternalAPI) Register(mux *http.ServeMux) {
 
 // internalStatus maps the internal routes' errors to HTTP statuses.
 func internalStatus(err error) int {
-	switch {
-	case errors.Is(err, input.ErrBadInput):
-		return http.StatusBadRequest
-	case errors.Is(err, auth.ErrAuditUnavailable):
+	// svcapi answers its own 400 (svcapi.ErrBadRequest, which input's
+	// refusals wrap) and 413 before asking.
+	if errors.Is(err, auth.ErrAuditUnavailable) {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -63,24 +64,20 @@ func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 	if err := input.ReadJSON(r.Body, &m, false); err != nil {
 		return err
 	}
+	// ReadJSON checked the text of every field (no NUL, valid UTF-8).
 	if err := m.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", input.ErrBadInput, err)
+		return svcapi.BadRequest("%v", err)
 	}
-	if err := input.Text("path", m.Path); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-	defer cancel()
 	detail := map[string]any{"protocol": m.Protocol}
 	if m.Node != "" {
 		detail["node"] = m.Node
 	}
-	err := ia.Store.AddAudit(ctx, store.AuditEntry{
+	err := auth.WriteAudit(r.Context(), ia.Store, ia.logger(), store.AuditEntry{
 		At: m.At, Username: m.User, Action: auditapi.ActionMediaOpen, Target: m.Path, Remote: m.Remote, Detail: detail,
 	})
 	if err != nil {
-		// The cause is logged by svcapi; mediagw hears only that the row is not there.
-		return fmt.Errorf("store the media open of %s: %w: %w", m.Path, auth.ErrAuditUnavailable, err)
+		// The cause is logged by WriteAudit; mediagw hears only that the row is not there.
+		return fmt.Errorf("store the media open of %s: %w", m.Path, auth.ErrAuditUnavailable)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -146,6 +147,24 @@ func (c *SipserverClient) GetSession(ctx context.Context, id string) (Session, e
 // DeleteSession ends a session (BYE).
 func (c *SipserverClient) DeleteSession(ctx context.Context, id string) error {
 	return c.do(ctx, "end session", http.MethodDelete, "/internal/v1/sessions/"+url.PathEscape(id), nil, nil)
+}
+
+// endSessionTimeout bounds the BYE of a session nobody will use.
+const endSessionTimeout = 10 * time.Second
+
+// endSession ends a session nobody will use any more (BYE: a playback
+// whose answer failed, a download that finished or failed) and waits for
+// sipserver's answer, within endSessionTimeout even when ctx is done (the
+// request that made the session is gone, the console is closing). A
+// session that already ended (404: the device hung up first) is no error;
+// any other failure is logged.
+func (c *SipserverClient) endSession(ctx context.Context, id string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endSessionTimeout)
+	defer cancel()
+	var se *SipError
+	if err := c.DeleteSession(ctx, id); err != nil && (!errors.As(err, &se) || se.Status != http.StatusNotFound) {
+		log.Warn("end session", "session_id", id, "error", err)
+	}
 }
 
 // ControlRequest is a MANSRTSP command for a playback session.

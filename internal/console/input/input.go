@@ -4,8 +4,8 @@
 // into a database error (a 500) or a silently altered value. Query strings
 // must decode, and JSON bodies must be one strict value (no unknown fields)
 // whose strings obey the same rule, escapes included (\u0000, an unpaired
-// surrogate). Every refusal wraps ErrBadInput, which the API answers with
-// 400 and the code bad_request.
+// surrogate). Every refusal wraps svcapi.ErrBadRequest, which the APIs
+// answer with 400 (the public one with the code bad_request).
 package input
 
 import (
@@ -18,25 +18,22 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
-// ErrBadInput is wrapped by every refusal of this package.
-var ErrBadInput = errors.New("bad input")
-
-// Headers are the request headers the console reads; Request checks them.
+// headers are the request headers the console reads; Request checks them.
 // The Cookie header is not among them: a browser sends the cookies of every
 // application on the host, and a foreign one in a legacy encoding must not
 // lock users out; net/http drops malformed cookie values itself.
-var Headers = []string{
+var headers = []string{
 	"Authorization", "Content-Type", "X-CSRF-Token", "X-Forwarded-For", "X-Forwarded-Proto", "Range", "If-Range",
 }
 
-func bad(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, args...))
-}
+func bad(format string, args ...any) error { return svcapi.BadRequest(format, args...) }
 
-// Text returns an error naming what when s is not valid UTF-8 or has a NUL byte.
-func Text(what, s string) error {
+// text returns an error naming what when s is not valid UTF-8 or has a NUL byte.
+func text(what, s string) error {
 	if !utf8.ValidString(s) {
 		return bad("%s is not valid UTF-8", what)
 	}
@@ -46,17 +43,17 @@ func Text(what, s string) error {
 	return nil
 }
 
-// Request checks r's path, query string and the Headers it carries.
+// Request checks r's path, query string and the headers it carries.
 func Request(r *http.Request) error {
-	if err := Text("the path", r.URL.Path); err != nil {
+	if err := text("the path", r.URL.Path); err != nil {
 		return err
 	}
-	if err := Query(r.URL.RawQuery); err != nil {
+	if err := query(r.URL.RawQuery); err != nil {
 		return err
 	}
-	for _, name := range Headers {
+	for _, name := range headers {
 		for _, v := range r.Header.Values(name) {
-			if err := Text("header "+name, v); err != nil {
+			if err := text("header "+name, v); err != nil {
 				return err
 			}
 		}
@@ -64,10 +61,10 @@ func Request(r *http.Request) error {
 	return nil
 }
 
-// Query checks a raw query string: it must decode (url.ParseQuery refuses
+// query checks a raw query string: it must decode (url.ParseQuery refuses
 // bad %-escapes and semicolons, which r.URL.Query would silently drop), and
 // every key and value must be text.
-func Query(raw string) error {
+func query(raw string) error {
 	if raw == "" {
 		return nil
 	}
@@ -76,11 +73,11 @@ func Query(raw string) error {
 		return bad("query: %v", err)
 	}
 	for k, vs := range q {
-		if err := Text("a query parameter name", k); err != nil {
+		if err := text("a query parameter name", k); err != nil {
 			return err
 		}
 		for _, v := range vs {
-			if err := Text(fmt.Sprintf("query parameter %q", strings.ToValidUTF8(k, "?")), v); err != nil {
+			if err := text(fmt.Sprintf("query parameter %q", strings.ToValidUTF8(k, "?")), v); err != nil {
 				return err
 			}
 		}
@@ -165,10 +162,9 @@ func hex4(raw []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// Unmarshal decodes raw, one JSON value, into v, refusing unknown fields
-// and trailing data. It does not check the text (see CheckJSON): the login
-// decodes first, so that it can audit the username of a refused body.
-func Unmarshal(raw []byte, v any) error {
+// unmarshal decodes raw, one JSON value, into v, refusing unknown fields
+// and trailing data. It does not check the text (see CheckJSON).
+func unmarshal(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -180,9 +176,12 @@ func Unmarshal(raw []byte, v any) error {
 	return nil
 }
 
-// DecodeJSON decodes raw into v (Unmarshal) and checks its text (CheckJSON).
+// DecodeJSON decodes raw into v, one strict JSON value, and checks its text
+// (CheckJSON). The text is checked after decoding: v holds what the body
+// said even when its text is refused, so that the login can audit the
+// username of a refused body.
 func DecodeJSON(raw []byte, v any) error {
-	if err := Unmarshal(raw, v); err != nil {
+	if err := unmarshal(raw, v); err != nil {
 		return err
 	}
 	return CheckJSON(raw)
@@ -203,7 +202,7 @@ func ReadJSON(r io.Reader, v any, optional bool) error {
 }
 
 // ReadAll reads a body; a *http.MaxBytesError is returned as it is, other
-// read errors (the client went away) wrap ErrBadInput.
+// read errors (the client went away) wrap svcapi.ErrBadRequest.
 func ReadAll(r io.Reader) ([]byte, error) {
 	raw, err := io.ReadAll(r)
 	var maxErr *http.MaxBytesError

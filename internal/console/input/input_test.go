@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 type body struct {
@@ -54,8 +55,8 @@ func TestDecodeJSON(t *testing.T) {
 			if tc.ok && err != nil {
 				t.Fatalf("refused: %v", err)
 			}
-			if !tc.ok && !errors.Is(err, input.ErrBadInput) {
-				t.Fatalf("err = %v, want ErrBadInput", err)
+			if !tc.ok && !errors.Is(err, svcapi.ErrBadRequest) {
+				t.Fatalf("err = %v, want svcapi.ErrBadRequest", err)
 			}
 		})
 	}
@@ -66,12 +67,12 @@ func TestReadJSON(t *testing.T) {
 	if err := input.ReadJSON(strings.NewReader("  \n"), &v, true); err != nil {
 		t.Errorf("blank optional body: %v", err)
 	}
-	if err := input.ReadJSON(strings.NewReader(""), &v, false); !errors.Is(err, input.ErrBadInput) {
+	if err := input.ReadJSON(strings.NewReader(""), &v, false); !errors.Is(err, svcapi.ErrBadRequest) {
 		t.Errorf("empty required body: %v", err)
 	}
 	r := http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader(strings.Repeat("x", 100))), 10)
 	var maxErr *http.MaxBytesError
-	if err := input.ReadJSON(r, &v, false); !errors.As(err, &maxErr) || errors.Is(err, input.ErrBadInput) {
+	if err := input.ReadJSON(r, &v, false); !errors.As(err, &maxErr) || errors.Is(err, svcapi.ErrBadRequest) {
 		t.Errorf("oversized body: %v, want the MaxBytesError itself", err)
 	}
 }
@@ -105,8 +106,8 @@ func TestRequest(t *testing.T) {
 			if tc.ok && err != nil {
 				t.Fatalf("refused: %v", err)
 			}
-			if !tc.ok && !errors.Is(err, input.ErrBadInput) {
-				t.Fatalf("err = %v, want ErrBadInput", err)
+			if !tc.ok && !errors.Is(err, svcapi.ErrBadRequest) {
+				t.Fatalf("err = %v, want svcapi.ErrBadRequest", err)
 			}
 		})
 	}
@@ -126,8 +127,8 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var v body
 		if err := input.DecodeJSON(raw, &v); err != nil {
-			if !errors.Is(err, input.ErrBadInput) {
-				t.Fatalf("error %v does not wrap ErrBadInput", err)
+			if !errors.Is(err, svcapi.ErrBadRequest) {
+				t.Fatalf("error %v does not wrap svcapi.ErrBadRequest", err)
 			}
 			return
 		}
@@ -163,8 +164,8 @@ func FuzzRequest(f *testing.F) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.URL.Path, r.URL.RawQuery = path, query
 		if err := input.Request(r); err != nil {
-			if !errors.Is(err, input.ErrBadInput) {
-				t.Fatalf("error %v does not wrap ErrBadInput", err)
+			if !errors.Is(err, svcapi.ErrBadRequest) {
+				t.Fatalf("error %v does not wrap svcapi.ErrBadRequest", err)
 			}
 			return
 		}
