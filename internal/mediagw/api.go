@@ -259,12 +259,10 @@ func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
 		out.Receiver = rc.id
 		out.Ingest = ingestStats(rc.rcv.Stats())
 	}
-	if s, ok := a.Gateway.Hub.Stream(st.Path); ok {
-		if h, ok := s.HoldStats(); ok {
-			out.Hold = &HoldInfo{
-				Units: h.Units, Bytes: h.Bytes, MaxBytes: h.MaxBytes, Dropped: h.Dropped,
-				Attached: h.Attached, Ended: h.Ended,
-			}
+	if h := st.Hold; h != nil {
+		out.Hold = &HoldInfo{
+			Units: h.Units, Bytes: h.Bytes, MaxBytes: h.MaxBytes, Dropped: h.Dropped,
+			Attached: h.Attached, Ended: h.Ended,
 		}
 	}
 	return out

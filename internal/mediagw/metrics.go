@@ -100,11 +100,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	holds, holdBytes := 0, 0
 	for _, st := range streams {
-		if s, ok := c.g.Hub.Stream(st.Path); ok {
-			if hs, ok := s.HoldStats(); ok {
-				holds++
-				holdBytes += hs.Bytes
-			}
+		if st.Hold != nil {
+			holds++
+			holdBytes += st.Hold.Bytes
 		}
 	}
 	gauge(c.holds, float64(holds))
@@ -218,10 +216,8 @@ func (c *pathCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.unitsTotal, st.Units, st.Path)
 		counter(c.bytesTotal, st.Bytes, st.Path)
 		counter(c.readerDrop, st.Drops, st.Path)
-		if s, ok := c.g.Hub.Stream(st.Path); ok {
-			if hs, ok := s.HoldStats(); ok {
-				gauge(c.holdBytes, float64(hs.Bytes), st.Path)
-			}
+		if st.Hold != nil {
+			gauge(c.holdBytes, float64(st.Hold.Bytes), st.Path)
 		}
 	}
 	for _, r := range c.g.Receivers() {

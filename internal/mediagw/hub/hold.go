@@ -32,7 +32,7 @@ type hold struct {
 	ended bool
 }
 
-// HoldStats describe a held stream.
+// HoldStats describe a held stream (StreamStats.Hold).
 type HoldStats struct {
 	// Units and Bytes are kept for (and not yet handed to) the first reader.
 	Units, Bytes int
@@ -87,18 +87,12 @@ func (s *Stream) Attached() <-chan struct{} {
 	return s.hold.attached
 }
 
-// HoldStats returns the state of a held stream; false for a live stream.
-func (s *Stream) HoldStats() (HoldStats, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.hold
-	if h == nil {
-		return HoldStats{}, false
-	}
-	return HoldStats{
+// statsLocked returns the state of a held stream; called with mu held.
+func (h *hold) statsLocked() *HoldStats {
+	return &HoldStats{
 		Units: len(h.units), Bytes: h.bytes, MaxBytes: h.max, Dropped: h.dropped,
-		Attached: h.reader != nil || isDone(h.attached), Ended: h.ended,
-	}, true
+		Attached: h.reader != nil, Ended: h.ended,
+	}
 }
 
 // End tells the stream that its writer is done. A live stream closes at

@@ -72,12 +72,15 @@ func TestHoldShortDownload(t *testing.T) {
 	if err := s.WriteUnit(unit('P')); !errors.Is(err, hub.ErrStreamClosed) {
 		t.Fatalf("write after End: %v", err)
 	}
-	if st, ok := s.HoldStats(); !ok || st.Units != len(pattern) || st.Attached || !st.Ended {
+	if st := s.Stats().Hold; st == nil || st.Units != len(pattern) || st.Attached || !st.Ended {
 		t.Fatalf("hold %+v", st)
 	}
 	r := addReader(t, s, "rtsp")
 	if !r.Held() {
 		t.Fatal("first reader is not held")
+	}
+	if st := s.Stats().Hold; st == nil || !st.Attached {
+		t.Fatalf("hold after the reader attached %+v", st)
 	}
 	got, units, err := readAll(t, r)
 	if got != pattern || !errors.Is(err, hub.ErrStreamEnded) || !errors.Is(err, hub.ErrStreamClosed) {
@@ -125,8 +128,8 @@ func TestHoldFullBeforeReader(t *testing.T) {
 	// Each video unit is 6 bytes: the hold fits two GOPs of "KPPP".
 	s := publishHold(t, h, "download/3", 2*4*6)
 	write(t, s, "KPPPKPPPKPP")
-	st, _ := s.HoldStats()
-	if st.Units != 7 || st.Dropped != 4 || st.Bytes > st.MaxBytes {
+	st := s.Stats().Hold
+	if st == nil || st.Units != 7 || st.Dropped != 4 || st.Bytes > st.MaxBytes {
 		t.Fatalf("hold %+v", st)
 	}
 	s.End()

@@ -125,6 +125,9 @@ func TestPublish(t *testing.T) {
 	if got, ok := h.Stream("live/1"); !ok || got != s {
 		t.Fatal("Stream does not return the published stream")
 	}
+	if st := s.Stats(); st.Hold != nil {
+		t.Fatalf("a live stream has a hold: %+v", st.Hold)
+	}
 	r := addReader(t, s, "r")
 	s.Close()
 	if _, ok := <-r.Units(); ok {

@@ -36,6 +36,8 @@ type StreamStats struct {
 	SlowDisconnects uint64
 	// LastUnit is when the last unit was written (zero if none).
 	LastUnit time.Time
+	// Hold is the state of a held stream (PublishHold); nil for a live one.
+	Hold *HoldStats
 }
 
 // TrackStats counts the units of one codec.
@@ -96,6 +98,9 @@ func (s *Stream) Stats() StreamStats {
 	for _, r := range s.readers {
 		st.Readers = append(st.Readers, r.stats())
 		st.Drops += r.drops
+	}
+	if s.hold != nil {
+		st.Hold = s.hold.statsLocked()
 	}
 	return st
 }
