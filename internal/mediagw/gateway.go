@@ -134,7 +134,7 @@ type Gateway struct {
 	onDemand  onDemandCounts
 	audits    auditCounts
 	ended     endedTotals
-	// holds is the number of held downloads (receivers with holdReserved);
+	// holds is the number of held downloads (receivers with held);
 	// holdsRefused counts the downloads refused for DownloadHoldTotal.
 	holds        int
 	holdsRefused uint64
@@ -333,7 +333,7 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	r := &receiver{
 		id: newReceiverID(), path: req.Path, transport: req.Transport, shared: req.Shared,
 		ip: g.AdvertiseIP, created: time.Now(), stream: st, ssrc: ssrc, ended: make(chan struct{}),
-		holdReserved: held,
+		held: held,
 	}
 	if held {
 		g.holds++
@@ -587,7 +587,7 @@ func (g *Gateway) watch(r *receiver) {
 	}
 	<-r.rcv.Done()
 	g.stopTransport(r)
-	held := r.stream.Held()
+	held := r.held
 	r.stream.End()
 	g.mu.Lock()
 	delete(g.receivers, r.id)
@@ -623,9 +623,10 @@ func (g *Gateway) watch(r *receiver) {
 }
 
 // releaseHoldLocked gives back r's share of DownloadHoldTotal; g.mu held.
+// It is called once per receiver: by Open when the receiver does not open,
+// else by watch when its stream has closed.
 func (g *Gateway) releaseHoldLocked(r *receiver) {
-	if r.holdReserved {
-		r.holdReserved = false
+	if r.held {
 		g.holds--
 	}
 }

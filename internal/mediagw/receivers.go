@@ -141,9 +141,10 @@ type receiver struct {
 	// ended is closed when the receiver has ended and its stream was ended
 	// (a live one closed; a download's one left to its reader).
 	ended chan struct{}
-	// holdReserved: the stream is a download's, held, and counts against
-	// the gateway's DownloadHoldTotal until it closes; under Gateway.mu.
-	holdReserved bool
+	// held: the stream is a download's, published held (hub.PublishHold),
+	// and its DownloadHoldBytes count against the gateway's
+	// DownloadHoldTotal until it closes. Set by Open, never changed.
+	held bool
 }
 
 func (r *receiver) info() ReceiverInfo {

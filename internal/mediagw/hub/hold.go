@@ -69,13 +69,6 @@ func (h *Hub) PublishHold(path string, maxBytes int) (*Stream, error) {
 	return s, nil
 }
 
-// Held reports whether the stream was published with PublishHold.
-func (s *Stream) Held() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hold != nil
-}
-
 // Attached is closed when the first reader of a held stream attached; nil
 // for a live stream.
 func (s *Stream) Attached() <-chan struct{} {
