@@ -64,7 +64,8 @@ type Event struct {
 type Gateway struct {
 	// Hub holds the streams.
 	Hub *hub.Hub
-	// AdvertiseIP is the IP returned for receivers (where devices send media).
+	// AdvertiseIP is the IP returned for receivers (where devices send
+	// media); it also names this mediagw (the node) in audit rows.
 	AdvertiseIP string
 	// ListenIP is the IP receivers bind ("" = all).
 	ListenIP string
@@ -118,10 +119,6 @@ type Gateway struct {
 	// (logged and counted). The default refuses it: no video without its
 	// audit row.
 	AuditFailOpen bool
-	// Node names this mediagw in audit rows; AdvertiseIP when empty.
-	Node string
-	// Now is the clock of audit rows; nil means time.Now.
-	Now func() time.Time
 	// Log receives one line per receiver and stream event.
 	Log *slog.Logger
 
@@ -215,12 +212,6 @@ func (g *Gateway) Initialize() error {
 	}
 	if g.AdvertiseIP == "" {
 		g.AdvertiseIP = "127.0.0.1"
-	}
-	if g.Node == "" {
-		g.Node = g.AdvertiseIP
-	}
-	if g.Now == nil {
-		g.Now = time.Now
 	}
 	if g.DownloadHoldBytes == 0 {
 		g.DownloadHoldBytes = DefaultDownloadHoldBytes
@@ -779,8 +770,8 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 		return err
 	}
 	m := auditapi.MediaOpen{
-		At: g.Now().UTC(), User: claims.Subject, Path: req.Path, Protocol: req.Protocol,
-		Remote: req.Remote, Node: g.Node,
+		At: time.Now().UTC(), User: claims.Subject, Path: req.Path, Protocol: req.Protocol,
+		Remote: req.Remote, Node: g.AdvertiseIP,
 	}
 	// No auditor stores nothing: that is a row not stored like any other
 	// (a zero-value Gateway must not fail open), only counted apart.
