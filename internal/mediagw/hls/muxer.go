@@ -124,7 +124,7 @@ func newMuxer(s *Server, path string, req access.Request, onDone func(*muxer)) *
 		conf:    s,
 		log:     s.Log.With("path", path),
 		onDone:  onDone,
-		created: timeNow(),
+		created: s.Now(),
 		ctx:     ctx,
 		cancel:  cancel,
 		ready:   make(chan struct{}),
@@ -136,7 +136,7 @@ func newMuxer(s *Server, path string, req access.Request, onDone func(*muxer)) *
 }
 
 // touch records a request.
-func (m *muxer) touch() { m.lastRequest.Store(timeNow().UnixNano()) }
+func (m *muxer) touch() { m.lastRequest.Store(m.conf.Now().UnixNano()) }
 
 func (m *muxer) isDone() bool {
 	select {
@@ -182,7 +182,7 @@ func (m *muxer) run() {
 	m.readyOnce.Do(func() { close(m.ready) })
 	m.onDone(m)
 	close(m.done)
-	lifetime := timeNow().Sub(m.created).Round(time.Millisecond)
+	lifetime := m.conf.Now().Sub(m.created).Round(time.Millisecond)
 	attrs := []any{"reason", err, "lifetime", lifetime, "requests", m.requests.Load()}
 	switch {
 	case errors.Is(err, ErrIdle), errors.Is(err, context.Canceled), errors.Is(err, hub.ErrStreamClosed),
@@ -405,7 +405,7 @@ type feeder struct {
 }
 
 func (m *muxer) start(p plan, cfg config) (*feeder, error) {
-	f := &feeder{m: m, plan: p, sps: cfg.sps, started: timeNow()}
+	f := &feeder{m: m, plan: p, sps: cfg.sps, started: m.conf.Now()}
 	var tracks []*gohlslib.Track
 	switch p.video {
 	case ps.CodecH264:

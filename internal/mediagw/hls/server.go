@@ -48,9 +48,6 @@ const playSegments = 3
 // mountPrefix is where the gateway mounts the Server.
 const mountPrefix = "/hls/"
 
-// timeNow is the clock; tests replace it.
-var timeNow = time.Now
-
 // Server serves streams of a Source as LL-HLS (fMP4), one muxer per path
 // created on the first request and closed when no request came for
 // IdleTimeout.
@@ -89,7 +86,9 @@ type Server struct {
 	Variant string
 	// Log receives the muxer events; nil means slog.Default().
 	Log *slog.Logger
-	// Now is the clock of the viewer sessions; nil means time.Now.
+	// Now is the clock of the viewer sessions and of the muxers (their
+	// idle timeout, the wall-clock time of their media); nil means
+	// time.Now.
 	Now func() time.Time
 
 	variant gohlslib.MuxerVariant
@@ -167,7 +166,7 @@ func (s *Server) Initialize() error {
 	s.muxers = make(map[string]*muxer)
 	s.viewers = make(map[viewerKey]*viewer)
 	if s.Now == nil {
-		s.Now = timeNow
+		s.Now = time.Now
 	}
 	return nil
 }
@@ -240,7 +239,7 @@ func (s *Server) removeIfIdle(m *muxer) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last := time.Unix(0, m.lastRequest.Load())
-	if m.inflight.Load() > 0 || timeNow().Sub(last) < s.IdleTimeout {
+	if m.inflight.Load() > 0 || s.Now().Sub(last) < s.IdleTimeout {
 		return last, false
 	}
 	if s.muxers[m.path] == m {
