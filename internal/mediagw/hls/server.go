@@ -349,20 +349,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveMuxer(w, r, m, file, deadline.C)
 }
 
-// Viewers returns the number of HLS viewer sessions (see Server).
-func (s *Server) Viewers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.Now()
-	n := 0
-	for _, v := range s.viewers {
-		if now.Sub(v.last) < s.IdleTimeout {
-			n++
-		}
-	}
-	return n
-}
-
 // admit starts the viewer session of req, auditing it with Source.Opened,
 // or finds the running one. Concurrent first requests of one viewer share
 // one audit; a failed audit starts no session (the next request tries
