@@ -115,6 +115,9 @@ type viewer struct {
 	err    error
 	// last is when the viewer's last request came; guarded by Server.mu.
 	last time.Time
+	// joined counts the requests that came while the audit ran and wait
+	// for its outcome; guarded by Server.mu (tests read it).
+	joined int
 }
 
 // Initialize applies defaults and checks the configuration.
@@ -367,6 +370,9 @@ func (s *Server) admit(ctx context.Context, req access.Request) error {
 	}
 	if v != nil {
 		v.last = now
+		if !isClosed(v.opened) {
+			v.joined++
+		}
 		s.mu.Unlock()
 		select {
 		case <-v.opened:

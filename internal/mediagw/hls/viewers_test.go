@@ -100,7 +100,9 @@ func liveSessions(s *Server) int {
 }
 
 // TestViewerSessionSharedAudit: the concurrent first requests of a viewer
-// share one audit (the ones that come while it runs wait for it).
+// share one audit (the ones that come while it runs wait for it). The
+// audit is released only once the three others wait for it, so none of
+// them can find a session whose audit already finished.
 func TestViewerSessionSharedAudit(t *testing.T) {
 	src := &blockingOpen{release: make(chan struct{}), started: make(chan struct{})}
 	s := &Server{Source: src}
@@ -114,6 +116,25 @@ func TestViewerSessionSharedAudit(t *testing.T) {
 		go func() { errs <- s.admit(context.Background(), r) }()
 	}
 	<-src.started
+	key := viewerKey{token: r.Token, ip: hostOf(r.Remote), path: r.Path}
+	joined := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if v := s.viewers[key]; v != nil {
+			return v.joined
+		}
+		return 0
+	}
+	// A request waits for its content at most requestWait; this limit only
+	// keeps a broken test from hanging.
+	deadline := time.Now().Add(requestWait)
+	for joined() < 3 {
+		if time.Now().After(deadline) {
+			close(src.release) // the requests end with the test
+			t.Fatalf("%d requests joined the audit in flight, want 3 (%d audits)", joined(), src.calls.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	close(src.release)
 	for range 4 {
 		if err := <-errs; err != nil {
