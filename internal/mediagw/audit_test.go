@@ -152,7 +152,9 @@ func opensOf(all []auditapi.MediaOpen, protocol string) []auditapi.MediaOpen {
 // however many requests it makes, one per RTSP PLAY (not per DESCRIBE).
 // A row the console does not store refuses the viewer.
 func TestAuditMediaOpens(t *testing.T) {
-	g := startGW(t, nil)
+	// An HLS viewer session lasts hls.idle_timeout after its last request:
+	// an hour keeps bob's running for the whole test however slow it runs.
+	g := startGW(t, func(c *config.Mediagw) { c.HLS.IdleTimeout = config.Duration(time.Hour) })
 	const path = "live/audited"
 	playCamera(t, g, path)
 	tok := func(sub string) string {
