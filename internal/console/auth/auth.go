@@ -96,13 +96,13 @@ type Service struct {
 	// MaxHashing bounds concurrent password hashes (each takes Params.Memory);
 	// zero means 2. Further logins wait for a slot.
 	MaxHashing int
-	// Verify checks a password against a PHC hash; nil means VerifyPassword.
-	// Tests count its calls.
-	Verify func(phc, password string) (bool, error)
-	Log    *slog.Logger
+	Log        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	// checkHash checks a password against a PHC hash: VerifyPassword,
+	// unless a test (export_test.go) counts or holds its calls.
+	checkHash func(phc, password string) (bool, error)
 	sem       chan struct{}
 	addrLocks keyLocks
 	userLocks keyLocks
@@ -131,8 +131,8 @@ func (s *Service) Initialize() error {
 	if s.Lockout <= 0 {
 		s.Lockout = 15 * time.Minute
 	}
-	if s.Verify == nil {
-		s.Verify = VerifyPassword
+	if s.checkHash == nil {
+		s.checkHash = VerifyPassword
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -243,7 +243,7 @@ func (s *Service) verify(ctx context.Context, phc, password string) (bool, error
 		return false, err
 	}
 	defer s.release()
-	return s.Verify(phc, password)
+	return s.checkHash(phc, password)
 }
 
 func (s *Service) loginPolicy() store.AuthPolicy {

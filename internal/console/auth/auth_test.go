@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,9 +45,15 @@ func openStore(t *testing.T) *store.Store {
 	return s
 }
 
-func newService(t *testing.T, st *store.Store, clk *clock) *auth.Service {
+// newService starts a Service on st with the tests' settings — sessions
+// of an hour, 3 failures lock for 15 minutes, cheap hashes, clk's time —
+// as each of opts changes them; it is closed when the test ends.
+func newService(t *testing.T, st *store.Store, clk *clock, opts ...func(*auth.Service)) *auth.Service {
 	t.Helper()
 	s := &auth.Service{Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap, Now: clk.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -199,59 +203,42 @@ func TestChangePassword(t *testing.T) {
 	}
 }
 
-// TestLockoutHoldsForWaitingLogins checks that a login that waited for a
-// hashing slot while the account got locked is refused even with the right
-// password: a burst of parallel guesses must not all pass the lock check
-// before the first failures are counted.
+// TestLockoutHoldsForWaitingLogins checks that a login whose password
+// check was under way while the account got locked is refused even with
+// the right password: the pair's lock is read after the hash (and the wait
+// for its slot), so that a burst of parallel guesses cannot all pass the
+// lock check before the first failures are counted.
 func TestLockoutHoldsForWaitingLogins(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := &auth.Service{
-		Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap,
-		MaxHashing: 1, Now: clk.Now,
-	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	h, err := auth.HashPassword("alice-password", cheap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := st.CreateUser(ctx, store.User{Username: "alice", PasswordHash: h, Role: store.RoleOperator})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hashing, proceed := make(chan struct{}), make(chan struct{})
+	s := newService(t, st, clk, func(s *auth.Service) {
+		auth.SetCheckHash(s, func(phc, password string) (bool, error) {
+			// The login is inside its hash: past every read before it.
+			close(hashing)
+			<-proceed
+			return auth.VerifyPassword(phc, password)
+		})
+	})
+	u := addUser(t, st, "alice", "alice-password")
 
-	release := s.HoldSlot()
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Login(ctx, "alice", "alice-password", "10.0.0.9")
 		done <- err
 	}()
-	// Wait (bounded) until the login is parked on the hashing slot.
-	deadline := time.Now().Add(10 * time.Second)
-	for buf := make([]byte, 1<<20); !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*Service).acquire"); {
-		if time.Now().After(deadline) {
-			release()
-			t.Fatal("the login did not wait for the hashing slot within 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-hashing
 	// Meanwhile other guesses lock alice for this address.
 	key := store.AuthKey{Scope: store.FailLogin, Username: u.Username, Remote: "10.0.0.9"}
 	if _, err := st.CountAuthFailure(ctx, key, clk.Now(), store.AuthPolicy{Max: 1, Window: time.Minute, LockFor: time.Minute}); err != nil {
+		close(proceed)
+		<-done
 		t.Fatal(err)
 	}
-	release()
-	select {
-	case err := <-done:
-		if !errors.Is(err, auth.ErrInvalidCredentials) {
-			t.Fatalf("login after the lock: %v, want ErrInvalidCredentials", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("login did not return within 10 s")
+	close(proceed)
+	if err := <-done; !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("login after the lock: %v, want ErrInvalidCredentials", err)
 	}
 	failed, _, err := st.ListAudit(ctx, store.AuditFilter{Username: "alice", Action: "login_failed"})
 	if err != nil || len(failed) != 1 || failed[0].Detail["reason"] != "locked" {

@@ -56,10 +56,3 @@ func (k *keyLocks) put(key string, l *keyLock) {
 		delete(k.locks, key)
 	}
 }
-
-// size is the number of keys held or waited for (tests).
-func (k *keyLocks) size() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.locks)
-}

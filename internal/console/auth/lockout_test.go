@@ -12,30 +12,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
-// waitUntil polls cond until it holds. Its only bound is the test binary's
-// own deadline (go test -timeout): what it waits for does not depend on
-// how loaded the machine is, only when it happens.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline, ok := t.Deadline()
-	for !cond() {
-		if ok && time.Now().After(deadline.Add(-10*time.Second)) {
-			t.Fatalf("%s: not before the test's deadline", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// started initializes s and closes it when the test ends.
-func started(t *testing.T, s *auth.Service) *auth.Service {
-	t.Helper()
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
 // reasons counts the rows of action by reason.
 func reasons(t *testing.T, st *store.Store, action string) map[string]int {
 	t.Helper()
@@ -51,19 +27,6 @@ func reasons(t *testing.T, st *store.Store, action string) map[string]int {
 	return out
 }
 
-// TestZeroValueFailsClosed checks that a Service built without saying
-// anything about the audit log refuses a login it cannot audit: only an
-// explicit AuditFailOpen lets it through.
-func TestZeroValueFailsClosed(t *testing.T) {
-	st := openStore(t)
-	s := started(t, &auth.Service{Store: st, SessionTTL: time.Hour, Params: cheap})
-	addUser(t, st, "alice", "alice-password")
-	breakAudit(t, st)
-	if _, err := s.Login(context.Background(), "alice", "alice-password", "10.0.0.1"); !errors.Is(err, auth.ErrAuditUnavailable) {
-		t.Fatalf("login of a zero-value service without audit log: %v, want ErrAuditUnavailable", err)
-	}
-}
-
 // TestRefusedLoginsOfABlockedAddress checks that refused login bodies of
 // an address that reached its limit are answered like its other logins
 // (TooManyAttemptsError) and neither write audit rows nor touch the
@@ -72,10 +35,7 @@ func TestRefusedLoginsOfABlockedAddress(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := started(t, &auth.Service{
-		Store: st, SessionTTL: time.Hour, MaxFailures: 5, Lockout: 15 * time.Minute, Params: cheap,
-		IPMaxFailures: 3, IPWindow: 10 * time.Minute, Now: clk.Now,
-	})
+	s := newService(t, st, clk, func(s *auth.Service) { s.MaxFailures, s.IPMaxFailures, s.IPWindow = 5, 3, 10*time.Minute })
 	// Three refused bodies are three failures: the third blocks the address.
 	for i := range 3 {
 		if err := s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text"); err != nil {
@@ -110,10 +70,7 @@ func TestPasswordChangeLockoutPerUser(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := started(t, &auth.Service{
-		Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap,
-		IPMaxFailures: 4, IPWindow: 15 * time.Minute, Now: clk.Now,
-	})
+	s := newService(t, st, clk, func(s *auth.Service) { s.IPMaxFailures = 4 })
 	addUser(t, st, "alice", "alice-password")
 	addUser(t, st, "bob", "bob-password")
 	// A stolen session used from several addresses.
@@ -185,10 +142,7 @@ func TestHashingSlotOnlyAroundTheHash(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := started(t, &auth.Service{
-		Store: st, SessionTTL: time.Hour, MaxFailures: 5, Lockout: 15 * time.Minute, Params: cheap,
-		MaxHashing: 1, Now: clk.Now,
-	})
+	s := newService(t, st, clk, func(s *auth.Service) { s.MaxFailures, s.MaxHashing = 5, 1 })
 	addUser(t, st, "alice", "alice-password")
 	key := store.AuthKey{Scope: store.FailLogin, Username: "slowpoke", Remote: "10.0.0.1"}
 	if _, err := st.CountAuthFailure(ctx, key, clk.Now(), store.AuthPolicy{Max: 5, Window: time.Hour, LockFor: time.Hour}); err != nil {
@@ -222,7 +176,7 @@ func TestHashingSlotOnlyAroundTheHash(t *testing.T) {
 			t.Errorf("the held-up login: %v, want ErrInvalidCredentials", err)
 		}
 	}()
-	waitUntil(t, "the login waits for the row lock", func() bool {
+	auth.WaitUntil(t, "the login waits for the row lock", func() bool {
 		var n int
 		err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%auth_failures%'`).Scan(&n)
@@ -245,10 +199,7 @@ func TestParallelBurstKeepsTheLockout(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := started(t, &auth.Service{
-		Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap,
-		IPMaxFailures: 20, IPWindow: 15 * time.Minute, MaxHashing: 2, Now: clk.Now,
-	})
+	s := newService(t, st, clk, func(s *auth.Service) { s.IPMaxFailures, s.MaxHashing = 20, 2 })
 	addUser(t, st, "alice", "alice-password")
 	burst := func(n int, user func(i int) string, remote string) []error {
 		errs := make([]error, n)
