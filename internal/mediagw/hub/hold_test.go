@@ -32,14 +32,7 @@ func readAll(t *testing.T, r *hub.Reader) (string, []hub.Unit, error) {
 				return string(b), units, r.Err()
 			}
 			units = append(units, u)
-			switch {
-			case u.Codec.IsAudio():
-				b = append(b, 'A')
-			case u.Keyframe:
-				b = append(b, 'K')
-			default:
-				b = append(b, 'P')
-			}
+			b = append(b, kindOf(u))
 		case <-limit:
 			t.Fatalf("reader queue did not end; read %q", b)
 		}

@@ -93,7 +93,19 @@ func write(t *testing.T, s *hub.Stream, pattern string) []hub.Unit {
 	return out
 }
 
-// kinds renders the queued units of r as a pattern like "KPPA".
+// kindOf is the letter of u in a unit pattern (see unit).
+func kindOf(u hub.Unit) byte {
+	switch {
+	case u.Codec.IsAudio():
+		return 'A'
+	case u.Keyframe:
+		return 'K'
+	}
+	return 'P'
+}
+
+// drain takes the units already queued for r, without waiting for more,
+// and returns them as a pattern like "KPPA".
 func drain(r *hub.Reader) string {
 	var b []byte
 	for {
@@ -102,14 +114,7 @@ func drain(r *hub.Reader) string {
 			if !ok {
 				return string(b)
 			}
-			switch {
-			case u.Codec.IsAudio():
-				b = append(b, 'A')
-			case u.Keyframe:
-				b = append(b, 'K')
-			default:
-				b = append(b, 'P')
-			}
+			b = append(b, kindOf(u))
 		default:
 			return string(b)
 		}
