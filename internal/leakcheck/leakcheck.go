@@ -13,12 +13,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// ignored are goroutines of the standard library and dependencies that
-// live for the whole process by design, not leaks of ours. goleak already
-// leaves out the runtime's and the testing package's own; nothing else is
-// needed so far.
-var ignored []goleak.Option
-
 // Main runs the tests, checks for leaked goroutines and exits.
 func Main(m *testing.M) { os.Exit(Run(m)) }
 
@@ -45,5 +39,7 @@ func Find() error {
 	if t, ok := http.DefaultTransport.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}
-	return goleak.Find(ignored...)
+	// goleak leaves out the runtime's and the testing package's own
+	// goroutines; nothing else lives for the whole process by design.
+	return goleak.Find()
 }
