@@ -93,8 +93,8 @@ type ConsoleAudit struct {
 // comma-separated string; a bare IP is a one-address prefix.
 type CIDRList string
 
-// ParseCIDRList parses "10.0.0.0/8, 192.0.2.7" (empty: no prefix).
-func ParseCIDRList(s string) ([]netip.Prefix, error) {
+// parseCIDRList parses "10.0.0.0/8, 192.0.2.7" (empty: no prefix).
+func parseCIDRList(s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for item := range strings.SplitSeq(s, ",") {
 		item = strings.TrimSpace(item)
@@ -121,8 +121,9 @@ func ParseCIDRList(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// Prefixes returns the parsed list.
-func (l CIDRList) Prefixes() ([]netip.Prefix, error) { return ParseCIDRList(string(l)) }
+// Prefixes returns the parsed list: bare IPs as one-address prefixes,
+// IPv4-mapped ones unmapped, every prefix masked.
+func (l CIDRList) Prefixes() ([]netip.Prefix, error) { return parseCIDRList(string(l)) }
 
 // UnmarshalText implements encoding.TextUnmarshaler (environment values).
 // The value is checked by Validate, which names the key.

@@ -99,27 +99,28 @@ func TestConsoleTrustErrorsNameTheKey(t *testing.T) {
 	}
 }
 
-func TestParseCIDRList(t *testing.T) {
-	ps, err := config.ParseCIDRList(" ::ffff:10.0.0.1 , ,fe80::1, ::ffff:10.0.0.0/104")
+func TestCIDRListPrefixes(t *testing.T) {
+	ps, err := config.CIDRList(" ::ffff:10.0.0.1 , ,fe80::1, ::ffff:10.0.0.0/104").Prefixes()
 	if err != nil || len(ps) != 3 || ps[0] != netip.MustParsePrefix("10.0.0.1/32") || ps[1] != netip.MustParsePrefix("fe80::1/128") ||
 		ps[2] != netip.MustParsePrefix("10.0.0.0/8") {
 		t.Fatalf("%v %v", ps, err)
 	}
 	for _, bad := range []string{"fe80::1%eth0", "10.0.0", "x/8", "::ffff:10.0.0.0/64"} {
-		if _, err := config.ParseCIDRList(bad); err == nil {
+		if _, err := config.CIDRList(bad).Prefixes(); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
 }
 
-// FuzzParseCIDRList checks that ParseCIDRList never panics and that what it
-// accepts are masked prefixes without zones.
+// FuzzParseCIDRList (the name of its corpus in testdata) checks that
+// CIDRList.Prefixes never panics and that what it accepts are masked
+// prefixes without zones.
 func FuzzParseCIDRList(f *testing.F) {
 	for _, seed := range []string{"10.0.0.0/8, 192.0.2.7", "::ffff:10.0.0.1", "fe80::1%eth0", "10.0.0.0/33", ",,", "2001:db8::/32"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ps, err := config.ParseCIDRList(s)
+		ps, err := config.CIDRList(s).Prefixes()
 		if err != nil {
 			return
 		}
