@@ -121,32 +121,9 @@ func (a *API) patchReceiver(w http.ResponseWriter, r *http.Request) error {
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
-	if req.SSRC == nil && req.AllowIPs == nil {
-		return fmt.Errorf("%w: nothing to change (ssrc, allow_ips)", ErrInvalid)
-	}
-	// Both are checked before either is applied.
-	if req.AllowIPs != nil {
-		if _, err := parseAllowIPs(*req.AllowIPs); err != nil {
-			return err
-		}
-	}
-	if req.SSRC != nil {
-		if _, err := parseSSRC(*req.SSRC); err != nil {
-			return err
-		}
-	}
-	var info ReceiverInfo
-	var err error
-	// The SSRC first: it is the change that can conflict (409).
-	if req.SSRC != nil {
-		if info, err = a.Gateway.SetSSRC(r.PathValue("id"), *req.SSRC); err != nil {
-			return err
-		}
-	}
-	if req.AllowIPs != nil {
-		if info, err = a.Gateway.SetAllowIPs(r.PathValue("id"), *req.AllowIPs); err != nil {
-			return err
-		}
+	info, err := a.Gateway.UpdateReceiver(r.PathValue("id"), req.SSRC, req.AllowIPs)
+	if err != nil {
+		return err
 	}
 	svcapi.WriteJSON(w, http.StatusOK, info)
 	return nil

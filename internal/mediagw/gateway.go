@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -453,11 +454,29 @@ func (g *Gateway) runningLocked(id string) (*receiver, error) {
 	return r, nil
 }
 
-// SetSSRC makes a receiver accept the SSRC the device answered with.
-func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
-	ssrc, err := parseSSRC(s)
-	if err != nil {
-		return ReceiverInfo{}, err
+// UpdateReceiver changes what a running receiver accepts after the SDP
+// answer: ssrc is the SSRC the device answered with, allow the addresses
+// media may come from (sipserver sends the device's signalling IP and the
+// c= IP of its answer). A nil one is left as it is. Both are checked
+// before either is applied, and both are applied together.
+func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string) (ReceiverInfo, error) {
+	if ssrc == nil && allow == nil {
+		return ReceiverInfo{}, fmt.Errorf("%w: nothing to change (ssrc, allow_ips)", ErrInvalid)
+	}
+	var (
+		n   uint32
+		ips []netip.Addr
+		err error
+	)
+	if ssrc != nil {
+		if n, err = parseSSRC(*ssrc); err != nil {
+			return ReceiverInfo{}, err
+		}
+	}
+	if allow != nil {
+		if ips, err = parseAllowIPs(*allow); err != nil {
+			return ReceiverInfo{}, err
+		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -465,37 +484,26 @@ func (g *Gateway) SetSSRC(id, s string) (ReceiverInfo, error) {
 	if err != nil {
 		return ReceiverInfo{}, err
 	}
-	if r.shared {
-		if ssrc == 0 {
-			return ReceiverInfo{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
+	// The SSRC first: it is the change that can be refused (taken on the
+	// shared port: 409), and then nothing is applied.
+	if ssrc != nil {
+		if r.shared {
+			if n == 0 {
+				return ReceiverInfo{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
+			}
+			if err := g.Mux.SetSSRC(r.rcv, n); err != nil {
+				return ReceiverInfo{}, fmt.Errorf("set ssrc of %s: %w", id, err)
+			}
+		} else {
+			r.rcv.SetSSRC(n)
 		}
-		if err := g.Mux.SetSSRC(r.rcv, ssrc); err != nil {
-			return ReceiverInfo{}, fmt.Errorf("set ssrc of %s: %w", id, err)
-		}
-	} else {
-		r.rcv.SetSSRC(ssrc)
+		g.Log.Info("receiver ssrc changed", "path", r.path, "receiver", id, "from", formatSSRC(r.ssrc), "to", formatSSRC(n))
+		r.ssrc = n
 	}
-	g.Log.Info("receiver ssrc changed", "path", r.path, "receiver", id, "from", formatSSRC(r.ssrc), "to", formatSSRC(ssrc))
-	r.ssrc = ssrc
-	return r.info(), nil
-}
-
-// SetAllowIPs replaces the addresses a receiver accepts media from: after
-// the SDP answer, sipserver sends the device's signalling IP and the c= IP
-// of its answer.
-func (g *Gateway) SetAllowIPs(id string, list []string) (ReceiverInfo, error) {
-	allow, err := parseAllowIPs(list)
-	if err != nil {
-		return ReceiverInfo{}, err
+	if allow != nil {
+		r.rcv.SetAllowIPs(ips)
+		g.Log.Info("receiver sources set", "path", r.path, "receiver", id, "allow_ips", *allow)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	r, err := g.runningLocked(id)
-	if err != nil {
-		return ReceiverInfo{}, err
-	}
-	r.rcv.SetAllowIPs(allow)
-	g.Log.Info("receiver sources set", "path", r.path, "receiver", id, "allow_ips", list)
 	return r.info(), nil
 }
 

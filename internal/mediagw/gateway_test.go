@@ -106,6 +106,7 @@ func TestControlAPIErrors(t *testing.T) {
 		{"unknown receiver", "GET", "/internal/v1/receivers/nope", "", tok, 404},
 		{"patch unknown", "PATCH", "/internal/v1/receivers/nope", `{"ssrc":"1"}`, tok, 404},
 		{"patch nothing", "PATCH", "/internal/v1/receivers/" + ri.ID, `{}`, tok, 400},
+		{"patch half bad", "PATCH", "/internal/v1/receivers/" + ri.ID, `{"ssrc":"7","allow_ips":["nope"]}`, tok, 400},
 		{"connect udp", "POST", "/internal/v1/receivers/" + ri.ID + "/connect", `{"ip":"127.0.0.1","port":5}`, tok, 400},
 		{"delete unknown", "DELETE", "/internal/v1/receivers/nope", "", tok, 404},
 		{"unknown stream", "GET", "/internal/v1/streams/live/nope", "", tok, 404},
@@ -118,6 +119,10 @@ func TestControlAPIErrors(t *testing.T) {
 				t.Fatalf("%s %s = %d, want %d", c.method, c.path, got, c.want)
 			}
 		})
+	}
+	// A PATCH with one bad value applied none.
+	if code := g.call("GET", "/internal/v1/receivers/"+ri.ID, nil, &ri); code != 200 || ri.SSRC != "0100000001" {
+		t.Fatalf("receiver after a refused PATCH = %d %+v", code, ri)
 	}
 	// The device answered with another SSRC: the receiver follows.
 	var patched ReceiverInfo
