@@ -66,19 +66,6 @@ type DownloadStatus struct {
 	User string `json:"user,omitempty"`
 	// finished is when it ended (for the cleaner).
 	finished time.Time
-	// stop cancels a running download.
-	stop context.CancelFunc
-}
-
-// downloadMeta is the sidecar file <id>.json beside a download's file: what
-// the status shows, including the owner, after a console restart.
-type downloadMeta struct {
-	User      string    `json:"user"`
-	ChannelID string    `json:"channel_id"`
-	SessionID string    `json:"session_id"`
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
-	Speed     int       `json:"speed"`
 }
 
 // FileName is the name offered when the file is saved.
@@ -109,8 +96,11 @@ type Downloads struct {
 	MaxAge time.Duration
 	Log    *slog.Logger
 
-	mu      sync.Mutex
-	items   map[string]*DownloadStatus
+	mu    sync.Mutex
+	items map[string]*DownloadStatus
+	// cancels stops each running download, by id; an entry lives while
+	// its status says running.
+	cancels map[string]context.CancelFunc
 	running int
 	// closed refuses new downloads once Close began; set under mu before
 	// Close waits, so that no Start adds to wg after Wait.
@@ -154,6 +144,7 @@ func (d *Downloads) Initialize() error {
 		}
 	}
 	d.items = map[string]*DownloadStatus{}
+	d.cancels = map[string]context.CancelFunc{}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.wg.Go(d.runCleaner)
 	return nil
@@ -219,11 +210,16 @@ func (d *Downloads) file(id string) string { return filepath.Join(d.Dir, id+".mp
 
 func (d *Downloads) meta(id string) string { return filepath.Join(d.Dir, id+".json") }
 
-// writeMeta writes the sidecar of st (owner and range), atomically.
+// writeMeta writes the sidecar <id>.json of st, atomically: the status as
+// the download starts, which names the owner and the range after a console
+// restart. (Its keys are those of the former sidecar — user, channel_id,
+// session_id, start, end, speed — plus the status's others, which readMeta
+// ignores: old and new consoles read each other's files.)
 func (d *Downloads) writeMeta(st *DownloadStatus) error {
-	b, err := json.Marshal(downloadMeta{
-		User: st.User, ChannelID: st.ChannelID, SessionID: st.SessionID, Start: *st.Start, End: *st.End, Speed: st.Speed,
-	})
+	d.mu.Lock()
+	snap := *st
+	d.mu.Unlock()
+	b, err := json.Marshal(snap)
 	if err != nil {
 		return err
 	}
@@ -234,19 +230,19 @@ func (d *Downloads) writeMeta(st *DownloadStatus) error {
 	return os.Rename(tmp, d.meta(st.ID))
 }
 
-// readMeta reads the sidecar of id into st; without one st keeps no owner.
+// readMeta reads the owner and the range of id's sidecar into st (the
+// state comes from the file); without one st keeps no owner.
 func (d *Downloads) readMeta(id string, st *DownloadStatus) {
 	b, err := os.ReadFile(d.meta(id))
 	if err != nil {
 		return
 	}
-	var m downloadMeta
+	var m DownloadStatus
 	if err := json.Unmarshal(b, &m); err != nil {
 		d.Log.Warn("unreadable download sidecar: the download is left to admins", "id", id, "error", err)
 		return
 	}
-	st.User, st.ChannelID, st.SessionID, st.Speed = m.User, m.ChannelID, m.SessionID, m.Speed
-	st.Start, st.End = &m.Start, &m.End
+	st.User, st.ChannelID, st.SessionID, st.Speed, st.Start, st.End = m.User, m.ChannelID, m.SessionID, m.Speed, m.Start, m.End
 }
 
 // Start asks sipserver for a download session of ch between start and end
@@ -307,19 +303,19 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		}
 	}
 	rctx, stop := context.WithCancel(d.ctx)
-	st.stop = stop
 	d.mu.Lock()
 	d.items[st.ID] = st
+	d.cancels[st.ID] = stop
 	d.mu.Unlock()
 	// The answer is taken before the recorder starts writing to st.
 	answer := *st
-	answer.stop = nil
 	go func() {
 		defer release()
 		defer stop()
 		err := d.record(rctx, st, sess, end.Sub(start))
 		d.mu.Lock()
 		st.finished = time.Now()
+		delete(d.cancels, st.ID)
 		if err != nil {
 			st.State, st.Error = DownloadFailed, err.Error()
 		} else {
@@ -487,7 +483,6 @@ func (d *Downloads) Status(id string) (DownloadStatus, error) {
 	var st DownloadStatus
 	if ok {
 		st = *it
-		st.stop = nil
 	}
 	d.mu.Unlock()
 	if ok {
@@ -502,16 +497,15 @@ func (d *Downloads) Status(id string) (DownloadStatus, error) {
 	return st, nil
 }
 
-// Remove stops a running download (its partial file is dropped) or removes
-// a finished download's file; the download is forgotten.
+// Remove stops a running download — its partial file is dropped, and it
+// stays, failed with "download stopped", until the cleaner forgets it — or
+// removes a finished download's file and forgets the download.
 func (d *Downloads) Remove(id string) error {
 	if !downloadIDPattern.MatchString(id) {
 		return fmt.Errorf("download %q: %w", id, store.ErrNotFound)
 	}
 	d.mu.Lock()
-	it, ok := d.items[id]
-	if ok && it.State == DownloadRunning {
-		stop := it.stop
+	if stop, running := d.cancels[id]; running {
 		d.mu.Unlock()
 		stop()
 		return nil // record ends it: state failed, "download stopped"

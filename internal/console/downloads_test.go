@@ -211,3 +211,30 @@ func TestDownloadAfterClose(t *testing.T) {
 		t.Errorf("sessions made after Close: %v", s)
 	}
 }
+
+// TestDownloadSidecarOfAnEarlierVersion checks that a sidecar written
+// before it was the marshalled status (only user, channel_id, session_id,
+// start, end, speed) still names the owner and the range after a restart.
+func TestDownloadSidecarOfAnEarlierVersion(t *testing.T) {
+	dir := t.TempDir()
+	id := "00112233445566778899aabbccddeeff"
+	old := `{"user":"olga","channel_id":"` + channelA1 + `","session_id":"download-7",` +
+		`"start":"2024-05-01T08:00:00Z","end":"2024-05-01T09:00:00Z","speed":2}`
+	for name, data := range map[string]string{id + ".mp4": "mp4 data", id + ".json": old} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &console.Downloads{Dir: dir, FFmpeg: "ffmpeg", Log: quiet}
+	if err := d.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, err := d.Status(id)
+	start := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	if err != nil || st.User != "olga" || st.ChannelID != channelA1 || st.SessionID != "download-7" || st.Speed != 2 ||
+		st.Start == nil || !st.Start.Equal(start) || st.End == nil || !st.End.Equal(start.Add(time.Hour)) ||
+		st.State != console.DownloadDone || st.Bytes != int64(len("mp4 data")) {
+		t.Fatalf("status %+v %v", st, err)
+	}
+}
