@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 )
 
 // fakeClock is a Receiver clock the test moves by hand.
@@ -199,7 +201,7 @@ func TestReceiverForeignSourceDoesNotLockSSRC(t *testing.T) {
 // warning is built only when it is logged.
 func TestReceiverForeignFlood(t *testing.T) {
 	clock := newFakeClock()
-	logs := &lineCounter{}
+	logs := &mediatest.LogBuffer{}
 	src := makeStream(t, nil, 77, 2, 3)
 	r := newReceiver(t, &Receiver{
 		Path: "cam", SSRC: 77, Sink: newSink(-1), AllowIPs: ips("192.0.2.7"), Now: clock.Now, Timeout: time.Hour,
@@ -211,13 +213,13 @@ func TestReceiverForeignFlood(t *testing.T) {
 	for range flood {
 		r.WritePacketFrom(forged, spoofer)
 	}
-	if n := logs.count("dropping media from a foreign source"); n != 1 {
-		t.Fatalf("%d warnings for the flood, want 1:\n%s", n, logs.text())
+	if n := linesWith(logs, "dropping media from a foreign source"); n != 1 {
+		t.Fatalf("%d warnings for the flood, want 1:\n%s", n, logs)
 	}
 	clock.Add(warnInterval)
 	r.WritePacketFrom(forged, spoofer)
-	if n := logs.count("suppressed=" + strconv.Itoa(flood-1)); n != 1 {
-		t.Fatalf("the next warning does not count the %d suppressed:\n%s", flood-1, logs.text())
+	if n := linesWith(logs, "suppressed="+strconv.Itoa(flood-1)); n != 1 {
+		t.Fatalf("the next warning does not count the %d suppressed:\n%s", flood-1, logs)
 	}
 	allocs := testing.AllocsPerRun(100, func() { r.WritePacketFrom(forged, spoofer) })
 	if st := r.Stats(); st.ForeignSource != flood+1+101 || st.Packets != 1 {
@@ -228,28 +230,10 @@ func TestReceiverForeignFlood(t *testing.T) {
 	}
 }
 
-// lineCounter collects log output.
-type lineCounter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lineCounter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lineCounter) text() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// count returns the number of lines containing s.
-func (l *lineCounter) count(s string) int {
+// linesWith returns the number of lines of logs containing s.
+func linesWith(logs *mediatest.LogBuffer, s string) int {
 	n := 0
-	for _, line := range strings.Split(l.text(), "\n") {
+	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, s) {
 			n++
 		}

@@ -193,6 +193,28 @@ func Log(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// LogBuffer collects the log lines of a component under test (a writer for
+// slog.NewTextHandler); tests print it when they fail and look for lines
+// in it.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // NewHub initializes h (a zero Hub when nil; Log defaults to Log(t)) and
 // closes it when the test ends.
 func NewHub(t testing.TB, h *hub.Hub) *hub.Hub {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,40 +18,22 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/whep"
 )
-
-// logBuffer collects log lines; tests print it when they fail and may
-// look for a line in it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // env is a WHEP server behind an HTTP server, both on 127.0.0.1.
 type env struct {
 	srv  *whep.Server
 	http *httptest.Server
-	log  *logBuffer
+	log  *mediatest.LogBuffer
 }
 
 func (e *env) url(p string) string { return e.http.URL + p }
 
 func newEnv(t testing.TB, src access.Source, configure ...func(*whep.Server)) *env {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &mediatest.LogBuffer{}
 	srv := &whep.Server{
 		Source:        src,
 		ICEUDPAddress: "127.0.0.1:0",
