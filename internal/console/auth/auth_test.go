@@ -61,6 +61,15 @@ func newService(t *testing.T, st *store.Store, clk *clock, opts ...func(*auth.Se
 	return s
 }
 
+// fixture is a Service (newService with opts) on a fresh database, the
+// database and the Service's clock.
+func fixture(t *testing.T, opts ...func(*auth.Service)) (*auth.Service, *store.Store, *clock) {
+	t.Helper()
+	st := openStore(t)
+	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
+	return newService(t, st, clk, opts...), st, clk
+}
+
 func bearer(token string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
@@ -69,9 +78,7 @@ func bearer(token string) *http.Request {
 
 func TestLoginLockoutAndSessions(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := newService(t, st, clk)
+	s, st, clk := fixture(t)
 	if err := s.EnsureAdmin(ctx, "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +164,7 @@ func TestLoginLockoutAndSessions(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now()}
-	s := newService(t, st, clk)
+	s, _, _ := fixture(t)
 	if err := s.EnsureAdmin(ctx, "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +215,8 @@ func TestChangePassword(t *testing.T) {
 // lock check before the first failures are counted.
 func TestLockoutHoldsForWaitingLogins(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
 	hashing, proceed := make(chan struct{}), make(chan struct{})
-	s := newService(t, st, clk, func(s *auth.Service) {
+	s, st, clk := fixture(t, func(s *auth.Service) {
 		auth.SetCheckHash(s, func(phc, password string) (bool, error) {
 			// The login is inside its hash: past every read before it.
 			close(hashing)

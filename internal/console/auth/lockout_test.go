@@ -33,9 +33,7 @@ func reasons(t *testing.T, st *store.Store, action string) map[string]int {
 // counter: a blocked address cannot fill the audit log.
 func TestRefusedLoginsOfABlockedAddress(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := newService(t, st, clk, func(s *auth.Service) { s.MaxFailures, s.IPMaxFailures, s.IPWindow = 5, 3, 10*time.Minute })
+	s, st, clk := fixture(t, func(s *auth.Service) { s.MaxFailures, s.IPMaxFailures, s.IPWindow = 5, 3, 10*time.Minute })
 	// Three refused bodies are three failures: the third blocks the address.
 	for i := range 3 {
 		if err := s.RefuseLogin(ctx, "ad\x00min", "10.0.0.7", "username is not text"); err != nil {
@@ -68,9 +66,7 @@ func TestRefusedLoginsOfABlockedAddress(t *testing.T) {
 // address's logins and password changes.
 func TestPasswordChangeLockoutPerUser(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := newService(t, st, clk, func(s *auth.Service) { s.IPMaxFailures = 4 })
+	s, st, clk := fixture(t, func(s *auth.Service) { s.IPMaxFailures = 4 })
 	addUser(t, st, "alice", "alice-password")
 	addUser(t, st, "bob", "bob-password")
 	// A stolen session used from several addresses.
@@ -140,9 +136,7 @@ func TestPasswordChangeLockoutPerUser(t *testing.T) {
 // a row lock of its failure counter) leaves the slot to other logins.
 func TestHashingSlotOnlyAroundTheHash(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := newService(t, st, clk, func(s *auth.Service) { s.MaxFailures, s.MaxHashing = 5, 1 })
+	s, st, clk := fixture(t, func(s *auth.Service) { s.MaxFailures, s.MaxHashing = 5, 1 })
 	addUser(t, st, "alice", "alice-password")
 	key := store.AuthKey{Scope: store.FailLogin, Username: "slowpoke", Remote: "10.0.0.1"}
 	if _, err := st.CountAuthFailure(ctx, key, clk.Now(), store.AuthPolicy{Max: 5, Window: time.Hour, LockFor: time.Hour}); err != nil {
@@ -197,9 +191,7 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '
 // locked; exactly ip_max_failures failures, then the address is refused.
 func TestParallelBurstKeepsTheLockout(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
-	s := newService(t, st, clk, func(s *auth.Service) { s.IPMaxFailures, s.MaxHashing = 20, 2 })
+	s, st, _ := fixture(t, func(s *auth.Service) { s.IPMaxFailures, s.MaxHashing = 20, 2 })
 	addUser(t, st, "alice", "alice-password")
 	burst := func(n int, user func(i int) string, remote string) []error {
 		errs := make([]error, n)

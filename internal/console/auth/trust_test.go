@@ -57,10 +57,8 @@ CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNC
 // the same work (one password hash each) and return the same error.
 func TestLoginFailuresAlike(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
 	var hashes counting
-	s := newService(t, st, clk, func(s *auth.Service) {
+	s, st, _ := fixture(t, func(s *auth.Service) {
 		s.MaxFailures = 2
 		auth.SetCheckHash(s, hashes.verify)
 	})
@@ -105,25 +103,15 @@ func TestLoginFailuresAlike(t *testing.T) {
 	if err != nil || mallory.Failures != 1 {
 		t.Fatalf("unknown user's counter %+v %v", mallory, err)
 	}
-	reasons := map[string]int{}
-	entries, _, err := st.ListAudit(ctx, store.AuditFilter{Action: "login_failed"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		reasons[e.Detail["reason"].(string)]++
-	}
-	if reasons["unknown user"] != 3 || reasons["locked"] != 2 || reasons["wrong password"] != 3 {
-		t.Errorf("audited reasons %v", reasons)
+	if got := reasons(t, st, "login_failed"); got["unknown user"] != 3 || got["locked"] != 2 || got["wrong password"] != 3 {
+		t.Errorf("audited reasons %v", got)
 	}
 }
 
 func TestLoginAddressLimit(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	clk := &clock{now: time.Now().Truncate(time.Microsecond)}
 	var hashes counting
-	s := newService(t, st, clk, func(s *auth.Service) {
+	s, st, clk := fixture(t, func(s *auth.Service) {
 		s.MaxFailures, s.IPMaxFailures, s.IPWindow = 5, 3, 10*time.Minute
 		auth.SetCheckHash(s, hashes.verify)
 	})
@@ -183,12 +171,11 @@ func TestLoginAddressLimit(t *testing.T) {
 func TestLoginFailsClosed(t *testing.T) {
 	ctx := context.Background()
 	for _, failClosed := range []bool{true, false} {
-		st := openStore(t)
 		var opts []func(*auth.Service)
 		if !failClosed {
 			opts = append(opts, func(s *auth.Service) { s.AuditFailOpen = true })
 		}
-		s := newService(t, st, &clock{now: time.Now()}, opts...)
+		s, st, _ := fixture(t, opts...)
 		u := addUser(t, st, "alice", "alice-password")
 		breakAudit(t, st)
 		res, err := s.Login(ctx, "alice", "alice-password", "10.0.0.1")
