@@ -236,8 +236,7 @@ func TestLockoutHoldsForWaitingLogins(t *testing.T) {
 	key := store.AuthKey{Scope: store.FailLogin, Username: u.Username, Remote: "10.0.0.9"}
 	if _, err := st.CountAuthFailure(ctx, key, clk.Now(), store.AuthPolicy{Max: 1, Window: time.Minute, LockFor: time.Minute}); err != nil {
 		close(proceed)
-		<-done
-		t.Fatal(err)
+		t.Fatalf("count the failure: %v (the login then said %v)", err, <-done)
 	}
 	close(proceed)
 	if err := <-done; !errors.Is(err, auth.ErrInvalidCredentials) {
