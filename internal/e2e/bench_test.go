@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // playJS plays a channel the way the console's wall does — POST play, then
@@ -103,8 +104,8 @@ func benchPlays(b *testing.B, ch int, cold bool, plays int) []float64 {
 		if cold {
 			// Nothing running: end the session and wait until mediagw has no stream.
 			s.sip("POST", "/internal/v1/streams/idle", map[string]string{"path": path}, nil)
-			eventually(b, "stream gone", 15*time.Second, func() bool { _, ok := s.stream(path); return !ok })
-			eventually(b, "camera idle", 15*time.Second, func() bool { return s.sim.Stats().Streams == 0 })
+			testsupport.Eventually(b, 15*time.Second, "stream gone", func() bool { _, ok := s.stream(path); return !ok })
+			testsupport.Eventually(b, 15*time.Second, "camera idle", func() bool { return s.sim.Stats().Streams == 0 })
 		}
 		var v float64
 		b.StartTimer()

@@ -25,6 +25,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // consoleStack is a stack with the console in front.
@@ -174,7 +175,7 @@ func TestConsoleVideoWall(t *testing.T) {
 	p.run("open PTZ", chromedp.Click(q("ptz-toggle-0"), chromedp.ByQuery))
 	p.poll("PTZ panel", vis("ptz-left"), 5*time.Second)
 	p.run("hold left", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('mousedown', {bubbles: true}))`, q("ptz-left")), nil))
-	eventually(t, "the camera pans left", 10*time.Second, func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the camera pans left", func() bool {
 		pan, _, _, _ := s.sim.Position(channelID(1))
 		left := math.Mod(pan0-pan+360, 360) // degrees turned left, pan wraps at 360
 		return left > 1 && left < 180
@@ -189,7 +190,7 @@ func TestConsoleVideoWall(t *testing.T) {
 	}
 	defer st.Close()
 	opened := map[string]store.AuditEntry{}
-	eventually(t, "a media_open row per pane", 10*time.Second, func() bool {
+	testsupport.Eventually(t, 10*time.Second, "a media_open row per pane", func() bool {
 		rows, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: auditapi.ActionMediaOpen})
 		if err != nil {
 			t.Fatal(err)
@@ -275,7 +276,7 @@ func TestConsolePlayback(t *testing.T) {
 
 	// A download of 20 s at 4x speed through the API, with the operator's
 	// token: an MP4 that ffprobe reads, as long as the range.
-	ffprobe := peertest.Require(t, "ffprobe", "ffmpeg")
+	ffprobe := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	var login struct{ Token string }
 	if code := call(t, "POST", cs.base()+"/api/v1/auth/login", map[string]string{"username": "admin", "password": "Wall-0perator!"}, &login); code != http.StatusOK {
 		t.Fatalf("login: %d", code)
@@ -289,7 +290,7 @@ func TestConsolePlayback(t *testing.T) {
 		map[string]any{"start": end.Add(-20 * time.Second), "end": end, "speed": 4}, &dl); code != http.StatusAccepted {
 		t.Fatalf("download: %d %+v", code, dl)
 	}
-	eventually(t, "download done", 60*time.Second, func() bool {
+	testsupport.Eventually(t, 60*time.Second, "download done", func() bool {
 		api("GET", "/api/v1/downloads/"+dl.ID, nil, &dl)
 		if dl.State == "failed" {
 			t.Fatalf("download failed: %s", dl.Error)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // TestMediagwOutageHangsUp: mediagw stops under four playing cameras and
@@ -34,7 +35,7 @@ func TestMediagwOutageHangsUp(t *testing.T) {
 		}
 		ids = append(ids, ss.ID)
 	}
-	eventually(t, "four cameras streaming", 20*time.Second, func() bool { return s.sim.Stats().Streams == 4 })
+	testsupport.Eventually(t, 20*time.Second, "four cameras streaming", func() bool { return s.sim.Stats().Streams == 4 })
 
 	byes := s.sim.Stats().Byes
 	stopped := time.Now()
@@ -42,7 +43,7 @@ func TestMediagwOutageHangsUp(t *testing.T) {
 	grace := s.sipCfg.Sessions.MediaNodeGrace.Std()
 	// The bound is the grace, a probe, and the BYE transactions, with room
 	// for a loaded machine; the figure itself is logged.
-	eventually(t, "every camera hung up while mediagw is down", 3*grace+20*time.Second, func() bool {
+	testsupport.Eventually(t, 3*grace+20*time.Second, "every camera hung up while mediagw is down", func() bool {
 		st := s.sim.Stats()
 		return st.Byes == byes+4 && st.Streams == 0
 	})
@@ -53,7 +54,7 @@ func TestMediagwOutageHangsUp(t *testing.T) {
 	}
 	// The BYE goes out before the row is written: wait for the rows too.
 	for _, id := range ids {
-		eventually(t, "session "+id+" stored as ended media_node_down", 10*time.Second, func() bool {
+		testsupport.Eventually(t, 10*time.Second, "session "+id+" stored as ended media_node_down", func() bool {
 			var ss session
 			return s.sip("GET", "/internal/v1/sessions/"+id, nil, &ss) == http.StatusOK && ss.State == "ended" &&
 				ss.EndReason == "media_node_down"

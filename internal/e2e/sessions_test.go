@@ -10,7 +10,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 const devID = "34020000001320000001"
@@ -19,7 +19,7 @@ const devID = "34020000001320000001"
 func (s *stack) live(path, codec string) stream {
 	s.t.Helper()
 	var first stream
-	eventually(s.t, path+" streaming "+codec, 20*time.Second, func() bool {
+	testsupport.Eventually(s.t, 20*time.Second, path+" streaming "+codec, func() bool {
 		st, ok := s.stream(path)
 		if ok && st.Width == 640 && st.Height == 360 && strings.EqualFold(st.VideoCodec, codec) && st.Units > 0 {
 			first = st
@@ -27,7 +27,7 @@ func (s *stack) live(path, codec string) stream {
 		}
 		return false
 	})
-	eventually(s.t, path+" still growing", 10*time.Second, func() bool {
+	testsupport.Eventually(s.t, 10*time.Second, path+" still growing", func() bool {
 		st, ok := s.stream(path)
 		return ok && st.Units > first.Units+10
 	})
@@ -71,10 +71,10 @@ func TestLiveSessionTransports(t *testing.T) {
 			if code := s.sip("POST", "/internal/v1/streams/idle", map[string]string{"path": path}, nil); code != http.StatusNoContent {
 				t.Fatalf("idle: %d", code)
 			}
-			eventually(t, "the camera got its BYE", 10*time.Second, func() bool {
+			testsupport.Eventually(t, 10*time.Second, "the camera got its BYE", func() bool {
 				return s.sim.Stats().Byes == byes+1 && s.sim.Stats().Streams == 0
 			})
-			eventually(t, "receiver closed", 10*time.Second, func() bool { _, ok := s.stream(path); return !ok })
+			testsupport.Eventually(t, 10*time.Second, "receiver closed", func() bool { _, ok := s.stream(path); return !ok })
 			if got := s.sessionOf(path); got.State != "ended" || got.EndReason != "idle" {
 				t.Fatalf("stored session %+v", got)
 			}
@@ -87,7 +87,7 @@ func TestLiveSessionTransports(t *testing.T) {
 // the session through sipserver (an H.265 camera here, probed over RTSP),
 // and concurrent askers share one INVITE.
 func TestOnDemandPlaysAndShares(t *testing.T) {
-	ffprobe := peertest.Require(t, "ffprobe", "ffmpeg")
+	ffprobe := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	s := newStack(t, nil)
 	s.startMediagw()
 	s.startSipserver()
@@ -118,7 +118,7 @@ func TestOnDemandPlaysAndShares(t *testing.T) {
 			t.Fatalf("callers got sessions %v", ids)
 		}
 	}
-	eventually(t, "two camera streams", 10*time.Second, func() bool { return s.sim.Stats().Streams == 2 })
+	testsupport.Eventually(t, 10*time.Second, "two camera streams", func() bool { return s.sim.Stats().Streams == 2 })
 
 	// Clear errors for what cannot play.
 	for _, c := range []struct {
@@ -157,11 +157,11 @@ func TestTeardownPaths(t *testing.T) {
 	}
 	ended := func(id, reason string) {
 		t.Helper()
-		eventually(t, "session ended: "+reason, 15*time.Second, func() bool {
+		testsupport.Eventually(t, 15*time.Second, "session ended: "+reason, func() bool {
 			var ss session
 			return s.sip("GET", "/internal/v1/sessions/"+id, nil, &ss) == http.StatusOK && ss.State == "ended" && ss.EndReason == reason
 		})
-		eventually(t, "receiver closed", 10*time.Second, func() bool { _, ok := s.stream(path); return !ok })
+		testsupport.Eventually(t, 10*time.Second, "receiver closed", func() bool { _, ok := s.stream(path); return !ok })
 	}
 
 	t.Run("device bye", func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestTeardownPaths(t *testing.T) {
 			t.Fatalf("delete receiver: %d", code)
 		}
 		ended(ss.ID, "receiver_gone")
-		eventually(t, "the camera got its BYE", 10*time.Second, func() bool {
+		testsupport.Eventually(t, 10*time.Second, "the camera got its BYE", func() bool {
 			return s.sim.Stats().Byes == byes+1 && s.sim.Stats().Streams == 0
 		})
 	})
@@ -187,7 +187,7 @@ func TestTeardownPaths(t *testing.T) {
 		if code := s.gw("POST", "/internal/v1/receivers", map[string]string{"path": "live/orphan", "ssrc": "0100009999", "transport": "udp"}, &r); code != http.StatusCreated {
 			t.Fatalf("open receiver: %d", code)
 		}
-		eventually(t, "reconcile closes a receiver no session owns", 20*time.Second, func() bool {
+		testsupport.Eventually(t, 20*time.Second, "reconcile closes a receiver no session owns", func() bool {
 			return s.gw("GET", "/internal/v1/receivers/"+r.ID, nil, nil) == http.StatusNotFound
 		})
 	})
@@ -198,7 +198,7 @@ func TestTeardownPaths(t *testing.T) {
 			t.Fatal(err)
 		}
 		ended(ss.ID, "unregister")
-		eventually(t, "the camera got its BYE", 10*time.Second, func() bool {
+		testsupport.Eventually(t, 10*time.Second, "the camera got its BYE", func() bool {
 			return s.sim.Stats().Byes == byes+1 && s.sim.Stats().Streams == 0
 		})
 	})
@@ -230,7 +230,7 @@ func TestRestarts(t *testing.T) {
 	if code := s.sip("POST", "/internal/v1/streams/idle", map[string]string{"path": path}, nil); code != http.StatusNoContent {
 		t.Fatalf("idle after restart: %d", code)
 	}
-	eventually(t, "BYE from the restored dialog", 10*time.Second, func() bool {
+	testsupport.Eventually(t, 10*time.Second, "BYE from the restored dialog", func() bool {
 		return s.sim.Stats().Byes == byes+1 && s.sim.Stats().Streams == 0
 	})
 
@@ -241,11 +241,11 @@ func TestRestarts(t *testing.T) {
 	byes = s.sim.Stats().Byes
 	s.stopGW()
 	s.startMediagw()
-	eventually(t, "session ended after the mediagw restart", 15*time.Second, func() bool {
+	testsupport.Eventually(t, 15*time.Second, "session ended after the mediagw restart", func() bool {
 		var got session
 		return s.sip("GET", "/internal/v1/sessions/"+ss.ID, nil, &got) == http.StatusOK && got.State == "ended"
 	})
-	eventually(t, "the camera got its BYE", 10*time.Second, func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the camera got its BYE", func() bool {
 		return s.sim.Stats().Byes == byes+1 && s.sim.Stats().Streams == 0
 	})
 	if code := s.sip("POST", "/internal/v1/streams/needed", map[string]string{"path": path}, &ss); code != http.StatusOK {
@@ -284,7 +284,7 @@ func TestPlaybackAndDownload(t *testing.T) {
 	if code := s.sip("DELETE", "/internal/v1/sessions/"+pb.ID, nil, nil); code != http.StatusNoContent {
 		t.Fatalf("stop playback: %d", code)
 	}
-	eventually(t, "playback BYE", 10*time.Second, func() bool { return s.sim.Stats().Byes == byes+1 })
+	testsupport.Eventually(t, 10*time.Second, "playback BYE", func() bool { return s.sim.Stats().Byes == byes+1 })
 
 	var dl session
 	code = s.sip("POST", "/internal/v1/sessions", map[string]any{
@@ -293,7 +293,7 @@ func TestPlaybackAndDownload(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("download: %d %+v", code, dl)
 	}
-	eventually(t, "download ended by MediaStatus 121", 30*time.Second, func() bool {
+	testsupport.Eventually(t, 30*time.Second, "download ended by MediaStatus 121", func() bool {
 		var got session
 		return s.sip("GET", "/internal/v1/sessions/"+dl.ID, nil, &got) == http.StatusOK && got.State == "ended" &&
 			got.EndReason == "media_status"
@@ -325,7 +325,7 @@ func TestInviteTimeoutCancels(t *testing.T) {
 		!strings.Contains(e.Error, "no answer within 1s") {
 		t.Fatalf("needed: %d %q", code, e.Error)
 	}
-	eventually(t, "the camera saw the CANCEL", 10*time.Second, func() bool { return s.sim.Stats().Cancels == 1 })
+	testsupport.Eventually(t, 10*time.Second, "the camera saw the CANCEL", func() bool { return s.sim.Stats().Cancels == 1 })
 	var rcvs struct{ Items []any }
 	if s.gw("GET", "/internal/v1/receivers", nil, &rcvs); len(rcvs.Items) != 0 {
 		t.Fatalf("receivers left: %+v", rcvs.Items)

@@ -22,6 +22,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/sipserver"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -208,7 +209,7 @@ func (s *stack) startSim(mod func(*gbsim.Config)) {
 	go func() { _ = sim.Run(ctx); close(done) }()
 	s.t.Cleanup(func() { cancel(); <-done })
 	want := cfg.Devices * cfg.Channels
-	eventually(s.t, "cameras registered with their catalogs", 60*time.Second, func() bool {
+	testsupport.Eventually(s.t, 60*time.Second, "cameras registered with their catalogs", func() bool {
 		var out struct{ Total int }
 		return sim.Stats().Registered == int64(cfg.Devices) &&
 			s.sip("GET", "/internal/v1/channels?online=true", nil, &out) == http.StatusOK && out.Total == want
@@ -301,18 +302,6 @@ func (s *stack) token(path, right string) string {
 		s.t.Fatal(err)
 	}
 	return tok
-}
-
-// eventually polls cond until it holds or limit passes.
-func eventually(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func channelID(n int) string { return fmt.Sprintf("3402000000131%07d", n) }

@@ -7,23 +7,19 @@ package peertest
 
 import (
 	"net"
-	"os"
-	"os/exec"
 	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // Require returns the path of binary, or skips the test (fails it under CI)
-// naming the Debian package that provides it.
+// naming the Debian package that provides it: testsupport.Tool, the one
+// rule for a missing part.
+//
+// Deprecated: call testsupport.Tool; Require goes once no test calls it.
 func Require(t testing.TB, binary, debianPackage string) string {
 	t.Helper()
-	p, err := exec.LookPath(binary)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required under CI (Debian package %s): %v", binary, debianPackage, err)
-		}
-		t.Skipf("%s not installed (Debian package %s)", binary, debianPackage)
-	}
-	return p
+	return testsupport.Tool(t, binary, debianPackage)
 }
 
 // FreePort returns a port that was free on 127.0.0.1 a moment ago, for

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -43,12 +44,8 @@ func TestNewDBIsFreshAndUsable(t *testing.T) {
 // TestEnsureReusesAcrossRuns starts a cluster, "restarts" the caller (a new Cluster
 // value for the same directory, several at once), and checks they all reuse it.
 func TestEnsureReusesAcrossRuns(t *testing.T) {
-	if _, err := pgtest.FindBinaries(); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	_, err := pgtest.FindBinaries()
+	testsupport.Need(t, "PostgreSQL", "apt-get install postgresql", err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	parent, err := os.MkdirTemp("", "sharpeyes-pgtest-reuse-")
@@ -106,12 +103,8 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 }
 
 func TestBadDirFailsClearly(t *testing.T) {
-	if _, err := pgtest.FindBinaries(); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	_, err := pgtest.FindBinaries()
+	testsupport.Need(t, "PostgreSQL", "apt-get install postgresql", err)
 	f := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(f, nil, 0o600); err != nil {
 		t.Fatal(err)

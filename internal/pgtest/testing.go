@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // shared is the one cluster of this test process.
@@ -68,10 +69,10 @@ func NewDB(t testing.TB) string {
 			shared.cluster = c
 		}
 	})
+	if errors.Is(shared.err, ErrNoBinaries) {
+		testsupport.Need(t, "PostgreSQL", "apt-get install postgresql", shared.err)
+	}
 	if shared.err != nil {
-		if errors.Is(shared.err, ErrNoBinaries) && os.Getenv("CI") == "" {
-			t.Skip(shared.err)
-		}
 		t.Fatal(shared.err)
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), shared.seq.Add(1))

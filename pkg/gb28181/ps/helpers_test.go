@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps/pstest"
 )
@@ -61,16 +62,18 @@ func (c *collector) audio() []ps.Frame {
 	return out
 }
 
+// toolPackages names the Debian package of each tool the cross-checks run.
+var toolPackages = map[string]string{
+	"ffmpeg":         "ffmpeg",
+	"ffprobe":        "ffmpeg",
+	"gst-launch-1.0": "gstreamer1.0-tools",
+}
+
+// needTool returns the path of a cross-check tool: skipped locally, failed
+// under CI when missing (testsupport.Tool).
 func needTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed: CI must run the cross-check with it (scripts/install-deps.sh)", name)
-		}
-		t.Skipf("%s not installed: skipping the cross-check with it", name)
-	}
-	return p
+	return testsupport.Tool(t, name, toolPackages[name])
 }
 
 func runTool(t testing.TB, name string, args ...string) string {
