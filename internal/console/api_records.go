@@ -1,0 +1,81 @@
+package console
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+// maxRange bounds the time range of record queries, playback and downloads.
+const maxRange = 31 * 24 * time.Hour
+
+// parseTime accepts RFC 3339, or a local time without zone (2006-01-02T15:04:05).
+func parseTime(key, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, badRequest("%s is required", key)
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, badRequest("%s: want RFC 3339 (2006-01-02T15:04:05Z07:00), got %q", key, v)
+}
+
+func checkRange(start, end time.Time) error {
+	if !end.After(start) {
+		return badRequest("end must be after start")
+	}
+	if end.Sub(start) > maxRange {
+		return badRequest("the range must be at most %s", maxRange)
+	}
+	return nil
+}
+
+func (a *API) records(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+	q := r.URL.Query()
+	start, err := parseTime("start", q.Get("start"))
+	if err != nil {
+		return err
+	}
+	end, err := parseTime("end", q.Get("end"))
+	if err != nil {
+		return err
+	}
+	if err := checkRange(start, end); err != nil {
+		return err
+	}
+	ch, err := a.findChannel(r)
+	if err != nil {
+		return err
+	}
+	recs, err := a.Sip.Records(r.Context(), ch.DeviceID, ch.ID, start, end)
+	if err != nil {
+		return err
+	}
+	if recs.Items == nil {
+		recs.Items = []Record{}
+	}
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": recs.Items, "total": len(recs.Items), "partial": recs.Partial})
+	return nil
+}
+
+// rangeBody is the body of playback and download.
+type rangeBody struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+	Speed int    `json:"speed"`
+}
+
+func (b rangeBody) parse() (start, end time.Time, err error) {
+	if start, err = parseTime("start", b.Start); err != nil {
+		return start, end, err
+	}
+	if end, err = parseTime("end", b.End); err != nil {
+		return start, end, err
+	}
+	return start, end, checkRange(start, end)
+}
