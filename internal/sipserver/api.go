@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -88,56 +87,23 @@ func statusOf(err error) int {
 
 // listQuery holds the common parameters of list routes.
 type listQuery struct {
-	limit, offset int
-	online        *bool
-	from, to      time.Time
+	svcapi.Page
+	from, to time.Time
 }
 
-// parseList reads limit, offset, online, from and to; all optional.
+// parseList reads limit, offset, online, q, from and to; all optional.
 func parseList(r *http.Request) (listQuery, error) {
 	var l listQuery
 	var err error
 	q := r.URL.Query()
-	if v := q.Get("limit"); v != "" {
-		if l.limit, err = strconv.Atoi(v); err != nil || l.limit < 1 || l.limit > 1000 {
-			return l, badRequest("limit must be 1–1000")
-		}
-	}
-	if v := q.Get("offset"); v != "" {
-		if l.offset, err = strconv.Atoi(v); err != nil || l.offset < 0 {
-			return l, badRequest("offset must be ≥ 0")
-		}
-	}
-	if v := q.Get("online"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return l, badRequest("online must be true or false")
-		}
-		l.online = &b
-	}
-	if l.from, err = timeParam(r, "from", false); err != nil {
+	if l.Page, err = svcapi.ParsePage(q); err != nil {
 		return l, err
 	}
-	l.to, err = timeParam(r, "to", false)
+	if l.from, err = svcapi.ParseTime("from", q.Get("from"), false); err != nil {
+		return l, err
+	}
+	l.to, err = svcapi.ParseTime("to", q.Get("to"), false)
 	return l, err
-}
-
-func timeParam(r *http.Request, key string, required bool) (time.Time, error) {
-	v := r.URL.Query().Get(key)
-	if v == "" {
-		if required {
-			return time.Time{}, badRequest("%s is required", key)
-		}
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	t, err := manscdp.ParseTime(v)
-	if err != nil {
-		return time.Time{}, badRequest("%s: want RFC 3339 or 2006-01-02T15:04:05, got %q", key, v)
-	}
-	return t.Time, nil
 }
 
 // listResponse is the shape of every list.
@@ -209,7 +175,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	devs, total, err := a.Store.ListDevices(r.Context(),
-		store.DeviceFilter{Online: l.online, Text: r.URL.Query().Get("q"), Limit: l.limit, Offset: l.offset})
+		store.DeviceFilter{Online: l.Online, Text: l.Q, Limit: l.Limit, Offset: l.Offset})
 	if err != nil {
 		return err
 	}
@@ -338,7 +304,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	chs, total, err := a.Store.ListChannels(r.Context(), store.ChannelFilter{
 		DeviceID: q.Get("device_id"), CivilCode: q.Get("civil_code"), ParentID: q.Get("parent_id"),
-		Online: l.online, Text: q.Get("q"), Limit: l.limit, Offset: l.offset,
+		Online: l.Online, Text: l.Q, Limit: l.Limit, Offset: l.Offset,
 	})
 	if err != nil {
 		return err
@@ -616,11 +582,12 @@ func (a *API) control(w http.ResponseWriter, r *http.Request, target string) err
 }
 
 func (a *API) records(w http.ResponseWriter, r *http.Request) error {
-	start, err := timeParam(r, "start", true)
+	q := r.URL.Query()
+	start, err := svcapi.ParseTime("start", q.Get("start"), true)
 	if err != nil {
 		return err
 	}
-	end, err := timeParam(r, "end", true)
+	end, err := svcapi.ParseTime("end", q.Get("end"), true)
 	if err != nil {
 		return err
 	}
@@ -689,7 +656,7 @@ func (a *API) alarms(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	list, total, err := a.Store.ListAlarms(r.Context(), store.AlarmFilter{
 		DeviceID: q.Get("device_id"), ChannelID: q.Get("channel_id"),
-		From: l.from, To: l.to, Limit: l.limit, Offset: l.offset,
+		From: l.from, To: l.to, Limit: l.Limit, Offset: l.Offset,
 	})
 	if err != nil {
 		return err

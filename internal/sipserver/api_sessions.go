@@ -69,7 +69,7 @@ func (a *API) listSessions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.SessionFilter{
 		DeviceID: q.Get("device_id"), ChannelID: q.Get("channel_id"), Kind: q.Get("kind"),
-		Open: q.Get("state") != "all", Limit: l.limit, Offset: l.offset,
+		Open: q.Get("state") != "all", Limit: l.Limit, Offset: l.Offset,
 	}
 	if st := q.Get("state"); st != "" && st != "all" && st != "open" {
 		return badRequest("state must be open or all")

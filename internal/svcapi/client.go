@@ -24,10 +24,15 @@ type unreachableError struct{ err error }
 func (e *unreachableError) Error() string   { return e.err.Error() }
 func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
 
-// StatusError is an answer outside 2xx.
+// StatusError is an answer outside 2xx. It unwraps to a CodeError of the
+// answer's machine code, so errors.Is(err, sipapi.ErrDeviceOffline) and
+// CodeOf(err) read the code, never the text.
 type StatusError struct {
 	// Code is the HTTP status.
 	Code int
+	// ErrorCode is the answer's {"code"}, or the shared code of its HTTP
+	// status when the answer has none (a proxy's, an older peer's).
+	ErrorCode string
 	// Message is the answer's {"error"} text, or its body text when it is not
 	// such JSON (empty when the body is empty).
 	Message string
@@ -35,6 +40,11 @@ type StatusError struct {
 
 // Error implements error.
 func (e *StatusError) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Message) }
+
+// Unwrap returns the answer's code as a CodeError.
+func (e *StatusError) Unwrap() error {
+	return &CodeError{Status: e.Code, Code: e.ErrorCode, Message: e.Message}
+}
 
 // Client calls another service's JSON API (an /internal/v1 of ours) with a
 // Bearer token. It only moves bytes: each caller maps StatusError and
@@ -88,11 +98,14 @@ func (c *Client) Call(ctx context.Context, method, path string, body, out any) e
 	}
 	if resp.StatusCode/100 != 2 {
 		var e Error
-		msg := strings.TrimSpace(string(raw))
+		msg, code := strings.TrimSpace(string(raw)), ""
 		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			msg = e.Error
+			msg, code = e.Error, e.Code
 		}
-		return &StatusError{Code: resp.StatusCode, Message: msg}
+		if code == "" {
+			code = codeOfStatus(resp.StatusCode)
+		}
+		return &StatusError{Code: resp.StatusCode, ErrorCode: code, Message: msg}
 	}
 	switch o := out.(type) {
 	case nil:

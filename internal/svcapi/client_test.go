@@ -22,7 +22,7 @@ func TestClientCall(t *testing.T) {
 				"type": r.Header.Get("Content-Type"), "body": string(body),
 			})
 		case "/json-error":
-			WriteJSON(w, http.StatusConflict, Error{"device offline"})
+			WriteJSON(w, http.StatusConflict, Error{"device offline", "device_offline"})
 		case "/text-error":
 			http.Error(w, "upstream broke", http.StatusBadGateway)
 		case "/empty-error":
@@ -70,19 +70,31 @@ func TestClientCall(t *testing.T) {
 		t.Errorf("undecodable answer: %v", err)
 	}
 
+	offline := NewCode(http.StatusConflict, "device_offline", "device offline")
 	for _, tc := range []struct {
-		path string
-		code int
-		msg  string
+		path    string
+		code    int
+		errCode string
+		msg     string
+		is      error
 	}{
-		{"/json-error", http.StatusConflict, "device offline"},
-		{"/text-error", http.StatusBadGateway, "upstream broke"},
-		{"/empty-error", http.StatusNotFound, ""},
+		{"/json-error", http.StatusConflict, "device_offline", "device offline", offline},
+		{"/text-error", http.StatusBadGateway, CodeBadGateway, "upstream broke", nil},
+		{"/empty-error", http.StatusNotFound, CodeNotFound, "", ErrNotFound},
 	} {
 		var se *StatusError
 		err := c.Call(t.Context(), http.MethodGet, tc.path, nil, nil)
-		if !errors.As(err, &se) || se.Code != tc.code || se.Message != tc.msg {
-			t.Errorf("%s: %v, want %d %q", tc.path, err, tc.code, tc.msg)
+		if !errors.As(err, &se) || se.Code != tc.code || se.ErrorCode != tc.errCode || se.Message != tc.msg {
+			t.Errorf("%s: %v, want %d %s %q", tc.path, err, tc.code, tc.errCode, tc.msg)
+		}
+		if CodeOf(err) != tc.errCode {
+			t.Errorf("%s: CodeOf = %q, want %q", tc.path, CodeOf(err), tc.errCode)
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%s: %v is not %v", tc.path, err, tc.is)
+		}
+		if errors.Is(err, ErrConflict) {
+			t.Errorf("%s: matches the code conflict", tc.path)
 		}
 		if errors.Is(err, ErrUnreachable) {
 			t.Errorf("%s: an answer is not unreachable", tc.path)

@@ -1,6 +1,7 @@
 // Package svcapi is the plumbing of the services' internal HTTP APIs
 // (/internal/v1 of sipserver and mediagw): the service-token check, bounded
-// JSON bodies, JSON errors with a status chosen by the service, and the
+// JSON bodies, JSON errors with a status and a machine code chosen by the
+// service, the list and time parameters every API parses alike, and the
 // Client the services call each other with.
 package svcapi
 
@@ -17,12 +18,12 @@ import (
 // MaxBody bounds request bodies.
 const MaxBody = 64 << 10
 
-// ErrBadRequest wraps errors a service answers with 400.
-var ErrBadRequest = errors.New("bad request")
-
 // Error is the JSON body of every error answer.
 type Error struct {
+	// Error is the text for people.
 	Error string `json:"error"`
+	// Code is the stable machine code (CodeNotFound, …).
+	Code string `json:"code"`
 }
 
 // HandlerFunc is a route: it writes its answer, or returns an error that
@@ -33,7 +34,8 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 type API struct {
 	// Token is the service token; empty disables the API (503).
 	Token string
-	// Status maps a route's error to an HTTP status (500 when nil).
+	// Status maps a route's error that wraps no CodeError to an HTTP
+	// status (500 when nil); the answer's code is the status's shared one.
 	Status func(error) int
 	// Log receives refused and failed requests.
 	Log *slog.Logger
@@ -54,13 +56,13 @@ func (a *API) Mount(mux *http.ServeMux, openAPI []byte) func(pattern string, h H
 func (a *API) Handle(h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.Token == "" {
-			WriteJSON(w, http.StatusServiceUnavailable, Error{"internal API disabled: set service_token"})
+			WriteJSON(w, http.StatusServiceUnavailable, Error{"internal API disabled: set service_token", CodeUnavailable})
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sharpeyes-internal"`)
-			WriteJSON(w, http.StatusUnauthorized, Error{"missing or wrong service token"})
+			WriteJSON(w, http.StatusUnauthorized, Error{"missing or wrong service token", CodeUnauthorized})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
@@ -68,27 +70,33 @@ func (a *API) Handle(h HandlerFunc) http.Handler {
 		if err == nil {
 			return
 		}
-		status := a.status(err)
+		status, code := a.classify(err)
 		if status >= 500 {
-			a.Log.Warn("internal API", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+			a.Log.Warn("internal API", "method", r.Method, "path", r.URL.Path, "status", status, "code", code, "error", err)
 		} else {
-			a.Log.Info("internal API refused", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+			a.Log.Info("internal API refused", "method", r.Method, "path", r.URL.Path, "status", status, "code", code, "error", err)
 		}
-		WriteJSON(w, status, Error{err.Error()})
+		WriteJSON(w, status, Error{err.Error(), code})
 	})
 }
 
-func (a *API) status(err error) int {
-	var maxErr *http.MaxBytesError
+// classify picks the status and code of a route's error: its CodeError's,
+// else the service's Status mapping.
+func (a *API) classify(err error) (int, string) {
+	var (
+		maxErr *http.MaxBytesError
+		ce     *CodeError
+	)
 	switch {
 	case errors.As(err, &maxErr):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest
+		return http.StatusRequestEntityTooLarge, CodeTooLarge
+	case errors.As(err, &ce):
+		return ce.Status, ce.Code
 	case a.Status != nil:
-		return a.Status(err)
+		status := a.Status(err)
+		return status, codeOfStatus(status)
 	}
-	return http.StatusInternalServerError
+	return http.StatusInternalServerError, CodeInternal
 }
 
 // WriteJSON writes v as the JSON answer with status.
@@ -112,9 +120,4 @@ func DecodeBody(r *http.Request, v any) error {
 		return fmt.Errorf("%w: invalid JSON body: %w", ErrBadRequest, err)
 	}
 	return nil
-}
-
-// BadRequest returns an error wrapping ErrBadRequest.
-func BadRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
 }
