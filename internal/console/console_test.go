@@ -14,6 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 func TestRun(t *testing.T) {
@@ -42,8 +43,8 @@ func TestRun(t *testing.T) {
 	}()
 
 	var base string
-	deadline := time.Now().Add(30 * time.Second)
-	for base == "" {
+	// Serving follows connecting to the database, which its connect timeout bounds.
+	testsupport.Eventually(t, cfg.Database.ConnectTimeout.Std(), "the console serves", func() bool {
 		for line := range strings.SplitSeq(logs.String(), "\n") {
 			var rec struct {
 				Msg  string `json:"msg"`
@@ -53,11 +54,8 @@ func TestRun(t *testing.T) {
 				base = "http://" + rec.HTTP
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("console not serving within 30 s; log:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return base != ""
+	})
 	if !strings.Contains(logs.String(), "created the initial admin user") {
 		t.Errorf("no warning about the initial admin; log:\n%s", logs.String())
 	}

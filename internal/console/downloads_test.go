@@ -11,6 +11,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // fakeFFmpeg writes a shell script standing in for ffmpeg: it records its
@@ -42,23 +43,19 @@ type downloadAnswer struct {
 	Error    string  `json:"error"`
 }
 
-// waitDownload polls until the download leaves "running" (bounded).
+// waitDownload polls until the download leaves "running" (bounded by the
+// download's own timeouts).
 func waitDownload(t *testing.T, c *client, id string) downloadAnswer {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var d downloadAnswer
+	var d downloadAnswer
+	testsupport.Eventually(t, console.DownloadTimeout, "download "+id+" ends", func() bool {
+		d = downloadAnswer{}
 		r := c.do(http.MethodGet, "/api/v1/downloads/"+id, nil)
 		mustStatus(t, "download status", r, http.StatusOK, "")
 		r.json(t, &d)
-		if d.State != console.DownloadRunning {
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("download %s still running after 15 s: %+v", id, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return d.State != console.DownloadRunning
+	})
+	return d
 }
 
 func startDownload(t *testing.T, c *client, speed int) response {
@@ -186,17 +183,10 @@ func TestDownloadLimit(t *testing.T) {
 		t.Fatalf("first %+v", d)
 	}
 	// The slot is free again once the first has finished.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testsupport.Eventually(t, console.DownloadTimeout, "the download slot is freed", func() bool {
 		r = startDownload(t, c, 1)
-		if r.Status == http.StatusAccepted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slot not freed: %d %s", r.Status, r.Body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return r.Status == http.StatusAccepted
+	})
 }
 
 // TestDownloadAfterClose checks that a download asked for once the

@@ -22,6 +22,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -162,18 +163,11 @@ func (d *sipDouble) createdSince(n int) []string {
 	return append([]string(nil), d.created[n:]...)
 }
 
-// waitCall waits (bounded) for a call to key.
+// waitCall waits for a call to key, within the bound of one call to sipserver.
 func (d *sipDouble) waitCall(t *testing.T, key string) sipCall {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c := d.callsTo(key); len(c) > 0 {
-			return c[0]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("sipserver got no %s within 10 s", key)
-	return sipCall{}
+	testsupport.Eventually(t, console.SipCallTimeout, "sipserver gets "+key, func() bool { return len(d.callsTo(key)) > 0 })
+	return d.callsTo(key)[0]
 }
 
 // beforeDeadline fires 10 s before the test binary's own deadline (go test

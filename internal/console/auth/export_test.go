@@ -20,20 +20,14 @@ func (s *Service) TrySlot() bool {
 	}
 }
 
-// WaitUntil is waitUntil for the black-box tests.
-var WaitUntil = waitUntil
-
-// waitUntil polls cond until it holds. Its only bound is the test binary's
-// own deadline (go test -timeout), less a margin to report the failure:
-// what it waits for does not depend on how loaded the machine is, only
-// when it happens.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
+// Patience is how long a test waits (testsupport.Eventually) for a step no
+// timeout of the service bounds (a goroutine reaching a lock): the test
+// binary's own deadline (go test -timeout) less a margin to report the
+// failure, since when it happens depends only on the machine's load.
+func Patience(t *testing.T) time.Duration {
 	deadline, ok := t.Deadline()
-	for !cond() {
-		if ok && time.Now().After(deadline.Add(-10*time.Second)) {
-			t.Fatalf("%s: not before the test's deadline", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !ok {
+		return time.Hour
 	}
+	return time.Until(deadline) - 10*time.Second
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // size is the number of keys held or waited for.
@@ -53,7 +55,7 @@ func TestKeyLocks(t *testing.T) {
 	}()
 	// Counted under the map's lock right before it waits: from then on it
 	// is waiting for the key, never past it while unlockA is not called.
-	waitUntil(t, "the second party waits for the key", func() bool { return k.refs("a") == 2 })
+	testsupport.Eventually(t, Patience(t), "the second party waits for the key", func() bool { return k.refs("a") == 2 })
 	select {
 	case r := <-got:
 		t.Fatalf("the waiter got a held key (err %v)", r.err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // reasons counts the rows of action by reason.
@@ -170,7 +171,7 @@ func TestHashingSlotOnlyAroundTheHash(t *testing.T) {
 			t.Errorf("the held-up login: %v, want ErrInvalidCredentials", err)
 		}
 	}()
-	auth.WaitUntil(t, "the login waits for the row lock", func() bool {
+	testsupport.Eventually(t, auth.Patience(t), "the login waits for the row lock", func() bool {
 		var n int
 		err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%auth_failures%'`).Scan(&n)
