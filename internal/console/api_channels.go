@@ -5,6 +5,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // channelJSON is a channel as the API shows it.
@@ -35,14 +36,14 @@ func toChannelJSON(c store.Channel) channelJSON {
 }
 
 func (a *API) listChannels(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
-	limit, offset, online, q, err := page(r)
+	p, err := svcapi.ParsePage(r.URL.Query())
 	if err != nil {
 		return err
 	}
 	query := r.URL.Query()
 	chs, total, err := a.Store.ListChannels(r.Context(), store.ChannelFilter{
 		DeviceID:  query.Get("device_id"),
-		CivilCode: query.Get("civil_code"), Online: online, Text: q, Limit: limit, Offset: offset,
+		CivilCode: query.Get("civil_code"), Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // deviceJSON is a device as the API shows it.
@@ -33,11 +34,11 @@ func toDeviceJSON(d store.Device) deviceJSON {
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
-	limit, offset, online, q, err := page(r)
+	p, err := svcapi.ParsePage(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	devs, total, err := a.Store.ListDevices(r.Context(), store.DeviceFilter{Online: online, Text: q, Limit: limit, Offset: offset})
+	devs, total, err := a.Store.ListDevices(r.Context(), store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return err
 	}

@@ -11,20 +11,6 @@ import (
 // maxRange bounds the time range of record queries, playback and downloads.
 const maxRange = 31 * 24 * time.Hour
 
-// parseTime accepts RFC 3339, or a local time without zone (2006-01-02T15:04:05).
-func parseTime(key, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, badRequest("%s is required", key)
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, time.Local); err == nil {
-		return t, nil
-	}
-	return time.Time{}, badRequest("%s: want RFC 3339 (2006-01-02T15:04:05Z07:00), got %q", key, v)
-}
-
 func checkRange(start, end time.Time) error {
 	if !end.After(start) {
 		return badRequest("end must be after start")
@@ -37,11 +23,11 @@ func checkRange(start, end time.Time) error {
 
 func (a *API) records(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
 	q := r.URL.Query()
-	start, err := parseTime("start", q.Get("start"))
+	start, err := svcapi.ParseTime("start", q.Get("start"), true)
 	if err != nil {
 		return err
 	}
-	end, err := parseTime("end", q.Get("end"))
+	end, err := svcapi.ParseTime("end", q.Get("end"), true)
 	if err != nil {
 		return err
 	}
@@ -71,10 +57,10 @@ type rangeBody struct {
 }
 
 func (b rangeBody) parse() (start, end time.Time, err error) {
-	if start, err = parseTime("start", b.Start); err != nil {
+	if start, err = svcapi.ParseTime("start", b.Start, true); err != nil {
 		return start, end, err
 	}
-	if end, err = parseTime("end", b.End); err != nil {
+	if end, err = svcapi.ParseTime("end", b.End, true); err != nil {
 		return start, end, err
 	}
 	return start, end, checkRange(start, end)
