@@ -11,25 +11,25 @@ import (
 
 // deviceJSON is a device as the API shows it.
 type deviceJSON struct {
-	ID            string     `json:"id"`
-	Name          string     `json:"name"`
-	Online        bool       `json:"online"`
-	Manufacturer  string     `json:"manufacturer"`
-	Model         string     `json:"model"`
-	Firmware      string     `json:"firmware"`
-	Transport     string     `json:"transport"`
-	RemoteAddr    string     `json:"remote_addr"`
-	GBVersion     string     `json:"gb_version"`
-	ChannelCount  int        `json:"channel_count"`
-	RegisteredAt  *time.Time `json:"registered_at,omitempty"`
-	LastKeepalive *time.Time `json:"last_keepalive,omitempty"`
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Online          bool       `json:"online"`
+	Manufacturer    string     `json:"manufacturer"`
+	Model           string     `json:"model"`
+	Firmware        string     `json:"firmware"`
+	Transport       string     `json:"transport"`
+	RemoteAddr      string     `json:"remote_addr"`
+	GBVersion       string     `json:"gb_version"`
+	ChannelCount    int        `json:"channel_count"`
+	RegisteredAt    *time.Time `json:"registered_at,omitempty"`
+	LastKeepaliveAt *time.Time `json:"last_keepalive_at,omitempty"`
 }
 
 func toDeviceJSON(d store.Device) deviceJSON {
 	return deviceJSON{
 		ID: d.ID, Name: d.Name, Online: d.Online, Manufacturer: d.Manufacturer, Model: d.Model,
 		Firmware: d.Firmware, Transport: d.Transport, RemoteAddr: d.RemoteAddr, GBVersion: d.GBVersion,
-		ChannelCount: d.ChannelCount, RegisteredAt: d.RegisteredAt, LastKeepalive: d.LastKeepaliveAt,
+		ChannelCount: d.ChannelCount, RegisteredAt: d.RegisteredAt, LastKeepaliveAt: d.LastKeepaliveAt,
 	}
 }
 
