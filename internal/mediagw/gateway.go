@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
@@ -148,10 +149,6 @@ const (
 	DefaultDownloadHoldTotal = 2 << 30
 )
 
-// downloadPrefix starts the paths of download sessions: their streams are
-// held for their reader (see DownloadHoldBytes).
-const downloadPrefix = "download/"
-
 // neededCall is one stream-needed call in flight, shared by every viewer
 // waiting for the path.
 type neededCall struct {
@@ -256,8 +253,8 @@ func (g *Gateway) Close() {
 
 // Open opens a receiver and publishes its path.
 func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
-	if err := validPath(req.Path); err != nil {
-		return ReceiverInfo{}, err
+	if err := streampath.Valid(req.Path); err != nil {
+		return ReceiverInfo{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	ssrc, err := parseSSRC(req.SSRC)
 	if err != nil {
@@ -293,7 +290,8 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 		return ReceiverInfo{}, fmt.Errorf("%w: %s (receiver %s)", ErrPathBusy, req.Path, old.id)
 	}
 	var st *hub.Stream
-	held := strings.HasPrefix(req.Path, downloadPrefix) && g.DownloadHoldBytes > 0
+	// Download sessions' streams are held for their reader.
+	held := streampath.KindOf(req.Path) == streampath.KindDownload && g.DownloadHoldBytes > 0
 	if held {
 		// Each held download may grow to DownloadHoldBytes, so it reserves
 		// that much: a hard bound on memory that never takes media from a
@@ -826,7 +824,7 @@ func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) 
 	if st, ok := g.Hub.Stream(path); ok {
 		return st, nil
 	}
-	if g.Signalling == nil || validPath(path) != nil || !strings.HasPrefix(path, "live/") {
+	if kind, _, err := streampath.Parse(path); g.Signalling == nil || err != nil || kind != streampath.KindLive {
 		return nil, fmt.Errorf("%w: nothing is published at %s", access.ErrNotFound, path)
 	}
 	g.mu.Lock()

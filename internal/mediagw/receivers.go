@@ -213,25 +213,6 @@ func newReceiverID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// validPath accepts the paths of the external contract: segments of
-// letters, digits, '-', '_' and '.', joined by '/'; no '~', which marks the
-// transcodes.
-func validPath(p string) error {
-	if p == "" || len(p) > 200 || p[0] == '/' || p[len(p)-1] == '/' {
-		return fmt.Errorf("%w: path %q", ErrInvalid, p)
-	}
-	prev := byte('/')
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '/'
-		if !ok || (c == '/' && prev == '/') || (c == '.' && prev == '/') {
-			return fmt.Errorf("%w: path %q (letters, digits, - _ . and single /)", ErrInvalid, p)
-		}
-		prev = c
-	}
-	return nil
-}
-
 // reasonOf names why a receiver ended, for events and sipserver.
 func reasonOf(err error) string {
 	switch {

@@ -22,6 +22,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 )
 
 // MinSecretLen is the shortest accepted secret, in bytes.
@@ -179,10 +181,10 @@ func (c Claims) Allows(path string) bool {
 // RightFor returns the right a stream path needs: playback/ and download/
 // paths need RightPlayback and RightDownload, everything else RightLive.
 func RightFor(path string) string {
-	switch {
-	case strings.HasPrefix(path, "playback/"):
+	switch streampath.KindOf(path) {
+	case streampath.KindPlayback:
 		return RightPlayback
-	case strings.HasPrefix(path, "download/"):
+	case streampath.KindDownload:
 		return RightDownload
 	}
 	return RightLive

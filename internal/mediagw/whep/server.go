@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 )
 
@@ -274,8 +274,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if !validPath(rest) {
-		s.fail(w, r, fmt.Errorf("%w: stream path %q", ErrBadPath, rest))
+	if err := streampath.Valid(rest); err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %w", ErrBadPath, err))
 		return
 	}
 	switch r.Method {
@@ -288,12 +288,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Allow", "OPTIONS, POST")
 		s.fail(w, r, fmt.Errorf("%w: %s on a stream", ErrMethodNotAllowed, r.Method))
 	}
-}
-
-// validPath accepts clean relative paths like live/34020000001320000001.
-func validPath(p string) bool {
-	return p != "" && p != "." && !strings.HasPrefix(p, "/") && path.Clean(p) == p &&
-		!strings.HasPrefix(p, "../") && p != ".."
 }
 
 // post creates a session: offer in, answer out.
