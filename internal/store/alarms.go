@@ -98,7 +98,7 @@ type AlarmFilter struct {
 // ListAlarms returns one page of alarms, newest first, and the total number matching.
 func (s *Store) ListAlarms(ctx context.Context, f AlarmFilter) ([]Alarm, int, error) {
 	where, args := eventFilter([][2]string{{"device_id", f.DeviceID}, {"channel_id", f.ChannelID}}, f.From, f.To)
-	return listPage(ctx, s, "alarms", alarmColumns, where, args, "at DESC, id DESC", f.Limit, f.Offset, scanAlarm)
+	return ListPage(ctx, s.Pool, "alarms", alarmColumns, Conds{Where: where, Args: args}, "at DESC, id DESC", f.Limit, f.Offset, scanAlarm)
 }
 
 // eventFilter is the WHERE of an event table: equality for each non-empty

@@ -134,5 +134,5 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, int
 	if !f.To.IsZero() {
 		add("at < $%d", f.To)
 	}
-	return listPage(ctx, s, "audit_log", auditColumns, where, args, "at DESC, id DESC", f.Limit, f.Offset, scanAudit)
+	return ListPage(ctx, s.Pool, "audit_log", auditColumns, Conds{Where: where, Args: args}, "at DESC, id DESC", f.Limit, f.Offset, scanAudit)
 }

@@ -208,9 +208,11 @@ RETURNING (xmax = 0)`,
 }
 
 // GetChannel returns one channel of a device, or ErrNotFound.
+//
+// Deprecated: use catalogview.View.GetChannel; this copy goes once no caller is left.
 func (s *Store) GetChannel(ctx context.Context, deviceID, id string) (Channel, error) {
 	c, err := scanChannel(s.Pool.QueryRow(ctx,
-		`SELECT `+channelColumns+` FROM channels WHERE device_id = $1 AND id = $2`, deviceID, id))
+		`SELECT `+channelColumns+` FROM channel_state WHERE device_id = $1 AND id = $2`, deviceID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Channel{}, fmt.Errorf("channel %s/%s: %w", deviceID, id, ErrNotFound)
 	}
@@ -224,9 +226,11 @@ func (s *Store) GetChannel(ctx context.Context, deviceID, id string) (Channel, e
 // or ErrNotFound. GB28181 IDs are unique nationwide, but a camera moved between
 // NVRs can linger in the old one's catalog: the online, most recently updated
 // entry wins.
+//
+// Deprecated: use catalogview.View.FindChannel; this copy goes once no caller is left.
 func (s *Store) FindChannel(ctx context.Context, id string) (Channel, error) {
 	c, err := scanChannel(s.Pool.QueryRow(ctx,
-		`SELECT `+channelColumns+` FROM channels WHERE id = $1 ORDER BY online DESC, updated_at DESC LIMIT 1`, id))
+		`SELECT `+channelColumns+` FROM channel_state WHERE id = $1 ORDER BY online DESC, updated_at DESC LIMIT 1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Channel{}, fmt.Errorf("channel %s: %w", id, ErrNotFound)
 	}
@@ -269,16 +273,18 @@ type ChannelFilter struct {
 }
 
 // ListChannels returns one page of channels ordered by device and ID, and the total number matching.
+//
+// Deprecated: use catalogview.View.ListChannels; this copy goes once no caller is left.
 func (s *Store) ListChannels(ctx context.Context, f ChannelFilter) ([]Channel, int, error) {
-	var c conds
-	c.eq("device_id", f.DeviceID)
-	c.eq("civil_code", f.CivilCode)
-	c.eq("parent_id", f.ParentID)
+	var c Conds
+	c.Eq("device_id", f.DeviceID)
+	c.Eq("civil_code", f.CivilCode)
+	c.Eq("parent_id", f.ParentID)
 	if f.Online != nil {
-		c.add("online = $?", *f.Online)
+		c.Add("online = $?", *f.Online)
 	}
 	if f.Text != "" {
-		c.add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+escapeLike(f.Text)+"%")
+		c.Add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+EscapeLike(f.Text)+"%")
 	}
-	return listPage(ctx, s, "channels", channelColumns, c.where, c.args, "device_id, id", f.Limit, f.Offset, scanChannel)
+	return ListPage(ctx, s.Pool, "channel_state", channelColumns, c, "device_id, id", f.Limit, f.Offset, scanChannel)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,6 +106,8 @@ ON CONFLICT (id) DO UPDATE SET
 }
 
 // GetDevice returns one device, or ErrNotFound.
+//
+// Deprecated: use catalogview.View.GetDevice; this copy goes once no caller is left.
 func (s *Store) GetDevice(ctx context.Context, id string) (Device, error) {
 	d, err := scanDevice(s.Pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -158,75 +158,15 @@ type DeviceFilter struct {
 }
 
 // ListDevices returns one page of devices ordered by ID and the total number matching.
+//
+// Deprecated: use catalogview.View.ListDevices; this copy goes once no caller is left.
 func (s *Store) ListDevices(ctx context.Context, f DeviceFilter) ([]Device, int, error) {
-	var c conds
+	var c Conds
 	if f.Online != nil {
-		c.add("online = $?", *f.Online)
+		c.Add("online = $?", *f.Online)
 	}
 	if f.Text != "" {
-		c.add("(id ILIKE $? OR name ILIKE $? OR manufacturer ILIKE $? OR model ILIKE $?)", "%"+escapeLike(f.Text)+"%")
+		c.Add("(id ILIKE $? OR name ILIKE $? OR manufacturer ILIKE $? OR model ILIKE $?)", "%"+EscapeLike(f.Text)+"%")
 	}
-	return listPage(ctx, s, "devices", deviceColumns, c.where, c.args, "id", f.Limit, f.Offset, scanDevice)
-}
-
-// conds collects the WHERE conditions of a list query and their arguments.
-type conds struct {
-	where []string
-	args  []any
-}
-
-// add appends a condition whose every $? is the placeholder of v.
-func (c *conds) add(cond string, v any) {
-	c.args = append(c.args, v)
-	c.where = append(c.where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(c.args))))
-}
-
-// eq adds col = v unless v is empty.
-func (c *conds) eq(col, v string) {
-	if v != "" {
-		c.add(col+" = $?", v)
-	}
-}
-
-func listPage[T any](ctx context.Context, s *Store, table, columns string, where []string, args []any,
-	order string, limit, offset int, scan func(pgx.Row) (T, error),
-) ([]T, int, error) {
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
-	}
-	offset = max(offset, 0)
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
-	var total int
-	if err := s.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count %s: %w", table, err)
-	}
-	args = append(args, limit, offset)
-	q := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT $%d OFFSET $%d", columns, table, cond, order, len(args)-1, len(args))
-	rows, err := s.Pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", table, err)
-	}
-	defer rows.Close()
-	items := []T{}
-	for rows.Next() {
-		item, err := scan(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan %s: %w", table, err)
-		}
-		items = append(items, item)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", table, err)
-	}
-	return items, total, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return ListPage(ctx, s.Pool, "devices", deviceColumns, c, "id", f.Limit, f.Offset, scanDevice)
 }

@@ -74,6 +74,6 @@ type MobilePositionFilter struct {
 // ListMobilePositions returns one page of positions, newest first, and the total number matching.
 func (s *Store) ListMobilePositions(ctx context.Context, f MobilePositionFilter) ([]MobilePosition, int, error) {
 	where, args := eventFilter([][2]string{{"device_id", f.DeviceID}}, f.From, f.To)
-	return listPage(ctx, s, "mobile_positions", mobilePositionColumns, where, args, "at DESC, id DESC",
+	return ListPage(ctx, s.Pool, "mobile_positions", mobilePositionColumns, Conds{Where: where, Args: args}, "at DESC, id DESC",
 		f.Limit, f.Offset, scanMobilePosition)
 }

@@ -194,12 +194,12 @@ type SessionFilter struct {
 
 // ListSessions returns one page of sessions, newest first, and the total number matching.
 func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]StreamSession, int, error) {
-	var c conds
-	c.eq("device_id", f.DeviceID)
-	c.eq("channel_id", f.ChannelID)
-	c.eq("kind", f.Kind)
+	var c Conds
+	c.Eq("device_id", f.DeviceID)
+	c.Eq("channel_id", f.ChannelID)
+	c.Eq("kind", f.Kind)
 	if f.Open {
-		c.where = append(c.where, "state <> 'ended'")
+		c.Where = append(c.Where, "state <> 'ended'")
 	}
-	return listPage(ctx, s, "stream_sessions", sessionColumns, c.where, c.args, "started_at DESC, id", f.Limit, f.Offset, scanSession)
+	return ListPage(ctx, s.Pool, "stream_sessions", sessionColumns, c, "started_at DESC, id", f.Limit, f.Offset, scanSession)
 }

@@ -1,0 +1,131 @@
+// Package catalogview is the read model of the device catalog: devices and
+// their channels as every reader (sipserver's API, the console's lists, tree
+// and events) must see them, with the state computed below all of them. A
+// channel's Online is its effective state, read from the channel_state view
+// (migration 00007): online only when its own status and its device are.
+// Nothing here writes; the writes belong to the sipserver (store/sipdb).
+package catalogview
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// View reads devices and channels. It embeds the shared base (pool, Listen,
+// Ping, Close), so a service's database type can embed a *View and be used
+// for reads and for the base alike.
+type View struct {
+	*store.Store
+}
+
+// New returns the read model over st.
+func New(st *store.Store) *View { return &View{Store: st} }
+
+const deviceColumns = `id, name, manufacturer, model, firmware, transport, remote_addr, gb_version, charset,
+	password, online, registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count,
+	channel_count, last_catalog_at, stream_transport, source_check, created_at, updated_at`
+
+func scanDevice(row pgx.Row) (store.Device, error) {
+	var d store.Device
+	err := row.Scan(&d.ID, &d.Name, &d.Manufacturer, &d.Model, &d.Firmware, &d.Transport, &d.RemoteAddr,
+		&d.GBVersion, &d.Charset, &d.Password, &d.Online, &d.RegisteredAt, &d.ExpiresAt, &d.LastKeepaliveAt,
+		&d.HeartbeatInterval, &d.HeartbeatCount, &d.ChannelCount, &d.LastCatalogAt, &d.StreamTransport, &d.SourceCheck,
+		&d.CreatedAt, &d.UpdatedAt)
+	return d, err
+}
+
+// channelColumns are the columns of channel_state, whose online is the
+// effective state.
+const channelColumns = `device_id, id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,
+	business_group_id, secrecy, ip_address, port, status, online, longitude, latitude, ptz_type, retention_class,
+	extra, stream_transport, created_at, updated_at`
+
+func scanChannel(row pgx.Row) (store.Channel, error) {
+	var c store.Channel
+	var extra []byte
+	err := row.Scan(&c.DeviceID, &c.ID, &c.Name, &c.Manufacturer, &c.Model, &c.Owner, &c.CivilCode, &c.Address,
+		&c.Parental, &c.ParentID, &c.BusinessGroupID, &c.Secrecy, &c.IPAddress, &c.Port, &c.Status, &c.Online,
+		&c.Longitude, &c.Latitude, &c.PTZType, &c.RetentionClass, &extra, &c.StreamTransport, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(extra, &c.Extra); err != nil {
+		return c, fmt.Errorf("channel %s extra: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// GetDevice returns one device, or store.ErrNotFound.
+func (v *View) GetDevice(ctx context.Context, id string) (store.Device, error) {
+	d, err := scanDevice(v.Pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Device{}, fmt.Errorf("device %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Device{}, fmt.Errorf("get device %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDevices returns one page of devices ordered by ID and the total number matching.
+func (v *View) ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.Device, int, error) {
+	var c store.Conds
+	if f.Online != nil {
+		c.Add("online = $?", *f.Online)
+	}
+	if f.Text != "" {
+		c.Add("(id ILIKE $? OR name ILIKE $? OR manufacturer ILIKE $? OR model ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
+	}
+	return store.ListPage(ctx, v.Pool, "devices", deviceColumns, c, "id", f.Limit, f.Offset, scanDevice)
+}
+
+// GetChannel returns one channel of a device with its effective state, or store.ErrNotFound.
+func (v *View) GetChannel(ctx context.Context, deviceID, id string) (store.Channel, error) {
+	c, err := scanChannel(v.Pool.QueryRow(ctx,
+		`SELECT `+channelColumns+` FROM channel_state WHERE device_id = $1 AND id = $2`, deviceID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Channel{}, fmt.Errorf("channel %s/%s: %w", deviceID, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Channel{}, fmt.Errorf("get channel %s/%s: %w", deviceID, id, err)
+	}
+	return c, nil
+}
+
+// FindChannel returns the channel with the given ID, whichever device reports it,
+// or store.ErrNotFound. GB28181 IDs are unique nationwide, but a camera moved
+// between NVRs can linger in the old one's catalog: the effectively online, most
+// recently updated entry wins.
+func (v *View) FindChannel(ctx context.Context, id string) (store.Channel, error) {
+	c, err := scanChannel(v.Pool.QueryRow(ctx,
+		`SELECT `+channelColumns+` FROM channel_state WHERE id = $1 ORDER BY online DESC, updated_at DESC LIMIT 1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Channel{}, fmt.Errorf("channel %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Channel{}, fmt.Errorf("find channel %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// ListChannels returns one page of channels ordered by device and ID, and the
+// total number matching. The Online filter selects by the effective state.
+func (v *View) ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error) {
+	var c store.Conds
+	c.Eq("device_id", f.DeviceID)
+	c.Eq("civil_code", f.CivilCode)
+	c.Eq("parent_id", f.ParentID)
+	if f.Online != nil {
+		c.Add("online = $?", *f.Online)
+	}
+	if f.Text != "" {
+		c.Add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
+	}
+	return store.ListPage(ctx, v.Pool, "channel_state", channelColumns, c, "device_id, id", f.Limit, f.Offset, scanChannel)
+}
