@@ -71,7 +71,9 @@ func TestClient(t *testing.T) {
 			seen{"GET", "/internal/v1/sessions/s%2F1", ""}},
 		{"delete", func() error { return c.DeleteSession(ctx, "s1") },
 			seen{"DELETE", "/internal/v1/sessions/s1", ""}},
-		{"control", func() error { return c.ControlSession(ctx, "s1", sipapi.PlaybackControl{Action: "scale", Scale: &speed}) },
+		{"control", func() error {
+			return c.ControlSession(ctx, "s1", sipapi.PlaybackControl{Action: "scale", Scale: &speed})
+		},
 			seen{"POST", "/internal/v1/sessions/s1/control", `{"action":"scale","scale":1.5}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
