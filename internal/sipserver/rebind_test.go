@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // TestNATRebinding: a device whose NAT gives it a new source port is
@@ -22,7 +24,7 @@ func TestNATRebinding(t *testing.T) {
 	} {
 		t.Run(tc.transport, func(t *testing.T) {
 			sim := h.startSim(simConfig(1, 2, tc.transport, tc.id))
-			eventually(t, "registered and catalogued", func() bool {
+			testsupport.Eventually(t, h.settle(), "registered and catalogued", func() bool {
 				return h.device(tc.id).Online && len(h.channels(tc.id)) == 2
 			})
 			before, _ := sim.LocalAddr(tc.id)
@@ -37,11 +39,11 @@ func TestNATRebinding(t *testing.T) {
 			if after == before {
 				t.Fatalf("rebind kept %s", after)
 			}
-			eventually(t, "registration from the new port", func() bool {
+			testsupport.Eventually(t, h.settle(), "registration from the new port", func() bool {
 				return h.srv.devices.get(tc.id).snapshot().RemoteAddr == after
 			})
 			// gbsim counts the registration once its 200 arrived.
-			eventually(t, "gbsim counted its registration again", func() bool { return sim.Stats().Reregistrations >= 1 })
+			testsupport.Eventually(t, h.settle(), "gbsim counted its registration again", func() bool { return sim.Stats().Reregistrations >= 1 })
 			// What made it register again was a refusal, not a move.
 			if got := testutil.ToFloat64(h.srv.metrics.foreignSource.WithLabelValues("MESSAGE")); got <= refused {
 				t.Fatalf("no request from the new port was refused (foreign_source %v → %v)", refused, got)
@@ -52,7 +54,7 @@ func TestNATRebinding(t *testing.T) {
 			if _, err := h.srv.QueryDeviceInfo(ctx, tc.id); err != nil {
 				t.Fatalf("DeviceInfo after the rebinding: %v", err)
 			}
-			eventually(t, "stored address follows the registration", func() bool { return h.device(tc.id).RemoteAddr == after })
+			testsupport.Eventually(t, h.settle(), "stored address follows the registration", func() bool { return h.device(tc.id).RemoteAddr == after })
 			if got := h.deviceLog(tc.id); strings.Join(got, ",") != "+register" {
 				t.Fatalf("status log %v: a false offline", got)
 			}

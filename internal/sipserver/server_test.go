@@ -23,6 +23,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -145,17 +146,12 @@ func (h *harness) startSimLog(cfg gbsim.Config, log io.Writer) (*gbsim.Sim, func
 	return sim, stop
 }
 
-// eventually polls cond until it holds or 20 s pass: waits for asynchronous
-// effects, bounded so a broken build fails instead of hanging.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+// settle bounds the waits for the server's asynchronous effects (a
+// registration stored, a catalog queried and applied, a session ended): each
+// is a few SIP transactions, every one bounded by the request timeout, and a
+// flush of the state writer.
+func (h *harness) settle() time.Duration {
+	return 4*h.cfg.RequestTimeout.Std() + h.cfg.FlushInterval.Std()
 }
 
 func (h *harness) device(id string) store.Device {
@@ -243,13 +239,13 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 			var simLog apitest.SyncBuffer
 			stop := h.runSim(simConfig(tc.devices, 4, tc.transport, tc.first), &simLog)
 			id := tc.first
-			eventually(t, "registration stored", func() bool { d := h.device(id); return d.Online && d.Transport == tc.transport })
-			eventually(t, "catalog synchronised", func() bool { return len(h.channels(id)) == 4 })
+			testsupport.Eventually(t, h.settle(), "registration stored", func() bool { d := h.device(id); return d.Online && d.Transport == tc.transport })
+			testsupport.Eventually(t, h.settle(), "catalog synchronised", func() bool { return len(h.channels(id)) == 4 })
 			chs := h.channels(id)
 			if chs[0].Name == "" || chs[0].CivilCode == "" {
 				t.Fatalf("channel fields missing: %+v", chs[0])
 			}
-			eventually(t, "channels online", func() bool {
+			testsupport.Eventually(t, h.settle(), "channels online", func() bool {
 				for _, c := range h.channels(id) {
 					if !c.Online {
 						return false
@@ -257,8 +253,8 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 				}
 				return true
 			})
-			eventually(t, "device info stored", func() bool { return h.device(id).Manufacturer != "" })
-			eventually(t, "keepalives seen", func() bool { return h.srv.metricsKeepalives() >= 2 })
+			testsupport.Eventually(t, h.settle(), "device info stored", func() bool { return h.device(id).Manufacturer != "" })
+			testsupport.Eventually(t, h.settle(), "keepalives seen", func() bool { return h.srv.metricsKeepalives() >= 2 })
 
 			// The internal API shows the live state.
 			var dev deviceJSON
@@ -269,14 +265,14 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 			if code := h.call("GET", "/internal/v1/channels?device_id="+id+"&online=true", "", &list); code != 200 || list.Total != 4 {
 				t.Fatalf("GET channels: %d %+v", code, list)
 			}
-			eventually(t, "catalog subscription", func() bool { return h.srv.devices.get(id).snapshot().SubscribedUntil.After(time.Now()) })
+			testsupport.Eventually(t, h.settle(), "catalog subscription", func() bool { return h.srv.devices.get(id).snapshot().SubscribedUntil.After(time.Now()) })
 
 			// PTZ reaches the camera.
 			ch := list.Items[0].ID
 			if code := h.call("POST", "/internal/v1/devices/"+id+"/channels/"+ch+"/ptz", `{"action":"move","directions":["up","left"],"speed":100}`, nil); code != 200 {
 				t.Fatalf("PTZ: %d", code)
 			}
-			eventually(t, "PTZ applied by the camera", func() bool { return strings.Contains(simLog.String(), "channel_id="+ch+" cmd=") })
+			testsupport.Eventually(t, h.settle(), "PTZ applied by the camera", func() bool { return strings.Contains(simLog.String(), "channel_id="+ch+" cmd=") })
 
 			// Records and presets are queried live.
 			var recs struct {
@@ -293,7 +289,7 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 			}
 
 			stop()
-			eventually(t, "unregistration stored", func() bool { return !h.device(id).Online })
+			testsupport.Eventually(t, h.settle(), "unregistration stored", func() bool { return !h.device(id).Online })
 			if got := h.deviceLog(id); strings.Join(got, ",") != "+register,-unregister" {
 				t.Fatalf("status log %v", got)
 			}
@@ -310,7 +306,7 @@ func TestWrongPasswordBlocks(t *testing.T) {
 	sc := simConfig(1, 1, "udp", "34020000001320000201")
 	sc.Password = "wrong-password"
 	h.runSim(sc, nil)
-	eventually(t, "the pair blocked", func() bool {
+	testsupport.Eventually(t, h.settle(), "the pair blocked", func() bool {
 		return h.srv.failures.blocked("127.0.0.1", "34020000001320000201", time.Now())
 	})
 	if d := h.srv.devices.get("34020000001320000201"); d != nil && d.snapshot().Registered {
@@ -318,7 +314,7 @@ func TestWrongPasswordBlocks(t *testing.T) {
 	}
 	// Another device from the same IP is not blocked.
 	h.runSim(simConfig(1, 1, "udp", "34020000001320000202"), nil)
-	eventually(t, "the other device registered", func() bool { return h.device("34020000001320000202").Online })
+	testsupport.Eventually(t, h.settle(), "the other device registered", func() bool { return h.device("34020000001320000202").Online })
 }
 
 // testClock is an injected clock that moves only when the test says.
@@ -355,18 +351,18 @@ func TestKeepaliveTimeout(t *testing.T) {
 	sc.Faults.NoKeepalive = 1 // the first device never sends a keepalive
 	h.runSim(sc, nil)
 	silent, alive := "34020000001320000301", "34020000001320000302"
-	eventually(t, "both registered", func() bool { return h.device(silent).Online && h.device(alive).Online })
+	testsupport.Eventually(t, h.settle(), "both registered", func() bool { return h.device(silent).Online && h.device(alive).Online })
 
 	// 1.5 s later the live device has sent a keepalive (stamped now), the
 	// silent one has not: neither is overdue yet (deadline 2 s).
 	at := clock.Add(1500 * time.Millisecond)
-	eventually(t, "a keepalive stamped after the clock moved", func() bool {
+	testsupport.Eventually(t, h.settle(), "a keepalive stamped after the clock moved", func() bool {
 		return !h.srv.devices.get(alive).snapshot().LastKeepalive.Before(at)
 	})
 	h.srv.sweep(clock.Now())
 	// At 2.5 s the silent device is overdue, the live one is not (3.5 s).
 	h.srv.sweep(clock.Add(time.Second))
-	eventually(t, "silent device offline", func() bool {
+	testsupport.Eventually(t, h.settle(), "silent device offline", func() bool {
 		return strings.Join(h.deviceLog(silent), ",") == "+register,-keepalive_timeout"
 	})
 	var log []store.StatusChange
@@ -392,8 +388,8 @@ func TestRestartKeepsState(t *testing.T) {
 	h := startServer(t, st, cfg)
 	h.runSim(simConfig(1, 2, "udp", "34020000001320000401"), nil)
 	id := "34020000001320000401"
-	eventually(t, "registered", func() bool { return h.device(id).Online })
-	eventually(t, "catalog", func() bool { return len(h.channels(id)) == 2 })
+	testsupport.Eventually(t, h.settle(), "registered", func() bool { return h.device(id).Online })
+	testsupport.Eventually(t, h.settle(), "catalog", func() bool { return len(h.channels(id)) == 2 })
 	h.close()
 
 	// Same port, as a restarted service would have.
@@ -402,8 +398,11 @@ func TestRestartKeepsState(t *testing.T) {
 	if d := h2.srv.devices.get(id); d == nil || !d.snapshot().Online || !d.snapshot().Registered {
 		t.Fatal("device not restored online")
 	}
-	// The device keeps sending keepalives to the same port and stays online.
-	time.Sleep(2 * time.Second)
+	// The device keeps sending keepalives to the same port, the new process
+	// takes them, and the device stays online.
+	testsupport.Eventually(t, h2.settle(), "keepalives at the restarted server", func() bool {
+		return h2.srv.metricsKeepalives() >= 2
+	})
 	if !h2.device(id).Online {
 		t.Fatal("device went offline across the restart")
 	}
@@ -426,7 +425,7 @@ func TestRestoreExpiredGoesOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startServer(t, st, testConfig())
-	eventually(t, "expired device offline", func() bool { return !h.device("34020000001320000501").Online })
+	testsupport.Eventually(t, h.settle(), "expired device offline", func() bool { return !h.device("34020000001320000501").Online })
 	log := h.statusLog("34020000001320000501")
 	if last := log[len(log)-1]; last.Cause != "expired" || !last.At.Equal(past.Truncate(time.Microsecond)) {
 		t.Fatalf("last transition %+v; want expired at %s", last, past)
@@ -555,9 +554,9 @@ func TestNotifyAlarmAndSerialQueries(t *testing.T) {
 	sc.Faults.AlarmInterval = 300 * time.Millisecond
 	h.runSim(sc, nil)
 	id := "34020000001320000701"
-	eventually(t, "catalog", func() bool { return len(h.channels(id)) == 2 })
+	testsupport.Eventually(t, h.settle(), "catalog", func() bool { return len(h.channels(id)) == 2 })
 	// Catalog NOTIFYs (ON/OFF churn) are logged as channel transitions.
-	eventually(t, "a channel switched off by NOTIFY", func() bool {
+	testsupport.Eventually(t, h.settle(), "a channel switched off by NOTIFY", func() bool {
 		for _, c := range h.statusLog(id) {
 			if c.ChannelID != "" && !c.Online && c.Cause == "notify_off" {
 				return true
@@ -570,7 +569,7 @@ func TestNotifyAlarmAndSerialQueries(t *testing.T) {
 		DeviceID  string `json:"device_id"`
 		ChannelID string `json:"channel_id"`
 	}]
-	eventually(t, "alarm stored", func() bool {
+	testsupport.Eventually(t, h.settle(), "alarm stored", func() bool {
 		return h.call("GET", "/internal/v1/alarms?device_id="+id, "", &alarms) == 200 && alarms.Total > 0
 	})
 	if alarms.Items[0].DeviceID != id || alarms.Items[0].ChannelID == "" {
@@ -593,7 +592,7 @@ func TestAutoRegisterOff(t *testing.T) {
 	cfg.AutoRegister = false
 	h := startServer(t, openStore(t), cfg)
 	h.runSim(simConfig(1, 1, "udp", "34020000001320000801"), nil)
-	eventually(t, "refusals counted", func() bool {
+	testsupport.Eventually(t, h.settle(), "refusals counted", func() bool {
 		return testutil.ToFloat64(h.srv.metrics.registers.WithLabelValues("forbidden")) >= 1
 	})
 	if h.srv.devices.get("34020000001320000801") != nil {

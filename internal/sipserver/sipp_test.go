@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // sippRun is one sipp run (UDP, one socket) against the harness's server:
@@ -104,7 +104,7 @@ func tail(s string, n int) string {
 }
 
 func TestSippRegisterKeepaliveUnregister(t *testing.T) {
-	sipp := peertest.Require(t, "sipp", "sip-tester")
+	sipp := testsupport.Tool(t, "sipp", "sip-tester")
 	h := startServer(t, openStore(t), testConfig())
 	devices := []string{"34020000001320001001", "34020000001320001002"}
 	r := h.runSipp(sipp, sippRun{
@@ -118,7 +118,7 @@ func TestSippRegisterKeepaliveUnregister(t *testing.T) {
 		}
 	}
 	for _, id := range devices {
-		eventually(t, id+" unregistration stored", func() bool {
+		testsupport.Eventually(t, h.settle(), id+" unregistration stored", func() bool {
 			return strings.Join(h.deviceLog(id), ",") == "+register,-unregister"
 		})
 		if h.device(id).Online {
@@ -131,7 +131,7 @@ func TestSippRegisterKeepaliveUnregister(t *testing.T) {
 }
 
 func TestSippWrongPassword(t *testing.T) {
-	sipp := peertest.Require(t, "sipp", "sip-tester")
+	sipp := testsupport.Tool(t, "sipp", "sip-tester")
 	h := startServer(t, openStore(t), testConfig())
 	id := "34020000001320001101"
 	r := h.runSipp(sipp, sippRun{scenario: "wrong_password.xml", devices: []string{id}})
@@ -148,7 +148,7 @@ func TestSippWrongPassword(t *testing.T) {
 }
 
 func TestSippKeepaliveUnknown(t *testing.T) {
-	sipp := peertest.Require(t, "sipp", "sip-tester")
+	sipp := testsupport.Tool(t, "sipp", "sip-tester")
 	h := startServer(t, openStore(t), testConfig())
 	r := h.runSipp(sipp, sippRun{scenario: "keepalive_unknown.xml", devices: []string{"34020000001320001201"}})
 	r.check(t)
@@ -161,7 +161,7 @@ func TestSippKeepaliveUnknown(t *testing.T) {
 // Catalog queries (new Call-IDs, so sipp's out-of-call scenario) while it
 // stays registered with keepalives.
 func TestSippCatalogOutOfCall(t *testing.T) {
-	sipp := peertest.Require(t, "sipp", "sip-tester")
+	sipp := testsupport.Tool(t, "sipp", "sip-tester")
 	h := startServer(t, openStore(t), testConfig())
 	id := "34020000001320001301"
 	done := make(chan sippResult, 1)
@@ -171,8 +171,8 @@ func TestSippCatalogOutOfCall(t *testing.T) {
 			devices: []string{id}, keepalive: 10, pause: 500 * time.Millisecond,
 		})
 	}()
-	eventually(t, "catalog stored", func() bool { return len(h.channels(id)) == 2 })
-	eventually(t, "device info stored", func() bool { return h.device(id).Manufacturer == "sipp" })
+	testsupport.Eventually(t, h.settle(), "catalog stored", func() bool { return len(h.channels(id)) == 2 })
+	testsupport.Eventually(t, h.settle(), "device info stored", func() bool { return h.device(id).Manufacturer == "sipp" })
 	r := <-done
 	r.check(t)
 	chs := h.channels(id)
@@ -186,7 +186,7 @@ func TestSippCatalogOutOfCall(t *testing.T) {
 			t.Errorf("sipp saw no %q", want)
 		}
 	}
-	eventually(t, "unregistration stored", func() bool {
+	testsupport.Eventually(t, h.settle(), "unregistration stored", func() bool {
 		return strings.Join(h.deviceLog(id), ",") == "+register,-unregister"
 	})
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // fakeMediagw is the part of mediagw's control API sessions use, so that
@@ -229,10 +230,10 @@ func trustSetup(t *testing.T, transport string, opts ...func(*rawDevice)) (*harn
 		t.Fatalf("Catalog answer: %d", code)
 	}
 	dev.next(sip.SUBSCRIBE, "")
-	eventually(t, "device info and catalog from the real device", func() bool {
+	testsupport.Eventually(t, h.settle(), "device info and catalog from the real device", func() bool {
 		return h.device(trustDevice).Manufacturer == "Real" && slices.Equal(h.channelIDs(trustDevice), []string{trustCh1, trustCh2})
 	})
-	eventually(t, "catalog subscription answered", func() bool {
+	testsupport.Eventually(t, h.settle(), "catalog subscription answered", func() bool {
 		snap := h.srv.devices.get(trustDevice).snapshot()
 		return snap.SubscribedUntil.After(time.Now()) || snap.SubscribeRefused
 	})
@@ -326,7 +327,7 @@ func TestSpoofedRequestsRefused(t *testing.T) {
 					t.Fatalf("%s from the device: %d, want %d", row.name, code, row.want)
 				}
 				if row.applied != nil {
-					eventually(t, row.name+" applied", row.applied)
+					testsupport.Eventually(t, h.settle(), row.name+" applied", row.applied)
 				} else if got := h.srv.metricsKeepalives() - keepalives; got != 1 {
 					t.Fatalf("%s: %d keepalives counted, want 1 (the device's)", row.name, got)
 				}
@@ -338,7 +339,7 @@ func TestSpoofedRequestsRefused(t *testing.T) {
 			if snap := h.srv.devices.get(trustDevice).snapshot(); snap.RemoteAddr != dev.local() || !strings.EqualFold(snap.Transport, transport) {
 				t.Fatalf("device moved to %s %s", snap.Transport, snap.RemoteAddr)
 			}
-			eventually(t, "stored address unchanged", func() bool { return h.device(trustDevice).RemoteAddr == dev.local() })
+			testsupport.Eventually(t, h.settle(), "stored address unchanged", func() bool { return h.device(trustDevice).RemoteAddr == dev.local() })
 
 			// A RecordInfo answer (several packets) counts only from the device.
 			type recResult struct {
@@ -475,7 +476,7 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 	}); code != 200 {
 		t.Fatalf("MediaStatus in the dialog: %d", code)
 	}
-	eventually(t, "session ended by MediaStatus", func() bool { return ended(info.ID) == ReasonMediaStatus })
+	testsupport.Eventually(t, h.settle(), "session ended by MediaStatus", func() bool { return ended(info.ID) == ReasonMediaStatus })
 	dev.next(sip.BYE, "")
 
 	// BYE: foreign source with the right dialog → 403; the device with a
@@ -501,7 +502,7 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 	if code, _ := dev.send(bye); code != 200 {
 		t.Fatalf("BYE from the device: %d", code)
 	}
-	eventually(t, "session ended by the device's BYE", func() bool { return ended(info.ID) == ReasonDeviceBye })
+	testsupport.Eventually(t, h.settle(), "session ended by the device's BYE", func() bool { return ended(info.ID) == ReasonDeviceBye })
 }
 
 // TestSourceCheckIP: with source_check ip, the device's host is believed
@@ -557,7 +558,7 @@ func TestCatalogNotifyNeedsSubscription(t *testing.T) {
 				}
 			}
 		})
-		eventually(t, "the early NOTIFY applied", func() bool {
+		testsupport.Eventually(t, h.settle(), "the early NOTIFY applied", func() bool {
 			ch, err := h.store.GetChannel(context.Background(), trustDevice, trustCh2)
 			return err == nil && ch.Name == "early"
 		})
