@@ -3,6 +3,7 @@ package sipserver
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
@@ -19,11 +21,41 @@ import (
 // tens of thousands of simultaneous transactions.
 const catalogWorkers = 32
 
+// catalogParent is what catalogSync needs of the Server: the clock, queries
+// and the SUBSCRIBE transaction to devices, and background work that Close
+// waits for.
+type catalogParent interface {
+	querier
+	now() time.Time
+	nextSN() int
+	sendSubscribe(ctx context.Context, d deviceSnapshot, sub subscription, body []byte, expires time.Duration) (*sip.Response, error)
+	applyHeartbeat(ctx context.Context, deviceID string, secs, count int)
+	background(fn func(ctx context.Context))
+}
+
+// catalogStore is what catalogSync writes: device information and channels.
+type catalogStore interface {
+	UpdateDeviceInfo(ctx context.Context, id, name, manufacturer, model, firmware string) error
+	SyncCatalog(ctx context.Context, deviceID string, items []store.Channel) (store.CatalogSyncResult, error)
+	UpsertChannels(ctx context.Context, deviceID string, items []store.Channel) (added, updated int, err error)
+	DeleteChannels(ctx context.Context, deviceID string, ids []string) (int, error)
+	SetLastCatalog(ctx context.Context, id string, at time.Time) error
+}
+
 // catalogSync keeps the channels table equal to what devices report: it
 // queries DeviceInfo and Catalog after a registration, subscribes to catalog
 // changes, applies NOTIFYs, and re-queries devices that refuse SUBSCRIBE.
 type catalogSync struct {
-	s *Server
+	// Config gives the catalog settings (catalog_subscribe, its expiry,
+	// catalog_interval) and the request timeout.
+	Config  config.SIP
+	Store   catalogStore
+	Devices *registry
+	// Writer queues the channels' status transitions; the catalog flushes
+	// it before storing a new device's channels.
+	Writer *stateWriter
+	Log    *slog.Logger
+	Parent catalogParent
 
 	mu     sync.Mutex
 	queued map[string]catalogJob
@@ -43,8 +75,7 @@ const (
 	jobRefresh
 )
 
-func (c *catalogSync) initialize(s *Server) {
-	c.s = s
+func (c *catalogSync) initialize() {
 	c.queued = map[string]catalogJob{}
 	c.busy = map[string]bool{}
 	c.wake = make(chan struct{}, 1)
@@ -146,9 +177,9 @@ func (c *catalogSync) run(ctx context.Context) {
 // devices without a subscription. Devices already queued or being worked
 // on are left alone, so a registration storm does not double the work.
 func (c *catalogSync) maintain() {
-	now := c.s.now()
-	cfg := c.s.Config
-	c.s.devices.each(func(d *device) {
+	now := c.Parent.now()
+	cfg := c.Config
+	c.Devices.each(func(d *device) {
 		snap := d.snapshot()
 		if !snap.Registered || !snap.Online || c.pending(snap.ID) {
 			return
@@ -167,33 +198,33 @@ func (c *catalogSync) maintain() {
 
 // refresh queries a device's information and catalog and subscribes to it.
 func (c *catalogSync) refresh(ctx context.Context, id string) {
-	log := c.s.Log.With("device", id)
+	log := c.Log.With("device", id)
 	// The device's row must exist before its channels and info are stored.
-	c.s.writer.sync(ctx)
-	if a, err := c.s.query(ctx, id, id, &manscdp.DeviceInfoQuery{}); err != nil {
+	c.Writer.sync(ctx)
+	if a, err := c.Parent.query(ctx, id, id, &manscdp.DeviceInfoQuery{}); err != nil {
 		log.Warn("DeviceInfo query", "err", err)
 	} else if info, ok := a.msg.(*manscdp.DeviceInfoResponse); ok {
-		if err := c.s.Store.UpdateDeviceInfo(ctx, id, info.DeviceName, info.Manufacturer, info.Model, info.Firmware); err != nil {
+		if err := c.Store.UpdateDeviceInfo(ctx, id, info.DeviceName, info.Manufacturer, info.Model, info.Firmware); err != nil {
 			log.Warn("store device info", "err", err)
 		}
 	}
 	if _, err := c.queryCatalog(ctx, id); err != nil {
 		log.Warn("Catalog query", "err", err)
 	}
-	if c.s.Config.CatalogSubscribe {
+	if c.Config.CatalogSubscribe {
 		c.subscribe(ctx, id)
 	}
 	// Last, since many devices do not answer it: their own keepalive settings.
-	if cfg, err := c.s.QueryConfig(ctx, id, "BasicParam"); err != nil {
+	if cfg, err := queryOne[*manscdp.ConfigDownloadResponse](ctx, c.Parent, id, id, &manscdp.ConfigDownloadQuery{ConfigType: "BasicParam"}); err != nil {
 		log.Debug("ConfigDownload query", "err", err)
 	} else if cfg.BasicParam != nil {
-		c.s.applyHeartbeat(ctx, id, cfg.BasicParam.HeartBeatInterval, cfg.BasicParam.HeartBeatCount)
+		c.Parent.applyHeartbeat(ctx, id, cfg.BasicParam.HeartBeatInterval, cfg.BasicParam.HeartBeatCount)
 	}
 }
 
 // queryCatalog asks for the whole catalog and applies it.
 func (c *catalogSync) queryCatalog(ctx context.Context, id string) (store.CatalogSyncResult, error) {
-	a, err := c.s.query(ctx, id, id, &manscdp.CatalogQuery{})
+	a, err := c.Parent.query(ctx, id, id, &manscdp.CatalogQuery{})
 	if err != nil {
 		return store.CatalogSyncResult{}, err
 	}
@@ -221,7 +252,7 @@ func (c *catalogSync) apply(ctx context.Context, id string, res *manscdp.Result)
 	if !res.Partial && res.SumNum == 0 && len(res.Catalog) == 0 {
 		// Some devices answer SumNum 0 while still booting; keep what we have
 		// and ask again at the next periodic query.
-		c.markSynced(id, c.s.now())
+		c.markSynced(id, c.Parent.now())
 		return store.CatalogSyncResult{}, nil
 	}
 	// Concurrent applies of the same device (the query's answer and an
@@ -236,29 +267,29 @@ func (c *catalogSync) apply(ctx context.Context, id string, res *manscdp.Result)
 	var r store.CatalogSyncResult
 	var err error
 	if res.Partial || res.Truncated {
-		r.Added, r.Updated, err = c.s.Store.UpsertChannels(ctx, id, channels)
+		r.Added, r.Updated, err = c.Store.UpsertChannels(ctx, id, channels)
 	} else {
-		r, err = c.s.Store.SyncCatalog(ctx, id, channels)
+		r, err = c.Store.SyncCatalog(ctx, id, channels)
 	}
 	if err != nil {
 		return r, err
 	}
-	now := c.s.now()
+	now := c.Parent.now()
 	if !res.Partial && !res.Truncated {
 		c.forgetOthers(id, channels)
 	}
 	c.channelStatus(id, channels, "catalog", now)
 	c.markSynced(id, now)
-	if err := c.s.Store.SetLastCatalog(ctx, id, now); err != nil {
-		c.s.Log.Warn("store catalog time", "device", id, "err", err)
+	if err := c.Store.SetLastCatalog(ctx, id, now); err != nil {
+		c.Log.Warn("store catalog time", "device", id, "err", err)
 	}
-	c.s.Log.Info("catalog synchronised", "device", id, "items", len(channels), "sum_num", res.SumNum,
+	c.Log.Info("catalog synchronised", "device", id, "items", len(channels), "sum_num", res.SumNum,
 		"partial", res.Partial, "added", r.Added, "updated", r.Updated, "removed", r.Removed)
 	return r, nil
 }
 
 func (c *catalogSync) markSynced(id string, at time.Time) {
-	if d := c.s.devices.get(id); d != nil {
+	if d := c.Devices.get(id); d != nil {
 		d.mu.Lock()
 		d.catalogAt = at
 		d.mu.Unlock()
@@ -277,7 +308,7 @@ func (c *catalogSync) channelStatus(id string, channels []store.Channel, cause s
 // forgetOthers drops the remembered status of channels a full catalog no
 // longer lists (SyncCatalog removed them).
 func (c *catalogSync) forgetOthers(id string, channels []store.Channel) {
-	d := c.s.devices.get(id)
+	d := c.Devices.get(id)
 	if d == nil {
 		return
 	}
@@ -298,7 +329,7 @@ func (c *catalogSync) forgetOthers(id string, channels []store.Channel) {
 // last one applied, so a re-sent catalog of 100,000 devices costs PostgreSQL
 // nothing; removed channels are forgotten.
 func (c *catalogSync) queueStatus(id string, changes []store.StatusChange, removed []string) {
-	d := c.s.devices.get(id)
+	d := c.Devices.get(id)
 	if d == nil {
 		return
 	}
@@ -319,7 +350,7 @@ func (c *catalogSync) queueStatus(id string, changes []store.StatusChange, remov
 	}
 	d.mu.Unlock()
 	for _, ch := range changes[:n] {
-		c.s.writer.status(ch)
+		c.Writer.status(ch)
 	}
 }
 
@@ -350,23 +381,23 @@ func (c *catalogSync) onNotify(id string, m *manscdp.CatalogNotify, now time.Tim
 				Cause: "notify_" + strings.ToLower(ev), At: now,
 			})
 		default:
-			c.s.Log.Info("catalog notify with an unknown event; ignored", "device", id, "channel", it.DeviceID, "event", it.Event)
+			c.Log.Info("catalog notify with an unknown event; ignored", "device", id, "channel", it.DeviceID, "event", it.Event)
 		}
 	}
-	c.s.background(func(ctx context.Context) {
+	c.Parent.background(func(ctx context.Context) {
 		if len(upserts) > 0 {
-			if _, _, err := c.s.Store.UpsertChannels(ctx, id, upserts); err != nil {
-				c.s.Log.Warn("apply catalog notify", "device", id, "err", err)
+			if _, _, err := c.Store.UpsertChannels(ctx, id, upserts); err != nil {
+				c.Log.Warn("apply catalog notify", "device", id, "err", err)
 				return
 			}
 		}
 		if len(deletes) > 0 {
-			if _, err := c.s.Store.DeleteChannels(ctx, id, deletes); err != nil {
-				c.s.Log.Warn("apply catalog notify", "device", id, "err", err)
+			if _, err := c.Store.DeleteChannels(ctx, id, deletes); err != nil {
+				c.Log.Warn("apply catalog notify", "device", id, "err", err)
 			}
 		}
 		c.queueStatus(id, changes, deletes)
-		c.s.Log.Info("catalog notify applied", "device", id,
+		c.Log.Info("catalog notify applied", "device", id,
 			"upserts", len(upserts), "deletes", len(deletes), "status", len(changes)-len(upserts))
 	})
 }
@@ -382,7 +413,7 @@ type subscription struct {
 
 // subscribe creates or refreshes the catalog subscription of a device.
 func (c *catalogSync) subscribe(ctx context.Context, id string) {
-	d := c.s.devices.get(id)
+	d := c.Devices.get(id)
 	if d == nil {
 		return
 	}
@@ -393,7 +424,7 @@ func (c *catalogSync) subscribe(ctx context.Context, id string) {
 	d.mu.Lock()
 	sub := d.sub
 	if sub == nil {
-		sub = &subscription{callID: sip.GenerateTagN(24), fromTag: sip.GenerateTagN(16), eventID: strconv.Itoa(c.s.requests.nextSN())}
+		sub = &subscription{callID: sip.GenerateTagN(24), fromTag: sip.GenerateTagN(16), eventID: strconv.Itoa(c.Parent.nextSN())}
 	} else {
 		cp := *sub
 		sub = &cp
@@ -401,38 +432,21 @@ func (c *catalogSync) subscribe(ctx context.Context, id string) {
 	sub.cseq++
 	d.mu.Unlock()
 
-	expires := c.s.Config.CatalogSubscribeExpires.Std()
-	q := &manscdp.CatalogQuery{Header: manscdp.Header{SN: c.s.requests.nextSN(), DeviceID: id}}
+	expires := c.Config.CatalogSubscribeExpires.Std()
+	q := &manscdp.CatalogQuery{Header: manscdp.Header{SN: c.Parent.nextSN(), DeviceID: id}}
 	body, err := manscdp.Encode(q, manscdp.Options{Charset: charsetOf(snap.Charset)})
 	if err != nil {
-		c.s.Log.Error("encode catalog subscription", "device", id, "err", err)
+		c.Log.Error("encode catalog subscription", "device", id, "err", err)
 		return
 	}
-	req, err := c.s.newRequest(sip.SUBSCRIBE, snap, id)
-	if err != nil {
-		c.s.Log.Warn("catalog subscription", "device", id, "err", err)
-		return
-	}
-	req.From().Params.Add("tag", sub.fromTag)
-	if sub.toTag != "" {
-		req.To().Params.Add("tag", sub.toTag)
-	}
-	callID := sip.CallIDHeader(sub.callID)
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: sub.cseq, MethodName: sip.SUBSCRIBE})
-	req.AppendHeader(sip.NewHeader("Event", "Catalog;id="+sub.eventID))
-	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
-	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.s.Config.ID, Host: c.s.advertise, Port: c.s.sipPort}})
-	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
-	req.SetBody(body)
 
-	ctx, cancel := context.WithTimeout(ctx, c.s.Config.RequestTimeout.Std())
+	ctx, cancel := context.WithTimeout(ctx, c.Config.RequestTimeout.Std())
 	defer cancel()
 	d.mu.Lock()
 	d.subPending = sub.callID
 	d.mu.Unlock()
-	res, err := c.s.client.Do(ctx, req)
-	now := c.s.now()
+	res, err := c.Parent.sendSubscribe(ctx, snap, *sub, body, expires)
+	now := c.Parent.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.subPending == sub.callID {
@@ -440,7 +454,7 @@ func (c *catalogSync) subscribe(ctx context.Context, id string) {
 	}
 	switch {
 	case err != nil:
-		c.s.Log.Warn("catalog SUBSCRIBE got no answer", "device", id, "err", err)
+		c.Log.Warn("catalog SUBSCRIBE got no answer", "device", id, "err", err)
 	case res.IsSuccess():
 		if t := res.To(); t != nil {
 			sub.toTag, _ = t.Params.Get("tag")
@@ -455,8 +469,8 @@ func (c *catalogSync) subscribe(ctx context.Context, id string) {
 	default:
 		// Many devices do not implement SUBSCRIBE: fall back to periodic queries.
 		d.sub, d.subscribedUntil, d.subscribeRefused = nil, time.Time{}, true
-		c.s.Log.Info("device refused the catalog subscription; its catalog will be re-queried periodically",
-			"device", id, "status", res.StatusCode, "every", c.s.Config.CatalogInterval)
+		c.Log.Info("device refused the catalog subscription; its catalog will be re-queried periodically",
+			"device", id, "status", res.StatusCode, "every", c.Config.CatalogInterval)
 	}
 }
 

@@ -6,11 +6,11 @@ import (
 )
 
 func TestMaintainQueuesEachDeviceOnce(t *testing.T) {
-	s := &Server{Config: testConfig(), devices: newRegistry()}
-	s.catalog.initialize(s)
 	now := time.Now()
+	c := &catalogSync{Config: testConfig(), Devices: newRegistry(), Parent: fixedClock{at: now}}
+	c.initialize()
 	add := func(id string, catalogAt, subscribedUntil time.Time, refused bool) {
-		s.devices.getOrCreate(id, func(d *device) {
+		c.Devices.getOrCreate(id, func(d *device) {
 			d.registered, d.online, d.expiresAt = true, true, now.Add(time.Hour)
 			d.catalogAt, d.subscribedUntil, d.subscribeRefused = catalogAt, subscribedUntil, refused
 		})
@@ -21,10 +21,10 @@ func TestMaintainQueuesEachDeviceOnce(t *testing.T) {
 	add("34020000001320000004", now, now.Add(time.Hour), false)           // all fresh
 	add("34020000001320000005", now.Add(-2*time.Hour), time.Time{}, true) // refuses SUBSCRIBE, catalog old
 	add("34020000001320000006", now.Add(-time.Minute), time.Time{}, true) // refuses SUBSCRIBE, catalog fresh
-	s.catalog.enqueue("34020000001320000001")
+	c.enqueue("34020000001320000001")
 
 	for range 3 { // repeated maintenance must not pile up work
-		s.catalog.maintain()
+		c.maintain()
 	}
 	want := map[string]catalogJob{
 		"34020000001320000001": jobRefresh,
@@ -32,19 +32,28 @@ func TestMaintainQueuesEachDeviceOnce(t *testing.T) {
 		"34020000001320000003": jobSubscribe,
 		"34020000001320000005": jobRefresh,
 	}
-	if len(s.catalog.queue) != len(want) {
-		t.Fatalf("queue %v, want %d entries", s.catalog.queue, len(want))
+	if len(c.queue) != len(want) {
+		t.Fatalf("queue %v, want %d entries", c.queue, len(want))
 	}
 	for id, job := range want {
-		if s.catalog.queued[id] != job {
-			t.Errorf("%s: job %d, want %d", id, s.catalog.queued[id], job)
+		if c.queued[id] != job {
+			t.Errorf("%s: job %d, want %d", id, c.queued[id], job)
 		}
 	}
 	// A device being worked on is not queued again.
-	id, _, _ := s.catalog.next()
-	s.catalog.maintain()
-	if _, again := s.catalog.queued[id]; again {
+	id, _, _ := c.next()
+	c.maintain()
+	if _, again := c.queued[id]; again {
 		t.Fatalf("%s queued again while busy", id)
 	}
-	s.catalog.done(id)
+	c.done(id)
 }
+
+// fixedClock is a catalogParent whose clock stands still; maintenance calls
+// nothing else of it (the embedded interface is nil).
+type fixedClock struct {
+	catalogParent
+	at time.Time
+}
+
+func (f fixedClock) now() time.Time { return f.at }

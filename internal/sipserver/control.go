@@ -94,7 +94,7 @@ func (s *Server) PTZ(ctx context.Context, deviceID, channelID string, cmd ptz.Co
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	c := manscdp.NewPTZControl(channelID, s.requests.nextSN(), hex)
+	c := manscdp.NewPTZControl(channelID, s.nextSN(), hex)
 	return s.sendControl(ctx, deviceID, channelID, c)
 }
 
@@ -113,7 +113,7 @@ func (s *Server) Control(ctx context.Context, deviceID, target string, c *manscd
 		}
 		return res.Result, nil
 	default:
-		c.SN = s.requests.nextSN()
+		c.SN = s.nextSN()
 		c.DeviceID = target
 		return "", s.sendControl(ctx, deviceID, target, c)
 	}
@@ -132,7 +132,7 @@ func (s *Server) sendControl(ctx context.Context, deviceID, target string, c *ma
 }
 
 // queryOne runs a single-packet query and checks the answer's type.
-func queryOne[T manscdp.Message](ctx context.Context, s *Server, deviceID, target string, q manscdp.Message) (T, error) {
+func queryOne[T manscdp.Message](ctx context.Context, s querier, deviceID, target string, q manscdp.Message) (T, error) {
 	var zero T
 	a, err := s.query(ctx, deviceID, target, q)
 	if err != nil {

@@ -100,3 +100,10 @@ func (m *metrics) rateSources(reg prometheus.Registerer, udp, tcp func() int) {
 		}, func() float64 { return float64(c.n()) }))
 	}
 }
+
+// sessionsOpen registers the number of media sessions open.
+func (m *metrics) sessionsOpen(reg prometheus.Registerer, open func() int) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sharpeyes_media_sessions", Help: "Media sessions open (being set up or active).",
+	}, func() float64 { return float64(open()) }))
+}

@@ -26,14 +26,14 @@ const healthFailures = 3
 // ended sessions make them retry, and the next INVITE starts clean when the
 // node is back.
 func (m *sessionManager) runHealth(ctx context.Context) {
-	if m.cfg.MediagwURL == "" {
+	if m.Config.MediagwURL == "" {
 		return
 	}
-	grace := m.cfg.MediaNodeGrace.Std()
+	grace := m.Config.MediaNodeGrace.Std()
 	interval := healthInterval(grace)
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	lastOK := m.s.now()
+	lastOK := m.Parent.now()
 	down := false
 	failed := 0
 	for {
@@ -45,13 +45,13 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, max(interval, grace/2))
 		err := m.node.call(pctx, http.MethodGet, "/healthz", nil, nil)
 		cancel()
-		now := m.s.now()
+		now := m.Parent.now()
 		if ctx.Err() != nil {
 			return
 		}
 		if err == nil {
 			if down {
-				m.log.Info("media node answers again", "node", m.cfg.MediagwURL, "down_for", now.Sub(lastOK).Round(time.Second))
+				m.log.Info("media node answers again", "node", m.Config.MediagwURL, "down_for", now.Sub(lastOK).Round(time.Second))
 			}
 			lastOK, down, failed = now, false, 0
 			continue
@@ -62,7 +62,7 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 		}
 		if !down {
 			m.log.Warn("media node failed its health check for the whole grace; hanging up its sessions",
-				"node", m.cfg.MediagwURL, "grace", grace, "err", err)
+				"node", m.Config.MediagwURL, "grace", grace, "err", err)
 			down = true
 		}
 		m.nodeDown()

@@ -15,10 +15,10 @@ import (
 // old process. When mediagw cannot be asked, active sessions are recovered
 // and the reconcile loop decides later.
 func (m *sessionManager) restore(ctx context.Context) error {
-	if m.cfg.MediagwURL == "" {
+	if m.Config.MediagwURL == "" {
 		return nil
 	}
-	rows, err := m.s.Store.OpenSessions(ctx, "")
+	rows, err := m.Store.OpenSessions(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -70,10 +70,10 @@ func (m *sessionManager) restore(ctx context.Context) error {
 //     that no device will feed;
 //   - a stored open session nobody in this process runs is ended.
 func (m *sessionManager) runReconcile(ctx context.Context) {
-	if m.cfg.MediagwURL == "" {
+	if m.Config.MediagwURL == "" {
 		return
 	}
-	t := time.NewTicker(m.cfg.ReconcileInterval.Std())
+	t := time.NewTicker(m.Config.ReconcileInterval.Std())
 	defer t.Stop()
 	failing := false
 	for {
@@ -82,7 +82,7 @@ func (m *sessionManager) runReconcile(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, m.cfg.ReconcileInterval.Std())
+		rctx, cancel := context.WithTimeout(ctx, m.Config.ReconcileInterval.Std())
 		err := m.reconcile(rctx)
 		cancel()
 		switch {
@@ -99,7 +99,7 @@ func (m *sessionManager) runReconcile(ctx context.Context) {
 // orphanGrace keeps the reconcile loop off receivers and rows that a
 // session set-up may have just created.
 func (m *sessionManager) orphanGrace() time.Duration {
-	return m.cfg.InviteTimeout.Std() + 5*time.Second
+	return m.Config.InviteTimeout.Std() + 5*time.Second
 }
 
 func (m *sessionManager) reconcile(ctx context.Context) error {
@@ -146,7 +146,7 @@ func (m *sessionManager) reconcile(ctx context.Context) error {
 			}
 		}
 	}
-	rows, err := m.s.Store.OpenSessions(ctx, "")
+	rows, err := m.Store.OpenSessions(ctx, "")
 	if err != nil {
 		return err
 	}

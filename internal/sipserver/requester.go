@@ -114,12 +114,21 @@ func (r *requester) remove(key pendingKey) {
 	r.mu.Unlock()
 }
 
+// querier sends MANSCDP queries to devices: the Server, for the
+// components that query.
+type querier interface {
+	query(ctx context.Context, deviceID, target string, q manscdp.Message) (answer, error)
+}
+
+// nextSN returns the SN of a new MANSCDP request or subscription.
+func (s *Server) nextSN() int { return s.requests.nextSN() }
+
 // query sends q (its SN is set here) to target (the device itself or one
 // of its channels) and waits for the answer, which must come from the device.
 func (s *Server) query(ctx context.Context, deviceID, target string, q manscdp.Message) (answer, error) {
 	cmd := manscdp.CmdTypeOf(q)
 	h := q.Head()
-	h.SN, h.DeviceID = s.requests.nextSN(), target
+	h.SN, h.DeviceID = s.nextSN(), target
 	key := pendingKey{cmd: cmd, sn: h.SN}
 	p := s.requests.add(key, deviceID, target)
 	defer s.requests.remove(key)
@@ -191,6 +200,30 @@ func (s *Server) sendMANSCDP(ctx context.Context, deviceID, target string, msg m
 		return &RejectedError{Method: "MESSAGE", Code: res.StatusCode, Reason: res.Reason}
 	}
 	return nil
+}
+
+// sendSubscribe sends a catalog SUBSCRIBE with body (a Catalog query) in
+// the dialog sub to device d and returns the final response.
+func (s *Server) sendSubscribe(ctx context.Context, d deviceSnapshot, sub subscription, body []byte,
+	expires time.Duration,
+) (*sip.Response, error) {
+	req, err := s.newRequest(sip.SUBSCRIBE, d, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	req.From().Params.Add("tag", sub.fromTag)
+	if sub.toTag != "" {
+		req.To().Params.Add("tag", sub.toTag)
+	}
+	callID := sip.CallIDHeader(sub.callID)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: sub.cseq, MethodName: sip.SUBSCRIBE})
+	req.AppendHeader(sip.NewHeader("Event", "Catalog;id="+sub.eventID))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: s.Config.ID, Host: s.advertise, Port: s.sipPort}})
+	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
+	req.SetBody(body)
+	return s.client.Do(ctx, req)
 }
 
 // newRequest builds a request to target at the device's registered address,

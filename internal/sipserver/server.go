@@ -97,17 +97,25 @@ func (s *Server) Initialize() error {
 	s.writer = stateWriter{Store: s.Store, Interval: s.Config.FlushInterval.Std(), Log: s.Log, Metrics: s.metrics}
 	s.writer.initialize()
 	s.requests.initialize()
-	s.catalog.initialize(s)
+	s.catalog = catalogSync{
+		Config: s.Config, Store: s.Store, Devices: s.devices, Writer: &s.writer, Log: s.Log, Parent: s,
+	}
+	s.catalog.initialize()
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	if err := s.restore(); err != nil {
 		s.cancel()
 		return err
 	}
-	if err := s.sessions.initialize(s, s.SessionConfig, s.MediaToken); err != nil {
+	s.sessions = sessionManager{
+		Config: s.SessionConfig, PlatformID: s.Config.ID, Token: s.MediaToken, Store: s.Store, Metrics: s.metrics,
+		Log: s.Log, Parent: s,
+	}
+	if err := s.sessions.initialize(s.ctx); err != nil {
 		s.cancel()
 		return err
 	}
+	s.metrics.sessionsOpen(s.Metrics, s.sessions.open)
 	if err := s.listen(); err != nil {
 		s.cancel()
 		return err
@@ -355,6 +363,16 @@ func (s *Server) background(fn func(ctx context.Context)) {
 		defer cancel()
 		fn(ctx)
 	})
+}
+
+// deviceState returns a consistent copy of a device's state; ok is false
+// for a device nobody registered.
+func (s *Server) deviceState(id string) (snap deviceSnapshot, ok bool) {
+	d := s.devices.get(id)
+	if d == nil {
+		return deviceSnapshot{}, false
+	}
+	return d.snapshot(), true
 }
 
 // afterRegister starts the post-registration queries of a new registration.

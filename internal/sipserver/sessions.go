@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/store"
@@ -102,12 +101,52 @@ type SessionRequest struct {
 	Owner string
 }
 
+// sessionParent is what sessionManager needs of the Server: the clock, the
+// devices' registrations, INVITE dialogs with devices, and work that Close
+// waits for.
+type sessionParent interface {
+	now() time.Time
+	deviceState(id string) (deviceSnapshot, bool)
+	invite(ctx context.Context, deviceID, channelID, subject string, offer []byte, timeout time.Duration,
+		prepare func(ctx context.Context, dlg *dialog, answer []byte) error) (*inviteResult, error)
+	inDialog(ctx context.Context, dlg *dialog, method sip.RequestMethod, contentType string, body []byte) error
+	hangup(dlg *dialog, reason string)
+	spawn(fn func()) bool
+	background(fn func(ctx context.Context))
+}
+
+// sessionStore is what sessionManager reads (where a channel is) and writes
+// (its stream_sessions rows).
+type sessionStore interface {
+	FindChannel(ctx context.Context, id string) (store.Channel, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	CreateSession(ctx context.Context, ss store.StreamSession) error
+	ActivateSession(ctx context.Context, ss store.StreamSession) error
+	SetSessionCSeq(ctx context.Context, id string, cseq int) error
+	EndSession(ctx context.Context, id, reason string) (bool, error)
+	OpenSessionByPath(ctx context.Context, path string) (store.StreamSession, error)
+	OpenSessions(ctx context.Context, deviceID string) ([]store.StreamSession, error)
+}
+
 // sessionManager runs the media sessions: one per path, shared by every
 // viewer of it, each backed by a row of stream_sessions so that a restart
 // recovers or ends it.
 type sessionManager struct {
-	s     *Server
-	cfg   config.Sessions
+	// Config configures the sessions; initialize fills in the defaults.
+	// Without a mediagw URL no session opens.
+	Config config.Sessions
+	// PlatformID is the platform's SIP ID: the SSRCs' prefix, the INVITE
+	// Subject's and the SDP origin's.
+	PlatformID string
+	// Token is the service token, sipserver's credential at mediagw.
+	Token   string
+	Store   sessionStore
+	Metrics *metrics
+	Log     *slog.Logger
+	Parent  sessionParent
+
+	// ctx is the Server's lifetime: session set-ups and store writes end with it.
+	ctx   context.Context
 	node  *mediaNode
 	alloc *sdp.Allocator
 	log   *slog.Logger
@@ -120,9 +159,11 @@ type sessionManager struct {
 	ending map[string]bool
 }
 
-func (m *sessionManager) initialize(s *Server, cfg config.Sessions, token string) error {
+// initialize prepares the manager; ctx is the Server's lifetime.
+func (m *sessionManager) initialize(ctx context.Context) error {
 	// A Server built without session settings (tests of signalling alone)
 	// gets the defaults; without a mediagw URL it opens no sessions.
+	cfg := &m.Config
 	if cfg.InviteTimeout <= 0 {
 		cfg.InviteTimeout = config.Duration(8 * time.Second)
 	}
@@ -135,35 +176,54 @@ func (m *sessionManager) initialize(s *Server, cfg config.Sessions, token string
 	if cfg.Transport == "" {
 		cfg.Transport = "udp"
 	}
-	m.s, m.cfg, m.log = s, cfg, s.Log.With("component", "sessions")
-	m.node = &mediaNode{URL: cfg.MediagwURL, Token: token}
-	alloc, err := sdp.NewAllocator(s.Config.ID)
+	m.ctx, m.log = ctx, m.Log.With("component", "sessions")
+	m.node = &mediaNode{URL: cfg.MediagwURL, Token: m.Token}
+	alloc, err := sdp.NewAllocator(m.PlatformID)
 	if err != nil {
 		return fmt.Errorf("SSRC allocator: %w", err)
 	}
 	m.alloc = alloc
 	m.byPath, m.byCall, m.ending = map[string]*mediaSession{}, map[string]*mediaSession{}, map[string]bool{}
-	if s.Metrics != nil {
-		s.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "sharpeyes_media_sessions", Help: "Media sessions open (being set up or active).",
-		}, func() float64 {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			return float64(len(m.byPath))
-		}))
-	}
 	return nil
+}
+
+// open returns the number of sessions open (being set up or active).
+func (m *sessionManager) open() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byPath)
 }
 
 // Need returns the live session of path ("live/<channelID>"), starting it
 // when there is none. Concurrent callers share one INVITE.
 func (s *Server) Need(ctx context.Context, path string) (SessionInfo, error) {
+	return s.sessions.need(ctx, path)
+}
+
+// OpenSession starts a playback or download session and returns once the
+// device answered. Its stream path is <kind>/<session ID>.
+func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo, error) {
+	return s.sessions.openSession(ctx, r)
+}
+
+// EndPath ends the session of path (reason idle, ended by mediagw, …).
+func (s *Server) EndPath(path, reason string) error { return s.sessions.endPath(path, reason) }
+
+// EndSession ends the session with the given ID.
+func (s *Server) EndSession(id, reason string) error { return s.sessions.endSession(id, reason) }
+
+// ControlPlayback sends a MANSRTSP command (pause, resume, seek, scale) to
+// the device of a playback session.
+func (s *Server) ControlPlayback(ctx context.Context, id, action string, position time.Duration, scale float64) error {
+	return s.sessions.controlPlayback(ctx, id, action, position, scale)
+}
+
+func (m *sessionManager) need(ctx context.Context, path string) (SessionInfo, error) {
 	channelID, ok := strings.CutPrefix(path, "live/")
 	if !ok || !validID(channelID) {
 		return SessionInfo{}, badRequest("path must be live/<20-digit channel ID>, got %q", path)
 	}
-	m := &s.sessions
-	if m.cfg.MediagwURL == "" {
+	if m.Config.MediagwURL == "" {
 		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
 	}
 	m.mu.Lock()
@@ -179,9 +239,7 @@ func (s *Server) Need(ctx context.Context, path string) (SessionInfo, error) {
 	return m.wait(ctx, ms)
 }
 
-// OpenSession starts a playback or download session and returns once the
-// device answered. Its stream path is <kind>/<session ID>.
-func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo, error) {
+func (m *sessionManager) openSession(ctx context.Context, r SessionRequest) (SessionInfo, error) {
 	if r.Kind != KindPlayback && r.Kind != KindDownload {
 		return SessionInfo{}, badRequest("kind must be playback or download, got %q", r.Kind)
 	}
@@ -200,8 +258,7 @@ func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo
 	if !slices.Contains([]int{1, 2, 4, 8}, r.Speed) {
 		return SessionInfo{}, badRequest("speed must be 1, 2, 4 or 8, got %d", r.Speed)
 	}
-	m := &s.sessions
-	if m.cfg.MediagwURL == "" {
+	if m.Config.MediagwURL == "" {
 		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
 	}
 	id := newSessionID()
@@ -220,7 +277,7 @@ func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo
 // launch sets ms up in a worker, or fails it at once when sipserver is
 // shutting down.
 func (m *sessionManager) launch(ms *mediaSession) {
-	if m.s.spawn(func() { m.start(ms) }) {
+	if m.Parent.spawn(func() { m.start(ms) }) {
 		return
 	}
 	m.mu.Lock()
@@ -236,7 +293,7 @@ func (m *sessionManager) newSession(kind, channelID, path string) *mediaSession 
 	return &mediaSession{
 		row: store.StreamSession{
 			ID: newSessionID(), Kind: kind, ChannelID: channelID, Path: path,
-			MediaNode: m.cfg.MediagwURL, State: store.SessionInviting, StartedAt: m.s.now(),
+			MediaNode: m.Config.MediagwURL, State: store.SessionInviting, StartedAt: m.Parent.now(),
 		},
 		ready: make(chan struct{}),
 	}
@@ -260,8 +317,8 @@ func (m *sessionManager) wait(ctx context.Context, ms *mediaSession) (SessionInf
 // INVITE (trying the other transports when the device refuses the offer),
 // ACK, SSRC and TCP fix-ups, active. Whatever fails is undone.
 func (m *sessionManager) start(ms *mediaSession) {
-	began := m.s.now()
-	ctx, cancel := context.WithTimeout(m.s.ctx, m.cfg.InviteTimeout.Std()+10*time.Second)
+	began := m.Parent.now()
+	ctx, cancel := context.WithTimeout(m.ctx, m.Config.InviteTimeout.Std()+10*time.Second)
 	defer cancel()
 	err := m.setup(ctx, ms)
 	m.mu.Lock()
@@ -295,7 +352,7 @@ func (m *sessionManager) start(ms *mediaSession) {
 }
 
 func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
-	st := m.s.Store
+	st := m.Store
 	ch, err := st.FindChannel(ctx, ms.row.ChannelID)
 	if err != nil {
 		return err
@@ -305,7 +362,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 		return err
 	}
 	ms.row.DeviceID = dev.ID
-	if d := m.s.devices.get(dev.ID); d == nil || !d.snapshot().Registered {
+	if d, ok := m.Parent.deviceState(dev.ID); !ok || !d.Registered {
 		return fmt.Errorf("device %s: %w", dev.ID, ErrOffline)
 	}
 	kind := sdp.KindLive
@@ -333,7 +390,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 	for _, tr := range m.transports(ch.StreamTransport, dev.StreamTransport) {
 		lastErr = m.attempt(ctx, ms, tr)
 		var rej *RejectedError
-		if lastErr == nil || !m.cfg.Fallback || !errors.As(lastErr, &rej) || !notAcceptable(rej.Code) {
+		if lastErr == nil || !m.Config.Fallback || !errors.As(lastErr, &rej) || !notAcceptable(rej.Code) {
 			break
 		}
 		m.log.Info("device refused the transport; trying the next", "path", ms.row.Path, "transport", tr, "err", lastErr)
@@ -344,7 +401,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 	if err := st.ActivateSession(ctx, ms.row); err != nil {
 		return err
 	}
-	now := m.s.now()
+	now := m.Parent.now()
 	m.mu.Lock()
 	ms.row.State, ms.row.ActiveAt = store.SessionActive, &now
 	m.mu.Unlock()
@@ -354,7 +411,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 // attempt runs one INVITE with transport tr.
 func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr string) error {
 	rcv, err := m.node.open(ctx, openRequest{
-		Path: ms.row.Path, SSRC: ms.row.SSRC, Transport: tr, Shared: tr == "udp" && m.cfg.SharedUDP,
+		Path: ms.row.Path, SSRC: ms.row.SSRC, Transport: tr, Shared: tr == "udp" && m.Config.SharedUDP,
 		AllowIPs: m.mediaSources(ms.row.DeviceID, ""),
 	})
 	if err != nil {
@@ -389,8 +446,8 @@ func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr strin
 		m.mu.Unlock()
 		return m.fixMedia(pctx, ms, rcv, offer, answer)
 	}
-	res, err := m.s.invite(ctx, ms.row.DeviceID, ms.row.ChannelID, subjectOf(ms.row.ChannelID, ms.row.SSRC, m.s.Config.ID),
-		offer.Marshal(), m.cfg.InviteTimeout.Std(), prepare)
+	res, err := m.Parent.invite(ctx, ms.row.DeviceID, ms.row.ChannelID, subjectOf(ms.row.ChannelID, ms.row.SSRC, m.PlatformID),
+		offer.Marshal(), m.Config.InviteTimeout.Std(), prepare)
 	outcome := "answered"
 	var rej *RejectedError
 	switch {
@@ -401,9 +458,9 @@ func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr strin
 	case err != nil:
 		outcome = "error"
 	}
-	m.s.metrics.invites.WithLabelValues(ms.row.Kind, outcome).Inc()
+	m.Metrics.invites.WithLabelValues(ms.row.Kind, outcome).Inc()
 	if err == nil && res.prepared != nil {
-		m.s.hangup(res.dlg, ReasonSetupFailed)
+		m.Parent.hangup(res.dlg, ReasonSetupFailed)
 		err = fmt.Errorf("%s: %w", ReasonSetupFailed, res.prepared)
 	}
 	if err != nil {
@@ -462,8 +519,8 @@ func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv rec
 // address its SDP answer gives (its own, for devices not behind NAT).
 func (m *sessionManager) mediaSources(deviceID, answerIP string) []string {
 	var out []string
-	if d := m.s.devices.get(deviceID); d != nil {
-		if ip := hostOf(d.snapshot().RemoteAddr); net.ParseIP(ip) != nil {
+	if d, ok := m.Parent.deviceState(deviceID); ok {
+		if ip := hostOf(d.RemoteAddr); net.ParseIP(ip) != nil {
 			out = append(out, ip)
 		}
 	}
@@ -474,7 +531,7 @@ func (m *sessionManager) mediaSources(deviceID, answerIP string) []string {
 }
 
 func (m *sessionManager) offer(ms *mediaSession, rcv receiver, tr string) (*sdp.Session, error) {
-	ep := sdp.Endpoint{ID: m.s.Config.ID, IP: rcv.IP, Port: rcv.Port}
+	ep := sdp.Endpoint{ID: m.PlatformID, IP: rcv.IP, Port: rcv.Port}
 	if ep.Port == 0 {
 		ep.Port = 9 // tcp-active: nominal, but devices want a number
 	}
@@ -493,7 +550,7 @@ func (m *sessionManager) offer(ms *mediaSession, rcv receiver, tr string) (*sdp.
 // transports lists the transports to try: the channel's, else the device's,
 // else the configured one, then (with fallback) the others.
 func (m *sessionManager) transports(channel, device string) []string {
-	first := m.cfg.Transport
+	first := m.Config.Transport
 	switch {
 	case channel != "":
 		first = channel
@@ -501,7 +558,7 @@ func (m *sessionManager) transports(channel, device string) []string {
 		first = device
 	}
 	out := []string{first}
-	if m.cfg.Fallback {
+	if m.Config.Fallback {
 		for _, t := range []string{"udp", "tcp-passive", "tcp-active"} {
 			if t != first {
 				out = append(out, t)
@@ -548,10 +605,10 @@ func (m *sessionManager) teardown(ms *mediaSession, reason string, bye bool) {
 	m.ending[ms.row.ID] = true
 	m.mu.Unlock()
 	if bye && dlg != nil {
-		m.s.hangup(dlg, reason)
+		m.Parent.hangup(dlg, reason)
 	}
-	m.s.background(func(ctx context.Context) {
-		if _, err := m.s.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
+	m.Parent.background(func(ctx context.Context) {
+		if _, err := m.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
 			m.log.Error("store session end", "session", ms.row.ID, "err", err)
 		}
 		m.mu.Lock()
@@ -564,16 +621,16 @@ func (m *sessionManager) teardown(ms *mediaSession, reason string, bye bool) {
 		}
 	})
 	m.alloc.Release(ms.ssrc)
-	m.s.metrics.sessionsEnd.WithLabelValues(ms.row.Kind, reason).Inc()
+	m.Metrics.sessionsEnd.WithLabelValues(ms.row.Kind, reason).Inc()
 	m.log.Info("media session ended", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID, "reason", reason)
 }
 
 // undo cleans up after a failed set-up (receivers were closed by attempt).
 func (m *sessionManager) undo(ms *mediaSession, reason string) {
 	if ms.row.DeviceID != "" {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.s.ctx), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 5*time.Second)
 		defer cancel()
-		if _, err := m.s.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
+		if _, err := m.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
 			m.log.Error("store session end", "session", ms.row.ID, "err", err)
 		}
 	}
@@ -585,21 +642,21 @@ func (m *sessionManager) undo(ms *mediaSession, reason string) {
 // endRow ends a stored session nobody runs in this process: BYE from the
 // stored dialog, close its receiver, mark it ended.
 func (m *sessionManager) endRow(r store.StreamSession, reason string) {
-	ctx, cancel := context.WithTimeout(m.s.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 	defer cancel()
-	ended, err := m.s.Store.EndSession(ctx, r.ID, reason)
+	ended, err := m.Store.EndSession(ctx, r.ID, reason)
 	if err != nil || !ended {
 		return
 	}
 	if dlg := dialogOf(r); dlg != nil {
-		m.s.hangup(dlg, reason)
+		m.Parent.hangup(dlg, reason)
 	}
 	if r.ReceiverID != "" {
 		if err := m.node.close(ctx, r.ReceiverID); err != nil {
 			m.log.Warn("close receiver", "receiver", r.ReceiverID, "err", err)
 		}
 	}
-	m.s.metrics.sessionsEnd.WithLabelValues(r.Kind, reason).Inc()
+	m.Metrics.sessionsEnd.WithLabelValues(r.Kind, reason).Inc()
 	m.log.Info("stored media session ended", "kind", r.Kind, "path", r.Path, "device", r.DeviceID, "reason", reason)
 }
 
@@ -618,9 +675,7 @@ func dialogOf(r store.StreamSession) *dialog {
 	}
 }
 
-// EndPath ends the session of path (reason idle, ended by mediagw, …).
-func (s *Server) EndPath(path, reason string) error {
-	m := &s.sessions
+func (m *sessionManager) endPath(path, reason string) error {
 	m.mu.Lock()
 	ms := m.byPath[path]
 	m.mu.Unlock()
@@ -631,9 +686,7 @@ func (s *Server) EndPath(path, reason string) error {
 	return nil
 }
 
-// EndSession ends the session with the given ID.
-func (s *Server) EndSession(id, reason string) error {
-	m := &s.sessions
+func (m *sessionManager) endSession(id, reason string) error {
 	m.mu.Lock()
 	var found *mediaSession
 	for _, ms := range m.byPath {
@@ -650,10 +703,7 @@ func (s *Server) EndSession(id, reason string) error {
 	return nil
 }
 
-// ControlPlayback sends a MANSRTSP command (pause, resume, seek, scale) to
-// the device of a playback session.
-func (s *Server) ControlPlayback(ctx context.Context, id, action string, position time.Duration, scale float64) error {
-	m := &s.sessions
+func (m *sessionManager) controlPlayback(ctx context.Context, id, action string, position time.Duration, scale float64) error {
 	m.mu.Lock()
 	var ms *mediaSession
 	for _, c := range m.byPath {
@@ -690,10 +740,10 @@ func (s *Server) ControlPlayback(ctx context.Context, id, action string, positio
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	if err := s.inDialog(ctx, dlg, sip.INFO, "Application/MANSRTSP", req.Marshal()); err != nil {
+	if err := m.Parent.inDialog(ctx, dlg, sip.INFO, "Application/MANSRTSP", req.Marshal()); err != nil {
 		return err
 	}
-	s.sessions.saveCSeq(ms)
+	m.saveCSeq(ms)
 	return nil
 }
 
@@ -701,8 +751,8 @@ func (m *sessionManager) saveCSeq(ms *mediaSession) {
 	m.mu.Lock()
 	cseq := int(ms.dlg.cseq)
 	m.mu.Unlock()
-	m.s.background(func(ctx context.Context) {
-		if err := m.s.Store.SetSessionCSeq(ctx, ms.row.ID, cseq); err != nil {
+	m.Parent.background(func(ctx context.Context) {
+		if err := m.Store.SetSessionCSeq(ctx, ms.row.ID, cseq); err != nil {
 			m.log.Warn("store session CSeq", "session", ms.row.ID, "err", err)
 		}
 	})
@@ -713,17 +763,7 @@ func (m *sessionManager) saveCSeq(ms *mediaSession) {
 // and come from the device's registered source (403 otherwise): a BYE is as
 // good as a MediaStatus 121 at ending someone's video.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	m := &s.sessions
-	var ms *mediaSession
-	m.mu.Lock()
-	if cid := req.CallID(); cid != nil {
-		ms = m.byCall[cid.Value()]
-	}
-	var dlg *dialog
-	if ms != nil {
-		dlg = ms.dlg
-	}
-	m.mu.Unlock()
+	ms, dlg := s.sessions.byCallID(req)
 	if dlg == nil || !dlg.matchesIncoming(req) {
 		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -735,7 +775,24 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.reply(req, tx, sip.StatusOK, "OK")
-	m.end(ms, ReasonDeviceBye, false)
+	s.sessions.end(ms, ReasonDeviceBye, false)
+}
+
+// byCallID returns the session whose dialog has req's Call-ID, and that
+// dialog; both nil when there is none. Whether req matches the dialog's
+// tags is the caller's to check.
+func (m *sessionManager) byCallID(req *sip.Request) (*mediaSession, *dialog) {
+	cid := req.CallID()
+	if cid == nil {
+		return nil, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ms := m.byCall[cid.Value()]
+	if ms == nil {
+		return nil, nil
+	}
+	return ms, ms.dlg
 }
 
 // dialogDevice returns the device of the session whose dialog req (with a
@@ -798,7 +855,7 @@ func (m *sessionManager) deviceMoved(deviceID string) {
 	m.mu.Unlock()
 	for _, mv := range moves {
 		ips := m.mediaSources(deviceID, mv.answerIP)
-		m.s.background(func(ctx context.Context) {
+		m.Parent.background(func(ctx context.Context) {
 			if err := m.node.patch(ctx, mv.receiver, receiverPatch{AllowIPs: ips}); err != nil {
 				m.log.Warn("tell the receiver the device's new address", "path", mv.path, "receiver", mv.receiver, "err", err)
 				return

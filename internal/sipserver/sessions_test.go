@@ -22,7 +22,7 @@ func TestTransportOrder(t *testing.T) {
 		{"udp", "tcp-passive", "tcp-active", true, []string{"tcp-active", "udp", "tcp-passive"}},
 		{"tcp-active", "", "udp", false, []string{"udp"}},
 	} {
-		m := &sessionManager{cfg: config.Sessions{Transport: c.def, Fallback: c.fallback}}
+		m := &sessionManager{Config: config.Sessions{Transport: c.def, Fallback: c.fallback}}
 		if got := m.transports(c.channel, c.device); !slices.Equal(got, c.want) {
 			t.Errorf("%+v: %v", c, got)
 		}
