@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ids"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/mansrtsp"
@@ -219,8 +219,8 @@ func (s *Server) ControlPlayback(ctx context.Context, id, action string, positio
 }
 
 func (m *sessionManager) need(ctx context.Context, path string) (SessionInfo, error) {
-	channelID, ok := strings.CutPrefix(path, "live/")
-	if !ok || !validID(channelID) {
+	kind, channelID, err := streampath.Parse(path)
+	if err != nil || kind != streampath.KindLive {
 		return SessionInfo{}, badRequest("path must be live/<20-digit channel ID>, got %q", path)
 	}
 	if m.Config.MediagwURL == "" {
@@ -262,7 +262,7 @@ func (m *sessionManager) openSession(ctx context.Context, r SessionRequest) (Ses
 		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
 	}
 	id := newSessionID()
-	ms := m.newSession(r.Kind, r.ChannelID, r.Kind+"/"+id)
+	ms := m.newSession(r.Kind, r.ChannelID, streampath.Join(streampath.Kind(r.Kind), id))
 	ms.row.ID = id
 	start, end := r.Start.UTC(), r.End.UTC()
 	ms.row.RangeStart, ms.row.RangeEnd, ms.speed = &start, &end, r.Speed
