@@ -2,19 +2,13 @@ package store
 
 import (
 	"context"
-	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
-)
 
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
+	"github.com/sharpeyes/sharpeyes/internal/store/schema"
+)
 
 // Store is the shared state of the services in one PostgreSQL database.
 type Store struct {
@@ -24,9 +18,10 @@ type Store struct {
 	Log *slog.Logger
 }
 
-// Open connects to url with at most maxConns connections and migrates the schema
-// to the newest version embedded in the binary.
-func Open(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*Store, error) {
+// Connect connects to url with at most maxConns connections and checks the
+// database answers. It leaves the schema alone: the owner applies it
+// (schema.Migrate), the other services check it (schema.Require).
+func Connect(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse database URL: %w", err)
@@ -40,11 +35,24 @@ func Open(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*S
 		pool.Close()
 		return nil, fmt.Errorf("store: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	if err := migrate(ctx, pool, log); err != nil {
-		pool.Close()
+	return &Store{Pool: pool, Log: log}, nil
+}
+
+// Open connects to url and migrates the schema to the newest version.
+//
+// Deprecated: services open their database with svcdb (the schema owner
+// migrates, the others check); tests use storetest.Open or storetest.NewDB.
+// Open goes once no caller is left.
+func Open(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*Store, error) {
+	st, err := Connect(ctx, url, maxConns, log)
+	if err != nil {
 		return nil, err
 	}
-	return &Store{Pool: pool, Log: log}, nil
+	if err := schema.Migrate(ctx, st.Pool, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Close closes the pool.
@@ -52,46 +60,3 @@ func (s *Store) Close() { s.Pool.Close() }
 
 // Ping checks the database answers (readiness probes).
 func (s *Store) Ping(ctx context.Context) error { return s.Pool.Ping(ctx) }
-
-func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	// Several services start at once against one database: goose's session locker
-	// (a PostgreSQL advisory lock) makes the others wait instead of racing.
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return fmt.Errorf("store: migration lock: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
-	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	for _, r := range results {
-		log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
-	}
-	return nil
-}
-
-// Version reports the schema version the database is at.
-func (s *Store) Version(ctx context.Context) (int64, error) {
-	sub, _ := fs.Sub(migrationFiles, "migrations")
-	db := stdlib.OpenDBFromPool(s.Pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
-	if err != nil {
-		return 0, fmt.Errorf("store: migrations: %w", err)
-	}
-	v, err := p.GetDBVersion(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("store: schema version: %w", err)
-	}
-	return v, nil
-}

@@ -5,27 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func open(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), pgtest.NewDB(t), 4, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return storetest.Open(t, pgtest.NewDB(t), 4)
 }
 
 // deviceID is the ID of the i-th test device.
@@ -44,65 +36,13 @@ FROM generate_series(1, $1) AS g`, n); err != nil {
 	}
 }
 
-func TestOpenMigratesConcurrently(t *testing.T) {
-	url := pgtest.NewDB(t)
-	ctx := context.Background()
-	// Services start together against one database: migrations must not race.
-	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := store.Open(ctx, url, 2, slog.Default())
-			if err == nil {
-				s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := store.Open(ctx, url, 2, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	v, err := s.Version(ctx)
-	if err != nil || v < 1 {
-		t.Fatalf("version %d, %v", v, err)
-	}
-}
-
-func TestMigrationsDown(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	db := stdlib.OpenDBFromPool(s.Pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS("migrations"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := s.Version(ctx); err != nil || v != int64(len(p.ListSources())) {
-		t.Fatalf("version %d, %v", v, err)
-	}
-}
-
 func TestOpenBadURL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := store.Open(ctx, "postgres://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", 1, slog.Default()); err == nil {
+	if _, err := store.Connect(ctx, "postgres://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", 1, slog.Default()); err == nil {
 		t.Fatal("want a connect error")
 	}
-	if _, err := store.Open(ctx, "::not a url", 1, slog.Default()); err == nil {
+	if _, err := store.Connect(ctx, "::not a url", 1, slog.Default()); err == nil {
 		t.Fatal("want a parse error")
 	}
 }

@@ -3,7 +3,6 @@ package catalogview_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -27,11 +27,7 @@ const (
 func setup(t *testing.T, onlineA, onlineB bool, camsA, camsB [2]bool) (*store.Store, *catalogview.View) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.NewDB(t), 4, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, pgtest.NewDB(t), 4)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var changes []store.StatusChange
 	for _, d := range []struct {
