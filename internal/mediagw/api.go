@@ -10,6 +10,7 @@ import (
 
 	_ "embed"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
@@ -44,7 +45,10 @@ type API struct {
 
 // Register adds the API's routes to mux under /internal/v1/.
 func (a *API) Register(mux *http.ServeMux) {
-	route := (&svcapi.API{Token: a.Token, Status: statusOf, Log: a.Log}).Mount(mux, openAPI)
+	mount := (&svcapi.API{Token: a.Token, Log: a.Log}).Mount(mux, openAPI)
+	route := func(pattern string, h svcapi.HandlerFunc) {
+		mount(pattern, func(w http.ResponseWriter, r *http.Request) error { return withCode(h(w, r)) })
+	}
 	route("POST /internal/v1/receivers", a.openReceiver)
 	route("GET /internal/v1/receivers", a.listReceivers)
 	route("GET /internal/v1/receivers/{id}", a.getReceiver)
@@ -69,23 +73,30 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func statusOf(err error) int {
+// withCode gives a route's error its machine code (and so its status): the
+// gateway's and its packages' sentinels are mapped here, the contract's own
+// (mediaapi.ErrPathBusy, …) and svcapi's carry theirs already.
+func withCode(err error) error {
+	var code *svcapi.CodeError
 	switch {
 	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest
+		code = svcapi.ErrBadRequest
 	case errors.Is(err, ErrNoReceiver), errors.Is(err, access.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, ErrPathBusy), errors.Is(err, ingest.ErrSSRCInUse):
-		return http.StatusConflict
-	case errors.Is(err, ingest.ErrNoPorts), errors.Is(err, ErrClosed), errors.Is(err, access.ErrUnavailable),
-		errors.Is(err, ErrHoldsFull):
-		return http.StatusServiceUnavailable
+		code = svcapi.ErrNotFound
+	case errors.Is(err, ingest.ErrSSRCInUse):
+		code = mediaapi.ErrSSRCInUse
+	case errors.Is(err, ingest.ErrNoPorts):
+		code = mediaapi.ErrNoPorts
+	case errors.Is(err, ErrClosed), errors.Is(err, access.ErrUnavailable):
+		code = svcapi.ErrUnavailable
+	default:
+		return err
 	}
-	return http.StatusInternalServerError
+	return svcapi.WithCode(err, code)
 }
 
 func (a *API) openReceiver(w http.ResponseWriter, r *http.Request) error {
-	var req OpenRequest
+	var req mediaapi.OpenRequest
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
@@ -100,7 +111,7 @@ func (a *API) openReceiver(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listReceivers(w http.ResponseWriter, _ *http.Request) error {
 	items := a.Gateway.Receivers()
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	svcapi.WriteJSON(w, http.StatusOK, mediaapi.List[mediaapi.Receiver]{Items: items, Total: len(items)})
 	return nil
 }
 
@@ -114,10 +125,7 @@ func (a *API) getReceiver(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) patchReceiver(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		SSRC     *string   `json:"ssrc"`
-		AllowIPs *[]string `json:"allow_ips"`
-	}
+	var req mediaapi.PatchRequest
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
@@ -130,10 +138,7 @@ func (a *API) patchReceiver(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) connectReceiver(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		IP   string `json:"ip"`
-		Port int    `json:"port"`
-	}
+	var req mediaapi.ConnectRequest
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
@@ -153,66 +158,11 @@ func (a *API) closeReceiver(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// StreamInfo is a stream in API answers: the hub's statistics and, for
-// streams with a receiver, the ingest's.
-type StreamInfo struct {
-	Path        string       `json:"path"`
-	Published   time.Time    `json:"published"`
-	VideoCodec  string       `json:"video_codec,omitempty"`
-	AudioCodec  string       `json:"audio_codec,omitempty"`
-	Width       int          `json:"width,omitempty"`
-	Height      int          `json:"height,omitempty"`
-	FPS         float64      `json:"fps"`
-	Bitrate     float64      `json:"bitrate"`
-	Units       uint64       `json:"units"`
-	VideoUnits  uint64       `json:"video_units"`
-	Bytes       uint64       `json:"bytes"`
-	Keyframes   uint64       `json:"keyframes"`
-	GOPUnits    int          `json:"gop_units"`
-	Drops       uint64       `json:"reader_drops"`
-	SlowReaders uint64       `json:"slow_reader_disconnects"`
-	LastUnit    *time.Time   `json:"last_unit,omitempty"`
-	Readers     []ReaderInfo `json:"readers"`
-	Receiver    string       `json:"receiver,omitempty"`
-	Ingest      *IngestStats `json:"ingest,omitempty"`
-	Transcode   bool         `json:"transcode,omitempty"`
-	ReaderCount int          `json:"reader_count"`
-	// Hold describes a download stream kept for its reader.
-	Hold *HoldInfo `json:"hold,omitempty"`
-}
-
-// HoldInfo is the hold of a download stream in API answers.
-type HoldInfo struct {
-	// Units and Bytes are kept for the reader and not handed to it yet.
-	Units int `json:"units"`
-	Bytes int `json:"bytes"`
-	// MaxBytes is downloads.hold_bytes.
-	MaxBytes int `json:"max_bytes"`
-	// Dropped counts units given up because the hold filled before the
-	// reader attached.
-	Dropped uint64 `json:"dropped"`
-	// Attached: the reader came; Ended: the device finished.
-	Attached bool `json:"attached"`
-	Ended    bool `json:"ended"`
-}
-
-// ReaderInfo is a reader of a stream in API answers.
-type ReaderInfo struct {
-	Name      string    `json:"name"`
-	Since     time.Time `json:"since"`
-	Units     uint64    `json:"units"`
-	Bytes     uint64    `json:"bytes"`
-	Keyframes uint64    `json:"keyframes"`
-	Drops     uint64    `json:"drops"`
-	Queued    int       `json:"queued"`
-	Skipping  bool      `json:"skipping,omitempty"`
-}
-
-func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
-	out := StreamInfo{
+func (a *API) streamInfo(st hub.StreamStats) mediaapi.Stream {
+	out := mediaapi.Stream{
 		Path: st.Path, Published: st.Published, VideoCodec: codecName(st.VideoCodec), Width: st.Width, Height: st.Height,
 		FPS: st.VideoFPS, Bitrate: st.VideoBitrate, Units: st.Units, Bytes: st.Bytes, Keyframes: st.Keyframes,
-		GOPUnits: st.GOPUnits, Drops: st.Drops, SlowReaders: st.SlowDisconnects, Readers: []ReaderInfo{},
+		GOPUnits: st.GOPUnits, Drops: st.Drops, SlowReaders: st.SlowDisconnects, Readers: []mediaapi.Reader{},
 		Transcode: strings.Contains(st.Path, "~"), ReaderCount: len(st.Readers),
 	}
 	for _, t := range st.Tracks {
@@ -227,7 +177,7 @@ func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
 		out.LastUnit = &t
 	}
 	for _, r := range st.Readers {
-		out.Readers = append(out.Readers, ReaderInfo{
+		out.Readers = append(out.Readers, mediaapi.Reader{
 			Name: r.Name, Since: r.Since, Units: r.Units, Bytes: r.Bytes,
 			Keyframes: r.Keyframes, Drops: r.Drops, Queued: r.Queued, Skipping: r.Skipping,
 		})
@@ -237,7 +187,7 @@ func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
 		out.Ingest = ingestStats(rc.rcv.Stats())
 	}
 	if h := st.Hold; h != nil {
-		out.Hold = &HoldInfo{
+		out.Hold = &mediaapi.Hold{
 			Units: h.Units, Bytes: h.Bytes, MaxBytes: h.MaxBytes, Dropped: h.Dropped,
 			Attached: h.Attached, Ended: h.Ended,
 		}
@@ -247,11 +197,11 @@ func (a *API) streamInfo(st hub.StreamStats) StreamInfo {
 
 func (a *API) listStreams(w http.ResponseWriter, _ *http.Request) error {
 	stats := a.Gateway.Hub.Streams()
-	items := make([]StreamInfo, 0, len(stats))
+	items := make([]mediaapi.Stream, 0, len(stats))
 	for _, st := range stats {
 		items = append(items, a.streamInfo(st))
 	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	svcapi.WriteJSON(w, http.StatusOK, mediaapi.List[mediaapi.Stream]{Items: items, Total: len(items)})
 	return nil
 }
 
@@ -276,10 +226,11 @@ func (a *API) outputs(w http.ResponseWriter, _ *http.Request) error {
 
 func (a *API) webhook(w http.ResponseWriter, _ *http.Request) error {
 	if a.Webhook == nil {
-		svcapi.WriteJSON(w, http.StatusOK, map[string]any{"enabled": false})
+		svcapi.WriteJSON(w, http.StatusOK, mediaapi.WebhookStatus{})
 		return nil
 	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"enabled": true, "webhook": a.Webhook.Stats()})
+	st := a.Webhook.Stats()
+	svcapi.WriteJSON(w, http.StatusOK, mediaapi.WebhookStatus{Enabled: true, Webhook: &st})
 	return nil
 }
 
@@ -290,12 +241,7 @@ func (a *API) playToken(w http.ResponseWriter, r *http.Request) error {
 	if a.Signer == nil {
 		return fmt.Errorf("%w: play_token_secret is not set", access.ErrUnavailable)
 	}
-	var req struct {
-		Paths   []string `json:"paths"`
-		Rights  []string `json:"rights"`
-		Subject string   `json:"subject"`
-		TTL     string   `json:"ttl"`
-	}
+	var req mediaapi.PlayTokenRequest
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
@@ -319,6 +265,6 @@ func (a *API) playToken(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	a.Log.Info("play token issued", "subject", req.Subject, "paths", req.Paths, "rights", req.Rights, "ttl", ttl)
-	svcapi.WriteJSON(w, http.StatusCreated, map[string]any{"token": tok, "expires": exp.UTC()})
+	svcapi.WriteJSON(w, http.StatusCreated, mediaapi.PlayToken{Token: tok, Expires: exp.UTC()})
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
@@ -29,12 +30,12 @@ import (
 
 // playCamera makes gbsim's H.264 camera stream to path (UDP, a port of its
 // own) until the test ends, and waits until the stream plays.
-func playCamera(t *testing.T, g *testGW, path string) ReceiverInfo {
+func playCamera(t *testing.T, g *testGW, path string) mediaapi.Receiver {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, TransportUDP, false)
-	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoCodec == "H264" })
+	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, mediaapi.TransportUDP, false)
+	g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool { return s.VideoCodec == "H264" })
 	return ri
 }
 

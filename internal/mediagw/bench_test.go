@@ -17,6 +17,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
@@ -110,7 +111,7 @@ func BenchmarkIngestCapacity(b *testing.B) {
 	targets := make([]target, streams)
 	for i := range targets {
 		ssrc := uint32(100000000 + i)
-		ri, err := g.Open(OpenRequest{Path: fmt.Sprintf("live/bench%05d", i), SSRC: strconv.Itoa(int(ssrc)), Transport: TransportUDP, Shared: shared})
+		ri, err := g.Open(mediaapi.OpenRequest{Path: fmt.Sprintf("live/bench%05d", i), SSRC: strconv.Itoa(int(ssrc)), Transport: mediaapi.TransportUDP, Shared: shared})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -237,7 +238,7 @@ func BenchmarkIngestLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer g.Close()
-	ri, err := g.Open(OpenRequest{Path: "live/latency", SSRC: "1", Transport: TransportUDP})
+	ri, err := g.Open(mediaapi.OpenRequest{Path: "live/latency", SSRC: "1", Transport: mediaapi.TransportUDP})
 	if err != nil {
 		b.Fatal(err)
 	}

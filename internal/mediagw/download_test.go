@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 )
@@ -28,12 +29,12 @@ func (g *testGW) downloadToken(path string) string {
 // finishDownload plays gbsim's camera into the download path until its
 // stream has videoUnits, then stops the camera and closes the receiver the
 // way sipserver does after the device's MediaStatus 121.
-func finishDownload(t *testing.T, g *testGW, path string, videoUnits uint64) ReceiverInfo {
+func finishDownload(t *testing.T, g *testGW, path string, videoUnits uint64) mediaapi.Receiver {
 	t.Helper()
 	ctx, stopCamera := context.WithCancel(context.Background())
 	defer stopCamera()
-	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, TransportUDP, false)
-	g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.VideoUnits >= videoUnits })
+	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, mediaapi.TransportUDP, false)
+	g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool { return s.VideoUnits >= videoUnits })
 	stopCamera()
 	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
 		t.Fatalf("DELETE receiver = %d", code)
@@ -100,7 +101,7 @@ func TestDownloadNobodyCame(t *testing.T) {
 		// reopen is refused as busy (409), never otherwise.
 		deadline := time.Now().Add(20 * hold)
 		for {
-			code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: path, Transport: TransportUDP}, nil)
+			code := g.call("POST", "/internal/v1/receivers", mediaapi.OpenRequest{Path: path, Transport: mediaapi.TransportUDP}, nil)
 			if code == 201 {
 				break
 			}
@@ -137,15 +138,15 @@ func TestDownloadHoldTotal(t *testing.T) {
 		c.Downloads.HoldBytes = 1 << 20
 		c.Downloads.HoldTotal = 2 << 20
 	})
-	open := func(path string) (int, string, ReceiverInfo) {
+	open := func(path string) (int, string, mediaapi.Receiver) {
 		var out struct {
-			ReceiverInfo
+			mediaapi.Receiver
 			Error string `json:"error"`
 		}
-		code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: path, Transport: TransportUDP}, &out)
-		return code, out.Error, out.ReceiverInfo
+		code := g.call("POST", "/internal/v1/receivers", mediaapi.OpenRequest{Path: path, Transport: mediaapi.TransportUDP}, &out)
+		return code, out.Error, out.Receiver
 	}
-	var first ReceiverInfo
+	var first mediaapi.Receiver
 	for i, path := range []string{"download/total-1", "download/total-2"} {
 		code, msg, ri := open(path)
 		if code != 201 {

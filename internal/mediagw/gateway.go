@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
@@ -108,7 +109,7 @@ type Gateway struct {
 	// DownloadHoldTotal bounds the media all held downloads may keep: each
 	// reserves DownloadHoldBytes from its open until its stream closes, and
 	// a download that would take the reservations beyond the bound is
-	// refused (ErrHoldsFull). 0 means DefaultDownloadHoldTotal.
+	// refused (mediaapi.ErrHoldsFull). 0 means DefaultDownloadHoldTotal.
 	DownloadHoldTotal int
 	// Events receives events; nil discards them.
 	Events Events
@@ -180,7 +181,7 @@ func (g *Gateway) ingestTotals() (endedTotals, map[string]int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	t := g.ended
-	byTransport := map[string]int{TransportUDP: 0, TransportTCPPassive: 0, TransportTCPActive: 0}
+	byTransport := map[string]int{mediaapi.TransportUDP: 0, mediaapi.TransportTCPPassive: 0, mediaapi.TransportTCPActive: 0}
 	for _, r := range g.receivers {
 		byTransport[r.transport]++
 		t.add(r.rcv.Stats())
@@ -252,42 +253,42 @@ func (g *Gateway) Close() {
 }
 
 // Open opens a receiver and publishes its path.
-func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
+func (g *Gateway) Open(req mediaapi.OpenRequest) (mediaapi.Receiver, error) {
 	if err := streampath.Valid(req.Path); err != nil {
-		return ReceiverInfo{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	ssrc, err := parseSSRC(req.SSRC)
 	if err != nil {
-		return ReceiverInfo{}, err
+		return mediaapi.Receiver{}, err
 	}
 	allow, err := parseAllowIPs(req.AllowIPs)
 	if err != nil {
-		return ReceiverInfo{}, err
+		return mediaapi.Receiver{}, err
 	}
 	switch req.Transport {
-	case TransportUDP:
+	case mediaapi.TransportUDP:
 		if req.Shared && g.Mux == nil {
-			return ReceiverInfo{}, fmt.Errorf("%w: the shared UDP port is disabled (rtp.udp_listen)", ErrInvalid)
+			return mediaapi.Receiver{}, fmt.Errorf("%w: the shared UDP port is disabled (rtp.udp_listen)", ErrInvalid)
 		}
 		if req.Shared && ssrc == 0 {
-			return ReceiverInfo{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
+			return mediaapi.Receiver{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
 		}
-	case TransportTCPPassive, TransportTCPActive:
+	case mediaapi.TransportTCPPassive, mediaapi.TransportTCPActive:
 		if req.Shared {
-			return ReceiverInfo{}, fmt.Errorf("%w: shared applies to udp only", ErrInvalid)
+			return mediaapi.Receiver{}, fmt.Errorf("%w: shared applies to udp only", ErrInvalid)
 		}
 	default:
-		return ReceiverInfo{}, fmt.Errorf("%w: transport must be udp, tcp-passive or tcp-active, got %q", ErrInvalid, req.Transport)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: transport must be udp, tcp-passive or tcp-active, got %q", ErrInvalid, req.Transport)
 	}
 
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		return ReceiverInfo{}, ErrClosed
+		return mediaapi.Receiver{}, ErrClosed
 	}
 	if old, ok := g.byPath[req.Path]; ok {
 		g.mu.Unlock()
-		return ReceiverInfo{}, fmt.Errorf("%w: %s (receiver %s)", ErrPathBusy, req.Path, old.id)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: %s (receiver %s)", mediaapi.ErrPathBusy, req.Path, old.id)
 	}
 	var st *hub.Stream
 	// Download sessions' streams are held for their reader.
@@ -303,9 +304,9 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 			g.mu.Unlock()
 			g.Log.Warn("download refused: download holds full", "path", req.Path, "held", n,
 				"hold_bytes", g.DownloadHoldBytes, "hold_total", g.DownloadHoldTotal)
-			return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w: %d downloads held, each may keep %d bytes "+
+			return mediaapi.Receiver{}, fmt.Errorf("open receiver %s: %w: %d downloads held, each may keep %d bytes "+
 				"(downloads.hold_bytes) and downloads.hold_total is %d bytes; retry once one has been read",
-				req.Path, ErrHoldsFull, n, g.DownloadHoldBytes, g.DownloadHoldTotal)
+				req.Path, mediaapi.ErrHoldsFull, n, g.DownloadHoldBytes, g.DownloadHoldTotal)
 		}
 		// A download keeps everything for its reader, which may come after
 		// the device has finished (a short clip at 4×).
@@ -316,9 +317,9 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 	if err != nil {
 		g.mu.Unlock()
 		if errors.Is(err, hub.ErrHubClosed) {
-			return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w", req.Path, ErrClosed)
+			return mediaapi.Receiver{}, fmt.Errorf("open receiver %s: %w", req.Path, ErrClosed)
 		}
-		return ReceiverInfo{}, fmt.Errorf("open receiver %s: %w: %w", req.Path, ErrPathBusy, err)
+		return mediaapi.Receiver{}, fmt.Errorf("open receiver %s: %w: %w", req.Path, mediaapi.ErrPathBusy, err)
 	}
 	r := &receiver{
 		id: newReceiverID(), path: req.Path, transport: req.Transport, shared: req.Shared,
@@ -343,7 +344,7 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 		g.releaseHoldLocked(r)
 		g.mu.Unlock()
 		st.Close()
-		return ReceiverInfo{}, err
+		return mediaapi.Receiver{}, err
 	}
 
 	g.mu.Lock()
@@ -355,7 +356,7 @@ func (g *Gateway) Open(req OpenRequest) (ReceiverInfo, error) {
 		g.stopTransport(r)
 		r.rcv.Close()
 		st.Close()
-		return ReceiverInfo{}, ErrClosed
+		return mediaapi.Receiver{}, ErrClosed
 	}
 	g.receivers[r.id] = r
 	if ch, ok := g.published[r.path]; ok {
@@ -381,20 +382,20 @@ func (g *Gateway) startTransport(r *receiver) error {
 		return fmt.Errorf("open receiver %s: %w", r.path, err)
 	}
 	switch {
-	case r.transport == TransportUDP && r.shared:
+	case r.transport == mediaapi.TransportUDP && r.shared:
 		if err := g.Mux.Register(r.rcv); err != nil {
 			return fail(err)
 		}
 		r.port = g.Mux.Addr().Port
 		r.closer = func() { g.Mux.Unregister(r.rcv) }
-	case r.transport == TransportUDP:
+	case r.transport == mediaapi.TransportUDP:
 		u := &ingest.UDPPort{Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP}
 		if err := u.Initialize(); err != nil {
 			return fail(err)
 		}
 		r.port = u.Port()
 		r.closer = u.Close
-	case r.transport == TransportTCPPassive:
+	case r.transport == mediaapi.TransportTCPPassive:
 		// A device connecting from its media IP before sipserver's PATCH
 		// added it is held for as long as a dial to a device may take.
 		t := &ingest.TCPPassive{
@@ -413,29 +414,29 @@ func (g *Gateway) startTransport(r *receiver) error {
 }
 
 // Connect starts a tcp-active receiver's connection to the device.
-func (g *Gateway) Connect(id, ip string, port int) (ReceiverInfo, error) {
+func (g *Gateway) Connect(id, ip string, port int) (mediaapi.Receiver, error) {
 	addr, err := dialAddress(ip, port)
 	if err != nil {
-		return ReceiverInfo{}, err
+		return mediaapi.Receiver{}, err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.receivers[id]
 	if !ok {
-		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
 	}
-	if r.transport != TransportTCPActive {
-		return ReceiverInfo{}, fmt.Errorf("%w: receiver %s is %s, connect is for tcp-active", ErrInvalid, id, r.transport)
+	if r.transport != mediaapi.TransportTCPActive {
+		return mediaapi.Receiver{}, fmt.Errorf("%w: receiver %s is %s, connect is for tcp-active", ErrInvalid, id, r.transport)
 	}
 	if r.closer != nil {
-		return ReceiverInfo{}, fmt.Errorf("%w: receiver %s is already connected to %s", ErrInvalid, id, r.remote)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: receiver %s is already connected to %s", ErrInvalid, id, r.remote)
 	}
 	if r.rcv.Err() != nil {
-		return ReceiverInfo{}, fmt.Errorf("%w: %s has ended", ErrNoReceiver, id)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: %s has ended", ErrNoReceiver, id)
 	}
 	t := &ingest.TCPActive{Receiver: r.rcv, Address: addr, DialTimeout: g.ConnectTimeout, ReconnectGrace: g.ReconnectGrace, Log: g.Log}
 	if err := t.Initialize(); err != nil {
-		return ReceiverInfo{}, fmt.Errorf("connect receiver %s: %w", id, err)
+		return mediaapi.Receiver{}, fmt.Errorf("connect receiver %s: %w", id, err)
 	}
 	r.closer = t.Close
 	r.remote = addr
@@ -457,9 +458,9 @@ func (g *Gateway) runningLocked(id string) (*receiver, error) {
 // media may come from (sipserver sends the device's signalling IP and the
 // c= IP of its answer). A nil one is left as it is. Both are checked
 // before either is applied, and both are applied together.
-func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string) (ReceiverInfo, error) {
+func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string) (mediaapi.Receiver, error) {
 	if ssrc == nil && allow == nil {
-		return ReceiverInfo{}, fmt.Errorf("%w: nothing to change (ssrc, allow_ips)", ErrInvalid)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: nothing to change (ssrc, allow_ips)", ErrInvalid)
 	}
 	var (
 		n   uint32
@@ -468,29 +469,29 @@ func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string) (Rece
 	)
 	if ssrc != nil {
 		if n, err = parseSSRC(*ssrc); err != nil {
-			return ReceiverInfo{}, err
+			return mediaapi.Receiver{}, err
 		}
 	}
 	if allow != nil {
 		if ips, err = parseAllowIPs(*allow); err != nil {
-			return ReceiverInfo{}, err
+			return mediaapi.Receiver{}, err
 		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, err := g.runningLocked(id)
 	if err != nil {
-		return ReceiverInfo{}, err
+		return mediaapi.Receiver{}, err
 	}
 	// The SSRC first: it is the change that can be refused (taken on the
 	// shared port: 409), and then nothing is applied.
 	if ssrc != nil {
 		if r.shared {
 			if n == 0 {
-				return ReceiverInfo{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
+				return mediaapi.Receiver{}, fmt.Errorf("%w: a receiver on the shared UDP port needs an ssrc", ErrInvalid)
 			}
 			if err := g.Mux.SetSSRC(r.rcv, n); err != nil {
-				return ReceiverInfo{}, fmt.Errorf("set ssrc of %s: %w", id, err)
+				return mediaapi.Receiver{}, fmt.Errorf("set ssrc of %s: %w", id, err)
 			}
 		} else {
 			r.rcv.SetSSRC(n)
@@ -524,20 +525,20 @@ func (g *Gateway) CloseReceiver(id string) error {
 }
 
 // Receiver returns one receiver.
-func (g *Gateway) Receiver(id string) (ReceiverInfo, error) {
+func (g *Gateway) Receiver(id string) (mediaapi.Receiver, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.receivers[id]
 	if !ok {
-		return ReceiverInfo{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
+		return mediaapi.Receiver{}, fmt.Errorf("%w: %s", ErrNoReceiver, id)
 	}
 	return r.info(), nil
 }
 
 // Receivers lists the receivers by path.
-func (g *Gateway) Receivers() []ReceiverInfo {
+func (g *Gateway) Receivers() []mediaapi.Receiver {
 	g.mu.Lock()
-	out := make([]ReceiverInfo, 0, len(g.receivers))
+	out := make([]mediaapi.Receiver, 0, len(g.receivers))
 	for _, r := range g.receivers {
 		out = append(out, r.info())
 	}

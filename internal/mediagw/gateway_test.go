@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
@@ -35,10 +36,10 @@ func TestIngestTransports(t *testing.T) {
 		name, transport, channel, codec string
 		shared                          bool
 	}{
-		{"udp", TransportUDP, chanH264, "H264", false},
-		{"udp-shared", TransportUDP, chanH264, "H264", true},
-		{"tcp-passive", TransportTCPPassive, chanH265, "H265", false},
-		{"tcp-active", TransportTCPActive, chanH264, "H264", false},
+		{"udp", mediaapi.TransportUDP, chanH264, "H264", false},
+		{"udp-shared", mediaapi.TransportUDP, chanH264, "H264", true},
+		{"tcp-passive", mediaapi.TransportTCPPassive, chanH265, "H265", false},
+		{"tcp-active", mediaapi.TransportTCPActive, chanH264, "H264", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,7 +50,7 @@ func TestIngestTransports(t *testing.T) {
 			if ri.IP != "127.0.0.1" || ri.Port == 0 {
 				t.Fatalf("receiver %+v", ri)
 			}
-			st := g.waitStream(path, 20*time.Second, func(s StreamInfo) bool {
+			st := g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool {
 				return s.VideoCodec == c.codec && s.Width == 640 && s.Height == 360 && s.FPS > 20
 			})
 			if st.Ingest == nil || st.Ingest.Lost != 0 || st.Ingest.Packets == 0 || st.AudioCodec != "G711A" {
@@ -67,8 +68,8 @@ func TestIngestTransports(t *testing.T) {
 
 func TestControlAPIErrors(t *testing.T) {
 	g := startGW(t, nil)
-	var ri ReceiverInfo
-	if code := g.call("POST", "/internal/v1/receivers", OpenRequest{Path: "live/a", SSRC: "0100000001", Transport: "udp"}, &ri); code != 201 {
+	var ri mediaapi.Receiver
+	if code := g.call("POST", "/internal/v1/receivers", mediaapi.OpenRequest{Path: "live/a", SSRC: "0100000001", Transport: "udp"}, &ri); code != 201 {
 		t.Fatalf("open = %d", code)
 	}
 	raw := func(method, path, body, token string) int {
@@ -125,7 +126,7 @@ func TestControlAPIErrors(t *testing.T) {
 		t.Fatalf("receiver after a refused PATCH = %d %+v", code, ri)
 	}
 	// The device answered with another SSRC: the receiver follows.
-	var patched ReceiverInfo
+	var patched mediaapi.Receiver
 	if code := g.call("PATCH", "/internal/v1/receivers/"+ri.ID, map[string]string{"ssrc": "0100000002"}, &patched); code != 200 || patched.SSRC != "0100000002" {
 		t.Fatalf("patch = %d %+v", code, patched)
 	}
@@ -163,7 +164,7 @@ func TestControlAPIErrors(t *testing.T) {
 
 func TestRTPTimeoutTellsSipserverAndWebhook(t *testing.T) {
 	sim := newSim(t)
-	sip := newSipserverDouble(t, sim, TransportUDP)
+	sip := newSipserverDouble(t, sim, mediaapi.TransportUDP)
 	const secret = "webhook-secret-0123456789"
 	var mu sync.Mutex
 	var events []Event
@@ -189,8 +190,8 @@ func TestRTPTimeoutTellsSipserverAndWebhook(t *testing.T) {
 	})
 	sip.setGateway(g.base)
 	ctx, cancel := context.WithCancel(context.Background())
-	startCamera(ctx, t, g, sim, chanH264, "live/"+chanH264, TransportUDP, false)
-	g.waitStream("live/"+chanH264, 20*time.Second, func(s StreamInfo) bool { return s.Width == 640 })
+	startCamera(ctx, t, g, sim, chanH264, "live/"+chanH264, mediaapi.TransportUDP, false)
+	g.waitStream("live/"+chanH264, 20*time.Second, func(s mediaapi.Stream) bool { return s.Width == 640 })
 	cancel() // the camera stops sending
 	deadline := time.Now().Add(10 * time.Second)
 	for !sip.called("ended live/" + chanH264) {
@@ -216,7 +217,7 @@ func TestRTPTimeoutTellsSipserverAndWebhook(t *testing.T) {
 		}
 		mu.Unlock()
 		var wh struct {
-			Webhook WebhookStats `json:"webhook"`
+			Webhook mediaapi.WebhookStats `json:"webhook"`
 		}
 		g.call("GET", "/internal/v1/webhook", nil, &wh)
 		if ready && closed && wh.Webhook.Delivered >= 2 {
@@ -245,10 +246,10 @@ func TestBadInput(t *testing.T) {
 	noPSM := newSim(t, func(c *gbsim.Config) { c.Faults.NoPSM = true; c.Faults.PacketLoss = 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	shared := startCamera(ctx, t, g, good, chanH264, "live/good-shared", TransportUDP, true)
-	own := startCamera(ctx, t, g, good, chanH264, "live/good-own", TransportUDP, false)
-	startCamera(ctx, t, g, lying, chanH265, "live/lying-psm", TransportUDP, false)
-	startCamera(ctx, t, g, noPSM, chanH264, "live/no-psm-lossy", TransportTCPPassive, false)
+	shared := startCamera(ctx, t, g, good, chanH264, "live/good-shared", mediaapi.TransportUDP, true)
+	own := startCamera(ctx, t, g, good, chanH264, "live/good-own", mediaapi.TransportUDP, false)
+	startCamera(ctx, t, g, lying, chanH265, "live/lying-psm", mediaapi.TransportUDP, false)
+	startCamera(ctx, t, g, noPSM, chanH264, "live/no-psm-lossy", mediaapi.TransportTCPPassive, false)
 
 	garbage := [][]byte{
 		{},
@@ -260,7 +261,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// The cameras' first packets latch their sources before the garbage.
 	for _, path := range []string{"live/good-shared", "live/good-own"} {
-		g.waitStream(path, 20*time.Second, func(s StreamInfo) bool { return s.Ingest != nil && s.Ingest.Source != "" })
+		g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool { return s.Ingest != nil && s.Ingest.Source != "" })
 	}
 	for _, port := range []int{shared.Port, own.Port} {
 		c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -276,7 +277,7 @@ func TestBadInput(t *testing.T) {
 	}
 	want := map[string]string{"live/good-shared": "H264", "live/good-own": "H264", "live/lying-psm": "H265", "live/no-psm-lossy": "H264"}
 	for path, codec := range want {
-		st := g.waitStream(path, 20*time.Second, func(s StreamInfo) bool {
+		st := g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool {
 			return s.VideoCodec == codec && s.Width == 640 && s.Height == 360 && s.FPS > 15
 		})
 		t.Logf("%s: %s %dx%d %.1f fps, ingest %+v", path, st.VideoCodec, st.Width, st.Height, st.FPS, *st.Ingest)
@@ -286,7 +287,7 @@ func TestBadInput(t *testing.T) {
 	// that nothing else was. The camera's packets queue behind it, and
 	// a receiver that reads none of them for rtp.timeout ends its stream.
 	for _, path := range []string{"live/good-shared", "live/good-own"} {
-		st := g.waitStream(path, g.cfg.RTP.Timeout.Std(), func(s StreamInfo) bool {
+		st := g.waitStream(path, g.cfg.RTP.Timeout.Std(), func(s mediaapi.Stream) bool {
 			return s.Ingest != nil && s.Ingest.ForeignSource >= 20 && (path != "live/good-own" || s.Ingest.Invalid >= 80)
 		})
 		if st.Ingest.ForeignSource != 20 || st.Ingest.SourceMoves != 0 {
@@ -350,7 +351,7 @@ func (c *countingSipserver) StreamNeeded(ctx context.Context, path string) error
 	c.needed++
 	c.mu.Unlock()
 	time.Sleep(100 * time.Millisecond) // the INVITE round trip
-	ri, err := c.g.Open(OpenRequest{Path: path, SSRC: "100000001", Transport: TransportUDP})
+	ri, err := c.g.Open(mediaapi.OpenRequest{Path: path, SSRC: "100000001", Transport: mediaapi.TransportUDP})
 	if err != nil {
 		return err
 	}

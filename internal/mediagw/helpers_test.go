@@ -18,6 +18,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
@@ -237,14 +238,14 @@ func (g *testGW) token(path string) string {
 }
 
 // stream fetches a stream's info; ok is false on 404.
-func (g *testGW) stream(path string) (StreamInfo, bool) {
-	var st StreamInfo
+func (g *testGW) stream(path string) (mediaapi.Stream, bool) {
+	var st mediaapi.Stream
 	code := g.call("GET", "/internal/v1/streams/"+path, nil, &st)
 	return st, code == 200
 }
 
 // waitStream waits until the stream of path satisfies cond.
-func (g *testGW) waitStream(path string, timeout time.Duration, cond func(StreamInfo) bool) StreamInfo {
+func (g *testGW) waitStream(path string, timeout time.Duration, cond func(mediaapi.Stream) bool) mediaapi.Stream {
 	g.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -280,7 +281,7 @@ func newSim(t testing.TB, mods ...func(*gbsim.Config)) *gbsim.Sim {
 // startCamera opens a receiver for path and makes the simulated channel
 // stream to it with transport, as sipserver and a device would after an
 // INVITE. It returns the receiver.
-func startCamera(ctx context.Context, t testing.TB, g *testGW, sim *gbsim.Sim, channel, path, transport string, shared bool) ReceiverInfo {
+func startCamera(ctx context.Context, t testing.TB, g *testGW, sim *gbsim.Sim, channel, path, transport string, shared bool) mediaapi.Receiver {
 	t.Helper()
 	ri, err := openCamera(ctx, g.base, sim, channel, path, transport, shared)
 	if err != nil {
@@ -290,18 +291,18 @@ func startCamera(ctx context.Context, t testing.TB, g *testGW, sim *gbsim.Sim, c
 }
 
 // openCamera is startCamera without a test, for the on-demand handler.
-func openCamera(ctx context.Context, base string, sim *gbsim.Sim, channel, path, transport string, shared bool) (ReceiverInfo, error) {
+func openCamera(ctx context.Context, base string, sim *gbsim.Sim, channel, path, transport string, shared bool) (mediaapi.Receiver, error) {
 	const ssrc = 100000001
-	var ri ReceiverInfo
+	var ri mediaapi.Receiver
 	if err := apiCall(base, "POST", "/internal/v1/receivers",
-		OpenRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: transport, Shared: shared}, &ri, 201); err != nil {
+		mediaapi.OpenRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: transport, Shared: shared}, &ri, 201); err != nil {
 		return ri, err
 	}
 	answer, err := answerCamera(ctx, sim, channel, ri.IP, ri.Port, ssrc, transport)
 	if err != nil {
 		return ri, err
 	}
-	if transport == TransportTCPActive {
+	if transport == mediaapi.TransportTCPActive {
 		ans, err := sdp.Parse(answer)
 		if ans == nil {
 			return ri, fmt.Errorf("answer: %w", err)
@@ -319,9 +320,9 @@ func openCamera(ctx context.Context, base string, sim *gbsim.Sim, channel, path,
 func answerCamera(ctx context.Context, sim *gbsim.Sim, channel, ip string, port int, ssrc uint32, transport string) ([]byte, error) {
 	opt := sdp.TransportUDP
 	switch transport {
-	case TransportTCPPassive:
+	case mediaapi.TransportTCPPassive:
 		opt = sdp.TransportTCPPassive
-	case TransportTCPActive:
+	case mediaapi.TransportTCPActive:
 		opt = sdp.TransportTCPActive
 	}
 	offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: "34020000002000000001", IP: ip, Port: port}, sdp.SSRC(ssrc), sdp.WithTransport(opt))

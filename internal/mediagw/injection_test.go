@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 )
 
 // udpRelay stands between gbsim and mediagw: it forwards the camera's
@@ -117,7 +119,7 @@ func TestMediaInjection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type session struct {
-		ri    ReceiverInfo
+		ri    mediaapi.Receiver
 		relay *udpRelay
 	}
 	sessions := map[string]session{}
@@ -127,14 +129,14 @@ func TestMediaInjection(t *testing.T) {
 			path = "live/inj-shared"
 		}
 		const ssrc = 100000001
-		var ri ReceiverInfo
+		var ri mediaapi.Receiver
 		if code := g.call("POST", "/internal/v1/receivers",
-			OpenRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: TransportUDP, Shared: shared}, &ri); code != 201 {
+			mediaapi.OpenRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: mediaapi.TransportUDP, Shared: shared}, &ri); code != 201 {
 			t.Fatalf("open %s = %d", path, code)
 		}
 		relay := newRelay(t, net.JoinHostPort(ri.IP, strconv.Itoa(ri.Port)))
 		ra := relay.in.LocalAddr().(*net.UDPAddr)
-		if _, err := answerCamera(ctx, sim, chanH264, ra.IP.String(), ra.Port, ssrc, TransportUDP); err != nil {
+		if _, err := answerCamera(ctx, sim, chanH264, ra.IP.String(), ra.Port, ssrc, mediaapi.TransportUDP); err != nil {
 			t.Fatal(err)
 		}
 		// After the SDP answer sipserver narrows the sources to the device's.
@@ -143,7 +145,7 @@ func TestMediaInjection(t *testing.T) {
 			t.Fatalf("PATCH allow_ips = %d %+v", code, ri)
 		}
 		device := relay.out.LocalAddr().String()
-		g.waitStream(path, 20*time.Second, func(s StreamInfo) bool {
+		g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool {
 			return s.VideoCodec == "H264" && s.Ingest != nil && s.Ingest.Source == device
 		})
 		sessions[path] = session{ri, relay}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/browsertest"
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 )
 
@@ -55,7 +56,7 @@ if (q.get('hls')) { v.src = q.get('hls'); v.onerror = () => window.playError = '
 // gbsim device behind it.
 func startE2E(t *testing.T) (*testGW, *sipserverDouble) {
 	sim := newSim(t)
-	sip := newSipserverDouble(t, sim, TransportUDP)
+	sip := newSipserverDouble(t, sim, mediaapi.TransportUDP)
 	g := startGW(t, func(c *config.Mediagw) {
 		c.OnDemand.SipserverURL = sip.srv.URL
 		c.OnDemand.IdleTimeout = config.Duration(3 * time.Second)
@@ -228,7 +229,7 @@ func TestBrowserPlays(t *testing.T) {
 		t.Fatal(err)
 	}
 	growing(t, ctx, "window.framesDecoded()")
-	st := g.waitStream(h265+"~h264", 10*time.Second, func(s StreamInfo) bool { return s.VideoCodec == "H264" && s.ReaderCount > 0 })
+	st := g.waitStream(h265+"~h264", 10*time.Second, func(s mediaapi.Stream) bool { return s.VideoCodec == "H264" && s.ReaderCount > 0 })
 	if st.Width != 640 || st.Height != 360 {
 		t.Fatalf("transcode %dx%d", st.Width, st.Height)
 	}

@@ -10,92 +10,21 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
-)
-
-// Transports of OpenRequest.Transport.
-const (
-	TransportUDP        = "udp"
-	TransportTCPPassive = "tcp-passive"
-	TransportTCPActive  = "tcp-active"
 )
 
 // discardPort is the port put in an offer whose media we will dial for
 // (RFC 4145: the active side's port is irrelevant, 9 by convention).
 const discardPort = 9
 
-// OpenRequest asks for a receiver: the body of POST /internal/v1/receivers.
-type OpenRequest struct {
-	// Path is the stream path the media is published at.
-	Path string `json:"path"`
-	// SSRC is the decimal SSRC of the session (the SDP's y=); empty accepts
-	// the first SSRC seen (not allowed on the shared UDP port).
-	SSRC string `json:"ssrc"`
-	// Transport is udp, tcp-passive or tcp-active.
-	Transport string `json:"transport"`
-	// Shared receives UDP on the shared port (told apart by SSRC) instead of
-	// a port of the stream's own.
-	Shared bool `json:"shared"`
-	// AllowIPs are the device's addresses (sipserver sends its registered
-	// signalling IP): media is accepted only from them. Empty accepts any
-	// source, latched at its first packet.
-	AllowIPs []string `json:"allow_ips,omitempty"`
-}
-
 // maxAllowIPs bounds a receiver's allowed set: a device has one or two.
 const maxAllowIPs = 16
 
-// ReceiverInfo describes a receiver in API answers.
-type ReceiverInfo struct {
-	ID        string `json:"id"`
-	Path      string `json:"path"`
-	SSRC      string `json:"ssrc"`
-	Transport string `json:"transport"`
-	Shared    bool   `json:"shared,omitempty"`
-	IP        string `json:"ip"`
-	Port      int    `json:"port"`
-	Remote    string `json:"remote,omitempty"`
-	// AllowIPs are the addresses media is accepted from ([]: any).
-	AllowIPs []string     `json:"allow_ips"`
-	Created  time.Time    `json:"created"`
-	Ingest   *IngestStats `json:"ingest,omitempty"`
-}
-
-// IngestStats are a receiver's counters in API answers.
-type IngestStats struct {
-	SSRC        uint32 `json:"ssrc"`
-	Packets     uint64 `json:"packets"`
-	Bytes       uint64 `json:"bytes"`
-	Lost        uint64 `json:"lost"`
-	Duplicates  uint64 `json:"duplicates"`
-	Late        uint64 `json:"late"`
-	Reordered   uint64 `json:"reordered"`
-	Restarts    uint64 `json:"restarts"`
-	ForeignSSRC uint64 `json:"foreign_ssrc"`
-	// ForeignSource counts packets of the stream's SSRC (and TCP
-	// connections) from a source that is not the device, dropped.
-	ForeignSource uint64 `json:"foreign_source"`
-	// HeldConnections counts tcp-passive connections from an IP not allowed
-	// yet, held until the first allow_ips PATCH decided on them.
-	HeldConnections uint64 `json:"held_connections"`
-	// SourceMoves counts the times the latched source moved.
-	SourceMoves uint64 `json:"source_moves"`
-	// Source is the UDP ip:port the stream latched onto.
-	Source      string     `json:"source,omitempty"`
-	Invalid     uint64     `json:"invalid"`
-	Skipped     uint64     `json:"skipped_bytes"`
-	DemuxErrors uint64     `json:"demux_errors"`
-	Frames      uint64     `json:"frames"`
-	Keyframes   uint64     `json:"keyframes"`
-	VideoCodec  string     `json:"video_codec,omitempty"`
-	AudioCodec  string     `json:"audio_codec,omitempty"`
-	LastPacket  *time.Time `json:"last_packet,omitempty"`
-}
-
-func ingestStats(s ingest.Stats) *IngestStats {
-	out := &IngestStats{
+func ingestStats(s ingest.Stats) *mediaapi.IngestStats {
+	out := &mediaapi.IngestStats{
 		SSRC: s.SSRC, Packets: s.Packets, Bytes: s.Bytes, Lost: s.Lost, Duplicates: s.Duplicates, Late: s.Late,
 		Reordered: s.Reordered, Restarts: s.Restarts, ForeignSSRC: s.ForeignSSRC, ForeignSource: s.ForeignSource,
 		HeldConnections: s.HeldConnections, SourceMoves: s.Relatches, Invalid: s.Invalid,
@@ -147,8 +76,8 @@ type receiver struct {
 	held bool
 }
 
-func (r *receiver) info() ReceiverInfo {
-	return ReceiverInfo{
+func (r *receiver) info() mediaapi.Receiver {
+	return mediaapi.Receiver{
 		ID: r.id, Path: r.path, SSRC: formatSSRC(r.ssrc), Transport: r.transport, Shared: r.shared,
 		IP: r.ip, Port: r.port, Remote: r.remote, Created: r.created, Ingest: ingestStats(r.rcv.Stats()),
 		AllowIPs: formatIPs(r.rcv.Allowed()),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/rtptcp"
 )
 
@@ -24,9 +25,9 @@ func TestTCPPassiveMediaIP(t *testing.T) {
 		c.RTP.Timeout = config.Duration(time.Hour)
 	})
 	const ssrc = 100000001
-	var ri ReceiverInfo
-	if code := g.call("POST", "/internal/v1/receivers", OpenRequest{
-		Path: "live/media-ip", SSRC: strconv.Itoa(ssrc), Transport: TransportTCPPassive, AllowIPs: []string{"127.0.0.3"},
+	var ri mediaapi.Receiver
+	if code := g.call("POST", "/internal/v1/receivers", mediaapi.OpenRequest{
+		Path: "live/media-ip", SSRC: strconv.Itoa(ssrc), Transport: mediaapi.TransportTCPPassive, AllowIPs: []string{"127.0.0.3"},
 	}, &ri); code != 201 {
 		t.Fatalf("open = %d", code)
 	}
@@ -36,7 +37,7 @@ func TestTCPPassiveMediaIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitReceiver(t, g, ri.ID, "connection held", func(in *IngestStats) bool { return in.HeldConnections == 1 })
+	waitReceiver(t, g, ri.ID, "connection held", func(in *mediaapi.IngestStats) bool { return in.HeldConnections == 1 })
 
 	// The device sends before the PATCH: a few small packets, which the
 	// socket buffers keep while nothing reads them.
@@ -54,7 +55,7 @@ func TestTCPPassiveMediaIP(t *testing.T) {
 	if code := g.call("PATCH", "/internal/v1/receivers/"+ri.ID, map[string]any{"allow_ips": []string{"127.0.0.3", "127.0.0.2"}}, nil); code != 200 {
 		t.Fatalf("PATCH = %d", code)
 	}
-	in := waitReceiver(t, g, ri.ID, "held connection's packets", func(in *IngestStats) bool { return in.Packets == n })
+	in := waitReceiver(t, g, ri.ID, "held connection's packets", func(in *mediaapi.IngestStats) bool { return in.Packets == n })
 	if in.ForeignSource != 0 || in.Lost != 0 {
 		t.Fatalf("ingest %+v", *in)
 	}
@@ -62,11 +63,11 @@ func TestTCPPassiveMediaIP(t *testing.T) {
 
 // waitReceiver polls a receiver's ingest counters until ok; the limit only
 // keeps a broken test from hanging.
-func waitReceiver(t *testing.T, g *testGW, id, what string, ok func(*IngestStats) bool) *IngestStats {
+func waitReceiver(t *testing.T, g *testGW, id, what string, ok func(*mediaapi.IngestStats) bool) *mediaapi.IngestStats {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var ri ReceiverInfo
+		var ri mediaapi.Receiver
 		if code := g.call("GET", "/internal/v1/receivers/"+id, nil, &ri); code != 200 || ri.Ingest == nil {
 			t.Fatalf("GET receiver = %d", code)
 		}

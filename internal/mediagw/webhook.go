@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 )
 
 // webhookQueue bounds the events waiting for delivery; beyond it events are
@@ -45,18 +47,6 @@ type Webhook struct {
 
 	delivered, failed, dropped atomic.Uint64
 	lastErr                    atomic.Value // string
-}
-
-// WebhookStats are the webhook's counters.
-type WebhookStats struct {
-	URL       string   `json:"url"`
-	Events    []string `json:"events"`
-	Signed    bool     `json:"signed"`
-	Delivered uint64   `json:"delivered"`
-	Failed    uint64   `json:"failed"`
-	Dropped   uint64   `json:"dropped"`
-	Queued    int      `json:"queued"`
-	LastError string   `json:"last_error,omitempty"`
 }
 
 // Initialize starts the delivery goroutine.
@@ -95,8 +85,8 @@ func (w *Webhook) Emit(e Event) {
 }
 
 // Stats returns the counters.
-func (w *Webhook) Stats() WebhookStats {
-	s := WebhookStats{
+func (w *Webhook) Stats() mediaapi.WebhookStats {
+	s := mediaapi.WebhookStats{
 		URL: w.URL, Events: w.Events, Signed: w.Secret != "",
 		Delivered: w.delivered.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load(), Queued: len(w.queue),
 	}
