@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ids"
@@ -22,11 +23,14 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
-// Session kinds, as stream_sessions names them.
+// Session kinds, as stream_sessions names them: sipapi's.
+//
+// Deprecated: use sipapi.KindPlay, sipapi.KindPlayback, sipapi.KindDownload;
+// these names stay only until the API handlers use sipapi's.
 const (
-	KindPlay     = "play"
-	KindPlayback = "playback"
-	KindDownload = "download"
+	KindPlay     = sipapi.KindPlay
+	KindPlayback = sipapi.KindPlayback
+	KindDownload = sipapi.KindDownload
 )
 
 // Reasons a session ends, as stored in stream_sessions.end_reason.
@@ -61,44 +65,26 @@ type mediaSession struct {
 	answerIP   string    // the c= address of the device's SDP answer
 }
 
-// SessionInfo is a session in API answers.
-type SessionInfo struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	DeviceID   string     `json:"device_id"`
-	ChannelID  string     `json:"channel_id"`
-	Path       string     `json:"path"`
-	State      string     `json:"state"`
-	Transport  string     `json:"transport,omitempty"`
-	SSRC       string     `json:"ssrc,omitempty"`
-	Receiver   string     `json:"receiver,omitempty"`
-	RangeStart *time.Time `json:"range_start,omitempty"`
-	RangeEnd   *time.Time `json:"range_end,omitempty"`
-	StartedAt  time.Time  `json:"started_at"`
-	ActiveAt   *time.Time `json:"active_at,omitempty"`
-	EndedAt    *time.Time `json:"ended_at,omitempty"`
-	EndReason  string     `json:"end_reason,omitempty"`
-	Owner      string     `json:"owner,omitempty"`
-}
+// SessionInfo is sipapi.Session, the session in API answers.
+//
+// Deprecated: use sipapi.Session; the alias stays only until the API
+// handlers use it.
+type SessionInfo = sipapi.Session
 
-func sessionInfo(r store.StreamSession) SessionInfo {
-	return SessionInfo{
+// SessionRequest is sipapi.SessionRequest, asking for a playback or download
+// session.
+//
+// Deprecated: use sipapi.SessionRequest; the alias stays only until the API
+// handlers use it.
+type SessionRequest = sipapi.SessionRequest
+
+// sessionInfo is a stored session as the API shows it.
+func sessionInfo(r store.StreamSession) sipapi.Session {
+	return sipapi.Session{
 		ID: r.ID, Kind: r.Kind, DeviceID: r.DeviceID, ChannelID: r.ChannelID, Path: r.Path, State: r.State,
 		Transport: r.Transport, SSRC: r.SSRC, Receiver: r.ReceiverID, RangeStart: r.RangeStart, RangeEnd: r.RangeEnd,
 		StartedAt: r.StartedAt, ActiveAt: r.ActiveAt, EndedAt: r.EndedAt, EndReason: r.EndReason, Owner: r.Owner,
 	}
-}
-
-// SessionRequest asks for a playback or download session.
-type SessionRequest struct {
-	Kind      string
-	ChannelID string
-	Start     time.Time
-	End       time.Time
-	// Speed is the download speed (1, 2, 4, 8); 0 means 1.
-	Speed int
-	// Owner is the console user who asked for it (stream_sessions.owner).
-	Owner string
 }
 
 // sessionParent is what sessionManager needs of the Server: the clock, the
@@ -196,13 +182,13 @@ func (m *sessionManager) open() int {
 
 // Need returns the live session of path ("live/<channelID>"), starting it
 // when there is none. Concurrent callers share one INVITE.
-func (s *Server) Need(ctx context.Context, path string) (SessionInfo, error) {
+func (s *Server) Need(ctx context.Context, path string) (sipapi.Session, error) {
 	return s.sessions.need(ctx, path)
 }
 
 // OpenSession starts a playback or download session and returns once the
 // device answered. Its stream path is <kind>/<session ID>.
-func (s *Server) OpenSession(ctx context.Context, r SessionRequest) (SessionInfo, error) {
+func (s *Server) OpenSession(ctx context.Context, r sipapi.SessionRequest) (sipapi.Session, error) {
 	return s.sessions.openSession(ctx, r)
 }
 
@@ -218,18 +204,18 @@ func (s *Server) ControlPlayback(ctx context.Context, id, action string, positio
 	return s.sessions.controlPlayback(ctx, id, action, position, scale)
 }
 
-func (m *sessionManager) need(ctx context.Context, path string) (SessionInfo, error) {
+func (m *sessionManager) need(ctx context.Context, path string) (sipapi.Session, error) {
 	kind, channelID, err := streampath.Parse(path)
 	if err != nil || kind != streampath.KindLive {
-		return SessionInfo{}, badRequest("path must be live/<20-digit channel ID>, got %q", path)
+		return sipapi.Session{}, badRequest("path must be live/<20-digit channel ID>, got %q", path)
 	}
 	if m.Config.MediagwURL == "" {
-		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
+		return sipapi.Session{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
 	}
 	m.mu.Lock()
 	ms := m.byPath[path]
 	if ms == nil {
-		ms = m.newSession(KindPlay, channelID, path)
+		ms = m.newSession(sipapi.KindPlay, channelID, path)
 		m.byPath[path] = ms
 		m.mu.Unlock()
 		m.launch(ms)
@@ -239,27 +225,27 @@ func (m *sessionManager) need(ctx context.Context, path string) (SessionInfo, er
 	return m.wait(ctx, ms)
 }
 
-func (m *sessionManager) openSession(ctx context.Context, r SessionRequest) (SessionInfo, error) {
-	if r.Kind != KindPlayback && r.Kind != KindDownload {
-		return SessionInfo{}, badRequest("kind must be playback or download, got %q", r.Kind)
+func (m *sessionManager) openSession(ctx context.Context, r sipapi.SessionRequest) (sipapi.Session, error) {
+	if r.Kind != sipapi.KindPlayback && r.Kind != sipapi.KindDownload {
+		return sipapi.Session{}, badRequest("kind must be playback or download, got %q", r.Kind)
 	}
 	if !validID(r.ChannelID) {
-		return SessionInfo{}, badRequest("channel_id must be a 20-digit ID, got %q", r.ChannelID)
+		return sipapi.Session{}, badRequest("channel_id must be a 20-digit ID, got %q", r.ChannelID)
 	}
 	if r.Start.IsZero() || !r.End.After(r.Start) {
-		return SessionInfo{}, badRequest("need start < end")
+		return sipapi.Session{}, badRequest("need start < end")
 	}
 	if r.Speed == 0 {
 		r.Speed = 1
 	}
 	if len(r.Owner) > 128 {
-		return SessionInfo{}, badRequest("owner is longer than 128 bytes")
+		return sipapi.Session{}, badRequest("owner is longer than 128 bytes")
 	}
 	if !slices.Contains([]int{1, 2, 4, 8}, r.Speed) {
-		return SessionInfo{}, badRequest("speed must be 1, 2, 4 or 8, got %d", r.Speed)
+		return sipapi.Session{}, badRequest("speed must be 1, 2, 4 or 8, got %d", r.Speed)
 	}
 	if m.Config.MediagwURL == "" {
-		return SessionInfo{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
+		return sipapi.Session{}, fmt.Errorf("no mediagw configured (sessions.mediagw_url): %w", ErrMediaUnavailable)
 	}
 	id := newSessionID()
 	ms := m.newSession(r.Kind, r.ChannelID, streampath.Join(streampath.Kind(r.Kind), id))
@@ -299,17 +285,17 @@ func (m *sessionManager) newSession(kind, channelID, path string) *mediaSession 
 	}
 }
 
-func (m *sessionManager) wait(ctx context.Context, ms *mediaSession) (SessionInfo, error) {
+func (m *sessionManager) wait(ctx context.Context, ms *mediaSession) (sipapi.Session, error) {
 	select {
 	case <-ms.ready:
 		if ms.err != nil {
-			return SessionInfo{}, ms.err
+			return sipapi.Session{}, ms.err
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		return sessionInfo(ms.row), nil
 	case <-ctx.Done():
-		return SessionInfo{}, fmt.Errorf("session %s: still being set up: %w", ms.row.Path, ErrTimeout)
+		return sipapi.Session{}, fmt.Errorf("session %s: still being set up: %w", ms.row.Path, ErrTimeout)
 	}
 }
 
@@ -366,7 +352,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 		return fmt.Errorf("device %s: %w", dev.ID, ErrOffline)
 	}
 	kind := sdp.KindLive
-	if ms.row.Kind != KindPlay {
+	if ms.row.Kind != sipapi.KindPlay {
 		kind = sdp.KindHistory
 	}
 	if ms.ssrc, err = m.alloc.Allocate(kind); err != nil {
@@ -539,9 +525,9 @@ func (m *sessionManager) offer(ms *mediaSession, rcv receiver, tr string) (*sdp.
 		"udp": sdp.TransportUDP, "tcp-passive": sdp.TransportTCPPassive, "tcp-active": sdp.TransportTCPActive,
 	}[tr])
 	switch ms.row.Kind {
-	case KindPlayback:
+	case sipapi.KindPlayback:
 		return sdp.NewPlaybackOffer(ep, ms.ssrc, ms.row.ChannelID, *ms.row.RangeStart, *ms.row.RangeEnd, opt)
-	case KindDownload:
+	case sipapi.KindDownload:
 		return sdp.NewDownloadOffer(ep, ms.ssrc, ms.row.ChannelID, *ms.row.RangeStart, *ms.row.RangeEnd, ms.speed, opt)
 	}
 	return sdp.NewPlayOffer(ep, ms.ssrc, opt)
@@ -715,7 +701,7 @@ func (m *sessionManager) controlPlayback(ctx context.Context, id, action string,
 		m.mu.Unlock()
 		return fmt.Errorf("session %s: %w", id, ErrNoSession)
 	}
-	if ms.row.Kind != KindPlayback {
+	if ms.row.Kind != sipapi.KindPlayback {
 		m.mu.Unlock()
 		return badRequest("session %s is %s: only playback sessions take playback control", id, ms.row.Kind)
 	}
@@ -893,7 +879,7 @@ func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string, in 
 		return
 	}
 	if in != nil {
-		if in.row.Kind != KindPlay {
+		if in.row.Kind != sipapi.KindPlay {
 			m.end(in, ReasonMediaStatus, true)
 		}
 		return
@@ -901,7 +887,7 @@ func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string, in 
 	m.mu.Lock()
 	var done []*mediaSession
 	for _, ms := range m.byPath {
-		if ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != KindPlay {
+		if ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != sipapi.KindPlay {
 			done = append(done, ms)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -398,16 +399,16 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 	h, mg, dev, attackers := trustSetup(t, "udp")
 	ctx := context.Background()
 	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	open := func() (SessionInfo, *sip.Request) {
+	open := func() (sipapi.Session, *sip.Request) {
 		t.Helper()
 		type result struct {
-			info SessionInfo
+			info sipapi.Session
 			err  error
 		}
 		done := make(chan result, 1)
 		go func() {
-			info, err := h.srv.OpenSession(ctx, SessionRequest{
-				Kind: KindPlayback, ChannelID: trustCh1, Start: start,
+			info, err := h.srv.OpenSession(ctx, sipapi.SessionRequest{
+				Kind: sipapi.KindPlayback, ChannelID: trustCh1, Start: start,
 				End: start.Add(time.Minute), Owner: "alice",
 			})
 			done <- result{info, err}
@@ -572,14 +573,14 @@ func TestMediaStatusEndsOnlyItsSession(t *testing.T) {
 	h, _, dev, _ := trustSetup(t, "udp")
 	ctx := context.Background()
 	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	var infos []SessionInfo
+	var infos []sipapi.Session
 	for i := range 2 {
 		done := make(chan error, 1)
-		var info SessionInfo
+		var info sipapi.Session
 		go func() {
 			var err error
-			info, err = h.srv.OpenSession(ctx, SessionRequest{
-				Kind: KindDownload, ChannelID: trustCh1,
+			info, err = h.srv.OpenSession(ctx, sipapi.SessionRequest{
+				Kind: sipapi.KindDownload, ChannelID: trustCh1,
 				Start: start.Add(time.Duration(i) * time.Hour), End: start.Add(time.Duration(i)*time.Hour + time.Minute),
 			})
 			done <- err
