@@ -30,6 +30,24 @@ type Error struct {
 // the API turns into a JSON error with the status Status picks.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// Route is one route of an API's route table: the table is the one list
+// that both the service's Register serves and its OpenAPI test walks.
+type Route struct {
+	// Pattern is the ServeMux pattern, method included ("GET /internal/v1/devices/{device}").
+	Pattern string
+	// Handler serves it.
+	Handler HandlerFunc
+}
+
+// Patterns returns the patterns of routes, for apitest.CheckRoutes.
+func Patterns(routes []Route) []string {
+	out := make([]string, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, r.Pattern)
+	}
+	return out
+}
+
 // API wraps a service's routes with the service-token check.
 type API struct {
 	// Token is the service token; empty disables the API (503).
@@ -49,6 +67,14 @@ func (a *API) Mount(mux *http.ServeMux, openAPI []byte) func(pattern string, h H
 		_, _ = w.Write(openAPI)
 	})
 	return func(pattern string, h HandlerFunc) { mux.Handle(pattern, a.Handle(h)) }
+}
+
+// MountRoutes is Mount with the route table routes added.
+func (a *API) MountRoutes(mux *http.ServeMux, openAPI []byte, routes []Route) {
+	route := a.Mount(mux, openAPI)
+	for _, r := range routes {
+		route(r.Pattern, r.Handler)
+	}
 }
 
 // Handle returns h behind the token check: 503 when no token is

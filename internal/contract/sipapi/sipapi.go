@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ptz"
 )
 
 // List is the shape of every list answer.
@@ -132,22 +133,9 @@ type Heartbeat struct {
 	Count int `json:"count"`
 }
 
-// PTZRequest is the body of the PTZ route; docs/sipserver-api.md lists the
-// actions and ptz.Request builds the command.
-type PTZRequest struct {
-	Action string `json:"action"`
-	// Directions for "move": up, down, left, right, zoom_in, zoom_out.
-	Directions []string `json:"directions,omitempty"`
-	// Speed is the pan/tilt speed (0–255, default 128), ZoomSpeed 0–15 (default 8).
-	Speed     *int `json:"speed,omitempty"`
-	ZoomSpeed *int `json:"zoom_speed,omitempty"`
-	// Lens for "lens": focus_far, focus_near, iris_open, iris_close.
-	Lens   []string `json:"lens,omitempty"`
-	Preset int      `json:"preset,omitempty"`
-	Group  int      `json:"group,omitempty"`
-	Value  int      `json:"value,omitempty"`
-	Aux    int      `json:"aux,omitempty"`
-}
+// PTZRequest is the body of the PTZ route: the command in words, which
+// ptz.Request.Command builds (its doc lists the actions).
+type PTZRequest = ptz.Request
 
 // PTZResult is the answer of the PTZ route: the PTZCmd sent, in hex.
 type PTZResult struct {

@@ -1,0 +1,58 @@
+package sipserver
+
+import (
+	"net/http"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+// maxEndReason bounds the reason mediagw gives for a stream's end.
+const maxEndReason = 64
+
+// streamNeeded starts the live stream of a path mediagw was asked for.
+func (a *API) streamNeeded(w http.ResponseWriter, r *http.Request) error {
+	var body sipapi.StreamRequest
+	if err := svcapi.DecodeBody(r, &body); err != nil {
+		return err
+	}
+	info, err := a.Server.Need(r.Context(), body.Path)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteJSON(w, http.StatusOK, sipapi.Session(info))
+	return nil
+}
+
+// streamIdle ends the session of a path nobody watches.
+func (a *API) streamIdle(w http.ResponseWriter, r *http.Request) error {
+	var body sipapi.StreamRequest
+	if err := svcapi.DecodeBody(r, &body); err != nil {
+		return err
+	}
+	if err := a.Server.EndPath(body.Path, ReasonIdle); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// streamEnded ends the session of a path whose media stopped.
+func (a *API) streamEnded(w http.ResponseWriter, r *http.Request) error {
+	var body sipapi.StreamRequest
+	if err := svcapi.DecodeBody(r, &body); err != nil {
+		return err
+	}
+	reason := body.Reason
+	if reason == "" {
+		reason = ReasonReceiverGone
+	}
+	if len(reason) > maxEndReason {
+		return badRequest("reason is longer than %d characters", maxEndReason)
+	}
+	if err := a.Server.EndPath(body.Path, "media: "+reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
