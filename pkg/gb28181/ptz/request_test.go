@@ -15,18 +15,30 @@ func TestRequestCommand(t *testing.T) {
 		want ptz.Command
 		err  error
 	}{
-		{"move defaults", ptz.Request{Action: "move", Directions: []string{"up", "left"}},
-			cmd(ptz.Move(ptz.Up|ptz.Left, 128, 128, 8)), nil},
-		{"move speeds", ptz.Request{Action: "move", Directions: []string{"zoom_in"}, Speed: n(100), ZoomSpeed: n(3)},
-			cmd(ptz.Move(ptz.ZoomIn, 100, 100, 3)), nil},
+		{
+			"move defaults",
+			ptz.Request{Action: "move", Directions: []string{"up", "left"}},
+			cmd(ptz.Move(ptz.Up|ptz.Left, 128, 128, 8)), nil,
+		},
+		{
+			"move speeds",
+			ptz.Request{Action: "move", Directions: []string{"zoom_in"}, Speed: n(100), ZoomSpeed: n(3)},
+			cmd(ptz.Move(ptz.ZoomIn, 100, 100, 3)), nil,
+		},
 		{"stop", ptz.Request{Action: "stop"}, ptz.Stop(), nil},
-		{"lens", ptz.Request{Action: "lens", Lens: []string{"focus_far"}, Speed: n(9)},
-			cmd(ptz.FocusIris(ptz.FocusFar, 9, 9)), nil},
+		{
+			"lens",
+			ptz.Request{Action: "lens", Lens: []string{"focus_far"}, Speed: n(9)},
+			cmd(ptz.FocusIris(ptz.FocusFar, 9, 9)), nil,
+		},
 		{"lens stop", ptz.Request{Action: "lens_stop"}, ptz.FIStop(), nil},
 		{"preset call", ptz.Request{Action: "preset_call", Preset: 3}, cmd(ptz.CallPreset(3)), nil},
 		{"cruise add", ptz.Request{Action: "cruise_add", Group: 1, Preset: 2}, cmd(ptz.CruiseAddPoint(1, 2)), nil},
-		{"cruise speed clamped", ptz.Request{Action: "cruise_speed", Group: 1, Value: 99999},
-			cmd(ptz.CruiseSpeed(1, ptz.MaxValue)), nil},
+		{
+			"cruise speed clamped",
+			ptz.Request{Action: "cruise_speed", Group: 1, Value: 99999},
+			cmd(ptz.CruiseSpeed(1, ptz.MaxValue)), nil,
+		},
 		{"scan start", ptz.Request{Action: "scan_start", Group: 4}, ptz.ScanStart(4), nil},
 		{"aux on", ptz.Request{Action: "aux_on", Aux: 2}, ptz.AuxOn(2), nil},
 		{"unknown action", ptz.Request{Action: "spin"}, ptz.Command{}, ptz.ErrUnknown},
