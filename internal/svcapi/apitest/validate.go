@@ -1,0 +1,197 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// Validator checks real requests and answers against an OpenAPI document
+// (kin-openapi's openapi3filter, JSON Schema 2020-12 for a 3.1 document):
+// the answer's status must be documented for the operation, and its
+// content type and body must match the documented response. A request the
+// document calls invalid must be refused (4xx): the tests that send bad
+// input on purpose then check that the service refuses what the document
+// forbids.
+type Validator struct {
+	doc    *openapi3.T
+	router routers.Router
+	// mu guards seen.
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+// NewValidator loads doc (JSON or YAML) and fails t when it does not load
+// or does not validate as an OpenAPI document.
+func NewValidator(t testing.TB, doc []byte) *Validator {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	d, err := loader.LoadFromData(doc)
+	if err != nil {
+		t.Fatalf("load OpenAPI document: %v", err)
+	}
+	if err := d.Validate(loader.Context); err != nil {
+		t.Fatalf("OpenAPI document does not validate: %v", err)
+	}
+	// Routes are matched by path alone: the tests' servers listen on other
+	// addresses than the document's servers.
+	d.Servers = nil
+	r, err := gorillamux.NewRouter(d)
+	if err != nil {
+		t.Fatalf("route OpenAPI document: %v", err)
+	}
+	return &Validator{doc: d, router: r, seen: map[string]int{}}
+}
+
+// Handler wraps h so that every request it serves and every answer it
+// writes are checked against the document; a mismatch fails t (from the
+// serving goroutine, with t.Errorf). Streams (text/event-stream) pass
+// through with their status and content type checked, not their body.
+func (v *Validator) Handler(t testing.TB, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("%s %s: read request body: %v", r.Method, r.URL.Path, err)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		route, params, err := v.router.FindRoute(v.routable(r))
+		if err != nil {
+			t.Errorf("%s %s: not in the OpenAPI document: %v", r.Method, r.URL.Path, err)
+			h.ServeHTTP(w, r)
+			return
+		}
+		in := &openapi3filter.RequestValidationInput{
+			Request:    v.routable(r.Clone(r.Context())),
+			PathParams: params,
+			Route:      route,
+			Options:    &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		in.Request.Body = io.NopCloser(bytes.NewReader(body))
+		reqErr := openapi3filter.ValidateRequest(context.WithoutCancel(r.Context()), in)
+
+		rec := &teeWriter{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		v.count(route.Method + " " + route.Path)
+		if reqErr != nil && status < 400 {
+			t.Errorf("%s %s: answered %d to a request the document forbids: %v", r.Method, r.URL.RequestURI(), status, reqErr)
+		}
+		if err := v.checkAnswer(in, status, rec.Header(), rec.body.Bytes()); err != nil {
+			t.Errorf("%s %s: answer %d does not match the document: %v\n%s", r.Method, r.URL.RequestURI(), status, err, clip(rec.body.Bytes()))
+		}
+	})
+}
+
+// checkAnswer validates one answer of the request in.
+func (v *Validator) checkAnswer(in *openapi3filter.RequestValidationInput, status int, h http.Header, body []byte) error {
+	opts := &openapi3filter.Options{IncludeResponseStatus: true}
+	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt == "text/event-stream" {
+		opts.ExcludeResponseBody = true
+	}
+	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 status,
+		Header:                 h,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                opts,
+	})
+}
+
+// routable returns r with an absolute URL, which the router matches.
+func (v *Validator) routable(r *http.Request) *http.Request {
+	if r.URL.Host != "" {
+		return r
+	}
+	u := *r.URL
+	u.Scheme, u.Host = "http", r.Host
+	if u.Host == "" {
+		u.Host = "localhost"
+	}
+	c := r.Clone(r.Context())
+	c.URL = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	return c
+}
+
+func (v *Validator) count(op string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.seen[op]++
+}
+
+// Exercised returns how many checked requests each documented operation
+// ("GET /internal/v1/devices/{device}") had.
+func (v *Validator) Exercised() map[string]int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make(map[string]int, len(v.seen))
+	for k, n := range v.seen {
+		out[k] = n
+	}
+	return out
+}
+
+// Operations returns every operation of the document, as Exercised names them.
+func (v *Validator) Operations() []string {
+	var out []string
+	for path, item := range v.doc.Paths.Map() {
+		for method := range item.Operations() {
+			out = append(out, method+" "+path)
+		}
+	}
+	return out
+}
+
+// clip shortens a body for a failure message.
+func clip(b []byte) string {
+	const n = 2000
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// teeWriter passes an answer through and keeps a copy to check.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *teeWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *teeWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.body.Write(p)
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush lets streams through.
+func (w *teeWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

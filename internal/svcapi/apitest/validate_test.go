@@ -1,0 +1,89 @@
+package apitest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+const itemsDoc = `{
+  "openapi": "3.1.0",
+  "info": {"title": "items", "version": "1"},
+  "servers": [{"url": "http://127.0.0.1:9999"}],
+  "paths": {
+    "/v1/items/{id}": {
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+      "get": {
+        "responses": {
+          "200": {"description": "the item", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id", "name"], "additionalProperties": false,
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "note": {"type": ["string", "null"]}}}}}},
+          "400": {"description": "bad", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    }
+  },
+  "components": {"schemas": {"Error": {"type": "object", "required": ["error", "code"],
+    "properties": {"error": {"type": "string"}, "code": {"type": "string"}}}}}
+}`
+
+func TestValidator(t *testing.T) {
+	// The double answers what the query asks for.
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Query().Get("answer") {
+		case "ok":
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 1, "name": "a", "note": nil})
+		case "extra":
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 1, "name": "a", "colour": "red"})
+		case "missing":
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 1})
+		case "error":
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "bad id", "code": "bad_request"})
+		case "no-code":
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "bad id"})
+		case "undocumented-status":
+			w.WriteHeader(http.StatusTeapot)
+		case "text":
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = w.Write([]byte("hello"))
+		}
+	})
+	v := NewValidator(t, []byte(itemsDoc))
+	for _, tc := range []struct {
+		target string
+		want   string // "" for no failure
+	}{
+		{"/v1/items/7?answer=ok", ""},
+		{"/v1/items/7?answer=error", ""},
+		{"/v1/items/x?answer=error", ""},
+		{"/v1/items/x?answer=ok", "a request the document forbids"},
+		{"/v1/items/7?answer=extra", "does not match the document"},
+		{"/v1/items/7?answer=missing", "does not match the document"},
+		{"/v1/items/7?answer=no-code", "does not match the document"},
+		{"/v1/items/7?answer=undocumented-status", "does not match the document"},
+		{"/v1/items/7?answer=text", "does not match the document"},
+		{"/v1/other", "not in the OpenAPI document"},
+	} {
+		rec := &recorder{TB: t}
+		res := httptest.NewRecorder()
+		v.Handler(rec, h).ServeHTTP(res, httptest.NewRequest(http.MethodGet, tc.target, nil))
+		got := strings.Join(rec.errs, "\n")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: errors %q, want %q", tc.target, got, tc.want)
+		}
+		if strings.Contains(tc.target, "answer=ok") && !strings.Contains(res.Body.String(), `"name":"a"`) {
+			t.Errorf("%s: the answer did not pass through: %q", tc.target, res.Body.String())
+		}
+	}
+	if n := v.Exercised()["GET /v1/items/{id}"]; n != 9 {
+		t.Errorf("exercised %d times, want 9", n)
+	}
+	if ops := v.Operations(); len(ops) != 1 || ops[0] != "GET /v1/items/{id}" {
+		t.Errorf("operations %q", ops)
+	}
+}
