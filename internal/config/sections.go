@@ -62,7 +62,9 @@ type Database struct {
 	DataDir string `yaml:"data_dir"`
 	// MaxConns bounds the connection pool of this service.
 	MaxConns int32 `yaml:"max_conns"`
-	// ConnectTimeout bounds connecting (and starting the private cluster) at start.
+	// ConnectTimeout bounds connecting (and starting the private cluster) at start;
+	// a service that does not own the schema also waits this long for the owner
+	// (sipserver) to bring it to the version it needs.
 	ConnectTimeout Duration `yaml:"connect_timeout"`
 }
 

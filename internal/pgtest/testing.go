@@ -13,13 +13,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
+	"github.com/sharpeyes/sharpeyes/internal/pgcluster"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // shared is the one cluster of this test process.
 var shared struct {
 	once    sync.Once
-	cluster *Cluster
+	cluster *pgcluster.Cluster
 	dir     string
 	err     error
 	seq     atomic.Int64
@@ -62,14 +63,14 @@ func NewDB(t testing.TB) string {
 			return
 		}
 		shared.dir = dir
-		c := &Cluster{Dir: dir + "/data"}
+		c := &pgcluster.Cluster{Dir: dir + "/data"}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if shared.err = c.Ensure(ctx); shared.err == nil {
 			shared.cluster = c
 		}
 	})
-	if errors.Is(shared.err, ErrNoBinaries) {
+	if errors.Is(shared.err, pgcluster.ErrNoBinaries) {
 		testsupport.Need(t, "PostgreSQL", "apt-get install postgresql", shared.err)
 	}
 	if shared.err != nil {

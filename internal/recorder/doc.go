@@ -1,3 +1,4 @@
-// Package recorder is the recording service. So far it keeps the schema migrated and
-// serves its probes and metrics; recording, retention and playback follow.
+// Package recorder is the recording service. So far it checks the schema the
+// sipserver owns and serves its probes and metrics; recording, retention and
+// playback follow.
 package recorder

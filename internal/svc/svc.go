@@ -1,5 +1,7 @@
-// Package svc starts what every service has: the Prometheus registry, the HTTP
-// listener with probes and /metrics, and (for database-backed services) the store.
+// Package svc starts what every service has: the Prometheus registry and the
+// HTTP listener with probes and /metrics. It links no database code: a
+// database-backed service opens its database with svcdb and hands its Ping
+// to StartHTTP as a readiness check.
 package svc
 
 import (
@@ -17,11 +19,13 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/metrics"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcdb"
 )
 
 // Runtime is the common part of a running service.
 type Runtime struct {
-	// Store is nil for services without a database.
+	// Store is set only by the deprecated Start with a database; services
+	// open theirs with svcdb.Open.
 	Store    *store.Store
 	Registry *prometheus.Registry
 	// Mux already serves /healthz, /readyz and /metrics; services add their routes.
@@ -36,10 +40,12 @@ type Runtime struct {
 // load balancer, make run, a test) talks to a half-built service.
 func (rt *Runtime) Started() { rt.started.Store(true) }
 
-// Start opens the database (when db is non-nil) and starts the HTTP listener.
-func Start(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) (*Runtime, error) {
+// StartHTTP starts the HTTP listener with /healthz, /metrics and /readyz;
+// /readyz also runs the service's own checks in ready (by name: "database"
+// → the store's Ping), which may be nil.
+func StartHTTP(service string, h config.HTTP, log *slog.Logger, ready map[string]httpserv.ReadyFunc) (*Runtime, error) {
 	rt := &Runtime{Registry: metrics.NewRegistry(service)}
-	ready := map[string]httpserv.ReadyFunc{
+	checks := map[string]httpserv.ReadyFunc{
 		"startup": func(context.Context) error {
 			if !rt.started.Load() {
 				return errors.New("still starting")
@@ -47,15 +53,10 @@ func Start(ctx context.Context, service string, db *config.Database, h config.HT
 			return nil
 		},
 	}
-	if db != nil {
-		st, err := store.OpenConfigured(ctx, *db, log)
-		if err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
-		}
-		rt.Store = st
-		ready["database"] = st.Ping
+	for name, f := range ready {
+		checks[name] = f
 	}
-	rt.Mux = httpserv.NewMux(rt.Registry, ready)
+	rt.Mux = httpserv.NewMux(rt.Registry, checks)
 	srv := &httpserv.Server{
 		Address:           h.Listen,
 		ReadHeaderTimeout: time.Duration(h.ReadHeaderTimeout),
@@ -63,14 +64,40 @@ func Start(ctx context.Context, service string, db *config.Database, h config.HT
 		Log:               log,
 	}
 	if err := srv.Initialize(); err != nil {
-		rt.Close()
 		return nil, err
 	}
 	rt.HTTP = srv
 	return rt, nil
 }
 
-// Close stops the HTTP listener and closes the store.
+// Start opens the database (when db is non-nil, with the schema role of the
+// service: svcdb.RoleOf) and starts the HTTP listener.
+//
+// Deprecated: call svcdb.Open and StartHTTP; Start goes once no service
+// calls it, and with it svc's link to the database code.
+func Start(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) (*Runtime, error) {
+	var st *store.Store
+	var ready map[string]httpserv.ReadyFunc
+	if db != nil {
+		var err error
+		if st, err = svcdb.Open(ctx, service, *db, svcdb.RoleOf(service), log); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		ready = map[string]httpserv.ReadyFunc{"database": st.Ping}
+	}
+	rt, err := StartHTTP(service, h, log, ready)
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
+		return nil, err
+	}
+	rt.Store = st
+	return rt, nil
+}
+
+// Close stops the HTTP listener (and closes the store the deprecated Start
+// opened).
 func (rt *Runtime) Close() {
 	if rt.HTTP != nil {
 		rt.HTTP.Close()
@@ -78,18 +105,4 @@ func (rt *Runtime) Close() {
 	if rt.Store != nil {
 		rt.Store.Close()
 	}
-}
-
-// Serve starts the runtime and holds it until ctx is cancelled: all a service
-// does until it has work of its own beyond probes, metrics and migrations.
-func Serve(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) error {
-	rt, err := Start(ctx, service, db, h, log)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	rt.Started()
-	log.Info("serving", "http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
-	<-ctx.Done()
-	return nil
 }

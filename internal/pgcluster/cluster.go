@@ -1,4 +1,4 @@
-package pgtest
+package pgcluster
 
 import (
 	"bufio"
@@ -46,7 +46,7 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 	}
 	dir, err := filepath.Abs(c.Dir)
 	if err != nil {
-		return fmt.Errorf("pgtest: data dir %q: %w", c.Dir, err)
+		return fmt.Errorf("pgcluster: data dir %q: %w", c.Dir, err)
 	}
 	c.Dir = dir
 	if c.binDir, err = FindBinaries(); err != nil {
@@ -56,7 +56,7 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fmt.Errorf("pgtest: create parent of %s: %w", dir, err)
+		return fmt.Errorf("pgcluster: create parent of %s: %w", dir, err)
 	}
 	unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".lock"))
 	if err != nil {
@@ -100,18 +100,18 @@ func (c *Cluster) URL(db string) string {
 func (c *Cluster) CreateDB(ctx context.Context, db string) error {
 	conn, err := pgx.Connect(ctx, c.URL("postgres"))
 	if err != nil {
-		return fmt.Errorf("pgtest: connect: %w", err)
+		return fmt.Errorf("pgcluster: connect: %w", err)
 	}
 	defer conn.Close(context.Background())
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
-		return fmt.Errorf("pgtest: look up database %s: %w", db, err)
+		return fmt.Errorf("pgcluster: look up database %s: %w", db, err)
 	}
 	if exists {
 		return nil
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
-		return fmt.Errorf("pgtest: create database %s: %w", db, err)
+		return fmt.Errorf("pgcluster: create database %s: %w", db, err)
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		return nil
 	}
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop"); err != nil {
-		return fmt.Errorf("pgtest: stop cluster %s: %w: %s", c.Dir, err, out)
+		return fmt.Errorf("pgcluster: stop cluster %s: %w: %s", c.Dir, err, out)
 	}
 	c.Log.Info("stopped private PostgreSQL cluster", "dir", c.Dir)
 	return nil
@@ -133,14 +133,14 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		return nil
 	}
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
-		return fmt.Errorf("pgtest: create %s: %w", c.Dir, err)
+		return fmt.Errorf("pgcluster: create %s: %w", c.Dir, err)
 	}
 	if err := c.chown(c.Dir); err != nil {
 		return err
 	}
 	out, err := c.run(ctx, "initdb", "-D", c.Dir, "-U", Superuser, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
 	if err != nil {
-		return fmt.Errorf("pgtest: initdb %s: %w: %s", c.Dir, err, out)
+		return fmt.Errorf("pgcluster: initdb %s: %w: %s", c.Dir, err, out)
 	}
 	conf := "\n# sharpeyes private cluster\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 200\n"
 	if !c.Durable {
@@ -148,11 +148,11 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	}
 	f, err := os.OpenFile(filepath.Join(c.Dir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("pgtest: open postgresql.conf: %w", err)
+		return fmt.Errorf("pgcluster: open postgresql.conf: %w", err)
 	}
 	defer f.Close()
 	if _, err := f.WriteString(conf); err != nil {
-		return fmt.Errorf("pgtest: write postgresql.conf: %w", err)
+		return fmt.Errorf("pgcluster: write postgresql.conf: %w", err)
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func (c *Cluster) start(ctx context.Context, port int) error {
 	out, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-l", logPath, "-w", "-t", "60",
 		"-o", "-p "+strconv.Itoa(port), "start")
 	if err != nil {
-		return fmt.Errorf("pgtest: start cluster %s on port %d: %w: %s%s", c.Dir, port, err, out, tail(logPath))
+		return fmt.Errorf("pgcluster: start cluster %s on port %d: %w: %s%s", c.Dir, port, err, out, tail(logPath))
 	}
 	return nil
 }
@@ -201,9 +201,9 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) (string,
 	}
 	// pg_ctl start leaves the postmaster running with our stdout if we give it one;
 	// a pipe would keep CombinedOutput waiting, so collect output from a file instead.
-	f, err := os.CreateTemp("", "pgtest-out-*")
+	f, err := os.CreateTemp("", "pgcluster-out-*")
 	if err != nil {
-		return "", fmt.Errorf("pgtest: %w", err)
+		return "", fmt.Errorf("pgcluster: %w", err)
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
@@ -218,7 +218,7 @@ func (c *Cluster) chown(path string) error {
 		return nil
 	}
 	if err := os.Chown(path, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
-		return fmt.Errorf("pgtest: chown %s to the postgres user: %w", path, err)
+		return fmt.Errorf("pgcluster: chown %s to the postgres user: %w", path, err)
 	}
 	return nil
 }
@@ -262,7 +262,7 @@ func serverCredential() (*syscall.Credential, error) {
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("pgtest: postgres user has a non-numeric uid/gid %s/%s", u.Uid, u.Gid)
+		return nil, fmt.Errorf("pgcluster: postgres user has a non-numeric uid/gid %s/%s", u.Uid, u.Gid)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
@@ -270,7 +270,7 @@ func serverCredential() (*syscall.Credential, error) {
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("pgtest: find a free port: %w", err)
+		return 0, fmt.Errorf("pgcluster: find a free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
@@ -279,7 +279,7 @@ func freePort() (int, error) {
 func lockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("pgtest: open lock %s: %w", path, err)
+		return nil, fmt.Errorf("pgcluster: open lock %s: %w", path, err)
 	}
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -291,12 +291,12 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return nil, fmt.Errorf("pgtest: lock %s: %w", path, err)
+			return nil, fmt.Errorf("pgcluster: lock %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("pgtest: wait for lock %s: %w", path, ctx.Err())
+			return nil, fmt.Errorf("pgcluster: wait for lock %s: %w", path, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

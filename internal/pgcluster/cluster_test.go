@@ -1,4 +1,4 @@
-package pgtest_test
+package pgcluster_test
 
 import (
 	"context"
@@ -10,41 +10,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
+	"github.com/sharpeyes/sharpeyes/internal/pgcluster"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func TestNewDBIsFreshAndUsable(t *testing.T) {
-	ctx := context.Background()
-	a, b := pgtest.NewDB(t), pgtest.NewDB(t)
-	if a == b {
-		t.Fatal("two tests got the same database")
-	}
-	conn, err := pgx.Connect(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE TABLE x (id int)"); err != nil {
-		t.Fatal(err)
-	}
-	conn2, err := pgx.Connect(ctx, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn2.Close(ctx)
-	var n int
-	if err := conn2.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 'x'").Scan(&n); err != nil || n != 0 {
-		t.Fatalf("second database is not fresh: n=%d err=%v", n, err)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // TestEnsureReusesAcrossRuns starts a cluster, "restarts" the caller (a new Cluster
 // value for the same directory, several at once), and checks they all reuse it.
 func TestEnsureReusesAcrossRuns(t *testing.T) {
-	_, err := pgtest.FindBinaries()
+	_, err := pgcluster.FindBinaries()
 	testsupport.Need(t, "PostgreSQL", "apt-get install postgresql", err)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -57,7 +33,7 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(parent, "data")
-	first := &pgtest.Cluster{Dir: dir, Durable: true}
+	first := &pgcluster.Cluster{Dir: dir, Durable: true}
 	if err := first.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +50,7 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 	errs := make([]error, 3)
 	for i := range ports {
 		wg.Go(func() {
-			c := &pgtest.Cluster{Dir: dir}
+			c := &pgcluster.Cluster{Dir: dir}
 			errs[i] = c.Ensure(ctx)
 			ports[i] = c.Port()
 		})
@@ -90,7 +66,7 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 	if err := first.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	again := &pgtest.Cluster{Dir: dir}
+	again := &pgcluster.Cluster{Dir: dir}
 	if err := again.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +79,13 @@ func TestEnsureReusesAcrossRuns(t *testing.T) {
 }
 
 func TestBadDirFailsClearly(t *testing.T) {
-	_, err := pgtest.FindBinaries()
+	_, err := pgcluster.FindBinaries()
 	testsupport.Need(t, "PostgreSQL", "apt-get install postgresql", err)
 	f := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(f, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := &pgtest.Cluster{Dir: filepath.Join(f, "data")} // parent is a regular file
+	c := &pgcluster.Cluster{Dir: filepath.Join(f, "data")} // parent is a regular file
 	if err := c.Ensure(context.Background()); err == nil {
 		t.Fatal("want an error for a data dir below a regular file")
 	}
