@@ -2,7 +2,6 @@ package sipserver
 
 import (
 	"context"
-	"net/http"
 	"time"
 )
 
@@ -43,7 +42,7 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, max(interval, grace/2))
-		err := m.node.call(pctx, http.MethodGet, "/healthz", nil, nil)
+		err := m.node.health(pctx)
 		cancel()
 		now := m.Parent.now()
 		if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
@@ -107,7 +108,7 @@ func (m *sessionManager) reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]receiver, len(rcvs))
+	byID := make(map[string]mediaapi.Receiver, len(rcvs))
 	for _, r := range rcvs {
 		byID[r.ID] = r
 	}

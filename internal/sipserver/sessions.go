@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/store"
@@ -163,7 +164,7 @@ func (m *sessionManager) initialize(ctx context.Context) error {
 		cfg.Transport = "udp"
 	}
 	m.ctx, m.log = ctx, m.Log.With("component", "sessions")
-	m.node = &mediaNode{URL: cfg.MediagwURL, Token: m.Token}
+	m.node = newMediaNode(cfg.MediagwURL, m.Token)
 	alloc, err := sdp.NewAllocator(m.PlatformID)
 	if err != nil {
 		return fmt.Errorf("SSRC allocator: %w", err)
@@ -396,7 +397,7 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 
 // attempt runs one INVITE with transport tr.
 func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr string) error {
-	rcv, err := m.node.open(ctx, openRequest{
+	rcv, err := m.node.open(ctx, mediaapi.OpenRequest{
 		Path: ms.row.Path, SSRC: ms.row.SSRC, Transport: tr, Shared: tr == "udp" && m.Config.SharedUDP,
 		AllowIPs: m.mediaSources(ms.row.DeviceID, ""),
 	})
@@ -463,7 +464,7 @@ func (m *sessionManager) attempt(ctx context.Context, ms *mediaSession, tr strin
 
 // fixMedia applies the answer: the SSRC the device really uses, and for
 // TCP active the address mediagw must dial.
-func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv receiver, offer *sdp.Session, answer []byte) error {
+func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv mediaapi.Receiver, offer *sdp.Session, answer []byte) error {
 	ans, err := sdp.Parse(answer)
 	if ans == nil {
 		return fmt.Errorf("answer SDP: %w", err)
@@ -478,17 +479,17 @@ func (m *sessionManager) fixMedia(ctx context.Context, ms *mediaSession, rcv rec
 	m.mu.Lock()
 	ms.answerIP = plan.Answer.IP
 	m.mu.Unlock()
-	patch := receiverPatch{AllowIPs: m.mediaSources(ms.row.DeviceID, plan.Answer.IP)}
+	allow, ssrc := m.mediaSources(ms.row.DeviceID, plan.Answer.IP), ""
 	if plan.HasSSRC && plan.SSRC.String() != ms.row.SSRC {
-		patch.SSRC = plan.SSRC.String()
-		m.log.Info("device uses its own SSRC", "path", ms.row.Path, "offered", ms.row.SSRC, "answered", plan.SSRC.String())
+		ssrc = plan.SSRC.String()
+		m.log.Info("device uses its own SSRC", "path", ms.row.Path, "offered", ms.row.SSRC, "answered", ssrc)
 	}
-	if err := m.node.patch(ctx, rcv.ID, patch); err != nil {
-		return fmt.Errorf("set the device's SSRC %s and media sources %v: %w", patch.SSRC, patch.AllowIPs, err)
+	if err := m.node.patch(ctx, rcv.ID, ssrc, allow); err != nil {
+		return fmt.Errorf("set the device's SSRC %s and media sources %v: %w", ssrc, allow, err)
 	}
-	if patch.SSRC != "" {
+	if ssrc != "" {
 		m.mu.Lock()
-		ms.row.SSRC = patch.SSRC
+		ms.row.SSRC = ssrc
 		m.mu.Unlock()
 	}
 	if plan.Connector == sdp.ConnectorOfferer {
@@ -516,7 +517,7 @@ func (m *sessionManager) mediaSources(deviceID, answerIP string) []string {
 	return out
 }
 
-func (m *sessionManager) offer(ms *mediaSession, rcv receiver, tr string) (*sdp.Session, error) {
+func (m *sessionManager) offer(ms *mediaSession, rcv mediaapi.Receiver, tr string) (*sdp.Session, error) {
 	ep := sdp.Endpoint{ID: m.PlatformID, IP: rcv.IP, Port: rcv.Port}
 	if ep.Port == 0 {
 		ep.Port = 9 // tcp-active: nominal, but devices want a number
@@ -842,7 +843,7 @@ func (m *sessionManager) deviceMoved(deviceID string) {
 	for _, mv := range moves {
 		ips := m.mediaSources(deviceID, mv.answerIP)
 		m.Parent.background(func(ctx context.Context) {
-			if err := m.node.patch(ctx, mv.receiver, receiverPatch{AllowIPs: ips}); err != nil {
+			if err := m.node.patch(ctx, mv.receiver, "", ips); err != nil {
 				m.log.Warn("tell the receiver the device's new address", "path", mv.path, "receiver", mv.receiver, "err", err)
 				return
 			}

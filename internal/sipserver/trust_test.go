@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -29,8 +30,8 @@ type fakeMediagw struct {
 
 	mu        sync.Mutex
 	next      int
-	receivers map[string]receiver
-	patches   []receiverPatch
+	receivers map[string]mediaapi.Receiver
+	patches   []mediaapi.PatchRequest
 	// acks, when set, counts the device's ACKs; acksAtPatch records it at
 	// each PATCH, to show the receiver was set up before the ACK.
 	acks        atomic.Pointer[atomic.Int64]
@@ -38,18 +39,18 @@ type fakeMediagw struct {
 }
 
 func newFakeMediagw(t *testing.T) *fakeMediagw {
-	f := &fakeMediagw{receivers: map[string]receiver{}}
+	f := &fakeMediagw{receivers: map[string]mediaapi.Receiver{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("POST /internal/v1/receivers", func(w http.ResponseWriter, r *http.Request) {
-		var req openRequest
+		var req mediaapi.OpenRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		f.mu.Lock()
 		f.next++
-		rcv := receiver{
+		rcv := mediaapi.Receiver{
 			ID: fmt.Sprintf("r%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport,
 			IP: "127.0.0.1", Port: 40000 + f.next, Created: time.Now(), AllowIPs: req.AllowIPs,
 		}
@@ -61,7 +62,7 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 	})
 	mux.HandleFunc("GET /internal/v1/receivers", func(w http.ResponseWriter, _ *http.Request) {
 		f.mu.Lock()
-		items := make([]receiver, 0, len(f.receivers))
+		items := make([]mediaapi.Receiver, 0, len(f.receivers))
 		for _, r := range f.receivers {
 			items = append(items, r)
 		}
@@ -70,7 +71,7 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": items})
 	})
 	mux.HandleFunc("PATCH /internal/v1/receivers/{id}", func(w http.ResponseWriter, r *http.Request) {
-		var p receiverPatch
+		var p mediaapi.PatchRequest
 		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -82,8 +83,24 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		f.mu.Lock()
 		f.patches = append(f.patches, p)
 		f.acksAtPatch = append(f.acksAtPatch, acked)
+		rcv, ok := f.receivers[r.PathValue("id")]
+		if ok {
+			if p.SSRC != nil {
+				rcv.SSRC = *p.SSRC
+			}
+			if p.AllowIPs != nil {
+				rcv.AllowIPs = *p.AllowIPs
+			}
+			f.receivers[rcv.ID] = rcv
+		}
 		f.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		if !ok {
+			http.Error(w, "no such receiver", http.StatusNotFound)
+			return
+		}
+		// mediagw answers with the receiver as it is now (mediaapi.Client.Patch).
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(rcv)
 	})
 	mux.HandleFunc("DELETE /internal/v1/receivers/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -96,13 +113,16 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 	return f
 }
 
-func (f *fakeMediagw) lastPatch() receiverPatch {
+// lastAllowIPs returns the allow_ips of the last PATCH that set them.
+func (f *fakeMediagw) lastAllowIPs() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.patches) == 0 {
-		return receiverPatch{}
+	for i := len(f.patches) - 1; i >= 0; i-- {
+		if p := f.patches[i].AllowIPs; p != nil {
+			return *p
+		}
 	}
-	return f.patches[len(f.patches)-1]
+	return nil
 }
 
 // startSessionServer starts a Server whose sessions use mg.
@@ -431,8 +451,8 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 	// The receiver takes media only from the device's IPs, and knows them
 	// before the ACK (on which devices start sending or connecting).
 	info, inv := open()
-	if p := mg.lastPatch(); !slices.Equal(p.AllowIPs, []string{"127.0.0.1"}) {
-		t.Fatalf("receiver patch %+v, want allow_ips [127.0.0.1]", p)
+	if ips := mg.lastAllowIPs(); !slices.Equal(ips, []string{"127.0.0.1"}) {
+		t.Fatalf("receiver patch allow_ips %v, want [127.0.0.1]", ips)
 	}
 	mg.mu.Lock()
 	acked := mg.acksAtPatch[0]
