@@ -33,7 +33,7 @@ func (a *API) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, rows, total, func(row store.StreamSession) sipapi.Session { return sipapi.Session(sessionInfo(row)) })
+	writeList(w, rows, total, sessionInfo)
 	return nil
 }
 
@@ -42,11 +42,11 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) error {
 	if err := svcapi.DecodeBody(r, &body); err != nil {
 		return err
 	}
-	info, err := a.Server.OpenSession(r.Context(), SessionRequest(body))
+	info, err := a.Server.OpenSession(r.Context(), body)
 	if err != nil {
 		return err
 	}
-	svcapi.WriteJSON(w, http.StatusCreated, sipapi.Session(info))
+	svcapi.WriteJSON(w, http.StatusCreated, info)
 	return nil
 }
 
@@ -55,7 +55,7 @@ func (a *API) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svcapi.WriteJSON(w, http.StatusOK, sipapi.Session(sessionInfo(row)))
+	svcapi.WriteJSON(w, http.StatusOK, sessionInfo(row))
 	return nil
 }
 

@@ -20,7 +20,7 @@ func (a *API) streamNeeded(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svcapi.WriteJSON(w, http.StatusOK, sipapi.Session(info))
+	svcapi.WriteJSON(w, http.StatusOK, info)
 	return nil
 }
 
