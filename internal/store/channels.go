@@ -147,7 +147,7 @@ func catalogChanged(ctx context.Context, tx pgx.Tx, ev CatalogEvent) error {
 			return fmt.Errorf("count channels: %w", err)
 		}
 	}
-	return notify(ctx, tx, ChannelCatalog, ev)
+	return Notify(ctx, tx, ChannelCatalog, ev)
 }
 
 func upsertChannels(ctx context.Context, tx pgx.Tx, deviceID string, items []Channel) (added, updated int, err error) {

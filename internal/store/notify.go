@@ -134,8 +134,9 @@ func (s *Store) listen(ctx context.Context, channels []string, fn func(channel, 
 	}
 }
 
-// notify publishes v as JSON on channel within tx.
-func notify(ctx context.Context, tx pgx.Tx, channel string, v any) error {
+// Notify publishes v as JSON on channel within tx: change events are sent
+// inside the writing transaction, so listeners get them only once it commits.
+func Notify(ctx context.Context, tx pgx.Tx, channel string, v any) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", channel, err)

@@ -139,7 +139,7 @@ func (s *Store) sessionTx(ctx context.Context, query string, args ...any) error 
 			&ev.State, &ev.Reason, &ev.Owner, &ev.At); err != nil {
 			return err
 		}
-		return notify(ctx, tx, ChannelSession, ev)
+		return Notify(ctx, tx, ChannelSession, ev)
 	})
 }
 

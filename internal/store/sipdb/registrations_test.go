@@ -1,4 +1,4 @@
-package store_test
+package sipdb_test
 
 import (
 	"context"

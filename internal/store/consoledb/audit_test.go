@@ -1,4 +1,4 @@
-package store_test
+package consoledb_test
 
 import (
 	"context"

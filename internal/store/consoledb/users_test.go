@@ -1,4 +1,4 @@
-package store_test
+package consoledb_test
 
 import (
 	"bytes"
@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 )
 
-func newUser(t *testing.T, s *store.Store, name, role string) store.User {
+func newUser(t *testing.T, s *consoledb.DB, name, role string) store.User {
 	t.Helper()
 	u, err := s.CreateUser(context.Background(), store.User{Username: name, PasswordHash: "$argon2id$test", Role: role})
 	if err != nil {

@@ -1,4 +1,4 @@
-package store_test
+package sipdb_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 )
 
 // hangGuard only keeps a broken test from hanging; nothing is expected to take this long.
@@ -19,14 +20,14 @@ type notification struct{ channel, payload string }
 
 // listener runs Store.Listen for a test.
 type listener struct {
-	s      *store.Store
+	s      *sipdb.DB
 	events chan notification
 	seq    int
 }
 
 // listen starts Listen on channels and returns once it receives notifications.
 // The test's end cancels it and checks that it returns nil.
-func listen(t *testing.T, s *store.Store, channels ...string) *listener {
+func listen(t *testing.T, s *sipdb.DB, channels ...string) *listener {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{s: s, events: make(chan notification, 10000)}
