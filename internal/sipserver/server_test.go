@@ -19,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -61,15 +63,10 @@ type harness struct {
 	cfg   config.SIP
 }
 
+// openStore opens a fresh database with the current schema.
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
-	url := pgtest.NewDB(t)
-	st, err := store.Open(context.Background(), url, 10, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
+	return storetest.Open(t, pgtest.NewDB(t), 10)
 }
 
 // startServer starts a Server (and its API) on st.
@@ -257,11 +254,11 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 			testsupport.Eventually(t, h.settle(), "keepalives seen", func() bool { return h.srv.metricsKeepalives() >= 2 })
 
 			// The internal API shows the live state.
-			var dev deviceJSON
+			var dev sipapi.Device
 			if code := h.call("GET", "/internal/v1/devices/"+id, "", &dev); code != 200 || !dev.Online || !dev.Registered {
 				t.Fatalf("GET device: %d %+v", code, dev)
 			}
-			var list listResponse[channelJSON]
+			var list sipapi.List[sipapi.Channel]
 			if code := h.call("GET", "/internal/v1/channels?device_id="+id+"&online=true", "", &list); code != 200 || list.Total != 4 {
 				t.Fatalf("GET channels: %d %+v", code, list)
 			}
@@ -565,7 +562,7 @@ func TestNotifyAlarmAndSerialQueries(t *testing.T) {
 		return false
 	})
 	// Alarms are stored and visible through the API.
-	var alarms listResponse[struct {
+	var alarms sipapi.List[struct {
 		DeviceID  string `json:"device_id"`
 		ChannelID string `json:"channel_id"`
 	}]

@@ -24,16 +24,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
-// Session kinds, as stream_sessions names them: sipapi's.
-//
-// Deprecated: use sipapi.KindPlay, sipapi.KindPlayback, sipapi.KindDownload;
-// these names stay only until the API handlers use sipapi's.
-const (
-	KindPlay     = sipapi.KindPlay
-	KindPlayback = sipapi.KindPlayback
-	KindDownload = sipapi.KindDownload
-)
-
 // Reasons a session ends, as stored in stream_sessions.end_reason.
 const (
 	ReasonIdle          = "idle"            // mediagw: nobody watched it
@@ -65,19 +55,6 @@ type mediaSession struct {
 	receiverAt time.Time // when its receiver was opened
 	answerIP   string    // the c= address of the device's SDP answer
 }
-
-// SessionInfo is sipapi.Session, the session in API answers.
-//
-// Deprecated: use sipapi.Session; the alias stays only until the API
-// handlers use it.
-type SessionInfo = sipapi.Session
-
-// SessionRequest is sipapi.SessionRequest, asking for a playback or download
-// session.
-//
-// Deprecated: use sipapi.SessionRequest; the alias stays only until the API
-// handlers use it.
-type SessionRequest = sipapi.SessionRequest
 
 // sessionInfo is a stored session as the API shows it.
 func sessionInfo(r store.StreamSession) sipapi.Session {

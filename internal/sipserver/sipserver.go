@@ -2,28 +2,39 @@ package sipserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
+	"github.com/sharpeyes/sharpeyes/internal/svcdb"
 )
 
 // Run serves SIP and the internal API until ctx is cancelled.
+//
+// sipserver owns the schema: it applies the migrations the database lacks
+// before anything else uses it, and the other services wait for that.
 func Run(ctx context.Context, cfg *config.Sipserver, log *slog.Logger) error {
-	rt, err := svc.Start(ctx, "sipserver", &cfg.Database, cfg.HTTP, log)
+	st, err := svcdb.Open(ctx, "sipserver", cfg.Database, svcdb.Owner, log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+	rt, err := svc.StartHTTP("sipserver", cfg.HTTP, log, map[string]httpserv.ReadyFunc{"database": st.Ping})
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
 	srv := &Server{
-		Config: cfg.SIP, SessionConfig: cfg.Sessions, MediaToken: string(cfg.ServiceToken), Store: rt.Store, Log: log,
+		Config: cfg.SIP, SessionConfig: cfg.Sessions, MediaToken: string(cfg.ServiceToken), Store: st, Log: log,
 		Metrics: rt.Registry,
 	}
 	if err := srv.Initialize(); err != nil {
 		return err
 	}
 	defer srv.Close()
-	api := &API{Server: srv, Store: rt.Store, Token: string(cfg.ServiceToken), Log: log}
+	api := &API{Server: srv, Store: st, Token: string(cfg.ServiceToken), Log: log}
 	api.Register(rt.Mux)
 	rt.Started()
 	if cfg.ServiceToken == "" {

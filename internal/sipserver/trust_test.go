@@ -530,7 +530,7 @@ func TestSpoofedSessionRequestsRefused(t *testing.T) {
 // from any port, another host still is not, and nothing moves the device.
 func TestSourceCheckIP(t *testing.T) {
 	h, _, dev, attackers := trustSetup(t, "udp")
-	var got deviceJSON
+	var got sipapi.Device
 	if code := h.call("PATCH", "/internal/v1/devices/"+trustDevice, `{"source_check":"ip"}`, &got); code != 200 || got.SourceCheck != "ip" {
 		t.Fatalf("PATCH source_check: %d %+v", code, got)
 	}
