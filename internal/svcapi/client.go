@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // maxAnswer bounds the answers a Client reads.
@@ -56,14 +57,22 @@ type Client struct {
 	Token string
 	// HTTP is the client; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Timeout bounds one call; 0 leaves it to the caller's context.
+	Timeout time.Duration
 }
 
 // Call sends method path with body and decodes a 2xx answer into out.
 // body is nil (no body), a json.RawMessage (sent as is) or a value encoded
 // as JSON. out is nil (answer discarded), a *json.RawMessage (the raw
 // answer) or a value the answer is decoded into. An answer outside 2xx is a
-// *StatusError; a failed exchange wraps ErrUnreachable.
+// *StatusError; a failed exchange wraps ErrUnreachable. An empty Token
+// sends no credentials (for routes outside an API, such as /healthz).
 func (c *Client) Call(ctx context.Context, method, path string, body, out any) error {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if body != nil {
 		raw, ok := body.(json.RawMessage)
@@ -79,7 +88,9 @@ func (c *Client) Call(ctx context.Context, method, path string, body, out any) e
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

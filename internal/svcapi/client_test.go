@@ -101,6 +101,10 @@ func TestClientCall(t *testing.T) {
 		}
 	}
 
+	var anon echo
+	if err := (&Client{BaseURL: srv.URL}).Call(t.Context(), http.MethodGet, "/echo", nil, &anon); err != nil || anon.Auth != "" {
+		t.Errorf("no token: %+v %v, want no Authorization", anon, err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := c.Call(ctx, http.MethodGet, "/echo", nil, nil); !errors.Is(err, ErrUnreachable) || !errors.Is(err, context.Canceled) {

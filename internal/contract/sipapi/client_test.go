@@ -49,32 +49,48 @@ func TestClient(t *testing.T) {
 		call func() error
 		want seen
 	}{
-		{"channel", func() error { _, err := c.Channel(ctx, "d1", "c1"); return err },
-			seen{"GET", "/internal/v1/devices/d1/channels/c1", ""}},
+		{
+			"channel", func() error { _, err := c.Channel(ctx, "d1", "c1"); return err },
+			seen{"GET", "/internal/v1/devices/d1/channels/c1", ""},
+		},
 		{"ptz", func() error {
 			_, err := c.PTZ(ctx, "d1", "c1", sipapi.PTZRequest{Action: "move", Directions: []string{"up"}})
 			return err
 		}, seen{"POST", "/internal/v1/devices/d1/channels/c1/ptz", `{"action":"move","directions":["up"]}`}},
-		{"records", func() error { _, err := c.Records(ctx, "d1", "c1", start, start.Add(time.Hour)); return err },
-			seen{"GET", "/internal/v1/devices/d1/channels/c1/records?end=2024-05-01T09%3A00%3A00Z&start=2024-05-01T08%3A00%3A00Z", ""}},
-		{"needed", func() error { return c.StreamNeeded(ctx, "live/c1") },
-			seen{"POST", "/internal/v1/streams/needed", `{"path":"live/c1"}`}},
-		{"idle", func() error { return c.StreamIdle(ctx, "live/c1") },
-			seen{"POST", "/internal/v1/streams/idle", `{"path":"live/c1"}`}},
-		{"ended", func() error { return c.StreamEnded(ctx, "live/c1", "rtp timeout") },
-			seen{"POST", "/internal/v1/streams/ended", `{"path":"live/c1","reason":"rtp timeout"}`}},
+		{
+			"records", func() error { _, err := c.Records(ctx, "d1", "c1", start, start.Add(time.Hour)); return err },
+			seen{"GET", "/internal/v1/devices/d1/channels/c1/records?end=2024-05-01T09%3A00%3A00Z&start=2024-05-01T08%3A00%3A00Z", ""},
+		},
+		{
+			"needed", func() error { return c.StreamNeeded(ctx, "live/c1") },
+			seen{"POST", "/internal/v1/streams/needed", `{"path":"live/c1"}`},
+		},
+		{
+			"idle", func() error { return c.StreamIdle(ctx, "live/c1") },
+			seen{"POST", "/internal/v1/streams/idle", `{"path":"live/c1"}`},
+		},
+		{
+			"ended", func() error { return c.StreamEnded(ctx, "live/c1", "rtp timeout") },
+			seen{"POST", "/internal/v1/streams/ended", `{"path":"live/c1","reason":"rtp timeout"}`},
+		},
 		{"create", func() error {
 			_, err := c.CreateSession(ctx, sipapi.SessionRequest{Kind: sipapi.KindPlayback, ChannelID: "c1", Start: start, End: start, Owner: "u"})
 			return err
 		}, seen{"POST", "/internal/v1/sessions", `{"kind":"playback","channel_id":"c1","start":"2024-05-01T08:00:00Z","end":"2024-05-01T08:00:00Z","owner":"u"}`}},
-		{"get", func() error { _, err := c.GetSession(ctx, "s/1"); return err },
-			seen{"GET", "/internal/v1/sessions/s%2F1", ""}},
-		{"delete", func() error { return c.DeleteSession(ctx, "s1") },
-			seen{"DELETE", "/internal/v1/sessions/s1", ""}},
-		{"control", func() error {
-			return c.ControlSession(ctx, "s1", sipapi.PlaybackControl{Action: "scale", Scale: &speed})
+		{
+			"get", func() error { _, err := c.GetSession(ctx, "s/1"); return err },
+			seen{"GET", "/internal/v1/sessions/s%2F1", ""},
 		},
-			seen{"POST", "/internal/v1/sessions/s1/control", `{"action":"scale","scale":1.5}`}},
+		{
+			"delete", func() error { return c.DeleteSession(ctx, "s1") },
+			seen{"DELETE", "/internal/v1/sessions/s1", ""},
+		},
+		{
+			"control", func() error {
+				return c.ControlSession(ctx, "s1", sipapi.PlaybackControl{Action: "scale", Scale: &speed})
+			},
+			seen{"POST", "/internal/v1/sessions/s1/control", `{"action":"scale","scale":1.5}`},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.call(); err != nil {
