@@ -23,9 +23,12 @@ var openAPI []byte
 // API is the console's public API under /api/v1: login, devices, channels,
 // the tree, live play, PTZ, records, playback, downloads and events.
 type API struct {
+	// Store is written to: the audit log.
 	Store *store.Store
-	Auth  *auth.Service
-	Sip   *SipserverClient
+	// Catalog is where devices and channels are read, with their effective state.
+	Catalog Catalog
+	Auth    *auth.Service
+	Sip     *SipserverClient
 	// Signer mints play tokens; nil disables play, playback and download (503).
 	Signer *playtoken.Signer
 	// PublicURL and RTSPURL are the bases of the returned WHEP/HLS and RTSP URLs.

@@ -11,6 +11,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/web"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 )
 
@@ -71,13 +72,16 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	}
 	defer downloads.Close()
 
-	events := &Events{Store: rt.Store, Log: log}
+	// Devices and channels are read through the shared read model: their
+	// effective state (a channel is offline when its device is) is SQL's.
+	catalog := catalogview.New(rt.Store)
+	events := &Events{Store: rt.Store, Catalog: catalog, Log: log}
 	if err := events.Initialize(); err != nil {
 		return err
 	}
 
 	api := &API{
-		Store: rt.Store, Auth: authSvc, Sip: sip, Signer: signer,
+		Store: rt.Store, Catalog: catalog, Auth: authSvc, Sip: sip, Signer: signer,
 		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
 		Downloads: downloads, Events: events, Proxies: proxies, AuditFailOpen: !cfg.Audit.FailClosed, Log: log,
 		Now: time.Now,

@@ -12,7 +12,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/console"
-	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -20,7 +20,7 @@ import (
 func TestRun(t *testing.T) {
 	var cfg config.Console
 	cfg.SetDefaults()
-	cfg.Database.URL = config.DatabaseURL(pgtest.NewDB(t))
+	cfg.Database.URL = config.DatabaseURL(storetest.NewDB(t))
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Downloads.Dir = t.TempDir()
 	cfg.Media.PlayTokenSecret = playSecret

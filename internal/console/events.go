@@ -3,54 +3,110 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
-// SSE event names, one per store notification channel.
-const (
-	EventStatus  = "status"
-	EventCatalog = "catalog"
-	EventSession = "session"
-)
-
-// eventNames maps the store's notification channels to SSE event names.
-var eventNames = map[string]string{
-	store.ChannelStatus:  EventStatus,
-	store.ChannelCatalog: EventCatalog,
-	store.ChannelSession: EventSession,
+// Catalog reads devices and channels with their effective state (a
+// channel is offline when its device is), computed in SQL by the shared
+// read model: the console never overlays it in Go.
+type Catalog interface {
+	ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.Device, int, error)
+	ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error)
+	FindChannel(ctx context.Context, id string) (store.Channel, error)
 }
 
-// Event is one server-sent event: a store notification.
+// Event is one server-sent event: a store notification as the console's
+// own versioned type (eventtypes.go).
 type Event struct {
-	// Name is status, catalog or session.
+	// Name is the payload's type (TypeDeviceStatus, …).
 	Name string
-	// Data is the notification's JSON payload, passed on unchanged.
-	Data string
-	// private marks the session event of a playback or download (or one
-	// that cannot be read): only owner and admins receive it.
+	// Data is the JSON payload.
+	Data []byte
+	// private marks the session event of a playback or download: only
+	// owner and admins receive it.
 	private bool
 	owner   string
 }
 
+// eventQueryTimeout bounds the reading of the channels' state an event carries.
+const eventQueryTimeout = 10 * time.Second
+
 // newEvent makes the event of a notification; ok is false for a channel
-// that has no event.
-func newEvent(channel, payload string) (ev Event, ok bool) {
-	ev = Event{Name: eventNames[channel], Data: payload}
-	if ev.Name == "" {
+// that has no event and for a payload that cannot be read (logged).
+func (e *Events) newEvent(ctx context.Context, channel, payload string) (ev Event, ok bool) {
+	var v any
+	var err error
+	switch channel {
+	case store.ChannelStatus:
+		ev.Name, v, err = e.statusEvent(ctx, payload)
+	case store.ChannelCatalog:
+		var c store.CatalogEvent
+		if err = json.Unmarshal([]byte(payload), &c); err == nil {
+			ev.Name, v = TypeCatalog, CatalogEvent{EventHeader: header(TypeCatalog), DeviceID: c.DeviceID, Added: c.Added, Updated: c.Updated, Removed: c.Removed}
+		}
+	case store.ChannelSession:
+		var s store.SessionEvent
+		if err = json.Unmarshal([]byte(payload), &s); err == nil {
+			ev.Name, v = TypeSession, SessionEvent{
+				EventHeader: header(TypeSession), ID: s.ID, Kind: s.Kind, DeviceID: s.DeviceID, ChannelID: s.ChannelID,
+				Path: s.Path, State: s.State, Reason: s.Reason, Owner: s.Owner, At: s.At,
+			}
+			// A playback or download is its owner's: nobody else learns of it.
+			ev.private, ev.owner = s.Kind != KindPlay, s.Owner
+		}
+	default:
 		return ev, false
 	}
-	if channel == store.ChannelSession {
-		var se store.SessionEvent
-		if err := json.Unmarshal([]byte(payload), &se); err != nil || se.Kind != KindPlay {
-			// A playback or download is its owner's: nobody else learns of it.
-			ev.private, ev.owner = true, se.Owner
-		}
+	if err == nil {
+		ev.Data, err = json.Marshal(v)
+	}
+	if err != nil {
+		e.Log.Warn("drop a notification", "channel", channel, "payload", strconv.QuoteToASCII(payload), "error", err)
+		return ev, false
 	}
 	return ev, true
+}
+
+// statusEvent is the event of a status notification, with the effective
+// state of the channels it changes read from the catalog.
+func (e *Events) statusEvent(ctx context.Context, payload string) (name string, v any, err error) {
+	var s store.StatusEvent
+	if err := json.Unmarshal([]byte(payload), &s); err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, eventQueryTimeout)
+	defer cancel()
+	if s.ChannelID != "" {
+		ch, err := e.Catalog.FindChannel(ctx, s.ChannelID)
+		if err != nil {
+			return "", nil, fmt.Errorf("read channel %s: %w", s.ChannelID, err)
+		}
+		return TypeChannelStatus, ChannelStatusEvent{
+			EventHeader: header(TypeChannelStatus), DeviceID: s.DeviceID, ChannelID: s.ChannelID,
+			Online: ch.Online, Cause: s.Cause, At: s.At,
+		}, nil
+	}
+	ev := DeviceStatusEvent{EventHeader: header(TypeDeviceStatus), DeviceID: s.DeviceID, Online: s.Online, Cause: s.Cause, At: s.At}
+	chs, err := readAll(func(offset int) ([]store.Channel, int, error) {
+		return e.Catalog.ListChannels(ctx, store.ChannelFilter{DeviceID: s.DeviceID, Limit: 1000, Offset: offset})
+	})
+	if err != nil {
+		// The device's own change still goes out; without channels the
+		// browser re-reads the tree.
+		e.Log.Warn("read the channels of a device status event", "device_id", s.DeviceID, "error", err)
+		return TypeDeviceStatus, ev, nil
+	}
+	ev.Channels = make([]ChannelState, 0, len(chs))
+	for _, c := range chs {
+		ev.Channels = append(ev.Channels, ChannelState{ID: c.ID, Online: c.Online})
+	}
+	return TypeDeviceStatus, ev, nil
 }
 
 // Viewer is who receives an event stream.
@@ -72,7 +128,10 @@ func (v Viewer) sees(ev Event) bool {
 // one that does not keep up is dropped (its browser reconnects and re-reads
 // the state), so that it never delays the others.
 type Events struct {
+	// Store is listened to for the notifications.
 	Store *store.Store
+	// Catalog gives the channels' effective state the status events carry.
+	Catalog Catalog
 	// Buffer is each client's queue length (default 64).
 	Buffer int
 	// PingInterval is the keep-alive comment interval (default 15 s).
@@ -82,6 +141,7 @@ type Events struct {
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
 	closed bool
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -104,11 +164,10 @@ func (e *Events) Initialize() error {
 		e.Log = slog.Default()
 	}
 	e.subs = map[*subscription]struct{}{}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	channels := []string{store.ChannelStatus, store.ChannelCatalog, store.ChannelSession}
 	e.wg.Go(func() {
-		if err := e.Store.Listen(ctx, channels, e.publish); err != nil {
+		if err := e.Store.Listen(e.ctx, channels, e.publish); err != nil {
 			e.Log.Error("event listener stopped", "error", err)
 		}
 	})
@@ -137,8 +196,10 @@ func (e *Events) Clients() int {
 	return len(e.subs)
 }
 
+// publish sends a notification to the clients that may see it; it runs on
+// the listener's goroutine.
 func (e *Events) publish(channel, payload string) {
-	ev, ok := newEvent(channel, payload)
+	ev, ok := e.newEvent(e.ctx, channel, payload)
 	if !ok {
 		return
 	}

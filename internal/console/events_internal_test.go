@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"strconv"
@@ -10,20 +11,52 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
+// fakeCatalog answers channels with the effective state the read model
+// would give them.
+type fakeCatalog []store.Channel
+
+func (f fakeCatalog) ListDevices(context.Context, store.DeviceFilter) ([]store.Device, int, error) {
+	return nil, 0, nil
+}
+
+func (f fakeCatalog) ListChannels(_ context.Context, flt store.ChannelFilter) ([]store.Channel, int, error) {
+	var out []store.Channel
+	for _, c := range f {
+		if c.DeviceID == flt.DeviceID {
+			out = append(out, c)
+		}
+	}
+	return out, len(out), nil
+}
+
+func (f fakeCatalog) FindChannel(_ context.Context, id string) (store.Channel, error) {
+	for _, c := range f {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return store.Channel{}, store.ErrNotFound
+}
+
+func newTestEvents(buffer int, cat fakeCatalog) *Events {
+	return &Events{Buffer: buffer, Catalog: cat, Log: slog.New(slog.DiscardHandler), subs: map[*subscription]struct{}{}, ctx: context.Background()}
+}
+
 func TestEventsDropSlowSubscriber(t *testing.T) {
-	e := &Events{Buffer: 4, Log: slog.New(slog.DiscardHandler), subs: map[*subscription]struct{}{}}
+	e := newTestEvents(4, nil)
 	slow := e.subscribe(Viewer{Username: "a"})
 	fast := e.subscribe(Viewer{Username: "b"})
 	var got []Event
 	for i := range 10 {
-		e.publish(store.ChannelStatus, `{"n":`+strconv.Itoa(i)+`}`)
+		e.publish(store.ChannelCatalog, `{"device_id":"d","added":`+strconv.Itoa(i)+`}`)
 		// The fast subscriber keeps up; the slow one never reads.
 		for len(fast.ch) > 0 {
 			got = append(got, <-fast.ch)
 		}
 	}
-	if len(got) != 10 || got[9].Name != EventStatus || got[9].Data != `{"n":9}` {
-		t.Fatalf("fast subscriber got %+v", got)
+	want := `{"v":1,"type":"catalog.changed","device_id":"d","added":9,"updated":0,"removed":0}`
+	if len(got) != 10 || got[9].Name != TypeCatalog || string(got[9].Data) != want {
+		t.Fatalf("fast subscriber got %d events, the last %s %s", len(got), got[len(got)-1].Name, got[len(got)-1].Data)
 	}
 	// The slow one got its buffer's worth, then its queue was closed.
 	n := 0
@@ -35,16 +68,13 @@ func TestEventsDropSlowSubscriber(t *testing.T) {
 	}
 	e.unsubscribe(slow) // already dropped: must not close twice
 	e.publish("unknown_channel", "{}")
+	e.publish(store.ChannelCatalog, "not json")
 	if len(fast.ch) != 0 {
-		t.Error("an unknown channel's notification was delivered")
+		t.Error("an unknown channel's or an unreadable notification was delivered")
 	}
 	e.publish(store.ChannelSession, `{"id":"s1","kind":"play"}`)
-	if ev := <-fast.ch; ev.Name != EventSession {
+	if ev := <-fast.ch; ev.Name != TypeSession {
 		t.Errorf("session event named %q", ev.Name)
-	}
-	e.publish(store.ChannelCatalog, `{}`)
-	if ev := <-fast.ch; ev.Name != EventCatalog {
-		t.Errorf("catalog event named %q", ev.Name)
 	}
 	e.Close()
 	if _, ok := <-fast.ch; ok {
@@ -59,9 +89,9 @@ func TestEventsDropSlowSubscriber(t *testing.T) {
 
 // TestEventsOnlyToWhoMaySee checks that a playback's or download's session
 // events reach its owner and the admins only, live sessions everyone, and
-// an unreadable session event nobody but the admins.
+// that an unreadable session event reaches nobody.
 func TestEventsOnlyToWhoMaySee(t *testing.T) {
-	e := &Events{Buffer: 16, Log: slog.New(slog.DiscardHandler), subs: map[*subscription]struct{}{}}
+	e := newTestEvents(16, nil)
 	olga := e.subscribe(Viewer{Username: "olga"})
 	ivan := e.subscribe(Viewer{Username: "ivan"})
 	root := e.subscribe(Viewer{Username: "root", Admin: true})
@@ -83,11 +113,8 @@ func TestEventsOnlyToWhoMaySee(t *testing.T) {
 				ID       string `json:"id"`
 				DeviceID string `json:"device_id"`
 			}
-			_ = json.Unmarshal([]byte(ev.Data), &v)
+			_ = json.Unmarshal(ev.Data, &v)
 			ids = append(ids, v.ID+v.DeviceID)
-			if v.ID == "" && v.DeviceID == "" {
-				ids[len(ids)-1] = ev.Data
-			}
 		}
 		return strings.Join(ids, " ")
 	}
@@ -98,11 +125,57 @@ func TestEventsOnlyToWhoMaySee(t *testing.T) {
 	}{
 		{"olga", olga, "p1 l1 d"},
 		{"ivan", ivan, "d1 l1 d"},
-		{"admin", root, "p1 d1 l1 x1 not json d"},
+		{"admin", root, "p1 d1 l1 x1 d"},
 	} {
 		if g := got(tc.sub); g != tc.want {
 			t.Errorf("%s got %q, want %q", tc.who, g, tc.want)
 		}
 	}
 	e.Close()
+}
+
+// TestStatusEventsCarryEffectiveState checks that the browser learns the
+// channels' effective state from the catalog, never the notification's own
+// value: a device's event lists its channels, a channel's event says what
+// the catalog says (offline behind an offline device).
+func TestStatusEventsCarryEffectiveState(t *testing.T) {
+	cat := fakeCatalog{
+		{ID: "c1", DeviceID: "d1", Online: false},
+		{ID: "c2", DeviceID: "d1", Online: false},
+		{ID: "c3", DeviceID: "d2", Online: true},
+	}
+	for _, tc := range []struct {
+		name, payload, want string
+	}{
+		{
+			"device offline", `{"device_id":"d1","online":false,"cause":"keepalive_timeout","at":"2024-05-01T08:00:00Z"}`,
+			`{"v":1,"type":"device.status","device_id":"d1","online":false,"cause":"keepalive_timeout","at":"2024-05-01T08:00:00Z",` +
+				`"channels":[{"id":"c1","online":false},{"id":"c2","online":false}]}`,
+		},
+		{
+			"channel online behind an offline device", `{"device_id":"d1","channel_id":"c1","online":true,"cause":"catalog","at":"2024-05-01T08:00:00Z"}`,
+			`{"v":1,"type":"channel.status","device_id":"d1","channel_id":"c1","online":false,"cause":"catalog","at":"2024-05-01T08:00:00Z"}`,
+		},
+		{
+			"channel online", `{"device_id":"d2","channel_id":"c3","online":true,"cause":"catalog","at":"2024-05-01T08:00:00Z"}`,
+			`{"v":1,"type":"channel.status","device_id":"d2","channel_id":"c3","online":true,"cause":"catalog","at":"2024-05-01T08:00:00Z"}`,
+		},
+		{
+			"device without channels", `{"device_id":"d3","online":true,"cause":"register","at":"2024-05-01T08:00:00Z"}`,
+			`{"v":1,"type":"device.status","device_id":"d3","online":true,"cause":"register","at":"2024-05-01T08:00:00Z","channels":[]}`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEvents(4, cat)
+			s := e.subscribe(Viewer{Username: "olga"})
+			e.publish(store.ChannelStatus, tc.payload)
+			if len(s.ch) != 1 {
+				t.Fatalf("%d events, want 1", len(s.ch))
+			}
+			if ev := <-s.ch; string(ev.Data) != tc.want {
+				t.Errorf("got  %s\nwant %s", ev.Data, tc.want)
+			}
+			e.Close()
+		})
+	}
 }

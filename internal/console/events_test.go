@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
@@ -76,11 +77,11 @@ func TestEventsDeliverStatusChanges(t *testing.T) {
 			if !ok {
 				t.Fatal("event stream ended")
 			}
-			if ev.name != "status" {
+			if ev.name != console.TypeDeviceStatus {
 				continue
 			}
-			var se store.StatusEvent
-			if err := json.Unmarshal([]byte(ev.data), &se); err != nil {
+			var se console.DeviceStatusEvent
+			if err := json.Unmarshal([]byte(ev.data), &se); err != nil || se.V != console.EventVersion || se.Type != ev.name {
 				t.Fatalf("status event %q: %v", ev.data, err)
 			}
 			// The seed's own change (deviceA's register) may reach the

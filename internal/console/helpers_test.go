@@ -22,6 +22,8 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
@@ -219,11 +221,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.storeURL == "" {
 		opts.storeURL = pgtest.NewDB(t)
 	}
-	st, err := store.Open(context.Background(), opts.storeURL, 6, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := storetest.Open(t, opts.storeURL, 6)
 	e := &env{t: t, st: st, sip: newSipDouble(t), options: opts}
 	if opts.maxFailures == 0 {
 		opts.maxFailures = 5
@@ -245,6 +243,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	if !opts.noSigner {
+		var err error
 		if e.signer, err = playtoken.NewSigner([]byte(playSecret)); err != nil {
 			t.Fatal(err)
 		}
@@ -253,7 +252,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.pingInterval == 0 {
 		opts.pingInterval = time.Hour
 	}
-	e.events = &console.Events{Store: st, PingInterval: opts.pingInterval, Log: quiet}
+	e.events = &console.Events{Store: st, Catalog: catalogview.New(st), PingInterval: opts.pingInterval, Log: quiet}
 	if err := e.events.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +268,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	e.api = &console.API{
-		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
+		Store: st, Catalog: catalogview.New(st), Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
 		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events,
 		Proxies: auth.Proxies{Trusted: opts.proxies}, Log: quiet,
 	}

@@ -296,10 +296,10 @@ func TestEventsOnlyToOwners(t *testing.T) {
 	defer tick.Stop()
 	seq := 0
 	seqOf := func(ev sseEvent) (string, int) {
-		if ev.name != console.EventSession {
+		if ev.name != console.TypeSession {
 			return "", 0
 		}
-		var se store.SessionEvent
+		var se console.SessionEvent
 		if err := json.Unmarshal([]byte(ev.data), &se); err != nil {
 			t.Fatalf("event %q: %v", ev.data, err)
 		}

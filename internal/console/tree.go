@@ -40,13 +40,13 @@ type Node struct {
 }
 
 // allDevices and allChannels read every row, a page at a time.
-func allDevices(ctx context.Context, st *store.Store) ([]store.Device, error) {
+func allDevices(ctx context.Context, st Catalog) ([]store.Device, error) {
 	return readAll(func(offset int) ([]store.Device, int, error) {
 		return st.ListDevices(ctx, store.DeviceFilter{Limit: 1000, Offset: offset})
 	})
 }
 
-func allChannels(ctx context.Context, st *store.Store) ([]store.Channel, error) {
+func allChannels(ctx context.Context, st Catalog) ([]store.Channel, error) {
 	return readAll(func(offset int) ([]store.Channel, int, error) {
 		return st.ListChannels(ctx, store.ChannelFilter{Limit: 1000, Offset: offset})
 	})
@@ -75,13 +75,13 @@ func (a *API) tree(w http.ResponseWriter, r *http.Request, _ *auth.Session) erro
 	if by != NodeDevice && by != NodeRegion {
 		return badRequest("by must be device or region, got %q", by)
 	}
-	chs, err := allChannels(r.Context(), a.Store)
+	chs, err := allChannels(r.Context(), a.Catalog)
 	if err != nil {
 		return err
 	}
 	var nodes []*Node
 	if by == NodeDevice {
-		devs, err := allDevices(r.Context(), a.Store)
+		devs, err := allDevices(r.Context(), a.Catalog)
 		if err != nil {
 			return err
 		}

@@ -160,8 +160,10 @@ type fakeAPI struct {
 	dlPolls    int
 	// media overrides the play answer per channel ID.
 	media map[string]map[string]any
-	stop  chan struct{}
-	base  string
+	// push carries payloads (console event types) to the event stream.
+	push chan map[string]any
+	stop chan struct{}
+	base string
 }
 
 const (
@@ -249,9 +251,17 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprint(w, ": ping\n\n")
 		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-f.stop:
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-f.stop:
+				return
+			case ev := <-f.push:
+				data, _ := json.Marshal(ev)
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev["type"], data)
+				w.(http.Flusher).Flush()
+			}
 		}
 	case r.URL.Path == "/api/v1/channels/"+fakeChannel+"/playback":
 		var body struct{ Start, End string }
@@ -339,7 +349,7 @@ func (f *fakeAPI) called(call string) bool {
 
 // TestUIInBrowser loads the UI in headless Chromium against the fake API.
 func TestUIInBrowser(t *testing.T) {
-	api := &fakeAPI{mustChange: true, stop: make(chan struct{})}
+	api := &fakeAPI{mustChange: true, push: make(chan map[string]any, 4), stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.HandleFunc("/media/", func(w http.ResponseWriter, _ *http.Request) {
@@ -439,6 +449,29 @@ func TestUIInBrowser(t *testing.T) {
 
 	poll("tree shows the channels", vis("tree-channel-"+fakeChannel)+" && "+vis("tree-channel-"+fakeOffline))
 	poll("tree in English", text("tree-by-device")+` === 'By device'`)
+
+	// The device goes offline: the event carries its channels' effective
+	// state, which the tree shows without asking the API (whose tree still
+	// says online), and back.
+	channelOffline := func(id string) string {
+		return fmt.Sprintf(`document.querySelector(%q).classList.contains('offline')`, q("tree-channel-"+id))
+	}
+	deviceEvent := func(online bool) map[string]any {
+		return map[string]any{
+			"v": 1, "type": "device.status", "device_id": fakeDevice, "online": online, "cause": "test", "at": "2024-05-01T08:00:00Z",
+			"channels": []any{map[string]any{"id": fakeChannel, "online": online}, map[string]any{"id": fakeOffline, "online": false}},
+		}
+	}
+	api.push <- deviceEvent(false)
+	poll("channel offline with its device", channelOffline(fakeChannel))
+	api.push <- map[string]any{"v": 2, "type": "device.status", "device_id": fakeDevice, "online": true, "channels": []any{map[string]any{"id": fakeChannel, "online": true}}}
+	api.push <- map[string]any{
+		"v": 1, "type": "channel.status", "device_id": fakeDevice, "channel_id": fakeOffline, "online": true, "cause": "test", "at": "2024-05-01T08:00:00Z",
+	}
+	// Events apply in order: once the channel event shows, the v2 one was ignored.
+	poll("the other version's event ignored", "!"+channelOffline(fakeOffline)+" && "+channelOffline(fakeChannel))
+	api.push <- deviceEvent(true)
+	poll("channel online with its device", "!"+channelOffline(fakeChannel)+" && "+channelOffline(fakeOffline))
 	poll("status bar counts", text("stat-channels")+` === '0 / 2' || `+text("stat-channels")+` === '2 / 2'`)
 	poll("four panes", `window.sharpeyesDebug.panes().length === 4`)
 

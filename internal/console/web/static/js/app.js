@@ -222,8 +222,7 @@ function renderConnection() {
   $('#stat-events').textContent = t(on ? 'status.eventsOk' : 'status.eventsDown');
 }
 
-bus.addEventListener('status', refreshCounts);
-bus.addEventListener('catalog', refreshCounts);
+for (const type of ['device.status', 'channel.status', 'catalog.changed']) bus.addEventListener(type, refreshCounts);
 bus.addEventListener('connection', renderConnection);
 onLangChange(renderConnection);
 setInterval(() => { if (state.user && !document.hidden) refreshCounts(); }, 60000);

@@ -2,8 +2,19 @@
 
 import { api } from './api.js';
 
-/** bus carries 'status', 'catalog', 'session' (detail = parsed JSON) and 'connection' (detail = bool). */
+/**
+ * bus carries the server's events by type — 'device.status',
+ * 'channel.status', 'catalog.changed', 'session.state' (detail = the parsed
+ * payload, {v, type, …}; see docs/console-api.md) — and 'connection'
+ * (detail = bool).
+ */
 export const bus = new EventTarget();
+
+/** eventVersion is the payload version ("v") this UI understands. */
+const eventVersion = 1;
+
+/** eventTypes are the SSE event names, each the payload's type. */
+const eventTypes = ['device.status', 'channel.status', 'catalog.changed', 'session.state'];
 
 let source = null;
 let retryTimer = null;
@@ -24,10 +35,12 @@ export function startEvents() {
   const es = new EventSource('/api/v1/events');
   source = es;
   es.onopen = () => setConnected(true);
-  for (const name of ['status', 'catalog', 'session']) {
+  for (const name of eventTypes) {
     es.addEventListener(name, (ev) => {
       let detail = null;
       try { detail = JSON.parse(ev.data); } catch { return; }
+      // A payload of another version may mean other things: ignore it.
+      if (detail?.v !== eventVersion || detail.type !== name) return;
       bus.dispatchEvent(new CustomEvent(name, { detail }));
     });
   }

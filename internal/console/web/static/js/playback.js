@@ -30,7 +30,7 @@ export class Playback {
     this.download = null;
     this.tree = new TreeView({ name: 'playback', onActivate: (ch) => this.setChannel(ch), activeId: () => this.channel?.id });
     this.build();
-    bus.addEventListener('session', (e) => this.onSession(e.detail));
+    bus.addEventListener('session.state', (e) => this.onSession(e.detail));
     // Leaving the page must not leave the device streaming to nobody.
     window.addEventListener('pagehide', () => {
       const s = this.session;

@@ -31,11 +31,13 @@ export class TreeView {
     this.autoExpanded = false;
     this.active = true;
     this.channelIndex = new Map(); // id → node(s)
+    this.deviceIndex = new Map(); // id → node
     this.build();
     this.refetch = debounce(() => this.load(), 800);
     this.renderSoon = debounce(() => this.render(), 120);
-    bus.addEventListener('status', (e) => this.onStatus(e.detail));
-    bus.addEventListener('catalog', () => this.refetch());
+    bus.addEventListener('device.status', (e) => this.onDeviceStatus(e.detail));
+    bus.addEventListener('channel.status', (e) => this.onChannelStatus(e.detail));
+    bus.addEventListener('catalog.changed', () => this.refetch());
     onLangChange(() => this.render());
     this.load();
   }
@@ -117,12 +119,15 @@ export class TreeView {
 
   index() {
     this.channelIndex.clear();
+    this.deviceIndex.clear();
     const walk = (nodes) => {
       for (const n of nodes) {
         if (n.kind === 'channel') {
           const list = this.channelIndex.get(n.id) || [];
           list.push(n);
           this.channelIndex.set(n.id, list);
+        } else if (n.kind === 'device') {
+          this.deviceIndex.set(n.id, n);
         }
         if (n.children) walk(n.children);
       }
@@ -143,17 +148,35 @@ export class TreeView {
     walk(this.nodes, '', 0);
   }
 
-  onStatus(ev) {
-    if (!ev) return;
-    if (ev.channel_id) {
-      const list = this.channelIndex.get(ev.channel_id);
-      if (!list) { this.refetch(); return; }
-      for (const n of list) n.online = ev.online;
-      this.renderSoon();
-    } else {
-      // A device's state changes its channels' too: ask the server.
-      this.refetch();
-    }
+  /**
+   * setChannel applies a channel's effective state (the server's: offline
+   * when its device is); false when the tree does not know the channel.
+   */
+  setChannel(id, online) {
+    const list = this.channelIndex.get(id);
+    if (!list) return false;
+    for (const n of list) n.online = online;
+    return true;
+  }
+
+  onChannelStatus(ev) {
+    if (!ev?.channel_id) return;
+    if (!this.setChannel(ev.channel_id, ev.online)) { this.refetch(); return; }
+    this.renderSoon();
+  }
+
+  /** onDeviceStatus applies a device's state and its channels' that the event carries. */
+  onDeviceStatus(ev) {
+    if (!ev?.device_id) return;
+    const d = this.deviceIndex.get(ev.device_id);
+    if (d) d.online = ev.online;
+    // Without the channels' states (the server could not read them), or
+    // for a device the tree lacks, the server's tree is the truth.
+    if (!Array.isArray(ev.channels) || (this.by === 'device' && !d)) { this.refetch(); return; }
+    // Channels the tree lacks are the catalog's organisation entries (new
+    // channels come with a catalog.changed event): nothing to show.
+    for (const c of ev.channels) this.setChannel(c.id, c.online);
+    this.renderSoon();
   }
 
   /** channels lists every channel under a node (or the whole tree). */
