@@ -22,6 +22,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/sipserver"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
@@ -60,7 +61,7 @@ type stack struct {
 	// started: it listens on any free port number that is free on both.
 	sipAddr string
 
-	stopSip, stopGW func()
+	stopSip, stopGW, stopSim func()
 }
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
@@ -69,7 +70,9 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // change either before they start.
 func newStack(t testing.TB, mod func(*config.Sipserver, *config.Mediagw)) *stack {
 	t.Helper()
-	s := &stack{t: t, dbURL: pgtest.NewDB(t)}
+	// The schema is applied up front, as by a sipserver that ran before: a
+	// test may start the console (a schema reader) ahead of the sipserver.
+	s := &stack{t: t, dbURL: storetest.NewDB(t)}
 	s.signer, _ = playtoken.NewSigner([]byte(playSecret))
 
 	sc := &config.Sipserver{}
@@ -207,7 +210,11 @@ func (s *stack) startSim(mod func(*gbsim.Config)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = sim.Run(ctx); close(done) }()
-	s.t.Cleanup(func() { cancel(); <-done })
+	// Stopping unregisters every simulated device, as devices switched off
+	// in an orderly way do.
+	var once sync.Once
+	s.stopSim = func() { once.Do(func() { cancel(); <-done }) }
+	s.t.Cleanup(s.stopSim)
 	want := cfg.Devices * cfg.Channels
 	testsupport.Eventually(s.t, 60*time.Second, "cameras registered with their catalogs", func() bool {
 		var out struct{ Total int }
