@@ -10,6 +10,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -20,7 +21,7 @@ import (
 // api_channels.go, …) and listed once, in routes.
 type API struct {
 	Server *Server
-	Store  *store.Store
+	Store  *sipdb.DB
 	// Token is the service token; empty disables the API (503).
 	Token string
 	Log   *slog.Logger
@@ -72,7 +73,7 @@ func (a *API) Register(mux *http.ServeMux) {
 
 // catalog is the read model of devices and channels, whose channel online
 // state is the effective one (the device's included).
-func (a *API) catalog() *catalogview.View { return catalogview.New(a.Store) }
+func (a *API) catalog() *catalogview.View { return a.Store.View }
 
 func badRequest(format string, args ...any) error { return svcapi.BadRequest(format, args...) }
 

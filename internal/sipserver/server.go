@@ -20,6 +20,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/digestauth"
 	"github.com/sharpeyes/sharpeyes/internal/sipguard"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 )
 
 // udpBuffer is the socket buffer asked for on the SIP UDP socket.
@@ -33,9 +34,10 @@ type Server struct {
 	// on mediagw's control API (the service token).
 	SessionConfig config.Sessions
 	MediaToken    string
-	Store         *store.Store
-	Log           *slog.Logger
-	Metrics       prometheus.Registerer
+	// Store is the sipserver's database: its writes and the read model.
+	Store   *sipdb.DB
+	Log     *slog.Logger
+	Metrics prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 

@@ -23,6 +23,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -57,26 +58,26 @@ func testConfig() config.SIP {
 
 type harness struct {
 	t     *testing.T
-	store *store.Store
+	store *sipdb.DB
 	srv   *Server
 	api   *httptest.Server
 	cfg   config.SIP
 }
 
 // openStore opens a fresh database with the current schema.
-func openStore(t *testing.T) *store.Store {
+func openStore(t *testing.T) *sipdb.DB {
 	t.Helper()
-	return storetest.Open(t, pgtest.NewDB(t), 10)
+	return sipdb.New(storetest.Open(t, pgtest.NewDB(t), 10))
 }
 
 // startServer starts a Server (and its API) on st.
-func startServer(t *testing.T, st *store.Store, cfg config.SIP) *harness {
+func startServer(t *testing.T, st *sipdb.DB, cfg config.SIP) *harness {
 	t.Helper()
 	return startServerWith(t, st, cfg, nil)
 }
 
 // startServerWith is startServer with mod applied to the Server first.
-func startServerWith(t *testing.T, st *store.Store, cfg config.SIP, mod func(*Server)) *harness {
+func startServerWith(t *testing.T, st *sipdb.DB, cfg config.SIP, mod func(*Server)) *harness {
 	t.Helper()
 	srv := &Server{Config: cfg, Store: st, Log: testLogger(t), Metrics: prometheus.NewRegistry()}
 	if mod != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 	"github.com/sharpeyes/sharpeyes/internal/svcdb"
 )
@@ -26,15 +27,16 @@ func Run(ctx context.Context, cfg *config.Sipserver, log *slog.Logger) error {
 		return err
 	}
 	defer rt.Close()
+	db := sipdb.New(st)
 	srv := &Server{
-		Config: cfg.SIP, SessionConfig: cfg.Sessions, MediaToken: string(cfg.ServiceToken), Store: st, Log: log,
+		Config: cfg.SIP, SessionConfig: cfg.Sessions, MediaToken: string(cfg.ServiceToken), Store: db, Log: log,
 		Metrics: rt.Registry,
 	}
 	if err := srv.Initialize(); err != nil {
 		return err
 	}
 	defer srv.Close()
-	api := &API{Server: srv, Store: st, Token: string(cfg.ServiceToken), Log: log}
+	api := &API{Server: srv, Store: db, Token: string(cfg.ServiceToken), Log: log}
 	api.Register(rt.Mux)
 	rt.Started()
 	if cfg.ServiceToken == "" {
