@@ -25,6 +25,8 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
@@ -184,11 +186,7 @@ func TestConsoleVideoWall(t *testing.T) {
 
 	// Every pane's media open at mediagw is a row of the console's audit
 	// log: the operator, the path, the browser's address, the protocol.
-	st, err := store.Open(context.Background(), s.dbURL, 2, logger("store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := consoledb.New(storetest.Open(t, s.dbURL, 2))
 	opened := map[string]store.AuditEntry{}
 	testsupport.Eventually(t, 10*time.Second, "a media_open row per pane", func() bool {
 		rows, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: auditapi.ActionMediaOpen})
