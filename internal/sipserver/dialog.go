@@ -70,13 +70,9 @@ const prepareTimeout = 3 * time.Second
 func (s *Server) invite(ctx context.Context, deviceID, channelID, subject string, offer []byte,
 	timeout time.Duration, prepare func(ctx context.Context, dlg *dialog, answer []byte) error,
 ) (*inviteResult, error) {
-	d := s.devices.get(deviceID)
-	if d == nil {
-		return nil, fmt.Errorf("device %s: %w", deviceID, ErrUnknownDevice)
-	}
-	snap := d.snapshot()
-	if !snap.Registered {
-		return nil, fmt.Errorf("device %s: %w", deviceID, ErrOffline)
+	snap, err := s.registered(deviceID)
+	if err != nil {
+		return nil, err
 	}
 	req, err := s.newRequest(sip.INVITE, snap, channelID)
 	if err != nil {

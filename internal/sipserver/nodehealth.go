@@ -71,18 +71,8 @@ func (m *sessionManager) runHealth(ctx context.Context) {
 // nodeDown ends every session of the (one) media node. The receivers are
 // gone or unreachable with it; the BYE is what matters.
 func (m *sessionManager) nodeDown() {
-	m.mu.Lock()
-	var gone []*mediaSession
-	for _, ms := range m.byPath {
-		select {
-		case <-ms.ready:
-			gone = append(gone, ms)
-		default:
-			// Being set up: its receiver call fails on its own.
-		}
-	}
-	m.mu.Unlock()
-	for _, ms := range gone {
+	// Sessions being set up are left alone: their receiver call fails on its own.
+	for _, ms := range m.matching((*mediaSession).isReady) {
 		m.end(ms, ReasonMediaNodeDown, true)
 	}
 }

@@ -125,9 +125,7 @@ func (m *sessionManager) reconcile(ctx context.Context) error {
 		if ms.row.ReceiverID != "" {
 			owned[ms.row.ReceiverID] = true
 		}
-		select {
-		case <-ms.ready:
-		default:
+		if !ms.isReady() {
 			continue // being set up
 		}
 		if _, ok := byID[ms.row.ReceiverID]; !ok && now.Sub(ms.receiverAt) > time.Second {

@@ -174,13 +174,9 @@ func (s *Server) acquire(ctx context.Context, deviceID string) (release func(), 
 // channels) via the device's registered address, and waits for the
 // transaction's final response.
 func (s *Server) sendMANSCDP(ctx context.Context, deviceID, target string, msg manscdp.Message) error {
-	d := s.devices.get(deviceID)
-	if d == nil {
-		return fmt.Errorf("device %s: %w", deviceID, ErrUnknownDevice)
-	}
-	snap := d.snapshot()
-	if !snap.Registered {
-		return fmt.Errorf("device %s: %w", deviceID, ErrOffline)
+	snap, err := s.registered(deviceID)
+	if err != nil {
+		return err
 	}
 	body, err := manscdp.Encode(msg, manscdp.Options{Charset: charsetOf(snap.Charset)})
 	if err != nil {

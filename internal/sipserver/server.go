@@ -377,6 +377,19 @@ func (s *Server) deviceState(id string) (snap deviceSnapshot, ok bool) {
 	return d.snapshot(), true
 }
 
+// registered returns the state of a registered device; an unknown one is
+// ErrUnknownDevice, one not registered now ErrOffline.
+func (s *Server) registered(id string) (deviceSnapshot, error) {
+	snap, ok := s.deviceState(id)
+	switch {
+	case !ok:
+		return snap, fmt.Errorf("device %s: %w", id, ErrUnknownDevice)
+	case !snap.Registered:
+		return snap, fmt.Errorf("device %s: %w", id, ErrOffline)
+	}
+	return snap, nil
+}
+
 // afterRegister starts the post-registration queries of a new registration.
 func (s *Server) afterRegister(id string) { s.catalog.enqueue(id) }
 

@@ -253,6 +253,30 @@ func (m *sessionManager) launch(ms *mediaSession) {
 	close(ms.ready)
 }
 
+// matching returns the open sessions keep selects: a copy taken under the
+// lock, which keep runs with.
+func (m *sessionManager) matching(keep func(*mediaSession) bool) []*mediaSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*mediaSession
+	for _, ms := range m.byPath {
+		if keep(ms) {
+			out = append(out, ms)
+		}
+	}
+	return out
+}
+
+// isReady reports whether the session's set-up finished (either way).
+func (ms *mediaSession) isReady() bool {
+	select {
+	case <-ms.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 func (m *sessionManager) newSession(kind, channelID, path string) *mediaSession {
 	return &mediaSession{
 		row: store.StreamSession{
@@ -547,9 +571,7 @@ func (m *sessionManager) end(ms *mediaSession, reason string, bye bool) {
 	if m.byPath[ms.row.Path] == ms {
 		delete(m.byPath, ms.row.Path)
 	}
-	select {
-	case <-ms.ready:
-	default:
+	if !ms.isReady() {
 		// Still being set up: start() sees ended and tears down.
 		m.mu.Unlock()
 		return
@@ -651,19 +673,11 @@ func (m *sessionManager) endPath(path, reason string) error {
 }
 
 func (m *sessionManager) endSession(id, reason string) error {
-	m.mu.Lock()
-	var found *mediaSession
-	for _, ms := range m.byPath {
-		if ms.row.ID == id {
-			found = ms
-			break
-		}
-	}
-	m.mu.Unlock()
-	if found == nil {
+	found := m.matching(func(ms *mediaSession) bool { return ms.row.ID == id })
+	if len(found) == 0 {
 		return fmt.Errorf("session %s: %w", id, ErrNoSession)
 	}
-	m.end(found, reason, true)
+	m.end(found[0], reason, true)
 	return nil
 }
 
@@ -807,9 +821,7 @@ func (m *sessionManager) deviceMoved(deviceID string) {
 	m.mu.Lock()
 	var moves []move
 	for _, ms := range m.byPath {
-		select {
-		case <-ms.ready:
-		default:
+		if !ms.isReady() {
 			continue // being set up: its PATCH is still to come
 		}
 		if ms.row.DeviceID == deviceID && ms.row.ReceiverID != "" && !ms.ended {
@@ -832,15 +844,7 @@ func (m *sessionManager) deviceMoved(deviceID string) {
 // deviceGone ends every session of a device that unregistered or went
 // offline; the BYE is still sent in case it can hear it.
 func (m *sessionManager) deviceGone(deviceID, reason string) {
-	m.mu.Lock()
-	var gone []*mediaSession
-	for _, ms := range m.byPath {
-		if ms.row.DeviceID == deviceID {
-			gone = append(gone, ms)
-		}
-	}
-	m.mu.Unlock()
-	for _, ms := range gone {
+	for _, ms := range m.matching(func(ms *mediaSession) bool { return ms.row.DeviceID == deviceID }) {
 		m.end(ms, reason, true)
 	}
 }
@@ -862,14 +866,9 @@ func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string, in 
 		}
 		return
 	}
-	m.mu.Lock()
-	var done []*mediaSession
-	for _, ms := range m.byPath {
-		if ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != sipapi.KindPlay {
-			done = append(done, ms)
-		}
-	}
-	m.mu.Unlock()
+	done := m.matching(func(ms *mediaSession) bool {
+		return ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != sipapi.KindPlay
+	})
 	switch len(done) {
 	case 0:
 	case 1:
