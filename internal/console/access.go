@@ -1,21 +1,18 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
-)
-
-// Session kinds of sipserver.
-const (
-	KindPlay     = "play"
-	KindPlayback = "playback"
-	KindDownload = "download"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // ActionDenied is the audit action of a refused attempt by a logged-in
@@ -63,28 +60,27 @@ var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 // when adminMay (a force stop: forced is then true). Anything else is the
 // same 404 as an unknown session, so that nobody learns which sessions
 // exist; a session that exists but is someone else's is audited as denied.
-func (a *API) ownSession(r *http.Request, sess *auth.Session, kind string, adminMay bool) (s Session, forced bool, err error) {
+func (a *API) ownSession(r *http.Request, sess *auth.Session, kind string, adminMay bool) (s sipapi.Session, forced bool, err error) {
 	id := r.PathValue("session")
 	if !sessionIDPattern.MatchString(id) {
-		return Session{}, false, badRequest("bad session id %q", id)
+		return sipapi.Session{}, false, badRequest("bad session id %q", id)
 	}
 	notFound := newError(http.StatusNotFound, CodeNotFound, "no %s session %s", kind, id)
 	s, err = a.Sip.GetSession(r.Context(), id)
-	var se *SipError
 	switch {
-	case errors.As(err, &se) && se.Status == http.StatusNotFound:
-		return Session{}, false, notFound
+	case errors.Is(err, svcapi.ErrNotFound):
+		return sipapi.Session{}, false, notFound
 	case err != nil:
-		return Session{}, false, err
+		return sipapi.Session{}, false, err
 	case s.Kind != kind:
-		return Session{}, false, notFound
+		return sipapi.Session{}, false, notFound
 	case s.Owner != "" && s.Owner == sess.User.Username:
 		return s, false, nil
 	case adminMay && sess.User.Role == store.RoleAdmin:
 		return s, true, nil
 	}
 	a.deny(r, sess, id, fmt.Errorf("%s session %s belongs to another user: %w", kind, id, ErrNotOwner))
-	return Session{}, false, notFound
+	return sipapi.Session{}, false, notFound
 }
 
 // ownDownload returns the download {id} of the path when it belongs to
@@ -122,4 +118,21 @@ func retryAfter(err error, now time.Time) int {
 		return 0
 	}
 	return max(1, int(many.Until.Sub(now).Round(time.Second)/time.Second))
+}
+
+// endSessionTimeout bounds the BYE of a session nobody will use.
+const endSessionTimeout = 10 * time.Second
+
+// endSession ends a session nobody will use any more (BYE: a playback
+// whose answer failed, a download that finished or failed) and waits for
+// sipserver's answer, within endSessionTimeout even when ctx is done (the
+// request that made the session is gone, the console is closing). A
+// session that already ended (not_found: the device hung up first) is no
+// error; any other failure is logged.
+func endSession(ctx context.Context, sip *sipapi.Client, id string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endSessionTimeout)
+	defer cancel()
+	if err := sip.DeleteSession(ctx, id); err != nil && !errors.Is(err, svcapi.ErrNotFound) {
+		log.Warn("end session", "session_id", id, "error", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -28,7 +29,7 @@ type API struct {
 	// Catalog is where devices and channels are read, with their effective state.
 	Catalog Catalog
 	Auth    *auth.Service
-	Sip     *SipserverClient
+	Sip     *sipapi.Client
 	// Signer mints play tokens; nil disables play, playback and download (503).
 	Signer *playtoken.Signer
 	// PublicURL and RTSPURL are the bases of the returned WHEP/HLS and RTSP URLs.

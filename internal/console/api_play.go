@@ -10,6 +10,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -64,9 +65,6 @@ func escapePath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-// LivePath is the mediagw path of a channel's live stream.
-func LivePath(channelID string) string { return "live/" + channelID }
-
 func (a *API) play(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	if a.Signer == nil {
 		return ErrPlayDisabled
@@ -75,7 +73,7 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 	if err != nil {
 		return err
 	}
-	path := LivePath(ch.ID)
+	path := streampath.Live(ch.ID)
 	// Audited before the token exists: no unaudited access (fail closed).
 	if err := a.audit(r, sess, "play", ch.ID, map[string]any{"path": path, "device_id": ch.DeviceID}); err != nil {
 		return err
@@ -129,7 +127,7 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 	if err != nil {
 		return err
 	}
-	path := LivePath(ch.ID)
+	path := streampath.Live(ch.ID)
 	if in.Force && sess.User.Role != store.RoleAdmin {
 		err := fmt.Errorf("force stop: %w", ErrForbidden)
 		a.deny(r, sess, ch.ID, err)

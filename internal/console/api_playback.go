@@ -6,6 +6,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
@@ -26,8 +27,8 @@ func (a *API) playback(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	if err != nil {
 		return err
 	}
-	s, err := a.Sip.CreateSession(r.Context(), SessionRequest{
-		Kind: KindPlayback, ChannelID: ch.ID, Start: start, End: end, Owner: sess.User.Username,
+	s, err := a.Sip.CreateSession(r.Context(), sipapi.SessionRequest{
+		Kind: sipapi.KindPlayback, ChannelID: ch.ID, Start: start, End: end, Owner: sess.User.Username,
 	})
 	if err != nil {
 		return err
@@ -45,12 +46,12 @@ func (a *API) playback(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		}
 	}
 	// Nobody will watch it: the device stops sending now.
-	a.Sip.endSession(r.Context(), s.ID, a.logger())
+	endSession(r.Context(), a.Sip, s.ID, a.logger())
 	return err
 }
 
 func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	var in ControlRequest
+	var in sipapi.PlaybackControl
 	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth
 	default:
 		return badRequest("action must be pause, resume, seek or scale, got %q", in.Action)
 	}
-	s, _, err := a.ownSession(r, sess, KindPlayback, false)
+	s, _, err := a.ownSession(r, sess, sipapi.KindPlayback, false)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth
 
 func (a *API) stopPlayback(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	// An admin may force-stop anyone's playback; the row says so.
-	s, forced, err := a.ownSession(r, sess, KindPlayback, true)
+	s, forced, err := a.ownSession(r, sess, sipapi.KindPlayback, true)
 	if err != nil {
 		return err
 	}

@@ -1,46 +1,35 @@
 package console
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	raw, err := input.ReadAll(r.Body)
-	if err != nil {
+	// The request is sipserver's (sipapi.PTZRequest); sipserver checks
+	// its values, the console its text and the action.
+	var req sipapi.PTZRequest
+	if err := input.ReadJSON(r.Body, &req, false); err != nil {
 		return err
 	}
-	// The body goes to sipserver as it is: its text is checked here.
-	if err := input.CheckJSON(raw); err != nil {
-		return err
-	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
-		return badRequest("body must be a JSON object like {\"action\":\"move\",\"directions\":[\"left\"],\"speed\":128}")
-	}
-	var action string
-	if err := json.Unmarshal(body["action"], &action); err != nil || action == "" {
-		return badRequest("action is required")
+	if req.Action == "" {
+		return badRequest("action is required, e.g. {\"action\":\"move\",\"directions\":[\"left\"],\"speed\":128}")
 	}
 	ch, err := a.findChannel(r)
 	if err != nil {
 		return err
 	}
-	if err := a.audit(r, sess, "ptz", ch.ID, map[string]any{"action": action}); err != nil {
+	if err := a.audit(r, sess, "ptz", ch.ID, map[string]any{"action": req.Action}); err != nil {
 		return err
 	}
-	out, err := a.Sip.PTZ(r.Context(), ch.DeviceID, ch.ID, raw)
+	out, err := a.Sip.PTZ(r.Context(), ch.DeviceID, ch.ID, req)
 	if err != nil {
 		return err
 	}
-	if len(out) == 0 {
-		out = json.RawMessage("{}")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

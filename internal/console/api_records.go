@@ -21,6 +21,14 @@ func checkRange(start, end time.Time) error {
 	return nil
 }
 
+// recordJSON is a recording on the device as the API shows it.
+type recordJSON struct {
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Type  string    `json:"type,omitempty"`
+}
+
 func (a *API) records(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
 	q := r.URL.Query()
 	start, err := svcapi.ParseTime("start", q.Get("start"), true)
@@ -42,10 +50,11 @@ func (a *API) records(w http.ResponseWriter, r *http.Request, _ *auth.Session) e
 	if err != nil {
 		return err
 	}
-	if recs.Items == nil {
-		recs.Items = []Record{}
+	items := make([]recordJSON, 0, len(recs.Items))
+	for _, rec := range recs.Items {
+		items = append(items, recordJSON{Name: rec.Name, Start: rec.Start, End: rec.End, Type: rec.Type})
 	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": recs.Items, "total": len(recs.Items), "partial": recs.Partial})
+	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items), "partial": recs.Partial})
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
@@ -252,24 +253,31 @@ func TestPTZ(t *testing.T) {
 func TestSipserverErrorsMapped(t *testing.T) {
 	e, c := operator(t, envOptions{})
 	ptzKey := "POST /internal/v1/devices/" + deviceA + "/channels/" + channelA1 + "/ptz"
+	// The codes decide, never the text: a conflict that says "offline" is
+	// a conflict. An answer without a code has its status's code.
 	for _, tc := range []struct {
-		status int
-		msg    string
-		want   int
-		code   string
+		status    int
+		code, msg string
+		want      int
+		wantCode  string
 	}{
-		{http.StatusNotFound, "unknown channel", http.StatusNotFound, "not_found"},
-		{http.StatusConflict, "device 3402 offline", http.StatusConflict, "offline"},
-		{http.StatusConflict, "device busy (486)", http.StatusConflict, "busy"},
-		{http.StatusBadGateway, "device refused: 488", http.StatusBadGateway, "device_refused"},
-		{http.StatusGatewayTimeout, "no answer", http.StatusGatewayTimeout, "timeout"},
-		{http.StatusBadRequest, "bad speed", http.StatusBadRequest, "bad_request"},
-		{http.StatusServiceUnavailable, "internal API disabled", http.StatusServiceUnavailable, "sipserver_unavailable"},
-		{http.StatusInternalServerError, "boom", http.StatusBadGateway, "sipserver_error"},
+		{http.StatusNotFound, "not_found", "unknown channel", http.StatusNotFound, "not_found"},
+		{http.StatusConflict, "device_offline", "device 3402 is not registered", http.StatusConflict, "offline"},
+		{http.StatusConflict, "device_busy", "486 Busy Here", http.StatusConflict, "busy"},
+		{http.StatusConflict, "conflict", "session offline or busy", http.StatusConflict, "conflict"},
+		{http.StatusBadGateway, "device_refused", "device refused: 488", http.StatusBadGateway, "device_refused"},
+		{http.StatusGatewayTimeout, "timeout", "no answer", http.StatusGatewayTimeout, "timeout"},
+		{http.StatusBadRequest, "bad_request", "bad speed", http.StatusBadRequest, "bad_request"},
+		{http.StatusServiceUnavailable, "unavailable", "internal API disabled", http.StatusServiceUnavailable, "sipserver_unavailable"},
+		{http.StatusServiceUnavailable, "media_unavailable", "no media node", http.StatusServiceUnavailable, "sipserver_unavailable"},
+		{http.StatusInternalServerError, "internal", "boom", http.StatusBadGateway, "sipserver_error"},
+		{http.StatusBadGateway, "", "an older peer's refusal", http.StatusBadGateway, "device_refused"},
 	} {
-		e.sip.answer[ptzKey] = func(w http.ResponseWriter, _ []byte) { writeJSON(w, tc.status, map[string]string{"error": tc.msg}) }
+		e.sip.answer[ptzKey] = func(w http.ResponseWriter, _ []byte) {
+			writeJSON(w, tc.status, map[string]string{"error": tc.msg, "code": tc.code})
+		}
 		r := c.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/ptz", `{"action":"stop"}`)
-		mustStatus(t, tc.msg, r, tc.want, tc.code)
+		mustStatus(t, tc.msg, r, tc.want, tc.wantCode)
 		if !strings.Contains(string(r.Body), tc.msg) {
 			t.Errorf("%s: message lost: %s", tc.msg, r.Body)
 		}
@@ -327,7 +335,7 @@ func TestPlayback(t *testing.T) {
 	if cl := tokenOf(t, e.signer, p.HLS); cl.Rights[0] != "playback" || cl.Paths[0] != p.Path {
 		t.Errorf("claims %+v", cl)
 	}
-	var req console.SessionRequest
+	var req sipapi.SessionRequest
 	if err := json.Unmarshal([]byte(e.sip.callsTo("POST /internal/v1/sessions")[0].Body), &req); err != nil ||
 		req.Kind != "playback" || req.ChannelID != channelA1 || req.End.Sub(req.Start) != time.Hour {
 		t.Fatalf("session request %+v %v", req, err)

@@ -10,10 +10,15 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/web"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 )
+
+// sipCallTimeout bounds one call to sipserver: its own waits (device
+// answers, INVITE) are shorter, so this only catches a hung sipserver.
+const sipCallTimeout = 45 * time.Second
 
 // Run serves the API and the web UI until ctx is cancelled.
 func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
@@ -47,7 +52,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		return err
 	}
 
-	sip := &SipserverClient{BaseURL: cfg.SipserverURL, Token: string(cfg.ServiceToken), HTTP: &http.Client{}}
+	sip := &sipapi.Client{BaseURL: cfg.SipserverURL, Token: string(cfg.ServiceToken), HTTP: &http.Client{}, Timeout: sipCallTimeout}
 	if cfg.ServiceToken == "" {
 		log.Warn("service_token is not set: PTZ, records, playback and downloads answer 503, and mediagw cannot report media opens")
 	}

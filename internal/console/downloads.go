@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
@@ -86,7 +87,7 @@ type Downloads struct {
 	FFmpeg string
 	// RTSPURL is mediagw's RTSP base URL.
 	RTSPURL string
-	Sip     *SipserverClient
+	Sip     *sipapi.Client
 	Signer  *playtoken.Signer
 	// TokenTTL is the play token's lifetime (ffmpeg connects once, at the start).
 	TokenTTL time.Duration
@@ -276,8 +277,8 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 		d.mu.Unlock()
 		d.wg.Done()
 	}
-	sess, err := d.Sip.CreateSession(ctx, SessionRequest{
-		Kind: KindDownload, ChannelID: ch.ID, Start: start, End: end, Speed: speed, Owner: user,
+	sess, err := d.Sip.CreateSession(ctx, sipapi.SessionRequest{
+		Kind: sipapi.KindDownload, ChannelID: ch.ID, Start: start, End: end, Speed: speed, Owner: user,
 	})
 	if err != nil {
 		release()
@@ -285,7 +286,7 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	}
 	if d.ctx.Err() != nil {
 		// Close began while sipserver made the session: nobody will record it.
-		d.Sip.endSession(d.ctx, sess.ID, d.Log)
+		endSession(d.ctx, d.Sip, sess.ID, d.Log)
 		release()
 		return DownloadStatus{}, fmt.Errorf("download of %s: %w", ch.ID, ErrShuttingDown)
 	}
@@ -297,7 +298,7 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 	}
 	if audit != nil {
 		if err := audit(*st); err != nil {
-			d.Sip.endSession(d.ctx, sess.ID, d.Log)
+			endSession(d.ctx, d.Sip, sess.ID, d.Log)
 			release()
 			return DownloadStatus{}, err
 		}
@@ -335,10 +336,10 @@ func (d *Downloads) Start(ctx context.Context, user string, ch store.Channel, st
 
 // record runs ffmpeg on the session's stream into the download's file
 // until it ends or ctx is cancelled (Remove, Close).
-func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess Session, length time.Duration) error {
+func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess sipapi.Session, length time.Duration) error {
 	// The device must stop sending whatever happens here; ending a session
 	// that already ended (the device's MediaStatus 121) is harmless.
-	defer d.Sip.endSession(d.ctx, sess.ID, d.Log)
+	defer endSession(d.ctx, d.Sip, sess.ID, d.Log)
 	// The sidecar carries the owner across a restart.
 	if err := d.writeMeta(st); err != nil {
 		d.Log.Warn("write download sidecar: after a restart only admins reach the file", "id", st.ID, "error", err)
@@ -357,7 +358,7 @@ func (d *Downloads) record(ctx context.Context, st *DownloadStatus, sess Session
 
 // recordFile is record's work: ffmpeg writes <id>.mp4.part, renamed to
 // <id>.mp4 once complete; a failed run leaves no file.
-func (d *Downloads) recordFile(ctx context.Context, st *DownloadStatus, sess Session, length time.Duration) error {
+func (d *Downloads) recordFile(ctx context.Context, st *DownloadStatus, sess sipapi.Session, length time.Duration) error {
 	if err := d.waitActive(ctx, sess); err != nil {
 		return err
 	}
@@ -424,7 +425,7 @@ func ffmpegArgs(src, out string) []string {
 // download stream, buffered from its first packet, until its first reader
 // has read it all (a short download at 4× can be over before ffmpeg
 // connects). Only a session that ended without ever sending fails.
-func (d *Downloads) waitActive(ctx context.Context, sess Session) error {
+func (d *Downloads) waitActive(ctx context.Context, sess sipapi.Session) error {
 	ctx, cancel := context.WithTimeout(ctx, activeWait)
 	defer cancel()
 	for sess.State == store.SessionInviting {

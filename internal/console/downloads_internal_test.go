@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
@@ -49,7 +50,7 @@ func TestDownloadsCloseWaitsForStart(t *testing.T) {
 	}
 	d := &Downloads{
 		Dir: t.TempDir(), FFmpeg: "ffmpeg", RTSPURL: "rtsp://127.0.0.1:8554", Signer: signer,
-		Sip: &SipserverClient{BaseURL: srv.URL, Token: "service-token-0123456789"}, Log: slog.New(slog.DiscardHandler),
+		Sip: &sipapi.Client{BaseURL: srv.URL, Token: "service-token-0123456789", Timeout: sipCallTimeout}, Log: slog.New(slog.DiscardHandler),
 	}
 	if err := d.Initialize(); err != nil {
 		t.Fatal(err)

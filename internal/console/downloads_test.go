@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -78,7 +79,7 @@ func TestDownload(t *testing.T) {
 		t.Fatalf("finished %+v", d)
 	}
 
-	var req console.SessionRequest
+	var req sipapi.SessionRequest
 	if err := json.Unmarshal([]byte(e.sip.callsTo("POST /internal/v1/sessions")[0].Body), &req); err != nil ||
 		req.Kind != "download" || req.Speed != 4 || req.ChannelID != channelA1 {
 		t.Fatalf("session request %+v %v", req, err)

@@ -4,17 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // Sentinel errors of the package.
 var (
-	// ErrSipserverUnavailable means sipserver could not be reached or refused the service token.
-	ErrSipserverUnavailable = errors.New("sipserver unavailable")
 	// ErrPlayDisabled means no play token secret is configured.
 	ErrPlayDisabled = errors.New("video access disabled: set media.play_token_secret")
 	// ErrTooManyDownloads means the concurrent download limit is reached.
@@ -81,19 +81,6 @@ func newError(status int, code, format string, args ...any) error {
 	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// SipError is an error answer of sipserver's internal API.
-type SipError struct {
-	// Op names the call ("ptz", "create session").
-	Op string
-	// Status is sipserver's HTTP status.
-	Status int
-	// Message is sipserver's error text.
-	Message string
-}
-
-// Error implements error.
-func (e *SipError) Error() string { return e.Message }
-
 // classify maps err to the HTTP status, code and message of the answer.
 func classify(err error) (status int, code, msg string) {
 	var (
@@ -101,7 +88,7 @@ func classify(err error) (status int, code, msg string) {
 		maxErr *http.MaxBytesError
 		locked *auth.LockedError
 		many   *auth.TooManyAttemptsError
-		sipErr *SipError
+		sipErr *svcapi.StatusError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -138,38 +125,39 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusConflict, CodeNotReady, err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, CodeNotFound, err.Error()
-	case errors.Is(err, ErrSipserverUnavailable):
-		// The wrapped error names sipserver's internal address: the log has it.
-		return http.StatusServiceUnavailable, CodeSipserverUnavailable, ErrSipserverUnavailable.Error()
+	case errors.Is(err, svcapi.ErrUnreachable):
+		// The error names sipserver's internal address: the log has it.
+		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver unavailable"
 	case errors.As(err, &sipErr):
 		return classifySip(sipErr)
 	}
 	return http.StatusInternalServerError, CodeInternal, "internal error"
 }
 
-// classifySip maps sipserver's answer to ours: the device's failures keep
-// their meaning, sipserver's own trouble is a 502/503 of ours.
-func classifySip(e *SipError) (int, string, string) {
+// classifySip maps sipserver's answer to ours by its machine code, never
+// its text: the device's failures keep their meaning, sipserver's own
+// trouble is a 502/503 of ours.
+func classifySip(e *svcapi.StatusError) (int, string, string) {
 	msg := e.Message
-	switch e.Status {
-	case http.StatusBadRequest:
+	if msg == "" {
+		msg = strconv.Itoa(e.Code) + " " + http.StatusText(e.Code)
+	}
+	switch e.ErrorCode {
+	case svcapi.CodeBadRequest:
 		return http.StatusBadRequest, CodeBadRequest, msg
-	case http.StatusNotFound:
+	case svcapi.CodeNotFound:
 		return http.StatusNotFound, CodeNotFound, msg
-	case http.StatusConflict:
-		lower := strings.ToLower(msg)
-		switch {
-		case strings.Contains(lower, "offline"):
-			return http.StatusConflict, CodeOffline, msg
-		case strings.Contains(lower, "busy"):
-			return http.StatusConflict, CodeBusy, msg
-		}
+	case sipapi.CodeDeviceOffline:
+		return http.StatusConflict, CodeOffline, msg
+	case sipapi.CodeDeviceBusy:
+		return http.StatusConflict, CodeBusy, msg
+	case svcapi.CodeConflict:
 		return http.StatusConflict, CodeConflict, msg
-	case http.StatusBadGateway:
+	case sipapi.CodeDeviceRefused, svcapi.CodeBadGateway:
 		return http.StatusBadGateway, CodeDeviceRefused, msg
-	case http.StatusGatewayTimeout:
+	case svcapi.CodeTimeout:
 		return http.StatusGatewayTimeout, CodeTimeout, msg
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable:
+	case svcapi.CodeUnauthorized, svcapi.CodeUnavailable, sipapi.CodeMediaUnavailable:
 		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver refused the console: " + msg
 	}
 	return http.StatusBadGateway, CodeSipserverError, "sipserver: " + msg

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
@@ -58,7 +59,7 @@ func (e *Events) newEvent(ctx context.Context, channel, payload string) (ev Even
 				Path: s.Path, State: s.State, Reason: s.Reason, Owner: s.Owner, At: s.At,
 			}
 			// A playback or download is its owner's: nobody else learns of it.
-			ev.private, ev.owner = s.Kind != KindPlay, s.Owner
+			ev.private, ev.owner = s.Kind != sipapi.KindPlay, s.Owner
 		}
 	default:
 		return ev, false

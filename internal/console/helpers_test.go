@@ -19,6 +19,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
@@ -248,7 +249,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	sip := &console.SipserverClient{BaseURL: e.sip.srv.URL, Token: serviceToken}
+	sip := &sipapi.Client{BaseURL: e.sip.srv.URL, Token: serviceToken, Timeout: console.SipCallTimeout}
 	if opts.pingInterval == 0 {
 		opts.pingInterval = time.Hour
 	}

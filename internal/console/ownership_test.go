@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
@@ -60,7 +61,7 @@ func TestPlaybackOwnership(t *testing.T) {
 	mustStatus(t, "playback", r, http.StatusOK, "")
 	var p playAnswer
 	r.json(t, &p)
-	var req console.SessionRequest
+	var req sipapi.SessionRequest
 	if err := json.Unmarshal([]byte(tm.sip.callsTo("POST /internal/v1/sessions")[0].Body), &req); err != nil || req.Owner != "olga" {
 		t.Fatalf("session request %+v %v: want owner olga", req, err)
 	}
@@ -128,7 +129,7 @@ func TestDownloadOwnership(t *testing.T) {
 	if d := waitDownload(t, tm.olga, started.ID); d.State != console.DownloadDone {
 		t.Fatalf("download %+v", d)
 	}
-	var req console.SessionRequest
+	var req sipapi.SessionRequest
 	if err := json.Unmarshal([]byte(tm.sip.callsTo("POST /internal/v1/sessions")[0].Body), &req); err != nil || req.Owner != "olga" {
 		t.Fatalf("session request %+v %v: want owner olga", req, err)
 	}
