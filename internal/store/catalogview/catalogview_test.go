@@ -10,6 +10,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 )
 
@@ -24,10 +25,12 @@ const (
 
 // setup stores two NVRs with the given online states, each with cam1 and cam2,
 // whose own states are given per NVR ([cam1, cam2]).
-func setup(t *testing.T, onlineA, onlineB bool, camsA, camsB [2]bool) (*store.Store, *catalogview.View) {
+func setup(t *testing.T, onlineA, onlineB bool, camsA, camsB [2]bool) *catalogview.View {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t, pgtest.NewDB(t), 4)
+	// The sipserver's writes seed the catalog, as in production.
+	db := sipdb.New(st)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var changes []store.StatusChange
 	for _, d := range []struct {
@@ -35,10 +38,10 @@ func setup(t *testing.T, onlineA, onlineB bool, camsA, camsB [2]bool) (*store.St
 		online bool
 		cams   [2]bool
 	}{{nvrA, onlineA, camsA}, {nvrB, onlineB, camsB}} {
-		if err := st.UpsertDevice(ctx, store.Device{ID: d.id, Name: "nvr " + d.id}); err != nil {
+		if err := db.UpsertDevice(ctx, store.Device{ID: d.id, Name: "nvr " + d.id}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.SyncCatalog(ctx, d.id, []store.Channel{{ID: cam1, Name: "cam 1"}, {ID: cam2, Name: "cam 2"}}); err != nil {
+		if _, err := db.SyncCatalog(ctx, d.id, []store.Channel{{ID: cam1, Name: "cam 1"}, {ID: cam2, Name: "cam 2"}}); err != nil {
 			t.Fatal(err)
 		}
 		changes = append(changes,
@@ -46,10 +49,10 @@ func setup(t *testing.T, onlineA, onlineB bool, camsA, camsB [2]bool) (*store.St
 			store.StatusChange{DeviceID: d.id, ChannelID: cam1, Online: d.cams[0], Cause: "catalog", At: at},
 			store.StatusChange{DeviceID: d.id, ChannelID: cam2, Online: d.cams[1], Cause: "catalog", At: at})
 	}
-	if _, err := st.ApplyStatusChanges(ctx, changes); err != nil {
+	if _, err := db.ApplyStatusChanges(ctx, changes); err != nil {
 		t.Fatal(err)
 	}
-	return st, catalogview.New(st)
+	return catalogview.New(st)
 }
 
 // TestEffectiveOnline is the rule of channel_state: a channel is online only
@@ -70,7 +73,7 @@ func TestEffectiveOnline(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			_, v := setup(t, tc.onlineA, false, tc.camsA, [2]bool{true, true})
+			v := setup(t, tc.onlineA, false, tc.camsA, [2]bool{true, true})
 			for i, id := range []string{cam1, cam2} {
 				c, err := v.GetChannel(ctx, nvrA, id)
 				if err != nil {
@@ -121,7 +124,7 @@ func TestFindChannelPrefersTheReachableEntry(t *testing.T) {
 		{"B reachable", false, true, nvrB, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, v := setup(t, tc.onlineA, tc.onlineB, [2]bool{true, true}, [2]bool{true, true})
+			v := setup(t, tc.onlineA, tc.onlineB, [2]bool{true, true}, [2]bool{true, true})
 			c, err := v.FindChannel(ctx, cam1)
 			if err != nil {
 				t.Fatal(err)
@@ -135,7 +138,7 @@ func TestFindChannelPrefersTheReachableEntry(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	ctx := context.Background()
-	_, v := setup(t, true, true, [2]bool{}, [2]bool{})
+	v := setup(t, true, true, [2]bool{}, [2]bool{})
 	for name, err := range map[string]error{
 		"GetDevice":   func() error { _, err := v.GetDevice(ctx, "34020000001110009999"); return err }(),
 		"GetChannel":  func() error { _, err := v.GetChannel(ctx, nvrA, "34020000001310009999"); return err }(),
@@ -149,7 +152,7 @@ func TestNotFound(t *testing.T) {
 
 func TestListDevices(t *testing.T) {
 	ctx := context.Background()
-	_, v := setup(t, true, false, [2]bool{}, [2]bool{})
+	v := setup(t, true, false, [2]bool{}, [2]bool{})
 	yes := true
 	for _, tc := range []struct {
 		name string
