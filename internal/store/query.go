@@ -51,7 +51,8 @@ func ListPage[T any](ctx context.Context, pool *pgxpool.Pool, table, columns str
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+table+cond, c.Args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count %s: %w", table, err)
 	}
-	args := append(c.Args[:len(c.Args):len(c.Args)], limit, offset)
+	args := make([]any, 0, len(c.Args)+2)
+	args = append(append(args, c.Args...), limit, offset)
 	q := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT $%d OFFSET $%d", columns, table, cond, order, len(args)-1, len(args))
 	rows, err := pool.Query(ctx, q, args...)
 	if err != nil {

@@ -109,5 +109,6 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	if !f.To.IsZero() {
 		add("at < $%d", f.To)
 	}
-	return store.ListPage(ctx, s.Pool, "audit_log", auditColumns, store.Conds{Where: where, Args: args}, "at DESC, id DESC", f.Limit, f.Offset, scanAudit)
+	return store.ListPage(ctx, s.Pool, "audit_log", auditColumns, store.Conds{Where: where, Args: args}, "at DESC, id DESC",
+		f.Limit, f.Offset, scanAudit)
 }

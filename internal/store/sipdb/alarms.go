@@ -68,7 +68,8 @@ FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::text[], $6::
 // ListAlarms returns one page of alarms, newest first, and the total number matching.
 func (s *DB) ListAlarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm, int, error) {
 	where, args := eventFilter([][2]string{{"device_id", f.DeviceID}, {"channel_id", f.ChannelID}}, f.From, f.To)
-	return store.ListPage(ctx, s.Pool, "alarms", alarmColumns, store.Conds{Where: where, Args: args}, "at DESC, id DESC", f.Limit, f.Offset, scanAlarm)
+	return store.ListPage(ctx, s.Pool, "alarms", alarmColumns, store.Conds{Where: where, Args: args}, "at DESC, id DESC",
+		f.Limit, f.Offset, scanAlarm)
 }
 
 // eventFilter is the WHERE of an event table: equality for each non-empty
