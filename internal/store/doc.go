@@ -1,7 +1,10 @@
-// Package store is the PostgreSQL access of the sharpeyes services: a pgx pool,
-// the schema migrations embedded in the binary (applied on Open), and one file
-// per aggregate: devices, registrations (the sipserver's batched registration,
-// keepalive and restore paths), channels, device status log, alarms and mobile
-// positions. Change events are published with NOTIFY inside the writing
-// transaction and received with Listen (notify.go).
+// Package store is the shared base of the sharpeyes database: the pgx pool
+// (Connect, Ping, Close), change events published with Notify inside the
+// writing transaction and received with Listen (notify.go), the errors, the
+// list helpers (Conds, ListPage), and the row types every package names.
+//
+// The schema is store/schema (one migration stream, one owner). Reads that
+// several services share are the read model in store/catalogview; the
+// writes of each aggregate live in the package of the service that owns it:
+// store/sipdb (sipserver) and store/consoledb (console).
 package store

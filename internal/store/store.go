@@ -6,8 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/sharpeyes/sharpeyes/internal/store/schema"
 )
 
 // Store is the shared state of the services in one PostgreSQL database.
@@ -36,23 +34,6 @@ func Connect(ctx context.Context, url string, maxConns int32, log *slog.Logger) 
 		return nil, fmt.Errorf("store: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	return &Store{Pool: pool, Log: log}, nil
-}
-
-// Open connects to url and migrates the schema to the newest version.
-//
-// Deprecated: services open their database with svcdb (the schema owner
-// migrates, the others check); tests use storetest.Open or storetest.NewDB.
-// Open goes once no caller is left.
-func Open(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*Store, error) {
-	st, err := Connect(ctx, url, maxConns, log)
-	if err != nil {
-		return nil, err
-	}
-	if err := schema.Migrate(ctx, st.Pool, log); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
 }
 
 // Close closes the pool.
