@@ -8,3 +8,9 @@ const (
 	// may run: its session's activation wait plus ffmpeg's I/O timeout.
 	DownloadTimeout = activeWait + ffmpegIOTimeout
 )
+
+// The OpenAPI documents the tests validate real requests and answers against.
+var (
+	OpenAPI         = openAPI
+	InternalOpenAPI = internalOpenAPI
+)

@@ -25,6 +25,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
@@ -282,13 +283,32 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	mux := http.NewServeMux()
 	e.api.Register(mux)
 	(&console.InternalAPI{Store: st, Token: serviceToken, Log: quiet}).Register(mux)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(validated(t, mux))
 	// Cleanups run last-in first-out: events end the SSE streams before the server closes.
 	t.Cleanup(e.dls.Close)
 	t.Cleanup(e.api.Close)
 	t.Cleanup(e.srv.Close)
 	t.Cleanup(e.events.Close)
 	return e
+}
+
+// validated checks every request to a documented route, and its answer,
+// against the console's OpenAPI documents (the public one under /api/, the
+// internal one under /internal/). The catch-alls' JSON 404s are not
+// documented routes and pass unchecked.
+func validated(t *testing.T, mux *http.ServeMux) http.Handler {
+	public := apitest.NewValidator(t, console.OpenAPI).Handler(t, mux)
+	internal := apitest.NewValidator(t, console.InternalOpenAPI).Handler(t, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch _, pattern := mux.Handler(r); {
+		case pattern == "/api/" || pattern == "/internal/" || pattern == "":
+			mux.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/internal/"):
+			internal.ServeHTTP(w, r)
+		default:
+			public.ServeHTTP(w, r)
+		}
+	})
 }
 
 // addUser creates a user who needs no password change.

@@ -38,13 +38,19 @@ func (ia *InternalAPI) logger() *slog.Logger {
 
 // Register adds the internal routes to mux.
 func (ia *InternalAPI) Register(mux *http.ServeMux) {
-	route := (&svcapi.API{Token: ia.Token, Status: internalStatus, Log: ia.logger()}).Mount(mux, internalOpenAPI)
-	// auditapi.PathMediaOpens, spelled out for the route test's source reader.
-	route("POST /internal/v1/audit/media-opens", ia.mediaOpen)
+	(&svcapi.API{Token: ia.Token, Status: internalStatus, Log: ia.logger()}).MountRoutes(mux, internalOpenAPI, ia.routes())
 	// Anything else under /internal/ is a JSON 404, never the UI's page.
 	mux.HandleFunc("/internal/", func(w http.ResponseWriter, r *http.Request) {
 		svcapi.WriteJSON(w, http.StatusNotFound, svcapi.Error{Error: "no route " + r.Method + " " + r.URL.Path})
 	})
+}
+
+// routes is the internal route table: Register serves it and the OpenAPI
+// test checks it against the document.
+func (ia *InternalAPI) routes() []svcapi.Route {
+	return []svcapi.Route{
+		{Pattern: http.MethodPost + " " + auditapi.PathMediaOpens, Handler: ia.mediaOpen},
+	}
 }
 
 // internalStatus maps the internal routes' errors to HTTP statuses.

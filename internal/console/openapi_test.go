@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 )
 
@@ -96,25 +97,12 @@ func TestOpenAPIRefs(t *testing.T) {
 	})
 }
 
-// isInternalRoute accepts the calls of InternalAPI.Register that add a
-// route: route(…) and mux.Handle/HandleFunc(…).
-func isInternalRoute(fun ast.Expr) bool {
-	switch f := fun.(type) {
-	case *ast.Ident:
-		return f.Name == "route"
-	case *ast.SelectorExpr:
-		x, ok := f.X.(*ast.Ident)
-		return ok && x.Name == "mux"
-	}
-	return false
-}
-
 func TestInternalOpenAPI(t *testing.T) {
 	apitest.CheckVersion(t, internalOpenAPI)
 	apitest.CheckRefs(t, internalOpenAPI)
 	mux := http.NewServeMux()
 	(&InternalAPI{}).Register(mux)
-	registered := apitest.Registered(t, "internalapi.go", isInternalRoute)
+	registered := svcapi.Patterns((&InternalAPI{}).routes())
 	if !slices.Contains(registered, "POST "+auditapi.PathMediaOpens) {
 		t.Errorf("routes %v lack the contract's POST %s", registered, auditapi.PathMediaOpens)
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/whep"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -300,7 +302,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		writeJSON(w, 200, map[string]string{"ptz_cmd": "A50F01"})
 	case r.URL.Path == "/api/v1/channels/"+fakeOffline+"/play":
-		writeJSON(w, 409, map[string]string{"error": "device offline", "code": "offline"})
+		// Play never waits for the device (mediagw reports a failed start):
+		// an error it answers is a channel gone from the catalog meanwhile.
+		writeJSON(w, 404, map[string]string{"error": "channel not found", "code": "not_found"})
 	case r.URL.Path == "/api/v1/channels/"+fakeChannel+"/play":
 		writeJSON(w, 200, map[string]any{
 			"path": "live/" + fakeChannel,
@@ -347,11 +351,25 @@ func (f *fakeAPI) called(call string) bool {
 	return false
 }
 
+// uiWait bounds a wait for the page (the browser's work after an action).
+const uiWait = 20 * time.Second
+
+// validated checks every request to the fake and every answer it gives
+// against the console's OpenAPI document, so that the UI is tested against
+// what the real API answers and the two cannot drift apart.
+func validated(t *testing.T, fake http.Handler) http.Handler {
+	doc, err := os.ReadFile("../openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apitest.NewValidator(t, doc).Handler(t, fake)
+}
+
 // TestUIInBrowser loads the UI in headless Chromium against the fake API.
 func TestUIInBrowser(t *testing.T) {
 	api := &fakeAPI{mustChange: true, push: make(chan map[string]any, 4), stop: make(chan struct{})}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
+	mux.Handle("/api/", validated(t, api))
 	mux.HandleFunc("/media/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		writeJSON(w, 503, map[string]string{"error": "stream did not start in time", "code": "unavailable"})
@@ -402,7 +420,7 @@ func TestUIInBrowser(t *testing.T) {
 
 	poll := func(what, js string) {
 		t.Helper()
-		if err := browsertest.Poll(ctx, js, 20*time.Second); err != nil {
+		if err := browsertest.Poll(ctx, js, uiWait); err != nil {
 			var html string
 			_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText.slice(0, 2000)`, &html))
 			t.Fatalf("%s: %v\npage text:\n%s", what, err, html)
@@ -492,10 +510,7 @@ func TestUIInBrowser(t *testing.T) {
 	poll("PTZ panel", vis("ptz-left")+" && "+vis("ptz-zoom-in"))
 	run("PTZ left", chromedp.Click(q("ptz-left"), chromedp.ByQuery))
 	wantPTZ := []string{`{"action":"move","directions":["left"],"speed":128}`, `{"action":"stop"}`}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(api.ptzBodies()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testsupport.Eventually(t, uiWait, "two PTZ calls", func() bool { return len(api.ptzBodies()) >= 2 })
 	if got := api.ptzBodies(); fmt.Sprint(got) != fmt.Sprint(wantPTZ) {
 		t.Errorf("PTZ bodies %q, want %q", got, wantPTZ)
 	}
@@ -508,7 +523,7 @@ func TestUIInBrowser(t *testing.T) {
 		dst.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: dt}));
 		dst.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: dt}));
 	})()`, q("tree-channel-"+fakeOffline), q("pane-1")), nil))
-	poll("dropped pane shows the API error", text("pane-state-1")+` === 'device offline'`+
+	poll("dropped pane shows the API error", text("pane-state-1")+` === 'channel not found'`+
 		` && window.sharpeyesDebug.panes()[1].channel === '`+fakeOffline+`'`)
 
 	// A tour of both channels fills the first two panes.
@@ -565,10 +580,7 @@ func TestUIInBrowser(t *testing.T) {
 		`(() => { const s = document.querySelector(%q); s.value = '2'; s.dispatchEvent(new Event('change')); })()`, q("playback-speed")), nil))
 	poll("scale 2", `window.sharpeyesDebug.playback().scale === 2`)
 	run("seek", clickAt(1.75))
-	deadline = time.Now().Add(5 * time.Second)
-	for len(api.controls()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testsupport.Eventually(t, uiWait, "three playback controls", func() bool { return len(api.controls()) >= 3 })
 	if c := api.controls(); len(c) != 3 || c[0] != `{"action":"pause"}` || c[1] != `{"action":"scale","scale":2}` ||
 		!strings.HasPrefix(c[2], `{"action":"seek","position":`) {
 		t.Errorf("control bodies %q", c)
@@ -617,7 +629,7 @@ func TestPlayersInBrowser(t *testing.T) {
 
 	api := &fakeAPI{loggedIn: true, stop: make(chan struct{})}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
+	mux.Handle("/api/", validated(t, api))
 	mux.Handle("/whep/", whepSrv)
 	mux.Handle("/hls/", hlsSrv)
 	mux.HandleFunc("/broken/", func(w http.ResponseWriter, _ *http.Request) {
@@ -676,10 +688,7 @@ func TestPlayersInBrowser(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Click(`[data-testid="pane-close-0"]`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(whepSrv.Sessions()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testsupport.Eventually(t, uiWait, "the WHEP session ends", func() bool { return len(whepSrv.Sessions()) == 0 })
 	if ss := whepSrv.Sessions(); len(ss) != 0 {
 		t.Errorf("WHEP sessions after close: %+v", ss)
 	}
