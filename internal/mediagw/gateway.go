@@ -18,6 +18,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -26,7 +27,9 @@ type Transcoder interface {
 	Read(ctx context.Context, src *hub.Stream, readerName string) (*hub.Reader, error)
 }
 
-// Signalling is what the gateway tells sipserver (SipserverClient).
+// Signalling is what the gateway tells sipserver (sipapi.Client). A
+// StreamNeeded error matching svcapi.ErrNotFound is an unknown channel; any
+// other is a stream that cannot start now.
 type Signalling interface {
 	// StreamNeeded asks for the live stream of path to be started.
 	StreamNeeded(ctx context.Context, path string) error
@@ -96,9 +99,6 @@ type Gateway struct {
 	Signalling Signalling
 	// OnDemandWait bounds how long a viewer waits for a stream.
 	OnDemandWait time.Duration
-	// IdleTimeout is the hub's idle timeout; OnIdle ignores receivers
-	// younger than it (a new session on a path that just went idle).
-	IdleTimeout time.Duration
 	// DownloadHoldBytes bounds what a download/… stream keeps for its first
 	// reader (hub.PublishHold); 0 means DefaultDownloadHoldBytes, a
 	// negative value publishes downloads like live streams.
@@ -128,9 +128,7 @@ type Gateway struct {
 	mu        sync.Mutex
 	closed    bool
 	receivers map[string]*receiver // by id
-	byPath    map[string]*receiver
-	published map[string]chan struct{} // closed when a path gets a receiver
-	needed    map[string]*neededCall
+	paths     map[string]*path     // by name, while their loop runs
 	onDemand  onDemandCounts
 	audits    auditCounts
 	ended     endedTotals
@@ -141,6 +139,11 @@ type Gateway struct {
 	wg           sync.WaitGroup
 	ctx          context.Context
 	cancel       context.CancelFunc
+
+	// newTimer makes the on-demand and hold timers (tests fire their own);
+	// onTransition, when set, sees every path state change (tests).
+	newTimer     func(time.Duration) timer
+	onTransition func(path string, from, to pathState)
 }
 
 // Defaults of the download hold.
@@ -149,13 +152,6 @@ const (
 	DefaultDownloadHold      = 30 * time.Second
 	DefaultDownloadHoldTotal = 2 << 30
 )
-
-// neededCall is one stream-needed call in flight, shared by every viewer
-// waiting for the path.
-type neededCall struct {
-	done chan struct{}
-	err  error
-}
 
 // onDemandCounts count on-demand outcomes for metrics.
 type onDemandCounts struct {
@@ -226,9 +222,10 @@ func (g *Gateway) Initialize() error {
 			ErrInvalid, g.DownloadHoldBytes, g.DownloadHoldTotal)
 	}
 	g.receivers = make(map[string]*receiver)
-	g.byPath = make(map[string]*receiver)
-	g.published = make(map[string]chan struct{})
-	g.needed = make(map[string]*neededCall)
+	g.paths = make(map[string]*path)
+	if g.newTimer == nil {
+		g.newTimer = newRealTimer
+	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	return nil
 }
@@ -286,10 +283,9 @@ func (g *Gateway) Open(req mediaapi.OpenRequest) (mediaapi.Receiver, error) {
 		g.mu.Unlock()
 		return mediaapi.Receiver{}, ErrClosed
 	}
-	if old, ok := g.byPath[req.Path]; ok {
-		g.mu.Unlock()
-		return mediaapi.Receiver{}, fmt.Errorf("%w: %s (receiver %s)", mediaapi.ErrPathBusy, req.Path, old.id)
-	}
+	// The hub publishes a path once: a concurrent Open of the same path
+	// fails here, before the transport binds. A held download's stream
+	// stays published until its reader has it.
 	var st *hub.Stream
 	// Download sessions' streams are held for their reader.
 	held := streampath.KindOf(req.Path) == streampath.KindDownload && g.DownloadHoldBytes > 0
@@ -333,42 +329,29 @@ func (g *Gateway) Open(req mediaapi.OpenRequest) (mediaapi.Receiver, error) {
 		Path: req.Path, SSRC: ssrc, Sink: streamSink{st}, Timeout: g.RTPTimeout,
 		ReorderPackets: g.ReorderPackets, ReorderDelay: g.ReorderDelay, AllowIPs: allow, Log: g.Log,
 	}
-	// Reserve the path before the transport binds, so that a concurrent
-	// Open of the same path fails fast.
-	g.byPath[req.Path] = r
 	g.mu.Unlock()
 
 	if err := g.startTransport(r); err != nil {
 		g.mu.Lock()
-		delete(g.byPath, req.Path)
 		g.releaseHoldLocked(r)
 		g.mu.Unlock()
 		st.Close()
 		return mediaapi.Receiver{}, err
 	}
-
-	g.mu.Lock()
-	if g.closed {
+	if err := g.publish(r); err != nil {
 		// Close ran while the transport was binding and did not see r.
-		delete(g.byPath, r.path)
-		g.releaseHoldLocked(r)
-		g.mu.Unlock()
 		g.stopTransport(r)
 		r.rcv.Close()
 		st.Close()
-		return mediaapi.Receiver{}, ErrClosed
+		g.mu.Lock()
+		delete(g.receivers, r.id)
+		g.releaseHoldLocked(r)
+		g.mu.Unlock()
+		close(r.ended)
+		return mediaapi.Receiver{}, err
 	}
-	g.receivers[r.id] = r
-	if ch, ok := g.published[r.path]; ok {
-		close(ch)
-		delete(g.published, r.path)
-	}
-	delete(g.needed, r.path) // a finished needed call may linger until the publish
-	g.wg.Add(1)
-	g.mu.Unlock()
 	g.Log.Info("receiver opened", "path", r.path, "receiver", r.id, "transport", r.transport,
 		"shared", r.shared, "port", r.port, "ssrc", formatSSRC(ssrc), "allow_ips", req.AllowIPs)
-	go g.watch(r)
 	return r.info(), nil
 }
 
@@ -559,130 +542,105 @@ func (g *Gateway) stopTransport(r *receiver) {
 	}
 }
 
-// receiverOf returns the receiver publishing path.
-func (g *Gateway) receiverOf(path string) (*receiver, bool) {
+// receiverOf returns the receiver publishing path (a held download's
+// until its stream closes).
+func (g *Gateway) receiverOf(name string) (*receiver, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	r, ok := g.byPath[path]
-	return r, ok
+	if p, ok := g.paths[name]; ok && p.rcv != nil {
+		return p.rcv, true
+	}
+	return nil, false
 }
 
-// watch reports r's stream ready and tears r down when it ends. A live
-// stream closes with its receiver; a download's stream is ended instead
-// and closes when its reader has been given everything (awaitHold).
-func (g *Gateway) watch(r *receiver) {
-	defer g.wg.Done()
-	select {
-	case <-r.stream.Ready():
-		st := r.stream.Stats()
-		g.Log.Info("stream ready", "path", r.path, "receiver", r.id, "codec", st.VideoCodec.String(),
-			"width", st.Width, "height", st.Height)
-		g.emit(Event{
-			Type: "stream.ready", Path: r.path, Receiver: r.id, VideoCodec: codecName(st.VideoCodec),
-			Width: st.Width, Height: st.Height,
-		})
-	case <-r.rcv.Done():
-	}
-	<-r.rcv.Done()
-	g.stopTransport(r)
-	held := r.held
-	r.stream.End()
+// pathOf returns the path name, starting its loop if it has none.
+func (g *Gateway) pathOf(name string) (*path, error) {
 	g.mu.Lock()
-	delete(g.receivers, r.id)
-	if !held && g.byPath[r.path] == r {
-		delete(g.byPath, r.path)
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, ErrClosed
 	}
-	byAPI := r.byAPI
-	g.ended.add(r.rcv.Stats())
-	g.mu.Unlock()
-	close(r.ended)
-	err := r.rcv.Err()
-	reason := reasonOf(err)
-	g.Log.Info("receiver closed", "path", r.path, "receiver", r.id, "reason", reason, "error", err, "held", held)
-	if !byAPI && g.Signalling != nil {
-		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
-		if err := g.Signalling.StreamEnded(ctx, r.path, reason); err != nil {
-			g.Log.Warn("cannot tell sipserver a stream ended", "path", r.path, "reason", reason, "error", err)
+	p, ok := g.paths[name]
+	if !ok {
+		p = newPath(g, name)
+		g.paths[name] = p
+		g.wg.Add(1)
+		go p.run()
+	}
+	return p, nil
+}
+
+// forget drops p once its loop has ended; a later request starts a new one.
+func (g *Gateway) forget(p *path) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.paths[p.name] == p {
+		delete(g.paths, p.name)
+	}
+}
+
+// publish registers the open receiver r and hands it to its path.
+func (g *Gateway) publish(r *receiver) error {
+	for {
+		p, err := g.pathOf(r.path)
+		if err != nil {
+			return err
 		}
-		cancel()
+		g.mu.Lock()
+		g.receivers[r.id] = r
+		g.mu.Unlock()
+		req := publishReq{r: r, reply: make(chan error, 1)}
+		select {
+		case p.publish <- req:
+			return <-req.reply
+		case <-p.done:
+			// The path closed as r came: its successor takes r.
+		}
 	}
-	if held {
-		g.awaitHold(r)
-	}
-	// A held stream has closed by now (given to its reader, dropped or
-	// shut down): its reservation is free for the next download.
-	g.mu.Lock()
-	if g.byPath[r.path] == r {
-		delete(g.byPath, r.path)
-	}
-	g.releaseHoldLocked(r)
-	g.mu.Unlock()
-	g.emit(Event{Type: "stream.closed", Path: r.path, Receiver: r.id, Reason: reason})
 }
 
 // releaseHoldLocked gives back r's share of DownloadHoldTotal; g.mu held.
 // It is called once per receiver: by Open when the receiver does not open,
-// else by watch when its stream has closed.
+// else by its path when its stream has closed.
 func (g *Gateway) releaseHoldLocked(r *receiver) {
 	if r.held {
 		g.holds--
 	}
 }
 
-// awaitHold waits until the ended stream of a download closes: its first
-// reader has been given everything, or left. A stream nobody attached to
-// within DownloadHold is closed, and so is every one at shutdown.
-func (g *Gateway) awaitHold(r *receiver) {
-	timer := time.NewTimer(g.DownloadHold)
-	defer timer.Stop()
-	select {
-	case <-r.stream.Done():
-		return
-	case <-r.stream.Attached():
-	case <-timer.C:
-		g.Log.Info("download dropped: no reader within the hold time", "path", r.path, "hold", g.DownloadHold)
-		r.stream.Close()
-		return
-	case <-g.ctx.Done():
-		r.stream.Close()
+// OnIdle is the hub's idle callback: s has had no reader for the idle
+// timeout, so sipserver may end the session. The path of s decides, and
+// only while s is its stream.
+func (g *Gateway) OnIdle(s *hub.Stream) {
+	if strings.Contains(s.Path(), "~") {
+		return // transcodes stop by themselves
+	}
+	g.mu.Lock()
+	p, ok := g.paths[s.Path()]
+	g.mu.Unlock()
+	if !ok {
 		return
 	}
 	select {
-	case <-r.stream.Done():
+	case p.idle <- s:
+	case <-p.done:
 	case <-g.ctx.Done():
-		r.stream.Close()
 	}
 }
 
-// OnIdle is the hub's idle callback: the stream of path has had no reader
-// for the idle timeout, so sipserver may end the session.
-func (g *Gateway) OnIdle(path string) {
-	if strings.Contains(path, "~") {
-		return // transcodes stop by themselves
-	}
-	r, ok := g.receiverOf(path)
-	// The idle stream may have closed and the path been opened again since
-	// the hub looked: a receiver younger than the timeout is a new session.
-	if !ok || (g.IdleTimeout > 0 && time.Since(r.created) < g.IdleTimeout) {
-		return
-	}
-	g.emit(Event{Type: "stream.idle", Path: path})
+// signal makes one call to sipserver for path in the background, bounded
+// by 10 s and the gateway's life; what names it in the log.
+func (g *Gateway) signal(path, what, reason string, call func(context.Context, Signalling) error) {
 	if g.Signalling == nil {
 		return
 	}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		return
-	}
-	g.wg.Add(1)
-	g.mu.Unlock()
+	g.wg.Add(1) // from a path's loop, itself counted: never after Wait began
 	go func() {
 		defer g.wg.Done()
 		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
 		defer cancel()
-		if err := g.Signalling.StreamIdle(ctx, path); err != nil {
-			g.Log.Warn("cannot tell sipserver a stream is idle", "path", path, "error", err)
+		if err := call(ctx, g.Signalling); err != nil {
+			g.Log.Warn("cannot tell sipserver: stream "+what, "path", path, "reason", reason, "error", err)
 		}
 	}()
 }
@@ -821,112 +779,76 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 
 // stream returns the stream of path, asking sipserver to start it when
 // there is none and waiting until it is published.
-func (g *Gateway) stream(ctx context.Context, path string) (*hub.Stream, error) {
-	if st, ok := g.Hub.Stream(path); ok {
+func (g *Gateway) stream(ctx context.Context, name string) (*hub.Stream, error) {
+	if st, ok := g.Hub.Stream(name); ok {
 		return st, nil
 	}
-	if kind, _, err := streampath.Parse(path); g.Signalling == nil || err != nil || kind != streampath.KindLive {
-		return nil, fmt.Errorf("%w: nothing is published at %s", access.ErrNotFound, path)
+	if kind, _, err := streampath.Parse(name); g.Signalling == nil || err != nil || kind != streampath.KindLive {
+		return nil, fmt.Errorf("%w: nothing is published at %s", access.ErrNotFound, name)
 	}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		return nil, access.ErrUnavailable
-	}
-	if r, ok := g.byPath[path]; ok {
-		g.mu.Unlock()
-		return r.stream, nil // opened since the first look
-	}
-	pub, ok := g.published[path]
-	if !ok {
-		pub = make(chan struct{})
-		g.published[path] = pub
-	}
-	call, ok := g.needed[path]
-	if !ok {
-		call = &neededCall{done: make(chan struct{})}
-		g.needed[path] = call
-		g.wg.Add(1)
-		go g.callNeeded(path, call, pub)
-	}
-	g.mu.Unlock()
+	reply := make(chan wantResult, 1)
 	for {
+		p, err := g.pathOf(name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", access.ErrUnavailable, err)
+		}
 		select {
-		case <-pub:
-			if st, ok := g.Hub.Stream(path); ok {
-				return st, nil
-			}
-			return nil, fmt.Errorf("%w: %s did not start (or closed as it started)", access.ErrUnavailable, path)
-		case <-call.done:
-			if call.err != nil {
-				return nil, call.err
-			}
-			// sipserver answered: the receiver is open unless the call was
-			// only accepted; keep waiting for the publish.
-			call = &neededCall{done: nil}
-		case <-g.ctx.Done():
-			return nil, fmt.Errorf("%w: shutting down", access.ErrUnavailable)
+		case p.want <- reply:
+		case <-p.done:
+			continue // the path closed as the reader came: ask its successor
 		case <-ctx.Done():
-			g.mu.Lock()
-			g.onDemand.timedOut++
-			g.mu.Unlock()
-			return nil, fmt.Errorf("%w: %s did not start within %s", access.ErrUnavailable, path, g.OnDemandWait)
+			return nil, g.timedOut(name)
 		}
+		break
 	}
-}
-
-// callNeeded makes one stream-needed call for every waiter of path.
-func (g *Gateway) callNeeded(path string, call *neededCall, pub chan struct{}) {
-	defer g.wg.Done()
-	g.emit(Event{Type: "stream.needed", Path: path})
-	ctx, cancel := context.WithTimeout(g.ctx, g.OnDemandWait)
-	defer cancel()
-	start := time.Now()
-	err := g.Signalling.StreamNeeded(ctx, path)
-	g.mu.Lock()
-	if err != nil {
-		delete(g.needed, path)
-		// The waiters hold the channel and learn the error from call;
-		// a newer channel belongs to other waiters.
-		if g.published[path] == pub {
-			delete(g.published, path)
-		}
-		g.onDemand.failed++
-	} else {
-		// Keep the call in place until the receiver publishes the path
-		// (Open removes it), so later viewers wait instead of asking again.
-		g.onDemand.started++
-		g.wg.Add(1)
-		go g.expireNeeded(path, call)
-	}
-	g.mu.Unlock()
-	if err != nil {
-		g.Log.Warn("stream needed: sipserver could not start it", "path", path, "error", err)
-		g.emit(Event{Type: "stream.closed", Path: path, Reason: "start_failed: " + err.Error()})
-	} else {
-		g.Log.Info("stream needed: sipserver started it", "path", path, "took", time.Since(start).Round(time.Millisecond))
-	}
-	call.err = err
-	close(call.done)
-}
-
-// expireNeeded forgets a successful needed call whose receiver never came,
-// so that a later viewer asks sipserver again.
-func (g *Gateway) expireNeeded(path string, call *neededCall) {
-	defer g.wg.Done()
 	select {
-	case <-time.After(g.OnDemandWait):
+	case res := <-reply:
+		return res.stream, res.err
 	case <-g.ctx.Done():
+		return nil, fmt.Errorf("%w: shutting down", access.ErrUnavailable)
+	case <-ctx.Done():
+		return nil, g.timedOut(name)
 	}
+}
+
+func (g *Gateway) timedOut(name string) error {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.needed[path] == call {
-		delete(g.needed, path)
-		if _, open := g.byPath[path]; !open {
-			if ch, ok := g.published[path]; ok {
-				close(ch) // waiters re-check and find nothing
-				delete(g.published, path)
-			}
+	g.onDemand.timedOut++
+	g.mu.Unlock()
+	return fmt.Errorf("%w: %s did not start within %s", access.ErrUnavailable, name, g.OnDemandWait)
+}
+
+// callNeeded makes p's one stream-needed call, for every reader waiting,
+// and hands the answer to p's loop.
+func (g *Gateway) callNeeded(p *path) {
+	g.emit(Event{Type: "stream.needed", Path: p.name})
+	g.wg.Add(1) // from p's loop, itself counted
+	go func() {
+		defer g.wg.Done()
+		ctx, cancel := context.WithTimeout(g.ctx, g.OnDemandWait)
+		defer cancel()
+		start := time.Now()
+		err := g.Signalling.StreamNeeded(ctx, p.name)
+		switch {
+		case err == nil:
+		case errors.Is(err, svcapi.ErrNotFound):
+			err = fmt.Errorf("%w: %w", access.ErrNotFound, err)
+		default: // refused, offline, busy, no answer in time, unreachable
+			err = fmt.Errorf("%w: %w", access.ErrUnavailable, err)
 		}
-	}
+		g.mu.Lock()
+		if err != nil {
+			g.onDemand.failed++
+		} else {
+			g.onDemand.started++
+		}
+		g.mu.Unlock()
+		if err != nil {
+			g.Log.Warn("stream needed: sipserver could not start it", "path", p.name, "error", err)
+			g.emit(Event{Type: "stream.closed", Path: p.name, Reason: "start_failed: " + err.Error()})
+		} else {
+			g.Log.Info("stream needed: sipserver started it", "path", p.name, "took", time.Since(start).Round(time.Millisecond))
+		}
+		p.neededCh <- err // buffered: the loop may have ended at shutdown
+	}()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
@@ -56,7 +57,6 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 		Signer:         signer,
 		AuthOff:        cfg.Auth == config.AuthOff,
 		OnDemandWait:   cfg.OnDemand.Wait.Std(),
-		IdleTimeout:    cfg.OnDemand.IdleTimeout.Std(),
 		AuditFailOpen:  !cfg.Audit.FailClosed,
 		DownloadHold:   cfg.Downloads.Hold.Std(),
 		Log:            log,
@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 	if !cfg.Audit.FailClosed {
 		log.Warn("audit.fail_closed: false — a viewer whose audit row is not stored is admitted anyway")
 	}
-	h := &hub.Hub{IdleTimeout: cfg.OnDemand.IdleTimeout.Std(), OnIdle: func(path string) { gw.OnIdle(path) }, Log: log}
+	h := &hub.Hub{IdleTimeout: cfg.OnDemand.IdleTimeout.Std(), OnIdle: gw.OnIdle, Log: log}
 	if err := h.Initialize(); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 	gw.Transcoder = tc
 
 	if cfg.OnDemand.SipserverURL != "" {
-		gw.Signalling = &SipserverClient{URL: cfg.OnDemand.SipserverURL, Token: string(cfg.ServiceToken)}
+		gw.Signalling = &sipapi.Client{BaseURL: cfg.OnDemand.SipserverURL, Token: string(cfg.ServiceToken)}
 	}
 	var web *Webhook
 	if cfg.Webhook.URL != "" {

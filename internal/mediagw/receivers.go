@@ -74,6 +74,9 @@ type receiver struct {
 	// and its DownloadHoldBytes count against the gateway's
 	// DownloadHoldTotal until it closes. Set by Open, never changed.
 	held bool
+	// endReason says why the receiver ended (reasonOf), for the path's
+	// stream.closed event; set by its path.
+	endReason string
 }
 
 func (r *receiver) info() mediaapi.Receiver {

@@ -44,12 +44,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	if c.Token == "" {
 		return fmt.Errorf("%s: %w: service_token is not set", op, svcapi.ErrUnreachable)
 	}
-	if c.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
-		defer cancel()
-	}
-	api := svcapi.Client{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP}
+	api := svcapi.Client{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP, Timeout: c.Timeout}
 	if err := api.Call(ctx, method, path, in, out); err != nil {
 		return fmt.Errorf("mediagw %s: %w", op, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/snapshot"
 )
 
 // Defaults of the Server configuration.
@@ -187,12 +188,7 @@ func (s *Server) Close() {
 
 // Muxers returns a snapshot of the live muxers, sorted by path.
 func (s *Server) Muxers() []MuxerStats {
-	s.mu.Lock()
-	ms := make([]*muxer, 0, len(s.muxers))
-	for _, m := range s.muxers {
-		ms = append(ms, m)
-	}
-	s.mu.Unlock()
+	ms := snapshot.Values(&s.mu, s.muxers)
 	out := make([]MuxerStats, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, m.stats())

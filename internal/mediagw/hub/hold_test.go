@@ -204,7 +204,7 @@ func TestHoldEnds(t *testing.T) {
 func TestHoldNotIdleBeforeReader(t *testing.T) {
 	clock := newFakeClock()
 	idle := make(chan string, 4)
-	h := newHub(t, &hub.Hub{IdleTimeout: time.Second, Now: clock.Now, OnIdle: func(p string) { idle <- p }})
+	h := newHub(t, &hub.Hub{IdleTimeout: time.Second, Now: clock.Now, OnIdle: func(s *hub.Stream) { idle <- s.Path() }})
 	s := publishHold(t, h, "download/5", 1<<20)
 	live := publish(t, h, "live/1")
 	write(t, s, "KPP")

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/snapshot"
 )
 
 // Defaults of the Hub configuration.
@@ -35,8 +37,10 @@ type Hub struct {
 	// called; zero disables the check.
 	IdleTimeout time.Duration
 	// OnIdle is called, from the hub's goroutine, once per idle period of a
-	// stream. It may call back into the hub.
-	OnIdle func(path string)
+	// stream, with the stream itself: a callee that keeps streams tells an
+	// idle report of a stream it has replaced since by its identity. It may
+	// call back into the hub.
+	OnIdle func(s *Stream)
 	// Log receives one line per stream or reader event; nil discards.
 	Log *slog.Logger
 	// Now is the clock, time.Now if nil; tests inject a fake one.
@@ -124,16 +128,16 @@ func (h *Hub) run() {
 // IdleTimeout and was not reported since its last reader left.
 func (h *Hub) checkIdle() {
 	now := h.Now()
-	var idle []string
+	var idle []*Stream
 	for _, s := range h.snapshot() {
 		if s.idleDue(now, h.IdleTimeout) {
-			idle = append(idle, s.path)
+			idle = append(idle, s)
 		}
 	}
-	for _, path := range idle {
-		h.Log.Info("stream idle", "path", path, "timeout", h.IdleTimeout)
+	for _, s := range idle {
+		h.Log.Info("stream idle", "path", s.path, "timeout", h.IdleTimeout)
 		if h.OnIdle != nil {
-			h.OnIdle(path)
+			h.OnIdle(s)
 		}
 	}
 }
@@ -173,15 +177,7 @@ func (h *Hub) Streams() []StreamStats {
 	return out
 }
 
-func (h *Hub) snapshot() []*Stream {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]*Stream, 0, len(h.streams))
-	for _, s := range h.streams {
-		out = append(out, s)
-	}
-	return out
-}
+func (h *Hub) snapshot() []*Stream { return snapshot.Values(&h.mu, h.streams) }
 
 func (h *Hub) remove(s *Stream) {
 	h.mu.Lock()

@@ -383,10 +383,10 @@ func TestIdle(t *testing.T) {
 			h := newHub(t, &hub.Hub{
 				IdleTimeout: timeout,
 				Now:         clock.Now,
-				OnIdle: func(path string) {
+				OnIdle: func(s *hub.Stream) {
 					mu.Lock()
 					defer mu.Unlock()
-					calls = append(calls, path)
+					calls = append(calls, s.Path())
 				},
 			})
 			s := publish(t, h, "live/1")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/snapshot"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -219,12 +220,7 @@ func (t *Transcoder) Read(ctx context.Context, src *hub.Stream, readerName strin
 
 // Stats returns a snapshot of every transcode, sorted by source path.
 func (t *Transcoder) Stats() []Stats {
-	t.mu.Lock()
-	jobs := make([]*job, 0, len(t.jobs))
-	for _, j := range t.jobs {
-		jobs = append(jobs, j)
-	}
-	t.mu.Unlock()
+	jobs := snapshot.Values(&t.mu, t.jobs)
 	out := make([]Stats, 0, len(jobs))
 	for _, j := range jobs {
 		out = append(out, j.stats())

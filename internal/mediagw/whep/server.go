@@ -22,6 +22,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/snapshot"
 )
 
 // Defaults of the Server configuration.
@@ -188,12 +189,7 @@ func (s *Server) Close() {
 
 // Sessions returns a snapshot of every session, oldest first.
 func (s *Server) Sessions() []SessionStats {
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		sessions = append(sessions, sess)
-	}
-	s.mu.Unlock()
+	sessions := snapshot.Values(&s.mu, s.sessions)
 	out := make([]SessionStats, 0, len(sessions))
 	for _, sess := range sessions {
 		out = append(out, sess.stats())
