@@ -215,7 +215,8 @@ func (c *catalogSync) refresh(ctx context.Context, id string) {
 		c.subscribe(ctx, id)
 	}
 	// Last, since many devices do not answer it: their own keepalive settings.
-	if cfg, err := queryOne[*manscdp.ConfigDownloadResponse](ctx, c.Parent, id, id, &manscdp.ConfigDownloadQuery{ConfigType: "BasicParam"}); err != nil {
+	basic := &manscdp.ConfigDownloadQuery{ConfigType: "BasicParam"}
+	if cfg, err := queryOne[*manscdp.ConfigDownloadResponse](ctx, c.Parent, id, id, basic); err != nil {
 		log.Debug("ConfigDownload query", "err", err)
 	} else if cfg.BasicParam != nil {
 		c.Parent.applyHeartbeat(ctx, id, cfg.BasicParam.HeartBeatInterval, cfg.BasicParam.HeartBeatCount)

@@ -68,8 +68,9 @@ func (n *mediaNode) health(ctx context.Context) error {
 
 // mediaErr maps an error of the media node to sipserver's: a node that
 // cannot be reached, refuses our token or fails is ErrMediaUnavailable.
-// Other refusals stay plain errors: mediagw's codes are not sipserver's to
-// answer its own callers with.
+// Other refusals stay plain errors. mediagw's answer is kept as text, not
+// wrapped: its code (internal, unauthorized, path_busy …) is not sipserver's
+// to answer its own callers with, and would mask ErrMediaUnavailable.
 func mediaErr(err error) error {
 	var se *svcapi.StatusError
 	switch {
@@ -80,7 +81,7 @@ func mediaErr(err error) error {
 	case !errors.As(err, &se):
 		return err
 	case se.Code == http.StatusUnauthorized || se.Code >= 500:
-		return fmt.Errorf("%s: %w", err, ErrMediaUnavailable)
+		return fmt.Errorf("%s: %w", err.Error(), ErrMediaUnavailable)
 	}
 	return errors.New(err.Error())
 }
