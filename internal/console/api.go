@@ -14,7 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
-	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -24,12 +24,11 @@ var openAPI []byte
 // API is the console's public API under /api/v1: login, devices, channels,
 // the tree, live play, PTZ, records, playback, downloads and events.
 type API struct {
-	// Store is written to: the audit log.
-	Store *store.Store
-	// Catalog is where devices and channels are read, with their effective state.
-	Catalog Catalog
-	Auth    *auth.Service
-	Sip     *sipapi.Client
+	// Store is the console's database: the audit log it writes, and the
+	// read model devices and channels are read from (effective state).
+	Store *consoledb.DB
+	Auth  *auth.Service
+	Sip   *sipapi.Client
 	// Signer mints play tokens; nil disables play, playback and download (503).
 	Signer *playtoken.Signer
 	// PublicURL and RTSPURL are the bases of the returned WHEP/HLS and RTSP URLs.

@@ -41,7 +41,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, _ *auth.Sessi
 		return err
 	}
 	query := r.URL.Query()
-	chs, total, err := a.Catalog.ListChannels(r.Context(), store.ChannelFilter{
+	chs, total, err := a.Store.ListChannels(r.Context(), store.ChannelFilter{
 		DeviceID:  query.Get("device_id"),
 		CivilCode: query.Get("civil_code"), Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset,
 	})
@@ -58,5 +58,5 @@ func (a *API) findChannel(r *http.Request) (store.Channel, error) {
 	if id == "" || len(id) > 64 {
 		return store.Channel{}, badRequest("bad channel id %q", id)
 	}
-	return a.Catalog.FindChannel(r.Context(), id)
+	return a.Store.FindChannel(r.Context(), id)
 }

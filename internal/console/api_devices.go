@@ -38,7 +38,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *auth.Sessio
 	if err != nil {
 		return err
 	}
-	devs, total, err := a.Catalog.ListDevices(r.Context(), store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
+	devs, total, err := a.Store.ListDevices(r.Context(), store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,11 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/web"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
-	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
+	"github.com/sharpeyes/sharpeyes/internal/svcdb"
 )
 
 // sipCallTimeout bounds one call to sipserver: its own waits (device
@@ -27,15 +29,26 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		return fmt.Errorf("auth.trusted_proxies: %w", err)
 	}
 	proxies := auth.Proxies{Trusted: trusted}
-	rt, err := svc.Start(ctx, "console", &cfg.Database, cfg.HTTP, log)
+	// The schema is sipserver's: the console checks its version (waiting
+	// up to the connect timeout for sipserver to apply it).
+	st, err := svcdb.Open(ctx, "console", cfg.Database, svcdb.Reader, log)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	// Closed last; the HTTP server is shut down earlier, below.
+	defer st.Close()
+	rt, err := svc.StartHTTP("console", cfg.HTTP, log, map[string]httpserv.ReadyFunc{"database": st.Ping})
 	if err != nil {
 		return err
 	}
-	// Closed last (the store); its HTTP server is shut down earlier, below.
 	defer rt.Close()
+	// The console's writes, and devices and channels read through the
+	// shared read model: their effective state (a channel is offline when
+	// its device is) is SQL's.
+	db := consoledb.New(st)
 
 	authSvc := &auth.Service{
-		Store:         rt.Store,
+		Store:         db,
 		SessionTTL:    cfg.Auth.SessionTTL.Std(),
 		MaxFailures:   cfg.Auth.MaxFailures,
 		Lockout:       cfg.Auth.Lockout.Std(),
@@ -77,16 +90,13 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	}
 	defer downloads.Close()
 
-	// Devices and channels are read through the shared read model: their
-	// effective state (a channel is offline when its device is) is SQL's.
-	catalog := catalogview.New(rt.Store)
-	events := &Events{Store: rt.Store, Catalog: catalog, Log: log}
+	events := &Events{Store: db, Log: log}
 	if err := events.Initialize(); err != nil {
 		return err
 	}
 
 	api := &API{
-		Store: rt.Store, Catalog: catalog, Auth: authSvc, Sip: sip, Signer: signer,
+		Store: db, Auth: authSvc, Sip: sip, Signer: signer,
 		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
 		Downloads: downloads, Events: events, Proxies: proxies, AuditFailOpen: !cfg.Audit.FailClosed, Log: log,
 		Now: time.Now,
@@ -104,7 +114,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	defer rt.HTTP.Close()
 	defer events.Close()
 	api.Register(rt.Mux)
-	(&InternalAPI{Store: rt.Store, Token: string(cfg.ServiceToken), Log: log}).Register(rt.Mux)
+	(&InternalAPI{Store: db, Token: string(cfg.ServiceToken), Log: log}).Register(rt.Mux)
 	// The web UI: everything not under /api/, /internal/, /healthz, /readyz and /metrics.
 	rt.Mux.Handle("/", web.Handler())
 	rt.Started()

@@ -87,7 +87,7 @@ func TestOfflineDeviceTakesItsChannelsOffline(t *testing.T) {
 				se.DeviceID == deviceB && se.Cause == "test"
 		case <-tick.C:
 			flip = !flip
-			if _, err := e.st.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceB, Online: flip, Cause: "test", At: time.Now()}}); err != nil {
+			if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceB, Online: flip, Cause: "test", At: time.Now()}}); err != nil {
 				t.Fatal(err)
 			}
 		case <-deadline:
@@ -97,7 +97,7 @@ func TestOfflineDeviceTakesItsChannelsOffline(t *testing.T) {
 	tick.Stop()
 
 	// deviceA goes offline; channelA1's own row still says online.
-	if _, err := e.st.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceA, Online: false, Cause: "keepalive_timeout", At: time.Now()}}); err != nil {
+	if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceA, Online: false, Cause: "keepalive_timeout", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	for {

@@ -22,6 +22,13 @@ type Catalog interface {
 	FindChannel(ctx context.Context, id string) (store.Channel, error)
 }
 
+// EventStore is what Events reads: the database's notifications, and the
+// catalog for the channels' effective state (consoledb.DB).
+type EventStore interface {
+	Catalog
+	Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error
+}
+
 // Event is one server-sent event: a store notification as the console's
 // own versioned type (eventtypes.go).
 type Event struct {
@@ -84,7 +91,7 @@ func (e *Events) statusEvent(ctx context.Context, payload string) (name string, 
 	ctx, cancel := context.WithTimeout(ctx, eventQueryTimeout)
 	defer cancel()
 	if s.ChannelID != "" {
-		ch, err := e.Catalog.FindChannel(ctx, s.ChannelID)
+		ch, err := e.Store.FindChannel(ctx, s.ChannelID)
 		if err != nil {
 			return "", nil, fmt.Errorf("read channel %s: %w", s.ChannelID, err)
 		}
@@ -95,7 +102,7 @@ func (e *Events) statusEvent(ctx context.Context, payload string) (name string, 
 	}
 	ev := DeviceStatusEvent{EventHeader: header(TypeDeviceStatus), DeviceID: s.DeviceID, Online: s.Online, Cause: s.Cause, At: s.At}
 	chs, err := readAll(func(offset int) ([]store.Channel, int, error) {
-		return e.Catalog.ListChannels(ctx, store.ChannelFilter{DeviceID: s.DeviceID, Limit: 1000, Offset: offset})
+		return e.Store.ListChannels(ctx, store.ChannelFilter{DeviceID: s.DeviceID, Limit: 1000, Offset: offset})
 	})
 	if err != nil {
 		// The device's own change still goes out; without channels the
@@ -129,10 +136,9 @@ func (v Viewer) sees(ev Event) bool {
 // one that does not keep up is dropped (its browser reconnects and re-reads
 // the state), so that it never delays the others.
 type Events struct {
-	// Store is listened to for the notifications.
-	Store *store.Store
-	// Catalog gives the channels' effective state the status events carry.
-	Catalog Catalog
+	// Store gives the notifications, and the channels' effective state the
+	// status events carry.
+	Store EventStore
 	// Buffer is each client's queue length (default 64).
 	Buffer int
 	// PingInterval is the keep-alive comment interval (default 15 s).

@@ -12,8 +12,12 @@ import (
 )
 
 // fakeCatalog answers channels with the effective state the read model
-// would give them.
+// would give them; it has no notifications of its own (the tests publish).
 type fakeCatalog []store.Channel
+
+func (f fakeCatalog) Listen(context.Context, []string, func(channel, payload string)) error {
+	return nil
+}
 
 func (f fakeCatalog) ListDevices(context.Context, store.DeviceFilter) ([]store.Device, int, error) {
 	return nil, 0, nil
@@ -39,7 +43,7 @@ func (f fakeCatalog) FindChannel(_ context.Context, id string) (store.Channel, e
 }
 
 func newTestEvents(buffer int, cat fakeCatalog) *Events {
-	return &Events{Buffer: buffer, Catalog: cat, Log: slog.New(slog.DiscardHandler), subs: map[*subscription]struct{}{}, ctx: context.Background()}
+	return &Events{Buffer: buffer, Store: cat, Log: slog.New(slog.DiscardHandler), subs: map[*subscription]struct{}{}, ctx: context.Background()}
 }
 
 func TestEventsDropSlowSubscriber(t *testing.T) {

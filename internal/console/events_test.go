@@ -91,7 +91,7 @@ func TestEventsDeliverStatusChanges(t *testing.T) {
 			}
 		case <-tick.C:
 			online = !online
-			if _, err := e.st.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceB, Online: online, Cause: "test", At: time.Now()}}); err != nil {
+			if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceB, Online: online, Cause: "test", At: time.Now()}}); err != nil {
 				t.Fatal(err)
 			}
 		case <-deadline:

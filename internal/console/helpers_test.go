@@ -23,7 +23,8 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
-	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -189,8 +190,10 @@ func beforeDeadline(t *testing.T) <-chan time.Time {
 
 // env is a console API on a fresh database with a sipserver double.
 type env struct {
-	t       *testing.T
-	st      *store.Store
+	t  *testing.T
+	st *consoledb.DB
+	// devices writes the catalog the tests read, as sipserver would.
+	devices *sipdb.DB
 	sip     *sipDouble
 	api     *console.API
 	auth    *auth.Service
@@ -223,8 +226,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.storeURL == "" {
 		opts.storeURL = pgtest.NewDB(t)
 	}
-	st := storetest.Open(t, opts.storeURL, 6)
-	e := &env{t: t, st: st, sip: newSipDouble(t), options: opts}
+	base := storetest.Open(t, opts.storeURL, 6)
+	st := consoledb.New(base)
+	e := &env{t: t, st: st, devices: sipdb.New(base), sip: newSipDouble(t), options: opts}
 	if opts.maxFailures == 0 {
 		opts.maxFailures = 5
 	}
@@ -254,7 +258,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.pingInterval == 0 {
 		opts.pingInterval = time.Hour
 	}
-	e.events = &console.Events{Store: st, Catalog: catalogview.New(st), PingInterval: opts.pingInterval, Log: quiet}
+	e.events = &console.Events{Store: st, PingInterval: opts.pingInterval, Log: quiet}
 	if err := e.events.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +274,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	e.api = &console.API{
-		Store: st, Catalog: catalogview.New(st), Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
+		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
 		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events,
 		Proxies: auth.Proxies{Trusted: opts.proxies}, Log: quiet,
 	}
@@ -331,22 +335,22 @@ func (e *env) seed() {
 		{ID: deviceA, Name: "Gate", Manufacturer: "Hikvision", Model: "DS-2CD"},
 		{ID: deviceB, Name: "Yard", Manufacturer: "Dahua", Model: "IPC"},
 	} {
-		if err := e.st.UpsertDevice(ctx, d); err != nil {
+		if err := e.devices.UpsertDevice(ctx, d); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if _, err := e.st.SyncCatalog(ctx, deviceA, []store.Channel{
+	if _, err := e.devices.SyncCatalog(ctx, deviceA, []store.Channel{
 		{ID: "340201", Name: "Xuanwu District", Parental: true},
 		{ID: channelA1, Name: "Gate east", CivilCode: "34020101", PTZType: 1},
 		{ID: channelA2, Name: "Gate west", CivilCode: "34020100"},
 	}); err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.st.SyncCatalog(ctx, deviceB, []store.Channel{{ID: channelB1, Name: "Yard"}}); err != nil {
+	if _, err := e.devices.SyncCatalog(ctx, deviceB, []store.Channel{{ID: channelB1, Name: "Yard"}}); err != nil {
 		e.t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := e.st.ApplyStatusChanges(ctx, []store.StatusChange{
+	if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{
 		{DeviceID: deviceA, Online: true, Cause: "register", At: now},
 		{DeviceID: deviceA, ChannelID: channelA1, Online: true, Cause: "catalog", At: now},
 	}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -23,7 +24,7 @@ var internalOpenAPI []byte
 // media open (WHEP, HLS session start, RTSP PLAY) there, and it becomes a
 // row of audit_log, the one table of who watched what.
 type InternalAPI struct {
-	Store *store.Store
+	Store *consoledb.DB
 	// Token is the service token mediagw sends; empty disables the API (503).
 	Token string
 	Log   *slog.Logger

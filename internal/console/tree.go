@@ -75,13 +75,13 @@ func (a *API) tree(w http.ResponseWriter, r *http.Request, _ *auth.Session) erro
 	if by != NodeDevice && by != NodeRegion {
 		return badRequest("by must be device or region, got %q", by)
 	}
-	chs, err := allChannels(r.Context(), a.Catalog)
+	chs, err := allChannels(r.Context(), a.Store)
 	if err != nil {
 		return err
 	}
 	var nodes []*Node
 	if by == NodeDevice {
-		devs, err := allDevices(r.Context(), a.Catalog)
+		devs, err := allDevices(r.Context(), a.Store)
 		if err != nil {
 			return err
 		}

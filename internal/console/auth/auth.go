@@ -36,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 )
 
 // CookieName is the session cookie.
@@ -71,7 +72,7 @@ type Session struct {
 
 // Service logs users in and checks sessions.
 type Service struct {
-	Store *store.Store
+	Store *consoledb.DB
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
 	// MaxFailures failed logins of one username from one address, each
@@ -717,7 +718,7 @@ const AuditTimeout = 5 * time.Second
 // mid-way (a detached context, bounded by AuditTimeout); a failure is
 // logged on log and returned. The console's logins, its video accesses and
 // the media opens mediagw reports are all written by it.
-func WriteAudit(ctx context.Context, st *store.Store, log *slog.Logger, e store.AuditEntry) error {
+func WriteAudit(ctx context.Context, st *consoledb.DB, log *slog.Logger, e store.AuditEntry) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), AuditTimeout)
 	defer cancel()
 	if err := st.AddAudit(ctx, e); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 )
 
@@ -35,15 +36,15 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t *testing.T) *consoledb.DB {
 	t.Helper()
-	return storetest.Open(t, pgtest.NewDB(t), 4)
+	return consoledb.New(storetest.Open(t, pgtest.NewDB(t), 4))
 }
 
 // newService starts a Service on st with the tests' settings — sessions
 // of an hour, 3 failures lock for 15 minutes, cheap hashes, clk's time —
 // as each of opts changes them; it is closed when the test ends.
-func newService(t *testing.T, st *store.Store, clk *clock, opts ...func(*auth.Service)) *auth.Service {
+func newService(t *testing.T, st *consoledb.DB, clk *clock, opts ...func(*auth.Service)) *auth.Service {
 	t.Helper()
 	s := &auth.Service{Store: st, SessionTTL: time.Hour, MaxFailures: 3, Lockout: 15 * time.Minute, Params: cheap, Now: clk.Now}
 	for _, o := range opts {
@@ -58,7 +59,7 @@ func newService(t *testing.T, st *store.Store, clk *clock, opts ...func(*auth.Se
 
 // fixture is a Service (newService with opts) on a fresh database, the
 // database and the Service's clock.
-func fixture(t *testing.T, opts ...func(*auth.Service)) (*auth.Service, *store.Store, *clock) {
+func fixture(t *testing.T, opts ...func(*auth.Service)) (*auth.Service, *consoledb.DB, *clock) {
 	t.Helper()
 	st := openStore(t)
 	clk := &clock{now: time.Now().Truncate(time.Microsecond)}

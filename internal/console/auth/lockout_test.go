@@ -10,11 +10,12 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // reasons counts the rows of action by reason.
-func reasons(t *testing.T, st *store.Store, action string) map[string]int {
+func reasons(t *testing.T, st *consoledb.DB, action string) map[string]int {
 	t.Helper()
 	entries, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: action, Limit: 1000})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 )
 
 // counting wraps VerifyPassword and counts its calls.
@@ -26,7 +27,7 @@ func (c *counting) verify(phc, password string) (bool, error) {
 
 func (c *counting) take() int64 { return c.n.Swap(0) }
 
-func addUser(t *testing.T, st *store.Store, name, password string) store.User {
+func addUser(t *testing.T, st *consoledb.DB, name, password string) store.User {
 	t.Helper()
 	h, err := auth.HashPassword(password, cheap)
 	if err != nil {
@@ -41,7 +42,7 @@ func addUser(t *testing.T, st *store.Store, name, password string) store.User {
 
 // breakAudit makes every audit_log insert fail, as a full disk or a
 // revoked grant would.
-func breakAudit(t *testing.T, st *store.Store) {
+func breakAudit(t *testing.T, st *consoledb.DB) {
 	t.Helper()
 	_, err := st.Pool.Exec(context.Background(), `
 CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
