@@ -48,9 +48,9 @@ type rawDevice struct {
 	done      chan struct{}
 }
 
-// rawTimeout bounds every wait of a rawDevice: the server's own request
-// timeout (testConfig) plus headroom for a loaded machine.
-const rawTimeout = 20 * time.Second
+// rawTimeout bounds every wait of a rawDevice: a few of the server's own
+// request timeouts (testConfig), as the harness's waits (settle).
+var rawTimeout = 4 * testConfig().RequestTimeout.Std()
 
 // newRawDevice opens the device's socket (or connection) from localIP;
 // opts configure it before it reads anything.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 func TestTransportOrder(t *testing.T) {
@@ -29,22 +31,25 @@ func TestTransportOrder(t *testing.T) {
 	}
 }
 
-// TestSessionErrorStatus: what the API answers for each way a session can fail.
+// TestSessionErrorStatus: what the API answers (status and machine code)
+// for each way a session can fail; console and mediagw switch on the codes.
 func TestSessionErrorStatus(t *testing.T) {
 	for _, c := range []struct {
-		err  error
-		code int
+		err    error
+		status int
+		code   string
 	}{
-		{&RejectedError{Method: "INVITE", Code: 486, Reason: "Busy Here"}, http.StatusConflict},
-		{&RejectedError{Method: "INVITE", Code: 488, Reason: "Not Acceptable Here"}, http.StatusBadGateway},
-		{fmt.Errorf("x: %w", ErrOffline), http.StatusConflict},
-		{fmt.Errorf("x: %w", ErrTimeout), http.StatusGatewayTimeout},
-		{fmt.Errorf("x: %w", ErrMediaUnavailable), http.StatusServiceUnavailable},
-		{fmt.Errorf("x: %w", ErrNoSession), http.StatusNotFound},
-		{errors.New("other"), http.StatusInternalServerError},
+		{&RejectedError{Method: "INVITE", Code: 486, Reason: "Busy Here"}, http.StatusConflict, sipapi.CodeDeviceBusy},
+		{&RejectedError{Method: "INVITE", Code: 488, Reason: "Not Acceptable Here"}, http.StatusBadGateway, sipapi.CodeDeviceRefused},
+		{fmt.Errorf("x: %w", ErrOffline), http.StatusConflict, sipapi.CodeDeviceOffline},
+		{fmt.Errorf("x: %w", ErrTimeout), http.StatusGatewayTimeout, svcapi.CodeTimeout},
+		{fmt.Errorf("x: %w", ErrMediaUnavailable), http.StatusServiceUnavailable, sipapi.CodeMediaUnavailable},
+		{mediaErr(fmt.Errorf("open: %w", svcapi.ErrUnreachable)), http.StatusServiceUnavailable, sipapi.CodeMediaUnavailable},
+		{fmt.Errorf("x: %w", ErrNoSession), http.StatusNotFound, svcapi.CodeNotFound},
+		{errors.New("other"), http.StatusInternalServerError, svcapi.CodeInternal},
 	} {
-		if got := statusOf(c.err); got != c.code {
-			t.Errorf("%v: %d, want %d", c.err, got, c.code)
+		if got := codeOf(c.err); got.Status != c.status || got.Code != c.code {
+			t.Errorf("%v: %d %s, want %d %s", c.err, got.Status, got.Code, c.status, c.code)
 		}
 	}
 	if msg := (&RejectedError{Method: "INVITE", Code: 488, Reason: "Not Acceptable Here"}).Error(); msg !=
