@@ -70,31 +70,9 @@ func TestOfflineDeviceTakesItsChannelsOffline(t *testing.T) {
 		t.Fatalf("before: channel %s online %v listed %v, want online", channelA1, on, ok)
 	}
 
-	// The listener connects in the background: flip deviceB (whose state
-	// nothing below reads) until one of its changes arrives.
+	// deviceB's flips tell when the listener is there; nothing below reads deviceB.
+	flipUntilDelivered(t, e, events)
 	deadline := beforeDeadline(t)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	flip := false
-	for connected := false; !connected; {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				t.Fatal("event stream ended")
-			}
-			var se console.DeviceStatusEvent
-			connected = ev.name == console.TypeDeviceStatus && json.Unmarshal([]byte(ev.data), &se) == nil &&
-				se.DeviceID == deviceB && se.Cause == "test"
-		case <-tick.C:
-			flip = !flip
-			if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceB, Online: flip, Cause: "test", At: time.Now()}}); err != nil {
-				t.Fatal(err)
-			}
-		case <-deadline:
-			t.Fatal("no status event before the test's deadline")
-		}
-	}
-	tick.Stop()
 
 	// deviceA goes offline; channelA1's own row still says online.
 	if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceA, Online: false, Cause: "keepalive_timeout", At: time.Now()}}); err != nil {

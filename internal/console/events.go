@@ -56,7 +56,9 @@ func (e *Events) newEvent(ctx context.Context, channel, payload string) (ev Even
 	case store.ChannelCatalog:
 		var c store.CatalogEvent
 		if err = json.Unmarshal([]byte(payload), &c); err == nil {
-			ev.Name, v = TypeCatalog, CatalogEvent{EventHeader: header(TypeCatalog), DeviceID: c.DeviceID, Added: c.Added, Updated: c.Updated, Removed: c.Removed}
+			ev.Name, v = TypeCatalog, CatalogEvent{
+				EventHeader: header(TypeCatalog), DeviceID: c.DeviceID, Added: c.Added, Updated: c.Updated, Removed: c.Removed,
+			}
 		}
 	case store.ChannelSession:
 		var s store.SessionEvent

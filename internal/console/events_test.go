@@ -63,9 +63,16 @@ func TestEventsDeliverStatusChanges(t *testing.T) {
 	e, c := operator(t, envOptions{})
 	lr := c.login("olga", "olga-password")
 	events, _ := openEvents(t, e, lr.Token)
+	flipUntilDelivered(t, e, events)
+}
 
-	// The listener connects in the background: flip the device until a change
-	// arrives (PostgreSQL does not queue notifications for a listener not yet there).
+// flipUntilDelivered flips deviceB's state until one of its changes
+// reaches events as a device.status event of version EventVersion: the
+// listener connects in the background, and PostgreSQL does not queue
+// notifications for a listener not yet there. Bounded by the test binary's
+// deadline only: how soon it connects depends on the machine's load.
+func flipUntilDelivered(t *testing.T, e *env, events <-chan sseEvent) {
+	t.Helper()
 	ctx := context.Background()
 	deadline := beforeDeadline(t)
 	tick := time.NewTicker(100 * time.Millisecond)

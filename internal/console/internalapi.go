@@ -42,7 +42,7 @@ func (ia *InternalAPI) Register(mux *http.ServeMux) {
 	(&svcapi.API{Token: ia.Token, Status: internalStatus, Log: ia.logger()}).MountRoutes(mux, internalOpenAPI, ia.routes())
 	// Anything else under /internal/ is a JSON 404, never the UI's page.
 	mux.HandleFunc("/internal/", func(w http.ResponseWriter, r *http.Request) {
-		svcapi.WriteJSON(w, http.StatusNotFound, svcapi.Error{Error: "no route " + r.Method + " " + r.URL.Path})
+		svcapi.WriteJSON(w, http.StatusNotFound, svcapi.Error{Error: "no route " + r.Method + " " + r.URL.Path, Code: svcapi.CodeNotFound})
 	})
 }
 
