@@ -45,22 +45,31 @@ type API struct {
 
 // Register adds the API's routes to mux under /internal/v1/.
 func (a *API) Register(mux *http.ServeMux) {
-	mount := (&svcapi.API{Token: a.Token, Log: a.Log}).Mount(mux, openAPI)
-	route := func(pattern string, h svcapi.HandlerFunc) {
-		mount(pattern, func(w http.ResponseWriter, r *http.Request) error { return withCode(h(w, r)) })
+	(&svcapi.API{Token: a.Token, Log: a.Log}).MountRoutes(mux, openAPI, a.routes())
+}
+
+// routes is the API's route table: Register serves it and the OpenAPI
+// tests walk it. Each handler's error gets its machine code (withCode).
+func (a *API) routes() []svcapi.Route {
+	table := []svcapi.Route{
+		{Pattern: "POST /internal/v1/receivers", Handler: a.openReceiver},
+		{Pattern: "GET /internal/v1/receivers", Handler: a.listReceivers},
+		{Pattern: "GET /internal/v1/receivers/{id}", Handler: a.getReceiver},
+		{Pattern: "PATCH /internal/v1/receivers/{id}", Handler: a.patchReceiver},
+		{Pattern: "POST /internal/v1/receivers/{id}/connect", Handler: a.connectReceiver},
+		{Pattern: "DELETE /internal/v1/receivers/{id}", Handler: a.closeReceiver},
+		{Pattern: "GET /internal/v1/streams", Handler: a.listStreams},
+		{Pattern: "GET /internal/v1/streams/{path...}", Handler: a.getStream},
+		{Pattern: "GET /internal/v1/outputs", Handler: a.outputs},
+		{Pattern: "GET /internal/v1/webhook", Handler: a.webhook},
+		{Pattern: "POST /internal/v1/play-tokens", Handler: a.playToken},
+		{Pattern: "GET /internal/v1/metrics", Handler: a.metrics},
 	}
-	route("POST /internal/v1/receivers", a.openReceiver)
-	route("GET /internal/v1/receivers", a.listReceivers)
-	route("GET /internal/v1/receivers/{id}", a.getReceiver)
-	route("PATCH /internal/v1/receivers/{id}", a.patchReceiver)
-	route("POST /internal/v1/receivers/{id}/connect", a.connectReceiver)
-	route("DELETE /internal/v1/receivers/{id}", a.closeReceiver)
-	route("GET /internal/v1/streams", a.listStreams)
-	route("GET /internal/v1/streams/{path...}", a.getStream)
-	route("GET /internal/v1/outputs", a.outputs)
-	route("GET /internal/v1/webhook", a.webhook)
-	route("POST /internal/v1/play-tokens", a.playToken)
-	route("GET /internal/v1/metrics", a.metrics)
+	for i, r := range table {
+		h := r.Handler
+		table[i].Handler = func(w http.ResponseWriter, r *http.Request) error { return withCode(h(w, r)) }
+	}
+	return table
 }
 
 // metrics serves the per-path Prometheus metrics, which say which channels

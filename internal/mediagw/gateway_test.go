@@ -73,7 +73,7 @@ func TestControlAPIErrors(t *testing.T) {
 		t.Fatalf("open = %d", code)
 	}
 	raw := func(method, path, body, token string) int {
-		req, _ := http.NewRequest(method, g.base+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, g.api+path, strings.NewReader(body))
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

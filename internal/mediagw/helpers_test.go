@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -23,6 +25,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
@@ -37,9 +40,12 @@ const (
 
 // testGW is a mediagw started with Run on free loopback ports.
 type testGW struct {
-	t      testing.TB
-	cfg    *config.Mediagw
-	base   string // http://127.0.0.1:port
+	t    testing.TB
+	cfg  *config.Mediagw
+	base string // http://127.0.0.1:port
+	// api is base behind a proxy that checks every control API request
+	// and answer against openapi.json (call and get use it).
+	api    string
 	rtsp   string // rtsp://127.0.0.1:port
 	signer *playtoken.Signer
 	audit  *auditSink
@@ -146,6 +152,7 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 	go func() { done <- Run(ctx, cfg, log) }()
 	g := &testGW{t: t, cfg: cfg, base: "http://" + cfg.HTTP.Listen, rtsp: "rtsp://" + cfg.RTSP.Listen, audit: audit}
 	g.signer, _ = playtoken.NewSigner([]byte(testPlaySecret))
+	g.api = validatingProxy(t, g.base)
 	var once sync.Once
 	g.stop = func() {
 		once.Do(func() {
@@ -191,7 +198,7 @@ func (g *testGW) call(method, path string, body any, out any) int {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, g.base+path, rd)
+	req, _ := http.NewRequest(method, g.api+path, rd)
 	req.Header.Set("Authorization", "Bearer "+testServiceToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -211,7 +218,7 @@ func (g *testGW) call(method, path string, body any, out any) int {
 // get returns the body of a control API GET with the service token.
 func (g *testGW) get(path string) string {
 	g.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, g.base+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, g.api+path, nil)
 	req.Header.Set("Authorization", "Bearer "+testServiceToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -455,4 +462,27 @@ func (w testLogWriter) Write(b []byte) (int, error) {
 		return os.Stderr.Write(b)
 	}
 	return len(b), nil
+}
+
+// validatingProxy serves base's control API through apitest's validator of
+// openapi.json: each real request and answer of the tests is checked
+// against the document. GET /internal/v1/streams/{path...} passes
+// unchecked: its path parameter spans segments (live/<id>), which the
+// document's router matches as one segment only.
+func validatingProxy(t testing.TB, base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	checked := apitest.NewValidator(t, openAPI).Handler(t, proxy)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, mediaapi.PathStreams+"/") || !strings.HasPrefix(r.URL.Path, "/internal/v1/") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		checked.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
