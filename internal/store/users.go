@@ -1,16 +1,12 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrExists means a row with that unique key exists already.
@@ -39,16 +35,6 @@ type User struct {
 	LastLoginAt        *time.Time
 }
 
-const userColumns = `id, username, password_hash, role, must_change_password,
-	created_at, updated_at, last_login_at`
-
-func scanUser(row pgx.Row) (User, error) {
-	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
-	return u, err
-}
-
 // MaxUsernameLen bounds usernames (bytes).
 const MaxUsernameLen = 128
 
@@ -68,137 +54,6 @@ func ValidUsername(name string) error {
 	return nil
 }
 
-func validUser(u User) error {
-	if u.Username == "" || u.PasswordHash == "" {
-		return fmt.Errorf("user: username and password hash are required: %w", ErrInvalid)
-	}
-	if err := ValidUsername(u.Username); err != nil {
-		return fmt.Errorf("user: %w", err)
-	}
-	if u.Role != RoleAdmin && u.Role != RoleOperator {
-		return fmt.Errorf("user %s: role %q: %w", u.Username, u.Role, ErrInvalid)
-	}
-	return nil
-}
-
-// CreateUser adds a user and returns it as stored; ErrExists when the username is taken.
-func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
-	if err := validUser(u); err != nil {
-		return User{}, err
-	}
-	out, err := scanUser(s.Pool.QueryRow(ctx, `
-INSERT INTO users (username, password_hash, role, must_change_password) VALUES ($1, $2, $3, $4)
-RETURNING `+userColumns, u.Username, u.PasswordHash, u.Role, u.MustChangePassword))
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return User{}, fmt.Errorf("create user %s: %w", u.Username, ErrExists)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("create user %s: %w", u.Username, err)
-	}
-	return out, nil
-}
-
-// CreateFirstUser adds u only when there is no user at all and reports whether it did.
-// Consoles starting together against one database create one first user, not several.
-func (s *Store) CreateFirstUser(ctx context.Context, u User) (bool, error) {
-	if err := validUser(u); err != nil {
-		return false, err
-	}
-	created := false
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// The lock orders concurrent first starts: the second sees the first's user.
-		if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `
-INSERT INTO users (username, password_hash, role, must_change_password)
-SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM users)`, u.Username, u.PasswordHash, u.Role, u.MustChangePassword)
-		created = err == nil && tag.RowsAffected() == 1
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("create first user %s: %w", u.Username, err)
-	}
-	return created, nil
-}
-
-// UserByName returns a user, or ErrNotFound.
-func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, fmt.Errorf("user %s: %w", username, ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("get user %s: %w", username, err)
-	}
-	return u, nil
-}
-
-// UserByID returns a user, or ErrNotFound.
-func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, fmt.Errorf("user %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("get user %d: %w", id, err)
-	}
-	return u, nil
-}
-
-// ListUsers returns every user ordered by username.
-func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return users, nil
-}
-
-// LoginSucceeded stamps the login time of user id.
-func (s *Store) LoginSucceeded(ctx context.Context, id int64, at time.Time) error {
-	return s.updateUser(ctx, id, "record login",
-		`UPDATE users SET last_login_at = $2, updated_at = now() WHERE id = $1`, at)
-}
-
-// SetPassword replaces the password hash of user id and sets its must-change flag.
-func (s *Store) SetPassword(ctx context.Context, id int64, hash string, mustChange bool) error {
-	if hash == "" {
-		return fmt.Errorf("set password of user %d: empty hash: %w", id, ErrInvalid)
-	}
-	return s.updateUser(ctx, id, "set password",
-		`UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE id = $1`, hash, mustChange)
-}
-
-// SetRole changes the role of user id.
-func (s *Store) SetRole(ctx context.Context, id int64, role string) error {
-	if role != RoleAdmin && role != RoleOperator {
-		return fmt.Errorf("set role of user %d: role %q: %w", id, role, ErrInvalid)
-	}
-	return s.updateUser(ctx, id, "set role", `UPDATE users SET role = $2, updated_at = now() WHERE id = $1`, role)
-}
-
-// DeleteUser removes user id and its sessions.
-func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	return s.updateUser(ctx, id, "delete user", `DELETE FROM users WHERE id = $1`)
-}
-
-func (s *Store) updateUser(ctx context.Context, id int64, what, sql string, args ...any) error {
-	tag, err := s.Pool.Exec(ctx, sql, append([]any{id}, args...)...)
-	if err != nil {
-		return fmt.Errorf("%s of user %d: %w", what, id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("user %d: %w", id, ErrNotFound)
-	}
-	return nil
-}
-
 // UserSession is a console login. The token itself is never stored, only its SHA-256.
 type UserSession struct {
 	TokenHash []byte
@@ -210,82 +65,6 @@ type UserSession struct {
 	LastSeenAt time.Time
 	// Remote is the address the login came from.
 	Remote string
-}
-
-// CreateUserSession stores a new login session.
-func (s *Store) CreateUserSession(ctx context.Context, us UserSession) error {
-	if len(us.TokenHash) == 0 || us.UserID == 0 || us.CSRFToken == "" || us.ExpiresAt.IsZero() {
-		return fmt.Errorf("create user session: token hash, user, CSRF token and expiry are required: %w", ErrInvalid)
-	}
-	if us.CreatedAt.IsZero() {
-		us.CreatedAt = time.Now()
-	}
-	_, err := s.Pool.Exec(ctx, `
-INSERT INTO user_sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, remote)
-VALUES ($1, $2, $3, $4, $5, $4, $6)`, us.TokenHash, us.UserID, us.CSRFToken, us.CreatedAt, us.ExpiresAt, us.Remote)
-	if err != nil {
-		return fmt.Errorf("create session of user %d: %w", us.UserID, err)
-	}
-	return nil
-}
-
-// UserSessionByToken returns the session with tokenHash and its user, or
-// ErrNotFound when there is none or it expired before now.
-func (s *Store) UserSessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (UserSession, User, error) {
-	var us UserSession
-	var u User
-	err := s.Pool.QueryRow(ctx, `
-SELECT s.token_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at, s.remote,
-	u.id, u.username, u.password_hash, u.role, u.must_change_password,
-	u.created_at, u.updated_at, u.last_login_at
-FROM user_sessions s JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, now).Scan(
-		&us.TokenHash, &us.UserID, &us.CSRFToken, &us.CreatedAt, &us.ExpiresAt, &us.LastSeenAt, &us.Remote,
-		&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return UserSession{}, User{}, fmt.Errorf("user session: %w", ErrNotFound)
-	}
-	if err != nil {
-		return UserSession{}, User{}, fmt.Errorf("get user session: %w", err)
-	}
-	return us, u, nil
-}
-
-// TouchUserSession stamps the session's last use.
-func (s *Store) TouchUserSession(ctx context.Context, tokenHash []byte, at time.Time) error {
-	if _, err := s.Pool.Exec(ctx, `UPDATE user_sessions SET last_seen_at = $2 WHERE token_hash = $1`, tokenHash, at); err != nil {
-		return fmt.Errorf("touch user session: %w", err)
-	}
-	return nil
-}
-
-// DeleteUserSession ends one session (logout); a missing one is not an error.
-func (s *Store) DeleteUserSession(ctx context.Context, tokenHash []byte) error {
-	if _, err := s.Pool.Exec(ctx, `DELETE FROM user_sessions WHERE token_hash = $1`, tokenHash); err != nil {
-		return fmt.Errorf("delete user session: %w", err)
-	}
-	return nil
-}
-
-// DeleteUserSessions ends every session of user id except the one with
-// keepTokenHash (nil: all of them), e.g. after a password change.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, keepTokenHash []byte) (int, error) {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM user_sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR token_hash <> $2)`,
-		userID, keepTokenHash)
-	if err != nil {
-		return 0, fmt.Errorf("delete sessions of user %d: %w", userID, err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
-// DeleteExpiredUserSessions removes the sessions that expired before now.
-func (s *Store) DeleteExpiredUserSessions(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM user_sessions WHERE expires_at <= $1`, now)
-	if err != nil {
-		return 0, fmt.Errorf("delete expired user sessions: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
 }
 
 // Scopes of the authentication failure counters (table auth_failures).
@@ -333,108 +112,4 @@ type AuthPolicy struct {
 	Max     int
 	Window  time.Duration
 	LockFor time.Duration
-}
-
-func validAuthKey(k AuthKey) error {
-	switch k.Scope {
-	case FailLogin, FailPassword:
-		if k.Username == "" {
-			return fmt.Errorf("auth failure %s: username is required: %w", k.Scope, ErrInvalid)
-		}
-	case FailLoginIP:
-		if k.Username != "" {
-			return fmt.Errorf("auth failure %s: no username: %w", k.Scope, ErrInvalid)
-		}
-	default:
-		return fmt.Errorf("auth failure: scope %q: %w", k.Scope, ErrInvalid)
-	}
-	if !utf8.ValidString(k.Username) || strings.ContainsRune(k.Username, 0) || len(k.Username) > MaxUsernameLen {
-		return fmt.Errorf("auth failure %s: username is not storable: %w", k.Scope, ErrInvalid)
-	}
-	return nil
-}
-
-// AuthFailureOf returns the counter of k; a key without failures has the zero state.
-func (s *Store) AuthFailureOf(ctx context.Context, k AuthKey) (AuthFailure, error) {
-	if err := validAuthKey(k); err != nil {
-		return AuthFailure{}, err
-	}
-	f := AuthFailure{AuthKey: k}
-	err := s.Pool.QueryRow(ctx, `
-SELECT failures, window_start, locked_until FROM auth_failures WHERE scope = $1 AND username = $2 AND remote = $3`,
-		k.Scope, k.Username, k.Remote).Scan(&f.Failures, &f.WindowStart, &f.LockedUntil)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return AuthFailure{AuthKey: k}, nil
-	}
-	if err != nil {
-		return AuthFailure{}, fmt.Errorf("get auth failures %s: %w", k.Scope, err)
-	}
-	return f, nil
-}
-
-// CountAuthFailure counts one failure of k at now under p and returns the
-// counter as updated: LockedUntil tells whether it is locked. A key locked
-// at now stays as it is (further tries neither extend nor shorten the lock);
-// a count whose window has passed starts again at one; the failure that
-// reaches p.Max locks the key for p.LockFor and starts the count again.
-//
-// It is one statement: the upsert takes the row lock, so concurrent
-// failures of one key count one after the other, and every SET reads the
-// row as it was before this failure.
-func (s *Store) CountAuthFailure(ctx context.Context, k AuthKey, now time.Time, p AuthPolicy) (AuthFailure, error) {
-	if err := validAuthKey(k); err != nil {
-		return AuthFailure{}, err
-	}
-	if p.Max < 1 || p.Window <= 0 || p.LockFor <= 0 {
-		return AuthFailure{}, fmt.Errorf("count auth failure: policy %+v: %w", p, ErrInvalid)
-	}
-	f := AuthFailure{AuthKey: k}
-	// $4 now, $5 the window, $6 Max, $7 the end of a lock starting now.
-	// "counted" is the count with this failure: 1 when the window passed.
-	const counted = `(CASE WHEN f.window_start + $5::interval <= $4 THEN 1 ELSE f.failures + 1 END)`
-	err := s.Pool.QueryRow(ctx, `
-INSERT INTO auth_failures AS f (scope, username, remote, failures, window_start, locked_until, updated_at)
-VALUES ($1, $2, $3, CASE WHEN $6 <= 1 THEN 0 ELSE 1 END, $4, CASE WHEN $6 <= 1 THEN $7::timestamptz END, $4)
-ON CONFLICT (scope, username, remote) DO UPDATE SET
-	failures = CASE WHEN f.locked_until > $4 THEN f.failures
-		WHEN `+counted+` >= $6 THEN 0
-		ELSE `+counted+` END,
-	window_start = CASE WHEN f.locked_until > $4 THEN f.window_start
-		WHEN `+counted+` >= $6 OR f.window_start + $5::interval <= $4 THEN $4
-		ELSE f.window_start END,
-	locked_until = CASE WHEN f.locked_until > $4 THEN f.locked_until
-		WHEN `+counted+` >= $6 THEN $7::timestamptz
-		ELSE f.locked_until END,
-	updated_at = $4
-RETURNING failures, window_start, locked_until`, k.Scope, k.Username, k.Remote, now, p.Window, p.Max, now.Add(p.LockFor)).
-		Scan(&f.Failures, &f.WindowStart, &f.LockedUntil)
-	if err != nil {
-		return AuthFailure{}, fmt.Errorf("count auth failure %s: %w", k.Scope, err)
-	}
-	return f, nil
-}
-
-// ClearAuthFailures forgets the failures of k (after a success).
-func (s *Store) ClearAuthFailures(ctx context.Context, k AuthKey) error {
-	if err := validAuthKey(k); err != nil {
-		return err
-	}
-	_, err := s.Pool.Exec(ctx, `DELETE FROM auth_failures WHERE scope = $1 AND username = $2 AND remote = $3`,
-		k.Scope, k.Username, k.Remote)
-	if err != nil {
-		return fmt.Errorf("clear auth failures %s: %w", k.Scope, err)
-	}
-	return nil
-}
-
-// DeleteIdleAuthFailures removes the counters of scope not locked at now
-// and last counted before idleSince: their failures no longer count.
-func (s *Store) DeleteIdleAuthFailures(ctx context.Context, scope string, now, idleSince time.Time) (int, error) {
-	tag, err := s.Pool.Exec(ctx, `
-DELETE FROM auth_failures WHERE scope = $1 AND updated_at < $2 AND (locked_until IS NULL OR locked_until <= $3)`,
-		scope, idleSince, now)
-	if err != nil {
-		return 0, fmt.Errorf("delete idle auth failures %s: %w", scope, err)
-	}
-	return int(tag.RowsAffected()), nil
 }
