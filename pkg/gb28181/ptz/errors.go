@@ -23,4 +23,8 @@ var (
 	// ErrConflict is returned by Move and FocusIris when opposite directions
 	// are requested together (up and down, zoom in and out, iris open and close …).
 	ErrConflict = errors.New("ptz: conflicting directions")
+
+	// ErrUnknown is returned by Request.Command for an action, direction or
+	// lens movement it does not know.
+	ErrUnknown = errors.New("ptz: unknown name")
 )

@@ -1,13 +1,6 @@
 package ptz
 
-import (
-	"errors"
-	"fmt"
-)
-
-// ErrUnknown is returned by Request.Command for an action, direction or lens
-// movement it does not know. (Request's own sentinel, kept beside it.)
-var ErrUnknown = errors.New("ptz: unknown name")
+import "fmt"
 
 // Request is a PTZ command in words, as an HTTP API takes it in JSON:
 // {"action":"move","directions":["up","left"],"speed":100}. Command turns it
