@@ -112,9 +112,6 @@ func codeOf(err error) *svcapi.CodeError {
 	return svcapi.ErrInternal
 }
 
-// statusOf is the HTTP status a route's error answers with.
-func statusOf(err error) int { return codeOf(err).Status }
-
 // listQuery holds the common parameters of list routes.
 type listQuery struct {
 	svcapi.Page
@@ -144,11 +141,3 @@ func writeList[S, T any](w http.ResponseWriter, items []S, total int, toJSON fun
 	}
 	svcapi.WriteJSON(w, http.StatusOK, out)
 }
-
-// Names the package's tests still use for the contract's types; remove once
-// they name sipapi's.
-type (
-	deviceJSON          = sipapi.Device
-	channelJSON         = sipapi.Channel
-	listResponse[T any] = sipapi.List[T]
-)

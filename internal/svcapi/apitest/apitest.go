@@ -1,21 +1,18 @@
 // Package apitest holds what the services' API tests share: the OpenAPI
-// checks (the document's version, that every route the code registers is
-// documented and the other way round, that every $ref resolves and every
-// path placeholder is declared) and a log sink a test reads while the
-// service writes. Each service keeps its own security test, since each
-// secures its routes its own way.
+// checks (the document's version, that every route of the service's route
+// table is documented and the other way round, that every $ref resolves
+// and every path placeholder is declared, every request and answer against
+// the document) and a log sink a test reads while the service writes.
+// Each service keeps its own security test, since each secures its routes
+// its own way.
 package apitest
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -74,56 +71,6 @@ func Documented(t testing.TB, doc []byte) map[string]Operation {
 	return out
 }
 
-// Registered reads the route patterns the method Register in file (Go
-// source) passes as first argument to the calls isRoute accepts (called with
-// the call's function expression, e.g. an *ast.Ident "route" or the
-// *ast.SelectorExpr "mux.Handle"). Reading the source rather than probing
-// the mux is what catches a route nobody documented.
-func Registered(t testing.TB, file string, isRoute func(fun ast.Expr) bool) []string {
-	t.Helper()
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, file, nil, 0)
-	if err != nil {
-		t.Fatalf("parse %s: %v", file, err)
-	}
-	var register *ast.FuncDecl
-	for _, d := range f.Decls {
-		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "Register" && fn.Recv != nil {
-			register = fn
-		}
-	}
-	if register == nil {
-		t.Fatalf("%s has no Register method", file)
-	}
-	var patterns []string
-	// Only statements of Register itself: a route helper's own mux.Handle
-	// call takes a variable, not a pattern.
-	for _, stmt := range register.Body.List {
-		es, ok := stmt.(*ast.ExprStmt)
-		if !ok {
-			continue
-		}
-		call, ok := es.X.(*ast.CallExpr)
-		if !ok || len(call.Args) == 0 || !isRoute(call.Fun) {
-			continue
-		}
-		lit, ok := call.Args[0].(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING {
-			t.Errorf("%s: route pattern is not a string literal", fset.Position(call.Pos()))
-			continue
-		}
-		p, err := strconv.Unquote(lit.Value)
-		if err != nil {
-			t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
-		}
-		patterns = append(patterns, p)
-	}
-	if len(patterns) == 0 {
-		t.Fatalf("found no routes in Register of %s", file)
-	}
-	return patterns
-}
-
 // Request builds a request matching a ServeMux pattern ("METHOD /path/{p}",
 // or a path alone for GET): each {p} becomes params[p], or "x" + p.
 func Request(pattern string, params map[string]string) *http.Request {
@@ -141,15 +88,15 @@ func Request(pattern string, params map[string]string) *http.Request {
 	return httptest.NewRequest(method, path, nil)
 }
 
-// CheckRoutes checks that mux serves each registered pattern under that
-// pattern, that each registered pattern with a method is documented, and
+// CheckRoutes checks that mux serves each pattern of the route table
+// (registered) under that pattern, that each with a method is documented, and
 // that each documented operation is what mux serves. Patterns without a
 // method (catch-alls) need no documentation.
 func CheckRoutes(t testing.TB, mux *http.ServeMux, registered []string, documented map[string]Operation, params map[string]string) {
 	t.Helper()
 	for _, p := range registered {
 		if _, got := mux.Handler(Request(p, params)); got != p {
-			t.Errorf("route %q read from the source: mux matches %q", p, got)
+			t.Errorf("route %q of the route table: mux matches %q", p, got)
 		}
 		if !strings.Contains(p, " ") {
 			continue

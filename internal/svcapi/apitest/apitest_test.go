@@ -2,9 +2,7 @@ package apitest
 
 import (
 	"fmt"
-	"go/ast"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -31,19 +29,9 @@ const doc = `{
 }`
 
 func TestChecks(t *testing.T) {
-	isRoute := func(fun ast.Expr) bool {
-		switch f := fun.(type) {
-		case *ast.Ident:
-			return f.Name == "route"
-		case *ast.SelectorExpr:
-			return f.Sel.Name == "HandleFunc"
-		}
-		return false
-	}
-	reg := Registered(t, "testdata/api.go", isRoute)
-	if want := []string{"GET /v1/items", "POST /v1/items/{id}/undocumented", "/v1/"}; !slices.Equal(reg, want) {
-		t.Fatalf("registered %q, want %q", reg, want)
-	}
+	// The route table of a service: one route nobody documented, one
+	// catch-all (no method) that needs no documentation.
+	reg := []string{"GET /v1/items", "POST /v1/items/{id}/undocumented", "/v1/"}
 	documented := Documented(t, []byte(doc))
 	if len(documented) != 2 || !documented["GET /v1/items"].Public() || documented["DELETE /v1/items/{id}"].Public() {
 		t.Fatalf("documented %+v", documented)
