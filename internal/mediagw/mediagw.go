@@ -24,7 +24,7 @@ import (
 
 // Run serves ingest, the outputs and the control API until ctx is cancelled.
 func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
-	rt, err := svc.Start(ctx, "mediagw", nil, cfg.HTTP, log)
+	rt, err := svc.StartHTTP("mediagw", cfg.HTTP, log, nil)
 	if err != nil {
 		return err
 	}

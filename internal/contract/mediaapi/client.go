@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
@@ -22,30 +21,21 @@ const (
 // ReceiverPath is the route of one receiver.
 func ReceiverPath(id string) string { return PathReceivers + "/" + url.PathEscape(id) }
 
-// Client calls one mediagw node's control API with the service token. Its
-// errors name the call and wrap either a *svcapi.StatusError (mediagw
-// answered: match the code with errors.Is(err, ErrPathBusy),
-// svcapi.ErrNotFound, … or svcapi.CodeOf) or svcapi.ErrUnreachable (no
-// answer, or no token to ask with).
-type Client struct {
-	// BaseURL is mediagw's http://host:port.
-	BaseURL string
-	// Token is the service token; empty makes every call fail with
-	// svcapi.ErrUnreachable.
-	Token string
-	// HTTP is the client; nil means http.DefaultClient.
-	HTTP *http.Client
-	// Timeout bounds one call; 0 leaves it to the caller's context.
-	Timeout time.Duration
-}
+// Client calls one mediagw node's control API with the service token
+// (svcapi.Client's fields: BaseURL, Token, HTTP, Timeout); an empty Token
+// makes every call fail with svcapi.ErrUnreachable. Its errors name the
+// call and wrap either a *svcapi.StatusError (mediagw answered: match the
+// code with errors.Is(err, ErrPathBusy), svcapi.ErrNotFound, … or
+// svcapi.CodeOf) or svcapi.ErrUnreachable (no answer, or no token to ask
+// with).
+type Client svcapi.Client
 
 // call sends one request; op names it in errors.
 func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
 	if c.Token == "" {
-		return fmt.Errorf("%s: %w: service_token is not set", op, svcapi.ErrUnreachable)
+		return fmt.Errorf("mediagw %s: %w: service_token is not set", op, svcapi.ErrUnreachable)
 	}
-	api := svcapi.Client{BaseURL: c.BaseURL, Token: c.Token, HTTP: c.HTTP, Timeout: c.Timeout}
-	if err := api.Call(ctx, method, path, in, out); err != nil {
+	if err := (*svcapi.Client)(c).Call(ctx, method, path, in, out); err != nil {
 		return fmt.Errorf("mediagw %s: %w", op, err)
 	}
 	return nil

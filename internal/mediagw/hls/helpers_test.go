@@ -97,18 +97,6 @@ func get(t testing.TB, url string) (int, http.Header, []byte) {
 	return resp.StatusCode, resp.Header, b
 }
 
-// waitFor polls cond every 50 ms until it is true or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func readerNames(st *hub.Stream) []string {
 	var out []string
 	for _, r := range st.Stats().Readers {

@@ -25,6 +25,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -298,7 +299,7 @@ func TestIdleClose(t *testing.T) {
 	if !hasPrefixAny(readerNames(st), "hls") {
 		t.Fatalf("no hls reader on the stream: %v", readerNames(st))
 	}
-	waitFor(t, 10*time.Second, "the idle muxer and its reader to go", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the idle muxer and its reader to go", func() bool {
 		return len(s.Muxers()) == 0 && !hasPrefixAny(readerNames(st), "hls")
 	})
 	if code, _, body := get(t, u); code != http.StatusOK {
@@ -347,7 +348,7 @@ func TestStreamEnd(t *testing.T) {
 		resp.Body.Close()
 		res <- result{code: resp.StatusCode}
 	}()
-	waitFor(t, 5*time.Second, "the blocking request to arrive", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "the blocking request to arrive", func() bool {
 		ms := s.Muxers()
 		return len(ms) == 1 && ms[0].Requests > before
 	})
@@ -360,7 +361,7 @@ func TestStreamEnd(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("blocked request still pending after the stream closed")
 	}
-	waitFor(t, 5*time.Second, "the muxer to go", func() bool { return len(s.Muxers()) == 0 })
+	testsupport.Eventually(t, 5*time.Second, "the muxer to go", func() bool { return len(s.Muxers()) == 0 })
 	for _, p := range []string{"index.m3u8", "video1_stream.m3u8"} {
 		if code, _, body := get(t, base+"/hls/live/test/"+p+"?token=x"); code != http.StatusNotFound && code != http.StatusServiceUnavailable {
 			t.Fatalf("GET %s after stream end: %d %s, want 404 or 503", p, code, body)
@@ -636,7 +637,7 @@ func TestMuxerRestarts(t *testing.T) {
 			first := s.Muxers()[0].Since
 			close(swap)
 			// The swap happens at the end of the running 4 s loop.
-			waitFor(t, 15*time.Second, "the muxer to end", func() bool {
+			testsupport.Eventually(t, 15*time.Second, "the muxer to end", func() bool {
 				ms := s.Muxers()
 				return len(ms) == 0 || !ms[0].Since.Equal(first)
 			})

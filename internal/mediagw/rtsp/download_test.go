@@ -17,6 +17,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -131,7 +132,7 @@ func TestHeldStreamGortsplib(t *testing.T) {
 		t.Fatalf("got %d frames (first is a keyframe: %v), want %d from the first keyframe", got, key == 0, want)
 	}
 	c.Close()
-	eventually(t, 10*time.Second, "download stream closed", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "download stream closed", func() bool {
 		_, ok := h.Stream("download/d1")
 		return !ok
 	})
@@ -156,7 +157,7 @@ func TestHeldStreamFFmpeg(t *testing.T) {
 	if frames := mediatest.CopyFrames(t, url(s, "download/d2"), 2*time.Minute); frames != want {
 		t.Fatalf("ffmpeg copied %d frames, want %d", frames, want)
 	}
-	eventually(t, 10*time.Second, "download stream closed", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "download stream closed", func() bool {
 		_, ok := h.Stream("download/d2")
 		return !ok
 	})

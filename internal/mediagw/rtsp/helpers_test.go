@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
@@ -57,18 +56,6 @@ func startServer(t testing.TB, src access.Source, udp bool) *rtsp.Server {
 // url returns the RTSP URL of path with a token.
 func url(s *rtsp.Server, path string) string {
 	return fmt.Sprintf("rtsp://%s/%s?token=x", s.Addr().String(), path)
-}
-
-// eventually polls cond every 20 ms until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // denySource refuses every request with err.

@@ -23,6 +23,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -98,7 +99,7 @@ func TestFFprobe(t *testing.T) {
 			}
 			// ffprobe's session ended: the shared stream and its hub
 			// reader must go with it.
-			eventually(t, 5*time.Second, "hub reader gone", func() bool {
+			testsupport.Eventually(t, 5*time.Second, "hub reader gone", func() bool {
 				st, ok := h.Stream("live/test")
 				return ok && len(st.Stats().Readers) == 0
 			})
@@ -284,7 +285,7 @@ func TestSharedReader(t *testing.T) {
 	if !transports["TCP"] || !transports["UDP"] {
 		t.Errorf("transports %v, want TCP and UDP", transports)
 	}
-	eventually(t, 5*time.Second, "audio and sent bytes", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "audio and sent bytes", func() bool {
 		for _, ss := range s.Sessions() {
 			if ss.BytesSent == 0 {
 				return false
@@ -298,7 +299,7 @@ func TestSharedReader(t *testing.T) {
 		t.Errorf("hub readers after the first client left = %d, want 1", n)
 	}
 	p2.c.Close()
-	eventually(t, 5*time.Second, "hub reader gone", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "hub reader gone", func() bool {
 		return len(hs.Stats().Readers) == 0 && len(s.Sessions()) == 0
 	})
 }
@@ -410,7 +411,7 @@ func TestStreamEnd(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("client still connected 5 s after the stream ended")
 	}
-	eventually(t, 5*time.Second, "no session", func() bool { return len(s.Sessions()) == 0 })
+	testsupport.Eventually(t, 5*time.Second, "no session", func() bool { return len(s.Sessions()) == 0 })
 
 	u, err := base.ParseURL(url(s, "live/end"))
 	if err != nil {
@@ -456,7 +457,7 @@ func TestDescribeOnly(t *testing.T) {
 		t.Fatalf("hub readers after DESCRIBE = %d, want 1", n)
 	}
 	c.Close()
-	eventually(t, 5*time.Second, "hub reader gone", func() bool { return len(hs.Stats().Readers) == 0 })
+	testsupport.Eventually(t, 5*time.Second, "hub reader gone", func() bool { return len(hs.Stats().Readers) == 0 })
 }
 
 // TestConcurrentDescribe: clients arriving together on a path that has no

@@ -17,6 +17,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/transcode"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -37,17 +38,6 @@ func publishH265(t testing.TB, h *hub.Hub, path string) *hub.Stream {
 	t.Helper()
 	clip := mediatest.NewClip(t, ps.CodecH265, 640, 360, 25, 4)
 	return mediatest.Publish(t, h, path, clip, true)
-}
-
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // collectVideo reads r until it has n video units (or it ends); limit only
@@ -261,14 +251,14 @@ func TestSharedAndLinger(t *testing.T) {
 	if len(tc.Stats()) != 1 {
 		t.Fatal("transcode stopped before the linger period")
 	}
-	eventually(t, linger+5*time.Second, "transcode gone", func() bool {
+	testsupport.Eventually(t, linger+5*time.Second, "transcode gone", func() bool {
 		_, published := h.Stream("live/shared~h264")
 		return len(tc.Stats()) == 0 && !published && len(src.Stats().Readers) == 0
 	})
 	if since := time.Since(closed); since < linger {
 		t.Errorf("transcode stopped %v after the last reader, before the %v linger", since, linger)
 	}
-	eventually(t, 5*time.Second, "ffmpeg exited", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "ffmpeg exited", func() bool {
 		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 	})
 
@@ -308,7 +298,7 @@ func TestSourceClose(t *testing.T) {
 			break
 		}
 	}
-	eventually(t, 5*time.Second, "transcode gone", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "transcode gone", func() bool {
 		_, published := h.Stream("live/ends~h264")
 		return len(tc.Stats()) == 0 && !published
 	})
@@ -339,7 +329,7 @@ func TestRestart(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "ffmpeg restarted", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "ffmpeg restarted", func() bool {
 		st := tc.Stats()
 		return len(st) == 1 && st[0].Restarts == 1 && st[0].PID != 0 && st[0].PID != pid
 	})

@@ -202,18 +202,6 @@ func do(t testing.TB, method, url, contentType string, body []byte, header ...st
 	return &reply{StatusCode: res.StatusCode, Header: res.Header}, b
 }
 
-// waitFor polls cond every 20 ms until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // readers returns the number of readers of the stream at path (0 if the
 // stream is gone).
 func readers(h *hub.Hub, path string) int {

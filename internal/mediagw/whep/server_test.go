@@ -20,6 +20,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/whep"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -120,7 +121,7 @@ func TestWHEP(t *testing.T) {
 			t.Fatalf("packet %d not retransmitted after NACK", nacked.SequenceNumber)
 		}
 	}
-	waitFor(t, 5*time.Second, "NACK counted", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "NACK counted", func() bool {
 		ss := e.srv.Sessions()
 		return len(ss) == 1 && ss[0].NACKs == 1
 	})
@@ -380,7 +381,7 @@ func TestSessionEnds(t *testing.T) {
 				t.Fatalf("%d sessions, want 1", n)
 			}
 			tc.end(st, c)
-			waitFor(t, 20*time.Second, "session end", func() bool { return len(e.srv.Sessions()) == 0 })
+			testsupport.Eventually(t, 20*time.Second, "session end", func() bool { return len(e.srv.Sessions()) == 0 })
 			if n := readers(h, "live/test"); n != 0 {
 				t.Fatalf("%d readers after session end", n)
 			}
