@@ -19,6 +19,14 @@ var places = [...]string{
 	"地下车库", "收费站", "十字路口", "学校门口", "菜市场", "社区广场", "河堤步道", "公交站台",
 }
 
+// channelName names a camera by a place and its ID's serial number, unique
+// among every camera gbsim makes ("大门口 01" is the first of the default
+// start; a second simulator's cameras continue with their own numbers).
+func channelName(id string) string {
+	n := serial(id)
+	return fmt.Sprintf("%s %02d", places[(n+len(places)-1)%len(places)], n)
+}
+
 // channel is one camera of a device with its PTZ state.
 type channel struct {
 	dev   *device
@@ -50,7 +58,7 @@ func newChannel(d *device, i int, id string) *channel {
 		dev:     d,
 		index:   i,
 		id:      id,
-		name:    fmt.Sprintf("%s %02d", places[(d.idx+i)%len(places)], i+1),
+		name:    channelName(id),
 		codec:   ps.CodecH264,
 		dome:    i%2 == 0,
 		online:  true,
@@ -66,8 +74,9 @@ func newChannel(d *device, i int, id string) *channel {
 			c.codec = ps.CodecH265
 		}
 	}
-	// Spread cameras over a few kilometres around Wuhu (civil code 3402).
-	n := float64(d.idx*1000 + i)
+	// Spread cameras over a few kilometres around Wuhu (civil code 3402),
+	// each at its own spot: the place follows the serial, as the name does.
+	n := float64(serial(id) - 1)
 	c.lon = math.Round((118.38+math.Mod(n*0.0137, 0.2))*1e6) / 1e6
 	c.lat = math.Round((31.33+math.Mod(n*0.0091, 0.15))*1e6) / 1e6
 	for p := 1; p <= 3; p++ {

@@ -295,6 +295,15 @@ func parseSize(s string) (w, h int, err error) {
 	return w, h, nil
 }
 
+// serial is the serial number of a device or channel ID: its last seven
+// digits (GB/T 28181 §D.1), as a number. The IDs gbsim makes are unique, so
+// names built from it are unique too, also between simulators started with
+// different -device-id-start values.
+func serial(id string) int {
+	n, _ := strconv.Atoi(id[len(id)-7:]) // every ID here has 20 digits
+	return n
+}
+
 // deviceID returns the ID of device n (0-based): start with n added to its
 // 6-digit sequence number.
 func deviceID(start string, n int) (string, error) {

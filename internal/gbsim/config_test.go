@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -109,5 +110,72 @@ func TestFlags(t *testing.T) {
 		if fs.Lookup(name) == nil {
 			t.Errorf("flag -%s missing", name)
 		}
+	}
+}
+
+// TestNamesUnique starts (without running) the fleets of `make run` and
+// others, and checks that every device and every camera has a name of its
+// own: a second simulator with another -device-id-start must not repeat the
+// first one's "模拟设备 001" and "大门口 01".
+func TestNamesUnique(t *testing.T) {
+	type fleet struct {
+		start             string
+		devices, channels int
+	}
+	for _, tc := range []struct {
+		name   string
+		fleets []fleet
+		// first device and camera names of each fleet
+		devices, cameras []string
+	}{
+		{
+			"make run: 3 over UDP and 1 over TCP",
+			[]fleet{{"34020000001320000001", 3, 4}, {"34020000001320000101", 1, 4}},
+			[]string{"模拟设备 001", "模拟设备 101"},
+			[]string{"大门口 01", "大门口 401"},
+		},
+		{
+			"adjacent starts",
+			[]fleet{{"34020000001320000001", 2, 16}, {"34020000001320000003", 2, 16}},
+			[]string{"模拟设备 001", "模拟设备 003"},
+			[]string{"大门口 01", "大门口 33"},
+		},
+		{
+			"sequence from zero and a seventh serial digit",
+			[]fleet{{"34020000001320000000", 2, 3}, {"34020000001321000000", 2, 3}},
+			[]string{"模拟设备 000", "模拟设备 1000000"},
+			[]string{"大门口 01", "大门口 1000001"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := map[string]string{} // name -> ID
+			for i, f := range tc.fleets {
+				cfg := DefaultConfig()
+				cfg.DeviceIDStart, cfg.Devices, cfg.Channels = f.start, f.devices, f.channels
+				s, err := New(cfg, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(s.Close)
+				if got := s.devices[0].name; got != tc.devices[i] {
+					t.Errorf("fleet %s: first device %q, want %q", f.start, got, tc.devices[i])
+				}
+				if got := s.devices[0].channels[0].catalogItem().Name; got != tc.cameras[i] {
+					t.Errorf("fleet %s: first camera %q, want %q", f.start, got, tc.cameras[i])
+				}
+				for _, d := range s.devices {
+					names := map[string]string{d.name: d.id}
+					for _, c := range d.channels {
+						names[c.catalogItem().Name] = c.id
+					}
+					for name, id := range names {
+						if other, dup := seen[name]; dup {
+							t.Errorf("%s and %s are both named %q", other, id, name)
+						}
+						seen[name] = id
+					}
+				}
+			}
+		})
 	}
 }

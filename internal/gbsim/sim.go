@@ -207,7 +207,7 @@ func (s *Sim) newDevice(i int) (*device, error) {
 		sim:      s,
 		idx:      i,
 		id:       id,
-		name:     fmt.Sprintf("模拟设备 %03d", i+1),
+		name:     deviceName(id),
 		password: s.cfg.Password,
 		log:      s.log.With("device_id", id),
 		rebootCh: make(chan struct{}, 1),
@@ -229,6 +229,11 @@ func (s *Sim) newDevice(i int) (*device, error) {
 	}
 	return d, nil
 }
+
+// deviceName names a device by its ID's serial number, so that devices of
+// simulators with different -device-id-start values are told apart (the
+// first device of the default start is "模拟设备 001").
+func deviceName(id string) string { return fmt.Sprintf("模拟设备 %03d", serial(id)) }
 
 // device returns the device with the given ID, or nil.
 func (s *Sim) device(id string) *device {
