@@ -3,8 +3,6 @@ package gbsim
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/mansrtsp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
@@ -155,9 +154,7 @@ func TestInviteStreams(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.ffmpeg {
-				if _, err := exec.LookPath("ffmpeg"); err != nil && os.Getenv("CI") == "" {
-					t.Skip("ffmpeg not installed")
-				}
+				testsupport.Tool(t, "ffmpeg", "ffmpeg")
 			}
 			p := newPlatform(t, "udp")
 			s, _ := startSim(t, p, func(c *Config) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
@@ -81,7 +82,7 @@ func TestNATRebindFault(t *testing.T) {
 	for len(seen) < 3 {
 		seen[p.waitReg(t, false).source] = true
 	}
-	waitFor(t, "two rebinds and re-registrations counted", func() bool {
+	testsupport.Eventually(t, eventTimeout, "two rebinds and re-registrations counted", func() bool {
 		st := s.Stats()
 		return st.Rebinds >= 2 && st.Reregistrations >= 2
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // TestScaleAgainstSipp measures the signalling load a process sustains:
@@ -29,8 +30,8 @@ func TestScaleAgainstSipp(t *testing.T) {
 	if r, err := strconv.ParseFloat(os.Getenv("GBSIM_RATE"), 64); err == nil {
 		rate = r
 	}
-	sipp := peertest.Require(t, "sipp", "sip-tester")
-	port := freeUDPPort(t)
+	sipp := testsupport.Tool(t, "sipp", "sip-tester")
+	port := peertest.FreePort(t, "udp")
 	scenario, _ := filepath.Abs("testdata/platform_uas.xml")
 	cmd := exec.Command(sipp, "-sf", scenario, "-set", "pw", testPassword, "-set", "srvid", testServerID,
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "u1", "-nd", "-nostdin", "-l", strconv.Itoa(3*n))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ptz"
 )
@@ -78,7 +79,7 @@ func TestRegisterKeepaliveCatalogUnregister(t *testing.T) {
 func TestWrongPasswordIsRejected(t *testing.T) {
 	p := newPlatform(t, "udp")
 	s, _ := startSim(t, p, func(c *Config) { c.Faults.WrongPassword = 1 })
-	waitFor(t, "a failed registration", func() bool { return s.Stats().RegisterFailures > 0 })
+	testsupport.Eventually(t, eventTimeout, "a failed registration", func() bool { return s.Stats().RegisterFailures > 0 })
 	if st := s.Stats(); st.Registered != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -95,19 +96,7 @@ func TestKeepalive404Reregisters(t *testing.T) {
 	p.waitReg(t, false)
 	p.forget.Store(true)
 	p.waitReg(t, false) // the device noticed the 404 and registered again
-	waitFor(t, "a re-registration counted", func() bool { return s.Stats().Reregistrations > 0 })
-}
-
-// waitFor polls cond until it holds, for at most eventTimeout.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(eventTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after %v", what, eventTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testsupport.Eventually(t, eventTimeout, "a re-registration counted", func() bool { return s.Stats().Reregistrations > 0 })
 }
 
 func TestDeviceQueries(t *testing.T) {

@@ -3,7 +3,6 @@ package gbsim
 import (
 	"bytes"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,25 +13,16 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
 
 // TestAgainstSippPlatform runs a device against sipp acting as the platform
 // (testdata/platform_uas.xml): digest checked by sipp's verifyauth,
 // keepalives, an out-of-dialog Catalog query, and the unregister.
 func TestAgainstSippPlatform(t *testing.T) {
-	sipp := peertest.Require(t, "sipp", "sip-tester")
+	sipp := testsupport.Tool(t, "sipp", "sip-tester")
 	dir := t.TempDir()
-	port := freeUDPPort(t)
+	port := peertest.FreePort(t, "udp")
 	scenario, _ := filepath.Abs("testdata/platform_uas.xml")
 	msgFile := filepath.Join(dir, "messages.log")
 	errFile := filepath.Join(dir, "errors.log")
@@ -48,10 +38,12 @@ func TestAgainstSippPlatform(t *testing.T) {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
+	// A cleanup, not a defer: registered before runSim's, it runs after it,
+	// so that a failing test's simulator unregisters while sipp still answers.
+	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
-	}()
+	})
 
 	cfg := DefaultConfig()
 	cfg.Server = "127.0.0.1:" + strconv.Itoa(port)
@@ -70,14 +62,15 @@ func TestAgainstSippPlatform(t *testing.T) {
 		b, _ := os.ReadFile(msgFile)
 		return bytes.Contains(b, []byte(want))
 	}
-	deadline := time.Now().Add(eventTimeout)
-	for s.Stats().Keepalives < 3 || !logged("<SumNum>5</SumNum>") {
-		if time.Now().After(deadline) {
-			stopSim()
-			t.Fatalf("after %v: stats %+v; sipp output:\n%s", eventTimeout, s.Stats(), out.String())
+	t.Cleanup(func() { // the first cleanup to run: sipp and the simulator still run
+		if t.Failed() {
+			msgs, _ := os.ReadFile(msgFile)
+			t.Logf("stats %+v\nsipp output:\n%s\nmessages:\n%s", s.Stats(), out.String(), msgs)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
+	testsupport.Eventually(t, eventTimeout, "3 keepalives and the catalog answered to sipp", func() bool {
+		return s.Stats().Keepalives >= 3 && logged("<SumNum>5</SumNum>")
+	})
 	stopSim() // returns once the unregister was answered
 	_ = cmd.Process.Kill()
 	<-exited
@@ -107,8 +100,5 @@ func TestAgainstSippPlatform(t *testing.T) {
 	}
 	if e, _ := os.ReadFile(errFile); bytes.Contains(e, []byte("Aborting call")) || bytes.Contains(e, []byte("nexpected")) {
 		t.Errorf("sipp errors:\n%s", e)
-	}
-	if t.Failed() {
-		t.Logf("sipp output:\n%s\nmessages:\n%s", out.String(), log)
 	}
 }

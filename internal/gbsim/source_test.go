@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -89,7 +89,7 @@ func TestSyntheticClip(t *testing.T) {
 // cleanly: a keyframe with parameter sets every second, and every frame
 // back out of the PS demuxer.
 func TestFFmpegClips(t *testing.T) {
-	peertest.Require(t, "ffmpeg", "ffmpeg")
+	testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	cfg := DefaultConfig()
 	cfg.LocalIP = "127.0.0.1"
 	cfg.CacheDir = t.TempDir()
@@ -136,7 +136,7 @@ func hasParamSets(au []byte, codec ps.Codec) bool {
 // clip: Close kills ffmpeg, waits for the worker and leaves no partial file
 // (the leak check of TestMain sees that no goroutine is left).
 func TestCloseStopsClipGeneration(t *testing.T) {
-	peertest.Require(t, "ffmpeg", "ffmpeg")
+	testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	cfg := DefaultConfig()
 	cfg.LocalIP = "127.0.0.1"
 	cfg.CacheDir = t.TempDir()
@@ -150,7 +150,7 @@ func TestCloseStopsClipGeneration(t *testing.T) {
 	}
 	// ffmpeg writes to a temporary file beside the clip; wait until it has
 	// started on the first one.
-	waitFor(t, "ffmpeg started", func() bool {
+	testsupport.Eventually(t, eventTimeout, "ffmpeg started", func() bool {
 		tmp, _ := filepath.Glob(filepath.Join(cfg.CacheDir, "*.tmp"))
 		return len(tmp) > 0
 	})
