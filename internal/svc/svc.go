@@ -7,7 +7,6 @@ package svc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -18,15 +17,10 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/metrics"
-	"github.com/sharpeyes/sharpeyes/internal/store"
-	"github.com/sharpeyes/sharpeyes/internal/svcdb"
 )
 
 // Runtime is the common part of a running service.
 type Runtime struct {
-	// Store is set only by the deprecated Start with a database; services
-	// open theirs with svcdb.Open.
-	Store    *store.Store
 	Registry *prometheus.Registry
 	// Mux already serves /healthz, /readyz and /metrics; services add their routes.
 	Mux  *http.ServeMux
@@ -70,39 +64,9 @@ func StartHTTP(service string, h config.HTTP, log *slog.Logger, ready map[string
 	return rt, nil
 }
 
-// Start opens the database (when db is non-nil, with the schema role of the
-// service: svcdb.RoleOf) and starts the HTTP listener.
-//
-// Deprecated: call svcdb.Open and StartHTTP; Start goes once no service
-// calls it, and with it svc's link to the database code.
-func Start(ctx context.Context, service string, db *config.Database, h config.HTTP, log *slog.Logger) (*Runtime, error) {
-	var st *store.Store
-	var ready map[string]httpserv.ReadyFunc
-	if db != nil {
-		var err error
-		if st, err = svcdb.Open(ctx, service, *db, svcdb.RoleOf(service), log); err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
-		}
-		ready = map[string]httpserv.ReadyFunc{"database": st.Ping}
-	}
-	rt, err := StartHTTP(service, h, log, ready)
-	if err != nil {
-		if st != nil {
-			st.Close()
-		}
-		return nil, err
-	}
-	rt.Store = st
-	return rt, nil
-}
-
-// Close stops the HTTP listener (and closes the store the deprecated Start
-// opened).
+// Close stops the HTTP listener.
 func (rt *Runtime) Close() {
 	if rt.HTTP != nil {
 		rt.HTTP.Close()
-	}
-	if rt.Store != nil {
-		rt.Store.Close()
 	}
 }

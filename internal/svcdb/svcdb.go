@@ -32,15 +32,6 @@ const (
 	Reader
 )
 
-// RoleOf is the schema role of a service: schema.Owner owns the schema,
-// every other service reads it.
-func RoleOf(service string) Role {
-	if service == schema.Owner {
-		return Owner
-	}
-	return Reader
-}
-
 // Open opens the database of cfg for service and applies (Owner) or checks
 // (Reader) the schema. Without a URL it starts (or reuses) the private
 // development cluster under cfg.DataDir, which is what `make run` relies on.

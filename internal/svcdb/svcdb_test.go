@@ -20,16 +20,6 @@ func dbConfig(url string) config.Database {
 	return config.Database{URL: config.DatabaseURL(url), MaxConns: 2, ConnectTimeout: config.Duration(time.Minute)}
 }
 
-func TestRoleOf(t *testing.T) {
-	for service, want := range map[string]svcdb.Role{
-		"sipserver": svcdb.Owner, "console": svcdb.Reader, "recorder": svcdb.Reader,
-	} {
-		if got := svcdb.RoleOf(service); got != want {
-			t.Errorf("RoleOf(%s) = %v, want %v", service, got, want)
-		}
-	}
-}
-
 // TestReaderWaitsForTheOwner starts a reader on an empty database, then the
 // owner: the reader's wait (its connect timeout) ends when the owner's
 // migrations are in, as when make run starts every service at once.
