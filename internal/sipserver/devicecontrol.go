@@ -5,25 +5,26 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
+// fixedControls are the control commands without a parameter object, each
+// as the DeviceControl it sends.
+var fixedControls = map[string]manscdp.DeviceControl{
+	"record_start": {RecordCmd: manscdp.RecordCmdRecord},
+	"record_stop":  {RecordCmd: manscdp.RecordCmdStop},
+	"guard_set":    {GuardCmd: manscdp.GuardCmdSet},
+	"guard_reset":  {GuardCmd: manscdp.GuardCmdReset},
+	"alarm_reset":  {AlarmCmd: manscdp.AlarmCmdReset},
+	"iframe":       {IFameCmd: manscdp.IFameCmdSend},
+	"reboot":       {TeleBoot: manscdp.TeleBootBoot},
+}
+
 // deviceControl builds the DeviceControl a control request asks for; an
 // unknown command or a missing parameter object is a bad request.
 func deviceControl(c sipapi.ControlRequest) (*manscdp.DeviceControl, error) {
+	if dc, ok := fixedControls[c.Command]; ok {
+		return &dc, nil
+	}
 	dc := &manscdp.DeviceControl{}
 	switch c.Command {
-	case "record_start":
-		dc.RecordCmd = manscdp.RecordCmdRecord
-	case "record_stop":
-		dc.RecordCmd = manscdp.RecordCmdStop
-	case "guard_set":
-		dc.GuardCmd = manscdp.GuardCmdSet
-	case "guard_reset":
-		dc.GuardCmd = manscdp.GuardCmdReset
-	case "alarm_reset":
-		dc.AlarmCmd = manscdp.AlarmCmdReset
-	case "iframe":
-		dc.IFameCmd = manscdp.IFameCmdSend
-	case "reboot":
-		dc.TeleBoot = manscdp.TeleBootBoot
 	case "home_position":
 		if c.HomePosition == nil {
 			return nil, badRequest("home_position needs a home_position object")
