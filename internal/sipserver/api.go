@@ -133,11 +133,22 @@ func parseList(r *http.Request) (listQuery, error) {
 	return l, err
 }
 
-// writeList answers items, each as toJSON shows it, and the total.
-func writeList[S, T any](w http.ResponseWriter, items []S, total int, toJSON func(S) T) {
-	out := sipapi.List[T]{Items: make([]T, 0, len(items)), Total: total}
-	for _, it := range items {
-		out.Items = append(out.Items, toJSON(it))
+// respond answers 200 with the view of res, the answer of a route's call,
+// unless the call failed with err.
+func respond[R, T any](w http.ResponseWriter, res R, err error, view func(R) T) error {
+	if err != nil {
+		return err
 	}
-	svcapi.WriteJSON(w, http.StatusOK, out)
+	svcapi.WriteJSON(w, http.StatusOK, view(res))
+	return nil
+}
+
+// noContent answers 204, the answer of a route that changes a resource and
+// shows none, unless its call failed with err.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

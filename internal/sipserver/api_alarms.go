@@ -5,6 +5,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // alarms lists the stored alarms.
@@ -21,7 +22,7 @@ func (a *API) alarms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, list, total, func(x store.Alarm) sipapi.Alarm {
+	svcapi.WriteList(w, list, total, func(x store.Alarm) sipapi.Alarm {
 		return sipapi.Alarm{
 			ID: x.ID, DeviceID: x.DeviceID, ChannelID: x.ChannelID, Priority: x.Priority, Method: x.Method,
 			Type: x.Type, Description: x.Description, Longitude: x.Longitude, Latitude: x.Latitude,

@@ -35,17 +35,13 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, chs, total, channelView)
+	svcapi.WriteList(w, chs, total, channelView)
 	return nil
 }
 
 func (a *API) getChannel(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.catalog().GetChannel(r.Context(), r.PathValue("device"), r.PathValue("channel"))
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, channelView(c))
-	return nil
+	return respond(w, c, err, channelView)
 }
 
 func (a *API) patchChannel(w http.ResponseWriter, r *http.Request) error {
@@ -62,11 +58,7 @@ func (a *API) patchChannel(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err)
 	}
 	c, err := a.catalog().GetChannel(ctx, dev, ch)
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, channelView(c))
-	return nil
+	return respond(w, c, err, channelView)
 }
 
 // streamTransport checks a stream_transport of a PATCH body: udp,

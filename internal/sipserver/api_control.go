@@ -5,6 +5,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
 func (a *API) ptz(w http.ResponseWriter, r *http.Request) error {
@@ -27,18 +28,16 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) presets(w http.ResponseWriter, r *http.Request) error {
 	res, err := a.Server.QueryPresets(r.Context(), r.PathValue("device"), r.PathValue("channel"))
-	if err != nil {
-		return err
-	}
-	out := sipapi.List[sipapi.Preset]{Items: []sipapi.Preset{}}
-	if res.PresetList != nil {
-		for _, p := range res.PresetList.Items {
-			out.Items = append(out.Items, sipapi.Preset{ID: p.PresetID, Name: p.PresetName})
+	return respond(w, res, err, func(res *manscdp.PresetQueryResponse) svcapi.List[sipapi.Preset] {
+		out := svcapi.List[sipapi.Preset]{Items: []sipapi.Preset{}}
+		if res.PresetList != nil {
+			for _, p := range res.PresetList.Items {
+				out.Items = append(out.Items, sipapi.Preset{ID: p.PresetID, Name: p.PresetName})
+			}
 		}
-	}
-	out.Total = len(out.Items)
-	svcapi.WriteJSON(w, http.StatusOK, out)
-	return nil
+		out.Total = len(out.Items)
+		return out
+	})
 }
 
 func (a *API) controlDevice(w http.ResponseWriter, r *http.Request) error {
@@ -61,9 +60,7 @@ func (a *API) control(w http.ResponseWriter, r *http.Request, target string) err
 		return err
 	}
 	result, err := a.Server.Control(r.Context(), r.PathValue("device"), target, dc)
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, sipapi.ControlResult{Command: body.Command, Result: result})
-	return nil
+	return respond(w, result, err, func(result string) sipapi.ControlResult {
+		return sipapi.ControlResult{Command: body.Command, Result: result}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
 // deviceView shows d with the live state overlaid, which is newer than the
@@ -55,17 +56,13 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, devs, total, a.deviceView)
+	svcapi.WriteList(w, devs, total, a.deviceView)
 	return nil
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request) error {
 	d, err := a.catalog().GetDevice(r.Context(), r.PathValue("device"))
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, a.deviceView(d))
-	return nil
+	return respond(w, d, err, a.deviceView)
 }
 
 // statusLogSpan is the span of a status log asked for without from.
@@ -87,7 +84,7 @@ func (a *API) statusLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, log, len(log), func(c store.StatusChange) sipapi.StatusChange {
+	svcapi.WriteList(w, log, len(log), func(c store.StatusChange) sipapi.StatusChange {
 		return sipapi.StatusChange{ChannelID: c.ChannelID, Online: c.Online, Cause: c.Cause, At: c.At}
 	})
 	return nil
@@ -95,42 +92,34 @@ func (a *API) statusLog(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) refreshCatalog(w http.ResponseWriter, r *http.Request) error {
 	res, err := a.Server.RefreshCatalog(r.Context(), r.PathValue("device"))
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, sipapi.CatalogResult{
-		Added: res.Added, Updated: res.Updated, Removed: res.Removed, Unchanged: res.Unchanged,
+	return respond(w, res, err, func(res store.CatalogSyncResult) sipapi.CatalogResult {
+		return sipapi.CatalogResult{Added: res.Added, Updated: res.Updated, Removed: res.Removed, Unchanged: res.Unchanged}
 	})
-	return nil
 }
 
 func (a *API) deviceInfo(w http.ResponseWriter, r *http.Request) error {
 	res, err := a.Server.QueryDeviceInfo(r.Context(), r.PathValue("device"))
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, sipapi.DeviceInfo{
-		Name: res.DeviceName, Manufacturer: res.Manufacturer,
-		Model: res.Model, Firmware: res.Firmware, Channels: res.Channel, Result: res.Result,
+	return respond(w, res, err, func(res *manscdp.DeviceInfoResponse) sipapi.DeviceInfo {
+		return sipapi.DeviceInfo{
+			Name: res.DeviceName, Manufacturer: res.Manufacturer,
+			Model: res.Model, Firmware: res.Firmware, Channels: res.Channel, Result: res.Result,
+		}
 	})
-	return nil
 }
 
 func (a *API) deviceStatus(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("device")
 	res, err := a.Server.QueryDeviceStatus(r.Context(), id, id)
-	if err != nil {
-		return err
-	}
-	out := sipapi.DeviceStatus{
-		Online: res.Online, Status: res.Status, Reason: res.Reason, Encode: res.Encode,
-		Record: res.Record, Result: res.Result,
-	}
-	if !res.DeviceTime.IsZero() {
-		out.DeviceTime = &res.DeviceTime.Time
-	}
-	svcapi.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return respond(w, res, err, func(res *manscdp.DeviceStatusResponse) sipapi.DeviceStatus {
+		out := sipapi.DeviceStatus{
+			Online: res.Online, Status: res.Status, Reason: res.Reason, Encode: res.Encode,
+			Record: res.Record, Result: res.Result,
+		}
+		if !res.DeviceTime.IsZero() {
+			out.DeviceTime = &res.DeviceTime.Time
+		}
+		return out
+	})
 }
 
 func (a *API) deviceConfig(w http.ResponseWriter, r *http.Request) error {
@@ -139,13 +128,9 @@ func (a *API) deviceConfig(w http.ResponseWriter, r *http.Request) error {
 		typ = "BasicParam"
 	}
 	res, err := a.Server.QueryConfig(r.Context(), r.PathValue("device"), typ)
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, sipapi.DeviceConfig{
-		Result: res.Result, BasicParam: res.BasicParam, VideoParamOpt: res.VideoParamOpt,
+	return respond(w, res, err, func(res *manscdp.ConfigDownloadResponse) sipapi.DeviceConfig {
+		return sipapi.DeviceConfig{Result: res.Result, BasicParam: res.BasicParam, VideoParamOpt: res.VideoParamOpt}
 	})
-	return nil
 }
 
 func (a *API) setHeartbeat(w http.ResponseWriter, r *http.Request) error {
@@ -188,9 +173,5 @@ func (a *API) patchDevice(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	d, err := a.catalog().GetDevice(ctx, id)
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, a.deviceView(d))
-	return nil
+	return respond(w, d, err, a.deviceView)
 }

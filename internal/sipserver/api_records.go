@@ -5,6 +5,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
 // records asks the device for the recordings of a channel (RecordInfo).
@@ -23,9 +24,11 @@ func (a *API) records(w http.ResponseWriter, r *http.Request) error {
 		typ = "all"
 	}
 	res, err := a.Server.QueryRecords(r.Context(), r.PathValue("device"), r.PathValue("channel"), start, end, typ)
-	if err != nil {
-		return err
-	}
+	return respond(w, res, err, recordsView)
+}
+
+// recordsView shows the RecordInfo a device answered.
+func recordsView(res *manscdp.Result) sipapi.Records {
 	out := sipapi.Records{SumNum: res.SumNum, Partial: res.Partial}
 	out.Items = make([]sipapi.Record, 0, len(res.Records))
 	for _, it := range res.Records {
@@ -36,6 +39,5 @@ func (a *API) records(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	out.Total = len(out.Items)
-	svcapi.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return out
 }

@@ -33,7 +33,7 @@ func (a *API) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, rows, total, sessionInfo)
+	svcapi.WriteList(w, rows, total, sessionInfo)
 	return nil
 }
 
@@ -52,19 +52,11 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getSession(w http.ResponseWriter, r *http.Request) error {
 	row, err := a.Store.Session(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	svcapi.WriteJSON(w, http.StatusOK, sessionInfo(row))
-	return nil
+	return respond(w, row, err, sessionInfo)
 }
 
 func (a *API) closeSession(w http.ResponseWriter, r *http.Request) error {
-	if err := a.Server.EndSession(r.PathValue("id"), ReasonStopped); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.Server.EndSession(r.PathValue("id"), ReasonStopped))
 }
 
 func (a *API) controlSession(w http.ResponseWriter, r *http.Request) error {
@@ -85,11 +77,6 @@ func (a *API) controlSession(w http.ResponseWriter, r *http.Request) error {
 	if body.Action == "scale" && (scale < 0.125 || scale > 16) {
 		return badRequest("scale must be 0.125–16")
 	}
-	err := a.Server.ControlPlayback(r.Context(), r.PathValue("id"), body.Action,
-		time.Duration(position*float64(time.Second)), scale)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.Server.ControlPlayback(r.Context(), r.PathValue("id"), body.Action,
+		time.Duration(position*float64(time.Second)), scale))
 }

@@ -30,11 +30,7 @@ func (a *API) streamIdle(w http.ResponseWriter, r *http.Request) error {
 	if err := svcapi.DecodeBody(r, &body); err != nil {
 		return err
 	}
-	if err := a.Server.EndPath(body.Path, ReasonIdle); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.Server.EndPath(body.Path, ReasonIdle))
 }
 
 // streamEnded ends the session of a path whose media stopped.
@@ -50,9 +46,5 @@ func (a *API) streamEnded(w http.ResponseWriter, r *http.Request) error {
 	if len(reason) > maxEndReason {
 		return badRequest("reason is longer than %d characters", maxEndReason)
 	}
-	if err := a.Server.EndPath(body.Path, "media: "+reason); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, a.Server.EndPath(body.Path, "media: "+reason))
 }

@@ -79,7 +79,7 @@ func TestAPIAgainstDocument(t *testing.T) {
 	stop := h.runSim(simConfig(1, 2, "udp", id), io.Discard)
 	testsupport.Eventually(t, h.settle(), "catalog synchronised", func() bool { return len(h.channels(id)) == 2 })
 	testsupport.Eventually(t, h.settle(), "channels online", func() bool {
-		var l sipapi.List[sipapi.Channel]
+		var l svcapi.List[sipapi.Channel]
 		code, _ := api.call("GET", "/internal/v1/channels?device_id="+id+"&online=true", "", &l)
 		return code == 200 && l.Total == 2
 	})
@@ -156,7 +156,7 @@ func TestAPIAgainstDocument(t *testing.T) {
 	if code, _ := api.call("GET", chp, "", &c); code != 200 || c.Online {
 		t.Errorf("channel of an offline device: %d online=%v", code, c.Online)
 	}
-	var l sipapi.List[sipapi.Channel]
+	var l svcapi.List[sipapi.Channel]
 	if code, _ := api.call("GET", "/internal/v1/channels?device_id="+id, "", &l); code != 200 || l.Total != 2 ||
 		slices.ContainsFunc(l.Items, func(c sipapi.Channel) bool { return c.Online }) {
 		t.Errorf("channels of an offline device: %d %+v", code, l)

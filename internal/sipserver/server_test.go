@@ -25,6 +25,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -259,7 +260,7 @@ func TestRegisterCatalogUnregister(t *testing.T) {
 			if code := h.call("GET", "/internal/v1/devices/"+id, "", &dev); code != 200 || !dev.Online || !dev.Registered {
 				t.Fatalf("GET device: %d %+v", code, dev)
 			}
-			var list sipapi.List[sipapi.Channel]
+			var list svcapi.List[sipapi.Channel]
 			if code := h.call("GET", "/internal/v1/channels?device_id="+id+"&online=true", "", &list); code != 200 || list.Total != 4 {
 				t.Fatalf("GET channels: %d %+v", code, list)
 			}
@@ -563,7 +564,7 @@ func TestNotifyAlarmAndSerialQueries(t *testing.T) {
 		return false
 	})
 	// Alarms are stored and visible through the API.
-	var alarms sipapi.List[struct {
+	var alarms svcapi.List[struct {
 		DeviceID  string `json:"device_id"`
 		ChannelID string `json:"channel_id"`
 	}]

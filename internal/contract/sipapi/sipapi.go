@@ -8,15 +8,10 @@ package sipapi
 import (
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ptz"
 )
-
-// List is the shape of every list answer.
-type List[T any] struct {
-	Items []T `json:"items"`
-	Total int `json:"total"`
-}
 
 // Summary is the answer of GET /internal/v1/summary.
 type Summary struct {
@@ -175,7 +170,7 @@ type Record struct {
 
 // Records is a device's answer to a record query.
 type Records struct {
-	List[Record]
+	svcapi.List[Record]
 	// SumNum is the total the device announced.
 	SumNum int `json:"sum_num"`
 	// Partial is true when the device sent fewer than it announced in time.
