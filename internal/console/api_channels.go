@@ -48,7 +48,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, _ *auth.Sessi
 	if err != nil {
 		return err
 	}
-	writeList(w, chs, total, toChannelJSON)
+	svcapi.WriteList(w, chs, total, toChannelJSON)
 	return nil
 }
 

@@ -42,6 +42,6 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *auth.Sessio
 	if err != nil {
 		return err
 	}
-	writeList(w, devs, total, toDeviceJSON)
+	svcapi.WriteList(w, devs, total, toDeviceJSON)
 	return nil
 }
