@@ -120,7 +120,8 @@ func (a *API) openReceiver(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listReceivers(w http.ResponseWriter, _ *http.Request) error {
 	items := a.Gateway.Receivers()
-	svcapi.WriteJSON(w, http.StatusOK, mediaapi.List[mediaapi.Receiver]{Items: items, Total: len(items)})
+	// The receivers are their views already.
+	svcapi.WriteJSON(w, http.StatusOK, svcapi.List[mediaapi.Receiver]{Items: items, Total: len(items)})
 	return nil
 }
 
@@ -206,11 +207,7 @@ func (a *API) streamInfo(st hub.StreamStats) mediaapi.Stream {
 
 func (a *API) listStreams(w http.ResponseWriter, _ *http.Request) error {
 	stats := a.Gateway.Hub.Streams()
-	items := make([]mediaapi.Stream, 0, len(stats))
-	for _, st := range stats {
-		items = append(items, a.streamInfo(st))
-	}
-	svcapi.WriteJSON(w, http.StatusOK, mediaapi.List[mediaapi.Stream]{Items: items, Total: len(items)})
+	svcapi.WriteList(w, stats, len(stats), a.streamInfo)
 	return nil
 }
 

@@ -76,14 +76,14 @@ func (c *Client) Receiver(ctx context.Context, id string) (Receiver, error) {
 
 // Receivers lists the receivers by path.
 func (c *Client) Receivers(ctx context.Context) ([]Receiver, error) {
-	var out List[Receiver]
+	var out svcapi.List[Receiver]
 	err := c.call(ctx, "list receivers", http.MethodGet, PathReceivers, nil, &out)
 	return out.Items, err
 }
 
 // Streams lists the published streams by path.
 func (c *Client) Streams(ctx context.Context) ([]Stream, error) {
-	var out List[Stream]
+	var out svcapi.List[Stream]
 	err := c.call(ctx, "list streams", http.MethodGet, PathStreams, nil, &out)
 	return out.Items, err
 }

@@ -14,12 +14,6 @@ const (
 	TransportTCPActive  = "tcp-active"
 )
 
-// List is the shape of every list answer.
-type List[T any] struct {
-	Items []T `json:"items"`
-	Total int `json:"total"`
-}
-
 // OpenRequest asks for a receiver: the body of POST /internal/v1/receivers.
 type OpenRequest struct {
 	// Path is the stream path the media is published at (streampath).
