@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // New starts a headless Chromium for the test and returns a chromedp context
@@ -18,7 +18,7 @@ import (
 // skips the test (fails it under CI) when chromium is missing.
 func New(t testing.TB) context.Context {
 	t.Helper()
-	bin := peertest.Require(t, "chromium", "chromium")
+	bin := testsupport.Tool(t, "chromium", "chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),

@@ -19,7 +19,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/browsertest"
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // playerPage plays ?whep= or ?hls= in a <video> and exposes stats for the test.
@@ -70,7 +70,7 @@ func startE2E(t *testing.T) (*testGW, *sipserverDouble) {
 // ffprobeVideo returns codec, width and height of the first video stream.
 func ffprobeVideo(t *testing.T, args ...string) (string, int, int) {
 	t.Helper()
-	bin := peertest.Require(t, "ffprobe", "ffmpeg")
+	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	full := append([]string{"-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height", "-of", "json"}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -94,7 +94,7 @@ func ffprobeVideo(t *testing.T, args ...string) (string, int, int) {
 // of video frames decoded and ffmpeg's error output.
 func decodeWindow(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	full := append([]string{"-hide_banner", "-nostdin", "-v", "error"}, args...)
 	full = append(full, "-t", "10", "-map", "0:v:0", "-f", "framemd5", "-")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

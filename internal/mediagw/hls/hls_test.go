@@ -24,7 +24,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
@@ -40,7 +39,7 @@ type probeStream struct {
 // ffprobe returns the streams ffprobe finds at u.
 func ffprobe(t *testing.T, u string) []probeStream {
 	t.Helper()
-	bin := peertest.Require(t, "ffprobe", "ffmpeg")
+	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
@@ -87,7 +86,7 @@ func TestFFprobeVariants(t *testing.T) {
 // with ffmpeg: about 250 frames at 25 fps (only the window edges may lose
 // a few) and nothing on stderr at -v error.
 func TestFFmpegDecodesTenSeconds(t *testing.T) {
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	h := mediatest.NewHub(t, nil)
 	publishH264(t, h)
 	_, base := startServer(t, &access.HubSource{Hub: h}, "", nil)
@@ -433,7 +432,7 @@ func TestH265PassThrough(t *testing.T) {
 // ffmpeg and returns the ADTS frames, each with its header.
 func aacFrames(t *testing.T, seconds int) [][]byte {
 	t.Helper()
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	out := filepath.Join(t.TempDir(), "tone.aac")
 	cmd := exec.Command(bin, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", strconv.Itoa(seconds),

@@ -17,7 +17,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -40,7 +40,7 @@ var clipMu sync.Mutex
 // ffmpeg. It skips the test (fails it under CI) when ffmpeg is missing.
 func NewClip(t testing.TB, codec ps.Codec, w, h, fps, seconds int) *Clip {
 	t.Helper()
-	ffmpeg := peertest.Require(t, "ffmpeg", "ffmpeg")
+	ffmpeg := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	dir := cacheDir("mediatest")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func SimConfig(t testing.TB) gbsim.Config {
 	cfg := gbsim.DefaultConfig()
 	cfg.LocalIP = "127.0.0.1"
 	cfg.Media = gbsim.MediaMixed
-	cfg.FFmpeg = peertest.Require(t, "ffmpeg", "ffmpeg")
+	cfg.FFmpeg = testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	cfg.ClipSize = "640x360"
 	cfg.CacheDir = cacheDir("gbsim-test")
 	return cfg

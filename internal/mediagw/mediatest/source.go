@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // AuditingSource is a HubSource that records the media opens outputs
@@ -56,7 +56,7 @@ func (a *AuditingSource) Opens() []access.Request {
 // ffmpeg fails the test.
 func CopyFrames(t testing.TB, src string, limit time.Duration) int {
 	t.Helper()
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-hide_banner", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",

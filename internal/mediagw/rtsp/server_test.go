@@ -22,7 +22,6 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
@@ -39,7 +38,7 @@ type probeStream struct {
 // ffprobe returns the streams ffprobe finds at u over transport.
 func ffprobe(t *testing.T, u, transport string) []probeStream {
 	t.Helper()
-	bin := peertest.Require(t, "ffprobe", "ffmpeg")
+	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-rtsp_transport", transport,
@@ -112,7 +111,7 @@ func TestFFprobe(t *testing.T) {
 // keyframe.
 func TestFFmpegDecode(t *testing.T) {
 	t.Parallel()
-	bin := peertest.Require(t, "ffmpeg", "ffmpeg")
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	clip := mediatest.NewClip(t, ps.CodecH264, 640, 360, 25, 4)
 	h := mediatest.NewHub(t, nil)
 	mediatest.Publish(t, h, "live/34020000001320000001", clip, true)

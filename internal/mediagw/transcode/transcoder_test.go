@@ -16,14 +16,13 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/transcode"
-	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
 func startTranscoder(t testing.TB, h *hub.Hub, linger time.Duration) *transcode.Transcoder {
 	t.Helper()
-	peertest.Require(t, "ffmpeg", "ffmpeg")
+	testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	tc := &transcode.Transcoder{Hub: h, Linger: linger, Log: mediatest.Log(t)}
 	if err := tc.Initialize(); err != nil {
 		t.Fatal(err)
@@ -96,7 +95,7 @@ func checkTimeline(t *testing.T, video []hub.Unit) {
 // ffprobeFrames decodes an H.264 elementary stream file with ffprobe.
 func ffprobeFrames(t *testing.T, path string) (codec string, w, h, frames int) {
 	t.Helper()
-	bin := peertest.Require(t, "ffprobe", "ffmpeg")
+	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-count_frames", "-select_streams", "v:0",
@@ -355,7 +354,7 @@ func TestRestart(t *testing.T) {
 
 func TestInitializeErrors(t *testing.T) {
 	h := mediatest.NewHub(t, nil)
-	peertest.Require(t, "ffmpeg", "ffmpeg")
+	testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	tests := []struct {
 		name    string
 		tc      *transcode.Transcoder
