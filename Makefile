@@ -7,23 +7,37 @@ FUZZTIME ?= 200000x
 TEST_TIMEOUT ?= 30m
 SERVICES := sipserver mediagw recorder console
 
-.PHONY: all build run test test-unit test-fuzz bench lint cover clean
+.PHONY: all deps build run test test-unit test-fuzz bench lint cover clean
 
 all: build
 
-build:
-	@mkdir -p bin
-	$(GO) build -o bin/ $(addprefix ./cmd/,$(SERVICES)) ./cmd/gbsim
+## deps: install what run and test need, only what is missing (both run it first; root needs no sudo)
+deps:
+	@scripts/install-deps.sh
 
-## run: build and start the whole stack and gbsim with 16 cameras (private PostgreSQL when SHARPEYES_DATABASE_URL is unset)
-run: build
+## build: the binaries into bin/, saying what it does (module downloads, compile progress)
+build:
+	@GO="$(GO)" scripts/build.sh $(SERVICES) gbsim
+
+# run and test call make again for the steps after deps, so that deps comes
+# first even under make -j (make 4.3 has no .WAIT).
+
+## run: install what is missing, build, start the whole stack and gbsim with 16 cameras; Ctrl-C stops it all
+## (private PostgreSQL when SHARPEYES_DATABASE_URL is unset)
+run: deps
+	@$(MAKE) --no-print-directory build
 	@scripts/run-stack.sh
 
-## test: everything — unit and integration tests (race detector on), then every fuzz target for $(FUZZTIME) executions
-test: test-unit test-fuzz
+## test: install what is missing, then everything — unit and integration tests (race detector on), then every
+## fuzz target for $(FUZZTIME) executions
+test: deps
+	@$(MAKE) --no-print-directory test-unit test-fuzz
 
 test-unit:
+	@GO="$(GO)" scripts/build.sh modules
+	@echo "test: go vet ./... (the first run compiles every package: minutes)"
 	$(GO) vet ./...
+	@echo "test: go test -race ./... (each package reports when it finishes; the first run compiles them all again with the race detector)"
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-fuzz:

@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
-# Installs what sharpeyes' tests and `make run` need, only when missing, and says what it did.
-# Debian/Ubuntu; run as root (or with sudo available). Safe to run repeatedly.
+# Installs what `make run` and `make test` need, only what is missing, and says
+# what it did. Both targets run it first, so it must be fast when everything is
+# there: every package is checked with a command before apt is asked anything.
+# Debian/Ubuntu; as root it needs no sudo (a root-only image has none), as
+# another user it uses sudo when present. apt-get waits up to 120 s for a lock
+# another apt holds (unattended-upgrades on a fresh machine) instead of failing.
+# Safe to run repeatedly.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 log() { printf 'install-deps: %s\n' "$*"; }
+fail() {
+	printf 'install-deps: %s\n' "$@" >&2
+	exit 1
+}
 
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		sudo_cmd=(sudo)
-	else
-		log "not root and no sudo: install the packages listed below by hand"
-	fi
-fi
+# The Go release go.mod needs; older ones cannot build the module.
+go_want=1.26
 
 have_pg() {
 	command -v initdb >/dev/null 2>&1 && return 0
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
 }
+gst_has() { command -v gst-inspect-1.0 >/dev/null 2>&1 && gst-inspect-1.0 "$1" >/dev/null 2>&1; }
 
-# package name -> check command
+# Debian package -> the command that tells whether it is installed. The first
+# three are tools the Makefile and scripts use; the rest are the real peers of
+# the tests and the stack (PostgreSQL, ffmpeg, sipp, GStreamer, Chromium).
 declare -A checks=(
+	[make]="command -v make"
+	[git]="command -v git"
+	[curl]="command -v curl"
 	[postgresql]=have_pg
 	[ffmpeg]="command -v ffmpeg"
 	[sip-tester]="command -v sipp"
@@ -29,35 +39,53 @@ declare -A checks=(
 	[gstreamer1.0-plugins-ugly]="gst_has x264enc"
 	[chromium]="command -v chromium"
 )
-order=(postgresql ffmpeg sip-tester gstreamer1.0-tools gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly chromium)
-
-gst_has() { command -v gst-inspect-1.0 >/dev/null 2>&1 && gst-inspect-1.0 "$1" >/dev/null 2>&1; }
+order=(make git curl postgresql ffmpeg sip-tester gstreamer1.0-tools gstreamer1.0-plugins-bad
+	gstreamer1.0-plugins-ugly chromium)
 
 missing=()
 for pkg in "${order[@]}"; do
-	if eval "${checks[$pkg]}" >/dev/null 2>&1; then
-		log "$pkg: present"
-	else
-		missing+=("$pkg")
-	fi
+	eval "${checks[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
 done
 
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	"${sudo_cmd[@]}" apt-get update -qq
-	"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	for pkg in "${missing[@]}"; do
-		if eval "${checks[$pkg]}" >/dev/null 2>&1; then
-			log "$pkg: installed"
-		else
-			log "$pkg: install finished but the check still fails"
-			exit 1
-		fi
-	done
+if [ ${#missing[@]} -eq 0 ]; then
+	log "all present: ${order[*]}"
 else
-	log "nothing to install"
+	# Root needs no sudo; anyone else needs sudo to install.
+	as_root=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 ||
+			fail "missing: ${missing[*]}" \
+				"  not root and no sudo: as root, run: apt-get install --no-install-recommends ${missing[*]}"
+		as_root=(sudo)
+	fi
+	command -v apt-get >/dev/null 2>&1 ||
+		fail "missing: ${missing[*]}" \
+			"  no apt-get here (this script knows Debian and Ubuntu): install these with your system's package manager"
+	log "installing: ${missing[*]} (apt-get, waiting up to 120 s for another apt to finish)"
+	apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120)
+	"${apt[@]}" update -qq ||
+		fail "apt-get update failed (see above): no network, or a broken source in /etc/apt/sources.list*"
+	"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		fail "apt-get install ${missing[*]} failed (see above)"
+	for pkg in "${missing[@]}"; do
+		eval "${checks[$pkg]}" >/dev/null 2>&1 || fail "$pkg: installed, but the check still fails: ${checks[$pkg]}"
+		log "$pkg: installed"
+	done
 fi
 
-command -v go >/dev/null 2>&1 || { log "go is not on PATH: install Go 1.26 (https://go.dev/dl)"; exit 1; }
-log "go: $(go version)"
+# Go is not taken from apt: Debian's golang is older than the module needs.
+how_go="install Go $go_want or newer from https://go.dev/dl/ (e.g. tar -C /usr/local -xzf go*.linux-amd64.tar.gz)"
+how_go+=" and put /usr/local/go/bin on PATH"
+command -v "${GO:-go}" >/dev/null 2>&1 || fail "go: not found on PATH" "  $how_go"
+# Asked inside the module, so a GOTOOLCHAIN switch to go.mod's release counts.
+have=$("${GO:-go}" env GOVERSION 2>/dev/null) || fail "go: '${GO:-go} env GOVERSION' failed" "  $how_go"
+ver=${have#go}
+major=${ver%%.*}
+minor=${ver#*.}
+minor=${minor%%[!0-9]*}
+if [[ $have == devel* ]]; then
+	: # a development build is newer than any release
+elif ! [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] || ((major < 1 || (major == 1 && minor < ${go_want#1.}))); then
+	fail "go: $have found, $go_want or newer needed" "  $how_go"
+fi
+log "go: $have"

@@ -2,8 +2,25 @@
 # Starts the development stack from bin/ (built by `make run`): every service with
 # its example config, then gbsim with 16 cameras, logs under var/log/, until
 # Ctrl-C. Without SHARPEYES_DATABASE_URL the services share a private PostgreSQL
-# cluster in var/pgdata, started here and stopped again on exit (the data stays).
+# cluster in var/pgdata, started by the first of them and stopped here on exit
+# (the data stays).
+#
+# Ctrl-C stops everything, also under `make run 2>&1 | tee run.log`:
+#   - the services and gbsim run in sessions of their own (setsid), so the
+#     terminal's SIGINT reaches only make, this script and tee; this script
+#     then stops gbsim first (its devices unregister), then the services, each
+#     with SIGTERM and, if it has not ended within stop_grace, SIGKILL to its
+#     whole process group (ffmpeg children included);
+#   - the PostgreSQL postmaster is a session of its own too (pg_ctl starts it
+#     so), and no service stops it: this script does, with pg_ctl;
+#   - tee dies of the same Ctrl-C, so every later write to the pipe fails:
+#     SIGPIPE is trapped (a no-op handler, so writes fail with EPIPE instead of
+#     killing this script half-way, and the children still get the default
+#     SIGPIPE), and the messages of the stop go to the terminal instead;
+#   - a second Ctrl-C during the stop is ignored rather than leaving half the
+#     stack up; every wait of the stop is bounded.
 set -euo pipefail
+trap : PIPE
 cd "$(dirname "$0")/.."
 services=(sipserver mediagw recorder console)
 mkdir -p var/log
@@ -23,22 +40,63 @@ play_secret=$(cat var/play-token-secret)
 # shellcheck source=lib/pg.sh
 . scripts/lib/pg.sh # (the working directory is the repository root)
 
+# How long a process may take to end after SIGTERM before it is killed: the
+# services end their sessions and close the database within a few seconds.
+stop_grace=20
+
+# say prints a line to stdout or, when that is a pipe whose reader is gone
+# (tee after Ctrl-C), to the terminal; it never fails.
+say() {
+	{ printf '%s\n' "$*"; } 2>/dev/null || { printf '%s\n' "$*" >/dev/tty; } 2>/dev/null || true
+}
+
+# stop ends the processes given, each the leader of its own session (setsid):
+# SIGTERM, then after stop_grace SIGKILL to the process group, and a last
+# SIGTERM to the group for a child the leader left behind.
+stop() {
+	local pid left=()
+	for pid in "$@"; do kill -TERM "$pid" 2>/dev/null && left+=("$pid"); done
+	for _ in $(seq 1 $((stop_grace * 10))); do
+		[ ${#left[@]} -gt 0 ] || break
+		local still=()
+		for pid in "${left[@]}"; do kill -0 "$pid" 2>/dev/null && still+=("$pid"); done
+		left=("${still[@]}")
+		[ ${#left[@]} -gt 0 ] && sleep 0.1
+	done
+	for pid in "${left[@]}"; do
+		say "$(ps -o comm= -p "$pid" 2>/dev/null || echo "pid $pid") did not stop within ${stop_grace}s: killed"
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	done
+	for pid in "$@"; do
+		wait "$pid" 2>/dev/null || true
+		kill -TERM -- "-$pid" 2>/dev/null || true
+	done
+}
+
 pids=()
 sim_pids=()
 stop_all() {
-	trap - INT TERM EXIT
-	echo
-	echo "stopping: ${services[*]} gbsim"
+	# Once: no second run from the EXIT trap, no second Ctrl-C half-way.
+	trap '' INT TERM HUP
+	trap - EXIT
+	set +e
+	say ""
+	say "stopping: gbsim ${services[*]}"
 	# gbsim first, so that its devices unregister while sipserver still runs.
-	for pid in "${sim_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${sim_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	stop "${sim_pids[@]}"
+	stop "${pids[@]}"
 	if [ -z "${SHARPEYES_DATABASE_URL:-}" ] && [ -f var/pgdata/postmaster.pid ]; then
-		pg_ctl_cmd -D "$PWD/var/pgdata" -m fast -w stop >/dev/null && echo "stopped the private PostgreSQL cluster (data kept in var/pgdata)"
+		if pg_ctl_cmd -D "$PWD/var/pgdata" -m fast -w -t "$stop_grace" stop >/dev/null 2>&1; then
+			say "stopped the private PostgreSQL cluster (data kept in var/pgdata)"
+		else
+			say "could not stop the private PostgreSQL cluster in var/pgdata; try: pg_ctl -D $PWD/var/pgdata stop"
+		fi
 	fi
+	say "stopped"
 }
-trap 'stop_all; exit 0' INT TERM
+trap 'stop_all; exit 0' INT # Ctrl-C is how the stack is meant to stop: no error
+trap 'stop_all; exit 143' TERM
+trap 'stop_all; exit 129' HUP
 trap stop_all EXIT
 
 wait_ready() { # name url
@@ -118,4 +176,4 @@ if [ -z "${SHARPEYES_DATABASE_URL:-}" ]; then
 	grep -ho 'port=[0-9]*' var/log/sipserver.log | tail -n 1 | sed 's/port=/  PostgreSQL 127.0.0.1:/; s/$/  (private cluster in var\/pgdata, user sharpeyes, database sharpeyes)/'
 fi
 wait -n "${pids[@]}" "${sim_pids[@]}" || true
-echo "a service exited; see var/log/"
+say "a service exited; see var/log/"
