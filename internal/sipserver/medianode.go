@@ -60,10 +60,9 @@ func (n *mediaNode) receivers(ctx context.Context) ([]mediaapi.Receiver, error) 
 	return rcvs, mediaErr(err)
 }
 
-// health asks the node's /healthz, which is not part of the control API.
+// health asks whether the node is alive.
 func (n *mediaNode) health(ctx context.Context) error {
-	c := svcapi.Client{BaseURL: n.client.BaseURL, HTTP: n.client.HTTP}
-	return mediaErr(c.Call(ctx, http.MethodGet, "/healthz", nil, nil))
+	return mediaErr(n.client.Health(ctx))
 }
 
 // mediaErr maps an error of the media node to sipserver's: a node that

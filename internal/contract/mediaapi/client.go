@@ -16,6 +16,9 @@ const (
 	PathStreams    = "/internal/v1/streams"
 	PathPlayTokens = "/internal/v1/play-tokens"
 	PathWebhook    = "/internal/v1/webhook"
+	// PathHealth is the node's liveness route, served beside the control
+	// API without a token.
+	PathHealth = "/healthz"
 )
 
 // ReceiverPath is the route of one receiver.
@@ -113,4 +116,15 @@ func (c *Client) Webhook(ctx context.Context) (WebhookStatus, error) {
 	var out WebhookStatus
 	err := c.call(ctx, "webhook", http.MethodGet, PathWebhook, nil, &out)
 	return out, err
+}
+
+// Health asks whether the node is alive (GET /healthz). It sends no token:
+// the route is open, so a node answers it even before the token is set
+// on either side.
+func (c *Client) Health(ctx context.Context) error {
+	hc := svcapi.Client{BaseURL: c.BaseURL, HTTP: c.HTTP, Timeout: c.Timeout}
+	if err := hc.Call(ctx, http.MethodGet, PathHealth, nil, nil); err != nil {
+		return fmt.Errorf("mediagw health: %w", err)
+	}
+	return nil
 }

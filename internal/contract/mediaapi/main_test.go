@@ -1,0 +1,10 @@
+package mediaapi_test
+
+import (
+	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
+)
+
+// TestMain fails the package's tests when they leave goroutines running.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
