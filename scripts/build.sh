@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the binaries into bin/ (`make build`, `make run`) and says what it is
 # doing, so that a first build on a fresh machine — modules to download, some
-# 500 packages to compile, minutes on two cores — is never silent.
+# 500 packages to compile, a minute or more on two cores — is never silent.
 #
 #   scripts/build.sh [modules] [cmd ...]
 #
@@ -46,7 +46,7 @@ pkgs=("${cmds[@]/#/./cmd/}")
 
 modules
 total=$("$go" list -e -deps "${pkgs[@]}" 2>/dev/null | wc -l)
-echo "build: compiling ${cmds[*]} into bin/ ($total packages; the first build takes minutes, later ones seconds)…"
+echo "build: compiling ${cmds[*]} into bin/ ($total packages; the first build takes a minute or more, later ones seconds)…"
 mkdir -p bin
 # -v names each package as it is compiled (cached ones are not): a progress
 # line every 50 keeps the output short; anything else (errors) is shown as is.
