@@ -25,6 +25,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
@@ -466,18 +467,18 @@ func (w testLogWriter) Write(b []byte) (int, error) {
 
 // validatingProxy serves base's control API through apitest's validator of
 // openapi.json: each real request and answer of the tests is checked
-// against the document. GET /internal/v1/streams/{path...} passes
-// unchecked: its path parameter spans segments (live/<id>), which the
-// document's router matches as one segment only.
+// against the document (the route table tells it that the stream path of
+// GET /internal/v1/streams/{path...} spans segments). Requests outside the
+// control API pass through.
 func validatingProxy(t testing.TB, base string) string {
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	checked := apitest.NewValidator(t, openAPI).Handler(t, proxy)
+	checked := apitest.NewValidator(t, openAPI, svcapi.Patterns((&API{}).routes())...).Handler(t, proxy)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, mediaapi.PathStreams+"/") || !strings.HasPrefix(r.URL.Path, "/internal/v1/") {
+		if !strings.HasPrefix(r.URL.Path, "/internal/v1/") {
 			proxy.ServeHTTP(w, r)
 			return
 		}

@@ -2,7 +2,6 @@ package mediagw
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -16,7 +15,7 @@ func TestOpenAPIVersion(t *testing.T) { apitest.CheckVersion(t, openAPI) }
 func TestOpenAPIRoutes(t *testing.T) {
 	var registered []string
 	for _, p := range svcapi.Patterns((&API{}).routes()) {
-		registered = append(registered, strings.ReplaceAll(p, "...}", "}"))
+		registered = append(registered, apitest.DocPath(p))
 	}
 	var documented []string
 	for p := range apitest.Documented(t, openAPI) {

@@ -71,15 +71,21 @@ func Documented(t testing.TB, doc []byte) map[string]Operation {
 	return out
 }
 
+// DocPath is how the document spells a ServeMux pattern: a trailing
+// {name...} wildcard is the path parameter {name}, since OpenAPI has none
+// that spans segments (NewValidator matches it across them).
+func DocPath(pattern string) string { return strings.Replace(pattern, "...}", "}", 1) }
+
 // Request builds a request matching a ServeMux pattern ("METHOD /path/{p}",
-// or a path alone for GET): each {p} becomes params[p], or "x" + p.
+// or a path alone for GET): each {p} (or {p...}) becomes params[p], or
+// "x" + p.
 func Request(pattern string, params map[string]string) *http.Request {
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
 		method, path = http.MethodGet, pattern
 	}
 	path = pathParam.ReplaceAllStringFunc(path, func(p string) string {
-		name := strings.Trim(p, "{}")
+		name := strings.TrimSuffix(strings.Trim(p, "{}"), "...")
 		if v, ok := params[name]; ok {
 			return v
 		}

@@ -62,4 +62,10 @@ func TestChecks(t *testing.T) {
 	if r := Request("PATCH /v1/items/{id}/{other}", map[string]string{"id": "7"}); r.Method != http.MethodPatch || r.URL.Path != "/v1/items/7/xother" {
 		t.Errorf("request %s %s", r.Method, r.URL.Path)
 	}
+	if r := Request("GET /v1/files/{path...}", map[string]string{"path": "a/b"}); r.URL.Path != "/v1/files/a/b" {
+		t.Errorf("request of a wildcard: %s", r.URL.Path)
+	}
+	if got := DocPath("GET /v1/files/{path...}"); got != "GET /v1/files/{path}" {
+		t.Errorf("DocPath = %q", got)
+	}
 }

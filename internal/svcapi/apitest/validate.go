@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,14 +28,21 @@ import (
 type Validator struct {
 	doc    *openapi3.T
 	router routers.Router
+	// docPath maps the router's templates of multi-segment routes back to
+	// the document's paths.
+	docPath map[string]string
 	// mu guards seen.
 	mu   sync.Mutex
 	seen map[string]int
 }
 
 // NewValidator loads doc (JSON or YAML) and fails t when it does not load
-// or does not validate as an OpenAPI document.
-func NewValidator(t testing.TB, doc []byte) *Validator {
+// or does not validate as an OpenAPI document. patterns are the ServeMux
+// patterns of the service's route table (svcapi.Patterns), needed only
+// when one ends in a wildcard ({name...}): OpenAPI has no parameter that
+// spans segments, so the document spells it {name} (DocPath) and the
+// validator matches that parameter across segments from the pattern.
+func NewValidator(t testing.TB, doc []byte, patterns ...string) *Validator {
 	t.Helper()
 	loader := openapi3.NewLoader()
 	d, err := loader.LoadFromData(doc)
@@ -46,11 +55,50 @@ func NewValidator(t testing.TB, doc []byte) *Validator {
 	// Routes are matched by path alone: the tests' servers listen on other
 	// addresses than the document's servers.
 	d.Servers = nil
-	r, err := gorillamux.NewRouter(d)
+	routed, docPath := multiSegment(d, patterns)
+	r, err := gorillamux.NewRouter(routed)
 	if err != nil {
 		t.Fatalf("route OpenAPI document: %v", err)
 	}
-	return &Validator{doc: d, router: r, seen: map[string]int{}}
+	return &Validator{doc: d, router: r, docPath: docPath, seen: map[string]int{}}
+}
+
+// wildcard is a ServeMux pattern's trailing multi-segment wildcard.
+var wildcard = regexp.MustCompile(`\{([^{}/]+)\.\.\.\}$`)
+
+// multiSegment returns doc to route with: a copy in which each documented
+// path of a pattern ending in {name...} has its {name} match one or more
+// segments (gorilla/mux's {name:.+}), and the map from those templates
+// back to the document's paths. doc is returned as it is when no pattern
+// has a wildcard.
+func multiSegment(doc *openapi3.T, patterns []string) (*openapi3.T, map[string]string) {
+	docPath := map[string]string{}
+	for _, p := range patterns {
+		if _, path, ok := strings.Cut(p, " "); ok {
+			p = path
+		}
+		m := wildcard.FindStringSubmatch(p)
+		if m == nil || doc.Paths.Value(DocPath(p)) == nil {
+			continue // an undocumented route fails where it is requested
+		}
+		docPath[strings.TrimSuffix(p, m[0])+"{"+m[1]+":.+}"] = DocPath(p)
+	}
+	if len(docPath) == 0 {
+		return doc, docPath
+	}
+	template := make(map[string]string, len(docPath))
+	for tmpl, path := range docPath {
+		template[path] = tmpl
+	}
+	routed := *doc
+	routed.Paths = openapi3.NewPathsWithCapacity(doc.Paths.Len())
+	for path, item := range doc.Paths.Map() {
+		if tmpl, ok := template[path]; ok {
+			path = tmpl
+		}
+		routed.Paths.Set(path, item)
+	}
+	return &routed, docPath
 }
 
 // Handler wraps h so that every request it serves and every answer it
@@ -86,7 +134,11 @@ func (v *Validator) Handler(t testing.TB, h http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		v.count(route.Method + " " + route.Path)
+		path := route.Path
+		if p, ok := v.docPath[path]; ok {
+			path = p
+		}
+		v.count(route.Method + " " + path)
 		if reqErr != nil && status < 400 {
 			t.Errorf("%s %s: answered %d to a request the document forbids: %v", r.Method, r.URL.RequestURI(), status, reqErr)
 		}

@@ -87,3 +87,52 @@ func TestValidator(t *testing.T) {
 		t.Errorf("operations %q", ops)
 	}
 }
+
+const filesDoc = `{
+  "openapi": "3.1.0",
+  "info": {"title": "files", "version": "1"},
+  "paths": {
+    "/v1/files/{path}": {
+      "parameters": [{"name": "path", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[a-z]+/[a-z/]+$"}}],
+      "get": {"responses": {"200": {"description": "the file"}, "400": {"description": "bad path"}}}
+    }
+  }
+}`
+
+// TestValidatorMultiSegment: a documented {path} whose route ends in the
+// ServeMux wildcard {path...} matches a path of several segments, its
+// value is the whole rest of the path, and its requests count as the
+// documented operation.
+func TestValidatorMultiSegment(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("answer") == "bad" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	})
+	for _, tc := range []struct {
+		name     string
+		patterns []string
+		target   string
+		want     string // "" for no failure
+	}{
+		{"wildcard", []string{"GET /v1/files/{path...}"}, "/v1/files/live/a/b", ""},
+		{"wildcard, one segment", []string{"GET /v1/files/{path...}"}, "/v1/files/live", "a request the document forbids"},
+		{"wildcard, refused", []string{"GET /v1/files/{path...}"}, "/v1/files/live?answer=bad", ""},
+		{"no route table", nil, "/v1/files/live/a", "not in the OpenAPI document"},
+		{"single-segment route", []string{"GET /v1/files/{path}"}, "/v1/files/live/a", "not in the OpenAPI document"},
+		{"undocumented wildcard", []string{"GET /v1/other/{path...}"}, "/v1/files/live/a", "not in the OpenAPI document"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := NewValidator(t, []byte(filesDoc), tc.patterns...)
+			rec := &recorder{TB: t}
+			v.Handler(rec, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tc.target, nil))
+			got := strings.Join(rec.errs, "\n")
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Fatalf("%s: errors %q, want %q", tc.target, got, tc.want)
+			}
+			if n := v.Exercised()["GET /v1/files/{path}"]; tc.want == "" && n != 1 {
+				t.Errorf("exercised %v, want GET /v1/files/{path} once", v.Exercised())
+			}
+		})
+	}
+}
