@@ -5,6 +5,8 @@
 # Debian/Ubuntu; as root it needs no sudo (a root-only image has none), as
 # another user it uses sudo when present. apt-get waits up to 120 s for a lock
 # another apt holds (unattended-upgrades on a fresh machine) instead of failing.
+# To see the apt path on a machine that has everything: INSTALL_DEPS_FORCE="pkg …"
+# counts those packages as missing.
 # Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +48,10 @@ missing=()
 for pkg in "${order[@]}"; do
 	eval "${checks[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
 done
+for pkg in ${INSTALL_DEPS_FORCE:-}; do
+	[ -n "${checks[$pkg]:-}" ] || fail "INSTALL_DEPS_FORCE: $pkg is not one of: ${order[*]}"
+	[[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	log "all present: ${order[*]}"
@@ -63,8 +69,17 @@ else
 			"  no apt-get here (this script knows Debian and Ubuntu): install these with your system's package manager"
 	log "installing: ${missing[*]} (apt-get, waiting up to 120 s for another apt to finish)"
 	apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120)
-	"${apt[@]}" update -qq ||
-		fail "apt-get update failed (see above): no network, or a broken source in /etc/apt/sources.list*"
+	# apt-get update takes the lists lock, which DPkg::Lock::Timeout does not
+	# cover (apt 2.6): wait for it here, for the same 120 s.
+	for try in $(seq 1 60); do
+		out=$("${apt[@]}" update -qq 2>&1) && break
+		case $out in
+		*"Could not get lock"*) [ "$try" -lt 60 ] || fail "$out" "another apt held its lock for 120 s" ;;
+		*) fail "$out" "apt-get update failed: no network, or a broken source in /etc/apt/sources.list*" ;;
+		esac
+		[ "$try" -gt 1 ] || log "another apt holds /var/lib/apt/lists/lock: waiting for it"
+		sleep 2
+	done
 	"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
 		fail "apt-get install ${missing[*]} failed (see above)"
 	for pkg in "${missing[@]}"; do
