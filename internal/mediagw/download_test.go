@@ -11,6 +11,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // downloadToken issues a token with the download right for path.
@@ -34,7 +35,7 @@ func finishDownload(t *testing.T, g *testGW, path string, videoUnits uint64) med
 	ctx, stopCamera := context.WithCancel(context.Background())
 	defer stopCamera()
 	ri := startCamera(ctx, t, g, newSim(t), chanH264, path, mediaapi.TransportUDP, false)
-	g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool { return s.VideoUnits >= videoUnits })
+	g.waitStream(path, g.streamWait(), func(s mediaapi.Stream) bool { return s.VideoUnits >= videoUnits })
 	stopCamera()
 	if code := g.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil); code != 204 {
 		t.Fatalf("DELETE receiver = %d", code)
@@ -68,7 +69,7 @@ func TestShortDownload(t *testing.T) {
 		t.Fatalf("ffmpeg copied %d frames, the device sent %d", frames, st.VideoUnits)
 	}
 	t.Logf("ffmpeg copied all %d video frames from the first keyframe (%d units held)", frames, st.Hold.Units)
-	waitGone(t, g, path, 10*time.Second)
+	g.waitGone(path, g.streamWait())
 	// The media open was audited like any other.
 	if rows := opensOf(g.audit.stored(t), "rtsp"); len(rows) != 1 || rows[0].Path != path || rows[0].User != "op" {
 		t.Fatalf("audit rows %+v", rows)
@@ -95,38 +96,18 @@ func TestDownloadNobodyCame(t *testing.T) {
 		g := startGW(t, func(c *config.Mediagw) { c.Downloads.Hold = config.Duration(hold) })
 		const path = "download/unread-dropped"
 		finishDownload(t, g, path, 1)
-		waitGone(t, g, path, 20*hold)
+		g.waitGone(path, hold+g.streamWait())
 		// The path is free for a new session once the gateway has let go of
 		// the download, just after its stream left the hub: until then a
 		// reopen is refused as busy (409), never otherwise.
-		deadline := time.Now().Add(20 * hold)
-		for {
+		testsupport.Eventually(t, g.streamWait(), "the path free again", func() bool {
 			code := g.call("POST", "/internal/v1/receivers", mediaapi.OpenRequest{Path: path, Transport: mediaapi.TransportUDP}, nil)
-			if code == 201 {
-				break
-			}
-			if code != 409 || time.Now().After(deadline) {
+			if code != 201 && code != 409 {
 				t.Fatalf("reopen = %d", code)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return code == 201
+		})
 	})
-}
-
-// waitGone waits until path is no longer published; limit only keeps a
-// broken test from hanging.
-func waitGone(t *testing.T, g *testGW, path string, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if _, ok := g.stream(path); !ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still published after %s", path, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestDownloadHoldTotal: each held download reserves downloads.hold_bytes,
@@ -175,15 +156,11 @@ func TestDownloadHoldTotal(t *testing.T) {
 	if code := g.call("DELETE", "/internal/v1/receivers/"+first.ID, nil, nil); code != 204 {
 		t.Fatalf("DELETE = %d", code)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testsupport.Eventually(t, g.streamWait(), "a share given back", func() bool {
 		code, msg, _ := open("download/total-3")
-		if code == 201 {
-			break
-		}
-		if code != 503 || time.Now().After(deadline) {
+		if code != 201 && code != 503 {
 			t.Fatalf("download after another finished = %d %s", code, msg)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == 201
+	})
 }

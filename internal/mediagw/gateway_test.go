@@ -26,6 +26,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
@@ -50,7 +51,7 @@ func TestIngestTransports(t *testing.T) {
 			if ri.IP != "127.0.0.1" || ri.Port == 0 {
 				t.Fatalf("receiver %+v", ri)
 			}
-			st := g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool {
+			st := g.waitStream(path, g.streamWait(), func(s mediaapi.Stream) bool {
 				return s.VideoCodec == c.codec && s.Width == 640 && s.Height == 360 && s.FPS > 20
 			})
 			if st.Ingest == nil || st.Ingest.Lost != 0 || st.Ingest.Packets == 0 || st.AudioCodec != "G711A" {
@@ -191,15 +192,9 @@ func TestRTPTimeoutTellsSipserverAndWebhook(t *testing.T) {
 	sip.setGateway(g.base)
 	ctx, cancel := context.WithCancel(context.Background())
 	startCamera(ctx, t, g, sim, chanH264, "live/"+chanH264, mediaapi.TransportUDP, false)
-	g.waitStream("live/"+chanH264, 20*time.Second, func(s mediaapi.Stream) bool { return s.Width == 640 })
+	g.waitStream("live/"+chanH264, g.streamWait(), func(s mediaapi.Stream) bool { return s.Width == 640 })
 	cancel() // the camera stops sending
-	deadline := time.Now().Add(10 * time.Second)
-	for !sip.called("ended live/" + chanH264) {
-		if time.Now().After(deadline) {
-			t.Fatal("sipserver was not told the stream ended")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testsupport.Eventually(t, g.streamWait(), "sipserver told the stream ended", func() bool { return sip.called("ended live/" + chanH264) })
 	if _, ok := g.stream("live/" + chanH264); ok {
 		t.Fatal("timed out stream still published")
 	}
@@ -207,8 +202,18 @@ func TestRTPTimeoutTellsSipserverAndWebhook(t *testing.T) {
 	// webhook counts it delivered once the answer is back: both are waited
 	// for, as long as the webhook may try (webhookAttempts of
 	// webhook.timeout).
-	deadline = time.Now().Add(webhookAttempts * g.cfg.Webhook.Timeout.Std())
-	for {
+	var wh struct {
+		Webhook mediaapi.WebhookStats `json:"webhook"`
+	}
+	delivered := false
+	defer func() {
+		if !delivered { // Eventually failed the test: what there was
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("webhook events %+v, stats %+v", events, wh.Webhook)
+		}
+	}()
+	testsupport.Eventually(t, webhookAttempts*g.cfg.Webhook.Timeout.Std(), "stream.ready and stream.closed delivered", func() bool {
 		mu.Lock()
 		var ready, closed bool
 		for _, e := range events {
@@ -216,22 +221,12 @@ func TestRTPTimeoutTellsSipserverAndWebhook(t *testing.T) {
 			closed = closed || (e.Type == "stream.closed" && e.Reason == "rtp_timeout")
 		}
 		mu.Unlock()
-		var wh struct {
-			Webhook mediaapi.WebhookStats `json:"webhook"`
-		}
 		g.call("GET", "/internal/v1/webhook", nil, &wh)
-		if ready && closed && wh.Webhook.Delivered >= 2 {
-			if !wh.Webhook.Signed {
-				t.Fatalf("webhook stats %+v", wh.Webhook)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			mu.Lock()
-			defer mu.Unlock()
-			t.Fatalf("webhook events %+v, stats %+v", events, wh.Webhook)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return ready && closed && wh.Webhook.Delivered >= 2
+	})
+	delivered = true
+	if !wh.Webhook.Signed {
+		t.Fatalf("webhook stats %+v", wh.Webhook)
 	}
 }
 
@@ -261,7 +256,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// The cameras' first packets latch their sources before the garbage.
 	for _, path := range []string{"live/good-shared", "live/good-own"} {
-		g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool { return s.Ingest != nil && s.Ingest.Source != "" })
+		g.waitStream(path, g.streamWait(), func(s mediaapi.Stream) bool { return s.Ingest != nil && s.Ingest.Source != "" })
 	}
 	for _, port := range []int{shared.Port, own.Port} {
 		c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -277,7 +272,7 @@ func TestBadInput(t *testing.T) {
 	}
 	want := map[string]string{"live/good-shared": "H264", "live/good-own": "H264", "live/lying-psm": "H265", "live/no-psm-lossy": "H264"}
 	for path, codec := range want {
-		st := g.waitStream(path, 20*time.Second, func(s mediaapi.Stream) bool {
+		st := g.waitStream(path, g.streamWait(), func(s mediaapi.Stream) bool {
 			return s.VideoCodec == codec && s.Width == 640 && s.Height == 360 && s.FPS > 15
 		})
 		t.Logf("%s: %s %dx%d %.1f fps, ingest %+v", path, st.VideoCodec, st.Width, st.Height, st.FPS, *st.Ingest)

@@ -27,6 +27,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
@@ -169,26 +170,40 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 		})
 	}
 	t.Cleanup(g.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(g.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
+	// Run waits on no peer before it is ready: the bound, the HTTP server's
+	// own limit for a request to arrive, only ends a broken start.
+	testsupport.Eventually(t, cfg.HTTP.ReadHeaderTimeout.Std(), "mediagw ready", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("mediagw stopped: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("mediagw not ready")
+		resp, err := http.Get(g.base + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	return g
+}
+
+// streamWait bounds the waits for media at a path and the gateway's
+// reaction to it (a stream up with its codec and size, its counters moving,
+// a stream gone): a receiver that gets no packet for rtp.timeout closes, so
+// media not there by then never comes, and once it flows the gateway gives
+// a stream on_demand.wait to come up (what a viewer waits for it). It is
+// only reached on failure.
+func (g *testGW) streamWait() time.Duration {
+	return g.cfg.RTP.Timeout.Std() + g.cfg.OnDemand.Wait.Std()
+}
+
+// idleWait bounds the wait for sipserver to be told a stream nobody
+// watches is idle: the last output lets go of it within hls.idle_timeout
+// (the longest-lived output) and transcode.linger, the stream is idle
+// on_demand.idle_timeout later, and the call is a request like any other.
+func (g *testGW) idleWait() time.Duration {
+	return g.cfg.HLS.IdleTimeout.Std() + g.cfg.Transcode.Linger.Std() + g.cfg.OnDemand.IdleTimeout.Std() + g.streamWait()
 }
 
 // call makes a control API request and decodes the JSON answer into out.
@@ -252,20 +267,29 @@ func (g *testGW) stream(path string) (mediaapi.Stream, bool) {
 	return st, code == 200
 }
 
-// waitStream waits until the stream of path satisfies cond.
+// waitStream waits until the stream of path satisfies cond, at most
+// timeout (streamWait unless the test knows a tighter bound).
 func (g *testGW) waitStream(path string, timeout time.Duration, cond func(mediaapi.Stream) bool) mediaapi.Stream {
 	g.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st, ok := g.stream(path)
-		if ok && cond(st) {
-			return st
+	var st mediaapi.Stream
+	var ok, met bool
+	defer func() {
+		if !met { // Eventually failed the test: what was there last
+			g.t.Logf("stream %s last seen (published %v): %+v", path, ok, st)
 		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("stream %s: condition not met in %s (found %v: %+v)", path, timeout, ok, st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	}()
+	testsupport.Eventually(g.t, timeout, "stream "+path+" to match", func() bool {
+		st, ok = g.stream(path)
+		return ok && cond(st)
+	})
+	met = true
+	return st
+}
+
+// waitGone waits until nothing is published at path any more.
+func (g *testGW) waitGone(path string, timeout time.Duration) {
+	g.t.Helper()
+	testsupport.Eventually(g.t, timeout, path+" unpublished", func() bool { _, ok := g.stream(path); return !ok })
 }
 
 // newSim prepares a gbsim device (not registered anywhere: Answer drives

@@ -169,23 +169,8 @@ func TestOnDemandRTSPAndHLS(t *testing.T) {
 
 	// Nobody watches any more: sipserver is told, closes the receiver, the
 	// stream goes away.
-	deadline := time.Now().Add(30 * time.Second)
-	for !sip.called("idle " + path) {
-		if time.Now().After(deadline) {
-			t.Fatal("sipserver was not told the stream is idle")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := g.stream(path); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("idle stream still published")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testsupport.Eventually(t, g.idleWait(), "sipserver told the stream is idle", func() bool { return sip.called("idle " + path) })
+	g.waitGone(path, g.streamWait())
 
 	// An unknown channel: sipserver says 404, the viewer gets 404.
 	unknown := "live/34020000001310000099"
@@ -228,8 +213,8 @@ func TestBrowserPlays(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Navigate(page.URL+"/?whep="+url.QueryEscape(whepURL))); err != nil {
 		t.Fatal(err)
 	}
-	growing(t, ctx, "window.framesDecoded()")
-	st := g.waitStream(h265+"~h264", 10*time.Second, func(s mediaapi.Stream) bool { return s.VideoCodec == "H264" && s.ReaderCount > 0 })
+	growing(t, ctx, g.streamWait(), "window.framesDecoded()")
+	st := g.waitStream(h265+"~h264", g.streamWait(), func(s mediaapi.Stream) bool { return s.VideoCodec == "H264" && s.ReaderCount > 0 })
 	if st.Width != 640 || st.Height != 360 {
 		t.Fatalf("transcode %dx%d", st.Width, st.Height)
 	}
@@ -240,12 +225,13 @@ func TestBrowserPlays(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Navigate(page.URL+"/?hls="+url.QueryEscape(hlsURL))); err != nil {
 		t.Fatal(err)
 	}
-	growing(t, ctx, "window.videoFrames()")
+	growing(t, ctx, g.streamWait(), "window.videoFrames()")
 }
 
-// growing waits until the JS number expr is positive and then larger a
-// second later: frames are being decoded, not just one.
-func growing(t *testing.T, ctx context.Context, expr string) {
+// growing waits until the JS number expr is positive and then larger than
+// it was: frames are being decoded, not just one. wait bounds the growth,
+// which a playing stream shows within a frame.
+func growing(t *testing.T, ctx context.Context, wait time.Duration, expr string) {
 	t.Helper()
 	if err := browsertest.Poll(ctx, "(async () => (await "+expr+") > 0)()", 30*time.Second); err != nil {
 		var perr string
@@ -259,9 +245,8 @@ func growing(t *testing.T, ctx context.Context, expr string) {
 		}
 	}
 	eval(&first)
-	time.Sleep(1500 * time.Millisecond)
-	eval(&second)
-	if second <= first {
-		t.Fatalf("%s not growing: %v then %v", expr, first, second)
-	}
+	testsupport.Eventually(t, wait, fmt.Sprintf("%s growing beyond %v", expr, first), func() bool {
+		eval(&second)
+		return second > first
+	})
 }

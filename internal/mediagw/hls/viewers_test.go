@@ -10,6 +10,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // TestViewerSessions: an HLS viewer (token, IP, path) is audited once when
@@ -125,17 +126,11 @@ func TestViewerSessionSharedAudit(t *testing.T) {
 		}
 		return 0
 	}
-	// A request waits for its content at most requestWait; this limit only
-	// keeps a broken test from hanging.
-	deadline := time.Now().Add(requestWait)
-	for joined() < 3 {
-		if time.Now().After(deadline) {
-			close(src.release) // the requests end with the test
-			t.Fatalf("%d requests joined the audit in flight, want 3 (%d audits)", joined(), src.calls.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(src.release)
+	release := sync.OnceFunc(func() { close(src.release) })
+	defer release() // on failure too: the requests end with the test
+	// A request waits for its content at most requestWait.
+	testsupport.Eventually(t, requestWait, "3 requests joined to the audit in flight", func() bool { return joined() >= 3 })
+	release()
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Fatalf("shared outcome: %v", err)

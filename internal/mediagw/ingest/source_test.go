@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // fakeClock is a Receiver clock the test moves by hand.
@@ -257,21 +258,17 @@ func udpFrom(t *testing.T, ip, addr string) *net.UDPConn {
 	return c
 }
 
-// waitStats polls r's counters until ok; the limit only keeps a broken test
-// from hanging.
+// waitStats polls r's counters until ok. The tests' packets reach the
+// receiver on loopback; the bound, a receiver's default timeout (silence
+// for that long ends a stream), is reached only on failure.
 func waitStats(t *testing.T, r *Receiver, what string, ok func(Stats) bool) Stats {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st := r.Stats()
-		if ok(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: stats %+v", what, st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var st Stats
+	testsupport.Eventually(t, DefaultTimeout, what, func() bool {
+		st = r.Stats()
+		return ok(st)
+	})
+	return st
 }
 
 // TestUDPInjection is the media injection test on both UDP transports: a
