@@ -272,14 +272,22 @@ func TestSipserverErrorsMapped(t *testing.T) {
 		{http.StatusServiceUnavailable, "media_unavailable", "no media node", http.StatusServiceUnavailable, "sipserver_unavailable"},
 		{http.StatusInternalServerError, "internal", "boom", http.StatusBadGateway, "sipserver_error"},
 		{http.StatusBadGateway, "", "an older peer's refusal", http.StatusBadGateway, "device_refused"},
+		{http.StatusUnauthorized, "unauthorized", "bad service token", http.StatusServiceUnavailable, "sipserver_unavailable"},
+		{http.StatusForbidden, "", "a proxy's refusal", http.StatusServiceUnavailable, "sipserver_unavailable"},
 	} {
 		e.sip.answer[ptzKey] = func(w http.ResponseWriter, _ []byte) {
 			writeJSON(w, tc.status, map[string]string{"error": tc.msg, "code": tc.code})
 		}
 		r := c.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/ptz", `{"action":"stop"}`)
 		mustStatus(t, tc.msg, r, tc.want, tc.wantCode)
-		if !strings.Contains(string(r.Body), tc.msg) {
-			t.Errorf("%s: message lost: %s", tc.msg, r.Body)
+		// sipserver's message, prefixed only where the console says whose
+		// trouble it is; never the client's "<status> <message>" rendering.
+		var body struct{ Error string }
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("%s: %v", tc.msg, err)
+		}
+		if msg, _ := strings.CutPrefix(strings.TrimPrefix(body.Error, "sipserver refused the console: "), "sipserver: "); msg != tc.msg {
+			t.Errorf("%s: error = %q, want sipserver's message", tc.msg, body.Error)
 		}
 	}
 	// sipserver down.

@@ -95,6 +95,10 @@ func classify(err error) (status int, code, msg string) {
 		return ae.status, ae.code, ae.msg
 	case errors.As(err, &maxErr):
 		return http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body over %d bytes", maxErr.Limit)
+	case errors.As(err, &sipErr):
+		// Before the code sentinels: a sipserver answer matches them by its
+		// code too, but is shown with sipserver's own message.
+		return classifySip(sipErr)
 	case errors.Is(err, svcapi.ErrBadRequest):
 		return http.StatusBadRequest, CodeBadRequest, strings.TrimPrefix(err.Error(), svcapi.ErrBadRequest.Error()+": ")
 	case errors.As(err, &locked):
@@ -128,8 +132,6 @@ func classify(err error) (status int, code, msg string) {
 	case errors.Is(err, svcapi.ErrUnreachable):
 		// The error names sipserver's internal address: the log has it.
 		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver unavailable"
-	case errors.As(err, &sipErr):
-		return classifySip(sipErr)
 	}
 	return http.StatusInternalServerError, CodeInternal, "internal error"
 }
@@ -158,6 +160,12 @@ func classifySip(e *svcapi.StatusError) (int, string, string) {
 	case svcapi.CodeTimeout:
 		return http.StatusGatewayTimeout, CodeTimeout, msg
 	case svcapi.CodeUnauthorized, svcapi.CodeUnavailable, sipapi.CodeMediaUnavailable:
+		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver refused the console: " + msg
+	}
+	switch e.Code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable:
+		// An answer without one of our codes (a proxy in front of sipserver,
+		// say) that refuses the console is still sipserver's unavailability.
 		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver refused the console: " + msg
 	}
 	return http.StatusBadGateway, CodeSipserverError, "sipserver: " + msg
