@@ -208,6 +208,12 @@ func (e *Events) Clients() int {
 // publish sends a notification to the clients that may see it; it runs on
 // the listener's goroutine.
 func (e *Events) publish(channel, payload string) {
+	// A status event reads the channels' effective state: not for nobody
+	// (a mass keepalive timeout would queue one query per device here). A
+	// client that connects meanwhile reads the state when it opens.
+	if e.Clients() == 0 {
+		return
+	}
 	ev, ok := e.newEvent(e.ctx, channel, payload)
 	if !ok {
 		return

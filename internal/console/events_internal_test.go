@@ -42,12 +42,12 @@ func (f fakeCatalog) FindChannel(_ context.Context, id string) (store.Channel, e
 	return store.Channel{}, store.ErrNotFound
 }
 
-func newTestEvents(buffer int, cat fakeCatalog) *Events {
+func newTestEvents(buffer int, cat EventStore) *Events {
 	return &Events{Buffer: buffer, Store: cat, Log: slog.New(slog.DiscardHandler), subs: map[*subscription]struct{}{}, ctx: context.Background()}
 }
 
 func TestEventsDropSlowSubscriber(t *testing.T) {
-	e := newTestEvents(4, nil)
+	e := newTestEvents(4, fakeCatalog(nil))
 	slow := e.subscribe(Viewer{Username: "a"})
 	fast := e.subscribe(Viewer{Username: "b"})
 	var got []Event
@@ -95,7 +95,7 @@ func TestEventsDropSlowSubscriber(t *testing.T) {
 // events reach its owner and the admins only, live sessions everyone, and
 // that an unreadable session event reaches nobody.
 func TestEventsOnlyToWhoMaySee(t *testing.T) {
-	e := newTestEvents(16, nil)
+	e := newTestEvents(16, fakeCatalog(nil))
 	olga := e.subscribe(Viewer{Username: "olga"})
 	ivan := e.subscribe(Viewer{Username: "ivan"})
 	root := e.subscribe(Viewer{Username: "root", Admin: true})
@@ -182,4 +182,40 @@ func TestStatusEventsCarryEffectiveState(t *testing.T) {
 			e.Close()
 		})
 	}
+}
+
+// countingCatalog counts the catalog reads a status event makes.
+type countingCatalog struct {
+	fakeCatalog
+	reads int
+}
+
+func (c *countingCatalog) ListChannels(ctx context.Context, flt store.ChannelFilter) ([]store.Channel, int, error) {
+	c.reads++
+	return c.fakeCatalog.ListChannels(ctx, flt)
+}
+
+func (c *countingCatalog) FindChannel(ctx context.Context, id string) (store.Channel, error) {
+	c.reads++
+	return c.fakeCatalog.FindChannel(ctx, id)
+}
+
+// TestStatusEventsReadNothingForNobody checks that a status notification
+// costs no query while no browser listens: the listener handles
+// notifications one by one, and a mass keepalive timeout must not queue a
+// query per device.
+func TestStatusEventsReadNothingForNobody(t *testing.T) {
+	cat := &countingCatalog{fakeCatalog: fakeCatalog{{ID: "c1", DeviceID: "d1"}}}
+	e := newTestEvents(4, cat)
+	e.publish(store.ChannelStatus, `{"device_id":"d1","online":false,"cause":"keepalive_timeout","at":"2024-05-01T08:00:00Z"}`)
+	e.publish(store.ChannelStatus, `{"device_id":"d1","channel_id":"c1","online":false,"cause":"catalog","at":"2024-05-01T08:00:00Z"}`)
+	if cat.reads != 0 {
+		t.Errorf("%d catalog reads without a client, want 0", cat.reads)
+	}
+	s := e.subscribe(Viewer{Username: "olga"})
+	e.publish(store.ChannelStatus, `{"device_id":"d1","online":false,"cause":"keepalive_timeout","at":"2024-05-01T08:00:00Z"}`)
+	if cat.reads != 1 || len(s.ch) != 1 {
+		t.Errorf("with a client: %d reads, %d events, want 1 and 1", cat.reads, len(s.ch))
+	}
+	e.Close()
 }
