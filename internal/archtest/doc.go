@@ -8,5 +8,8 @@
 //     console;
 //   - mediagw links no database or test code (pgx, goose, the cluster
 //     launcher, package testing);
-//   - pkg/ imports nothing from internal/.
+//   - pkg/ imports nothing from internal/;
+//   - services (internal/<svc> and cmd/<svc> of sipserver, console, mediagw,
+//     recorder) never import each other: they meet over HTTP, PostgreSQL
+//     and the contract packages.
 package archtest
