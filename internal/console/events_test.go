@@ -130,3 +130,47 @@ func TestEventsEndWithTheSession(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsMatchTheDocument has the real server send one event of each
+// type through the validating server of newEnv, which checks every event
+// against the schema openapi.json's Event mapping names for it (apitest):
+// a field renamed in eventtypes.go or in the document fails here.
+func TestEventsMatchTheDocument(t *testing.T) {
+	e, c := operator(t, envOptions{})
+	lr := c.login("olga", "olga-password")
+	events, _ := openEvents(t, e, lr.Token)
+	flipUntilDelivered(t, e, events) // a device.status event: the listener is there
+	ctx := context.Background()
+
+	// Notifications keep their order, so each write's event follows the
+	// flips' last one.
+	if _, err := e.devices.ApplyStatusChanges(ctx, []store.StatusChange{{DeviceID: deviceA, ChannelID: channelA1, Online: false, Cause: "test", At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.devices.SyncCatalog(ctx, deviceB, []store.Channel{{ID: channelB1, Name: "Yard"}, {ID: channelB1[:18] + "99", Name: "Yard north"}}); err != nil {
+		t.Fatal(err)
+	}
+	// A live session as sipserver's store announces it (reason and owner
+	// set, which the schema lists as optional).
+	b, _ := json.Marshal(store.SessionEvent{
+		ID: "s1", Kind: "play", DeviceID: deviceA, ChannelID: channelA1, Path: "live/" + channelA1,
+		State: "ended", Reason: "bye", Owner: "olga", At: time.Now(),
+	})
+	if _, err := e.st.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, store.ChannelSession, string(b)); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]bool{console.TypeChannelStatus: true, console.TypeCatalog: true, console.TypeSession: true}
+	deadline := beforeDeadline(t)
+	for len(want) > 0 {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("event stream ended")
+			}
+			delete(want, ev.name)
+		case <-deadline:
+			t.Fatalf("events %v not received before the test's deadline", want)
+		}
+	}
+}

@@ -103,8 +103,10 @@ func multiSegment(doc *openapi3.T, patterns []string) (*openapi3.T, map[string]s
 
 // Handler wraps h so that every request it serves and every answer it
 // writes are checked against the document; a mismatch fails t (from the
-// serving goroutine, with t.Errorf). Streams (text/event-stream) pass
-// through with their status and content type checked, not their body.
+// serving goroutine, with t.Errorf). A stream (text/event-stream) has its
+// status and content type checked when it ends, and each event as it is
+// written, against the schema the document gives its name (eventSchema):
+// the failure shows while the test still reads the stream.
 func (v *Validator) Handler(t testing.TB, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -129,6 +131,21 @@ func (v *Validator) Handler(t testing.TB, h http.Handler) http.Handler {
 		reqErr := openapi3filter.ValidateRequest(context.WithoutCancel(r.Context()), in)
 
 		rec := &teeWriter{ResponseWriter: w}
+		var events *openapi3.Schema
+		var eventsErr error
+		rec.onEvent = func(status int, ev sseEvent) {
+			if events == nil && eventsErr == nil {
+				if events, eventsErr = eventSchema(streamType(route, status)); eventsErr != nil {
+					t.Errorf("%s %s: answer %d: %v", r.Method, r.URL.RequestURI(), status, eventsErr)
+				}
+			}
+			if eventsErr != nil {
+				return
+			}
+			if err := checkEvent(v.doc, events, ev.name, ev.data); err != nil {
+				t.Errorf("%s %s: event %q does not match the document: %v\n%s", r.Method, r.URL.RequestURI(), ev.name, err, clip(ev.data))
+			}
+		}
 		h.ServeHTTP(rec, r)
 		status := rec.status
 		if status == 0 {
@@ -151,7 +168,8 @@ func (v *Validator) Handler(t testing.TB, h http.Handler) http.Handler {
 // checkAnswer validates one answer of the request in.
 func (v *Validator) checkAnswer(in *openapi3filter.RequestValidationInput, status int, h http.Header, body []byte) error {
 	opts := &openapi3filter.Options{IncludeResponseStatus: true}
-	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt == "text/event-stream" {
+	if isStream(h) {
+		// Its events were checked as they were written.
 		opts.ExcludeResponseBody = true
 	}
 	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
@@ -161,6 +179,22 @@ func (v *Validator) checkAnswer(in *openapi3filter.RequestValidationInput, statu
 		Body:                   io.NopCloser(bytes.NewReader(body)),
 		Options:                opts,
 	})
+}
+
+// streamType returns the text/event-stream media type of the documented
+// answer status of route's operation, or nil.
+func streamType(route *routers.Route, status int) *openapi3.MediaType {
+	if route.Operation == nil || route.Operation.Responses == nil {
+		return nil
+	}
+	resp := route.Operation.Responses.Status(status)
+	if resp == nil {
+		resp = route.Operation.Responses.Default()
+	}
+	if resp == nil || resp.Value == nil {
+		return nil
+	}
+	return resp.Value.Content.Get(eventStream)
 }
 
 // routable returns r with an absolute URL, which the router matches.
@@ -216,11 +250,25 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// teeWriter passes an answer through and keeps a copy to check.
+// eventStream is the media type of server-sent events.
+const eventStream = "text/event-stream"
+
+// isStream reports whether h are the headers of an event stream.
+func isStream(h http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mt == eventStream
+}
+
+// teeWriter passes an answer through and keeps a copy to check; an event
+// stream it parses instead, and hands each event to onEvent as it is
+// written.
 type teeWriter struct {
 	http.ResponseWriter
-	status int
-	body   bytes.Buffer
+	status  int
+	body    bytes.Buffer
+	onEvent func(status int, ev sseEvent)
+	// sse is the parser of an event stream, set at its first write.
+	sse *sseParser
 }
 
 func (w *teeWriter) WriteHeader(status int) {
@@ -234,7 +282,17 @@ func (w *teeWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	w.body.Write(p)
+	if w.sse == nil && w.body.Len() == 0 && isStream(w.Header()) {
+		w.sse = &sseParser{}
+	}
+	if w.sse == nil {
+		w.body.Write(p)
+		return w.ResponseWriter.Write(p)
+	}
+	// Checked before the client can read it: the test is still running.
+	for _, ev := range w.sse.write(p) {
+		w.onEvent(w.status, ev)
+	}
 	return w.ResponseWriter.Write(p)
 }
 

@@ -136,3 +136,65 @@ func TestValidatorMultiSegment(t *testing.T) {
 		})
 	}
 }
+
+const eventsDoc = `{
+  "openapi": "3.1.0",
+  "info": {"title": "events", "version": "1"},
+  "paths": {
+    "/v1/events": {"get": {"responses": {"200": {"description": "the stream", "content": {"text/event-stream": {"schema": {
+      "type": "string", "contentMediaType": "text/event-stream", "contentSchema": {"$ref": "#/components/schemas/Event"}}}}}}}},
+    "/v1/bare": {"get": {"responses": {"200": {"description": "a stream without events", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}}}
+  },
+  "components": {"schemas": {
+    "Event": {"oneOf": [{"$ref": "#/components/schemas/Moved"}],
+      "discriminator": {"propertyName": "type", "mapping": {"item.moved": "#/components/schemas/Moved"}}},
+    "Moved": {"type": "object", "required": ["v", "type", "item_id"], "additionalProperties": false, "properties": {
+      "v": {"type": "integer", "const": 1}, "type": {"type": "string", "const": "item.moved"},
+      "item_id": {"type": "string"}, "note": {"type": "string"}}}
+  }}
+}`
+
+// TestValidatorEvents: each event of a stream is checked against the
+// schema the document's discriminator mapping names for the event's name.
+func TestValidatorEvents(t *testing.T) {
+	const moved = `{"v":1,"type":"item.moved","item_id":"a"}`
+	for _, tc := range []struct {
+		name, path, stream string
+		want               string // "" for no failure
+	}{
+		{"ok", "/v1/events", ": ping\n\nevent: item.moved\ndata: " + moved + "\n\n", ""},
+		{"crlf, optional field", "/v1/events", "event: item.moved\r\ndata: {\"v\":1,\"type\":\"item.moved\",\"item_id\":\"a\",\"note\":\"n\"}\r\n\r\n", ""},
+		{"data in two lines", "/v1/events", "event: item.moved\ndata: {\"v\":1,\"type\":\"item.moved\",\ndata: \"item_id\":\"a\"}\n\n", ""},
+		{"a later version", "/v1/events", "event: item.moved\ndata: {\"v\":2,\"type\":\"item.moved\"}\n\n", ""},
+		{"unfinished event", "/v1/events", "event: item.moved\ndata: {", ""},
+		{"renamed field", "/v1/events", "event: item.moved\ndata: {\"v\":1,\"type\":\"item.moved\",\"itemId\":\"a\"}\n\n", `event "item.moved" does not match the document`},
+		{"undocumented field", "/v1/events", "event: item.moved\ndata: {\"v\":1,\"type\":\"item.moved\",\"item_id\":\"a\",\"colour\":1}\n\n", "does not match"},
+		{"an earlier version", "/v1/events", "event: item.moved\ndata: {\"v\":0,\"type\":\"item.moved\",\"item_id\":\"a\"}\n\n", "does not match"},
+		{"type not the name", "/v1/events", "event: item.moved\ndata: {\"v\":1,\"type\":\"item.gone\",\"item_id\":\"a\"}\n\n", "is not the event's name"},
+		{"unknown name", "/v1/events", "event: item.gone\ndata: " + moved + "\n\n", "not in the document's discriminator mapping"},
+		{"no name", "/v1/events", "data: " + moved + "\n\n", `"message"`},
+		{"not JSON", "/v1/events", "event: item.moved\ndata: moved\n\n", "not JSON"},
+		{"events not described", "/v1/bare", "event: item.moved\ndata: " + moved + "\n\n", "no contentSchema"},
+		{"only comments", "/v1/bare", ": ping\n\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				// Byte by byte: an event is checked whatever the writes' bounds.
+				for i := range len(tc.stream) {
+					_, _ = w.Write([]byte{tc.stream[i]})
+				}
+			})
+			rec := &recorder{TB: t}
+			res := httptest.NewRecorder()
+			NewValidator(t, []byte(eventsDoc)).Handler(rec, h).ServeHTTP(res, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			got := strings.Join(rec.errs, "\n")
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("errors %q, want %q", got, tc.want)
+			}
+			if res.Body.String() != tc.stream {
+				t.Errorf("the stream did not pass through: %q", res.Body.String())
+			}
+		})
+	}
+}
