@@ -15,4 +15,9 @@ var (
 	// ErrAuditNotStored: the console did not confirm a media open's audit
 	// row; with the audit failing closed the viewer is refused (503).
 	ErrAuditNotStored = errors.New("mediagw: audit row not stored")
+
+	// errPathEnded answers a publish request taken by a path that ended
+	// as it came; the publisher retries on the path's successor, so it
+	// never leaves the gateway.
+	errPathEnded = errors.New("mediagw: path ended")
 )

@@ -339,7 +339,8 @@ func (g *Gateway) Open(req mediaapi.OpenRequest) (mediaapi.Receiver, error) {
 		return mediaapi.Receiver{}, err
 	}
 	if err := g.publish(r); err != nil {
-		// Close ran while the transport was binding and did not see r.
+		// Close ran while the transport was binding (r may be closed by
+		// it too: closing is idempotent).
 		g.stopTransport(r)
 		r.rcv.Close()
 		st.Close()
@@ -557,6 +558,11 @@ func (g *Gateway) receiverOf(name string) (*receiver, bool) {
 func (g *Gateway) pathOf(name string) (*path, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.pathLocked(name)
+}
+
+// pathLocked is pathOf with g.mu held.
+func (g *Gateway) pathLocked(name string) (*path, error) {
 	if g.closed {
 		return nil, ErrClosed
 	}
@@ -579,23 +585,30 @@ func (g *Gateway) forget(p *path) {
 	}
 }
 
-// publish registers the open receiver r and hands it to its path.
+// publish registers the open receiver r and hands it to its path. r is
+// registered in the critical section that saw the gateway open: a Close
+// after it closes r with the others, and one before it makes publish fail.
 func (g *Gateway) publish(r *receiver) error {
 	for {
-		p, err := g.pathOf(r.path)
+		g.mu.Lock()
+		p, err := g.pathLocked(r.path)
+		if err == nil {
+			g.receivers[r.id] = r
+		}
+		g.mu.Unlock()
 		if err != nil {
 			return err
 		}
-		g.mu.Lock()
-		g.receivers[r.id] = r
-		g.mu.Unlock()
 		req := publishReq{r: r, reply: make(chan error, 1)}
 		select {
 		case p.publish <- req:
-			return <-req.reply
+			// The loop answers every request it takes (onPublish).
+			if err := <-req.reply; !errors.Is(err, errPathEnded) {
+				return err
+			}
 		case <-p.done:
-			// The path closed as r came: its successor takes r.
 		}
+		// The path ended as r came: its successor takes r.
 	}
 }
 

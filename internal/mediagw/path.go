@@ -223,15 +223,24 @@ func (p *path) onExpired() {
 	p.setState(stateClosed, "no receiver within the on-demand wait")
 }
 
-// onPublish: an open receiver publishes the path.
+// onPublish: an open receiver publishes the path. Every request gets its
+// answer here, whatever the state: the publisher waits for nothing else.
 func (p *path) onPublish(req publishReq) {
+	if p.gw.ctx.Err() != nil {
+		// The gateway is closing (this loop may not have seen it yet): no
+		// receiver opens during shutdown, as none would a moment later.
+		req.reply <- fmt.Errorf("open receiver %s: %w", p.name, ErrClosed)
+		return
+	}
 	switch p.state {
 	case stateNew, stateNeeded:
 	case stateHeld:
 		if isClosed(p.rcv.stream.Done()) {
-			// The held stream closed while the receiver was opened: end
-			// this path without answering; the publisher asks the next one.
+			// The held stream closed, which freed the path in the hub for
+			// this receiver, and the loop took the request first: the
+			// path ends now and the publisher asks its successor.
 			p.onHoldDone()
+			req.reply <- errPathEnded
 			return
 		}
 		fallthrough

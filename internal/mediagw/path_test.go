@@ -14,6 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -71,13 +72,25 @@ func (m *manualTimer) Stop()               {}
 func (m *manualTimer) fire()               { m.c <- time.Time{} }
 
 // pathRig is a gateway whose paths are driven step by step: sipserver
-// scripted, timers manual, every transition seen.
+// scripted, timers manual, every transition seen, and a path's loop parked
+// on a transition when the test says so.
 type pathRig struct {
 	t      *testing.T
 	g      *Gateway
 	sip    *scriptedSip
 	timers chan *manualTimer
 	moves  chan string
+
+	mu   sync.Mutex
+	park *parking
+}
+
+// parking stops a path's loop on its move to a state until released.
+type parking struct {
+	path    string
+	to      pathState
+	parked  chan struct{}
+	release chan struct{}
 }
 
 func newPathRig(t *testing.T) *pathRig {
@@ -89,12 +102,13 @@ func newPathRig(t *testing.T) *pathRig {
 	rig.g = &Gateway{
 		Hub: mediatest.NewHub(t, nil), Ports: &ingest.PortAllocator{Min: 46100, Max: 46199}, ListenIP: "127.0.0.1",
 		AuthOff: true, Signalling: rig.sip, OnDemandWait: time.Hour, DownloadHold: time.Hour, Log: mediatest.Log(t),
+		RTPTimeout: ingest.DefaultTimeout,
 		newTimer: func(d time.Duration) timer {
 			m := &manualTimer{d: d, c: make(chan time.Time, 1)}
 			rig.timers <- m
 			return m
 		},
-		onTransition: func(path string, from, to pathState) { rig.moves <- fmt.Sprintf("%s %s>%s", path, from, to) },
+		onTransition: rig.moved,
 	}
 	if err := rig.g.Initialize(); err != nil {
 		t.Fatal(err)
@@ -103,11 +117,63 @@ func newPathRig(t *testing.T) *pathRig {
 	return rig
 }
 
+// moved is the gateway's onTransition: it records the move, then parks
+// the loop there if the test asked for it.
+func (r *pathRig) moved(path string, from, to pathState) {
+	r.moves <- fmt.Sprintf("%s %s>%s", path, from, to)
+	r.mu.Lock()
+	pk := r.park
+	if pk != nil && pk.path == path && pk.to == to {
+		r.park = nil
+	} else {
+		pk = nil
+	}
+	r.mu.Unlock()
+	if pk != nil {
+		close(pk.parked)
+		<-pk.release
+	}
+}
+
+// parkAt makes the next move of path to state `to` stop its loop, with the
+// path in its new state, until release is called. parked is closed once
+// the loop stands there.
+func (r *pathRig) parkAt(path string, to pathState) (parked <-chan struct{}, release func()) {
+	pk := &parking{path: path, to: to, parked: make(chan struct{}), release: make(chan struct{})}
+	r.mu.Lock()
+	r.park = pk
+	r.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(pk.release) }) }
+	r.t.Cleanup(release) // a failed test must not leave the loop parked
+	return pk.parked, release
+}
+
+// moveWait bounds every wait of these tests. Each move of a rig path
+// follows a step of the test at once (its timers fire only when told):
+// the longest a path may take to move is its receiver's RTP timeout, so a
+// move not seen by then will not come.
+func (r *pathRig) moveWait() time.Duration { return r.g.RTPTimeout }
+
+// await receives from ch, failing the test (naming what) when nothing
+// comes within moveWait.
+func await[T any](r *pathRig, ch <-chan T, what string) T {
+	r.t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(r.moveWait()):
+		r.t.Fatalf("no %s within %s", what, r.moveWait())
+		var zero T
+		return zero
+	}
+}
+
 // expect checks the next transitions, in order.
 func (r *pathRig) expect(want ...string) {
 	r.t.Helper()
 	for _, w := range want {
-		if got := <-r.moves; got != w {
+		if got := await(r, r.moves, "transition "+w); got != w {
 			r.t.Fatalf("transition %q, want %q", got, w)
 		}
 	}
@@ -317,5 +383,159 @@ func TestPathTransitionsTable(t *testing.T) {
 		if got := canMove(c.from, c.to); got != c.ok {
 			t.Errorf("%s > %s allowed %v, want %v", c.from, c.to, got, c.ok)
 		}
+	}
+}
+
+// openResult is what an Open started in the background returned.
+type openResult struct {
+	ri  mediaapi.Receiver
+	err error
+}
+
+func (r *pathRig) openAsync(name string) <-chan openResult {
+	res := make(chan openResult, 1)
+	go func() {
+		ri, err := r.g.Open(mediaapi.OpenRequest{Path: name, Transport: mediaapi.TransportUDP})
+		res <- openResult{ri, err}
+	}()
+	return res
+}
+
+// registered reports whether n receivers are registered: an Open
+// registers its receiver just before it hands it to the path's loop.
+func (r *pathRig) registered(n int) func() bool {
+	return func() bool {
+		r.g.mu.Lock()
+		defer r.g.mu.Unlock()
+		return len(r.g.receivers) == n
+	}
+}
+
+// TestPathReopenAsHeldStreamCloses: a download path opened again just
+// after its held stream closed, before the path's loop saw the close. The
+// loop, released with both the publish request and the closed stream
+// before it, takes either first (select chooses at random); either way the
+// Open is answered and publishes on the path's successor. The rounds take
+// both orders: the publish first used to leave Open waiting forever.
+func TestPathReopenAsHeldStreamCloses(t *testing.T) {
+	const name, rounds = "download/d1", 8
+	r := newPathRig(t)
+	ri := r.open(name)
+	r.expect(name + " new>publishing")
+	for range rounds {
+		st := r.streamOf(ri.ID)
+		// Media to hold (an empty download closes at once).
+		if err := st.WriteUnit(hub.Unit{Codec: ps.CodecG711A, Keyframe: true, Payload: []byte{0xd5}}); err != nil {
+			t.Fatal(err)
+		}
+		parked, release := r.parkAt(name, stateHeld)
+		if err := r.g.CloseReceiver(ri.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.expect(name + " publishing>held")
+		await(r, parked, "loop parked in held")
+		await(r, r.timers, "hold timer") // never fires here
+		st.Close()                       // its reader has it all
+		res := r.openAsync(name)
+		testsupport.Eventually(t, r.moveWait(), "the new receiver registered", r.registered(1))
+		release()
+		got := await(r, res, "answer to Open")
+		if got.err != nil {
+			t.Fatalf("open after the held stream closed: %v", got.err)
+		}
+		r.expect(name+" held>closed", name+" new>publishing")
+		ri = got.ri
+	}
+}
+
+// TestPathOpenDuringClose: an Open whose receiver reaches its path as the
+// gateway closes fails (ErrClosed) and leaves no receiver behind, whichever
+// of the publish request, the shutdown and sipserver's answer the released
+// loop takes first; Close returns without waiting for an RTP timeout.
+func TestPathOpenDuringClose(t *testing.T) {
+	r := newPathRig(t)
+	parked, release := r.parkAt(livePath, stateNeeded)
+	read := r.read(livePath)
+	r.expect(livePath + " new>needed")
+	await(r, parked, "loop parked in needed")
+	opened := r.openAsync(livePath)
+	testsupport.Eventually(t, r.moveWait(), "the receiver registered", r.registered(1))
+	closed := make(chan struct{})
+	go func() {
+		r.g.Close()
+		close(closed)
+	}()
+	await(r, r.g.ctx.Done(), "shutdown begun")
+	release()
+	if got := await(r, opened, "answer to Open"); !errors.Is(got.err, ErrClosed) {
+		t.Fatalf("open during close: %+v, want %v", got, ErrClosed)
+	}
+	if got := await(r, read, "answer to the reader"); !errors.Is(got.err, access.ErrUnavailable) {
+		t.Fatalf("reader got %+v", got)
+	}
+	r.expect(livePath + " needed>closed")
+	await(r, closed, "Close to return")
+	if !r.registered(0)() {
+		t.Fatal("a receiver is left after Close")
+	}
+}
+
+// TestPathAnswersEveryPublish: the loop's handler answers a publish
+// request in every state, so a publisher never waits for nothing.
+func TestPathAnswersEveryPublish(t *testing.T) {
+	cases := []struct {
+		name       string
+		state      pathState
+		heldClosed bool // the held stream has closed
+		closing    bool // the gateway's Close has begun
+		want       error
+		after      pathState
+	}{
+		{"new", stateNew, false, false, nil, statePublishing},
+		{"needed", stateNeeded, false, false, nil, statePublishing},
+		{"publishing", statePublishing, false, false, mediaapi.ErrPathBusy, statePublishing},
+		{"idle", stateIdle, false, false, mediaapi.ErrPathBusy, stateIdle},
+		{"held", stateHeld, false, false, mediaapi.ErrPathBusy, stateHeld},
+		{"held stream closed", stateHeld, true, false, errPathEnded, stateClosed},
+		{"new while closing", stateNew, false, true, ErrClosed, stateNew},
+		{"needed while closing", stateNeeded, false, true, ErrClosed, stateNeeded},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newPathRig(t)
+			// A path whose loop does not run: the test is its loop.
+			p := newPath(r.g, "download/d1")
+			p.state = c.state
+			if c.state != stateNew && c.state != stateNeeded {
+				old, err := r.g.Hub.Publish("download/d0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.rcv = &receiver{id: "old", stream: old}
+				if c.heldClosed {
+					old.Close()
+				}
+			}
+			if c.closing {
+				r.g.cancel()
+			}
+			st, err := r.g.Hub.Publish(p.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := publishReq{r: &receiver{id: "new", stream: st}, reply: make(chan error, 1)}
+			p.onPublish(req)
+			select {
+			case err := <-req.reply:
+				if !errors.Is(err, c.want) {
+					t.Fatalf("answer %v, want %v", err, c.want)
+				}
+			default:
+				t.Fatal("no answer")
+			}
+			if p.state != c.after {
+				t.Fatalf("state %s, want %s", p.state, c.after)
+			}
+		})
 	}
 }
