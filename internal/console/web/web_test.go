@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/console/web"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
@@ -163,7 +164,7 @@ type fakeAPI struct {
 	// media overrides the play answer per channel ID.
 	media map[string]map[string]any
 	// push carries payloads (console event types) to the event stream.
-	push chan map[string]any
+	push chan any
 	stop chan struct{}
 	base string
 }
@@ -260,8 +261,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-f.stop:
 				return
 			case ev := <-f.push:
+				// The console's own event types, named by their type as
+				// the console names them; validated checks them against
+				// the document (an event that does not marshal fails there).
 				data, _ := json.Marshal(ev)
-				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev["type"], data)
+				var h console.EventHeader
+				_ = json.Unmarshal(data, &h)
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", h.Type, data)
 				w.(http.Flusher).Flush()
 			}
 		}
@@ -367,7 +373,7 @@ func validated(t *testing.T, fake http.Handler) http.Handler {
 
 // TestUIInBrowser loads the UI in headless Chromium against the fake API.
 func TestUIInBrowser(t *testing.T) {
-	api := &fakeAPI{mustChange: true, push: make(chan map[string]any, 4), stop: make(chan struct{})}
+	api := &fakeAPI{mustChange: true, push: make(chan any, 4), stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", validated(t, api))
 	mux.HandleFunc("/media/", func(w http.ResponseWriter, _ *http.Request) {
@@ -474,17 +480,25 @@ func TestUIInBrowser(t *testing.T) {
 	channelOffline := func(id string) string {
 		return fmt.Sprintf(`document.querySelector(%q).classList.contains('offline')`, q("tree-channel-"+id))
 	}
-	deviceEvent := func(online bool) map[string]any {
-		return map[string]any{
-			"v": 1, "type": "device.status", "device_id": fakeDevice, "online": online, "cause": "test", "at": "2024-05-01T08:00:00Z",
-			"channels": []any{map[string]any{"id": fakeChannel, "online": online}, map[string]any{"id": fakeOffline, "online": false}},
+	at := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	deviceEvent := func(online bool) console.DeviceStatusEvent {
+		return console.DeviceStatusEvent{
+			EventHeader: console.EventHeader{V: console.EventVersion, Type: console.TypeDeviceStatus},
+			DeviceID:    fakeDevice, Online: online, Cause: "test", At: at,
+			Channels: []console.ChannelState{{ID: fakeChannel, Online: online}, {ID: fakeOffline, Online: false}},
 		}
 	}
 	api.push <- deviceEvent(false)
 	poll("channel offline with its device", channelOffline(fakeChannel))
-	api.push <- map[string]any{"v": 2, "type": "device.status", "device_id": fakeDevice, "online": true, "channels": []any{map[string]any{"id": fakeChannel, "online": true}}}
-	api.push <- map[string]any{
-		"v": 1, "type": "channel.status", "device_id": fakeDevice, "channel_id": fakeOffline, "online": true, "cause": "test", "at": "2024-05-01T08:00:00Z",
+	// A later version, which the document does not describe (the
+	// validator lets it pass) and the UI must ignore.
+	later := deviceEvent(true)
+	later.V = console.EventVersion + 1
+	later.Channels = []console.ChannelState{{ID: fakeChannel, Online: true}}
+	api.push <- later
+	api.push <- console.ChannelStatusEvent{
+		EventHeader: console.EventHeader{V: console.EventVersion, Type: console.TypeChannelStatus},
+		DeviceID:    fakeDevice, ChannelID: fakeOffline, Online: true, Cause: "test", At: at,
 	}
 	// Events apply in order: once the channel event shows, the v2 one was ignored.
 	poll("the other version's event ignored", "!"+channelOffline(fakeOffline)+" && "+channelOffline(fakeChannel))
