@@ -52,7 +52,7 @@ func (s *stack) withConsole() *consoleStack {
 		s.t.Fatal(err)
 	}
 	cs := &consoleStack{stack: s, cfg: c}
-	runService(s.t, "console", cs.base(), func(ctx context.Context) error {
+	runService(s.t, "console", cs.base(), startupWait(&c.Database, c.HTTP), func(ctx context.Context) error {
 		return console.Run(ctx, c, logger("console"))
 	})
 	return cs

@@ -119,8 +119,9 @@ func newStack(t testing.TB, mod func(*config.Sipserver, *config.Mediagw)) *stack
 }
 
 // runService runs fn until the returned stop is called (or the test ends)
-// and waits for its /readyz.
-func runService(t testing.TB, name, base string, fn func(ctx context.Context) error) (stop func()) {
+// and waits for its /readyz, for at most startup: the service's own bounds
+// of its start (startupWait), which only end a broken start.
+func runService(t testing.TB, name, base string, startup time.Duration, fn func(ctx context.Context) error) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -140,24 +141,32 @@ func runService(t testing.TB, name, base string, fn func(ctx context.Context) er
 		})
 	}
 	t.Cleanup(stop)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return stop
-			}
-		}
+	testsupport.Eventually(t, startup, name+" ready", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("%s stopped: %v", name, err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready", name)
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return stop
+}
+
+// startupWait bounds a service's start: opening its database (db, nil for
+// mediagw, which has none) waits up to database.connect_timeout (a schema
+// reader waits that long for the owner), and the first /readyz answers
+// within the HTTP server's own limit for a request.
+func startupWait(db *config.Database, h config.HTTP) time.Duration {
+	d := h.ReadHeaderTimeout.Std()
+	if db != nil {
+		d += db.ConnectTimeout.Std()
 	}
+	return d
 }
 
 func (s *stack) sipBase() string { return "http://" + s.sipCfg.HTTP.Listen }
@@ -170,7 +179,7 @@ func (s *stack) startSipserver() {
 	if s.sipAddr != "" {
 		s.sipCfg.SIP.Listen = s.sipAddr // the previous run has stopped
 	}
-	s.stopSip = runService(s.t, "sipserver", s.sipBase(), func(ctx context.Context) error {
+	s.stopSip = runService(s.t, "sipserver", s.sipBase(), startupWait(&s.sipCfg.Database, s.sipCfg.HTTP), func(ctx context.Context) error {
 		return sipserver.Run(ctx, s.sipCfg, logger("sipserver"))
 	})
 	if s.sipAddr == "" {
@@ -186,7 +195,7 @@ func (s *stack) startSipserver() {
 
 func (s *stack) startMediagw() {
 	s.t.Helper()
-	s.stopGW = runService(s.t, "mediagw", s.gwBase(), func(ctx context.Context) error {
+	s.stopGW = runService(s.t, "mediagw", s.gwBase(), startupWait(nil, s.gwCfg.HTTP), func(ctx context.Context) error {
 		return mediagw.Run(ctx, s.gwCfg, logger("mediagw"))
 	})
 }
