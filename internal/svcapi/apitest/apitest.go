@@ -2,7 +2,8 @@
 // checks (the document's version, that every route of the service's route
 // table is documented and the other way round, that every $ref resolves
 // and every path placeholder is declared, every request and answer against
-// the document) and a log sink a test reads while the service writes.
+// the document, each event of an event stream against the schema the
+// document maps its name to) and a log sink a test reads while the service writes.
 // Each service keeps its own security test, since each secures its routes
 // its own way.
 package apitest
