@@ -11,21 +11,47 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
-// View reads devices and channels. It embeds the shared base (pool, Listen,
-// Ping, Close), so a service's database type can embed a *View and be used
-// for reads and for the base alike.
+// View reads devices and channels, in one Scope. It embeds the shared base
+// (pool, Listen, Ping, Close), so a service's database type can embed a
+// *View and be used for reads and for the base alike.
 type View struct {
 	*store.Store
+	scope Scope
 }
 
-// New returns the read model over st.
-func New(st *store.Store) *View { return &View{Store: st} }
+// New returns the read model over st, seeing everything (the sipserver's
+// view, and the base the console narrows with In).
+func New(st *store.Store) *View { return &View{Store: st, scope: Everything()} }
+
+// In returns the read model over the same store seeing only s: every read
+// of it, lists, counts and single rows alike, filters by s in SQL. A device
+// or channel outside s is store.ErrNotFound, like one that does not exist.
+func (v *View) In(s Scope) *View { return &View{Store: v.Store, scope: s} }
+
+// Scope is what v sees.
+func (v *View) Scope() Scope { return v.scope }
+
+// one reads the first row of table matching c in order, or store.ErrNotFound.
+func one[T any](ctx context.Context, v *View, table, columns string, c store.Conds, order string,
+	scan func(pgx.Row) (T, error),
+) (T, error) {
+	q := "SELECT " + columns + " FROM " + table + " WHERE " + strings.Join(c.Where, " AND ")
+	if order != "" {
+		q += " ORDER BY " + order
+	}
+	item, err := scan(v.Pool.QueryRow(ctx, q+" LIMIT 1", c.Args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return item, store.ErrNotFound
+	}
+	return item, err
+}
 
 const deviceColumns = `id, name, manufacturer, model, firmware, transport, remote_addr, gb_version, charset,
 	password, online, registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count,
@@ -63,8 +89,11 @@ func scanChannel(row pgx.Row) (store.Channel, error) {
 
 // GetDevice returns one device, or store.ErrNotFound.
 func (v *View) GetDevice(ctx context.Context, id string) (store.Device, error) {
-	d, err := scanDevice(v.Pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	var c store.Conds
+	c.Add("id = $?", id)
+	v.scope.devices(&c)
+	d, err := one(ctx, v, "devices", deviceColumns, c, "", scanDevice)
+	if errors.Is(err, store.ErrNotFound) {
 		return store.Device{}, fmt.Errorf("device %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
@@ -82,14 +111,18 @@ func (v *View) ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.D
 	if f.Text != "" {
 		c.Add("(id ILIKE $? OR name ILIKE $? OR manufacturer ILIKE $? OR model ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
 	}
+	v.scope.devices(&c)
 	return store.ListPage(ctx, v.Pool, "devices", deviceColumns, c, "id", f.Limit, f.Offset, scanDevice)
 }
 
 // GetChannel returns one channel of a device with its effective state, or store.ErrNotFound.
 func (v *View) GetChannel(ctx context.Context, deviceID, id string) (store.Channel, error) {
-	c, err := scanChannel(v.Pool.QueryRow(ctx,
-		`SELECT `+channelColumns+` FROM channel_state WHERE device_id = $1 AND id = $2`, deviceID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	var cond store.Conds
+	cond.Add("device_id = $?", deviceID)
+	cond.Add("id = $?", id)
+	v.scope.channels(&cond)
+	c, err := one(ctx, v, "channel_state", channelColumns, cond, "", scanChannel)
+	if errors.Is(err, store.ErrNotFound) {
 		return store.Channel{}, fmt.Errorf("channel %s/%s: %w", deviceID, id, store.ErrNotFound)
 	}
 	if err != nil {
@@ -103,9 +136,11 @@ func (v *View) GetChannel(ctx context.Context, deviceID, id string) (store.Chann
 // between NVRs can linger in the old one's catalog: the effectively online, most
 // recently updated entry wins.
 func (v *View) FindChannel(ctx context.Context, id string) (store.Channel, error) {
-	c, err := scanChannel(v.Pool.QueryRow(ctx,
-		`SELECT `+channelColumns+` FROM channel_state WHERE id = $1 ORDER BY online DESC, updated_at DESC LIMIT 1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	var cond store.Conds
+	cond.Add("id = $?", id)
+	v.scope.channels(&cond)
+	c, err := one(ctx, v, "channel_state", channelColumns, cond, "online DESC, updated_at DESC", scanChannel)
+	if errors.Is(err, store.ErrNotFound) {
 		return store.Channel{}, fmt.Errorf("channel %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
@@ -127,5 +162,6 @@ func (v *View) ListChannels(ctx context.Context, f store.ChannelFilter) ([]store
 	if f.Text != "" {
 		c.Add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
 	}
+	v.scope.channels(&c)
 	return store.ListPage(ctx, v.Pool, "channel_state", channelColumns, c, "device_id, id", f.Limit, f.Offset, scanChannel)
 }
