@@ -1,6 +1,7 @@
 package consoledb
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -111,4 +112,129 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	}
 	return store.ListPage(ctx, s.Pool, "audit_log", auditColumns, store.Conds{Where: where, Args: args}, "at DESC, id DESC",
 		f.Limit, f.Offset, scanAudit)
+}
+
+// MinAuditRetention is the shortest time audit rows are kept (等保 asks for
+// 180 days). The database refuses to delete a younger row whatever asks it
+// (migration 00010); PruneAudit refuses such a cut-off before asking.
+const MinAuditRetention = 180 * 24 * time.Hour
+
+// maxAuditBreaks bounds the breaks VerifyAudit lists: one edit is enough
+// to distrust the log, and a wholesale rewrite must not fill the answer.
+const maxAuditBreaks = 100
+
+// AuditBreak is one place where the audit log's hash chain does not hold.
+type AuditBreak struct {
+	// Seq is the row's place in the chain; ID its audit_log id (0 for the
+	// chain's head).
+	Seq, ID int64
+	// Problem says what is wrong: edited, missing rows before it, or a
+	// link that points elsewhere.
+	Problem string
+}
+
+// AuditVerification is what VerifyAudit found.
+type AuditVerification struct {
+	// OK is true when every kept row is intact, in order and linked, and
+	// the newest one is the chain's head.
+	OK bool
+	// Rows is the number of rows checked; FirstSeq and LastSeq the range
+	// of their places in the chain (0 when none is kept).
+	Rows, FirstSeq, LastSeq int64
+	// PrunedSeq is the last place retention removed (0: none).
+	PrunedSeq int64
+	// Breaks lists the first problems found, in chain order (at most 100).
+	Breaks []AuditBreak
+}
+
+// VerifyAudit checks the audit log's hash chain in one snapshot: every
+// row's hash against its fields (audit_row_hash, the definition the insert
+// used), every row's link to the row before it, gapless places from the
+// retention mark on, and the newest row against the chain's head. It finds
+// a row edited, deleted (anywhere, the newest too) or inserted other than
+// through the chain.
+func (s *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
+	var v AuditVerification
+	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var headSeq, prunedSeq int64
+		var headHash, prunedHash []byte
+		if err := tx.QueryRow(ctx, `SELECT seq, hash, pruned_seq, pruned_hash FROM audit_chain`).
+			Scan(&headSeq, &headHash, &prunedSeq, &prunedHash); err != nil {
+			return fmt.Errorf("chain head: %w", err)
+		}
+		v.PrunedSeq = prunedSeq
+		var lastHash []byte
+		if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0),
+       (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) FROM audit_log`).
+			Scan(&v.Rows, &v.FirstSeq, &v.LastSeq, &lastHash); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		// Only the rows that fail a check come back: a million good rows
+		// are checked inside PostgreSQL.
+		rows, err := tx.Query(ctx, `
+SELECT seq, id, intact, linked, step FROM (
+    SELECT seq, id, hash = audit_row_hash(prev_hash, a) AS intact,
+           prev_hash = coalesce(lag(hash) OVER w, $1) AS linked,
+           seq - coalesce(lag(seq) OVER w, $2) AS step
+    FROM audit_log a WINDOW w AS (ORDER BY seq)
+) c WHERE NOT intact OR NOT linked OR step <> 1 ORDER BY seq LIMIT $3`, prunedHash, prunedSeq, maxAuditBreaks)
+		if err != nil {
+			return fmt.Errorf("check rows: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq, id, step int64
+			var intact, linked bool
+			if err := rows.Scan(&seq, &id, &intact, &linked, &step); err != nil {
+				return fmt.Errorf("check rows: %w", err)
+			}
+			switch {
+			case !intact:
+				v.Breaks = append(v.Breaks, AuditBreak{Seq: seq, ID: id, Problem: "row edited: its hash does not match its fields"})
+			case step != 1:
+				v.Breaks = append(v.Breaks, AuditBreak{Seq: seq, ID: id, Problem: fmt.Sprintf("%d row(s) missing before it", step-1)})
+			default:
+				v.Breaks = append(v.Breaks, AuditBreak{Seq: seq, ID: id, Problem: "link broken: the previous row was changed"})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("check rows: %w", err)
+		}
+		// The newest row is the head; with none kept, the retention mark is.
+		lastSeq := v.LastSeq
+		if v.Rows == 0 {
+			lastSeq, lastHash = prunedSeq, prunedHash
+		}
+		if lastSeq != headSeq || !bytes.Equal(lastHash, headHash) {
+			if len(v.Breaks) < maxAuditBreaks {
+				v.Breaks = append(v.Breaks, AuditBreak{Seq: headSeq, Problem: fmt.Sprintf(
+					"the chain's head is row %d but the newest row kept is %d: rows deleted at the end", headSeq, lastSeq)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return AuditVerification{}, fmt.Errorf("verify audit: %w", err)
+	}
+	v.OK = len(v.Breaks) == 0
+	return v, nil
+}
+
+// PruneAudit deletes the oldest audit rows, those before the first row at
+// or after before (a prefix of the chain, so that verify finds the kept
+// chain whole), and returns how many. A cut-off younger than
+// MinAuditRetention before now is ErrInvalid.
+func (s *DB) PruneAudit(ctx context.Context, before, now time.Time) (int64, error) {
+	if before.After(now.Add(-MinAuditRetention)) {
+		return 0, fmt.Errorf("prune audit before %s: keeps less than %s: %w",
+			before.Format(time.RFC3339), MinAuditRetention, store.ErrInvalid)
+	}
+	tag, err := s.Pool.Exec(ctx, `
+DELETE FROM audit_log WHERE seq < coalesce(
+    (SELECT min(seq) FROM audit_log WHERE at >= $1),
+    (SELECT seq + 1 FROM audit_chain))`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune audit before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return tag.RowsAffected(), nil
 }
