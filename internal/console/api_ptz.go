@@ -1,13 +1,44 @@
 package console
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/console/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
+
+// CodePTZLocked is the code of the 409 answer to a PTZ command while
+// another user controls the camera (PTZLockedBody).
+const CodePTZLocked = "ptz_locked"
+
+// DefaultPTZPriority is everybody's PTZ priority when the API has no
+// PTZPriorities: the middle of ptzlock's range.
+const DefaultPTZPriority = 5
+
+// PTZPriorities tells with which priority (ptzlock.MinPriority to
+// MaxPriority) a user controls a channel's PTZ: the grants' ptz_priority.
+// An error refuses the command with its own answer (ErrForbidden: 403).
+type PTZPriorities interface {
+	PTZPriority(ctx context.Context, u store.User, ch store.Channel) (int, error)
+}
+
+// PTZLockedBody is the answer (409 ptz_locked) to a PTZ command while
+// another user controls the camera with a priority at least the caller's.
+type PTZLockedBody struct {
+	ErrorBody
+	// Holder is the username of the user controlling the camera.
+	Holder string `json:"holder"`
+	// Until is when the holder's control ends unless they send another command.
+	Until time.Time `json:"until"`
+}
 
 func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	// The request is sipserver's (sipapi.PTZRequest); sipserver checks
@@ -23,7 +54,30 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 	if err != nil {
 		return err
 	}
-	if err := a.audit(r, sess, "ptz", ch.ID, map[string]any{"action": req.Action}); err != nil {
+	prio, err := a.ptzPriority(r.Context(), sess.User, ch)
+	if err != nil {
+		return err
+	}
+	// The lock is taken before the audit row: a refused command is
+	// audited as a refusal, not as a command.
+	res, err := a.ptzLocks.Acquire(ch.DeviceID+"/"+ch.ID,
+		ptzlock.User{ID: sess.User.ID, Username: sess.User.Username, Priority: prio})
+	var locked *ptzlock.LockedError
+	if errors.As(err, &locked) {
+		a.refusePTZ(w, r, sess, ch.ID, locked)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	detail := map[string]any{"action": req.Action, "priority": prio}
+	if res.TookOver != nil {
+		// Who lost the camera to whom is the question asked afterwards.
+		detail["took_over_from"] = res.TookOver.Username
+		a.logger().Info("PTZ control taken over", "channel_id", ch.ID, "user", sess.User.Username,
+			"priority", prio, "from", res.TookOver.Username, "from_priority", res.TookOver.Priority)
+	}
+	if err := a.audit(r, sess, "ptz", ch.ID, detail); err != nil {
 		return err
 	}
 	out, err := a.Sip.PTZ(r.Context(), ch.DeviceID, ch.ID, req)
@@ -32,4 +86,31 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 	}
 	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// ptzPriority is u's PTZ priority on ch.
+func (a *API) ptzPriority(ctx context.Context, u store.User, ch store.Channel) (int, error) {
+	if a.PTZPriorities == nil {
+		return DefaultPTZPriority, nil
+	}
+	return a.PTZPriorities.PTZPriority(ctx, u, ch)
+}
+
+// refusePTZ answers a command refused by another user's lock: 409 with the
+// holder and the end of their lock (Retry-After says when to try again),
+// a log line and an access_denied audit row, like every refusal.
+func (a *API) refusePTZ(w http.ResponseWriter, r *http.Request, sess *auth.Session, channel string, e *ptzlock.LockedError) {
+	holder, until := e.Holder.Username, e.Holder.Until.UTC()
+	a.logger().Info("API refused", "method", r.Method, "path", strconv.QuoteToASCII(r.URL.Path), "remote", a.remote(r),
+		"status", http.StatusConflict, "code", CodePTZLocked, "error", e)
+	a.note(r, sess, ActionDenied, channel, map[string]any{
+		"route": r.Pattern, "method": r.Method, "reason": e.Error(), "status": http.StatusConflict,
+		"code": CodePTZLocked, "holder": holder, "until": until,
+	})
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(until.Sub(a.now()).Round(time.Second)/time.Second))))
+	svcapi.WriteJSON(w, http.StatusConflict, PTZLockedBody{
+		ErrorBody: ErrorBody{Error: "PTZ of this camera is controlled by " + holder + " until " + until.Format(time.RFC3339), Code: CodePTZLocked},
+		Holder:    holder,
+		Until:     until,
+	})
 }
