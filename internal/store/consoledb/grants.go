@@ -1,0 +1,248 @@
+package consoledb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+)
+
+// Kinds of a grant's camera set.
+const (
+	// ScopeRegion is every channel whose civil code starts with CivilCode.
+	ScopeRegion = "region"
+	// ScopeDevice is every channel of DeviceID.
+	ScopeDevice = "device"
+	// ScopeChannels is the channels ChannelIDs.
+	ScopeChannels = "channels"
+)
+
+// MaxGrantChannels bounds the channel list of one grant.
+const MaxGrantChannels = 1000
+
+// GrantScope is the camera set of a grant: the field of its Kind is set.
+type GrantScope struct {
+	Kind       string
+	CivilCode  string
+	DeviceID   string
+	ChannelIDs []string
+}
+
+// Grant gives a department (and its sub-departments) rights on a camera set.
+type Grant struct {
+	ID           int64
+	DepartmentID int64
+	Scope        GrantScope
+	// Rights are some of catalogview.Rights.
+	Rights []string
+	// PTZPriority (1–9) ranks PTZ control between users (higher takes over).
+	PTZPriority int
+	// ValidFrom and ValidUntil bound the grant when set.
+	ValidFrom, ValidUntil *time.Time
+	// Hours is the daily window "HH:MM-HH:MM" in the console's local time
+	// ("20:00-08:00" wraps midnight), or "" for all day.
+	Hours     string
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+var (
+	civilPrefixPattern = regexp.MustCompile(`^([0-9]{2}){1,5}$`)
+	hoursPattern       = regexp.MustCompile(`^(([01][0-9]|2[0-3]):[0-5][0-9])-(([01][0-9]|2[0-3]):[0-5][0-9])$`)
+	// gbIDPattern is a GB/T 28181 device or channel ID.
+	gbIDPattern = regexp.MustCompile(`^[0-9A-Za-z]{1,64}$`)
+)
+
+// DefaultPTZPriority is the priority of a grant that names none.
+const DefaultPTZPriority = 5
+
+// OwnerPTZPriority is the PTZ priority of a camera's owning department
+// (user_scopes): the owner outranks the users it shares with.
+const OwnerPTZPriority = 9
+
+// validGrant checks g and fills the default priority; the error wraps
+// store.ErrInvalid and says what is wrong.
+func validGrant(g *Grant) (hoursFrom, hoursUntil *string, err error) {
+	s := g.Scope
+	switch s.Kind {
+	case ScopeRegion:
+		if !civilPrefixPattern.MatchString(s.CivilCode) || s.DeviceID != "" || len(s.ChannelIDs) > 0 {
+			return nil, nil, fmt.Errorf("grant: a region scope needs civil_code (2–10 digits in pairs) and nothing else: %w", store.ErrInvalid)
+		}
+	case ScopeDevice:
+		if !gbIDPattern.MatchString(s.DeviceID) || s.CivilCode != "" || len(s.ChannelIDs) > 0 {
+			return nil, nil, fmt.Errorf("grant: a device scope needs device_id and nothing else: %w", store.ErrInvalid)
+		}
+	case ScopeChannels:
+		if len(s.ChannelIDs) == 0 || len(s.ChannelIDs) > MaxGrantChannels || s.CivilCode != "" || s.DeviceID != "" {
+			return nil, nil, fmt.Errorf("grant: a channels scope needs 1–%d channel_ids and nothing else: %w", MaxGrantChannels, store.ErrInvalid)
+		}
+		for _, id := range s.ChannelIDs {
+			if !gbIDPattern.MatchString(id) {
+				return nil, nil, fmt.Errorf("grant: channel id %q: %w", id, store.ErrInvalid)
+			}
+		}
+	default:
+		return nil, nil, fmt.Errorf("grant: scope kind must be region, device or channels, got %q: %w", s.Kind, store.ErrInvalid)
+	}
+	if len(g.Rights) == 0 {
+		return nil, nil, fmt.Errorf("grant: rights are required: %w", store.ErrInvalid)
+	}
+	for _, r := range g.Rights {
+		if !slices.Contains(catalogview.Rights, r) {
+			return nil, nil, fmt.Errorf("grant: right %q is not one of %v: %w", r, catalogview.Rights, store.ErrInvalid)
+		}
+	}
+	if g.PTZPriority == 0 {
+		g.PTZPriority = DefaultPTZPriority
+	}
+	if g.PTZPriority < 1 || g.PTZPriority > 9 {
+		return nil, nil, fmt.Errorf("grant: ptz_priority must be 1–9, got %d: %w", g.PTZPriority, store.ErrInvalid)
+	}
+	if g.ValidFrom != nil && g.ValidUntil != nil && !g.ValidUntil.After(*g.ValidFrom) {
+		return nil, nil, fmt.Errorf("grant: valid_until must be after valid_from: %w", store.ErrInvalid)
+	}
+	if g.Hours != "" {
+		m := hoursPattern.FindStringSubmatch(g.Hours)
+		if m == nil || m[1] == m[3] {
+			return nil, nil, fmt.Errorf("grant: hours must be HH:MM-HH:MM with two different times, got %q: %w", g.Hours, store.ErrInvalid)
+		}
+		hoursFrom, hoursUntil = &m[1], &m[3]
+	}
+	return hoursFrom, hoursUntil, nil
+}
+
+const grantColumns = `id, department_id, scope_kind, civil_code, device_id, channel_ids, rights, ptz_priority,
+	valid_from, valid_until,
+	COALESCE(to_char(hours_from, 'HH24:MI') || '-' || to_char(hours_until, 'HH24:MI'), ''), created_by, created_at`
+
+func scanGrant(row pgx.Row) (Grant, error) {
+	var g Grant
+	err := row.Scan(&g.ID, &g.DepartmentID, &g.Scope.Kind, &g.Scope.CivilCode, &g.Scope.DeviceID, &g.Scope.ChannelIDs,
+		&g.Rights, &g.PTZPriority, &g.ValidFrom, &g.ValidUntil, &g.Hours, &g.CreatedBy, &g.CreatedAt)
+	return g, err
+}
+
+// CreateGrant stores g (its ID and CreatedAt are set by the database) and
+// returns it. A bad grant is store.ErrInvalid, an unknown department
+// store.ErrNotFound.
+func (db *DB) CreateGrant(ctx context.Context, g Grant) (Grant, error) {
+	from, until, err := validGrant(&g)
+	if err != nil {
+		return Grant{}, err
+	}
+	if g.Scope.ChannelIDs == nil {
+		g.Scope.ChannelIDs = []string{}
+	}
+	out, err := scanGrant(db.Pool.QueryRow(ctx, `
+INSERT INTO grants (department_id, scope_kind, civil_code, device_id, channel_ids, rights, ptz_priority,
+	valid_from, valid_until, hours_from, hours_until, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::time, $11::text::time, $12)
+RETURNING `+grantColumns,
+		g.DepartmentID, g.Scope.Kind, g.Scope.CivilCode, g.Scope.DeviceID, g.Scope.ChannelIDs, g.Rights, g.PTZPriority,
+		g.ValidFrom, g.ValidUntil, from, until, g.CreatedBy))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return Grant{}, fmt.Errorf("grant: department %d: %w", g.DepartmentID, store.ErrNotFound)
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("create grant: %w", err)
+	}
+	return out, nil
+}
+
+// ListGrants returns the grants given to department itself (not those it
+// inherits), oldest first.
+func (db *DB) ListGrants(ctx context.Context, department int64) ([]Grant, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+grantColumns+` FROM grants WHERE department_id = $1 ORDER BY id`, department)
+	if err != nil {
+		return nil, fmt.Errorf("list grants of department %d: %w", department, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Grant, error) { return scanGrant(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list grants of department %d: %w", department, err)
+	}
+	return out, nil
+}
+
+// DeleteGrant deletes grant id and returns what it was, or store.ErrNotFound.
+// Sessions already playing go on; the next token is refused.
+func (db *DB) DeleteGrant(ctx context.Context, id int64) (Grant, error) {
+	g, err := scanGrant(db.Pool.QueryRow(ctx, `DELETE FROM grants WHERE id = $1 RETURNING `+grantColumns, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Grant{}, fmt.Errorf("grant %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("delete grant %d: %w", id, err)
+	}
+	return g, nil
+}
+
+// SetDeviceOwner makes department (0: none) the owner of device's channels.
+// An unknown department is store.ErrNotFound.
+func (db *DB) SetDeviceOwner(ctx context.Context, device string, department int64, by string) error {
+	return db.setOwner(ctx, "device_owners", "device_id", device, department, by)
+}
+
+// SetChannelOwner makes department (0: none) the owner of channel,
+// whichever device reports it. An unknown department is store.ErrNotFound.
+func (db *DB) SetChannelOwner(ctx context.Context, channel string, department int64, by string) error {
+	return db.setOwner(ctx, "channel_owners", "channel_id", channel, department, by)
+}
+
+// setOwner writes one ownership row; table and key are constants of the callers.
+func (db *DB) setOwner(ctx context.Context, table, key, id string, department int64, by string) error {
+	var err error
+	if department == 0 {
+		_, err = db.Pool.Exec(ctx, `DELETE FROM `+table+` WHERE `+key+` = $1`, id)
+	} else {
+		_, err = db.Pool.Exec(ctx, `INSERT INTO `+table+` (`+key+`, department_id, set_by) VALUES ($1, $2, $3)
+ON CONFLICT (`+key+`) DO UPDATE SET department_id = EXCLUDED.department_id, set_by = EXCLUDED.set_by, set_at = now()`,
+			id, department, by)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return fmt.Errorf("owner of %s: department %d: %w", id, department, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("set the owner of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Owner returns the department owning channel ch: the channel's own owner,
+// else its device's, else 0.
+func (db *DB) Owner(ctx context.Context, ch store.Channel) (int64, error) {
+	var dept int64
+	err := db.Pool.QueryRow(ctx, `SELECT COALESCE(
+	(SELECT department_id FROM channel_owners WHERE channel_id = $1),
+	(SELECT department_id FROM device_owners WHERE device_id = $2), 0)`, ch.ID, ch.DeviceID).Scan(&dept)
+	if err != nil {
+		return 0, fmt.Errorf("owner of %s: %w", ch.ID, err)
+	}
+	return dept, nil
+}
+
+// PTZPriority is the highest PTZ priority user has on ch at at through the
+// grants and ownerships in force (user_scopes with the ptz right), or 0
+// when none gives the ptz right.
+func (db *DB) PTZPriority(ctx context.Context, user int64, ch store.Channel, at time.Time) (int, error) {
+	var prio int
+	err := db.Pool.QueryRow(ctx, `SELECT COALESCE(max(g.ptz_priority), 0) FROM user_scopes($1, $2, $3, ($4::text)::time) g
+WHERE (g.scope_kind = 'device' AND g.device_id = $5)
+   OR (g.scope_kind = 'channels' AND $6 = ANY (g.channel_ids))
+   OR (g.scope_kind = 'region' AND starts_with($7, g.civil_code))`,
+		user, catalogview.RightPTZ, at, at.Format("15:04:05"), ch.DeviceID, ch.ID, ch.CivilCode).Scan(&prio)
+	if err != nil {
+		return 0, fmt.Errorf("PTZ priority of user %d on %s: %w", user, ch.ID, err)
+	}
+	return prio, nil
+}
