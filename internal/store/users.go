@@ -16,9 +16,23 @@ var ErrExists = errors.New("store: already exists")
 const (
 	// RoleAdmin may do everything, including ending a shared live session.
 	RoleAdmin = "admin"
-	// RoleOperator watches, controls PTZ, plays back and downloads.
+	// RoleDeptAdmin manages the users of its department subtree and
+	// re-grants, never beyond its own grants.
+	RoleDeptAdmin = "dept_admin"
+	// RoleOperator watches, controls PTZ, plays back and downloads as granted.
 	RoleOperator = "operator"
+	// RoleAuditor reads the audit log and the reports and watches nothing.
+	RoleAuditor = "auditor"
 )
+
+// ValidRole reports whether role is one of the four roles.
+func ValidRole(role string) bool {
+	switch role {
+	case RoleAdmin, RoleDeptAdmin, RoleOperator, RoleAuditor:
+		return true
+	}
+	return false
+}
 
 // User is a console user.
 type User struct {
@@ -26,13 +40,24 @@ type User struct {
 	Username string
 	// PasswordHash is an argon2id PHC string; the console hashes and checks it.
 	PasswordHash string
-	// Role is RoleAdmin or RoleOperator.
+	// Role is RoleAdmin, RoleDeptAdmin, RoleOperator or RoleAuditor.
 	Role string
+	// DepartmentID is the user's department; 0: none (a non-admin without
+	// one sees nothing).
+	DepartmentID int64
 	// MustChangePassword holds every route but the password change until the user sets a new password.
 	MustChangePassword bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	LastLoginAt        *time.Time
+	// Disabled users cannot log in; DisabledReason says why (an admin, or
+	// the dormant-account job), DisabledAt since when.
+	Disabled       bool
+	DisabledReason string
+	DisabledAt     *time.Time
+	// EnabledAt is when an admin last enabled the account again: dormancy
+	// counts from the latest of CreatedAt, LastLoginAt and EnabledAt.
+	EnabledAt   *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastLoginAt *time.Time
 }
 
 // MaxUsernameLen bounds usernames (bytes).

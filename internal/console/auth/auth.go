@@ -82,6 +82,12 @@ type Service struct {
 	// (ErrAuditUnavailable): a Service built without configuration fails
 	// closed.
 	AuditFailOpen bool
+	// Password is the policy of new passwords; its zero fields take the
+	// DefaultPasswordPolicy values.
+	Password PasswordPolicy
+	// DormantAfter disables, once a day, the accounts unused for that long
+	// (DB3205 §8 c: two years); zero disables the job.
+	DormantAfter time.Duration
 	// Params of new password hashes; zero means DefaultParams.
 	Params Params
 	// MaxHashing bounds concurrent password hashes (each takes Params.Memory);
@@ -158,8 +164,16 @@ func (s *Service) run(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(cleanInterval)
 	defer t.Stop()
+	var dormantRun time.Time
 	for {
 		now := s.Now()
+		// Daily, the first time at start: a console started once a day still runs it.
+		if s.DormantAfter > 0 && (dormantRun.IsZero() || now.Sub(dormantRun) >= dormantInterval) {
+			dormantRun = now
+			if _, err := s.DisableDormant(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("disable dormant accounts", "error", err)
+			}
+		}
 		if n, err := s.Store.DeleteExpiredUserSessions(ctx, now); err != nil && ctx.Err() == nil {
 			s.Log.Warn("remove expired sessions", "error", err)
 		} else if n > 0 {

@@ -134,6 +134,10 @@ func (s *Service) checkLogin(ctx context.Context, username, password, remote str
 		reason = "locked"
 	case !ok:
 		reason = "wrong password"
+	case u.Disabled:
+		// Answered like a wrong password: the account's state is the
+		// admins' to see (its disabled_reason), not a guesser's.
+		reason = "disabled"
 	default:
 		if lock.Failures > 0 {
 			if err := s.Store.ClearAuthFailures(ctx, key); err != nil {

@@ -87,23 +87,36 @@ func TestParsePHCRejects(t *testing.T) {
 	}
 }
 
-func TestCheckNewPassword(t *testing.T) {
+func TestPasswordPolicy(t *testing.T) {
+	strict := auth.PasswordPolicy{MinLength: 10, MinClasses: 3}
 	for _, tc := range []struct {
-		user, old, new string
-		ok             bool
+		name   string
+		policy auth.PasswordPolicy
+		user   string
+		pw     string
+		ok     bool
 	}{
-		{"alice", "old-password", "new-password", true},
-		{"alice", "old-password", "短密码很安全吗", false}, // 7 characters
-		{"alice", "old-password", "长一点的中文密码八", true},
-		{"alice", "old-password", "short", false},
-		{"administrator", "old-password", "Administrator", false},
-		{"alice", "same-password", "same-password", false},
-		{"alice", "old", strings.Repeat("x", auth.MaxPasswordLen+1), false},
+		{"default ok", auth.PasswordPolicy{}, "alice", "new-password", true},
+		{"7 Chinese characters", auth.PasswordPolicy{}, "alice", "短密码很安全吗", false},
+		{"8 Chinese characters", auth.PasswordPolicy{}, "alice", "长一点的中文密码", true},
+		{"short", auth.PasswordPolicy{}, "alice", "short", false},
+		{"the username", auth.PasswordPolicy{}, "administrator", "Administrator", false},
+		{"the username padded", auth.PasswordPolicy{}, "administrator", " administrator ", false},
+		{"too long", auth.PasswordPolicy{}, "alice", strings.Repeat("x", auth.MaxPasswordLen+1), false},
+		{"control character", auth.PasswordPolicy{}, "alice", "new-pass\x00word", false},
+		{"strict: one class", strict, "alice", "abcdefghijkl", false},
+		{"strict: two classes", strict, "alice", "abcdef123456", false},
+		{"strict: three classes", strict, "alice", "abcDEF123456", true},
+		{"strict: Chinese counts as other", strict, "alice", "abcdef123456密", true},
+		{"strict: too short", strict, "alice", "aB3!", false},
+		{"classes above four mean four", auth.PasswordPolicy{MinClasses: 9}, "alice", "aB3!aB3!", true},
 	} {
-		err := auth.CheckNewPassword(tc.user, tc.old, tc.new)
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, auth.ErrWeakPassword)) {
-			t.Errorf("CheckNewPassword(%q, %q, %q) = %v, want ok=%v", tc.user, tc.old, tc.new, err, tc.ok)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.policy.Check(tc.user, tc.pw)
+			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, auth.ErrWeakPassword)) {
+				t.Errorf("Check(%q, %q) = %v, want ok=%v", tc.user, tc.pw, err, tc.ok)
+			}
+		})
 	}
 }
 

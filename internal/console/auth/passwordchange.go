@@ -4,30 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
-// CheckNewPassword says why a new password is refused (an error wrapping
-// ErrWeakPassword), or nil.
-func CheckNewPassword(username, oldPassword, newPassword string) error {
-	switch {
-	case len([]rune(newPassword)) < MinPasswordLen:
-		return fmt.Errorf("%w: it must have at least %d characters", ErrWeakPassword, MinPasswordLen)
-	case len(newPassword) > MaxPasswordLen:
-		return fmt.Errorf("%w: it must have at most %d bytes", ErrWeakPassword, MaxPasswordLen)
-	case strings.EqualFold(strings.TrimSpace(newPassword), username):
-		return fmt.Errorf("%w: it must not be the username", ErrWeakPassword)
-	case newPassword == oldPassword:
-		return fmt.Errorf("%w: it must differ from the old one", ErrWeakPassword)
-	}
-	return nil
-}
-
 // ChangePassword sets a new password for sess's user after checking the old
-// one, clears the must-change flag and ends the user's other sessions.
+// one and the new one against the Password policy (and history), clears
+// the must-change flag and ends the user's other sessions.
 // Wrong old passwords are counted per user, from whatever address:
 // MaxFailures of them lock the user's password change (*LockedError), so
 // that a stolen session cannot be used to guess the password from many
@@ -39,14 +23,17 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPassword,
 	if err != nil {
 		return err
 	}
-	if err := CheckNewPassword(u.Username, oldPassword, newPassword); err != nil {
+	if err := s.Password.Check(u.Username, newPassword); err != nil {
+		return err
+	}
+	if err := s.checkHistory(ctx, u.ID, u.PasswordHash, newPassword); err != nil {
 		return err
 	}
 	hash, err := s.hash(ctx, newPassword)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetPassword(ctx, u.ID, hash, false); err != nil {
+	if err := s.Store.SetPassword(ctx, u.ID, hash, false, s.Password.kept()); err != nil {
 		return err
 	}
 	if err := s.Store.ClearAuthFailures(ctx, key); err != nil {

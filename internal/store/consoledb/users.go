@@ -14,13 +14,19 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-const userColumns = `id, username, password_hash, role, must_change_password,
-	created_at, updated_at, last_login_at`
+// userColumns are the columns scanUser reads, of the table aliased u.
+const userColumns = `u.id, u.username, u.password_hash, u.role, COALESCE(u.department_id, 0), u.must_change_password,
+	u.disabled, u.disabled_reason, u.disabled_at, u.enabled_at, u.created_at, u.updated_at, u.last_login_at`
+
+// userDest are the scan destinations of userColumns.
+func userDest(u *store.User) []any {
+	return []any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.DepartmentID, &u.MustChangePassword,
+		&u.Disabled, &u.DisabledReason, &u.DisabledAt, &u.EnabledAt, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt}
+}
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
-	err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+	err := row.Scan(userDest(&u)...)
 	return u, err
 }
 
@@ -28,13 +34,35 @@ func validUser(u store.User) error {
 	if u.Username == "" || u.PasswordHash == "" {
 		return fmt.Errorf("user: username and password hash are required: %w", store.ErrInvalid)
 	}
+	return validUserFields(u)
+}
+
+// validUserFields checks what UpdateUser writes.
+func validUserFields(u store.User) error {
 	if err := store.ValidUsername(u.Username); err != nil {
 		return fmt.Errorf("user: %w", err)
 	}
-	if u.Role != store.RoleAdmin && u.Role != store.RoleOperator {
+	if !store.ValidRole(u.Role) {
 		return fmt.Errorf("user %s: role %q: %w", u.Username, u.Role, store.ErrInvalid)
 	}
+	if u.DepartmentID < 0 {
+		return fmt.Errorf("user %s: department %d: %w", u.Username, u.DepartmentID, store.ErrInvalid)
+	}
 	return nil
+}
+
+// userErr maps the constraint violations of a user write.
+func userErr(what string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return fmt.Errorf("%s: the username is taken: %w", what, store.ErrExists)
+		case "23503":
+			return fmt.Errorf("%s: the department does not exist: %w", what, store.ErrInvalid)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // CreateUser adds a user and returns it as stored; store.ErrExists when the username is taken.
@@ -43,14 +71,10 @@ func (s *DB) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 		return store.User{}, err
 	}
 	out, err := scanUser(s.Pool.QueryRow(ctx, `
-INSERT INTO users (username, password_hash, role, must_change_password) VALUES ($1, $2, $3, $4)
-RETURNING `+userColumns, u.Username, u.PasswordHash, u.Role, u.MustChangePassword))
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return store.User{}, fmt.Errorf("create user %s: %w", u.Username, store.ErrExists)
-	}
+INSERT INTO users AS u (username, password_hash, role, department_id, must_change_password) VALUES ($1, $2, $3, $4, $5)
+RETURNING `+userColumns, u.Username, u.PasswordHash, u.Role, nullID(u.DepartmentID), u.MustChangePassword))
 	if err != nil {
-		return store.User{}, fmt.Errorf("create user %s: %w", u.Username, err)
+		return store.User{}, userErr("create user "+u.Username, err)
 	}
 	return out, nil
 }
@@ -81,7 +105,7 @@ SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM users)`, u.Username, u.Pas
 
 // UserByName returns a user, or store.ErrNotFound.
 func (s *DB) UserByName(ctx context.Context, username string) (store.User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
+	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE username = $1`, username))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.User{}, fmt.Errorf("user %s: %w", username, store.ErrNotFound)
 	}
@@ -93,7 +117,7 @@ func (s *DB) UserByName(ctx context.Context, username string) (store.User, error
 
 // UserByID returns a user, or store.ErrNotFound.
 func (s *DB) UserByID(ctx context.Context, id int64) (store.User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(s.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.User{}, fmt.Errorf("user %d: %w", id, store.ErrNotFound)
 	}
@@ -103,9 +127,11 @@ func (s *DB) UserByID(ctx context.Context, id int64) (store.User, error) {
 	return u, nil
 }
 
-// ListUsers returns every user ordered by username.
-func (s *DB) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+// ListUsers returns the users of the department subtree under root (0:
+// every user, those without a department too) ordered by username.
+func (s *DB) ListUsers(ctx context.Context, root int64) ([]store.User, error) {
+	rows, err := s.Pool.Query(ctx, subtreeCTE+`
+SELECT `+userColumns+` FROM users u WHERE $1 = 0 OR u.department_id IN (SELECT id FROM sub) ORDER BY username`, root)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -122,26 +148,216 @@ func (s *DB) LoginSucceeded(ctx context.Context, id int64, at time.Time) error {
 		`UPDATE users SET last_login_at = $2, updated_at = now() WHERE id = $1`, at)
 }
 
-// SetPassword replaces the password hash of user id and sets its must-change flag.
-func (s *DB) SetPassword(ctx context.Context, id int64, hash string, mustChange bool) error {
-	if hash == "" {
-		return fmt.Errorf("set password of user %d: empty hash: %w", id, store.ErrInvalid)
+// SetPassword replaces the password hash of user id and sets its
+// must-change flag. The replaced hash goes to the user's password history,
+// of which the newest keep are kept (0: none).
+func (s *DB) SetPassword(ctx context.Context, id int64, hash string, mustChange bool, keep int) error {
+	if hash == "" || keep < 0 {
+		return fmt.Errorf("set password of user %d: empty hash or negative history: %w", id, store.ErrInvalid)
 	}
-	return s.updateUser(ctx, id, "set password",
-		`UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE id = $1`, hash, mustChange)
+	return s.inTx(ctx, fmt.Sprintf("set password of user %d", id), func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+WITH old AS (SELECT password_hash FROM users WHERE id = $1 FOR UPDATE)
+INSERT INTO password_history (user_id, password_hash) SELECT $1, password_hash FROM old`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("user %d: %w", id, store.ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, `
+UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE id = $1`, id, hash, mustChange); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+DELETE FROM password_history WHERE user_id = $1 AND id NOT IN (
+	SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)`, id, keep)
+		return err
+	})
 }
 
-// SetRole changes the role of user id.
-func (s *DB) SetRole(ctx context.Context, id int64, role string) error {
-	if role != store.RoleAdmin && role != store.RoleOperator {
-		return fmt.Errorf("set role of user %d: role %q: %w", id, role, store.ErrInvalid)
+// PasswordHistory returns the hashes of user id's earlier passwords, newest first.
+func (s *DB) PasswordHistory(ctx context.Context, id int64) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY id DESC`, id)
+	if err != nil {
+		return nil, fmt.Errorf("password history of user %d: %w", id, err)
 	}
-	return s.updateUser(ctx, id, "set role", `UPDATE users SET role = $2, updated_at = now() WHERE id = $1`, role)
+	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("password history of user %d: %w", id, err)
+	}
+	return hashes, nil
 }
 
-// DeleteUser removes user id and its sessions.
+// UpdateUser writes the username, role and department of u.ID. A change
+// that would leave no enabled admin is store.ErrLastAdmin.
+func (s *DB) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
+	if err := validUserFields(u); err != nil {
+		return store.User{}, err
+	}
+	var out store.User
+	err := s.inTx(ctx, fmt.Sprintf("update user %d", u.ID), func(tx pgx.Tx) error {
+		wasAdmin, err := lockUsers(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		out, err = scanUser(tx.QueryRow(ctx, `
+UPDATE users u SET username = $2, role = $3, department_id = $4, updated_at = now() WHERE id = $1
+RETURNING `+userColumns, u.ID, u.Username, u.Role, nullID(u.DepartmentID)))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", u.ID, store.ErrNotFound)
+		}
+		if err != nil {
+			return userErr("update user "+u.Username, err)
+		}
+		return checkAdminLeft(ctx, tx, wasAdmin)
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
+}
+
+// SetDisabled disables user id with reason, or enables it again, at now.
+// Disabling ends every session of the user in the same transaction.
+// Disabling the last enabled admin is store.ErrLastAdmin.
+func (s *DB) SetDisabled(ctx context.Context, id int64, disabled bool, reason string, now time.Time) (store.User, error) {
+	if disabled && strings.TrimSpace(reason) == "" {
+		return store.User{}, fmt.Errorf("disable user %d: a reason is required: %w", id, store.ErrInvalid)
+	}
+	var out store.User
+	err := s.inTx(ctx, fmt.Sprintf("disable user %d", id), func(tx pgx.Tx) error {
+		wasAdmin, err := lockUsers(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		// An enabled user's reason is cleared; enabled_at restarts its dormancy.
+		out, err = scanUser(tx.QueryRow(ctx, `
+UPDATE users u SET disabled = $2,
+	disabled_reason = CASE WHEN $2 THEN $3 ELSE '' END,
+	disabled_at = CASE WHEN $2 THEN COALESCE(CASE WHEN u.disabled THEN u.disabled_at END, $4) END,
+	enabled_at = CASE WHEN NOT $2 AND u.disabled THEN $4 ELSE u.enabled_at END,
+	updated_at = now()
+WHERE id = $1 RETURNING `+userColumns, id, disabled, reason, now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if disabled {
+			if _, err := tx.Exec(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return checkAdminLeft(ctx, tx, wasAdmin)
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out, nil
+}
+
+// DisableDormantUsers disables, with reason, the enabled users whose latest
+// of creation, login and re-enabling is before since, and ends their
+// sessions. A dormant admin is kept while no other enabled admin is in use:
+// the platform must keep someone who can enable the others. It returns the
+// usernames disabled.
+func (s *DB) DisableDormantUsers(ctx context.Context, since, now time.Time, reason string) ([]string, error) {
+	var names []string
+	err := s.inTx(ctx, "disable dormant users", func(tx pgx.Tx) error {
+		if _, err := lockUsers(ctx, tx, 0); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+WITH dormant AS (
+	SELECT id, role FROM users
+	WHERE NOT disabled AND GREATEST(created_at, last_login_at, enabled_at) < $1
+), kept AS (
+	SELECT count(*) AS n FROM users WHERE role = 'admin' AND NOT disabled AND id NOT IN (SELECT id FROM dormant)
+), gone AS (
+	UPDATE users u SET disabled = true, disabled_reason = $3, disabled_at = $2, updated_at = now()
+	FROM dormant d, kept k
+	WHERE u.id = d.id AND (d.role <> 'admin' OR k.n > 0)
+	RETURNING u.id, u.username
+), ended AS (
+	DELETE FROM user_sessions WHERE user_id IN (SELECT id FROM gone)
+)
+SELECT username FROM gone ORDER BY username`, since, now, reason)
+		if err != nil {
+			return err
+		}
+		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// DeleteUser removes user id and its sessions; removing the last enabled
+// admin is store.ErrLastAdmin.
 func (s *DB) DeleteUser(ctx context.Context, id int64) error {
-	return s.updateUser(ctx, id, "delete user", `DELETE FROM users WHERE id = $1`)
+	return s.inTx(ctx, fmt.Sprintf("delete user %d", id), func(tx pgx.Tx) error {
+		wasAdmin, err := lockUsers(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("user %d: %w", id, store.ErrNotFound)
+		}
+		return checkAdminLeft(ctx, tx, wasAdmin)
+	})
+}
+
+// lockUsers orders the writes that may remove an enabled admin, taken
+// before their first write (taken after it, two of them would deadlock):
+// two admins disabling each other cannot both pass checkAdminLeft. Logins
+// and reads go on.
+// It returns whether user id is an enabled admin before the write.
+func lockUsers(ctx context.Context, tx pgx.Tx, id int64) (wasAdmin bool, err error) {
+	if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return false, err
+	}
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND role = 'admin' AND NOT disabled)`, id).
+		Scan(&wasAdmin)
+	return wasAdmin, err
+}
+
+// checkAdminLeft refuses a transaction (holding lockUsers) that took the
+// role, the account or the enabled state of an enabled admin (wasAdmin)
+// and leaves no enabled admin.
+func checkAdminLeft(ctx context.Context, tx pgx.Tx, wasAdmin bool) error {
+	if !wasAdmin {
+		return nil
+	}
+	var left bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND NOT disabled)`).Scan(&left); err != nil {
+		return err
+	}
+	if !left {
+		return store.ErrLastAdmin
+	}
+	return nil
+}
+
+// inTx runs f in a transaction; errors other than the store's sentinels
+// are wrapped with what.
+func (s *DB) inTx(ctx context.Context, what string, f func(pgx.Tx) error) error {
+	err := pgx.BeginFunc(ctx, s.Pool, f)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrExists),
+		errors.Is(err, store.ErrLastAdmin):
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func (s *DB) updateUser(ctx context.Context, id int64, what, sql string, args ...any) error {
@@ -172,20 +388,19 @@ VALUES ($1, $2, $3, $4, $5, $4, $6)`, us.TokenHash, us.UserID, us.CSRFToken, us.
 	return nil
 }
 
-// UserSessionByToken returns the session with tokenHash and its user, or
+// UserSessionByToken returns the session with tokenHash and its enabled user, or
 // store.ErrNotFound when there is none or it expired before now.
 func (s *DB) UserSessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (store.UserSession, store.User, error) {
 	var us store.UserSession
 	var u store.User
+	// A disabled user's sessions are gone already (SetDisabled); the
+	// condition keeps it so should one be made meanwhile.
 	err := s.Pool.QueryRow(ctx, `
-SELECT s.token_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at, s.remote,
-	u.id, u.username, u.password_hash, u.role, u.must_change_password,
-	u.created_at, u.updated_at, u.last_login_at
+SELECT s.token_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.last_seen_at, s.remote, `+userColumns+`
 FROM user_sessions s JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, now).Scan(
-		&us.TokenHash, &us.UserID, &us.CSRFToken, &us.CreatedAt, &us.ExpiresAt, &us.LastSeenAt, &us.Remote,
-		&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.MustChangePassword,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt)
+WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`, tokenHash, now).Scan(
+		append([]any{&us.TokenHash, &us.UserID, &us.CSRFToken, &us.CreatedAt, &us.ExpiresAt, &us.LastSeenAt, &us.Remote},
+			userDest(&u)...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.UserSession{}, store.User{}, fmt.Errorf("user session: %w", store.ErrNotFound)
 	}

@@ -49,20 +49,21 @@ func TestUsers(t *testing.T) {
 	if _, err := s.UserByID(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
-	if err := s.SetPassword(ctx, u.ID, "$argon2id$new", true); err != nil {
+	if err := s.SetPassword(ctx, u.ID, "$argon2id$new", true, 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetRole(ctx, u.ID, store.RoleAdmin); err != nil {
+	u.Role = store.RoleAuditor
+	if _, err := s.UpdateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.UserByID(ctx, u.ID)
-	if err != nil || got.PasswordHash != "$argon2id$new" || !got.MustChangePassword || got.Role != store.RoleAdmin {
+	if err != nil || got.PasswordHash != "$argon2id$new" || !got.MustChangePassword || got.Role != store.RoleAuditor {
 		t.Fatalf("after updates: %+v %v", got, err)
 	}
-	if err := s.SetPassword(ctx, 9999, "x", false); !errors.Is(err, store.ErrNotFound) {
+	if err := s.SetPassword(ctx, 9999, "x", false, 5); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("set password of unknown: %v", err)
 	}
-	users, err := s.ListUsers(ctx)
+	users, err := s.ListUsers(ctx, 0)
 	if err != nil || len(users) != 1 {
 		t.Fatalf("list: %v %v", users, err)
 	}

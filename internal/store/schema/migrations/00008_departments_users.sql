@@ -45,11 +45,12 @@ CREATE INDEX users_department_idx ON users (department_id);
 -- The hashes of a user's earlier passwords, so that a new password cannot be
 -- one of the last N (the console keeps the newest auth.password_history).
 CREATE TABLE password_history (
+    id            bigserial PRIMARY KEY,                -- orders the history (set_at may tie)
     user_id       bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     password_hash text NOT NULL,
     set_at        timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX password_history_user_idx ON password_history (user_id, set_at DESC);
+CREATE INDEX password_history_user_idx ON password_history (user_id, id);
 
 -- +goose Down
 DROP TABLE password_history;
