@@ -144,6 +144,9 @@ func (a *API) routes() []route {
 		{"DELETE /api/v1/downloads/{id}", accessNormal, a.deleteDownload},
 		{"GET /api/v1/downloads/{id}/file", accessNormal, a.downloadFile},
 		{"GET /api/v1/events", accessNormal, a.events},
+		{"GET /api/v1/audit", accessNormal, a.listAudit},
+		{"GET /api/v1/audit/export", accessNormal, a.exportAudit},
+		{"GET /api/v1/audit/verify", accessNormal, a.verifyAudit},
 	}
 }
 

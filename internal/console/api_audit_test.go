@@ -1,0 +1,177 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// auditEnv is an API with an auditor and an operator logged in; the
+// operator also failed once with a username a spreadsheet would run.
+func auditEnv(t *testing.T) (e *env, auditor, operator *client) {
+	e = newEnv(t, envOptions{})
+	e.addUser("audrey", "audrey-password-1", store.RoleAuditor)
+	e.addUser("olga", "olga-password-1", store.RoleOperator)
+	r := e.client().do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "=HYPERLINK(1)", "password": "x"})
+	mustStatus(t, "login with a formula", r, http.StatusUnauthorized, console.CodeInvalidCredentials)
+	auditor, operator = e.client(), e.client()
+	auditor.login("audrey", "audrey-password-1")
+	operator.login("olga", "olga-password-1")
+	return e, auditor, operator
+}
+
+type auditList struct {
+	Items []struct {
+		ID       int64          `json:"id"`
+		Username string         `json:"username"`
+		Action   string         `json:"action"`
+		Detail   map[string]any `json:"detail"`
+	} `json:"items"`
+	Total int `json:"total"`
+}
+
+func TestAuditList(t *testing.T) {
+	e, auditor, _ := auditEnv(t)
+	for _, tc := range []struct {
+		query string
+		total int
+	}{
+		{"user=olga", 1},
+		{"user=audrey&user=olga", 1},
+		{"user=olga&action=login", 1},
+		{"action=login_failed", 1},
+		{"user=nobody", 0},
+		{"from=2000-01-01T00:00:00Z&to=2001-01-01T00:00:00Z", 0},
+		{"from=2000-01-01T00:00:00&limit=1&action=login_failed", 1},
+	} {
+		var got auditList
+		r := auditor.do(http.MethodGet, "/api/v1/audit?"+tc.query, nil)
+		mustStatus(t, tc.query, r, http.StatusOK, "")
+		r.json(t, &got)
+		if got.Total != tc.total {
+			t.Errorf("?%s: total %d, want %d: %s", tc.query, got.Total, tc.total, r.Body)
+		}
+	}
+	for _, query := range []string{
+		"from=yesterday", "to=2024-13-01", "from=2024-02-01T00:00:00Z&to=2024-01-01T00:00:00Z",
+		"limit=0", "department=1", "user=" + strings.Repeat("u", 129),
+	} {
+		mustStatus(t, query, auditor.do(http.MethodGet, "/api/v1/audit?"+query, nil), http.StatusBadRequest, console.CodeBadRequest)
+	}
+	_ = e
+}
+
+// TestAuditRoles: only admins and auditors read the log; the refusals are audited.
+func TestAuditRoles(t *testing.T) {
+	e, _, operator := auditEnv(t)
+	for _, path := range []string{"/api/v1/audit", "/api/v1/audit/export?format=csv", "/api/v1/audit/verify"} {
+		mustStatus(t, path, operator.do(http.MethodGet, path, nil), http.StatusForbidden, console.CodeForbidden)
+	}
+	if n := e.actions("olga")[console.ActionDenied]; n != 3 {
+		t.Errorf("olga's refusals audited: %d, want 3", n)
+	}
+	e.addUser("root", "root-password-1", store.RoleAdmin)
+	admin := e.client()
+	admin.login("root", "root-password-1")
+	mustStatus(t, "admin", admin.do(http.MethodGet, "/api/v1/audit/verify", nil), http.StatusOK, "")
+}
+
+func TestAuditExport(t *testing.T) {
+	e, auditor, _ := auditEnv(t)
+	r := auditor.do(http.MethodGet, "/api/v1/audit/export?format=csv", nil)
+	mustStatus(t, "csv", r, http.StatusOK, "")
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(r.Header.Get("Content-Disposition"), `attachment; filename="audit-`) {
+		t.Fatalf("csv headers: %v", r.Header)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\uFEFF")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The heading and every row before the export: its own row is written after the read.
+	_, before, err := e.st.ListAudit(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != before ||  strings.Join(rows[0], ",") != "id,at,username,action,target,remote,detail" {
+		t.Fatalf("csv: %q", rows)
+	}
+	found := false
+	for _, row := range rows[1:] {
+		if row[3] == "login_failed" {
+			found = row[2] == "'=HYPERLINK(1)"
+		}
+	}
+	if !found {
+		t.Errorf("the formula username is not defused: %q", rows)
+	}
+	if e.actions("audrey")["audit_export"] != 1 {
+		t.Errorf("the export is not audited: %v", e.actions("audrey"))
+	}
+
+	r = auditor.do(http.MethodGet, "/api/v1/audit/export?format=xlsx&user=olga", nil)
+	mustStatus(t, "xlsx", r, http.StatusOK, "")
+	book, err := excelize.OpenReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer book.Close()
+	sheet, err := book.GetRows("Sheet1")
+	if err != nil || len(sheet) != 2 || sheet[1][2] != "olga" || sheet[1][3] != "login" {
+		t.Fatalf("xlsx: %q %v", sheet, err)
+	}
+
+	for _, query := range []string{"", "format=pdf", "format=csv&from=never"} {
+		mustStatus(t, query, auditor.do(http.MethodGet, "/api/v1/audit/export?"+query, nil), http.StatusBadRequest, console.CodeBadRequest)
+	}
+	e.breakAudit()
+	mustStatus(t, "export without audit", auditor.do(http.MethodGet, "/api/v1/audit/export?format=csv", nil),
+		http.StatusServiceUnavailable, console.CodeAuditUnavailable)
+}
+
+type verification struct {
+	OK     bool  `json:"ok"`
+	Rows   int64 `json:"rows"`
+	Breaks []struct {
+		Seq     int64  `json:"seq"`
+		Problem string `json:"problem"`
+	} `json:"breaks"`
+}
+
+func TestAuditVerify(t *testing.T) {
+	e, auditor, _ := auditEnv(t)
+	var v verification
+	r := auditor.do(http.MethodGet, "/api/v1/audit/verify", nil)
+	mustStatus(t, "verify", r, http.StatusOK, "")
+	r.json(t, &v)
+	if !v.OK || v.Rows < 3 || len(v.Breaks) != 0 {
+		t.Fatalf("intact log: %s", r.Body)
+	}
+	// The database owner edits a row behind the console's back.
+	_, err := e.st.Pool.Exec(context.Background(), `ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard;
+UPDATE audit_log SET username = 'someone' WHERE action = 'login' AND username = 'olga';
+ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = auditor.do(http.MethodGet, "/api/v1/audit/verify", nil)
+	mustStatus(t, "verify", r, http.StatusOK, "")
+	r.json(t, &v)
+	if v.OK || len(v.Breaks) != 1 || !strings.Contains(v.Breaks[0].Problem, "edited") {
+		t.Fatalf("edited log: %s", r.Body)
+	}
+	var rows auditList
+	auditor.do(http.MethodGet, "/api/v1/audit?action=audit_verify&"+url.Values{"user": {"audrey"}}.Encode(), nil).json(t, &rows)
+	if rows.Total != 2 {
+		t.Errorf("verify audited %d times, want 2", rows.Total)
+	}
+}
