@@ -35,13 +35,13 @@ func toChannelJSON(c store.Channel) channelJSON {
 	}
 }
 
-func (a *API) listChannels(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+func (a *API) listChannels(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	p, err := svcapi.ParsePage(r.URL.Query())
 	if err != nil {
 		return err
 	}
 	query := r.URL.Query()
-	chs, total, err := a.Store.ListChannels(r.Context(), store.ChannelFilter{
+	chs, total, err := a.catalog(sess, "").ListChannels(r.Context(), store.ChannelFilter{
 		DeviceID:  query.Get("device_id"),
 		CivilCode: query.Get("civil_code"), Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset,
 	})
@@ -50,13 +50,4 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, _ *auth.Sessi
 	}
 	svcapi.WriteList(w, chs, total, toChannelJSON)
 	return nil
-}
-
-// findChannel returns the channel of the {id} path parameter (404 when unknown).
-func (a *API) findChannel(r *http.Request) (store.Channel, error) {
-	id := r.PathValue("id")
-	if id == "" || len(id) > 64 {
-		return store.Channel{}, badRequest("bad channel id %q", id)
-	}
-	return a.Store.FindChannel(r.Context(), id)
 }

@@ -33,12 +33,12 @@ func toDeviceJSON(d store.Device) deviceJSON {
 	}
 }
 
-func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+func (a *API) listDevices(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	p, err := svcapi.ParsePage(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	devs, total, err := a.Store.ListDevices(r.Context(), store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
+	devs, total, err := a.catalog(sess, "").ListDevices(r.Context(), store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -33,7 +34,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	default:
 		return badRequest("speed must be 1, 2, 4 or 8, got %d", in.Speed)
 	}
-	ch, err := a.findChannel(r)
+	ch, err := a.grantedChannel(r, sess, catalogview.RightDownload)
 	if err != nil {
 		return err
 	}

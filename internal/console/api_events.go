@@ -18,7 +18,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, sess *auth.Session)
 		return newError(http.StatusServiceUnavailable, CodeInternal, "events are not available")
 	}
 	rc := http.NewResponseController(w)
-	sub := a.Events.subscribe(Viewer{Username: sess.User.Username, Admin: sess.User.Role == store.RoleAdmin})
+	v := Viewer{Username: sess.User.Username, Admin: sess.User.Role == store.RoleAdmin}
+	if !v.Admin {
+		// Status and session events only of the cameras the user may see.
+		v.Catalog = func() ViewerCatalog { return a.catalog(sess, "") }
+	}
+	sub := a.Events.subscribe(v)
 	defer a.Events.unsubscribe(sub)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

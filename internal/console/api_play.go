@@ -13,6 +13,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -69,7 +70,7 @@ func (a *API) play(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 	if a.Signer == nil {
 		return ErrPlayDisabled
 	}
-	ch, err := a.findChannel(r)
+	ch, err := a.grantedChannel(r, sess, catalogview.RightLive)
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,8 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 	if err := input.ReadJSON(r.Body, &in, true); err != nil {
 		return err
 	}
-	ch, err := a.findChannel(r)
+	// Stopping needs only sight of the camera: a stop ends access.
+	ch, err := a.grantedChannel(r, sess, "")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -23,7 +24,7 @@ func (a *API) playback(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	if err != nil {
 		return err
 	}
-	ch, err := a.findChannel(r)
+	ch, err := a.grantedChannel(r, sess, catalogview.RightPlayback)
 	if err != nil {
 		return err
 	}

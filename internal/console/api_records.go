@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -29,7 +30,7 @@ type recordJSON struct {
 	Type  string    `json:"type,omitempty"`
 }
 
-func (a *API) records(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+func (a *API) records(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	q := r.URL.Query()
 	start, err := svcapi.ParseTime("start", q.Get("start"), true)
 	if err != nil {
@@ -42,7 +43,7 @@ func (a *API) records(w http.ResponseWriter, r *http.Request, _ *auth.Session) e
 	if err := checkRange(start, end); err != nil {
 		return err
 	}
-	ch, err := a.findChannel(r)
+	ch, err := a.grantedChannel(r, sess, catalogview.RightPlayback)
 	if err != nil {
 		return err
 	}

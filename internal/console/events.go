@@ -40,6 +40,11 @@ type Event struct {
 	// owner and admins receive it.
 	private bool
 	owner   string
+	// deviceID and channelID say which camera the event is about, so that
+	// only the viewers who may see it receive it; device carries the
+	// DeviceStatusEvent whose Channels are narrowed per viewer.
+	deviceID, channelID string
+	device              *DeviceStatusEvent
 }
 
 // eventQueryTimeout bounds the reading of the channels' state an event carries.
@@ -53,9 +58,16 @@ func (e *Events) newEvent(ctx context.Context, channel, payload string) (ev Even
 	switch channel {
 	case store.ChannelStatus:
 		ev.Name, v, err = e.statusEvent(ctx, payload)
+		switch st := v.(type) {
+		case ChannelStatusEvent:
+			ev.deviceID, ev.channelID = st.DeviceID, st.ChannelID
+		case DeviceStatusEvent:
+			ev.deviceID, ev.device = st.DeviceID, &st
+		}
 	case store.ChannelCatalog:
 		var c store.CatalogEvent
 		if err = json.Unmarshal([]byte(payload), &c); err == nil {
+			ev.deviceID = c.DeviceID
 			ev.Name, v = TypeCatalog, CatalogEvent{
 				EventHeader: header(TypeCatalog), DeviceID: c.DeviceID, Added: c.Added, Updated: c.Updated, Removed: c.Removed,
 			}
@@ -69,6 +81,7 @@ func (e *Events) newEvent(ctx context.Context, channel, payload string) (ev Even
 			}
 			// A playback or download is its owner's: nobody else learns of it.
 			ev.private, ev.owner = s.Kind != sipapi.KindPlay, s.Owner
+			ev.deviceID, ev.channelID = s.DeviceID, s.ChannelID
 		}
 	default:
 		return ev, false
@@ -119,11 +132,24 @@ func (e *Events) statusEvent(ctx context.Context, payload string) (name string, 
 	return TypeDeviceStatus, ev, nil
 }
 
+// ViewerCatalog is the read model in a viewer's scope
+// (catalogview.View.In): the events of a camera outside it never reach the
+// viewer.
+type ViewerCatalog interface {
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	FindChannel(ctx context.Context, id string) (store.Channel, error)
+	ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error)
+}
+
 // Viewer is who receives an event stream.
 type Viewer struct {
 	Username string
 	// Admin receives every session event (admins may force-stop any).
 	Admin bool
+	// Catalog returns what the viewer may see now (asked per event: a
+	// grant's hours and validity move with the clock); the API sets it for
+	// every non-admin. nil filters by nothing (tests of the fan-out only).
+	Catalog func() ViewerCatalog
 }
 
 // sees reports whether v may receive ev: live sessions, status and catalog
@@ -218,12 +244,29 @@ func (e *Events) publish(channel, payload string) {
 	if !ok {
 		return
 	}
+	// The grants are read outside the lock (subscribing must not wait for
+	// the database); a client gone meanwhile is skipped below.
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	subs := make([]*subscription, 0, len(e.subs))
 	for s := range e.subs {
+		subs = append(subs, s)
+	}
+	e.mu.Unlock()
+	out := make(map[*subscription]Event, len(subs))
+	for _, s := range subs {
 		// Filtered before the queue: an event a client may not see never
 		// fills its buffer.
 		if !s.viewer.sees(ev) {
+			continue
+		}
+		if sev, ok := e.narrow(s.viewer, ev); ok {
+			out[s] = sev
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s, ev := range out {
+		if _, ok := e.subs[s]; !ok {
 			continue
 		}
 		select {
@@ -234,6 +277,45 @@ func (e *Events) publish(channel, payload string) {
 			e.Log.Info("dropped a slow event client", "buffer", e.Buffer)
 		}
 	}
+}
+
+// narrow returns ev as viewer v may see it: not at all when its camera is
+// outside v's grants, a device's status with only the channels v sees.
+func (e *Events) narrow(v Viewer, ev Event) (Event, bool) {
+	if v.Admin || v.Catalog == nil || ev.deviceID == "" {
+		return ev, true
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, eventQueryTimeout)
+	defer cancel()
+	cat := v.Catalog()
+	if ev.channelID != "" {
+		_, err := cat.FindChannel(ctx, ev.channelID)
+		return ev, err == nil
+	}
+	if _, err := cat.GetDevice(ctx, ev.deviceID); err != nil {
+		return ev, false
+	}
+	if ev.device == nil {
+		return ev, true
+	}
+	chs, err := readAll(func(offset int) ([]store.Channel, int, error) {
+		return cat.ListChannels(ctx, store.ChannelFilter{DeviceID: ev.deviceID, Limit: 1000, Offset: offset})
+	})
+	if err != nil {
+		e.Log.Warn("read a viewer's channels of a device status event", "device_id", ev.deviceID, "error", err)
+		return ev, false
+	}
+	d := *ev.device
+	d.Channels = make([]ChannelState, 0, len(chs))
+	for _, c := range chs {
+		d.Channels = append(d.Channels, ChannelState{ID: c.ID, Online: c.Online})
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return ev, false
+	}
+	ev.Data = data
+	return ev, true
 }
 
 func (e *Events) subscribe(v Viewer) *subscription {

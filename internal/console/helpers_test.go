@@ -325,6 +325,9 @@ func (e *env) addUser(name, password, role string) {
 	if _, err := e.st.CreateUser(context.Background(), store.User{Username: name, PasswordHash: h, Role: role}); err != nil {
 		e.t.Fatal(err)
 	}
+	if role != store.RoleAdmin {
+		e.joinStaff(name)
+	}
 }
 
 // seed stores two devices with channels; deviceA and channelA1 online.

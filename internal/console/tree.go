@@ -67,7 +67,7 @@ func readAll[T any](list func(offset int) ([]T, int, error)) ([]T, error) {
 	}
 }
 
-func (a *API) tree(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
+func (a *API) tree(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	by := r.URL.Query().Get("by")
 	if by == "" {
 		by = NodeDevice
@@ -75,13 +75,15 @@ func (a *API) tree(w http.ResponseWriter, r *http.Request, _ *auth.Session) erro
 	if by != NodeDevice && by != NodeRegion {
 		return badRequest("by must be device or region, got %q", by)
 	}
-	chs, err := allChannels(r.Context(), a.Store)
+	// The user's slice only: the tree shows what its lists show.
+	cat := a.catalog(sess, "")
+	chs, err := allChannels(r.Context(), cat)
 	if err != nil {
 		return err
 	}
 	var nodes []*Node
 	if by == NodeDevice {
-		devs, err := allDevices(r.Context(), a.Store)
+		devs, err := allDevices(r.Context(), cat)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,228 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/console"
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi/apitest"
+)
+
+// joinStaff puts user into the department "staff", which owns both seeded
+// devices (every right): the tests written before grants see the catalog
+// as they did.
+func (e *env) joinStaff(user string) {
+	e.t.Helper()
+	ctx := context.Background()
+	staff := e.department("staff")
+	for _, d := range []string{deviceA, deviceB} {
+		if err := e.st.SetDeviceOwner(ctx, d, staff, "test"); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.setDepartment(user, staff)
+}
+
+// department returns the ID of the root department name, created when missing.
+func (e *env) department(name string) int64 {
+	e.t.Helper()
+	var id int64
+	err := e.st.Pool.QueryRow(context.Background(), `
+WITH made AS (INSERT INTO departments (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id)
+SELECT id FROM made UNION ALL SELECT id FROM departments WHERE name = $1 AND parent_id IS NULL LIMIT 1`, name).Scan(&id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// setDepartment moves user into department dept.
+func (e *env) setDepartment(user string, dept int64) {
+	e.t.Helper()
+	if _, err := e.st.Pool.Exec(context.Background(), `UPDATE users SET department_id = $1 WHERE username = $2`, dept, user); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// member creates a logged-in user of a new department that owns device.
+func (e *env) member(name, role, dept, device string) *client {
+	e.t.Helper()
+	h, err := auth.HashPassword(name+"-password", cheap)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.CreateUser(context.Background(), store.User{Username: name, PasswordHash: h, Role: role}); err != nil {
+		e.t.Fatal(err)
+	}
+	id := e.department(dept)
+	if device != "" {
+		if err := e.st.SetDeviceOwner(context.Background(), device, id, "test"); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.setDepartment(name, id)
+	c := e.client()
+	c.login(name, name+"-password")
+	return c
+}
+
+// IDs of cameras that do not exist.
+const (
+	unknownChannel = "34020000001310009999"
+	unknownDevice  = "34020000001320009999"
+)
+
+// isolationBodies are the request bodies the walk sends, by pattern.
+var isolationBodies = map[string]any{
+	"POST /api/v1/channels/{id}/playback":    map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
+	"POST /api/v1/channels/{id}/download":    map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T08:01:00Z"},
+	"POST /api/v1/channels/{id}/ptz":         map[string]any{"action": "stop"},
+	"POST /api/v1/playback/{session}/control": map[string]any{"action": "pause"},
+	"PUT /api/v1/channels/{id}/owner":        map[string]any{"department_id": 1},
+	"PUT /api/v1/devices/{id}/owner":         map[string]any{"department_id": 1},
+}
+
+// isolationQueries are the query strings of the walk's GETs, by pattern.
+var isolationQueries = map[string]string{
+	"GET /api/v1/channels/{id}/records": "?start=2024-05-01T08:00:00Z&end=2024-05-01T09:00:00Z",
+}
+
+// TestIsolation walks every route of the console's API (the document,
+// which TestOpenAPIRoutes keeps equal to the route table) as a user of
+// department A aimed at department B's camera, and as an auditor of A aimed
+// at A's: nobody sees, counts, plays, plays back, downloads or controls a
+// camera outside their grants — no answer names it, no play token is
+// minted, nothing about it reaches sipserver.
+func TestIsolation(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	bob := e.member("bob", store.RoleOperator, "dept-b", deviceB)
+	// Bob's own playback of B's camera: the session routes are aimed at it.
+	r := bob.do(http.MethodPost, "/api/v1/channels/"+channelB1+"/playback", isolationBodies["POST /api/v1/channels/{id}/playback"])
+	mustStatus(t, "bob's playback", r, http.StatusOK, "")
+	var pb struct {
+		SessionID string `json:"session_id"`
+	}
+	r.json(t, &pb)
+	alice := e.member("alice", store.RoleOperator, "dept-a", deviceA)
+	audrey := e.member("audrey", store.RoleAuditor, "dept-a", "")
+
+	patterns := make([]string, 0)
+	for p, op := range apitest.Documented(t, console.OpenAPI) {
+		// Public routes and logout have nothing of a camera; the event
+		// stream never ends (TestEventsIsolation).
+		if op.Public() || p == "POST /api/v1/auth/logout" || p == "GET /api/v1/events" {
+			continue
+		}
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	for _, tc := range []struct {
+		who    string
+		c      *client
+		device string
+		ch     string
+	}{
+		{"operator of A at B", alice, deviceB, channelB1},
+		{"auditor at A", audrey, deviceA, channelA1},
+	} {
+		t.Run(tc.who, func(t *testing.T) {
+			before := len(e.sip.calls)
+			for _, p := range patterns {
+				if tc.c == audrey && strings.HasPrefix(p, "GET /api/v1/audit") {
+					continue // reading who did what to which camera is the auditor's job
+				}
+				method, path, _ := strings.Cut(p, " ")
+				id := tc.ch
+				if strings.HasPrefix(path, "/api/v1/devices/") {
+					id = tc.device
+				}
+				path = strings.NewReplacer("{id}", id, "{session}", pb.SessionID).Replace(path) + isolationQueries[p]
+				var body any
+				if method != http.MethodGet && method != http.MethodDelete {
+					body = isolationBodies[p]
+					if body == nil {
+						body = map[string]any{}
+					}
+				}
+				r := tc.c.do(method, path, body)
+				text := string(r.Body)
+				// The same request about a camera that does not exist:
+				// an answer that differs tells the camera exists.
+				unknown := strings.NewReplacer(tc.ch, unknownChannel, tc.device, unknownDevice)
+				u := tc.c.do(method, unknown.Replace(path), body)
+				switch {
+				case r.Status >= 500:
+					t.Errorf("%s: %d %s", p, r.Status, text)
+				case r.Status < 300 && (strings.Contains(text, tc.ch) || strings.Contains(text, tc.device)):
+					t.Errorf("%s: the answer names the camera: %d %s", p, r.Status, text)
+				case strings.Contains(text, "token="):
+					t.Errorf("%s: a play token: %s", p, text)
+				case strings.Contains(p, "{") && r.Status < 400:
+					t.Errorf("%s: %d %s, want a refusal", p, r.Status, text)
+				case strings.Contains(p, "{id}") && (r.Status != u.Status || unknown.Replace(text) != string(u.Body)):
+					t.Errorf("%s: %d %s, but about an unknown camera %d %s", p, r.Status, text, u.Status, u.Body)
+				}
+			}
+			e.sip.mu.Lock()
+			calls := slices.Clone(e.sip.calls[before:])
+			e.sip.mu.Unlock()
+			for _, c := range calls {
+				if strings.Contains(c.Path+c.Query+c.Body, tc.ch) || strings.Contains(c.Path+c.Query+c.Body, tc.device) {
+					t.Errorf("sipserver got %s %s %s", c.Method, c.Path, c.Body)
+				}
+			}
+		})
+	}
+	// The owner still sees and plays their camera: the walk refused for the
+	// grants, not for a broken route.
+	mustStatus(t, "alice plays A", alice.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", map[string]any{}), http.StatusOK, "")
+	var chs struct {
+		Total int `json:"total"`
+	}
+	alice.do(http.MethodGet, "/api/v1/channels", nil).json(t, &chs)
+	if chs.Total != 3 {
+		t.Errorf("alice sees %d channels, want A's 3", chs.Total)
+	}
+}
+
+// TestRightsOnAVisibleCamera checks the answers between seeing and
+// holding the right: a camera seen without the right is 403 forbidden, one
+// not seen the 404 of an unknown one, and a grant outside its hours gives
+// nothing.
+func TestRightsOnAVisibleCamera(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	alice := e.member("alice", store.RoleOperator, "dept-a", "")
+	dept := e.department("dept-a")
+	if _, err := e.st.Pool.Exec(context.Background(), `INSERT INTO grants (department_id, scope_kind, channel_ids, rights)
+		VALUES ($1, 'channels', $2, '{live}')`, dept, []string{channelA1}); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, "play with live", alice.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", map[string]any{}), http.StatusOK, "")
+	mustStatus(t, "playback without the right",
+		alice.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/playback", isolationBodies["POST /api/v1/channels/{id}/playback"]),
+		http.StatusForbidden, "forbidden")
+	mustStatus(t, "a channel not granted",
+		alice.do(http.MethodPost, "/api/v1/channels/"+channelA2+"/play", map[string]any{}), http.StatusNotFound, "not_found")
+	mustStatus(t, "an unknown channel",
+		alice.do(http.MethodPost, "/api/v1/channels/"+unknownChannel+"/play", map[string]any{}), http.StatusNotFound, "not_found")
+	var tree struct {
+		Nodes []struct {
+			ID       string `json:"id"`
+			Children []struct {
+				ID string `json:"id"`
+			} `json:"children"`
+		} `json:"nodes"`
+	}
+	alice.do(http.MethodGet, "/api/v1/tree", nil).json(t, &tree)
+	if len(tree.Nodes) != 1 || tree.Nodes[0].ID != deviceA || len(tree.Nodes[0].Children) != 1 || tree.Nodes[0].Children[0].ID != channelA1 {
+		t.Errorf("tree %+v", tree)
+	}
+}
