@@ -144,11 +144,7 @@ func (a *API) listDepartments(w http.ResponseWriter, r *http.Request, sess *auth
 	if err != nil {
 		return err
 	}
-	items := make([]departmentJSON, 0, len(ds))
-	for _, d := range ds {
-		items = append(items, toDepartmentJSON(d))
-	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	svcapi.WriteList(w, ds, len(ds), toDepartmentJSON)
 	return nil
 }
 

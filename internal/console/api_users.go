@@ -115,11 +115,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, sess *auth.Sessi
 	if err != nil {
 		return err
 	}
-	items := make([]accountJSON, 0, len(users))
-	for _, u := range users {
-		items = append(items, toAccountJSON(u))
-	}
-	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	svcapi.WriteList(w, users, len(users), toAccountJSON)
 	return nil
 }
 

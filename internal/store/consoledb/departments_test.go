@@ -3,6 +3,7 @@ package consoledb_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestDepartments(t *testing.T) {
 	for _, d := range all {
 		names = append(names, d.Name)
 	}
-	if want := []string{"江苏省", "苏州市", "公安分局", "浙江省"}; !equal(names, want) {
+	if want := []string{"江苏省", "苏州市", "公安分局", "浙江省"}; !slices.Equal(names, want) {
 		t.Fatalf("tree order %v, want %v", names, want)
 	}
 	sub, err := s.ListDepartments(ctx, city.ID)
@@ -116,18 +117,6 @@ func TestDepartments(t *testing.T) {
 	}
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestUsersInDepartments(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
@@ -160,7 +149,7 @@ func TestUsersInDepartments(t *testing.T) {
 		for _, u := range users {
 			names = append(names, u.Username)
 		}
-		if !equal(names, tc.want) {
+		if !slices.Equal(names, tc.want) {
 			t.Errorf("ListUsers(%d) = %v, want %v", tc.root, names, tc.want)
 		}
 	}
@@ -258,11 +247,11 @@ func TestDisableDormantUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The only admin is dormant too but stays: someone must be able to log in.
-	if want := []string{"dormant-op", "never-logged-in"}; !equal(got, want) {
+	if want := []string{"dormant-op", "never-logged-in"}; !slices.Equal(got, want) {
 		t.Fatalf("disabled %v, want %v", got, want)
 	}
 	mk("active-admin", store.RoleAdmin, old, &recent, nil)
-	if got, err = s.DisableDormantUsers(ctx, since, now, "dormant"); err != nil || !equal(got, []string{"dormant-admin"}) {
+	if got, err = s.DisableDormantUsers(ctx, since, now, "dormant"); err != nil || !slices.Equal(got, []string{"dormant-admin"}) {
 		t.Fatalf("with an active admin: %v %v", got, err)
 	}
 	u, err := s.UserByName(ctx, "dormant-op")
@@ -282,7 +271,7 @@ func TestPasswordHistory(t *testing.T) {
 	}
 	// The current hash is h4; the history keeps the newest two replaced ones.
 	got, err := s.PasswordHistory(ctx, u.ID)
-	if err != nil || !equal(got, []string{"h3", "h2"}) {
+	if err != nil || !slices.Equal(got, []string{"h3", "h2"}) {
 		t.Fatalf("history %v %v, want [h3 h2]", got, err)
 	}
 	if err := s.SetPassword(ctx, u.ID, "h5", false, 0); err != nil {

@@ -20,8 +20,10 @@ const userColumns = `u.id, u.username, u.password_hash, u.role, COALESCE(u.depar
 
 // userDest are the scan destinations of userColumns.
 func userDest(u *store.User) []any {
-	return []any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.DepartmentID, &u.MustChangePassword,
-		&u.Disabled, &u.DisabledReason, &u.DisabledAt, &u.EnabledAt, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt}
+	return []any{
+		&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.DepartmentID, &u.MustChangePassword,
+		&u.Disabled, &u.DisabledReason, &u.DisabledAt, &u.EnabledAt, &u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt,
+	}
 }
 
 func scanUser(row pgx.Row) (store.User, error) {
