@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,5 +280,62 @@ func TestPasswordHistory(t *testing.T) {
 	}
 	if got, err = s.PasswordHistory(ctx, u.ID); err != nil || len(got) != 0 {
 		t.Fatalf("history kept with keep 0: %v %v", got, err)
+	}
+}
+
+// TestConcurrentChangesKeepTheRules runs two changes that are each allowed
+// alone but not together, at once: whichever goes first, exactly one
+// passes — two admins disabling each other leave one, two crossed moves
+// make no cycle.
+func TestConcurrentChangesKeepTheRules(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a := newUser(t, s, "a", store.RoleAdmin)
+	b := newUser(t, s, "b", store.RoleAdmin)
+	x := newDepartment(t, s, 0, "x", store.LevelUnit, "")
+	y := newDepartment(t, s, 0, "y", store.LevelUnit, "")
+	xUnderY, yUnderX := x, y
+	xUnderY.ParentID, yUnderX.ParentID = y.ID, x.ID
+	for _, tc := range []struct {
+		name string
+		want error
+		f    [2]func() error
+	}{
+		{"admins disable each other", store.ErrLastAdmin, [2]func() error{
+			func() error { _, err := s.SetDisabled(ctx, a.ID, true, "by b", now); return err },
+			func() error { _, err := s.SetDisabled(ctx, b.ID, true, "by a", now); return err },
+		}},
+		{"crossed moves", store.ErrInUse, [2]func() error{
+			func() error { _, err := s.UpdateDepartment(ctx, xUnderY, false); return err },
+			func() error { _, err := s.UpdateDepartment(ctx, yUnderX, false); return err },
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errs [2]error
+			var wg sync.WaitGroup
+			for i, f := range tc.f {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = f()
+				}()
+			}
+			wg.Wait()
+			ok, refused := 0, 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, tc.want):
+					refused++
+				default:
+					t.Fatalf("unexpected error: %v", err)
+				}
+			}
+			if ok != 1 || refused != 1 {
+				t.Fatalf("errors %v, want one success and one %v", errs, tc.want)
+			}
+		})
 	}
 }
