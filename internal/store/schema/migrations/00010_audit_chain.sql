@@ -19,8 +19,8 @@ ALTER TABLE audit_log
     ADD COLUMN prev_hash     bytea,
     ADD COLUMN hash          bytea;
 
--- The head of the chain, one row: the last row's seq and hash (so deleting
--- the newest rows shows), and how far retention pruned the oldest ones
+-- The head of the chain, one row: the last row's seq and hash as of the
+-- last committed insert (so deleting the newest rows shows), and how far retention pruned the oldest ones
 -- (pruned_seq, and the hash of that row, which the first kept row points to).
 CREATE TABLE audit_chain (
     one         boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -70,24 +70,47 @@ CREATE UNIQUE INDEX audit_log_seq_idx ON audit_log (seq);
 CREATE INDEX audit_log_target_at_idx ON audit_log (target, at);
 CREATE INDEX audit_log_department_at_idx ON audit_log (department_id, at);
 
--- Every insert, by whatever path, is chained here. The row lock on
--- audit_chain serialises writers until they commit, so the chain has one
--- order and no fork; a rolled-back insert rolls its link back too.
+-- Every insert, by whatever path, is chained here. Writers take turns on a
+-- transaction lock held until they commit, so the chain has one order and
+-- no fork; a rolled-back insert rolls its link back too. The previous link
+-- is the newest row this transaction wrote past the head, else the head:
+-- reading the head, not the newest row, is what makes rows deleted at the
+-- end show (the next row no longer follows its predecessor). The head moves
+-- once per statement (audit_log_head), not once per row: a row version per
+-- row would make a bulk insert quadratic.
 -- +goose StatementBegin
 CREATE FUNCTION audit_log_chain() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    c audit_chain;
+    s bigint;
+    h bytea;
 BEGIN
-    SELECT * INTO c FROM audit_chain FOR UPDATE;
-    NEW.seq := c.seq + 1;
-    NEW.prev_hash := c.hash;
-    NEW.hash := audit_row_hash(c.hash, NEW);
-    UPDATE audit_chain SET seq = NEW.seq, hash = NEW.hash;
+    PERFORM pg_advisory_xact_lock(28181, 10);
+    SELECT a.seq, a.hash INTO s, h FROM audit_log a
+    WHERE a.seq > (SELECT c.seq FROM audit_chain c) ORDER BY a.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT c.seq, c.hash INTO s, h FROM audit_chain c;
+    END IF;
+    NEW.seq := s + 1;
+    NEW.prev_hash := h;
+    NEW.hash := audit_row_hash(h, NEW);
     RETURN NEW;
 END $$;
 -- +goose StatementEnd
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_chain();
+
+-- +goose StatementBegin
+CREATE FUNCTION audit_log_head() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE audit_chain c SET seq = n.seq, hash = n.hash
+    FROM (SELECT seq, hash FROM new_rows ORDER BY seq DESC LIMIT 1) n
+    WHERE n.seq > c.seq;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER audit_log_head AFTER INSERT ON audit_log REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_head();
 
 -- Rows are never changed. A row is deleted only by retention: older than
 -- the 180 days 等保 requires (the console's audit.retention may keep more,
@@ -140,10 +163,12 @@ REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_chain FROM PUBLIC;
 DROP TRIGGER audit_chain_guard ON audit_chain;
 DROP TRIGGER audit_log_no_truncate ON audit_log;
 DROP TRIGGER audit_log_guard ON audit_log;
+DROP TRIGGER audit_log_head ON audit_log;
 DROP TRIGGER audit_log_chain ON audit_log;
 DROP FUNCTION audit_chain_guard();
 DROP FUNCTION audit_log_no_truncate();
 DROP FUNCTION audit_log_guard();
+DROP FUNCTION audit_log_head();
 DROP FUNCTION audit_log_chain();
 DROP FUNCTION audit_row_hash(bytea, audit_log);
 DROP TABLE audit_chain;
