@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -19,16 +22,20 @@ import (
 // another user controls the camera (PTZLockedBody).
 const CodePTZLocked = "ptz_locked"
 
-// DefaultPTZPriority is everybody's PTZ priority when the API has no
+// DefaultPTZPriority is every non-admin's PTZ priority when the API has no
 // PTZPriorities: the middle of ptzlock's range.
 const DefaultPTZPriority = 5
 
 // PTZPriorities tells with which priority (ptzlock.MinPriority to
-// MaxPriority) a user controls a channel's PTZ: the grants' ptz_priority.
-// An error refuses the command with its own answer (ErrForbidden: 403).
+// MaxPriority) a user controls a channel's PTZ at a time: the grants'
+// ptz_priority (consoledb.DB's PTZPriority). 0 means no PTZ right: the
+// command is refused (403 forbidden).
 type PTZPriorities interface {
-	PTZPriority(ctx context.Context, u store.User, ch store.Channel) (int, error)
+	PTZPriority(ctx context.Context, user int64, ch store.Channel, at time.Time) (int, error)
 }
+
+// The grants in the console's database are the priorities Run wires in.
+var _ PTZPriorities = (*consoledb.DB)(nil)
 
 // PTZLockedBody is the answer (409 ptz_locked) to a PTZ command while
 // another user controls the camera with a priority at least the caller's.
@@ -50,12 +57,21 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 	if req.Action == "" {
 		return badRequest("action is required, e.g. {\"action\":\"move\",\"directions\":[\"left\"],\"speed\":128}")
 	}
-	ch, err := a.findChannel(r)
+	// A camera the user may not see is the 404 of an unknown one; one seen
+	// without the ptz right is 403 (both audited by grantedChannel).
+	ch, err := a.grantedChannel(r, sess, catalogview.RightPTZ)
 	if err != nil {
 		return err
 	}
 	prio, err := a.ptzPriority(r.Context(), sess.User, ch)
 	if err != nil {
+		return err
+	}
+	if prio == 0 {
+		// The ptz right without a priority (or the grant ended since the
+		// check above): no control either.
+		err := fmt.Errorf("PTZ of %s: no ptz priority: %w", ch.ID, ErrForbidden)
+		a.deny(r, sess, ch.ID, err)
 		return err
 	}
 	// The lock is taken before the audit row: a refused command is
@@ -88,12 +104,17 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 	return nil
 }
 
-// ptzPriority is u's PTZ priority on ch.
+// ptzPriority is u's PTZ priority on ch now (0: no PTZ right). Admins
+// have every right without grants, so the grants are not asked: they
+// control with the top priority, the one a camera's owners have.
 func (a *API) ptzPriority(ctx context.Context, u store.User, ch store.Channel) (int, error) {
-	if a.PTZPriorities == nil {
+	switch {
+	case u.Role == store.RoleAdmin:
+		return ptzlock.MaxPriority, nil
+	case a.PTZPriorities == nil:
 		return DefaultPTZPriority, nil
 	}
-	return a.PTZPriorities.PTZPriority(ctx, u, ch)
+	return a.PTZPriorities.PTZPriority(ctx, u.ID, ch, a.now())
 }
 
 // refusePTZ answers a command refused by another user's lock: 409 with the

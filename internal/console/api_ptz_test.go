@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -14,6 +13,8 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 )
 
 // fakeClock is the API's clock in the PTZ lock tests: time moves only when
@@ -35,26 +36,53 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// priorities are the users' PTZ priorities by username, as the grants
-// would give them; a missing user has no PTZ right.
-type priorities map[string]int
+// priorities are the users' PTZ priorities by user ID, as the grants
+// would give them; a missing user has no PTZ right (0).
+type priorities struct {
+	mu   sync.Mutex
+	byID map[int64]int
+}
 
-func (p priorities) PTZPriority(_ context.Context, u store.User, _ store.Channel) (int, error) {
-	prio, ok := p[u.Username]
-	if !ok {
-		return 0, fmt.Errorf("user %s has no ptz right: %w", u.Username, console.ErrForbidden)
-	}
-	return prio, nil
+func (p *priorities) PTZPriority(_ context.Context, user int64, _ store.Channel, _ time.Time) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byID[user], nil
 }
 
 // ptzEnv is the env's database, auth and sipserver double behind an API of
 // its own, with the PTZ lock's clock and the users' priorities in the
-// test's hands.
-func ptzEnv(t *testing.T, idle time.Duration, prios priorities) (*env, *fakeClock, func(user string) *client) {
+// test's hands: login creates an operator with a PTZ priority (0: no PTZ
+// right) and logs them in.
+func ptzEnv(t *testing.T, idle time.Duration) (*env, *fakeClock, func(user string, priority int) *client) {
+	t.Helper()
+	prios := &priorities{byID: map[int64]int{}}
+	e, clock, srv := ptzAPI(t, idle, prios)
+	login := func(user string, priority int) *client {
+		t.Helper()
+		e.addUser(user, user+"-password", store.RoleOperator)
+		u, err := e.st.UserByName(context.Background(), user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prios.mu.Lock()
+		prios.byID[u.ID] = priority
+		prios.mu.Unlock()
+		return ptzClient(t, srv, user)
+	}
+	return e, clock, login
+}
+
+// ptzAPI is an API of its own on a new env (seeded) with a fake clock and
+// prios (nil: the grants in the env's database), served by the returned
+// server.
+func ptzAPI(t *testing.T, idle time.Duration, prios console.PTZPriorities) (*env, *fakeClock, *httptest.Server) {
 	t.Helper()
 	e := newEnv(t, envOptions{})
 	e.seed()
 	clock := &fakeClock{now: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
+	if prios == nil {
+		prios = e.st
+	}
 	api := &console.API{
 		Store: e.st, Auth: e.auth, Sip: &sipapi.Client{BaseURL: e.sip.srv.URL, Token: serviceToken, Timeout: console.SipCallTimeout},
 		Signer: e.signer, PublicURL: "http://media.example:8888", RTSPURL: "rtsp://media.example:8554",
@@ -68,15 +96,16 @@ func ptzEnv(t *testing.T, idle time.Duration, prios priorities) (*env, *fakeCloc
 	srv := httptest.NewServer(validated(t, mux))
 	t.Cleanup(api.Close)
 	t.Cleanup(srv.Close)
-	login := func(user string) *client {
-		t.Helper()
-		e.addUser(user, user+"-password", store.RoleOperator)
-		jar, _ := cookiejar.New(nil)
-		c := &client{t: t, base: srv.URL, hc: &http.Client{Jar: jar}}
-		c.login(user, user+"-password")
-		return c
-	}
-	return e, clock, login
+	return e, clock, srv
+}
+
+// ptzClient is user logged in on srv.
+func ptzClient(t *testing.T, srv *httptest.Server, user string) *client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, base: srv.URL, hc: &http.Client{Jar: jar}}
+	c.login(user, user+"-password")
+	return c
 }
 
 // ptzLocked is the 409 answer's body.
@@ -88,8 +117,8 @@ type ptzLocked struct {
 
 func TestPTZLock(t *testing.T) {
 	const idle = 20 * time.Second
-	e, clock, login := ptzEnv(t, idle, priorities{"ann": 5, "bob": 5, "chief": 8})
-	ann, bob, chief := login("ann"), login("bob"), login("chief")
+	e, clock, login := ptzEnv(t, idle)
+	ann, bob, chief := login("ann", 5), login("bob", 5), login("chief", 8)
 	start := clock.Now()
 	path := "/api/v1/channels/" + channelA1 + "/ptz"
 	ptzKey := "POST /internal/v1/devices/" + deviceA + "/channels/" + channelA1 + "/ptz"
@@ -155,15 +184,63 @@ func TestPTZLock(t *testing.T) {
 	}
 }
 
-// A user without a PTZ priority is refused by the priorities' own answer,
-// and takes no lock.
-func TestPTZPriorityRefusal(t *testing.T) {
-	e, _, login := ptzEnv(t, 0, priorities{"ann": 5})
-	ann, eve := login("ann"), login("eve")
+// A user without a PTZ right (priority 0) is refused, audited, and takes no
+// lock.
+func TestPTZWithoutRight(t *testing.T) {
+	e, _, login := ptzEnv(t, 0)
+	ann, eve := login("ann", 5), login("eve", 0)
 	path := "/api/v1/channels/" + channelA1 + "/ptz"
 	mustStatus(t, "eve without a ptz right", eve.do(http.MethodPost, path, `{"action":"stop"}`), http.StatusForbidden, "forbidden")
+	if got := e.actions("eve"); got[console.ActionDenied] != 1 || got["ptz"] != 0 {
+		t.Errorf("eve's refusal audited as %v", got)
+	}
 	mustStatus(t, "ann, the camera still free", ann.do(http.MethodPost, path, `{"action":"stop"}`), http.StatusOK, "")
 	if n := len(e.sip.callsTo("POST /internal/v1/devices/" + deviceA + "/channels/" + channelA1 + "/ptz")); n != 1 {
 		t.Errorf("%d commands reached sipserver, want ann's one", n)
 	}
+}
+
+// The priorities are the grants' (consoledb): a camera's owners control with
+// 9, a granted department with its grant's ptz_priority, admins with 9
+// without grants; a grant without the ptz right gives no control.
+func TestPTZPriorityFromGrants(t *testing.T) {
+	e, _, srv := ptzAPI(t, 0, nil)
+	ctx := context.Background()
+	// ann's department "staff" owns the seeded devices (addUser).
+	e.addUser("ann", "ann-password", store.RoleOperator)
+	police := e.department("police")
+	for _, g := range []consoledb.Grant{
+		{
+			DepartmentID: police, Scope: consoledb.GrantScope{Kind: consoledb.ScopeDevice, DeviceID: deviceA},
+			Rights: []string{catalogview.RightLive, catalogview.RightPTZ}, PTZPriority: 3,
+		},
+		{
+			DepartmentID: e.department("traffic"), Scope: consoledb.GrantScope{Kind: consoledb.ScopeDevice, DeviceID: deviceA},
+			Rights: []string{catalogview.RightLive}, PTZPriority: 9,
+		},
+	} {
+		if _, err := e.st.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, dept := range map[string]string{"cop": "police", "warden": "traffic"} {
+		e.addUser(user, user+"-password", store.RoleOperator)
+		e.setDepartment(user, e.department(dept))
+	}
+	e.addUser("boss", "boss-password", store.RoleAdmin)
+	ann, cop, warden, boss := ptzClient(t, srv, "ann"), ptzClient(t, srv, "cop"), ptzClient(t, srv, "warden"), ptzClient(t, srv, "boss")
+	path := "/api/v1/channels/" + channelA1 + "/ptz"
+	stop := `{"action":"stop"}`
+
+	mustStatus(t, "warden: live but no ptz right", warden.do(http.MethodPost, path, stop), http.StatusForbidden, "forbidden")
+	mustStatus(t, "cop (3) takes the free camera", cop.do(http.MethodPost, path, stop), http.StatusOK, "")
+	mustStatus(t, "ann (owner, 9) takes over", ann.do(http.MethodPost, path, stop), http.StatusOK, "")
+	r := cop.do(http.MethodPost, path, stop)
+	mustStatus(t, "cop after the take-over", r, http.StatusConflict, console.CodePTZLocked)
+	var body ptzLocked
+	r.json(t, &body)
+	if body.Holder != "ann" {
+		t.Errorf("cop refused by %q, want ann", body.Holder)
+	}
+	mustStatus(t, "admin (9) does not take over from an owner (9)", boss.do(http.MethodPost, path, stop), http.StatusConflict, console.CodePTZLocked)
 }
