@@ -150,19 +150,29 @@ type AuditVerification struct {
 // VerifyAudit checks the audit log's hash chain in one snapshot: every
 // row's hash against its fields (audit_row_hash, the definition the insert
 // used), every row's link to the row before it, gapless places from the
-// retention mark on, and the newest row against the chain's head. It finds
-// a row edited, deleted (anywhere, the newest too) or inserted other than
+// retention mark on, the newest row against the chain's head, and that
+// retention removed no row younger than MinAuditRetention. It finds a row
+// edited, deleted (anywhere, the newest too) or inserted other than
 // through the chain.
 func (s *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 	var v AuditVerification
 	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var headSeq, prunedSeq int64
 		var headHash, prunedHash []byte
-		if err := tx.QueryRow(ctx, `SELECT seq, hash, pruned_seq, pruned_hash FROM audit_chain`).
-			Scan(&headSeq, &headHash, &prunedSeq, &prunedHash); err != nil {
+		var prunedAt *time.Time
+		var prunedYoung bool
+		// The retention floor is the database's clock, as the guard's is.
+		if err := tx.QueryRow(ctx, `SELECT seq, hash, pruned_seq, pruned_hash, pruned_at,
+       coalesce(pruned_at > now() - make_interval(secs => $1), false) FROM audit_chain`, MinAuditRetention.Seconds()).
+			Scan(&headSeq, &headHash, &prunedSeq, &prunedHash, &prunedAt, &prunedYoung); err != nil {
 			return fmt.Errorf("chain head: %w", err)
 		}
 		v.PrunedSeq = prunedSeq
+		if prunedYoung {
+			v.Breaks = append(v.Breaks, AuditBreak{Seq: prunedSeq, Problem: fmt.Sprintf(
+				"rows younger than %s were deleted: the newest removed was written at %s",
+				MinAuditRetention, prunedAt.UTC().Format(time.RFC3339))})
+		}
 		var lastHash []byte
 		if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0),
        (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) FROM audit_log`).
@@ -177,7 +187,7 @@ SELECT seq, id, intact, linked, step FROM (
            prev_hash = coalesce(lag(hash) OVER w, $1) AS linked,
            seq - coalesce(lag(seq) OVER w, $2) AS step
     FROM audit_log a WINDOW w AS (ORDER BY seq)
-) c WHERE NOT intact OR NOT linked OR step <> 1 ORDER BY seq LIMIT $3`, prunedHash, prunedSeq, maxAuditBreaks)
+) c WHERE NOT intact OR NOT linked OR step <> 1 ORDER BY seq LIMIT $3`, prunedHash, prunedSeq, maxAuditBreaks-len(v.Breaks))
 		if err != nil {
 			return fmt.Errorf("check rows: %w", err)
 		}

@@ -25,13 +25,13 @@ func addAudits(t testing.TB, s *consoledb.DB, user string, at time.Time, n int) 
 	}
 }
 
-// asOwner runs sql with audit_log's guard off, as a database owner
+// asOwner runs sql with audit_log's triggers off, as a database owner
 // tampering behind the console's back would.
 func asOwner(t *testing.T, s *consoledb.DB, sql string) {
 	t.Helper()
-	_, err := s.Pool.Exec(context.Background(), `ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard;
+	_, err := s.Pool.Exec(context.Background(), `ALTER TABLE audit_log DISABLE TRIGGER USER;
 `+sql+`;
-ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard`)
+ALTER TABLE audit_log ENABLE TRIGGER USER`)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -98,6 +98,22 @@ ALTER TABLE audit_log ENABLE TRIGGER audit_log_chain`, 7, "row edited",
 				t.Fatalf("first break %+v, want seq %d %q (all: %+v)", b, tc.seq, tc.problem, v.Breaks)
 			}
 		})
+	}
+}
+
+// TestAuditVerifyFindsYoungRowsPruned: the guard alone turned off, the
+// pruned mark moves past young rows deleted, and verify says so.
+func TestAuditVerifyFindsYoungRowsPruned(t *testing.T) {
+	s := open(t)
+	addAudits(t, s, "alice", time.Now(), 3)
+	if _, err := s.Pool.Exec(context.Background(), `ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard;
+DELETE FROM audit_log WHERE seq = 1;
+ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard`); err != nil {
+		t.Fatal(err)
+	}
+	v := verify(t, s)
+	if v.OK || len(v.Breaks) != 1 || v.PrunedSeq != 1 || !strings.Contains(v.Breaks[0].Problem, "rows younger than") {
+		t.Fatalf("young rows pruned: %+v", v)
 	}
 }
 

@@ -21,13 +21,16 @@ ALTER TABLE audit_log
 
 -- The head of the chain, one row: the last row's seq and hash as of the
 -- last committed insert (so deleting the newest rows shows), and how far retention pruned the oldest ones
--- (pruned_seq, and the hash of that row, which the first kept row points to).
+-- (pruned_seq, and the hash of that row, which the first kept row points to;
+-- pruned_at, the newest time of a row removed, which verify checks is older
+-- than the 180 days every row is kept).
 CREATE TABLE audit_chain (
     one         boolean PRIMARY KEY DEFAULT true CHECK (one),
     seq         bigint NOT NULL DEFAULT 0,
     hash        bytea  NOT NULL DEFAULT '\x'::bytea,
     pruned_seq  bigint NOT NULL DEFAULT 0,
-    pruned_hash bytea  NOT NULL DEFAULT '\x'::bytea
+    pruned_hash bytea  NOT NULL DEFAULT '\x'::bytea,
+    pruned_at   timestamptz
 );
 INSERT INTO audit_chain DEFAULT VALUES;
 
@@ -122,7 +125,6 @@ CREATE FUNCTION audit_log_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND OLD.at < now() - interval '180 days' THEN
-        UPDATE audit_chain SET pruned_seq = OLD.seq, pruned_hash = OLD.hash WHERE pruned_seq < OLD.seq;
         RETURN OLD;
     END IF;
     RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
@@ -131,6 +133,23 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 CREATE TRIGGER audit_log_guard BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_guard();
+
+-- The pruned mark moves once per statement, past the newest row deleted
+-- (like the head, not a row version per row). Young rows deleted with the
+-- guard off still show: pruned_at is then younger than 180 days.
+-- +goose StatementBegin
+CREATE FUNCTION audit_log_pruned() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE audit_chain c SET pruned_seq = g.seq, pruned_hash = g.hash,
+        pruned_at = greatest(c.pruned_at, (SELECT max(at) FROM gone))
+    FROM (SELECT seq, hash FROM gone ORDER BY seq DESC LIMIT 1) g
+    WHERE g.seq > c.pruned_seq;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER audit_log_pruned AFTER DELETE ON audit_log REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_pruned();
 
 -- +goose StatementBegin
 CREATE FUNCTION audit_log_no_truncate() RETURNS trigger
@@ -162,11 +181,13 @@ REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_chain FROM PUBLIC;
 -- +goose Down
 DROP TRIGGER audit_chain_guard ON audit_chain;
 DROP TRIGGER audit_log_no_truncate ON audit_log;
+DROP TRIGGER audit_log_pruned ON audit_log;
 DROP TRIGGER audit_log_guard ON audit_log;
 DROP TRIGGER audit_log_head ON audit_log;
 DROP TRIGGER audit_log_chain ON audit_log;
 DROP FUNCTION audit_chain_guard();
 DROP FUNCTION audit_log_no_truncate();
+DROP FUNCTION audit_log_pruned();
 DROP FUNCTION audit_log_guard();
 DROP FUNCTION audit_log_head();
 DROP FUNCTION audit_log_chain();
