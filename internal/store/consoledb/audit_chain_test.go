@@ -179,3 +179,27 @@ func TestPruneAuditEverything(t *testing.T) {
 		t.Fatalf("after a new row: %+v", v)
 	}
 }
+
+// TestAuditChainBulk: rows inserted by one statement, and removed by one,
+// are chained and pruned as one at a time would be.
+func TestAuditChainBulk(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	addAudits(t, s, "first", time.Now().Add(-300*24*time.Hour), 1)
+	if _, err := s.Pool.Exec(ctx, `
+INSERT INTO audit_log (at, username, action)
+SELECT now() - interval '250 days' + make_interval(secs => i), 'bulk', 'login' FROM generate_series(1, 5000) i`); err != nil {
+		t.Fatal(err)
+	}
+	addAudits(t, s, "last", time.Now(), 1)
+	if v := verify(t, s); !v.OK || v.Rows != 5002 || v.LastSeq != 5002 {
+		t.Fatalf("after a bulk insert: %+v", v)
+	}
+	now := time.Now()
+	if n, err := s.PruneAudit(ctx, now.Add(-200*24*time.Hour), now); err != nil || n != 5001 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	if v := verify(t, s); !v.OK || v.Rows != 1 || v.PrunedSeq != 5001 {
+		t.Fatalf("after pruning in bulk: %+v", v)
+	}
+}
