@@ -20,10 +20,10 @@ ALTER TABLE audit_log
     ADD COLUMN hash          bytea;
 
 -- The head of the chain, one row: the last row's seq and hash as of the
--- last committed insert (so deleting the newest rows shows), and how far retention pruned the oldest ones
--- (pruned_seq, and the hash of that row, which the first kept row points to;
--- pruned_at, the newest time of a row removed, which verify checks is older
--- than the 180 days every row is kept).
+-- last committed insert (so deleting the newest rows shows), and how far
+-- retention pruned the oldest ones: pruned_seq, the hash of that row (which
+-- the first kept row points to), and pruned_at, the newest time of a row
+-- removed, which verify checks is older than the 180 days every row is kept.
 CREATE TABLE audit_chain (
     one         boolean PRIMARY KEY DEFAULT true CHECK (one),
     seq         bigint NOT NULL DEFAULT 0,
