@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,14 +145,6 @@ func optTime(name string, v *string) (*time.Time, error) {
 	return &t, nil
 }
 
-// invalid turns the store's refusal of a value into a 400 with its reason.
-func invalid(err error) error {
-	if errors.Is(err, store.ErrInvalid) {
-		return badRequest("%s", err.Error())
-	}
-	return err
-}
-
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	dept, err := pathID(r, "id")
 	if err != nil {
@@ -195,7 +188,7 @@ func (a *API) createGrant(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	}
 	g, err = a.Store.CreateGrant(r.Context(), g)
 	if err != nil {
-		return invalid(err)
+		return storeRefusal(err)
 	}
 	a.note(r, sess, "grant_create", strconv.FormatInt(g.ID, 10), map[string]any{
 		"department_id": g.DepartmentID, "scope": toGrantJSON(g).Scope, "rights": g.Rights, "ptz_priority": g.PTZPriority,
@@ -278,4 +271,34 @@ func (a *API) setOwner(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	a.note(r, sess, kind+"_owner", id, map[string]any{"department_id": in.DepartmentID})
 	svcapi.WriteJSON(w, http.StatusOK, ownerJSON{ID: id, DepartmentID: in.DepartmentID})
 	return nil
+}
+
+// GrantPriorities gives PTZ priorities from the grants (API.PTZPriorities):
+// an admin's is the highest; another user's is the best ptz_priority of the
+// grants and ownerships in force that give the ptz right on the channel,
+// and a user without that right is refused (403 forbidden).
+type GrantPriorities struct {
+	Store *consoledb.DB
+	// Now is the clock the grants' windows and hours are checked at; nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// PTZPriority is u's PTZ priority on ch.
+func (g GrantPriorities) PTZPriority(ctx context.Context, u store.User, ch store.Channel) (int, error) {
+	if u.Role == store.RoleAdmin {
+		return consoledb.OwnerPTZPriority, nil
+	}
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	p, err := g.Store.PTZPriority(ctx, u.ID, ch, now())
+	if err != nil {
+		return 0, err
+	}
+	if p == 0 {
+		return 0, fmt.Errorf("channel %s: no ptz right: %w", ch.ID, ErrForbidden)
+	}
+	return p, nil
 }

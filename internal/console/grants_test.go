@@ -2,11 +2,14 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console"
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
@@ -80,12 +83,12 @@ const (
 
 // isolationBodies are the request bodies the walk sends, by pattern.
 var isolationBodies = map[string]any{
-	"POST /api/v1/channels/{id}/playback":    map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
-	"POST /api/v1/channels/{id}/download":    map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T08:01:00Z"},
-	"POST /api/v1/channels/{id}/ptz":         map[string]any{"action": "stop"},
+	"POST /api/v1/channels/{id}/playback":     map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
+	"POST /api/v1/channels/{id}/download":     map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T08:01:00Z"},
+	"POST /api/v1/channels/{id}/ptz":          map[string]any{"action": "stop"},
 	"POST /api/v1/playback/{session}/control": map[string]any{"action": "pause"},
-	"PUT /api/v1/channels/{id}/owner":        map[string]any{"department_id": 1},
-	"PUT /api/v1/devices/{id}/owner":         map[string]any{"department_id": 1},
+	"PUT /api/v1/channels/{id}/owner":         map[string]any{"department_id": 1},
+	"PUT /api/v1/devices/{id}/owner":          map[string]any{"department_id": 1},
 }
 
 // isolationQueries are the query strings of the walk's GETs, by pattern.
@@ -133,7 +136,9 @@ func TestIsolation(t *testing.T) {
 		{"auditor at A", audrey, deviceA, channelA1},
 	} {
 		t.Run(tc.who, func(t *testing.T) {
+			e.sip.mu.Lock()
 			before := len(e.sip.calls)
+			e.sip.mu.Unlock()
 			for _, p := range patterns {
 				if tc.c == audrey && strings.HasPrefix(p, "GET /api/v1/audit") {
 					continue // reading who did what to which camera is the auditor's job
@@ -224,5 +229,183 @@ func TestRightsOnAVisibleCamera(t *testing.T) {
 	alice.do(http.MethodGet, "/api/v1/tree", nil).json(t, &tree)
 	if len(tree.Nodes) != 1 || tree.Nodes[0].ID != deviceA || len(tree.Nodes[0].Children) != 1 || tree.Nodes[0].Children[0].ID != channelA1 {
 		t.Errorf("tree %+v", tree)
+	}
+}
+
+// TestEventsIsolation checks that an event stream carries the status of
+// the user's cameras only: a change of B's camera, notified before one of
+// A's once the listener is known to run, never reaches a user of A.
+func TestEventsIsolation(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	alice := e.member("alice", store.RoleOperator, "dept-a", deviceA)
+	events, _ := openEvents(t, e, alice.login("alice", "alice-password").Token)
+	// Each camera's state, so that every flip is a transition (notified).
+	online := map[string]bool{channelA1: true}
+	flip := func(device, channel string) {
+		t.Helper()
+		online[channel] = !online[channel]
+		if _, err := e.devices.ApplyStatusChanges(context.Background(), []store.StatusChange{
+			{DeviceID: device, ChannelID: channel, Online: online[channel], Cause: "test", At: time.Now()},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := beforeDeadline(t)
+	// next returns the next event, failing on B's camera.
+	next := func() sseEvent {
+		t.Helper()
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			if strings.Contains(ev.data, channelB1) || strings.Contains(ev.data, deviceB) {
+				t.Fatalf("alice got B's event %s %s", ev.name, ev.data)
+			}
+			return ev
+		case <-deadline:
+			t.Fatal("no event before the test's deadline")
+		}
+		return sseEvent{}
+	}
+	// The listener connects in the background and PostgreSQL queues
+	// nothing for it before: flip until one of A's changes arrives.
+	for delivered := false; !delivered; {
+		flip(deviceB, channelB1)
+		flip(deviceA, channelA1)
+		select {
+		case ev := <-events:
+			if strings.Contains(ev.data, channelB1) || strings.Contains(ev.data, deviceB) {
+				t.Fatalf("alice got B's event %s %s", ev.name, ev.data)
+			}
+			delivered = strings.Contains(ev.data, channelA1)
+		case <-time.After(console.SipCallTimeout / 100):
+		case <-deadline:
+			t.Fatal("no event before the test's deadline")
+		}
+	}
+	// Now the listener runs: B's change is notified first and must be skipped.
+	flip(deviceB, channelB1)
+	flip(deviceA, channelA1)
+	for {
+		if ev := next(); strings.Contains(ev.data, channelA1) {
+			return
+		}
+	}
+}
+
+// TestGrantPriorities checks the PTZ priority the grants give ptzlock.
+func TestGrantPriorities(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	ctx := context.Background()
+	dept := e.department("dept-a")
+	if _, err := e.st.Pool.Exec(ctx, `INSERT INTO grants (department_id, scope_kind, channel_ids, rights, ptz_priority)
+		VALUES ($1, 'channels', $2, '{live,ptz}', 7)`, dept, []string{channelA1}); err != nil {
+		t.Fatal(err)
+	}
+	e.member("alice", store.RoleOperator, "dept-a", "")
+	alice, err := e.st.UserByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch1, _ := e.st.FindChannel(ctx, channelA1)
+	ch2, _ := e.st.FindChannel(ctx, channelA2)
+	g := console.GrantPriorities{Store: e.st}
+	for _, tt := range []struct {
+		name string
+		u    store.User
+		ch   store.Channel
+		want int
+	}{
+		{"admin", store.User{Role: store.RoleAdmin}, ch2, 9},
+		{"granted", alice, ch1, 7},
+		{"not granted", alice, ch2, 0},
+	} {
+		p, err := g.PTZPriority(ctx, tt.u, tt.ch)
+		if p != tt.want || (tt.want == 0) != errors.Is(err, console.ErrForbidden) {
+			t.Errorf("%s: %d, %v; want %d", tt.name, p, err, tt.want)
+		}
+	}
+}
+
+// TestGrantRoutes drives the grant and owner routes as an admin: a grant
+// shows the camera to the department's user at once, its deletion hides it
+// again, ownership gives every right; bad bodies are 400, an unknown
+// department 404, an operator 403.
+func TestGrantRoutes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	e.addUser("root", "root-password", store.RoleAdmin)
+	root := e.client()
+	root.login("root", "root-password")
+	alice := e.member("alice", store.RoleOperator, "dept-a", "")
+	dept := strconv.FormatInt(e.department("dept-a"), 10)
+	total := func() int {
+		t.Helper()
+		var l struct {
+			Total int `json:"total"`
+		}
+		alice.do(http.MethodGet, "/api/v1/channels", nil).json(t, &l)
+		return l.Total
+	}
+	if n := total(); n != 0 {
+		t.Fatalf("alice sees %d channels before any grant", n)
+	}
+	r := root.do(http.MethodPost, "/api/v1/departments/"+dept+"/grants", map[string]any{
+		"scope": map[string]any{"kind": "region", "civil_code": "340201"}, "rights": []string{"live", "ptz"},
+		"ptz_priority": 6, "hours": "00:00-23:59", "valid_until": "2999-01-01T00:00:00Z",
+	})
+	mustStatus(t, "create", r, http.StatusCreated, "")
+	var g struct {
+		ID    int64  `json:"id"`
+		Hours string `json:"hours"`
+	}
+	r.json(t, &g)
+	if n := total(); n != 2 || g.Hours != "00:00-23:59" {
+		t.Errorf("after the region grant: %d channels, grant %s", n, r.Body)
+	}
+	var list struct {
+		Total int `json:"total"`
+	}
+	root.do(http.MethodGet, "/api/v1/departments/"+dept+"/grants", nil).json(t, &list)
+	if list.Total != 1 {
+		t.Errorf("grants of the department: %d", list.Total)
+	}
+	for name, body := range map[string]any{
+		"unknown kind":  map[string]any{"scope": map[string]any{"kind": "city"}, "rights": []string{"live"}},
+		"unknown right": map[string]any{"scope": map[string]any{"kind": "device", "device_id": deviceA}, "rights": []string{"fly"}},
+		"bad hours":     map[string]any{"scope": map[string]any{"kind": "device", "device_id": deviceA}, "rights": []string{"live"}, "hours": "25:00-26:00"},
+		"bad time":      map[string]any{"scope": map[string]any{"kind": "device", "device_id": deviceA}, "rights": []string{"live"}, "valid_from": "yesterday"},
+		"unknown field": map[string]any{"scope": map[string]any{"kind": "device", "device_id": deviceA}, "rights": []string{"live"}, "admin": true},
+	} {
+		mustStatus(t, name, root.do(http.MethodPost, "/api/v1/departments/"+dept+"/grants", body), http.StatusBadRequest, "bad_request")
+	}
+	mustStatus(t, "unknown department", root.do(http.MethodPost, "/api/v1/departments/999999/grants",
+		map[string]any{"scope": map[string]any{"kind": "device", "device_id": deviceA}, "rights": []string{"live"}}),
+		http.StatusNotFound, "not_found")
+	mustStatus(t, "operator grants", alice.do(http.MethodPost, "/api/v1/departments/"+dept+"/grants",
+		map[string]any{"scope": map[string]any{"kind": "device", "device_id": deviceB}, "rights": []string{"live"}}),
+		http.StatusForbidden, "forbidden")
+	mustStatus(t, "delete", root.do(http.MethodDelete, "/api/v1/grants/"+strconv.FormatInt(g.ID, 10), nil), http.StatusNoContent, "")
+	mustStatus(t, "delete again", root.do(http.MethodDelete, "/api/v1/grants/"+strconv.FormatInt(g.ID, 10), nil), http.StatusNotFound, "not_found")
+	if n := total(); n != 0 {
+		t.Errorf("after the deletion alice sees %d channels", n)
+	}
+	mustStatus(t, "device owner", root.do(http.MethodPut, "/api/v1/devices/"+deviceB+"/owner", map[string]any{"department_id": e.department("dept-a")}),
+		http.StatusOK, "")
+	mustStatus(t, "the owning department plays", alice.do(http.MethodPost, "/api/v1/channels/"+channelB1+"/play", map[string]any{}), http.StatusOK, "")
+	mustStatus(t, "clear owner", root.do(http.MethodPut, "/api/v1/devices/"+deviceB+"/owner", map[string]any{"department_id": nil}), http.StatusOK, "")
+	mustStatus(t, "unknown device", root.do(http.MethodPut, "/api/v1/devices/"+unknownDevice+"/owner", map[string]any{"department_id": 1}),
+		http.StatusNotFound, "not_found")
+	mustStatus(t, "channel owner", root.do(http.MethodPut, "/api/v1/channels/"+channelA2+"/owner", map[string]any{"department_id": e.department("dept-a")}),
+		http.StatusOK, "")
+	if n := total(); n != 1 {
+		t.Errorf("channel owner: alice sees %d channels", n)
+	}
+	actions := e.actions("root")
+	if actions["grant_create"] != 1 || actions["grant_delete"] != 1 || actions["device_owner"] != 2 || actions["channel_owner"] != 1 {
+		t.Errorf("audit %v", actions)
 	}
 }
