@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,17 +54,6 @@ func (a *API) grantedChannel(r *http.Request, sess *auth.Session, right string) 
 	err = fmt.Errorf("channel %s: no %s right: %w", id, right, ErrForbidden)
 	a.deny(r, sess, id, err)
 	return store.Channel{}, err
-}
-
-// findChannel is grantedChannel with any right for a route that does not
-// pass its session (api_ptz.go): it authenticates the request again. To be
-// deleted once every caller passes its session and right.
-func (a *API) findChannel(r *http.Request) (store.Channel, error) {
-	sess, err := a.authenticate(r, accessNormal)
-	if err != nil {
-		return store.Channel{}, err
-	}
-	return a.grantedChannel(r, &sess, "")
 }
 
 // requireAdmin refuses (403, audited) a user who is not an admin. Grants
@@ -271,34 +259,4 @@ func (a *API) setOwner(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 	a.note(r, sess, kind+"_owner", id, map[string]any{"department_id": in.DepartmentID})
 	svcapi.WriteJSON(w, http.StatusOK, ownerJSON{ID: id, DepartmentID: in.DepartmentID})
 	return nil
-}
-
-// GrantPriorities gives PTZ priorities from the grants (API.PTZPriorities):
-// an admin's is the highest; another user's is the best ptz_priority of the
-// grants and ownerships in force that give the ptz right on the channel,
-// and a user without that right is refused (403 forbidden).
-type GrantPriorities struct {
-	Store *consoledb.DB
-	// Now is the clock the grants' windows and hours are checked at; nil
-	// means time.Now.
-	Now func() time.Time
-}
-
-// PTZPriority is u's PTZ priority on ch.
-func (g GrantPriorities) PTZPriority(ctx context.Context, u store.User, ch store.Channel) (int, error) {
-	if u.Role == store.RoleAdmin {
-		return consoledb.OwnerPTZPriority, nil
-	}
-	now := time.Now
-	if g.Now != nil {
-		now = g.Now
-	}
-	p, err := g.Store.PTZPriority(ctx, u.ID, ch, now())
-	if err != nil {
-		return 0, err
-	}
-	if p == 0 {
-		return 0, fmt.Errorf("channel %s: no ptz right: %w", ch.ID, ErrForbidden)
-	}
-	return p, nil
 }

@@ -55,7 +55,11 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		IPMaxFailures: cfg.Auth.IPMaxFailures,
 		IPWindow:      cfg.Auth.IPWindow.Std(),
 		AuditFailOpen: !cfg.Audit.FailClosed,
-		Log:           log,
+		Password: auth.PasswordPolicy{
+			MinLength: cfg.Auth.PasswordMinLength, MinClasses: cfg.Auth.PasswordMinClasses, History: cfg.Auth.PasswordHistory,
+		},
+		DormantAfter: cfg.Accounts.DormantAfter.Std(),
+		Log:          log,
 	}
 	if err := authSvc.Initialize(); err != nil {
 		return err
@@ -99,7 +103,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		Store: db, Auth: authSvc, Sip: sip, Signer: signer,
 		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
 		Downloads: downloads, Events: events, Proxies: proxies, AuditFailOpen: !cfg.Audit.FailClosed, Log: log,
-		Now: time.Now,
+		Now: time.Now, PTZPriorities: db,
 	}
 	if err := api.Initialize(); err != nil {
 		events.Close()
