@@ -32,11 +32,7 @@ type recordJSON struct {
 
 func (a *API) records(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	q := r.URL.Query()
-	start, err := svcapi.ParseTime("start", q.Get("start"), true)
-	if err != nil {
-		return err
-	}
-	end, err := svcapi.ParseTime("end", q.Get("end"), true)
+	start, end, err := svcapi.ParseRange(q.Get("start"), q.Get("end"))
 	if err != nil {
 		return err
 	}
@@ -67,10 +63,7 @@ type rangeBody struct {
 }
 
 func (b rangeBody) parse() (start, end time.Time, err error) {
-	if start, err = svcapi.ParseTime("start", b.Start, true); err != nil {
-		return start, end, err
-	}
-	if end, err = svcapi.ParseTime("end", b.End, true); err != nil {
+	if start, end, err = svcapi.ParseRange(b.Start, b.End); err != nil {
 		return start, end, err
 	}
 	return start, end, checkRange(start, end)

@@ -11,11 +11,7 @@ import (
 // records asks the device for the recordings of a channel (RecordInfo).
 func (a *API) records(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	start, err := svcapi.ParseTime("start", q.Get("start"), true)
-	if err != nil {
-		return err
-	}
-	end, err := svcapi.ParseTime("end", q.Get("end"), true)
+	start, end, err := svcapi.ParseRange(q.Get("start"), q.Get("end"))
 	if err != nil {
 		return err
 	}

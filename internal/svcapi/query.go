@@ -81,3 +81,13 @@ func ParseTime(key, v string, required bool) (time.Time, error) {
 	}
 	return t.Time, nil
 }
+
+// ParseRange reads a required start and end time (ParseTime's forms), as
+// the records, playback and download requests give them.
+func ParseRange(start, end string) (from, to time.Time, err error) {
+	if from, err = ParseTime("start", start, true); err != nil {
+		return from, to, err
+	}
+	to, err = ParseTime("end", end, true)
+	return from, to, err
+}

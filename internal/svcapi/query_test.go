@@ -3,6 +3,7 @@ package svcapi
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,6 +77,29 @@ func TestParseTime(t *testing.T) {
 		}
 		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("%q: %v %v, want %v", tc.v, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseRange(t *testing.T) {
+	for _, tc := range []struct {
+		start, end string
+		badKey     string // the parameter a bad request names, "" when fine
+	}{
+		{"2024-05-01T08:00:00Z", "2024-05-01T09:00:00Z", ""},
+		{"", "2024-05-01T09:00:00Z", "start"},
+		{"2024-05-01T08:00:00Z", "", "end"},
+		{"2024-05-01T08:00:00Z", "soon", "end"},
+	} {
+		from, to, err := ParseRange(tc.start, tc.end)
+		if tc.badKey != "" {
+			if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), tc.badKey) {
+				t.Errorf("%q..%q: %v, want a bad request naming %s", tc.start, tc.end, err, tc.badKey)
+			}
+			continue
+		}
+		if err != nil || !from.Equal(time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)) || !to.Equal(time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)) {
+			t.Errorf("%q..%q: %v %v %v", tc.start, tc.end, from, to, err)
 		}
 	}
 }
