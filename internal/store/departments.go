@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"time"
 )
 
@@ -42,11 +41,3 @@ type Department struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
-
-// ErrInUse refuses to delete or move a row others still depend on (a
-// department with sub-departments, users or grants; a move under its own
-// subtree).
-var ErrInUse = errors.New("store: in use")
-
-// ErrLastAdmin refuses a change that would leave no enabled admin.
-var ErrLastAdmin = errors.New("store: the last enabled admin cannot be removed, disabled or demoted")
