@@ -1,8 +1,6 @@
 package store
 
-import (
-	"time"
-)
+import "time"
 
 // Levels of departments: the administrative ones follow the civil code,
 // LevelUnit is a free unit (公安分局, 城管, 交警, …) anywhere in the tree.
