@@ -66,9 +66,21 @@ type Claims struct {
 	Rights []string `json:"rights"`
 	// Expires is the Unix time after which the token is refused.
 	Expires int64 `json:"exp"`
-	// IssuedAt is the Unix time of issue.
+	// IssuedAt is the Unix time of issue. With Subject it names the token
+	// for revocation: the console refuses the tokens of a user issued at or
+	// before the user's revocation time (disabled, deleted, role or
+	// department changed, sessions revoked), so a username deleted and
+	// created again does not inherit the old account's tokens.
 	IssuedAt int64 `json:"iat,omitempty"`
+	// Service marks a token issued to a service (mediagw's play-token API,
+	// the recorder) rather than to a console user: its Subject names no
+	// account, so it is never checked for revocation.
+	Service bool `json:"svc,omitempty"`
 }
+
+// Revocable reports whether the console decides on the token's revocation:
+// it names a user (Subject) and is not a service token.
+func (c Claims) Revocable() bool { return c.Subject != "" && !c.Service }
 
 // Signer issues and verifies tokens with one secret.
 type Signer struct {

@@ -1,12 +1,18 @@
 // Package auditapi is the contract of the console's internal audit API:
 // mediagw reports every media open (WHEP, HLS session start, RTSP PLAY) so
 // that it becomes a row of the console's audit_log, the one table of who
-// watched what. mediagw posts, the console writes; both import this package.
+// watched what, and asks which of its viewers' play tokens the console has
+// revoked since they were issued. mediagw posts, the console answers; both
+// import this package.
 package auditapi
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // PathMediaOpens is the route mediagw posts a MediaOpen to on the console's
@@ -41,6 +47,51 @@ type MediaOpen struct {
 	Remote string `json:"remote"`
 	// Node names the mediagw node (its advertised address).
 	Node string `json:"node,omitempty"`
+	// IssuedAt is the play token's issue time, sent for a user's token
+	// (playtoken.Claims.Revocable): the console refuses the open
+	// (ErrRevoked) when the user is disabled, gone, or had their tokens
+	// revoked at or after it. Zero for service tokens and auth: off.
+	IssuedAt time.Time `json:"issued_at,omitzero"`
+}
+
+// PathViewersCheck is the route mediagw posts a ViewersCheck to, with the
+// service token, for the users whose play tokens its live viewers hold. The
+// console answers 200 with a ViewersRevoked; mediagw closes the viewers of
+// the revoked ones and refuses their tokens from then on.
+const PathViewersCheck = "/internal/v1/viewers/check"
+
+// MaxViewers bounds the viewers of one ViewersCheck, so that a body of the
+// longest users stays under the console's 64 KiB; mediagw sends more in
+// several calls.
+const MaxViewers = 200
+
+// CodeRevoked is the machine code of ErrRevoked.
+const CodeRevoked = "viewer_revoked"
+
+// ErrRevoked is the console's answer (403) to a media open whose play token
+// is revoked: the user is disabled or deleted, or their tokens were revoked
+// after the token was issued. mediagw refuses the viewer whatever its
+// audit.fail_closed says.
+var ErrRevoked = svcapi.NewCode(http.StatusForbidden, CodeRevoked, "play token revoked")
+
+// Viewer names one play token by what the console decides its revocation
+// from: the user (the token's subject) and the time it was issued.
+type Viewer struct {
+	// User is the console username.
+	User string `json:"user"`
+	// IssuedAt is the token's issue time (whole seconds).
+	IssuedAt time.Time `json:"issued_at"`
+}
+
+// ViewersCheck is the body of PathViewersCheck.
+type ViewersCheck struct {
+	Viewers []Viewer `json:"viewers"`
+}
+
+// ViewersRevoked is the answer of PathViewersCheck: the viewers of the
+// request whose tokens are revoked, in the request's order.
+type ViewersRevoked struct {
+	Revoked []Viewer `json:"revoked"`
 }
 
 // Errors of Validate.
@@ -49,6 +100,9 @@ var (
 	ErrBadProto     = errors.New("auditapi: protocol must be whep, hls or rtsp")
 	ErrNoTime       = errors.New("auditapi: at is required")
 	ErrFieldTooLong = errors.New("auditapi: field longer than 256 bytes")
+	ErrNoViewers    = errors.New("auditapi: viewers are required")
+	ErrTooMany      = fmt.Errorf("auditapi: more than %d viewers", MaxViewers)
+	ErrNoUser       = errors.New("auditapi: a viewer needs a user and issued_at")
 )
 
 // maxField bounds every string field: a row is a few hundred bytes.
@@ -67,6 +121,26 @@ func (m MediaOpen) Validate() error {
 	for _, f := range []string{m.User, m.Path, m.Remote, m.Node} {
 		if len(f) > maxField {
 			return ErrFieldTooLong
+		}
+	}
+	return nil
+}
+
+// Validate checks a ViewersCheck: 1 to MaxViewers viewers, each with a user
+// of at most 256 bytes and an issue time.
+func (c ViewersCheck) Validate() error {
+	switch {
+	case len(c.Viewers) == 0:
+		return ErrNoViewers
+	case len(c.Viewers) > MaxViewers:
+		return ErrTooMany
+	}
+	for i, v := range c.Viewers {
+		if v.User == "" || v.IssuedAt.IsZero() {
+			return fmt.Errorf("viewer %d: %w", i, ErrNoUser)
+		}
+		if len(v.User) > maxField {
+			return fmt.Errorf("viewer %d: %w", i, ErrFieldTooLong)
 		}
 	}
 	return nil

@@ -192,7 +192,9 @@ func (s *DB) PasswordHistory(ctx context.Context, id int64) ([]string, error) {
 }
 
 // UpdateUser writes the username, role and department of u.ID. A change
-// that would leave no enabled admin is store.ErrLastAdmin.
+// that would leave no enabled admin is store.ErrLastAdmin. A new role or
+// department revokes the user's play tokens (RevokeUserTokens): what they
+// play was granted to the old one.
 func (s *DB) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
 	if err := validUserFields(u); err != nil {
 		return store.User{}, err
@@ -204,7 +206,10 @@ func (s *DB) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
 			return err
 		}
 		out, err = scanUser(tx.QueryRow(ctx, `
-UPDATE users u SET username = $2, role = $3, department_id = $4, updated_at = now() WHERE id = $1
+UPDATE users u SET username = $2, role = $3, department_id = $4, updated_at = now(),
+	tokens_revoked_at = CASE WHEN u.role <> $3 OR u.department_id IS DISTINCT FROM $4
+		THEN GREATEST(u.tokens_revoked_at, now()) ELSE u.tokens_revoked_at END
+WHERE id = $1
 RETURNING `+userColumns, u.ID, u.Username, u.Role, nullID(u.DepartmentID)))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("user %d: %w", u.ID, store.ErrNotFound)
@@ -221,7 +226,8 @@ RETURNING `+userColumns, u.ID, u.Username, u.Role, nullID(u.DepartmentID)))
 }
 
 // SetDisabled disables user id with reason, or enables it again, at now.
-// Disabling ends every session of the user in the same transaction.
+// Disabling ends every session of the user in the same transaction and
+// revokes its play tokens (they stay revoked when it is enabled again).
 // Disabling the last enabled admin is store.ErrLastAdmin.
 func (s *DB) SetDisabled(ctx context.Context, id int64, disabled bool, reason string, now time.Time) (store.User, error) {
 	if disabled && strings.TrimSpace(reason) == "" {
@@ -239,6 +245,7 @@ UPDATE users u SET disabled = $2,
 	disabled_reason = CASE WHEN $2 THEN $3 ELSE '' END,
 	disabled_at = CASE WHEN $2 THEN COALESCE(CASE WHEN u.disabled THEN u.disabled_at END, $4) END,
 	enabled_at = CASE WHEN NOT $2 AND u.disabled THEN $4 ELSE u.enabled_at END,
+	tokens_revoked_at = CASE WHEN $2 THEN GREATEST(u.tokens_revoked_at, $4) ELSE u.tokens_revoked_at END,
 	updated_at = now()
 WHERE id = $1 RETURNING `+userColumns, id, disabled, reason, now))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -262,7 +269,7 @@ WHERE id = $1 RETURNING `+userColumns, id, disabled, reason, now))
 
 // DisableDormantUsers disables, with reason, the enabled users whose latest
 // of creation, login and re-enabling is before since, and ends their
-// sessions. A dormant admin is kept while no other enabled admin is in use:
+// sessions and play tokens. A dormant admin is kept while no other enabled admin is in use:
 // the platform must keep someone who can enable the others. It returns the
 // usernames disabled.
 func (s *DB) DisableDormantUsers(ctx context.Context, since, now time.Time, reason string) ([]string, error) {
@@ -278,7 +285,8 @@ WITH dormant AS (
 ), kept AS (
 	SELECT count(*) AS n FROM users WHERE role = 'admin' AND NOT disabled AND id NOT IN (SELECT id FROM dormant)
 ), gone AS (
-	UPDATE users u SET disabled = true, disabled_reason = $3, disabled_at = $2, updated_at = now()
+	UPDATE users u SET disabled = true, disabled_reason = $3, disabled_at = $2, updated_at = now(),
+		tokens_revoked_at = GREATEST(u.tokens_revoked_at, $2)
 	FROM dormant d, kept k
 	WHERE u.id = d.id AND (d.role <> 'admin' OR k.n > 0)
 	RETURNING u.id, u.username

@@ -42,6 +42,16 @@ ALTER TABLE users
     ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'dept_admin', 'operator', 'auditor'));
 CREATE INDEX users_department_idx ON users (department_id);
 
+-- Play tokens name their user and issue time; a token issued at or before
+-- tokens_revoked_at is revoked (mediagw closes its viewers, the console
+-- refuses its media opens). The console sets it when the user is disabled,
+-- changes role or department, or an admin revokes the user's sessions. A
+-- user created later than a token (a username deleted and created again)
+-- revokes it too: new rows start at now(), existing rows at -infinity so
+-- that the upgrade ends nobody's video.
+ALTER TABLE users ADD COLUMN tokens_revoked_at timestamptz NOT NULL DEFAULT '-infinity';
+ALTER TABLE users ALTER COLUMN tokens_revoked_at SET DEFAULT now();
+
 -- The hashes of a user's earlier passwords, so that a new password cannot be
 -- one of the last N (the console keeps the newest auth.password_history).
 CREATE TABLE password_history (
@@ -61,6 +71,7 @@ DELETE FROM users WHERE role IN ('dept_admin', 'auditor');
 ALTER TABLE users
     DROP CONSTRAINT users_role_check,
     ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'operator')),
+    DROP COLUMN tokens_revoked_at,
     DROP COLUMN enabled_at,
     DROP COLUMN disabled_at,
     DROP COLUMN disabled_reason,
