@@ -63,6 +63,9 @@ type Session struct {
 // Service logs users in and checks sessions.
 type Service struct {
 	Store *consoledb.DB
+	// Audit is where the service's audit rows go; nil means Store, a
+	// transaction per row (the console gives its AuditWriter).
+	Audit AuditLog
 	// SessionTTL is how long a login lasts.
 	SessionTTL time.Duration
 	// MaxFailures failed logins of one username from one address, each

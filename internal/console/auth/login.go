@@ -52,7 +52,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote string) 
 	if err := s.Store.CreateUserSession(ctx, us); err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "login", Remote: remote}); err != nil && !s.AuditFailOpen {
+	if err := s.audit(ctx, AuditedBy(store.AuditEntry{Action: "login", Remote: remote}, u)); err != nil && !s.AuditFailOpen {
 		// No unaudited session: the one just made is ended again.
 		if derr := s.Store.DeleteUserSession(context.WithoutCancel(ctx), tokenHash); derr != nil {
 			s.Log.Error("end the session of an unaudited login", "username", u.Username, "error", derr)
@@ -163,7 +163,11 @@ func (s *Service) checkLogin(ctx context.Context, username, password, remote str
 		s.Log.Warn("login locked for an address after repeated failures", "username", name, "remote", remote,
 			"until", *f.LockedUntil)
 	}
-	_ = s.audit(ctx, store.AuditEntry{Username: name, Action: "login_failed", Remote: remote, Detail: detail})
+	e := store.AuditEntry{Username: name, Action: "login_failed", Remote: remote, Detail: detail}
+	if known {
+		e = AuditedBy(e, u)
+	}
+	_ = s.audit(ctx, Refused(e, reason))
 	return store.User{}, ErrInvalidCredentials
 }
 
@@ -244,7 +248,7 @@ func (s *Service) RefuseLogin(ctx context.Context, username, remote, reason stri
 	if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
 		s.Log.Warn("count a refused login", "remote", remote, "error", err)
 	}
-	_ = s.audit(ctx, store.AuditEntry{Username: counterName(username), Action: "login_failed", Remote: remote, Detail: detail})
+	_ = s.audit(ctx, Refused(store.AuditEntry{Username: counterName(username), Action: "login_failed", Remote: remote, Detail: detail}, reason))
 	return nil
 }
 

@@ -44,10 +44,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPassword,
 	if err != nil {
 		return err
 	}
-	_ = s.audit(ctx, store.AuditEntry{
-		Username: u.Username, Action: "password_change", Remote: remote,
-		Detail: map[string]any{"other_sessions_ended": ended},
-	})
+	_ = s.audit(ctx, AuditedBy(store.AuditEntry{
+		Action: "password_change", Remote: remote, Detail: map[string]any{"other_sessions_ended": ended},
+	}, u))
 	return nil
 }
 
@@ -87,7 +86,7 @@ func (s *Service) checkOldPassword(ctx context.Context, sess Session, oldPasswor
 		if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
 			return u, key, err
 		}
-		_ = s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "password_change_failed", Remote: remote, Detail: detail})
+		_ = s.audit(ctx, Refused(AuditedBy(store.AuditEntry{Action: "password_change_failed", Remote: remote, Detail: detail}, u), "locked"))
 		return u, key, &LockedError{Until: *f.LockedUntil}
 	}
 	ok, err := s.verify(ctx, u.PasswordHash, oldPassword)
@@ -109,7 +108,7 @@ func (s *Service) checkOldPassword(ctx context.Context, sess Session, oldPasswor
 		s.Log.Warn("password changes of a user locked after repeated wrong old passwords",
 			"username", u.Username, "remote", remote, "until", *f.LockedUntil)
 	}
-	_ = s.audit(ctx, store.AuditEntry{Username: u.Username, Action: "password_change_failed", Remote: remote, Detail: detail})
+	_ = s.audit(ctx, Refused(AuditedBy(store.AuditEntry{Action: "password_change_failed", Remote: remote, Detail: detail}, u), "wrong old password"))
 	if f.Locked(now) {
 		return u, key, &LockedError{Until: *f.LockedUntil}
 	}

@@ -80,7 +80,7 @@ func (s *Service) Logout(ctx context.Context, sess Session, remote string) error
 	if err := s.Store.DeleteUserSession(ctx, sess.tokenHash); err != nil {
 		return err
 	}
-	_ = s.audit(ctx, store.AuditEntry{Username: sess.User.Username, Action: "logout", Remote: remote})
+	_ = s.audit(ctx, AuditedBy(store.AuditEntry{Action: "logout", Remote: remote}, sess.User))
 	return nil
 }
 

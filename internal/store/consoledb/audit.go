@@ -13,12 +13,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const auditColumns = `id, at, username, action, target, remote, detail`
+const auditColumns = `id, at, username, coalesce(department_id, 0), role, action, target, remote, user_agent, result, reason, detail`
 
 func scanAudit(row pgx.Row) (store.AuditEntry, error) {
 	var e store.AuditEntry
 	var detail []byte
-	if err := row.Scan(&e.ID, &e.At, &e.Username, &e.Action, &e.Target, &e.Remote, &detail); err != nil {
+	if err := row.Scan(&e.ID, &e.At, &e.Username, &e.DepartmentID, &e.Role, &e.Action, &e.Target, &e.Remote,
+		&e.UserAgent, &e.Result, &e.Reason, &detail); err != nil {
 		return e, err
 	}
 	if err := json.Unmarshal(detail, &e.Detail); err != nil {
@@ -27,28 +28,86 @@ func scanAudit(row pgx.Row) (store.AuditEntry, error) {
 	return e, nil
 }
 
-// AddAudit appends e to the audit log. Text PostgreSQL cannot hold (NUL
-// bytes, invalid UTF-8: what an attacker sends as a username) is stored
-// with U+FFFD in its place, so that the row of a refused attempt is never
-// lost to its own content.
-func (s *DB) AddAudit(ctx context.Context, e store.AuditEntry) error {
+// auditRow is an entry made ready for its INSERT (prepareAudit).
+type auditRow struct {
+	at                                                            time.Time
+	department                                                    *int64
+	username, role, action, target, remote, agent, result, reason string
+	detail                                                        string
+}
+
+// prepareAudit checks e and makes it storable: text PostgreSQL cannot hold
+// (NUL bytes, invalid UTF-8: what an attacker sends as a username or user
+// agent) gets U+FFFD in its place, so that the row of a refused attempt is
+// never lost to its own content.
+func prepareAudit(e store.AuditEntry) (auditRow, error) {
 	if e.Action == "" {
-		return fmt.Errorf("add audit: empty action: %w", store.ErrInvalid)
+		return auditRow{}, fmt.Errorf("add audit: empty action: %w", store.ErrInvalid)
+	}
+	switch e.Result {
+	case "":
+		e.Result = store.AuditOK
+	case store.AuditOK, store.AuditRefused:
+	default:
+		return auditRow{}, fmt.Errorf("add audit %s: result %q is neither %s nor %s: %w",
+			e.Action, e.Result, store.AuditOK, store.AuditRefused, store.ErrInvalid)
 	}
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	e.Username, e.Action, e.Target, e.Remote = storable(e.Username), storable(e.Action), storable(e.Target), storable(e.Remote)
-	detail := []byte("{}")
+	r := auditRow{
+		at: e.At, username: storable(e.Username), role: storable(e.Role), action: storable(e.Action),
+		target: storable(e.Target), remote: storable(e.Remote), agent: storable(e.UserAgent),
+		result: e.Result, reason: storable(e.Reason), detail: "{}",
+	}
+	if e.DepartmentID != 0 {
+		r.department = &e.DepartmentID
+	}
 	if len(e.Detail) > 0 {
-		var err error
-		if detail, err = json.Marshal(storableValue(e.Detail)); err != nil {
-			return fmt.Errorf("add audit %s: detail: %w", e.Action, err)
+		detail, err := json.Marshal(storableValue(e.Detail))
+		if err != nil {
+			return auditRow{}, fmt.Errorf("add audit %s: detail: %w", e.Action, err)
+		}
+		r.detail = string(detail)
+	}
+	return r, nil
+}
+
+// insertAudit appends rows in one statement, so in one transaction and one
+// turn on the chain's lock (the head moves once per statement), in their order.
+func insertAudit(ctx context.Context, db *DB, rows []auditRow) error {
+	n := len(rows)
+	at, department := make([]time.Time, n), make([]*int64, n)
+	// The text columns in INSERT order: username, role, action, target,
+	// remote, user_agent, result, reason, detail.
+	var text [9][]string
+	for c := range text {
+		text[c] = make([]string, n)
+	}
+	for i, r := range rows {
+		at[i], department[i] = r.at, r.department
+		for c, v := range [...]string{r.username, r.role, r.action, r.target, r.remote, r.agent, r.result, r.reason, r.detail} {
+			text[c][i] = v
 		}
 	}
-	_, err := s.Pool.Exec(ctx, `INSERT INTO audit_log (at, username, action, target, remote, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-		e.At, e.Username, e.Action, e.Target, e.Remote, detail)
+	_, err := db.Pool.Exec(ctx, `
+INSERT INTO audit_log (at, department_id, username, role, action, target, remote, user_agent, result, reason, detail)
+SELECT at, department_id, username, role, action, target, remote, user_agent, result, reason, detail::jsonb
+FROM unnest($1::timestamptz[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[])
+     WITH ORDINALITY AS r(at, department_id, username, role, action, target, remote, user_agent, result, reason, detail, n)
+ORDER BY n`, at, department, text[0], text[1], text[2], text[3], text[4], text[5], text[6], text[7], text[8])
+	return err
+}
+
+// AddAudit appends e to the audit log in a transaction of its own (see
+// AuditWriter for many writers at once).
+func (s *DB) AddAudit(ctx context.Context, e store.AuditEntry) error {
+	r, err := prepareAudit(e)
 	if err != nil {
+		return err
+	}
+	if err := insertAudit(ctx, s, []auditRow{r}); err != nil {
 		return fmt.Errorf("add audit %s: %w", e.Action, err)
 	}
 	return nil
@@ -97,6 +156,15 @@ func (s *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditE
 	}
 	if f.Username != "" {
 		add("username = $%d", f.Username)
+	}
+	if f.DepartmentID != 0 {
+		// The department's subtree as the tree is now, and the department
+		// itself even once deleted (its id stays in its rows).
+		add(`(department_id = $%[1]d OR department_id IN (WITH RECURSIVE sub AS (
+    SELECT id FROM departments WHERE parent_id = $%[1]d
+    UNION ALL
+    SELECT d.id FROM departments d JOIN sub ON d.parent_id = sub.id
+) SELECT id FROM sub))`, f.DepartmentID)
 	}
 	if f.Action != "" {
 		add("action = $%d", f.Action)
@@ -232,17 +300,26 @@ SELECT seq, id, intact, linked, step FROM (
 
 // PruneAudit deletes the oldest audit rows, those before the first row at
 // or after before (a prefix of the chain, so that verify finds the kept
-// chain whole), and returns how many. A cut-off younger than
-// MinAuditRetention before now is ErrInvalid.
-func (s *DB) PruneAudit(ctx context.Context, before, now time.Time) (int64, error) {
+// chain whole), at most limit of them (0: no bound; the retention job
+// takes bounded batches so that no statement holds the table long), and
+// returns how many. A cut-off younger than MinAuditRetention before now is
+// ErrInvalid.
+func (s *DB) PruneAudit(ctx context.Context, before, now time.Time, limit int64) (int64, error) {
 	if before.After(now.Add(-MinAuditRetention)) {
 		return 0, fmt.Errorf("prune audit before %s: keeps less than %s: %w",
 			before.Format(time.RFC3339), MinAuditRetention, store.ErrInvalid)
 	}
+	if limit < 0 {
+		return 0, fmt.Errorf("prune audit: limit %d: %w", limit, store.ErrInvalid)
+	}
+	var bound *int64 // NULL, which least ignores: no bound
+	if limit > 0 {
+		bound = &limit
+	}
 	tag, err := s.Pool.Exec(ctx, `
-DELETE FROM audit_log WHERE seq < coalesce(
+DELETE FROM audit_log WHERE seq < least(coalesce(
     (SELECT min(seq) FROM audit_log WHERE at >= $1),
-    (SELECT seq + 1 FROM audit_chain))`, before)
+    (SELECT seq + 1 FROM audit_chain)), (SELECT min(seq) FROM audit_log) + $2)`, before, bound)
 	if err != nil {
 		return 0, fmt.Errorf("prune audit before %s: %w", before.Format(time.RFC3339), err)
 	}

@@ -144,10 +144,10 @@ func TestPruneAudit(t *testing.T) {
 	addAudits(t, s, "older-than-cut", now.Add(-200*24*time.Hour), 2)
 	addAudits(t, s, "new", now.Add(-time.Hour), 2)
 
-	if _, err := s.PruneAudit(ctx, now.Add(-179*24*time.Hour), now); !errors.Is(err, store.ErrInvalid) {
+	if _, err := s.PruneAudit(ctx, now.Add(-179*24*time.Hour), now, 0); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("cut-off younger than 180 days: %v", err)
 	}
-	n, err := s.PruneAudit(ctx, now.Add(-300*24*time.Hour), now)
+	n, err := s.PruneAudit(ctx, now.Add(-300*24*time.Hour), now, 0)
 	if err != nil || n != 3 {
 		t.Fatalf("prune 300 days: %d %v", n, err)
 	}
@@ -168,7 +168,7 @@ func TestPruneAuditEverything(t *testing.T) {
 	s := open(t)
 	now := time.Now()
 	addAudits(t, s, "old", now.Add(-400*24*time.Hour), 3)
-	if n, err := s.PruneAudit(context.Background(), now.Add(-200*24*time.Hour), now); err != nil || n != 3 {
+	if n, err := s.PruneAudit(context.Background(), now.Add(-200*24*time.Hour), now, 0); err != nil || n != 3 {
 		t.Fatalf("prune: %d %v", n, err)
 	}
 	if v := verify(t, s); !v.OK || v.Rows != 0 || v.PrunedSeq != 3 {
@@ -196,7 +196,7 @@ SELECT now() - interval '250 days' + make_interval(secs => i), 'bulk', 'login' F
 		t.Fatalf("after a bulk insert: %+v", v)
 	}
 	now := time.Now()
-	if n, err := s.PruneAudit(ctx, now.Add(-200*24*time.Hour), now); err != nil || n != 5001 {
+	if n, err := s.PruneAudit(ctx, now.Add(-200*24*time.Hour), now, 0); err != nil || n != 5001 {
 		t.Fatalf("prune: %d %v", n, err)
 	}
 	if v := verify(t, s); !v.OK || v.Rows != 1 || v.PrunedSeq != 5001 {
