@@ -131,6 +131,13 @@ for s in "${services[@]}"; do
 	wait_ready "$s" "http://127.0.0.1:${port[$s]}/readyz"
 done
 
+# Two example departments under 示例 公安局, each owning half of gbsim's
+# cameras, with an operator each (docs/security.md): created on the first
+# run only, their random initial passwords shown this once.
+# shellcheck disable=SC2086 # extra_env holds NAME=value words
+examples=$(env ${extra_env[console]} bin/console -config configs/console.yaml -seed-examples 2>var/log/console-seed.log) ||
+	examples="could not seed the example departments; see var/log/console-seed.log"
+
 # 16 simulated cameras: 3 devices over UDP and 1 over TCP, 4 channels each,
 # H.264 and H.265 alternating (browsers get the H.265 ones transcoded to H.264).
 setsid bin/gbsim -server 127.0.0.1:5060 -password "$SHARPEYES_SIP_PASSWORD" -devices 3 -channels 4 -sip-transport udp \
@@ -158,6 +165,8 @@ cat <<MSG
 sharpeyes development stack is up (logs in var/log/, Ctrl-C stops everything):
   console    http://127.0.0.1:8080   web UI (video wall, playback) and public API /api/v1 (docs/console-api.md)
              first login: admin / admin — you must change the password at once
+             example departments and operators (each sees only its slice of the cameras):
+$(printf '%s\n' "$examples" | sed 's/^/               /')
   sipserver  udp+tcp 127.0.0.1:5060  GB28181 SIP, ID 34020000002000000001, domain 3402000000
              http://127.0.0.1:8081   internal API /internal/v1/ (docs/sipserver-api.md); /healthz /readyz /metrics
   recorder   http://127.0.0.1:8082   playback (to come); /healthz /readyz /metrics

@@ -1,8 +1,12 @@
 // Command console runs the sharpeyes console service; see README.md and configs/console.yaml.
+//
+// "console -seed-examples" instead seeds the example departments and
+// operators of `make run` (console.SeedExamples) and exits.
 package main
 
 import (
 	"os"
+	"slices"
 
 	"github.com/sharpeyes/sharpeyes/internal/cli"
 	"github.com/sharpeyes/sharpeyes/internal/config"
@@ -10,5 +14,9 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Main[config.Console]("console", os.Args[1:], os.Stdout, os.Stderr, console.Run))
+	args, run := os.Args[1:], console.Run
+	if i := slices.IndexFunc(args, func(a string) bool { return a == "-seed-examples" || a == "--seed-examples" }); i >= 0 {
+		args, run = slices.Delete(args, i, i+1), console.SeedExamplesRun(os.Stdout)
+	}
+	os.Exit(cli.Main[config.Console]("console", args, os.Stdout, os.Stderr, run))
 }
