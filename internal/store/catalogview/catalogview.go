@@ -57,6 +57,19 @@ const deviceColumns = `id, name, manufacturer, model, firmware, transport, remot
 	password, online, registered_at, expires_at, last_keepalive_at, heartbeat_interval, heartbeat_count,
 	channel_count, last_catalog_at, stream_transport, source_check, created_at, updated_at`
 
+// deviceTable is the table devices as s sees it, its arguments appended to
+// c: for a user, channel_count counts the device's channels in s (what
+// the device reports would tell how many are hidden), for Everything it is
+// what the device reports.
+func (s Scope) deviceTable(c *store.Conds) string {
+	if s.all {
+		return "devices"
+	}
+	cols := strings.Replace(deviceColumns, "channel_count",
+		"(SELECT count(*) FROM channels c WHERE c.device_id = d.id AND "+channelPredicate("c.", s.args(c))+")::int AS channel_count", 1)
+	return "(SELECT " + cols + " FROM devices d) devices"
+}
+
 func scanDevice(row pgx.Row) (store.Device, error) {
 	var d store.Device
 	err := row.Scan(&d.ID, &d.Name, &d.Manufacturer, &d.Model, &d.Firmware, &d.Transport, &d.RemoteAddr,
@@ -71,6 +84,20 @@ func scanDevice(row pgx.Row) (store.Device, error) {
 const channelColumns = `device_id, id, name, manufacturer, model, owner, civil_code, address, parental, parent_id,
 	business_group_id, secrecy, ip_address, port, status, online, longitude, latitude, ptz_type, retention_class,
 	extra, stream_transport, created_at, updated_at`
+
+// channelTable is the view channel_state as s sees it, its arguments
+// appended to c: for a user, longitude and latitude are NULL on a channel
+// the user holds no location right on (decided here, in SQL, for every
+// reader).
+func (s Scope) channelTable(c *store.Conds) string {
+	if s.all {
+		return "channel_state"
+	}
+	located := channelPredicate("", UserScope(s.UserID, RightLocation, s.At).args(c))
+	cols := strings.NewReplacer("longitude", "CASE WHEN located THEN longitude END AS longitude",
+		"latitude", "CASE WHEN located THEN latitude END AS latitude").Replace(channelColumns)
+	return "(SELECT " + cols + " FROM (SELECT *, " + located + " AS located FROM channel_state) cs) channel_state"
+}
 
 func scanChannel(row pgx.Row) (store.Channel, error) {
 	var c store.Channel
@@ -90,9 +117,10 @@ func scanChannel(row pgx.Row) (store.Channel, error) {
 // GetDevice returns one device, or store.ErrNotFound.
 func (v *View) GetDevice(ctx context.Context, id string) (store.Device, error) {
 	var c store.Conds
+	table := v.scope.deviceTable(&c)
 	c.Add("id = $?", id)
 	v.scope.devices(&c)
-	d, err := one(ctx, v, "devices", deviceColumns, c, "", scanDevice)
+	d, err := one(ctx, v, table, deviceColumns, c, "", scanDevice)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Device{}, fmt.Errorf("device %s: %w", id, store.ErrNotFound)
 	}
@@ -105,6 +133,7 @@ func (v *View) GetDevice(ctx context.Context, id string) (store.Device, error) {
 // ListDevices returns one page of devices ordered by ID and the total number matching.
 func (v *View) ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.Device, int, error) {
 	var c store.Conds
+	table := v.scope.deviceTable(&c)
 	if f.Online != nil {
 		c.Add("online = $?", *f.Online)
 	}
@@ -112,16 +141,17 @@ func (v *View) ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.D
 		c.Add("(id ILIKE $? OR name ILIKE $? OR manufacturer ILIKE $? OR model ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
 	}
 	v.scope.devices(&c)
-	return store.ListPage(ctx, v.Pool, "devices", deviceColumns, c, "id", f.Limit, f.Offset, scanDevice)
+	return store.ListPage(ctx, v.Pool, table, deviceColumns, c, "id", f.Limit, f.Offset, scanDevice)
 }
 
 // GetChannel returns one channel of a device with its effective state, or store.ErrNotFound.
 func (v *View) GetChannel(ctx context.Context, deviceID, id string) (store.Channel, error) {
 	var cond store.Conds
+	table := v.scope.channelTable(&cond)
 	cond.Add("device_id = $?", deviceID)
 	cond.Add("id = $?", id)
 	v.scope.channels(&cond)
-	c, err := one(ctx, v, "channel_state", channelColumns, cond, "", scanChannel)
+	c, err := one(ctx, v, table, channelColumns, cond, "", scanChannel)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Channel{}, fmt.Errorf("channel %s/%s: %w", deviceID, id, store.ErrNotFound)
 	}
@@ -137,9 +167,10 @@ func (v *View) GetChannel(ctx context.Context, deviceID, id string) (store.Chann
 // recently updated entry wins.
 func (v *View) FindChannel(ctx context.Context, id string) (store.Channel, error) {
 	var cond store.Conds
+	table := v.scope.channelTable(&cond)
 	cond.Add("id = $?", id)
 	v.scope.channels(&cond)
-	c, err := one(ctx, v, "channel_state", channelColumns, cond, "online DESC, updated_at DESC", scanChannel)
+	c, err := one(ctx, v, table, channelColumns, cond, "online DESC, updated_at DESC", scanChannel)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Channel{}, fmt.Errorf("channel %s: %w", id, store.ErrNotFound)
 	}
@@ -153,6 +184,7 @@ func (v *View) FindChannel(ctx context.Context, id string) (store.Channel, error
 // total number matching. The Online filter selects by the effective state.
 func (v *View) ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error) {
 	var c store.Conds
+	table := v.scope.channelTable(&c)
 	c.Eq("device_id", f.DeviceID)
 	c.Eq("civil_code", f.CivilCode)
 	c.Eq("parent_id", f.ParentID)
@@ -163,5 +195,5 @@ func (v *View) ListChannels(ctx context.Context, f store.ChannelFilter) ([]store
 		c.Add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
 	}
 	v.scope.channels(&c)
-	return store.ListPage(ctx, v.Pool, "channel_state", channelColumns, c, "device_id, id", f.Limit, f.Offset, scanChannel)
+	return store.ListPage(ctx, v.Pool, table, channelColumns, c, "device_id, id", f.Limit, f.Offset, scanChannel)
 }

@@ -173,10 +173,24 @@ func (db *DB) ListGrants(ctx context.Context, department int64) ([]Grant, error)
 	return out, nil
 }
 
+// belowCTE selects the ids of the departments strictly below department
+// $root (not root itself) as "below"; root is the placeholder of its id.
+func belowCTE(root string) string {
+	return `WITH RECURSIVE below AS (
+	SELECT id FROM departments WHERE parent_id = ` + root + `
+	UNION ALL
+	SELECT d.id FROM departments d JOIN below ON d.parent_id = below.id
+)`
+}
+
 // DeleteGrant deletes grant id and returns what it was, or store.ErrNotFound.
-// Sessions already playing go on; the next token is refused.
-func (db *DB) DeleteGrant(ctx context.Context, id int64) (Grant, error) {
-	g, err := scanGrant(db.Pool.QueryRow(ctx, `DELETE FROM grants WHERE id = $1 RETURNING `+grantColumns, id))
+// A root other than 0 (a department admin's department) deletes only a
+// grant of a department strictly below it; any other is store.ErrNotFound
+// too. Sessions already playing go on; the next token is refused.
+func (db *DB) DeleteGrant(ctx context.Context, id, root int64) (Grant, error) {
+	g, err := scanGrant(db.Pool.QueryRow(ctx, belowCTE("$2")+`
+DELETE FROM grants WHERE id = $1 AND ($2 = 0 OR department_id IN (SELECT id FROM below))
+RETURNING `+grantColumns, id, root))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Grant{}, fmt.Errorf("grant %d: %w", id, store.ErrNotFound)
 	}
@@ -184,6 +198,80 @@ func (db *DB) DeleteGrant(ctx context.Context, id int64) (Grant, error) {
 		return Grant{}, fmt.Errorf("delete grant %d: %w", id, err)
 	}
 	return g, nil
+}
+
+// scopeCovers is the SQL condition "the row g of user_scopes reaches the
+// channel whose device, id and civil code are the given expressions".
+func scopeCovers(g, device, id, civil string) string {
+	return `((` + g + `.scope_kind = 'device' AND ` + g + `.device_id = ` + device + `)
+	OR (` + g + `.scope_kind = 'channels' AND ` + id + ` = ANY (` + g + `.channel_ids))
+	OR (` + g + `.scope_kind = 'region' AND starts_with(` + civil + `, ` + g + `.civil_code)))`
+}
+
+// ShareGrant stores g, a grant made by department admin user whose
+// department is root, when the admin may: g's department is strictly below
+// root (else store.ErrNotFound, like an unknown one), and for each of g's
+// rights (and share) the grants and ownerships of the admin's department
+// in force at at reach g's camera set — a region prefix within a region
+// one, a device through that device, every listed channel — with no
+// earlier valid_until than g's, no daily hours other than g's and, for
+// ptz, no lower priority (else ErrNotShared). The check and the insert are one statement.
+func (db *DB) ShareGrant(ctx context.Context, g Grant, user, root int64, at time.Time) (Grant, error) {
+	from, until, err := validGrant(&g)
+	if err != nil {
+		return Grant{}, err
+	}
+	if g.Scope.ChannelIDs == nil {
+		g.Scope.ChannelIDs = []string{}
+	}
+	wanted := slices.Clone(g.Rights)
+	if !slices.Contains(wanted, catalogview.RightShare) {
+		wanted = append(wanted, catalogview.RightShare)
+	}
+	var covered string
+	switch g.Scope.Kind {
+	case ScopeRegion:
+		covered = `EXISTS (SELECT 1 FROM src WHERE src.wanted = w.wanted AND src.scope_kind = 'region'
+	AND starts_with($3::text, src.civil_code))`
+	case ScopeDevice:
+		covered = `EXISTS (SELECT 1 FROM src WHERE src.wanted = w.wanted AND src.scope_kind = 'device' AND src.device_id = $4::text)`
+	default:
+		covered = `NOT EXISTS (SELECT 1 FROM unnest($5::text[]) x (id) WHERE NOT EXISTS (
+	SELECT 1 FROM channels c JOIN src ON src.wanted = w.wanted AND ` + scopeCovers("src", "c.device_id", "c.id", "c.civil_code") + `
+	WHERE c.id = x.id))`
+	}
+	out, err := scanGrant(db.Pool.QueryRow(ctx, belowCTE("$13::bigint")+`,
+src AS (
+	SELECT w.wanted, s.* FROM unnest($14::text[]) w (wanted),
+		LATERAL user_scopes($15::bigint, w.wanted, $16::timestamptz, ($17::text)::time) s
+	WHERE (s.valid_until IS NULL OR $9::timestamptz <= s.valid_until)
+	  AND (w.wanted <> 'ptz' OR s.ptz_priority >= $7::smallint)
+	  AND (s.hours_from IS NULL OR (s.hours_from = $10::text::time AND s.hours_until = $11::text::time))
+)
+INSERT INTO grants (department_id, scope_kind, civil_code, device_id, channel_ids, rights, ptz_priority,
+	valid_from, valid_until, hours_from, hours_until, created_by)
+SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text[], $6::text[], $7::smallint,
+	$8::timestamptz, $9::timestamptz, $10::text::time, $11::text::time, $12::text
+WHERE $1::bigint IN (SELECT id FROM below)
+  AND NOT EXISTS (SELECT 1 FROM unnest($14::text[]) w (wanted) WHERE NOT `+covered+`)
+RETURNING `+grantColumns,
+		g.DepartmentID, g.Scope.Kind, g.Scope.CivilCode, g.Scope.DeviceID, g.Scope.ChannelIDs, g.Rights, g.PTZPriority,
+		g.ValidFrom, g.ValidUntil, from, until, g.CreatedBy,
+		root, wanted, user, at, at.Format("15:04:05")))
+	if errors.Is(err, pgx.ErrNoRows) {
+		below, err := db.InSubtree(ctx, root, g.DepartmentID)
+		switch {
+		case err != nil:
+			return Grant{}, err
+		case !below || g.DepartmentID == root:
+			return Grant{}, fmt.Errorf("grant: department %d is not below yours: %w", g.DepartmentID, store.ErrNotFound)
+		}
+		return Grant{}, fmt.Errorf("grant of %v to department %d: %w", g.Rights, g.DepartmentID, ErrNotShared)
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("share grant: %w", err)
+	}
+	return out, nil
 }
 
 // SetDeviceOwner makes department (0: none) the owner of device's channels.
@@ -196,6 +284,58 @@ func (db *DB) SetDeviceOwner(ctx context.Context, device string, department int6
 // whichever device reports it. An unknown department is store.ErrNotFound.
 func (db *DB) SetChannelOwner(ctx context.Context, channel string, department int64, by string) error {
 	return db.setOwner(ctx, "channel_owners", "channel_id", channel, department, by)
+}
+
+// SetRegionOwner makes department (0: none) the owner of every channel
+// whose civil code starts with code (2–10 digits in pairs), present and
+// future. A bad code is store.ErrInvalid, an unknown department
+// store.ErrNotFound.
+func (db *DB) SetRegionOwner(ctx context.Context, code string, department int64, by string) error {
+	if !civilPrefixPattern.MatchString(code) {
+		return fmt.Errorf("region owner: civil code %q is not 2–10 digits in pairs: %w", code, store.ErrInvalid)
+	}
+	return db.setOwner(ctx, "region_owners", "civil_code", code, department, by)
+}
+
+// Kinds of an Ownership.
+const (
+	OwnedRegion  = "region"
+	OwnedDevice  = "device"
+	OwnedChannel = "channel"
+)
+
+// Ownership is one camera set's owning department (主责单位).
+type Ownership struct {
+	// Kind is OwnedRegion, OwnedDevice or OwnedChannel; ID the civil-code
+	// prefix, device ID or channel ID.
+	Kind, ID     string
+	DepartmentID int64
+	SetBy        string
+	SetAt        time.Time
+}
+
+// ListOwners returns the ownerships of the departments in the subtree
+// under root (root included; 0: all), by kind and ID.
+func (db *DB) ListOwners(ctx context.Context, root int64) ([]Ownership, error) {
+	rows, err := db.Pool.Query(ctx, subtreeCTE+`
+SELECT kind, id, department_id, set_by, set_at FROM (
+	SELECT 'region' AS kind, civil_code AS id, department_id, set_by, set_at FROM region_owners
+	UNION ALL SELECT 'device', device_id, department_id, set_by, set_at FROM device_owners
+	UNION ALL SELECT 'channel', channel_id, department_id, set_by, set_at FROM channel_owners
+) o WHERE $1 = 0 OR department_id IN (SELECT id FROM sub)
+ORDER BY kind DESC, id`, root)
+	if err != nil {
+		return nil, fmt.Errorf("list owners: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ownership, error) {
+		var o Ownership
+		err := r.Scan(&o.Kind, &o.ID, &o.DepartmentID, &o.SetBy, &o.SetAt)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list owners: %w", err)
+	}
+	return out, nil
 }
 
 // setOwner writes one ownership row; table and key are constants of the callers.
@@ -219,12 +359,15 @@ ON CONFLICT (`+key+`) DO UPDATE SET department_id = EXCLUDED.department_id, set_
 }
 
 // Owner returns the department owning channel ch: the channel's own owner,
-// else its device's, else 0.
+// else its device's, else the owner of the longest region prefix of its
+// civil code, else 0.
 func (db *DB) Owner(ctx context.Context, ch store.Channel) (int64, error) {
 	var dept int64
 	err := db.Pool.QueryRow(ctx, `SELECT COALESCE(
 	(SELECT department_id FROM channel_owners WHERE channel_id = $1),
-	(SELECT department_id FROM device_owners WHERE device_id = $2), 0)`, ch.ID, ch.DeviceID).Scan(&dept)
+	(SELECT department_id FROM device_owners WHERE device_id = $2),
+	(SELECT department_id FROM region_owners WHERE starts_with($3, civil_code) ORDER BY length(civil_code) DESC LIMIT 1),
+	0)`, ch.ID, ch.DeviceID, ch.CivilCode).Scan(&dept)
 	if err != nil {
 		return 0, fmt.Errorf("owner of %s: %w", ch.ID, err)
 	}
@@ -237,9 +380,7 @@ func (db *DB) Owner(ctx context.Context, ch store.Channel) (int64, error) {
 func (db *DB) PTZPriority(ctx context.Context, user int64, ch store.Channel, at time.Time) (int, error) {
 	var prio int
 	err := db.Pool.QueryRow(ctx, `SELECT COALESCE(max(g.ptz_priority), 0) FROM user_scopes($1, $2, $3, ($4::text)::time) g
-WHERE (g.scope_kind = 'device' AND g.device_id = $5)
-   OR (g.scope_kind = 'channels' AND $6 = ANY (g.channel_ids))
-   OR (g.scope_kind = 'region' AND starts_with($7, g.civil_code))`,
+WHERE `+scopeCovers("g", "$5", "$6", "$7"),
 		user, catalogview.RightPTZ, at, at.Format("15:04:05"), ch.DeviceID, ch.ID, ch.CivilCode).Scan(&prio)
 	if err != nil {
 		return 0, fmt.Errorf("PTZ priority of user %d on %s: %w", user, ch.ID, err)

@@ -54,17 +54,29 @@ CREATE TABLE channel_owners (
     set_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX channel_owners_department_idx ON channel_owners (department_id);
+-- A region's owner owns every channel whose civil code starts with the
+-- prefix, present and future, like a region grant.
+CREATE TABLE region_owners (
+    civil_code    text PRIMARY KEY CHECK (civil_code ~ '^([0-9]{2}){1,5}$'),
+    department_id bigint NOT NULL REFERENCES departments (id) ON DELETE RESTRICT,
+    set_by        text NOT NULL DEFAULT '',
+    set_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX region_owners_department_idx ON region_owners (department_id);
 
 -- user_scopes is the one definition of what user uid may reach with right
 -- wanted ('' = any right) at time at (time of day tod, the console's local
 -- time): the camera sets of the grants and ownerships of the user's
--- department and its ancestors that are in force. Only operators and
+-- department and its ancestors that are in force, with the bounds of each
+-- (an ownership has none), which a department admin's re-grant may not
+-- exceed (consoledb.ShareGrant). Only operators and
 -- department admins that are enabled have any; admins see everything
 -- without it (the console does not ask), auditors nothing. Every console
 -- read filters through it (catalogview.Scope).
 -- +goose StatementBegin
 CREATE FUNCTION user_scopes(uid bigint, wanted text, at timestamptz, tod time)
-RETURNS TABLE (scope_kind text, civil_code text, device_id text, channel_ids text[], ptz_priority smallint)
+RETURNS TABLE (scope_kind text, civil_code text, device_id text, channel_ids text[], ptz_priority smallint,
+               valid_until timestamptz, hours_from time, hours_until time)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE up (id, parent_id, depth) AS (
         SELECT d.id, d.parent_id, 0
@@ -76,7 +88,8 @@ LANGUAGE sql STABLE AS $$
         FROM departments d JOIN up ON d.id = up.parent_id
         WHERE up.depth < 32
     )
-    SELECT g.scope_kind, g.civil_code, g.device_id, g.channel_ids, g.ptz_priority
+    SELECT g.scope_kind, g.civil_code, g.device_id, g.channel_ids, g.ptz_priority,
+           g.valid_until, g.hours_from, g.hours_until
     FROM grants g JOIN up ON g.department_id = up.id
     WHERE (wanted = '' OR wanted = ANY (g.rights))
       AND (g.valid_from IS NULL OR g.valid_from <= at)
@@ -85,16 +98,20 @@ LANGUAGE sql STABLE AS $$
            OR (g.hours_from < g.hours_until AND tod >= g.hours_from AND tod < g.hours_until)
            OR (g.hours_from > g.hours_until AND (tod >= g.hours_from OR tod < g.hours_until)))
     UNION ALL
-    SELECT 'device', '', o.device_id, '{}'::text[], 9::smallint
+    SELECT 'region', o.civil_code, '', '{}'::text[], 9::smallint, NULL, NULL, NULL
+    FROM region_owners o JOIN up ON o.department_id = up.id
+    UNION ALL
+    SELECT 'device', '', o.device_id, '{}'::text[], 9::smallint, NULL, NULL, NULL
     FROM device_owners o JOIN up ON o.department_id = up.id
     UNION ALL
-    SELECT 'channels', '', '', ARRAY[o.channel_id], 9::smallint
+    SELECT 'channels', '', '', ARRAY[o.channel_id], 9::smallint, NULL, NULL, NULL
     FROM channel_owners o JOIN up ON o.department_id = up.id
 $$;
 -- +goose StatementEnd
 
 -- +goose Down
 DROP FUNCTION user_scopes(bigint, text, timestamptz, time);
+DROP TABLE region_owners;
 DROP TABLE channel_owners;
 DROP TABLE device_owners;
 DROP TABLE grants;
