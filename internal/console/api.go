@@ -155,6 +155,7 @@ func (a *API) routes() []route {
 		{"PATCH /api/v1/users/{id}", accessNormal, a.updateUser},
 		{"DELETE /api/v1/users/{id}", accessNormal, a.deleteUser},
 		{"POST /api/v1/users/{id}/password-reset", accessNormal, a.resetPassword},
+		{"POST /api/v1/users/{id}/sessions/revoke", accessNormal, a.revokeSessions},
 		{"GET /api/v1/departments/{id}/grants", accessNormal, a.listGrants},
 		{"POST /api/v1/departments/{id}/grants", accessNormal, a.createGrant},
 		{"DELETE /api/v1/grants/{id}", accessNormal, a.deleteGrant},

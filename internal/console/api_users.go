@@ -252,3 +252,25 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, sess *auth.S
 	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"sessions_ended": ended, "must_change_password": true})
 	return nil
 }
+
+// revokeSessions ends every session of user {id} at once: its console
+// sessions now, and its live video within mediagw's revocation interval
+// (its play tokens are revoked: mediagw closes their viewers and the
+// console refuses their media opens). The account stays usable: the user
+// logs in again. Disabling or deleting the user, or changing its role or
+// department, revokes the same way.
+func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	u, _, err := a.visibleUser(r, sess)
+	if err != nil {
+		return err
+	}
+	if u.ID == sess.User.ID {
+		return newError(http.StatusConflict, CodeConflict, "you cannot revoke your own sessions; log out instead")
+	}
+	if _, err := a.Store.RevokeUserTokens(r.Context(), u.ID, a.now()); err != nil {
+		return storeRefusal(err)
+	}
+	a.note(r, sess, "user_sessions_revoke", u.Username, map[string]any{"id": u.ID})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	_ "embed"
 
@@ -22,7 +23,8 @@ var internalOpenAPI []byte
 // InternalAPI is the console's internal API under /internal/v1, on the same
 // listener as the public one, for the other services: mediagw reports every
 // media open (WHEP, HLS session start, RTSP PLAY) there, and it becomes a
-// row of audit_log, the one table of who watched what.
+// row of audit_log, the one table of who watched what; and mediagw asks
+// there which of its viewers' play tokens are revoked.
 type InternalAPI struct {
 	Store *consoledb.DB
 	// Token is the service token mediagw sends; empty disables the API (503).
@@ -51,13 +53,15 @@ func (ia *InternalAPI) Register(mux *http.ServeMux) {
 func (ia *InternalAPI) routes() []svcapi.Route {
 	return []svcapi.Route{
 		{Pattern: http.MethodPost + " " + auditapi.PathMediaOpens, Handler: ia.mediaOpen},
+		{Pattern: http.MethodPost + " " + auditapi.PathViewersCheck, Handler: ia.viewersCheck},
 	}
 }
 
 // internalStatus maps the internal routes' errors to HTTP statuses.
 func internalStatus(err error) int {
 	// svcapi answers its own 400 (svcapi.ErrBadRequest, which input's
-	// refusals wrap) and 413 before asking.
+	// refusals wrap), 413 and coded errors (auditapi.ErrRevoked: 403,
+	// svcapi.ErrUnavailable) before asking.
 	if errors.Is(err, auth.ErrAuditUnavailable) {
 		return http.StatusServiceUnavailable
 	}
@@ -65,7 +69,10 @@ func internalStatus(err error) int {
 }
 
 // mediaOpen stores one auditapi.MediaOpen as an audit_log row and answers
-// 204 only once it is stored: mediagw admits the viewer on that answer.
+// 204 only once it is stored: mediagw admits the viewer on that answer. The
+// open of a revoked token (a user's, sent with its issued_at) is refused
+// with auditapi.ErrRevoked (403) and its row says so: a disabled user's
+// token still within its validity opens nothing more.
 func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 	var m auditapi.MediaOpen
 	if err := input.ReadJSON(r.Body, &m, false); err != nil {
@@ -79,6 +86,17 @@ func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 	if m.Node != "" {
 		detail["node"] = m.Node
 	}
+	revoked := false
+	if m.User != "" && !m.IssuedAt.IsZero() {
+		got, err := ia.Store.TokensRevoked(r.Context(), []string{m.User}, []time.Time{m.IssuedAt})
+		if err != nil {
+			ia.logger().Error("check a media open's play token", "user", m.User, "path", m.Path, "error", err)
+			return fmt.Errorf("check the play token of %s: %w", m.User, auth.ErrAuditUnavailable)
+		}
+		if revoked = got[0]; revoked {
+			detail["refused"] = auditapi.CodeRevoked
+		}
+	}
 	err := auth.WriteAudit(r.Context(), ia.Store, ia.logger(), store.AuditEntry{
 		At: m.At, Username: m.User, Action: auditapi.ActionMediaOpen, Target: m.Path, Remote: m.Remote, Detail: detail,
 	})
@@ -86,6 +104,44 @@ func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 		// The cause is logged by WriteAudit; mediagw hears only that the row is not there.
 		return fmt.Errorf("store the media open of %s: %w", m.Path, auth.ErrAuditUnavailable)
 	}
+	if revoked {
+		ia.logger().Warn("media open refused: play token revoked", "user", m.User, "path", m.Path,
+			"issued_at", m.IssuedAt, "remote", m.Remote, "node", m.Node)
+		return fmt.Errorf("media open of %s by %s: %w", m.Path, m.User, auditapi.ErrRevoked)
+	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// viewersCheck answers which viewers of an auditapi.ViewersCheck hold a
+// revoked play token; mediagw closes them.
+func (ia *InternalAPI) viewersCheck(w http.ResponseWriter, r *http.Request) error {
+	var c auditapi.ViewersCheck
+	if err := input.ReadJSON(r.Body, &c, false); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return svcapi.BadRequest("%v", err)
+	}
+	users := make([]string, len(c.Viewers))
+	issued := make([]time.Time, len(c.Viewers))
+	for i, v := range c.Viewers {
+		users[i], issued[i] = v.User, v.IssuedAt
+	}
+	revoked, err := ia.Store.TokensRevoked(r.Context(), users, issued)
+	if err != nil {
+		ia.logger().Error("check viewers' play tokens", "viewers", len(users), "error", err)
+		return fmt.Errorf("check %d viewers: %w", len(users), svcapi.ErrUnavailable)
+	}
+	out := auditapi.ViewersRevoked{Revoked: []auditapi.Viewer{}}
+	for i, v := range c.Viewers {
+		if revoked[i] {
+			out.Revoked = append(out.Revoked, v)
+		}
+	}
+	if len(out.Revoked) > 0 {
+		ia.logger().Info("viewers revoked", "checked", len(c.Viewers), "revoked", len(out.Revoked))
+	}
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
