@@ -104,7 +104,16 @@ type ConsoleAudit struct {
 	// mediagw reports: the internal API answers 503 whenever their row
 	// cannot be stored, and mediagw's own audit.fail_closed decides.
 	FailClosed bool `yaml:"fail_closed"`
+	// Retention is how long audit rows are kept: a daily job deletes the
+	// older ones. At least MinAuditRetention (等保 asks for 180 days; the
+	// database refuses to delete a younger row whatever asks it).
+	Retention Duration `yaml:"retention"`
 }
+
+// MinAuditRetention is the shortest audit.retention: 180 days, what 等保
+// requires and what migration 00010's guard enforces (consoledb's
+// MinAuditRetention is the same figure).
+const MinAuditRetention = Duration(180 * 24 * time.Hour)
 
 // CIDRList is a list of address prefixes, kept as a comma-separated string
 // so that the configuration stays comparable. YAML takes a list or a
@@ -216,7 +225,7 @@ func (c *Console) SetDefaults() {
 		PasswordHistory:    5,
 	}
 	c.Accounts = ConsoleAccounts{DormantAfter: Duration(2 * 365 * 24 * time.Hour)}
-	c.Audit = ConsoleAudit{FailClosed: true}
+	c.Audit = ConsoleAudit{FailClosed: true, Retention: MinAuditRetention}
 	c.Downloads = ConsoleDownloads{Dir: "var/downloads", FFmpeg: "ffmpeg"}
 }
 
@@ -282,6 +291,9 @@ func (c *Console) Validate() error {
 	}
 	if d := c.Accounts.DormantAfter; d != 0 && d < Duration(24*time.Hour) {
 		add("accounts.dormant_after", "must be 0 (off) or at least 1d, got %s", d)
+	}
+	if c.Audit.Retention < MinAuditRetention {
+		add("audit.retention", "must be at least %s (180 days, 等保), got %s", MinAuditRetention, c.Audit.Retention)
 	}
 	if strings.TrimSpace(c.Downloads.Dir) == "" {
 		add("downloads.dir", "must name a directory")
