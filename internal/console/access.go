@@ -20,37 +20,66 @@ import (
 // download, a missing CSRF token, a password change still pending.
 const ActionDenied = "access_denied"
 
-// writeAudit writes an audit row of r (see auth.WriteAudit); a failure is
-// logged and returned.
-func (a *API) writeAudit(r *http.Request, sess *auth.Session, action, target string, detail map[string]any) error {
-	e := store.AuditEntry{Action: action, Target: target, Remote: a.remote(r), Detail: detail}
-	if sess != nil {
-		e.Username = sess.User.Username
+// auditLog is where the API's audit rows go: the auth service's (the
+// console's AuditWriter), else the store, a transaction per row.
+func (a *API) auditLog() auth.AuditLog {
+	if a.Auth != nil && a.Auth.Audit != nil {
+		return a.Auth.Audit
 	}
-	return auth.WriteAudit(r.Context(), a.Store, a.logger(), e)
+	return a.Store
+}
+
+// writeAudit writes e, an action of sess's user (nil: nobody logged in)
+// on r, with who did it (user, department, role) and from where (address,
+// user agent); see auth.WriteAudit. A failure is logged and returned.
+func (a *API) writeAudit(r *http.Request, sess *auth.Session, e store.AuditEntry) error {
+	e.Remote, e.UserAgent = a.remote(r), r.UserAgent()
+	if sess != nil {
+		e = auth.AuditedBy(e, sess.User)
+	}
+	return auth.WriteAudit(r.Context(), a.auditLog(), a.logger(), e)
 }
 
 // audit writes the row of an access before it is granted. A failed write
 // refuses the access (auth.ErrAuditUnavailable, 503) unless AuditFailOpen.
 func (a *API) audit(r *http.Request, sess *auth.Session, action, target string, detail map[string]any) error {
-	if err := a.writeAudit(r, sess, action, target, detail); err != nil && !a.AuditFailOpen {
+	e := store.AuditEntry{Action: action, Target: target, Detail: detail}
+	if err := a.writeAudit(r, sess, e); err != nil && !a.AuditFailOpen {
 		return fmt.Errorf("%s %s: %w", action, target, auth.ErrAuditUnavailable)
 	}
 	return nil
 }
 
 // note writes a row whose failure never changes the answer: stops (they
-// end access) and refusals (refused either way).
+// end access) and refusals (refused either way). A row of ActionDenied is
+// a refusal: its detail's reason, if any, is its reason.
 func (a *API) note(r *http.Request, sess *auth.Session, action, target string, detail map[string]any) {
-	_ = a.writeAudit(r, sess, action, target, detail)
+	e := store.AuditEntry{Action: action, Target: target, Detail: detail}
+	if action == ActionDenied {
+		reason, _ := detail["reason"].(string)
+		e = auth.Refused(e, reason)
+	}
+	_ = a.writeAudit(r, sess, e)
 }
 
-// deny writes the row of a refused attempt: the route, why, and the answer.
+// deny writes the row of an attempt refused with why, which is also the
+// answer the client gets (see refuse).
 func (a *API) deny(r *http.Request, sess *auth.Session, target string, why error) {
-	status, code, _ := classify(why)
-	a.note(r, sess, ActionDenied, target, map[string]any{
+	_ = a.refuse(r, sess, target, why, why)
+}
+
+// refuse writes the row of an attempt refused for why and answered with
+// answer (a 404 that hides what exists, say, for a refusal that is a 403
+// or someone else's session), and returns answer. The row's status and
+// code are answer's, by the one mapping the answer itself takes
+// (classify): the log says what the client got, the reason why.
+func (a *API) refuse(r *http.Request, sess *auth.Session, target string, answer, why error) error {
+	status, code, _ := classify(answer)
+	e := store.AuditEntry{Action: ActionDenied, Target: target, Detail: map[string]any{
 		"route": r.Pattern, "method": r.Method, "reason": why.Error(), "status": status, "code": code,
-	})
+	}}
+	_ = a.writeAudit(r, sess, auth.Refused(e, why.Error()))
+	return answer
 }
 
 var sessionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -79,8 +108,8 @@ func (a *API) ownSession(r *http.Request, sess *auth.Session, kind string, admin
 	case adminMay && sess.User.Role == store.RoleAdmin:
 		return s, true, nil
 	}
-	a.deny(r, sess, id, fmt.Errorf("%s session %s belongs to another user: %w", kind, id, ErrNotOwner))
-	return sipapi.Session{}, false, notFound
+	return sipapi.Session{}, false, a.refuse(r, sess, id, notFound,
+		fmt.Errorf("%s session %s belongs to another user: %w", kind, id, ErrNotOwner))
 }
 
 // ownDownload returns the download {id} of the path when it belongs to
@@ -107,8 +136,8 @@ func (a *API) ownDownload(r *http.Request, sess *auth.Session, adminMay bool) (s
 	case adminMay && admin:
 		return st, true, nil
 	}
-	a.deny(r, sess, id, fmt.Errorf("download %s belongs to another user: %w", id, ErrNotOwner))
-	return DownloadStatus{}, false, notFound
+	return DownloadStatus{}, false, a.refuse(r, sess, id, notFound,
+		fmt.Errorf("download %s belongs to another user: %w", id, ErrNotOwner))
 }
 
 // retryAfter is the Retry-After (seconds) of an answer to err, or 0.

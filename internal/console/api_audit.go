@@ -26,13 +26,20 @@ const auditExportPage = svcapi.MaxLimit
 
 // auditEntryJSON is an audit row as the API shows it.
 type auditEntryJSON struct {
-	ID       int64          `json:"id"`
-	At       time.Time      `json:"at"`
-	Username string         `json:"username"`
-	Action   string         `json:"action"`
-	Target   string         `json:"target"`
-	Remote   string         `json:"remote"`
-	Detail   map[string]any `json:"detail"`
+	ID       int64     `json:"id"`
+	At       time.Time `json:"at"`
+	Username string    `json:"username"`
+	// DepartmentID is 0 for a row of nobody's department (a failed login
+	// of an unknown user, an admin without one, a media open).
+	DepartmentID int64          `json:"department_id"`
+	Role         string         `json:"role"`
+	Action       string         `json:"action"`
+	Target       string         `json:"target"`
+	Remote       string         `json:"remote"`
+	UserAgent    string         `json:"user_agent"`
+	Result       string         `json:"result"`
+	Reason       string         `json:"reason"`
+	Detail       map[string]any `json:"detail"`
 }
 
 func toAuditEntryJSON(e store.AuditEntry) auditEntryJSON {
@@ -40,7 +47,10 @@ func toAuditEntryJSON(e store.AuditEntry) auditEntryJSON {
 	if d == nil {
 		d = map[string]any{}
 	}
-	return auditEntryJSON{ID: e.ID, At: e.At, Username: e.Username, Action: e.Action, Target: e.Target, Remote: e.Remote, Detail: d}
+	return auditEntryJSON{
+		ID: e.ID, At: e.At, Username: e.Username, DepartmentID: e.DepartmentID, Role: e.Role, Action: e.Action,
+		Target: e.Target, Remote: e.Remote, UserAgent: e.UserAgent, Result: e.Result, Reason: e.Reason, Detail: d,
+	}
 }
 
 // auditBreakJSON is one break of the chain as the API shows it.
@@ -71,8 +81,8 @@ func (a *API) mayReadAudit(r *http.Request, sess *auth.Session) error {
 	return err
 }
 
-// auditFilter reads the filter parameters: user, channel (the target),
-// action, from, to, limit and offset.
+// auditFilter reads the filter parameters: user, department (its subtree),
+// channel (the target), action, from, to, limit and offset.
 func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	q := r.URL.Query()
 	p, err := svcapi.ParsePage(q)
@@ -85,11 +95,12 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 			return store.AuditFilter{}, badRequest("%s is too long (over %d bytes)", key, store.MaxUsernameLen)
 		}
 	}
-	// The department of a row is not recorded yet (store.AuditEntry has no
-	// field for it): refusing the filter is better than ignoring it, which
-	// would show an auditor every department's rows as if they were one's.
-	if q.Get("department") != "" {
-		return store.AuditFilter{}, badRequest("department: filtering by department is not supported yet")
+	if v := q.Get("department"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return store.AuditFilter{}, badRequest("department must be a department id (a positive integer), got %q", v)
+		}
+		f.DepartmentID = id
 	}
 	if f.From, err = svcapi.ParseTime("from", q.Get("from"), false); err != nil {
 		return store.AuditFilter{}, err
@@ -120,13 +131,20 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, sess *auth.Sessi
 }
 
 // auditExportColumns are the export's column headings.
-var auditExportColumns = []string{"id", "at", "username", "action", "target", "remote", "detail"}
+var auditExportColumns = []string{
+	"id", "at", "username", "department_id", "role", "action", "target", "remote", "user_agent", "result", "reason", "detail",
+}
 
 // auditExportRow is e as the cells of an export row. The detail is its JSON.
 func auditExportRow(e store.AuditEntry) []string {
 	detail, _ := json.Marshal(toAuditEntryJSON(e).Detail)
+	department := ""
+	if e.DepartmentID != 0 {
+		department = strconv.FormatInt(e.DepartmentID, 10)
+	}
 	return []string{
-		strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), e.Username, e.Action, e.Target, e.Remote, string(detail),
+		strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), e.Username, department, e.Role, e.Action,
+		e.Target, e.Remote, e.UserAgent, e.Result, e.Reason, string(detail),
 	}
 }
 
@@ -159,7 +177,7 @@ func (a *API) exportAudit(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 		return err
 	}
 	if total > MaxAuditExport {
-		return badRequest("%d rows match, over the %d one export holds: narrow the filter (from, to, user, action, channel)", total, MaxAuditExport)
+		return badRequest("%d rows match, over the %d one export holds: narrow the filter (from, to, user, department, action, channel)", total, MaxAuditExport)
 	}
 	// The export is an access like any other: audited before it is given.
 	if err := a.audit(r, sess, "audit_export", "", map[string]any{"format": format, "rows": total, "query": r.URL.RawQuery}); err != nil {

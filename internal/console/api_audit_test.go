@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestAuditList(t *testing.T) {
 	}
 	for _, query := range []string{
 		"from=yesterday", "to=2024-13-01", "from=2024-02-01T00:00:00Z&to=2024-01-01T00:00:00Z",
-		"limit=0", "department=1", "user=" + strings.Repeat("u", 129),
+		"limit=0", "department=x", "user=" + strings.Repeat("u", 129),
 	} {
 		mustStatus(t, query, auditor.do(http.MethodGet, "/api/v1/audit?"+query, nil), http.StatusBadRequest, console.CodeBadRequest)
 	}
@@ -104,12 +105,12 @@ func TestAuditExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1+total-1 || strings.Join(rows[0], ",") != "id,at,username,action,target,remote,detail" {
+	if len(rows) != 1+total-1 || strings.Join(rows[0], ",") != "id,at,username,department_id,role,action,target,remote,user_agent,result,reason,detail" {
 		t.Fatalf("csv: %q", rows)
 	}
 	found := false
 	for _, row := range rows[1:] {
-		if row[3] == "login_failed" {
+		if row[5] == "login_failed" {
 			found = row[2] == "'=HYPERLINK(1)"
 		}
 	}
@@ -128,7 +129,7 @@ func TestAuditExport(t *testing.T) {
 	}
 	defer book.Close()
 	sheet, err := book.GetRows("Sheet1")
-	if err != nil || len(sheet) != 2 || sheet[1][2] != "olga" || sheet[1][3] != "login" {
+	if err != nil || len(sheet) != 2 || sheet[1][2] != "olga" || sheet[1][4] != store.RoleOperator || sheet[1][5] != "login" || sheet[1][9] != store.AuditOK {
 		t.Fatalf("xlsx: %q %v", sheet, err)
 	}
 
@@ -175,5 +176,128 @@ ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard`)
 	auditor.do(http.MethodGet, "/api/v1/audit?action=audit_verify&"+url.Values{"user": {"audrey"}}.Encode(), nil).json(t, &rows)
 	if rows.Total != 2 {
 		t.Errorf("verify audited %d times, want 2", rows.Total)
+	}
+}
+
+// TestAuditRefusalAnswer: a refusal's row records the status and code the
+// client got (one mapping: someone else's session is the 404 of an unknown
+// one, not a 500), as a refusal with its reason, the user's role and
+// department, and the user agent.
+func TestAuditRefusalAnswer(t *testing.T) {
+	tm := newTeam(t, envOptions{})
+	r := tm.olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/playback",
+		map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"})
+	mustStatus(t, "playback", r, http.StatusOK, "")
+	var p playAnswer
+	r.json(t, &p)
+	noCSRF := tm.client()
+	noCSRF.login("olga", "olga-password")
+	noCSRF.csrf = ""
+	for _, tc := range []struct {
+		name   string
+		user   string
+		do     func() response
+		status int
+		code   string
+	}{
+		{"operator reads the audit log", "olga", func() response { return tm.olga.do(http.MethodGet, "/api/v1/audit", nil) },
+			http.StatusForbidden, console.CodeForbidden},
+		{"someone else's playback", "ivan", func() response {
+			return tm.ivan.do(http.MethodPost, "/api/v1/playback/"+p.SessionID+"/control", `{"action":"pause"}`)
+		}, http.StatusNotFound, console.CodeNotFound},
+		{"an admin's control of it", "root", func() response {
+			return tm.root.do(http.MethodPost, "/api/v1/playback/"+p.SessionID+"/control", `{"action":"pause"}`)
+		}, http.StatusNotFound, console.CodeNotFound},
+		{"no CSRF token", "olga", func() response {
+			return noCSRF.do(http.MethodDelete, "/api/v1/playback/"+p.SessionID, nil)
+		}, http.StatusForbidden, console.CodeCSRF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.do()
+			mustStatus(t, tc.name, got, tc.status, tc.code)
+			rows, _, err := tm.st.ListAudit(context.Background(), store.AuditFilter{Username: tc.user, Action: console.ActionDenied, Limit: 1})
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("%+v %v", rows, err)
+			}
+			e := rows[0]
+			if e.Detail["status"] != float64(tc.status) || e.Detail["code"] != tc.code {
+				t.Errorf("row records %v %v, the client got %d %s", e.Detail["status"], e.Detail["code"], tc.status, tc.code)
+			}
+			u, err := tm.st.UserByName(context.Background(), tc.user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Result != store.AuditRefused || e.Reason == "" || e.Reason != e.Detail["reason"] || e.Role != u.Role ||
+				e.DepartmentID != u.DepartmentID || e.UserAgent == "" {
+				t.Errorf("row %+v", e)
+			}
+		})
+	}
+}
+
+// TestAuditWho: the answer and the exports show department, role, user
+// agent, result and reason; ?department= selects a department's subtree.
+func TestAuditWho(t *testing.T) {
+	e, auditor, operator := auditEnv(t)
+	mustStatus(t, "operator", operator.do(http.MethodGet, "/api/v1/audit/verify", nil), http.StatusForbidden, console.CodeForbidden)
+	olga, err := e.st.UserByName(context.Background(), "olga")
+	if err != nil || olga.DepartmentID == 0 {
+		t.Fatalf("%+v %v", olga, err)
+	}
+	var got struct {
+		Items []struct {
+			Username     string `json:"username"`
+			DepartmentID int64  `json:"department_id"`
+			Role         string `json:"role"`
+			Action       string `json:"action"`
+			UserAgent    string `json:"user_agent"`
+			Result       string `json:"result"`
+			Reason       string `json:"reason"`
+		} `json:"items"`
+		Total int `json:"total"`
+	}
+	r := auditor.do(http.MethodGet, "/api/v1/audit?department="+strconv.FormatInt(olga.DepartmentID, 10), nil)
+	mustStatus(t, "by department", r, http.StatusOK, "")
+	r.json(t, &got)
+	// olga's login and refusal (the auditor, also of the department, logged in too).
+	byAction := map[string]int{}
+	for _, it := range got.Items {
+		if it.DepartmentID != olga.DepartmentID || it.Role == "" || (it.Action == console.ActionDenied && it.UserAgent == "") {
+			t.Errorf("row %+v", it)
+		}
+		if it.Username == "olga" {
+			byAction[it.Action+"/"+it.Result]++
+		}
+	}
+	if byAction["login/ok"] != 1 || byAction[console.ActionDenied+"/refused"] != 1 {
+		t.Errorf("olga's rows by department: %v in %+v", byAction, got.Items)
+	}
+	r = auditor.do(http.MethodGet, "/api/v1/audit?action=login_failed", nil)
+	r.json(t, &got)
+	if got.Total != 1 || got.Items[0].Result != store.AuditRefused || got.Items[0].Reason != "unknown user" || got.Items[0].DepartmentID != 0 {
+		t.Errorf("failed login: %+v", got.Items)
+	}
+	r = auditor.do(http.MethodGet, "/api/v1/audit?department=99999999", nil)
+	r.json(t, &got)
+	if got.Total != 0 {
+		t.Errorf("unknown department: %d rows", got.Total)
+	}
+	for _, q := range []string{"department=x", "department=0", "department=-1"} {
+		mustStatus(t, q, auditor.do(http.MethodGet, "/api/v1/audit?"+q, nil), http.StatusBadRequest, console.CodeBadRequest)
+	}
+	r = auditor.do(http.MethodGet, "/api/v1/audit/export?format=csv&user=olga", nil)
+	mustStatus(t, "csv", r, http.StatusOK, "")
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\uFEFF")))).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%q %v", recs, err)
+	}
+	want := []string{"id", "at", "username", "department_id", "role", "action", "target", "remote", "user_agent", "result", "reason", "detail"}
+	if strings.Join(recs[0], ",") != strings.Join(want, ",") {
+		t.Fatalf("columns %q", recs[0])
+	}
+	// Newest first: the refusal, then the login.
+	if row := recs[1]; row[3] != strconv.FormatInt(olga.DepartmentID, 10) || row[4] != store.RoleOperator || row[8] == "" ||
+		row[9] != store.AuditRefused || row[10] == "" {
+		t.Errorf("refusal row %q", row)
 	}
 }

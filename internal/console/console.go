@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/console/auditretention"
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/web"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
@@ -47,8 +48,23 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	// its device is) is SQL's.
 	db := consoledb.New(st)
 
+	// Every audit row of the console goes through one writer (group
+	// commit: many rows per transaction, each caller waiting for its own).
+	// Closed after everything that writes rows, so that it drains them.
+	auditWriter := &consoledb.AuditWriter{DB: db, Log: log}
+	if err := auditWriter.Initialize(); err != nil {
+		return err
+	}
+	defer auditWriter.Close()
+	retention := &auditretention.Job{Store: db, Retention: cfg.Audit.Retention.Std(), Log: log}
+	if err := retention.Initialize(); err != nil {
+		return fmt.Errorf("audit.retention: %w", err)
+	}
+	defer retention.Close()
+
 	authSvc := &auth.Service{
 		Store:         db,
+		Audit:         auditWriter,
 		SessionTTL:    cfg.Auth.SessionTTL.Std(),
 		MaxFailures:   cfg.Auth.MaxFailures,
 		Lockout:       cfg.Auth.Lockout.Std(),
