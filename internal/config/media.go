@@ -119,9 +119,23 @@ type Audit struct {
 	// FailClosed refuses a viewer (503) whose audit row the console did
 	// not confirm; false admits it with a warning and a counted failure.
 	FailClosed bool `yaml:"fail_closed"`
-	// Timeout bounds one audit call (the viewer waits for it).
+	// Timeout bounds one audit call (the viewer waits for it) and one
+	// revocation check.
 	Timeout Duration `yaml:"timeout"`
+	// RevocationInterval is how often mediagw asks the console which of
+	// its viewers' play tokens are revoked (a user disabled, deleted, moved
+	// or whose sessions an admin revoked) and closes their readers: with
+	// Timeout it bounds how long a revoked user keeps watching. Between
+	// 100ms and 5s; asked only while there are viewers.
+	RevocationInterval Duration `yaml:"revocation_interval"`
 }
+
+// Bounds of audit.revocation_interval: 5 s plus the request leaves a
+// revoked user's video under the 10 s the platform promises.
+const (
+	MinRevocationInterval = Duration(100 * time.Millisecond)
+	MaxRevocationInterval = Duration(5 * time.Second)
+)
 
 // Downloads configures download/… streams, which keep their media for
 // their first reader (the console's ffmpeg) instead of starting it at the
@@ -198,7 +212,10 @@ func (c *Mediagw) SetDefaults() {
 		IdleTimeout:  Duration(30 * time.Second),
 	}
 	c.Webhook = Webhook{Timeout: Duration(5 * time.Second)}
-	c.Audit = Audit{ConsoleURL: "http://127.0.0.1:8080", FailClosed: true, Timeout: Duration(3 * time.Second)}
+	c.Audit = Audit{
+		ConsoleURL: "http://127.0.0.1:8080", FailClosed: true, Timeout: Duration(3 * time.Second),
+		RevocationInterval: MaxRevocationInterval,
+	}
 	// A 20-minute download of a 4 Mbit/s camera is 600 MB, whatever the
 	// speed (×4) it comes at: the whole of it fits, so a reader that
 	// attaches late or falls behind loses nothing.
@@ -259,6 +276,10 @@ func (c *Mediagw) Validate() error {
 	}
 	if c.Transcode.FFmpeg == "" {
 		add("transcode.ffmpeg", "must name the ffmpeg binary")
+	}
+	if ri := c.Audit.RevocationInterval; ri < MinRevocationInterval || ri > MaxRevocationInterval {
+		add("audit.revocation_interval", "must be between %s and %s (a revoked user's video must end within 10 s), got %s",
+			MinRevocationInterval, MaxRevocationInterval, ri)
 	}
 	if c.Audit.ConsoleURL == "" && c.Audit.FailClosed {
 		add("audit.console_url", "is required while audit.fail_closed is true (every media open needs its audit row)")

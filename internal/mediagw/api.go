@@ -266,6 +266,9 @@ func (a *API) playToken(w http.ResponseWriter, r *http.Request) error {
 	tok, err := a.Signer.Issue(playtoken.Claims{
 		Subject: req.Subject, Paths: req.Paths, Rights: req.Rights,
 		Expires: exp.Unix(), IssuedAt: time.Now().Unix(),
+		// Issued to a holder of the service token: its subject names no
+		// console account, so the console is never asked to revoke it.
+		Service: true,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
 // DefaultAuditTimeout bounds one audit call when AuditClient.Timeout is 0.
@@ -21,14 +22,18 @@ const maxAuditAnswer = 4 << 10
 
 // Auditor stores media opens where the console's audit table gets them.
 type Auditor interface {
-	// MediaOpen returns nil only once the row is stored.
+	// MediaOpen returns nil only once the row is stored, and an error
+	// wrapping auditapi.ErrRevoked when the console refuses the viewer's
+	// revoked play token.
 	MediaOpen(ctx context.Context, m auditapi.MediaOpen) error
 }
 
 // AuditClient posts media opens to the console's internal audit API
 // (auditapi.PathMediaOpens) with the service token. Only the contract's
-// 204 counts as stored; anything else, including no answer within
-// Timeout, is an error wrapping ErrAuditNotStored.
+// 204 counts as stored; the console's 403 viewer_revoked is an error
+// wrapping auditapi.ErrRevoked; anything else, including no answer within
+// Timeout, is an error wrapping ErrAuditNotStored. It also asks the console
+// which viewers are revoked (revocation.Checker).
 type AuditClient struct {
 	// URL is the console's base URL (http://127.0.0.1:8080).
 	URL string
@@ -73,8 +78,27 @@ func (c *AuditClient) MediaOpen(ctx context.Context, m auditapi.MediaOpen) error
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, maxAuditAnswer))
+	var answer svcapi.Error
+	if resp.StatusCode == http.StatusForbidden && json.Unmarshal(text, &answer) == nil && answer.Code == auditapi.CodeRevoked {
+		return fmt.Errorf("console refused the media open of %s by %s: %w", m.Path, m.User, auditapi.ErrRevoked)
+	}
 	if resp.StatusCode != http.StatusNoContent {
 		return fmt.Errorf("%w: console answered %d %s", ErrAuditNotStored, resp.StatusCode, bytes.TrimSpace(text))
 	}
 	return nil
+}
+
+// CheckViewers implements revocation.Checker: it posts the viewers to
+// auditapi.PathViewersCheck and returns those the console says are revoked.
+func (c *AuditClient) CheckViewers(ctx context.Context, viewers []auditapi.Viewer) ([]auditapi.Viewer, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultAuditTimeout
+	}
+	sc := &svcapi.Client{BaseURL: c.URL, Token: c.Token, HTTP: c.Client, Timeout: timeout}
+	var out auditapi.ViewersRevoked
+	if err := sc.Call(ctx, http.MethodPost, auditapi.PathViewersCheck, auditapi.ViewersCheck{Viewers: viewers}, &out); err != nil {
+		return nil, fmt.Errorf("check %d viewers with console %s: %w", len(viewers), c.URL, err)
+	}
+	return out.Revoked, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/revocation"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
@@ -120,8 +121,13 @@ type Gateway struct {
 	Audit Auditor
 	// AuditFailOpen admits a viewer whose audit row could not be stored
 	// (logged and counted). The default refuses it: no video without its
-	// audit row.
+	// audit row. A token the console refuses as revoked is refused anyway.
 	AuditFailOpen bool
+	// Revocation watches the readers of users' play tokens and closes
+	// those the console revoked; it refuses their tokens from then on. nil
+	// checks a token only when its viewer opens (the console refuses a
+	// revoked one then).
+	Revocation *revocation.Watch
 	// Log receives one line per receiver and stream event.
 	Log *slog.Logger
 
@@ -160,9 +166,10 @@ type onDemandCounts struct {
 
 // auditCounts count media-open audit outcomes for metrics: stored, not
 // stored with the viewer refused, failed with the viewer admitted (fail
-// open), and admitted with no auditor at all (Audit nil, fail open).
+// open), admitted with no auditor at all (Audit nil, fail open), and
+// refused by the console as revoked.
 type auditCounts struct {
-	stored, refused, admitted, unaudited uint64
+	stored, refused, admitted, unaudited, revoked uint64
 }
 
 // endedTotals keep the ingest counters of receivers that ended, so that the
@@ -695,6 +702,11 @@ func (g *Gateway) authorize(req access.Request) (playtoken.Claims, error) {
 	if err != nil {
 		return c, fmt.Errorf("%w: %w", access.ErrUnauthorized, err)
 	}
+	if g.Revocation != nil {
+		if err := g.Revocation.Admit(c); err != nil {
+			return c, fmt.Errorf("%w: %w", access.ErrUnauthorized, err)
+		}
+	}
 	return c, nil
 }
 
@@ -730,6 +742,14 @@ func (g *Gateway) Read(ctx context.Context, req access.Request) (*hub.Reader, er
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w: %w", req.Path, access.ErrUnavailable, err)
 	}
+	if g.Revocation != nil {
+		// Revoked while the stream started: the reader goes at once.
+		if err := g.Revocation.Track(r, claims); err != nil {
+			r.Close()
+			g.Log.Warn("play refused", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote, "error", err)
+			return nil, fmt.Errorf("read %s: %w: %w", req.Path, access.ErrUnauthorized, err)
+		}
+	}
 	g.Log.Debug("reader attached", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
 		"subject", claims.Subject, "transcoded", r.Path() != req.Path, "wait", time.Since(start).Round(time.Millisecond))
 	return r, nil
@@ -751,12 +771,29 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 		At: time.Now().UTC(), User: claims.Subject, Path: req.Path, Protocol: req.Protocol,
 		Remote: req.Remote, Node: g.AdvertiseIP,
 	}
+	if claims.Revocable() {
+		// The console refuses the open of a token revoked since its issue.
+		m.IssuedAt = time.Unix(claims.IssuedAt, 0).UTC()
+	}
 	// No auditor stores nothing: that is a row not stored like any other
 	// (a zero-value Gateway must not fail open), only counted apart.
 	if g.Audit == nil {
 		err = fmt.Errorf("%w: no auditor (audit.console_url is not set)", ErrAuditNotStored)
 	} else {
 		err = g.Audit.MediaOpen(ctx, m)
+	}
+	if errors.Is(err, auditapi.ErrRevoked) {
+		// Stored, and refused: whatever AuditFailOpen says, and the
+		// viewer's reader (attached by Read) goes with its token.
+		g.mu.Lock()
+		g.audits.revoked++
+		g.mu.Unlock()
+		if g.Revocation != nil {
+			g.Revocation.Revoke(claims)
+		}
+		g.Log.Warn("video access refused: play token revoked", "path", req.Path, "protocol", req.Protocol,
+			"remote", req.Remote, "subject", claims.Subject, "error", err)
+		return fmt.Errorf("%w: %w", access.ErrUnauthorized, err)
 	}
 	g.mu.Lock()
 	switch {

@@ -56,14 +56,48 @@ type testGW struct {
 
 // auditSink is the console's side of the audit contract (auditapi): it
 // checks the service token and the body, keeps the media opens and answers
-// 204, or refuses to store them while failing is set.
+// 204, or refuses to store them while failing is set. The tokens of the
+// users in revoked are revoked: their media opens are refused (403
+// viewer_revoked) and the viewers check lists them.
 type auditSink struct {
 	srv *httptest.Server
 
 	mu      sync.Mutex
 	opens   []auditapi.MediaOpen
 	failing int // the status answered instead of 204; 0: store
+	revoked map[string]bool
+	checks  int
 	bad     []string
+}
+
+// revoke revokes every token of user.
+func (a *auditSink) revoke(user string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.revoked == nil {
+		a.revoked = make(map[string]bool)
+	}
+	a.revoked[user] = true
+}
+
+// serveCheck answers a viewers check; a.mu held.
+func (a *auditSink) serveCheck(w http.ResponseWriter, r *http.Request) {
+	var c auditapi.ViewersCheck
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil || c.Validate() != nil {
+		a.bad = append(a.bad, fmt.Sprintf("check %+v: %v %v", c, err, c.Validate()))
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	a.checks++
+	out := auditapi.ViewersRevoked{Revoked: []auditapi.Viewer{}}
+	for _, v := range c.Viewers {
+		if a.revoked[v.User] {
+			out.Revoked = append(out.Revoked, v)
+		}
+	}
+	svcapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func newAuditSink(t testing.TB) *auditSink {
@@ -74,12 +108,17 @@ func newAuditSink(t testing.TB) *auditSink {
 }
 
 func (a *auditSink) serve(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.Method == http.MethodPost && r.URL.Path == auditapi.PathViewersCheck &&
+		r.Header.Get("Authorization") == "Bearer "+testServiceToken {
+		a.serveCheck(w, r)
+		return
+	}
 	var m auditapi.MediaOpen
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&m)
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	switch {
 	case r.Method != http.MethodPost || r.URL.Path != auditapi.PathMediaOpens:
 		a.bad = append(a.bad, r.Method+" "+r.URL.Path)
@@ -92,6 +131,9 @@ func (a *auditSink) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 	case a.failing != 0:
 		w.WriteHeader(a.failing)
+	case a.revoked[m.User] && !m.IssuedAt.IsZero():
+		a.opens = append(a.opens, m)
+		svcapi.WriteJSON(w, http.StatusForbidden, svcapi.Error{Error: "play token revoked", Code: auditapi.CodeRevoked})
 	default:
 		a.opens = append(a.opens, m)
 		w.WriteHeader(http.StatusNoContent)

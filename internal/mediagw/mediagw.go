@@ -15,6 +15,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/revocation"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/transcode"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/whep"
@@ -64,7 +65,19 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 	gw.DownloadHoldBytes = int(min(cfg.Downloads.HoldBytes, config.ByteSize(math.MaxInt)))
 	gw.DownloadHoldTotal = int(min(cfg.Downloads.HoldTotal, config.ByteSize(math.MaxInt)))
 	if cfg.Audit.ConsoleURL != "" {
-		gw.Audit = &AuditClient{URL: cfg.Audit.ConsoleURL, Token: string(cfg.ServiceToken), Timeout: cfg.Audit.Timeout.Std()}
+		ac := &AuditClient{URL: cfg.Audit.ConsoleURL, Token: string(cfg.ServiceToken), Timeout: cfg.Audit.Timeout.Std()}
+		gw.Audit = ac
+		if !gw.AuthOff {
+			// Users' tokens revoked since their issue end their viewers.
+			rv := &revocation.Watch{
+				Checker: ac, Interval: cfg.Audit.RevocationInterval.Std(), Timeout: cfg.Audit.Timeout.Std(), Log: log,
+			}
+			if err := rv.Initialize(); err != nil {
+				return err
+			}
+			defer rv.Close()
+			gw.Revocation = rv
+		}
 	} else {
 		log.Warn("audit.console_url is not set: media opens are audited to this log only")
 	}
@@ -168,7 +181,8 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 
 	log.Info("serving", "http", rt.HTTP.Addr().String(), "rtsp", cfg.RTSP.Listen, "ice_udp", cfg.WebRTC.ICEUDPListen,
 		"rtp_udp", cfg.RTP.UDPListen, "rtp_ports", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax),
-		"advertise_ip", gw.AdvertiseIP, "auth", cfg.Auth, "audit", cfg.Audit.ConsoleURL, "audit_fail_closed", cfg.Audit.FailClosed)
+		"advertise_ip", gw.AdvertiseIP, "auth", cfg.Auth, "audit", cfg.Audit.ConsoleURL, "audit_fail_closed", cfg.Audit.FailClosed,
+		"revocation_interval", cfg.Audit.RevocationInterval)
 	<-ctx.Done()
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/revocation"
 )
 
 // Metrics come in two sets, both computed from live state at scrape time
@@ -27,7 +28,7 @@ type collector struct {
 	packets, lost, foreignSSRC, foreignSource, invalid    *prometheus.Desc
 	demuxErrors                                           *prometheus.Desc
 	muxUnknown, onDemand, webhook, audit, holds, holdByte *prometheus.Desc
-	holdsRefused                                          *prometheus.Desc
+	holdsRefused, revocationChecks, revocationClosed      *prometheus.Desc
 }
 
 func metricName(name string) string { return "sharpeyes_mediagw_" + name }
@@ -54,12 +55,16 @@ func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 		webhook:     d("webhook_events_total", "Webhook events, by outcome.", "outcome"),
 		audit: d("audit_total",
 			"Media opens (WHEP, HLS session, RTSP PLAY) by audit outcome: stored, refused (not stored, viewer refused), "+
-				"admitted (not stored, fail open), unaudited (no auditor configured, fail open).",
+				"admitted (not stored, fail open), unaudited (no auditor configured, fail open), "+
+				"revoked (the console refused the viewer's revoked play token).",
 			"outcome"),
 		holds:    d("download_holds", "Download streams kept for their reader (hub holds)."),
 		holdByte: d("download_hold_bytes", "Media kept by download streams for their readers."),
 		holdsRefused: d("download_holds_refused_total",
 			"Downloads refused because their hold would take the reservations beyond downloads.hold_total."),
+		revocationChecks: d("revocation_checks_total",
+			"Calls asking the console which viewers' play tokens are revoked, by result (ok, failed: nobody was cut).", "result"),
+		revocationClosed: d("revocation_viewers_closed_total", "Readers closed because their play token was revoked."),
 	}
 }
 
@@ -67,6 +72,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.streams, c.readers, c.receivers, c.packets, c.lost, c.foreignSSRC, c.foreignSource, c.invalid,
 		c.demuxErrors, c.muxUnknown, c.onDemand, c.webhook, c.audit, c.holds, c.holdByte, c.holdsRefused,
+		c.revocationChecks, c.revocationClosed,
 	} {
 		ch <- d
 	}
@@ -138,6 +144,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.audit, au.refused, "refused")
 	counter(c.audit, au.admitted, "admitted")
 	counter(c.audit, au.unaudited, "unaudited")
+	counter(c.audit, au.revoked, "revoked")
+	var rs revocation.Stats
+	if c.g.Revocation != nil {
+		rs = c.g.Revocation.Stats()
+	}
+	counter(c.revocationChecks, rs.Checks-rs.Failed, "ok")
+	counter(c.revocationChecks, rs.Failed, "failed")
+	counter(c.revocationClosed, rs.Closed)
 	if c.web != nil {
 		ws := c.web.Stats()
 		counter(c.webhook, ws.Delivered, "delivered")
