@@ -161,6 +161,8 @@ func (a *API) routes() []route {
 		{"DELETE /api/v1/grants/{id}", accessNormal, a.deleteGrant},
 		{"PUT /api/v1/channels/{id}/owner", accessNormal, a.setChannelOwner},
 		{"PUT /api/v1/devices/{id}/owner", accessNormal, a.setDeviceOwner},
+		{"PUT /api/v1/regions/{code}/owner", accessNormal, a.setRegionOwner},
+		{"GET /api/v1/owners", accessNormal, a.listOwners},
 		{"GET /api/v1/audit", accessNormal, a.listAudit},
 		{"GET /api/v1/audit/export", accessNormal, a.exportAudit},
 		{"GET /api/v1/audit/verify", accessNormal, a.verifyAudit},

@@ -53,7 +53,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 }
 
 func (a *API) getDownload(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	st, _, err := a.ownDownload(r, sess, false)
+	st, err := a.grantedDownload(r, sess)
 	if err != nil {
 		return err
 	}
@@ -80,8 +80,23 @@ func (a *API) deleteDownload(w http.ResponseWriter, r *http.Request, sess *auth.
 	return nil
 }
 
-func (a *API) downloadFile(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+// grantedDownload returns the download {id} when it is sess's user's and
+// the user holds the download right on its channel now, not only when the
+// download began: a right revoked since hides the status and the file
+// (deleting stays the owner's).
+func (a *API) grantedDownload(r *http.Request, sess *auth.Session) (DownloadStatus, error) {
 	st, _, err := a.ownDownload(r, sess, false)
+	if err != nil {
+		return DownloadStatus{}, err
+	}
+	if err := a.stillGranted(r, sess, st.ChannelID, catalogview.RightDownload); err != nil {
+		return DownloadStatus{}, err
+	}
+	return st, nil
+}
+
+func (a *API) downloadFile(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	st, err := a.grantedDownload(r, sess)
 	if err != nil {
 		return err
 	}

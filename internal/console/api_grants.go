@@ -32,11 +32,16 @@ func (a *API) catalog(sess *auth.Session, right string) *catalogview.View {
 }
 
 // grantedChannel returns the channel of the {id} path parameter when sess's
-// user holds right on it. A channel the user cannot see at all is the 404
-// of an unknown one (nothing of its existence leaks); one the user sees but
-// without right is 403 forbidden. Both are audited as denied.
+// user holds right on it (see grantedChannelID).
 func (a *API) grantedChannel(r *http.Request, sess *auth.Session, right string) (store.Channel, error) {
-	id := r.PathValue("id")
+	return a.grantedChannelID(r, sess, r.PathValue("id"), right)
+}
+
+// grantedChannelID returns channel id when sess's user holds right on it
+// now. A channel the user cannot see at all is the 404 of an unknown one
+// (nothing of its existence leaks); one the user sees but without right is
+// 403 forbidden. Both are audited as denied.
+func (a *API) grantedChannelID(r *http.Request, sess *auth.Session, id, right string) (store.Channel, error) {
 	if id == "" || len(id) > 64 {
 		return store.Channel{}, badRequest("bad channel id %q", id)
 	}
@@ -56,9 +61,21 @@ func (a *API) grantedChannel(r *http.Request, sess *auth.Session, right string) 
 	return store.Channel{}, err
 }
 
-// requireAdmin refuses (403, audited) a user who is not an admin. Grants
-// and ownership are the admins' for now; a dept_admin's re-granting within
-// its own share rights is not built yet.
+// stillGranted refuses (see grantedChannelID) a session or download of
+// channel id whose user no longer holds right on it: the grants now count,
+// not those it was started under. An admin holds every right. A session
+// without a channel (none comes from sipserver; the tests' fakes make
+// them) has nothing to check.
+func (a *API) stillGranted(r *http.Request, sess *auth.Session, id, right string) error {
+	if sess.User.Role == store.RoleAdmin || id == "" {
+		return nil
+	}
+	_, err := a.grantedChannelID(r, sess, id, right)
+	return err
+}
+
+// requireAdmin refuses (403, audited) a user who is not an admin: camera
+// ownership is the admins'.
 func (a *API) requireAdmin(r *http.Request, sess *auth.Session, target string) error {
 	if sess.User.Role == store.RoleAdmin {
 		return nil
@@ -66,6 +83,17 @@ func (a *API) requireAdmin(r *http.Request, sess *auth.Session, target string) e
 	err := fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, ErrForbidden)
 	a.deny(r, sess, target, err)
 	return err
+}
+
+// grantRoot is the subtree whose grants sess's user manages: 0 (all) for
+// an admin, the own department for a dept_admin, who re-grants strictly
+// below it what its department may share. Others manage none (403,
+// audited).
+func (a *API) grantRoot(r *http.Request, sess *auth.Session) (int64, error) {
+	if sess.User.Role == store.RoleDeptAdmin && sess.User.DepartmentID != 0 {
+		return sess.User.DepartmentID, nil
+	}
+	return 0, a.requireAdmin(r, sess, r.PathValue("id"))
 }
 
 // grantScopeJSON is a grant's camera set.
@@ -138,7 +166,12 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 	if err != nil {
 		return err
 	}
-	if err := a.requireAdmin(r, sess, r.PathValue("id")); err != nil {
+	// A dept_admin reads its own department's grants too: what it may share.
+	root, err := a.grantRoot(r, sess)
+	if err != nil {
+		return err
+	}
+	if err := a.grantDepartment(r, sess, root, dept, true); err != nil {
 		return err
 	}
 	gs, err := a.Store.ListGrants(r.Context(), dept)
@@ -147,6 +180,57 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 	}
 	svcapi.WriteList(w, gs, len(gs), toGrantJSON)
 	return nil
+}
+
+// grantDepartment refuses a department outside the subtree under root
+// (0: all) with the 404 of an unknown one, audited; root itself is inside
+// when withRoot.
+func (a *API) grantDepartment(r *http.Request, sess *auth.Session, root, dept int64, withRoot bool) error {
+	if root == 0 || (withRoot && dept == root) {
+		return nil
+	}
+	in, err := a.Store.InSubtree(r.Context(), root, dept)
+	if err != nil {
+		return err
+	}
+	if !in || dept == root {
+		err := newError(http.StatusNotFound, CodeNotFound, "no department %d below yours", dept)
+		a.deny(r, sess, strconv.FormatInt(dept, 10), err)
+		return err
+	}
+	return nil
+}
+
+// grantRefusal is the answer to a refused grant: a department admin's
+// re-grant beyond what it may share is 403 forbidden, one naming a device
+// or channel it cannot see the 404 of an unknown one, a department outside
+// its subtree 404; all three audited.
+func (a *API) grantRefusal(r *http.Request, sess *auth.Session, g consoledb.Grant, err error) error {
+	target := strconv.FormatInt(g.DepartmentID, 10)
+	switch {
+	case errors.Is(err, consoledb.ErrNotShared):
+		cat := a.catalog(sess, "")
+		for _, id := range g.Scope.ChannelIDs {
+			if _, seen := cat.FindChannel(r.Context(), id); seen != nil {
+				err = fmt.Errorf("grant: channel %s: %w", id, store.ErrNotFound)
+				break
+			}
+		}
+		if g.Scope.Kind == consoledb.ScopeDevice {
+			if _, seen := cat.GetDevice(r.Context(), g.Scope.DeviceID); seen != nil {
+				err = fmt.Errorf("grant: device %s: %w", g.Scope.DeviceID, store.ErrNotFound)
+			}
+		}
+		if errors.Is(err, consoledb.ErrNotShared) {
+			err = fmt.Errorf("%w: %w", err, ErrForbidden)
+		}
+		a.deny(r, sess, target, err)
+		return err
+	case errors.Is(err, store.ErrNotFound) && sess.User.Role != store.RoleAdmin:
+		a.deny(r, sess, target, err)
+		return err
+	}
+	return storeRefusal(err)
 }
 
 func (a *API) createGrant(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
@@ -158,7 +242,8 @@ func (a *API) createGrant(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
-	if err := a.requireAdmin(r, sess, r.PathValue("id")); err != nil {
+	root, err := a.grantRoot(r, sess)
+	if err != nil {
 		return err
 	}
 	g := consoledb.Grant{
@@ -174,10 +259,16 @@ func (a *API) createGrant(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if g.ValidUntil, err = optTime("valid_until", in.ValidUntil); err != nil {
 		return err
 	}
-	g, err = a.Store.CreateGrant(r.Context(), g)
-	if err != nil {
-		return storeRefusal(err)
+	var out consoledb.Grant
+	if root == 0 {
+		out, err = a.Store.CreateGrant(r.Context(), g)
+	} else {
+		out, err = a.Store.ShareGrant(r.Context(), g, sess.User.ID, root, a.now())
 	}
+	if err != nil {
+		return a.grantRefusal(r, sess, g, err)
+	}
+	g = out
 	a.note(r, sess, "grant_create", strconv.FormatInt(g.ID, 10), map[string]any{
 		"department_id": g.DepartmentID, "scope": toGrantJSON(g).Scope, "rights": g.Rights, "ptz_priority": g.PTZPriority,
 		"valid_from": g.ValidFrom, "valid_until": g.ValidUntil, "hours": g.Hours,
@@ -191,11 +282,15 @@ func (a *API) deleteGrant(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if err != nil {
 		return err
 	}
-	if err := a.requireAdmin(r, sess, r.PathValue("id")); err != nil {
+	root, err := a.grantRoot(r, sess)
+	if err != nil {
 		return err
 	}
-	g, err := a.Store.DeleteGrant(r.Context(), id)
+	g, err := a.Store.DeleteGrant(r.Context(), id, root)
 	if err != nil {
+		if root != 0 && errors.Is(err, store.ErrNotFound) {
+			a.deny(r, sess, r.PathValue("id"), err)
+		}
 		return err
 	}
 	a.note(r, sess, "grant_delete", strconv.FormatInt(id, 10), map[string]any{
@@ -225,7 +320,40 @@ func (a *API) setDeviceOwner(w http.ResponseWriter, r *http.Request, sess *auth.
 	return a.setOwner(w, r, sess, "device")
 }
 
-// setOwner sets the owning department of the channel or device {id}.
+func (a *API) setRegionOwner(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	return a.setOwner(w, r, sess, "region")
+}
+
+// ownershipJSON is one ownership of GET /owners.
+type ownershipJSON struct {
+	Kind         string    `json:"kind"`
+	ID           string    `json:"id"`
+	DepartmentID int64     `json:"department_id"`
+	SetBy        string    `json:"set_by"`
+	SetAt        time.Time `json:"set_at"`
+}
+
+func toOwnershipJSON(o consoledb.Ownership) ownershipJSON {
+	return ownershipJSON{Kind: o.Kind, ID: o.ID, DepartmentID: o.DepartmentID, SetBy: o.SetBy, SetAt: o.SetAt}
+}
+
+// listOwners lists the camera ownerships: an admin's all, a dept_admin's
+// those of its subtree.
+func (a *API) listOwners(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	root, err := a.grantRoot(r, sess)
+	if err != nil {
+		return err
+	}
+	owners, err := a.Store.ListOwners(r.Context(), root)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteList(w, owners, len(owners), toOwnershipJSON)
+	return nil
+}
+
+// setOwner sets the owning department of the channel or device {id}, or
+// of the region {code}.
 func (a *API) setOwner(w http.ResponseWriter, r *http.Request, sess *auth.Session, kind string) error {
 	var in ownerBody
 	if err := input.ReadJSON(r.Body, &in, false); err != nil {
@@ -235,6 +363,9 @@ func (a *API) setOwner(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		return badRequest("department_id must be a positive integer or null")
 	}
 	id := r.PathValue("id")
+	if kind == "region" {
+		id = r.PathValue("code")
+	}
 	if err := a.requireAdmin(r, sess, id); err != nil {
 		return err
 	}
@@ -243,18 +374,22 @@ func (a *API) setOwner(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		dept = *in.DepartmentID
 	}
 	var err error
-	if kind == "channel" {
+	switch kind {
+	case "channel":
 		var ch store.Channel
 		if ch, err = a.grantedChannel(r, sess, ""); err == nil {
 			err = a.Store.SetChannelOwner(r.Context(), ch.ID, dept, sess.User.Username)
 		}
-	} else {
+	case "device":
 		if _, err = a.Store.GetDevice(r.Context(), id); err == nil {
 			err = a.Store.SetDeviceOwner(r.Context(), id, dept, sess.User.Username)
 		}
+	default:
+		// A region needs no camera yet: it owns the future ones too.
+		err = a.Store.SetRegionOwner(r.Context(), id, dept, sess.User.Username)
 	}
 	if err != nil {
-		return err
+		return storeRefusal(err)
 	}
 	a.note(r, sess, kind+"_owner", id, map[string]any{"department_id": in.DepartmentID})
 	svcapi.WriteJSON(w, http.StatusOK, ownerJSON{ID: id, DepartmentID: in.DepartmentID})

@@ -73,6 +73,11 @@ func (a *API) controlPlayback(w http.ResponseWriter, r *http.Request, sess *auth
 	if err != nil {
 		return err
 	}
+	// A right revoked since the session began stops the control (stopping
+	// stays the owner's).
+	if err := a.stillGranted(r, sess, s.ChannelID, catalogview.RightPlayback); err != nil {
+		return err
+	}
 	detail := map[string]any{"action": in.Action}
 	if in.Position != nil {
 		detail["position"] = *in.Position

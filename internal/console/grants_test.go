@@ -405,3 +405,225 @@ func TestGrantRoutes(t *testing.T) {
 		t.Errorf("audit %v", actions)
 	}
 }
+
+// subDepartment returns the ID of a new department name under parent.
+func (e *env) subDepartment(name string, parent int64) int64 {
+	e.t.Helper()
+	var id int64
+	if err := e.st.Pool.QueryRow(context.Background(), `INSERT INTO departments (name, parent_id) VALUES ($1, $2) RETURNING id`,
+		name, parent).Scan(&id); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// TestDeptAdminShare checks a dept_admin's re-granting: within what its
+// department may share and strictly below it 201, beyond its rights 403, a
+// camera it cannot see or a department outside its subtree the 404 of an
+// unknown one, every refusal audited.
+func TestDeptAdminShare(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	dora := e.member("dora", store.RoleDeptAdmin, "top", "")
+	top := e.department("top")
+	sub := e.subDepartment("sub", top)
+	outside := e.department("outside")
+	if _, err := e.st.Pool.Exec(context.Background(), `INSERT INTO grants (department_id, scope_kind, civil_code, rights)
+		VALUES ($1, 'region', '3402', '{live,share}'), ($1, 'region', '3402', '{playback}')`, top); err != nil {
+		t.Fatal(err)
+	}
+	grants := func(dept int64) string { return "/api/v1/departments/" + strconv.FormatInt(dept, 10) + "/grants" }
+	body := func(scope map[string]any, rights ...string) map[string]any {
+		return map[string]any{"scope": scope, "rights": rights}
+	}
+	region := map[string]any{"kind": "region", "civil_code": "340201"}
+	r := dora.do(http.MethodPost, grants(sub), body(region, "live"))
+	mustStatus(t, "within", r, http.StatusCreated, "")
+	var g struct {
+		ID int64 `json:"id"`
+	}
+	r.json(t, &g)
+	for _, tc := range []struct {
+		name   string
+		dept   int64
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"a right held without share", sub, body(region, "playback"), http.StatusForbidden, "forbidden"},
+		{"a right not held", sub, body(region, "download"), http.StatusForbidden, "forbidden"},
+		{"a wider region", sub, body(map[string]any{"kind": "region", "civil_code": "34"}, "live"), http.StatusForbidden, "forbidden"},
+		{"a device it cannot see", sub, body(map[string]any{"kind": "device", "device_id": deviceB}, "live"), http.StatusNotFound, "not_found"},
+		{"a channel it cannot see", sub, body(map[string]any{"kind": "channels", "channel_ids": []string{channelB1}}, "live"), http.StatusNotFound, "not_found"},
+		{"its own department", top, body(region, "live"), http.StatusNotFound, "not_found"},
+		{"outside its subtree", outside, body(region, "live"), http.StatusNotFound, "not_found"},
+		{"a bad grant", sub, body(map[string]any{"kind": "region", "civil_code": "3"}, "live"), http.StatusBadRequest, "bad_request"},
+	} {
+		mustStatus(t, tc.name, dora.do(http.MethodPost, grants(tc.dept), tc.body), tc.status, tc.code)
+	}
+	var list struct {
+		Total int `json:"total"`
+	}
+	dora.do(http.MethodGet, grants(sub), nil).json(t, &list)
+	if list.Total != 1 {
+		t.Errorf("grants below: %d", list.Total)
+	}
+	dora.do(http.MethodGet, grants(top), nil).json(t, &list)
+	if list.Total != 2 {
+		t.Errorf("its own department's grants: %d", list.Total)
+	}
+	mustStatus(t, "list outside", dora.do(http.MethodGet, grants(outside), nil), http.StatusNotFound, "not_found")
+	own, err := e.st.ListGrants(context.Background(), top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, "delete its own department's grant",
+		dora.do(http.MethodDelete, "/api/v1/grants/"+strconv.FormatInt(own[0].ID, 10), nil), http.StatusNotFound, "not_found")
+	mustStatus(t, "delete below", dora.do(http.MethodDelete, "/api/v1/grants/"+strconv.FormatInt(g.ID, 10), nil), http.StatusNoContent, "")
+	mustStatus(t, "owners are the admins'", dora.do(http.MethodPut, "/api/v1/regions/3402/owner", map[string]any{"department_id": sub}),
+		http.StatusForbidden, "forbidden")
+	actions := e.actions("dora")
+	if actions["grant_create"] != 1 || actions["grant_delete"] != 1 || actions[console.ActionDenied] != 10 {
+		t.Errorf("audit %v", actions)
+	}
+}
+
+// TestLocationAndCounts checks what a user's slice shows of a camera:
+// coordinates only with the location right, a device's channel_count only
+// of the channels it sees; an admin sees everything.
+func TestLocationAndCounts(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	ctx := context.Background()
+	if _, err := e.st.Pool.Exec(ctx, `UPDATE channels SET longitude = 118.8, latitude = 32.1 WHERE id IN ($1, $2)`,
+		channelA1, channelA2); err != nil {
+		t.Fatal(err)
+	}
+	alice := e.member("alice", store.RoleOperator, "dept-a", "")
+	if _, err := e.st.Pool.Exec(ctx, `INSERT INTO grants (department_id, scope_kind, channel_ids, rights)
+		VALUES ($1, 'channels', $2, '{live}'), ($1, 'channels', $3, '{live,location}')`,
+		e.department("dept-a"), []string{channelA1}, []string{channelA2}); err != nil {
+		t.Fatal(err)
+	}
+	e.addUser("root", "root-password", store.RoleAdmin)
+	root := e.client()
+	root.login("root", "root-password")
+	type channel struct {
+		ID        string   `json:"id"`
+		Longitude *float64 `json:"longitude"`
+		Latitude  *float64 `json:"latitude"`
+	}
+	type device struct {
+		ID           string `json:"id"`
+		ChannelCount int    `json:"channel_count"`
+	}
+	for _, tc := range []struct {
+		who     string
+		c       *client
+		located map[string]bool
+		count   int
+	}{
+		{"alice", alice, map[string]bool{channelA1: false, channelA2: true}, 2},
+		{"the admin", root, map[string]bool{channelA1: true, channelA2: true}, 3},
+	} {
+		var chs struct {
+			Items []channel `json:"items"`
+		}
+		tc.c.do(http.MethodGet, "/api/v1/channels?device_id="+deviceA, nil).json(t, &chs)
+		seen := 0
+		for _, ch := range chs.Items {
+			want, ok := tc.located[ch.ID]
+			if !ok {
+				continue
+			}
+			seen++
+			if (ch.Longitude != nil) != want || (ch.Latitude != nil) != want {
+				t.Errorf("%s: %s located %v, want %v", tc.who, ch.ID, ch.Longitude != nil, want)
+			}
+		}
+		if seen != 2 {
+			t.Errorf("%s sees %+v", tc.who, chs.Items)
+		}
+		var devs struct {
+			Items []device `json:"items"`
+		}
+		tc.c.do(http.MethodGet, "/api/v1/devices", nil).json(t, &devs)
+		for _, d := range devs.Items {
+			if d.ID == deviceA && d.ChannelCount != tc.count {
+				t.Errorf("%s: channel_count %d, want %d", tc.who, d.ChannelCount, tc.count)
+			}
+		}
+	}
+}
+
+// TestRegionOwnerRoute checks PUT /regions/{code}/owner and GET /owners:
+// the owning department sees the region's cameras, present and future,
+// with every right; null clears; a bad code is 400.
+func TestRegionOwnerRoute(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	e.addUser("root", "root-password", store.RoleAdmin)
+	root := e.client()
+	root.login("root", "root-password")
+	alice := e.member("alice", store.RoleOperator, "dept-a", "")
+	dept := e.department("dept-a")
+	total := func() int {
+		t.Helper()
+		var l struct {
+			Total int `json:"total"`
+		}
+		alice.do(http.MethodGet, "/api/v1/channels", nil).json(t, &l)
+		return l.Total
+	}
+	mustStatus(t, "set", root.do(http.MethodPut, "/api/v1/regions/340201/owner", map[string]any{"department_id": dept}), http.StatusOK, "")
+	if n := total(); n != 2 {
+		t.Errorf("owner of 340201 sees %d channels, want 2", n)
+	}
+	mustStatus(t, "playback with ownership", alice.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/playback",
+		isolationBodies["POST /api/v1/channels/{id}/playback"]), http.StatusOK, "")
+	var owners struct {
+		Items []struct {
+			Kind         string `json:"kind"`
+			ID           string `json:"id"`
+			DepartmentID int64  `json:"department_id"`
+		} `json:"items"`
+	}
+	root.do(http.MethodGet, "/api/v1/owners", nil).json(t, &owners)
+	if len(owners.Items) != 1 || owners.Items[0].Kind != "region" || owners.Items[0].ID != "340201" || owners.Items[0].DepartmentID != dept {
+		t.Errorf("owners %+v", owners)
+	}
+	mustStatus(t, "operator lists owners", alice.do(http.MethodGet, "/api/v1/owners", nil), http.StatusForbidden, "forbidden")
+	mustStatus(t, "bad code", root.do(http.MethodPut, "/api/v1/regions/3402x/owner", map[string]any{"department_id": dept}),
+		http.StatusBadRequest, "bad_request")
+	mustStatus(t, "unknown department", root.do(http.MethodPut, "/api/v1/regions/3402/owner", map[string]any{"department_id": 999999}),
+		http.StatusNotFound, "not_found")
+	mustStatus(t, "clear", root.do(http.MethodPut, "/api/v1/regions/340201/owner", map[string]any{"department_id": nil}), http.StatusOK, "")
+	if n := total(); n != 0 {
+		t.Errorf("after clearing alice sees %d channels", n)
+	}
+	if a := e.actions("root"); a["region_owner"] != 2 {
+		t.Errorf("audit %v", a)
+	}
+}
+
+// TestSessionRechecksGrants checks that a playback session's control asks
+// the grants now: once the user's department loses the camera, the owner's
+// control is refused like an unknown camera's, its stop still goes.
+func TestSessionRechecksGrants(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	bob := e.member("bob", store.RoleOperator, "dept-b", deviceB)
+	r := bob.do(http.MethodPost, "/api/v1/channels/"+channelB1+"/playback", isolationBodies["POST /api/v1/channels/{id}/playback"])
+	mustStatus(t, "playback", r, http.StatusOK, "")
+	var pb struct {
+		SessionID string `json:"session_id"`
+	}
+	r.json(t, &pb)
+	ctl := "/api/v1/playback/" + pb.SessionID + "/control"
+	mustStatus(t, "control while granted", bob.do(http.MethodPost, ctl, `{"action":"pause"}`), http.StatusNoContent, "")
+	if err := e.st.SetDeviceOwner(context.Background(), deviceB, 0, "test"); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, "control after the loss", bob.do(http.MethodPost, ctl, `{"action":"pause"}`), http.StatusNotFound, "not_found")
+	mustStatus(t, "stop after the loss", bob.do(http.MethodDelete, "/api/v1/playback/"+pb.SessionID, nil), http.StatusNoContent, "")
+}

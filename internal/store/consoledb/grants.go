@@ -211,11 +211,12 @@ func scopeCovers(g, device, id, civil string) string {
 // ShareGrant stores g, a grant made by department admin user whose
 // department is root, when the admin may: g's department is strictly below
 // root (else store.ErrNotFound, like an unknown one), and for each of g's
-// rights (and share) the grants and ownerships of the admin's department
-// in force at at reach g's camera set — a region prefix within a region
-// one, a device through that device, every listed channel — with no
-// earlier valid_until than g's, no daily hours other than g's and, for
-// ptz, no lower priority (else ErrNotShared). The check and the insert are one statement.
+// rights a grant or ownership of the admin's department in force at at
+// that holds the right and share reaches g's camera set — a region prefix
+// within its region, a device through that device, every listed channel —
+// with no earlier valid_until than g's, no daily hours other than g's and,
+// for ptz, no lower priority (else ErrNotShared). The check and the insert
+// are one statement.
 func (db *DB) ShareGrant(ctx context.Context, g Grant, user, root int64, at time.Time) (Grant, error) {
 	from, until, err := validGrant(&g)
 	if err != nil {
@@ -223,10 +224,6 @@ func (db *DB) ShareGrant(ctx context.Context, g Grant, user, root int64, at time
 	}
 	if g.Scope.ChannelIDs == nil {
 		g.Scope.ChannelIDs = []string{}
-	}
-	wanted := slices.Clone(g.Rights)
-	if !slices.Contains(wanted, catalogview.RightShare) {
-		wanted = append(wanted, catalogview.RightShare)
 	}
 	var covered string
 	switch g.Scope.Kind {
@@ -243,8 +240,9 @@ func (db *DB) ShareGrant(ctx context.Context, g Grant, user, root int64, at time
 	out, err := scanGrant(db.Pool.QueryRow(ctx, belowCTE("$13::bigint")+`,
 src AS (
 	SELECT w.wanted, s.* FROM unnest($14::text[]) w (wanted),
-		LATERAL user_scopes($15::bigint, w.wanted, $16::timestamptz, ($17::text)::time) s
-	WHERE (s.valid_until IS NULL OR $9::timestamptz <= s.valid_until)
+		LATERAL user_scopes($15::bigint, 'share', $16::timestamptz, ($17::text)::time) s
+	WHERE w.wanted = ANY (s.rights)
+	  AND (s.valid_until IS NULL OR $9::timestamptz <= s.valid_until)
 	  AND (w.wanted <> 'ptz' OR s.ptz_priority >= $7::smallint)
 	  AND (s.hours_from IS NULL OR (s.hours_from = $10::text::time AND s.hours_until = $11::text::time))
 )
@@ -257,7 +255,7 @@ WHERE $1::bigint IN (SELECT id FROM below)
 RETURNING `+grantColumns,
 		g.DepartmentID, g.Scope.Kind, g.Scope.CivilCode, g.Scope.DeviceID, g.Scope.ChannelIDs, g.Rights, g.PTZPriority,
 		g.ValidFrom, g.ValidUntil, from, until, g.CreatedBy,
-		root, wanted, user, at, at.Format("15:04:05")))
+		root, g.Rights, user, at, at.Format("15:04:05")))
 	if errors.Is(err, pgx.ErrNoRows) {
 		below, err := db.InSubtree(ctx, root, g.DepartmentID)
 		switch {

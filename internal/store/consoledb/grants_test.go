@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,7 +198,9 @@ INSERT INTO channels (device_id, id, civil_code) VALUES ('dev1', 'cam1', '340201
 	early := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	late := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	region := func(code string) consoledb.GrantScope { return consoledb.GrantScope{Kind: "region", CivilCode: code} }
-	channels := func(ids ...string) consoledb.GrantScope { return consoledb.GrantScope{Kind: "channels", ChannelIDs: ids} }
+	channels := func(ids ...string) consoledb.GrantScope {
+		return consoledb.GrantScope{Kind: "channels", ChannelIDs: ids}
+	}
 	device := func(id string) consoledb.GrantScope { return consoledb.GrantScope{Kind: "device", DeviceID: id} }
 	for _, tt := range []struct {
 		name   string
@@ -302,5 +305,35 @@ func TestRegionOwners(t *testing.T) {
 	}
 	if all, _ := db.ListOwners(ctx, 0); len(all) != 3 {
 		t.Errorf("after clearing 3402: %v", all)
+	}
+}
+
+// TestDeleteDepartmentWithGrants checks that a department still granted or
+// owning cameras is not deleted (store.ErrInUse, naming the table).
+func TestDeleteDepartmentWithGrants(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		table string
+		refer func(dept int64) error
+	}{
+		{"grants", func(dept int64) error {
+			_, err := db.CreateGrant(ctx, consoledb.Grant{DepartmentID: dept, Scope: consoledb.GrantScope{Kind: "device", DeviceID: "dev1"}, Rights: []string{"live"}})
+			return err
+		}},
+		{"region_owners", func(dept int64) error { return db.SetRegionOwner(ctx, "34", dept, "root") }},
+		{"device_owners", func(dept int64) error { return db.SetDeviceOwner(ctx, "dev1", dept, "root") }},
+		{"channel_owners", func(dept int64) error { return db.SetChannelOwner(ctx, "cam1", dept, "root") }},
+	} {
+		t.Run(tt.table, func(t *testing.T) {
+			dept := department(t, db, tt.table)
+			if err := tt.refer(dept); err != nil {
+				t.Fatal(err)
+			}
+			err := db.DeleteDepartment(ctx, dept)
+			if !errors.Is(err, store.ErrInUse) || !strings.Contains(err.Error(), tt.table) {
+				t.Errorf("delete: %v, want in use by %s", err, tt.table)
+			}
+		})
 	}
 }

@@ -67,16 +67,16 @@ CREATE INDEX region_owners_department_idx ON region_owners (department_id);
 -- user_scopes is the one definition of what user uid may reach with right
 -- wanted ('' = any right) at time at (time of day tod, the console's local
 -- time): the camera sets of the grants and ownerships of the user's
--- department and its ancestors that are in force, with the bounds of each
--- (an ownership has none), which a department admin's re-grant may not
--- exceed (consoledb.ShareGrant). Only operators and
+-- department and its ancestors that are in force, with the rights and
+-- bounds of each (an ownership has every right and no bounds), which a
+-- department admin's re-grant may not exceed (consoledb.ShareGrant). Only operators and
 -- department admins that are enabled have any; admins see everything
 -- without it (the console does not ask), auditors nothing. Every console
 -- read filters through it (catalogview.Scope).
 -- +goose StatementBegin
 CREATE FUNCTION user_scopes(uid bigint, wanted text, at timestamptz, tod time)
 RETURNS TABLE (scope_kind text, civil_code text, device_id text, channel_ids text[], ptz_priority smallint,
-               valid_until timestamptz, hours_from time, hours_until time)
+               rights text[], valid_until timestamptz, hours_from time, hours_until time)
 LANGUAGE sql STABLE AS $$
     WITH RECURSIVE up (id, parent_id, depth) AS (
         SELECT d.id, d.parent_id, 0
@@ -89,7 +89,7 @@ LANGUAGE sql STABLE AS $$
         WHERE up.depth < 32
     )
     SELECT g.scope_kind, g.civil_code, g.device_id, g.channel_ids, g.ptz_priority,
-           g.valid_until, g.hours_from, g.hours_until
+           g.rights, g.valid_until, g.hours_from, g.hours_until
     FROM grants g JOIN up ON g.department_id = up.id
     WHERE (wanted = '' OR wanted = ANY (g.rights))
       AND (g.valid_from IS NULL OR g.valid_from <= at)
@@ -98,13 +98,16 @@ LANGUAGE sql STABLE AS $$
            OR (g.hours_from < g.hours_until AND tod >= g.hours_from AND tod < g.hours_until)
            OR (g.hours_from > g.hours_until AND (tod >= g.hours_from OR tod < g.hours_until)))
     UNION ALL
-    SELECT 'region', o.civil_code, '', '{}'::text[], 9::smallint, NULL, NULL, NULL
+    SELECT 'region', o.civil_code, '', '{}'::text[], 9::smallint,
+           ARRAY['live', 'playback', 'download', 'ptz', 'share', 'location'], NULL, NULL, NULL
     FROM region_owners o JOIN up ON o.department_id = up.id
     UNION ALL
-    SELECT 'device', '', o.device_id, '{}'::text[], 9::smallint, NULL, NULL, NULL
+    SELECT 'device', '', o.device_id, '{}'::text[], 9::smallint,
+           ARRAY['live', 'playback', 'download', 'ptz', 'share', 'location'], NULL, NULL, NULL
     FROM device_owners o JOIN up ON o.department_id = up.id
     UNION ALL
-    SELECT 'channels', '', '', ARRAY[o.channel_id], 9::smallint, NULL, NULL, NULL
+    SELECT 'channels', '', '', ARRAY[o.channel_id], 9::smallint,
+           ARRAY['live', 'playback', 'download', 'ptz', 'share', 'location'], NULL, NULL, NULL
     FROM channel_owners o JOIN up ON o.department_id = up.id
 $$;
 -- +goose StatementEnd
