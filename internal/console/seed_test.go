@@ -84,7 +84,18 @@ func TestSeedExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(depts) != 3 {
-		t.Errorf("%d departments after two seeds, want 3", len(depts))
+		t.Fatalf("%d departments after two seeds, want 3", len(depts))
+	}
+	grants := 0
+	for _, d := range depts {
+		gs, err := e.st.ListGrants(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grants += len(gs)
+	}
+	if grants != 1 {
+		t.Errorf("%d grants after two seeds, want 1", grants)
 	}
 
 	for _, tc := range []struct {
