@@ -41,8 +41,10 @@ WHERE id = $1 RETURNING `+userColumns, id, now))
 // (usernames[i]) and issue time (issuedAt[i]), whether it is revoked: the
 // user does not exist (deleted, or never was), is disabled, or its tokens
 // were revoked at or after the issue time. Tokens carry whole seconds, so a
-// token issued in the second of a revocation counts as revoked: a refusal
-// the user retries beats a token that outlives it.
+// token issued in the second of a revocation (RevokeUserTokens, disabling)
+// counts as revoked: a refusal the user retries beats a token that
+// outlives it. Creation and role or department changes revoke up to just
+// before their second (see migration 00008).
 func (s *DB) TokensRevoked(ctx context.Context, usernames []string, issuedAt []time.Time) ([]bool, error) {
 	if len(usernames) != len(issuedAt) {
 		return nil, fmt.Errorf("check play tokens: %d users for %d issue times: %w", len(usernames), len(issuedAt), store.ErrInvalid)

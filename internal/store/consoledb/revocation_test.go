@@ -17,8 +17,12 @@ func TestTokensRevoked(t *testing.T) {
 	moved := newUser(t, s, "moved", store.RoleOperator)
 	gone := newUser(t, s, "gone", store.RoleOperator)
 	t0 := op.CreatedAt
-	// A token issued after the creation of moved, before its role change.
-	early := moved.CreatedAt.Add(time.Microsecond)
+	// moved's tokens are all valid (as for a user older than the column),
+	// so that a token of an hour before its role change can be revoked by it.
+	if _, err := s.Pool.Exec(ctx, `UPDATE users SET tokens_revoked_at = '-infinity' WHERE id = $1`, moved.ID); err != nil {
+		t.Fatal(err)
+	}
+	early := moved.CreatedAt.Add(-time.Hour)
 
 	check := func(step string, names []string, at []time.Time, want []bool) {
 		t.Helper()
@@ -27,11 +31,13 @@ func TestTokensRevoked(t *testing.T) {
 			t.Fatalf("%s: TokensRevoked = %v %v, want %v", step, got, err, want)
 		}
 	}
-	check("fresh", []string{"op", "op", "op", "nobody", "moved"},
-		[]time.Time{t0.Add(-time.Hour), t0, t0.Add(time.Hour), t0.Add(time.Hour), early},
-		// Issued before the account existed (a name created again), in its
-		// creation instant, after it; an unknown name; a valid token.
-		[]bool{true, true, false, true, false})
+	sec := t0.Truncate(time.Second)
+	check("fresh", []string{"op", "op", "op", "op", "nobody", "moved"},
+		[]time.Time{t0.Add(-time.Hour), sec.Add(-time.Second), sec, t0.Add(time.Hour), t0.Add(time.Hour), early},
+		// Issued before the account existed (a name created again), in the
+		// second before its creation, in its second (a user playing at
+		// once), after it; an unknown name; a valid token.
+		[]bool{true, true, false, false, true, false})
 
 	if _, err := s.RevokeUserTokens(ctx, op.ID, t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)

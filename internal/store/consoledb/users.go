@@ -193,8 +193,10 @@ func (s *DB) PasswordHistory(ctx context.Context, id int64) ([]string, error) {
 
 // UpdateUser writes the username, role and department of u.ID. A change
 // that would leave no enabled admin is store.ErrLastAdmin. A new role or
-// department revokes the user's play tokens (RevokeUserTokens): what they
-// play was granted to the old one.
+// department revokes the user's play tokens issued before its second
+// (RevokeUserTokens): what they play was granted to the old one; a token of
+// the same second is kept, so that a user moved and playing at once is not
+// refused.
 func (s *DB) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
 	if err := validUserFields(u); err != nil {
 		return store.User{}, err
@@ -208,7 +210,7 @@ func (s *DB) UpdateUser(ctx context.Context, u store.User) (store.User, error) {
 		out, err = scanUser(tx.QueryRow(ctx, `
 UPDATE users u SET username = $2, role = $3, department_id = $4, updated_at = now(),
 	tokens_revoked_at = CASE WHEN u.role <> $3 OR u.department_id IS DISTINCT FROM $4
-		THEN GREATEST(u.tokens_revoked_at, now()) ELSE u.tokens_revoked_at END
+		THEN GREATEST(u.tokens_revoked_at, date_trunc('second', now()) - interval '1 microsecond') ELSE u.tokens_revoked_at END
 WHERE id = $1
 RETURNING `+userColumns, u.ID, u.Username, u.Role, nullID(u.DepartmentID)))
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -42,15 +42,18 @@ ALTER TABLE users
     ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'dept_admin', 'operator', 'auditor'));
 CREATE INDEX users_department_idx ON users (department_id);
 
--- Play tokens name their user and issue time; a token issued at or before
--- tokens_revoked_at is revoked (mediagw closes its viewers, the console
--- refuses its media opens). The console sets it when the user is disabled,
--- changes role or department, or an admin revokes the user's sessions. A
--- user created later than a token (a username deleted and created again)
--- revokes it too: new rows start at now(), existing rows at -infinity so
--- that the upgrade ends nobody's video.
+-- Play tokens name their user and issue time (whole seconds); a token
+-- issued at or before tokens_revoked_at is revoked (mediagw closes its
+-- viewers, the console refuses its media opens). The console sets it when
+-- the user is disabled or an admin revokes the user's sessions (at that
+-- instant: a token of the same second is revoked too), or changes role or
+-- department (just before that second, so that a user moved and playing at
+-- once is not refused). A user created later than a token (a username
+-- deleted and created again) revokes it too: new rows start just before
+-- their second, existing rows at -infinity so that the upgrade ends
+-- nobody's video.
 ALTER TABLE users ADD COLUMN tokens_revoked_at timestamptz NOT NULL DEFAULT '-infinity';
-ALTER TABLE users ALTER COLUMN tokens_revoked_at SET DEFAULT now();
+ALTER TABLE users ALTER COLUMN tokens_revoked_at SET DEFAULT date_trunc('second', now()) - interval '1 microsecond';
 
 -- The hashes of a user's earlier passwords, so that a new password cannot be
 -- one of the last N (the console keeps the newest auth.password_history).
