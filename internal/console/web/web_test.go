@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sharpeyes/sharpeyes/internal/browsertest"
@@ -156,11 +154,15 @@ type fakeAPI struct {
 	mu         sync.Mutex
 	loggedIn   bool
 	mustChange bool
-	calls      []string
-	ptz        []string
-	control    []string
-	playback   string
-	dlPolls    int
+	// role is the signed-in user's role; empty is admin.
+	role string
+	// accounts answers the administration routes when set.
+	accounts http.Handler
+	calls    []string
+	ptz      []string
+	control  []string
+	playback string
+	dlPolls  int
 	// media overrides the play answer per channel ID.
 	media map[string]map[string]any
 	// push carries payloads (console event types) to the event stream.
@@ -185,8 +187,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
-	loggedIn, mustChange := f.loggedIn, f.mustChange
+	loggedIn, mustChange, role := f.loggedIn, f.mustChange, f.role
 	f.mu.Unlock()
+	if role == "" {
+		role = "admin"
+	}
 	if r.URL.Path == "/api/v1/auth/login" {
 		var body struct{ Username, Password string }
 		_ = json.NewDecoder(r.Body).Decode(&body)
@@ -200,7 +205,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "sharpeyes_session", Value: "s1", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		writeJSON(w, 200, map[string]any{
 			"token": "t1", "must_change_password": mustChange, "csrf_token": fakeCSRF,
-			"user": map[string]any{"username": "admin", "role": "admin", "must_change_password": mustChange},
+			"user": map[string]any{"username": "admin", "role": role, "must_change_password": mustChange},
 		})
 		return
 	}
@@ -219,7 +224,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/api/v1/me":
 		writeJSON(w, 200, map[string]any{
-			"user":       map[string]any{"username": "admin", "role": "admin", "must_change_password": mustChange},
+			"user":       map[string]any{"username": "admin", "role": role, "must_change_password": mustChange},
 			"csrf_token": fakeCSRF,
 		})
 	case r.URL.Path == "/api/v1/auth/password":
@@ -329,6 +334,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []any{seg(time.Hour, 2*time.Hour), seg(8*time.Hour, 9*time.Hour+30*time.Minute)}})
 	case strings.HasSuffix(r.URL.Path, "/stop"):
 		w.WriteHeader(http.StatusNoContent)
+	case f.accounts != nil:
+		f.accounts.ServeHTTP(w, r)
 	default:
 		writeJSON(w, 404, map[string]string{"error": "no route " + r.URL.Path, "code": "not_found"})
 	}
@@ -387,61 +394,12 @@ func TestUIInBrowser(t *testing.T) {
 	defer close(api.stop)
 
 	ctx := browsertest.New(t)
-	var (
-		problemsMu sync.Mutex
-		problems   []string
-	)
-	chromedp.ListenTarget(ctx, func(ev any) {
-		var p string
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			p = "exception: " + e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				p += " " + e.ExceptionDetails.Exception.Description
-			}
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				var args []string
-				for _, a := range e.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				p = "console.error: " + strings.Join(args, " ")
-			}
-		case *cdplog.EventEntryAdded:
-			// Failed API and media calls are part of the test; anything else is not.
-			e2 := e.Entry
-			if e2.Level == cdplog.LevelError && !strings.Contains(e2.URL, "/api/v1/") && !strings.Contains(e2.URL, "/media/") {
-				p = fmt.Sprintf("log %s: %s %s", e2.Source, e2.Text, e2.URL)
-			}
-		}
-		if p != "" {
-			problemsMu.Lock()
-			problems = append(problems, p)
-			problemsMu.Unlock()
-		}
-	})
+	problems := watchProblems(ctx)
 	// Bounds for a broken build on a busy machine, not expectations.
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-
-	poll := func(what, js string) {
-		t.Helper()
-		if err := browsertest.Poll(ctx, js, uiWait); err != nil {
-			var html string
-			_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText.slice(0, 2000)`, &html))
-			t.Fatalf("%s: %v\npage text:\n%s", what, err, html)
-		}
-	}
-	run := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	const visible = `(s) => { const e = document.querySelector(s); return !!e && e.offsetParent !== null; }`
-	q := func(id string) string { return fmt.Sprintf(`[data-testid="%s"]`, id) }
-	vis := func(id string) string { return fmt.Sprintf(`(%s)(%q)`, visible, q(id)) }
-	text := func(id string) string { return fmt.Sprintf(`document.querySelector(%q).textContent`, q(id)) }
+	pg := &page{t: t, ctx: ctx}
+	poll, run := pg.poll, pg.run
 
 	run("open the page", chromedp.Navigate(srv.URL+"/"))
 	poll("login form shown", vis("login-submit"))
@@ -617,9 +575,7 @@ func TestUIInBrowser(t *testing.T) {
 	run("back to live", chromedp.Click(q("nav-live"), chromedp.ByQuery))
 	poll("layout kept", `window.sharpeyesDebug.panes().length === 9 && `+text("nav-live")+` === 'Live view'`)
 
-	problemsMu.Lock()
-	defer problemsMu.Unlock()
-	for _, p := range problems {
+	for _, p := range problems() {
 		t.Errorf("browser: %s", p)
 	}
 }

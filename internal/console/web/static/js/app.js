@@ -1,5 +1,6 @@
 // Entry point: session check, login and forced password change, the shell
-// (header, views, status bar) and the client-side routes /live and /playback.
+// (header, views, status bar) and the client-side routes /live, /playback,
+// /admin and /audit, each shown only to the roles that may use it.
 
 import { api, ApiError, setCSRF, onAuthLost, errorText } from './api.js';
 import { startEvents, stopEvents, bus, isConnected } from './events.js';
@@ -9,6 +10,8 @@ import { TreeView } from './tree.js';
 import { Wall } from './wall.js';
 import { Tour } from './tour.js';
 import { Playback } from './playback.js';
+import { Admin } from './admin.js';
+import { AuditPage } from './audit.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -16,6 +19,8 @@ const state = {
   user: null,
   live: null,
   playback: null,
+  admin: null,
+  audit: null,
   view: '',
 };
 
@@ -140,13 +145,39 @@ async function onPasswordSubmit(e) {
 
 // ---- the application shell --------------------------------------------------
 
+// views are the client-side routes; roleViews what each role is shown, the
+// first being its home. An auditor watches nothing: no wall, no tree, no
+// events. The server refuses the rest whatever the page shows.
+const views = {
+  live: { path: '/live', build: buildLive },
+  playback: { path: '/playback', build: () => { state.playback = new Playback(); $('#view-playback').replaceChildren(state.playback.el); } },
+  admin: { path: '/admin', build: () => { state.admin = new Admin(state.user); $('#view-admin').replaceChildren(state.admin.el); } },
+  audit: { path: '/audit', build: () => { state.audit = new AuditPage(); $('#view-audit').replaceChildren(state.audit.el); } },
+};
+const roleViews = {
+  admin: ['live', 'playback', 'admin', 'audit'],
+  dept_admin: ['live', 'playback', 'admin'],
+  operator: ['live', 'playback'],
+  auditor: ['audit'],
+};
+
+/** allowedViews are the views of the signed-in user's role (an unknown role gets an operator's). */
+function allowedViews() { return roleViews[state.user?.role] || roleViews.operator; }
+
+function watches() { return allowedViews().includes('live'); }
+
 function enterApp() {
   showScreen('shell');
   $('#user-name').textContent = state.user?.username || '';
-  $('#user-role').textContent = state.user?.role || '';
-  if (!state.live) buildLive();
-  startEvents();
-  refreshCounts();
+  $('#user-role').textContent = state.user?.role ? t(`role.${state.user.role}`) : '';
+  $('#user-role').dataset.i18n = state.user?.role ? `role.${state.user.role}` : '';
+  const allowed = allowedViews();
+  for (const v of Object.keys(views)) $(`#nav-${v}`).hidden = !allowed.includes(v);
+  $('#statusbar').hidden = !watches();
+  if (watches()) {
+    startEvents();
+    refreshCounts();
+  }
   route(location.pathname, true);
 }
 
@@ -161,29 +192,25 @@ function buildLive() {
   state.live = { wall, tour, tree };
 }
 
-function buildPlayback() {
-  state.playback = new Playback();
-  $('#view-playback').replaceChildren(state.playback.el);
-}
-
-const routes = { '/live': 'live', '/playback': 'playback' };
-
 function route(path, replace = false) {
-  const view = routes[path] || 'live';
-  const url = view === 'live' ? '/live' : '/playback';
+  const allowed = allowedViews();
+  let view = Object.keys(views).find((v) => views[v].path === path);
+  if (!allowed.includes(view)) view = allowed[0];
+  const url = views[view].path;
   if (replace) history.replaceState({ view }, '', url + location.search);
   else if (location.pathname !== url) history.pushState({ view }, '', url);
-  if (view === 'playback' && !state.playback) buildPlayback();
+  if (!state[view]) views[view].build();
   if (state.view === 'playback' && view !== 'playback') state.playback?.leave();
   state.view = view;
+  // Several views hold a tree: only the shown one keeps its test hooks.
   state.live?.tree.setActive(view === 'live');
   state.playback?.tree.setActive(view === 'playback');
-  $('#view-live').hidden = view !== 'live';
-  $('#view-playback').hidden = view !== 'playback';
-  $('#nav-live').classList.toggle('active', view === 'live');
-  $('#nav-playback').classList.toggle('active', view === 'playback');
-  $('#nav-live').setAttribute('aria-current', view === 'live' ? 'page' : 'false');
-  $('#nav-playback').setAttribute('aria-current', view === 'playback' ? 'page' : 'false');
+  state.admin?.setActive(view === 'admin');
+  for (const v of Object.keys(views)) {
+    $(`#view-${v}`).hidden = v !== view;
+    $(`#nav-${v}`).classList.toggle('active', v === view);
+    $(`#nav-${v}`).setAttribute('aria-current', v === view ? 'page' : 'false');
+  }
 }
 
 window.addEventListener('popstate', () => { if (state.user && !$('#shell').hidden) route(location.pathname, true); });
@@ -201,7 +228,7 @@ async function logout() {
 
 // Status bar: counts from the API (they do not depend on the tree's mode).
 const refreshCounts = debounce(async () => {
-  if (!state.user) return;
+  if (!state.user || !watches()) return;
   const total = async (path) => {
     const r = await api('GET', path);
     return Number(r?.total) || 0;
@@ -247,6 +274,7 @@ window.sharpeyesDebug = {
   playback: () => (state.playback ? state.playback.debug() : null),
   user: () => (state.user ? { username: state.user.username, role: state.user.role } : null),
   view: () => state.view,
+  views: () => (state.user ? allowedViews() : []),
 };
 
 async function boot() {
@@ -262,8 +290,7 @@ async function start() {
   $('#login-form').addEventListener('submit', onLoginSubmit);
   $('#pw-form').addEventListener('submit', onPasswordSubmit);
   $('#logout').addEventListener('click', logout);
-  $('#nav-live').addEventListener('click', () => route('/live'));
-  $('#nav-playback').addEventListener('click', () => route('/playback'));
+  for (const [v, { path }] of Object.entries(views)) $(`#nav-${v}`).addEventListener('click', () => route(path));
   tickClock();
   setInterval(tickClock, 1000);
   renderConnection();

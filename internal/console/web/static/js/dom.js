@@ -104,3 +104,42 @@ export const store = {
     try { localStorage.setItem(`sharpeyes.${key}`, JSON.stringify(value)); } catch { /* full or disabled */ }
   },
 };
+
+/**
+ * ask shows a modal form and resolves to its values by field name, or null
+ * when cancelled. fields: [{name, label (i18n key), type, required}]; with no
+ * fields it is a confirmation. check(values) returns an error text or ''.
+ */
+export function ask({ title, message = '', fields = [], ok = 'common.ok', danger = false, check = () => '' }) {
+  return new Promise((resolve) => {
+    const inputs = {};
+    const err = h('div', { class: 'form-error', role: 'alert', testid: 'ask-error', hidden: true });
+    const done = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    const form = h('form', {
+      class: 'ask-form', novalidate: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        const values = {};
+        for (const [name, el] of Object.entries(inputs)) values[name] = el.value;
+        const missing = fields.find((f) => f.required && !values[f.name].trim());
+        const msg = missing ? t('form.required', { field: t(missing.label) }) : check(values);
+        if (msg) { err.textContent = msg; err.hidden = false; return; }
+        done(values);
+      },
+    },
+    h('h2', { text: title }),
+    message ? h('p', { class: 'ask-message', text: message }) : null,
+    fields.map((f) => {
+      inputs[f.name] = h('input', { class: 'input', type: f.type || 'text', name: f.name, testid: `ask-${f.name}`, autocomplete: 'off' });
+      return h('label', { class: 'field' }, h('span', { i18n: f.label }), inputs[f.name]);
+    }),
+    err,
+    h('div', { class: 'ask-buttons' },
+      h('button', { type: 'button', class: 'btn', i18n: 'common.cancel', testid: 'ask-cancel', onclick: () => done(null) }),
+      h('button', { type: 'submit', class: `btn ${danger ? 'danger' : 'primary'}`, i18n: ok, testid: 'ask-ok' })));
+    const dlg = h('dialog', { class: 'ask', oncancel: (e) => { e.preventDefault(); done(null); } }, form);
+    document.body.append(dlg);
+    dlg.showModal();
+    (Object.values(inputs)[0] || form.querySelector('[data-testid="ask-ok"]')).focus();
+  });
+}

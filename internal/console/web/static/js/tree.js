@@ -17,7 +17,9 @@ export class TreeView {
    * @param {object} o
    * @param {string} o.name key for remembered settings
    * @param {(ch: {id, name}) => void} o.onActivate double-click / Enter on a channel
-   * @param {object} [o.selection] tour selection: {has(id), toggle(ch, on), addMany(chs), enabled()}
+   * @param {object} [o.selection] tour or grant selection: {has(id), toggle(ch, on), addMany(chs), enabled()};
+   *   a picker of regions and devices adds pickGroup(node, channels), groupPickable(node), hasGroup(node),
+   *   picksChannels() and groupTitle (the i18n key of a group's button)
    * @param {() => string} [o.activeId] channel to highlight
    */
   constructor(o) {
@@ -282,9 +284,14 @@ export class TreeView {
     icon(n.kind === 'region' ? 'region' : 'device'),
     h('span', { class: 'tree-name', text: n.name || n.id }),
     h('span', { class: 'tree-count', text: `${on}/${all}` }),
-    sel?.enabled() && all > 0 ? h('button', {
-      type: 'button', class: 'icon-btn small', i18nTitle: 'tree.addDevice', testid: `tree-add-${n.id}`,
-      onclick: (e) => { e.stopPropagation(); sel.addMany(this.channelsOf(n)); this.render(); },
+    sel?.enabled() && all > 0 && (!sel.pickGroup || sel.groupPickable(n)) ? h('button', {
+      type: 'button', class: `icon-btn small ${sel.hasGroup?.(n) ? 'active' : ''}`,
+      i18nTitle: sel.groupTitle || 'tree.addDevice', testid: `tree-add-${n.id}`,
+      onclick: (e) => {
+        e.stopPropagation();
+        if (sel.pickGroup) sel.pickGroup(n, this.channelsOf(n)); else sel.addMany(this.channelsOf(n));
+        this.render();
+      },
     }, icon('plus')) : null);
   }
 
@@ -304,7 +311,7 @@ export class TreeView {
       ondblclick: () => this.o.onActivate(ch),
       onkeydown: (e) => { if (e.key === 'Enter') { e.preventDefault(); this.o.onActivate(ch); } },
     },
-    sel?.enabled() ? h('input', {
+    sel?.enabled() && sel.picksChannels?.() !== false ? h('input', {
       type: 'checkbox', class: 'tree-check', checked: sel.has(n.id), testid: `tree-check-${n.id}`,
       onclick: (e) => e.stopPropagation(), ondblclick: (e) => e.stopPropagation(),
       onchange: (e) => sel.toggle(ch, e.target.checked),

@@ -1,0 +1,351 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/console/web"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+)
+
+// fakeAccounts is the administration part of the fake API: departments,
+// users, grants, owners and the audit log, in memory. It records the bodies
+// the UI sends.
+type fakeAccounts struct {
+	mu     sync.Mutex
+	depts  []map[string]any
+	users  []map[string]any
+	grants []map[string]any
+	bodies map[string][]map[string]any // "METHOD path" → bodies
+	audit  []string                    // query strings of GET /audit
+	nextID int
+}
+
+var fakeCreated = time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC).Format(time.RFC3339)
+
+func newFakeAccounts() *fakeAccounts {
+	f := &fakeAccounts{bodies: map[string][]map[string]any{}, nextID: 10}
+	f.depts = []map[string]any{{
+		"id": 1, "name": "市公安局", "parent_id": nil, "level": "city", "civil_code": "3402",
+		"created_at": fakeCreated, "updated_at": fakeCreated,
+	}}
+	f.users = []map[string]any{f.account(2, "lisi", 1, "operator")}
+	return f
+}
+
+func (f *fakeAccounts) account(id int, name string, dept any, role string) map[string]any {
+	return map[string]any{
+		"id": id, "username": name, "department_id": dept, "role": role, "disabled": false, "disabled_reason": "",
+		"disabled_at": nil, "must_change_password": true, "last_login_at": nil, "created_at": fakeCreated,
+	}
+}
+
+// sent returns the bodies sent to "METHOD path".
+func (f *fakeAccounts) sent(call string) []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.bodies[call]...)
+}
+
+func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var body map[string]any
+	if r.Method != http.MethodGet && r.Method != http.MethodDelete {
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		call := r.Method + " " + r.URL.Path
+		f.bodies[call] = append(f.bodies[call], body)
+	}
+	f.nextID++
+	path := strings.TrimPrefix(r.URL.Path, "/api/v1")
+	list := func(items []map[string]any) map[string]any {
+		return map[string]any{"items": items, "total": len(items)}
+	}
+	switch {
+	case path == "/departments" && r.Method == http.MethodGet:
+		writeJSON(w, 200, list(f.depts))
+	case path == "/departments" && r.Method == http.MethodPost:
+		d := map[string]any{
+			"id": f.nextID, "name": body["name"], "parent_id": body["parent_id"], "level": body["level"],
+			"civil_code": body["civil_code"], "created_at": fakeCreated, "updated_at": fakeCreated,
+		}
+		f.depts = append(f.depts, d)
+		writeJSON(w, 201, d)
+	case path == "/users" && r.Method == http.MethodGet:
+		writeJSON(w, 200, list(f.users))
+	case path == "/users" && r.Method == http.MethodPost:
+		if body["username"] == "lisi" {
+			writeJSON(w, 409, map[string]string{"error": "username lisi is taken", "code": "conflict"})
+			return
+		}
+		u := f.account(f.nextID, body["username"].(string), body["department_id"], body["role"].(string))
+		f.users = append(f.users, u)
+		writeJSON(w, 201, u)
+	case strings.HasPrefix(path, "/users/") && strings.HasSuffix(path, "/sessions/revoke"):
+		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, "/users/") && strings.HasSuffix(path, "/password-reset"):
+		writeJSON(w, 200, map[string]any{"sessions_ended": 1, "must_change_password": true})
+	case strings.HasPrefix(path, "/users/") && r.Method == http.MethodPatch:
+		id, _ := strconv.Atoi(strings.TrimPrefix(path, "/users/"))
+		for _, u := range f.users {
+			if u["id"] == id {
+				u["disabled"] = body["disabled"]
+				u["disabled_reason"] = body["disabled_reason"]
+				if u["disabled_reason"] == nil {
+					u["disabled_reason"] = ""
+				}
+				writeJSON(w, 200, u)
+				return
+			}
+		}
+		writeJSON(w, 404, map[string]string{"error": "no user", "code": "not_found"})
+	case strings.HasPrefix(path, "/departments/") && strings.HasSuffix(path, "/grants") && r.Method == http.MethodGet:
+		dept, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "/departments/"), "/grants"))
+		out := []map[string]any{}
+		for _, g := range f.grants {
+			if g["department_id"] == dept {
+				out = append(out, g)
+			}
+		}
+		writeJSON(w, 200, list(out))
+	case strings.HasPrefix(path, "/departments/") && strings.HasSuffix(path, "/grants"):
+		dept, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "/departments/"), "/grants"))
+		g := map[string]any{
+			"id": f.nextID, "department_id": dept, "scope": body["scope"], "rights": body["rights"], "ptz_priority": 5,
+			"created_by": "admin", "created_at": fakeCreated,
+		}
+		if p, ok := body["ptz_priority"]; ok {
+			g["ptz_priority"] = p
+		}
+		if hrs, ok := body["hours"]; ok {
+			g["hours"] = hrs
+		}
+		f.grants = append(f.grants, g)
+		writeJSON(w, 201, g)
+	case strings.HasPrefix(path, "/devices/") && strings.HasSuffix(path, "/owner"),
+		strings.HasPrefix(path, "/channels/") && strings.HasSuffix(path, "/owner"):
+		id := strings.Split(path, "/")[2]
+		writeJSON(w, 200, map[string]any{"id": id, "department_id": body["department_id"]})
+	case path == "/audit":
+		f.audit = append(f.audit, r.URL.RawQuery)
+		writeJSON(w, 200, list([]map[string]any{{
+			"id": 7, "at": fakeCreated, "username": "lisi", "department_id": 1, "role": "operator", "action": "play",
+			"target": fakeChannel, "remote": "192.0.2.7", "user_agent": "test", "result": "refused", "reason": "no live right",
+			"detail": map[string]any{},
+		}}))
+	case path == "/audit/verify":
+		writeJSON(w, 200, map[string]any{"ok": true, "rows": 1, "first_seq": 1, "last_seq": 1, "pruned_seq": 0, "breaks": []any{}})
+	default:
+		writeJSON(w, 404, map[string]string{"error": "no route " + r.URL.Path, "code": "not_found"})
+	}
+}
+
+// userID is the ID of the user the fake knows by name, as in its paths.
+func (f *fakeAccounts) userID(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.users {
+		if u["username"] == name {
+			return fmt.Sprint(u["id"])
+		}
+	}
+	return ""
+}
+
+func (f *fakeAccounts) auditQueries() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.audit...)
+}
+
+// adminPage serves the UI against the fake API (validated against the
+// OpenAPI document) signed in with role and opens path.
+func adminPage(t *testing.T, role, path string) (*page, *fakeAPI, *fakeAccounts, func() []string) {
+	t.Helper()
+	accounts := newFakeAccounts()
+	api := &fakeAPI{loggedIn: true, role: role, accounts: accounts, stop: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", validated(t, api))
+	mux.Handle("/", web.Handler())
+	srv := httptest.NewServer(mux)
+	api.base = srv.URL
+	t.Cleanup(func() {
+		close(api.stop)
+		srv.Close()
+	})
+	ctx := browsertest.New(t)
+	problems := watchProblems(ctx)
+	// Bounds for a broken build on a busy machine, not expectations.
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
+	pg := &page{t: t, ctx: ctx}
+	pg.run("open the page", chromedp.Navigate(srv.URL+path))
+	pg.poll("shell shown", vis("logout"))
+	return pg, api, accounts, problems
+}
+
+// TestAdminInBrowser creates a department, a user and a grant, sets an
+// owner and searches the audit log, as an admin.
+func TestAdminInBrowser(t *testing.T) {
+	pg, api, acc, problems := adminPage(t, "admin", "/admin")
+	pg.poll("admin area", vis("dept-1")+` && location.pathname === '/admin' && `+text("nav-admin")+` === '系统管理'`)
+
+	// A department: the form checks the civil code before sending.
+	pg.click("new department", "dept-new")
+	pg.fill("dept-name", "城东分局")
+	pg.fill("dept-parent", "1")
+	pg.fill("dept-level", "unit")
+	pg.fill("dept-civil", "340")
+	pg.click("save", "dept-save")
+	pg.poll("bad civil code refused", vis("dept-error")+` && `+text("dept-error")+`.includes('行政区划代码')`)
+	if n := len(acc.sent("POST /api/v1/departments")); n != 0 {
+		t.Fatalf("%d departments sent with a bad civil code", n)
+	}
+	pg.fill("dept-civil", "340201")
+	pg.click("save", "dept-save")
+	pg.poll("department listed", `[...document.querySelectorAll('[data-testid="dept-list"] .admin-row')].some(e => e.textContent.includes('城东分局'))`)
+	if got := acc.sent("POST /api/v1/departments"); len(got) != 1 || fmt.Sprint(got[0]) != "map[civil_code:340201 level:unit name:城东分局 parent_id:1]" {
+		t.Errorf("department bodies %v", got)
+	}
+
+	// A user: a taken name shows the server's message.
+	pg.click("users tab", "admin-tab-users")
+	pg.poll("user table", vis("user-row-lisi"))
+	pg.fill("user-username", "lisi")
+	pg.fill("user-password", "Initial-pw1")
+	pg.fill("user-dept", "1")
+	pg.fill("user-role", "operator")
+	pg.click("create", "user-create")
+	pg.poll("conflict shown", text("user-error")+` === 'username lisi is taken'`)
+	pg.fill("user-username", "zhangsan")
+	pg.click("create", "user-create")
+	pg.poll("user listed", vis("user-row-zhangsan"))
+	zhangsan := acc.userID("zhangsan")
+	got := acc.sent("POST /api/v1/users")
+	if len(got) != 2 || fmt.Sprint(got[1]) != "map[department_id:1 password:Initial-pw1 role:operator username:zhangsan]" {
+		t.Errorf("user bodies %v", got)
+	}
+	// Disabling asks for a reason in a dialog.
+	pg.click("disable", "user-disable-lisi")
+	pg.poll("dialog", vis("ask-reason"))
+	pg.fill("ask-reason", "调离")
+	pg.click("confirm", "ask-ok")
+	pg.poll("user disabled", text("user-row-lisi")+`.includes('已停用（调离）')`)
+	// A reset password is checked before it is sent; revoking asks first.
+	pg.click("reset", "user-reset-zhangsan")
+	pg.fill("ask-password", "short")
+	pg.click("confirm", "ask-ok")
+	pg.poll("short password refused", text("ask-error")+`.includes('8')`)
+	pg.fill("ask-password", "Reset-pw-22")
+	pg.click("confirm", "ask-ok")
+	pg.click("revoke", "user-revoke-zhangsan")
+	pg.click("confirm", "ask-ok")
+	testsupport.Eventually(t, uiWait, "reset and revoke sent", func() bool {
+		return api.called("POST /api/v1/users/"+zhangsan+"/sessions/revoke") && len(acc.sent("POST /api/v1/users/"+zhangsan+"/password-reset")) == 1
+	})
+	if got := acc.sent("POST /api/v1/users/" + zhangsan + "/password-reset"); fmt.Sprint(got) != "[map[password:Reset-pw-22]]" {
+		t.Errorf("reset bodies %v", got)
+	}
+
+	// A grant of one channel picked in the tree, with PTZ and daily hours.
+	pg.click("grants tab", "admin-tab-grants")
+	pg.fill("grant-dept", "1")
+	pg.click("pick channels", "grant-kind-channels")
+	pg.poll("tree with checkboxes", vis("tree-check-"+fakeChannel))
+	pg.click("tick a channel", "tree-check-"+fakeChannel)
+	pg.poll("pick summarised", text("grant-summary")+`.includes('东门入口')`)
+	pg.click("tick playback", "grant-right-playback")
+	pg.click("tick ptz", "grant-right-ptz")
+	pg.fill("grant-ptz", "7")
+	pg.fill("grant-hours-from", "08:00")
+	pg.click("grant", "grant-create")
+	pg.poll("hours checked", text("grant-error")+`.includes('每日时段')`)
+	pg.fill("grant-hours-to", "20:00")
+	pg.click("grant", "grant-create")
+	pg.poll("grant listed", `!!document.querySelector('[data-testid="grant-list"] .grant-item')`)
+	if got := acc.sent("POST /api/v1/departments/1/grants"); len(got) != 1 ||
+		fmt.Sprint(got[0]) != "map[hours:08:00-20:00 ptz_priority:7 rights:[live playback ptz] scope:map[channel_ids:["+fakeChannel+"] kind:channels]]" {
+		t.Errorf("grant bodies %v", got)
+	}
+
+	// Ownership of a device.
+	pg.click("ownership tab", "admin-tab-ownership")
+	pg.click("pick devices", "owner-kind-device")
+	pg.poll("device pick button", vis("tree-add-"+fakeDevice))
+	pg.click("pick the device", "tree-add-"+fakeDevice)
+	pg.fill("owner-dept", "1")
+	pg.click("set owner", "owner-set")
+	testsupport.Eventually(t, uiWait, "owner set", func() bool { return len(acc.sent("PUT /api/v1/devices/"+fakeDevice+"/owner")) == 1 })
+
+	// The audit page: a filter goes into the query and the export links.
+	pg.click("audit", "nav-audit")
+	pg.poll("audit rows", vis("audit-row-7"))
+	pg.fill("audit-user", "lisi")
+	pg.fill("audit-action", "play")
+	pg.click("search", "audit-search")
+	testsupport.Eventually(t, uiWait, "filtered search", func() bool {
+		qs := acc.auditQueries()
+		return len(qs) == 2 && strings.Contains(qs[1], "user=lisi") && strings.Contains(qs[1], "action=play")
+	})
+	pg.poll("export links", `document.querySelector('[data-testid="audit-xlsx"]').getAttribute('href').startsWith('/api/v1/audit/export?format=xlsx&user=lisi&action=play')`)
+	pg.click("verify", "audit-verify")
+	pg.poll("verified", text("audit-verify-result")+`.includes('完整')`)
+
+	for _, p := range problems() {
+		t.Errorf("browser: %s", p)
+	}
+}
+
+// TestRolesInBrowser checks that the UI shows each role only what it may
+// use: an auditor the audit page and no video, an operator no
+// administration, a dept_admin no audit page and no ownership.
+func TestRolesInBrowser(t *testing.T) {
+	tests := []struct {
+		role, path, home string
+		views            string
+		shown, hidden    []string
+	}{
+		{"auditor", "/live", "/audit", "audit", []string{"nav-audit", "audit-table"}, []string{"nav-live", "nav-playback", "nav-admin", "stat-channels"}},
+		{"operator", "/admin", "/live", "live,playback", []string{"nav-live", "nav-playback", "pane-0"}, []string{"nav-admin", "nav-audit"}},
+		{"dept_admin", "/audit", "/live", "live,playback,admin", []string{"nav-admin", "nav-live"}, []string{"nav-audit"}},
+		{"admin", "/audit", "/audit", "live,playback,admin,audit", []string{"nav-admin", "nav-audit", "audit-table"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role, func(t *testing.T) {
+			pg, api, _, problems := adminPage(t, tt.role, tt.path)
+			pg.poll("home", fmt.Sprintf(`location.pathname === %q && window.sharpeyesDebug.views().join() === %q`, tt.home, tt.views))
+			for _, id := range tt.shown {
+				pg.poll(id+" shown", vis(id))
+			}
+			for _, id := range tt.hidden {
+				pg.poll(id+" hidden", "!"+vis(id))
+			}
+			if tt.role == "auditor" {
+				pg.poll("no panes", `window.sharpeyesDebug.panes().length === 0 && !document.querySelector('video')`)
+				if api.called("GET /api/v1/tree") || api.called("GET /api/v1/events") {
+					t.Error("an auditor's page asked for the tree or the events")
+				}
+			}
+			if tt.role == "dept_admin" {
+				pg.click("admin", "nav-admin")
+				pg.click("users", "admin-tab-users")
+				pg.poll("no ownership tab, no admin role", "!"+vis("admin-tab-ownership")+
+					` && ![...document.querySelector('[data-testid="user-role"]').options].some(o => o.value === 'admin' || o.value === 'auditor')`)
+			}
+			for _, p := range problems() {
+				t.Errorf("browser: %s", p)
+			}
+		})
+	}
+}
