@@ -82,6 +82,22 @@ func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.depts = append(f.depts, d)
 		writeJSON(w, 201, d)
+	case strings.HasPrefix(path, "/departments/") && r.Method == http.MethodPatch:
+		for _, d := range f.depts {
+			if fmt.Sprint(d["id"]) != strings.TrimPrefix(path, "/departments/") {
+				continue
+			}
+			if fmt.Sprint(d["parent_id"]) != fmt.Sprint(body["parent_id"]) && r.URL.Query().Get("move_users") != "true" {
+				writeJSON(w, 409, map[string]string{"error": "the department has users; move them with it", "code": "conflict"})
+				return
+			}
+			for k, v := range body {
+				d[k] = v
+			}
+			writeJSON(w, 200, d)
+			return
+		}
+		writeJSON(w, 404, map[string]string{"error": "no department", "code": "not_found"})
 	case path == "/users" && r.Method == http.MethodGet:
 		writeJSON(w, 200, list(f.users))
 	case path == "/users" && r.Method == http.MethodPost:
@@ -151,13 +167,14 @@ func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// userID is the ID of the user the fake knows by name, as in its paths.
-func (f *fakeAccounts) userID(name string) string {
+// idOf is the ID of the user or department the fake knows by name, as in
+// its paths.
+func (f *fakeAccounts) idOf(name string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, u := range f.users {
-		if u["username"] == name {
-			return fmt.Sprint(u["id"])
+	for _, x := range append(append([]map[string]any(nil), f.users...), f.depts...) {
+		if x["username"] == name || x["name"] == name {
+			return fmt.Sprint(x["id"])
 		}
 	}
 	return ""
@@ -219,6 +236,24 @@ func TestAdminInBrowser(t *testing.T) {
 		t.Errorf("department bodies %v", got)
 	}
 
+	pg.shot("admin-departments")
+
+	// Moving it to the top is refused while it has users, then done with
+	// them; under itself is refused before asking.
+	dept := acc.idOf("城东分局")
+	pg.click("edit the department", "dept-"+dept)
+	pg.fill("dept-parent", dept)
+	pg.click("save", "dept-save")
+	pg.poll("cycle refused", text("dept-error")+`.includes('下级')`)
+	pg.fill("dept-parent", "")
+	pg.click("save", "dept-save")
+	pg.poll("move asked", vis("ask-ok")+` && document.querySelector('dialog').textContent.includes('the department has users')`)
+	pg.click("move with users", "ask-ok")
+	testsupport.Eventually(t, uiWait, "moved with its users", func() bool {
+		return len(acc.sent("PATCH /api/v1/departments/"+dept)) == 2
+	})
+	pg.poll("moved to the top", `document.querySelector('[data-testid="dept-`+dept+`"]').style.paddingLeft === '8px'`)
+
 	// A user: a taken name shows the server's message.
 	pg.click("users tab", "admin-tab-users")
 	pg.poll("user table", vis("user-row-lisi"))
@@ -231,7 +266,7 @@ func TestAdminInBrowser(t *testing.T) {
 	pg.fill("user-username", "zhangsan")
 	pg.click("create", "user-create")
 	pg.poll("user listed", vis("user-row-zhangsan"))
-	zhangsan := acc.userID("zhangsan")
+	zhangsan := acc.idOf("zhangsan")
 	got := acc.sent("POST /api/v1/users")
 	if len(got) != 2 || fmt.Sprint(got[1]) != "map[department_id:1 password:Initial-pw1 role:operator username:zhangsan]" {
 		t.Errorf("user bodies %v", got)
@@ -242,6 +277,7 @@ func TestAdminInBrowser(t *testing.T) {
 	pg.fill("ask-reason", "调离")
 	pg.click("confirm", "ask-ok")
 	pg.poll("user disabled", text("user-row-lisi")+`.includes('已停用（调离）')`)
+	pg.shot("admin-users")
 	// A reset password is checked before it is sent; revoking asks first.
 	pg.click("reset", "user-reset-zhangsan")
 	pg.fill("ask-password", "short")
@@ -274,6 +310,8 @@ func TestAdminInBrowser(t *testing.T) {
 	pg.fill("grant-hours-to", "20:00")
 	pg.click("grant", "grant-create")
 	pg.poll("grant listed", `!!document.querySelector('[data-testid="grant-list"] .grant-item')`)
+	pg.click("tick again to show the picker", "tree-check-"+fakeChannel)
+	pg.shot("admin-grants")
 	if got := acc.sent("POST /api/v1/departments/1/grants"); len(got) != 1 ||
 		fmt.Sprint(got[0]) != "map[hours:08:00-20:00 ptz_priority:7 rights:[live playback ptz] scope:map[channel_ids:["+fakeChannel+"] kind:channels]]" {
 		t.Errorf("grant bodies %v", got)
@@ -285,6 +323,7 @@ func TestAdminInBrowser(t *testing.T) {
 	pg.poll("device pick button", vis("tree-add-"+fakeDevice))
 	pg.click("pick the device", "tree-add-"+fakeDevice)
 	pg.fill("owner-dept", "1")
+	pg.shot("admin-ownership")
 	pg.click("set owner", "owner-set")
 	testsupport.Eventually(t, uiWait, "owner set", func() bool { return len(acc.sent("PUT /api/v1/devices/"+fakeDevice+"/owner")) == 1 })
 
@@ -301,6 +340,7 @@ func TestAdminInBrowser(t *testing.T) {
 	pg.poll("export links", `document.querySelector('[data-testid="audit-xlsx"]').getAttribute('href').startsWith('/api/v1/audit/export?format=xlsx&user=lisi&action=play')`)
 	pg.click("verify", "audit-verify")
 	pg.poll("verified", text("audit-verify-result")+`.includes('完整')`)
+	pg.shot("audit")
 
 	for _, p := range problems() {
 		t.Errorf("browser: %s", p)
@@ -331,6 +371,7 @@ func TestRolesInBrowser(t *testing.T) {
 			for _, id := range tt.hidden {
 				pg.poll(id+" hidden", "!"+vis(id))
 			}
+			pg.shot("role-" + tt.role)
 			if tt.role == "auditor" {
 				pg.poll("no panes", `window.sharpeyesDebug.panes().length === 0 && !document.querySelector('video')`)
 				if api.called("GET /api/v1/tree") || api.called("GET /api/v1/events") {

@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +100,21 @@ func (p *page) fill(id, value string) {
 		e.dispatchEvent(new Event('input', {bubbles: true}));
 		e.dispatchEvent(new Event('change', {bubbles: true}));
 	})()`, q(id), value), nil))
+}
+
+// shot saves a screenshot of the page as name.png in the directory
+// SHARPEYES_UI_SHOTS names (for documentation); without it, nothing.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	dir := os.Getenv("SHARPEYES_UI_SHOTS")
+	if dir == "" {
+		return
+	}
+	var png []byte
+	p.run("screenshot "+name, chromedp.EmulateViewport(1440, 860), chromedp.CaptureScreenshot(&png))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 // q is the selector of data-testid id.

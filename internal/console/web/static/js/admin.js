@@ -51,6 +51,15 @@ export class Departments {
     return out;
   }
 
+  /** within reports whether department id is root or below it. */
+  within(id, root) {
+    const byID = new Map(this.items.map((d) => [d.id, d]));
+    for (let d = byID.get(id), n = 0; d && n <= this.items.length; d = byID.get(d.parent_id), n++) {
+      if (d.id === root) return true;
+    }
+    return false;
+  }
+
   /** select builds a <select> of the departments; none adds a first option with that i18n key. */
   select(testid, none) {
     const el = h('select', { class: 'input', testid });
@@ -209,11 +218,12 @@ export class Admin {
     if (!name) return fail(f.error, t('form.required', { field: t('admin.dept.name') }));
     if (!civilPattern.test(civil)) return fail(f.error, t('admin.dept.badCivil'));
     const parentID = f.parent.value ? Number(f.parent.value) : null;
-    if (f.editing && parentID === f.editing) return fail(f.error, t('admin.dept.selfParent'));
+    if (f.editing && this.depts.within(parentID, f.editing)) return fail(f.error, t('admin.dept.selfParent'));
     const body = { name, level: f.level.value, civil_code: civil, parent_id: parentID };
+    const old = this.depts.items.find((x) => x.id === f.editing);
     try {
       const d = f.editing
-        ? await api('PATCH', `/departments/${f.editing}`, body)
+        ? await this.patchDepartment(f.editing, body, old && (old.parent_id ?? null) !== parentID)
         : await api('POST', '/departments', body);
       this.selected = d.id;
       f.editing = d.id;
@@ -222,6 +232,25 @@ export class Admin {
       this.editDepartment(d.id);
     } catch (err) {
       fail(f.error, err);
+    }
+  }
+
+  /**
+   * patchDepartment saves a department; a move the server refuses (its
+   * subtree has users, whose view would change) is retried with
+   * move_users=true once the admin agrees; otherwise the refusal stands.
+   */
+  async patchDepartment(id, body, moved) {
+    try {
+      return await api('PATCH', `/departments/${id}`, body);
+    } catch (err) {
+      if (!moved || err.code !== 'conflict') throw err;
+      const ok = await ask({
+        title: t('admin.dept.moveTitle'), message: t('admin.dept.moveMsg', { error: errorText(err) }),
+        ok: 'admin.dept.moveUsers', danger: true,
+      });
+      if (!ok) throw err;
+      return api('PATCH', `/departments/${id}?move_users=true`, body);
     }
   }
 
@@ -304,11 +333,11 @@ export class Admin {
         h('td', { text: t(`role.${u.role}`) }),
         h('td', { class: u.disabled ? 'err-text' : '', text: state }),
         h('td', { text: u.last_login_at ? formatTime(new Date(u.last_login_at)) : '–' }),
-        h('td', { class: 'actions' },
+        h('td', {}, h('div', { class: 'actions' },
           u.disabled ? act('admin.user.enable', () => this.setDisabled(u, false)) : act('admin.user.disable', () => this.setDisabled(u, true), true),
           act('admin.user.reset', () => this.resetPassword(u)),
           act('admin.user.revoke', () => this.revokeSessions(u)),
-          act('common.delete', () => this.deleteUser(u), true)));
+          act('common.delete', () => this.deleteUser(u), true))));
     }));
     if (!items.length) table.append(h('tr', {}, h('td', { colspan: 6, class: 'muted', i18n: 'admin.user.empty' })));
   }

@@ -43,6 +43,7 @@ export class ScopePicker {
   /** setKind switches what is picked and shows the tree that holds it. */
   setKind(kind) {
     this.kind = kind;
+    this.el.dataset.kind = kind;
     for (const [k, b] of Object.entries(this.kinds)) b.classList.toggle('active', k === kind);
     this.tree.setBy(kind === 'region' ? 'region' : 'device');
     this.changed();
