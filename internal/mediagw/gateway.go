@@ -123,10 +123,10 @@ type Gateway struct {
 	// (logged and counted). The default refuses it: no video without its
 	// audit row. A token the console refuses as revoked is refused anyway.
 	AuditFailOpen bool
-	// Revocation watches the readers of users' play tokens and closes
-	// those the console revoked; it refuses their tokens from then on. nil
-	// checks a token only when its viewer opens (the console refuses a
-	// revoked one then).
+	// Revocation ends the viewers of users' play tokens the console
+	// revoked and refuses those tokens here from then on. nil checks a
+	// token only when its viewer opens (the console refuses a revoked one
+	// then).
 	Revocation *revocation.Watch
 	// Log receives one line per receiver and stream event.
 	Log *slog.Logger
@@ -742,14 +742,6 @@ func (g *Gateway) Read(ctx context.Context, req access.Request) (*hub.Reader, er
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w: %w", req.Path, access.ErrUnavailable, err)
 	}
-	if g.Revocation != nil {
-		// Revoked while the stream started: the reader goes at once.
-		if err := g.Revocation.Track(r, claims); err != nil {
-			r.Close()
-			g.Log.Warn("play refused", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote, "error", err)
-			return nil, fmt.Errorf("read %s: %w: %w", req.Path, access.ErrUnauthorized, err)
-		}
-	}
 	g.Log.Debug("reader attached", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
 		"subject", claims.Subject, "transcoded", r.Path() != req.Path, "wait", time.Since(start).Round(time.Millisecond))
 	return r, nil
@@ -783,8 +775,8 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 		err = g.Audit.MediaOpen(ctx, m)
 	}
 	if errors.Is(err, auditapi.ErrRevoked) {
-		// Stored, and refused: whatever AuditFailOpen says, and the
-		// viewer's reader (attached by Read) goes with its token.
+		// Stored, and refused whatever AuditFailOpen says; the token's
+		// other viewers end at the next revocation round.
 		g.mu.Lock()
 		g.audits.revoked++
 		g.mu.Unlock()

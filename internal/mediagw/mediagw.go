@@ -67,16 +67,12 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 	if cfg.Audit.ConsoleURL != "" {
 		ac := &AuditClient{URL: cfg.Audit.ConsoleURL, Token: string(cfg.ServiceToken), Timeout: cfg.Audit.Timeout.Std()}
 		gw.Audit = ac
-		if !gw.AuthOff {
-			// Users' tokens revoked since their issue end their viewers.
-			rv := &revocation.Watch{
-				Checker: ac, Interval: cfg.Audit.RevocationInterval.Std(), Timeout: cfg.Audit.Timeout.Std(), Log: log,
+		if !gw.AuthOff && signer != nil {
+			// Users' tokens revoked since their issue end their viewers;
+			// the watch starts once the outputs exist.
+			gw.Revocation = &revocation.Watch{
+				Checker: ac, Signer: signer, Interval: cfg.Audit.RevocationInterval.Std(), Timeout: cfg.Audit.Timeout.Std(), Log: log,
 			}
-			if err := rv.Initialize(); err != nil {
-				return err
-			}
-			defer rv.Close()
-			gw.Revocation = rv
 		}
 	} else {
 		log.Warn("audit.console_url is not set: media opens are audited to this log only")
@@ -156,6 +152,17 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 			return fmt.Errorf("rtsp: %w", err)
 		}
 		defer rs.Close()
+	}
+
+	if rv := gw.Revocation; rv != nil {
+		rv.Outputs = []revocation.Output{ws, hs}
+		if rs != nil {
+			rv.Outputs = append(rv.Outputs, rs)
+		}
+		if err := rv.Initialize(); err != nil {
+			return err
+		}
+		defer rv.Close()
 	}
 
 	rt.Mux.Handle("/whep/", ws)

@@ -64,7 +64,7 @@ func newCollector(g *Gateway, mux *ingest.UDPMux, web *Webhook) *collector {
 			"Downloads refused because their hold would take the reservations beyond downloads.hold_total."),
 		revocationChecks: d("revocation_checks_total",
 			"Calls asking the console which viewers' play tokens are revoked, by result (ok, failed: nobody was cut).", "result"),
-		revocationClosed: d("revocation_viewers_closed_total", "Readers closed because their play token was revoked."),
+		revocationClosed: d("revocation_viewers_ended_total", "Viewer sessions (WHEP, RTSP, HLS) ended because their play token was revoked."),
 	}
 }
 
@@ -151,7 +151,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.revocationChecks, rs.Checks-rs.Failed, "ok")
 	counter(c.revocationChecks, rs.Failed, "failed")
-	counter(c.revocationClosed, rs.Closed)
+	counter(c.revocationClosed, rs.Ended)
 	if c.web != nil {
 		ws := c.web.Stats()
 		counter(c.webhook, ws.Delivered, "delivered")

@@ -6,19 +6,30 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/revocation"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // TestAuditClientRevocation: the console's 403 viewer_revoked is
@@ -51,8 +62,8 @@ func TestAuditClientRevocation(t *testing.T) {
 }
 
 // TestOpenedRevoked: a media open the console refuses as revoked is refused
-// (401) whatever audit.fail_closed says, counted as revoked, and closes the
-// readers of the token.
+// (401) whatever audit.fail_closed says, counted as revoked, and the token
+// is refused from then on.
 func TestOpenedRevoked(t *testing.T) {
 	signer, err := playtoken.NewSigner([]byte(testPlaySecret))
 	if err != nil {
@@ -78,11 +89,7 @@ func TestOpenedRevoked(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer h.Close()
-			st, err := h.Publish("live/1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			rv := &revocation.Watch{Checker: &AuditClient{URL: "http://127.0.0.1:1"}, Tick: make(chan time.Time)}
+			rv := &revocation.Watch{Checker: &AuditClient{URL: "http://127.0.0.1:1"}, Signer: signer, Tick: make(chan time.Time)}
 			if err := rv.Initialize(); err != nil {
 				t.Fatal(err)
 			}
@@ -96,27 +103,15 @@ func TestOpenedRevoked(t *testing.T) {
 			}
 			defer g.Close()
 			req := access.Request{Path: "live/1", Token: tok, Protocol: auditapi.ProtocolWHEP, Remote: "192.0.2.1:5000"}
-			// What Read does once the stream is ready.
-			c, err := g.authorize(req)
-			if err != nil {
+			if err := g.Authorize(req); err != nil {
 				t.Fatal(err)
 			}
-			r, err := st.AddReader(access.ReaderName(req))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := rv.Track(r, c); err != nil {
-				t.Fatal(err)
-			}
-			err = g.Opened(context.Background(), req)
+			err := g.Opened(context.Background(), req)
 			if !errors.Is(err, access.ErrUnauthorized) || !errors.Is(err, auditapi.ErrRevoked) {
 				t.Fatalf("Opened = %v, want ErrUnauthorized", err)
 			}
 			if asked.User != "alice" || asked.IssuedAt.Unix() != now.Unix() {
 				t.Fatalf("media open sent %+v: the user and the token's issue time", asked)
-			}
-			if !errors.Is(r.Err(), hub.ErrReaderClosed) {
-				t.Fatalf("reader error %v, want closed", r.Err())
 			}
 			if err := g.Authorize(req); !errors.Is(err, access.ErrUnauthorized) || !errors.Is(err, revocation.ErrRevoked) {
 				t.Fatalf("the revoked token authorized again: %v", err)
@@ -127,7 +122,7 @@ func TestOpenedRevoked(t *testing.T) {
 			promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 			for _, line := range []string{
 				`sharpeyes_mediagw_audit_total{outcome="revoked"} 1`,
-				`sharpeyes_mediagw_revocation_viewers_closed_total 1`,
+				`sharpeyes_mediagw_revocation_viewers_ended_total 0`,
 				`sharpeyes_mediagw_revocation_checks_total{result="failed"} 0`,
 			} {
 				if !strings.Contains(rec.Body.String(), line+"\n") {
@@ -135,5 +130,93 @@ func TestOpenedRevoked(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// rtspViewer is an RTSP client playing a path over TCP.
+type rtspViewer struct {
+	c       *gortsplib.Client
+	packets atomic.Uint64
+	ended   chan struct{}
+}
+
+// rtspWatch plays path with token until the test ends or the server ends
+// the session.
+func (g *testGW) rtspWatch(t *testing.T, path, token string) *rtspViewer {
+	t.Helper()
+	u, err := base.ParseURL(g.rtsp + "/" + path + "?token=" + url.QueryEscape(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := gortsplib.ProtocolTCP
+	v := &rtspViewer{c: &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}, ended: make(chan struct{})}
+	if err := v.c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.c.Close)
+	desc, _, err := v.c.Describe(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.c.SetupAll(desc.BaseURL, desc.Medias); err != nil {
+		t.Fatal(err)
+	}
+	v.c.OnPacketRTPAny(func(*description.Media, format.Format, *rtp.Packet) { v.packets.Add(1) })
+	if _, err := v.c.Play(nil); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = v.c.Wait()
+		close(v.ended)
+	}()
+	return v
+}
+
+// TestRevokedViewersEnd: once the console says a user's token is revoked,
+// that user's RTSP session ends within a round (audit.revocation_interval)
+// and its console call (audit.timeout), another user's session on the same
+// stream plays on, and the revoked token opens nothing more.
+func TestRevokedViewersEnd(t *testing.T) {
+	interval := config.MinRevocationInterval
+	g := startGW(t, func(c *config.Mediagw) { c.Audit.RevocationInterval = interval })
+	const path = "live/revoked"
+	playCamera(t, g, path)
+	tok := func(sub string) string {
+		now := time.Now()
+		tk, err := g.signer.Issue(playtoken.Claims{
+			Subject: sub, Paths: []string{path}, Rights: []string{playtoken.RightLive},
+			IssuedAt: now.Unix(), Expires: now.Add(time.Hour).Unix(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	aliceTok := tok("alice")
+	alice, bob := g.rtspWatch(t, path, aliceTok), g.rtspWatch(t, path, tok("bob"))
+	testsupport.Eventually(t, 20*time.Second, "both play", func() bool { return alice.packets.Load() > 0 && bob.packets.Load() > 0 })
+
+	g.audit.revoke("alice")
+	// The session ends at the latest one round after the next (each round
+	// one console call), and its connection closes within the RTSP
+	// server's write timeout.
+	bound := 2*interval.Std() + g.cfg.Audit.Timeout.Std() + rtsp.DefaultTimeout
+	select {
+	case <-alice.ended:
+	case <-time.After(bound):
+		t.Fatalf("alice's session still plays %s after the revocation", bound)
+	}
+	select {
+	case <-bob.ended:
+		t.Fatal("bob's session ended with alice's")
+	default:
+	}
+	n := bob.packets.Load()
+	testsupport.Eventually(t, 10*time.Second, "bob still plays", func() bool { return bob.packets.Load() > n })
+	if code := g.rtspPlay(t, path, aliceTok, false); code != http.StatusUnauthorized {
+		t.Fatalf("the revoked token: %d, want 401", code)
+	}
+	if code := g.whepPlay(t, path, tok("alice")); code != http.StatusForbidden && code != http.StatusUnauthorized {
+		t.Fatalf("a new token of alice (refused by the console): %d", code)
 	}
 }

@@ -143,3 +143,15 @@ func ReaderName(req Request) string {
 	}
 	return req.Protocol + " " + req.Remote
 }
+
+// Viewer is one viewer session of an output (a WHEP session, an RTSP
+// session, an HLS viewer session), named by the play token it was admitted
+// with, so that the viewers of a revoked token can be found and ended
+// (revocation.Watch).
+type Viewer struct {
+	// Token is the viewer's play token.
+	Token string
+	// End ends the session; safe to call more than once and after the
+	// session ended by itself.
+	End func()
+}

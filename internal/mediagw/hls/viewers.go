@@ -74,6 +74,29 @@ func (s *Server) admit(ctx context.Context, req access.Request) error {
 	return err
 }
 
+// Viewers returns the running viewer sessions (admitted, requesting within
+// IdleTimeout). Ending one forgets it: the viewer's next request is
+// authorized again, and a revoked token is refused there.
+func (s *Server) Viewers() []access.Viewer {
+	now := s.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]access.Viewer, 0, len(s.viewers))
+	for k, v := range s.viewers {
+		if !isClosed(v.opened) || v.err != nil || now.Sub(v.last) >= s.IdleTimeout {
+			continue
+		}
+		out = append(out, access.Viewer{Token: k.token, End: func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.viewers[k] == v {
+				delete(s.viewers, k)
+			}
+		}})
+	}
+	return out
+}
+
 // sweepViewersLocked forgets the sessions that ended.
 func (s *Server) sweepViewersLocked(now time.Time) {
 	for k, v := range s.viewers {

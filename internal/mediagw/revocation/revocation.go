@@ -4,14 +4,14 @@
 // until it expires and mediagw checks it only when a viewer opens, so
 // without this a disabled user's WHEP, HLS and RTSP viewers would play on.
 //
-// The Watch learns the tokens of the viewers mediagw serves (Admit for
-// every authorized request, Track for every hub reader) and every Interval
-// asks the console (auditapi.PathViewersCheck) which of them are revoked.
-// It closes the readers of those (the outputs end: WHEP and RTSP sessions
-// close, an HLS muxer stops) and refuses their tokens from then on, so an
-// HLS player's next request fails too. It asks nothing while there are no
-// viewers, and an unreachable console cuts nobody: the failure is logged
-// and counted, and the next round asks again.
+// Every Interval the Watch lists the viewer sessions of the outputs (WHEP,
+// RTSP and HLS sessions, each with the play token it was admitted with) and
+// asks the console (auditapi.PathViewersCheck) which of their users' tokens
+// are revoked. It ends those sessions (the other viewers of the same stream
+// play on) and refuses their tokens from then on (Admit), so a player's
+// next request fails too. It asks nothing while there are no viewers, and
+// an unreachable console cuts nobody: the failure is logged and counted,
+// and the next round asks again.
 package revocation
 
 import (
@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
-	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 )
 
@@ -37,7 +37,7 @@ const (
 // longer than any signer's leeway, after which the token is refused anyway.
 const forgetAfter = time.Minute
 
-// ErrRevoked is the error of Admit and Track for a revoked token.
+// ErrRevoked is the error of Admit for a revoked token.
 var ErrRevoked = errors.New("revocation: play token revoked")
 
 // Checker asks the console which viewers hold revoked tokens
@@ -46,15 +46,20 @@ type Checker interface {
 	CheckViewers(ctx context.Context, viewers []auditapi.Viewer) ([]auditapi.Viewer, error)
 }
 
+// Output lists the viewer sessions of an output (whep, rtsp and hls
+// Servers).
+type Output interface {
+	Viewers() []access.Viewer
+}
+
 // Stats are the Watch's counters for metrics.
 type Stats struct {
-	// Checks and Failed count the rounds that asked the console and those
-	// of them that got no answer.
+	// Checks and Failed count the calls asking the console and those of
+	// them that got no answer.
 	Checks, Failed uint64
-	// Revoked counts the tokens found revoked, Closed the readers closed.
-	Revoked, Closed uint64
-	// Tracked is the number of readers watched now.
-	Tracked int
+	// Revoked counts the tokens found revoked, Ended the viewer sessions
+	// ended for them.
+	Revoked, Ended uint64
 }
 
 // key names a token as the console decides on it: user and issue time.
@@ -69,17 +74,15 @@ func (k key) viewer() auditapi.Viewer {
 	return auditapi.Viewer{User: k.user, IssuedAt: time.Unix(k.iat, 0).UTC()}
 }
 
-// tracked is a watched reader and its token's key.
-type tracked struct {
-	key key
-	exp int64
-}
-
-// Watch closes the viewers of revoked play tokens. Only tokens of users
-// (playtoken.Claims.Revocable) are watched.
+// Watch ends the viewer sessions of revoked play tokens. Only tokens of
+// users (playtoken.Claims.Revocable) are asked about.
 type Watch struct {
 	// Checker asks the console.
 	Checker Checker
+	// Signer reads the viewers' tokens.
+	Signer *playtoken.Signer
+	// Outputs are the outputs whose viewers are watched.
+	Outputs []Output
 	// Interval is the time between two rounds; 0 means DefaultInterval.
 	Interval time.Duration
 	// Timeout bounds one round's calls; 0 means DefaultTimeout.
@@ -89,14 +92,12 @@ type Watch struct {
 	// Tick starts the rounds; nil means a time.Ticker of Interval (tests
 	// send their own ticks).
 	Tick <-chan time.Time
-	// Now is the clock that expires remembered revocations; nil means time.Now.
+	// Now is the clock of the tokens' expiry; nil means time.Now.
 	Now func() time.Time
 
+	// mu guards revoked and stats; Admit and Revoke may be called before
+	// Initialize (the gateway serves as the outputs start).
 	mu sync.Mutex
-	// seen holds the tokens presented since the last round, by key, with
-	// their latest expiry.
-	seen    map[key]int64
-	readers map[*hub.Reader]tracked
 	// revoked holds the tokens found revoked, with their expiry.
 	revoked map[key]int64
 	stats   Stats
@@ -109,8 +110,8 @@ type Watch struct {
 
 // Initialize checks the configuration and starts the run goroutine.
 func (w *Watch) Initialize() error {
-	if w.Checker == nil {
-		return fmt.Errorf("initialize revocation watch: no checker")
+	if w.Checker == nil || w.Signer == nil {
+		return fmt.Errorf("initialize revocation watch: a checker and a signer are required")
 	}
 	if w.Interval <= 0 {
 		w.Interval = DefaultInterval
@@ -128,9 +129,6 @@ func (w *Watch) Initialize() error {
 		w.ticker = time.NewTicker(w.Interval)
 		w.Tick = w.ticker.C
 	}
-	w.seen = make(map[key]int64)
-	w.readers = make(map[*hub.Reader]tracked)
-	w.revoked = make(map[key]int64)
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.done = make(chan struct{})
 	go w.run()
@@ -158,87 +156,90 @@ func (w *Watch) run() {
 	}
 }
 
-// Admit records a token a viewer presented and refuses it (ErrRevoked)
-// when it was found revoked. Tokens of no user pass unrecorded.
+// Admit refuses (ErrRevoked) a token found revoked; the gateway asks on
+// every request it authorizes.
 func (w *Watch) Admit(c playtoken.Claims) error {
 	if !c.Revocable() {
 		return nil
 	}
-	k := keyOf(c)
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, ok := w.revoked[k]; ok {
+	_, revoked := w.revoked[keyOf(c)]
+	w.mu.Unlock()
+	if revoked {
 		return fmt.Errorf("%w: %s's token of %s", ErrRevoked, c.Subject, time.Unix(c.IssuedAt, 0).UTC().Format(time.RFC3339))
 	}
-	w.seen[k] = max(w.seen[k], c.Expires)
-	return nil
-}
-
-// Track watches r, the reader of a viewer holding c, until it ends: it is
-// closed once c is found revoked. A token already revoked is ErrRevoked
-// and r is not taken.
-func (w *Watch) Track(r *hub.Reader, c playtoken.Claims) error {
-	if !c.Revocable() {
-		return nil
-	}
-	k := keyOf(c)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, ok := w.revoked[k]; ok {
-		return fmt.Errorf("%w: %s's token of %s", ErrRevoked, c.Subject, time.Unix(c.IssuedAt, 0).UTC().Format(time.RFC3339))
-	}
-	w.readers[r] = tracked{key: k, exp: c.Expires}
 	return nil
 }
 
 // Revoke records c as revoked, as the console said when it refused a media
-// open (auditapi.ErrRevoked), and closes the readers holding it.
+// open (auditapi.ErrRevoked); its sessions end at the next round.
 func (w *Watch) Revoke(c playtoken.Claims) {
 	if !c.Revocable() {
 		return
 	}
-	w.closeRevoked(map[key]int64{keyOf(c): c.Expires})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.recordLocked(keyOf(c), c.Expires)
+}
+
+// recordLocked records k as revoked; w.mu held.
+func (w *Watch) recordLocked(k key, exp int64) {
+	if _, ok := w.revoked[k]; !ok {
+		w.stats.Revoked++
+	}
+	if w.revoked == nil {
+		w.revoked = make(map[key]int64)
+	}
+	w.revoked[k] = max(w.revoked[k], exp)
 }
 
 // Stats returns the counters.
 func (w *Watch) Stats() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := w.stats
-	s.Tracked = len(w.readers)
-	return s
+	return w.stats
 }
 
-// round asks the console about the tokens of the live readers and those
-// presented since the last round, and closes the revoked ones' readers.
+// watched is the viewer sessions holding one key, and the latest expiry
+// of their tokens.
+type watched struct {
+	ends []func()
+	exp  int64
+}
+
+// round asks the console about the tokens of the outputs' viewers and ends
+// the sessions of the revoked ones.
 func (w *Watch) round() {
-	ask := w.collect()
-	if len(ask) == 0 {
+	byKey := w.viewers()
+	w.forget()
+	if len(byKey) == 0 {
 		return // no viewer: nothing to ask
 	}
-	keys := make([]key, 0, len(ask))
-	for k := range ask {
+	revoked := make(map[key]bool)
+	w.mu.Lock()
+	for k := range byKey {
+		if _, ok := w.revoked[k]; ok {
+			revoked[k] = true // revoked by a refused media open
+		}
+	}
+	w.mu.Unlock()
+	keys := make([]key, 0, len(byKey))
+	for k := range byKey {
 		keys = append(keys, k)
 	}
 	ctx, cancel := context.WithTimeout(w.ctx, w.Timeout)
 	defer cancel()
-	found := make(map[key]int64)
 	for start := 0; start < len(keys); start += auditapi.MaxViewers {
 		batch := keys[start:min(start+auditapi.MaxViewers, len(keys))]
 		viewers := make([]auditapi.Viewer, len(batch))
 		for i, k := range batch {
 			viewers[i] = k.viewer()
 		}
-		revoked, err := w.Checker.CheckViewers(ctx, viewers)
+		answer, err := w.Checker.CheckViewers(ctx, viewers)
 		w.mu.Lock()
 		w.stats.Checks++
 		if err != nil {
 			w.stats.Failed++
-			// Asked again next round: readers stay tracked, and the tokens
-			// seen in this round are kept.
-			for k, exp := range ask {
-				w.seen[k] = max(w.seen[k], exp)
-			}
 		}
 		w.mu.Unlock()
 		if err != nil {
@@ -246,68 +247,82 @@ func (w *Watch) round() {
 				"viewers", len(keys), "error", err)
 			break
 		}
-		for _, v := range revoked {
-			k := key{v.User, v.IssuedAt.Unix()}
-			if exp, ok := ask[k]; ok { // the console answers about what was asked only
-				found[k] = exp
+		for _, v := range answer {
+			// The console answers about what was asked only.
+			if k := (key{v.User, v.IssuedAt.Unix()}); byKey[k] != nil {
+				revoked[k] = true
 			}
 		}
 	}
-	if len(found) > 0 {
-		w.closeRevoked(found)
-	}
+	w.end(revoked, byKey)
 }
 
-// collect returns the keys to ask about, with their expiry: those of the
-// live readers and those presented since the last round. It forgets the
-// readers that ended and the revoked tokens long expired.
-func (w *Watch) collect() map[key]int64 {
-	now := w.Now().Add(-forgetAfter).Unix()
+// viewers groups the outputs' viewer sessions by the key of their token;
+// service tokens and sessions without a token are left out.
+func (w *Watch) viewers() map[key]*watched {
+	now := w.Now()
+	claims := make(map[string]playtoken.Claims) // each token parsed once
+	byKey := make(map[key]*watched)
+	for _, o := range w.Outputs {
+		for _, v := range o.Viewers() {
+			if v.Token == "" {
+				continue
+			}
+			c, ok := claims[v.Token]
+			if !ok {
+				var err error
+				// An expired token is still read: expiry ends nothing
+				// already playing, revocation does.
+				if c, err = w.Signer.Parse(v.Token, now); err != nil && !errors.Is(err, playtoken.ErrExpired) {
+					continue
+				}
+				claims[v.Token] = c
+			}
+			if !c.Revocable() {
+				continue
+			}
+			k := keyOf(c)
+			if byKey[k] == nil {
+				byKey[k] = &watched{}
+			}
+			byKey[k].ends = append(byKey[k].ends, v.End)
+			byKey[k].exp = max(byKey[k].exp, c.Expires)
+		}
+	}
+	return byKey
+}
+
+// forget drops the revoked tokens long expired: Admit's signer refuses
+// them anyway.
+func (w *Watch) forget() {
+	limit := w.Now().Add(-forgetAfter).Unix()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, exp := range w.revoked {
-		if exp < now {
+		if exp < limit {
 			delete(w.revoked, k)
 		}
 	}
-	ask := w.seen
-	w.seen = make(map[key]int64)
-	for r, t := range w.readers {
-		if r.Err() != nil {
-			delete(w.readers, r)
-			continue
-		}
-		ask[t.key] = max(ask[t.key], t.exp)
-	}
-	return ask
 }
 
-// closeRevoked records keys as revoked and closes their readers.
-func (w *Watch) closeRevoked(keys map[key]int64) {
-	closing := make(map[*hub.Reader]key)
+// end records keys as revoked and ends their viewer sessions.
+func (w *Watch) end(keys map[key]bool, byKey map[key]*watched) {
+	if len(keys) == 0 {
+		return
+	}
+	ended := 0
 	w.mu.Lock()
-	for k, exp := range keys {
-		if _, ok := w.revoked[k]; !ok {
-			w.stats.Revoked++
-		}
-		w.revoked[k] = max(w.revoked[k], exp)
-		delete(w.seen, k)
+	for k := range keys {
+		w.recordLocked(k, byKey[k].exp)
+		ended += len(byKey[k].ends)
 	}
-	for r, t := range w.readers {
-		if _, ok := keys[t.key]; ok {
-			closing[r] = t.key
-			delete(w.readers, r)
-		}
-	}
-	w.stats.Closed += uint64(len(closing))
+	w.stats.Ended += uint64(ended)
 	w.mu.Unlock()
 	for k := range keys {
-		w.Log.Warn("play token revoked: its viewers are closed and it opens nothing more", "user", k.user,
-			"issued_at", time.Unix(k.iat, 0).UTC().Format(time.RFC3339))
-	}
-	// Closed outside mu: the hub takes its stream's lock and logs.
-	for r, k := range closing {
-		w.Log.Info("viewer closed: play token revoked", "path", r.Path(), "reader", r.Name(), "user", k.user)
-		r.Close()
+		w.Log.Warn("play token revoked: its viewers are ended and it opens nothing more", "user", k.user,
+			"issued_at", time.Unix(k.iat, 0).UTC().Format(time.RFC3339), "viewers", len(byKey[k].ends))
+		for _, end := range byKey[k].ends {
+			end()
+		}
 	}
 }

@@ -6,19 +6,41 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
-	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 )
 
-var t0 = time.Unix(1_800_000_000, 0)
+var (
+	t0     = time.Unix(1_800_000_000, 0)
+	signer = func() *playtoken.Signer {
+		s, err := playtoken.NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+		if err != nil {
+			panic(err)
+		}
+		return s
+	}()
+)
 
 // claims is a user's token issued at t0+iat seconds, valid for an hour.
 func claims(user string, iat int64) playtoken.Claims {
-	return playtoken.Claims{Subject: user, IssuedAt: t0.Unix() + iat, Expires: t0.Unix() + iat + 3600}
+	return playtoken.Claims{
+		Subject: user, Paths: []string{"live/*"}, Rights: []string{playtoken.RightLive},
+		IssuedAt: t0.Unix() + iat, Expires: t0.Unix() + iat + 3600,
+	}
+}
+
+func token(t *testing.T, c playtoken.Claims) string {
+	t.Helper()
+	tok, err := signer.Issue(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // fakeConsole answers like the console: the viewers whose user is in
@@ -47,13 +69,10 @@ func (f *fakeConsole) CheckViewers(_ context.Context, vs []auditapi.Viewer) ([]a
 	return out, nil
 }
 
-// asked returns the users asked about in call i, sorted.
+// asked returns the viewers asked about in call i as user@iat, sorted.
 func (f *fakeConsole) asked(i int) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if i >= len(f.calls) {
-		return nil
-	}
 	var users []string
 	for _, v := range f.calls[i] {
 		users = append(users, fmt.Sprintf("%s@%d", v.User, v.IssuedAt.Unix()-t0.Unix()))
@@ -68,50 +87,61 @@ func (f *fakeConsole) ncalls() int {
 	return len(f.calls)
 }
 
-// env is one test's watch, console and stream.
+// session is a fake viewer session; ended counts End calls.
+type session struct {
+	token string
+	ended atomic.Int32
+}
+
+// output is a fake output with sessions.
+type output struct {
+	mu       sync.Mutex
+	sessions []*session
+}
+
+func (o *output) add(tok string) *session {
+	s := &session{token: tok}
+	o.mu.Lock()
+	o.sessions = append(o.sessions, s)
+	o.mu.Unlock()
+	return s
+}
+
+func (o *output) Viewers() []access.Viewer {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]access.Viewer, 0, len(o.sessions))
+	for _, s := range o.sessions {
+		if s.ended.Load() == 0 {
+			out = append(out, access.Viewer{Token: s.token, End: func() { s.ended.Add(1) }})
+		}
+	}
+	return out
+}
+
+// env is one test's watch, console and two outputs.
 type env struct {
-	t       *testing.T
-	w       *Watch
-	console *fakeConsole
-	stream  *hub.Stream
-	now     time.Time
+	t         *testing.T
+	w         *Watch
+	console   *fakeConsole
+	whep, hls *output
+	now       time.Time
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	h := &hub.Hub{}
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	st, err := h.Publish("live/1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, console: &fakeConsole{revoked: map[string]bool{}}, stream: st, now: t0}
+	e := &env{t: t, console: &fakeConsole{revoked: map[string]bool{}}, whep: &output{}, hls: &output{}, now: t0}
 	// The rounds are run by the test (round); the ticker never fires.
-	e.w = &Watch{Checker: e.console, Tick: make(chan time.Time), Now: func() time.Time { return e.now }}
+	e.w = &Watch{
+		Checker: e.console, Signer: signer, Outputs: []Output{e.whep, e.hls},
+		Tick: make(chan time.Time), Now: func() time.Time { return e.now },
+	}
 	if err := e.w.Initialize(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.w.Close)
 	return e
 }
-
-// reader attaches a reader holding c and tracks it.
-func (e *env) reader(c playtoken.Claims) *hub.Reader {
-	e.t.Helper()
-	r, err := e.stream.AddReader("whep test")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.w.Track(r, c); err != nil {
-		e.t.Fatal(err)
-	}
-	return r
-}
-
-func closed(r *hub.Reader) bool { return errors.Is(r.Err(), hub.ErrReaderClosed) }
 
 func TestRound(t *testing.T) {
 	for _, tc := range []struct {
@@ -124,19 +154,27 @@ func TestRound(t *testing.T) {
 				t.Fatalf("%d calls without viewers", n)
 			}
 		}},
-		{"revoked readers close, the others play on", func(t *testing.T, e *env) {
-			alice, alice2, bob := e.reader(claims("alice", 1)), e.reader(claims("alice", 1)), e.reader(claims("bob", 1))
+		{"the revoked users' sessions end, the others play on", func(t *testing.T, e *env) {
+			aliceTok := token(t, claims("alice", 1))
+			alice, alice2 := e.whep.add(aliceTok), e.hls.add(aliceTok)
+			bob := e.whep.add(token(t, claims("bob", 1)))
 			svc := claims("recorder", 1)
 			svc.Service = true
-			sys := e.reader(svc)
-			anon := e.reader(playtoken.Claims{Expires: t0.Unix() + 60}) // auth off: no subject
+			sys := e.hls.add(token(t, svc))
+			anon := e.whep.add("")                // auth off
+			forged := e.whep.add("v1.forged.sig") // not ours: never asked
 			e.console.revoked["alice"] = true
 			e.w.round()
 			if got := e.console.asked(0); !slices.Equal(got, []string{"alice@1", "bob@1"}) {
 				t.Fatalf("asked %v: one question per token, users' tokens only", got)
 			}
-			if !closed(alice) || !closed(alice2) || closed(bob) || closed(sys) || closed(anon) {
-				t.Fatalf("closed: alice %v %v, bob %v, service %v, anonymous %v", closed(alice), closed(alice2), closed(bob), closed(sys), closed(anon))
+			for name, c := range map[string]struct {
+				s    *session
+				want int32
+			}{"alice whep": {alice, 1}, "alice hls": {alice2, 1}, "bob": {bob, 0}, "service": {sys, 0}, "anonymous": {anon, 0}, "forged": {forged, 0}} {
+				if got := c.s.ended.Load(); got != c.want {
+					t.Errorf("%s ended %d times, want %d", name, got, c.want)
+				}
 			}
 			if err := e.w.Admit(claims("alice", 1)); !errors.Is(err, ErrRevoked) {
 				t.Fatalf("the revoked token admitted: %v", err)
@@ -144,74 +182,49 @@ func TestRound(t *testing.T) {
 			if err := e.w.Admit(claims("alice", 2)); err != nil {
 				t.Fatalf("a newer token of alice refused: %v", err)
 			}
-			// Only bob's reader is watched: the others hold no user's token.
-			if s := e.w.Stats(); s.Checks != 1 || s.Failed != 0 || s.Revoked != 1 || s.Closed != 2 || s.Tracked != 1 {
+			if s := e.w.Stats(); s != (Stats{Checks: 1, Revoked: 1, Ended: 2}) {
 				t.Fatalf("stats %+v", s)
 			}
 		}},
-		{"an unreachable console cuts nobody and is asked again", func(t *testing.T, e *env) {
-			alice := e.reader(claims("alice", 1))
-			if err := e.w.Admit(claims("carol", 1)); err != nil {
-				t.Fatal(err)
+		{"an expired token's viewer is still revocable", func(t *testing.T, e *env) {
+			old := claims("alice", 1)
+			e.now = t0.Add(2 * time.Hour)
+			s := e.whep.add(token(t, old))
+			e.console.revoked["alice"] = true
+			e.w.round()
+			if s.ended.Load() != 1 {
+				t.Fatal("the viewer of an expired, revoked token plays on")
 			}
+		}},
+		{"an unreachable console cuts nobody and is asked again", func(t *testing.T, e *env) {
+			alice := e.whep.add(token(t, claims("alice", 1)))
 			e.console.revoked["alice"] = true
 			e.console.err = errors.New("connection refused")
 			e.w.round()
-			if closed(alice) {
+			if alice.ended.Load() != 0 {
 				t.Fatal("a viewer cut while the console is unreachable")
 			}
 			e.console.err = nil
 			e.w.round()
-			if got := e.console.asked(1); !slices.Equal(got, []string{"alice@1", "carol@1"}) {
-				t.Fatalf("asked again %v", got)
-			}
-			if !closed(alice) {
+			if alice.ended.Load() != 1 {
 				t.Fatal("the revoked viewer plays on once the console answers")
 			}
 			if s := e.w.Stats(); s.Checks != 2 || s.Failed != 1 {
 				t.Fatalf("stats %+v", s)
 			}
 		}},
-		{"tokens presented without a reader are asked once (HLS)", func(t *testing.T, e *env) {
-			if err := e.w.Admit(claims("carol", 1)); err != nil {
-				t.Fatal(err)
-			}
-			e.w.round()
-			e.w.round() // not presented again: not asked again
-			if n := e.console.ncalls(); n != 1 {
-				t.Fatalf("%d calls, want 1", n)
-			}
-			if err := e.w.Admit(claims("carol", 1)); err != nil {
-				t.Fatal(err)
-			}
-			e.console.revoked["carol"] = true
-			e.w.round()
-			if err := e.w.Admit(claims("carol", 1)); !errors.Is(err, ErrRevoked) {
-				t.Fatalf("HLS request of a revoked token: %v", err)
-			}
-		}},
-		{"ended readers are forgotten", func(t *testing.T, e *env) {
-			r := e.reader(claims("alice", 1))
-			r.Close()
-			e.w.round()
-			if n := e.console.ncalls(); n != 0 || e.w.Stats().Tracked != 0 {
-				t.Fatalf("%d calls, %d tracked for an ended reader", n, e.w.Stats().Tracked)
-			}
-		}},
 		{"answers about what was not asked are ignored", func(t *testing.T, e *env) {
-			bob := e.reader(claims("bob", 1))
+			bob := e.whep.add(token(t, claims("bob", 1)))
 			e.console.extra = []auditapi.Viewer{{User: "bob", IssuedAt: t0.Add(2 * time.Second)}, {User: "mallory", IssuedAt: t0}}
 			e.w.round()
-			if closed(bob) || e.w.Stats().Revoked != 0 {
-				t.Fatal("closed on an answer to another question")
+			if bob.ended.Load() != 0 || e.w.Stats().Revoked != 0 {
+				t.Fatal("ended on an answer to another question")
 			}
 		}},
 		{"many viewers are asked in batches", func(t *testing.T, e *env) {
 			n := 2*auditapi.MaxViewers + 50
 			for i := range n {
-				if err := e.w.Admit(claims(fmt.Sprintf("u%d", i), 1)); err != nil {
-					t.Fatal(err)
-				}
+				e.hls.add(token(t, claims(fmt.Sprintf("u%d", i), 1)))
 			}
 			e.w.round()
 			total := 0
@@ -226,20 +239,16 @@ func TestRound(t *testing.T) {
 				t.Fatalf("%d calls asking %d viewers, want 3 and %d", e.console.ncalls(), total, n)
 			}
 		}},
-		{"a media open refused as revoked closes the token's readers", func(t *testing.T, e *env) {
-			alice := e.reader(claims("alice", 1))
-			e.w.Revoke(claims("alice", 1))
-			if !closed(alice) {
-				t.Fatal("reader still open")
+		{"a media open refused as revoked ends the token's sessions", func(t *testing.T, e *env) {
+			alice := e.whep.add(token(t, claims("alice", 1)))
+			e.w.Revoke(claims("alice", 1)) // the console said so; it says nothing more
+			if err := e.w.Admit(claims("alice", 1)); !errors.Is(err, ErrRevoked) {
+				t.Fatalf("Admit of a revoked token: %v", err)
 			}
-			r, err := e.stream.AddReader("rtsp test")
-			if err != nil {
-				t.Fatal(err)
+			e.w.round()
+			if alice.ended.Load() != 1 {
+				t.Fatal("session still running")
 			}
-			if err := e.w.Track(r, claims("alice", 1)); !errors.Is(err, ErrRevoked) {
-				t.Fatalf("Track of a revoked token: %v", err)
-			}
-			r.Close()
 		}},
 		{"revocations are forgotten after their tokens expire", func(t *testing.T, e *env) {
 			e.w.Revoke(claims("alice", 1))
@@ -261,37 +270,21 @@ func TestRound(t *testing.T) {
 
 // TestRun: the rounds follow the ticks, and Close ends the goroutine.
 func TestRun(t *testing.T) {
-	h := &hub.Hub{}
-	if err := h.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	st, err := h.Publish("live/1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	console := &fakeConsole{revoked: map[string]bool{"alice": true}}
+	out := &output{}
+	s := out.add(token(t, claims("alice", 1)))
 	tick := make(chan time.Time)
-	w := &Watch{Checker: console, Tick: tick}
+	w := &Watch{Checker: console, Signer: signer, Outputs: []Output{out}, Tick: tick}
 	if err := w.Initialize(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := st.AddReader("whep test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Track(r, claims("alice", 1)); err != nil {
-		t.Fatal(err)
-	}
 	tick <- t0
-	// The queue closes once the round has closed the reader.
-	for range r.Units() {
-	}
+	tick <- t0 // taken once the first round is over
 	w.Close()
-	if !closed(r) {
-		t.Fatalf("reader error %v", r.Err())
+	if s.ended.Load() != 1 {
+		t.Fatalf("ended %d times", s.ended.Load())
 	}
-	if err := (&Watch{}).Initialize(); err == nil {
+	if err := (&Watch{Signer: signer}).Initialize(); err == nil {
 		t.Fatal("a watch without a checker initialized")
 	}
 }

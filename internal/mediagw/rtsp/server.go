@@ -178,6 +178,18 @@ func (s *Server) Addr() net.Addr {
 	return s.srv.NetListener().Addr()
 }
 
+// Viewers returns the RTSP sessions as viewers: ending one closes the
+// session and its connection; the other sessions of its path play on.
+func (s *Server) Viewers() []access.Viewer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]access.Viewer, 0, len(s.sessions))
+	for ss, sess := range s.sessions {
+		out = append(out, access.Viewer{Token: sess.req.Token, End: ss.Close})
+	}
+	return out
+}
+
 // Sessions returns a snapshot of the RTSP sessions, sorted by ID.
 func (s *Server) Sessions() []SessionStats {
 	type entry struct {

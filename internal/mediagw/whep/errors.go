@@ -46,6 +46,9 @@ var (
 	ErrConnectionClosed = errors.New("whep: connection closed")
 	// ErrDeleted ends a session on the player's DELETE.
 	ErrDeleted = errors.New("whep: session deleted")
+	// ErrEnded ends a session from mediagw (access.Viewer.End: its play
+	// token was revoked).
+	ErrEnded = errors.New("whep: session ended by the server")
 )
 
 // httpErrors maps errors to an HTTP status and a stable code for the JSON

@@ -191,6 +191,17 @@ func (s *Server) Sessions() []SessionStats {
 	return out
 }
 
+// Viewers returns the running sessions as viewers: ending one ends its
+// session (ErrEnded) as a DELETE would.
+func (s *Server) Viewers() []access.Viewer {
+	sessions := snapshot.Values(&s.mu, s.sessions)
+	out := make([]access.Viewer, 0, len(sessions))
+	for _, sess := range sessions {
+		out = append(out, access.Viewer{Token: sess.token, End: func() { sess.cancel(ErrEnded) }})
+	}
+	return out
+}
+
 // add registers and starts sess; it fails once the server is closed.
 func (s *Server) add(sess *session) error {
 	s.mu.Lock()

@@ -79,10 +79,12 @@ type session struct {
 	id     string
 	path   string
 	remote string
-	etag   string
-	since  time.Time
-	log    *slog.Logger
-	ufrag  string // the player's ICE ufrag
+	// token is the play token the session was admitted with (Viewers).
+	token string
+	etag  string
+	since time.Time
+	log   *slog.Logger
+	ufrag string // the player's ICE ufrag
 
 	reader  *hub.Reader
 	pending []hub.Unit // taken from the reader before negotiation
@@ -123,6 +125,7 @@ func (s *Server) newSession(ctx context.Context, req access.Request, o *offer, r
 		id:        id,
 		path:      req.Path,
 		remote:    req.Remote,
+		token:     req.Token,
 		etag:      `"` + etag + `"`,
 		since:     time.Now(),
 		log:       s.Log.With("session", id, "path", req.Path, "remote", req.Remote),
