@@ -74,6 +74,18 @@ func (e *env) member(name, role, dept, device string) *client {
 	return c
 }
 
+// playbackOf starts a playback of channel and returns its session's ID.
+func (c *client) playbackOf(channel string) string {
+	c.t.Helper()
+	r := c.do(http.MethodPost, "/api/v1/channels/"+channel+"/playback", isolationBodies["POST /api/v1/channels/{id}/playback"])
+	mustStatus(c.t, "playback of "+channel, r, http.StatusOK, "")
+	var pb struct {
+		SessionID string `json:"session_id"`
+	}
+	r.json(c.t, &pb)
+	return pb.SessionID
+}
+
 // IDs of cameras that do not exist.
 const (
 	unknownChannel = "34020000001310009999"
@@ -106,12 +118,7 @@ func TestIsolation(t *testing.T) {
 	e.seed()
 	bob := e.member("bob", store.RoleOperator, "dept-b", deviceB)
 	// Bob's own playback of B's camera: the session routes are aimed at it.
-	r := bob.do(http.MethodPost, "/api/v1/channels/"+channelB1+"/playback", isolationBodies["POST /api/v1/channels/{id}/playback"])
-	mustStatus(t, "bob's playback", r, http.StatusOK, "")
-	var pb struct {
-		SessionID string `json:"session_id"`
-	}
-	r.json(t, &pb)
+	session := bob.playbackOf(channelB1)
 	alice := e.member("alice", store.RoleOperator, "dept-a", deviceA)
 	audrey := e.member("audrey", store.RoleAuditor, "dept-a", "")
 
@@ -147,7 +154,7 @@ func TestIsolation(t *testing.T) {
 				if strings.HasPrefix(path, "/api/v1/devices/") {
 					id = tc.device
 				}
-				path = strings.NewReplacer("{id}", id, "{session}", pb.SessionID).Replace(path) + isolationQueries[p]
+				path = strings.NewReplacer("{id}", id, "{session}", session).Replace(path) + isolationQueries[p]
 				var body any
 				if method != http.MethodGet && method != http.MethodDelete {
 					body = isolationBodies[p]
@@ -613,17 +620,12 @@ func TestSessionRechecksGrants(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.seed()
 	bob := e.member("bob", store.RoleOperator, "dept-b", deviceB)
-	r := bob.do(http.MethodPost, "/api/v1/channels/"+channelB1+"/playback", isolationBodies["POST /api/v1/channels/{id}/playback"])
-	mustStatus(t, "playback", r, http.StatusOK, "")
-	var pb struct {
-		SessionID string `json:"session_id"`
-	}
-	r.json(t, &pb)
-	ctl := "/api/v1/playback/" + pb.SessionID + "/control"
+	session := bob.playbackOf(channelB1)
+	ctl := "/api/v1/playback/" + session + "/control"
 	mustStatus(t, "control while granted", bob.do(http.MethodPost, ctl, `{"action":"pause"}`), http.StatusNoContent, "")
 	if err := e.st.SetDeviceOwner(context.Background(), deviceB, 0, "test"); err != nil {
 		t.Fatal(err)
 	}
 	mustStatus(t, "control after the loss", bob.do(http.MethodPost, ctl, `{"action":"pause"}`), http.StatusNotFound, "not_found")
-	mustStatus(t, "stop after the loss", bob.do(http.MethodDelete, "/api/v1/playback/"+pb.SessionID, nil), http.StatusNoContent, "")
+	mustStatus(t, "stop after the loss", bob.do(http.MethodDelete, "/api/v1/playback/"+session, nil), http.StatusNoContent, "")
 }
