@@ -30,23 +30,27 @@ func (e *env) userID(name string) int64 {
 	return u.ID
 }
 
+// revokeEnv is an operator olga, who played a camera, and an admin root.
+func revokeEnv(t *testing.T) (e *env, olga, admin *client, played auditapi.Viewer) {
+	t.Helper()
+	e, olga = operator(t, envOptions{})
+	e.addUser("root", "root-password", store.RoleAdmin)
+	admin = e.client()
+	admin.login("root", "root-password")
+	r := olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", nil)
+	mustStatus(t, "play", r, http.StatusOK, "")
+	var p playAnswer
+	r.json(t, &p)
+	return e, olga, admin, auditapi.Viewer{User: "olga", IssuedAt: time.Unix(tokenOf(t, e.signer, p.WHEP).IssuedAt, 0).UTC()}
+}
+
 // TestRevokeSessions: an admin revokes a user's sessions at once — the
 // console sessions end, the play tokens issued so far are revoked (the
 // viewers check lists them, a media open of one is refused 403
 // viewer_revoked and audited), newer tokens play.
 func TestRevokeSessions(t *testing.T) {
-	e, olga := operator(t, envOptions{})
-	e.addUser("root", "root-password", store.RoleAdmin)
-	admin := e.client()
-	admin.login("root", "root-password")
-
-	r := olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", nil)
-	mustStatus(t, "play", r, http.StatusOK, "")
-	var p playAnswer
-	r.json(t, &p)
-	claims := tokenOf(t, e.signer, p.WHEP)
-	issued := time.Unix(claims.IssuedAt, 0).UTC()
-	olgas := auditapi.Viewer{User: "olga", IssuedAt: issued}
+	e, olga, admin, olgas := revokeEnv(t)
+	issued := olgas.IssuedAt
 	open := func(user string, at time.Time) response {
 		return e.internalPost(auditapi.PathMediaOpens, auditapi.MediaOpen{
 			At: time.Now(), User: user, Path: "live/" + channelA1, Protocol: auditapi.ProtocolWHEP, Remote: "192.0.2.1:5000", IssuedAt: at,
@@ -104,15 +108,7 @@ func TestRevokeSessions(t *testing.T) {
 // TestDisableRevokes: disabling a user revokes its tokens, and they stay
 // revoked once it is enabled again.
 func TestDisableRevokes(t *testing.T) {
-	e, olga := operator(t, envOptions{})
-	e.addUser("root", "root-password", store.RoleAdmin)
-	admin := e.client()
-	admin.login("root", "root-password")
-	r := olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/play", nil)
-	mustStatus(t, "play", r, http.StatusOK, "")
-	var p playAnswer
-	r.json(t, &p)
-	v := auditapi.Viewer{User: "olga", IssuedAt: time.Unix(tokenOf(t, e.signer, p.WHEP).IssuedAt, 0).UTC()}
+	e, _, admin, v := revokeEnv(t)
 	user := fmt.Sprintf("/api/v1/users/%d", e.userID("olga"))
 	for _, step := range []struct {
 		body    string

@@ -4,19 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
-	"github.com/bluenviron/gortsplib/v5/pkg/description"
-	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
-	"github.com/pion/rtp"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/gbsim"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -73,31 +70,8 @@ func TestDisabledUserStopsWatching(t *testing.T) {
 		t.Fatalf("play: %d", code)
 	}
 
-	u, err := base.ParseURL(play.RTSP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcp := gortsplib.ProtocolTCP
-	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	desc, _, err := c.Describe(u)
-	if err != nil {
-		t.Fatalf("describe %s: %v", play.RTSP, err)
-	}
-	if err := c.SetupAll(desc.BaseURL, desc.Medias); err != nil {
-		t.Fatal(err)
-	}
-	var packets atomic.Uint64
-	c.OnPacketRTPAny(func(*description.Media, format.Format, *rtp.Packet) { packets.Add(1) })
-	if _, err := c.Play(nil); err != nil {
-		t.Fatal(err)
-	}
-	ended := make(chan error, 1)
-	go func() { ended <- c.Wait() }()
-	testsupport.Eventually(t, 20*time.Second, "the viewer gets video", func() bool { return packets.Load() > 50 })
+	v := mediatest.WatchRTSP(t, play.RTSP)
+	testsupport.Eventually(t, 20*time.Second, "the viewer gets video", func() bool { return v.Packets() > 50 })
 
 	if code := callAs(t, admin, "PATCH", cs.base()+fmt.Sprintf("/api/v1/users/%d", viewer.ID),
 		map[string]any{"disabled": true, "disabled_reason": "left the unit"}, nil); code != http.StatusOK {
@@ -108,13 +82,18 @@ func TestDisabledUserStopsWatching(t *testing.T) {
 	// within the RTSP server's write timeout.
 	bound := 2*interval.Std() + s.gwCfg.Audit.Timeout.Std() + rtsp.DefaultTimeout
 	select {
-	case err := <-ended:
+	case err := <-v.Ended:
 		t.Logf("the disabled user's session ended: %v", err)
 	case <-time.After(bound):
-		t.Fatalf("the disabled user still watches %s after being disabled (%d packets)", bound, packets.Load())
+		t.Fatalf("the disabled user still watches %s after being disabled (%d packets)", bound, v.Packets())
 	}
 
 	// The same link, still within its validity, opens nothing more.
+	u, err := base.ParseURL(play.RTSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := gortsplib.ProtocolTCP
 	again := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}
 	if err := again.Start(); err != nil {
 		t.Fatal(err)

@@ -8,15 +8,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
-	"github.com/bluenviron/gortsplib/v5/pkg/description"
-	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -26,6 +20,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/revocation"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
@@ -133,45 +128,6 @@ func TestOpenedRevoked(t *testing.T) {
 	}
 }
 
-// rtspViewer is an RTSP client playing a path over TCP.
-type rtspViewer struct {
-	c       *gortsplib.Client
-	packets atomic.Uint64
-	ended   chan struct{}
-}
-
-// rtspWatch plays path with token until the test ends or the server ends
-// the session.
-func (g *testGW) rtspWatch(t *testing.T, path, token string) *rtspViewer {
-	t.Helper()
-	u, err := base.ParseURL(g.rtsp + "/" + path + "?token=" + url.QueryEscape(token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcp := gortsplib.ProtocolTCP
-	v := &rtspViewer{c: &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}, ended: make(chan struct{})}
-	if err := v.c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.c.Close)
-	desc, _, err := v.c.Describe(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.c.SetupAll(desc.BaseURL, desc.Medias); err != nil {
-		t.Fatal(err)
-	}
-	v.c.OnPacketRTPAny(func(*description.Media, format.Format, *rtp.Packet) { v.packets.Add(1) })
-	if _, err := v.c.Play(nil); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = v.c.Wait()
-		close(v.ended)
-	}()
-	return v
-}
-
 // TestRevokedViewersEnd: once the console says a user's token is revoked,
 // that user's RTSP session ends within a round (audit.revocation_interval)
 // and its console call (audit.timeout), another user's session on the same
@@ -193,8 +149,11 @@ func TestRevokedViewersEnd(t *testing.T) {
 		return tk
 	}
 	aliceTok := tok("alice")
-	alice, bob := g.rtspWatch(t, path, aliceTok), g.rtspWatch(t, path, tok("bob"))
-	testsupport.Eventually(t, 20*time.Second, "both play", func() bool { return alice.packets.Load() > 0 && bob.packets.Load() > 0 })
+	watch := func(token string) *mediatest.RTSPViewer {
+		return mediatest.WatchRTSP(t, g.rtsp+"/"+path+"?token="+url.QueryEscape(token))
+	}
+	alice, bob := watch(aliceTok), watch(tok("bob"))
+	testsupport.Eventually(t, 20*time.Second, "both play", func() bool { return alice.Packets() > 0 && bob.Packets() > 0 })
 
 	g.audit.revoke("alice")
 	// The session ends at the latest one round after the next (each round
@@ -202,17 +161,17 @@ func TestRevokedViewersEnd(t *testing.T) {
 	// server's write timeout.
 	bound := 2*interval.Std() + g.cfg.Audit.Timeout.Std() + rtsp.DefaultTimeout
 	select {
-	case <-alice.ended:
+	case <-alice.Ended:
 	case <-time.After(bound):
 		t.Fatalf("alice's session still plays %s after the revocation", bound)
 	}
 	select {
-	case <-bob.ended:
+	case <-bob.Ended:
 		t.Fatal("bob's session ended with alice's")
 	default:
 	}
-	n := bob.packets.Load()
-	testsupport.Eventually(t, 10*time.Second, "bob still plays", func() bool { return bob.packets.Load() > n })
+	n := bob.Packets()
+	testsupport.Eventually(t, 10*time.Second, "bob still plays", func() bool { return bob.Packets() > n })
 	if code := g.rtspPlay(t, path, aliceTok, false); code != http.StatusUnauthorized {
 		t.Fatalf("the revoked token: %d, want 401", code)
 	}
