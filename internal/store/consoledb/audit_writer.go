@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
@@ -38,7 +41,8 @@ type AuditWriter struct {
 	QueueSize int
 	// WriteTimeout bounds one INSERT (DefaultAuditWriteTimeout when zero).
 	WriteTimeout time.Duration
-	Log          *slog.Logger
+	// Log gets the batches refused; nil means slog.Default().
+	Log *slog.Logger
 
 	queue  chan auditRequest
 	mu     sync.RWMutex
@@ -149,15 +153,17 @@ func (w *AuditWriter) run() {
 }
 
 // write inserts batch in one statement and gives each caller its result.
-// When the statement fails, each row is tried alone, so that one row
-// PostgreSQL refuses does not cost the others theirs.
+// When PostgreSQL refuses a row's data, each row is tried alone, so that
+// one bad row does not cost the others theirs; any other failure (the
+// database unreachable, the timeout) is every row's, not retried row by
+// row, which would hold the queue for a timeout per row.
 func (w *AuditWriter) write(batch []auditRequest) {
 	rows := make([]auditRow, len(batch))
 	for i, r := range batch {
 		rows[i] = r.row
 	}
 	err := w.insert(rows)
-	if err == nil || len(batch) == 1 {
+	if err == nil || len(batch) == 1 || !refusedData(err) {
 		for _, r := range batch {
 			r.result <- err
 		}
@@ -167,6 +173,13 @@ func (w *AuditWriter) write(batch []auditRequest) {
 	for i, r := range batch {
 		r.result <- w.insert(rows[i : i+1])
 	}
+}
+
+// refusedData reports whether err is PostgreSQL refusing a value (SQLSTATE
+// class 22, data exception, or 23, integrity constraint violation).
+func refusedData(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23"))
 }
 
 func (w *AuditWriter) insert(rows []auditRow) error {

@@ -207,3 +207,24 @@ func TestPruneAuditBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditWriterDatabaseGone: with the database gone every caller gets
+// the failure (a batch is not retried row by row).
+func TestAuditWriterDatabaseGone(t *testing.T) {
+	s := open(t)
+	w := newWriter(t, s, 100)
+	defer w.Close()
+	s.Pool.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() { errs <- w.AddAudit(context.Background(), store.AuditEntry{Action: "play"}) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err == nil || errors.Is(err, consoledb.ErrAuditWriterClosed) {
+			t.Errorf("with the database closed: %v", err)
+		}
+	}
+}
