@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 
@@ -89,17 +88,7 @@ func TestDisabledUserStopsWatching(t *testing.T) {
 	}
 
 	// The same link, still within its validity, opens nothing more.
-	u, err := base.ParseURL(play.RTSP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcp := gortsplib.ProtocolTCP
-	again := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}
-	if err := again.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
-	_, _, err = again.Describe(u)
+	err := mediatest.DescribeRTSP(t, play.RTSP)
 	var bad liberrors.ErrClientBadStatusCode
 	if !errors.As(err, &bad) || bad.Code != base.StatusUnauthorized {
 		t.Fatalf("the revoked link: %v, want 401", err)

@@ -24,6 +24,24 @@ type RTSPViewer struct {
 // Packets returns the RTP packets received so far.
 func (v *RTSPViewer) Packets() uint64 { return v.packets.Load() }
 
+// DescribeRTSP sends one DESCRIBE of rawURL and returns its error: nil, or
+// a liberrors.ErrClientBadStatusCode carrying the server's refusal.
+func DescribeRTSP(t testing.TB, rawURL string) error {
+	t.Helper()
+	u, err := base.ParseURL(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := gortsplib.ProtocolTCP
+	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &tcp}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _, err = c.Describe(u)
+	return err
+}
+
 // WatchRTSP plays rawURL (DESCRIBE, SETUP of every media, PLAY) until the
 // test ends or the server ends the session; it fails the test when the
 // server refuses.
