@@ -200,8 +200,10 @@ func TestAuditRefusalAnswer(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"operator reads the audit log", "olga", func() response { return tm.olga.do(http.MethodGet, "/api/v1/audit", nil) },
-			http.StatusForbidden, console.CodeForbidden},
+		{
+			"operator reads the audit log", "olga", func() response { return tm.olga.do(http.MethodGet, "/api/v1/audit", nil) },
+			http.StatusForbidden, console.CodeForbidden,
+		},
 		{"someone else's playback", "ivan", func() response {
 			return tm.ivan.do(http.MethodPost, "/api/v1/playback/"+p.SessionID+"/control", `{"action":"pause"}`)
 		}, http.StatusNotFound, console.CodeNotFound},

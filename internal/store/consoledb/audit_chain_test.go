@@ -17,8 +17,10 @@ import (
 func addAudits(t testing.TB, s *consoledb.DB, user string, at time.Time, n int) {
 	t.Helper()
 	for i := range n {
-		e := store.AuditEntry{At: at.Add(time.Duration(i) * time.Second), Username: user, Action: "play",
-			Target: fmt.Sprintf("3402000000131000%04d", i), Remote: "10.0.0.1", Detail: map[string]any{"i": i}}
+		e := store.AuditEntry{
+			At: at.Add(time.Duration(i) * time.Second), Username: user, Action: "play",
+			Target: fmt.Sprintf("3402000000131000%04d", i), Remote: "10.0.0.1", Detail: map[string]any{"i": i},
+		}
 		if err := s.AddAudit(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}
