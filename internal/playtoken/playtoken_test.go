@@ -173,3 +173,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRevocable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    Claims
+		want bool
+	}{
+		{"a user's", Claims{Subject: "olga", IssuedAt: 1}, true},
+		{"a service's", Claims{Subject: "recorder", Service: true}, false},
+		{"auth off (no subject)", Claims{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.c.Revocable(); got != tc.want {
+				t.Fatalf("Revocable = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// The mark survives the signature.
+	s, err := NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Issue(Claims{Subject: "recorder", Service: true, Paths: []string{"live/*"}, Rights: []string{RightLive}, Expires: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Parse(tok, time.Unix(0, 0))
+	if err != nil || !c.Service || c.Revocable() {
+		t.Fatalf("parsed %+v %v", c, err)
+	}
+}
