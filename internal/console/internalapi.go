@@ -27,9 +27,19 @@ var internalOpenAPI []byte
 // there which of its viewers' play tokens are revoked.
 type InternalAPI struct {
 	Store *consoledb.DB
+	// Audit stores the media opens' rows (a consoledb.AuditWriter, many
+	// rows per transaction); nil writes them through Store.
+	Audit auth.AuditLog
 	// Token is the service token mediagw sends; empty disables the API (503).
 	Token string
 	Log   *slog.Logger
+}
+
+func (ia *InternalAPI) auditLog() auth.AuditLog {
+	if ia.Audit == nil {
+		return ia.Store
+	}
+	return ia.Audit
 }
 
 func (ia *InternalAPI) logger() *slog.Logger {
@@ -71,8 +81,9 @@ func internalStatus(err error) int {
 // mediaOpen stores one auditapi.MediaOpen as an audit_log row and answers
 // 204 only once it is stored: mediagw admits the viewer on that answer. The
 // open of a revoked token (a user's, sent with its issued_at) is refused
-// with auditapi.ErrRevoked (403) and its row says so: a disabled user's
-// token still within its validity opens nothing more.
+// with auditapi.ErrRevoked (403) and its row says so (result refused,
+// reason viewer_revoked): a disabled user's token still within its
+// validity opens nothing more.
 func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 	var m auditapi.MediaOpen
 	if err := input.ReadJSON(r.Body, &m, false); err != nil {
@@ -86,6 +97,9 @@ func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 	if m.Node != "" {
 		detail["node"] = m.Node
 	}
+	e := store.AuditEntry{
+		At: m.At, Username: m.User, Action: auditapi.ActionMediaOpen, Target: m.Path, Remote: m.Remote, Detail: detail,
+	}
 	revoked := false
 	if m.User != "" && !m.IssuedAt.IsZero() {
 		got, err := ia.Store.TokensRevoked(r.Context(), []string{m.User}, []time.Time{m.IssuedAt})
@@ -94,12 +108,10 @@ func (ia *InternalAPI) mediaOpen(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("check the play token of %s: %w", m.User, auth.ErrAuditUnavailable)
 		}
 		if revoked = got[0]; revoked {
-			detail["refused"] = auditapi.CodeRevoked
+			e.Result, e.Reason = store.AuditRefused, auditapi.CodeRevoked
 		}
 	}
-	err := auth.WriteAudit(r.Context(), ia.Store, ia.logger(), store.AuditEntry{
-		At: m.At, Username: m.User, Action: auditapi.ActionMediaOpen, Target: m.Path, Remote: m.Remote, Detail: detail,
-	})
+	err := auth.WriteAudit(r.Context(), ia.auditLog(), ia.logger(), e)
 	if err != nil {
 		// The cause is logged by WriteAudit; mediagw hears only that the row is not there.
 		return fmt.Errorf("store the media open of %s: %w", m.Path, auth.ErrAuditUnavailable)

@@ -96,7 +96,7 @@ func TestRevokeSessions(t *testing.T) {
 	}
 	refused := 0
 	for _, row := range rows {
-		if row.Detail["refused"] == auditapi.CodeRevoked {
+		if row.Result == store.AuditRefused && row.Reason == auditapi.CodeRevoked {
 			refused++
 		}
 	}
