@@ -37,9 +37,6 @@ const (
 // longer than any signer's leeway, after which the token is refused anyway.
 const forgetAfter = time.Minute
 
-// ErrRevoked is the error of Admit for a revoked token.
-var ErrRevoked = errors.New("revocation: play token revoked")
-
 // Checker asks the console which viewers hold revoked tokens
 // (mediagw.AuditClient). It gets at most auditapi.MaxViewers viewers.
 type Checker interface {
@@ -111,7 +108,7 @@ type Watch struct {
 // Initialize checks the configuration and starts the run goroutine.
 func (w *Watch) Initialize() error {
 	if w.Checker == nil || w.Signer == nil {
-		return fmt.Errorf("initialize revocation watch: a checker and a signer are required")
+		return fmt.Errorf("initialize revocation watch: %w: a checker and a signer are required", ErrInvalid)
 	}
 	if w.Interval <= 0 {
 		w.Interval = DefaultInterval

@@ -284,7 +284,7 @@ func TestRun(t *testing.T) {
 	if s.ended.Load() != 1 {
 		t.Fatalf("ended %d times", s.ended.Load())
 	}
-	if err := (&Watch{Signer: signer}).Initialize(); err == nil {
+	if err := (&Watch{Signer: signer}).Initialize(); !errors.Is(err, ErrInvalid) {
 		t.Fatal("a watch without a checker initialized")
 	}
 }
