@@ -59,16 +59,33 @@ func (s Scope) args(c *store.Conds) string {
 }
 
 // channelPredicate is "the channel whose columns are prefixed by alias is
-// in one of the camera sets of user_scopes(args)". Each ARRAY(…) is an
-// uncorrelated subquery, evaluated once per statement (an InitPlan), so a
-// list over 100,000 channels calls user_scopes three times, not per row.
-// Civil codes are digits only (checked by the grants table), so a prefix
-// needs no LIKE escaping.
+// in one of the camera sets of user_scopes(args)": its (device_id, id) is in
+// the slice's rows, which channelSet finds through indexes, so the cost
+// follows the size of the slice, not of the catalog.
 func channelPredicate(alias, args string) string {
-	return fmt.Sprintf(`(%[1]sdevice_id = ANY (ARRAY(SELECT g.device_id FROM user_scopes(%[2]s) g WHERE g.scope_kind = 'device'))`+
-		` OR %[1]sid = ANY (ARRAY(SELECT unnest(g.channel_ids) FROM user_scopes(%[2]s) g WHERE g.scope_kind = 'channels'))`+
-		` OR %[1]scivil_code LIKE ANY (ARRAY(SELECT g.civil_code || '%%' FROM user_scopes(%[2]s) g WHERE g.scope_kind = 'region')))`,
-		alias, args)
+	return fmt.Sprintf(`((%[1]sdevice_id, %[1]sid) IN (%[2]s))`, alias, channelSet(args, "sc.device_id, sc.id", true))
+}
+
+// channelSet selects cols of the channels (alias sc) in the camera sets of
+// user_scopes(args), with the device grants' channels when withDevices. A
+// channel in several sets comes once per set. user_scopes runs once (the
+// CTE) and each kind of set is read through an index: a device's channels
+// by the primary key, listed channels by channels_id_idx, a region's by
+// the range of civil codes it prefixes on channels_civil_code_c_idx
+// (migration 00011). Region codes are digits only (checked by the grants
+// and region_owners tables), so the codes starting with p are those in
+// [p, p with its last digit plus one) in byte order (COLLATE "C": '9' + 1 is
+// ':'), whatever the database's collation.
+func channelSet(args, cols string, withDevices bool) string {
+	q := `WITH s AS MATERIALIZED (SELECT g.scope_kind, g.civil_code, g.device_id, g.channel_ids FROM user_scopes(` + args + `) g) `
+	if withDevices {
+		q += `SELECT ` + cols + ` FROM channels sc WHERE sc.device_id = ANY (ARRAY(SELECT s.device_id FROM s WHERE s.scope_kind = 'device')) UNION ALL `
+	}
+	return q + `SELECT ` + cols + ` FROM channels sc WHERE sc.id = ANY (ARRAY(SELECT unnest(s.channel_ids) FROM s WHERE s.scope_kind = 'channels'))` +
+		` UNION ALL SELECT ` + cols + ` FROM s CROSS JOIN LATERAL (SELECT sc.* FROM channels sc` +
+		` WHERE sc.civil_code COLLATE "C" >= s.civil_code` +
+		` AND sc.civil_code COLLATE "C" < left(s.civil_code, -1) || chr(ascii(right(s.civil_code, 1)) + 1)) sc` +
+		` WHERE s.scope_kind = 'region'`
 }
 
 // channels adds the condition "the channel (a row of channel_state) is in
@@ -88,7 +105,7 @@ func (s Scope) devices(c *store.Conds) {
 	}
 	args := s.args(c)
 	c.Where = append(c.Where, fmt.Sprintf(
-		`(id = ANY (ARRAY(SELECT g.device_id FROM user_scopes(%[1]s) g WHERE g.scope_kind = 'device'))`+
-			` OR EXISTS (SELECT 1 FROM channels c WHERE c.device_id = devices.id AND %[2]s))`,
-		args, channelPredicate("c.", args)))
+		`(id IN (SELECT g.device_id FROM user_scopes(%[1]s) g WHERE g.scope_kind = 'device')`+
+			` OR id IN (%[2]s))`,
+		args, channelSet(args, "sc.device_id", false)))
 }
