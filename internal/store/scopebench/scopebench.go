@@ -9,6 +9,8 @@ package scopebench
 import (
 	"context"
 	"fmt"
+	"slices"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -184,4 +186,25 @@ func Build(ctx context.Context, pool *pgxpool.Pool) ([]Operator, error) {
 		out = append(out, op)
 	}
 	return out, nil
+}
+
+// Latencies runs f b.N times and reports the median and 99th percentile of
+// its durations in milliseconds (p50-ms, p99-ms) and the size of the slice
+// it reads (channels).
+func Latencies(b *testing.B, size int, f func() error) {
+	var d []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(start))
+	}
+	slices.Sort(d)
+	ms := func(q float64) float64 {
+		return float64(d[int(q*float64(len(d)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(ms(0.5), "p50-ms")
+	b.ReportMetric(ms(0.99), "p99-ms")
+	b.ReportMetric(float64(size), "channels")
 }

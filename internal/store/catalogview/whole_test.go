@@ -1,0 +1,58 @@
+package catalogview_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+)
+
+// TestAll reads whole slices in one statement: what the lists' pages
+// return together, for everything and for a user's grants.
+func TestAll(t *testing.T) {
+	s := newScopeDB(t)
+	s.exec(t, `INSERT INTO grants (department_id, scope_kind, civil_code, rights) VALUES ($1, 'region', '340201', '{live}')`, s.city)
+	s.exec(t, `INSERT INTO grants (department_id, scope_kind, channel_ids, rights) VALUES ($1, 'channels', $2, '{live}')`,
+		s.city, []string{camN})
+	uid := s.user(t, "olga", store.RoleOperator, s.district, false)
+	at := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		view     *catalogview.View
+		channels []string
+		devices  []string
+	}{
+		{"everything", s.view, []string{camD1, camD2, camN}, []string{nvr1, nvr2}},
+		{"user", s.view.In(catalogview.UserScope(uid, "", at)), []string{camD1, camN}, []string{nvr1, nvr2}},
+		{"user without the right", s.view.In(catalogview.UserScope(uid, catalogview.RightPTZ, at)), nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chs, err := tt.view.AllChannels(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range chs {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, tt.channels) {
+				t.Errorf("channels %v, want %v", ids, tt.channels)
+			}
+			devs, err := tt.view.AllDevices(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = nil
+			for _, d := range devs {
+				ids = append(ids, d.ID)
+			}
+			if !slices.Equal(ids, tt.devices) {
+				t.Errorf("devices %v, want %v", ids, tt.devices)
+			}
+		})
+	}
+}
