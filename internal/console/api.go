@@ -191,6 +191,8 @@ func (a *API) handle(h handlerFunc, acc access) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
+		// Every audit row of the request (logins included) says from which client.
+		r = r.WithContext(auth.WithUserAgent(r.Context(), r.UserAgent()))
 		var sess *auth.Session
 		if acc != accessPublic {
 			s, err := a.authenticate(r, acc)

@@ -109,27 +109,14 @@ func (a *API) visibleDepartment(r *http.Request, sess *auth.Session) (store.Depa
 	if in, err := a.manages(r, root, id); err != nil {
 		return store.Department{}, root, err
 	} else if !in {
-		a.deny(r, sess, strconv.FormatInt(id, 10), fmt.Errorf("department %d outside the user's subtree: %w", id, ErrForbidden))
-		return store.Department{}, root, notFound
+		return store.Department{}, root, a.refuse(r, sess, strconv.FormatInt(id, 10), notFound,
+			fmt.Errorf("department %d outside the user's subtree: %w", id, ErrForbidden))
 	}
 	d, err := a.Store.DepartmentByID(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Department{}, root, notFound
 	}
 	return d, root, err
-}
-
-// storeRefusal turns the store's refusals of an account or department
-// change into answers: 400 for a bad value, 409 for a name taken, a node
-// in use or the last admin.
-func storeRefusal(err error) error {
-	switch {
-	case errors.Is(err, store.ErrInvalid):
-		return badRequest("%s", err.Error())
-	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrInUse), errors.Is(err, store.ErrLastAdmin):
-		return newError(http.StatusConflict, CodeConflict, "%s", err.Error())
-	}
-	return err
 }
 
 func (a *API) listDepartments(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
@@ -199,7 +186,7 @@ func (a *API) createDepartment(w http.ResponseWriter, r *http.Request, sess *aut
 	}
 	d, err = a.Store.CreateDepartment(r.Context(), d)
 	if err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "department_create", strconv.FormatInt(d.ID, 10), map[string]any{
 		"name": d.Name, "parent_id": d.ParentID, "level": d.Level, "civil_code": d.CivilCode,
@@ -239,7 +226,7 @@ func (a *API) updateDepartment(w http.ResponseWriter, r *http.Request, sess *aut
 	}
 	d, err = a.Store.UpdateDepartment(r.Context(), d, moveUsers)
 	if err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "department_update", strconv.FormatInt(d.ID, 10), map[string]any{
 		"before": toDepartmentJSON(before), "after": toDepartmentJSON(d),
@@ -254,7 +241,7 @@ func (a *API) deleteDepartment(w http.ResponseWriter, r *http.Request, sess *aut
 		return err
 	}
 	if err := a.Store.DeleteDepartment(r.Context(), d.ID); err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "department_delete", strconv.FormatInt(d.ID, 10), map[string]any{"name": d.Name})
 	w.WriteHeader(http.StatusNoContent)

@@ -230,7 +230,7 @@ func (a *API) grantRefusal(r *http.Request, sess *auth.Session, g consoledb.Gran
 		a.deny(r, sess, target, err)
 		return err
 	}
-	return storeRefusal(err)
+	return err
 }
 
 func (a *API) createGrant(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
@@ -389,7 +389,7 @@ func (a *API) setOwner(w http.ResponseWriter, r *http.Request, sess *auth.Sessio
 		err = a.Store.SetRegionOwner(r.Context(), id, dept, sess.User.Username)
 	}
 	if err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, kind+"_owner", id, map[string]any{"department_id": in.DepartmentID})
 	svcapi.WriteJSON(w, http.StatusOK, ownerJSON{ID: id, DepartmentID: in.DepartmentID})

@@ -100,8 +100,8 @@ func (a *API) visibleUser(r *http.Request, sess *auth.Session) (store.User, int6
 		return store.User{}, root, err
 	}
 	if !in || u.ID == sess.User.ID || (u.Role != store.RoleOperator && u.Role != store.RoleDeptAdmin) {
-		a.deny(r, sess, strconv.FormatInt(id, 10), fmt.Errorf("user %d is not managed by a department admin of %d: %w", id, root, ErrForbidden))
-		return store.User{}, root, notFound
+		return store.User{}, root, a.refuse(r, sess, strconv.FormatInt(id, 10), notFound,
+			fmt.Errorf("user %d is not managed by a department admin of %d: %w", id, root, ErrForbidden))
 	}
 	return u, root, nil
 }
@@ -152,7 +152,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 	}
 	u, err = a.Auth.CreateUser(r.Context(), u, *in.Password)
 	if err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "user_create", u.Username, map[string]any{"id": u.ID, "role": u.Role, "department_id": u.DepartmentID})
 	svcapi.WriteJSON(w, http.StatusCreated, toAccountJSON(u))
@@ -186,7 +186,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 			return err
 		}
 		if u, err = a.Store.UpdateUser(r.Context(), u); err != nil {
-			return storeRefusal(err)
+			return err
 		}
 	}
 	if in.Disabled != nil && *in.Disabled != u.Disabled {
@@ -195,13 +195,13 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 			reason = *in.DisabledReason
 		}
 		if u, err = a.Store.SetDisabled(r.Context(), u.ID, *in.Disabled, reason, a.now()); err != nil {
-			return storeRefusal(err)
+			return err
 		}
 	}
 	ended := 0
 	if in.Password != nil {
 		if ended, err = a.Auth.ResetPassword(r.Context(), u.ID, *in.Password); err != nil {
-			return storeRefusal(err)
+			return err
 		}
 		if u, err = a.Store.UserByID(r.Context(), u.ID); err != nil {
 			return err
@@ -223,7 +223,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 		return newError(http.StatusConflict, CodeConflict, "you cannot delete your own account")
 	}
 	if err := a.Store.DeleteUser(r.Context(), u.ID); err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "user_delete", u.Username, map[string]any{"id": u.ID, "role": u.Role, "department_id": u.DepartmentID})
 	w.WriteHeader(http.StatusNoContent)
@@ -246,7 +246,7 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, sess *auth.S
 	}
 	ended, err := a.Auth.ResetPassword(r.Context(), u.ID, in.Password)
 	if err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "password_reset", u.Username, map[string]any{"id": u.ID, "sessions_ended": ended})
 	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"sessions_ended": ended, "must_change_password": true})
@@ -268,7 +268,7 @@ func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request, sess *auth.
 		return newError(http.StatusConflict, CodeConflict, "you cannot revoke your own sessions; log out instead")
 	}
 	if _, err := a.Store.RevokeUserTokens(r.Context(), u.ID, a.now()); err != nil {
-		return storeRefusal(err)
+		return err
 	}
 	a.note(r, sess, "user_sessions_revoke", u.Username, map[string]any{"id": u.ID})
 	w.WriteHeader(http.StatusNoContent)

@@ -134,7 +134,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	defer rt.HTTP.Close()
 	defer events.Close()
 	api.Register(rt.Mux)
-	(&InternalAPI{Store: db, Token: string(cfg.ServiceToken), Log: log}).Register(rt.Mux)
+	(&InternalAPI{Store: db, Audit: auditWriter, Token: string(cfg.ServiceToken), Log: log}).Register(rt.Mux)
 	// The web UI: everything not under /api/, /internal/, /healthz, /readyz and /metrics.
 	rt.Mux.Handle("/", web.Handler())
 	rt.Started()

@@ -129,6 +129,10 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusConflict, CodeNotReady, err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, CodeNotFound, err.Error()
+	case errors.Is(err, store.ErrInvalid):
+		return http.StatusBadRequest, CodeBadRequest, err.Error()
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrInUse), errors.Is(err, store.ErrLastAdmin):
+		return http.StatusConflict, CodeConflict, err.Error()
 	case errors.Is(err, svcapi.ErrUnreachable):
 		// The error names sipserver's internal address: the log has it.
 		return http.StatusServiceUnavailable, CodeSipserverUnavailable, "sipserver unavailable"
