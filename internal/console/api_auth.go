@@ -13,13 +13,19 @@ import (
 
 // userJSON is a user as the API shows it.
 type userJSON struct {
+	ID                 int64  `json:"id"`
 	Username           string `json:"username"`
 	Role               string `json:"role"`
+	DepartmentID       *int64 `json:"department_id"`
 	MustChangePassword bool   `json:"must_change_password"`
 }
 
 func toUserJSON(u store.User) userJSON {
-	return userJSON{Username: u.Username, Role: u.Role, MustChangePassword: u.MustChangePassword}
+	out := userJSON{ID: u.ID, Username: u.Username, Role: u.Role, MustChangePassword: u.MustChangePassword}
+	if u.DepartmentID != 0 {
+		out.DepartmentID = &u.DepartmentID
+	}
+	return out
 }
 
 func (a *API) login(w http.ResponseWriter, r *http.Request, _ *auth.Session) error {
