@@ -24,10 +24,12 @@ func TestAll(t *testing.T) {
 		view     *catalogview.View
 		channels []string
 		devices  []string
+		// counts are the devices' channel_count: the channels in the slice.
+		counts []int
 	}{
-		{"everything", s.view, []string{camD1, camD2, camN}, []string{nvr1, nvr2}},
-		{"user", s.view.In(catalogview.UserScope(uid, "", at)), []string{camD1, camN}, []string{nvr1, nvr2}},
-		{"user without the right", s.view.In(catalogview.UserScope(uid, catalogview.RightPTZ, at)), nil, nil},
+		{"everything", s.view, []string{camD1, camD2, camN}, []string{nvr1, nvr2}, []int{2, 1}},
+		{"user", s.view.In(catalogview.UserScope(uid, "", at)), []string{camD1, camN}, []string{nvr1, nvr2}, []int{1, 1}},
+		{"user without the right", s.view.In(catalogview.UserScope(uid, catalogview.RightPTZ, at)), nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,8 +49,13 @@ func TestAll(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids = nil
+			var counts []int
 			for _, d := range devs {
 				ids = append(ids, d.ID)
+				counts = append(counts, d.ChannelCount)
+			}
+			if !slices.Equal(counts, tt.counts) {
+				t.Errorf("channel counts %v, want %v", counts, tt.counts)
 			}
 			if !slices.Equal(ids, tt.devices) {
 				t.Errorf("devices %v, want %v", ids, tt.devices)
