@@ -17,8 +17,8 @@ import (
 // channel is offline when its device is), computed in SQL by the shared
 // read model: the console never overlays it in Go.
 type Catalog interface {
-	ListDevices(ctx context.Context, f store.DeviceFilter) ([]store.Device, int, error)
-	ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error)
+	// AllChannels lists the channels of a device ("" every device).
+	AllChannels(ctx context.Context, deviceID string) ([]store.Channel, error)
 	FindChannel(ctx context.Context, id string) (store.Channel, error)
 }
 
@@ -116,9 +116,7 @@ func (e *Events) statusEvent(ctx context.Context, payload string) (name string, 
 		}, nil
 	}
 	ev := DeviceStatusEvent{EventHeader: header(TypeDeviceStatus), DeviceID: s.DeviceID, Online: s.Online, Cause: s.Cause, At: s.At}
-	chs, err := readAll(func(offset int) ([]store.Channel, int, error) {
-		return e.Store.ListChannels(ctx, store.ChannelFilter{DeviceID: s.DeviceID, Limit: 1000, Offset: offset})
-	})
+	chs, err := e.Store.AllChannels(ctx, s.DeviceID)
 	if err != nil {
 		// The device's own change still goes out; without channels the
 		// browser re-reads the tree.
@@ -138,7 +136,7 @@ func (e *Events) statusEvent(ctx context.Context, payload string) (name string, 
 type ViewerCatalog interface {
 	GetDevice(ctx context.Context, id string) (store.Device, error)
 	FindChannel(ctx context.Context, id string) (store.Channel, error)
-	ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error)
+	AllChannels(ctx context.Context, deviceID string) ([]store.Channel, error)
 }
 
 // Viewer is who receives an event stream.
@@ -298,9 +296,7 @@ func (e *Events) narrow(v Viewer, ev Event) (Event, bool) {
 	if ev.device == nil {
 		return ev, true
 	}
-	chs, err := readAll(func(offset int) ([]store.Channel, int, error) {
-		return cat.ListChannels(ctx, store.ChannelFilter{DeviceID: ev.deviceID, Limit: 1000, Offset: offset})
-	})
+	chs, err := cat.AllChannels(ctx, ev.deviceID)
 	if err != nil {
 		e.Log.Warn("read a viewer's channels of a device status event", "device_id", ev.deviceID, "error", err)
 		return ev, false

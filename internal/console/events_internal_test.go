@@ -19,18 +19,14 @@ func (f fakeCatalog) Listen(context.Context, []string, func(channel, payload str
 	return nil
 }
 
-func (f fakeCatalog) ListDevices(context.Context, store.DeviceFilter) ([]store.Device, int, error) {
-	return nil, 0, nil
-}
-
-func (f fakeCatalog) ListChannels(_ context.Context, flt store.ChannelFilter) ([]store.Channel, int, error) {
+func (f fakeCatalog) AllChannels(_ context.Context, deviceID string) ([]store.Channel, error) {
 	var out []store.Channel
 	for _, c := range f {
-		if c.DeviceID == flt.DeviceID {
+		if deviceID == "" || c.DeviceID == deviceID {
 			out = append(out, c)
 		}
 	}
-	return out, len(out), nil
+	return out, nil
 }
 
 func (f fakeCatalog) FindChannel(_ context.Context, id string) (store.Channel, error) {
@@ -190,9 +186,9 @@ type countingCatalog struct {
 	reads int
 }
 
-func (c *countingCatalog) ListChannels(ctx context.Context, flt store.ChannelFilter) ([]store.Channel, int, error) {
+func (c *countingCatalog) AllChannels(ctx context.Context, deviceID string) ([]store.Channel, error) {
 	c.reads++
-	return c.fakeCatalog.ListChannels(ctx, flt)
+	return c.fakeCatalog.AllChannels(ctx, deviceID)
 }
 
 func (c *countingCatalog) FindChannel(ctx context.Context, id string) (store.Channel, error) {

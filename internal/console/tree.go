@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -39,34 +38,6 @@ type Node struct {
 	Children     []*Node `json:"children,omitempty"`
 }
 
-// allDevices and allChannels read every row, a page at a time.
-func allDevices(ctx context.Context, st Catalog) ([]store.Device, error) {
-	return readAll(func(offset int) ([]store.Device, int, error) {
-		return st.ListDevices(ctx, store.DeviceFilter{Limit: 1000, Offset: offset})
-	})
-}
-
-func allChannels(ctx context.Context, st Catalog) ([]store.Channel, error) {
-	return readAll(func(offset int) ([]store.Channel, int, error) {
-		return st.ListChannels(ctx, store.ChannelFilter{Limit: 1000, Offset: offset})
-	})
-}
-
-// readAll calls list with growing offsets until it has every row.
-func readAll[T any](list func(offset int) ([]T, int, error)) ([]T, error) {
-	var out []T
-	for {
-		page, total, err := list(len(out))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) == 0 || len(out) >= total {
-			return out, nil
-		}
-	}
-}
-
 func (a *API) tree(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	by := r.URL.Query().Get("by")
 	if by == "" {
@@ -77,13 +48,13 @@ func (a *API) tree(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 	}
 	// The user's slice only: the tree shows what its lists show.
 	cat := a.catalog(sess, "")
-	chs, err := allChannels(r.Context(), cat)
+	chs, err := cat.AllChannels(r.Context(), "")
 	if err != nil {
 		return err
 	}
 	var nodes []*Node
 	if by == NodeDevice {
-		devs, err := allDevices(r.Context(), cat)
+		devs, err := cat.AllDevices(r.Context())
 		if err != nil {
 			return err
 		}

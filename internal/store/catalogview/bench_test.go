@@ -63,7 +63,7 @@ func BenchmarkSlices(b *testing.B) {
 		})
 		b.Run(op.Name+"/all-channels", func(b *testing.B) {
 			scopebench.Latencies(b, size, func() error {
-				_, err := any.AllChannels(ctx)
+				_, err := any.AllChannels(ctx, "")
 				return err
 			})
 		})

@@ -10,13 +10,15 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
-// AllChannels returns every channel v sees, ordered by device and ID, in
-// one statement. The tree reads a whole slice: pages of ListChannels would
-// find the slice again for every page and count it each time (3 s instead
-// of tens of milliseconds for 30,000 channels, docs/benchmarks.md).
-func (v *View) AllChannels(ctx context.Context) ([]store.Channel, error) {
+// AllChannels returns every channel v sees, of device deviceID ("" any),
+// ordered by device and ID, in one statement. The tree and the status
+// events read whole slices: pages of ListChannels would find the slice
+// again for every page and count it each time (3 s instead of tens of
+// milliseconds for 30,000 channels, docs/benchmarks.md).
+func (v *View) AllChannels(ctx context.Context, deviceID string) ([]store.Channel, error) {
 	var c store.Conds
 	table := v.scope.channelTable(&c)
+	c.Eq("device_id", deviceID)
 	v.scope.channels(&c)
 	chs, err := all(ctx, v, table, channelColumns, c, "device_id, id", scanChannel)
 	if err != nil {
@@ -28,7 +30,7 @@ func (v *View) AllChannels(ctx context.Context) ([]store.Channel, error) {
 // AllDevices returns every device v sees, ordered by ID, in one statement.
 func (v *View) AllDevices(ctx context.Context) ([]store.Device, error) {
 	var c store.Conds
-	table := v.scope.countedDevices(&c)
+	table := v.scope.deviceTable(&c)
 	v.scope.devices(&c)
 	devs, err := all(ctx, v, table, deviceColumns, c, "id", scanDevice)
 	if err != nil {
@@ -50,16 +52,4 @@ func all[T any](ctx context.Context, v *View, table, columns string, c store.Con
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
-}
-
-// countedDevices is deviceTable with channel_count counted for all devices
-// at once: deviceTable's count per device finds the slice again for every
-// device (a correlated subquery), 1 s for a few hundred devices.
-func (s Scope) countedDevices(c *store.Conds) string {
-	if s.all {
-		return "devices"
-	}
-	cols := strings.Replace(deviceColumns, "channel_count", "COALESCE(n.channel_count, 0) AS channel_count", 1)
-	return "(SELECT " + cols + " FROM devices d LEFT JOIN (SELECT c.device_id, count(*)::int AS channel_count FROM channels c WHERE " +
-		channelPredicate("c.", s.args(c)) + " GROUP BY c.device_id) n ON n.device_id = d.id) devices"
 }

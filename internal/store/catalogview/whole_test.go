@@ -26,14 +26,16 @@ func TestAll(t *testing.T) {
 		devices  []string
 		// counts are the devices' channel_count: the channels in the slice.
 		counts []int
+		// ofNVR1 are the channels of nvr1 in the slice.
+		ofNVR1 []string
 	}{
-		{"everything", s.view, []string{camD1, camD2, camN}, []string{nvr1, nvr2}, []int{2, 1}},
-		{"user", s.view.In(catalogview.UserScope(uid, "", at)), []string{camD1, camN}, []string{nvr1, nvr2}, []int{1, 1}},
-		{"user without the right", s.view.In(catalogview.UserScope(uid, catalogview.RightPTZ, at)), nil, nil, nil},
+		{"everything", s.view, []string{camD1, camD2, camN}, []string{nvr1, nvr2}, []int{2, 1}, []string{camD1, camD2}},
+		{"user", s.view.In(catalogview.UserScope(uid, "", at)), []string{camD1, camN}, []string{nvr1, nvr2}, []int{1, 1}, []string{camD1}},
+		{"user without the right", s.view.In(catalogview.UserScope(uid, catalogview.RightPTZ, at)), nil, nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			chs, err := tt.view.AllChannels(context.Background())
+			chs, err := tt.view.AllChannels(context.Background(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,6 +45,17 @@ func TestAll(t *testing.T) {
 			}
 			if !slices.Equal(ids, tt.channels) {
 				t.Errorf("channels %v, want %v", ids, tt.channels)
+			}
+			chs, err = tt.view.AllChannels(context.Background(), nvr1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = nil
+			for _, c := range chs {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, tt.ofNVR1) {
+				t.Errorf("channels of %s %v, want %v", nvr1, ids, tt.ofNVR1)
 			}
 			devs, err := tt.view.AllDevices(context.Background())
 			if err != nil {
