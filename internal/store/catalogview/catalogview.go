@@ -69,8 +69,8 @@ func (s Scope) deviceTable(c *store.Conds) string {
 		return "devices"
 	}
 	cols := strings.Replace(deviceColumns, "channel_count", "COALESCE(n.channel_count, 0) AS channel_count", 1)
-	return "(SELECT " + cols + " FROM devices d LEFT JOIN (SELECT c.device_id, count(*)::int AS channel_count FROM channels c WHERE " +
-		channelPredicate("c.", s.args(c)) + " GROUP BY c.device_id) n ON n.device_id = d.id) devices"
+	return "(SELECT " + cols + " FROM devices d LEFT JOIN (SELECT c.device_id, count(*)::int AS channel_count FROM (" +
+		channelSet(s.args(c), "channels", true) + ") c GROUP BY c.device_id) n ON n.device_id = d.id) devices"
 }
 
 func scanDevice(row pgx.Row) (store.Device, error) {
@@ -89,17 +89,22 @@ const channelColumns = `device_id, id, name, manufacturer, model, owner, civil_c
 	extra, stream_transport, created_at, updated_at`
 
 // channelTable is the view channel_state as s sees it, its arguments
-// appended to c: for a user, longitude and latitude are NULL on a channel
-// the user holds no location right on (decided here, in SQL, for every
-// reader).
+// appended to c: for a user, only the channels of the user's slice
+// (channelSet: every read of channels is filtered by it, there is no other
+// way to them), and longitude and latitude are NULL on a channel the user
+// holds no location right on (decided here, in SQL, for every reader).
+// The location slice is looked up for the rows a statement returns only,
+// not for every row of the slice it counts or sorts.
 func (s Scope) channelTable(c *store.Conds) string {
 	if s.all {
 		return "channel_state"
 	}
-	located := channelPredicate("", UserScope(s.UserID, RightLocation, s.At).args(c))
-	cols := strings.NewReplacer("longitude", "CASE WHEN located THEN longitude END AS longitude",
-		"latitude", "CASE WHEN located THEN latitude END AS latitude").Replace(channelColumns)
-	return "(SELECT " + cols + " FROM (SELECT *, " + located + " AS located FROM channel_state) cs) channel_state"
+	slice := channelSet(s.args(c), "channel_state", true)
+	located := "((device_id, id) IN (SELECT l.device_id, l.id FROM (" +
+		channelSet(UserScope(s.UserID, RightLocation, s.At).args(c), "channels", true) + ") l))"
+	cols := strings.NewReplacer("longitude", "CASE WHEN "+located+" THEN longitude END AS longitude",
+		"latitude", "CASE WHEN "+located+" THEN latitude END AS latitude").Replace(channelColumns)
+	return "(SELECT " + cols + " FROM (" + slice + ") cs) channel_state"
 }
 
 func scanChannel(row pgx.Row) (store.Channel, error) {
@@ -153,7 +158,6 @@ func (v *View) GetChannel(ctx context.Context, deviceID, id string) (store.Chann
 	table := v.scope.channelTable(&cond)
 	cond.Add("device_id = $?", deviceID)
 	cond.Add("id = $?", id)
-	v.scope.channels(&cond)
 	c, err := one(ctx, v, table, channelColumns, cond, "", scanChannel)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Channel{}, fmt.Errorf("channel %s/%s: %w", deviceID, id, store.ErrNotFound)
@@ -172,7 +176,6 @@ func (v *View) FindChannel(ctx context.Context, id string) (store.Channel, error
 	var cond store.Conds
 	table := v.scope.channelTable(&cond)
 	cond.Add("id = $?", id)
-	v.scope.channels(&cond)
 	c, err := one(ctx, v, table, channelColumns, cond, "online DESC, updated_at DESC", scanChannel)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Channel{}, fmt.Errorf("channel %s: %w", id, store.ErrNotFound)
@@ -197,6 +200,5 @@ func (v *View) ListChannels(ctx context.Context, f store.ChannelFilter) ([]store
 	if f.Text != "" {
 		c.Add("(id ILIKE $? OR name ILIKE $? OR address ILIKE $?)", "%"+store.EscapeLike(f.Text)+"%")
 	}
-	v.scope.channels(&c)
 	return store.ListPage(ctx, v.Pool, table, channelColumns, c, "device_id, id", f.Limit, f.Offset, scanChannel)
 }

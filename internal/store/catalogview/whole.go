@@ -19,7 +19,6 @@ func (v *View) AllChannels(ctx context.Context, deviceID string) ([]store.Channe
 	var c store.Conds
 	table := v.scope.channelTable(&c)
 	c.Eq("device_id", deviceID)
-	v.scope.channels(&c)
 	chs, err := all(ctx, v, table, channelColumns, c, "device_id, id", scanChannel)
 	if err != nil {
 		return nil, fmt.Errorf("all channels: %w", err)
