@@ -11,19 +11,31 @@ import (
 )
 
 // AllChannels returns every channel v sees, of device deviceID ("" any),
-// ordered by device and ID, in one statement. The tree and the status
-// events read whole slices: pages of ListChannels would find the slice
-// again for every page and count it each time (3 s instead of tens of
-// milliseconds for 30,000 channels, docs/benchmarks.md).
+// ordered by device and ID, in one statement. The status events read whole
+// slices: pages of ListChannels would find the slice again for every page
+// and count it each time (3 s instead of tens of milliseconds for 30,000
+// channels, docs/benchmarks.md).
 func (v *View) AllChannels(ctx context.Context, deviceID string) ([]store.Channel, error) {
+	chs := []store.Channel{}
+	err := v.EachChannel(ctx, deviceID, func(c store.Channel) error {
+		chs = append(chs, c)
+		return nil
+	})
+	return chs, err
+}
+
+// EachChannel calls fn with every channel v sees, of device deviceID (""
+// any), ordered by device and ID, as the statement returns them, and stops
+// at fn's first error. The tree reads a whole slice this way: holding
+// 30,000 channels in a slice before building it cost more than the query.
+func (v *View) EachChannel(ctx context.Context, deviceID string, fn func(store.Channel) error) error {
 	var c store.Conds
 	table := v.scope.channelTable(&c)
 	c.Eq("device_id", deviceID)
-	chs, err := all(ctx, v, table, channelColumns, c, "device_id, id", scanChannel)
-	if err != nil {
-		return nil, fmt.Errorf("all channels: %w", err)
+	if err := each(ctx, v, table, channelColumns, c, "device_id, id", scanChannel, fn); err != nil {
+		return fmt.Errorf("all channels: %w", err)
 	}
-	return chs, nil
+	return nil
 }
 
 // AllDevices returns every device v sees, ordered by ID, in one statement.
@@ -31,24 +43,39 @@ func (v *View) AllDevices(ctx context.Context) ([]store.Device, error) {
 	var c store.Conds
 	table := v.scope.deviceTable(&c)
 	v.scope.devices(&c)
-	devs, err := all(ctx, v, table, deviceColumns, c, "id", scanDevice)
+	devs := []store.Device{}
+	err := each(ctx, v, table, deviceColumns, c, "id", scanDevice, func(d store.Device) error {
+		devs = append(devs, d)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("all devices: %w", err)
 	}
 	return devs, nil
 }
 
-// all reads every row of table matching c in order.
-func all[T any](ctx context.Context, v *View, table, columns string, c store.Conds, order string,
-	scan func(pgx.Row) (T, error),
-) ([]T, error) {
+// each calls fn with every row of table matching c in order, as the
+// statement returns them, and stops at fn's first error.
+func each[T any](ctx context.Context, v *View, table, columns string, c store.Conds, order string,
+	scan func(pgx.Row) (T, error), fn func(T) error,
+) error {
 	q := "SELECT " + columns + " FROM " + table
 	if len(c.Where) > 0 {
 		q += " WHERE " + strings.Join(c.Where, " AND ")
 	}
 	rows, err := v.Pool.Query(ctx, q+" ORDER BY "+order, c.Args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+	defer rows.Close()
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(item); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
