@@ -17,7 +17,7 @@ import (
 // channels, docs/benchmarks.md).
 func (v *View) AllChannels(ctx context.Context, deviceID string) ([]store.Channel, error) {
 	chs := []store.Channel{}
-	err := v.EachChannel(ctx, deviceID, func(c store.Channel) error {
+	err := v.eachChannel(ctx, deviceID, "device_id, id", func(c store.Channel) error {
 		chs = append(chs, c)
 		return nil
 	})
@@ -25,14 +25,20 @@ func (v *View) AllChannels(ctx context.Context, deviceID string) ([]store.Channe
 }
 
 // EachChannel calls fn with every channel v sees, of device deviceID (""
-// any), ordered by device and ID, as the statement returns them, and stops
-// at fn's first error. The tree reads a whole slice this way: holding
-// 30,000 channels in a slice before building it cost more than the query.
+// any), in no particular order, as the statement returns them, and stops
+// at fn's first error. The tree reads a whole slice this way and orders
+// it itself: holding 30,000 channels in a slice first, and sorting them in
+// the database (on disk beyond work_mem), cost more than finding them.
 func (v *View) EachChannel(ctx context.Context, deviceID string, fn func(store.Channel) error) error {
+	return v.eachChannel(ctx, deviceID, "", fn)
+}
+
+// eachChannel is EachChannel in order ("" none).
+func (v *View) eachChannel(ctx context.Context, deviceID, order string, fn func(store.Channel) error) error {
 	var c store.Conds
 	table := v.scope.channelTable(&c)
 	c.Eq("device_id", deviceID)
-	if err := each(ctx, v, table, channelColumns, c, "device_id, id", scanChannel, fn); err != nil {
+	if err := each(ctx, v, table, channelColumns, c, order, scanChannel, fn); err != nil {
 		return fmt.Errorf("all channels: %w", err)
 	}
 	return nil
@@ -54,8 +60,8 @@ func (v *View) AllDevices(ctx context.Context) ([]store.Device, error) {
 	return devs, nil
 }
 
-// each calls fn with every row of table matching c in order, as the
-// statement returns them, and stops at fn's first error.
+// each calls fn with every row of table matching c in order ("" none), as
+// the statement returns them, and stops at fn's first error.
 func each[T any](ctx context.Context, v *View, table, columns string, c store.Conds, order string,
 	scan func(pgx.Row) (T, error), fn func(T) error,
 ) error {
@@ -63,7 +69,10 @@ func each[T any](ctx context.Context, v *View, table, columns string, c store.Co
 	if len(c.Where) > 0 {
 		q += " WHERE " + strings.Join(c.Where, " AND ")
 	}
-	rows, err := v.Pool.Query(ctx, q+" ORDER BY "+order, c.Args...)
+	if order != "" {
+		q += " ORDER BY " + order
+	}
+	rows, err := v.Pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return err
 	}
