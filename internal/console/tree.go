@@ -7,6 +7,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
@@ -47,20 +48,20 @@ func (a *API) tree(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 		return badRequest("by must be device or region, got %q", by)
 	}
 	// The user's slice only: the tree shows what its lists show. The
-	// channels are added as the statement returns them: a slice of
-	// 30,000 channels held first cost more than the query.
+	// channels are added as the statement returns them (a slice of
+	// 30,000 channels held first cost more than the query).
 	cat := a.catalog(sess, "")
 	var t treeBuilder
 	if by == NodeDevice {
-		devs, err := cat.AllDevices(r.Context())
-		if err != nil {
+		d := newDeviceTree()
+		if err := cat.EachTreeDevice(r.Context(), d.addDevice); err != nil {
 			return err
 		}
-		t = newDeviceTree(devs)
+		t = d
 	} else {
-		t = &regionTree{names: map[string]string{}, regions: map[string]*Node{}}
+		t = newRegionTree()
 	}
-	if err := cat.EachChannel(r.Context(), "", func(c store.Channel) error {
+	if err := cat.EachTreeChannel(r.Context(), func(c catalogview.TreeChannel) error {
 		t.add(c)
 		return nil
 	}); err != nil {
@@ -76,12 +77,12 @@ func (a *API) tree(w http.ResponseWriter, r *http.Request, sess *auth.Session) e
 
 // treeBuilder builds a tree from channels added in any order.
 type treeBuilder interface {
-	add(c store.Channel)
+	add(c catalogview.TreeChannel)
 	// nodes returns the tree's roots, every level sorted.
 	nodes() []*Node
 }
 
-func channelNode(c store.Channel) *Node {
+func channelNode(c catalogview.TreeChannel) *Node {
 	name := c.Name
 	if name == "" {
 		name = c.ID
@@ -92,7 +93,7 @@ func channelNode(c store.Channel) *Node {
 // isVideoChannel tells video sources from the catalog's organisation entries
 // (civil codes, business groups, virtual organisations), which only name
 // the tree's branches. GB/T 28181 IDs carry their type in digits 11–13.
-func isVideoChannel(c store.Channel) bool {
+func isVideoChannel(c catalogview.TreeChannel) bool {
 	if len(c.ID) != 20 {
 		return false
 	}
@@ -103,36 +104,29 @@ func isVideoChannel(c store.Channel) bool {
 	return true
 }
 
-// DeviceTree is device → channels, both ordered by ID.
-func DeviceTree(devs []store.Device, chs []store.Channel) []*Node {
-	t := newDeviceTree(devs)
-	for _, c := range chs {
-		t.add(c)
-	}
-	return t.nodes()
-}
-
-// deviceTree builds DeviceTree.
+// deviceTree is device → channels, both ordered by ID.
 type deviceTree struct {
 	byDevice map[string]*Node
 	roots    []*Node
 }
 
-func newDeviceTree(devs []store.Device) *deviceTree {
-	t := &deviceTree{byDevice: make(map[string]*Node, len(devs))}
-	for _, d := range devs {
-		name := d.Name
-		if name == "" {
-			name = d.ID
-		}
-		n := &Node{ID: d.ID, Name: name, Kind: NodeDevice, Online: d.Online}
-		t.byDevice[d.ID] = n
-		t.roots = append(t.roots, n)
-	}
-	return t
+func newDeviceTree() *deviceTree {
+	return &deviceTree{byDevice: map[string]*Node{}}
 }
 
-func (t *deviceTree) add(c store.Channel) {
+// addDevice adds a device; its channels are added after it.
+func (t *deviceTree) addDevice(d catalogview.TreeDevice) error {
+	name := d.Name
+	if name == "" {
+		name = d.ID
+	}
+	n := &Node{ID: d.ID, Name: name, Kind: NodeDevice, Online: d.Online}
+	t.byDevice[d.ID] = n
+	t.roots = append(t.roots, n)
+	return nil
+}
+
+func (t *deviceTree) add(c catalogview.TreeChannel) {
 	d := t.byDevice[c.DeviceID]
 	if d == nil || !isVideoChannel(c) {
 		return
@@ -168,9 +162,10 @@ func civilLevels(code string) []string {
 // from the catalog's civil-code entries where there are some. Channels
 // without a civil code go to the region "unassigned".
 func RegionTree(chs []store.Channel) []*Node {
-	t := &regionTree{names: map[string]string{}, regions: map[string]*Node{}}
+	t := newRegionTree()
 	for _, c := range chs {
-		t.add(c)
+		t.add(catalogview.TreeChannel{DeviceID: c.DeviceID, ID: c.ID, Name: c.Name, CivilCode: c.CivilCode,
+			Online: c.Online, PTZType: c.PTZType})
 	}
 	return t.nodes()
 }
@@ -181,6 +176,10 @@ type regionTree struct {
 	names   map[string]string
 	regions map[string]*Node
 	roots   []*Node
+}
+
+func newRegionTree() *regionTree {
+	return &regionTree{names: map[string]string{}, regions: map[string]*Node{}}
 }
 
 func (t *regionTree) region(id string, parent *Node) *Node {
@@ -197,7 +196,7 @@ func (t *regionTree) region(id string, parent *Node) *Node {
 	return n
 }
 
-func (t *regionTree) add(c store.Channel) {
+func (t *regionTree) add(c catalogview.TreeChannel) {
 	if !isVideoChannel(c) {
 		if len(c.ID) <= 8 && c.Name != "" {
 			t.names[c.ID] = c.Name

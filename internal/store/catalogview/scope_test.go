@@ -135,6 +135,22 @@ func TestScope(t *testing.T) {
 			inDistrict: true, channels: []string{camD1, camD2}, devices: []string{nvr1},
 		},
 		{
+			// The sets are read disjoint (catalogview's channelSet): each
+			// channel once, whichever sets hold it.
+			name: "overlapping sets, each channel once",
+			setup: func(t *testing.T, s *scopeDB) {
+				for _, d := range []int64{s.city, s.district} {
+					s.exec(t, `INSERT INTO grants (department_id, scope_kind, civil_code, rights) VALUES ($1, 'region', '3402', '{live}')`, d)
+				}
+				s.exec(t, `INSERT INTO grants (department_id, scope_kind, civil_code, rights) VALUES ($1, 'region', '340201', '{live}')`, s.district)
+				s.exec(t, `INSERT INTO grants (department_id, scope_kind, device_id, rights) VALUES ($1, 'device', $2, '{live}')`, s.district, nvr1)
+				s.exec(t, `INSERT INTO grants (department_id, scope_kind, channel_ids, rights) VALUES ($1, 'channels', $2, '{live}')`,
+					s.city, []string{camD1, camN, camN})
+				s.exec(t, `INSERT INTO channel_owners (channel_id, department_id) VALUES ($1, $2)`, camD2, s.district)
+			},
+			inDistrict: true, channels: []string{camD1, camD2, camN}, devices: []string{nvr1, nvr2},
+		},
+		{
 			name: "a child's grant does not reach the parent",
 			setup: func(t *testing.T, s *scopeDB) {
 				s.exec(t, `INSERT INTO grants (department_id, scope_kind, civil_code, rights) VALUES ($1, 'region', '3402', '{live}')`, s.district)
@@ -281,8 +297,13 @@ func TestScope(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids = nil
+			counted := 0 // every channel of the slice counts once on its device
 			for _, d := range devs {
 				ids = append(ids, d.ID)
+				counted += d.ChannelCount
+			}
+			if counted != len(tt.channels) {
+				t.Errorf("devices' channel_count sum to %d, want %d", counted, len(tt.channels))
 			}
 			if !slices.Equal(ids, tt.devices) || total != len(tt.devices) {
 				t.Errorf("devices %v (total %d), want %v", ids, total, tt.devices)
