@@ -11,7 +11,8 @@ import (
 )
 
 // TestAll reads whole slices in one statement: what the lists' pages
-// return together, for everything and for a user's grants.
+// return together, for everything and for a user's grants, and the tree's
+// reads (EachTreeChannel, EachTreeDevice) the same rows.
 func TestAll(t *testing.T) {
 	s := newScopeDB(t)
 	s.exec(t, `INSERT INTO grants (department_id, scope_kind, civil_code, rights) VALUES ($1, 'region', '340201', '{live}')`, s.city)
@@ -72,6 +73,28 @@ func TestAll(t *testing.T) {
 			}
 			if !slices.Equal(ids, tt.devices) {
 				t.Errorf("devices %v, want %v", ids, tt.devices)
+			}
+			ids = nil
+			if err := tt.view.EachTreeChannel(context.Background(), func(c catalogview.TreeChannel) error {
+				ids = append(ids, c.ID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, tt.channels) {
+				t.Errorf("tree channels %v, want %v", ids, tt.channels)
+			}
+			ids = nil
+			if err := tt.view.EachTreeDevice(context.Background(), func(d catalogview.TreeDevice) error {
+				ids = append(ids, d.ID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, tt.devices) {
+				t.Errorf("tree devices %v, want %v", ids, tt.devices)
 			}
 		})
 	}
