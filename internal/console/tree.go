@@ -164,8 +164,10 @@ func civilLevels(code string) []string {
 func RegionTree(chs []store.Channel) []*Node {
 	t := newRegionTree()
 	for _, c := range chs {
-		t.add(catalogview.TreeChannel{DeviceID: c.DeviceID, ID: c.ID, Name: c.Name, CivilCode: c.CivilCode,
-			Online: c.Online, PTZType: c.PTZType})
+		t.add(catalogview.TreeChannel{
+			DeviceID: c.DeviceID, ID: c.ID, Name: c.Name, CivilCode: c.CivilCode,
+			Online: c.Online, PTZType: c.PTZType,
+		})
 	}
 	return t.nodes()
 }
