@@ -177,7 +177,8 @@ func (a *API) exportAudit(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 		return err
 	}
 	if total > MaxAuditExport {
-		return badRequest("%d rows match, over the %d one export holds: narrow the filter (from, to, user, department, action, channel)", total, MaxAuditExport)
+		return badRequest("%d rows match, over the %d one export holds: narrow the filter (from, to, user, department, action, channel)",
+			total, MaxAuditExport)
 	}
 	// The export is an access like any other: audited before it is given.
 	if err := a.audit(r, sess, "audit_export", "", map[string]any{"format": format, "rows": total, "query": r.URL.RawQuery}); err != nil {

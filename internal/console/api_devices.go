@@ -38,7 +38,8 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if err != nil {
 		return err
 	}
-	devs, total, err := a.catalog(sess, "").ListDevices(r.Context(), store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
+	devs, total, err := a.catalog(sess, "").ListDevices(r.Context(),
+		store.DeviceFilter{Online: p.Online, Text: p.Q, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return err
 	}

@@ -130,8 +130,11 @@ func (a *API) refusePTZ(w http.ResponseWriter, r *http.Request, sess *auth.Sessi
 	})
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(until.Sub(a.now()).Round(time.Second)/time.Second))))
 	svcapi.WriteJSON(w, http.StatusConflict, PTZLockedBody{
-		ErrorBody: ErrorBody{Error: "PTZ of this camera is controlled by " + holder + " until " + until.Format(time.RFC3339), Code: CodePTZLocked},
-		Holder:    holder,
-		Until:     until,
+		ErrorBody: ErrorBody{
+			Error: "PTZ of this camera is controlled by " + holder + " until " + until.Format(time.RFC3339),
+			Code:  CodePTZLocked,
+		},
+		Holder: holder,
+		Until:  until,
 	})
 }

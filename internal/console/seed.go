@@ -91,7 +91,8 @@ func SeedExamples(ctx context.Context, db *consoledb.DB, accounts *auth.Service,
 		users = append(users, ex.Username)
 	}
 	if len(s.done) == 0 {
-		_, err := fmt.Fprintf(out, "example departments already seeded (operators %s; their initial passwords were shown at the first run, an admin resets them under 用户 / Users)\n",
+		_, err := fmt.Fprintf(out, "example departments already seeded (operators %s; "+
+			"their initial passwords were shown at the first run, an admin resets them under 用户 / Users)\n",
 			strings.Join(users, ", "))
 		return err
 	}

@@ -248,7 +248,8 @@ func (s *Service) RefuseLogin(ctx context.Context, username, remote, reason stri
 	if err := s.countAddress(ctx, ipKey, remote, now, detail); err != nil {
 		s.Log.Warn("count a refused login", "remote", remote, "error", err)
 	}
-	_ = s.audit(ctx, Refused(store.AuditEntry{Username: counterName(username), Action: "login_failed", Remote: remote, Detail: detail}, reason))
+	e := store.AuditEntry{Username: counterName(username), Action: "login_failed", Remote: remote, Detail: detail}
+	_ = s.audit(ctx, Refused(e, reason))
 	return nil
 }
 

@@ -108,7 +108,8 @@ func (s *Service) checkOldPassword(ctx context.Context, sess Session, oldPasswor
 		s.Log.Warn("password changes of a user locked after repeated wrong old passwords",
 			"username", u.Username, "remote", remote, "until", *f.LockedUntil)
 	}
-	_ = s.audit(ctx, Refused(AuditedBy(store.AuditEntry{Action: "password_change_failed", Remote: remote, Detail: detail}, u), "wrong old password"))
+	e := AuditedBy(store.AuditEntry{Action: "password_change_failed", Remote: remote, Detail: detail}, u)
+	_ = s.audit(ctx, Refused(e, "wrong old password"))
 	if f.Locked(now) {
 		return u, key, &LockedError{Until: *f.LockedUntil}
 	}

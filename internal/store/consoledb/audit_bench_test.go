@@ -33,7 +33,7 @@ func BenchmarkAuditInsert(b *testing.B) {
 		name string
 		open func(testing.TB) *consoledb.DB
 	}{
-		{"test", func(tb testing.TB) *consoledb.DB { return open(tb) }},
+		{"test", open},
 		{"durable", openDurable},
 	} {
 		b.Run(cluster.name, func(b *testing.B) {

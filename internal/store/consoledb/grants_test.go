@@ -181,8 +181,10 @@ INSERT INTO channels (device_id, id, civil_code) VALUES ('dev1', 'cam1', '340201
 	}
 	until := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	for _, g := range []consoledb.Grant{
-		{DepartmentID: top, Scope: consoledb.GrantScope{Kind: "region", CivilCode: "3402"},
-			Rights: []string{"live", "playback", "share"}, ValidUntil: &until},
+		{
+			DepartmentID: top, Scope: consoledb.GrantScope{Kind: "region", CivilCode: "3402"},
+			Rights: []string{"live", "playback", "share"}, ValidUntil: &until,
+		},
 		{DepartmentID: top, Scope: consoledb.GrantScope{Kind: "device", DeviceID: "dev2"}, Rights: []string{"live", "ptz", "share"}, PTZPriority: 4},
 		{DepartmentID: top, Scope: consoledb.GrantScope{Kind: "channels", ChannelIDs: []string{"cam4"}}, Rights: []string{"live"}},
 		{DepartmentID: top, Scope: consoledb.GrantScope{Kind: "region", CivilCode: "35"}, Rights: []string{"live", "share"}, Hours: "08:00-20:00"},
@@ -233,8 +235,10 @@ INSERT INTO channels (device_id, id, civil_code) VALUES ('dev1', 'cam1', '340201
 		{"an invalid grant", below, region("3"), []string{"live"}, 0, nil, "", store.ErrInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g := consoledb.Grant{DepartmentID: tt.dept, Scope: tt.scope, Rights: tt.rights, PTZPriority: tt.prio,
-				ValidUntil: tt.until, Hours: tt.hours, CreatedBy: "da"}
+			g := consoledb.Grant{
+				DepartmentID: tt.dept, Scope: tt.scope, Rights: tt.rights, PTZPriority: tt.prio,
+				ValidUntil: tt.until, Hours: tt.hours, CreatedBy: "da",
+			}
 			out, err := db.ShareGrant(ctx, g, admin, top, now)
 			if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
 				t.Fatalf("ShareGrant: %v, want %v", err, tt.want)

@@ -49,19 +49,6 @@ func ChannelID(n int) string { return fmt.Sprintf("3400000000131%07d", n) }
 // DeviceID is the ID of device n (an NVR, type 118).
 func DeviceID(n int) string { return fmt.Sprintf("3400000000118%07d", n) }
 
-// The tree: department 1 is the province (34), 2–11 its 10 cities, 12–111
-// the 100 counties (10 per city), 112–1111 the 1,000 townships (10 per
-// county), and 1112–2000 the 889 free units (派出所, 交警, …): units hang
-// under a township, except every hundredth unit, which hangs under the
-// province. Channel n's civil code is the code of township n / 100 (two
-// devices of 50 channels each per township).
-const (
-	firstCity     = 2
-	firstCounty   = 12
-	firstTownship = 112
-	firstUnit     = 1112
-)
-
 // statements build the data set, in order. township(t) is the 8-digit code
 // of township t (0–999): city t/100, county t/10%10, town t%10, each
 // numbered from 01.
@@ -84,6 +71,12 @@ var statements = []string{
 	        117 + (n % 1000) / 1000.0, 31 + (n / 1000) / 1000.0, n % 4
 	 FROM generate_series(0, 99999) n JOIN bench_township tw ON tw.t = n / 100`,
 
+	// The tree: department 1 is the province (34), 2–11 its 10 cities,
+	// 12–111 the 100 counties (10 per city), 112–1111 the 1,000 townships
+	// (10 per county), and 1112–2000 the 889 free units (派出所, 交警, …):
+	// units hang under a township, except every hundredth unit, which hangs
+	// under the province. Channel n's civil code is the code of township
+	// n / 100 (two devices of 50 channels each per township).
 	`INSERT INTO departments (id, parent_id, name, level, civil_code) VALUES (1, NULL, '省', 'province', '34')`,
 	`INSERT INTO departments (id, parent_id, name, level, civil_code)
 	 SELECT 2 + c, 1, '市 ' || c, 'city', '34' || lpad((c + 1)::text, 2, '0') FROM generate_series(0, 9) c`,
