@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -25,6 +26,20 @@ func Connect(ctx context.Context, url string, maxConns int32, log *slog.Logger) 
 		return nil, fmt.Errorf("store: parse database URL: %w", err)
 	}
 	cfg.MaxConns = maxConns
+	// What the database says besides results reaches the log: a migration's
+	// NOTICE (00012: the audit log could not be given its own owner) would
+	// be lost otherwise.
+	noticeLog := log
+	if noticeLog == nil {
+		noticeLog = slog.Default()
+	}
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		level := slog.LevelInfo
+		if n.Severity == "WARNING" {
+			level = slog.LevelWarn
+		}
+		noticeLog.Log(context.Background(), level, "database notice", "severity", n.Severity, "message", n.Message, "detail", n.Detail)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
