@@ -47,30 +47,55 @@ func ListPage[T any](ctx context.Context, pool *pgxpool.Pool, table, columns str
 	if len(c.Where) > 0 {
 		cond = " WHERE " + strings.Join(c.Where, " AND ")
 	}
-	var total int
-	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+table+cond, c.Args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count %s: %w", table, err)
+	// The total and the page are two statements on two connections at
+	// once: each finds the rows again (a user's slice of 30,000 channels
+	// is most of the cost), so together they take the longer of the two,
+	// not the sum. The count is waited for on every path.
+	type counted struct {
+		total int
+		err   error
 	}
-	args := make([]any, 0, len(c.Args)+2)
-	args = append(append(args, c.Args...), limit, offset)
+	count := make(chan counted, 1)
+	go func() {
+		var n counted
+		n.err = pool.QueryRow(ctx, "SELECT count(*) FROM "+table+cond, c.Args...).Scan(&n.total)
+		count <- n
+	}()
+	items, err := listRows(ctx, pool, table, columns, cond, c.Args, order, limit, offset, scan)
+	n := <-count
+	if n.err != nil {
+		return nil, 0, fmt.Errorf("count %s: %w", table, n.err)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return items, n.total, nil
+}
+
+// listRows reads one page of ListPage.
+func listRows[T any](ctx context.Context, pool *pgxpool.Pool, table, columns, cond string, condArgs []any,
+	order string, limit, offset int, scan func(pgx.Row) (T, error),
+) ([]T, error) {
+	args := make([]any, 0, len(condArgs)+2)
+	args = append(append(args, condArgs...), limit, offset)
 	q := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT $%d OFFSET $%d", columns, table, cond, order, len(args)-1, len(args))
 	rows, err := pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", table, err)
+		return nil, fmt.Errorf("list %s: %w", table, err)
 	}
 	defer rows.Close()
 	items := []T{}
 	for rows.Next() {
 		item, err := scan(rows)
 		if err != nil {
-			return nil, 0, fmt.Errorf("scan %s: %w", table, err)
+			return nil, fmt.Errorf("scan %s: %w", table, err)
 		}
 		items = append(items, item)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", table, err)
+		return nil, fmt.Errorf("list %s: %w", table, err)
 	}
-	return items, total, nil
+	return items, nil
 }
 
 // EscapeLike escapes the wildcards of s for a LIKE/ILIKE pattern.
