@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,8 +160,25 @@ func (a *auditSink) stored(t testing.TB) []auditapi.MediaOpen {
 	return append([]auditapi.MediaOpen(nil), a.opens...)
 }
 
-// startGW runs mediagw until the test ends.
+// startGW runs mediagw until the test ends. Its ports are picked free, and
+// another test binary may take one before mediagw binds it: such a start
+// is tried again on new ports.
 func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		g, err := tryStartGW(t, mod)
+		if err == nil {
+			return g
+		}
+		if !testsupport.AddrInUse(err) || attempt == testsupport.PortAttempts {
+			t.Fatalf("mediagw stopped: %v", err)
+		}
+		t.Logf("ports taken in between, again (%d): %v", attempt, err)
+	}
+}
+
+// tryStartGW starts mediagw once; an error is Run's, returned before ready.
+func tryStartGW(t testing.TB, mod func(*config.Mediagw)) (*testGW, error) {
 	t.Helper()
 	cfg := &config.Mediagw{}
 	cfg.SetDefaults()
@@ -211,13 +229,17 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 			}
 		})
 	}
-	t.Cleanup(g.stop)
 	// Run waits on no peer before it is ready: the bound, the HTTP server's
 	// own limit for a request to arrive, only ends a broken start.
+	var runErr error
 	testsupport.Eventually(t, cfg.HTTP.ReadHeaderTimeout.Std(), "mediagw ready", func() bool {
 		select {
 		case err := <-done:
-			t.Fatalf("mediagw stopped: %v", err)
+			runErr = err
+			if runErr == nil {
+				runErr = errors.New("mediagw Run returned before it was ready")
+			}
+			return true
 		default:
 		}
 		resp, err := http.Get(g.base + "/readyz")
@@ -227,7 +249,12 @@ func startGW(t testing.TB, mod func(*config.Mediagw)) *testGW {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return g
+	if runErr != nil {
+		cancel()
+		return nil, runErr
+	}
+	t.Cleanup(g.stop)
+	return g, nil
 }
 
 // streamWait bounds the waits for media at a path and the gateway's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,5 +86,23 @@ func TestNeed(t *testing.T) {
 func TestToolFindsAnInstalledBinary(t *testing.T) {
 	if p := testsupport.Tool(t, "sh", "dash"); p == "" {
 		t.Fatal("no path for sh")
+	}
+}
+
+func TestAddrInUse(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"wrapped errno", fmt.Errorf("start: %w", syscall.EADDRINUSE), true},
+		{"text only", errors.New("listen udp 127.0.0.1:1: bind: address already in use"), true},
+		{"other", errors.New("permission denied"), false},
+	}
+	for _, tt := range tests {
+		if got := testsupport.AddrInUse(tt.err); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

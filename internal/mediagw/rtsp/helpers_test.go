@@ -10,6 +10,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
 // udpPair returns a free even UDP port and the next one on 127.0.0.1, as
@@ -42,15 +43,23 @@ func udpPair(t testing.TB) (rtpAddr, rtcpAddr string) {
 // the UDP transport.
 func startServer(t testing.TB, src access.Source, udp bool) *rtsp.Server {
 	t.Helper()
-	s := &rtsp.Server{Source: src, Address: "127.0.0.1:0", Log: mediatest.Log(t)}
-	if udp {
-		s.UDPRTPAddress, s.UDPRTCPAddress = udpPair(t)
+	for attempt := 1; ; attempt++ {
+		s := &rtsp.Server{Source: src, Address: "127.0.0.1:0", Log: mediatest.Log(t)}
+		if udp {
+			s.UDPRTPAddress, s.UDPRTCPAddress = udpPair(t)
+		}
+		err := s.Initialize()
+		if err == nil {
+			t.Cleanup(s.Close)
+			return s
+		}
+		// The UDP pair was free when picked; another test binary may
+		// have taken it since.
+		if !testsupport.AddrInUse(err) || attempt == testsupport.PortAttempts {
+			t.Fatal(err)
+		}
+		t.Logf("ports taken in between, again (%d): %v", attempt, err)
 	}
-	if err := s.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // url returns the RTSP URL of path with a token.
