@@ -338,7 +338,10 @@ func TestGrantPriorities(t *testing.T) {
 // again, ownership gives every right; bad bodies are 400, an unknown
 // department 404, an operator 403.
 func TestGrantRoutes(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	// Noon: inside the grant's daily hours whenever the test runs (it
+	// failed once at 23:59:48 on the wall clock).
+	noon := time.Date(2026, 6, 1, 12, 0, 0, 0, time.Local)
+	e := newEnv(t, envOptions{now: func() time.Time { return noon }})
 	e.seed()
 	e.addUser("root", "root-password", store.RoleAdmin)
 	root := e.client()

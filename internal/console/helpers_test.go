@@ -219,6 +219,8 @@ type envOptions struct {
 	ipMaxFailures int
 	// proxies are the trusted reverse proxies.
 	proxies []netip.Prefix
+	// now is the API's clock (grants' validity and daily hours); nil: the wall clock.
+	now func() time.Time
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -276,7 +278,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	e.api = &console.API{
 		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
 		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events,
-		Proxies: auth.Proxies{Trusted: opts.proxies}, Log: quiet,
+		Proxies: auth.Proxies{Trusted: opts.proxies}, Log: quiet, Now: opts.now,
 	}
 	if opts.failOpen {
 		e.api.AuditFailOpen = true
