@@ -62,8 +62,7 @@ const deviceColumns = `id, name, manufacturer, model, firmware, transport, remot
 // the device reports would tell how many are hidden), for Everything it is
 // what the device reports. The counts come from one grouped join, so the
 // slice is found once per statement, not once per device (a correlated
-// count took 1 s for a page of a few hundred devices); a condition on the
-// device's id reaches into the join.
+// count took 1 s for a page of a few hundred devices).
 func (s Scope) deviceTable(c *store.Conds) string {
 	if s.all {
 		return "devices"
