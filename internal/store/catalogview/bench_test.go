@@ -67,6 +67,17 @@ func BenchmarkSlices(b *testing.B) {
 				return err
 			})
 		})
+		b.Run(op.Name+"/tree-channels", func(b *testing.B) {
+			scopebench.Latencies(b, size, func() error {
+				return any.EachTreeChannel(ctx, func(catalogview.TreeChannel) error { return nil })
+			})
+		})
+		b.Run(op.Name+"/tree", func(b *testing.B) {
+			scopebench.Latencies(b, size, func() error {
+				return any.EachTree(ctx, func(catalogview.TreeChannel) error { return nil },
+					func(catalogview.TreeDevice) error { return nil })
+			})
+		})
 		b.Run(op.Name+"/all-devices", func(b *testing.B) {
 			scopebench.Latencies(b, size, func() error {
 				_, err := any.AllDevices(ctx)

@@ -12,7 +12,7 @@ import (
 
 // TestAll reads whole slices in one statement: what the lists' pages
 // return together, for everything and for a user's grants, and the tree's
-// reads (EachTreeChannel, EachTreeDevice) the same rows.
+// reads (EachTreeChannel, EachTree) the same rows.
 func TestAll(t *testing.T) {
 	s := newScopeDB(t)
 	s.exec(t, `INSERT INTO grants (department_id, scope_kind, civil_code, rights) VALUES ($1, 'region', '340201', '{live}')`, s.city)
@@ -86,11 +86,19 @@ func TestAll(t *testing.T) {
 				t.Errorf("tree channels %v, want %v", ids, tt.channels)
 			}
 			ids = nil
-			if err := tt.view.EachTreeDevice(context.Background(), func(d catalogview.TreeDevice) error {
+			var treeChannels []string
+			if err := tt.view.EachTree(context.Background(), func(c catalogview.TreeChannel) error {
+				treeChannels = append(treeChannels, c.ID)
+				return nil
+			}, func(d catalogview.TreeDevice) error {
 				ids = append(ids, d.ID)
 				return nil
 			}); err != nil {
 				t.Fatal(err)
+			}
+			slices.Sort(treeChannels)
+			if !slices.Equal(treeChannels, tt.channels) {
+				t.Errorf("EachTree channels %v, want %v", treeChannels, tt.channels)
 			}
 			slices.Sort(ids)
 			if !slices.Equal(ids, tt.devices) {
