@@ -1,0 +1,123 @@
+// Package scheduler decides which channels a recorder node records. Several
+// nodes share the channels through leases in PostgreSQL (recorder_leases):
+// every LeaseTTL/3 a node renews its heartbeat and its leases, reads the
+// effective record plans, takes free or expired leases of the channels whose
+// plan is active now up to its fair share (candidates / live nodes, rounded
+// up, at most MaxChannels), and gives back the channels whose plan turned
+// off. A node that dies stops renewing: its leases expire after LeaseTTL and
+// the other nodes take its channels, recording the hole it left as a
+// recorder_down gap. Lease expiry runs on the database's clock only.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults of Scheduler.
+const (
+	// DefaultLeaseTTL is how long a lease lasts without renewal: a dead
+	// node's channels move within 2×DefaultLeaseTTL (30 s).
+	DefaultLeaseTTL = 15 * time.Second
+	// DefaultTimeout bounds one round's database work.
+	DefaultTimeout = 5 * time.Second
+)
+
+// Scheduler takes, renews and gives back the leases of one node and starts
+// and stops the recording of its channels through its Parent.
+type Scheduler struct {
+	// Node names this recorder node (unique among the nodes).
+	Node string
+	// URL is where the node serves (recorder_nodes.url), for operators.
+	URL string
+	// DB is the recorder's index (recordingdb.DB).
+	DB DB
+	// Parent records the channels.
+	Parent Parent
+	// LeaseTTL is the lease lifetime; the rounds run every LeaseTTL/3.
+	// 0 means DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// MaxChannels caps the channels this node records; 0 means no cap.
+	MaxChannels int
+	// RetentionDays and RetentionKeyDays are the retention of channels
+	// whose plans set none: standard and key retention class.
+	RetentionDays, RetentionKeyDays int
+	// Location is the time zone of the plans' schedules; nil means UTC.
+	Location *time.Location
+	// Timeout bounds one round's database work; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock of the plans' schedules and the gaps; nil means
+	// time.Now. Leases expire on the database's clock.
+	Now func() time.Time
+	// Tick starts the rounds after the first; nil means a ticker of
+	// LeaseTTL/3 (tests send their own ticks).
+	Tick <-chan time.Time
+	// Log receives the lease changes and the failed rounds.
+	Log *slog.Logger
+
+	// held is the channels being recorded, by channel; only the run
+	// goroutine touches it.
+	held   map[string]Lease
+	ticker *time.Ticker
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Initialize checks the configuration and starts the run goroutine, whose
+// first round runs at once.
+func (s *Scheduler) Initialize() error {
+	if s.Node == "" || s.DB == nil || s.Parent == nil {
+		return fmt.Errorf("initialize scheduler: %w: a node name, a database and a parent are required", ErrInvalid)
+	}
+	if s.LeaseTTL <= 0 {
+		s.LeaseTTL = DefaultLeaseTTL
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.Location == nil {
+		s.Location = time.UTC
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Tick == nil {
+		s.ticker = time.NewTicker(s.LeaseTTL / 3)
+		s.Tick = s.ticker.C
+	}
+	s.held = make(map[string]Lease)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.done = make(chan struct{})
+	go s.run()
+	return nil
+}
+
+// Close stops the rounds, stops every channel (StopClosing) and releases
+// its leases, so that another node takes them at once.
+func (s *Scheduler) Close() {
+	s.cancel()
+	<-s.done
+	if s.ticker != nil {
+		s.ticker.Stop()
+	}
+}
+
+func (s *Scheduler) run() {
+	defer close(s.done)
+	s.round()
+	for {
+		select {
+		case <-s.ctx.Done():
+			s.stopAll()
+			return
+		case <-s.Tick:
+			s.round()
+		}
+	}
+}
