@@ -47,16 +47,33 @@ func (c *Sipserver) Validate() error {
 	return errors.Join(c.validate(), c.SIP.validate(), c.Sessions.validate(), errors.Join(errs...))
 }
 
-// Recorder is the configuration of cmd/recorder (HTTP: playback).
+// Recorder is the configuration of cmd/recorder (HTTP: probes, metrics,
+// later playback).
 type Recorder struct {
 	Base `yaml:",inline"`
+	// ServiceToken authenticates the recorder on mediagw's internal API
+	// (play tokens). Empty: nothing can be recorded (every channel gets a
+	// stream_error gap saying so).
+	ServiceToken Secret           `yaml:"service_token"`
+	Recorder     RecorderSettings `yaml:"recorder"`
+	Storage      Storage          `yaml:"storage"`
 }
 
 // SetDefaults implements Service.
-func (c *Recorder) SetDefaults() { c.setDefaults(":8082") }
+func (c *Recorder) SetDefaults() {
+	c.setDefaults(":8082")
+	c.Recorder.setDefaults()
+	c.Storage.setDefaults()
+}
 
 // Validate implements Service.
-func (c *Recorder) Validate() error { return c.validate() }
+func (c *Recorder) Validate() error {
+	var errs []error
+	if c.ServiceToken != "" && len(c.ServiceToken) < 16 {
+		errs = append(errs, fieldErr("service_token", "must have at least 16 characters"))
+	}
+	return errors.Join(c.validate(), c.Recorder.validate(), c.Storage.validate(), errors.Join(errs...))
+}
 
 // LogConfig returns the log section.
 func (b *Base) LogConfig() Log { return b.Log }

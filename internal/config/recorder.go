@@ -1,0 +1,213 @@
+package config
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// RecorderSettings configures what the recorder records and how: the
+// `recorder:` section.
+type RecorderSettings struct {
+	// Node names this recorder in the index, the leases and the gaps it
+	// writes. Empty means the host name.
+	Node string `yaml:"node"`
+	// MediagwURL is mediagw's internal API, where the recorder asks for
+	// play tokens (authenticated with service_token).
+	MediagwURL string `yaml:"mediagw_url"`
+	// RTSPURL is the base of the RTSP URLs the recorder reads
+	// (rtsp://host:port; live/<channel> is appended).
+	RTSPURL string `yaml:"rtsp_url"`
+	// SegmentDuration is how long one segment object lasts: a new one starts
+	// at the first video key frame after it.
+	SegmentDuration Duration `yaml:"segment_duration"`
+	// FragmentDuration is how much media one fragment (moof+mdat) holds; a
+	// crash loses at most the fragment being written.
+	FragmentDuration Duration `yaml:"fragment_duration"`
+	// Retention is how long a segment is kept when neither a record plan
+	// nor the channel's class says otherwise (GB/T 33200: one month).
+	Retention Duration `yaml:"retention"`
+	// RetentionKey is the retention of channels of the key class (重点
+	//区域: three months).
+	RetentionKey Duration `yaml:"retention_key"`
+	// LeaseTTL is how long this node's hold on a channel lasts without
+	// renewal; it renews every third of it, and another node takes the
+	// channels of a node silent for longer.
+	LeaseTTL Duration `yaml:"lease_ttl"`
+	// TimeZone is the IANA zone of the record plans' weekly schedules.
+	TimeZone string `yaml:"time_zone"`
+	// MaxChannels caps the channels this node records (0: no limit).
+	MaxChannels int `yaml:"max_channels"`
+	// SweepInterval is how often expired segments are deleted.
+	SweepInterval Duration `yaml:"sweep_interval"`
+	// SweepBatch is how many segments one sweep round deletes at most.
+	SweepBatch int `yaml:"sweep_batch"`
+	// CapacityWarnDays raises the storage alarm when the estimated headroom
+	// at the current write rate falls below this many days.
+	CapacityWarnDays int `yaml:"capacity_warn_days"`
+	// OverwriteOldest lets the sweeper delete the oldest unexpired segments
+	// when storage runs out; false keeps them and raises the alarm only.
+	OverwriteOldest bool `yaml:"overwrite_oldest"`
+}
+
+// Location returns the time zone of the record plans (TimeZone is
+// validated, so only a broken zoneinfo installation makes it fail).
+func (r RecorderSettings) Location() (*time.Location, error) {
+	return time.LoadLocation(r.TimeZone)
+}
+
+// NodeName returns Node, or the host name when Node is empty.
+func (r RecorderSettings) NodeName() string {
+	if r.Node != "" {
+		return r.Node
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "recorder"
+}
+
+func (r *RecorderSettings) setDefaults() {
+	*r = RecorderSettings{
+		MediagwURL:       "http://127.0.0.1:8888",
+		RTSPURL:          "rtsp://127.0.0.1:8554",
+		SegmentDuration:  Duration(time.Minute),
+		FragmentDuration: Duration(time.Second),
+		Retention:        Duration(30 * 24 * time.Hour),
+		RetentionKey:     Duration(90 * 24 * time.Hour),
+		LeaseTTL:         Duration(15 * time.Second),
+		TimeZone:         "Asia/Shanghai",
+		SweepInterval:    Duration(time.Minute),
+		SweepBatch:       500,
+		CapacityWarnDays: 7,
+	}
+}
+
+func (r RecorderSettings) validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fieldErr("recorder."+key, format, args...))
+	}
+	if strings.ContainsAny(r.Node, " \t\r\n/") || len(r.Node) > 64 {
+		add("node", "must be at most 64 characters without spaces or '/', got %q", r.Node)
+	}
+	if u, err := url.Parse(r.MediagwURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("mediagw_url", "must be an http(s) URL, got %q", r.MediagwURL)
+	}
+	if u, err := url.Parse(r.RTSPURL); err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		add("rtsp_url", "must be an rtsp(s) URL, got %q", r.RTSPURL)
+	} else if u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+		add("rtsp_url", "must be rtsp://host:port with no path, query or fragment, got %q", r.RTSPURL)
+	}
+	if r.SegmentDuration < Duration(time.Second) || r.SegmentDuration > Duration(time.Hour) {
+		add("segment_duration", "must be 1s–1h, got %s", r.SegmentDuration)
+	}
+	if r.FragmentDuration < Duration(100*time.Millisecond) || r.FragmentDuration > r.SegmentDuration {
+		add("fragment_duration", "must be between 100ms and segment_duration, got %s", r.FragmentDuration)
+	}
+	if r.Retention < Duration(time.Hour) {
+		add("retention", "must be at least 1h, got %s", r.Retention)
+	}
+	if r.RetentionKey < Duration(time.Hour) {
+		add("retention_key", "must be at least 1h, got %s", r.RetentionKey)
+	}
+	if r.LeaseTTL < Duration(3*time.Second) || r.LeaseTTL > Duration(5*time.Minute) {
+		add("lease_ttl", "must be 3s–5m, got %s", r.LeaseTTL)
+	}
+	if r.TimeZone == "" {
+		add("time_zone", "must name an IANA time zone, e.g. Asia/Shanghai")
+	} else if _, err := time.LoadLocation(r.TimeZone); err != nil {
+		add("time_zone", "unknown time zone %q", r.TimeZone)
+	}
+	if r.MaxChannels < 0 {
+		add("max_channels", "must be 0 (no limit) or more, got %d", r.MaxChannels)
+	}
+	if r.SweepInterval < Duration(time.Second) {
+		add("sweep_interval", "must be at least 1s, got %s", r.SweepInterval)
+	}
+	if r.SweepBatch < 1 || r.SweepBatch > 100000 {
+		add("sweep_batch", "must be 1–100000, got %d", r.SweepBatch)
+	}
+	if r.CapacityWarnDays < 0 || r.CapacityWarnDays > 3650 {
+		add("capacity_warn_days", "must be 0 (off) to 3650, got %d", r.CapacityWarnDays)
+	}
+	return errors.Join(errs...)
+}
+
+// Storage kinds.
+const (
+	StorageDir = "dir"
+	StorageS3  = "s3"
+)
+
+// Storage says where the recordings are kept: a local directory, or an S3
+// bucket (MinIO) with a local spool directory the segments are written to
+// before their upload.
+type Storage struct {
+	// Kind is dir or s3.
+	Kind string `yaml:"kind"`
+	// Dir is the root of the dir store.
+	Dir string `yaml:"dir"`
+	// SpoolDir holds the s3 store's segments until they are uploaded (and
+	// the segment being written, which a restart repairs from there).
+	SpoolDir string `yaml:"spool_dir"`
+	// Endpoint is the S3 server's host:port.
+	Endpoint string `yaml:"endpoint"`
+	// Bucket and Prefix say where the objects go (prefix: an optional
+	// folder inside the bucket).
+	Bucket string `yaml:"bucket"`
+	Prefix string `yaml:"prefix"`
+	// AccessKey and SecretKey are the S3 credentials.
+	AccessKey string `yaml:"access_key"`
+	SecretKey Secret `yaml:"secret_key"`
+	// Region is the bucket's region (empty: the server's default).
+	Region string `yaml:"region"`
+	// TLS connects to Endpoint with https.
+	TLS bool `yaml:"tls"`
+	// CreateBucket creates Bucket at start when it does not exist.
+	CreateBucket bool `yaml:"create_bucket"`
+	// Capacity is the space the recordings may use on an S3 store (which
+	// cannot tell); 0 means unknown. The dir store asks the file system.
+	Capacity ByteSize `yaml:"capacity"`
+}
+
+func (s *Storage) setDefaults() {
+	*s = Storage{Kind: StorageDir, Dir: "var/recordings", SpoolDir: "var/recordings-spool"}
+}
+
+func (s Storage) validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fieldErr("storage."+key, format, args...))
+	}
+	switch s.Kind {
+	case StorageDir:
+		if strings.TrimSpace(s.Dir) == "" {
+			add("dir", "must name a directory")
+		}
+	case StorageS3:
+		if strings.TrimSpace(s.SpoolDir) == "" {
+			add("spool_dir", "must name a directory")
+		}
+		if s.Endpoint == "" || strings.Contains(s.Endpoint, "/") {
+			add("endpoint", "must be host:port (no scheme; tls says https), got %q", s.Endpoint)
+		}
+		if s.Bucket == "" {
+			add("bucket", "must be set")
+		}
+		if strings.HasPrefix(s.Prefix, "/") || strings.Contains(s.Prefix, "..") {
+			add("prefix", "must be relative with no '..', got %q", s.Prefix)
+		}
+		if s.AccessKey == "" || s.SecretKey == "" {
+			add("access_key", "access_key and secret_key must be set")
+		}
+	default:
+		add("kind", "must be dir or s3, got %q", s.Kind)
+	}
+	if s.Capacity < 0 {
+		add("capacity", "must not be negative")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,91 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+)
+
+// TestRecorderExampleIsDefaults: configs/recorder.yaml shows every key of
+// the recorder and storage sections with its default.
+func TestRecorderExampleIsDefaults(t *testing.T) {
+	var c config.Recorder
+	if _, err := config.Load("../../configs/recorder.yaml", &c, nil); err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	var d config.Recorder
+	d.SetDefaults()
+	if c.Recorder != d.Recorder || c.Storage != d.Storage || c.ServiceToken != d.ServiceToken {
+		t.Errorf("configs/recorder.yaml differs from the defaults:\n%+v\n%+v\n%+v\n%+v", c.Recorder, d.Recorder, c.Storage, d.Storage)
+	}
+	if d.Recorder.SegmentDuration.Std() != time.Minute || d.Recorder.Retention.Std() != 30*24*time.Hour ||
+		d.Recorder.RetentionKey.Std() != 90*24*time.Hour || d.Storage.Dir != "var/recordings" {
+		t.Errorf("defaults: %+v %+v", d.Recorder, d.Storage)
+	}
+}
+
+func TestRecorderEnv(t *testing.T) {
+	var c config.Recorder
+	env := []string{
+		"SHARPEYES_RECORDER_RETENTION=2h",
+		"SHARPEYES_RECORDER_NODE=rec-1",
+		"SHARPEYES_STORAGE_KIND=s3",
+		"SHARPEYES_STORAGE_ENDPOINT=127.0.0.1:9000",
+		"SHARPEYES_STORAGE_BUCKET=rec",
+		"SHARPEYES_STORAGE_ACCESS_KEY=minioadmin",
+		"SHARPEYES_STORAGE_SECRET_KEY=minioadmin",
+	}
+	warnings, err := config.Load("", &c, env)
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("load: %v %v", err, warnings)
+	}
+	if c.Recorder.Retention.Std() != 2*time.Hour || c.Recorder.NodeName() != "rec-1" || c.Storage.Kind != config.StorageS3 {
+		t.Fatalf("env not applied: %+v %+v", c.Recorder, c.Storage)
+	}
+	var d config.Recorder
+	d.SetDefaults()
+	if d.Recorder.NodeName() == "" {
+		t.Fatal("an empty node must default to the host name")
+	}
+	if loc, err := d.Recorder.Location(); err != nil || loc.String() != "Asia/Shanghai" {
+		t.Fatalf("location %v %v", loc, err)
+	}
+}
+
+func TestRecorderErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, wantKey string
+	}{
+		{"short service token", "service_token: abc\n", "service_token"},
+		{"node", "recorder:\n  node: a/b\n", "recorder.node"},
+		{"mediagw url", "recorder:\n  mediagw_url: ftp://x\n", "recorder.mediagw_url"},
+		{"rtsp url", "recorder:\n  rtsp_url: http://x\n", "recorder.rtsp_url"},
+		{"rtsp url path", "recorder:\n  rtsp_url: rtsp://x:8554/live\n", "recorder.rtsp_url"},
+		{"segment", "recorder:\n  segment_duration: 500ms\n", "recorder.segment_duration"},
+		{"fragment longer than segment", "recorder:\n  segment_duration: 2s\n  fragment_duration: 3s\n", "recorder.fragment_duration"},
+		{"retention", "recorder:\n  retention: 10m\n", "recorder.retention"},
+		{"retention key", "recorder:\n  retention_key: 0s\n", "recorder.retention_key"},
+		{"lease", "recorder:\n  lease_ttl: 1s\n", "recorder.lease_ttl"},
+		{"zone", "recorder:\n  time_zone: Mars/Olympus\n", "recorder.time_zone"},
+		{"max channels", "recorder:\n  max_channels: -1\n", "recorder.max_channels"},
+		{"sweep interval", "recorder:\n  sweep_interval: 0s\n", "recorder.sweep_interval"},
+		{"sweep batch", "recorder:\n  sweep_batch: 0\n", "recorder.sweep_batch"},
+		{"warn days", "recorder:\n  capacity_warn_days: -2\n", "recorder.capacity_warn_days"},
+		{"kind", "storage:\n  kind: tape\n", "storage.kind"},
+		{"dir", "storage:\n  dir: ' '\n", "storage.dir"},
+		{"s3 endpoint", "storage:\n  kind: s3\n  bucket: b\n  access_key: a\n  secret_key: s\n", "storage.endpoint"},
+		{"s3 bucket", "storage:\n  kind: s3\n  endpoint: h:9000\n  access_key: a\n  secret_key: s\n", "storage.bucket"},
+		{"s3 keys", "storage:\n  kind: s3\n  endpoint: h:9000\n  bucket: b\n", "storage.access_key"},
+		{"s3 prefix", "storage:\n  kind: s3\n  endpoint: h:9000\n  bucket: b\n  access_key: a\n  secret_key: s\n  prefix: ../x\n", "storage.prefix"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(writeFile(t, tc.yaml), &config.Recorder{}, nil)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.wantKey+":") {
+				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tc.wantKey)
+			}
+		})
+	}
+}
