@@ -1,0 +1,297 @@
+// Package capture records one channel: it reads the channel's live stream
+// from mediagw over RTSP, writes fragmented-MP4 segments to local files of
+// the object store, keeps the segment index current (the open segment's end
+// after every fragment) and commits each closed segment. Every hole it
+// leaves is a gap row with its cause; it reconnects with back-off and never
+// stops silently.
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Gap causes, as stored in recording_gaps.cause.
+const (
+	CauseCameraOffline = "camera_offline"
+	CauseStreamError   = "stream_error"
+	CauseRecorderDown  = "recorder_down"
+	CauseStorageError  = "storage_error"
+	CausePlanOff       = "plan_off"
+)
+
+// Defaults of Channel.
+const (
+	DefaultSegmentDuration  = time.Minute
+	DefaultFragmentDuration = time.Second
+	// DefaultReadTimeout ends a session that delivers nothing for this long.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultDBTimeout bounds one index write.
+	DefaultDBTimeout = 5 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax bound the wait before a
+	// reconnect: it doubles from the first to the second and starts again
+	// after BackoffReset of uninterrupted recording.
+	DefaultBackoffMin   = time.Second
+	DefaultBackoffMax   = 30 * time.Second
+	DefaultBackoffReset = time.Minute
+)
+
+// Segment is a segment's index row as capture writes it.
+type Segment struct {
+	ChannelID string
+	Start     time.Time
+	End       time.Time
+	Bytes     int64
+	ObjectKey string
+	// Store is the object store's Name.
+	Store      string
+	VideoCodec string
+	AudioCodec string
+	Width      int
+	Height     int
+	// RetentionDays is the channel's retention when the segment was written.
+	RetentionDays int
+	Node          string
+}
+
+// Gap is a hole in a channel's recording.
+type Gap struct {
+	ChannelID string
+	Start     time.Time
+	// Cause is one of the Cause* constants.
+	Cause string
+	// Detail says more (the stream error's text).
+	Detail string
+	Node   string
+}
+
+// Index is the part of the recordings index a Channel writes
+// (recordingdb.DB, adapted by the recorder).
+type Index interface {
+	// OpenSegment inserts the row of a segment being written; its id.
+	OpenSegment(ctx context.Context, s Segment) (int64, error)
+	// ExtendSegment moves the open segment's end and bytes forward.
+	ExtendSegment(ctx context.Context, id int64, end time.Time, bytes int64) error
+	// CloseSegment writes the final end, bytes, codecs and resolution and
+	// marks the row closed.
+	CloseSegment(ctx context.Context, id int64, s Segment) error
+	// OpenGap inserts an open gap; its id.
+	OpenGap(ctx context.Context, g Gap) (int64, error)
+	// CloseGap ends the gap at end.
+	CloseGap(ctx context.Context, id int64, end time.Time) error
+}
+
+// Store is the part of the object store a Channel writes (objstore.Store).
+type Store interface {
+	// Name identifies the store in the index.
+	Name() string
+	// WritePath is the local file an object is written at before Commit.
+	WritePath(key string) (string, error)
+	// Commit makes the local file the object.
+	Commit(ctx context.Context, key string) error
+}
+
+// TokenSource hands out the play token the RTSP URL carries (*Tokens).
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// StateReader tells whether a channel is online (its effective state:
+// catalogview's channel_state), to tell camera_offline from stream_error.
+type StateReader interface {
+	ChannelOnline(ctx context.Context, channelID string) (bool, error)
+}
+
+// Channel records one channel until Close.
+//
+// Fill the exported fields, call Initialize, and Close when done.
+type Channel struct {
+	// ChannelID is the channel recorded (its stream is live/<ChannelID>).
+	ChannelID string
+	// Node names this recorder in the rows it writes.
+	Node string
+	// RTSPURL is mediagw's RTSP base, rtsp://host:port.
+	RTSPURL string
+	// Tokens gives the play token of the stream.
+	Tokens TokenSource
+	// Store receives the segments; Index their rows and the gaps.
+	Store Store
+	Index Index
+	// States tells camera_offline from stream_error; nil counts every
+	// failure of the stream as a stream_error.
+	States StateReader
+	// RetentionDays is the retention written into the segments' rows.
+	RetentionDays int
+	// SegmentDuration and FragmentDuration: see the package config.
+	SegmentDuration  time.Duration
+	FragmentDuration time.Duration
+	// DownSince, when set, is the end of the recording another node left
+	// when it died: a recorder_down gap from it to this node's first
+	// segment is recorded.
+	DownSince time.Time
+	// ReadTimeout ends a session that delivers nothing for this long.
+	ReadTimeout time.Duration
+	// DBTimeout bounds one index write.
+	DBTimeout time.Duration
+	// BackoffMin, BackoffMax and BackoffReset shape the reconnects.
+	BackoffMin, BackoffMax, BackoffReset time.Duration
+	// Now is the wall clock of the segments and gaps; nil means time.Now.
+	Now func() time.Time
+	// Metrics, when set, counts the gaps, segments and bytes.
+	Metrics *Metrics
+	// Log receives one line per session, segment error and gap.
+	Log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// gap is the open gap's id (0: none) and its cause; only run touches it.
+	gapID    int64
+	gapCause string
+	// lastEnd is the end of the last media written, where a new gap starts.
+	lastEnd time.Time
+}
+
+// Initialize checks the configuration and starts recording.
+func (c *Channel) Initialize() error {
+	if c.ChannelID == "" || c.Node == "" || c.RTSPURL == "" || c.Tokens == nil || c.Store == nil || c.Index == nil {
+		return fmt.Errorf("initialize capture: %w: channel, node, RTSP URL, tokens, store and index are required", ErrInvalid)
+	}
+	if c.RetentionDays <= 0 {
+		return fmt.Errorf("initialize capture: %w: retention days must be positive", ErrInvalid)
+	}
+	setDefault(&c.SegmentDuration, DefaultSegmentDuration)
+	setDefault(&c.FragmentDuration, DefaultFragmentDuration)
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.DBTimeout, DefaultDBTimeout)
+	setDefault(&c.BackoffMin, DefaultBackoffMin)
+	setDefault(&c.BackoffMax, DefaultBackoffMax)
+	setDefault(&c.BackoffReset, DefaultBackoffReset)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	c.Log = c.Log.With("channel_id", c.ChannelID)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.done = make(chan struct{})
+	go c.run()
+	return nil
+}
+
+// Close stops recording: the open segment is closed, indexed and
+// committed. It returns when that is done.
+func (c *Channel) Close() {
+	c.cancel()
+	<-c.done
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+func (c *Channel) run() {
+	defer close(c.done)
+	if !c.DownSince.IsZero() {
+		c.openGap(c.DownSince, CauseRecorderDown, "the node recording this channel stopped")
+	}
+	backoff := c.BackoffMin
+	for {
+		began := c.Now()
+		err := c.record()
+		if c.ctx.Err() != nil {
+			c.closeGapAtStop()
+			return
+		}
+		if c.Now().Sub(began) >= c.BackoffReset {
+			backoff = c.BackoffMin
+		}
+		c.failed(err)
+		select {
+		case <-time.After(backoff):
+		case <-c.ctx.Done():
+			c.closeGapAtStop()
+			return
+		}
+		backoff = min(2*backoff, c.BackoffMax)
+	}
+}
+
+// closeGapAtStop ends an open gap when the channel stops: what follows
+// (the scheduler's plan_off, another node's recording) is not this gap.
+func (c *Channel) closeGapAtStop() { c.closeGap(c.Now()) }
+
+// failed records the gap a session's end leaves.
+func (c *Channel) failed(err error) {
+	cause := CauseStreamError
+	switch {
+	case errors.Is(err, ErrStorage):
+		cause = CauseStorageError
+	case c.offline():
+		cause = CauseCameraOffline
+	}
+	c.Log.Warn("recording interrupted", "cause", cause, "error", err)
+	start := c.lastEnd
+	if start.IsZero() {
+		start = c.Now()
+	}
+	c.openGap(start, cause, err.Error())
+}
+
+// offline asks whether the channel is offline; unknown counts as online
+// (then the stream's error says what happened).
+func (c *Channel) offline() bool {
+	if c.States == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.DBTimeout)
+	defer cancel()
+	on, err := c.States.ChannelOnline(ctx, c.ChannelID)
+	if err != nil {
+		c.Log.Warn("channel state unknown", "error", err)
+		return false
+	}
+	return !on
+}
+
+// openGap opens a gap unless one is open already (the first cause stays:
+// it is what started the hole).
+func (c *Channel) openGap(start time.Time, cause, detail string) {
+	if c.gapID != 0 {
+		return
+	}
+	if c.Metrics != nil {
+		c.Metrics.Gaps.WithLabelValues(cause).Inc()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.DBTimeout)
+	defer cancel()
+	id, err := c.Index.OpenGap(ctx, Gap{ChannelID: c.ChannelID, Start: start, Cause: cause, Detail: detail, Node: c.Node})
+	if err != nil {
+		c.Log.Error("gap not recorded", "cause", cause, "start", start, "error", err)
+		return
+	}
+	c.gapID, c.gapCause = id, cause
+	c.Log.Info("gap opened", "gap_id", id, "cause", cause, "start", start)
+}
+
+// closeGap ends the open gap where recording resumed.
+func (c *Channel) closeGap(end time.Time) {
+	if c.gapID == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.DBTimeout)
+	defer cancel()
+	if err := c.Index.CloseGap(ctx, c.gapID, end); err != nil {
+		c.Log.Error("gap not closed", "gap_id", c.gapID, "error", err)
+		return
+	}
+	c.Log.Info("gap closed", "gap_id", c.gapID, "cause", c.gapCause, "end", end)
+	c.gapID, c.gapCause = 0, ""
+}
