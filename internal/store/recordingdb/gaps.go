@@ -1,0 +1,116 @@
+package recordingdb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// Cause is why a channel's timeline has a hole the plan says should be
+// recorded (recording_gaps.cause).
+type Cause string
+
+// Gap causes.
+const (
+	CauseCameraOffline Cause = "camera_offline"
+	CauseStreamError   Cause = "stream_error"
+	CauseRecorderDown  Cause = "recorder_down"
+	CauseStorageError  Cause = "storage_error"
+	CausePlanOff       Cause = "plan_off"
+)
+
+// Valid reports whether c is one of the causes above.
+func (c Cause) Valid() bool {
+	switch c {
+	case CauseCameraOffline, CauseStreamError, CauseRecorderDown, CauseStorageError, CausePlanOff:
+		return true
+	}
+	return false
+}
+
+// Gap is a hole in a channel's recording with its cause.
+type Gap struct {
+	ID        int64
+	ChannelID string
+	Start     time.Time
+	// End is zero while the hole lasts.
+	End   time.Time
+	Cause Cause
+	// Detail is the error of a stream_error or storage_error, or what
+	// else explains the hole.
+	Detail string
+	Node   string
+}
+
+// OpenGap records a hole starting at g.Start (g.End set: already over) and
+// returns its ID.
+func (db *DB) OpenGap(ctx context.Context, g Gap) (int64, error) {
+	if g.ChannelID == "" || g.Start.IsZero() || !g.Cause.Valid() || (!g.End.IsZero() && g.End.Before(g.Start)) {
+		return 0, fmt.Errorf("open gap of %q, cause %q: %w", g.ChannelID, g.Cause, store.ErrInvalid)
+	}
+	var end *time.Time
+	if !g.End.IsZero() {
+		end = &g.End
+	}
+	var id int64
+	err := db.Pool.QueryRow(ctx, `INSERT INTO recording_gaps (channel_id, start_at, end_at, cause, detail, node)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, g.ChannelID, g.Start, end, g.Cause, g.Detail, g.Node).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("open %s gap of %s: %w", g.Cause, g.ChannelID, err)
+	}
+	return id, nil
+}
+
+// CloseGap ends open gap id at end (not before its start). It returns
+// store.ErrNotFound when no open gap has that ID.
+func (db *DB) CloseGap(ctx context.Context, id int64, end time.Time) error {
+	tag, err := db.Pool.Exec(ctx, `UPDATE recording_gaps SET end_at = greatest($2, start_at)
+WHERE id = $1 AND end_at IS NULL`, id, end)
+	if err != nil {
+		return fmt.Errorf("close gap %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("close gap %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// CloseOpenGaps ends every open gap of channel at end and returns how many
+// it closed: recording resumed, or a node taking the channel over closes
+// what the previous one left open.
+func (db *DB) CloseOpenGaps(ctx context.Context, channel string, end time.Time) (int, error) {
+	tag, err := db.Pool.Exec(ctx, `UPDATE recording_gaps SET end_at = greatest($2, start_at)
+WHERE channel_id = $1 AND end_at IS NULL`, channel, end)
+	if err != nil {
+		return 0, fmt.Errorf("close open gaps of %s: %w", channel, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// OpenGaps returns channel's open gaps, oldest first.
+func (db *DB) OpenGaps(ctx context.Context, channel string) ([]Gap, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, channel_id, start_at, end_at, cause, detail, node
+FROM recording_gaps WHERE channel_id = $1 AND end_at IS NULL ORDER BY start_at, id`, channel)
+	if err != nil {
+		return nil, fmt.Errorf("open gaps of %s: %w", channel, err)
+	}
+	defer rows.Close()
+	var gaps []Gap
+	for rows.Next() {
+		var g Gap
+		var end *time.Time
+		if err := rows.Scan(&g.ID, &g.ChannelID, &g.Start, &end, &g.Cause, &g.Detail, &g.Node); err != nil {
+			return nil, fmt.Errorf("open gaps of %s: %w", channel, err)
+		}
+		if end != nil {
+			g.End = *end
+		}
+		gaps = append(gaps, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("open gaps of %s: %w", channel, err)
+	}
+	return gaps, nil
+}

@@ -1,0 +1,155 @@
+package recordingdb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// Node is a recorder node as its heartbeats left it.
+type Node struct {
+	Node        string
+	URL         string
+	StartedAt   time.Time
+	HeartbeatAt time.Time
+}
+
+// Lease is a channel a node took in AcquireLeases, with what it needs to
+// record the hole the previous holder left.
+type Lease struct {
+	ChannelID string
+	// PreviousNode held the lease before (its lease had expired), or ""
+	// when the channel was free.
+	PreviousNode string
+	// PreviousEnd is the end of the channel's last closed segment, by any
+	// node (zero when it has none): the start of a recorder_down gap.
+	// The previous node's open segment, if any, is in OrphanSegments.
+	PreviousEnd time.Time
+}
+
+// Heartbeat records that node (serving its API at url) is alive, by the
+// database's clock.
+func (db *DB) Heartbeat(ctx context.Context, node, url string) error {
+	if node == "" {
+		return fmt.Errorf("heartbeat: empty node: %w", store.ErrInvalid)
+	}
+	_, err := db.Pool.Exec(ctx, `
+INSERT INTO recorder_nodes (node, url) VALUES ($1, $2)
+ON CONFLICT (node) DO UPDATE SET url = excluded.url, heartbeat_at = now()`, node, url)
+	if err != nil {
+		return fmt.Errorf("heartbeat of %s: %w", node, err)
+	}
+	return nil
+}
+
+// LiveNodes returns the nodes whose last heartbeat is within the given
+// duration of the database's now, ordered by name. A caller's fair share
+// of the channels is their number over len(LiveNodes).
+func (db *DB) LiveNodes(ctx context.Context, within time.Duration) ([]Node, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT node, url, started_at, heartbeat_at FROM recorder_nodes
+WHERE heartbeat_at > now() - $1::interval ORDER BY node`, within)
+	if err != nil {
+		return nil, fmt.Errorf("live recorder nodes: %w", err)
+	}
+	nodes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Node, error) {
+		var n Node
+		err := r.Scan(&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("live recorder nodes: %w", err)
+	}
+	return nodes, nil
+}
+
+// AcquireLeases takes for node, for ttl, those of candidates (in their
+// order) that are free or whose lease expired, until node holds max live
+// leases. It is one statement: two nodes never take the same channel (the
+// insert's conflict check reads the row as the other left it).
+func (db *DB) AcquireLeases(ctx context.Context, node string, candidates []string, maxHeld int,
+	ttl time.Duration,
+) ([]Lease, error) {
+	if node == "" || ttl <= 0 {
+		return nil, fmt.Errorf("acquire leases: node %q, ttl %v: %w", node, ttl, store.ErrInvalid)
+	}
+	if len(candidates) == 0 || maxHeld <= 0 {
+		return nil, nil
+	}
+	rows, err := db.Pool.Query(ctx, `
+WITH prev AS (
+    SELECT l.channel_id, l.node FROM recorder_leases l WHERE l.channel_id = ANY ($2::text[])
+), taken AS (
+    INSERT INTO recorder_leases AS l (channel_id, node, acquired_at, expires_at)
+    SELECT u.c, $1, now(), now() + $4::interval
+    FROM unnest($2::text[]) WITH ORDINALITY AS u (c, i)
+    WHERE u.c <> ''
+      AND NOT EXISTS (SELECT 1 FROM recorder_leases x WHERE x.channel_id = u.c AND x.expires_at > now())
+    ORDER BY u.i
+    LIMIT greatest($3 - (SELECT count(*) FROM recorder_leases x WHERE x.node = $1 AND x.expires_at > now()), 0)
+    ON CONFLICT (channel_id) DO UPDATE
+        SET node = excluded.node, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+        WHERE l.expires_at <= now()
+    RETURNING l.channel_id
+)
+SELECT t.channel_id, coalesce(p.node, ''),
+       (SELECT r.end_at FROM recordings r WHERE r.channel_id = t.channel_id AND NOT r.open
+        ORDER BY r.start_at DESC LIMIT 1)
+FROM taken t LEFT JOIN prev p ON p.channel_id = t.channel_id
+ORDER BY t.channel_id`, node, candidates, maxHeld, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("acquire leases for %s: %w", node, err)
+	}
+	leases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lease, error) {
+		var l Lease
+		var end *time.Time
+		if err := r.Scan(&l.ChannelID, &l.PreviousNode, &end); err != nil {
+			return l, err
+		}
+		if end != nil {
+			l.PreviousEnd = *end
+		}
+		return l, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("acquire leases for %s: %w", node, err)
+	}
+	return leases, nil
+}
+
+// RenewLeases extends every lease still naming node to now + ttl and
+// returns their channels, sorted. A lease that expired but nobody took is
+// renewed too (a database pause must not stop every recording); one that
+// another node took is gone from the answer: the caller stops recording it.
+func (db *DB) RenewLeases(ctx context.Context, node string, ttl time.Duration) ([]string, error) {
+	if node == "" || ttl <= 0 {
+		return nil, fmt.Errorf("renew leases: node %q, ttl %v: %w", node, ttl, store.ErrInvalid)
+	}
+	rows, err := db.Pool.Query(ctx, `
+WITH r AS (UPDATE recorder_leases SET expires_at = now() + $2::interval WHERE node = $1 RETURNING channel_id)
+SELECT channel_id FROM r ORDER BY channel_id`, node, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("renew leases of %s: %w", node, err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("renew leases of %s: %w", node, err)
+	}
+	return held, nil
+}
+
+// ReleaseLeases gives up node's leases on channels (a clean stop, or a
+// channel handed to a less loaded node); others' leases are untouched.
+func (db *DB) ReleaseLeases(ctx context.Context, node string, channels []string) error {
+	if len(channels) == 0 {
+		return nil
+	}
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM recorder_leases WHERE node = $1 AND channel_id = ANY ($2::text[])`,
+		node, channels); err != nil {
+		return fmt.Errorf("release %d leases of %s: %w", len(channels), node, err)
+	}
+	return nil
+}

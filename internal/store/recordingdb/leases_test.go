@@ -1,0 +1,82 @@
+package recordingdb_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+)
+
+func TestLeases(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	const ttl = 15 * time.Second
+	for _, n := range []string{"a", "b"} {
+		if err := db.Heartbeat(ctx, n, "http://"+n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes, err := db.LiveNodes(ctx, ttl)
+	if err != nil || len(nodes) != 2 || nodes[0].Node != "a" || nodes[1].URL != "http://b" {
+		t.Fatalf("live nodes %+v, %v", nodes, err)
+	}
+	chans := []string{"c1", "c2", "c3", "c4"}
+	a, err := db.AcquireLeases(ctx, "a", chans, 2, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 2 || a[0].ChannelID != "c1" || a[1].ChannelID != "c2" || a[0].PreviousNode != "" {
+		t.Fatalf("a took %+v", a)
+	}
+	// a is at its share: nothing more.
+	if more, err := db.AcquireLeases(ctx, "a", chans, 2, ttl); err != nil || len(more) != 0 {
+		t.Fatalf("a took more: %+v, %v", more, err)
+	}
+	b, err := db.AcquireLeases(ctx, "b", chans, 4, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(b); !slices.Equal(got, []string{"c3", "c4"}) {
+		t.Fatalf("b took %v", got)
+	}
+
+	// a's leases expire (its clock is the database's: move them back).
+	if _, err := db.Pool.Exec(ctx, `UPDATE recorder_leases SET expires_at = now() - interval '1 second' WHERE node = 'a'`); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := db.AcquireLeases(ctx, "b", chans, 4, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(b2); !slices.Equal(got, []string{"c1", "c2"}) || b2[0].PreviousNode != "a" {
+		t.Fatalf("b took over %+v", b2)
+	}
+	held, err := db.RenewLeases(ctx, "a", ttl)
+	if err != nil || len(held) != 0 {
+		t.Fatalf("a still holds %v, %v", held, err)
+	}
+	held, err = db.RenewLeases(ctx, "b", ttl)
+	if err != nil || !slices.Equal(held, chans) {
+		t.Fatalf("b holds %v, %v", held, err)
+	}
+	if err := db.ReleaseLeases(ctx, "a", chans); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseLeases(ctx, "b", []string{"c4"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err = db.AcquireLeases(ctx, "a", chans, 2, ttl)
+	if err != nil || len(a) != 1 || a[0].ChannelID != "c4" || a[0].PreviousNode != "" {
+		t.Fatalf("a took %+v, %v", a, err)
+	}
+}
+
+func ids(ls []recordingdb.Lease) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.ChannelID)
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package recordingdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// Info is what a segment holds: codecs as the recorder names them
+// ("H264", "H265", "LPCM", "MPEG-4 Audio"; "" for none) and the picture size.
+type Info struct {
+	VideoCodec string
+	AudioCodec string
+	Width      int
+	Height     int
+}
+
+// Segment is one row of the index: one segment object of one channel.
+type Segment struct {
+	ID        int64
+	ChannelID string
+	Start     time.Time
+	End       time.Time
+	// Open is the segment being written: End and Bytes follow its
+	// fragments.
+	Open bool
+	// Bytes is the object's size as far as indexed.
+	Bytes int64
+	// ObjectKey is the object's key in the store named by Store
+	// ("<channel>/<YYYY>/<MM>/<DD>/<HHMMSS.mmm>.mp4").
+	ObjectKey string
+	Store     string
+	Info
+	// RetentionDays is the channel's retention when the segment was
+	// written; ExpiresAt is End plus that many 24-hour days.
+	RetentionDays int
+	ExpiresAt     time.Time
+	// Node is the recorder node that wrote it.
+	Node     string
+	Deleting bool
+}
+
+const segmentColumns = `id, channel_id, start_at, end_at, open, bytes, object_key, store, video_codec, audio_codec,
+	width, height, retention_days, expires_at, node, deleting`
+
+func scanSegment(row pgx.CollectableRow) (Segment, error) {
+	var s Segment
+	err := row.Scan(&s.ID, &s.ChannelID, &s.Start, &s.End, &s.Open, &s.Bytes, &s.ObjectKey, &s.Store,
+		&s.VideoCodec, &s.AudioCodec, &s.Width, &s.Height, &s.RetentionDays, &s.ExpiresAt, &s.Node, &s.Deleting)
+	return s, err
+}
+
+func (db *DB) segments(ctx context.Context, what, query string, args ...any) ([]Segment, error) {
+	rows, err := db.Pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	segs, err := pgx.CollectRows(rows, scanSegment)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return segs, nil
+}
+
+// OpenSegment indexes a segment the recorder starts writing (open; End at
+// least Start) and returns its ID. ID, Open, ExpiresAt and Deleting of s are
+// ignored.
+func (db *DB) OpenSegment(ctx context.Context, s Segment) (int64, error) {
+	if s.ChannelID == "" || s.ObjectKey == "" || s.Start.IsZero() || s.RetentionDays < 1 || s.Bytes < 0 {
+		return 0, fmt.Errorf("open segment %q of %q: %w", s.ObjectKey, s.ChannelID, store.ErrInvalid)
+	}
+	if s.End.Before(s.Start) {
+		s.End = s.Start
+	}
+	var id int64
+	err := db.Pool.QueryRow(ctx, `
+INSERT INTO recordings (channel_id, start_at, end_at, open, bytes, object_key, store, video_codec, audio_codec,
+	width, height, retention_days, expires_at, node)
+VALUES ($1, $2, $3, true, $4, $5, $6, $7, $8, $9, $10, $11, $3 + $11 * interval '24 hours', $12)
+RETURNING id`, s.ChannelID, s.Start, s.End, s.Bytes, s.ObjectKey, s.Store, s.VideoCodec, s.AudioCodec,
+		s.Width, s.Height, s.RetentionDays, s.Node).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("open segment %s: %w", s.ObjectKey, err)
+	}
+	return id, nil
+}
+
+// ExtendSegment records that open segment id now reaches end with bytes
+// written (a fragment landed). It returns store.ErrNotFound when no open
+// segment has that ID (closed meanwhile, or swept).
+func (db *DB) ExtendSegment(ctx context.Context, id int64, end time.Time, bytes int64) error {
+	tag, err := db.Pool.Exec(ctx, `
+UPDATE recordings SET end_at = greatest($2, start_at), bytes = $3,
+	expires_at = greatest($2, start_at) + retention_days * interval '24 hours'
+WHERE id = $1 AND open`, id, end, bytes)
+	if err != nil {
+		return fmt.Errorf("extend segment %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("extend segment %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// CloseSegment finishes segment id at end with bytes and what it holds.
+// Closing a closed segment again is allowed (repair after a crash between
+// the commit and the index): the last call wins. It returns
+// store.ErrNotFound when the row is gone.
+func (db *DB) CloseSegment(ctx context.Context, id int64, end time.Time, bytes int64, info Info) error {
+	if bytes < 0 || info.Width < 0 || info.Height < 0 {
+		return fmt.Errorf("close segment %d: %w", id, store.ErrInvalid)
+	}
+	tag, err := db.Pool.Exec(ctx, `
+UPDATE recordings SET open = false, end_at = greatest($2, start_at), bytes = $3,
+	video_codec = $4, audio_codec = $5, width = $6, height = $7,
+	expires_at = greatest($2, start_at) + retention_days * interval '24 hours'
+WHERE id = $1 AND NOT deleting`, id, end, bytes, info.VideoCodec, info.AudioCodec, info.Width, info.Height)
+	if err != nil {
+		return fmt.Errorf("close segment %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("close segment %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Segment returns segment id, or store.ErrNotFound.
+func (db *DB) Segment(ctx context.Context, id int64) (Segment, error) {
+	segs, err := db.segments(ctx, fmt.Sprintf("segment %d", id),
+		`SELECT `+segmentColumns+` FROM recordings WHERE id = $1`, id)
+	if err != nil {
+		return Segment{}, err
+	}
+	if len(segs) == 0 {
+		return Segment{}, fmt.Errorf("segment %d: %w", id, store.ErrNotFound)
+	}
+	return segs[0], nil
+}
+
+// OpenSegments returns node's open segments, oldest first: what it was
+// writing when it stopped, to repair at its start (scan the local file, cut
+// after the last complete fragment, commit, CloseSegment).
+func (db *DB) OpenSegments(ctx context.Context, node string) ([]Segment, error) {
+	return db.segments(ctx, "open segments of "+node,
+		`SELECT `+segmentColumns+` FROM recordings WHERE open AND node = $1 ORDER BY start_at, id`, node)
+}
+
+// OrphanSegments returns the open segments of the channels node holds live
+// leases on that another node was writing: that node's lease expired and
+// node took the channel. node repairs one only if it can reach the file —
+// the same objstore WritePath exists on it (a directory store on a shared
+// volume); with S3 the part not yet committed was on the dead node's disk,
+// so node leaves the row for that node's own repair at its restart
+// (OpenSegments) and counts the hole from the orphan's End.
+func (db *DB) OrphanSegments(ctx context.Context, node string) ([]Segment, error) {
+	return db.segments(ctx, "orphan segments for "+node, `
+SELECT `+prefixed("r", segmentColumns)+`
+FROM recorder_leases l JOIN recordings r ON r.channel_id = l.channel_id AND r.open AND r.node <> l.node
+WHERE l.node = $1 AND l.expires_at > now()
+ORDER BY r.start_at, r.id`, node)
+}
+
+// LastSegmentEnd is the end of channel's last closed segment, by any
+// node, or the zero time when it has none.
+func (db *DB) LastSegmentEnd(ctx context.Context, channel string) (time.Time, error) {
+	var end time.Time
+	err := db.Pool.QueryRow(ctx, `SELECT end_at FROM recordings WHERE channel_id = $1 AND NOT open
+ORDER BY start_at DESC LIMIT 1`, channel).Scan(&end)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last segment end of %s: %w", channel, err)
+	}
+	return end, nil
+}

@@ -1,0 +1,73 @@
+package recordingdb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// The sweeper deletes in three steps, each safe to repeat after a crash:
+// MarkExpired marks rows, the sweeper removes their objects (a missing
+// object is already removed), DeleteSegments removes the rows. Marked
+// rows vanish from timelines at once and are found again by Marked.
+
+// MarkExpired marks for deletion up to limit closed segments that expired
+// at or before now (the sweeper's injected clock), the soonest expired
+// first, and returns how many it marked. Concurrent sweepers mark
+// different rows.
+func (db *DB) MarkExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("mark expired: limit %d: %w", limit, store.ErrInvalid)
+	}
+	tag, err := db.Pool.Exec(ctx, `
+UPDATE recordings SET deleting = true WHERE id IN (
+    SELECT id FROM recordings WHERE NOT deleting AND NOT open AND expires_at <= $1
+    ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, now, limit)
+	if err != nil {
+		return 0, fmt.Errorf("mark expired segments: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// MarkOldest marks for deletion up to limit of the oldest closed segments,
+// expired or not: the capacity guard's last resort, only when
+// recorder.overwrite_oldest is on.
+func (db *DB) MarkOldest(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("mark oldest: limit %d: %w", limit, store.ErrInvalid)
+	}
+	tag, err := db.Pool.Exec(ctx, `
+UPDATE recordings SET deleting = true WHERE id IN (
+    SELECT id FROM recordings WHERE NOT deleting AND NOT open
+    ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("mark oldest segments: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Marked returns up to limit segments marked for deletion, by ID: the
+// objects to remove, again after a crash.
+func (db *DB) Marked(ctx context.Context, limit int) ([]Segment, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("marked segments: limit %d: %w", limit, store.ErrInvalid)
+	}
+	return db.segments(ctx, "marked segments",
+		`SELECT `+segmentColumns+` FROM recordings WHERE deleting ORDER BY id LIMIT $1`, limit)
+}
+
+// DeleteSegments removes the rows of marked segments ids whose objects are
+// gone; unmarked rows and IDs already removed are left alone, so a repeat
+// is harmless.
+func (db *DB) DeleteSegments(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM recordings WHERE deleting AND id = ANY ($1::bigint[])`,
+		ids); err != nil {
+		return fmt.Errorf("delete %d segments: %w", len(ids), err)
+	}
+	return nil
+}
