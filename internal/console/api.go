@@ -166,6 +166,10 @@ func (a *API) routes() []route {
 		{"GET /api/v1/audit", accessNormal, a.listAudit},
 		{"GET /api/v1/audit/export", accessNormal, a.exportAudit},
 		{"GET /api/v1/audit/verify", accessNormal, a.verifyAudit},
+		{"GET /api/v1/channels/{id}/record-plan", accessNormal, a.effectiveRecordPlan},
+		{"GET /api/v1/record-plans", accessNormal, a.listRecordPlans},
+		{"PUT /api/v1/record-plans/{kind}/{target}", accessNormal, a.putRecordPlan},
+		{"DELETE /api/v1/record-plans/{kind}/{target}", accessNormal, a.deleteRecordPlan},
 	}
 }
 
