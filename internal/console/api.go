@@ -136,6 +136,7 @@ func (a *API) routes() []route {
 		{"POST /api/v1/channels/{id}/stop", accessNormal, a.stop},
 		{"POST /api/v1/channels/{id}/ptz", accessNormal, a.ptz},
 		{"GET /api/v1/channels/{id}/records", accessNormal, a.records},
+		{"GET /api/v1/channels/{id}/recordings", accessNormal, a.recordings},
 		{"POST /api/v1/channels/{id}/playback", accessNormal, a.playback},
 		{"POST /api/v1/playback/{session}/control", accessNormal, a.controlPlayback},
 		{"DELETE /api/v1/playback/{session}", accessNormal, a.stopPlayback},
