@@ -12,15 +12,9 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-)
 
-// Gap causes, as stored in recording_gaps.cause.
-const (
-	CauseCameraOffline = "camera_offline"
-	CauseStreamError   = "stream_error"
-	CauseRecorderDown  = "recorder_down"
-	CauseStorageError  = "storage_error"
-	CausePlanOff       = "plan_off"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
 // Defaults of Channel.
@@ -39,59 +33,29 @@ const (
 	DefaultBackoffReset = time.Minute
 )
 
-// Segment is a segment's index row as capture writes it.
-type Segment struct {
-	ChannelID string
-	Start     time.Time
-	End       time.Time
-	Bytes     int64
-	ObjectKey string
-	// Store is the object store's Name.
-	Store      string
-	VideoCodec string
-	AudioCodec string
-	Width      int
-	Height     int
-	// RetentionDays is the channel's retention when the segment was written.
-	RetentionDays int
-	Node          string
-}
-
-// Gap is a hole in a channel's recording.
-type Gap struct {
-	ChannelID string
-	Start     time.Time
-	// Cause is one of the Cause* constants.
-	Cause string
-	// Detail says more (the stream error's text).
-	Detail string
-	Node   string
-}
-
 // Index is the part of the recordings index a Channel writes
-// (recordingdb.DB, adapted by the recorder).
+// (*recordingdb.DB); repair.Index is what it repairs failed segments with.
 type Index interface {
+	repair.Index
 	// OpenSegment inserts the row of a segment being written; its id.
-	OpenSegment(ctx context.Context, s Segment) (int64, error)
+	OpenSegment(ctx context.Context, s recordingdb.Segment) (int64, error)
 	// ExtendSegment moves the open segment's end and bytes forward.
 	ExtendSegment(ctx context.Context, id int64, end time.Time, bytes int64) error
-	// CloseSegment writes the final end, bytes, codecs and resolution and
-	// marks the row closed.
-	CloseSegment(ctx context.Context, id int64, s Segment) error
+	// CloseSegment writes the final end, bytes and what the segment holds
+	// and marks the row closed.
+	CloseSegment(ctx context.Context, id int64, end time.Time, bytes int64, info recordingdb.Info) error
 	// OpenGap inserts an open gap; its id.
-	OpenGap(ctx context.Context, g Gap) (int64, error)
+	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
 	// CloseGap ends the gap at end.
 	CloseGap(ctx context.Context, id int64, end time.Time) error
 }
 
-// Store is the part of the object store a Channel writes (objstore.Store).
+// Store is the part of the object store a Channel writes (objstore.Store):
+// a local file per object (repair.Store's WritePath), then Commit.
 type Store interface {
+	repair.Store
 	// Name identifies the store in the index.
 	Name() string
-	// WritePath is the local file an object is written at before Commit.
-	WritePath(key string) (string, error)
-	// Commit makes the local file the object.
-	Commit(ctx context.Context, key string) error
 }
 
 // TokenSource hands out the play token the RTSP URL carries (*Tokens).
@@ -151,9 +115,12 @@ type Channel struct {
 
 	// gap is the open gap's id (0: none) and its cause; only run touches it.
 	gapID    int64
-	gapCause string
+	gapCause recordingdb.Cause
 	// lastEnd is the end of the last media written, where a new gap starts.
 	lastEnd time.Time
+	// pending are segments whose commit or index row failed, retried
+	// before each reconnect.
+	pending []recordingdb.Segment
 }
 
 // Initialize checks the configuration and starts recording.
@@ -200,10 +167,11 @@ func setDefault(d *time.Duration, v time.Duration) {
 func (c *Channel) run() {
 	defer close(c.done)
 	if !c.DownSince.IsZero() {
-		c.openGap(c.DownSince, CauseRecorderDown, "the node recording this channel stopped")
+		c.openGap(c.DownSince, recordingdb.CauseRecorderDown, "the node recording this channel stopped")
 	}
 	backoff := c.BackoffMin
 	for {
+		c.retryPending()
 		began := c.Now()
 		err := c.record()
 		if c.ctx.Err() != nil {
@@ -230,12 +198,12 @@ func (c *Channel) closeGapAtStop() { c.closeGap(c.Now()) }
 
 // failed records the gap a session's end leaves.
 func (c *Channel) failed(err error) {
-	cause := CauseStreamError
+	cause := recordingdb.CauseStreamError
 	switch {
 	case errors.Is(err, ErrStorage):
-		cause = CauseStorageError
+		cause = recordingdb.CauseStorageError
 	case c.offline():
-		cause = CauseCameraOffline
+		cause = recordingdb.CauseCameraOffline
 	}
 	c.Log.Warn("recording interrupted", "cause", cause, "error", err)
 	start := c.lastEnd
@@ -263,16 +231,16 @@ func (c *Channel) offline() bool {
 
 // openGap opens a gap unless one is open already (the first cause stays:
 // it is what started the hole).
-func (c *Channel) openGap(start time.Time, cause, detail string) {
+func (c *Channel) openGap(start time.Time, cause recordingdb.Cause, detail string) {
 	if c.gapID != 0 {
 		return
 	}
 	if c.Metrics != nil {
-		c.Metrics.Gaps.WithLabelValues(cause).Inc()
+		c.Metrics.Gaps.WithLabelValues(string(cause)).Inc()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.DBTimeout)
 	defer cancel()
-	id, err := c.Index.OpenGap(ctx, Gap{ChannelID: c.ChannelID, Start: start, Cause: cause, Detail: detail, Node: c.Node})
+	id, err := c.Index.OpenGap(ctx, recordingdb.Gap{ChannelID: c.ChannelID, Start: start, Cause: cause, Detail: detail, Node: c.Node})
 	if err != nil {
 		c.Log.Error("gap not recorded", "cause", cause, "start", start, "error", err)
 		return

@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
 // reanchorAfter re-reads the wall clock at a segment cut when the stream's
@@ -58,7 +60,7 @@ type recording struct {
 	w        *segment.Writer
 	file     *segmentFile
 	id       int64 // its index row, once the writer started
-	seg      Segment
+	seg      recordingdb.Segment
 	startPTS int64
 	indexed  int64 // bytes reported to the index so far
 }
@@ -168,7 +170,7 @@ func (r *recording) prepare(pts int64) error {
 		return asStorage(fmt.Errorf("segment %s: %w", key, err))
 	}
 	r.file.path = path
-	r.seg = Segment{
+	r.seg = recordingdb.Segment{
 		ChannelID: r.c.ChannelID, Start: start, End: start, ObjectKey: key, Store: r.c.Store.Name(),
 		RetentionDays: r.c.RetentionDays, Node: r.c.Node,
 	}
@@ -240,7 +242,7 @@ func (r *recording) closeSegment() error {
 		}
 		return werr
 	}
-	id := r.id
+	r.seg.ID = r.id
 	r.id = 0
 	if r.c.Metrics != nil {
 		r.c.Metrics.Recording.Dec()
@@ -249,25 +251,64 @@ func (r *recording) closeSegment() error {
 	r.seg.End = r.seg.Start.Add(w.Duration())
 	r.seg.Bytes = w.Bytes()
 	r.c.lastEnd = r.seg.End
-	if werr != nil {
-		// What reached the file before the failure stays indexed open:
-		// the repair at the next start cuts it after its last fragment.
-		return asStorage(fmt.Errorf("segment %s: %w", r.seg.ObjectKey, werr))
-	}
 	ctx, cancel := r.c.dbContext()
 	defer cancel()
-	if err := r.c.Index.CloseSegment(ctx, id, r.seg); err != nil {
-		// The row stays open; the repair at the next start closes it.
-		r.c.Log.Error("segment not closed in the index", "key", r.seg.ObjectKey, "error", err)
+	if werr == nil {
+		werr = r.c.Store.Commit(ctx, r.seg.ObjectKey)
+		if werr == nil {
+			if err := r.c.Index.CloseSegment(ctx, r.seg.ID, r.seg.End, r.seg.Bytes, r.seg.Info); err != nil {
+				// The object is whole; only its row waits to be closed.
+				r.c.Log.Error("segment not closed in the index", "key", r.seg.ObjectKey, "error", err)
+				r.c.pending = append(r.c.pending, r.seg)
+			}
+			if r.c.Metrics != nil {
+				r.c.Metrics.Segments.Inc()
+			}
+			r.c.Log.Debug("segment closed", "key", r.seg.ObjectKey, "duration", w.Duration(), "bytes", w.Bytes())
+			return nil
+		}
+		werr = fmt.Errorf("commit: %w", werr)
 	}
-	if err := r.c.Store.Commit(ctx, r.seg.ObjectKey); err != nil {
-		return asStorage(fmt.Errorf("commit %s: %w", r.seg.ObjectKey, err))
+	// Writing or committing failed: keep what reached the file, as a
+	// restart would (cut after the last complete fragment, commit, close).
+	werr = asStorage(fmt.Errorf("segment %s: %w", r.seg.ObjectKey, werr))
+	r.c.repairSegment(ctx, r.seg)
+	return werr
+}
+
+// repairSegment repairs a segment whose writing or commit failed; when that
+// fails too it is retried before each reconnect (and at the next start).
+// The channel's last end moves to what the repair kept.
+func (c *Channel) repairSegment(ctx context.Context, seg recordingdb.Segment) {
+	res, err := repair.Segment(ctx, c.Store, c.Index, seg)
+	switch {
+	case err != nil:
+		c.Log.Warn("segment kept for repair", "key", seg.ObjectKey, "error", err)
+		c.pending = append(c.pending, seg)
+	case res.Removed:
+		c.Log.Warn("segment lost", "key", seg.ObjectKey)
+		c.lastEnd = seg.Start
+	default:
+		c.Log.Info("segment repaired", "key", seg.ObjectKey, "end", res.End, "bytes", res.Bytes)
+		c.lastEnd = res.End
 	}
-	if r.c.Metrics != nil {
-		r.c.Metrics.Segments.Inc()
+}
+
+// retryPending repairs the segments whose commit or index row failed
+// before.
+func (c *Channel) retryPending() {
+	pending := c.pending
+	c.pending = nil
+	for _, seg := range pending {
+		ctx, cancel := c.dbContext()
+		res, err := repair.Segment(ctx, c.Store, c.Index, seg)
+		cancel()
+		if err != nil {
+			c.pending = append(c.pending, seg)
+			continue
+		}
+		c.Log.Info("segment repaired", "key", seg.ObjectKey, "removed", res.Removed, "end", res.End)
 	}
-	r.c.Log.Debug("segment closed", "key", r.seg.ObjectKey, "duration", w.Duration(), "bytes", w.Bytes())
-	return nil
 }
 
 // dbContext bounds an index write; it is not the channel's context, so a
