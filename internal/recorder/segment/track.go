@@ -54,13 +54,14 @@ func NewTracks(desc *description.Session) ([]*Track, error) {
 			switch f := f.(type) {
 			case *format.H264:
 				if video == nil {
-					sps, pps := f.SafeParams()
-					video = &Track{Media: m, Format: f, video: true, name: CodecH264, sps: clone(sps), pps: clone(pps)}
+					video = &Track{Media: m, Format: f, video: true, name: CodecH264, sps: clone(f.SPS), pps: clone(f.PPS)}
 				}
 			case *format.H265:
 				if video == nil {
-					vps, sps, pps := f.SafeParams()
-					video = &Track{Media: m, Format: f, video: true, name: CodecH265, vps: clone(vps), sps: clone(sps), pps: clone(pps)}
+					video = &Track{
+						Media: m, Format: f, video: true, name: CodecH265,
+						vps: clone(f.VPS), sps: clone(f.SPS), pps: clone(f.PPS),
+					}
 				}
 			case *format.G711:
 				if audio == nil && f.SampleRate > 0 && f.ChannelCount > 0 && f.ChannelCount <= 2 {

@@ -227,6 +227,9 @@ func (w *Writer) WriteAudio(t *Track, pts int64, payloads ...[]byte) error {
 		}
 		at := rel
 		rel += dur
+		if at < -w.jumpAudio {
+			return fmt.Errorf("%w: audio %v before the segment", ErrTimestamp, ticksDuration(-at, int64(a.t.TimeScale())))
+		}
 		if at < 0 || dur == 0 {
 			continue // before the first key frame
 		}

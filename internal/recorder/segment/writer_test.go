@@ -98,7 +98,8 @@ func TestWrite(t *testing.T) {
 				switch s.CodecType {
 				case "video":
 					video = true
-					if s.CodecName != tc.spec.codec && !(tc.spec.codec == "h265" && s.CodecName == "hevc") {
+					name := map[string]string{"h264": "h264", "h265": "hevc"}[tc.spec.codec]
+					if s.CodecName != name {
 						t.Errorf("ffprobe video codec %q, want %s", s.CodecName, tc.spec.codec)
 					}
 					if s.Width != tc.spec.w || s.Height != tc.spec.h {
