@@ -81,7 +81,7 @@ func (db *DB) OpenSegment(ctx context.Context, s Segment) (int64, error) {
 	err := db.Pool.QueryRow(ctx, `
 INSERT INTO recordings (channel_id, start_at, end_at, open, bytes, object_key, store, video_codec, audio_codec,
 	width, height, retention_days, expires_at, node)
-VALUES ($1, $2, $3, true, $4, $5, $6, $7, $8, $9, $10, $11, $3 + $11 * interval '24 hours', $12)
+VALUES ($1, $2, $3::timestamptz, true, $4, $5, $6, $7, $8, $9, $10, $11::integer, $3::timestamptz + $11::integer * interval '24 hours', $12)
 RETURNING id`, s.ChannelID, s.Start, s.End, s.Bytes, s.ObjectKey, s.Store, s.VideoCodec, s.AudioCodec,
 		s.Width, s.Height, s.RetentionDays, s.Node).Scan(&id)
 	if err != nil {
