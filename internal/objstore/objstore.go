@@ -98,6 +98,10 @@ type Config struct {
 	// CapacityBytes is the S3 space that recordings may fill; 0: unknown
 	// (Space reports -1). The directory backend asks the filesystem.
 	CapacityBytes int64
+	// MaxRetries is how often an S3 request is tried before its error is
+	// returned; 0: minio-go's default (10 tries, about 8 s of back-off when
+	// the server is down).
+	MaxRetries int
 	// CreateBucket lets New create a missing bucket instead of failing with ErrNoBucket.
 	CreateBucket bool
 }
@@ -127,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.CapacityBytes < 0 {
 		return bad("capacity_bytes %d is negative", c.CapacityBytes)
+	}
+	if c.MaxRetries < 0 {
+		return bad("max_retries %d is negative", c.MaxRetries)
 	}
 	switch c.Kind {
 	case KindDir:

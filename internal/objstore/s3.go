@@ -43,10 +43,11 @@ func newS3(ctx context.Context, c Config) (*s3Store, error) {
 	}
 	tr = tr.Clone()
 	client, err := minio.New(c.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
-		Secure:    c.TLS,
-		Region:    c.Region,
-		Transport: tr,
+		Creds:      credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
+		Secure:     c.TLS,
+		Region:     c.Region,
+		Transport:  tr,
+		MaxRetries: c.MaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("objstore: s3 client for %s: %w", c.Endpoint, err)
