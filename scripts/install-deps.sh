@@ -104,3 +104,22 @@ elif ! [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] || ((major < 1 || (major =
 	fail "go: $have found, $go_want or newer needed" "  $how_go"
 fi
 log "go: $have"
+
+# MinIO, the real S3 store of the recorder's tests (internal/objstore/miniotest):
+# built from source with go install into GOPATH/bin, since nothing prebuilt can
+# be downloaded; about 4 minutes on 2 cores, once. The module proxy lists no
+# MinIO release tags, so the version is the pseudo-version of a release commit;
+# internal/objstore/miniotest.Version must name the same one.
+minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+gobin=$("${GO:-go}" env GOBIN)
+[ -n "$gobin" ] || gobin="$("${GO:-go}" env GOPATH | cut -d: -f1)/bin"
+if command -v minio >/dev/null 2>&1; then
+	log "minio: $(command -v minio)"
+elif "${GO:-go}" version -m "$gobin/minio" 2>/dev/null | grep -q "^[[:space:]]*mod[[:space:]]*github.com/minio/minio[[:space:]]*$minio_version\b"; then
+	log "minio: $gobin/minio ($minio_version)"
+else
+	log "minio: building github.com/minio/minio@$minio_version into $gobin (go install, about 4 minutes)"
+	"${GO:-go}" install "github.com/minio/minio@$minio_version" ||
+		fail "minio: go install github.com/minio/minio@$minio_version failed (see above)"
+	log "minio: installed $gobin/minio"
+fi

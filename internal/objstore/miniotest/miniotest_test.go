@@ -3,7 +3,9 @@ package miniotest_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
@@ -68,4 +70,16 @@ func (r *failRecorder) Helper() {}
 func (r *failRecorder) Fatalf(string, ...any) {
 	r.failed = true
 	runtime.Goexit()
+}
+
+// TestVersionMatchesInstallScript keeps the version named in skip messages
+// the one scripts/install-deps.sh installs.
+func TestVersionMatchesInstallScript(t *testing.T) {
+	b, err := os.ReadFile("../../../scripts/install-deps.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "minio_version=" + miniotest.Version + "\n"; !strings.Contains(string(b), want) {
+		t.Fatalf("scripts/install-deps.sh does not set %q", strings.TrimSpace(want))
+	}
 }
