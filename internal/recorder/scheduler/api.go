@@ -34,10 +34,6 @@ const (
 	// after this node failed to renew in time). The parent stops at once:
 	// the other node records now.
 	StopLeaseLost StopReason = "lease_lost"
-	// StopRebalance: the node holds more than its fair share; the channel
-	// is handed over to another node, which closes the recorder_down gap
-	// this node opens for the handover.
-	StopRebalance StopReason = "rebalance"
 	// StopClosing: the scheduler is closing (the service stops); the
 	// leases are released.
 	StopClosing StopReason = "closing"

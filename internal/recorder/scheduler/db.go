@@ -1,10 +1,32 @@
 package scheduler
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+)
 
 // DB is the part of the recorder's index the scheduler uses
-// (recordingdb.DB). The methods follow recordingdb as it lands.
+// (*recordingdb.DB). Lease expiry is the database's clock.
 type DB interface {
 	// Heartbeat records that node is alive and serves at url.
 	Heartbeat(ctx context.Context, node, url string) error
+	// LiveNodes returns the nodes whose heartbeat is within the duration.
+	LiveNodes(ctx context.Context, within time.Duration) ([]recordingdb.Node, error)
+	// EffectivePlans returns every channel's effective record plan.
+	EffectivePlans(ctx context.Context, d recordingdb.Defaults) ([]recordingdb.Plan, error)
+	// AcquireLeases takes free or expired leases of candidates until node
+	// holds maxHeld.
+	AcquireLeases(ctx context.Context, node string, candidates []string, maxHeld int,
+		ttl time.Duration) ([]recordingdb.Lease, error)
+	// RenewLeases extends node's leases and returns their channels.
+	RenewLeases(ctx context.Context, node string, ttl time.Duration) ([]string, error)
+	// ReleaseLeases gives node's leases of channels up.
+	ReleaseLeases(ctx context.Context, node string, channels []string) error
+	// OpenGap records a hole (the plan_off gap).
+	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
+	// CloseOpenGaps ends channel's open gaps at end (a channel taken:
+	// whatever kept it unrecorded is over).
+	CloseOpenGaps(ctx context.Context, channel string, end time.Time) (int, error)
 }

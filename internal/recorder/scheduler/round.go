@@ -1,20 +1,249 @@
 package scheduler
 
-import "context"
+import (
+	"context"
+	"slices"
+	"time"
 
-// round heartbeats, renews, releases and acquires leases once.
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+)
+
+// orphanRounds is how many consecutive rounds a channel to record must
+// stay free before a node takes it beyond its fair share: every live node
+// with room runs a round in that time and would have taken it.
+const orphanRounds = 2
+
+// round is one pass: heartbeat, renew (stop what was lost), read the plans,
+// stop what the plans no longer record, take channels up to the share.
+// The first round only heartbeats and renews, so that nodes starting
+// together see each other before they share the channels out.
 func (s *Scheduler) round() {
 	ctx, cancel := context.WithTimeout(s.ctx, s.Timeout)
 	defer cancel()
+	defer func() {
+		s.rounds++
+		s.heldCount.Store(int64(len(s.held)))
+	}()
 	if err := s.DB.Heartbeat(ctx, s.Node, s.URL); err != nil {
 		s.Log.Warn("recorder heartbeat failed", "node", s.Node, "error", err)
 	}
+	renewed, err := s.DB.RenewLeases(ctx, s.Node, s.LeaseTTL)
+	if err != nil {
+		// The leases run on; when the database stays away past their
+		// expiry another node may take them, and this one learns it from
+		// the next renewal that works.
+		s.Log.Warn("cannot renew leases", "node", s.Node, "held", len(s.held), "error", err)
+		return
+	}
+	s.dropLost(renewed)
+	plans, err := s.DB.EffectivePlans(ctx, s.Defaults)
+	if err != nil {
+		s.Log.Warn("cannot read record plans; the channels held are kept", "node", s.Node, "error", err)
+		return
+	}
+	now := s.Now()
+	active := make(map[string]recordingdb.Plan, len(plans))
+	planned := make(map[string]bool, len(plans))
+	var candidates []string
+	for _, p := range plans {
+		planned[p.ChannelID] = true
+		if p.Active(now, s.Location) {
+			active[p.ChannelID] = p
+			candidates = append(candidates, p.ChannelID)
+		}
+	}
+	s.stopInactive(ctx, active, planned, now)
+	s.adopt(ctx, renewed, active)
+	if s.rounds == 0 {
+		return
+	}
+	s.acquire(ctx, candidates, active, now)
 }
 
-// stopAll stops every held channel and releases its lease (Close).
+// dropLost stops the channels whose lease another node took.
+func (s *Scheduler) dropLost(renewed []string) {
+	for ch := range s.held {
+		if !slices.Contains(renewed, ch) {
+			s.Log.Warn("lease lost to another node; channel stopped", "node", s.Node, "channel_id", ch)
+			s.Parent.Stop(ch, StopLeaseLost)
+			delete(s.held, ch)
+		}
+	}
+}
+
+// stopInactive stops the held channels whose plan records no longer now
+// and gives their leases up. A channel whose plan turned off gets an open
+// plan_off gap (whoever records it next closes it); one that is gone from
+// the catalog gets none.
+func (s *Scheduler) stopInactive(ctx context.Context, active map[string]recordingdb.Plan, planned map[string]bool,
+	now time.Time,
+) {
+	var released []string
+	for ch := range s.held {
+		if _, ok := active[ch]; ok {
+			continue
+		}
+		s.Parent.Stop(ch, StopPlanOff)
+		delete(s.held, ch)
+		released = append(released, ch)
+		if !planned[ch] {
+			s.Log.Info("channel gone from the catalog; recording stopped", "node", s.Node, "channel_id", ch)
+			continue
+		}
+		s.Log.Info("record plan off; recording stopped", "node", s.Node, "channel_id", ch)
+		if _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
+			ChannelID: ch, Start: now, Cause: recordingdb.CausePlanOff, Node: s.Node,
+		}); err != nil {
+			s.Log.Warn("cannot record plan_off gap", "channel_id", ch, "error", err)
+		}
+	}
+	s.release(ctx, released)
+}
+
+// adopt takes over the leases the database says this node holds but it
+// does not record: its own from before a restart (the recorder's repair
+// recorded the hole). Those whose plan is off are given up.
+func (s *Scheduler) adopt(ctx context.Context, renewed []string, active map[string]recordingdb.Plan) {
+	var released []string
+	for _, ch := range renewed {
+		if _, ok := s.held[ch]; ok {
+			continue
+		}
+		p, ok := active[ch]
+		if !ok {
+			released = append(released, ch)
+			continue
+		}
+		s.start(Lease{ChannelID: ch, RetentionDays: p.RetentionDays, AcquiredAt: s.Now()})
+	}
+	s.release(ctx, released)
+}
+
+// acquire takes free or expired leases of candidates up to the node's fair
+// share (candidates over live nodes, rounded up; MaxChannels caps it).
+// Beyond the share it takes orphans only — candidates nobody took for
+// orphanRounds rounds, because the other nodes are full — so that a
+// capped or slow fleet never leaves a channel unrecorded.
+func (s *Scheduler) acquire(ctx context.Context, candidates []string, active map[string]recordingdb.Plan,
+	now time.Time,
+) {
+	nodes, err := s.DB.LiveNodes(ctx, s.LeaseTTL)
+	if err != nil {
+		s.Log.Warn("cannot list live recorder nodes", "node", s.Node, "error", err)
+		return
+	}
+	share := fairShare(len(candidates), len(nodes), s.MaxChannels)
+	var free []string
+	for _, ch := range candidates {
+		if _, ok := s.held[ch]; !ok {
+			free = append(free, ch)
+		}
+	}
+	if len(free) == 0 {
+		clear(s.waiting)
+		return
+	}
+	taken := s.take(ctx, free, share, active, now)
+	var orphans []string
+	for ch := range s.waiting {
+		if _, ok := active[ch]; !ok || taken[ch] {
+			delete(s.waiting, ch)
+		}
+	}
+	for _, ch := range free {
+		if taken[ch] {
+			continue
+		}
+		s.waiting[ch]++
+		if s.waiting[ch] > orphanRounds {
+			orphans = append(orphans, ch)
+		}
+	}
+	limit := len(candidates)
+	if s.MaxChannels > 0 {
+		limit = s.MaxChannels
+	}
+	if len(orphans) > 0 && len(s.held) < limit {
+		for ch := range s.take(ctx, orphans, limit, active, now) {
+			delete(s.waiting, ch)
+		}
+	}
+}
+
+// take acquires leases of channels until the node holds maxHeld and starts
+// them; it returns the channels taken.
+func (s *Scheduler) take(ctx context.Context, channels []string, maxHeld int, active map[string]recordingdb.Plan,
+	now time.Time,
+) map[string]bool {
+	if len(s.held) >= maxHeld {
+		return nil
+	}
+	leases, err := s.DB.AcquireLeases(ctx, s.Node, channels, maxHeld, s.LeaseTTL)
+	if err != nil {
+		s.Log.Warn("cannot acquire leases", "node", s.Node, "error", err)
+		return nil
+	}
+	taken := make(map[string]bool, len(leases))
+	for _, l := range leases {
+		taken[l.ChannelID] = true
+		lease := Lease{ChannelID: l.ChannelID, RetentionDays: active[l.ChannelID].RetentionDays, AcquiredAt: now}
+		if l.PreviousNode != "" && l.PreviousNode != s.Node {
+			lease.PreviousNode, lease.PreviousEnd = l.PreviousNode, l.PreviousEnd
+			s.Log.Warn("took the channel of a node that stopped renewing; its hole is a recorder_down gap",
+				"node", s.Node, "channel_id", l.ChannelID, "previous_node", l.PreviousNode,
+				"previous_end", l.PreviousEnd)
+		}
+		// Whatever kept the channel unrecorded (its plan off, a dead
+		// node's open gap) ends now: this node explains what follows.
+		if _, err := s.DB.CloseOpenGaps(ctx, l.ChannelID, now); err != nil {
+			s.Log.Warn("cannot close the channel's open gaps", "channel_id", l.ChannelID, "error", err)
+		}
+		s.start(lease)
+	}
+	return taken
+}
+
+// start records lease's channel.
+func (s *Scheduler) start(lease Lease) {
+	s.held[lease.ChannelID] = lease
+	s.Log.Info("recording channel", "node", s.Node, "channel_id", lease.ChannelID,
+		"retention_days", lease.RetentionDays)
+	s.Parent.Start(lease.ChannelID, lease)
+}
+
+// release gives leases up; a failure leaves them to expire.
+func (s *Scheduler) release(ctx context.Context, channels []string) {
+	if len(channels) == 0 {
+		return
+	}
+	if err := s.DB.ReleaseLeases(ctx, s.Node, channels); err != nil {
+		s.Log.Warn("cannot release leases; they expire instead", "node", s.Node, "channels", len(channels),
+			"error", err)
+	}
+}
+
+// stopAll stops every held channel and releases its leases (Close). The
+// run context is over: the release gets a context of its own.
 func (s *Scheduler) stopAll() {
+	channels := make([]string, 0, len(s.held))
 	for ch := range s.held {
 		s.Parent.Stop(ch, StopClosing)
-		delete(s.held, ch)
+		channels = append(channels, ch)
 	}
+	clear(s.held)
+	s.heldCount.Store(0)
+	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	defer cancel()
+	s.release(ctx, channels)
+}
+
+// fairShare is a node's share of candidates among nodes live nodes
+// (rounded up; at least this node is live), capped by maxChannels (0: no cap).
+func fairShare(candidates, nodes, maxChannels int) int {
+	nodes = max(nodes, 1)
+	share := (candidates + nodes - 1) / nodes
+	if maxChannels > 0 {
+		share = min(share, maxChannels)
+	}
+	return share
 }

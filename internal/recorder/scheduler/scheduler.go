@@ -13,7 +13,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
 // Defaults of Scheduler.
@@ -41,9 +44,9 @@ type Scheduler struct {
 	LeaseTTL time.Duration
 	// MaxChannels caps the channels this node records; 0 means no cap.
 	MaxChannels int
-	// RetentionDays and RetentionKeyDays are the retention of channels
-	// whose plans set none: standard and key retention class.
-	RetentionDays, RetentionKeyDays int
+	// Defaults are the retention days of channels whose plans set none
+	// (standard and key retention class; recorder config).
+	Defaults recordingdb.Defaults
 	// Location is the time zone of the plans' schedules; nil means UTC.
 	Location *time.Location
 	// Timeout bounds one round's database work; 0 means DefaultTimeout.
@@ -57,20 +60,39 @@ type Scheduler struct {
 	// Log receives the lease changes and the failed rounds.
 	Log *slog.Logger
 
-	// held is the channels being recorded, by channel; only the run
-	// goroutine touches it.
-	held   map[string]Lease
-	ticker *time.Ticker
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	// held is the channels being recorded, by channel; waiting counts the
+	// consecutive rounds a candidate was seen recorded by nobody here
+	// (orphans: see acquire); rounds counts the rounds run. Only the run
+	// goroutine touches them.
+	held    map[string]Lease
+	waiting map[string]int
+	rounds  int
+	// heldCount is len(held) for Held, read from other goroutines.
+	heldCount atomic.Int64
+	ticker    *time.Ticker
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
 }
 
 // Initialize checks the configuration and starts the run goroutine, whose
 // first round runs at once.
 func (s *Scheduler) Initialize() error {
+	if err := s.prepare(); err != nil {
+		return err
+	}
+	go s.run()
+	return nil
+}
+
+// prepare checks the configuration and fills in the defaults.
+func (s *Scheduler) prepare() error {
 	if s.Node == "" || s.DB == nil || s.Parent == nil {
 		return fmt.Errorf("initialize scheduler: %w: a node name, a database and a parent are required", ErrInvalid)
+	}
+	if s.Defaults.StandardDays < 1 || s.Defaults.KeyDays < 1 {
+		return fmt.Errorf("initialize scheduler: %w: retention defaults %d/%d days", ErrInvalid,
+			s.Defaults.StandardDays, s.Defaults.KeyDays)
 	}
 	if s.LeaseTTL <= 0 {
 		s.LeaseTTL = DefaultLeaseTTL
@@ -92,9 +114,9 @@ func (s *Scheduler) Initialize() error {
 		s.Tick = s.ticker.C
 	}
 	s.held = make(map[string]Lease)
+	s.waiting = make(map[string]int)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done = make(chan struct{})
-	go s.run()
 	return nil
 }
 
@@ -107,6 +129,9 @@ func (s *Scheduler) Close() {
 		s.ticker.Stop()
 	}
 }
+
+// Held returns how many channels the node records now (a metric).
+func (s *Scheduler) Held() int { return int(s.heldCount.Load()) }
 
 func (s *Scheduler) run() {
 	defer close(s.done)
