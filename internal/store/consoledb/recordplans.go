@@ -126,6 +126,10 @@ func (s *DB) PutRecordPlan(ctx context.Context, p RecordPlan, by string) (before
 	if err := validPlan(p); err != nil {
 		return nil, RecordPlan{}, err
 	}
+	if p.Schedule == nil {
+		// pgx writes a nil slice as NULL; the column wants [].
+		p.Schedule = recordingdb.Schedule{}
+	}
 	what := fmt.Sprintf("put record plan %s %q", p.Kind, p.Target)
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if q, ok := targetExists[p.Kind]; ok {
