@@ -1,10 +1,12 @@
-// The administration area: departments, users, grants and camera ownership.
+// The administration area: departments, users, grants, camera ownership and
+// record plans.
 // What a role may not do is not shown; the server refuses it anyway.
 
 import { api, errorText } from './api.js';
 import { t, onLangChange, formatTime } from './i18n.js';
 import { h, toast, ask } from './dom.js';
 import { ScopePicker, describeScope } from './scope.js';
+import { RecordPlans } from './recordplans.js';
 
 const levels = ['province', 'city', 'county', 'township', 'village', 'unit'];
 const roles = ['admin', 'dept_admin', 'operator', 'auditor'];
@@ -101,6 +103,7 @@ export class Admin {
       grants: this.buildGrants(),
     };
     if (this.isAdmin) this.panels.ownership = this.buildOwnership();
+    if (this.isAdmin) this.panels.plans = new RecordPlans(this.depts);
     this.tabs = {};
     for (const name of Object.keys(this.panels)) {
       this.tabs[name] = h('button', {
@@ -133,6 +136,7 @@ export class Admin {
     this.grantPicker.setActive(name === 'grants' && this.active);
     this.ownerPicker?.setActive(name === 'ownership' && this.active);
     if (name === 'grants') this.loadGrants();
+    if (name === 'plans') this.panels.plans.load();
   }
 
   /** setActive turns the test hooks of the pickers' trees on or off with the view. */

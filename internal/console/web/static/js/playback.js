@@ -1,5 +1,6 @@
-// Playback page: a day's recordings on the device as a 24 h timeline, played
-// through the same player, with pause/resume, speed, seek and download.
+// Playback page: a day's recordings (the platform's, else the device's) on a
+// timeline of 24 h or one hour, with the platform's gaps and their causes;
+// played through the same player, with pause/resume, speed, seek and download.
 
 import { api, errorText, toRFC3339 } from './api.js';
 import { bus } from './events.js';
@@ -7,6 +8,7 @@ import { t, onLangChange } from './i18n.js';
 import { h, icon, toast } from './dom.js';
 import { Player } from './player.js';
 import { TreeView } from './tree.js';
+import { TimeWindow, loadRecordings, gapElements, gapAt, causeText } from './timeline.js';
 
 const dayMs = 24 * 3600 * 1000;
 const speeds = [0.5, 1, 2, 4];
@@ -23,6 +25,9 @@ export class Playback {
     this.day = new Date();
     this.day.setHours(0, 0, 0, 0);
     this.records = [];
+    this.gaps = [];
+    this.source = '';
+    this.view = new TimeWindow(this.day);
     this.session = null; // {id, start: Date, end: Date}
     this.paused = false;
     this.scale = 1;
@@ -51,12 +56,16 @@ export class Playback {
         if (!v) return;
         const [y, m, d] = v.split('-').map(Number);
         this.day = new Date(y, m - 1, d);
+        this.view.setDay(this.day);
         this.query();
       },
     });
     this.queryBtn = h('button', { type: 'button', class: 'btn', testid: 'playback-query', onclick: () => this.query() },
       icon('search'), h('span', { i18n: 'pb.query' }));
     this.info = h('span', { class: 'pb-info', testid: 'playback-info' });
+    this.zoomBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-zoom', onclick: () => this.zoom() });
+    this.prevBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-prev', text: '◀', i18nTitle: 'tl.prev', onclick: () => this.shift(-1) });
+    this.nextBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-next', text: '▶', i18nTitle: 'tl.next', onclick: () => this.shift(1) });
     this.stateText = h('div', { class: 'pb-state', testid: 'playback-state' });
     this.pauseBtn = h('button', { type: 'button', class: 'btn', testid: 'playback-pause', onclick: () => this.togglePause() });
     this.speedSel = h('select', {
@@ -65,22 +74,19 @@ export class Playback {
     this.stopBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-stop', onclick: () => this.stopSession() },
       icon('stop'), h('span', { i18n: 'pb.stop' }));
 
-    // Timeline: hour ticks, segments, the playing range, a cursor and a hover line.
+    // Timeline: ticks, segments, gaps, the playing range, a cursor and a hover line.
     this.segs = h('div', { class: 'tl-segs' });
+    this.gapsEl = h('div', { class: 'tl-gaps' });
     this.range = h('div', { class: 'tl-range' });
     this.cursor = h('div', { class: 'tl-cursor', testid: 'playback-cursor' });
     this.hover = h('div', { class: 'tl-hover' }, h('span', { class: 'tl-hover-label' }));
-    const ticks = h('div', { class: 'tl-ticks' });
-    for (let hr = 0; hr <= 24; hr += 1) {
-      ticks.append(h('div', { class: `tl-tick ${hr % 2 ? 'minor' : ''}`, style: `left:${(hr / 24) * 100}%` },
-        hr % 2 ? null : h('span', { text: `${pad(hr)}:00` })));
-    }
+    this.ticks = h('div', { class: 'tl-ticks' });
     this.timeline = h('div', {
       class: 'timeline', testid: 'playback-timeline', tabindex: '0',
       onclick: (e) => this.onTimelineClick(e),
       onmousemove: (e) => this.onHover(e),
       onmouseleave: () => { this.hover.hidden = true; },
-    }, ticks, this.segs, this.range, this.cursor, this.hover);
+    }, this.ticks, this.segs, this.gapsEl, this.range, this.cursor, this.hover);
     this.hover.hidden = true;
 
     // Download.
@@ -100,7 +106,8 @@ export class Playback {
     const main = h('div', { class: 'pb-main' },
       h('div', { class: 'pb-toolbar' },
         h('span', { class: 'label', i18n: 'pb.channel' }), this.channelName,
-        h('span', { class: 'label', i18n: 'pb.day' }), this.dayInput, this.queryBtn, this.info),
+        h('span', { class: 'label', i18n: 'pb.day' }), this.dayInput, this.queryBtn, this.info,
+        h('span', { class: 'spacer' }), this.prevBtn, this.zoomBtn, this.nextBtn),
       h('div', { class: 'pb-stage' }, this.video, this.stateText),
       h('div', { class: 'pb-controls' },
         this.pauseBtn,
@@ -142,16 +149,17 @@ export class Playback {
     const start = new Date(this.day);
     const end = new Date(start.getTime() + dayMs);
     this.records = [];
+    this.gaps = [];
+    this.source = '';
     this.renderSegments();
     this.info.textContent = t('pb.querying');
     this.queryBtn.disabled = true;
     try {
-      const res = await api('GET', `/channels/${encodeURIComponent(ch.id)}/records?start=${encodeURIComponent(toRFC3339(start))}&end=${encodeURIComponent(toRFC3339(end))}`);
+      const res = await loadRecordings(ch.id, start, end);
       if (ch !== this.channel) return;
-      this.records = (res?.items || []).map((r) => ({ ...r, s: new Date(r.start), e: new Date(r.end) }))
-        .filter((r) => !Number.isNaN(r.s.getTime()) && !Number.isNaN(r.e.getTime()) && r.e > r.s)
-        .sort((a, b) => a.s - b.s);
-      this.info.textContent = this.records.length ? t('pb.records', { n: this.records.length }) : t('pb.noRecords');
+      ({ records: this.records, gaps: this.gaps, source: this.source } = res);
+      this.info.textContent = `${t(`tl.source.${this.source}`)} · ${this.records.length ? t('pb.records', { n: this.records.length }) : t('pb.noRecords')}`
+        + (this.gaps.length ? ` · ${t('tl.gaps', { n: this.gaps.length })}` : '');
       if (this.records.length) {
         const r = this.records[0];
         this.dlFrom.value = hms(new Date(Math.max(r.s, start)));
@@ -168,11 +176,31 @@ export class Playback {
     this.renderState();
   }
 
-  /** pct positions time t (ms) on the day's timeline. */
-  pct(ms) { return Math.max(0, Math.min(100, ((ms - this.day.getTime()) / dayMs) * 100)); }
+  /** pct positions time t (ms) on the timeline's window. */
+  pct(ms) { return this.view.pct(ms); }
+
+  /** zoom switches between the day and the hour around the cursor (or the first recording, or noon). */
+  zoom() {
+    const around = this.position() ?? this.records[0]?.s.getTime() ?? this.day.getTime() + dayMs / 2;
+    this.view.zoom(around);
+    this.renderSegments();
+    this.renderState();
+  }
+
+  shift(dir) {
+    this.view.shift(dir);
+    this.renderSegments();
+    this.renderState();
+  }
 
   renderSegments() {
-    this.segs.replaceChildren(...this.records.map((r) => h('div', {
+    const w = this.view;
+    this.ticks.replaceChildren(...w.ticks());
+    this.zoomBtn.textContent = t(w.zoomed ? 'tl.zoomOut' : 'tl.zoomIn');
+    this.prevBtn.disabled = !w.zoomed || w.start <= this.day.getTime();
+    this.nextBtn.disabled = !w.zoomed || w.start + w.span >= this.day.getTime() + dayMs;
+    this.gapsEl.replaceChildren(...gapElements(this.gaps, w));
+    this.segs.replaceChildren(...this.records.filter((r) => w.visible(r.s.getTime(), r.e.getTime())).map((r) => h('div', {
       class: `tl-seg ${r.type && r.type !== 'time' && r.type !== 'all' ? 'alarm' : ''}`,
       style: `left:${this.pct(r.s)}%;width:${Math.max(0.15, this.pct(r.e) - this.pct(r.s))}%`,
       title: `${hms(r.s)} – ${hms(r.e)}${r.type ? ` (${r.type})` : ''}`,
@@ -181,15 +209,15 @@ export class Playback {
 
   timeAt(e) {
     const rect = this.timeline.getBoundingClientRect();
-    const f = Math.max(0, Math.min(1, (e.clientX - rect.left) / rect.width));
-    return this.day.getTime() + f * dayMs;
+    return this.view.at((e.clientX - rect.left) / rect.width);
   }
 
   onHover(e) {
     const ms = this.timeAt(e);
     this.hover.hidden = false;
     this.hover.style.left = `${this.pct(ms)}%`;
-    this.hover.firstChild.textContent = hms(new Date(ms));
+    const gap = gapAt(this.gaps, ms);
+    this.hover.firstChild.textContent = hms(new Date(ms)) + (gap ? ` ${causeText(gap.cause)}` : '');
   }
 
   onTimelineClick(e) {
@@ -383,6 +411,9 @@ export class Playback {
       scale: this.scale,
       position: s ? new Date(this.position()).toISOString() : null,
       records: this.records.length,
+      source: this.source,
+      gaps: this.gaps.map((g) => g.cause),
+      zoomed: this.view.zoomed,
     };
   }
 
