@@ -1,0 +1,171 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/console/web"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+)
+
+// fakeRecordings answers the platform timeline and the record plans, and
+// passes everything else to the administration double.
+type fakeRecordings struct {
+	next  http.Handler
+	mu    sync.Mutex
+	plans []map[string]any
+	// calls are "METHOD path body" of the plan writes.
+	calls []string
+}
+
+func (f *fakeRecordings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/api/v1")
+	switch {
+	case path == "/channels/"+fakeChannel+"/recordings":
+		day, err := time.Parse(time.RFC3339, r.URL.Query().Get("start"))
+		if err != nil {
+			writeJSON(w, 400, map[string]string{"error": "bad start", "code": "bad_request"})
+			return
+		}
+		span := func(from, to time.Duration) map[string]any {
+			return map[string]any{"start": day.Add(from), "end": day.Add(to)}
+		}
+		gap := span(2*time.Hour, 3*time.Hour)
+		gap["cause"] = "camera_offline"
+		writeJSON(w, 200, map[string]any{
+			"source": "platform", "segments": []any{span(time.Hour, 2*time.Hour), span(3*time.Hour, 4*time.Hour)},
+			"gaps": []any{gap},
+		})
+	case path == "/record-plans":
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"items": append([]map[string]any{}, f.plans...), "total": len(f.plans)})
+	case strings.HasPrefix(path, "/record-plans/"):
+		kind, target, _ := strings.Cut(strings.TrimPrefix(path, "/record-plans/"), "/")
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		b, _ := json.Marshal(body)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, r.Method+" "+path+" "+string(b))
+		kept := f.plans[:0]
+		for _, p := range f.plans {
+			if p["kind"] != kind || p["target"] != target {
+				kept = append(kept, p)
+			}
+		}
+		f.plans = kept
+		if r.Method == http.MethodDelete {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		p := map[string]any{
+			"kind": kind, "target": target, "mode": body["mode"], "schedule": body["schedule"],
+			"retention_days": body["retention_days"], "updated_at": fakeCreated, "updated_by": "admin",
+		}
+		f.plans = append(f.plans, p)
+		writeJSON(w, 200, p)
+	default:
+		f.next.ServeHTTP(w, r)
+	}
+}
+
+func (f *fakeRecordings) sent() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// TestTimelineInBrowser shows the platform's recordings and gaps on the
+// playback timeline, zooms it, and edits a record plan as an admin.
+func TestTimelineInBrowser(t *testing.T) {
+	rec := &fakeRecordings{next: newFakeAccounts()}
+	api := &fakeAPI{loggedIn: true, role: "admin", accounts: rec, stop: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", validated(t, api))
+	mux.Handle("/", web.Handler())
+	srv := httptest.NewServer(mux)
+	api.base = srv.URL
+	t.Cleanup(func() {
+		close(api.stop)
+		srv.Close()
+	})
+	ctx := browsertest.New(t)
+	problems := watchProblems(ctx)
+	// Bounds for a broken build on a busy machine, not expectations.
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	pg := &page{t: t, ctx: ctx}
+	pg.run("open the page", chromedp.Navigate(srv.URL+"/playback"))
+	pg.poll("playback page", vis("playback-timeline"))
+	pg.poll("playback tree", fmt.Sprintf(`!!document.querySelector('#view-playback %s')`, q("tree-channel-"+fakeChannel)))
+	pg.run("pick a channel", chromedp.Evaluate(fmt.Sprintf(
+		`document.querySelector('#view-playback %s').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`,
+		q("tree-channel-"+fakeChannel)), nil))
+	pg.poll("platform spans and the gap", `window.sharpeyesDebug.playback().source === 'platform'`+
+		` && document.querySelectorAll('#view-playback .tl-seg').length === 2`+
+		` && document.querySelectorAll('#view-playback .tl-gap.cause-camera_offline').length === 1`+
+		` && `+text("playback-info")+`.includes('平台录像')`)
+	if api.called("GET /api/v1/channels/" + fakeChannel + "/records") {
+		t.Error("the device was asked although the platform had recordings")
+	}
+	hoverAt := func(hours float64) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`(() => {
+			const tl = document.querySelector(%q), r = tl.getBoundingClientRect();
+			tl.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width * %f / 24, clientY: r.top + 5}));
+		})()`, q("playback-timeline"), hours), nil)
+	}
+	pg.run("hover the gap", hoverAt(2.5))
+	pg.poll("the gap's cause on hover", `document.querySelector('#view-playback .tl-hover-label').textContent.includes('摄像机离线')`+
+		` && document.querySelector('#view-playback .tl-gap').title.includes('摄像机离线')`)
+	pg.click("zoom in", "playback-zoom")
+	pg.poll("one hour", `window.sharpeyesDebug.playback().zoomed === true`+
+		` && document.querySelectorAll('#view-playback .tl-tick').length === 13`)
+	pg.click("next hour", "playback-next")
+	pg.click("zoom out", "playback-zoom")
+	pg.poll("whole day", `window.sharpeyesDebug.playback().zoomed === false`+
+		` && document.querySelectorAll('#view-playback .tl-tick').length === 25`)
+	pg.shot("playback-timeline")
+
+	// A record plan: the form checks the schedule before sending.
+	pg.click("administration", "nav-admin")
+	pg.click("plans tab", "admin-tab-plans")
+	pg.poll("no plans yet", vis("plan-table")+` && `+text("plan-table")+`.includes('尚无录像计划')`)
+	pg.fill("plan-kind", "channel")
+	pg.fill("plan-target", fakeChannel)
+	pg.fill("plan-mode", "schedule")
+	pg.click("save without windows", "plan-save")
+	pg.poll("schedule required", vis("plan-error")+` && `+text("plan-error")+`.includes('至少需要一个时段')`)
+	pg.click("add a window", "plan-add-window")
+	pg.click("and Saturday", "plan-window-0-day-6")
+	pg.fill("plan-window-0-end", "20:30")
+	pg.fill("plan-retention", "60")
+	pg.click("save", "plan-save")
+	pg.poll("plan listed", vis("plan-row-channel-"+fakeChannel)+` && `+text("plan-row-channel-"+fakeChannel)+`.includes('一二三四五六 08:00–20:30')`)
+	want := `PUT /record-plans/channel/` + fakeChannel +
+		` {"mode":"schedule","retention_days":60,"schedule":[{"days":[1,2,3,4,5,6],"end":"20:30","start":"08:00"}]}`
+	if got := rec.sent(); len(got) != 1 || got[0] != want {
+		t.Errorf("plan writes %q, want %q", got, want)
+	}
+	pg.shot("admin-record-plans")
+	pg.click("delete", "plan-delete")
+	pg.click("confirm", "ask-ok")
+	pg.poll("plan gone", `!document.querySelector('[data-testid="plan-row-channel-`+fakeChannel+`"]')`)
+	testsupport.Eventually(t, uiWait, "delete sent", func() bool { return len(rec.sent()) == 2 })
+	if got := rec.sent()[1]; got != "DELETE /record-plans/channel/"+fakeChannel+" null" {
+		t.Errorf("delete %q", got)
+	}
+	for _, p := range problems() {
+		t.Errorf("browser: %s", p)
+	}
+}
