@@ -1,0 +1,334 @@
+package capacity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const gb = int64(1) << 30
+
+var now = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+func TestEstimate(t *testing.T) {
+	inf := math.Inf(1)
+	for _, c := range []struct {
+		name        string
+		written     int64
+		window      time.Duration
+		space       objstore.Space
+		reserve     float64
+		rate        float64
+		headroom    float64
+		shortfall   int64
+		headroomNaN bool
+	}{
+		{
+			name: "ten days", written: 100 * gb, window: 24 * time.Hour, space: objstore.Space{Total: 2000 * gb, Free: 1000 * gb},
+			reserve: 1, rate: float64(100 * gb), headroom: 10,
+		},
+		{
+			name: "half a day's window doubles the rate", written: 50 * gb, window: 12 * time.Hour,
+			space: objstore.Space{Total: 2000 * gb, Free: 1000 * gb}, reserve: 1, rate: float64(100 * gb), headroom: 10,
+		},
+		{
+			name: "nothing written", written: 0, window: 24 * time.Hour, space: objstore.Space{Total: 10 * gb, Free: 1},
+			reserve: 1, rate: 0, headroom: inf,
+		},
+		{
+			name: "free unknown (S3 without capacity)", written: 100 * gb, window: 24 * time.Hour,
+			space: objstore.Space{Total: -1, Free: -1}, reserve: 1, rate: float64(100 * gb), headroomNaN: true,
+		},
+		{
+			name: "full", written: 100 * gb, window: 24 * time.Hour, space: objstore.Space{Total: 100 * gb, Free: 0},
+			reserve: 1, rate: float64(100 * gb), headroom: 0, shortfall: 100 * gb,
+		},
+		{
+			name: "short of a two-day reserve", written: 100 * gb, window: 24 * time.Hour,
+			space: objstore.Space{Total: 1000 * gb, Free: 150 * gb}, reserve: 2, rate: float64(100 * gb), headroom: 1.5,
+			shortfall: 50 * gb,
+		},
+		{
+			name: "reserve met", written: 100 * gb, window: 24 * time.Hour,
+			space: objstore.Space{Total: 1000 * gb, Free: 100 * gb}, reserve: 1, rate: float64(100 * gb), headroom: 1,
+		},
+		{
+			name: "no window", written: 100, window: 0, space: objstore.Space{Total: 10, Free: 5}, reserve: 1,
+			rate: 0, headroom: inf,
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := estimate(now, c.written, c.window, c.space, c.reserve)
+			if e.BytesPerDay != c.rate {
+				t.Errorf("rate %v, want %v", e.BytesPerDay, c.rate)
+			}
+			switch {
+			case c.headroomNaN:
+				if e.Known() || !math.IsNaN(e.HeadroomDays) {
+					t.Errorf("headroom %v, want unknown", e.HeadroomDays)
+				}
+			case e.HeadroomDays != c.headroom:
+				t.Errorf("headroom %v, want %v", e.HeadroomDays, c.headroom)
+			}
+			if e.Shortfall != c.shortfall {
+				t.Errorf("shortfall %d, want %d", e.Shortfall, c.shortfall)
+			}
+			if !e.At.Equal(now) || e.Space != c.space || e.Written != c.written {
+				t.Errorf("estimate %+v", e)
+			}
+		})
+	}
+}
+
+// space is a store whose free space the test sets: no real file system
+// can be filled on demand. The dir store's own Space is read in TestIndex.
+type space struct {
+	mu  sync.Mutex
+	s   objstore.Space
+	err error
+}
+
+func (f *space) set(s objstore.Space, err error) {
+	f.mu.Lock()
+	f.s, f.err = s, err
+	f.mu.Unlock()
+}
+
+func (f *space) Space(context.Context) (objstore.Space, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.s, f.err
+}
+
+// openDB returns a database with a channel and segments of total bytes
+// started within the last day, and one older.
+func openDB(t *testing.T, url string, bytes int64) *recordingdb.DB {
+	t.Helper()
+	db := recordingdb.New(storetest.Open(t, url, 4))
+	ctx := context.Background()
+	const ch = "34020000001310000001"
+	for _, q := range []string{
+		`INSERT INTO devices (id) VALUES ('34020000001180000001')`,
+		`INSERT INTO channels (device_id, id) VALUES ('34020000001180000001', '` + ch + `')`,
+	} {
+		if _, err := db.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range []struct {
+		start time.Time
+		bytes int64
+	}{
+		{now.Add(-25 * time.Hour), 1 << 40}, // before the window
+		{now.Add(-23 * time.Hour), bytes / 2},
+		{now.Add(-time.Minute), bytes - bytes/2},
+	} {
+		if _, err := db.OpenSegment(ctx, recordingdb.Segment{
+			ChannelID: ch, Start: s.start, End: s.start.Add(time.Minute), Bytes: s.bytes,
+			ObjectKey: ch + "/" + string(rune('a'+i)) + ".mp4", RetentionDays: 30,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+func newGuard(t *testing.T, db DB, st Store, rep Reporter, warn float64) *Guard {
+	t.Helper()
+	g := &Guard{
+		Node: "a", DB: db, Store: st, Reporter: rep, WarnDays: warn,
+		Now: func() time.Time { return now }, Tick: make(chan time.Time),
+	}
+	if err := g.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.cancel)
+	return g
+}
+
+// TestIndex: the write rate comes from the index (segments started within
+// the window), the free space from a real directory store, and the alarm's
+// event reaches a listener on ChannelCapacity.
+func TestIndex(t *testing.T) {
+	url := pgtest.NewDB(t)
+	db := openDB(t, url, 10*gb)
+	ctx := context.Background()
+	idx := Index{db}
+	got, err := idx.BytesWritten(ctx, now.Add(-24*time.Hour))
+	if err != nil || got != 10*gb {
+		t.Fatalf("bytes written %d, %v; want %d", got, err, 10*gb)
+	}
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN "+ChannelCapacity); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := objstore.New(ctx, objstore.Config{Kind: objstore.KindDir, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	// Whatever the test machine's disk holds, 10 GB a day and a warning
+	// beyond a million years raise the alarm.
+	g := newGuard(t, idx, dir, idx, 365e6)
+	g.check()
+	e, alarm := g.Estimate()
+	if !alarm || !e.Known() || e.Space.Free <= 0 || e.BytesPerDay != float64(10*gb) {
+		t.Fatalf("estimate %+v, alarm %v", e, alarm)
+	}
+	wctx, cancel := context.WithTimeout(ctx, g.Timeout)
+	defer cancel()
+	n, err := conn.WaitForNotification(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	if err := json.Unmarshal([]byte(n.Payload), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Node != "a" || !ev.Alarm || ev.HeadroomDays == nil || *ev.HeadroomDays != e.HeadroomDays ||
+		ev.FreeBytes != e.Space.Free || ev.BytesPerDay != 10*gb || !ev.At.Equal(now) {
+		t.Fatalf("event %s", n.Payload)
+	}
+}
+
+// reporter records the events.
+type reporter struct {
+	events []Event
+	err    error
+}
+
+func (r *reporter) ReportCapacity(_ context.Context, e Event) error {
+	if r.err != nil {
+		return r.err
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+// TestAlarm: raised below WarnDays, cleared above, reported on each
+// change only (a failed report is repeated); the gauges follow; Reclaim
+// hands the shortfall out once per reading, and only with OverwriteOldest.
+func TestAlarm(t *testing.T) {
+	db := openDB(t, pgtest.NewDB(t), 10*gb) // 10 GB a day
+	sp := &space{}
+	rep := &reporter{}
+	g := newGuard(t, Index{db}, sp, rep, 7)
+	step := func(free int64, wantAlarm bool, wantEvents int) {
+		t.Helper()
+		sp.set(objstore.Space{Total: 1000 * gb, Free: free}, nil)
+		g.check()
+		if _, alarm := g.Estimate(); alarm != wantAlarm {
+			t.Fatalf("free %d GB: alarm %v", free/gb, alarm)
+		}
+		if len(rep.events) != wantEvents {
+			t.Fatalf("free %d GB: %d events, want %d", free/gb, len(rep.events), wantEvents)
+		}
+		if got := testutil.ToFloat64(g.Metrics.Alarm); got != map[bool]float64{true: 1}[wantAlarm] {
+			t.Fatalf("alarm gauge %v", got)
+		}
+		if got := testutil.ToFloat64(g.Metrics.Headroom); got != float64(free)/float64(10*gb) {
+			t.Fatalf("headroom gauge %v", got)
+		}
+	}
+	step(100*gb, false, 1) // 10 days: the first reading is reported
+	step(90*gb, false, 1)  // no change
+	step(60*gb, true, 2)   // 6 days: raised
+	step(50*gb, true, 2)
+	rep.err = errors.New("database away")
+	step(80*gb, false, 2) // cleared, not reported
+	rep.err = nil
+	step(80*gb, false, 3) // reported now
+	if got := testutil.ToFloat64(g.Metrics.Errors); got != 1 {
+		t.Fatalf("errors %v", got)
+	}
+	if ev := rep.events[2]; ev.Alarm || *ev.HeadroomDays != 8 {
+		t.Fatalf("event %+v", ev)
+	}
+
+	// Below the reserve (1 day = 10 GB): nothing to reclaim unless
+	// overwrite_oldest.
+	step(4*gb, true, 4)
+	if got := g.Reclaim(); got != 0 {
+		t.Fatalf("reclaim %d without overwrite_oldest", got)
+	}
+	g.OverwriteOldest = true
+	step(4*gb, true, 4)
+	if got := g.Reclaim(); got != 6*gb {
+		t.Fatalf("reclaim %d, want %d", got, 6*gb)
+	}
+	if got := g.Reclaim(); got != 0 {
+		t.Fatalf("reclaim again %d", got)
+	}
+
+	// A store that cannot tell: no alarm, headroom unknown.
+	sp.set(objstore.Space{Total: -1, Free: -1}, nil)
+	g.check()
+	if e, alarm := g.Estimate(); alarm || e.Known() || rep.events[len(rep.events)-1].HeadroomDays != nil {
+		t.Fatalf("estimate %+v, alarm %v", e, alarm)
+	}
+	if got := testutil.ToFloat64(g.Metrics.Headroom); !math.IsNaN(got) {
+		t.Fatalf("headroom gauge %v", got)
+	}
+	// A store that fails keeps the last reading and counts the error.
+	sp.set(objstore.Space{}, errors.New("unreachable"))
+	g.check()
+	if got := testutil.ToFloat64(g.Metrics.Errors); got != 2 {
+		t.Fatalf("errors %v", got)
+	}
+}
+
+// TestRun: readings at Initialize and at each tick; Close ends the
+// goroutine.
+func TestRun(t *testing.T) {
+	db := openDB(t, pgtest.NewDB(t), 10*gb)
+	sp := &space{s: objstore.Space{Total: 1000 * gb, Free: 500 * gb}}
+	tick := make(chan time.Time)
+	g := &Guard{DB: Index{db}, Store: sp, WarnDays: 7, Tick: tick, Now: func() time.Time { return now }}
+	if err := g.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	tick <- now // the first reading is over once this is taken
+	if e, alarm := g.Estimate(); alarm || e.HeadroomDays != 50 {
+		t.Fatalf("estimate %+v", e)
+	}
+	sp.set(objstore.Space{Total: 1000 * gb, Free: 10 * gb}, nil)
+	tick <- now
+	tick <- now
+	if _, alarm := g.Estimate(); !alarm {
+		t.Fatal("no alarm after the tick")
+	}
+	g.Close()
+}
+
+func TestInitializeRefuses(t *testing.T) {
+	for _, g := range []*Guard{
+		{Store: &space{}},
+		{DB: Index{}},
+		{DB: Index{}, Store: &space{}, WarnDays: -1},
+		{DB: Index{}, Store: &space{}, WarnDays: math.NaN()},
+	} {
+		if err := g.Initialize(); err == nil {
+			g.Close()
+			t.Fatal("initialized")
+		}
+	}
+}
