@@ -37,7 +37,9 @@ type Store interface {
 	// no error; a key with neither a local file nor an object is ErrNotFound.
 	Commit(ctx context.Context, key string) error
 	// Open opens an object for reading, or, while it is not committed yet,
-	// its local file (a segment being written). ErrNotFound when neither exists.
+	// its local file (a segment being written). ErrNotFound when neither
+	// exists. For S3, ctx also bounds the object's reads (one ranged GET per
+	// ReadAt): pass a context that lives as long as the Object is read.
 	Open(ctx context.Context, key string) (Object, error)
 	// Delete removes objects and any local files of theirs. Missing keys are
 	// no error, so a deletion interrupted by a crash can simply be repeated;

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -155,9 +156,7 @@ func (s *Server) Bucket(t testing.TB, name string) string {
 	t.Helper()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	c, err := minio.New(s.Endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Transport: tr,
-	})
+	c, err := s.client(tr, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,15 +184,13 @@ func (s *Server) start() error {
 		return fmt.Errorf("miniotest: log: %w", err)
 	}
 	defer logf.Close() // the child has its own descriptor
-	mark, _ := logf.Seek(0, 2)
+	mark, _ := logf.Seek(0, io.SeekEnd)
 	cmd := exec.Command(s.bin, "server", "--quiet", "--address", s.Endpoint, s.Dir)
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey,
-		"MINIO_BROWSER=off",         // no web console, no second port to pick
-		"MINIO_UPDATE=off",          // never looks for a newer release
-		"MINIO_CI_CD=on",            // accepts a drive on the root filesystem
-		"MINIO_API_SYNC_EVENTS=off", // nothing to notify
-		"MINIO_PROMETHEUS_AUTH_TYPE=public",
+		"MINIO_BROWSER=off", // no web console, no second port to pick
+		"MINIO_UPDATE=off",  // never looks for a newer release
+		"MINIO_CI_CD=on",    // accepts a drive on the root filesystem
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -205,10 +202,18 @@ func (s *Server) start() error {
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
 
-	ready := "http://" + s.Endpoint + "/minio/health/ready"
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
+	// Ready means the S3 API answers a signed request: MinIO's health probe
+	// says ready while the API still refuses requests ("Server not
+	// initialized yet").
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client, err := s.client(tr, 1)
+	if err != nil {
+		s.Stop()
+		return err
+	}
 	deadline := time.Now().Add(StartTimeout)
+	var probeErr error
 	for {
 		select {
 		case <-done:
@@ -222,18 +227,32 @@ func (s *Server) start() error {
 			return fmt.Errorf("miniotest: minio exited before it was ready (%s): %s", cmd.ProcessState, out)
 		default:
 		}
-		if resp, err := client.Get(ready); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, probeErr = client.ListBuckets(ctx)
+		cancel()
+		if probeErr == nil {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return fmt.Errorf("miniotest: not ready after %v at %s: %s", StartTimeout, ready, s.logSince(mark))
+			return fmt.Errorf("miniotest: not ready after %v at %s: %w: %s", StartTimeout, s.Endpoint, probeErr, s.logSince(mark))
 		}
 		time.Sleep(probeInterval)
 	}
+}
+
+// client is a minio-go client of the server with root credentials on tr,
+// trying each request maxRetries times.
+func (s *Server) client(tr http.RoundTripper, maxRetries int) (*minio.Client, error) {
+	c, err := minio.New(s.Endpoint, &minio.Options{
+		Creds:      credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+		Transport:  tr,
+		MaxRetries: maxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("miniotest: client: %w", err)
+	}
+	return c, nil
 }
 
 // logSince returns the server's log from offset on, cut to its last 4 KiB.
