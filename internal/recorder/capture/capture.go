@@ -34,7 +34,7 @@ const (
 )
 
 // Index is the part of the recordings index a Channel writes
-// (*recordingdb.DB); repair.Index is what it repairs failed segments with.
+// (repair.DB); repair.Index is what it repairs failed segments with.
 type Index interface {
 	repair.Index
 	// OpenSegment inserts the row of a segment being written; its id.
@@ -152,7 +152,7 @@ func (c *Channel) Initialize() error {
 }
 
 // Close stops recording: the open segment is closed, indexed and
-// committed. It returns when that is done.
+// committed. It returns when that is done; calling it again does nothing.
 func (c *Channel) Close() {
 	c.cancel()
 	<-c.done

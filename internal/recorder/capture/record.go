@@ -265,6 +265,8 @@ func (r *recording) closeSegment() error {
 				r.c.Metrics.Segments.Inc()
 			}
 			r.c.Log.Debug("segment closed", "key", r.seg.ObjectKey, "duration", w.Duration(), "bytes", w.Bytes())
+			// The storage works again: finish what failed before.
+			r.c.retryPending()
 			return nil
 		}
 		werr = fmt.Errorf("commit: %w", werr)
@@ -302,12 +304,30 @@ func (c *Channel) retryPending() {
 	for _, seg := range pending {
 		ctx, cancel := c.dbContext()
 		res, err := repair.Segment(ctx, c.Store, c.Index, seg)
-		cancel()
 		if err != nil {
+			cancel()
 			c.pending = append(c.pending, seg)
 			continue
 		}
 		c.Log.Info("segment repaired", "key", seg.ObjectKey, "removed", res.Removed, "end", res.End)
+		// What the repair could not keep is a hole the gap after the
+		// segment does not cover: a storage_error gap of its own.
+		from := res.End
+		if res.Removed {
+			from = seg.Start
+		}
+		if from.Before(seg.End) {
+			g := recordingdb.Gap{
+				ChannelID: c.ChannelID, Start: from, End: seg.End, Cause: recordingdb.CauseStorageError,
+				Detail: "segment " + seg.ObjectKey + " lost to a storage failure", Node: c.Node,
+			}
+			if _, err := c.Index.OpenGap(ctx, g); err != nil {
+				c.Log.Error("gap not recorded", "cause", g.Cause, "start", g.Start, "error", err)
+			} else if c.Metrics != nil {
+				c.Metrics.Gaps.WithLabelValues(string(g.Cause)).Inc()
+			}
+		}
+		cancel()
 	}
 }
 

@@ -1,0 +1,195 @@
+package capture_test
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+)
+
+// frame is one video frame of the test clips (25 fps).
+const frame = 40 * time.Millisecond
+
+// TestRecords records a stream that is killed and comes back: segments of
+// SegmentDuration cut at key frames, indexed, playable by ffprobe, as long
+// as the media fed; a stream_error gap between the two sessions.
+func TestRecords(t *testing.T) {
+	for _, codec := range []ps.Codec{ps.CodecH264, ps.CodecH265} {
+		t.Run(codec.String(), func(t *testing.T) {
+			e := newEnv(t)
+			const ch = "34020000001320000001"
+			clip := mediatest.NewClip(t, codec, 320, 240, 25, 2)
+			f := e.feed(t, "live/"+ch, clip)
+			c := e.channel(t, ch, nil)
+
+			testsupport.Eventually(t, wait, "two closed segments", func() bool {
+				return closedCount(e.segments(t, ch)) >= 2
+			})
+			f.stop()
+			fed1 := f.fed()
+			testsupport.Eventually(t, wait, "a stream_error gap", func() bool {
+				g := e.gaps(t, ch)
+				return len(g) == 1 && g[0].Cause == recordingdb.CauseStreamError
+			})
+			before := e.segments(t, ch)
+			f2 := e.feed(t, "live/"+ch, clip)
+			testsupport.Eventually(t, wait, "the gap closed and a segment after it", func() bool {
+				g := e.gaps(t, ch)
+				return len(g) == 1 && !g[0].End.IsZero() && closedCount(e.segments(t, ch)) > len(before)
+			})
+			c.Close()
+			f2.stop()
+			fed := fed1 + f2.fed()
+
+			segs := e.segments(t, ch)
+			gap := e.gaps(t, ch)[0]
+			t.Logf("segments:%s\ngap %s–%s %s", fmtSegs(segs), gap.Start.Format("15:04:05.000"), gap.End.Format("15:04:05.000"), gap.Detail)
+			var recorded time.Duration
+			for i, s := range segs {
+				if s.Open {
+					t.Fatalf("segment %s still open after Close", s.ObjectKey)
+				}
+				recorded += s.End.Sub(s.Start)
+				p := ffprobe(t, filepath.Join(e.root, filepath.FromSlash(s.ObjectKey)))
+				want := map[ps.Codec]string{ps.CodecH264: "h264", ps.CodecH265: "hevc"}[codec]
+				if p.Codec != want || p.Width != 320 || p.Height != 240 || s.Width != 320 || s.Height != 240 {
+					t.Errorf("segment %d: ffprobe %+v, index %dx%d", i, p, s.Width, s.Height)
+				}
+				if !near(p.Duration, s.End.Sub(s.Start), 2*frame) {
+					t.Errorf("segment %d: ffprobe %v, index %v", i, p.Duration, s.End.Sub(s.Start))
+				}
+				if i == 0 {
+					continue
+				}
+				prev := segs[i-1]
+				if !s.Start.Before(gap.Start) && prev.End.Before(gap.End) {
+					// The first segment after the gap starts where the gap ends.
+					if !prev.End.Equal(gap.Start) || !s.Start.Equal(gap.End) {
+						t.Errorf("gap %v–%v between %v and %v", gap.Start, gap.End, prev.End, s.Start)
+					}
+					continue
+				}
+				// Within a session segments touch and last SegmentDuration
+				// (key frames every second).
+				if !near(s.Start.Sub(prev.End), 0, 2*time.Millisecond) {
+					t.Errorf("segment %d starts %v after the previous ended", i, s.Start.Sub(prev.End))
+				}
+				if !near(prev.End.Sub(prev.Start), segDur, frame) {
+					t.Errorf("segment %d lasts %v, want %v", i-1, prev.End.Sub(prev.Start), segDur)
+				}
+			}
+			// Nothing is recorded that was not fed, and the recording lacks at
+			// most a key-frame interval and a fragment per session.
+			if recorded > fed+frame || recorded < fed-2*(time.Second+fragDur) {
+				t.Errorf("recorded %v of %v fed", recorded, fed)
+			}
+			if n := testutil.ToFloat64(e.metrics.Gaps.WithLabelValues(string(recordingdb.CauseStreamError))); n != 1 {
+				t.Errorf("recorder_gaps_total{cause=stream_error} = %v", n)
+			}
+			if n := testutil.ToFloat64(e.metrics.Recording); n != 0 {
+				t.Errorf("recording gauge %v after Close", n)
+			}
+		})
+	}
+}
+
+// TestStorageError: the store's directory breaks under the recorder (its
+// root becomes a file): a storage_error gap from the end of what was kept,
+// then recording resumes once the directory is back.
+func TestStorageError(t *testing.T) {
+	e := newEnv(t)
+	const ch = "34020000001320000002"
+	e.feed(t, "live/"+ch, mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2))
+	e.channel(t, ch, nil)
+	testsupport.Eventually(t, wait, "a closed segment", func() bool { return closedCount(e.segments(t, ch)) >= 1 })
+	if err := os.RemoveAll(e.root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.root, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, wait, "a storage_error gap", func() bool {
+		g := e.gaps(t, ch)
+		return len(g) == 1 && g[0].Cause == recordingdb.CauseStorageError
+	})
+	if err := os.Remove(e.root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(e.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, wait, "the gaps closed and a segment after them", func() bool {
+		var last time.Time
+		for _, g := range e.gaps(t, ch) {
+			if g.End.IsZero() {
+				return false
+			}
+			last = g.End
+		}
+		for _, s := range e.segments(t, ch) {
+			if !s.Open && !s.Start.Before(last) {
+				return true
+			}
+		}
+		return false
+	})
+	// The segment being written when the directory broke is lost; once the
+	// storage is back its row goes and a gap of its own explains it.
+	testsupport.Eventually(t, wait, "the lost segment's row replaced by a gap", func() bool {
+		return len(e.gaps(t, ch)) == 2
+	})
+	segs, gaps := e.segments(t, ch), e.gaps(t, ch)
+	for _, g := range gaps {
+		t.Logf("gap %s–%s %s %s", g.Start.Format("15:04:05.000"), g.End.Format("15:04:05.000"), g.Cause, g.Detail)
+	}
+	t.Logf("segments:%s", fmtSegs(segs))
+	// Segments and gaps tile the time from the first segment to the last.
+	type span struct{ start, end time.Time }
+	var spans []span
+	for _, s := range segs {
+		spans = append(spans, span{s.Start, s.End})
+	}
+	for _, g := range gaps {
+		spans = append(spans, span{g.Start, g.End})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start.Before(spans[j].start) })
+	for i := 1; i < len(spans); i++ {
+		if !spans[i].start.Equal(spans[i-1].end) {
+			t.Errorf("span %d starts at %v, the one before ends at %v", i, spans[i].start, spans[i-1].end)
+		}
+	}
+	for _, g := range gaps {
+		if g.Cause != recordingdb.CauseStorageError {
+			t.Errorf("gap cause %s", g.Cause)
+		}
+	}
+	if n := testutil.ToFloat64(e.metrics.Gaps.WithLabelValues(string(recordingdb.CauseStorageError))); n != 2 {
+		t.Errorf("recorder_gaps_total{cause=storage_error} = %v", n)
+	}
+}
+
+// TestCameraOffline: the stream ends while the channel is offline: the gap
+// says camera_offline.
+func TestCameraOffline(t *testing.T) {
+	e := newEnv(t)
+	const ch = "34020000001320000003"
+	f := e.feed(t, "live/"+ch, mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2))
+	state := &onlineState{}
+	e.channel(t, ch, func(c *capture.Channel) { c.States = state })
+	testsupport.Eventually(t, wait, "a segment", func() bool { return len(e.segments(t, ch)) >= 1 })
+	state.offline.Store(true)
+	f.stop()
+	testsupport.Eventually(t, wait, "a camera_offline gap", func() bool {
+		g := e.gaps(t, ch)
+		return len(g) == 1 && g[0].Cause == recordingdb.CauseCameraOffline && g[0].End.IsZero()
+	})
+}
