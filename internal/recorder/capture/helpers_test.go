@@ -78,7 +78,9 @@ func (staticToken) Token(context.Context) (string, error) { return "x", nil }
 // onlineState answers the channel's state from a flag.
 type onlineState struct{ offline atomic.Bool }
 
-func (o *onlineState) ChannelOnline(context.Context, string) (bool, error) { return !o.offline.Load(), nil }
+func (o *onlineState) ChannelOnline(context.Context, string) (bool, error) {
+	return !o.offline.Load(), nil
+}
 
 // channel starts recording id; it is closed when the test ends (or by the test).
 func (e *env) channel(t *testing.T, id string, mod func(*capture.Channel)) *capture.Channel {
@@ -152,7 +154,9 @@ func (f *feeder) run(ctx context.Context, clip *mediatest.Clip) {
 }
 
 // fed is the media time fed so far.
-func (f *feeder) fed() time.Duration { return time.Duration(f.frames.Load()) * time.Second / time.Duration(f.fps) }
+func (f *feeder) fed() time.Duration {
+	return time.Duration(f.frames.Load()) * time.Second / time.Duration(f.fps)
+}
 
 // stop ends the stream (its readers see it end); idempotent.
 func (f *feeder) stop() {
