@@ -57,7 +57,8 @@ type Store interface {
 }
 
 // Object is an opened object. Size is its size when it was opened: a local
-// file still being written may have grown since.
+// file still being written may have grown since. On S3 each ReadAt is one
+// HTTP request, so read in large ranges (a MiB, not io.Copy's 32 KiB).
 type Object interface {
 	io.ReaderAt
 	io.Closer
