@@ -2,30 +2,238 @@ package recorder
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"sync"
+	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
+	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/capacity"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/scheduler"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/sweeper"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 	"github.com/sharpeyes/sharpeyes/internal/svcdb"
 )
 
-// Run serves until ctx is cancelled. The recorder reads the schema the
-// sipserver owns: it waits up to database.connect_timeout for it to be
-// current and refuses to start on an older one.
+// Run records until ctx is cancelled. The recorder reads the schema the
+// sipserver owns (it waits up to database.connect_timeout for it to be
+// current and refuses to start on an older one) and writes its own tables:
+// at start it repairs the segments it was writing when it last stopped,
+// then the scheduler hands it the channels to record (leases shared with
+// the other nodes), the sweeper deletes expired segments and the capacity
+// guard watches the storage.
 func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	st, err := svcdb.Open(ctx, "recorder", cfg.Database, svcdb.Reader, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	objects, err := objstore.New(ctx, storeConfig(cfg.Storage))
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	defer objects.Close()
+	rc := cfg.Recorder
+	node := rc.NodeName()
+	loc, err := rc.Location()
+	if err != nil {
+		return fmt.Errorf("recorder.time_zone: %w", err)
+	}
 	rt, err := svc.StartHTTP("recorder", cfg.HTTP, log, map[string]httpserv.ReadyFunc{"database": st.Ping})
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+
+	db := recordingdb.New(st)
+	index := repair.DB{DB: db}
+	// Before any channel starts: what the last run left open is cut after
+	// its last complete fragment, committed and indexed.
+	if err := repair.Node(ctx, objects, index, node, time.Now(), log); err != nil {
+		log.Error("repair incomplete: the segments named above stay open and are repaired at the next start", "error", err)
+	}
+
+	defaults := recordingdb.Defaults{StandardDays: days(rc.Retention), KeyDays: days(rc.RetentionKey)}
+	sweepNow := time.Now
+	if early := demoShift(rc.Retention, rc.RetentionKey); early > 0 {
+		// The index keeps retention in whole days; a demo's hours are the
+		// sweeper's clock running ahead, so that a laptop's disk never fills.
+		log.Warn("retention under a day (a demo setting): every segment is deleted that much earlier than its days say",
+			"retention", rc.Retention, "earlier_by", early)
+		sweepNow = func() time.Time { return time.Now().Add(early) }
+	} else if rc.Retention.Std()%(24*time.Hour) != 0 || rc.RetentionKey.Std()%(24*time.Hour) != 0 {
+		log.Warn("retention is kept in whole days: rounded up", "retention", rc.Retention, "retention_key", rc.RetentionKey,
+			"days", defaults.StandardDays, "key_days", defaults.KeyDays)
+	}
+	rec := &channels{
+		log: log,
+		template: capture.Channel{
+			Node: node, RTSPURL: rc.RTSPURL,
+			Tokens: &capture.Tokens{
+				Minter: &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
+				Node:   node,
+			},
+			Store: objects, Index: index, States: states{catalogview.New(st)},
+			SegmentDuration: rc.SegmentDuration.Std(), FragmentDuration: rc.FragmentDuration.Std(),
+			Metrics: capture.NewMetrics(rt.Registry), Log: log,
+		},
+		running: map[string]*capture.Channel{},
+	}
+	guard := &capacity.Guard{
+		Node: node, DB: capacity.Index{DB: db}, Store: objects, Reporter: capacity.Index{DB: db},
+		WarnDays: float64(rc.CapacityWarnDays), OverwriteOldest: rc.OverwriteOldest,
+		Metrics: capacity.NewMetrics(rt.Registry), Log: log,
+	}
+	if err := guard.Initialize(); err != nil {
+		return err
+	}
+	defer guard.Close()
+	sw := &sweeper.Sweeper{
+		DB: sweeper.Index{DB: db}, Objects: objects, Interval: rc.SweepInterval.Std(), Batch: rc.SweepBatch,
+		Now: sweepNow, Metrics: sweeper.NewMetrics(rt.Registry), Log: log,
+	}
+	if rc.OverwriteOldest {
+		sw.Reclaimer = guard
+	}
+	if err := sw.Initialize(); err != nil {
+		return err
+	}
+	defer sw.Close()
+	sched := &scheduler.Scheduler{
+		Node: node, URL: "http://" + advertised(rt.HTTP.Addr(), node), DB: db, Parent: rec,
+		LeaseTTL: rc.LeaseTTL.Std(), MaxChannels: rc.MaxChannels, Defaults: defaults, Location: loc, Log: log,
+	}
+	if err := sched.Initialize(); err != nil {
+		return err
+	}
+	// Closed first: every channel's open segment is closed and committed.
+	defer sched.Close()
+
 	rt.Started()
-	log.Info("serving", "http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
+	if cfg.ServiceToken == "" {
+		log.Error("service_token is not set: mediagw gives no play token and nothing can be recorded")
+	}
+	log.Info("recording", "node", node, "storage", objects.Name(), "where", where(cfg.Storage),
+		"retention", rc.Retention, "retention_key", rc.RetentionKey, "segment", rc.SegmentDuration,
+		"http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
 	<-ctx.Done()
 	return nil
+}
+
+// storeConfig maps the storage section to the object store's configuration.
+func storeConfig(s config.Storage) objstore.Config {
+	return objstore.Config{
+		Kind: s.Kind, Dir: s.Dir, SpoolDir: s.SpoolDir, Endpoint: s.Endpoint, Bucket: s.Bucket, Prefix: s.Prefix,
+		AccessKey: s.AccessKey, SecretKey: string(s.SecretKey), Region: s.Region, TLS: s.TLS,
+		CapacityBytes: int64(s.Capacity), CreateBucket: s.CreateBucket,
+	}
+}
+
+// where says where the recordings go, for the start line.
+func where(s config.Storage) string {
+	if s.Kind == config.StorageS3 {
+		return fmt.Sprintf("s3 %s bucket %s/%s (spool %s)", s.Endpoint, s.Bucket, s.Prefix, s.SpoolDir)
+	}
+	return s.Dir
+}
+
+// days is a retention in whole days, rounded up (the index keeps days).
+func days(d config.Duration) int {
+	return int((d.Std() + 24*time.Hour - 1) / (24 * time.Hour))
+}
+
+// demoShift is how far ahead the sweeper's clock runs for a retention
+// under a day (both classes the same, as the demo sets them): the one-day
+// rows then expire after the retention asked for. 0 otherwise.
+func demoShift(standard, key config.Duration) time.Duration {
+	if standard != key || standard.Std() >= 24*time.Hour {
+		return 0
+	}
+	return 24*time.Hour - standard.Std()
+}
+
+// advertised is the address other nodes and operators see in
+// recorder_nodes: the listen address, with the node name for a wildcard host.
+func advertised(addr net.Addr, node string) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = node
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// states reads a channel's effective state (channel_state: the channel and
+// its device online) for the gap cause.
+type states struct{ view *catalogview.View }
+
+// ChannelOnline implements capture.StateReader; a channel the catalog does
+// not know is offline.
+func (s states) ChannelOnline(ctx context.Context, id string) (bool, error) {
+	ch, err := s.view.FindChannel(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return ch.Online, err
+}
+
+// channels is the scheduler's parent: it runs one capture.Channel per
+// channel the scheduler hands this node.
+type channels struct {
+	log      *slog.Logger
+	template capture.Channel
+
+	mu      sync.Mutex
+	running map[string]*capture.Channel
+}
+
+// Start implements scheduler.Parent.
+func (c *channels) Start(channelID string, lease scheduler.Lease) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.running[channelID]; ok {
+		return
+	}
+	ch := &capture.Channel{
+		ChannelID: channelID, Node: c.template.Node, RTSPURL: c.template.RTSPURL, Tokens: c.template.Tokens,
+		Store: c.template.Store, Index: c.template.Index, States: c.template.States,
+		RetentionDays: lease.RetentionDays, SegmentDuration: c.template.SegmentDuration,
+		FragmentDuration: c.template.FragmentDuration, Metrics: c.template.Metrics, Log: c.template.Log,
+	}
+	if lease.PreviousNode != "" && !lease.PreviousEnd.IsZero() {
+		ch.DownSince = lease.PreviousEnd
+	}
+	if err := ch.Initialize(); err != nil {
+		c.log.Error("channel not recorded", "channel_id", channelID, "error", err)
+		return
+	}
+	c.running[channelID] = ch
+	c.log.Info("recording channel", "channel_id", channelID, "retention_days", lease.RetentionDays,
+		"previous_node", lease.PreviousNode)
+}
+
+// Stop implements scheduler.Parent: it returns once the channel's last
+// segment is closed and committed.
+func (c *channels) Stop(channelID string, reason scheduler.StopReason) {
+	c.mu.Lock()
+	ch := c.running[channelID]
+	delete(c.running, channelID)
+	c.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	ch.Close()
+	c.log.Info("channel no longer recorded", "channel_id", channelID, "reason", reason)
 }
