@@ -18,7 +18,9 @@ const orphanRounds = 2
 // The first round only heartbeats and renews, so that nodes starting
 // together see each other before they share the channels out.
 func (s *Scheduler) round() {
-	ctx, cancel := context.WithTimeout(s.ctx, s.Timeout)
+	// The parent's Start and Stop may take a while (Stop closes a segment):
+	// each database step gets a timeout of its own.
+	ctx, cancel := s.dbCtx()
 	defer cancel()
 	defer func() {
 		s.rounds++
@@ -35,8 +37,9 @@ func (s *Scheduler) round() {
 		s.Log.Warn("cannot renew leases", "node", s.Node, "held", len(s.held), "error", err)
 		return
 	}
-	s.dropLost(renewed)
 	plans, err := s.DB.EffectivePlans(ctx, s.Defaults)
+	cancel()
+	s.dropLost(renewed)
 	if err != nil {
 		s.Log.Warn("cannot read record plans; the channels held are kept", "node", s.Node, "error", err)
 		return
@@ -52,12 +55,12 @@ func (s *Scheduler) round() {
 			candidates = append(candidates, p.ChannelID)
 		}
 	}
-	s.stopInactive(ctx, active, planned, now)
-	s.adopt(ctx, renewed, active)
+	s.stopInactive(active, planned, now)
+	s.adopt(renewed, active)
 	if s.rounds == 0 {
 		return
 	}
-	s.acquire(ctx, candidates, active, now)
+	s.acquire(candidates, active, now)
 }
 
 // dropLost stops the channels whose lease another node took.
@@ -75,9 +78,7 @@ func (s *Scheduler) dropLost(renewed []string) {
 // and gives their leases up. A channel whose plan turned off gets an open
 // plan_off gap (whoever records it next closes it); one that is gone from
 // the catalog gets none.
-func (s *Scheduler) stopInactive(ctx context.Context, active map[string]recordingdb.Plan, planned map[string]bool,
-	now time.Time,
-) {
+func (s *Scheduler) stopInactive(active map[string]recordingdb.Plan, planned map[string]bool, now time.Time) {
 	var released []string
 	for ch := range s.held {
 		if _, ok := active[ch]; ok {
@@ -91,19 +92,20 @@ func (s *Scheduler) stopInactive(ctx context.Context, active map[string]recordin
 			continue
 		}
 		s.Log.Info("record plan off; recording stopped", "node", s.Node, "channel_id", ch)
-		if _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
-			ChannelID: ch, Start: now, Cause: recordingdb.CausePlanOff, Node: s.Node,
-		}); err != nil {
+		ctx, cancel := s.dbCtx()
+		_, err := s.DB.OpenGap(ctx, recordingdb.Gap{ChannelID: ch, Start: now, Cause: recordingdb.CausePlanOff, Node: s.Node})
+		cancel()
+		if err != nil {
 			s.Log.Warn("cannot record plan_off gap", "channel_id", ch, "error", err)
 		}
 	}
-	s.release(ctx, released)
+	s.release(released)
 }
 
 // adopt takes over the leases the database says this node holds but it
 // does not record: its own from before a restart (the recorder's repair
 // recorded the hole). Those whose plan is off are given up.
-func (s *Scheduler) adopt(ctx context.Context, renewed []string, active map[string]recordingdb.Plan) {
+func (s *Scheduler) adopt(renewed []string, active map[string]recordingdb.Plan) {
 	var released []string
 	for _, ch := range renewed {
 		if _, ok := s.held[ch]; ok {
@@ -116,7 +118,7 @@ func (s *Scheduler) adopt(ctx context.Context, renewed []string, active map[stri
 		}
 		s.start(Lease{ChannelID: ch, RetentionDays: p.RetentionDays, AcquiredAt: s.Now()})
 	}
-	s.release(ctx, released)
+	s.release(released)
 }
 
 // acquire takes free or expired leases of candidates up to the node's fair
@@ -124,10 +126,10 @@ func (s *Scheduler) adopt(ctx context.Context, renewed []string, active map[stri
 // Beyond the share it takes orphans only — candidates nobody took for
 // orphanRounds rounds, because the other nodes are full — so that a
 // capped or slow fleet never leaves a channel unrecorded.
-func (s *Scheduler) acquire(ctx context.Context, candidates []string, active map[string]recordingdb.Plan,
-	now time.Time,
-) {
+func (s *Scheduler) acquire(candidates []string, active map[string]recordingdb.Plan, now time.Time) {
+	ctx, cancel := s.dbCtx()
 	nodes, err := s.DB.LiveNodes(ctx, s.LeaseTTL)
+	cancel()
 	if err != nil {
 		s.Log.Warn("cannot list live recorder nodes", "node", s.Node, "error", err)
 		return
@@ -143,7 +145,7 @@ func (s *Scheduler) acquire(ctx context.Context, candidates []string, active map
 		clear(s.waiting)
 		return
 	}
-	taken := s.take(ctx, free, share, active, now)
+	taken := s.take(free, share, active, now)
 	var orphans []string
 	for ch := range s.waiting {
 		if _, ok := active[ch]; !ok || taken[ch] {
@@ -164,7 +166,7 @@ func (s *Scheduler) acquire(ctx context.Context, candidates []string, active map
 		limit = s.MaxChannels
 	}
 	if len(orphans) > 0 && len(s.held) < limit {
-		for ch := range s.take(ctx, orphans, limit, active, now) {
+		for ch := range s.take(orphans, limit, active, now) {
 			delete(s.waiting, ch)
 		}
 	}
@@ -172,13 +174,15 @@ func (s *Scheduler) acquire(ctx context.Context, candidates []string, active map
 
 // take acquires leases of channels until the node holds maxHeld and starts
 // them; it returns the channels taken.
-func (s *Scheduler) take(ctx context.Context, channels []string, maxHeld int, active map[string]recordingdb.Plan,
+func (s *Scheduler) take(channels []string, maxHeld int, active map[string]recordingdb.Plan,
 	now time.Time,
 ) map[string]bool {
 	if len(s.held) >= maxHeld {
 		return nil
 	}
+	ctx, cancel := s.dbCtx()
 	leases, err := s.DB.AcquireLeases(ctx, s.Node, channels, maxHeld, s.LeaseTTL)
+	cancel()
 	if err != nil {
 		s.Log.Warn("cannot acquire leases", "node", s.Node, "error", err)
 		return nil
@@ -195,7 +199,10 @@ func (s *Scheduler) take(ctx context.Context, channels []string, maxHeld int, ac
 		}
 		// Whatever kept the channel unrecorded (its plan off, a dead
 		// node's open gap) ends now: this node explains what follows.
-		if _, err := s.DB.CloseOpenGaps(ctx, l.ChannelID, now); err != nil {
+		ctx, cancel := s.dbCtx()
+		_, err := s.DB.CloseOpenGaps(ctx, l.ChannelID, now)
+		cancel()
+		if err != nil {
 			s.Log.Warn("cannot close the channel's open gaps", "channel_id", l.ChannelID, "error", err)
 		}
 		s.start(lease)
@@ -211,19 +218,22 @@ func (s *Scheduler) start(lease Lease) {
 	s.Parent.Start(lease.ChannelID, lease)
 }
 
-// release gives leases up; a failure leaves them to expire.
-func (s *Scheduler) release(ctx context.Context, channels []string) {
+// release gives leases up; a failure leaves them to expire. It runs on a
+// context of its own: at Close the run context is over already, and a
+// lease given up lets another node take the channel at once.
+func (s *Scheduler) release(channels []string) {
 	if len(channels) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	defer cancel()
 	if err := s.DB.ReleaseLeases(ctx, s.Node, channels); err != nil {
 		s.Log.Warn("cannot release leases; they expire instead", "node", s.Node, "channels", len(channels),
 			"error", err)
 	}
 }
 
-// stopAll stops every held channel and releases its leases (Close). The
-// run context is over: the release gets a context of its own.
+// stopAll stops every held channel and releases its leases (Close).
 func (s *Scheduler) stopAll() {
 	channels := make([]string, 0, len(s.held))
 	for ch := range s.held {
@@ -232,9 +242,12 @@ func (s *Scheduler) stopAll() {
 	}
 	clear(s.held)
 	s.heldCount.Store(0)
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
-	defer cancel()
-	s.release(ctx, channels)
+	s.release(channels)
+}
+
+// dbCtx bounds one database step by Timeout; Close cancels it.
+func (s *Scheduler) dbCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, s.Timeout)
 }
 
 // fairShare is a node's share of candidates among nodes live nodes

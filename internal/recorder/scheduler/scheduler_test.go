@@ -307,6 +307,7 @@ func TestRun(t *testing.T) {
 	for range 2 {
 		<-p.events
 	}
+	tick <- time.Now() // the round that started them is over
 	if s.Held() != 2 || len(leases(t, db, "a")) != 2 {
 		t.Fatalf("held %d, leases %v", s.Held(), leases(t, db, "a"))
 	}
