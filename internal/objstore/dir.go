@@ -11,21 +11,18 @@ import (
 	"syscall"
 )
 
-// dirStore keeps every object as a file below root; the file written at
-// WritePath already is the object.
+// dirStore keeps every object as a file below its tree's root; the file
+// written at WritePath already is the object.
 type dirStore struct {
-	root string
+	files *tree
 }
 
 func newDir(c Config) (*dirStore, error) {
-	root, err := filepath.Abs(c.Dir)
+	files, err := newTree(c.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("objstore: dir %q: %w", c.Dir, err)
+		return nil, err
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("objstore: create dir: %w", err)
-	}
-	return &dirStore{root: root}, nil
+	return &dirStore{files: files}, nil
 }
 
 func (s *dirStore) Name() string { return KindDir }
@@ -33,26 +30,14 @@ func (s *dirStore) Name() string { return KindDir }
 func (s *dirStore) Close() error { return nil }
 
 func (s *dirStore) WritePath(key string) (string, error) {
-	return localPath(s.root, key)
-}
-
-// localPath is the file of key below root, with its directory created.
-func localPath(root, key string) (string, error) {
-	if err := ValidateKey(key); err != nil {
-		return "", err
-	}
-	p := filepath.Join(root, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return "", fmt.Errorf("objstore: create directory of %s: %w", key, err)
-	}
-	return p, nil
+	return s.files.writePath(key)
 }
 
 func (s *dirStore) Commit(_ context.Context, key string) error {
 	if err := ValidateKey(key); err != nil {
 		return err
 	}
-	p := filepath.Join(s.root, filepath.FromSlash(key))
+	p := s.files.path(key)
 	if err := syncPath(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("commit %s: %w", key, ErrNotFound)
@@ -63,6 +48,7 @@ func (s *dirStore) Commit(_ context.Context, key string) error {
 	if err := syncPath(filepath.Dir(p)); err != nil {
 		return fmt.Errorf("objstore: commit %s: directory: %w", key, err)
 	}
+	s.files.done(key)
 	return nil
 }
 
@@ -79,7 +65,7 @@ func (s *dirStore) Open(_ context.Context, key string) (Object, error) {
 	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
-	return openFile(filepath.Join(s.root, filepath.FromSlash(key)), key)
+	return openFile(s.files.path(key), key)
 }
 
 // fileObject is an Object read from a local file.
@@ -111,54 +97,11 @@ func openFile(p, key string) (*fileObject, error) {
 }
 
 func (s *dirStore) Delete(ctx context.Context, keys []string) error {
-	return removeFiles(ctx, s.root, keys)
-}
-
-// removeFiles removes the files of keys below root (missing ones are fine)
-// and then the directories the removals left empty, so that expired days
-// do not leave a directory per channel and day behind.
-func removeFiles(ctx context.Context, root string, keys []string) error {
-	var errs []error
-	dirs := map[string]struct{}{}
-	for _, key := range keys {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
-			break
-		}
-		if err := ValidateKey(key); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		p := filepath.Join(root, filepath.FromSlash(key))
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("objstore: delete %s: %w", key, err))
-			continue
-		}
-		dirs[filepath.Dir(p)] = struct{}{}
-	}
-	for d := range dirs {
-		pruneEmpty(root, d)
-	}
-	return errors.Join(errs...)
-}
-
-// pruneEmpty removes dir and its parents below root while they are empty.
-// rmdir refuses a directory that is not empty, so a directory a writer has
-// put a file in since is kept; the one window left, between WritePath's
-// MkdirAll and the creation of the file, needs the sweeper to empty that
-// very directory at that instant, and then the writer's create fails and is
-// retried like any storage error.
-func pruneEmpty(root, dir string) {
-	for dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)) {
-		if os.Remove(dir) != nil {
-			return
-		}
-		dir = filepath.Dir(dir)
-	}
+	return s.files.removeFiles(ctx, keys)
 }
 
 func (s *dirStore) List(ctx context.Context, prefix string, fn func(key string, size int64) error) error {
-	return listFiles(ctx, s.root, prefix, fn)
+	return listFiles(ctx, s.files.root, prefix, fn)
 }
 
 // listFiles walks the files below root whose keys begin with prefix.
@@ -213,8 +156,8 @@ func listFiles(ctx context.Context, root, prefix string, fn func(key string, siz
 
 func (s *dirStore) Space(_ context.Context) (Space, error) {
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(s.root, &st); err != nil {
-		return Space{}, fmt.Errorf("objstore: statfs %s: %w", s.root, err)
+	if err := syscall.Statfs(s.files.root, &st); err != nil {
+		return Space{}, fmt.Errorf("objstore: statfs %s: %w", s.files.root, err)
 	}
 	bs := int64(st.Bsize) //nolint:unconvert // Bsize's type differs between platforms
 	return Space{Total: int64(st.Blocks) * bs, Free: int64(st.Bavail) * bs}, nil

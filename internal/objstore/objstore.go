@@ -27,9 +27,11 @@ type Store interface {
 	// "s3://<bucket>/<prefix>".
 	Name() string
 	// WritePath returns the local file a new object is written at, with its
-	// directories created. The caller creates and appends to the file, then
-	// calls Commit. A file left there by a crash is still at the same path
-	// for a Store opened on the same directories, to be repaired and committed.
+	// directories created; they stay (Delete removes emptied directories)
+	// until the key is committed or deleted, however late the caller creates
+	// the file. The caller appends to the file, then calls Commit. A file
+	// left there by a crash is still at the same path for a Store opened on
+	// the same directories, to be repaired and committed.
 	WritePath(key string) (string, error)
 	// Commit makes the file at WritePath(key) the object: the directory
 	// backend fsyncs the file and its directory; the S3 backend uploads it

@@ -286,6 +286,44 @@ func testStore(t *testing.T, open func() objstore.Store) {
 		}
 	})
 
+	t.Run("directories", func(t *testing.T) {
+		const (
+			done = "34020000001320000005/2026/12/07/000000.000.mp4"
+			next = "34020000001320000005/2026/12/07/000100.000.mp4"
+		)
+		write(t, s, done, payload(10))
+		// The next segment's path is handed out before its file exists.
+		p, err := s.WritePath(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Committing (S3: the spool file goes) and deleting the last file of
+		// the directory must leave the directory the writer was given.
+		if err := s.Commit(ctx, done); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, []string{done}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, payload(10), 0o644); err != nil {
+			t.Fatalf("the writer's directory went away: %v", err)
+		}
+		if err := s.Commit(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, []string{next}); err != nil {
+			t.Fatal(err)
+		}
+		// Now nothing holds them: the emptied directories are gone.
+		root := strings.TrimSuffix(p, filepath.FromSlash(next))
+		if _, err := os.Stat(filepath.Join(root, "34020000001320000005")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("emptied channel directory left behind: %v", err)
+		}
+		if _, err := os.Stat(root); err != nil {
+			t.Fatalf("the root went away: %v", err)
+		}
+	})
+
 	t.Run("delete twice", func(t *testing.T) {
 		const pending = "34020000001320000004/2026/12/07/000000.000.mp4"
 		write(t, s, pending, payload(10)) // deleted before its commit

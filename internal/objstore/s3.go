@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -23,17 +21,14 @@ type s3Store struct {
 	transport *http.Transport
 	bucket    string
 	prefix    string
-	spool     string
+	spool     *tree
 	capacity  int64
 }
 
 func newS3(ctx context.Context, c Config) (*s3Store, error) {
-	spool, err := filepath.Abs(c.SpoolDir)
+	spool, err := newTree(c.SpoolDir)
 	if err != nil {
-		return nil, fmt.Errorf("objstore: spool dir %q: %w", c.SpoolDir, err)
-	}
-	if err := os.MkdirAll(spool, 0o755); err != nil {
-		return nil, fmt.Errorf("objstore: create spool dir: %w", err)
+		return nil, err
 	}
 	// A transport of our own, closed by Close: minio-go's shared default
 	// would keep idle connections (and their goroutines) past the store.
@@ -82,18 +77,14 @@ func (s *s3Store) Close() error {
 }
 
 func (s *s3Store) WritePath(key string) (string, error) {
-	return localPath(s.spool, key)
-}
-
-func (s *s3Store) spoolPath(key string) string {
-	return filepath.Join(s.spool, filepath.FromSlash(key))
+	return s.spool.writePath(key)
 }
 
 func (s *s3Store) Commit(ctx context.Context, key string) error {
 	if err := ValidateKey(key); err != nil {
 		return err
 	}
-	p := s.spoolPath(key)
+	p := s.spool.path(key)
 	_, err := s.client.FPutObject(ctx, s.bucket, s.prefix+key, p, minio.PutObjectOptions{ContentType: contentType(key)})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -105,14 +96,14 @@ func (s *s3Store) Commit(ctx context.Context, key string) error {
 			}
 			return fmt.Errorf("objstore: commit %s: stat: %w", key, serr)
 		}
+		s.spool.done(key)
 		return nil
 	case err != nil:
 		return fmt.Errorf("objstore: commit %s: upload: %w", key, err)
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.spool.removeFile(key); err != nil {
 		return fmt.Errorf("objstore: commit %s: remove spool file: %w", key, err)
 	}
-	pruneEmpty(s.spool, filepath.Dir(p))
 	return nil
 }
 
@@ -133,7 +124,7 @@ func (s *s3Store) Open(ctx context.Context, key string) (Object, error) {
 		return nil, err
 	}
 	// A segment not committed yet is read from its spool file.
-	if o, err := openFile(s.spoolPath(key), key); err == nil {
+	if o, err := openFile(s.spool.path(key), key); err == nil {
 		return o, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -201,12 +192,16 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 
 func (s *s3Store) Delete(ctx context.Context, keys []string) error {
 	var errs []error
-	objs := make(chan minio.ObjectInfo, len(keys))
+	valid := make([]string, 0, len(keys))
 	for _, key := range keys {
 		if err := ValidateKey(key); err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		valid = append(valid, key)
+	}
+	objs := make(chan minio.ObjectInfo, len(valid))
+	for _, key := range valid {
 		objs <- minio.ObjectInfo{Key: s.prefix + key}
 	}
 	close(objs)
@@ -216,13 +211,7 @@ func (s *s3Store) Delete(ctx context.Context, keys []string) error {
 		errs = append(errs, fmt.Errorf("objstore: delete %s: %w", strings.TrimPrefix(e.ObjectName, s.prefix), e.Err))
 	}
 	// A segment deleted before its commit leaves no spool file behind.
-	var valid []string
-	for _, key := range keys {
-		if ValidateKey(key) == nil {
-			valid = append(valid, key)
-		}
-	}
-	if err := removeFiles(ctx, s.spool, valid); err != nil {
+	if err := s.spool.removeFiles(ctx, valid); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
