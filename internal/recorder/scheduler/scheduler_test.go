@@ -102,6 +102,22 @@ func newScheduler(t *testing.T, db DB, node string, p Parent, now *time.Time) *S
 	return s
 }
 
+// pair is two nodes' schedulers on one database of n channels.
+type pair struct {
+	db     *recordingdb.DB
+	now    time.Time
+	pa, pb *parent
+	a, b   *Scheduler
+}
+
+func newPair(t *testing.T, n int) *pair {
+	t.Helper()
+	p := &pair{db: openDB(t, n), now: monday, pa: newParent(), pb: newParent()}
+	p.a = newScheduler(t, p.db, "a", p.pa, &p.now)
+	p.b = newScheduler(t, p.db, "b", p.pb, &p.now)
+	return p
+}
+
 func leases(t *testing.T, db *recordingdb.DB, node string) []string {
 	t.Helper()
 	rows, err := db.Pool.Query(context.Background(),
@@ -129,11 +145,8 @@ func leases(t *testing.T, db *recordingdb.DB, node string) []string {
 // back, finds its leases lost.
 func TestTwoNodes(t *testing.T) {
 	const n = 6
-	db := openDB(t, n)
-	now := monday
-	pa, pb := newParent(), newParent()
-	a := newScheduler(t, db, "a", pa, &now)
-	b := newScheduler(t, db, "b", pb, &now)
+	p := newPair(t, n)
+	db, now, pa, pb, a, b := p.db, p.now, p.pa, p.pb, p.a, p.b
 	// The first rounds only heartbeat: the nodes see each other first.
 	a.round()
 	b.round()
@@ -255,11 +268,8 @@ func TestPlans(t *testing.T) {
 // free for orphanRounds rounds.
 func TestCapAndOrphans(t *testing.T) {
 	const n = 6
-	db := openDB(t, n)
-	now := monday
-	pa, pb := newParent(), newParent()
-	a := newScheduler(t, db, "a", pa, &now)
-	b := newScheduler(t, db, "b", pb, &now)
+	p := newPair(t, n)
+	pa, pb, a, b := p.pa, p.pb, p.a, p.b
 	b.MaxChannels = 1
 	a.round()
 	b.round()
