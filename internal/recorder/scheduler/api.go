@@ -34,8 +34,9 @@ const (
 	// after this node failed to renew in time). The parent stops at once:
 	// the other node records now.
 	StopLeaseLost StopReason = "lease_lost"
-	// StopClosing: the scheduler is closing (the service stops); the
-	// leases are released.
+	// StopClosing: the scheduler is closing (the service stops). The
+	// scheduler opens a recorder_down gap once Stop has returned (closed
+	// by the node that records the channel next) and releases the lease.
 	StopClosing StopReason = "closing"
 )
 

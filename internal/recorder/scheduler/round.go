@@ -233,7 +233,10 @@ func (s *Scheduler) release(channels []string) {
 	}
 }
 
-// stopAll stops every held channel and releases its leases (Close).
+// stopAll stops every held channel, opens a recorder_down gap for each —
+// whoever records it next closes it (take), so the hole until then is
+// explained — and releases the leases, so that another node takes them at
+// its next round (Close).
 func (s *Scheduler) stopAll() {
 	channels := make([]string, 0, len(s.held))
 	for ch := range s.held {
@@ -242,6 +245,19 @@ func (s *Scheduler) stopAll() {
 	}
 	clear(s.held)
 	s.heldCount.Store(0)
+	// One budget for all the gaps: a database away at shutdown must not
+	// hold the service for a timeout per channel.
+	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	defer cancel()
+	now := s.Now()
+	for _, ch := range channels {
+		if _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
+			ChannelID: ch, Start: now, Cause: recordingdb.CauseRecorderDown, Node: s.Node,
+			Detail: "recorder node " + s.Node + " stopped",
+		}); err != nil {
+			s.Log.Warn("cannot record the recorder_down gap of a channel stopped", "channel_id", ch, "error", err)
+		}
+	}
 	s.release(channels)
 }
 

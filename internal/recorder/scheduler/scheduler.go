@@ -120,8 +120,9 @@ func (s *Scheduler) prepare() error {
 	return nil
 }
 
-// Close stops the rounds, stops every channel (StopClosing) and releases
-// its leases, so that another node takes them at once.
+// Close stops the rounds, stops every channel (StopClosing), opens its
+// recorder_down gap and releases its lease, so that another node takes it
+// at its next round.
 func (s *Scheduler) Close() {
 	s.cancel()
 	<-s.done

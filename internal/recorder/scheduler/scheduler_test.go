@@ -325,6 +325,18 @@ func TestRun(t *testing.T) {
 	if len(p.stops) != 2 || p.stops[0].reason != StopClosing || len(leases(t, db, "a")) != 0 || s.Held() != 0 {
 		t.Fatalf("stops %v, leases %v", p.stops, leases(t, db, "a"))
 	}
+	gaps, err := db.OpenGaps(context.Background(), channelID(1))
+	if err != nil || len(gaps) != 1 || gaps[0].Cause != recordingdb.CauseRecorderDown || gaps[0].Node != "a" {
+		t.Fatalf("open gaps %+v, %v", gaps, err)
+	}
+	// The next node to record the channel closes the gap.
+	now := time.Now()
+	b := newScheduler(t, db, "b", newParent(), &now)
+	b.round()
+	b.round()
+	if gaps, err := db.OpenGaps(context.Background(), channelID(1)); err != nil || len(gaps) != 0 {
+		t.Fatalf("open gaps %+v, %v", gaps, err)
+	}
 }
 
 func TestInitializeRefuses(t *testing.T) {
