@@ -122,3 +122,31 @@ func (t *tree) pruneLocked(dir string) {
 		dir = filepath.Dir(dir)
 	}
 }
+
+// fileObject is an Object read from a local file.
+type fileObject struct {
+	*os.File
+	size int64
+}
+
+func (o *fileObject) Size() int64 { return o.size }
+
+func openFile(p, key string) (*fileObject, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open %s: %w", key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("objstore: open %s: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("objstore: stat %s: %w", key, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: not a file: %w", key, ErrNotFound)
+	}
+	return &fileObject{File: f, size: st.Size()}, nil
+}
