@@ -103,8 +103,9 @@ func (s *Scheduler) stopInactive(active map[string]recordingdb.Plan, planned map
 }
 
 // adopt takes over the leases the database says this node holds but it
-// does not record: its own from before a restart (the recorder's repair
-// recorded the hole). Those whose plan is off are given up.
+// does not record: its own from before a crash and restart (the
+// recorder's repair recorded the hole; the gaps the crash left open are
+// closed). Those whose plan is off are given up.
 func (s *Scheduler) adopt(renewed []string, active map[string]recordingdb.Plan) {
 	var released []string
 	for _, ch := range renewed {
@@ -116,7 +117,8 @@ func (s *Scheduler) adopt(renewed []string, active map[string]recordingdb.Plan) 
 			released = append(released, ch)
 			continue
 		}
-		s.start(Lease{ChannelID: ch, RetentionDays: p.RetentionDays, AcquiredAt: s.Now()})
+		now := s.Now()
+		s.start(Lease{ChannelID: ch, RetentionDays: p.RetentionDays, AcquiredAt: now}, now)
 	}
 	s.release(released)
 }
@@ -197,21 +199,21 @@ func (s *Scheduler) take(channels []string, maxHeld int, active map[string]recor
 				"node", s.Node, "channel_id", l.ChannelID, "previous_node", l.PreviousNode,
 				"previous_end", l.PreviousEnd)
 		}
-		// Whatever kept the channel unrecorded (its plan off, a dead
-		// node's open gap) ends now: this node explains what follows.
-		ctx, cancel := s.dbCtx()
-		_, err := s.DB.CloseOpenGaps(ctx, l.ChannelID, now)
-		cancel()
-		if err != nil {
-			s.Log.Warn("cannot close the channel's open gaps", "channel_id", l.ChannelID, "error", err)
-		}
-		s.start(lease)
+		s.start(lease, now)
 	}
 	return taken
 }
 
-// start records lease's channel.
-func (s *Scheduler) start(lease Lease) {
+// start records lease's channel. Whatever kept it unrecorded until now
+// (its plan off, a stopped node, the gaps a crashed node left open) ends:
+// this node explains what follows.
+func (s *Scheduler) start(lease Lease, now time.Time) {
+	ctx, cancel := s.dbCtx()
+	_, err := s.DB.CloseOpenGaps(ctx, lease.ChannelID, now)
+	cancel()
+	if err != nil {
+		s.Log.Warn("cannot close the channel's open gaps", "channel_id", lease.ChannelID, "error", err)
+	}
 	s.held[lease.ChannelID] = lease
 	s.Log.Info("recording channel", "node", s.Node, "channel_id", lease.ChannelID,
 		"retention_days", lease.RetentionDays)

@@ -287,18 +287,25 @@ func TestCapAndOrphans(t *testing.T) {
 	}
 }
 
-// TestRestart: a node restarted under the same name takes its leases back
-// (adopted, not acquired) in its first round.
+// TestRestart: a node restarted under the same name after a crash takes
+// its leases back (adopted, not acquired) in its first round and closes
+// the gaps the crash left open.
 func TestRestart(t *testing.T) {
 	db := openDB(t, 2)
 	now := monday
 	exec(t, db, `INSERT INTO recorder_leases (channel_id, node, expires_at) VALUES ($1, 'a', now() + interval '1 minute')`,
 		channelID(1))
+	// The crashed run left a gap open.
+	exec(t, db, `INSERT INTO recording_gaps (channel_id, start_at, cause, node) VALUES ($1, $2, 'camera_offline', 'a')`,
+		channelID(1), now.Add(-time.Hour))
 	p := newParent()
 	s := newScheduler(t, db, "a", p, &now)
 	s.round()
 	if got := p.recording(); !slices.Equal(got, []string{channelID(1)}) {
 		t.Fatalf("recording %v", got)
+	}
+	if gaps, err := db.OpenGaps(context.Background(), channelID(1)); err != nil || len(gaps) != 0 {
+		t.Fatalf("open gaps %+v, %v", gaps, err)
 	}
 }
 
