@@ -31,6 +31,8 @@ const (
 	DefaultBackoffMin   = time.Second
 	DefaultBackoffMax   = 30 * time.Second
 	DefaultBackoffReset = time.Minute
+	// DefaultRetryInterval is how often failed commits are retried.
+	DefaultRetryInterval = 5 * time.Second
 )
 
 // Index is the part of the recordings index a Channel writes
@@ -102,6 +104,8 @@ type Channel struct {
 	DBTimeout time.Duration
 	// BackoffMin, BackoffMax and BackoffReset shape the reconnects.
 	BackoffMin, BackoffMax, BackoffReset time.Duration
+	// RetryInterval is how often a failed commit is tried again.
+	RetryInterval time.Duration
 	// Now is the wall clock of the segments and gaps; nil means time.Now.
 	Now func() time.Time
 	// Metrics, when set, counts the gaps, segments and bytes.
@@ -118,9 +122,11 @@ type Channel struct {
 	gapCause recordingdb.Cause
 	// lastEnd is the end of the last media written, where a new gap starts.
 	lastEnd time.Time
-	// pending are segments whose commit or index row failed, retried
-	// before each reconnect.
-	pending []recordingdb.Segment
+	// commits feeds commitLoop the closed segments; pending are those whose
+	// commit or index row failed (only commitLoop touches it).
+	commits    chan commitJob
+	commitDone chan struct{}
+	pending    []recordingdb.Segment
 }
 
 // Initialize checks the configuration and starts recording.
@@ -138,6 +144,7 @@ func (c *Channel) Initialize() error {
 	setDefault(&c.BackoffMin, DefaultBackoffMin)
 	setDefault(&c.BackoffMax, DefaultBackoffMax)
 	setDefault(&c.BackoffReset, DefaultBackoffReset)
+	setDefault(&c.RetryInterval, DefaultRetryInterval)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -147,15 +154,20 @@ func (c *Channel) Initialize() error {
 	c.Log = c.Log.With("channel_id", c.ChannelID)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.done = make(chan struct{})
+	c.commits = make(chan commitJob, commitQueue)
+	c.commitDone = make(chan struct{})
+	go c.commitLoop()
 	go c.run()
 	return nil
 }
 
 // Close stops recording: the open segment is closed, indexed and
-// committed. It returns when that is done; calling it again does nothing.
+// committed (what cannot be committed now stays open for the repair at the
+// next start). It returns when that is done; calling it again does nothing.
 func (c *Channel) Close() {
 	c.cancel()
 	<-c.done
+	<-c.commitDone
 }
 
 func setDefault(d *time.Duration, v time.Duration) {
@@ -166,12 +178,12 @@ func setDefault(d *time.Duration, v time.Duration) {
 
 func (c *Channel) run() {
 	defer close(c.done)
+	defer close(c.commits) // commitLoop commits what is queued, then ends
 	if !c.DownSince.IsZero() {
 		c.openGap(c.DownSince, recordingdb.CauseRecorderDown, "the node recording this channel stopped")
 	}
 	backoff := c.BackoffMin
 	for {
-		c.retryPending()
 		began := c.Now()
 		err := c.record()
 		if c.ctx.Err() != nil {
@@ -247,6 +259,33 @@ func (c *Channel) openGap(start time.Time, cause recordingdb.Cause, detail strin
 	}
 	c.gapID, c.gapCause = id, cause
 	c.Log.Info("gap opened", "gap_id", id, "cause", cause, "start", start)
+}
+
+// stallGap is the longest hole between two segments that is not a gap: a
+// segment starts at a key frame, up to a GOP after the previous ended.
+const stallGap = time.Second
+
+// stalled records the hole before a segment starting at start when no gap
+// is open to explain it: the stream stalled without ending (a stream_error
+// gap, already over).
+func (c *Channel) stalled(start time.Time) {
+	if c.gapID != 0 || c.lastEnd.IsZero() || start.Sub(c.lastEnd) <= stallGap {
+		return
+	}
+	ctx, cancel := c.dbContext()
+	defer cancel()
+	g := recordingdb.Gap{
+		ChannelID: c.ChannelID, Start: c.lastEnd, End: start, Cause: recordingdb.CauseStreamError,
+		Detail: "no media for " + start.Sub(c.lastEnd).Round(time.Millisecond).String(), Node: c.Node,
+	}
+	if _, err := c.Index.OpenGap(ctx, g); err != nil {
+		c.Log.Error("gap not recorded", "cause", g.Cause, "start", g.Start, "error", err)
+		return
+	}
+	c.Log.Warn("stream stalled", "from", g.Start, "to", g.End)
+	if c.Metrics != nil {
+		c.Metrics.Gaps.WithLabelValues(string(g.Cause)).Inc()
+	}
 }
 
 // closeGap ends the open gap where recording resumed.

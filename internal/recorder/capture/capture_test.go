@@ -1,6 +1,8 @@
 package capture_test
 
 import (
+	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/objstore/miniotest"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -192,4 +195,62 @@ func TestCameraOffline(t *testing.T) {
 		g := e.gaps(t, ch)
 		return len(g) == 1 && g[0].Cause == recordingdb.CauseCameraOffline && g[0].End.IsZero()
 	})
+}
+
+// TestS3Down: MinIO stops under the recorder: the segments stay whole in
+// the spool directory, recording goes on without a hole, and once MinIO is
+// back every segment is uploaded, its row closed and its spool file gone.
+func TestS3Down(t *testing.T) {
+	m := miniotest.Start(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	e := newEnv(t, m.Config(m.Bucket(t, "recordings"), spool))
+	const ch = "34020000001320000004"
+	e.feed(t, "live/"+ch, mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2))
+	c := e.channel(t, ch, nil)
+	testsupport.Eventually(t, wait, "a closed segment", func() bool { return closedCount(e.segments(t, ch)) >= 1 })
+	m.Stop()
+	committed := closedCount(e.segments(t, ch))
+	// Two more segments end while MinIO is down: their rows stay open.
+	testsupport.Eventually(t, wait, "segments waiting for MinIO", func() bool {
+		return len(e.segments(t, ch))-committed >= 3
+	})
+	m.Restart()
+	testsupport.Eventually(t, wait+miniotest.StartTimeout, "every segment uploaded", func() bool {
+		segs := e.segments(t, ch)
+		return closedCount(segs) == len(segs)-1 && closedCount(segs) > committed+2
+	})
+	c.Close()
+	segs := e.segments(t, ch)
+	t.Logf("segments:%s", fmtSegs(segs))
+	if g := e.gaps(t, ch); len(g) != 0 {
+		t.Errorf("gaps %+v: nothing was lost", g)
+	}
+	ctx := context.Background()
+	for i, s := range segs {
+		if s.Open {
+			t.Errorf("segment %s open after Close", s.ObjectKey)
+		}
+		if i > 0 && !s.Start.Equal(segs[i-1].End) {
+			t.Errorf("segment %d starts at %v, the one before ends at %v", i, s.Start, segs[i-1].End)
+		}
+		obj, err := e.store.Open(ctx, s.ObjectKey)
+		if err != nil {
+			t.Errorf("object %s: %v", s.ObjectKey, err)
+			continue
+		}
+		if obj.Size() != s.Bytes {
+			t.Errorf("object %s: %d bytes, index %d", s.ObjectKey, obj.Size(), s.Bytes)
+		}
+		obj.Close()
+	}
+	left := 0
+	_ = filepath.WalkDir(spool, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left++
+		}
+		return nil
+	})
+	if left != 0 {
+		t.Errorf("%d files left in the spool directory", left)
+	}
 }

@@ -48,7 +48,9 @@ type env struct {
 	metrics *capture.Metrics
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the mediagw parts and the database; the store is a dir
+// store under a temporary directory, or the one cfg configures.
+func newEnv(t *testing.T, cfg ...objstore.Config) *env {
 	t.Helper()
 	testsupport.Tool(t, "ffprobe", "ffmpeg")
 	h := mediatest.NewHub(t, nil)
@@ -58,7 +60,11 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(srv.Close)
 	root := filepath.Join(t.TempDir(), "recordings")
-	st, err := objstore.New(context.Background(), objstore.Config{Kind: objstore.KindDir, Dir: root})
+	c := objstore.Config{Kind: objstore.KindDir, Dir: root}
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	st, err := objstore.New(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

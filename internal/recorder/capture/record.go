@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
@@ -192,6 +191,7 @@ func (r *recording) opened(pts int64) error {
 		return fmt.Errorf("index segment %s: %w", r.seg.ObjectKey, err)
 	}
 	r.id, r.indexed = id, 0
+	r.c.stalled(r.seg.Start)
 	r.c.closeGap(r.seg.Start)
 	if r.c.Metrics != nil {
 		r.c.Metrics.Recording.Inc()
@@ -251,84 +251,16 @@ func (r *recording) closeSegment() error {
 	r.seg.End = r.seg.Start.Add(w.Duration())
 	r.seg.Bytes = w.Bytes()
 	r.c.lastEnd = r.seg.End
-	ctx, cancel := r.c.dbContext()
-	defer cancel()
-	if werr == nil {
-		werr = r.c.Store.Commit(ctx, r.seg.ObjectKey)
-		if werr == nil {
-			if err := r.c.Index.CloseSegment(ctx, r.seg.ID, r.seg.End, r.seg.Bytes, r.seg.Info); err != nil {
-				// The object is whole; only its row waits to be closed.
-				r.c.Log.Error("segment not closed in the index", "key", r.seg.ObjectKey, "error", err)
-				r.c.pending = append(r.c.pending, r.seg)
-			}
-			if r.c.Metrics != nil {
-				r.c.Metrics.Segments.Inc()
-			}
-			r.c.Log.Debug("segment closed", "key", r.seg.ObjectKey, "duration", w.Duration(), "bytes", w.Bytes())
-			// The storage works again: finish what failed before.
-			r.c.retryPending()
-			return nil
-		}
-		werr = fmt.Errorf("commit: %w", werr)
+	if werr != nil {
+		// Writing failed: what reached the file is kept as a restart would
+		// keep it (cut after the last complete fragment), and the session
+		// ends: the hole after it is a storage_error gap.
+		r.c.commits <- commitJob{seg: r.seg, repair: true}
+		return asStorage(fmt.Errorf("segment %s: %w", r.seg.ObjectKey, werr))
 	}
-	// Writing or committing failed: keep what reached the file, as a
-	// restart would (cut after the last complete fragment, commit, close).
-	werr = asStorage(fmt.Errorf("segment %s: %w", r.seg.ObjectKey, werr))
-	r.c.repairSegment(ctx, r.seg)
-	return werr
-}
-
-// repairSegment repairs a segment whose writing or commit failed; when that
-// fails too it is retried before each reconnect (and at the next start).
-// The channel's last end moves to what the repair kept.
-func (c *Channel) repairSegment(ctx context.Context, seg recordingdb.Segment) {
-	res, err := repair.Segment(ctx, c.Store, c.Index, seg)
-	switch {
-	case err != nil:
-		c.Log.Warn("segment kept for repair", "key", seg.ObjectKey, "error", err)
-		c.pending = append(c.pending, seg)
-	case res.Removed:
-		c.Log.Warn("segment lost", "key", seg.ObjectKey)
-		c.lastEnd = seg.Start
-	default:
-		c.Log.Info("segment repaired", "key", seg.ObjectKey, "end", res.End, "bytes", res.Bytes)
-		c.lastEnd = res.End
-	}
-}
-
-// retryPending repairs the segments whose commit or index row failed
-// before.
-func (c *Channel) retryPending() {
-	pending := c.pending
-	c.pending = nil
-	for _, seg := range pending {
-		ctx, cancel := c.dbContext()
-		res, err := repair.Segment(ctx, c.Store, c.Index, seg)
-		if err != nil {
-			cancel()
-			c.pending = append(c.pending, seg)
-			continue
-		}
-		c.Log.Info("segment repaired", "key", seg.ObjectKey, "removed", res.Removed, "end", res.End)
-		// What the repair could not keep is a hole the gap after the
-		// segment does not cover: a storage_error gap of its own.
-		from := res.End
-		if res.Removed {
-			from = seg.Start
-		}
-		if from.Before(seg.End) {
-			g := recordingdb.Gap{
-				ChannelID: c.ChannelID, Start: from, End: seg.End, Cause: recordingdb.CauseStorageError,
-				Detail: "segment " + seg.ObjectKey + " lost to a storage failure", Node: c.Node,
-			}
-			if _, err := c.Index.OpenGap(ctx, g); err != nil {
-				c.Log.Error("gap not recorded", "cause", g.Cause, "start", g.Start, "error", err)
-			} else if c.Metrics != nil {
-				c.Metrics.Gaps.WithLabelValues(string(g.Cause)).Inc()
-			}
-		}
-		cancel()
-	}
+	r.c.commits <- commitJob{seg: r.seg}
+	r.c.Log.Debug("segment closed", "key", r.seg.ObjectKey, "duration", w.Duration(), "bytes", w.Bytes())
+	return nil
 }
 
 // dbContext bounds an index write; it is not the channel's context, so a
