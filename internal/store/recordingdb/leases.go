@@ -79,6 +79,7 @@ func (db *DB) AcquireLeases(ctx context.Context, node string, candidates []strin
 	if len(candidates) == 0 || maxHeld <= 0 {
 		return nil, nil
 	}
+	candidates = unique(candidates) // a row conflicts with itself only once per statement
 	rows, err := db.Pool.Query(ctx, `
 WITH prev AS (
     SELECT l.channel_id, l.node FROM recorder_leases l WHERE l.channel_id = ANY ($2::text[])
@@ -152,4 +153,17 @@ func (db *DB) ReleaseLeases(ctx context.Context, node string, channels []string)
 		return fmt.Errorf("release %d leases of %s: %w", len(channels), node, err)
 	}
 	return nil
+}
+
+// unique returns ss without repeats, in first-seen order.
+func unique(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

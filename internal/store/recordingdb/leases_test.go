@@ -2,7 +2,9 @@ package recordingdb_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +25,8 @@ func TestLeases(t *testing.T) {
 		t.Fatalf("live nodes %+v, %v", nodes, err)
 	}
 	chans := []string{"c1", "c2", "c3", "c4"}
-	a, err := db.AcquireLeases(ctx, "a", chans, 2, ttl)
+	// A repeated candidate is one channel.
+	a, err := db.AcquireLeases(ctx, "a", append([]string{"c1"}, chans...), 2, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,4 +82,49 @@ func ids(ls []recordingdb.Lease) []string {
 		out = append(out, l.ChannelID)
 	}
 	return out
+}
+
+// Two nodes taking the same expired and free channels at once never both
+// get one.
+func TestLeasesRace(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	var chans []string
+	for i := range 200 {
+		chans = append(chans, fmt.Sprintf("c%03d", i))
+	}
+	// Half were held by a dead node.
+	exec(t, db, `INSERT INTO recorder_leases (channel_id, node, expires_at)
+SELECT c, 'dead', now() - interval '1 minute' FROM unnest($1::text[]) AS c`, chans[:100])
+	nodes := []string{"a", "b", "c"}
+	got := make([][]recordingdb.Lease, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = db.AcquireLeases(ctx, n, chans, len(chans), time.Minute)
+		}()
+	}
+	wg.Wait()
+	owner := map[string]string{}
+	for i, ls := range got {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		for _, l := range ls {
+			if o, ok := owner[l.ChannelID]; ok {
+				t.Fatalf("%s taken by %s and %s", l.ChannelID, o, nodes[i])
+			}
+			owner[l.ChannelID] = nodes[i]
+		}
+	}
+	var rows int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM recorder_leases WHERE node <> 'dead'`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(owner) {
+		t.Fatalf("%d leases held, %d reported taken", rows, len(owner))
+	}
 }

@@ -58,12 +58,12 @@ func TestEffectivePlans(t *testing.T) {
 	ctx := context.Background()
 	seedPlans(t, db)
 	type want struct {
-		mode       recordingdb.Mode
-		source     string
-		target     string
-		days       int
-		retSource  string
-		windows    int
+		mode      recordingdb.Mode
+		source    string
+		target    string
+		days      int
+		retSource string
+		windows   int
 	}
 	check := func(t *testing.T, cases map[string]want) {
 		t.Helper()
@@ -234,7 +234,7 @@ func TestParseSchedule(t *testing.T) {
 		{`[{"days":[0],"start":"00:00","end":"01:00"}]`, 0, false},
 		{`[{"days":[1],"start":"0:00","end":"01:00"}]`, 0, false},
 		{`[{"days":[1],"start":"00:60","end":"01:00"}]`, 0, false},
-		{`[{"days":[1],"start":"00:00","end":"01:00","strat":"x"}]`, 0, false},
+		{`[{"days":[1],"start":"00:00","end":"01:00","begin":"x"}]`, 0, false},
 		{`[{"days":[1.5],"start":"00:00","end":"01:00"}]`, 0, false},
 		{`[] []`, 0, false},
 		{`{}`, 0, false},
@@ -257,8 +257,10 @@ func TestParseSchedule(t *testing.T) {
 // panicking, and what it accepts writes back to JSON it accepts again, and
 // the database's check agrees (checked in TestPlanChecks for the edges).
 func FuzzParseSchedule(f *testing.F) {
-	for _, s := range []string{`[]`, `null`, `[{"days":[1,2],"start":"22:00","end":"06:00"}]`,
-		`[{"days":[7],"start":"12:00","end":"12:00"}]`, `[{"days":[8],"start":"x"}]`, `{"a":1}`} {
+	for _, s := range []string{
+		`[]`, `null`, `[{"days":[1,2],"start":"22:00","end":"06:00"}]`,
+		`[{"days":[7],"start":"12:00","end":"12:00"}]`, `[{"days":[8],"start":"x"}]`, `{"a":1}`,
+	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

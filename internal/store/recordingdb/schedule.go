@@ -35,7 +35,7 @@ func (s Schedule) MarshalJSON() ([]byte, error) {
 }
 
 // ParseSchedule reads and validates a schedule's JSON; null or empty input
-// is the empty schedule. Unknown keys are refused: a misspelt "strat" must
+// is the empty schedule. Unknown keys are refused: a misspelt key must
 // not silently record nothing.
 func ParseSchedule(b []byte) (Schedule, error) {
 	b = bytes.TrimSpace(b)

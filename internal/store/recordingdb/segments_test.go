@@ -22,8 +22,10 @@ func key(ch string, start time.Time) string {
 func addSegment(t testing.TB, db *recordingdb.DB, ch, node string, start, end time.Time, days int) int64 {
 	t.Helper()
 	ctx := context.Background()
-	id, err := db.OpenSegment(ctx, recordingdb.Segment{ChannelID: ch, Start: start, ObjectKey: key(ch, start),
-		Store: "dir", RetentionDays: days, Node: node})
+	id, err := db.OpenSegment(ctx, recordingdb.Segment{
+		ChannelID: ch, Start: start, ObjectKey: key(ch, start),
+		Store: "dir", RetentionDays: days, Node: node,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +38,10 @@ func addSegment(t testing.TB, db *recordingdb.DB, ch, node string, start, end ti
 func TestSegmentLifecycle(t *testing.T) {
 	db := open(t)
 	ctx := context.Background()
-	s := recordingdb.Segment{ChannelID: chA, Start: t0, ObjectKey: key(chA, t0), Store: "dir", RetentionDays: 30,
-		Node: "a", Info: recordingdb.Info{VideoCodec: "H264"}}
+	s := recordingdb.Segment{
+		ChannelID: chA, Start: t0, ObjectKey: key(chA, t0), Store: "dir", RetentionDays: 30,
+		Node: "a", Info: recordingdb.Info{VideoCodec: "H264"},
+	}
 	id, err := db.OpenSegment(ctx, s)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +83,7 @@ func TestSegmentLifecycle(t *testing.T) {
 
 	end := t0.Add(61 * time.Second)
 	info := recordingdb.Info{VideoCodec: "H265", AudioCodec: "LPCM", Width: 1280, Height: 720}
-	if err := db.CloseSegment(ctx, id, end, 1 << 20, info); err != nil {
+	if err := db.CloseSegment(ctx, id, end, 1<<20, info); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ExtendSegment(ctx, id, end.Add(time.Second), 1); !errors.Is(err, store.ErrNotFound) {
@@ -131,8 +135,10 @@ func TestGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0.Add(time.Minute), Cause: recordingdb.CauseStorageError,
-		Detail: "minio: connection refused"})
+	_, err = db.OpenGap(ctx, recordingdb.Gap{
+		ChannelID: chA, Start: t0.Add(time.Minute), Cause: recordingdb.CauseStorageError,
+		Detail: "minio: connection refused",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,12 +172,16 @@ func TestTimeline(t *testing.T) {
 	addSegment(t, db, chA, "a", t0.Add(2*m+2*time.Second), t0.Add(3*m), 30)
 	addSegment(t, db, chA, "a", t0.Add(10*m), t0.Add(11*m), 30)
 	addSegment(t, db, chB, "a", t0, t0.Add(20*m), 30)
-	if _, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0.Add(3 * m), End: t0.Add(10 * m),
-		Cause: recordingdb.CauseCameraOffline}); err != nil {
+	if _, err := db.OpenGap(ctx, recordingdb.Gap{
+		ChannelID: chA, Start: t0.Add(3 * m), End: t0.Add(10 * m),
+		Cause: recordingdb.CauseCameraOffline,
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0.Add(11 * m),
-		Cause: recordingdb.CauseStreamError, Detail: "EOF"}); err != nil {
+	if _, err := db.OpenGap(ctx, recordingdb.Gap{
+		ChannelID: chA, Start: t0.Add(11 * m),
+		Cause: recordingdb.CauseStreamError, Detail: "EOF",
+	}); err != nil {
 		t.Fatal(err)
 	}
 
