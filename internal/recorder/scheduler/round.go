@@ -37,14 +37,14 @@ func (s *Scheduler) round() {
 		s.Log.Warn("cannot renew leases", "node", s.Node, "held", len(s.held), "error", err)
 		return
 	}
-	plans, err := s.DB.EffectivePlans(ctx, s.Defaults)
+	now := s.Now()
+	plans, err := s.plans(ctx, now)
 	cancel()
 	s.dropLost(renewed)
 	if err != nil {
 		s.Log.Warn("cannot read record plans; the channels held are kept", "node", s.Node, "error", err)
 		return
 	}
-	now := s.Now()
 	active := make(map[string]recordingdb.Plan, len(plans))
 	planned := make(map[string]bool, len(plans))
 	var candidates []string
@@ -61,6 +61,24 @@ func (s *Scheduler) round() {
 		return
 	}
 	s.acquire(candidates, active, now)
+}
+
+// plans returns the effective plans, read again when PlanInterval has
+// passed since the last read: the schedules are in minutes, and the plans
+// of every channel are one of the heavier reads.
+func (s *Scheduler) plans(ctx context.Context, now time.Time) ([]recordingdb.Plan, error) {
+	if s.planCache != nil && s.PlanInterval > 0 && now.Sub(s.plansAt) < s.PlanInterval && !now.Before(s.plansAt) {
+		return s.planCache, nil
+	}
+	plans, err := s.DB.EffectivePlans(ctx, s.Defaults)
+	if err != nil {
+		return nil, err
+	}
+	if plans == nil {
+		plans = []recordingdb.Plan{}
+	}
+	s.planCache, s.plansAt = plans, now
+	return plans, nil
 }
 
 // dropLost stops the channels whose lease another node took.

@@ -1,7 +1,7 @@
 // Package scheduler decides which channels a recorder node records. Several
 // nodes share the channels through leases in PostgreSQL (recorder_leases):
-// every LeaseTTL/3 a node renews its heartbeat and its leases, reads the
-// effective record plans, takes free or expired leases of the channels whose
+// every LeaseTTL/3 a node renews its heartbeat and its leases, checks the
+// effective record plans (read again every PlanInterval), takes free or expired leases of the channels whose
 // plan is active now up to its fair share (candidates / live nodes, rounded
 // up, at most MaxChannels), and gives back the channels whose plan turned
 // off. A node that dies stops renewing: its leases expire after LeaseTTL and
@@ -24,7 +24,10 @@ const (
 	// DefaultLeaseTTL is how long a lease lasts without renewal: a dead
 	// node's channels move within 2×DefaultLeaseTTL (30 s).
 	DefaultLeaseTTL = 15 * time.Second
-	// DefaultTimeout bounds one round's database work.
+	// DefaultPlanInterval: a plan changed in the console applies within a
+	// minute, the resolution of the schedules.
+	DefaultPlanInterval = time.Minute
+	// DefaultTimeout bounds one database step.
 	DefaultTimeout = 5 * time.Second
 )
 
@@ -49,7 +52,11 @@ type Scheduler struct {
 	Defaults recordingdb.Defaults
 	// Location is the time zone of the plans' schedules; nil means UTC.
 	Location *time.Location
-	// Timeout bounds one round's database work; 0 means DefaultTimeout.
+	// PlanInterval is how often the effective plans are read again (they
+	// are checked against Now every round); 0 means DefaultPlanInterval, a
+	// negative value every round.
+	PlanInterval time.Duration
+	// Timeout bounds one database step; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Now is the clock of the plans' schedules and the gaps; nil means
 	// time.Now. Leases expire on the database's clock.
@@ -67,6 +74,9 @@ type Scheduler struct {
 	held    map[string]Lease
 	waiting map[string]int
 	rounds  int
+	// planCache holds the plans read at plansAt (nil: none yet).
+	planCache []recordingdb.Plan
+	plansAt   time.Time
 	// heldCount is len(held) for Held, read from other goroutines.
 	heldCount atomic.Int64
 	ticker    *time.Ticker
@@ -96,6 +106,9 @@ func (s *Scheduler) prepare() error {
 	}
 	if s.LeaseTTL <= 0 {
 		s.LeaseTTL = DefaultLeaseTTL
+	}
+	if s.PlanInterval == 0 {
+		s.PlanInterval = DefaultPlanInterval
 	}
 	if s.Timeout <= 0 {
 		s.Timeout = DefaultTimeout

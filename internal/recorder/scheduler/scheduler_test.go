@@ -92,7 +92,7 @@ func (p *parent) recording() []string {
 func newScheduler(t *testing.T, db DB, node string, p Parent, now *time.Time) *Scheduler {
 	t.Helper()
 	s := &Scheduler{
-		Node: node, URL: "http://" + node, DB: db, Parent: p, LeaseTTL: ttl, Defaults: defaults,
+		Node: node, URL: "http://" + node, DB: db, Parent: p, LeaseTTL: ttl, Defaults: defaults, PlanInterval: -1,
 		Now: func() time.Time { return *now }, Tick: make(chan time.Time),
 	}
 	if err := s.prepare(); err != nil {
@@ -260,6 +260,33 @@ func TestPlans(t *testing.T) {
 	}
 	if gaps, err := db.OpenGaps(context.Background(), channelID(1)); err != nil || len(gaps) != 0 {
 		t.Fatalf("open gaps %+v, %v", gaps, err)
+	}
+}
+
+// TestPlanInterval: the plans are read again once PlanInterval has passed
+// on the injected clock; in between the cached plans are checked against
+// the clock every round.
+func TestPlanInterval(t *testing.T) {
+	db := openDB(t, 1)
+	now := monday
+	p := newParent()
+	s := newScheduler(t, db, "a", p, &now)
+	s.PlanInterval = time.Minute
+	s.round()
+	s.round()
+	if got := p.recording(); len(got) != 1 {
+		t.Fatalf("recording %v", got)
+	}
+	exec(t, db, `INSERT INTO record_plans (target_kind, target, mode) VALUES ('default', '', 'off')`)
+	now = now.Add(time.Minute - time.Second)
+	s.round()
+	if got := p.recording(); len(got) != 1 {
+		t.Fatalf("recording %v before the plans are read again", got)
+	}
+	now = now.Add(time.Second)
+	s.round()
+	if got := p.recording(); len(got) != 0 {
+		t.Fatalf("recording %v after the plans are read again", got)
 	}
 }
 
