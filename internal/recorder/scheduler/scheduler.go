@@ -1,12 +1,13 @@
 // Package scheduler decides which channels a recorder node records. Several
 // nodes share the channels through leases in PostgreSQL (recorder_leases):
 // every LeaseTTL/3 a node renews its heartbeat and its leases, checks the
-// effective record plans (read again every PlanInterval), takes free or expired leases of the channels whose
-// plan is active now up to its fair share (candidates / live nodes, rounded
-// up, at most MaxChannels), and gives back the channels whose plan turned
-// off. A node that dies stops renewing: its leases expire after LeaseTTL and
-// the other nodes take its channels, recording the hole it left as a
-// recorder_down gap. Lease expiry runs on the database's clock only.
+// effective record plans (read again every PlanInterval), takes free or
+// expired leases of the channels whose plan is active now up to its fair
+// share (candidates / live nodes, rounded up, at most MaxChannels), and
+// gives back the channels whose plan turned off. A node that dies stops
+// renewing: its leases expire after LeaseTTL and the other nodes take its
+// channels, recording the hole it left as a recorder_down gap. Lease expiry
+// runs on the database's clock only.
 package scheduler
 
 import (
