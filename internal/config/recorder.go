@@ -29,8 +29,8 @@ type RecorderSettings struct {
 	// Retention is how long a segment is kept when neither a record plan
 	// nor the channel's class says otherwise (GB/T 33200: one month).
 	Retention Duration `yaml:"retention"`
-	// RetentionKey is the retention of channels of the key class (重点
-	//区域: three months).
+	// RetentionKey is the retention of channels of the key class
+	// (重点区域: three months).
 	RetentionKey Duration `yaml:"retention_key"`
 	// LeaseTTL is how long this node's hold on a channel lasts without
 	// renewal; it renews every third of it, and another node takes the

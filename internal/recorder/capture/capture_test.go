@@ -67,7 +67,7 @@ func TestRecords(t *testing.T) {
 				if p.Codec != want || p.Width != 320 || p.Height != 240 || s.Width != 320 || s.Height != 240 {
 					t.Errorf("segment %d: ffprobe %+v, index %dx%d", i, p, s.Width, s.Height)
 				}
-				if !near(p.Duration, s.End.Sub(s.Start), 2*frame) {
+				if !near(p.Duration, s.End.Sub(s.Start), time.Millisecond) {
 					t.Errorf("segment %d: ffprobe %v, index %v", i, p.Duration, s.End.Sub(s.Start))
 				}
 				if i == 0 {

@@ -246,7 +246,7 @@ func ffprobe(t *testing.T, path string) probe {
 	t.Helper()
 	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	out, err := exec.Command(bin, "-v", "error", "-select_streams", "v:0", "-show_entries",
-		"stream=codec_name,width,height:format=duration", "-of", "json", path).Output()
+		"stream=codec_name,width,height,duration", "-of", "json", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
@@ -255,20 +255,22 @@ func ffprobe(t *testing.T, path string) probe {
 			CodecName string `json:"codec_name"`
 			Width     int    `json:"width"`
 			Height    int    `json:"height"`
+			Duration  string `json:"duration"`
 		} `json:"streams"`
-		Format struct {
-			Duration string `json:"duration"`
-		} `json:"format"`
 	}
 	if err := json.Unmarshal(out, &v); err != nil || len(v.Streams) == 0 {
 		t.Fatalf("ffprobe %s: %v %s", path, err, out)
 	}
-	secs, err := strconv.ParseFloat(v.Format.Duration, 64)
+	// The video's duration: the index counts video (audio may run a few
+	// packets past the last frame).
+	secs, err := strconv.ParseFloat(v.Streams[0].Duration, 64)
 	if err != nil {
-		t.Fatalf("ffprobe %s: duration %q", path, v.Format.Duration)
+		t.Fatalf("ffprobe %s: duration %q", path, v.Streams[0].Duration)
 	}
-	return probe{Codec: v.Streams[0].CodecName, Width: v.Streams[0].Width, Height: v.Streams[0].Height,
-		Duration: time.Duration(secs * float64(time.Second))}
+	return probe{
+		Codec: v.Streams[0].CodecName, Width: v.Streams[0].Width, Height: v.Streams[0].Height,
+		Duration: time.Duration(secs * float64(time.Second)),
+	}
 }
 
 func near(a, b, tol time.Duration) bool { d := a - b; return d <= tol && d >= -tol }

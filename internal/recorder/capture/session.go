@@ -160,7 +160,7 @@ func newDecoder(t *segment.Track) (func(*rtp.Packet) ([][]byte, error), error) {
 		}
 		return func(p *rtp.Packet) ([][]byte, error) { return copied(d.Decode(p)) }, nil
 	}
-	return nil, fmt.Errorf("no decoder for %s", t.Format.Codec())
+	return nil, fmt.Errorf("no decoder for %s", t.Codec())
 }
 
 // copied copies the units out of the packet's buffer, which the client reuses.
