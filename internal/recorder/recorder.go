@@ -59,7 +59,9 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	index := repair.DB{DB: db}
 	// Before any channel starts: what the last run left open is cut after
 	// its last complete fragment, committed and indexed.
-	if err := repair.Node(ctx, objects, index, node, time.Now(), log); err != nil {
+	restarted := time.Now()
+	down, err := repair.Node(ctx, objects, index, node, restarted, log)
+	if err != nil {
 		log.Error("repair incomplete: the segments named above stay open and are repaired at the next start", "error", err)
 	}
 
@@ -88,6 +90,10 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 			Metrics: capture.NewMetrics(rt.Registry), Log: log,
 		},
 		running: map[string]*capture.Channel{},
+		down:    map[string]time.Time{},
+	}
+	for _, ch := range down {
+		rec.down[ch] = restarted
 	}
 	guard := &capacity.Guard{
 		Node: node, DB: capacity.Index{DB: db}, Store: objects, Reporter: capacity.Index{DB: db},
@@ -197,6 +203,10 @@ type channels struct {
 
 	mu      sync.Mutex
 	running map[string]*capture.Channel
+	// down holds the channels this node was recording when it last
+	// stopped, and when it restarted: their recorder_down gap, written up
+	// to the restart by the repair, goes on until they are recorded again.
+	down map[string]time.Time
 }
 
 // Start implements scheduler.Parent.
@@ -214,7 +224,10 @@ func (c *channels) Start(channelID string, lease scheduler.Lease) {
 	}
 	if lease.PreviousNode != "" && !lease.PreviousEnd.IsZero() {
 		ch.DownSince = lease.PreviousEnd
+	} else if at, ok := c.down[channelID]; ok {
+		ch.DownSince = at
 	}
+	delete(c.down, channelID)
 	if err := ch.Initialize(); err != nil {
 		c.log.Error("channel not recorded", "channel_id", channelID, "error", err)
 		return

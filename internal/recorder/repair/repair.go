@@ -149,14 +149,17 @@ func remove(ctx context.Context, st Store, idx Index, seg recordingdb.Segment, p
 
 // Node repairs every open segment node left and records the hole from each
 // repaired end (the segment's start when nothing was left) to now as a
-// recorder_down gap. Segments that cannot be repaired now stay open and are
-// reported joined; the others are repaired anyway.
-func Node(ctx context.Context, st Store, idx Index, node string, now time.Time, log *slog.Logger) error {
+// recorder_down gap; it returns the channels whose hole reaches now (the
+// node continues it until it records them again). Segments that cannot be
+// repaired now stay open and are reported joined; the others are repaired
+// anyway.
+func Node(ctx context.Context, st Store, idx Index, node string, now time.Time, log *slog.Logger) ([]string, error) {
 	segs, err := idx.OpenSegments(ctx, node)
 	if err != nil {
-		return fmt.Errorf("repair: %w", err)
+		return nil, fmt.Errorf("repair: %w", err)
 	}
 	var errs []error
+	var down []string
 	for _, seg := range segs {
 		res, err := Segment(ctx, st, idx, seg)
 		if err != nil {
@@ -179,7 +182,9 @@ func Node(ctx context.Context, st Store, idx Index, node string, now time.Time, 
 		}
 		if _, err := idx.OpenGap(ctx, g); err != nil {
 			errs = append(errs, fmt.Errorf("repair: gap of %s: %w", seg.ChannelID, err))
+			continue
 		}
+		down = append(down, seg.ChannelID)
 	}
-	return errors.Join(errs...)
+	return down, errors.Join(errs...)
 }

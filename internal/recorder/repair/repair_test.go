@@ -125,8 +125,9 @@ func TestNode(t *testing.T) {
 		ids[ch] = id
 	}
 
-	if err := repair.Node(ctx, st, db, "rec-a", now, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
+	down, err := repair.Node(ctx, st, db, "rec-a", now, slog.New(slog.DiscardHandler))
+	if err != nil || len(down) != 2 {
+		t.Fatalf("repair: %v %v", down, err)
 	}
 	seg, err := db.Segment(ctx, ids[torn])
 	if err != nil {
@@ -164,7 +165,7 @@ func TestNode(t *testing.T) {
 		}
 	}
 	// Repairing again finds nothing to do.
-	if err := repair.Node(ctx, st, db, "rec-a", now, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
+	if down, err := repair.Node(ctx, st, db, "rec-a", now, slog.New(slog.DiscardHandler)); err != nil || len(down) != 0 {
+		t.Fatal(down, err)
 	}
 }
