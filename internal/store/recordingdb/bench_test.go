@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -88,6 +89,50 @@ ORDER BY m, c`, t0, benchDays*1440, benchChannels)
 				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			})
+		}
+	}
+}
+
+// BenchmarkEffectivePlans computes the plans of 30 000 channels on 300
+// devices in 30 regions, with region, department, device and channel rows
+// and owners, as the recorder does at each scheduling round.
+func BenchmarkEffectivePlans(b *testing.B) {
+	ctx := context.Background()
+	db := recordingdb.New(storetest.Open(b, pgtest.NewDB(b), 4))
+	exec(b, db, `INSERT INTO devices (id) SELECT '340200000011800' || lpad(d::text, 5, '0') FROM generate_series(1, 300) d`)
+	exec(b, db, `INSERT INTO channels (device_id, id, civil_code, retention_class)
+SELECT '340200000011800' || lpad((c % 300 + 1)::text, 5, '0'), '340200000013100' || lpad(c::text, 5, '0'),
+	'3402' || lpad((c % 30)::text, 2, '0'), CASE WHEN c % 10 = 0 THEN 'key' ELSE 'standard' END
+FROM generate_series(1, 30000) c`)
+	exec(b, db, `INSERT INTO departments (id, parent_id, name)
+SELECT d, CASE WHEN d = 1 THEN NULL ELSE (d - 2) / 5 + 1 END, 'd' || d FROM generate_series(1, 100) d`)
+	exec(b, db, `INSERT INTO device_owners (device_id, department_id)
+SELECT '340200000011800' || lpad(d::text, 5, '0'), d % 100 + 1 FROM generate_series(1, 300, 2) d`)
+	exec(b, db, `INSERT INTO record_plans (target_kind, target, mode, retention_days) VALUES ('default', '', 'always', NULL)`)
+	exec(b, db, `INSERT INTO record_plans (target_kind, target, mode, retention_days)
+SELECT 'region', '3402' || lpad(r::text, 2, '0'), 'off', 60 FROM generate_series(0, 29, 3) r`)
+	exec(b, db, `INSERT INTO record_plans (target_kind, target, mode, retention_days)
+SELECT 'department', d::text, 'always', 90 FROM generate_series(1, 100, 7) d`)
+	exec(b, db, `INSERT INTO record_plans (target_kind, target, mode, retention_days)
+SELECT 'channel', '340200000013100' || lpad(c::text, 5, '0'), 'always', NULL FROM generate_series(1, 30000, 100) c`)
+	exec(b, db, `ANALYZE`)
+	d := recordingdb.Defaults{StandardDays: 30, KeyDays: 90}
+	if os.Getenv("EXPLAIN") != "" {
+		rows, err := db.Pool.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM effective_record_plans(30, 90)`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var l string
+			_ = rows.Scan(&l)
+			fmt.Println(l)
+		}
+		rows.Close()
+	}
+	for b.Loop() {
+		plans, err := db.EffectivePlans(ctx, d)
+		if err != nil || len(plans) != 30000 {
+			b.Fatalf("%d plans, %v", len(plans), err)
 		}
 	}
 }

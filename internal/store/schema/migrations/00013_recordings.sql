@@ -106,56 +106,62 @@ LANGUAGE sql STABLE AS $$
         FROM up JOIN record_plans p ON p.target_kind = 'department' AND p.target = up.anc::text
         GROUP BY up.dept
     )
-    SELECT c.id, c.device_id,
-           coalesce(pick.mode, 'always'), coalesce(pick.schedule, '[]'::jsonb),
-           coalesce(pick.ret, CASE WHEN c.retention_class = 'key' THEN key_days ELSE standard_days END),
-           coalesce(pick.kind, 'builtin'), coalesce(pick.target, ''),
-           coalesce(pick.ret_kind, 'builtin'), coalesce(pick.ret_target, '')
-    FROM channels c
-    LEFT JOIN LATERAL (
-        SELECT coalesce(
-            (SELECT o.department_id FROM channel_owners o WHERE o.channel_id = c.id),
-            (SELECT o.department_id FROM device_owners o WHERE o.device_id = c.device_id),
-            (SELECT o.department_id FROM region_owners o
-             WHERE o.civil_code IN (left(c.civil_code, 2), left(c.civil_code, 4), left(c.civil_code, 6),
-                                    left(c.civil_code, 8), left(c.civil_code, 10))
-             ORDER BY length(o.civil_code) DESC LIMIT 1)) AS dept
-    ) own ON true
-    LEFT JOIN record_plans pc ON pc.target_kind = 'channel' AND pc.target = c.id
-    LEFT JOIN record_plans pd ON pd.target_kind = 'device' AND pd.target = c.device_id
-    LEFT JOIN dept_plan dp ON dp.dept = own.dept
-    LEFT JOIN LATERAL (
-        SELECT p.target, p.mode, p.schedule FROM record_plans p
-        WHERE p.target_kind = 'region'
-          AND p.target IN (left(c.civil_code, 2), left(c.civil_code, 4), left(c.civil_code, 6),
-                           left(c.civil_code, 8), left(c.civil_code, 10))
-        ORDER BY length(p.target) DESC LIMIT 1
-    ) pr ON true
-    LEFT JOIN LATERAL (
-        SELECT p.target, p.retention_days FROM record_plans p
-        WHERE p.target_kind = 'region' AND p.retention_days IS NOT NULL
-          AND p.target IN (left(c.civil_code, 2), left(c.civil_code, 4), left(c.civil_code, 6),
-                           left(c.civil_code, 8), left(c.civil_code, 10))
-        ORDER BY length(p.target) DESC LIMIT 1
-    ) prr ON true
-    LEFT JOIN record_plans pdef ON pdef.target_kind = 'default' AND pdef.target = ''
-    CROSS JOIN LATERAL (
-        SELECT (array_agg(v.kind ORDER BY v.rank) FILTER (WHERE v.mode IS NOT NULL))[1] AS kind,
-               (array_agg(v.target ORDER BY v.rank) FILTER (WHERE v.mode IS NOT NULL))[1] AS target,
-               (array_agg(v.mode ORDER BY v.rank) FILTER (WHERE v.mode IS NOT NULL))[1] AS mode,
-               (array_agg(v.schedule ORDER BY v.rank) FILTER (WHERE v.mode IS NOT NULL))[1] AS schedule,
-               (array_agg(v.kind ORDER BY v.rank) FILTER (WHERE v.ret IS NOT NULL))[1] AS ret_kind,
-               (array_agg(v.ret_target ORDER BY v.rank) FILTER (WHERE v.ret IS NOT NULL))[1] AS ret_target,
-               (array_agg(v.ret ORDER BY v.rank) FILTER (WHERE v.ret IS NOT NULL))[1] AS ret
-        FROM (VALUES
-            (1, 'channel', pc.target, pc.mode, pc.schedule, pc.target, pc.retention_days),
-            (2, 'device', pd.target, pd.mode, pd.schedule, pd.target, pd.retention_days),
-            (3, 'department', dp.target, dp.mode, dp.schedule, dp.ret_target, dp.ret),
-            (4, 'region', pr.target, pr.mode, pr.schedule, prr.target, prr.retention_days),
-            (5, 'default', pdef.target, pdef.mode, pdef.schedule, pdef.target, pdef.retention_days)
-        ) AS v (rank, kind, target, mode, schedule, ret_target, ret)
-    ) pick
-    WHERE length(c.id) = 20 AND substr(c.id, 11, 3) NOT IN ('215', '216')
+    -- Joins, not a subquery per channel: the recorder asks for every
+    -- channel at once. m and r are the rank (1 channel … 5 default) of the
+    -- row that decides the mode and the retention.
+    SELECT x.id, x.device_id,
+           coalesce((ARRAY[x.pc_mode, x.pd_mode, x.dp_mode, x.pr_mode, x.pdef_mode])[x.m], 'always'),
+           coalesce((ARRAY[x.pc_sched, x.pd_sched, x.dp_sched, x.pr_sched, x.pdef_sched])[x.m], '[]'::jsonb),
+           coalesce((ARRAY[x.pc_ret, x.pd_ret, x.dp_ret, x.prr_ret, x.pdef_ret])[x.r],
+                    CASE WHEN x.retention_class = 'key' THEN key_days ELSE standard_days END),
+           coalesce((ARRAY['channel', 'device', 'department', 'region', 'default'])[x.m], 'builtin'),
+           coalesce((ARRAY[x.pc_target, x.pd_target, x.dp_target, x.pr_target, ''])[x.m], ''),
+           coalesce((ARRAY['channel', 'device', 'department', 'region', 'default'])[x.r], 'builtin'),
+           coalesce((ARRAY[x.pc_target, x.pd_target, x.dp_ret_target, x.prr_target, ''])[x.r], '')
+    FROM (
+        SELECT c.id, c.device_id, c.retention_class,
+               CASE WHEN pc.mode IS NOT NULL THEN 1 WHEN pd.mode IS NOT NULL THEN 2 WHEN dp.mode IS NOT NULL THEN 3
+                    WHEN pr.mode IS NOT NULL THEN 4 WHEN pdef.mode IS NOT NULL THEN 5 END AS m,
+               CASE WHEN pc.retention_days IS NOT NULL THEN 1 WHEN pd.retention_days IS NOT NULL THEN 2
+                    WHEN dp.ret IS NOT NULL THEN 3 WHEN prr.retention_days IS NOT NULL THEN 4
+                    WHEN pdef.retention_days IS NOT NULL THEN 5 END AS r,
+               pc.mode AS pc_mode, pc.schedule AS pc_sched, pc.retention_days AS pc_ret, pc.target AS pc_target,
+               pd.mode AS pd_mode, pd.schedule AS pd_sched, pd.retention_days AS pd_ret, pd.target AS pd_target,
+               dp.mode AS dp_mode, dp.schedule AS dp_sched, dp.ret AS dp_ret, dp.target AS dp_target,
+               dp.ret_target AS dp_ret_target,
+               pr.mode AS pr_mode, pr.schedule AS pr_sched, pr.target AS pr_target,
+               prr.retention_days AS prr_ret, prr.target AS prr_target,
+               pdef.mode AS pdef_mode, pdef.schedule AS pdef_sched, pdef.retention_days AS pdef_ret
+        FROM channels c
+        LEFT JOIN channel_owners co ON co.channel_id = c.id
+        LEFT JOIN device_owners dow ON dow.device_id = c.device_id
+        LEFT JOIN LATERAL (
+            SELECT o.department_id FROM region_owners o
+            WHERE co.channel_id IS NULL AND dow.device_id IS NULL
+              AND o.civil_code IN (left(c.civil_code, 2), left(c.civil_code, 4), left(c.civil_code, 6),
+                                   left(c.civil_code, 8), left(c.civil_code, 10))
+            ORDER BY length(o.civil_code) DESC LIMIT 1
+        ) ro ON true
+        LEFT JOIN record_plans pc ON pc.target_kind = 'channel' AND pc.target = c.id
+        LEFT JOIN record_plans pd ON pd.target_kind = 'device' AND pd.target = c.device_id
+        LEFT JOIN dept_plan dp ON dp.dept = coalesce(co.department_id, dow.department_id, ro.department_id)
+        LEFT JOIN LATERAL (
+            SELECT p.target, p.mode, p.schedule FROM record_plans p
+            WHERE p.target_kind = 'region'
+              AND p.target IN (left(c.civil_code, 2), left(c.civil_code, 4), left(c.civil_code, 6),
+                               left(c.civil_code, 8), left(c.civil_code, 10))
+            ORDER BY length(p.target) DESC LIMIT 1
+        ) pr ON true
+        LEFT JOIN LATERAL (
+            SELECT p.target, p.retention_days FROM record_plans p
+            WHERE p.target_kind = 'region' AND p.retention_days IS NOT NULL
+              AND p.target IN (left(c.civil_code, 2), left(c.civil_code, 4), left(c.civil_code, 6),
+                               left(c.civil_code, 8), left(c.civil_code, 10))
+            ORDER BY length(p.target) DESC LIMIT 1
+        ) prr ON true
+        LEFT JOIN record_plans pdef ON pdef.target_kind = 'default' AND pdef.target = ''
+        WHERE length(c.id) = 20 AND substr(c.id, 11, 3) NOT IN ('215', '216')
+    ) x
 $$;
 -- +goose StatementEnd
 
