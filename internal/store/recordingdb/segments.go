@@ -179,3 +179,29 @@ ORDER BY start_at DESC LIMIT 1`, channel).Scan(&end)
 	}
 	return end, nil
 }
+
+// DeleteOpenSegment removes the row of open segment id: repair found no
+// complete fragment in its file, so there is nothing to index. A row closed
+// meanwhile, or already gone, is left alone.
+func (db *DB) DeleteOpenSegment(ctx context.Context, id int64) error {
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM recordings WHERE id = $1 AND open`, id); err != nil {
+		return fmt.Errorf("delete open segment %d: %w", id, err)
+	}
+	return nil
+}
+
+// BytesWritten returns the bytes of the segments started since since, by
+// every node: the write rate the capacity guard projects. It reads the
+// (channel_id, start_at) index one channel at a time, so the cost is the
+// rows of the window, not of the table.
+func (db *DB) BytesWritten(ctx context.Context, since time.Time) (int64, error) {
+	var n int64
+	if err := db.Pool.QueryRow(ctx, `
+SELECT coalesce(sum(w.bytes), 0)::bigint
+FROM (SELECT DISTINCT id FROM channels) c
+CROSS JOIN LATERAL (SELECT sum(r.bytes) AS bytes FROM recordings r
+                    WHERE r.channel_id = c.id AND r.start_at >= $1) w`, since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("bytes written since %s: %w", since.Format(time.RFC3339), err)
+	}
+	return n, nil
+}

@@ -81,6 +81,18 @@ func TestSegmentLifecycle(t *testing.T) {
 		t.Fatalf("a's orphans %+v", o)
 	}
 
+	// An open segment repair found empty goes; a closed one stays.
+	empty, err := db.OpenSegment(ctx, recordingdb.Segment{ChannelID: chB, Start: t0, ObjectKey: "empty", RetentionDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteOpenSegment(ctx, empty); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Segment(ctx, empty); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted open segment: %v", err)
+	}
+
 	end := t0.Add(61 * time.Second)
 	info := recordingdb.Info{VideoCodec: "H265", AudioCodec: "LPCM", Width: 1280, Height: 720}
 	if err := db.CloseSegment(ctx, id, end, 1<<20, info); err != nil {
@@ -106,6 +118,12 @@ func TestSegmentLifecycle(t *testing.T) {
 	last, err := db.LastSegmentEnd(ctx, chA)
 	if err != nil || !last.Equal(end) {
 		t.Fatalf("last end %v, %v", last, err)
+	}
+	if err := db.DeleteOpenSegment(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Segment(ctx, id); err != nil {
+		t.Fatalf("closed segment deleted as open: %v", err)
 	}
 	if last, err := db.LastSegmentEnd(ctx, chB); err != nil || !last.IsZero() {
 		t.Fatalf("last end of nothing %v, %v", last, err)
@@ -357,6 +375,9 @@ func TestSweeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := t0.Add(7*day + time.Minute)
+	if n, err := db.SweepBacklog(ctx, now); err != nil || n != 5 {
+		t.Fatalf("backlog %d, %v", n, err)
+	}
 	n, err := db.MarkExpired(ctx, now, 3)
 	if err != nil || n != 3 {
 		t.Fatalf("marked %d, %v", n, err)
@@ -372,6 +393,9 @@ func TestSweeper(t *testing.T) {
 	if err != nil || len(marked) != 5 || marked[0].ID != all[0] || marked[4].ID != all[4] || !marked[0].Deleting {
 		t.Fatalf("marked %+v, %v", marked, err)
 	}
+	if n, err := db.SweepBacklog(ctx, now); err != nil || n != 5 {
+		t.Fatalf("backlog when marked %d, %v", n, err)
+	}
 	// A crash after deleting some objects: the rest are found again, and
 	// deleting the same rows twice is harmless.
 	if err := db.DeleteSegments(ctx, []int64{marked[0].ID, marked[1].ID}); err != nil {
@@ -384,6 +408,9 @@ func TestSweeper(t *testing.T) {
 	// An unmarked row is never deleted by ID.
 	if err := db.DeleteSegments(ctx, []int64{marked[0].ID, again[0].ID, again[1].ID, again[2].ID, all[9]}); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := db.SweepBacklog(ctx, now); err != nil || n != 0 {
+		t.Fatalf("backlog after %d, %v", n, err)
 	}
 	var left int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM recordings`).Scan(&left); err != nil || left != 6 {
@@ -405,5 +432,18 @@ func TestSweeper(t *testing.T) {
 		if _, err := db.MarkExpired(ctx, now, limit); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("limit %d: %v", limit, err)
 		}
+	}
+}
+
+func TestBytesWritten(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	seedPlans(t, db)
+	addSegment(t, db, chA, "a", t0.Add(-time.Hour), t0.Add(-time.Minute), 30) // before: not counted
+	addSegment(t, db, chA, "a", t0, t0.Add(time.Minute), 30)
+	addSegment(t, db, chB, "b", t0.Add(time.Minute), t0.Add(2*time.Minute), 30)
+	n, err := db.BytesWritten(ctx, t0)
+	if err != nil || n != 2000 {
+		t.Fatalf("bytes %d, %v", n, err)
 	}
 }

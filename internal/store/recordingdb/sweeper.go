@@ -71,3 +71,15 @@ func (db *DB) DeleteSegments(ctx context.Context, ids []int64) error {
 	}
 	return nil
 }
+
+// SweepBacklog counts the segments the sweeper has still to remove at now:
+// closed ones expired and not yet marked, and the marked ones.
+func (db *DB) SweepBacklog(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	if err := db.Pool.QueryRow(ctx, `SELECT
+    (SELECT count(*) FROM recordings WHERE NOT deleting AND NOT open AND expires_at <= $1)
+  + (SELECT count(*) FROM recordings WHERE deleting)`, now).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sweep backlog: %w", err)
+	}
+	return n, nil
+}
