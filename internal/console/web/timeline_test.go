@@ -46,6 +46,11 @@ func (f *fakeRecordings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"source": "platform", "segments": []any{span(time.Hour, 2*time.Hour), span(3*time.Hour, 4*time.Hour)},
 			"gaps": []any{gap},
 		})
+	case path == "/channels/"+fakeChannel+"/record-plan":
+		writeJSON(w, 200, map[string]any{
+			"channel_id": fakeChannel, "mode": "schedule", "schedule": []any{map[string]any{"days": []int{1}, "start": "08:00", "end": "18:00"}},
+			"retention_days": 45, "source": "device", "source_target": fakeDevice, "retention_source": "builtin", "retention_target": "",
+		})
 	case path == "/record-plans":
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -86,8 +91,9 @@ func (f *fakeRecordings) sent() []string {
 	return append([]string(nil), f.calls...)
 }
 
-// TestTimelineInBrowser shows the platform's recordings and gaps on the
-// playback timeline, zooms it, and edits a record plan as an admin.
+// TestTimelineInBrowser shows the platform's recordings and gaps and the
+// channel's effective record plan on the playback page, zooms the
+// timeline, and edits a record plan as an admin.
 func TestTimelineInBrowser(t *testing.T) {
 	rec := &fakeRecordings{next: newFakeAccounts()}
 	api := &fakeAPI{loggedIn: true, role: "admin", accounts: rec, stop: make(chan struct{})}
@@ -115,7 +121,8 @@ func TestTimelineInBrowser(t *testing.T) {
 	pg.poll("platform spans and the gap", `window.sharpeyesDebug.playback().source === 'platform'`+
 		` && document.querySelectorAll('#view-playback .tl-seg').length === 2`+
 		` && document.querySelectorAll('#view-playback .tl-gap.cause-camera_offline').length === 1`+
-		` && `+text("playback-info")+`.includes('平台录像')`)
+		` && `+text("playback-info")+`.includes('平台录像')`+
+		` && `+text("playback-plan")+` === '录像计划：按时段录像（设备计划），保存 45 天'`)
 	if api.called("GET /api/v1/channels/" + fakeChannel + "/records") {
 		t.Error("the device was asked although the platform had recordings")
 	}

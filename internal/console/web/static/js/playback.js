@@ -8,7 +8,7 @@ import { t, onLangChange } from './i18n.js';
 import { h, icon, toast } from './dom.js';
 import { Player } from './player.js';
 import { TreeView } from './tree.js';
-import { TimeWindow, loadRecordings, gapElements, gapAt, causeText } from './timeline.js';
+import { TimeWindow, loadRecordings, loadPlan, gapElements, gapAt, causeText } from './timeline.js';
 
 const dayMs = 24 * 3600 * 1000;
 const speeds = [0.5, 1, 2, 4];
@@ -63,6 +63,7 @@ export class Playback {
     this.queryBtn = h('button', { type: 'button', class: 'btn', testid: 'playback-query', onclick: () => this.query() },
       icon('search'), h('span', { i18n: 'pb.query' }));
     this.info = h('span', { class: 'pb-info', testid: 'playback-info' });
+    this.planText = h('span', { class: 'pb-info muted', testid: 'playback-plan' });
     this.zoomBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-zoom', onclick: () => this.zoom() });
     this.prevBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-prev', text: '◀', i18nTitle: 'tl.prev', onclick: () => this.shift(-1) });
     this.nextBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-next', text: '▶', i18nTitle: 'tl.next', onclick: () => this.shift(1) });
@@ -106,7 +107,7 @@ export class Playback {
     const main = h('div', { class: 'pb-main' },
       h('div', { class: 'pb-toolbar' },
         h('span', { class: 'label', i18n: 'pb.channel' }), this.channelName,
-        h('span', { class: 'label', i18n: 'pb.day' }), this.dayInput, this.queryBtn, this.info,
+        h('span', { class: 'label', i18n: 'pb.day' }), this.dayInput, this.queryBtn, this.info, this.planText,
         h('span', { class: 'spacer' }), this.prevBtn, this.zoomBtn, this.nextBtn),
       h('div', { class: 'pb-stage' }, this.video, this.stateText),
       h('div', { class: 'pb-controls' },
@@ -151,6 +152,8 @@ export class Playback {
     this.records = [];
     this.gaps = [];
     this.source = '';
+    this.planText.textContent = '';
+    loadPlan(ch.id).then((text) => { if (ch === this.channel) this.planText.textContent = text; });
     this.renderSegments();
     this.info.textContent = t('pb.querying');
     this.queryBtn.disabled = true;

@@ -47,6 +47,23 @@ export async function loadRecordings(id, start, end) {
   return { source: 'device', records: spans(res?.items), gaps: [] };
 }
 
+/**
+ * loadPlan answers the text of the plan channel id is recorded by (mode,
+ * which plan decided it, retention), or '' when it cannot be read.
+ */
+export async function loadPlan(id) {
+  let p;
+  try {
+    p = await api('GET', `/channels/${encodeURIComponent(id)}/record-plan`);
+  } catch {
+    return '';
+  }
+  if (!p?.mode) return '';
+  return t('tl.plan', {
+    mode: t(`plan.mode.${p.mode}`), source: t(`tl.planSource.${p.source}`), days: p.retention_days,
+  });
+}
+
 /** TimeWindow is the part of a day the timeline bar shows: all 24 h or one hour. */
 export class TimeWindow {
   constructor(day) { this.setDay(day); }
