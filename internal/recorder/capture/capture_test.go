@@ -91,7 +91,9 @@ func TestRecords(t *testing.T) {
 				}
 			}
 			// Nothing is recorded that was not fed, and the recording lacks at
-			// most a key-frame interval and a fragment per session.
+			// most a key-frame interval (the wait for the first key frame)
+			// and a fragment per session.
+			t.Logf("recorded %v of %v fed to readers", recorded, fed)
 			if recorded > fed+frame || recorded < fed-2*(time.Second+fragDur) {
 				t.Errorf("recorded %v of %v fed", recorded, fed)
 			}
