@@ -36,16 +36,16 @@ type Index struct {
 	*recordingdb.DB
 }
 
-// BytesWritten returns the bytes of the segments started since, through
-// the (channel_id, start_at) index one channel at a time: the cost is the
-// rows of the window, not of the table.
+// BytesWritten returns the bytes of the segments started since (an open
+// segment's bytes so far). The rows arrive in time order, so a BRIN index
+// on start_at makes this a read of the window's pages only; without one it
+// is a scan of the table (BenchmarkBytesWritten: at 5 million rows 0.23 s
+// with BRIN, 0.69 s without, 2.5 s channel by channel through the
+// (channel_id, start_at) btree — on a loaded 2-core machine).
 func (i Index) BytesWritten(ctx context.Context, since time.Time) (int64, error) {
 	var n int64
-	if err := i.Pool.QueryRow(ctx, `
-SELECT coalesce(sum(w.bytes), 0)::bigint
-FROM (SELECT DISTINCT id FROM channels) c
-CROSS JOIN LATERAL (SELECT sum(r.bytes) AS bytes FROM recordings r
-                    WHERE r.channel_id = c.id AND r.start_at >= $1) w`, since).Scan(&n); err != nil {
+	if err := i.Pool.QueryRow(ctx, `SELECT coalesce(sum(bytes), 0)::bigint FROM recordings WHERE start_at >= $1`,
+		since).Scan(&n); err != nil {
 		return 0, fmt.Errorf("bytes written since %s: %w", since.Format(time.RFC3339), err)
 	}
 	return n, nil
