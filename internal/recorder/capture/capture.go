@@ -120,8 +120,10 @@ type Channel struct {
 	// gap is the open gap's id (0: none) and its cause; only run touches it.
 	gapID    int64
 	gapCause recordingdb.Cause
-	// lastEnd is the end of the last media written, where a new gap starts.
-	lastEnd time.Time
+	// lastEnd is the end of the last media written, where a new gap starts;
+	// before the first segment a gap starts where the channel started.
+	lastEnd   time.Time
+	startedAt time.Time
 	// commits feeds commitLoop the closed segments; pending are those whose
 	// commit or index row failed (only commitLoop touches it).
 	commits    chan commitJob
@@ -152,6 +154,7 @@ func (c *Channel) Initialize() error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	c.Log = c.Log.With("channel_id", c.ChannelID)
+	c.startedAt = c.Now()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.done = make(chan struct{})
 	c.commits = make(chan commitJob, commitQueue)
@@ -220,7 +223,7 @@ func (c *Channel) failed(err error) {
 	c.Log.Warn("recording interrupted", "cause", cause, "error", err)
 	start := c.lastEnd
 	if start.IsZero() {
-		start = c.Now()
+		start = c.startedAt
 	}
 	c.openGap(start, cause, err.Error())
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,4 +257,31 @@ func TestS3Down(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d files left in the spool directory", left)
 	}
+}
+
+// TestNoStreamYet: a channel whose stream cannot be opened has a
+// stream_error gap from when it started (the injected clock's time), closed
+// when its first segment starts; Close returns while nothing streams.
+func TestNoStreamYet(t *testing.T) {
+	e := newEnv(t)
+	const ch = "34020000001320000005"
+	started := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&started)
+	c := e.channel(t, ch, func(c *capture.Channel) { c.Now = func() time.Time { return *clock.Load() } })
+	testsupport.Eventually(t, wait, "a stream_error gap", func() bool {
+		g := e.gaps(t, ch)
+		return len(g) == 1 && g[0].Cause == recordingdb.CauseStreamError && g[0].End.IsZero()
+	})
+	if g := e.gaps(t, ch)[0]; !g.Start.Equal(started) || !strings.Contains(g.Detail, "404") {
+		t.Errorf("gap %+v, want from %v with the server's refusal", g, started)
+	}
+	later := started.Add(time.Minute)
+	clock.Store(&later)
+	e.feed(t, "live/"+ch, mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2))
+	testsupport.Eventually(t, wait, "the gap closed at the first segment", func() bool {
+		g, s := e.gaps(t, ch), e.segments(t, ch)
+		return len(s) > 0 && len(g) == 1 && g[0].End.Equal(s[0].Start)
+	})
+	c.Close()
 }

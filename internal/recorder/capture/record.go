@@ -25,7 +25,7 @@ func (c *Channel) record() error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(streamURL(c.RTSPURL, c.ChannelID, token), c.ReadTimeout)
+	s, err := openSession(c.ctx, streamURL(c.RTSPURL, c.ChannelID, token), c.ReadTimeout)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -49,9 +50,10 @@ func streamURL(baseURL, channelID, token string) string {
 	return strings.TrimRight(baseURL, "/") + "/" + streampath.Live(channelID) + "?token=" + url.QueryEscape(token)
 }
 
-// openSession connects, reads the description, picks the tracks and plays.
-// The session's units arrive on units until it ends (ended receives why).
-func openSession(rawURL string, timeout time.Duration) (*session, error) {
+// openSession connects, reads the description, picks the tracks and plays;
+// ctx ending breaks the opening off. The session's units arrive on units
+// until it ends (endedCh is closed, endErr says why).
+func openSession(ctx context.Context, rawURL string, timeout time.Duration) (*session, error) {
 	u, err := base.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("stream URL: %w", err)
@@ -70,7 +72,12 @@ func openSession(rawURL string, timeout time.Duration) (*session, error) {
 	if err := s.client.Start(); err != nil {
 		return nil, fmt.Errorf("rtsp start: %w", err)
 	}
-	if err := s.play(u); err != nil {
+	// A channel closed while a camera takes its time to answer does not
+	// wait for the read timeout.
+	stop := context.AfterFunc(ctx, s.client.Close)
+	err = s.play(u)
+	stop()
+	if err != nil {
 		s.client.Close()
 		return nil, err
 	}
