@@ -33,10 +33,11 @@ type clipSpec struct {
 	seconds int
 	bframes bool
 	aac     bool
+	crf     int // 0: the encoder's default quality
 }
 
 func (c clipSpec) name() string {
-	return fmt.Sprintf("%s-%dx%d-%d-%ds-b%v-aac%v.ts", c.codec, c.w, c.h, c.fps, c.seconds, c.bframes, c.aac)
+	return fmt.Sprintf("%s-%dx%d-%d-%ds-b%v-aac%v-crf%d.ts", c.codec, c.w, c.h, c.fps, c.seconds, c.bframes, c.aac, c.crf)
 }
 
 // event is one unit of a clip in file order: a video access unit or the
@@ -98,6 +99,9 @@ func newClip(t testing.TB, spec clipSpec) *clip {
 		} else {
 			args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf", bf,
 				"-g", strconv.Itoa(spec.fps))
+		}
+		if spec.crf > 0 {
+			args = append(args, "-crf", strconv.Itoa(spec.crf))
 		}
 		args = append(args, "-pix_fmt", "yuv420p")
 		if spec.aac {

@@ -1,15 +1,11 @@
 package segment
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 )
 
 // Bounds on what Scan reads into memory: the writer's init section is
@@ -18,6 +14,9 @@ import (
 const (
 	maxInitSize = 1 << 20
 	maxMoofSize = 4 << 20
+	// maxTrunSamples bounds the samples of one trun: a fragment of at most
+	// maxFragmentDuration holds a few hundred.
+	maxTrunSamples = 1 << 16
 	// maxSegmentSeconds bounds a decode time: a segment is minutes long, a
 	// year is garbage.
 	maxSegmentSeconds = 366 * 24 * 3600
@@ -133,8 +132,8 @@ func (s *scanner) init(info *Info) (videoID int, timeScale uint32, err error) {
 	if err != nil || typ != "ftyp" || ftypSize > maxInitSize {
 		return 0, 0, noInit(err, "no ftyp box")
 	}
-	moovSize, _, typ, err := s.header(ftypSize)
-	if err != nil || typ != "moov" || ftypSize+moovSize > maxInitSize {
+	moovSize, moovHdr, typ, err := s.header(ftypSize)
+	if err != nil || typ != "moov" || moovHdr != boxHeader || ftypSize+moovSize > maxInitSize {
 		return 0, 0, noInit(err, "no complete moov box after ftyp")
 	}
 	end := ftypSize + moovSize
@@ -142,29 +141,22 @@ func (s *scanner) init(info *Info) (videoID int, timeScale uint32, err error) {
 	if err != nil {
 		return 0, 0, noInit(err, "short init")
 	}
-	var in fmp4.Init
-	if err := in.Unmarshal(bytes.NewReader(b)); err != nil {
-		return 0, 0, fmt.Errorf("%w: %w", ErrNoInit, err)
+	tracks, ok := parseMoov(b[ftypSize:end])
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: malformed moov", ErrNoInit)
 	}
-	for _, t := range in.Tracks {
-		name := codecName(t.Codec)
-		switch c := t.Codec.(type) {
-		case *codecs.H264:
-			if videoID == 0 {
-				videoID, timeScale = t.ID, t.TimeScale
-				info.Width, info.Height = spsResolution(CodecH264, c.SPS)
-			}
-		case *codecs.H265:
-			if videoID == 0 {
-				videoID, timeScale = t.ID, t.TimeScale
-				info.Width, info.Height = spsResolution(CodecH265, c.SPS)
-			}
+	for _, t := range tracks {
+		name := t.codec
+		if name == "" {
+			name = "unknown"
 		}
-		if videoID == t.ID {
+		if videoID == 0 && (t.codec == CodecH264 || t.codec == CodecH265) {
+			videoID, timeScale = t.id, t.timeScale
+			info.Width, info.Height = spsResolution(t.codec, t.sps)
 			info.Tracks = append([]string{name}, info.Tracks...)
-		} else {
-			info.Tracks = append(info.Tracks, name)
+			continue
 		}
+		info.Tracks = append(info.Tracks, name)
 	}
 	if videoID == 0 || timeScale == 0 {
 		return 0, 0, fmt.Errorf("%w: no H.264 or H.265 track", ErrNoInit)
@@ -178,20 +170,6 @@ func noInit(err error, what string) error {
 		return err // an I/O error
 	}
 	return fmt.Errorf("%w: %s", ErrNoInit, what)
-}
-
-func codecName(c codecs.Codec) string {
-	switch c.(type) {
-	case *codecs.H264:
-		return CodecH264
-	case *codecs.H265:
-		return CodecH265
-	case *codecs.LPCM:
-		return CodecLPCM
-	case *codecs.MPEG4Audio:
-		return CodecAAC
-	}
-	return fmt.Sprintf("%T", c)
 }
 
 // fragment checks the moof+mdat at s.pos: every trun's samples must lie in
@@ -376,7 +354,9 @@ func parseTrun(box []byte, defDur, defSize uint32, dataMin, dataMax int64) (dur 
 			entry += 4
 		}
 	}
-	if count*int64(entry) > int64(len(p)) {
+	// A trun without per-sample fields costs no bytes per sample: bound
+	// the count by itself (a one-second fragment has a few hundred).
+	if count > maxTrunSamples || count*int64(entry) > int64(len(p)) {
 		return 0, false
 	}
 	var total int64

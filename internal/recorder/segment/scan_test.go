@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,6 +180,10 @@ func TestScanGarbage(t *testing.T) {
 			i := bytes.Index(b[initEnd:], []byte("trun"))
 			copy(b[initEnd+i+8:], []byte{0x7F, 0xFF, 0xFF, 0xFF})
 		}},
+		{"trun of no per-sample fields and a huge count", func(b []byte) {
+			i := bytes.Index(b[initEnd:], []byte("trun"))
+			copy(b[initEnd+i+4:], []byte{1, 0, 0, 5, 0xFF, 0, 0, 2})
+		}},
 		{"data offset out of mdat", func(b []byte) {
 			i := bytes.Index(b[initEnd:], []byte("trun"))
 			copy(b[initEnd+i+12:], []byte{0x7F, 0xFF, 0xFF, 0x00})
@@ -211,24 +217,44 @@ func initLength(t testing.TB, b []byte) int {
 }
 
 // FuzzScan feeds Scan with real segments (the seed corpus under
-// testdata/fuzz holds a small one) and mutations of them.
+// testdata/fuzz holds two small ones, H.264+G.711 and H.265+AAC) and
+// mutations of them, both whole and behind the seed's intact init section
+// (so that mutations reach the fragment parser).
 func FuzzScan(f *testing.F) {
+	seed, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzScan", "segment-0-h264-g711a"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := strings.SplitN(string(seed), "\n", 3)
+	raw, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	init := []byte(raw)[:initLength(f, []byte(raw))]
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		info, err := segment.Scan(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			if !errors.Is(err, segment.ErrNoInit) {
-				t.Fatalf("Scan of a byte slice: %v, want ErrNoInit or nil", err)
-			}
-			return
-		}
-		if info.Complete <= 0 || info.Complete > int64(len(b)) || info.Fragments < 0 || info.Duration < 0 {
-			t.Fatalf("Scan = %+v for %d bytes", info, len(b))
-		}
-		// Scanning the repaired prefix finds the same.
-		again, err := segment.Scan(bytes.NewReader(b[:info.Complete]), info.Complete)
-		if err != nil || again.Complete != info.Complete || again.Fragments != info.Fragments || again.Duration != info.Duration {
-			t.Fatalf("rescan of %d bytes: %+v %v, first %+v", info.Complete, again, err, info)
-		}
+		checkScan(t, b)
+		checkScan(t, append(bytes.Clone(init), b...))
 	})
+}
+
+func checkScan(t *testing.T, b []byte) {
+	info, err := segment.Scan(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		if !errors.Is(err, segment.ErrNoInit) {
+			t.Fatalf("Scan of a byte slice: %v, want ErrNoInit or nil", err)
+		}
+		return
+	}
+	if info.Complete <= 0 || info.Complete > int64(len(b)) || info.Fragments < 0 || info.Duration < 0 {
+		t.Fatalf("Scan = %+v for %d bytes", info, len(b))
+	}
+	if info.Complete == int64(len(b)) {
+		return
+	}
+	// Scanning the repaired prefix finds the same.
+	again, err := segment.Scan(bytes.NewReader(b[:info.Complete]), info.Complete)
+	if err != nil || again.Complete != info.Complete || again.Fragments != info.Fragments || again.Duration != info.Duration {
+		t.Fatalf("rescan of %d bytes: %+v %v, first %+v", info.Complete, again, err, info)
+	}
 }

@@ -18,6 +18,11 @@ const (
 	DefaultMaxJump          = 5 * time.Second
 )
 
+// maxFragmentDuration bounds FragmentDuration: a crash loses up to one
+// fragment, and Scan refuses truns of more samples than such a fragment
+// can hold.
+const maxFragmentDuration = 10 * time.Second
+
 // aacSamplesPerAU is the length of an AAC access unit in samples.
 const aacSamplesPerAU = 1024
 
@@ -35,7 +40,7 @@ type Writer struct {
 	// Tracks are those of NewTracks; the video track is required.
 	Tracks []*Track
 	// FragmentDuration is the video duration of a fragment, and so the most a
-	// crash loses (default 1 s).
+	// crash loses (default 1 s, at most 10 s).
 	FragmentDuration time.Duration
 	// MaxJump is the largest step between two video frames or audio packets
 	// written into one segment (default 5 s); a larger one, or a step back,
@@ -58,6 +63,7 @@ type Writer struct {
 	fragTicks int64 // FragmentDuration in 90 kHz
 	jumpVideo int64
 	jumpAudio int64
+	lastDur   uint32 // of the last video frame whose duration is known
 	width     int
 	height    int
 
@@ -93,6 +99,9 @@ func (w *Writer) Initialize() error {
 	}
 	if w.FragmentDuration <= 0 {
 		w.FragmentDuration = DefaultFragmentDuration
+	}
+	if w.FragmentDuration > maxFragmentDuration {
+		return fmt.Errorf("segment writer: FragmentDuration %v above %v", w.FragmentDuration, maxFragmentDuration)
 	}
 	if w.MaxJump <= 0 {
 		w.MaxJump = DefaultMaxJump
@@ -134,8 +143,10 @@ func (w *Writer) Started() bool { return w.started }
 // Bytes is how many bytes were written to W.
 func (w *Writer) Bytes() int64 { return w.bytes }
 
-// Duration is the video duration of the fragments written so far: what a
-// reader of the file finds (and what Scan reports).
+// Duration is the video duration of the fragments written so far, in
+// decode time: what a reader of the file finds (and what Scan reports).
+// With B-frames it may fall short of the presentation span by the reorder
+// delay (a frame or two).
 func (w *Writer) Duration() time.Duration {
 	return ticksDuration(w.video.written, videoTimeScale)
 }
@@ -194,7 +205,8 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 		return fmt.Errorf("%w: video DTS jumps %v", ErrTimestamp, ticksDuration(rel-last, videoTimeScale))
 	}
 	// The pending sample's duration is known now that the next one is here.
-	v.samples[len(v.samples)-1].dur = uint32(rel - last)
+	w.lastDur = uint32(rel - last)
+	v.samples[len(v.samples)-1].dur = w.lastDur
 	v.next = rel
 	if rel-v.base >= w.fragTicks {
 		if err := w.writeFragment(len(v.samples)); err != nil {
@@ -277,13 +289,12 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	v := w.video
-	n := len(v.samples)
-	dur := uint32(videoTimeScale / 25) // a lone frame: one frame at 25 fps
-	if n >= 2 {
-		dur = v.samples[n-2].dur
+	dur := w.lastDur
+	if dur == 0 {
+		dur = videoTimeScale / 25 // a lone frame: one frame at 25 fps
 	}
-	v.samples[n-1].dur = dur
-	return w.writeFragment(n)
+	v.samples[len(v.samples)-1].dur = dur
+	return w.writeFragment(len(v.samples))
 }
 
 // usable checks a write's track and the writer's state.
