@@ -29,18 +29,18 @@ const day = 24 * time.Hour
 // MinIO.
 var backends = []struct {
 	name string
-	open func(t *testing.T) objstore.Store
+	open func(t testing.TB) objstore.Store
 }{
-	{"dir", func(t *testing.T) objstore.Store {
+	{"dir", func(t testing.TB) objstore.Store {
 		return openStore(t, objstore.Config{Kind: objstore.KindDir, Dir: t.TempDir()})
 	}},
-	{"s3", func(t *testing.T) objstore.Store {
+	{"s3", func(t testing.TB) objstore.Store {
 		srv := miniotest.Start(t)
 		return openStore(t, srv.Config(srv.Bucket(t, "recordings"), t.TempDir()))
 	}},
 }
 
-func openStore(t *testing.T, c objstore.Config) objstore.Store {
+func openStore(t testing.TB, c objstore.Config) objstore.Store {
 	t.Helper()
 	st, err := objstore.New(context.Background(), c)
 	if err != nil {
@@ -58,7 +58,7 @@ type fixture struct {
 	n     int
 }
 
-func newFixture(t *testing.T, open func(t *testing.T) objstore.Store) *fixture {
+func newFixture(t *testing.T, open func(t testing.TB) objstore.Store) *fixture {
 	return &fixture{t: t, db: recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4)), store: open(t)}
 }
 
