@@ -54,6 +54,34 @@ type clip struct {
 	events []event
 	frames int
 	aacCfg *mpeg4audio.AudioSpecificConfig
+	// paramsFrom is the clip a stripped one was made from.
+	paramsFrom *clip
+}
+
+// stripped is the clip without parameter sets in band, as sent by a camera
+// that gives them only in the SDP.
+func (c *clip) stripped() *clip {
+	out := *c
+	out.paramsFrom = c
+	out.events = nil
+	for _, e := range c.events {
+		if e.video {
+			var au [][]byte
+			for _, n := range e.data {
+				isParams := n[0]&0x1F == 7 || n[0]&0x1F == 8
+				if c.spec.codec == "h265" {
+					typ := n[0] >> 1 & 0x3F
+					isParams = typ >= 32 && typ <= 34
+				}
+				if !isParams {
+					au = append(au, n)
+				}
+			}
+			e.data = au
+		}
+		out.events = append(out.events, e)
+	}
+	return &out
 }
 
 var (
@@ -218,6 +246,9 @@ func (c *clip) session(paramsInSDP bool, audio string) *description.Session {
 
 // params returns the first NAL unit of the given type in the clip.
 func (c *clip) params(typ byte) []byte {
+	if c.paramsFrom != nil {
+		return c.paramsFrom.params(typ)
+	}
 	for _, e := range c.events {
 		if !e.video {
 			continue

@@ -176,6 +176,44 @@ func (t *Track) learnParams(au [][]byte) (changed bool) {
 	return changed
 }
 
+// withParams returns au with the known parameter sets in front when it
+// lacks them: the first of a key frame's NAL units are checked, as an
+// encoder puts them before the slices.
+func (t *Track) withParams(au [][]byte) [][]byte {
+	var need [][]byte
+	if t.name == CodecH265 {
+		need = [][]byte{t.vps, t.sps, t.pps}
+	} else {
+		need = [][]byte{t.sps, t.pps}
+	}
+	for _, p := range need {
+		if p == nil {
+			return au // unknown: nothing to add
+		}
+	}
+	has := 0
+	for _, nalu := range au {
+		if len(nalu) == 0 {
+			continue
+		}
+		if t.name == CodecH265 {
+			switch h265.NALUType((nalu[0] >> 1) & 0x3F) {
+			case h265.NALUType_VPS_NUT, h265.NALUType_SPS_NUT, h265.NALUType_PPS_NUT:
+				has++
+			}
+		} else {
+			switch h264.NALUType(nalu[0] & 0x1F) {
+			case h264.NALUTypeSPS, h264.NALUTypePPS:
+				has++
+			}
+		}
+	}
+	if has >= len(need) {
+		return au
+	}
+	return append(need, au...)
+}
+
 // resolution decodes the width and height from the SPS; 0, 0 when unknown.
 func (t *Track) resolution() (w, h int) {
 	return spsResolution(t.name, t.sps)

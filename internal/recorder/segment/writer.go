@@ -80,7 +80,7 @@ type trackState struct {
 	base    int64    // decode time of the first buffered sample
 	next    int64    // decode time after the last buffered sample
 	any     bool     // audio: a packet was placed since the segment started
-	written int64    // decode time after the last written sample
+	written int64    // video: decode time after the last written sample
 	lpcm    *[256][2]byte
 }
 
@@ -128,6 +128,8 @@ func (w *Writer) Initialize() error {
 	if w.video == nil {
 		return ErrNoVideo
 	}
+	w.h264DTS.Initialize()
+	w.h265DTS.Initialize()
 	w.fragTicks = durationTicks(w.FragmentDuration, videoTimeScale)
 	w.jumpVideo = durationTicks(w.MaxJump, videoTimeScale)
 	if w.audio != nil {
@@ -177,8 +179,14 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 		return err
 	}
 	changed := t.learnParams(au)
+	key := IsKeyFrame(t, au)
+	if key {
+		// The DTS extractor reads the SPS in band; a camera that sends its
+		// parameter sets only out of band (the SDP) gets them put back.
+		au = t.withParams(au)
+	}
 	if !w.started {
-		if !IsKeyFrame(t, au) || t.mp4Codec() == nil {
+		if !key || t.mp4Codec() == nil {
 			return nil
 		}
 		dts, err := w.extractDTS(au, pts)
@@ -213,7 +221,7 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 			return err
 		}
 	}
-	w.appendVideo(au, rel, pts-dts, IsKeyFrame(t, au))
+	w.appendVideo(au, rel, pts-dts, key)
 	return nil
 }
 

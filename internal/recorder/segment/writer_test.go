@@ -65,7 +65,10 @@ func TestWrite(t *testing.T) {
 		paramsInSDP bool
 		audio       string // as in clip.session
 		probeAudio  string // ffprobe's codec name
+		strip       bool   // parameter sets only in the SDP
 	}{
+		{name: "h264 params only in the SDP", spec: h264, paramsInSDP: true, strip: true},
+		{name: "h265 b-frames params only in the SDP", spec: h265B, paramsInSDP: true, strip: true},
 		{name: "h264", spec: h264, paramsInSDP: true},
 		{name: "h264 params from stream", spec: h264},
 		{name: "h264 b-frames", spec: h264B, paramsInSDP: true},
@@ -77,6 +80,9 @@ func TestWrite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClip(t, tc.spec)
+			if tc.strip {
+				c = c.stripped()
+			}
 			path, w, received := writeClip(t, c, tc.paramsInSDP, tc.audio, time.Second)
 			frame := time.Second / time.Duration(tc.spec.fps)
 			want := time.Duration(c.frames) * time.Second / time.Duration(tc.spec.fps)
