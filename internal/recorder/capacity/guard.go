@@ -38,7 +38,8 @@ const (
 	DefaultTimeout     = time.Minute
 )
 
-// DB is the part of the recordings index the guard reads (Index).
+// DB is the part of the recordings index the guard reads
+// (*recordingdb.DB, or Index).
 type DB interface {
 	// BytesWritten returns the bytes of the segments started since.
 	BytesWritten(ctx context.Context, since time.Time) (int64, error)
@@ -98,7 +99,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 type Guard struct {
 	// Node names this recorder in the events.
 	Node string
-	// DB is the index (Index over recordingdb.DB).
+	// DB is the index (*recordingdb.DB or Index).
 	DB DB
 	// Store is the recordings store.
 	Store Store

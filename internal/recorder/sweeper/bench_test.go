@@ -48,7 +48,7 @@ FROM unnest($3::text[]) AS k`, now.Add(-2*day), size, keys); err != nil {
 					b.Fatal(err)
 				}
 				s := &Sweeper{
-					DB: Index{db}, Objects: st, Pause: -1, Now: func() time.Time { return now },
+					DB: db, Objects: st, Pause: -1, Now: func() time.Time { return now },
 					Tick: make(chan time.Time),
 				}
 				if err := s.prepare(); err != nil {

@@ -42,7 +42,7 @@ func (s *Sweeper) round() {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.Timeout)
 	defer cancel()
-	backlog, err := s.DB.Backlog(ctx, st.now)
+	backlog, err := s.DB.SweepBacklog(ctx, st.now)
 	if err != nil {
 		s.failed("cannot count the sweeper's backlog", err)
 		return

@@ -93,7 +93,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // Sweeper deletes expired segments every Interval.
 type Sweeper struct {
-	// DB is the index (Index over recordingdb.DB).
+	// DB is the index (*recordingdb.DB).
 	DB DB
 	// Objects is the store the segments are in.
 	Objects Objects

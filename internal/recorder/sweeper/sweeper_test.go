@@ -118,7 +118,7 @@ func (f *fixture) exists(id int64, key string) (object, row bool) {
 func (f *fixture) sweeper(objects Objects) *Sweeper {
 	f.t.Helper()
 	s := &Sweeper{
-		DB: Index{f.db}, Objects: objects, Batch: 2, Pause: -1,
+		DB: f.db, Objects: objects, Batch: 2, Pause: -1,
 		Now: func() time.Time { return now }, Tick: make(chan time.Time),
 	}
 	if err := s.prepare(); err != nil {
@@ -312,7 +312,7 @@ func TestRun(t *testing.T) {
 	const ch = "34020000001310000001"
 	id1, key1 := f.segment(ch, now.Add(-31*day), 30, 10, false)
 	tick := make(chan time.Time)
-	s := &Sweeper{DB: Index{f.db}, Objects: f.store, Now: func() time.Time { return now }, Tick: tick, Pause: -1}
+	s := &Sweeper{DB: f.db, Objects: f.store, Now: func() time.Time { return now }, Tick: tick, Pause: -1}
 	if err := s.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestInitializeRefuses(t *testing.T) {
-	for _, s := range []*Sweeper{{Objects: failing{}}, {DB: Index{}}} {
+	for _, s := range []*Sweeper{{Objects: failing{}}, {DB: &recordingdb.DB{}}} {
 		if err := s.Initialize(); err == nil {
 			s.Close()
 			t.Fatal("initialized")
