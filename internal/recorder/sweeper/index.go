@@ -24,9 +24,9 @@ type DB interface {
 	SweepBacklog(ctx context.Context, now time.Time) (int64, error)
 }
 
-// Index is the sweeper's DB over the recorder's database.
-//
-// Deprecated: *recordingdb.DB is a DB now (it has SweepBacklog): pass it.
+// Index is the sweeper's DB over the recorder's database. *recordingdb.DB
+// is a DB itself now (it has SweepBacklog); Index stays only while
+// recorder.Run names it, and goes once it passes the database directly.
 type Index struct {
 	*recordingdb.DB
 }
