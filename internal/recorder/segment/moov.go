@@ -22,26 +22,15 @@ const (
 // few hundred bytes, and a reflective MP4 parser costs more than the rest
 // of a scan together. ok is false for a malformed box.
 func parseMoov(moov []byte) (tracks []moovTrack, ok bool) {
-	body, ok := children(moov, boxHeader)
-	if !ok {
-		return nil, false
-	}
-	for len(body) > 0 {
-		box, typ, rest, ok := nextBox(body)
-		if !ok {
-			return nil, false
-		}
-		body = rest
+	ok = walk(moov, func(typ string, box []byte) bool {
 		if typ != "trak" {
-			continue
+			return true
 		}
 		t, ok := parseTrak(box)
-		if !ok {
-			return nil, false
-		}
 		tracks = append(tracks, t)
-	}
-	return tracks, true
+		return ok
+	})
+	return tracks, ok
 }
 
 // parseTrak reads the track ID (tkhd), time scale (mdhd) and first

@@ -206,28 +206,17 @@ func (s *scanner) fragment(videoID int, timeScale uint32) (end, ticks int64, has
 
 // parseMoof walks a moof's trafs. ok is false for anything malformed.
 func parseMoof(moof []byte, videoID int, dataMin, dataMax, maxTicks int64) (ticks int64, hasVideo, ok bool) {
-	body, ok := children(moof, boxHeader)
-	if !ok {
-		return 0, false, false
-	}
-	for len(body) > 0 {
-		box, typ, rest, ok := nextBox(body)
-		if !ok {
-			return 0, false, false
-		}
-		body = rest
+	ok = walk(moof, func(typ string, box []byte) bool {
 		if typ != "traf" {
-			continue
+			return true
 		}
 		id, end, ok := parseTraf(box, dataMin, dataMax, maxTicks)
-		if !ok {
-			return 0, false, false
-		}
-		if id == videoID {
+		if ok && id == videoID {
 			ticks, hasVideo = end, true
 		}
-	}
-	return ticks, hasVideo, true
+		return ok
+	})
+	return ticks, hasVideo, ok
 }
 
 // parseTraf reads tfhd, tfdt and the truns of one traf: the track, and the
