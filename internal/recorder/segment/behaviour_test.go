@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -324,4 +326,58 @@ func TestWriteError(t *testing.T) {
 	if w.Bytes() != 2000 {
 		t.Fatalf("Bytes() = %d, want the 2000 written", w.Bytes())
 	}
+}
+
+// TestAudioHole: G.711 missing for 300 ms mid-segment leaves a hole the
+// audio timeline keeps (the sample before it is stretched), so audio stays
+// in step with video after it.
+func TestAudioHole(t *testing.T) {
+	c := newClip(t, clipSpec{codec: "h264", w: 320, h: 240, fps: 25, seconds: 4})
+	tracks, err := segment.NewTracks(c.session(true, "g711a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := newWriter(t, &buf, tracks)
+	next := c.events[0].pts
+	packets := 0
+	for _, e := range c.events {
+		for next <= e.pts {
+			// 1.5 s to 1.8 s: nothing arrives
+			if off := next - c.events[0].pts; off < 135000 || off >= 162000 {
+				if err := w.WriteAudio(tracks[1], next*8000/90000, g711Packet(false, packets)); err != nil {
+					t.Fatal(err)
+				}
+				packets++
+			}
+			next += 1800
+		}
+		if err := w.WriteVideo(tracks[0], e.pts, e.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "hole.mp4")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := ffprobe(t, path)
+	for _, s := range p.Streams {
+		if s.CodecType != "audio" {
+			continue
+		}
+		// The last packet starts at the last frame's PTS and lasts 20 ms.
+		want := time.Duration(c.frames-1)*40*time.Millisecond + 20*time.Millisecond
+		d := time.Duration(atof(t, s.Duration) * float64(time.Second))
+		if absDur(d-want) > 20*time.Millisecond {
+			t.Fatalf("audio lasts %v with the hole, want %v: the hole was closed up", d, want)
+		}
+		if packets != 200-15+1 {
+			t.Logf("%d packets written", packets)
+		}
+		return
+	}
+	t.Fatal("no audio stream")
 }

@@ -161,7 +161,7 @@ func appendTrafHeader(m []byte, ts *trackState, n, entrySize int, flags uint32, 
 	m = binary.BigEndian.AppendUint32(m, 1<<24) // version 1: 64-bit time
 	m = binary.BigEndian.AppendUint64(m, uint64(ts.base))
 	m = appendBoxHeader(m, trunHeader+n*entrySize, "trun")
-	m = binary.BigEndian.AppendUint32(m, 1<<24|flags) // version 1: signed composition offsets
+	m = binary.BigEndian.AppendUint32(m, flags) // version 0: offsets are never negative
 	m = binary.BigEndian.AppendUint32(m, uint32(n))
 	return binary.BigEndian.AppendUint32(m, uint32(dataOffset))
 }

@@ -354,6 +354,7 @@ type probe struct {
 		Width        int    `json:"width"`
 		Height       int    `json:"height"`
 		Duration     string `json:"duration"`
+		StartTime    string `json:"start_time"`
 		NbReadFrames string `json:"nb_read_frames"`
 		SampleRate   string `json:"sample_rate"`
 	} `json:"streams"`

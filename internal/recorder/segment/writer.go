@@ -30,8 +30,10 @@ const aacSamplesPerAU = 1024
 // known parameter sets, then the init section, then a fragment (moof+mdat)
 // each FragmentDuration of video, with the audio received meanwhile in the
 // same fragment. Bytes are only ever appended to W. Timestamps in the file
-// start at 0 (the first key frame's presentation); the caller knows the
-// wall-clock time of that frame.
+// start at 0, the first key frame's decode time and, without B-frames, its
+// presentation (with B-frames it is presented its reorder delay later: no
+// negative composition offsets, which some players mishandle); the caller
+// knows the wall-clock time of that frame.
 //
 // A Writer is not safe for concurrent use: one capture goroutine drives it.
 type Writer struct {
@@ -57,9 +59,8 @@ type Writer struct {
 	h264DTS h264.DTSExtractor
 	h265DTS h265.DTSExtractor
 
-	firstDTS  int64 // 90 kHz, of the first key frame
-	ptsShift  int64 // its PTS−DTS: the reorder delay, removed from every offset
-	audioZero int64 // the first key frame's PTS in the audio clock
+	firstDTS  int64 // 90 kHz, of the first key frame: time 0 of the file
+	audioZero int64 // the same instant in the audio clock
 	fragTicks int64 // FragmentDuration in 90 kHz
 	jumpVideo int64
 	jumpAudio int64
@@ -193,7 +194,7 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 		if err != nil {
 			return nil //nolint:nilerr // a unit the DTS extractor cannot place yet is dropped like any before the key frame
 		}
-		if err := w.start(pts, dts); err != nil {
+		if err := w.start(dts); err != nil {
 			return err
 		}
 		w.appendVideo(au, 0, pts-dts, true)
@@ -326,7 +327,7 @@ func (w *Writer) extractDTS(au [][]byte, pts int64) (int64, error) {
 }
 
 // start writes the init section at the first key frame.
-func (w *Writer) start(pts, dts int64) error {
+func (w *Writer) start(dts int64) error {
 	init := fmp4.Init{}
 	for _, ts := range []*trackState{w.video, w.audio} {
 		if ts == nil {
@@ -347,9 +348,8 @@ func (w *Writer) start(pts, dts int64) error {
 	}
 	w.started = true
 	w.firstDTS = dts
-	w.ptsShift = pts - dts
 	if w.audio != nil {
-		w.audioZero = pts * int64(w.audio.t.TimeScale()) / videoTimeScale
+		w.audioZero = dts * int64(w.audio.t.TimeScale()) / videoTimeScale
 	}
 	w.width, w.height = w.video.t.resolution()
 	return nil
@@ -374,7 +374,7 @@ func (w *Writer) appendVideo(au [][]byte, rel, ptsMinusDTS int64, sync bool) {
 	}
 	v.samples = append(v.samples, sample{
 		size:   uint32(len(v.data) - start),
-		ctsOff: int32(ptsMinusDTS - w.ptsShift),
+		ctsOff: int32(ptsMinusDTS),
 		sync:   sync,
 	})
 	v.next = rel

@@ -125,6 +125,10 @@ func TestWrite(t *testing.T) {
 					if absDur(d-want) > frame {
 						t.Errorf("ffprobe video duration %v, want %v ± one frame", d, want)
 					}
+					// 0, or the reorder delay with B-frames (a few frames).
+					if start := atof(t, s.StartTime); start != 0 && (!tc.spec.bframes || start > 3/float64(tc.spec.fps)) {
+						t.Errorf("ffprobe video start time %v, want 0", start)
+					}
 				case "audio":
 					audio = true
 					if s.CodecName != tc.probeAudio {
