@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -117,18 +116,6 @@ SELECT 'department', d::text, 'always', 90 FROM generate_series(1, 100, 7) d`)
 SELECT 'channel', '340200000013100' || lpad(c::text, 5, '0'), 'always', NULL FROM generate_series(1, 30000, 100) c`)
 	exec(b, db, `ANALYZE`)
 	d := recordingdb.Defaults{StandardDays: 30, KeyDays: 90}
-	if os.Getenv("EXPLAIN") != "" {
-		rows, err := db.Pool.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM effective_record_plans(30, 90)`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var l string
-			_ = rows.Scan(&l)
-			fmt.Println(l)
-		}
-		rows.Close()
-	}
 	for b.Loop() {
 		plans, err := db.EffectivePlans(ctx, d)
 		if err != nil || len(plans) != 30000 {
