@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/peertest"
 	"github.com/sharpeyes/sharpeyes/internal/recorder"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
@@ -122,5 +124,94 @@ func TestRecorderRecordsCameras(t *testing.T) {
 		if len(tl.Segments) == 0 {
 			t.Errorf("%s: empty timeline", ch)
 		}
+	}
+}
+
+// TestRecorderRepairsAfterCrash: the recorder stopped with a segment open
+// and its last fragment torn (as kill -9 leaves it). At its restart the
+// segment is cut after its last complete fragment, closed and playable, and
+// recorder_down gaps cover the time until the channel is recorded again.
+func TestRecorderRepairsAfterCrash(t *testing.T) {
+	ffprobe := testsupport.Tool(t, "ffprobe", "ffmpeg")
+	s := newStack(t, nil)
+	s.startMediagw()
+	s.startSipserver()
+	s.startSim(func(c *gbsim.Config) { c.Channels = 1 })
+	dir := filepath.Join(t.TempDir(), "recordings")
+	rc, stop := s.startRecorder(dir)
+	db := recordingdb.New(storetest.Open(t, s.dbURL, 2))
+	ctx := context.Background()
+	ch := channelID(1)
+	wait := 2*rc.Recorder.LeaseTTL.Std() + s.sipCfg.Sessions.InviteTimeout.Std() + 4*rc.Recorder.SegmentDuration.Std() + 30*time.Second
+	var id int64
+	var key string
+	var bytes int64
+	testsupport.Eventually(t, wait, "a closed segment", func() bool {
+		err := db.Pool.QueryRow(ctx, `SELECT id, object_key, bytes FROM recordings WHERE channel_id = $1 AND NOT open
+			ORDER BY start_at LIMIT 1`, ch).Scan(&id, &key, &bytes)
+		return err == nil
+	})
+	stop()
+	// The crash: the first segment is open again, with half a fragment
+	// more in its file; nothing after it happened (no later segment, no
+	// gap of the orderly stop).
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM recordings WHERE channel_id = $1 AND id <> $2`, ch, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM recording_gaps WHERE channel_id = $1`, ch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE recordings SET open = true WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, filepath.FromSlash(key))
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte{0, 0, 0x40, 0, 'm', 'o', 'o', 'f', 0, 0, 0, 16}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	s.startRecorder(dir)
+	seg, err := db.Segment(ctx, id)
+	if err != nil || seg.Open || seg.Bytes != bytes {
+		t.Fatalf("repaired segment: %+v %v (written %d bytes)", seg, err, bytes)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != bytes {
+		t.Fatalf("repaired file: %v %v", fi, err)
+	}
+	out, err := exec.Command(ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=duration",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	if secs, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); time.Duration(secs*float64(time.Second)) != seg.End.Sub(seg.Start) {
+		t.Errorf("ffprobe %s s, index %v", out, seg.End.Sub(seg.Start))
+	}
+	var next time.Time
+	testsupport.Eventually(t, wait, "recording again", func() bool {
+		return db.Pool.QueryRow(ctx, `SELECT start_at FROM recordings WHERE channel_id = $1 AND id <> $2
+			ORDER BY start_at LIMIT 1`, ch, id).Scan(&next) == nil
+	})
+	testsupport.Eventually(t, wait, "the recorder_down gaps closed", func() bool {
+		gaps, err := db.OpenGaps(ctx, ch)
+		return err == nil && len(gaps) == 0
+	})
+	tl, err := db.Timeline(ctx, ch, seg.Start, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From the repaired end to the next segment: recorder_down only, no hole.
+	at := seg.End
+	for _, g := range tl.Gaps {
+		if g.Cause != recordingdb.CauseRecorderDown || !g.Start.Equal(at) {
+			t.Errorf("gap %+v, want recorder_down from %v", g, at)
+		}
+		at = g.End
+	}
+	if !at.Equal(next) {
+		t.Errorf("gaps end at %v, the next segment starts at %v: %+v", at, next, tl.Gaps)
 	}
 }
