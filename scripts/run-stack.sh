@@ -113,15 +113,21 @@ wait_ready() { # name url
 	return 1
 }
 
-recorder_retention=${SHARPEYES_RECORDER_RETENTION:-2h}
+# The demo caps every recording's life at 2 hours (production keeps 30/90 days),
+# so that a laptop's disk never fills; SHARPEYES_RECORDER_RETENTION_LIMIT=0 lifts the cap.
+recorder_limit=${SHARPEYES_RECORDER_RETENTION_LIMIT:-2h}
+if [[ $recorder_limit =~ ^0[a-z]*$ ]]; then
+	recorder_kept="30 d / 90 d for key areas (recorder.retention)"
+else
+	recorder_kept="$(sed -E 's/([0-9.]+)([a-z]+)/\1 \2 /g; s/ $//' <<<"$recorder_limit") (recorder.retention_limit)"
+fi
 declare -A port=([sipserver]=8081 [mediagw]=8888 [recorder]=8082 [console]=8080)
 # Service-specific environment: each service gets only the keys it has (others would warn).
 declare -A extra_env=(
 	[sipserver]="SHARPEYES_SIP_PASSWORD=$SHARPEYES_SIP_PASSWORD SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN"
 	[mediagw]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret SHARPEYES_AUDIT_CONSOLE_URL=http://127.0.0.1:${port[console]}"
 	[console]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_MEDIA_PLAY_TOKEN_SECRET=$play_secret"
-	# The demo keeps recordings 2 hours (not 30/90 days), so that a laptop's disk never fills.
-	[recorder]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_RECORDER_RETENTION=$recorder_retention SHARPEYES_RECORDER_RETENTION_KEY=$recorder_retention"
+	[recorder]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_RECORDER_RETENTION_LIMIT=$recorder_limit"
 )
 for s in "${services[@]}"; do
 	# One at a time: the first database service creates the private cluster and
@@ -172,8 +178,8 @@ sharpeyes development stack is up (logs in var/log/, Ctrl-C stops everything):
 $(printf '%s\n' "$examples" | sed 's/^/               /')
   sipserver  udp+tcp 127.0.0.1:5060  GB28181 SIP, ID 34020000002000000001, domain 3402000000
              http://127.0.0.1:8081   internal API /internal/v1/ (docs/sipserver-api.md); /healthz /readyz /metrics
-  recorder   http://127.0.0.1:8082   records every camera into var/recordings (fMP4, 1 min segments), kept $recorder_retention
-             (demo retention; production keeps 30 d / 90 d for key areas); /healthz /readyz /metrics
+  recorder   http://127.0.0.1:8082   records every camera into var/recordings (fMP4, 1 min segments), kept $recorder_kept
+             (a demo cap; production keeps 30 d / 90 d for key areas); /healthz /readyz /metrics
   mediagw    http://127.0.0.1:8888   WHEP /whep/<path>, LL-HLS /hls/<path>/index.m3u8, control API /internal/v1/
              rtsp://127.0.0.1:8554   RTSP; RTP in on udp :10000 and 30000-30999; ICE udp :8189 (docs/mediagw.md)
              play tokens: POST /internal/v1/play-tokens {"paths":["live/*"]} with the service token

@@ -27,11 +27,15 @@ type RecorderSettings struct {
 	// crash loses at most the fragment being written.
 	FragmentDuration Duration `yaml:"fragment_duration"`
 	// Retention is how long a segment is kept when neither a record plan
-	// nor the channel's class says otherwise (GB/T 33200: one month).
+	// nor the channel's class says otherwise (GB/T 33200: one month). Whole
+	// days: the index keeps retention in days.
 	Retention Duration `yaml:"retention"`
 	// RetentionKey is the retention of channels of the key class
-	// (重点区域: three months).
+	// (重点区域: three months), in whole days.
 	RetentionKey Duration `yaml:"retention_key"`
+	// RetentionLimit caps every segment's life, whatever its retention
+	// days say (a demo or a small disk: "2h"); 0 means no cap.
+	RetentionLimit Duration `yaml:"retention_limit"`
 	// LeaseTTL is how long this node's hold on a channel lasts without
 	// renewal; it renews every third of it, and another node takes the
 	// channels of a node silent for longer.
@@ -107,11 +111,14 @@ func (r RecorderSettings) validate() error {
 	if r.FragmentDuration < Duration(100*time.Millisecond) || r.FragmentDuration > r.SegmentDuration {
 		add("fragment_duration", "must be between 100ms and segment_duration, got %s", r.FragmentDuration)
 	}
-	if r.Retention < Duration(time.Hour) {
-		add("retention", "must be at least 1h, got %s", r.Retention)
+	if !wholeDays(r.Retention) {
+		add("retention", "must be whole days, at least 1d (retention_limit caps it below a day), got %s", r.Retention)
 	}
-	if r.RetentionKey < Duration(time.Hour) {
-		add("retention_key", "must be at least 1h, got %s", r.RetentionKey)
+	if !wholeDays(r.RetentionKey) {
+		add("retention_key", "must be whole days, at least 1d (retention_limit caps it below a day), got %s", r.RetentionKey)
+	}
+	if r.RetentionLimit != 0 && r.RetentionLimit < Duration(time.Hour) {
+		add("retention_limit", "must be 0 (no cap) or at least 1h, got %s", r.RetentionLimit)
 	}
 	if r.LeaseTTL < Duration(3*time.Second) || r.LeaseTTL > Duration(5*time.Minute) {
 		add("lease_ttl", "must be 3s–5m, got %s", r.LeaseTTL)
@@ -134,6 +141,14 @@ func (r RecorderSettings) validate() error {
 		add("capacity_warn_days", "must be 0 (off) to 3650, got %d", r.CapacityWarnDays)
 	}
 	return errors.Join(errs...)
+}
+
+// RetentionDays is d in days; d is validated to be whole days.
+func RetentionDays(d Duration) int { return int(d.Std() / (24 * time.Hour)) }
+
+// wholeDays reports whether d is a positive number of whole days.
+func wholeDays(d Duration) bool {
+	return d >= Duration(24*time.Hour) && d.Std()%(24*time.Hour) == 0
 }
 
 // Storage kinds.

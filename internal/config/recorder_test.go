@@ -22,7 +22,7 @@ func TestRecorderExampleIsDefaults(t *testing.T) {
 		t.Errorf("configs/recorder.yaml differs from the defaults:\n%+v\n%+v\n%+v\n%+v", c.Recorder, d.Recorder, c.Storage, d.Storage)
 	}
 	if d.Recorder.SegmentDuration.Std() != time.Minute || d.Recorder.Retention.Std() != 30*24*time.Hour ||
-		d.Recorder.RetentionKey.Std() != 90*24*time.Hour || d.Storage.Dir != "var/recordings" {
+		d.Recorder.RetentionKey.Std() != 90*24*time.Hour || d.Recorder.RetentionLimit != 0 || d.Storage.Dir != "var/recordings" {
 		t.Errorf("defaults: %+v %+v", d.Recorder, d.Storage)
 	}
 }
@@ -30,7 +30,8 @@ func TestRecorderExampleIsDefaults(t *testing.T) {
 func TestRecorderEnv(t *testing.T) {
 	var c config.Recorder
 	env := []string{
-		"SHARPEYES_RECORDER_RETENTION=2h",
+		"SHARPEYES_RECORDER_RETENTION=2d",
+		"SHARPEYES_RECORDER_RETENTION_LIMIT=2h",
 		"SHARPEYES_RECORDER_NODE=rec-1",
 		"SHARPEYES_STORAGE_KIND=s3",
 		"SHARPEYES_STORAGE_ENDPOINT=127.0.0.1:9000",
@@ -42,7 +43,8 @@ func TestRecorderEnv(t *testing.T) {
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("load: %v %v", err, warnings)
 	}
-	if c.Recorder.Retention.Std() != 2*time.Hour || c.Recorder.NodeName() != "rec-1" || c.Storage.Kind != config.StorageS3 {
+	if c.Recorder.Retention.Std() != 48*time.Hour || c.Recorder.RetentionLimit.Std() != 2*time.Hour ||
+		config.RetentionDays(c.Recorder.Retention) != 2 || c.Recorder.NodeName() != "rec-1" || c.Storage.Kind != config.StorageS3 {
 		t.Fatalf("env not applied: %+v %+v", c.Recorder, c.Storage)
 	}
 	var d config.Recorder
@@ -67,7 +69,12 @@ func TestRecorderErrorsNameTheKey(t *testing.T) {
 		{"segment", "recorder:\n  segment_duration: 500ms\n", "recorder.segment_duration"},
 		{"fragment longer than segment", "recorder:\n  segment_duration: 2s\n  fragment_duration: 3s\n", "recorder.fragment_duration"},
 		{"retention", "recorder:\n  retention: 10m\n", "recorder.retention"},
+		{"retention under a day", "recorder:\n  retention: 2h\n", "recorder.retention"},
+		{"retention not whole days", "recorder:\n  retention: 36h\n", "recorder.retention"},
 		{"retention key", "recorder:\n  retention_key: 0s\n", "recorder.retention_key"},
+		{"retention key not whole days", "recorder:\n  retention_key: 1.5d\n", "recorder.retention_key"},
+		{"retention limit", "recorder:\n  retention_limit: 10m\n", "recorder.retention_limit"},
+		{"retention limit negative", "recorder:\n  retention_limit: -1h\n", "recorder.retention_limit"},
 		{"lease", "recorder:\n  lease_ttl: 1s\n", "recorder.lease_ttl"},
 		{"zone", "recorder:\n  time_zone: Mars/Olympus\n", "recorder.time_zone"},
 		{"max channels", "recorder:\n  max_channels: -1\n", "recorder.max_channels"},

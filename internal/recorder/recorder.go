@@ -65,17 +65,12 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 		log.Error("repair incomplete: the segments named above stay open and are repaired at the next start", "error", err)
 	}
 
-	defaults := recordingdb.Defaults{StandardDays: days(rc.Retention), KeyDays: days(rc.RetentionKey)}
-	sweepNow := time.Now
-	if early := demoShift(rc.Retention, rc.RetentionKey); early > 0 {
-		// The index keeps retention in whole days; a demo's hours are the
-		// sweeper's clock running ahead, so that a laptop's disk never fills.
-		log.Warn("retention under a day (a demo setting): every segment is deleted that much earlier than its days say",
-			"retention", rc.Retention, "earlier_by", early)
-		sweepNow = func() time.Time { return time.Now().Add(early) }
-	} else if rc.Retention.Std()%(24*time.Hour) != 0 || rc.RetentionKey.Std()%(24*time.Hour) != 0 {
-		log.Warn("retention is kept in whole days: rounded up", "retention", rc.Retention, "retention_key", rc.RetentionKey,
-			"days", defaults.StandardDays, "key_days", defaults.KeyDays)
+	defaults := recordingdb.Defaults{
+		StandardDays: config.RetentionDays(rc.Retention), KeyDays: config.RetentionDays(rc.RetentionKey),
+	}
+	if limit := rc.RetentionLimit; limit > 0 {
+		log.Warn("recorder.retention_limit: EVERY SEGMENT IS DELETED this long after its end, whatever its retention days say",
+			"retention_limit", limit, "retention_days", defaults.StandardDays, "retention_key_days", defaults.KeyDays)
 	}
 	rec := &channels{
 		log: log,
@@ -106,7 +101,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	defer guard.Close()
 	sw := &sweeper.Sweeper{
 		DB: sweeper.Index{DB: db}, Objects: objects, Interval: rc.SweepInterval.Std(), Batch: rc.SweepBatch,
-		Now: sweepNow, Metrics: sweeper.NewMetrics(rt.Registry), Log: log,
+		RetentionLimit: rc.RetentionLimit.Std(), Metrics: sweeper.NewMetrics(rt.Registry), Log: log,
 	}
 	if rc.OverwriteOldest {
 		sw.Reclaimer = guard
@@ -130,7 +125,8 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 		log.Error("service_token is not set: mediagw gives no play token and nothing can be recorded")
 	}
 	log.Info("recording", "node", node, "storage", objects.Name(), "where", where(cfg.Storage),
-		"retention", rc.Retention, "retention_key", rc.RetentionKey, "segment", rc.SegmentDuration,
+		"retention", rc.Retention, "retention_key", rc.RetentionKey, "retention_limit", rc.RetentionLimit,
+		"segment", rc.SegmentDuration,
 		"http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
 	<-ctx.Done()
 	return nil
@@ -151,21 +147,6 @@ func where(s config.Storage) string {
 		return fmt.Sprintf("s3 %s bucket %s/%s (spool %s)", s.Endpoint, s.Bucket, s.Prefix, s.SpoolDir)
 	}
 	return s.Dir
-}
-
-// days is a retention in whole days, rounded up (the index keeps days).
-func days(d config.Duration) int {
-	return int((d.Std() + 24*time.Hour - 1) / (24 * time.Hour))
-}
-
-// demoShift is how far ahead the sweeper's clock runs for a retention
-// under a day (both classes the same, as the demo sets them): the one-day
-// rows then expire after the retention asked for. 0 otherwise.
-func demoShift(standard, key config.Duration) time.Duration {
-	if standard != key || standard.Std() >= 24*time.Hour {
-		return 0
-	}
-	return 24*time.Hour - standard.Std()
 }
 
 // advertised is the address other nodes and operators see in

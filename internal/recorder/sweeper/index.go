@@ -10,8 +10,9 @@ import (
 // DB is the part of the recordings index the sweeper uses
 // (*recordingdb.DB).
 type DB interface {
-	// MarkExpired marks up to limit closed segments expired at now.
-	MarkExpired(ctx context.Context, now time.Time, limit int) (int, error)
+	// MarkExpired marks up to limit closed segments expired at now, or
+	// ended maxAge before it (0: no cap).
+	MarkExpired(ctx context.Context, now time.Time, maxAge time.Duration, limit int) (int, error)
 	// MarkOldest marks up to limit closed segments, expired or not, the
 	// soonest to expire first (overwrite_oldest only).
 	MarkOldest(ctx context.Context, limit int) (int, error)
@@ -19,9 +20,9 @@ type DB interface {
 	Marked(ctx context.Context, limit int) ([]recordingdb.Segment, error)
 	// DeleteSegments removes the rows of marked segments.
 	DeleteSegments(ctx context.Context, ids []int64) error
-	// SweepBacklog counts the segments expired at now or marked and not
-	// yet removed.
-	SweepBacklog(ctx context.Context, now time.Time) (int64, error)
+	// SweepBacklog counts the segments expired at now (MarkExpired's
+	// test) or marked and not yet removed.
+	SweepBacklog(ctx context.Context, now time.Time, maxAge time.Duration) (int64, error)
 }
 
 // Index is the sweeper's DB over the recorder's database. *recordingdb.DB

@@ -42,7 +42,7 @@ func (s *Sweeper) round() {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.Timeout)
 	defer cancel()
-	backlog, err := s.DB.SweepBacklog(ctx, st.now)
+	backlog, err := s.DB.SweepBacklog(ctx, st.now, s.RetentionLimit)
 	if err != nil {
 		s.failed("cannot count the sweeper's backlog", err)
 		return
@@ -59,7 +59,7 @@ func (s *Sweeper) next(st *roundState) (segs []recordingdb.Segment, ok bool) {
 	if segs, ok = s.marked(ctx); !ok || len(segs) > 0 {
 		return segs, ok
 	}
-	n, err := s.DB.MarkExpired(ctx, st.now, s.Batch)
+	n, err := s.DB.MarkExpired(ctx, st.now, s.RetentionLimit, s.Batch)
 	if err != nil {
 		s.failed("cannot mark expired segments", err)
 		return nil, false
@@ -123,7 +123,7 @@ func (s *Sweeper) delete(segs []recordingdb.Segment, st *roundState) bool {
 	var over, overBytes int64
 	for _, seg := range segs {
 		reason := ReasonExpired
-		if seg.ExpiresAt.After(st.now) {
+		if !s.expired(seg, st.now) {
 			reason = ReasonOverwritten
 			over++
 			overBytes += seg.Bytes
@@ -140,6 +140,11 @@ func (s *Sweeper) delete(segs []recordingdb.Segment, st *roundState) bool {
 			"bytes", overBytes, "first_channel_id", segs[0].ChannelID, "first_start", segs[0].Start)
 	}
 	return true
+}
+
+// expired tells whether seg expired at now, as MarkExpired tells it.
+func (s *Sweeper) expired(seg recordingdb.Segment, now time.Time) bool {
+	return !seg.ExpiresAt.After(now) || (s.RetentionLimit > 0 && !seg.End.After(now.Add(-s.RetentionLimit)))
 }
 
 // pause waits Pause between batches; false when the sweeper is closing.

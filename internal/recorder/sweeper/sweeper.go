@@ -1,7 +1,8 @@
 // Package sweeper deletes the segments whose retention is over. A segment's
 // expiry is on its index row (expires_at: its end plus the retention of its
 // channel's class when it was written), so a plan changed later does not
-// shorten what was recorded under the old one.
+// shorten what was recorded under the old one. RetentionLimit, when set,
+// caps every segment's life below its days (a demo's 2 hours).
 //
 // Deleting is three steps, each safe to repeat after a crash: mark the rows
 // (they leave the timelines at once), delete their objects (a missing object
@@ -106,6 +107,10 @@ type Sweeper struct {
 	Pause time.Duration
 	// Timeout bounds one batch; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// RetentionLimit caps every segment's life (recorder.retention_limit):
+	// a segment that ended this long ago is expired whatever its days say;
+	// 0 means no cap.
+	RetentionLimit time.Duration
 	// Reclaimer, when set, asks for unexpired video to be deleted
 	// (overwrite_oldest); nil never deletes it.
 	Reclaimer Reclaimer
@@ -138,6 +143,9 @@ func (s *Sweeper) Initialize() error {
 func (s *Sweeper) prepare() error {
 	if s.DB == nil || s.Objects == nil {
 		return fmt.Errorf("initialize sweeper: %w: an index and a store are required", ErrInvalid)
+	}
+	if s.RetentionLimit < 0 {
+		return fmt.Errorf("initialize sweeper: %w: negative retention limit %s", ErrInvalid, s.RetentionLimit)
 	}
 	if s.Interval <= 0 {
 		s.Interval = DefaultInterval

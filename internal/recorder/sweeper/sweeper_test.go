@@ -193,6 +193,46 @@ func TestExpired(t *testing.T) {
 	}
 }
 
+// TestRetentionLimit: with RetentionLimit set, segments that ended that
+// long ago go (counted as expired) whatever their days say; younger ones
+// stay; without it the same round deletes nothing.
+func TestRetentionLimit(t *testing.T) {
+	f := newFixture(t, backends[0].open)
+	const ch = "34020000001310000001"
+	old1, oldKey1 := f.segment(ch, now.Add(-3*time.Hour), 30, 10, false)
+	old2, oldKey2 := f.segment(ch, now.Add(-2*time.Hour), 90, 10, false) // exactly the limit
+	young, youngKey := f.segment(ch, now.Add(-2*time.Hour+time.Second), 30, 10, false)
+
+	s := f.sweeper(f.store)
+	s.round()
+	for _, g := range []seg{{old1, oldKey1}, {old2, oldKey2}, {young, youngKey}} {
+		if o, r := f.exists(g.id, g.key); !o || !r {
+			t.Fatalf("no limit: %s object %v, row %v", g.key, o, r)
+		}
+	}
+
+	s.RetentionLimit = 2 * time.Hour
+	s.round()
+	for _, g := range []seg{{old1, oldKey1}, {old2, oldKey2}} {
+		if o, r := f.exists(g.id, g.key); o || r {
+			t.Errorf("past the limit %s: object %v, row %v", g.key, o, r)
+		}
+	}
+	if o, r := f.exists(young, youngKey); !o || !r {
+		t.Errorf("within the limit %s: object %v, row %v", youngKey, o, r)
+	}
+	m := s.Metrics
+	if got := testutil.ToFloat64(m.Segments.WithLabelValues(ReasonExpired)); got != 2 {
+		t.Errorf("deleted as expired %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.Segments.WithLabelValues(ReasonOverwritten)); got != 0 {
+		t.Errorf("deleted as overwritten %v, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.Backlog); got != 0 {
+		t.Errorf("backlog %v", got)
+	}
+}
+
 // failing is a store whose deletes fail.
 type failing struct{}
 
@@ -330,7 +370,10 @@ func TestRun(t *testing.T) {
 }
 
 func TestInitializeRefuses(t *testing.T) {
-	for _, s := range []*Sweeper{{Objects: failing{}}, {DB: &recordingdb.DB{}}} {
+	for _, s := range []*Sweeper{
+		{Objects: failing{}}, {DB: &recordingdb.DB{}},
+		{DB: &recordingdb.DB{}, Objects: failing{}, RetentionLimit: -time.Second},
+	} {
 		if err := s.Initialize(); err == nil {
 			s.Close()
 			t.Fatal("initialized")

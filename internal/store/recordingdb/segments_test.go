@@ -375,25 +375,25 @@ func TestSweeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := t0.Add(7*day + time.Minute)
-	if n, err := db.SweepBacklog(ctx, now); err != nil || n != 5 {
+	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 5 {
 		t.Fatalf("backlog %d, %v", n, err)
 	}
-	n, err := db.MarkExpired(ctx, now, 3)
+	n, err := db.MarkExpired(ctx, now, 0, 3)
 	if err != nil || n != 3 {
 		t.Fatalf("marked %d, %v", n, err)
 	}
-	n, err = db.MarkExpired(ctx, now, 100)
+	n, err = db.MarkExpired(ctx, now, 0, 100)
 	if err != nil || n != 2 {
 		t.Fatalf("marked %d more, %v", n, err)
 	}
-	if n, _ := db.MarkExpired(ctx, now, 100); n != 0 {
+	if n, _ := db.MarkExpired(ctx, now, 0, 100); n != 0 {
 		t.Fatalf("marked %d again", n)
 	}
 	marked, err := db.Marked(ctx, 100)
 	if err != nil || len(marked) != 5 || marked[0].ID != all[0] || marked[4].ID != all[4] || !marked[0].Deleting {
 		t.Fatalf("marked %+v, %v", marked, err)
 	}
-	if n, err := db.SweepBacklog(ctx, now); err != nil || n != 5 {
+	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 5 {
 		t.Fatalf("backlog when marked %d, %v", n, err)
 	}
 	// A crash after deleting some objects: the rest are found again, and
@@ -409,7 +409,7 @@ func TestSweeper(t *testing.T) {
 	if err := db.DeleteSegments(ctx, []int64{marked[0].ID, again[0].ID, again[1].ID, again[2].ID, all[9]}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.SweepBacklog(ctx, now); err != nil || n != 0 {
+	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 0 {
 		t.Fatalf("backlog after %d, %v", n, err)
 	}
 	var left int
@@ -429,9 +429,48 @@ func TestSweeper(t *testing.T) {
 		t.Fatalf("oldest marked %+v, %v", marked, err)
 	}
 	for _, limit := range []int{0, -1} {
-		if _, err := db.MarkExpired(ctx, now, limit); !errors.Is(err, store.ErrInvalid) {
+		if _, err := db.MarkExpired(ctx, now, 0, limit); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("limit %d: %v", limit, err)
 		}
+	}
+}
+
+// TestRetentionLimit: recorder.retention_limit marks exactly the closed
+// segments that ended at least the limit before now, whatever their days;
+// a limit of 0 changes nothing.
+func TestRetentionLimit(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	now := t0.Add(10 * time.Hour)
+	// Segments of 30 days' retention ending 4h, 2h, 2h−1ms and 1h before now.
+	var ids []int64
+	for _, ago := range []time.Duration{4 * time.Hour, 2 * time.Hour, 2*time.Hour - time.Millisecond, time.Hour} {
+		end := now.Add(-ago)
+		ids = append(ids, addSegment(t, db, chA, "a", end.Add(-time.Minute), end, 30))
+	}
+	// An open one older than the limit stays (it is being written).
+	if _, err := db.OpenSegment(ctx, recordingdb.Segment{ChannelID: chB, Start: t0, End: t0.Add(time.Hour),
+		ObjectKey: "open", RetentionDays: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 0 {
+		t.Fatalf("backlog without a limit %d, %v", n, err)
+	}
+	if n, err := db.MarkExpired(ctx, now, 0, 100); err != nil || n != 0 {
+		t.Fatalf("a limit of 0 marked %d, %v", n, err)
+	}
+	if n, err := db.SweepBacklog(ctx, now, 2*time.Hour); err != nil || n != 2 {
+		t.Fatalf("backlog with a 2h limit %d, %v", n, err)
+	}
+	if n, err := db.MarkExpired(ctx, now, 2*time.Hour, 100); err != nil || n != 2 {
+		t.Fatalf("a 2h limit marked %d, %v", n, err)
+	}
+	marked, err := db.Marked(ctx, 100)
+	if err != nil || len(marked) != 2 || marked[0].ID != ids[0] || marked[1].ID != ids[1] {
+		t.Fatalf("marked %+v, %v", marked, err)
+	}
+	if _, err := db.MarkExpired(ctx, now, -time.Hour, 100); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("negative limit: %v", err)
 	}
 }
 

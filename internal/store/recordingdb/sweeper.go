@@ -13,18 +13,35 @@ import (
 // object is already removed), DeleteSegments removes the rows. Marked
 // rows vanish from timelines at once and are found again by Marked.
 
-// MarkExpired marks for deletion up to limit closed segments that expired
-// at or before now (the sweeper's injected clock), the soonest expired
-// first, and returns how many it marked. Concurrent sweepers mark
-// different rows.
-func (db *DB) MarkExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, fmt.Errorf("mark expired: limit %d: %w", limit, store.ErrInvalid)
+// expiredWhere selects the closed segments expired at $1: their retention
+// days are over, or they ended at or before $2 (now less
+// recorder.retention_limit; NULL: no cap). The cap's test is on start_at
+// too, so that the BRIN index on start_at serves it.
+const expiredWhere = `NOT deleting AND NOT open AND
+    (expires_at <= $1 OR (start_at <= $2::timestamptz AND end_at <= $2::timestamptz))`
+
+// capCutoff is now less maxAge, or nil (SQL NULL) when maxAge is 0: no cap.
+func capCutoff(now time.Time, maxAge time.Duration) *time.Time {
+	if maxAge <= 0 {
+		return nil
+	}
+	t := now.Add(-maxAge)
+	return &t
+}
+
+// MarkExpired marks for deletion up to limit closed segments expired at
+// now (the sweeper's injected clock): their retention days are over, or,
+// when maxAge (recorder.retention_limit) is not 0, they ended maxAge or
+// more before now. The soonest expired go first; it returns how many it
+// marked. Concurrent sweepers mark different rows.
+func (db *DB) MarkExpired(ctx context.Context, now time.Time, maxAge time.Duration, limit int) (int, error) {
+	if limit <= 0 || maxAge < 0 {
+		return 0, fmt.Errorf("mark expired: limit %d, max age %s: %w", limit, maxAge, store.ErrInvalid)
 	}
 	tag, err := db.Pool.Exec(ctx, `
 UPDATE recordings SET deleting = true WHERE id IN (
-    SELECT id FROM recordings WHERE NOT deleting AND NOT open AND expires_at <= $1
-    ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, now, limit)
+    SELECT id FROM recordings WHERE `+expiredWhere+`
+    ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)`, now, capCutoff(now, maxAge), limit)
 	if err != nil {
 		return 0, fmt.Errorf("mark expired segments: %w", err)
 	}
@@ -73,12 +90,13 @@ func (db *DB) DeleteSegments(ctx context.Context, ids []int64) error {
 }
 
 // SweepBacklog counts the segments the sweeper has still to remove at now:
-// closed ones expired and not yet marked, and the marked ones.
-func (db *DB) SweepBacklog(ctx context.Context, now time.Time) (int64, error) {
+// closed ones expired (as MarkExpired says, with the same maxAge) and not
+// yet marked, and the marked ones.
+func (db *DB) SweepBacklog(ctx context.Context, now time.Time, maxAge time.Duration) (int64, error) {
 	var n int64
 	if err := db.Pool.QueryRow(ctx, `SELECT
-    (SELECT count(*) FROM recordings WHERE NOT deleting AND NOT open AND expires_at <= $1)
-  + (SELECT count(*) FROM recordings WHERE deleting)`, now).Scan(&n); err != nil {
+    (SELECT count(*) FROM recordings WHERE `+expiredWhere+`)
+  + (SELECT count(*) FROM recordings WHERE deleting)`, now, capCutoff(now, maxAge)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sweep backlog: %w", err)
 	}
 	return n, nil
