@@ -56,11 +56,10 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	defer rt.Close()
 
 	db := recordingdb.New(st)
-	index := repair.DB{DB: db}
 	// Before any channel starts: what the last run left open is cut after
 	// its last complete fragment, committed and indexed.
 	restarted := time.Now()
-	down, err := repair.Node(ctx, objects, index, node, restarted, log)
+	down, err := repair.Node(ctx, objects, db, node, restarted, log)
 	if err != nil {
 		log.Error("repair incomplete: the segments named above stay open and are repaired at the next start", "error", err)
 	}
@@ -80,7 +79,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 				Minter: &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
 				Node:   node,
 			},
-			Store: objects, Index: index, States: states{catalogview.New(st)},
+			Store: objects, Index: db, States: states{catalogview.New(st)},
 			SegmentDuration: rc.SegmentDuration.Std(), FragmentDuration: rc.FragmentDuration.Std(),
 			Metrics: capture.NewMetrics(rt.Registry), Log: log,
 		},
@@ -91,7 +90,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 		rec.down[ch] = restarted
 	}
 	guard := &capacity.Guard{
-		Node: node, DB: capacity.Index{DB: db}, Store: objects, Reporter: capacity.Index{DB: db},
+		Node: node, DB: db, Store: objects, Reporter: capacity.Notifier{DB: db},
 		WarnDays: float64(rc.CapacityWarnDays), OverwriteOldest: rc.OverwriteOldest,
 		Metrics: capacity.NewMetrics(rt.Registry), Log: log,
 	}
@@ -100,7 +99,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	}
 	defer guard.Close()
 	sw := &sweeper.Sweeper{
-		DB: sweeper.Index{DB: db}, Objects: objects, Interval: rc.SweepInterval.Std(), Batch: rc.SweepBatch,
+		DB: db, Objects: objects, Interval: rc.SweepInterval.Std(), Batch: rc.SweepBatch,
 		RetentionLimit: rc.RetentionLimit.Std(), Metrics: sweeper.NewMetrics(rt.Registry), Log: log,
 	}
 	if rc.OverwriteOldest {

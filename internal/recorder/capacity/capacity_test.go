@@ -160,15 +160,14 @@ func newGuard(t *testing.T, db DB, st Store, rep Reporter, warn float64) *Guard 
 	return g
 }
 
-// TestIndex: the write rate comes from the index (segments started within
+// TestNotifier: the write rate comes from the index (segments started within
 // the window), the free space from a real directory store, and the alarm's
 // event reaches a listener on ChannelCapacity.
-func TestIndex(t *testing.T) {
+func TestNotifier(t *testing.T) {
 	url := pgtest.NewDB(t)
 	db := openDB(t, url, 10*gb)
 	ctx := context.Background()
-	idx := Index{db}
-	got, err := idx.BytesWritten(ctx, now.Add(-24*time.Hour))
+	got, err := db.BytesWritten(ctx, now.Add(-24*time.Hour))
 	if err != nil || got != 10*gb {
 		t.Fatalf("bytes written %d, %v; want %d", got, err, 10*gb)
 	}
@@ -188,7 +187,7 @@ func TestIndex(t *testing.T) {
 	defer dir.Close()
 	// Whatever the test machine's disk holds, 10 GB a day and a warning
 	// beyond a million years raise the alarm.
-	g := newGuard(t, idx, dir, idx, 365e6)
+	g := newGuard(t, db, dir, Notifier{db}, 365e6)
 	g.check()
 	e, alarm := g.Estimate()
 	if !alarm || !e.Known() || e.Space.Free <= 0 || e.BytesPerDay != float64(10*gb) {
@@ -231,7 +230,7 @@ func TestAlarm(t *testing.T) {
 	db := openDB(t, pgtest.NewDB(t), 10*gb) // 10 GB a day
 	sp := &space{}
 	rep := &reporter{}
-	g := newGuard(t, Index{db}, sp, rep, 7)
+	g := newGuard(t, db, sp, rep, 7)
 	step := func(free int64, wantAlarm bool, wantEvents int) {
 		t.Helper()
 		sp.set(objstore.Space{Total: 1000 * gb, Free: free}, nil)
@@ -302,7 +301,7 @@ func TestRun(t *testing.T) {
 	db := openDB(t, pgtest.NewDB(t), 10*gb)
 	sp := &space{s: objstore.Space{Total: 1000 * gb, Free: 500 * gb}}
 	tick := make(chan time.Time)
-	g := &Guard{DB: Index{db}, Store: sp, WarnDays: 7, Tick: tick, Now: func() time.Time { return now }}
+	g := &Guard{DB: db, Store: sp, WarnDays: 7, Tick: tick, Now: func() time.Time { return now }}
 	if err := g.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -322,9 +321,9 @@ func TestRun(t *testing.T) {
 func TestInitializeRefuses(t *testing.T) {
 	for _, g := range []*Guard{
 		{Store: &space{}},
-		{DB: Index{}},
-		{DB: Index{}, Store: &space{}, WarnDays: -1},
-		{DB: Index{}, Store: &space{}, WarnDays: math.NaN()},
+		{DB: &recordingdb.DB{}},
+		{DB: &recordingdb.DB{}, Store: &space{}, WarnDays: -1},
+		{DB: &recordingdb.DB{}, Store: &space{}, WarnDays: math.NaN()},
 	} {
 		if err := g.Initialize(); err == nil {
 			g.Close()

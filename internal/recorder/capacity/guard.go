@@ -39,7 +39,7 @@ const (
 )
 
 // DB is the part of the recordings index the guard reads
-// (*recordingdb.DB, or Index).
+// (*recordingdb.DB).
 type DB interface {
 	// BytesWritten returns the bytes of the segments started since.
 	BytesWritten(ctx context.Context, since time.Time) (int64, error)
@@ -50,8 +50,8 @@ type Store interface {
 	Space(ctx context.Context) (objstore.Space, error)
 }
 
-// Reporter publishes the guard's state where the console sees it (Index:
-// NOTIFY on ChannelCapacity).
+// Reporter publishes the guard's state where the console sees it
+// (Notifier: NOTIFY on ChannelCapacity).
 type Reporter interface {
 	ReportCapacity(ctx context.Context, e Event) error
 }

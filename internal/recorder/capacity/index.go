@@ -29,19 +29,19 @@ type Event struct {
 	At              time.Time `json:"at"`
 }
 
-// Index is the guard's DB (recordingdb.DB's BytesWritten) and Reporter
-// (NOTIFY on ChannelCapacity) over the recorder's database.
-type Index struct {
-	*recordingdb.DB
+// Notifier is the guard's Reporter over the recorder's database: a NOTIFY
+// on ChannelCapacity.
+type Notifier struct {
+	DB *recordingdb.DB
 }
 
 // ReportCapacity publishes e on ChannelCapacity.
-func (i Index) ReportCapacity(ctx context.Context, e Event) error {
+func (n Notifier) ReportCapacity(ctx context.Context, e Event) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("capacity event: %w", err)
 	}
-	if _, err := i.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCapacity, string(payload)); err != nil {
+	if _, err := n.DB.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCapacity, string(payload)); err != nil {
 		return fmt.Errorf("notify %s: %w", ChannelCapacity, err)
 	}
 	return nil

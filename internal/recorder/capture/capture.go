@@ -36,7 +36,7 @@ const (
 )
 
 // Index is the part of the recordings index a Channel writes
-// (repair.DB); repair.Index is what it repairs failed segments with.
+// (*recordingdb.DB); repair.Index is what it repairs failed segments with.
 type Index interface {
 	repair.Index
 	// OpenSegment inserts the row of a segment being written; its id.

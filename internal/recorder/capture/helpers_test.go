@@ -18,7 +18,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
-	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -42,7 +41,7 @@ const (
 type env struct {
 	hub     *hub.Hub
 	rtspURL string
-	db      repair.DB
+	db      *recordingdb.DB
 	root    string
 	store   objstore.Store
 	metrics *capture.Metrics
@@ -71,7 +70,7 @@ func newEnv(t *testing.T, cfg ...objstore.Config) *env {
 	t.Cleanup(func() { st.Close() })
 	return &env{
 		hub: h, rtspURL: "rtsp://" + srv.Addr().String(),
-		db:   repair.DB{DB: recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))},
+		db:   recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4)),
 		root: root, store: st, metrics: capture.NewMetrics(nil),
 	}
 }

@@ -32,14 +32,15 @@ type Store interface {
 	Delete(ctx context.Context, keys []string) error
 }
 
-// Index is the part of the recordings index repair uses (DB).
+// Index is the part of the recordings index repair uses
+// (*recordingdb.DB).
 type Index interface {
 	// OpenSegments lists node's open segments, oldest first.
 	OpenSegments(ctx context.Context, node string) ([]recordingdb.Segment, error)
 	// CloseSegment closes a segment row with its final end, bytes and info.
 	CloseSegment(ctx context.Context, id int64, end time.Time, bytes int64, info recordingdb.Info) error
-	// DeleteSegment removes an open segment's row.
-	DeleteSegment(ctx context.Context, id int64) error
+	// DeleteOpenSegment removes an open segment's row.
+	DeleteOpenSegment(ctx context.Context, id int64) error
 	// OpenGap records a gap (closed when End is set).
 	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
 }
@@ -141,7 +142,7 @@ func remove(ctx context.Context, st Store, idx Index, seg recordingdb.Segment, p
 	if err := st.Delete(ctx, []string{seg.ObjectKey}); err != nil {
 		return Result{}, fmt.Errorf("repair %s: remove: %w", seg.ObjectKey, err)
 	}
-	if err := idx.DeleteSegment(ctx, seg.ID); err != nil {
+	if err := idx.DeleteOpenSegment(ctx, seg.ID); err != nil {
 		return Result{}, fmt.Errorf("repair %s: remove row: %w", seg.ObjectKey, err)
 	}
 	return Result{Removed: true}, nil

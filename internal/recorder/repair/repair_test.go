@@ -85,7 +85,7 @@ func duration(t *testing.T, path string) time.Duration {
 // records the recorder_down gaps up to now.
 func TestNode(t *testing.T) {
 	ctx := context.Background()
-	db := repair.DB{DB: recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))}
+	db := recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))
 	root := t.TempDir()
 	st, err := objstore.New(ctx, objstore.Config{Kind: objstore.KindDir, Dir: root})
 	if err != nil {

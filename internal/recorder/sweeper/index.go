@@ -24,10 +24,3 @@ type DB interface {
 	// test) or marked and not yet removed.
 	SweepBacklog(ctx context.Context, now time.Time, maxAge time.Duration) (int64, error)
 }
-
-// Index is the sweeper's DB over the recorder's database. *recordingdb.DB
-// is a DB itself now (it has SweepBacklog); Index stays only while
-// recorder.Run names it, and goes once it passes the database directly.
-type Index struct {
-	*recordingdb.DB
-}
