@@ -91,7 +91,7 @@ func (f *fixture) segment(channel string, end time.Time, retention int, size int
 	if err := f.store.Commit(ctx, key); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.db.CloseSegment(ctx, id, end, int64(size), recordingdb.Info{VideoCodec: "H264"}); err != nil {
+	if err := f.db.CloseSegment(ctx, id, end, int64(size), recordingdb.Info{VideoCodec: "h264"}); err != nil {
 		f.t.Fatal(err)
 	}
 	return id, key

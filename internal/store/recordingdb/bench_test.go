@@ -37,7 +37,7 @@ func BenchmarkTimeline(b *testing.B) {
 	width, height, retention_days, expires_at, node)
 SELECT '340200000013100' || lpad(c::text, 5, '0'), $1::timestamptz + m * interval '1 minute',
 	$1::timestamptz + (m + 1) * interval '1 minute', false, 15000000,
-	'340200000013100' || lpad(c::text, 5, '0') || '/' || m || '.mp4', 'dir', 'H264', 1920, 1080, 30,
+	'340200000013100' || lpad(c::text, 5, '0') || '/' || m || '.mp4', 'dir', 'h264', 1920, 1080, 30,
 	$1::timestamptz + (m + 1) * interval '1 minute' + interval '30 days', 'a'
 FROM generate_series(0, $2 - 1) AS m, generate_series(1, $3) AS c
 ORDER BY m, c`, t0, benchDays*1440, benchChannels)
@@ -121,5 +121,70 @@ SELECT 'channel', '340200000013100' || lpad(c::text, 5, '0'), 'always', NULL FRO
 		if err != nil || len(plans) != 30000 {
 			b.Fatalf("%d plans, %v", len(plans), err)
 		}
+	}
+}
+
+// BenchmarkBytesWritten reads the last day's bytes written (the capacity
+// guard's write rate) from a 5-million-row index — 347 channels × 10 days
+// of 1-minute segments, in time order — with the statement of the release
+// before (per channel, LATERAL through the (channel_id, start_at) btree)
+// and with BytesWritten's one range read under three layouts: no index on
+// start_at (a scan), the schema's BRIN, a btree on start_at including
+// bytes. Run it with -benchtime 10x.
+func BenchmarkBytesWritten(b *testing.B) {
+	const days = 10
+	ctx := context.Background()
+	db := recordingdb.New(storetest.Open(b, pgtest.NewDB(b), 4))
+	started := time.Now()
+	exec(b, db, `SET maintenance_work_mem = '256MB'`)
+	exec(b, db, `INSERT INTO devices (id) VALUES ('34020000001180000001')`)
+	exec(b, db, `INSERT INTO channels (device_id, id)
+SELECT '34020000001180000001', '340200000013100' || lpad(c::text, 5, '0') FROM generate_series(1, $1) c`,
+		benchChannels)
+	exec(b, db, `INSERT INTO recordings (channel_id, start_at, end_at, open, bytes, object_key, store, video_codec,
+	width, height, retention_days, expires_at, node)
+SELECT '340200000013100' || lpad(c::text, 5, '0'), $1::timestamptz + m * interval '1 minute',
+	$1::timestamptz + (m + 1) * interval '1 minute', false, 1000,
+	'340200000013100' || lpad(c::text, 5, '0') || '/' || m || '.mp4', 'dir', 'h264', 1920, 1080, 30,
+	$1::timestamptz + (m + 1) * interval '1 minute' + interval '30 days', 'a'
+FROM generate_series(0, $2 - 1) AS m, generate_series(1, $3) AS c
+ORDER BY m, c`, t0, days*1440, benchChannels)
+	exec(b, db, `VACUUM ANALYZE recordings`)
+	b.Logf("generated %d rows in %v", days*1440*benchChannels, time.Since(started).Round(time.Second))
+
+	since := t0.Add((days - 1) * 24 * time.Hour)
+	want := int64(1440 * benchChannels * 1000)
+	lateral := func() (int64, error) {
+		var n int64
+		err := db.Pool.QueryRow(ctx, `
+SELECT coalesce(sum(w.bytes), 0)::bigint
+FROM (SELECT DISTINCT id FROM channels) c
+CROSS JOIN LATERAL (SELECT sum(r.bytes) AS bytes FROM recordings r
+                    WHERE r.channel_id = c.id AND r.start_at >= $1) w`, since).Scan(&n)
+		return n, err
+	}
+	bytesWritten := func() (int64, error) { return db.BytesWritten(ctx, since) }
+	for _, l := range []struct {
+		name, index string
+		read        func() (int64, error)
+	}{
+		{"lateral-btree", "", lateral},
+		{"range-scan", "", bytesWritten},
+		{"range-brin", `CREATE INDEX bench_idx ON recordings USING brin (start_at)`, bytesWritten},
+		{"range-btree-include-bytes", `CREATE INDEX bench_idx ON recordings (start_at) INCLUDE (bytes)`, bytesWritten},
+	} {
+		exec(b, db, `DROP INDEX IF EXISTS recordings_start_brin_idx`)
+		exec(b, db, `DROP INDEX IF EXISTS bench_idx`)
+		if l.index != "" {
+			exec(b, db, l.index)
+			exec(b, db, `VACUUM ANALYZE recordings`)
+		}
+		b.Run(l.name, func(b *testing.B) {
+			for b.Loop() {
+				if n, err := l.read(); err != nil || n != want {
+					b.Fatalf("%d bytes, %v; want %d", n, err, want)
+				}
+			}
+		})
 	}
 }

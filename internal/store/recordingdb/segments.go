@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,13 +12,24 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
-// Info is what a segment holds: codecs as the recorder names them
-// ("H264", "H265", "LPCM", "MPEG-4 Audio"; "" for none) and the picture size.
+// Info is what a segment holds: its codecs, as received from the camera
+// (the names of the recorder's segment package; the migration's CHECK
+// allows no others), and the picture size.
 type Info struct {
+	// VideoCodec is "h264" or "h265" ("" while not known).
 	VideoCodec string
+	// AudioCodec is "g711a", "g711u" or "aac" ("" for none). G.711 is
+	// stored as 16-bit LPCM in the segment (fMP4 has no G.711); the name
+	// says what the camera sent.
 	AudioCodec string
 	Width      int
 	Height     int
+}
+
+// valid tells whether i's codec names and size are ones the index keeps.
+func (i Info) valid() bool {
+	return slices.Contains([]string{"", "h264", "h265"}, i.VideoCodec) &&
+		slices.Contains([]string{"", "g711a", "g711u", "aac"}, i.AudioCodec) && i.Width >= 0 && i.Height >= 0
 }
 
 // Segment is one row of the index: one segment object of one channel.
@@ -71,7 +83,8 @@ func (db *DB) segments(ctx context.Context, what, query string, args ...any) ([]
 // least Start) and returns its ID. ID, Open, ExpiresAt and Deleting of s are
 // ignored.
 func (db *DB) OpenSegment(ctx context.Context, s Segment) (int64, error) {
-	if s.ChannelID == "" || s.ObjectKey == "" || s.Start.IsZero() || s.RetentionDays < 1 || s.Bytes < 0 {
+	if s.ChannelID == "" || s.ObjectKey == "" || s.Start.IsZero() || s.RetentionDays < 1 || s.Bytes < 0 ||
+		!s.Info.valid() {
 		return 0, fmt.Errorf("open segment %q of %q: %w", s.ObjectKey, s.ChannelID, store.ErrInvalid)
 	}
 	if s.End.Before(s.Start) {
@@ -112,7 +125,7 @@ WHERE id = $1 AND open`, id, end, bytes)
 // the commit and the index): the last call wins. It returns
 // store.ErrNotFound when the row is gone.
 func (db *DB) CloseSegment(ctx context.Context, id int64, end time.Time, bytes int64, info Info) error {
-	if bytes < 0 || info.Width < 0 || info.Height < 0 {
+	if bytes < 0 || !info.valid() {
 		return fmt.Errorf("close segment %d: %w", id, store.ErrInvalid)
 	}
 	tag, err := db.Pool.Exec(ctx, `
@@ -191,16 +204,12 @@ func (db *DB) DeleteOpenSegment(ctx context.Context, id int64) error {
 }
 
 // BytesWritten returns the bytes of the segments started since since, by
-// every node: the write rate the capacity guard projects. It reads the
-// (channel_id, start_at) index one channel at a time, so the cost is the
-// rows of the window, not of the table.
+// every node: the write rate the capacity guard projects. One range read
+// over start_at (recordings_start_brin_idx).
 func (db *DB) BytesWritten(ctx context.Context, since time.Time) (int64, error) {
 	var n int64
-	if err := db.Pool.QueryRow(ctx, `
-SELECT coalesce(sum(w.bytes), 0)::bigint
-FROM (SELECT DISTINCT id FROM channels) c
-CROSS JOIN LATERAL (SELECT sum(r.bytes) AS bytes FROM recordings r
-                    WHERE r.channel_id = c.id AND r.start_at >= $1) w`, since).Scan(&n); err != nil {
+	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(bytes), 0)::bigint FROM recordings WHERE start_at >= $1`,
+		since).Scan(&n); err != nil {
 		return 0, fmt.Errorf("bytes written since %s: %w", since.Format(time.RFC3339), err)
 	}
 	return n, nil

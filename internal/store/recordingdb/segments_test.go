@@ -29,7 +29,7 @@ func addSegment(t testing.TB, db *recordingdb.DB, ch, node string, start, end ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CloseSegment(ctx, id, end, 1000, recordingdb.Info{VideoCodec: "H264", Width: 1920, Height: 1080}); err != nil {
+	if err := db.CloseSegment(ctx, id, end, 1000, recordingdb.Info{VideoCodec: "h264", Width: 1920, Height: 1080}); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -40,7 +40,7 @@ func TestSegmentLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s := recordingdb.Segment{
 		ChannelID: chA, Start: t0, ObjectKey: key(chA, t0), Store: "dir", RetentionDays: 30,
-		Node: "a", Info: recordingdb.Info{VideoCodec: "H264"},
+		Node: "a", Info: recordingdb.Info{VideoCodec: "h264"},
 	}
 	id, err := db.OpenSegment(ctx, s)
 	if err != nil {
@@ -61,7 +61,7 @@ func TestSegmentLifecycle(t *testing.T) {
 	}
 	got := open[0]
 	if got.ID != id || !got.Open || got.Bytes != 4096 || !got.End.Equal(t0.Add(time.Second)) ||
-		!got.ExpiresAt.Equal(t0.Add(time.Second+30*24*time.Hour)) || got.VideoCodec != "H264" {
+		!got.ExpiresAt.Equal(t0.Add(time.Second+30*24*time.Hour)) || got.VideoCodec != "h264" {
 		t.Fatalf("open segment %+v", got)
 	}
 	if other, _ := db.OpenSegments(ctx, "b"); len(other) != 0 {
@@ -94,12 +94,21 @@ func TestSegmentLifecycle(t *testing.T) {
 	}
 
 	end := t0.Add(61 * time.Second)
-	info := recordingdb.Info{VideoCodec: "H265", AudioCodec: "LPCM", Width: 1280, Height: 720}
+	info := recordingdb.Info{VideoCodec: "h265", AudioCodec: "g711a", Width: 1280, Height: 720}
 	if err := db.CloseSegment(ctx, id, end, 1<<20, info); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ExtendSegment(ctx, id, end.Add(time.Second), 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("extend a closed segment: %v", err)
+	}
+	// Codec names are the recorder's, as received: no others.
+	for _, bad := range []recordingdb.Info{{VideoCodec: "H264"}, {AudioCodec: "lpcm"}, {AudioCodec: "MPEG-4 Audio"}} {
+		if err := db.CloseSegment(ctx, id, end, 1, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("close with %+v: %v", bad, err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE recordings SET video_codec = 'H264' WHERE id = $1`, id); err == nil {
+		t.Fatal("the CHECK let video_codec H264 in")
 	}
 	// Closing again (repair after a crash between commit and index) is allowed.
 	if err := db.CloseSegment(ctx, id, end, 1<<20, info); err != nil {

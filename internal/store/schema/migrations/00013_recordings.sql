@@ -206,8 +206,10 @@ CREATE TABLE recordings (
     bytes          bigint NOT NULL DEFAULT 0 CHECK (bytes >= 0),
     object_key     text NOT NULL UNIQUE CHECK (object_key <> ''),
     store          text NOT NULL DEFAULT '',
-    video_codec    text NOT NULL DEFAULT '',
-    audio_codec    text NOT NULL DEFAULT '',
+    -- As received (internal/recorder/segment's names); G.711 is kept as
+    -- LPCM in the file, fMP4 having no G.711.
+    video_codec    text NOT NULL DEFAULT '' CHECK (video_codec IN ('', 'h264', 'h265')),
+    audio_codec    text NOT NULL DEFAULT '' CHECK (audio_codec IN ('', 'g711a', 'g711u', 'aac')),
     width          integer NOT NULL DEFAULT 0 CHECK (width >= 0),
     height         integer NOT NULL DEFAULT 0 CHECK (height >= 0),
     retention_days integer NOT NULL CHECK (retention_days BETWEEN 1 AND 36500),
@@ -223,6 +225,11 @@ CREATE TABLE recordings (
 -- faster than the same btree without them, and BRIN on start_at is useless.
 CREATE INDEX recordings_channel_start_idx ON recordings (channel_id, start_at) INCLUDE (end_at, deleting);
 CREATE INDEX recordings_expires_idx ON recordings (expires_at) WHERE NOT deleting;
+-- The bytes written since a time (the capacity guard's write rate) and the
+-- segments past recorder.retention_limit are ranges of start_at: segments
+-- are inserted in time order, so a BRIN index (a few pages) serves them
+-- (recordingdb BenchmarkBytesWritten, docs/benchmarks.md).
+CREATE INDEX recordings_start_brin_idx ON recordings USING brin (start_at);
 CREATE INDEX recordings_deleting_idx ON recordings (id) WHERE deleting;
 CREATE INDEX recordings_open_idx ON recordings (node, channel_id) WHERE open;
 
