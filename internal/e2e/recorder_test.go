@@ -47,7 +47,8 @@ func (s *stack) startRecorder(dir string) (cfg *config.Recorder, stop func()) {
 // TestRecorderRecordsCameras: the stack of make run with a recorder: every
 // simulated camera is recorded by default (plan "always"), through
 // mediagw's RTSP with a play token of its own; its segments are indexed,
-// closed when the recorder stops, and play in ffprobe.
+// closed when the recorder stops, and play in ffprobe; across a clean
+// restart segments and gaps leave no hole.
 func TestRecorderRecordsCameras(t *testing.T) {
 	ffprobe := testsupport.Tool(t, "ffprobe", "ffmpeg")
 	s := newStack(t, nil)
@@ -123,6 +124,57 @@ func TestRecorderRecordsCameras(t *testing.T) {
 		t.Logf("%s: %d segments, timeline %d spans, %d gaps", ch, len(segs), len(tl.Segments), len(tl.Gaps))
 		if len(tl.Segments) == 0 {
 			t.Errorf("%s: empty timeline", ch)
+		}
+	}
+
+	// A clean restart: from each camera's last segment before the stop to
+	// its first after the restart, gaps (the stop's recorder_down, maybe a
+	// stream_error while the stream comes back) tile the time — no hole.
+	// Raw rows: the timeline merges within a second, which would hide one.
+	ends := map[string]time.Time{}
+	for _, ch := range cams {
+		var end time.Time
+		if err := db.Pool.QueryRow(ctx, `SELECT max(end_at) FROM recordings WHERE channel_id = $1`, ch).Scan(&end); err != nil {
+			t.Fatal(err)
+		}
+		ends[ch] = end
+	}
+	s.startRecorder(dir)
+	for _, ch := range cams {
+		var next time.Time
+		testsupport.Eventually(t, wait, "recording "+ch+" again", func() bool {
+			return db.Pool.QueryRow(ctx, `SELECT start_at FROM recordings WHERE channel_id = $1 AND start_at >= $2
+				ORDER BY start_at LIMIT 1`, ch, ends[ch]).Scan(&next) == nil
+		})
+		testsupport.Eventually(t, wait, "the gaps of "+ch+" closed", func() bool {
+			gaps, err := db.OpenGaps(ctx, ch)
+			return err == nil && len(gaps) == 0
+		})
+		rows, err := db.Pool.Query(ctx, `SELECT start_at, end_at, cause FROM recording_gaps
+			WHERE channel_id = $1 AND start_at >= $2 AND start_at < $3 ORDER BY start_at, id`, ch, ends[ch], next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, causes := ends[ch], []string{}
+		for rows.Next() {
+			var start, end time.Time
+			var cause string
+			if err := rows.Scan(&start, &end, &cause); err != nil {
+				t.Fatal(err)
+			}
+			if !start.Equal(at) {
+				t.Errorf("%s: %s gap from %v, the record before ends at %v", ch, cause, start, at)
+			}
+			at, causes = end, append(causes, cause)
+		}
+		rows.Close()
+		t.Logf("%s: stopped at %v, gaps %v, recording again at %v", ch, ends[ch].Format("15:04:05.000"), causes,
+			next.Format("15:04:05.000"))
+		if len(causes) == 0 || causes[0] != string(recordingdb.CauseRecorderDown) {
+			t.Errorf("%s: gaps %v across the restart, want recorder_down first", ch, causes)
+		}
+		if !at.Equal(next) {
+			t.Errorf("%s: gaps end at %v, the next segment starts at %v", ch, at, next)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
@@ -50,6 +51,8 @@ type Index interface {
 	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
 	// CloseGap ends the gap at end.
 	CloseGap(ctx context.Context, id int64, end time.Time) error
+	// CloseOpenGaps ends every open gap of the channel at end.
+	CloseOpenGaps(ctx context.Context, channel string, end time.Time) (int, error)
 }
 
 // Store is the part of the object store a Channel writes (objstore.Store):
@@ -120,6 +123,9 @@ type Channel struct {
 	// gap is the open gap's id (0: none) and its cause; only run touches it.
 	gapID    int64
 	gapCause recordingdb.Cause
+	// inherited: the gaps the channel had open when this capture started
+	// are still to be closed (takeOver); only run touches it.
+	inherited bool
 	// lastEnd is the end of the last media written, where a new gap starts;
 	// before the first segment a gap starts where the channel started.
 	lastEnd   time.Time
@@ -155,6 +161,7 @@ func (c *Channel) Initialize() error {
 	}
 	c.Log = c.Log.With("channel_id", c.ChannelID)
 	c.startedAt = c.Now()
+	c.inherited = true
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.done = make(chan struct{})
 	c.commits = make(chan commitJob, commitQueue)
@@ -250,6 +257,7 @@ func (c *Channel) openGap(start time.Time, cause recordingdb.Cause, detail strin
 	if c.gapID != 0 {
 		return
 	}
+	c.takeOver(start)
 	if c.Metrics != nil {
 		c.Metrics.Gaps.WithLabelValues(string(cause)).Inc()
 	}
@@ -291,14 +299,41 @@ func (c *Channel) stalled(start time.Time) {
 	}
 }
 
-// closeGap ends the open gap where recording resumed.
+// takeOver ends the gaps the channel had open when this capture started —
+// a cleanly stopped node's recorder_down, a plan_off, what a crashed run
+// left open — where this capture's first record, a gap or a segment,
+// starts: segments and gaps then tile the time across a restart (the
+// scheduler takes the channel a second or two before its first segment).
+// A failure leaves them to the next call.
+func (c *Channel) takeOver(at time.Time) {
+	if !c.inherited {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.DBTimeout)
+	defer cancel()
+	n, err := c.Index.CloseOpenGaps(ctx, c.ChannelID, at)
+	if err != nil {
+		c.Log.Error("the gaps the channel had open are not closed", "error", err)
+		return
+	}
+	c.inherited = false
+	if n > 0 {
+		c.Log.Info("gaps closed", "gaps", n, "end", at)
+	}
+}
+
+// closeGap ends the open gap where recording resumed (and, at the first
+// segment, those the channel had open before).
 func (c *Channel) closeGap(end time.Time) {
+	c.takeOver(end)
 	if c.gapID == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.DBTimeout)
 	defer cancel()
-	if err := c.Index.CloseGap(ctx, c.gapID, end); err != nil {
+	// ErrNotFound: closed already (a takeOver that failed at first and
+	// closed it with the others later).
+	if err := c.Index.CloseGap(ctx, c.gapID, end); err != nil && !errors.Is(err, store.ErrNotFound) {
 		c.Log.Error("gap not closed", "gap_id", c.gapID, "error", err)
 		return
 	}

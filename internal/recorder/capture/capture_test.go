@@ -261,27 +261,58 @@ func TestS3Down(t *testing.T) {
 
 // TestNoStreamYet: a channel whose stream cannot be opened has a
 // stream_error gap from when it started (the injected clock's time), closed
-// when its first segment starts; Close returns while nothing streams.
+// when its first segment starts; the plan_off gap it had open before ends
+// where the stream_error one starts. Close returns while nothing streams.
 func TestNoStreamYet(t *testing.T) {
 	e := newEnv(t)
 	const ch = "34020000001320000005"
 	started := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	e.openGap(t, ch, started.Add(-time.Hour), recordingdb.CausePlanOff)
 	var clock atomic.Pointer[time.Time]
 	clock.Store(&started)
 	c := e.channel(t, ch, func(c *capture.Channel) { c.Now = func() time.Time { return *clock.Load() } })
 	testsupport.Eventually(t, wait, "a stream_error gap", func() bool {
 		g := e.gaps(t, ch)
-		return len(g) == 1 && g[0].Cause == recordingdb.CauseStreamError && g[0].End.IsZero()
+		return len(g) == 2 && g[1].Cause == recordingdb.CauseStreamError && g[1].End.IsZero()
 	})
-	if g := e.gaps(t, ch)[0]; !g.Start.Equal(started) || !strings.Contains(g.Detail, "404") {
-		t.Errorf("gap %+v, want from %v with the server's refusal", g, started)
+	g := e.gaps(t, ch)
+	if !g[1].Start.Equal(started) || !strings.Contains(g[1].Detail, "404") {
+		t.Errorf("gap %+v, want from %v with the server's refusal", g[1], started)
+	}
+	if g[0].Cause != recordingdb.CausePlanOff || !g[0].End.Equal(started) {
+		t.Errorf("the plan_off gap %+v, want it to end at %v", g[0], started)
 	}
 	later := started.Add(time.Minute)
 	clock.Store(&later)
 	e.feed(t, "live/"+ch, mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2))
 	testsupport.Eventually(t, wait, "the gap closed at the first segment", func() bool {
 		g, s := e.gaps(t, ch), e.segments(t, ch)
-		return len(s) > 0 && len(g) == 1 && g[0].End.Equal(s[0].Start)
+		return len(s) > 0 && len(g) == 2 && g[1].End.Equal(s[0].Start)
 	})
 	c.Close()
+}
+
+// TestTakesOverGaps: the recorder_down gap a cleanly stopped node left open
+// (and any other gap open when the channel starts) ends exactly where the
+// first segment starts, not when the channel was taken: no hole between.
+func TestTakesOverGaps(t *testing.T) {
+	e := newEnv(t)
+	const ch = "34020000001320000006"
+	stopped := time.Now().Add(-time.Minute)
+	e.openGap(t, ch, stopped, recordingdb.CauseRecorderDown)
+	e.openGap(t, ch, stopped.Add(-time.Hour), recordingdb.CauseCameraOffline) // left by a crash
+	e.feed(t, "live/"+ch, mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2))
+	c := e.channel(t, ch, nil)
+	testsupport.Eventually(t, wait, "a segment", func() bool { return len(e.segments(t, ch)) > 0 })
+	c.Close()
+	first := e.segments(t, ch)[0]
+	g := e.gaps(t, ch)
+	if len(g) != 2 {
+		t.Fatalf("gaps %+v", g)
+	}
+	for _, gap := range g {
+		if !gap.End.Equal(first.Start) {
+			t.Errorf("%s gap ends %v, the first segment starts %v", gap.Cause, gap.End, first.Start)
+		}
+	}
 }

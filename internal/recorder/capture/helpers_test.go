@@ -197,6 +197,17 @@ func (e *env) segments(t *testing.T, channel string) []recordingdb.Segment {
 	return out
 }
 
+// openGap inserts an open gap of channel from start, as another node (or
+// the scheduler) leaves one.
+func (e *env) openGap(t *testing.T, channel string, start time.Time, cause recordingdb.Cause) {
+	t.Helper()
+	if _, err := e.db.OpenGap(context.Background(), recordingdb.Gap{
+		ChannelID: channel, Start: start, Cause: cause, Node: "rec-other",
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // gaps returns the channel's gaps in time order (End zero while open).
 func (e *env) gaps(t *testing.T, channel string) []recordingdb.Gap {
 	t.Helper()

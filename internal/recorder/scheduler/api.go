@@ -36,7 +36,8 @@ const (
 	StopLeaseLost StopReason = "lease_lost"
 	// StopClosing: the scheduler is closing (the service stops). The
 	// scheduler opens a recorder_down gap once Stop has returned (closed
-	// by the node that records the channel next) and releases the lease.
+	// by the parent of the node that records the channel next, at its
+	// first segment) and releases the lease.
 	StopClosing StopReason = "closing"
 )
 
@@ -45,9 +46,11 @@ const (
 // scheduler's one goroutine, never concurrently, in the order of the
 // decisions; Stop returns when the channel's last segment is closed.
 type Parent interface {
-	// Start begins recording lease.ChannelID. When lease.PreviousNode is
-	// set, the parent records the recorder_down gap from lease.PreviousEnd
-	// to its first segment.
+	// Start begins recording lease.ChannelID. The parent closes the
+	// channel's open gaps (plan_off, a stopped node's recorder_down) where
+	// its recording begins — its first segment, or its own first gap. When
+	// lease.PreviousNode is set, the parent records the recorder_down gap
+	// from lease.PreviousEnd to its first segment.
 	Start(channelID string, lease Lease)
 	// Stop ends recording channelID.
 	Stop(channelID string, reason StopReason)

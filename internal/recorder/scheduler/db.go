@@ -26,7 +26,6 @@ type DB interface {
 	ReleaseLeases(ctx context.Context, node string, channels []string) error
 	// OpenGap records a hole (the plan_off gap).
 	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
-	// CloseOpenGaps ends channel's open gaps at end (a channel taken:
-	// whatever kept it unrecorded is over).
-	CloseOpenGaps(ctx context.Context, channel string, end time.Time) (int, error)
+	// RecordedUntil is the end of channel's last segment or closed gap.
+	RecordedUntil(ctx context.Context, channel string) (time.Time, error)
 }

@@ -111,7 +111,9 @@ func (s *Scheduler) stopInactive(active map[string]recordingdb.Plan, planned map
 		}
 		s.Log.Info("record plan off; recording stopped", "node", s.Node, "channel_id", ch)
 		ctx, cancel := s.dbCtx()
-		_, err := s.DB.OpenGap(ctx, recordingdb.Gap{ChannelID: ch, Start: now, Cause: recordingdb.CausePlanOff, Node: s.Node})
+		_, err := s.DB.OpenGap(ctx, recordingdb.Gap{
+			ChannelID: ch, Start: s.gapStart(ctx, ch, now), Cause: recordingdb.CausePlanOff, Node: s.Node,
+		})
 		cancel()
 		if err != nil {
 			s.Log.Warn("cannot record plan_off gap", "channel_id", ch, "error", err)
@@ -122,8 +124,8 @@ func (s *Scheduler) stopInactive(active map[string]recordingdb.Plan, planned map
 
 // adopt takes over the leases the database says this node holds but it
 // does not record: its own from before a crash and restart (the
-// recorder's repair recorded the hole; the gaps the crash left open are
-// closed). Those whose plan is off are given up.
+// recorder's repair recorded the hole; the parent closes the gaps the
+// crash left open). Those whose plan is off are given up.
 func (s *Scheduler) adopt(renewed []string, active map[string]recordingdb.Plan) {
 	var released []string
 	for _, ch := range renewed {
@@ -136,7 +138,7 @@ func (s *Scheduler) adopt(renewed []string, active map[string]recordingdb.Plan) 
 			continue
 		}
 		now := s.Now()
-		s.start(Lease{ChannelID: ch, RetentionDays: p.RetentionDays, AcquiredAt: now}, now)
+		s.start(Lease{ChannelID: ch, RetentionDays: p.RetentionDays, AcquiredAt: now})
 	}
 	s.release(released)
 }
@@ -217,21 +219,16 @@ func (s *Scheduler) take(channels []string, maxHeld int, active map[string]recor
 				"node", s.Node, "channel_id", l.ChannelID, "previous_node", l.PreviousNode,
 				"previous_end", l.PreviousEnd)
 		}
-		s.start(lease, now)
+		s.start(lease)
 	}
 	return taken
 }
 
-// start records lease's channel. Whatever kept it unrecorded until now
-// (its plan off, a stopped node, the gaps a crashed node left open) ends:
-// this node explains what follows.
-func (s *Scheduler) start(lease Lease, now time.Time) {
-	ctx, cancel := s.dbCtx()
-	_, err := s.DB.CloseOpenGaps(ctx, lease.ChannelID, now)
-	cancel()
-	if err != nil {
-		s.Log.Warn("cannot close the channel's open gaps", "channel_id", lease.ChannelID, "error", err)
-	}
+// start records lease's channel. The gaps that explain why it was not
+// recorded until now (its plan off, a stopped node, what a crashed node
+// left open) stay open: the parent closes them where its recording begins,
+// so that no hole is left between the lease and the first segment.
+func (s *Scheduler) start(lease Lease) {
 	s.held[lease.ChannelID] = lease
 	s.Log.Info("recording channel", "node", s.Node, "channel_id", lease.ChannelID,
 		"retention_days", lease.RetentionDays)
@@ -254,8 +251,8 @@ func (s *Scheduler) release(channels []string) {
 }
 
 // stopAll stops every held channel, opens a recorder_down gap for each —
-// whoever records it next closes it (take), so the hole until then is
-// explained — and releases the leases, so that another node takes them at
+// whoever records it next closes it where its recording begins, so the
+// hole until then is explained — and releases the leases, so that another node takes them at
 // its next round (Close).
 func (s *Scheduler) stopAll() {
 	channels := make([]string, 0, len(s.held))
@@ -272,13 +269,31 @@ func (s *Scheduler) stopAll() {
 	now := s.Now()
 	for _, ch := range channels {
 		if _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
-			ChannelID: ch, Start: now, Cause: recordingdb.CauseRecorderDown, Node: s.Node,
+			ChannelID: ch, Start: s.gapStart(ctx, ch, now), Cause: recordingdb.CauseRecorderDown, Node: s.Node,
 			Detail: "recorder node " + s.Node + " stopped",
 		}); err != nil {
 			s.Log.Warn("cannot record the recorder_down gap of a channel stopped", "channel_id", ch, "error", err)
 		}
 	}
 	s.release(channels)
+}
+
+// gapStart is where the gap of a channel just stopped starts: where its
+// record (last segment, or the gap its capture closed at the stop) ends,
+// not now — the stop took a moment, and a segment's end, media time from
+// its first key frame's arrival, may be a little ahead of the clock — so
+// that segments and gaps neither leave a hole nor overlap; now when the
+// channel has no record or the index cannot tell.
+func (s *Scheduler) gapStart(ctx context.Context, ch string, now time.Time) time.Time {
+	until, err := s.DB.RecordedUntil(ctx, ch)
+	if err != nil {
+		s.Log.Warn("cannot read where the channel's record ends; its gap starts now", "channel_id", ch, "error", err)
+		return now
+	}
+	if until.IsZero() {
+		return now
+	}
+	return until
 }
 
 // dbCtx bounds one database step by Timeout; Close cancels it.

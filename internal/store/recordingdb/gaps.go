@@ -89,6 +89,24 @@ WHERE channel_id = $1 AND end_at IS NULL`, channel, end)
 	return int(tag.RowsAffected()), nil
 }
 
+// RecordedUntil is where channel's record ends: the end of its last
+// segment (open or closed) or of its last closed gap, whichever is later;
+// the zero time when it has neither. A gap opened when the channel stops
+// being recorded starts there, so that nothing is left unexplained between.
+func (db *DB) RecordedUntil(ctx context.Context, channel string) (time.Time, error) {
+	var end *time.Time
+	if err := db.Pool.QueryRow(ctx, `SELECT greatest(
+    (SELECT end_at FROM recordings WHERE channel_id = $1 AND NOT deleting ORDER BY start_at DESC LIMIT 1),
+    (SELECT end_at FROM recording_gaps WHERE channel_id = $1 AND end_at IS NOT NULL ORDER BY start_at DESC LIMIT 1))`,
+		channel).Scan(&end); err != nil {
+		return time.Time{}, fmt.Errorf("recorded until of %s: %w", channel, err)
+	}
+	if end == nil {
+		return time.Time{}, nil
+	}
+	return *end, nil
+}
+
 // OpenGaps returns channel's open gaps, oldest first.
 func (db *DB) OpenGaps(ctx context.Context, channel string) ([]Gap, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, channel_id, start_at, end_at, cause, detail, node

@@ -188,6 +188,41 @@ func TestGaps(t *testing.T) {
 	}
 }
 
+// TestRecordedUntil: the later of the last segment's end and the last
+// closed gap's end; zero for a channel with neither.
+func TestRecordedUntil(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	until := func(want time.Time) {
+		t.Helper()
+		if got, err := db.RecordedUntil(ctx, chA); err != nil || !got.Equal(want) {
+			t.Fatalf("recorded until %v, %v; want %v", got, err, want)
+		}
+	}
+	until(time.Time{})
+	addSegment(t, db, chA, "a", t0, t0.Add(time.Minute), 30)
+	until(t0.Add(time.Minute))
+	g, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0.Add(time.Minute), Cause: recordingdb.CauseStreamError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t0.Add(time.Minute)) // an open gap does not count
+	if err := db.CloseGap(ctx, g, t0.Add(90*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	until(t0.Add(90 * time.Second))
+	// An open segment counts as far as its fragments reach.
+	id, err := db.OpenSegment(ctx, recordingdb.Segment{ChannelID: chA, Start: t0.Add(2 * time.Minute), ObjectKey: "open",
+		RetentionDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExtendSegment(ctx, id, t0.Add(150*time.Second), 10); err != nil {
+		t.Fatal(err)
+	}
+	until(t0.Add(150 * time.Second))
+}
+
 func TestTimeline(t *testing.T) {
 	db := open(t)
 	ctx := context.Background()
