@@ -97,7 +97,7 @@ func TestRecorderRecordsCameras(t *testing.T) {
 		}
 		rows.Close()
 		for _, g := range segs {
-			if g.open || g.store != "dir" || g.node != "rec-e2e" {
+			if g.open || g.store != "dir://rec-e2e" || g.node != "rec-e2e" {
 				t.Errorf("%s: %+v after the recorder stopped", ch, g)
 			}
 		}

@@ -38,13 +38,14 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	objects, err := objstore.New(ctx, storeConfig(cfg.Storage))
+	rc := cfg.Recorder
+	node := rc.NodeName()
+	store, err := objstore.New(ctx, storeConfig(cfg.Storage))
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	defer objects.Close()
-	rc := cfg.Recorder
-	node := rc.NodeName()
+	defer store.Close()
+	objects := nodeNamed(store, node)
 	loc, err := rc.Location()
 	if err != nil {
 		return fmt.Errorf("recorder.time_zone: %w", err)

@@ -108,6 +108,9 @@ func (f *space) set(s objstore.Space, err error) {
 	f.mu.Unlock()
 }
 
+// Name is the directory store's, as the segments of openDB have it.
+func (f *space) Name() string { return objstore.KindDir }
+
 func (f *space) Space(context.Context) (objstore.Space, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -115,7 +118,8 @@ func (f *space) Space(context.Context) (objstore.Space, error) {
 }
 
 // openDB returns a database with a channel and segments of total bytes
-// started within the last day, and one older.
+// started within the last day in the dir store, one older, and one in
+// another node's store (neither counts).
 func openDB(t *testing.T, url string, bytes int64) *recordingdb.DB {
 	t.Helper()
 	db := recordingdb.New(storetest.Open(t, url, 4))
@@ -132,13 +136,15 @@ func openDB(t *testing.T, url string, bytes int64) *recordingdb.DB {
 	for i, s := range []struct {
 		start time.Time
 		bytes int64
+		store string
 	}{
-		{now.Add(-25 * time.Hour), 1 << 40}, // before the window
-		{now.Add(-23 * time.Hour), bytes / 2},
-		{now.Add(-time.Minute), bytes - bytes/2},
+		{now.Add(-25 * time.Hour), 1 << 40, objstore.KindDir}, // before the window
+		{now.Add(-23 * time.Hour), bytes / 2, objstore.KindDir},
+		{now.Add(-time.Minute), bytes - bytes/2, objstore.KindDir},
+		{now.Add(-time.Hour), 1 << 40, "dir://other-node"}, // another node's disk
 	} {
 		if _, err := db.OpenSegment(ctx, recordingdb.Segment{
-			ChannelID: ch, Start: s.start, End: s.start.Add(time.Minute), Bytes: s.bytes,
+			ChannelID: ch, Start: s.start, End: s.start.Add(time.Minute), Bytes: s.bytes, Store: s.store,
 			ObjectKey: ch + "/" + string(rune('a'+i)) + ".mp4", RetentionDays: 30,
 		}); err != nil {
 			t.Fatal(err)
@@ -167,7 +173,7 @@ func TestNotifier(t *testing.T) {
 	url := pgtest.NewDB(t)
 	db := openDB(t, url, 10*gb)
 	ctx := context.Background()
-	got, err := db.BytesWritten(ctx, now.Add(-24*time.Hour))
+	got, err := db.BytesWritten(ctx, objstore.KindDir, now.Add(-24*time.Hour))
 	if err != nil || got != 10*gb {
 		t.Fatalf("bytes written %d, %v; want %d", got, err, 10*gb)
 	}

@@ -41,13 +41,18 @@ const (
 // DB is the part of the recordings index the guard reads
 // (*recordingdb.DB).
 type DB interface {
-	// BytesWritten returns the bytes of the segments started since.
-	BytesWritten(ctx context.Context, since time.Time) (int64, error)
+	// BytesWritten returns the bytes of the segments of objectStore
+	// started since.
+	BytesWritten(ctx context.Context, objectStore string, since time.Time) (int64, error)
 }
 
-// Store is the part of the object store the guard reads (objstore.Store).
+// Store is the part of the object store the guard reads (objstore.Store):
+// its space, and its name in the index — the write rate is that of the
+// segments written to this store (a shared bucket: every node's; a
+// node's directory: its own).
 type Store interface {
 	Space(ctx context.Context) (objstore.Space, error)
+	Name() string
 }
 
 // Reporter publishes the guard's state where the console sees it
@@ -241,7 +246,7 @@ func (g *Guard) check() {
 	ctx, cancel := context.WithTimeout(g.ctx, g.Timeout)
 	defer cancel()
 	now := g.Now()
-	written, err := g.DB.BytesWritten(ctx, now.Add(-g.Window))
+	written, err := g.DB.BytesWritten(ctx, g.Store.Name(), now.Add(-g.Window))
 	if err != nil {
 		g.failed("cannot read the write rate from the index", err)
 		return

@@ -42,7 +42,7 @@ func (s *Sweeper) round() {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.Timeout)
 	defer cancel()
-	backlog, err := s.DB.SweepBacklog(ctx, st.now, s.RetentionLimit)
+	backlog, err := s.DB.SweepBacklog(ctx, s.Objects.Name(), st.now, s.RetentionLimit)
 	if err != nil {
 		s.failed("cannot count the sweeper's backlog", err)
 		return
@@ -59,7 +59,7 @@ func (s *Sweeper) next(st *roundState) (segs []recordingdb.Segment, ok bool) {
 	if segs, ok = s.marked(ctx); !ok || len(segs) > 0 {
 		return segs, ok
 	}
-	n, err := s.DB.MarkExpired(ctx, st.now, s.RetentionLimit, s.Batch)
+	n, err := s.DB.MarkExpired(ctx, s.Objects.Name(), st.now, s.RetentionLimit, s.Batch)
 	if err != nil {
 		s.failed("cannot mark expired segments", err)
 		return nil, false
@@ -84,7 +84,7 @@ func (s *Sweeper) next(st *roundState) (segs []recordingdb.Segment, ok bool) {
 	if st.avg > 0 {
 		limit = int(min((st.reclaim+st.avg-1)/st.avg, int64(s.Batch)))
 	}
-	if n, err = s.DB.MarkOldest(ctx, limit); err != nil {
+	if n, err = s.DB.MarkOldest(ctx, s.Objects.Name(), limit); err != nil {
 		s.failed("cannot mark the oldest segments", err)
 		return nil, false
 	}
@@ -95,7 +95,7 @@ func (s *Sweeper) next(st *roundState) (segs []recordingdb.Segment, ok bool) {
 }
 
 func (s *Sweeper) marked(ctx context.Context) ([]recordingdb.Segment, bool) {
-	segs, err := s.DB.Marked(ctx, s.Batch)
+	segs, err := s.DB.Marked(ctx, s.Objects.Name(), s.Batch)
 	if err != nil {
 		s.failed("cannot read the segments marked for deletion", err)
 		return nil, false

@@ -35,9 +35,12 @@ const (
 )
 
 // Objects is the part of the object store the sweeper uses
-// (objstore.Store): a batch delete where missing keys are no error.
+// (objstore.Store): a batch delete where missing keys are no error, and
+// the store's name in the index — the sweeper takes only the rows of its
+// own store (another node's directory is not reachable from here).
 type Objects interface {
 	Delete(ctx context.Context, keys []string) error
+	Name() string
 }
 
 // Reclaimer says how many bytes of unexpired video must go so that the

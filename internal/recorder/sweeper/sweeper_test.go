@@ -233,10 +233,50 @@ func TestRetentionLimit(t *testing.T) {
 	}
 }
 
-// failing is a store whose deletes fail.
-type failing struct{}
+// nodeDir is a directory store under a node's name, as recorder.Run
+// names it ("dir://<node>").
+type nodeDir struct {
+	objstore.Store
+	node string
+}
+
+func (d nodeDir) Name() string { return "dir://" + d.node }
+
+// TestNodesApart: two nodes' directory stores share the index; each
+// node's sweeper deletes only its own store's expired segments (the other
+// node's files are not on its disk), and counts only them as its backlog.
+func TestNodesApart(t *testing.T) {
+	a := newFixture(t, func(t testing.TB) objstore.Store { return nodeDir{backends[0].open(t), "a"} })
+	b := &fixture{t: t, db: a.db, store: nodeDir{backends[0].open(t), "b"}}
+	const ch = "34020000001310000001"
+	idA, keyA := a.segment(ch, now.Add(-31*day), 30, 10, false)
+	idB, keyB := b.segment(ch, now.Add(-31*day-time.Minute), 30, 10, false)
+
+	s := a.sweeper(a.store)
+	s.RetentionLimit = time.Hour
+	s.round()
+	if o, r := a.exists(idA, keyA); o || r {
+		t.Errorf("node a's expired segment: object %v, row %v", o, r)
+	}
+	if o, r := b.exists(idB, keyB); !o || !r {
+		t.Fatalf("node b's segment after node a's sweep: object %v, row %v", o, r)
+	}
+	if got := testutil.ToFloat64(s.Metrics.Backlog); got != 0 {
+		t.Errorf("node a's backlog %v counts node b's segment", got)
+	}
+	sb := b.sweeper(b.store)
+	sb.round()
+	if o, r := b.exists(idB, keyB); o || r {
+		t.Errorf("node b's expired segment after its own sweep: object %v, row %v", o, r)
+	}
+}
+
+// failing is a store named name whose deletes fail.
+type failing struct{ name string }
 
 func (failing) Delete(context.Context, []string) error { return errors.New("storage unreachable") }
+
+func (f failing) Name() string { return f.name }
 
 // TestResume: a round that fails between the steps (objects not deleted;
 // objects deleted but the rows not) leaves its rows marked, out of the
@@ -251,7 +291,7 @@ func TestResume(t *testing.T) {
 				id, key := f.segment(ch, now.Add(-31*day-time.Duration(i)*time.Minute), 30, 10, false)
 				segs = append(segs, seg{id, key})
 			}
-			s := f.sweeper(failing{})
+			s := f.sweeper(failing{f.store.Name()})
 			s.round()
 			if got := testutil.ToFloat64(s.Metrics.Errors); got != 1 {
 				t.Fatalf("errors %v", got)

@@ -203,14 +203,15 @@ func (db *DB) DeleteOpenSegment(ctx context.Context, id int64) error {
 	return nil
 }
 
-// BytesWritten returns the bytes of the segments started since since, by
-// every node: the write rate the capacity guard projects. One range read
-// over start_at (recordings_start_brin_idx).
-func (db *DB) BytesWritten(ctx context.Context, since time.Time) (int64, error) {
+// BytesWritten returns the bytes of the segments of objectStore started
+// since since, by every node writing there: the write rate the capacity
+// guard projects onto that store's free space. One range read over
+// start_at (recordings_start_brin_idx).
+func (db *DB) BytesWritten(ctx context.Context, objectStore string, since time.Time) (int64, error) {
 	var n int64
-	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(bytes), 0)::bigint FROM recordings WHERE start_at >= $1`,
-		since).Scan(&n); err != nil {
-		return 0, fmt.Errorf("bytes written since %s: %w", since.Format(time.RFC3339), err)
+	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(bytes), 0)::bigint FROM recordings
+WHERE start_at >= $2 AND store = $1`, objectStore, since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("bytes written to %s since %s: %w", objectStore, since.Format(time.RFC3339), err)
 	}
 	return n, nil
 }

@@ -419,25 +419,25 @@ func TestSweeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := t0.Add(7*day + time.Minute)
-	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 5 {
+	if n, err := db.SweepBacklog(ctx, "dir", now, 0); err != nil || n != 5 {
 		t.Fatalf("backlog %d, %v", n, err)
 	}
-	n, err := db.MarkExpired(ctx, now, 0, 3)
+	n, err := db.MarkExpired(ctx, "dir", now, 0, 3)
 	if err != nil || n != 3 {
 		t.Fatalf("marked %d, %v", n, err)
 	}
-	n, err = db.MarkExpired(ctx, now, 0, 100)
+	n, err = db.MarkExpired(ctx, "dir", now, 0, 100)
 	if err != nil || n != 2 {
 		t.Fatalf("marked %d more, %v", n, err)
 	}
-	if n, _ := db.MarkExpired(ctx, now, 0, 100); n != 0 {
+	if n, _ := db.MarkExpired(ctx, "dir", now, 0, 100); n != 0 {
 		t.Fatalf("marked %d again", n)
 	}
-	marked, err := db.Marked(ctx, 100)
+	marked, err := db.Marked(ctx, "dir", 100)
 	if err != nil || len(marked) != 5 || marked[0].ID != all[0] || marked[4].ID != all[4] || !marked[0].Deleting {
 		t.Fatalf("marked %+v, %v", marked, err)
 	}
-	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 5 {
+	if n, err := db.SweepBacklog(ctx, "dir", now, 0); err != nil || n != 5 {
 		t.Fatalf("backlog when marked %d, %v", n, err)
 	}
 	// A crash after deleting some objects: the rest are found again, and
@@ -445,7 +445,7 @@ func TestSweeper(t *testing.T) {
 	if err := db.DeleteSegments(ctx, []int64{marked[0].ID, marked[1].ID}); err != nil {
 		t.Fatal(err)
 	}
-	again, err := db.Marked(ctx, 100)
+	again, err := db.Marked(ctx, "dir", 100)
 	if err != nil || len(again) != 3 || again[0].ID != all[2] {
 		t.Fatalf("after a crash %+v, %v", again, err)
 	}
@@ -453,27 +453,27 @@ func TestSweeper(t *testing.T) {
 	if err := db.DeleteSegments(ctx, []int64{marked[0].ID, again[0].ID, again[1].ID, again[2].ID, all[9]}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 0 {
+	if n, err := db.SweepBacklog(ctx, "dir", now, 0); err != nil || n != 0 {
 		t.Fatalf("backlog after %d, %v", n, err)
 	}
 	var left int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM recordings`).Scan(&left); err != nil || left != 6 {
 		t.Fatalf("%d rows left, %v", left, err)
 	}
-	if m, _ := db.Marked(ctx, 100); len(m) != 0 {
+	if m, _ := db.Marked(ctx, "dir", 100); len(m) != 0 {
 		t.Fatalf("still marked %+v", m)
 	}
 	// Overwrite-oldest marks the oldest closed ones, expired or not.
-	n, err = db.MarkOldest(ctx, 2)
+	n, err = db.MarkOldest(ctx, "dir", 2)
 	if err != nil || n != 2 {
 		t.Fatalf("oldest %d, %v", n, err)
 	}
-	marked, err = db.Marked(ctx, 100)
+	marked, err = db.Marked(ctx, "dir", 100)
 	if err != nil || len(marked) != 2 || marked[0].ID != all[5] || marked[1].ID != all[6] {
 		t.Fatalf("oldest marked %+v, %v", marked, err)
 	}
 	for _, limit := range []int{0, -1} {
-		if _, err := db.MarkExpired(ctx, now, 0, limit); !errors.Is(err, store.ErrInvalid) {
+		if _, err := db.MarkExpired(ctx, "dir", now, 0, limit); !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("limit %d: %v", limit, err)
 		}
 	}
@@ -497,23 +497,23 @@ func TestRetentionLimit(t *testing.T) {
 		ObjectKey: "open", RetentionDays: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.SweepBacklog(ctx, now, 0); err != nil || n != 0 {
+	if n, err := db.SweepBacklog(ctx, "dir", now, 0); err != nil || n != 0 {
 		t.Fatalf("backlog without a limit %d, %v", n, err)
 	}
-	if n, err := db.MarkExpired(ctx, now, 0, 100); err != nil || n != 0 {
+	if n, err := db.MarkExpired(ctx, "dir", now, 0, 100); err != nil || n != 0 {
 		t.Fatalf("a limit of 0 marked %d, %v", n, err)
 	}
-	if n, err := db.SweepBacklog(ctx, now, 2*time.Hour); err != nil || n != 2 {
+	if n, err := db.SweepBacklog(ctx, "dir", now, 2*time.Hour); err != nil || n != 2 {
 		t.Fatalf("backlog with a 2h limit %d, %v", n, err)
 	}
-	if n, err := db.MarkExpired(ctx, now, 2*time.Hour, 100); err != nil || n != 2 {
+	if n, err := db.MarkExpired(ctx, "dir", now, 2*time.Hour, 100); err != nil || n != 2 {
 		t.Fatalf("a 2h limit marked %d, %v", n, err)
 	}
-	marked, err := db.Marked(ctx, 100)
+	marked, err := db.Marked(ctx, "dir", 100)
 	if err != nil || len(marked) != 2 || marked[0].ID != ids[0] || marked[1].ID != ids[1] {
 		t.Fatalf("marked %+v, %v", marked, err)
 	}
-	if _, err := db.MarkExpired(ctx, now, -time.Hour, 100); !errors.Is(err, store.ErrInvalid) {
+	if _, err := db.MarkExpired(ctx, "dir", now, -time.Hour, 100); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("negative limit: %v", err)
 	}
 }
@@ -525,8 +525,59 @@ func TestBytesWritten(t *testing.T) {
 	addSegment(t, db, chA, "a", t0.Add(-time.Hour), t0.Add(-time.Minute), 30) // before: not counted
 	addSegment(t, db, chA, "a", t0, t0.Add(time.Minute), 30)
 	addSegment(t, db, chB, "b", t0.Add(time.Minute), t0.Add(2*time.Minute), 30)
-	n, err := db.BytesWritten(ctx, t0)
+	n, err := db.BytesWritten(ctx, "dir", t0)
 	if err != nil || n != 2000 {
 		t.Fatalf("bytes %d, %v", n, err)
+	}
+}
+
+// TestStoresApart: every sweeper step and the write rate take only the
+// rows of the store they are given — two nodes' directories are two
+// stores, so one node never deletes rows whose files are on the other's
+// disk.
+func TestStoresApart(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	ids := map[string][]int64{}
+	for i, st := range []string{"dir://a", "dir://b", "dir://a", "s3://rec/"} {
+		start := t0.Add(time.Duration(i) * time.Minute)
+		id, err := db.OpenSegment(ctx, recordingdb.Segment{
+			ChannelID: chA, Start: start, ObjectKey: key(chA, start), Store: st, RetentionDays: 1, Node: "a",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CloseSegment(ctx, id, start.Add(time.Minute), 100, recordingdb.Info{VideoCodec: "h264"}); err != nil {
+			t.Fatal(err)
+		}
+		ids[st] = append(ids[st], id)
+	}
+	now := t0.Add(48 * time.Hour) // all expired
+	for st, want := range map[string]int64{"dir://a": 200, "dir://b": 100, "s3://rec/": 100, "dir": 0} {
+		if n, err := db.BytesWritten(ctx, st, t0); err != nil || n != want {
+			t.Errorf("bytes written to %s %d, %v; want %d", st, n, err, want)
+		}
+	}
+	if n, err := db.MarkExpired(ctx, "dir://a", now, 0, 100); err != nil || n != 2 {
+		t.Fatalf("marked %d of dir://a, %v", n, err)
+	}
+	if m, err := db.Marked(ctx, "dir://b", 100); err != nil || len(m) != 0 {
+		t.Fatalf("dir://b sees %+v marked, %v", m, err)
+	}
+	m, err := db.Marked(ctx, "dir://a", 100)
+	if err != nil || len(m) != 2 || m[0].ID != ids["dir://a"][0] || m[1].ID != ids["dir://a"][1] {
+		t.Fatalf("dir://a marked %+v, %v", m, err)
+	}
+	if n, err := db.SweepBacklog(ctx, "dir://b", now, 0); err != nil || n != 1 {
+		t.Fatalf("backlog of dir://b %d, %v", n, err)
+	}
+	if n, err := db.MarkOldest(ctx, "s3://rec/", 100); err != nil || n != 1 {
+		t.Fatalf("oldest of s3 %d, %v", n, err)
+	}
+	if m, err := db.Marked(ctx, "s3://rec/", 100); err != nil || len(m) != 1 || m[0].ID != ids["s3://rec/"][0] {
+		t.Fatalf("s3 marked %+v, %v", m, err)
+	}
+	if _, err := db.MarkExpired(ctx, "", now, 0, 100); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("no store: %v", err)
 	}
 }
