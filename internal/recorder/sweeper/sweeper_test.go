@@ -411,7 +411,8 @@ func TestRun(t *testing.T) {
 
 func TestInitializeRefuses(t *testing.T) {
 	for _, s := range []*Sweeper{
-		{Objects: failing{}}, {DB: &recordingdb.DB{}},
+		{Objects: failing{}},
+		{DB: &recordingdb.DB{}},
 		{DB: &recordingdb.DB{}, Objects: failing{}, RetentionLimit: -time.Second},
 	} {
 		if err := s.Initialize(); err == nil {

@@ -84,7 +84,7 @@ func (db *DB) segments(ctx context.Context, what, query string, args ...any) ([]
 // ignored.
 func (db *DB) OpenSegment(ctx context.Context, s Segment) (int64, error) {
 	if s.ChannelID == "" || s.ObjectKey == "" || s.Start.IsZero() || s.RetentionDays < 1 || s.Bytes < 0 ||
-		!s.Info.valid() {
+		!s.valid() {
 		return 0, fmt.Errorf("open segment %q of %q: %w", s.ObjectKey, s.ChannelID, store.ErrInvalid)
 	}
 	if s.End.Before(s.Start) {

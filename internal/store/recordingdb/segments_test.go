@@ -212,8 +212,10 @@ func TestRecordedUntil(t *testing.T) {
 	}
 	until(t0.Add(90 * time.Second))
 	// An open segment counts as far as its fragments reach.
-	id, err := db.OpenSegment(ctx, recordingdb.Segment{ChannelID: chA, Start: t0.Add(2 * time.Minute), ObjectKey: "open",
-		RetentionDays: 1})
+	id, err := db.OpenSegment(ctx, recordingdb.Segment{
+		ChannelID: chA, Start: t0.Add(2 * time.Minute), ObjectKey: "open",
+		RetentionDays: 1,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,8 +495,10 @@ func TestRetentionLimit(t *testing.T) {
 		ids = append(ids, addSegment(t, db, chA, "a", end.Add(-time.Minute), end, 30))
 	}
 	// An open one older than the limit stays (it is being written).
-	if _, err := db.OpenSegment(ctx, recordingdb.Segment{ChannelID: chB, Start: t0, End: t0.Add(time.Hour),
-		ObjectKey: "open", RetentionDays: 1}); err != nil {
+	if _, err := db.OpenSegment(ctx, recordingdb.Segment{
+		ChannelID: chB, Start: t0, End: t0.Add(time.Hour),
+		ObjectKey: "open", RetentionDays: 1,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := db.SweepBacklog(ctx, "dir", now, 0); err != nil || n != 0 {
