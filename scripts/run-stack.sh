@@ -192,7 +192,8 @@ $(printf '%s\n' "$examples" | sed 's/^/               /')
   !! DEVELOPMENT DEVICE PASSWORD: $SHARPEYES_SIP_PASSWORD (sip.password) — never use it in production !!
 MSG
 if [ -z "${SHARPEYES_DATABASE_URL:-}" ]; then
-	grep -ho 'port=[0-9]*' var/log/sipserver.log | tail -n 1 | sed 's/port=/  PostgreSQL 127.0.0.1:/; s/$/  (private cluster in var\/pgdata, user sharpeyes, database sharpeyes)/'
+	# The cluster's own lines only: 'port=[0-9]*' alone also matched transport=udp (an empty port).
+	grep -h 'PostgreSQL cluster' var/log/sipserver.log | grep -o ' port=[0-9][0-9]*' | tail -n 1 | sed 's/ port=/  PostgreSQL 127.0.0.1:/; s/$/  (private cluster in var\/pgdata, user sharpeyes, database sharpeyes)/'
 fi
 wait -n "${pids[@]}" "${sim_pids[@]}" || true
 say "a service exited; see var/log/"
