@@ -112,7 +112,8 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	defer sw.Close()
 	sched := &scheduler.Scheduler{
 		Node: node, URL: "http://" + advertised(rt.HTTP.Addr(), node), DB: db, Parent: rec,
-		LeaseTTL: rc.LeaseTTL.Std(), MaxChannels: rc.MaxChannels, Defaults: defaults, Location: loc, Log: log,
+		LeaseTTL: rc.LeaseTTL.Std(), MaxChannels: rc.MaxChannels, Defaults: defaults,
+		RetentionLimit: rc.RetentionLimit.Std(), Location: loc, Log: log,
 	}
 	if err := sched.Initialize(); err != nil {
 		return err

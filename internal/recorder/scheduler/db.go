@@ -10,8 +10,9 @@ import (
 // DB is the part of the recorder's index the scheduler uses
 // (*recordingdb.DB). Lease expiry is the database's clock.
 type DB interface {
-	// Heartbeat records that node is alive and serves at url.
-	Heartbeat(ctx context.Context, node, url string) error
+	// Heartbeat records that the beat's node is alive, where it serves and
+	// its retention settings.
+	Heartbeat(ctx context.Context, b recordingdb.Beat) error
 	// LiveNodes returns the nodes whose heartbeat is within the duration.
 	LiveNodes(ctx context.Context, within time.Duration) ([]recordingdb.Node, error)
 	// EffectivePlans returns every channel's effective record plan.

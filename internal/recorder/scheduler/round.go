@@ -26,7 +26,13 @@ func (s *Scheduler) round() {
 		s.rounds++
 		s.heldCount.Store(int64(len(s.held)))
 	}()
-	if err := s.DB.Heartbeat(ctx, s.Node, s.URL); err != nil {
+	beat := recordingdb.Beat{
+		Node: s.Node, URL: s.URL, Started: s.rounds == 0,
+		Retention: recordingdb.Retention{
+			StandardDays: s.Defaults.StandardDays, KeyDays: s.Defaults.KeyDays, Limit: s.RetentionLimit,
+		},
+	}
+	if err := s.DB.Heartbeat(ctx, beat); err != nil {
 		s.Log.Warn("recorder heartbeat failed", "node", s.Node, "error", err)
 	}
 	renewed, err := s.DB.RenewLeases(ctx, s.Node, s.LeaseTTL)

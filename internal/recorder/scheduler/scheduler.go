@@ -51,6 +51,10 @@ type Scheduler struct {
 	// Defaults are the retention days of channels whose plans set none
 	// (standard and key retention class; recorder config).
 	Defaults recordingdb.Defaults
+	// RetentionLimit caps every segment's age (recorder config; 0: none).
+	// The scheduler only publishes it with Defaults in its heartbeats, for
+	// the console; the sweeper applies it.
+	RetentionLimit time.Duration
 	// Location is the time zone of the plans' schedules; nil means UTC.
 	Location *time.Location
 	// PlanInterval is how often the effective plans are read again (they

@@ -2,6 +2,7 @@ package recordingdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,29 @@ type Node struct {
 	URL         string
 	StartedAt   time.Time
 	HeartbeatAt time.Time
+	// Retention is the node's retention settings, as of its last heartbeat.
+	Retention Retention
+}
+
+// Retention is what a recorder node's configuration keeps: StandardDays
+// and KeyDays for channels whose plans set no retention (retention class
+// standard and key), and Limit, a cap on every segment's age (0: none).
+type Retention struct {
+	StandardDays int
+	KeyDays      int
+	Limit        time.Duration
+}
+
+// Beat is one heartbeat of a recorder node.
+type Beat struct {
+	// Node names the node; URL is where it serves, for operators.
+	Node string
+	URL  string
+	// Retention is the node's retention settings, published for the console.
+	Retention Retention
+	// Started marks the node's first heartbeat since it started:
+	// started_at becomes now.
+	Started bool
 }
 
 // Lease is a channel a node took in AcquireLeases, with what it needs to
@@ -31,39 +55,77 @@ type Lease struct {
 	PreviousEnd time.Time
 }
 
-// Heartbeat records that node (serving its API at url) is alive, by the
-// database's clock.
-func (db *DB) Heartbeat(ctx context.Context, node, url string) error {
-	if node == "" {
-		return fmt.Errorf("heartbeat: empty node: %w", store.ErrInvalid)
+// Heartbeat records that b's node is alive, by the database's clock, with
+// its URL and retention settings; a Started beat sets its start time too.
+func (db *DB) Heartbeat(ctx context.Context, b Beat) error {
+	r := b.Retention
+	if b.Node == "" || r.StandardDays < 1 || r.KeyDays < 1 || r.Limit < 0 {
+		return fmt.Errorf("heartbeat of %q: retention %+v: %w", b.Node, r, store.ErrInvalid)
 	}
 	_, err := db.Pool.Exec(ctx, `
-INSERT INTO recorder_nodes (node, url) VALUES ($1, $2)
-ON CONFLICT (node) DO UPDATE SET url = excluded.url, heartbeat_at = now()`, node, url)
+INSERT INTO recorder_nodes AS n (node, url, standard_days, key_days, retention_limit)
+VALUES ($1, $2, $3, $4, nullif($5::interval, '0'))
+ON CONFLICT (node) DO UPDATE SET url = excluded.url, heartbeat_at = now(),
+    started_at = CASE WHEN $6 THEN now() ELSE n.started_at END,
+    standard_days = excluded.standard_days, key_days = excluded.key_days,
+    retention_limit = excluded.retention_limit`,
+		b.Node, b.URL, r.StandardDays, r.KeyDays, r.Limit, b.Started)
 	if err != nil {
-		return fmt.Errorf("heartbeat of %s: %w", node, err)
+		return fmt.Errorf("heartbeat of %s: %w", b.Node, err)
 	}
 	return nil
+}
+
+// nodeColumns are the columns scanned by scanNode; the limit is read in
+// microseconds.
+const nodeColumns = `node, url, started_at, heartbeat_at, standard_days, key_days,
+    (extract(epoch FROM coalesce(retention_limit, interval '0')) * 1000000)::bigint`
+
+// scanNode scans the nodeColumns of a row.
+func scanNode(r pgx.CollectableRow) (Node, error) {
+	var n Node
+	var limitMicros int64
+	err := r.Scan(&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt, &n.Retention.StandardDays, &n.Retention.KeyDays,
+		&limitMicros)
+	n.Retention.Limit = time.Duration(limitMicros) * time.Microsecond
+	return n, err
 }
 
 // LiveNodes returns the nodes whose last heartbeat is within the given
 // duration of the database's now, ordered by name. A caller's fair share
 // of the channels is their number over len(LiveNodes).
 func (db *DB) LiveNodes(ctx context.Context, within time.Duration) ([]Node, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT node, url, started_at, heartbeat_at FROM recorder_nodes
+	rows, err := db.Pool.Query(ctx, `SELECT `+nodeColumns+` FROM recorder_nodes
 WHERE heartbeat_at > now() - $1::interval ORDER BY node`, within)
 	if err != nil {
 		return nil, fmt.Errorf("live recorder nodes: %w", err)
 	}
-	nodes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Node, error) {
-		var n Node
-		err := r.Scan(&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt)
-		return n, err
-	})
+	nodes, err := pgx.CollectRows(rows, scanNode)
 	if err != nil {
 		return nil, fmt.Errorf("live recorder nodes: %w", err)
 	}
 	return nodes, nil
+}
+
+// LiveRetention returns the retention settings of the live recorder nodes
+// (heartbeat within the given duration of the database's now), and false
+// when none is live. The nodes of a fleet share one configuration; if live
+// nodes disagree (a rolling change), the one whose heartbeat is the most
+// recent wins.
+func (db *DB) LiveRetention(ctx context.Context, within time.Duration) (Retention, bool, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+nodeColumns+` FROM recorder_nodes
+WHERE heartbeat_at > now() - $1::interval ORDER BY heartbeat_at DESC, node LIMIT 1`, within)
+	if err != nil {
+		return Retention{}, false, fmt.Errorf("live recorder retention: %w", err)
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, scanNode)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Retention{}, false, nil
+	}
+	if err != nil {
+		return Retention{}, false, fmt.Errorf("live recorder retention: %w", err)
+	}
+	return n.Retention, true, nil
 }
 
 // AcquireLeases takes for node, for ttl, those of candidates (in their

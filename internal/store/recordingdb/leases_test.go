@@ -2,12 +2,14 @@ package recordingdb_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
@@ -16,7 +18,7 @@ func TestLeases(t *testing.T) {
 	ctx := context.Background()
 	const ttl = 15 * time.Second
 	for _, n := range []string{"a", "b"} {
-		if err := db.Heartbeat(ctx, n, "http://"+n); err != nil {
+		if err := db.Heartbeat(ctx, recordingdb.Beat{Node: n, URL: "http://" + n, Retention: standard}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,6 +75,71 @@ func TestLeases(t *testing.T) {
 	a, err = db.AcquireLeases(ctx, "a", chans, 2, ttl)
 	if err != nil || len(a) != 1 || a[0].ChannelID != "c4" || a[0].PreviousNode != "" {
 		t.Fatalf("a took %+v, %v", a, err)
+	}
+}
+
+// standard is the recorder's default retention.
+var standard = recordingdb.Retention{StandardDays: 30, KeyDays: 90}
+
+// The nodes publish their retention with their heartbeat; the live ones'
+// is the most recent heartbeat's, and a restart moves started_at.
+func TestLiveRetention(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	const ttl = 15 * time.Second
+	if _, ok, err := db.LiveRetention(ctx, ttl); ok || err != nil {
+		t.Fatalf("no node: live retention %v, %v", ok, err)
+	}
+	capped := recordingdb.Retention{StandardDays: 1, KeyDays: 2, Limit: 2 * time.Hour}
+	for _, b := range []recordingdb.Beat{
+		{Node: "a", Retention: standard, Started: true},
+		{Node: "b", Retention: capped, Started: true},
+	} {
+		if err := db.Heartbeat(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a beat last; then it stops beating.
+	exec(t, db, `UPDATE recorder_nodes SET heartbeat_at = now() - interval '1 second' WHERE node = 'b'`)
+	if r, ok, err := db.LiveRetention(ctx, ttl); !ok || err != nil || r != standard {
+		t.Fatalf("a beat last: %+v, %v, %v", r, ok, err)
+	}
+	exec(t, db, `UPDATE recorder_nodes SET heartbeat_at = now() - $1::interval WHERE node = 'a'`, 2*ttl)
+	if r, ok, err := db.LiveRetention(ctx, ttl); !ok || err != nil || r != capped {
+		t.Fatalf("only b live: %+v, %v, %v", r, ok, err)
+	}
+	nodes, err := db.LiveNodes(ctx, ttl)
+	if err != nil || len(nodes) != 1 || nodes[0].Retention != capped {
+		t.Fatalf("live nodes %+v, %v", nodes, err)
+	}
+
+	// A restart (a Started beat) moves started_at; a plain beat does not.
+	exec(t, db, `UPDATE recorder_nodes SET started_at = now() - interval '1 day'`)
+	for _, b := range []recordingdb.Beat{
+		{Node: "a", Retention: standard, Started: true},
+		{Node: "b", Retention: capped},
+	} {
+		if err := db.Heartbeat(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var restarted, kept bool
+	if err := db.Pool.QueryRow(ctx, `SELECT
+    (SELECT started_at > now() - interval '1 hour' FROM recorder_nodes WHERE node = 'a'),
+    (SELECT started_at < now() - interval '1 hour' FROM recorder_nodes WHERE node = 'b')`).Scan(&restarted, &kept); err != nil {
+		t.Fatal(err)
+	}
+	if !restarted || !kept {
+		t.Fatalf("started_at: restarted node moved %v, running node kept %v", restarted, kept)
+	}
+	for _, bad := range []recordingdb.Beat{
+		{Retention: standard},
+		{Node: "a"},
+		{Node: "a", Retention: recordingdb.Retention{StandardDays: 1, KeyDays: 1, Limit: -time.Hour}},
+	} {
+		if err := db.Heartbeat(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("heartbeat %+v: %v", bad, err)
+		}
 	}
 }
 

@@ -255,7 +255,12 @@ CREATE TABLE recorder_nodes (
     node         text PRIMARY KEY CHECK (node <> ''),
     url          text NOT NULL DEFAULT '',
     started_at   timestamptz NOT NULL DEFAULT now(),
-    heartbeat_at timestamptz NOT NULL DEFAULT now()
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    -- The node's retention settings (recorder config), published so that
+    -- the console shows what the recorders keep.
+    standard_days   integer NOT NULL DEFAULT 30 CHECK (standard_days >= 1),
+    key_days        integer NOT NULL DEFAULT 90 CHECK (key_days >= 1),
+    retention_limit interval CHECK (retention_limit >= interval '0') -- NULL or 0: none
 );
 CREATE TABLE recorder_leases (
     channel_id  text PRIMARY KEY,
