@@ -20,6 +20,10 @@ const (
 	ChannelCatalog = "sharpeyes_catalog"
 	// ChannelSession carries a SessionEvent per media session state change.
 	ChannelSession = "sharpeyes_session"
+	// ChannelRecordPlans carries, per statement that changes the record plans
+	// or the ownership they follow, the name of the table changed (a trigger
+	// in migration 00013 sends it, so the writers need not).
+	ChannelRecordPlans = "sharpeyes_record_plans"
 )
 
 // StatusEvent is the JSON payload on ChannelStatus.

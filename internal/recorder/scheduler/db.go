@@ -13,6 +13,9 @@ type DB interface {
 	// Heartbeat records that the beat's node is alive, where it serves and
 	// its retention settings.
 	Heartbeat(ctx context.Context, b recordingdb.Beat) error
+	// Listen calls fn for each notification on channels until ctx is done,
+	// reconnecting when its connection fails (store.Store.Listen).
+	Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error
 	// LiveNodes returns the nodes whose heartbeat is within the duration.
 	LiveNodes(ctx context.Context, within time.Duration) ([]recordingdb.Node, error)
 	// EffectivePlans returns every channel's effective record plan.

@@ -69,15 +69,22 @@ func (s *Scheduler) round() {
 	s.acquire(candidates, active, now)
 }
 
-// plans returns the effective plans, read again when PlanInterval has
-// passed since the last read: the schedules are in minutes, and the plans
-// of every channel are one of the heavier reads.
+// plans returns the effective plans, read again when the catalog or the
+// plans changed (notified) or PlanInterval has passed since the last read:
+// the plans of every channel are one of the heavier reads.
 func (s *Scheduler) plans(ctx context.Context, now time.Time) ([]recordingdb.Plan, error) {
-	if s.planCache != nil && s.PlanInterval > 0 && now.Sub(s.plansAt) < s.PlanInterval && !now.Before(s.plansAt) {
+	// Cleared before the read: a change committed during it is read again
+	// at the next round.
+	changed := s.changed.Swap(false)
+	if !changed && s.planCache != nil && s.PlanInterval > 0 && now.Sub(s.plansAt) < s.PlanInterval &&
+		!now.Before(s.plansAt) {
 		return s.planCache, nil
 	}
 	plans, err := s.DB.EffectivePlans(ctx, s.Defaults)
 	if err != nil {
+		if changed {
+			s.changed.Store(true)
+		}
 		return nil, err
 	}
 	if plans == nil {

@@ -1,7 +1,8 @@
 // Package scheduler decides which channels a recorder node records. Several
 // nodes share the channels through leases in PostgreSQL (recorder_leases):
 // every LeaseTTL/3 a node renews its heartbeat and its leases, checks the
-// effective record plans (read again every PlanInterval), takes free or
+// effective record plans (read again at the round after the catalog or
+// the plans change, and every PlanInterval), takes free or
 // expired leases of the channels whose plan is active now up to its fair
 // share (candidates / live nodes, rounded up, at most MaxChannels), and
 // gives back the channels whose plan turned off. A node that dies stops
@@ -17,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
@@ -58,8 +60,9 @@ type Scheduler struct {
 	// Location is the time zone of the plans' schedules; nil means UTC.
 	Location *time.Location
 	// PlanInterval is how often the effective plans are read again (they
-	// are checked against Now every round); 0 means DefaultPlanInterval, a
-	// negative value every round.
+	// are checked against Now every round) when no change was notified —
+	// the backstop for a notification lost while the listener reconnects;
+	// 0 means DefaultPlanInterval, a negative value every round.
 	PlanInterval time.Duration
 	// Timeout bounds one database step; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -79,15 +82,20 @@ type Scheduler struct {
 	held    map[string]Lease
 	waiting map[string]int
 	rounds  int
-	// planCache holds the plans read at plansAt (nil: none yet).
+	// planCache holds the plans read at plansAt (nil: none yet); changed
+	// says the catalog or the plans changed since (set by the listener).
 	planCache []recordingdb.Plan
 	plansAt   time.Time
+	changed   atomic.Bool
+	// notified, when set (tests), is called after each notification.
+	notified func(channel string)
 	// heldCount is len(held) for Held, read from other goroutines.
 	heldCount atomic.Int64
 	ticker    *time.Ticker
 	ctx       context.Context
 	cancel    context.CancelFunc
 	done      chan struct{}
+	listening chan struct{}
 }
 
 // Initialize checks the configuration and starts the run goroutine, whose
@@ -96,6 +104,7 @@ func (s *Scheduler) Initialize() error {
 	if err := s.prepare(); err != nil {
 		return err
 	}
+	go s.listen()
 	go s.run()
 	return nil
 }
@@ -135,6 +144,7 @@ func (s *Scheduler) prepare() error {
 	s.waiting = make(map[string]int)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.done = make(chan struct{})
+	s.listening = make(chan struct{})
 	return nil
 }
 
@@ -144,6 +154,7 @@ func (s *Scheduler) prepare() error {
 func (s *Scheduler) Close() {
 	s.cancel()
 	<-s.done
+	<-s.listening
 	if s.ticker != nil {
 		s.ticker.Stop()
 	}
@@ -151,6 +162,29 @@ func (s *Scheduler) Close() {
 
 // Held returns how many channels the node records now (a metric).
 func (s *Scheduler) Held() int { return int(s.heldCount.Load()) }
+
+// listen marks the plans to be read again at the next round when the
+// catalog (sipserver) or the plans and the ownership they follow (a
+// trigger) change, so that a camera registered or a plan written is
+// recorded from the next round rather than after PlanInterval.
+func (s *Scheduler) listen() {
+	defer close(s.listening)
+	channels := []string{store.ChannelCatalog, store.ChannelRecordPlans}
+	if err := s.DB.Listen(s.ctx, channels, s.onNotify); err != nil {
+		s.Log.Error("record plan listener stopped; plans are read every plan interval", "node", s.Node,
+			"plan_interval", s.PlanInterval, "error", err)
+	}
+}
+
+// onNotify is the listener's callback: any change on its channels makes
+// the cached plans stale (the payload does not matter).
+func (s *Scheduler) onNotify(channel, _ string) {
+	s.changed.Store(true)
+	s.Log.Debug("plans to be read again", "node", s.Node, "notification", channel)
+	if s.notified != nil {
+		s.notified(channel)
+	}
+}
 
 func (s *Scheduler) run() {
 	defer close(s.done)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 )
@@ -404,6 +405,74 @@ func TestFairShare(t *testing.T) {
 	} {
 		if got := fairShare(c.candidates, c.nodes, c.max); got != c.want {
 			t.Errorf("fairShare(%d, %d, %d) = %d, want %d", c.candidates, c.nodes, c.max, got, c.want)
+		}
+	}
+}
+
+// TestPlansOnChange: a camera that registers (a catalog notification) or a
+// plan written (the record_plans trigger) after the plans were read is
+// acted on at the next round, not after PlanInterval — the injected clock
+// never moves here.
+func TestPlansOnChange(t *testing.T) {
+	db := openDB(t, 1)
+	now := monday
+	p := newParent()
+	s := newScheduler(t, db, "a", p, &now)
+	s.PlanInterval = time.Hour
+	s.round()
+	s.round()
+	exec(t, db, `INSERT INTO channels (device_id, id) VALUES ('34020000001180000001', $1)`, channelID(2))
+	s.round()
+	if got := p.recording(); len(got) != 1 {
+		t.Fatalf("recording %v before any notification", got)
+	}
+	s.onNotify(store.ChannelCatalog, `{"device_id":"34020000001180000001","added":1}`)
+	s.round()
+	if got := p.recording(); !slices.Equal(got, []string{channelID(1), channelID(2)}) {
+		t.Fatalf("recording %v after the catalog changed", got)
+	}
+	exec(t, db, `INSERT INTO record_plans (target_kind, target, mode) VALUES ('channel', $1, 'off')`, channelID(1))
+	s.onNotify(store.ChannelRecordPlans, "record_plans")
+	s.round()
+	if got := p.recording(); !slices.Equal(got, []string{channelID(2)}) {
+		t.Fatalf("recording %v after the plan changed", got)
+	}
+}
+
+// TestListensForChanges: the scheduler's listener hears the catalog's
+// notifications and the record_plans trigger's (sent by the database
+// itself), and marks the plans to be read again.
+func TestListensForChanges(t *testing.T) {
+	db := openDB(t, 1)
+	now := monday
+	s := newScheduler(t, db, "a", newParent(), &now)
+	heard := make(chan string, 64)
+	s.notified = func(channel string) { heard <- channel }
+	go s.listen()
+	t.Cleanup(func() { s.cancel(); <-s.listening })
+	// The test's deadline is the scheduler's own database timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	defer cancel()
+	for _, c := range []struct{ channel, write string }{
+		{store.ChannelCatalog, `SELECT pg_notify('` + store.ChannelCatalog + `', '{}')`},
+		{store.ChannelRecordPlans, `INSERT INTO record_plans (target_kind, target, mode) VALUES ('default', '', 'always')
+         ON CONFLICT (target_kind, target) DO UPDATE SET mode = excluded.mode`},
+	} {
+		// A notification sent before the listener listens is lost: the
+		// write is repeated until one on its channel is heard.
+		for heardIt := false; !heardIt; {
+			s.changed.Store(false)
+			exec(t, db, c.write)
+			select {
+			case ch := <-heard:
+				heardIt = ch == c.channel
+			case <-ctx.Done():
+				t.Fatalf("%s: no notification heard", c.write)
+			case <-time.After(s.Timeout / 100):
+			}
+		}
+		if !s.changed.Load() {
+			t.Fatalf("%s: plans not marked to be read again", c.write)
 		}
 	}
 }

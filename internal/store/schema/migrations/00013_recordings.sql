@@ -270,7 +270,37 @@ CREATE TABLE recorder_leases (
 );
 CREATE INDEX recorder_leases_node_idx ON recorder_leases (node);
 
+-- record_plans_changed tells the recorders (store.ChannelRecordPlans) that
+-- what effective_record_plans returns may have changed: a plan, or the
+-- ownership that picks a channel's department plan. One notification per
+-- statement, sent at commit; the writers need not know.
+-- +goose StatementBegin
+CREATE FUNCTION record_plans_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('sharpeyes_record_plans', TG_TABLE_NAME);
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER record_plans_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON record_plans
+    FOR EACH STATEMENT EXECUTE FUNCTION record_plans_changed();
+CREATE TRIGGER record_plans_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON channel_owners
+    FOR EACH STATEMENT EXECUTE FUNCTION record_plans_changed();
+CREATE TRIGGER record_plans_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON device_owners
+    FOR EACH STATEMENT EXECUTE FUNCTION record_plans_changed();
+CREATE TRIGGER record_plans_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON region_owners
+    FOR EACH STATEMENT EXECUTE FUNCTION record_plans_changed();
+CREATE TRIGGER record_plans_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON departments
+    FOR EACH STATEMENT EXECUTE FUNCTION record_plans_changed();
+
 -- +goose Down
+DROP TRIGGER record_plans_changed ON departments;
+DROP TRIGGER record_plans_changed ON region_owners;
+DROP TRIGGER record_plans_changed ON device_owners;
+DROP TRIGGER record_plans_changed ON channel_owners;
+DROP TRIGGER record_plans_changed ON record_plans;
+DROP FUNCTION record_plans_changed();
 DROP TABLE recorder_leases;
 DROP TABLE recorder_nodes;
 DROP TABLE recording_gaps;
