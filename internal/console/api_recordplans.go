@@ -12,10 +12,48 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
-// retentionDefaults are the retentions of channels no plan gives one, as
-// the recorder's defaults (recorder.retention, recorder.retention_key): the
-// effective plan shows them for a "builtin" retention.
-var retentionDefaults = recordingdb.Defaults{StandardDays: 30, KeyDays: 90}
+// builtinRetention is the retention of channels no plan gives one when no
+// recorder is live to say its own (recorder.retention, retention_key and
+// retention_limit at their defaults).
+var builtinRetention = recordingdb.Retention{StandardDays: 30, KeyDays: 90}
+
+// recorderLiveWithin is how recent a recorder node's heartbeat must be for
+// its retention to count: a node heartbeats every lease_ttl/3 (5 s at the
+// default ttl), so a minute spans a busy node's late rounds and a
+// restart, and forgets a node that was stopped.
+const recorderLiveWithin = time.Minute
+
+// Where the retention defaults of an answer come from.
+const (
+	retentionFromRecorder = "recorder"
+	retentionFromBuiltin  = "builtin"
+)
+
+// retentionJSON is the retention the recorders apply to channels no plan
+// gives one, and the cap on every segment's life.
+type retentionJSON struct {
+	StandardDays int `json:"standard_days"`
+	KeyDays      int `json:"key_days"`
+	// LimitSeconds caps every segment's life below its days
+	// (recorder.retention_limit); 0 is none.
+	LimitSeconds int64 `json:"limit_seconds"`
+	// From is "recorder" (a live recorder's configuration) or "builtin"
+	// (none is live: the recorder's default configuration).
+	From string `json:"from"`
+}
+
+// retention answers the retention the live recorders apply, or the built-in
+// one when none is live.
+func (a *API) retention(r *http.Request) (recordingdb.Retention, string, error) {
+	ret, live, err := recordingdb.New(a.Store.Store).LiveRetention(r.Context(), recorderLiveWithin)
+	if err != nil {
+		return recordingdb.Retention{}, "", err
+	}
+	if !live {
+		return builtinRetention, retentionFromBuiltin, nil
+	}
+	return ret, retentionFromRecorder, nil
+}
 
 // planJSON is a record plan as the API shows it.
 type planJSON struct {
@@ -43,6 +81,14 @@ type planBody struct {
 	RetentionDays *int            `json:"retention_days"`
 }
 
+// planListJSON is the answer of GET /record-plans: the plans, and the
+// retention a channel no plan gives one gets (the plan editor's hint).
+type planListJSON struct {
+	Items     []planJSON    `json:"items"`
+	Total     int           `json:"total"`
+	Retention retentionJSON `json:"retention"`
+}
+
 // listRecordPlans lists every record plan; admins only (a plan is about
 // cameras beyond any one department's slice).
 func (a *API) listRecordPlans(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
@@ -53,7 +99,17 @@ func (a *API) listRecordPlans(w http.ResponseWriter, r *http.Request, sess *auth
 	if err != nil {
 		return err
 	}
-	svcapi.WriteList(w, plans, len(plans), toPlanJSON)
+	ret, from, err := a.retention(r)
+	if err != nil {
+		return err
+	}
+	out := planListJSON{Items: make([]planJSON, 0, len(plans)), Total: len(plans), Retention: retentionJSON{
+		StandardDays: ret.StandardDays, KeyDays: ret.KeyDays, LimitSeconds: int64(ret.Limit / time.Second), From: from,
+	}}
+	for _, p := range plans {
+		out.Items = append(out.Items, toPlanJSON(p))
+	}
+	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -136,6 +192,12 @@ type effectivePlanJSON struct {
 	SourceTarget    string               `json:"source_target"`
 	RetentionSource string               `json:"retention_source"`
 	RetentionTarget string               `json:"retention_target"`
+	// RetentionLimitSeconds caps the segments' life below RetentionDays
+	// (recorder.retention_limit); 0 is none.
+	RetentionLimitSeconds int64 `json:"retention_limit_seconds"`
+	// RetentionFrom says whose defaults a "builtin" retention is: a live
+	// recorder's ("recorder") or, none being live, the built-in 30/90 days.
+	RetentionFrom string `json:"retention_from"`
 }
 
 // effectiveRecordPlan answers the plan channel {id} is recorded by and the
@@ -145,13 +207,20 @@ func (a *API) effectiveRecordPlan(w http.ResponseWriter, r *http.Request, sess *
 	if err != nil {
 		return err
 	}
-	p, err := recordingdb.New(a.Store.Store).EffectivePlan(r.Context(), ch.ID, retentionDefaults)
+	ret, from, err := a.retention(r)
+	if err != nil {
+		return err
+	}
+	p, err := recordingdb.New(a.Store.Store).EffectivePlan(r.Context(), ch.ID, recordingdb.Defaults{
+		StandardDays: ret.StandardDays, KeyDays: ret.KeyDays,
+	})
 	if err != nil {
 		return err
 	}
 	svcapi.WriteJSON(w, http.StatusOK, effectivePlanJSON{
 		ChannelID: p.ChannelID, Mode: p.Mode, Schedule: p.Schedule, RetentionDays: p.RetentionDays,
 		Source: p.Source, SourceTarget: p.SourceTarget, RetentionSource: p.RetentionSource, RetentionTarget: p.RetentionTarget,
+		RetentionLimitSeconds: int64(ret.Limit / time.Second), RetentionFrom: from,
 	})
 	return nil
 }
