@@ -94,6 +94,61 @@ func TestEstimate(t *testing.T) {
 	}
 }
 
+// TestRateWindow: the write rate is taken over the time since the store's
+// first segment in the window when that is shorter (a new install).
+func TestRateWindow(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, c := range []struct {
+		name  string
+		first time.Time
+		want  time.Duration
+	}{
+		{"nothing written", time.Time{}, day},
+		{"written all day", now.Add(-day), day},
+		{"older than the window", now.Add(-2 * day), day},
+		{"new install, 5 min in", now.Add(-5 * time.Minute), 5 * time.Minute},
+		{"seconds in", now.Add(-10 * time.Second), minRateWindow},
+		{"first ahead of the clock", now.Add(time.Second), minRateWindow},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := rateWindow(now, c.first, day); got != c.want {
+				t.Errorf("window %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestNewInstall: five minutes into recording, the headroom is that of
+// five minutes' rate, not of those bytes spread over a day.
+func TestNewInstall(t *testing.T) {
+	db := recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))
+	ctx := context.Background()
+	const ch = "34020000001310000001"
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO devices (id) VALUES ('34020000001180000001')`)
+	exec(`INSERT INTO channels (device_id, id) VALUES ('34020000001180000001', $1)`, ch)
+	// 1 GB in the first five minutes: 288 GB a day.
+	if _, err := db.OpenSegment(ctx, recordingdb.Segment{
+		ChannelID: ch, Start: now.Add(-5 * time.Minute), End: now, Bytes: gb, Store: objstore.KindDir,
+		ObjectKey: ch + "/a.mp4", RetentionDays: 30,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st := &space{s: objstore.Space{Total: 100 * gb, Free: 30 * gb}}
+	g := newGuard(t, db, st, nil, 7)
+	g.check()
+	e, alarm := g.Estimate()
+	if e.BytesPerDay != float64(288*gb) || !alarm {
+		t.Fatalf("rate %v B/day, headroom %v days, alarm %v; want %d B/day and the alarm", e.BytesPerDay,
+			e.HeadroomDays, alarm, 288*gb)
+	}
+}
+
 // space is a store whose free space the test sets: no real file system
 // can be filled on demand. The dir store's own Space is read in TestIndex.
 type space struct {
@@ -139,7 +194,7 @@ func openDB(t *testing.T, url string, bytes int64) *recordingdb.DB {
 		store string
 	}{
 		{now.Add(-25 * time.Hour), 1 << 40, objstore.KindDir}, // before the window
-		{now.Add(-23 * time.Hour), bytes / 2, objstore.KindDir},
+		{now.Add(-24 * time.Hour), bytes / 2, objstore.KindDir}, // the window's first instant: it is a full day
 		{now.Add(-time.Minute), bytes - bytes/2, objstore.KindDir},
 		{now.Add(-time.Hour), 1 << 40, "dir://other-node"}, // another node's disk
 	} {
@@ -173,9 +228,9 @@ func TestNotifier(t *testing.T) {
 	url := pgtest.NewDB(t)
 	db := openDB(t, url, 10*gb)
 	ctx := context.Background()
-	got, err := db.BytesWritten(ctx, objstore.KindDir, now.Add(-24*time.Hour))
-	if err != nil || got != 10*gb {
-		t.Fatalf("bytes written %d, %v; want %d", got, err, 10*gb)
+	got, first, err := db.BytesWritten(ctx, objstore.KindDir, now.Add(-24*time.Hour))
+	if err != nil || got != 10*gb || !first.Equal(now.Add(-24*time.Hour)) {
+		t.Fatalf("bytes written %d since %v, %v; want %d", got, first, err, 10*gb)
 	}
 
 	conn, err := pgx.Connect(ctx, url)

@@ -29,6 +29,23 @@ type Estimate struct {
 // Known reports whether the headroom could be estimated.
 func (e Estimate) Known() bool { return !math.IsNaN(e.HeadroomDays) }
 
+// minRateWindow is the shortest time a write rate is taken over: less is
+// the first fragments' noise.
+const minRateWindow = time.Minute
+
+// rateWindow is the time the bytes written since now-window were written
+// in: window, or the time since the store's first segment in it when that
+// is later — on a new install five minutes of writing over 24 h would
+// make the rate 288 times too low and the headroom as much too high. A
+// pause in recording early in the window shortens it too: the rate is
+// overstated then, the safe side. Never under minRateWindow.
+func rateWindow(now, first time.Time, window time.Duration) time.Duration {
+	if first.IsZero() {
+		return window
+	}
+	return min(window, max(now.Sub(first), minRateWindow))
+}
+
 // estimate computes the headroom from written bytes over window and the
 // store's space, and the shortfall to reserveDays of writing.
 //

@@ -42,8 +42,8 @@ const (
 // (*recordingdb.DB).
 type DB interface {
 	// BytesWritten returns the bytes of the segments of objectStore
-	// started since.
-	BytesWritten(ctx context.Context, objectStore string, since time.Time) (int64, error)
+	// started since, and the start of the first of them (zero: none).
+	BytesWritten(ctx context.Context, objectStore string, since time.Time) (int64, time.Time, error)
 }
 
 // Store is the part of the object store the guard reads (objstore.Store):
@@ -246,7 +246,7 @@ func (g *Guard) check() {
 	ctx, cancel := context.WithTimeout(g.ctx, g.Timeout)
 	defer cancel()
 	now := g.Now()
-	written, err := g.DB.BytesWritten(ctx, g.Store.Name(), now.Add(-g.Window))
+	written, first, err := g.DB.BytesWritten(ctx, g.Store.Name(), now.Add(-g.Window))
 	if err != nil {
 		g.failed("cannot read the write rate from the index", err)
 		return
@@ -256,7 +256,7 @@ func (g *Guard) check() {
 		g.failed("cannot read the recordings store's free space", err)
 		return
 	}
-	e := estimate(now, written, g.Window, space, g.ReserveDays)
+	e := estimate(now, written, rateWindow(now, first, g.Window), space, g.ReserveDays)
 	m := g.Metrics
 	m.Headroom.Set(e.HeadroomDays)
 	m.Free.Set(float64(space.Free))

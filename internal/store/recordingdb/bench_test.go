@@ -163,7 +163,10 @@ CROSS JOIN LATERAL (SELECT sum(r.bytes) AS bytes FROM recordings r
                     WHERE r.channel_id = c.id AND r.start_at >= $1) w`, since).Scan(&n)
 		return n, err
 	}
-	bytesWritten := func() (int64, error) { return db.BytesWritten(ctx, "dir", since) }
+	bytesWritten := func() (int64, error) {
+		n, _, err := db.BytesWritten(ctx, "dir", since)
+		return n, err
+	}
 	for _, l := range []struct {
 		name, index string
 		read        func() (int64, error)

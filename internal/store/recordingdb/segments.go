@@ -204,14 +204,20 @@ func (db *DB) DeleteOpenSegment(ctx context.Context, id int64) error {
 }
 
 // BytesWritten returns the bytes of the segments of objectStore started
-// since since, by every node writing there: the write rate the capacity
-// guard projects onto that store's free space. One range read over
-// start_at (recordings_start_brin_idx).
-func (db *DB) BytesWritten(ctx context.Context, objectStore string, since time.Time) (int64, error) {
+// since since, by every node writing there, and the start of the first of
+// them (zero when none): the write rate the capacity guard projects onto
+// that store's free space is bytes over the time since first — a store
+// that began recording within the window has written for less than it.
+// One range read over start_at (recordings_start_brin_idx).
+func (db *DB) BytesWritten(ctx context.Context, objectStore string, since time.Time) (int64, time.Time, error) {
 	var n int64
-	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(bytes), 0)::bigint FROM recordings
-WHERE start_at >= $2 AND store = $1`, objectStore, since).Scan(&n); err != nil {
-		return 0, fmt.Errorf("bytes written to %s since %s: %w", objectStore, since.Format(time.RFC3339), err)
+	var first *time.Time
+	if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(bytes), 0)::bigint, min(start_at) FROM recordings
+WHERE start_at >= $2 AND store = $1`, objectStore, since).Scan(&n, &first); err != nil {
+		return 0, time.Time{}, fmt.Errorf("bytes written to %s since %s: %w", objectStore, since.Format(time.RFC3339), err)
 	}
-	return n, nil
+	if first == nil {
+		return n, time.Time{}, nil
+	}
+	return n, *first, nil
 }

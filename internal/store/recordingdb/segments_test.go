@@ -529,9 +529,13 @@ func TestBytesWritten(t *testing.T) {
 	addSegment(t, db, chA, "a", t0.Add(-time.Hour), t0.Add(-time.Minute), 30) // before: not counted
 	addSegment(t, db, chA, "a", t0, t0.Add(time.Minute), 30)
 	addSegment(t, db, chB, "b", t0.Add(time.Minute), t0.Add(2*time.Minute), 30)
-	n, err := db.BytesWritten(ctx, "dir", t0)
-	if err != nil || n != 2000 {
-		t.Fatalf("bytes %d, %v", n, err)
+	n, first, err := db.BytesWritten(ctx, "dir", t0)
+	if err != nil || n != 2000 || !first.Equal(t0) {
+		t.Fatalf("bytes %d since %v, %v", n, first, err)
+	}
+	n, first, err = db.BytesWritten(ctx, "dir", t0.Add(time.Hour))
+	if err != nil || n != 0 || !first.IsZero() {
+		t.Fatalf("nothing written: bytes %d since %v, %v", n, first, err)
 	}
 }
 
@@ -558,7 +562,7 @@ func TestStoresApart(t *testing.T) {
 	}
 	now := t0.Add(48 * time.Hour) // all expired
 	for st, want := range map[string]int64{"dir://a": 200, "dir://b": 100, "s3://rec/": 100, "dir": 0} {
-		if n, err := db.BytesWritten(ctx, st, t0); err != nil || n != want {
+		if n, _, err := db.BytesWritten(ctx, st, t0); err != nil || n != want {
 			t.Errorf("bytes written to %s %d, %v; want %d", st, n, err, want)
 		}
 	}
