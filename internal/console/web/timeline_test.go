@@ -42,19 +42,26 @@ func (f *fakeRecordings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		gap := span(2*time.Hour, 3*time.Hour)
 		gap["cause"] = "camera_offline"
+		// Two seconds: narrower than a pixel on the day's bar.
+		blip := span(10*time.Hour, 10*time.Hour+2*time.Second)
+		blip["cause"] = "stream_error"
 		writeJSON(w, 200, map[string]any{
 			"source": "platform", "segments": []any{span(time.Hour, 2*time.Hour), span(3*time.Hour, 4*time.Hour)},
-			"gaps": []any{gap},
+			"gaps": []any{gap, blip},
 		})
 	case path == "/channels/"+fakeChannel+"/record-plan":
 		writeJSON(w, 200, map[string]any{
 			"channel_id": fakeChannel, "mode": "schedule", "schedule": []any{map[string]any{"days": []int{1}, "start": "08:00", "end": "18:00"}},
 			"retention_days": 45, "source": "device", "source_target": fakeDevice, "retention_source": "builtin", "retention_target": "",
+			"retention_limit_seconds": 7200, "retention_from": "recorder",
 		})
 	case path == "/record-plans":
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"items": append([]map[string]any{}, f.plans...), "total": len(f.plans)})
+		writeJSON(w, 200, map[string]any{
+			"items": append([]map[string]any{}, f.plans...), "total": len(f.plans),
+			"retention": map[string]any{"standard_days": 14, "key_days": 60, "limit_seconds": 7200, "from": "recorder"},
+		})
 	case strings.HasPrefix(path, "/record-plans/"):
 		kind, target, _ := strings.Cut(strings.TrimPrefix(path, "/record-plans/"), "/")
 		var body map[string]any
@@ -92,8 +99,10 @@ func (f *fakeRecordings) sent() []string {
 }
 
 // TestTimelineInBrowser shows the platform's recordings and gaps and the
-// channel's effective record plan on the playback page, zooms the
-// timeline, and edits a record plan as an admin.
+// channel's effective record plan (with the recorders' cap) on the playback
+// page, zooms the timeline from 24 h to 1 min and back by its buttons and
+// the mouse wheel, moves it by its span, shows a 2-second gap on the day's
+// bar, and edits a record plan as an admin.
 func TestTimelineInBrowser(t *testing.T) {
 	rec := &fakeRecordings{next: newFakeAccounts()}
 	api := &fakeAPI{loggedIn: true, role: "admin", accounts: rec, stop: make(chan struct{})}
@@ -122,32 +131,80 @@ func TestTimelineInBrowser(t *testing.T) {
 		` && document.querySelectorAll('#view-playback .tl-seg').length === 2`+
 		` && document.querySelectorAll('#view-playback .tl-gap.cause-camera_offline').length === 1`+
 		` && `+text("playback-info")+`.includes('平台录像')`+
-		` && `+text("playback-plan")+` === '录像计划：按时段录像（设备计划），保存 45 天'`)
+		` && `+text("playback-plan")+` === '录像计划：按时段录像（设备计划），保存 45 天（上限 2 小时）'`)
 	if api.called("GET /api/v1/channels/" + fakeChannel + "/records") {
 		t.Error("the device was asked although the platform had recordings")
 	}
-	hoverAt := func(hours float64) chromedp.Action {
+	// hoverAt moves the mouse over the bar px pixels right of the time
+	// hours into the visible window's 24 h (the day's bar).
+	hoverAt := func(hours, px float64) chromedp.Action {
 		return chromedp.Evaluate(fmt.Sprintf(`(() => {
 			const tl = document.querySelector(%q), r = tl.getBoundingClientRect();
-			tl.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width * %f / 24, clientY: r.top + 5}));
-		})()`, q("playback-timeline"), hours), nil)
+			tl.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + r.width * %f / 24 + %f, clientY: r.top + 28}));
+		})()`, q("playback-timeline"), hours, px), nil)
 	}
-	pg.run("hover the gap", hoverAt(2.5))
+	pg.run("hover the gap", hoverAt(2.5, 0))
 	pg.poll("the gap's cause on hover", `document.querySelector('#view-playback .tl-hover-label').textContent.includes('摄像机离线')`+
 		` && document.querySelector('#view-playback .tl-gap').title.includes('摄像机离线')`)
-	pg.click("zoom in", "playback-zoom")
-	pg.poll("one hour", `window.sharpeyesDebug.playback().zoomed === true`+
-		` && document.querySelectorAll('#view-playback .tl-tick').length === 13`)
-	pg.click("next hour", "playback-next")
-	pg.click("zoom out", "playback-zoom")
-	pg.poll("whole day", `window.sharpeyesDebug.playback().zoomed === false`+
-		` && document.querySelectorAll('#view-playback .tl-tick').length === 25`)
+	// A 2-second gap is 0.02 px of a day: drawn a few pixels wide, its
+	// cause under the mouse there.
+	pg.poll("a short gap shown", `(() => { const g = document.querySelector('#view-playback .tl-gap.cause-stream_error');`+
+		` return !!g && g.getBoundingClientRect().width >= 3 && g.title.includes('10:00:00 – 10:00:02'); })()`)
+	pg.run("hover the short gap", hoverAt(10, 2))
+	pg.poll("the short gap's cause on hover", `document.querySelector('#view-playback .tl-hover-label').textContent.includes('码流异常')`)
+
+	// window is JS true when the bar shows span ms from offset ms after
+	// midnight with ticks tick marks, and its scale says label.
+	window := func(span, offset time.Duration, ticks int, label string) string {
+		return fmt.Sprintf(`((d) => d.span === %d && d.startOffset === %d`+
+			` && document.querySelectorAll('#view-playback .tl-tick').length === %d && %s === %q)(window.sharpeyesDebug.playback())`,
+			span.Milliseconds(), offset.Milliseconds(), ticks, text("playback-scale"), label)
+	}
+	disabled := func(id string) string { return fmt.Sprintf(`document.querySelector(%q).disabled`, q(id)) }
+	pg.poll("the whole day", window(24*time.Hour, 0, 25, "24 小时")+` && `+disabled("playback-zoom-out")+
+		` && `+disabled("playback-prev")+` && `+disabled("playback-next"))
+	// From the day the first zoom goes to the first recording (01:00).
+	pg.click("zoom in", "playback-zoom-in")
+	pg.poll("6 hours", window(6*time.Hour, 0, 13, "6 小时")+` && `+disabled("playback-prev"))
+	pg.click("next 6 hours", "playback-next")
+	pg.poll("06:00–12:00", window(6*time.Hour, 6*time.Hour, 13, "6 小时"))
+	pg.click("back", "playback-prev")
+	pg.poll("00:00–06:00 again", window(6*time.Hour, 0, 13, "6 小时"))
+	pg.click("zoom in", "playback-zoom-in")
+	pg.poll("1 hour around 03:00", window(time.Hour, 150*time.Minute, 13, "1 小时"))
+	pg.click("zoom in", "playback-zoom-in")
+	pg.poll("10 minutes", window(10*time.Minute, 175*time.Minute, 11, "10 分钟"))
+	pg.click("zoom in", "playback-zoom-in")
+	pg.poll("1 minute", window(time.Minute, 179*time.Minute+30*time.Second, 13, "1 分钟")+
+		` && `+disabled("playback-zoom-in")+
+		` && document.querySelector('#view-playback .tl-tick span').textContent === '02:59:30'`)
+	pg.click("next minute", "playback-next")
+	pg.poll("the next minute", window(time.Minute, 180*time.Minute+30*time.Second, 13, "1 分钟"))
+	// The wheel zooms around the time under the mouse, which stays there.
+	wheel := func(deltaY, hours float64) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`(() => {
+			const tl = document.querySelector(%q), r = tl.getBoundingClientRect();
+			tl.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, deltaY: %f, clientX: r.left + r.width * %f / 24, clientY: r.top + 5}));
+		})()`, q("playback-timeline"), deltaY, hours), nil)
+	}
+	for _, scale := range []string{"10 分钟", "1 小时", "6 小时", "24 小时"} {
+		pg.run("wheel out to "+scale, wheel(100, 12))
+		pg.poll(scale, fmt.Sprintf(`%s === %q`, text("playback-scale"), scale))
+	}
+	pg.poll("the day again", window(24*time.Hour, 0, 25, "24 小时"))
+	pg.run("wheel in at 10:00", wheel(-100, 10))
+	// 10:00 stays under the mouse, give or take the pixel clientX rounds to.
+	pg.poll("about 07:30–13:30", `((d, w) => d.span === 6 * 3600e3 && Math.abs(d.startOffset - 7.5 * 3600e3) <= 2 * 86400e3 / w)`+
+		`(window.sharpeyesDebug.playback(), document.querySelector('#view-playback .timeline').getBoundingClientRect().width)`+
+		` && `+text("playback-scale")+` === '6 小时'`)
+	pg.run("wheel out", wheel(100, 10))
 	pg.shot("playback-timeline")
 
 	// A record plan: the form checks the schedule before sending.
 	pg.click("administration", "nav-admin")
 	pg.click("plans tab", "admin-tab-plans")
 	pg.poll("no plans yet", vis("plan-table")+` && `+text("plan-table")+`.includes('尚无录像计划')`)
+	pg.poll("the recorders' retention in the hint", text("plan-retention-hint")+` === '留空则继承上级（默认 14 天，重点区域 60 天；录像机上限 2 小时）'`)
 	pg.fill("plan-kind", "channel")
 	pg.fill("plan-target", fakeChannel)
 	pg.fill("plan-mode", "schedule")

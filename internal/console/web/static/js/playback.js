@@ -1,5 +1,5 @@
 // Playback page: a day's recordings (the platform's, else the device's) on a
-// timeline of 24 h or one hour, with the platform's gaps and their causes;
+// timeline zoomable from 24 h to 1 min, with the platform's gaps and their causes;
 // played through the same player, with pause/resume, speed, seek and download.
 
 import { api, errorText, toRFC3339 } from './api.js';
@@ -8,7 +8,7 @@ import { t, onLangChange } from './i18n.js';
 import { h, icon, toast } from './dom.js';
 import { Player } from './player.js';
 import { TreeView } from './tree.js';
-import { TimeWindow, loadRecordings, loadPlan, gapElements, gapAt, causeText } from './timeline.js';
+import { TimeWindow, loadRecordings, loadPlan, gapElements, gapAt, causeText, minGapPx } from './timeline.js';
 
 const dayMs = 24 * 3600 * 1000;
 const speeds = [0.5, 1, 2, 4];
@@ -64,7 +64,9 @@ export class Playback {
       icon('search'), h('span', { i18n: 'pb.query' }));
     this.info = h('span', { class: 'pb-info', testid: 'playback-info' });
     this.planText = h('span', { class: 'pb-info muted', testid: 'playback-plan' });
-    this.zoomBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-zoom', onclick: () => this.zoom() });
+    this.zoomOutBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-zoom-out', text: '−', i18nTitle: 'tl.zoomOut', onclick: () => this.zoom(-1) });
+    this.scaleText = h('span', { class: 'pb-info tl-scale', testid: 'playback-scale' });
+    this.zoomInBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-zoom-in', text: '+', i18nTitle: 'tl.zoomIn', onclick: () => this.zoom(1) });
     this.prevBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-prev', text: '◀', i18nTitle: 'tl.prev', onclick: () => this.shift(-1) });
     this.nextBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'playback-next', text: '▶', i18nTitle: 'tl.next', onclick: () => this.shift(1) });
     this.stateText = h('div', { class: 'pb-state', testid: 'playback-state' });
@@ -89,6 +91,8 @@ export class Playback {
       onmouseleave: () => { this.hover.hidden = true; },
     }, this.ticks, this.segs, this.gapsEl, this.range, this.cursor, this.hover);
     this.hover.hidden = true;
+    // The wheel over the bar zooms around the time under the mouse (not passive: it keeps the page from scrolling).
+    this.timeline.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
 
     // Download.
     this.dlFrom = h('input', { type: 'time', step: '1', class: 'input', value: '00:00:00', testid: 'download-from' });
@@ -108,7 +112,8 @@ export class Playback {
       h('div', { class: 'pb-toolbar' },
         h('span', { class: 'label', i18n: 'pb.channel' }), this.channelName,
         h('span', { class: 'label', i18n: 'pb.day' }), this.dayInput, this.queryBtn, this.info, this.planText,
-        h('span', { class: 'spacer' }), this.prevBtn, this.zoomBtn, this.nextBtn),
+        h('span', { class: 'spacer' }),
+        h('span', { class: 'tl-nav' }, this.prevBtn, this.zoomOutBtn, this.scaleText, this.zoomInBtn, this.nextBtn)),
       h('div', { class: 'pb-stage' }, this.video, this.stateText),
       h('div', { class: 'pb-controls' },
         this.pauseBtn,
@@ -182,10 +187,29 @@ export class Playback {
   /** pct positions time t (ms) on the timeline's window. */
   pct(ms) { return this.view.pct(ms); }
 
-  /** zoom switches between the day and the hour around the cursor (or the first recording, or noon). */
-  zoom() {
-    const around = this.position() ?? this.records[0]?.s.getTime() ?? this.day.getTime() + dayMs / 2;
-    this.view.zoom(around);
+  /**
+   * zoom goes dir levels in (1) or out (-1) around the playing position when
+   * it shows, else from the whole day around the first recording, else
+   * around the window's middle.
+   */
+  zoom(dir) {
+    const w = this.view;
+    const pos = this.position();
+    let around = w.start + w.span / 2;
+    if (pos !== null && w.visible(pos, pos + 1)) around = pos;
+    else if (!w.zoomed && this.records.length) around = this.records[0].s.getTime();
+    w.zoom(dir, around);
+    this.renderSegments();
+    this.renderState();
+  }
+
+  /** onWheel zooms in (wheel up) or out around the time under the mouse, which stays under it. */
+  onWheel(e) {
+    if (!e.deltaY) return;
+    e.preventDefault();
+    const rect = this.timeline.getBoundingClientRect();
+    const f = Math.max(0, Math.min(1, (e.clientX - rect.left) / rect.width));
+    this.view.zoom(e.deltaY < 0 ? 1 : -1, this.view.at(f), f);
     this.renderSegments();
     this.renderState();
   }
@@ -199,9 +223,11 @@ export class Playback {
   renderSegments() {
     const w = this.view;
     this.ticks.replaceChildren(...w.ticks());
-    this.zoomBtn.textContent = t(w.zoomed ? 'tl.zoomOut' : 'tl.zoomIn');
-    this.prevBtn.disabled = !w.zoomed || w.start <= this.day.getTime();
-    this.nextBtn.disabled = !w.zoomed || w.start + w.span >= this.day.getTime() + dayMs;
+    this.scaleText.textContent = w.scaleText();
+    this.zoomOutBtn.disabled = !w.canZoomOut;
+    this.zoomInBtn.disabled = !w.canZoomIn;
+    this.prevBtn.disabled = !w.canShift(-1);
+    this.nextBtn.disabled = !w.canShift(1);
     this.gapsEl.replaceChildren(...gapElements(this.gaps, w));
     this.segs.replaceChildren(...this.records.filter((r) => w.visible(r.s.getTime(), r.e.getTime())).map((r) => h('div', {
       class: `tl-seg ${r.type && r.type !== 'time' && r.type !== 'all' ? 'alarm' : ''}`,
@@ -219,7 +245,8 @@ export class Playback {
     const ms = this.timeAt(e);
     this.hover.hidden = false;
     this.hover.style.left = `${this.pct(ms)}%`;
-    const gap = gapAt(this.gaps, ms);
+    const rect = this.timeline.getBoundingClientRect();
+    const gap = gapAt(this.gaps, ms, rect.width ? (minGapPx / rect.width) * this.view.span : 0);
     this.hover.firstChild.textContent = hms(new Date(ms)) + (gap ? ` ${causeText(gap.cause)}` : '');
   }
 
@@ -417,6 +444,8 @@ export class Playback {
       source: this.source,
       gaps: this.gaps.map((g) => g.cause),
       zoomed: this.view.zoomed,
+      span: this.view.span,
+      startOffset: this.view.start - this.view.day,
     };
   }
 

@@ -5,6 +5,7 @@
 import { api, errorText } from './api.js';
 import { t, onLangChange, formatTime } from './i18n.js';
 import { h, toast, ask } from './dom.js';
+import { durationText } from './timeline.js';
 
 const kinds = ['default', 'region', 'department', 'device', 'channel'];
 const modes = ['always', 'schedule', 'off'];
@@ -34,6 +35,9 @@ export class RecordPlans {
     this.windowsEl = h('div', { class: 'plan-windows', testid: 'plan-windows' });
     this.addWin = h('button', { type: 'button', class: 'btn', i18n: 'plan.addWindow', testid: 'plan-add-window', onclick: () => this.addWindow() });
     this.retention = h('input', { class: 'input', type: 'number', min: '1', max: '3650', testid: 'plan-retention' });
+    // The retention of channels no plan gives one, as the live recorders apply it (GET /record-plans).
+    this.defaults = { standard_days: 30, key_days: 90, limit_seconds: 0 };
+    this.retentionHint = h('span', { class: 'field-hint', testid: 'plan-retention-hint' });
     this.error = h('div', { class: 'form-error', role: 'alert', testid: 'plan-error', hidden: true });
     this.table = h('tbody', {});
     this.scheduleField = field('plan.schedule', h('div', {}, this.windowsEl, this.addWin));
@@ -45,7 +49,7 @@ export class RecordPlans {
       this.deptField = field('plan.target', this.dept),
       field('plan.mode', this.mode),
       this.scheduleField,
-      field('plan.retention', this.retention, 'plan.retentionHint'),
+      h('label', { class: 'field' }, h('span', { i18n: 'plan.retention' }), this.retention, this.retentionHint),
       this.error,
       h('div', { class: 'form-buttons' },
         h('button', { type: 'submit', class: 'btn primary', i18n: 'common.save', testid: 'plan-save' }),
@@ -76,6 +80,7 @@ export class RecordPlans {
     try {
       const res = await api('GET', '/record-plans');
       this.items = Array.isArray(res?.items) ? res.items : [];
+      if (res?.retention?.standard_days > 0) this.defaults = res.retention;
     } catch (err) {
       toast(t('admin.loadFailed', { error: errorText(err) }));
     }
@@ -89,6 +94,10 @@ export class RecordPlans {
   }
 
   render() {
+    const d = this.defaults;
+    this.retentionHint.textContent = t(d.limit_seconds > 0 ? 'plan.retentionHintLimit' : 'plan.retentionHint', {
+      std: d.standard_days, key: d.key_days, limit: d.limit_seconds > 0 ? durationText(d.limit_seconds) : '',
+    });
     this.table.replaceChildren(...this.items.map((p) => h('tr', { testid: `plan-row-${p.kind}-${p.target || '-'}` },
       h('td', { text: t(`plan.kind.${p.kind}`) }),
       h('td', { text: this.targetName(p) }),
