@@ -266,4 +266,11 @@ func TestRecorderRepairsAfterCrash(t *testing.T) {
 	if !at.Equal(next) {
 		t.Errorf("gaps end at %v, the next segment starts at %v: %+v", at, next, tl.Gaps)
 	}
+	// One hole, one row: the restarted node extends the repair's gap
+	// rather than opening a second from where it ends.
+	var rows int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM recording_gaps WHERE channel_id = $1`, ch).Scan(&rows); err != nil ||
+		rows != 1 {
+		t.Errorf("%d gap rows across the crash, %v; want 1", rows, err)
+	}
 }

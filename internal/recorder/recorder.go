@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	}
 	defer rt.Close()
 
-	db := recordingdb.New(st)
+	db := index{DB: recordingdb.New(st), gaps: newGapCounter(rt.Registry), log: log}
 	// Before any channel starts: what the last run left open is cut after
 	// its last complete fragment, committed and indexed.
 	restarted := time.Now()
@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 		rec.down[ch] = restarted
 	}
 	guard := &capacity.Guard{
-		Node: node, DB: db, Store: objects, Reporter: capacity.Notifier{DB: db},
+		Node: node, DB: db.DB, Store: objects, Reporter: capacity.Notifier{DB: db.DB},
 		WarnDays: float64(rc.CapacityWarnDays), OverwriteOldest: rc.OverwriteOldest,
 		Metrics: capacity.NewMetrics(rt.Registry), Log: log,
 	}
@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	}
 	defer guard.Close()
 	sw := &sweeper.Sweeper{
-		DB: db, Objects: objects, Interval: rc.SweepInterval.Std(), Batch: rc.SweepBatch,
+		DB: db.DB, Objects: objects, Interval: rc.SweepInterval.Std(), Batch: rc.SweepBatch,
 		RetentionLimit: rc.RetentionLimit.Std(), Metrics: sweeper.NewMetrics(rt.Registry), Log: log,
 	}
 	if rc.OverwriteOldest {
@@ -215,8 +215,8 @@ func (c *channels) Start(channelID string, lease scheduler.Lease) {
 		return
 	}
 	c.running[channelID] = ch
-	c.log.Info("recording channel", "channel_id", channelID, "retention_days", lease.RetentionDays,
-		"previous_node", lease.PreviousNode)
+	c.log.Info("recording channel", "node", c.template.Node, "channel_id", channelID,
+		"retention_days", lease.RetentionDays, "previous_node", lease.PreviousNode)
 }
 
 // Stop implements scheduler.Parent: it returns once the channel's last

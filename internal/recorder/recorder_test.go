@@ -5,11 +5,11 @@ import (
 	"net"
 	"testing"
 
-	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestNodeNamed: a directory store is named after its node in the index;
 // an S3 store keeps its name.

@@ -47,8 +47,9 @@ type Index interface {
 	// CloseSegment writes the final end, bytes and what the segment holds
 	// and marks the row closed.
 	CloseSegment(ctx context.Context, id int64, end time.Time, bytes int64, info recordingdb.Info) error
-	// OpenGap inserts an open gap; its id.
-	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
+	// OpenGap inserts an open gap, or extends the channel's last one of
+	// the same cause that ended where it starts; its id.
+	OpenGap(ctx context.Context, g recordingdb.Gap) (id int64, extended bool, err error)
 	// CloseGap ends the gap at end.
 	CloseGap(ctx context.Context, id int64, end time.Time) error
 	// CloseOpenGaps ends every open gap of the channel at end.
@@ -111,7 +112,8 @@ type Channel struct {
 	RetryInterval time.Duration
 	// Now is the wall clock of the segments and gaps; nil means time.Now.
 	Now func() time.Time
-	// Metrics, when set, counts the gaps, segments and bytes.
+	// Metrics, when set, counts the segments and bytes (the Index counts
+	// the gaps).
 	Metrics *Metrics
 	// Log receives one line per session, segment error and gap.
 	Log *slog.Logger
@@ -258,18 +260,14 @@ func (c *Channel) openGap(start time.Time, cause recordingdb.Cause, detail strin
 		return
 	}
 	c.takeOver(start)
-	if c.Metrics != nil {
-		c.Metrics.Gaps.WithLabelValues(string(cause)).Inc()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.DBTimeout)
 	defer cancel()
-	id, err := c.Index.OpenGap(ctx, recordingdb.Gap{ChannelID: c.ChannelID, Start: start, Cause: cause, Detail: detail, Node: c.Node})
+	id, _, err := c.Index.OpenGap(ctx, recordingdb.Gap{ChannelID: c.ChannelID, Start: start, Cause: cause, Detail: detail, Node: c.Node})
 	if err != nil {
 		c.Log.Error("gap not recorded", "cause", cause, "start", start, "error", err)
 		return
 	}
 	c.gapID, c.gapCause = id, cause
-	c.Log.Info("gap opened", "gap_id", id, "cause", cause, "start", start)
 }
 
 // stallGap is the longest hole between two segments that is not a gap: a
@@ -289,14 +287,11 @@ func (c *Channel) stalled(start time.Time) {
 		ChannelID: c.ChannelID, Start: c.lastEnd, End: start, Cause: recordingdb.CauseStreamError,
 		Detail: "no media for " + start.Sub(c.lastEnd).Round(time.Millisecond).String(), Node: c.Node,
 	}
-	if _, err := c.Index.OpenGap(ctx, g); err != nil {
+	if _, _, err := c.Index.OpenGap(ctx, g); err != nil {
 		c.Log.Error("gap not recorded", "cause", g.Cause, "start", g.Start, "error", err)
 		return
 	}
 	c.Log.Warn("stream stalled", "from", g.Start, "to", g.End)
-	if c.Metrics != nil {
-		c.Metrics.Gaps.WithLabelValues(string(g.Cause)).Inc()
-	}
 }
 
 // takeOver ends the gaps the channel had open when this capture started —

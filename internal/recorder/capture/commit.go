@@ -114,11 +114,7 @@ func (c *Channel) repaired(ctx context.Context, seg recordingdb.Segment, res rep
 		ChannelID: c.ChannelID, Start: from, End: seg.End, Cause: recordingdb.CauseStorageError,
 		Detail: "segment " + seg.ObjectKey + " lost to a storage failure", Node: c.Node,
 	}
-	if _, err := c.Index.OpenGap(ctx, g); err != nil {
+	if _, _, err := c.Index.OpenGap(ctx, g); err != nil {
 		c.Log.Error("gap not recorded", "cause", g.Cause, "start", g.Start, "error", err)
-		return
-	}
-	if c.Metrics != nil {
-		c.Metrics.Gaps.WithLabelValues(string(g.Cause)).Inc()
 	}
 }

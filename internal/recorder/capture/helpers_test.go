@@ -201,7 +201,7 @@ func (e *env) segments(t *testing.T, channel string) []recordingdb.Segment {
 // the scheduler) leaves one.
 func (e *env) openGap(t *testing.T, channel string, start time.Time, cause recordingdb.Cause) {
 	t.Helper()
-	if _, err := e.db.OpenGap(context.Background(), recordingdb.Gap{
+	if _, _, err := e.db.OpenGap(context.Background(), recordingdb.Gap{
 		ChannelID: channel, Start: start, Cause: cause, Node: "rec-other",
 	}); err != nil {
 		t.Fatal(err)

@@ -3,10 +3,9 @@ package capture
 import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the recorder's counters of all its channels; one set per
-// process, shared by every Channel.
+// process, shared by every Channel. The gaps are counted where every part
+// of the recorder opens them (recorder_gaps_total, package recorder).
 type Metrics struct {
-	// Gaps counts the gaps opened, by cause (recorder_gaps_total{cause}).
-	Gaps *prometheus.CounterVec
 	// Recording is the number of channels writing a segment now.
 	Recording prometheus.Gauge
 	// Segments counts the segments closed and committed.
@@ -19,10 +18,6 @@ type Metrics struct {
 // registered, for tests).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		Gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "recorder_gaps_total",
-			Help: "Gaps opened in channels' recordings, by cause.",
-		}, []string{"cause"}),
 		Recording: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "recorder_channels_recording",
 			Help: "Channels writing a segment now.",
@@ -37,7 +32,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Gaps, m.Recording, m.Segments, m.Bytes)
+		reg.MustRegister(m.Recording, m.Segments, m.Bytes)
 	}
 	return m
 }

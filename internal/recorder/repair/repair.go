@@ -41,8 +41,9 @@ type Index interface {
 	CloseSegment(ctx context.Context, id int64, end time.Time, bytes int64, info recordingdb.Info) error
 	// DeleteOpenSegment removes an open segment's row.
 	DeleteOpenSegment(ctx context.Context, id int64) error
-	// OpenGap records a gap (closed when End is set).
-	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
+	// OpenGap records a gap (closed when End is set), or extends the
+	// channel's last one of the same cause that ended where it starts.
+	OpenGap(ctx context.Context, g recordingdb.Gap) (id int64, extended bool, err error)
 }
 
 // Result is what became of one segment.
@@ -181,7 +182,7 @@ func Node(ctx context.Context, st Store, idx Index, node string, now time.Time, 
 			ChannelID: seg.ChannelID, Start: from, End: now, Cause: recordingdb.CauseRecorderDown,
 			Detail: "recorder " + node + " stopped while recording", Node: node,
 		}
-		if _, err := idx.OpenGap(ctx, g); err != nil {
+		if _, _, err := idx.OpenGap(ctx, g); err != nil {
 			errs = append(errs, fmt.Errorf("repair: gap of %s: %w", seg.ChannelID, err))
 			continue
 		}

@@ -28,8 +28,9 @@ type DB interface {
 	RenewLeases(ctx context.Context, node string, ttl time.Duration) ([]string, error)
 	// ReleaseLeases gives node's leases of channels up.
 	ReleaseLeases(ctx context.Context, node string, channels []string) error
-	// OpenGap records a hole (the plan_off gap).
-	OpenGap(ctx context.Context, g recordingdb.Gap) (int64, error)
+	// OpenGap records a hole (plan_off, recorder_down), or extends the
+	// channel's last gap of the same cause that ended where it starts.
+	OpenGap(ctx context.Context, g recordingdb.Gap) (id int64, extended bool, err error)
 	// RecordedUntil is the end of channel's last segment or closed gap.
 	RecordedUntil(ctx context.Context, channel string) (time.Time, error)
 }

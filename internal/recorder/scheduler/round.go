@@ -124,7 +124,7 @@ func (s *Scheduler) stopInactive(active map[string]recordingdb.Plan, planned map
 		}
 		s.Log.Info("record plan off; recording stopped", "node", s.Node, "channel_id", ch)
 		ctx, cancel := s.dbCtx()
-		_, err := s.DB.OpenGap(ctx, recordingdb.Gap{
+		_, _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
 			ChannelID: ch, Start: s.gapStart(ctx, ch, now), Cause: recordingdb.CausePlanOff, Node: s.Node,
 		})
 		cancel()
@@ -242,9 +242,8 @@ func (s *Scheduler) take(channels []string, maxHeld int, active map[string]recor
 // left open) stay open: the parent closes them where its recording begins,
 // so that no hole is left between the lease and the first segment.
 func (s *Scheduler) start(lease Lease) {
+	// The parent logs the start, once it records.
 	s.held[lease.ChannelID] = lease
-	s.Log.Info("recording channel", "node", s.Node, "channel_id", lease.ChannelID,
-		"retention_days", lease.RetentionDays)
 	s.Parent.Start(lease.ChannelID, lease)
 }
 
@@ -281,7 +280,7 @@ func (s *Scheduler) stopAll() {
 	defer cancel()
 	now := s.Now()
 	for _, ch := range channels {
-		if _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
+		if _, _, err := s.DB.OpenGap(ctx, recordingdb.Gap{
 			ChannelID: ch, Start: s.gapStart(ctx, ch, now), Cause: recordingdb.CauseRecorderDown, Node: s.Node,
 			Detail: "recorder node " + s.Node + " stopped",
 		}); err != nil {

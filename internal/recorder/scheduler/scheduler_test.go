@@ -324,11 +324,19 @@ func TestRestart(t *testing.T) {
 	// The crashed run left a gap open.
 	exec(t, db, `INSERT INTO recording_gaps (channel_id, start_at, cause, node) VALUES ($1, $2, 'camera_offline', 'a')`,
 		channelID(1), now.Add(-time.Hour))
+	// The node's row from its last run: its first round's heartbeat marks
+	// the restart.
+	exec(t, db, `INSERT INTO recorder_nodes (node, started_at, heartbeat_at) VALUES ('a', now() - interval '1 day', now() - interval '1 minute')`)
 	p := newParent()
 	s := newScheduler(t, db, "a", p, &now)
 	s.round()
 	if got := p.recording(); !slices.Equal(got, []string{channelID(1)}) {
 		t.Fatalf("recording %v", got)
+	}
+	var restarted bool
+	if err := db.Pool.QueryRow(context.Background(),
+		`SELECT started_at > now() - interval '1 hour' FROM recorder_nodes WHERE node = 'a'`).Scan(&restarted); err != nil || !restarted {
+		t.Fatalf("started_at not moved at the restart: %v", err)
 	}
 	if gaps, err := db.OpenGaps(context.Background(), channelID(1)); err != nil || len(gaps) != 1 {
 		t.Fatalf("open gaps %+v, %v", gaps, err)

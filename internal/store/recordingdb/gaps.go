@@ -45,22 +45,41 @@ type Gap struct {
 }
 
 // OpenGap records a hole starting at g.Start (g.End set: already over) and
-// returns its ID.
-func (db *DB) OpenGap(ctx context.Context, g Gap) (int64, error) {
+// returns its ID. A hole is one gap: when the channel's last gap of the
+// same cause ended within MergeWithin of g.Start (a restart's repair
+// closed it where the restarted node goes on), that gap is extended to
+// g.End (open when zero) instead, keeping its detail, and extended is true.
+func (db *DB) OpenGap(ctx context.Context, g Gap) (id int64, extended bool, err error) {
 	if g.ChannelID == "" || g.Start.IsZero() || !g.Cause.Valid() || (!g.End.IsZero() && g.End.Before(g.Start)) {
-		return 0, fmt.Errorf("open gap of %q, cause %q: %w", g.ChannelID, g.Cause, store.ErrInvalid)
+		return 0, false, fmt.Errorf("open gap of %q, cause %q: %w", g.ChannelID, g.Cause, store.ErrInvalid)
 	}
 	var end *time.Time
 	if !g.End.IsZero() {
 		end = &g.End
 	}
-	var id int64
-	err := db.Pool.QueryRow(ctx, `INSERT INTO recording_gaps (channel_id, start_at, end_at, cause, detail, node)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, g.ChannelID, g.Start, end, g.Cause, g.Detail, g.Node).Scan(&id)
+	// The last gap of the channel (by start) is the only candidate: one
+	// before it cannot end where this one starts without overlapping it.
+	err = db.Pool.QueryRow(ctx, `
+WITH last AS (
+    SELECT id, cause, end_at FROM recording_gaps
+    WHERE channel_id = $1 AND start_at <= $2 ORDER BY start_at DESC, id DESC LIMIT 1
+), ext AS (
+    UPDATE recording_gaps g SET end_at = CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE greatest(g.end_at, $3) END
+    FROM last
+    WHERE g.id = last.id AND last.cause = $4 AND last.end_at IS NOT NULL
+      AND last.end_at BETWEEN $2::timestamptz - $7::interval AND $2::timestamptz + $7::interval
+    RETURNING g.id
+), ins AS (
+    INSERT INTO recording_gaps (channel_id, start_at, end_at, cause, detail, node)
+    SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM ext)
+    RETURNING id
+)
+SELECT id, true FROM ext UNION ALL SELECT id, false FROM ins`,
+		g.ChannelID, g.Start, end, g.Cause, g.Detail, g.Node, MergeWithin).Scan(&id, &extended)
 	if err != nil {
-		return 0, fmt.Errorf("open %s gap of %s: %w", g.Cause, g.ChannelID, err)
+		return 0, false, fmt.Errorf("open %s gap of %s: %w", g.Cause, g.ChannelID, err)
 	}
-	return id, nil
+	return id, extended, nil
 }
 
 // CloseGap ends open gap id at end (not before its start). It returns

@@ -155,14 +155,14 @@ func TestSegmentLifecycle(t *testing.T) {
 func TestGaps(t *testing.T) {
 	db := open(t)
 	ctx := context.Background()
-	if _, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0, Cause: "bored"}); !errors.Is(err, store.ErrInvalid) {
+	if _, _, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0, Cause: "bored"}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad cause: %v", err)
 	}
-	g1, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0, Cause: recordingdb.CauseCameraOffline, Node: "a"})
+	g1, _, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0, Cause: recordingdb.CauseCameraOffline, Node: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.OpenGap(ctx, recordingdb.Gap{
+	_, _, err = db.OpenGap(ctx, recordingdb.Gap{
 		ChannelID: chA, Start: t0.Add(time.Minute), Cause: recordingdb.CauseStorageError,
 		Detail: "minio: connection refused",
 	})
@@ -188,6 +188,103 @@ func TestGaps(t *testing.T) {
 	}
 }
 
+// TestGapExtended: a gap that starts where the channel's last gap of the
+// same cause ended (within MergeWithin) extends it — a restart's repair
+// closed its recorder_down gap at the restart and the restarted node goes
+// on from there: one hole, one gap. Another cause, or a hole between,
+// opens a gap of its own.
+func TestGapExtended(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	m := time.Minute
+	down := func(start, end time.Time) recordingdb.Gap {
+		return recordingdb.Gap{ChannelID: chA, Start: start, End: end, Cause: recordingdb.CauseRecorderDown,
+			Detail: "repair", Node: "a"}
+	}
+	first, ext, err := db.OpenGap(ctx, down(t0, t0.Add(m)))
+	if err != nil || ext {
+		t.Fatalf("first gap: extended %v, %v", ext, err)
+	}
+	for _, c := range []struct {
+		name     string
+		g        recordingdb.Gap
+		extended bool
+		end      time.Time // of the first gap after the call
+	}{
+		{"where it ended, closed", down(t0.Add(m), t0.Add(2*m)), true, t0.Add(2 * m)},
+		{"within MergeWithin, open", down(t0.Add(2*m+500*time.Millisecond), time.Time{}), true, time.Time{}},
+	} {
+		id, ext, err := db.OpenGap(ctx, c.g)
+		if err != nil || !ext || id != first {
+			t.Fatalf("%s: id %d (first %d), extended %v, %v", c.name, id, first, ext, err)
+		}
+		open, err := db.OpenGaps(ctx, chA)
+		if err != nil || (c.end.IsZero() != (len(open) == 1)) {
+			t.Fatalf("%s: open gaps %+v, %v", c.name, open, err)
+		}
+	}
+	if err := db.CloseGap(ctx, first, t0.Add(3*m)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		g    recordingdb.Gap
+	}{
+		{"another cause", recordingdb.Gap{ChannelID: chA, Start: t0.Add(3 * m), End: t0.Add(4 * m), Cause: recordingdb.CausePlanOff}},
+		{"a hole between", down(t0.Add(4*m+2*time.Second), t0.Add(5*m))},
+		{"another channel", recordingdb.Gap{ChannelID: chB, Start: t0.Add(5 * m), Cause: recordingdb.CauseRecorderDown}},
+	} {
+		if id, ext, err := db.OpenGap(ctx, c.g); err != nil || ext || id == first {
+			t.Fatalf("%s: id %d, extended %v, %v", c.name, id, ext, err)
+		}
+	}
+	var rows int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM recording_gaps`).Scan(&rows); err != nil || rows != 4 {
+		t.Fatalf("%d gap rows, %v; want 4", rows, err)
+	}
+}
+
+// TestTimelineMergesGaps: gap rows of one cause that touch within
+// MergeWithin show as one gap; of different causes, or apart, as two.
+func TestTimelineMergesGaps(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	m := time.Minute
+	for _, g := range []struct {
+		start, end time.Duration
+		cause      recordingdb.Cause
+	}{
+		{0, m, recordingdb.CauseRecorderDown},
+		{m + 500*time.Millisecond, 2 * m, recordingdb.CauseRecorderDown},
+		{2 * m, 3 * m, recordingdb.CausePlanOff},
+		{3*m + 2*time.Second, 4 * m, recordingdb.CausePlanOff},
+	} {
+		exec(t, db, `INSERT INTO recording_gaps (channel_id, start_at, end_at, cause) VALUES ($1, $2, $3, $4)`,
+			chA, t0.Add(g.start), t0.Add(g.end), g.cause)
+	}
+	tl, err := db.Timeline(ctx, chA, t0, t0.Add(5*m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		start, end time.Duration
+		cause      recordingdb.Cause
+	}{
+		{0, 2 * m, recordingdb.CauseRecorderDown},
+		{2 * m, 3 * m, recordingdb.CausePlanOff},
+		{3*m + 2*time.Second, 4 * m, recordingdb.CausePlanOff},
+	}
+	if len(tl.Gaps) != len(want) {
+		t.Fatalf("gaps %+v", tl.Gaps)
+	}
+	for i, w := range want {
+		g := tl.Gaps[i]
+		if !g.Start.Equal(t0.Add(w.start)) || !g.End.Equal(t0.Add(w.end)) || g.Cause != w.cause {
+			t.Errorf("gap %d: %v–%v %s, want %v–%v %s", i, g.Start, g.End, g.Cause, t0.Add(w.start), t0.Add(w.end), w.cause)
+		}
+	}
+}
+
 // TestRecordedUntil: the later of the last segment's end and the last
 // closed gap's end; zero for a channel with neither.
 func TestRecordedUntil(t *testing.T) {
@@ -202,7 +299,7 @@ func TestRecordedUntil(t *testing.T) {
 	until(time.Time{})
 	addSegment(t, db, chA, "a", t0, t0.Add(time.Minute), 30)
 	until(t0.Add(time.Minute))
-	g, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0.Add(time.Minute), Cause: recordingdb.CauseStreamError})
+	g, _, err := db.OpenGap(ctx, recordingdb.Gap{ChannelID: chA, Start: t0.Add(time.Minute), Cause: recordingdb.CauseStreamError})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,13 +333,13 @@ func TestTimeline(t *testing.T) {
 	addSegment(t, db, chA, "a", t0.Add(2*m+2*time.Second), t0.Add(3*m), 30)
 	addSegment(t, db, chA, "a", t0.Add(10*m), t0.Add(11*m), 30)
 	addSegment(t, db, chB, "a", t0, t0.Add(20*m), 30)
-	if _, err := db.OpenGap(ctx, recordingdb.Gap{
+	if _, _, err := db.OpenGap(ctx, recordingdb.Gap{
 		ChannelID: chA, Start: t0.Add(3 * m), End: t0.Add(10 * m),
 		Cause: recordingdb.CauseCameraOffline,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.OpenGap(ctx, recordingdb.Gap{
+	if _, _, err := db.OpenGap(ctx, recordingdb.Gap{
 		ChannelID: chA, Start: t0.Add(11 * m),
 		Cause: recordingdb.CauseStreamError, Detail: "EOF",
 	}); err != nil {

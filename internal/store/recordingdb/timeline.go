@@ -25,8 +25,25 @@ type Timeline struct {
 	// Segments are the segments merged into spans where they touch within
 	// MergeWithin.
 	Segments []Span
-	// Gaps end at the database's now while they last.
+	// Gaps end at the database's now while they last; gaps of one cause
+	// that touch within MergeWithin are one (the first's ID and detail).
 	Gaps []Gap
+}
+
+// mergeGap appends g to gaps (ordered by start), or extends the last one
+// when it has g's cause and ends within MergeWithin of g's start: one hole
+// recorded in two rows (rows written before OpenGap extended) shows as one.
+func mergeGap(gaps []Gap, g Gap) []Gap {
+	if n := len(gaps); n > 0 {
+		last := &gaps[n-1]
+		if last.Cause == g.Cause && g.Start.Sub(last.End) <= MergeWithin {
+			if g.End.After(last.End) {
+				last.End = g.End
+			}
+			return gaps
+		}
+	}
+	return append(gaps, g)
 }
 
 // Timeline returns channel's recorded spans and gaps within [start, end].
@@ -79,7 +96,7 @@ ORDER BY start_at, id`, channel, start, end)
 		if err := rows.Scan(&g.ID, &g.ChannelID, &g.Start, &g.End, &g.Cause, &g.Detail, &g.Node); err != nil {
 			return tl, fmt.Errorf("timeline gaps of %s: %w", channel, err)
 		}
-		tl.Gaps = append(tl.Gaps, g)
+		tl.Gaps = mergeGap(tl.Gaps, g)
 	}
 	if err := rows.Err(); err != nil {
 		return tl, fmt.Errorf("timeline gaps of %s: %w", channel, err)
