@@ -193,7 +193,7 @@ func openDB(t *testing.T, url string, bytes int64) *recordingdb.DB {
 		bytes int64
 		store string
 	}{
-		{now.Add(-25 * time.Hour), 1 << 40, objstore.KindDir}, // before the window
+		{now.Add(-25 * time.Hour), 1 << 40, objstore.KindDir},   // before the window
 		{now.Add(-24 * time.Hour), bytes / 2, objstore.KindDir}, // the window's first instant: it is a full day
 		{now.Add(-time.Minute), bytes - bytes/2, objstore.KindDir},
 		{now.Add(-time.Hour), 1 << 40, "dir://other-node"}, // another node's disk
