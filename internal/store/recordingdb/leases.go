@@ -51,7 +51,9 @@ type Lease struct {
 	PreviousNode string
 	// PreviousEnd is the end of the channel's last closed segment, by any
 	// node (zero when it has none): the start of a recorder_down gap.
-	// The previous node's open segment, if any, is in OrphanSegments.
+	// The previous node's open segment, if any, stays open for that
+	// node's own repair when it restarts (OpenSegments): its uncommitted
+	// part is on that node's disk.
 	PreviousEnd time.Time
 }
 

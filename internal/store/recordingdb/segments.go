@@ -2,7 +2,6 @@ package recordingdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -161,36 +160,6 @@ func (db *DB) Segment(ctx context.Context, id int64) (Segment, error) {
 func (db *DB) OpenSegments(ctx context.Context, node string) ([]Segment, error) {
 	return db.segments(ctx, "open segments of "+node,
 		`SELECT `+segmentColumns+` FROM recordings WHERE open AND node = $1 ORDER BY start_at, id`, node)
-}
-
-// OrphanSegments returns the open segments of the channels node holds live
-// leases on that another node was writing: that node's lease expired and
-// node took the channel. node repairs one only if it can reach the file —
-// the same objstore WritePath exists on it (a directory store on a shared
-// volume); with S3 the part not yet committed was on the dead node's disk,
-// so node leaves the row for that node's own repair at its restart
-// (OpenSegments) and counts the hole from the orphan's End.
-func (db *DB) OrphanSegments(ctx context.Context, node string) ([]Segment, error) {
-	return db.segments(ctx, "orphan segments for "+node, `
-SELECT `+prefixed("r", segmentColumns)+`
-FROM recorder_leases l JOIN recordings r ON r.channel_id = l.channel_id AND r.open AND r.node <> l.node
-WHERE l.node = $1 AND l.expires_at > now()
-ORDER BY r.start_at, r.id`, node)
-}
-
-// LastSegmentEnd is the end of channel's last closed segment, by any
-// node, or the zero time when it has none.
-func (db *DB) LastSegmentEnd(ctx context.Context, channel string) (time.Time, error) {
-	var end time.Time
-	err := db.Pool.QueryRow(ctx, `SELECT end_at FROM recordings WHERE channel_id = $1 AND NOT open
-ORDER BY start_at DESC LIMIT 1`, channel).Scan(&end)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("last segment end of %s: %w", channel, err)
-	}
-	return end, nil
 }
 
 // DeleteOpenSegment removes the row of open segment id: repair found no
