@@ -6,11 +6,7 @@
 // written by the console (consoledb).
 package recordingdb
 
-import (
-	"strings"
-
-	"github.com/sharpeyes/sharpeyes/internal/store"
-)
+import "github.com/sharpeyes/sharpeyes/internal/store"
 
 // DB is the recorder's access to the database.
 type DB struct {
@@ -19,12 +15,3 @@ type DB struct {
 
 // New returns the recorder's database over st.
 func New(st *store.Store) *DB { return &DB{Store: st} }
-
-// prefixed qualifies each of a comma-separated column list with alias.
-func prefixed(alias, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, p := range parts {
-		parts[i] = alias + "." + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
-}

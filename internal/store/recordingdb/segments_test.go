@@ -181,8 +181,10 @@ func TestGapExtended(t *testing.T) {
 	ctx := context.Background()
 	m := time.Minute
 	down := func(start, end time.Time) recordingdb.Gap {
-		return recordingdb.Gap{ChannelID: chA, Start: start, End: end, Cause: recordingdb.CauseRecorderDown,
-			Detail: "repair", Node: "a"}
+		return recordingdb.Gap{
+			ChannelID: chA, Start: start, End: end, Cause: recordingdb.CauseRecorderDown,
+			Detail: "repair", Node: "a",
+		}
 	}
 	first, ext, err := db.OpenGap(ctx, down(t0, t0.Add(m)))
 	if err != nil || ext {
