@@ -112,9 +112,10 @@ func Reply(msg []byte, code int, reason string) []byte {
 	return append(out, "Content-Length: 0\r\n\r\n"...)
 }
 
-// validValue reports whether a copied header value passes Check.
+// validValue reports whether a copied header value passes Check: not
+// empty once trimmed (an empty value folded onto a blank line is one space).
 func validValue(v []byte) bool {
-	return len(v) > 0 && validLine(v)
+	return len(trimWS(v)) > 0 && validLine(v)
 }
 
 func appendHeader(out []byte, name string, value []byte) []byte {
