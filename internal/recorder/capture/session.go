@@ -56,7 +56,9 @@ func streamURL(baseURL, channelID, token string) string {
 func openSession(ctx context.Context, rawURL string, timeout time.Duration) (*session, error) {
 	u, err := base.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("stream URL: %w", err)
+		// Not wrapped: the parser's error quotes the URL, play token included,
+		// and this text goes to the log and the gap's detail.
+		return nil, errors.New("stream URL: not a valid rtsp:// URL (check recorder.rtsp_url)")
 	}
 	tcp := gortsplib.ProtocolTCP
 	s := &session{
