@@ -223,7 +223,8 @@ func newGuard(t *testing.T, db DB, st Store, rep Reporter, warn float64) *Guard 
 
 // TestNotifier: the write rate comes from the index (segments started within
 // the window), the free space from a real directory store, and the alarm's
-// event reaches a listener on ChannelCapacity.
+// event reaches a listener on ChannelCapacity; every reading is stored as
+// the node's state (recordingdb.Recorders), announced or not.
 func TestNotifier(t *testing.T) {
 	url := pgtest.NewDB(t)
 	db := openDB(t, url, 10*gb)
@@ -248,6 +249,11 @@ func TestNotifier(t *testing.T) {
 	defer dir.Close()
 	// Whatever the test machine's disk holds, 10 GB a day and a warning
 	// beyond a million years raise the alarm.
+	if err := db.Heartbeat(ctx, recordingdb.Beat{
+		Node: "a", Retention: recordingdb.Retention{StandardDays: 30, KeyDays: 90},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	g := newGuard(t, db, dir, Notifier{db}, 365e6)
 	g.check()
 	e, alarm := g.Estimate()
@@ -268,19 +274,58 @@ func TestNotifier(t *testing.T) {
 		ev.FreeBytes != e.Space.Free || ev.BytesPerDay != 10*gb || !ev.At.Equal(now) {
 		t.Fatalf("event %s", n.Payload)
 	}
+	if got := storedCapacity(t, db); got.Node != "a" || !got.Alarm || got.HeadroomDays == nil ||
+		*got.HeadroomDays != *ev.HeadroomDays || got.WarnDays != ev.WarnDays || got.FreeBytes != ev.FreeBytes ||
+		got.BytesPerDay != ev.BytesPerDay || !got.At.Equal(ev.At) {
+		t.Fatalf("stored %+v, announced %s", got, n.Payload)
+	}
+
+	// A reading that changes nothing is stored, not announced.
+	now2 := now.Add(time.Minute)
+	g.Now = func() time.Time { return now2 }
+	g.check()
+	if got := storedCapacity(t, db); !got.At.Equal(now2) || !got.Alarm {
+		t.Fatalf("stored %+v after the second reading", got)
+	}
+	// A marker sent after it is the next notification: nothing came
+	// between.
+	if _, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, 'marker')`, ChannelCapacity); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := conn.WaitForNotification(wctx); err != nil || n.Payload != "marker" {
+		t.Fatalf("notification %+v, %v; want the marker", n, err)
+	}
 }
 
-// reporter records the events.
+// storedCapacity returns node a's stored capacity state.
+func storedCapacity(t *testing.T, db *recordingdb.DB) Event {
+	t.Helper()
+	recs, err := db.Recorders(context.Background(), time.Minute)
+	if err != nil || len(recs) != 1 || recs[0].Capacity == nil {
+		t.Fatalf("recorders %+v, %v", recs, err)
+	}
+	var ev Event
+	if err := json.Unmarshal(recs[0].Capacity, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// reporter records the announced events, and counts every state.
 type reporter struct {
 	events []Event
+	states int
 	err    error
 }
 
-func (r *reporter) ReportCapacity(_ context.Context, e Event) error {
+func (r *reporter) ReportCapacity(_ context.Context, e Event, changed bool) error {
 	if r.err != nil {
 		return r.err
 	}
-	r.events = append(r.events, e)
+	r.states++
+	if changed {
+		r.events = append(r.events, e)
+	}
 	return nil
 }
 
@@ -292,6 +337,7 @@ func TestAlarm(t *testing.T) {
 	sp := &space{}
 	rep := &reporter{}
 	g := newGuard(t, db, sp, rep, 7)
+	readings := 0
 	step := func(free int64, wantAlarm bool, wantEvents int) {
 		t.Helper()
 		sp.set(objstore.Space{Total: 1000 * gb, Free: free}, nil)
@@ -302,6 +348,10 @@ func TestAlarm(t *testing.T) {
 		if len(rep.events) != wantEvents {
 			t.Fatalf("free %d GB: %d events, want %d", free/gb, len(rep.events), wantEvents)
 		}
+		if rep.err == nil && rep.states != readings+1 {
+			t.Fatalf("free %d GB: %d states stored, want one per reading (%d)", free/gb, rep.states, readings+1)
+		}
+		readings = rep.states
 		if got := testutil.ToFloat64(g.Metrics.Alarm); got != map[bool]float64{true: 1}[wantAlarm] {
 			t.Fatalf("alarm gauge %v", got)
 		}

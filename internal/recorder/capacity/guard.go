@@ -56,9 +56,13 @@ type Store interface {
 }
 
 // Reporter publishes the guard's state where the console sees it
-// (Notifier: NOTIFY on ChannelCapacity).
+// (Notifier: the node's row in the index, and a NOTIFY on ChannelCapacity).
 type Reporter interface {
-	ReportCapacity(ctx context.Context, e Event) error
+	// ReportCapacity is called with every reading: it stores e as the
+	// node's state, and announces it when changed (the alarm was raised
+	// or cleared, or it is the first reading, or the last announcement
+	// failed).
+	ReportCapacity(ctx context.Context, e Event, changed bool) error
 }
 
 // Metrics are the guard's gauges.
@@ -275,6 +279,7 @@ func (g *Guard) check() {
 		m.Alarm.Set(0)
 	}
 	if !changed {
+		g.report(ctx, e, alarm, false)
 		return
 	}
 	args := []any{
@@ -292,12 +297,12 @@ func (g *Guard) check() {
 	default:
 		g.Log.Info("storage headroom", args...)
 	}
-	g.report(ctx, e, alarm)
+	g.report(ctx, e, alarm, true)
 }
 
-// report publishes the alarm's state; a failure is tried again at the next
-// reading.
-func (g *Guard) report(ctx context.Context, e Estimate, alarm bool) {
+// report publishes the reading, announced when changed; a failed
+// announcement is tried again at the next reading.
+func (g *Guard) report(ctx context.Context, e Estimate, alarm, changed bool) {
 	if g.Reporter == nil {
 		g.mu.Lock()
 		g.reported = true
@@ -312,10 +317,12 @@ func (g *Guard) report(ctx context.Context, e Estimate, alarm bool) {
 		h := e.HeadroomDays
 		ev.HeadroomDays = &h
 	}
-	err := g.Reporter.ReportCapacity(ctx, ev)
-	g.mu.Lock()
-	g.reported = err == nil
-	g.mu.Unlock()
+	err := g.Reporter.ReportCapacity(ctx, ev, changed)
+	if changed {
+		g.mu.Lock()
+		g.reported = err == nil
+		g.mu.Unlock()
+	}
 	if err != nil {
 		g.failed("cannot publish the storage alarm", err)
 	}

@@ -29,20 +29,26 @@ type Event struct {
 	At              time.Time `json:"at"`
 }
 
-// Notifier is the guard's Reporter over the recorder's database: a NOTIFY
-// on ChannelCapacity.
+// Notifier is the guard's Reporter over the recorder's database: the
+// node's capacity state (recordingdb.SetCapacity, read by the console's
+// GET /recorders), and a NOTIFY on ChannelCapacity when it changed.
 type Notifier struct {
 	DB *recordingdb.DB
 }
 
-// ReportCapacity publishes e on ChannelCapacity.
-func (n Notifier) ReportCapacity(ctx context.Context, e Event) error {
+// ReportCapacity stores e as its node's state and, when changed, publishes
+// it on ChannelCapacity in the same statement.
+func (n Notifier) ReportCapacity(ctx context.Context, e Event, changed bool) error {
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("capacity event: %w", err)
 	}
-	if _, err := n.DB.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCapacity, string(payload)); err != nil {
-		return fmt.Errorf("notify %s: %w", ChannelCapacity, err)
+	channel := ""
+	if changed {
+		channel = ChannelCapacity
+	}
+	if err := n.DB.SetCapacity(ctx, e.Node, payload, channel); err != nil {
+		return fmt.Errorf("report capacity: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package recordingdb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -19,6 +20,16 @@ type Node struct {
 	HeartbeatAt time.Time
 	// Retention is the node's retention settings, as of its last heartbeat.
 	Retention Retention
+	// Capacity is the node's last capacity reading as its guard wrote it
+	// (SetCapacity; a capacity.Event in JSON), nil before the first.
+	Capacity json.RawMessage
+}
+
+// Recorder is a recorder node and whether it is live.
+type Recorder struct {
+	Node
+	// Live is whether its heartbeat is recent (Recorders' within).
+	Live bool
 }
 
 // Retention is what a recorder node's configuration keeps: StandardDays
@@ -81,16 +92,64 @@ ON CONFLICT (node) DO UPDATE SET url = excluded.url, heartbeat_at = now(),
 // nodeColumns are the columns scanned by scanNode; the limit is read in
 // microseconds.
 const nodeColumns = `node, url, started_at, heartbeat_at, standard_days, key_days,
-    (extract(epoch FROM coalesce(retention_limit, interval '0')) * 1000000)::bigint`
+    (extract(epoch FROM coalesce(retention_limit, interval '0')) * 1000000)::bigint, capacity`
 
 // scanNode scans the nodeColumns of a row.
 func scanNode(r pgx.CollectableRow) (Node, error) {
 	var n Node
-	var limitMicros int64
-	err := r.Scan(&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt, &n.Retention.StandardDays, &n.Retention.KeyDays,
-		&limitMicros)
-	n.Retention.Limit = time.Duration(limitMicros) * time.Microsecond
+	err := scanNodeInto(r, &n)
 	return n, err
+}
+
+// scanNodeInto scans the nodeColumns of a row into n, and the columns
+// after them into more.
+func scanNodeInto(r pgx.CollectableRow, n *Node, more ...any) error {
+	var limitMicros int64
+	var capacity []byte
+	err := r.Scan(append([]any{&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt, &n.Retention.StandardDays,
+		&n.Retention.KeyDays, &limitMicros, &capacity}, more...)...)
+	n.Retention.Limit = time.Duration(limitMicros) * time.Microsecond
+	if capacity != nil {
+		n.Capacity = json.RawMessage(capacity)
+	}
+	return err
+}
+
+// Recorders returns every recorder node, ordered by name, each live when
+// its last heartbeat is within the given duration of the database's now.
+func (db *DB) Recorders(ctx context.Context, within time.Duration) ([]Recorder, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+nodeColumns+`, heartbeat_at > now() - $1::interval
+FROM recorder_nodes ORDER BY node`, within)
+	if err != nil {
+		return nil, fmt.Errorf("recorder nodes: %w", err)
+	}
+	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Recorder, error) {
+		var rec Recorder
+		err := scanNodeInto(r, &rec.Node, &rec.Live)
+		return rec, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recorder nodes: %w", err)
+	}
+	return recs, nil
+}
+
+// SetCapacity stores state, a JSON object, as node's last capacity reading
+// and, when notify is not empty, sends it on that notification channel in
+// the same statement: a listener and a page loaded later see the same
+// state. A node without a heartbeat yet has no row: the state is only
+// sent; the node's next reading stores it.
+func (db *DB) SetCapacity(ctx context.Context, node string, state json.RawMessage, notify string) error {
+	if node == "" || !json.Valid(state) || len(state) == 0 || state[0] != '{' {
+		return fmt.Errorf("capacity of %q: %w: a JSON object is required", node, store.ErrInvalid)
+	}
+	_, err := db.Pool.Exec(ctx, `
+WITH u AS (UPDATE recorder_nodes SET capacity = $2::text::jsonb WHERE node = $1 RETURNING 1)
+SELECT CASE WHEN $3::text <> '' THEN pg_notify($3::text, $2::text) END, (SELECT count(*) FROM u)`, node, string(state), notify)
+	if err != nil {
+		return fmt.Errorf("capacity of %s: %w", node, err)
+	}
+	return nil
 }
 
 // LiveNodes returns the nodes whose last heartbeat is within the given

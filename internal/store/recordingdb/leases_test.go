@@ -2,6 +2,7 @@ package recordingdb_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -193,5 +194,43 @@ SELECT c, 'dead', now() - interval '1 minute' FROM unnest($1::text[]) AS c`, cha
 	}
 	if rows != len(owner) {
 		t.Fatalf("%d leases held, %d reported taken", rows, len(owner))
+	}
+}
+
+// TestRecorders: every node with its liveness and stored capacity state;
+// SetCapacity refuses what is not a JSON object.
+func TestRecorders(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	for _, n := range []string{"b", "a"} {
+		if err := db.Heartbeat(ctx, recordingdb.Beat{Node: n, URL: "http://" + n, Retention: recordingdb.Retention{
+			StandardDays: 30, KeyDays: 90, Limit: time.Hour,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE recorder_nodes SET heartbeat_at = now() - interval '2 minutes'
+WHERE node = 'b'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetCapacity(ctx, "a", json.RawMessage(`{"alarm":true}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetCapacity(ctx, "gone", json.RawMessage(`{"alarm":true}`), ""); err != nil {
+		t.Fatalf("a node without a row: %v", err)
+	}
+	for _, bad := range []string{``, `[]`, `{`, `1`} {
+		if err := db.SetCapacity(ctx, "a", json.RawMessage(bad), ""); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("state %q: %v", bad, err)
+		}
+	}
+	recs, err := db.Recorders(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Node.Node != "a" || !recs[0].Live || recs[1].Live ||
+		string(recs[0].Capacity) != `{"alarm": true}` || recs[1].Capacity != nil ||
+		recs[0].Retention.Limit != time.Hour || recs[0].URL != "http://a" {
+		t.Fatalf("recorders %+v", recs)
 	}
 }

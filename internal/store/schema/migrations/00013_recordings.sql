@@ -260,7 +260,11 @@ CREATE TABLE recorder_nodes (
     -- the console shows what the recorders keep.
     standard_days   integer NOT NULL DEFAULT 30 CHECK (standard_days >= 1),
     key_days        integer NOT NULL DEFAULT 90 CHECK (key_days >= 1),
-    retention_limit interval CHECK (retention_limit >= interval '0') -- NULL or 0: none
+    retention_limit interval CHECK (retention_limit >= interval '0'), -- NULL or 0: none
+    -- The node's last capacity reading (the guard's event, JSON), kept so
+    -- that a console page loaded later shows the storage alarm; NULL
+    -- before the first.
+    capacity jsonb CHECK (capacity IS NULL OR jsonb_typeof(capacity) = 'object')
 );
 CREATE TABLE recorder_leases (
     channel_id  text PRIMARY KEY,
