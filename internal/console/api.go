@@ -171,6 +171,7 @@ func (a *API) routes() []route {
 		{"GET /api/v1/record-plans", accessNormal, a.listRecordPlans},
 		{"PUT /api/v1/record-plans/{kind}/{target}", accessNormal, a.putRecordPlan},
 		{"DELETE /api/v1/record-plans/{kind}/{target}", accessNormal, a.deleteRecordPlan},
+		{"GET /api/v1/recorders", accessNormal, a.listRecorders},
 	}
 }
 

@@ -1,0 +1,74 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+// recorderJSON is a recorder node as GET /recorders shows it.
+type recorderJSON struct {
+	Node        string    `json:"node"`
+	URL         string    `json:"url"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+	// Live is whether the node's heartbeat is within recorderLiveWithin,
+	// as the record-plan answers decide it.
+	Live      bool              `json:"live"`
+	Retention recorderRetention `json:"retention"`
+	// Capacity is the node's last capacity reading (capacity.Event as the
+	// guard stored it), null before the first.
+	Capacity json.RawMessage `json:"capacity"`
+}
+
+// recorderRetention is a node's retention settings.
+type recorderRetention struct {
+	StandardDays int   `json:"standard_days"`
+	KeyDays      int   `json:"key_days"`
+	LimitSeconds int64 `json:"limit_seconds"`
+}
+
+// recorderListJSON is the answer of GET /recorders.
+type recorderListJSON struct {
+	Items []recorderJSON `json:"items"`
+}
+
+// listRecorders answers the recorder nodes with their liveness, retention
+// and storage alarm, for the console's banner. Admins and auditors only:
+// a node's URL and free space are operators' business.
+func (a *API) listRecorders(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	switch sess.User.Role {
+	case store.RoleAdmin, store.RoleAuditor:
+	default:
+		err := fmt.Errorf("list the recorders: %w", ErrForbidden)
+		a.deny(r, sess, r.URL.Path, err)
+		return err
+	}
+	recs, err := recordingdb.New(a.Store.Store).Recorders(r.Context(), recorderLiveWithin)
+	if err != nil {
+		return err
+	}
+	out := recorderListJSON{Items: make([]recorderJSON, 0, len(recs))}
+	for _, rec := range recs {
+		capacity := rec.Capacity
+		if capacity == nil {
+			capacity = json.RawMessage("null")
+		}
+		out.Items = append(out.Items, recorderJSON{
+			Node: rec.Node.Node, URL: rec.URL, StartedAt: rec.StartedAt, HeartbeatAt: rec.HeartbeatAt, Live: rec.Live,
+			Retention: recorderRetention{
+				StandardDays: rec.Retention.StandardDays, KeyDays: rec.Retention.KeyDays,
+				LimitSeconds: int64(rec.Retention.Limit / time.Second),
+			},
+			Capacity: capacity,
+		})
+	}
+	svcapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
