@@ -165,6 +165,8 @@ type fakeAPI struct {
 	dlPolls  int
 	// media overrides the play answer per channel ID.
 	media map[string]map[string]any
+	// recorders are the items GET /recorders answers (none when nil).
+	recorders []any
 	// push carries payloads (console event types) to the event stream.
 	push chan any
 	stop chan struct{}
@@ -334,6 +336,11 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []any{seg(time.Hour, 2*time.Hour), seg(8*time.Hour, 9*time.Hour+30*time.Minute)}})
 	case strings.HasSuffix(r.URL.Path, "/stop"):
 		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/api/v1/recorders":
+		f.mu.Lock()
+		items := append([]any{}, f.recorders...)
+		f.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"items": items})
 	case f.accounts != nil:
 		f.accounts.ServeHTTP(w, r)
 	default:

@@ -12,6 +12,7 @@ import { Tour } from './tour.js';
 import { Playback } from './playback.js';
 import { Admin } from './admin.js';
 import { AuditPage } from './audit.js';
+import { startStorageBanner } from './banner.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -178,6 +179,8 @@ function enterApp() {
     startEvents();
     refreshCounts();
   }
+  // Admins are told when a recorder's store is filling up.
+  if (state.user?.role === 'admin') startStorageBanner($('#shell'));
   route(location.pathname, true);
 }
 

@@ -342,6 +342,8 @@ const table = {
     'audit.failed': '查询失败：{error}',
     'audit.result.ok': '成功',
     'audit.result.refused': '拒绝',
+    'banner.storageLow': '录像存储空间不足：节点 {node} 按当前写入速率仅够 {days} 天（阈值 {warn} 天）',
+    'banner.dismiss': '本次会话不再提示',
   },
   en: {
     'app.title': 'SharpEyes Video Surveillance',
@@ -683,6 +685,8 @@ const table = {
     'audit.failed': 'Search failed: {error}',
     'audit.result.ok': 'OK',
     'audit.result.refused': 'Refused',
+    'banner.storageLow': 'Recording storage is running out: node {node} has room for only {days} days at the current write rate (threshold {warn} days)',
+    'banner.dismiss': 'Hide for this session',
   },
 };
 
