@@ -106,8 +106,11 @@ func scanNode(r pgx.CollectableRow) (Node, error) {
 func scanNodeInto(r pgx.CollectableRow, n *Node, more ...any) error {
 	var limitMicros int64
 	var capacity []byte
-	err := r.Scan(append([]any{&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt, &n.Retention.StandardDays,
-		&n.Retention.KeyDays, &limitMicros, &capacity}, more...)...)
+	dest := []any{
+		&n.Node, &n.URL, &n.StartedAt, &n.HeartbeatAt, &n.Retention.StandardDays, &n.Retention.KeyDays,
+		&limitMicros, &capacity,
+	}
+	err := r.Scan(append(dest, more...)...)
 	n.Retention.Limit = time.Duration(limitMicros) * time.Microsecond
 	if capacity != nil {
 		n.Capacity = json.RawMessage(capacity)
