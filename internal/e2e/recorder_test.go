@@ -74,6 +74,12 @@ func TestRecorderRecordsCameras(t *testing.T) {
 	for _, ch := range cams {
 		testsupport.Eventually(t, wait, "two closed segments of "+ch, func() bool { return closed(ch) >= 2 })
 	}
+	// The capacity guard's first reading is kept on the node's row, for
+	// the console's storage banner, from a new node's very first start.
+	var kept bool
+	if err := db.Pool.QueryRow(ctx, `SELECT bool_and(capacity IS NOT NULL) FROM recorder_nodes`).Scan(&kept); err != nil || !kept {
+		t.Errorf("the capacity guard's first reading is not on the node's row (%v)", err)
+	}
 	stop()
 
 	for _, ch := range cams {

@@ -90,6 +90,19 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	for _, ch := range down {
 		rec.down[ch] = restarted
 	}
+	url := "http://" + advertised(rt.HTTP.Addr(), node)
+	retention := recordingdb.Retention{
+		StandardDays: defaults.StandardDays, KeyDays: defaults.KeyDays, Limit: rc.RetentionLimit.Std(),
+	}
+	// The node's row exists before the capacity guard's first reading,
+	// which is kept on it for the console (a new node's first reading was
+	// lost until the scheduler's first round wrote the row).
+	beatCtx, cancel := context.WithTimeout(ctx, capture.DefaultDBTimeout)
+	err = db.Heartbeat(beatCtx, recordingdb.Beat{Node: node, URL: url, Retention: retention, Started: true})
+	cancel()
+	if err != nil {
+		log.Warn("recorder heartbeat failed", "node", node, "error", err)
+	}
 	guard := &capacity.Guard{
 		Node: node, DB: db.DB, Store: objects, Reporter: capacity.Notifier{DB: db.DB},
 		WarnDays: float64(rc.CapacityWarnDays), OverwriteOldest: rc.OverwriteOldest,
@@ -111,7 +124,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	}
 	defer sw.Close()
 	sched := &scheduler.Scheduler{
-		Node: node, URL: "http://" + advertised(rt.HTTP.Addr(), node), DB: db, Parent: rec,
+		Node: node, URL: url, DB: db, Parent: rec,
 		LeaseTTL: rc.LeaseTTL.Std(), MaxChannels: rc.MaxChannels, Defaults: defaults,
 		RetentionLimit: rc.RetentionLimit.Std(), Location: loc, Log: log,
 	}
