@@ -1,7 +1,7 @@
 // Package capture records one channel: it reads the channel's live stream
 // from mediagw over RTSP, writes fragmented-MP4 segments to local files of
 // the object store, keeps the segment index current (the open segment's end
-// after every fragment) and commits each closed segment. Every hole it
+// every 10 s of media) and commits each closed segment. Every hole it
 // leaves is a gap row with its cause; it reconnects with back-off and never
 // stops silently.
 package capture

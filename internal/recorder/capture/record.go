@@ -61,8 +61,17 @@ type recording struct {
 	id       int64 // its index row, once the writer started
 	seg      recordingdb.Segment
 	startPTS int64
-	indexed  int64 // bytes reported to the index so far
+	indexed  int64         // bytes counted in the metrics so far
+	extended time.Duration // media time the open row says it holds
 }
+
+// extendEvery is how much new media makes the open row's end move. Not
+// every fragment: the covering index holds end_at, so each update is a
+// new index entry — one a second per channel was a write on the hot path
+// that nothing needs (the close writes the exact end; a crash's repair
+// reads it from the file); the timeline of a segment being written lags
+// by up to this much.
+const extendEvery = 10 * time.Second
 
 func (r *recording) loop(s *session) error {
 	for {
@@ -190,7 +199,7 @@ func (r *recording) opened(pts int64) error {
 		// reconnect tries again (stream_error with the database's error).
 		return fmt.Errorf("index segment %s: %w", r.seg.ObjectKey, err)
 	}
-	r.id, r.indexed = id, 0
+	r.id, r.indexed, r.extended = id, 0, 0
 	r.c.stalled(r.seg.Start)
 	r.c.closeGap(r.seg.Start)
 	if r.c.Metrics != nil {
@@ -214,6 +223,10 @@ func (r *recording) progress() error {
 	}
 	r.indexed = r.w.Bytes()
 	r.c.lastEnd = end
+	if r.w.Duration()-r.extended < extendEvery {
+		return nil
+	}
+	r.extended = r.w.Duration()
 	ctx, cancel := r.c.dbContext()
 	defer cancel()
 	if err := r.c.Index.ExtendSegment(ctx, r.id, end, r.w.Bytes()); err != nil {
