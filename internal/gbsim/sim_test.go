@@ -1,6 +1,7 @@
 package gbsim
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +61,13 @@ func TestRegisterKeepaliveCatalogUnregister(t *testing.T) {
 			if len(res.Catalog) != 5 || res.Partial {
 				t.Fatalf("catalog: %d items partial=%v", len(res.Catalog), res.Partial)
 			}
-			it := res.Catalog[0]
-			if it.DeviceID != "34020000001310000001" || !strings.Contains(it.Name, "大门口") || it.Status != "ON" ||
+			// Pages over UDP may arrive in any order: find the first camera.
+			i := slices.IndexFunc(res.Catalog, func(it manscdp.CatalogItem) bool { return it.DeviceID == "34020000001310000001" })
+			if i < 0 {
+				t.Fatalf("catalog without 34020000001310000001: %+v", res.Catalog)
+			}
+			it := res.Catalog[i]
+			if !strings.Contains(it.Name, "大门口") || it.Status != "ON" ||
 				it.ParentID != ev.deviceID || it.Info == nil || it.Info.PTZType != "1" || it.Longitude == 0 || it.CivilCode != "340200" {
 				t.Fatalf("catalog item %+v info %+v", it, it.Info)
 			}
