@@ -190,11 +190,12 @@ func (c Claims) Allows(path string) bool {
 	return false
 }
 
-// RightFor returns the right a stream path needs: playback/ and download/
-// paths need RightPlayback and RightDownload, everything else RightLive.
+// RightFor returns the right a stream path needs: playback/ and recording/
+// paths (a device's and the platform's recordings) need RightPlayback,
+// download/ paths RightDownload, everything else RightLive.
 func RightFor(path string) string {
 	switch streampath.KindOf(path) {
-	case streampath.KindPlayback:
+	case streampath.KindPlayback, streampath.KindRecording:
 		return RightPlayback
 	case streampath.KindDownload:
 		return RightDownload

@@ -62,6 +62,16 @@ func TestVerify(t *testing.T) {
 	if _, err := s.Verify(pb, "playback/abc", now); !errors.Is(err, ErrRight) {
 		t.Fatalf("playback with only the live right: %v", err)
 	}
+	// The recorder's VOD of a channel needs the playback right, not live.
+	rec := "recording/34020000001320000001"
+	liveRec := issue(Claims{Paths: []string{rec}, Rights: []string{RightLive}, Expires: now.Add(time.Minute).Unix()})
+	if _, err := s.Verify(liveRec, rec, now); !errors.Is(err, ErrRight) {
+		t.Fatalf("recording with only the live right: %v", err)
+	}
+	pbRec := issue(Claims{Paths: []string{rec}, Rights: []string{RightPlayback}, Expires: now.Add(time.Minute).Unix()})
+	if _, err := s.Verify(pbRec, rec, now); err != nil {
+		t.Fatalf("recording with the playback right: %v", err)
+	}
 	// Within the leeway an expired token still passes (clock skew).
 	if _, err := s.Verify(old, "live/1", now.Add(-40*time.Second)); err != nil {
 		t.Fatalf("within leeway: %v", err)

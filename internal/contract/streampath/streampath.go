@@ -6,9 +6,11 @@
 //	live/<channel ID>        a channel's live stream (20-digit GB/T 28181 ID)
 //	playback/<session ID>    a device playback session
 //	download/<session ID>    a device download session
+//	recording/<channel ID>   a channel's recordings in platform storage
 //
 // A path is also the URL suffix of mediagw's outputs (/whep/<path>,
-// /hls/<path>/index.m3u8, rtsp://host:8554/<path>).
+// /hls/<path>/index.m3u8, rtsp://host:8554/<path>), and, for recording/
+// paths, of the recorder's HLS VOD (/vod/<path>/index.m3u8).
 package streampath
 
 import (
@@ -24,6 +26,9 @@ const (
 	KindLive     Kind = "live"
 	KindPlayback Kind = "playback"
 	KindDownload Kind = "download"
+	// KindRecording names a channel's recordings as the recorder serves
+	// them (HLS VOD); a token for it needs the playback right.
+	KindRecording Kind = "recording"
 )
 
 // MaxLen bounds a stream path (mediagw refuses longer ones).
@@ -44,12 +49,16 @@ func Playback(sessionID string) string { return Join(KindPlayback, sessionID) }
 // Download returns the path of a device download session's stream.
 func Download(sessionID string) string { return Join(KindDownload, sessionID) }
 
+// Recording returns the path of a channel's recordings in platform
+// storage.
+func Recording(channelID string) string { return Join(KindRecording, channelID) }
+
 // Join returns the path of kind for id (a channel ID for KindLive, a
 // session ID otherwise). It does not validate: Parse does.
 func Join(kind Kind, id string) string { return string(kind) + "/" + id }
 
 // Parse splits a path of the scheme into its kind and ID: a 20-digit
-// channel ID for live paths, a session ID (letters, digits, '-' and '_')
+// channel ID for live and recording paths, a session ID (letters, digits, '-' and '_')
 // for playback and download paths. Anything else wraps ErrInvalid, or
 // ErrUnknownKind for a first segment the scheme does not know.
 func Parse(path string) (Kind, string, error) {
@@ -62,9 +71,9 @@ func Parse(path string) (Kind, string, error) {
 	}
 	kind := Kind(k)
 	switch kind {
-	case KindLive:
+	case KindLive, KindRecording:
 		if !isChannelID(id) {
-			return "", "", fmt.Errorf("%w: %q: live/ needs a 20-digit channel ID", ErrInvalid, path)
+			return "", "", fmt.Errorf("%w: %q: %s/ needs a 20-digit channel ID", ErrInvalid, path, kind)
 		}
 	case KindPlayback, KindDownload:
 		if !isSessionID(id) {
@@ -72,7 +81,7 @@ func Parse(path string) (Kind, string, error) {
 				ErrInvalid, path, kind, maxSessionID)
 		}
 	default:
-		return "", "", fmt.Errorf("%w: %q (want live/, playback/ or download/)", ErrUnknownKind, path)
+		return "", "", fmt.Errorf("%w: %q (want live/, playback/, download/ or recording/)", ErrUnknownKind, path)
 	}
 	return kind, id, nil
 }
@@ -85,7 +94,7 @@ func KindOf(path string) Kind {
 		return ""
 	}
 	switch kind := Kind(k); kind {
-	case KindLive, KindPlayback, KindDownload:
+	case KindLive, KindPlayback, KindDownload, KindRecording:
 		return kind
 	}
 	return ""

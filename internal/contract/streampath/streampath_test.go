@@ -16,6 +16,7 @@ func TestBuild(t *testing.T) {
 		{streampath.Playback("0123abcd0123abcd"), "playback/0123abcd0123abcd"},
 		{streampath.Download("0123abcd0123abcd"), "download/0123abcd0123abcd"},
 		{streampath.Join(streampath.KindDownload, "x"), "download/x"},
+		{streampath.Recording(channel), "recording/" + channel},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
@@ -34,6 +35,10 @@ func TestParse(t *testing.T) {
 		{"live/" + channel, streampath.KindLive, channel, nil},
 		{"playback/0123abcd0123abcd", streampath.KindPlayback, "0123abcd0123abcd", nil},
 		{"download/a-b_C", streampath.KindDownload, "a-b_C", nil},
+		{"recording/" + channel, streampath.KindRecording, channel, nil},
+		{"recording/0123abcd0123abcd", "", "", streampath.ErrInvalid}, // a session ID is not a channel
+		{"recording/" + channel + "/x", "", "", streampath.ErrInvalid},
+		{"recording/", "", "", streampath.ErrInvalid},
 		{"live/3402000000132000000", "", "", streampath.ErrInvalid},   // 19 digits
 		{"live/340200000013200000011", "", "", streampath.ErrInvalid}, // 21 digits
 		{"live/3402000000132000000x", "", "", streampath.ErrInvalid},
@@ -102,6 +107,7 @@ func TestKindOf(t *testing.T) {
 		{"playback/x", streampath.KindPlayback},
 		{"download/", streampath.KindDownload},
 		{"download", ""},
+		{"recording/x", streampath.KindRecording},
 		{"other/x", ""},
 	}
 	for _, c := range cases {
@@ -114,7 +120,7 @@ func TestKindOf(t *testing.T) {
 // FuzzParse: whatever Parse accepts is Valid and is built back by Join;
 // nothing panics.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"live/" + channel, "playback/0123abcd0123abcd", "download/x", "live/a~h264", "../x", ""} {
+	for _, s := range []string{"live/" + channel, "playback/0123abcd0123abcd", "download/x", "recording/" + channel, "live/a~h264", "../x", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
