@@ -1,0 +1,227 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
+	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
+)
+
+// requeue puts back the jobs this node was running when it last stopped
+// and removes their partial files.
+func (r *Runner) requeue() error {
+	ctx, cancel := context.WithTimeout(r.ctx, DefaultDBTimeout)
+	defer cancel()
+	ids, err := r.DB.Requeue(ctx, r.Node)
+	if err != nil {
+		return fmt.Errorf("export runner: %w", err)
+	}
+	for _, id := range ids {
+		if err := r.Store.Delete(ctx, []string{Key(id)}); err != nil {
+			r.Log.Warn("remove partial export file", "id", id, "error", err)
+		}
+		r.Log.Info("export requeued: the node stopped while it ran", "id", id, "node", r.Node)
+	}
+	return nil
+}
+
+// run is the runner's goroutine: it claims jobs while fewer than
+// MaxRunning run, and sweeps expired files.
+func (r *Runner) run() {
+	poll := time.NewTicker(r.PollInterval)
+	defer poll.Stop()
+	sweep := time.NewTicker(r.SweepInterval)
+	defer sweep.Stop()
+	done := make(chan struct{}, r.MaxRunning)
+	running := 0
+	r.sweepOnce()
+	for {
+		for running < r.MaxRunning {
+			j, ok := r.claim()
+			if !ok {
+				break
+			}
+			running++
+			r.setRunning(running)
+			r.wg.Go(func() {
+				r.runJob(j)
+				done <- struct{}{}
+			})
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-done:
+			running--
+			r.setRunning(running)
+		case <-r.wake:
+		case <-poll.C:
+		case <-r.sweep:
+			r.sweepOnce()
+		case <-sweep.C:
+			r.sweepOnce()
+		}
+	}
+}
+
+func (r *Runner) setRunning(n int) {
+	if r.Metrics != nil {
+		r.Metrics.running.Set(float64(n))
+	}
+}
+
+// claim takes one job this node can run.
+func (r *Runner) claim() (exportdb.Job, bool) {
+	ctx, cancel := context.WithTimeout(r.ctx, DefaultDBTimeout)
+	defer cancel()
+	devices := r.Sip != nil && r.Tokens != nil && r.RTSPURL != ""
+	j, ok, err := r.DB.Claim(ctx, r.Node, []string{r.Store.Name()}, devices, r.Now())
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.Log.Warn("claim export", "node", r.Node, "error", err)
+		}
+		return exportdb.Job{}, false
+	}
+	return j, ok
+}
+
+// kickSweep makes the run goroutine sweep now.
+func (r *Runner) kickSweep() {
+	select {
+	case r.sweep <- struct{}{}:
+	default:
+	}
+}
+
+// stop cancels job id if it runs here.
+func (r *Runner) stop(id string) {
+	r.mu.Lock()
+	cancel := r.running[id]
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// runJob runs one claimed job to its end and records the outcome.
+func (r *Runner) runJob(j exportdb.Job) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.running[j.ID] = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.running, j.ID)
+		r.mu.Unlock()
+	}()
+	r.Log.Info("export started", "id", j.ID, "owner", j.Owner, "channel_id", j.ChannelID, "source", j.Source,
+		"start", j.Start, "end", j.End, "node", r.Node)
+	began := time.Now()
+	p := &progress{r: r, id: j.ID}
+	var bytes int64
+	var err error
+	switch j.Source {
+	case recorderapi.SourcePlatform:
+		bytes, err = r.platform(ctx, j, p)
+	case recorderapi.SourceDevice:
+		bytes, err = r.device(ctx, j, p)
+	default:
+		err = fmt.Errorf("unknown source %q", j.Source)
+	}
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(r.ctx), DefaultDBTimeout)
+	defer dcancel()
+	result := "done"
+	switch {
+	case r.ctx.Err() != nil:
+		// Closing: the job is requeued at the next start.
+		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		result = "stopped"
+		r.Log.Info("export interrupted: requeued at the next start", "id", j.ID)
+	case errors.Is(err, ErrStopped) || errors.Is(err, exportdb.ErrNotRunning) || ctx.Err() != nil:
+		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		result = "stopped"
+		r.Log.Info("export stopped", "id", j.ID)
+	case err != nil:
+		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		result = "failed"
+		if ferr := r.DB.Fail(dctx, j.ID, r.Node, err.Error(), r.Now()); ferr != nil {
+			r.Log.Warn("record export failure", "id", j.ID, "error", ferr)
+		}
+		r.Log.Warn("export failed", "id", j.ID, "channel_id", j.ChannelID, "source", j.Source, "error", err)
+	default:
+		now := r.Now()
+		if ferr := r.DB.Finish(dctx, j.ID, r.Node, Key(j.ID), bytes, now, now.Add(r.TTL)); ferr != nil {
+			_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+			result = "stopped"
+			r.Log.Warn("export finished but not recorded: file removed", "id", j.ID, "error", ferr)
+			break
+		}
+		if r.Metrics != nil {
+			r.Metrics.bytes.Add(float64(bytes))
+		}
+		r.Log.Info("export done", "id", j.ID, "channel_id", j.ChannelID, "bytes", bytes,
+			"took", time.Since(began).Round(time.Millisecond))
+	}
+	if r.Metrics != nil {
+		r.Metrics.jobs.WithLabelValues(j.Source, result).Inc()
+	}
+}
+
+// progress writes a job's progress at most once a second.
+type progress struct {
+	r    *Runner
+	id   string
+	last time.Time
+}
+
+// report writes p and bytes unless the last write is under a second old;
+// ErrStopped when the job no longer runs here (deleted).
+func (p *progress) report(ctx context.Context, frac float64, bytes int64) error {
+	now := p.r.Now()
+	if !p.last.IsZero() && now.Sub(p.last) < progressEvery {
+		return nil
+	}
+	p.last = now
+	ctx, cancel := context.WithTimeout(ctx, DefaultDBTimeout)
+	defer cancel()
+	err := p.r.DB.Progress(ctx, p.id, p.r.Node, frac, bytes)
+	if errors.Is(err, exportdb.ErrNotRunning) {
+		return fmt.Errorf("export %s: %w", p.id, ErrStopped)
+	}
+	if err != nil {
+		// A database hiccup does not end the job: the next report retries.
+		p.r.Log.Warn("export progress", "id", p.id, "error", err)
+	}
+	return nil
+}
+
+// sweepOnce expires this node's finished jobs past their TTL and deletes
+// the files of its expired jobs.
+func (r *Runner) sweepOnce() {
+	ctx, cancel := context.WithTimeout(r.ctx, DefaultDBTimeout)
+	defer cancel()
+	if n, err := r.DB.ExpireDue(ctx, r.Node, r.Now()); err != nil {
+		r.Log.Warn("expire exports", "error", err)
+	} else if n > 0 {
+		r.Log.Info("exports expired", "count", n)
+	}
+	jobs, err := r.DB.Unlinked(ctx, r.Node, 100)
+	if err != nil {
+		r.Log.Warn("expired exports", "error", err)
+		return
+	}
+	for _, j := range jobs {
+		r.stop(j.ID)
+		if err := r.Store.Delete(ctx, []string{j.ObjectKey}); err != nil {
+			r.Log.Warn("delete export file", "id", j.ID, "key", j.ObjectKey, "error", err)
+			continue
+		}
+		if err := r.DB.Unlink(ctx, j.ID); err != nil {
+			r.Log.Warn("unlink export", "id", j.ID, "error", err)
+		}
+	}
+}
