@@ -182,11 +182,11 @@ func (w *Writer) write(b []byte) error {
 	return nil
 }
 
-// G.711 to 16-bit big-endian LPCM, a table per law built once from
+// G.711 to 16-bit linear PCM, a table per law built once from
 // mediacommon's decoders (whose per-call allocation we avoid per packet).
 var alawTable, mulawTable = g711Tables()
 
-func g711Tables() (alaw, mulaw [256][2]byte) {
+func g711Tables() (alaw, mulaw [256]int16) {
 	in := make([]byte, 256)
 	for i := range in {
 		in[i] = byte(i)
@@ -196,8 +196,8 @@ func g711Tables() (alaw, mulaw [256][2]byte) {
 	var u g711.Mulaw
 	u.Unmarshal(in)
 	for i := range 256 {
-		alaw[i] = [2]byte{a[2*i], a[2*i+1]}
-		mulaw[i] = [2]byte{u[2*i], u[2*i+1]}
+		alaw[i] = int16(uint16(a[2*i])<<8 | uint16(a[2*i+1]))
+		mulaw[i] = int16(uint16(u[2*i])<<8 | uint16(u[2*i+1]))
 	}
 	return alaw, mulaw
 }

@@ -123,6 +123,8 @@ func parseStsd(stsd []byte, t *moovTrack) bool {
 	case "hvc1", "hev1":
 		t.codec = CodecH265
 		t.sps, ok = entryConfig(entry, "hvcC", hvccSPS)
+	case "fLaC":
+		t.codec = CodecFLAC
 	case "ipcm":
 		t.codec = CodecLPCM
 	case "mp4a":

@@ -25,7 +25,7 @@ const (
 // Info is what Scan finds in a segment.
 type Info struct {
 	// Tracks are the codec names of the tracks, video first ("h264",
-	// "h265"; "lpcm" for G.711 stored as LPCM, "aac").
+	// "h265"; "flac" for G.711 stored as FLAC, "lpcm" for G.711 stored as LPCM before, "aac").
 	Tracks []string
 	// Width and Height come from the video SPS.
 	Width, Height int

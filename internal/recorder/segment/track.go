@@ -5,6 +5,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/flac"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
@@ -18,8 +19,11 @@ const (
 	CodecG711A = "g711a"
 	CodecG711U = "g711u"
 	CodecAAC   = "aac"
-	// CodecLPCM is what Scan reports for an audio track stored as LPCM
-	// (G.711 is decoded to LPCM on write: fMP4 has no G.711).
+	// CodecFLAC is what Scan reports for an audio track stored as FLAC
+	// (G.711 is decoded and stored losslessly as FLAC: fMP4 has no G.711).
+	CodecFLAC = "flac"
+	// CodecLPCM is what Scan reports for an audio track stored as LPCM,
+	// how G.711 was stored before FLAC (browsers do not play it).
 	CodecLPCM = "lpcm"
 )
 
@@ -120,7 +124,10 @@ func (t *Track) mp4Codec() codecs.Codec {
 		}
 		return &codecs.H265{VPS: t.vps, SPS: t.sps, PPS: t.pps}
 	case *format.G711:
-		return &codecs.LPCM{BitDepth: 16, SampleRate: f.SampleRate, ChannelCount: f.ChannelCount}
+		return &codecs.FLAC{StreamInfo: &flac.StreamInfo{
+			MinBlockSize: 16, MaxBlockSize: flacMaxBlock, SampleRate: uint32(f.SampleRate),
+			ChannelCount: uint8(max(f.ChannelCount, 1)), BitDepth: flacBitsPerSample,
+		}}
 	case *format.MPEG4Audio:
 		return &codecs.MPEG4Audio{Config: *f.Config}
 	}

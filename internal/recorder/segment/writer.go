@@ -76,13 +76,15 @@ type Writer struct {
 // trackState is the part of a fragment one track has buffered.
 type trackState struct {
 	t       *Track
-	data    []byte   // payloads of the buffered samples, in order
-	samples []sample // their trun entries
-	base    int64    // decode time of the first buffered sample
-	next    int64    // decode time after the last buffered sample
-	any     bool     // audio: a packet was placed since the segment started
-	written int64    // video: decode time after the last written sample
-	lpcm    *[256][2]byte
+	data    []byte       // payloads of the buffered samples, in order
+	samples []sample     // their trun entries
+	base    int64        // decode time of the first buffered sample
+	next    int64        // decode time after the last buffered sample
+	any     bool         // audio: a packet was placed since the segment started
+	written int64        // video: decode time after the last written sample
+	flac    *flacEncoder // G.711: stored as FLAC
+	sizes   []uint32     // scratch of the FLAC frames of one payload
+	durs    []uint32
 }
 
 // sample is one trun entry.
@@ -117,10 +119,11 @@ func (w *Writer) Initialize() error {
 		case !t.video && w.audio == nil:
 			w.audio = &trackState{t: t}
 			if g, ok := t.Format.(*format.G711); ok {
-				w.audio.lpcm = &alawTable
+				law := &alawTable
 				if g.MULaw {
-					w.audio.lpcm = &mulawTable
+					law = &mulawTable
 				}
+				w.audio.flac = newFLACEncoder(law, g.ChannelCount, g.SampleRate)
 			}
 		default:
 			return fmt.Errorf("segment writer: more than one %s track", t.Codec())
@@ -228,7 +231,7 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 
 // WriteAudio writes audio of the audio track, pts in the track's clock
 // (gortsplib's PacketPTS). For G.711 each payload is RTP payload bytes
-// (stored as 16-bit LPCM); for AAC each is one access unit, 1024 samples
+// (stored as FLAC, one frame a payload); for AAC each is one access unit, 1024 samples
 // after the previous. Audio before the segment's first key frame is dropped.
 func (w *Writer) WriteAudio(t *Track, pts int64, payloads ...[]byte) error {
 	if err := w.usable(t, w.audio); err != nil {
@@ -241,8 +244,8 @@ func (w *Writer) WriteAudio(t *Track, pts int64, payloads ...[]byte) error {
 	rel := pts - w.audioZero
 	for _, p := range payloads {
 		var dur int64
-		if a.lpcm != nil {
-			dur = int64(len(p) / a.t.Format.(*format.G711).ChannelCount)
+		if a.flac != nil {
+			dur = int64(len(p) / a.flac.channels)
 		} else {
 			dur = aacSamplesPerAU
 		}
@@ -261,15 +264,15 @@ func (w *Writer) WriteAudio(t *Track, pts int64, payloads ...[]byte) error {
 		if !ok {
 			continue // overlaps what is buffered: a duplicate or a clock running fast
 		}
-		start := len(a.data)
-		if a.lpcm != nil {
-			for _, b := range p {
-				a.data = append(a.data, a.lpcm[b][0], a.lpcm[b][1])
+		if a.flac != nil {
+			a.data, a.sizes, a.durs = a.flac.encode(a.data, p, a.sizes[:0], a.durs[:0])
+			for i, size := range a.sizes {
+				a.samples = append(a.samples, sample{dur: a.durs[i], size: size, sync: true})
 			}
 		} else {
 			a.data = append(a.data, p...)
+			a.samples = append(a.samples, sample{dur: uint32(dur), size: uint32(len(p)), sync: true})
 		}
-		a.samples = append(a.samples, sample{dur: uint32(dur), size: uint32(len(a.data) - start), sync: true})
 		a.next += dur
 	}
 	return nil

@@ -74,8 +74,8 @@ func TestWrite(t *testing.T) {
 		{name: "h264 b-frames", spec: h264B, paramsInSDP: true},
 		{name: "h265", spec: h265, paramsInSDP: true},
 		{name: "h265 params from stream b-frames", spec: h265B},
-		{name: "h264 g711a", spec: h264, paramsInSDP: true, audio: "g711a", probeAudio: "pcm_s16be"},
-		{name: "h265 g711u", spec: h265, paramsInSDP: true, audio: "g711u", probeAudio: "pcm_s16be"},
+		{name: "h264 g711a", spec: h264, paramsInSDP: true, audio: "g711a", probeAudio: "flac"},
+		{name: "h265 g711u", spec: h265, paramsInSDP: true, audio: "g711u", probeAudio: "flac"},
 		{name: "h264 aac", spec: h264AAC, paramsInSDP: true, audio: "aac", probeAudio: "aac"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,7 +154,7 @@ func TestWrite(t *testing.T) {
 			wantTracks := tc.spec.codec
 			switch tc.audio {
 			case "g711a", "g711u":
-				wantTracks += " lpcm"
+				wantTracks += " flac"
 			case "aac":
 				wantTracks += " aac"
 			}
