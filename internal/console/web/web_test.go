@@ -162,7 +162,10 @@ type fakeAPI struct {
 	ptz      []string
 	control  []string
 	playback string
-	dlPolls  int
+	// export is the body of the export asked for; exportPolls counts its status reads.
+	export        map[string]any
+	exportPolls   int
+	exportDeleted bool
 	// media overrides the play answer per channel ID.
 	media map[string]map[string]any
 	// recorders are the items GET /recorders answers (none when nil).
@@ -296,17 +299,37 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case r.URL.Path == "/api/v1/playback/pb1" && r.Method == http.MethodDelete:
 		w.WriteHeader(http.StatusNoContent)
-	case r.URL.Path == "/api/v1/channels/"+fakeChannel+"/download":
-		writeJSON(w, 202, map[string]any{"id": "dl1", "state": "running"})
-	case r.URL.Path == "/api/v1/downloads/dl1":
+	case r.URL.Path == "/api/v1/exports" && r.Method == http.MethodPost:
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
 		f.mu.Lock()
-		f.dlPolls++
-		done := f.dlPolls > 1
+		f.export = body
+		f.mu.Unlock()
+		writeJSON(w, 202, fakeExport(body, "queued", 0))
+	case r.URL.Path == "/api/v1/exports":
+		f.mu.Lock()
+		body, deleted := f.export, f.exportDeleted
+		f.mu.Unlock()
+		items := []any{}
+		if body != nil && !deleted {
+			items = append(items, fakeExport(body, "done", 1))
+		}
+		writeJSON(w, 200, map[string]any{"items": items, "total": len(items)})
+	case r.URL.Path == "/api/v1/exports/"+fakeExportID && r.Method == http.MethodDelete:
+		f.mu.Lock()
+		f.exportDeleted = true
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/api/v1/exports/"+fakeExportID:
+		f.mu.Lock()
+		f.exportPolls++
+		done := f.exportPolls > 1
+		body := f.export
 		f.mu.Unlock()
 		if done {
-			writeJSON(w, 200, map[string]any{"id": "dl1", "state": "done", "progress": 1, "bytes": 1000})
+			writeJSON(w, 200, fakeExport(body, "done", 1))
 		} else {
-			writeJSON(w, 200, map[string]any{"id": "dl1", "state": "running", "progress": 0.5, "bytes": 500})
+			writeJSON(w, 200, fakeExport(body, "running", 0.5))
 		}
 	case strings.HasSuffix(r.URL.Path, "/ptz"):
 		b, _ := io.ReadAll(r.Body)
@@ -369,6 +392,23 @@ func (f *fakeAPI) called(call string) bool {
 		}
 	}
 	return false
+}
+
+// fakeExportID is the ID of the export the fake API makes.
+const fakeExportID = "0123456789abcdef"
+
+// fakeExport is the fake's export job for the request body in state.
+func fakeExport(body map[string]any, state string, progress float64) map[string]any {
+	job := map[string]any{
+		"id": fakeExportID, "state": state, "progress": progress, "bytes": int(progress * 1000),
+		"channel_id": body["channel_id"], "source": body["source"], "start": body["start"], "end": body["end"],
+		"created_at": fakeCreated, "owner": "admin",
+	}
+	if state == "done" {
+		job["finished_at"] = fakeCreated
+		job["expires_at"] = "2030-01-02T08:00:00Z"
+	}
+	return job
 }
 
 // uiWait bounds a wait for the page (the browser's work after an action).
@@ -572,9 +612,22 @@ func TestUIInBrowser(t *testing.T) {
 		}
 	}
 
-	run("download", chromedp.Click(q("download-start"), chromedp.ByQuery))
-	poll("download link", vis("download-link")+
-		fmt.Sprintf(` && document.querySelector(%q).getAttribute('href') === '/api/v1/downloads/dl1/file'`, q("download-link")))
+	// Export ±5 min around the click, from the device (the timeline's source).
+	pg.click("export", "export-start")
+	pg.poll("export file link", vis("export-link")+
+		fmt.Sprintf(` && document.querySelector(%q).getAttribute('href') === '/api/v1/exports/%s/file'`, q("export-link"), fakeExportID))
+	api.mu.Lock()
+	exp := api.export
+	api.mu.Unlock()
+	if exp["channel_id"] != fakeChannel || exp["source"] != "device" ||
+		!strings.Contains(fmt.Sprint(exp["start"]), "T01:") || !strings.Contains(fmt.Sprint(exp["end"]), "T01:") {
+		t.Errorf("export asked for %v", exp)
+	}
+	pg.click("my exports", "export-list-toggle")
+	pg.poll("the export listed", vis("export-row-"+fakeExportID)+` && `+text("export-row-"+fakeExportID)+`.includes('Done')`+
+		` && `+vis("export-file-"+fakeExportID))
+	pg.click("delete the export", "export-delete-"+fakeExportID)
+	pg.poll("export gone", `!document.querySelector(`+fmt.Sprintf("%q", q("export-row-"+fakeExportID))+`)`)
 
 	// A reload keeps the session (cookie), the layout and the language.
 	run("reload", chromedp.Reload())
