@@ -54,6 +54,56 @@ type RecorderSettings struct {
 	// OverwriteOldest lets the sweeper delete the oldest unexpired segments
 	// when storage runs out; false keeps them and raises the alarm only.
 	OverwriteOldest bool `yaml:"overwrite_oldest"`
+	// PublicURL is where browsers reach this node's playback (HLS VOD),
+	// http(s)://host:port with no path; the console builds playback URLs
+	// on it and other nodes' playlists point at it for the segments only
+	// this node holds. Empty: the advertised listen address.
+	PublicURL string `yaml:"public_url"`
+	// ConsoleURL is the console's internal API, where playback requests
+	// are audited and users' play tokens checked for revocation
+	// (authenticated with service_token).
+	ConsoleURL string `yaml:"console_url"`
+	// SipserverURL is sipserver's internal API, where device exports ask
+	// for download sessions (authenticated with service_token).
+	SipserverURL string `yaml:"sipserver_url"`
+}
+
+// Exports configures the export jobs a recorder node runs: the
+// `exports:` section.
+type Exports struct {
+	// MaxRunning is how many jobs this node runs at once.
+	MaxRunning int `yaml:"max_running"`
+	// TTL is how long a finished export's file is kept.
+	TTL Duration `yaml:"ttl"`
+	// FFmpeg is the ffmpeg binary device exports run.
+	FFmpeg string `yaml:"ffmpeg"`
+}
+
+func (e *Exports) setDefaults() {
+	*e = Exports{MaxRunning: 2, TTL: Duration(24 * time.Hour), FFmpeg: "ffmpeg"}
+}
+
+func (e Exports) validate() error {
+	var errs []error
+	if e.MaxRunning < 1 || e.MaxRunning > 64 {
+		errs = append(errs, fieldErr("exports.max_running", "must be 1–64, got %d", e.MaxRunning))
+	}
+	if e.TTL < Duration(time.Minute) {
+		errs = append(errs, fieldErr("exports.ttl", "must be at least 1m, got %s", e.TTL))
+	}
+	if strings.TrimSpace(e.FFmpeg) == "" {
+		errs = append(errs, fieldErr("exports.ffmpeg", "must name the ffmpeg binary"))
+	}
+	return errors.Join(errs...)
+}
+
+// validPlaybackSecret checks the recorder's play_token_secret: empty
+// (playback off) or at least 32 characters, as mediagw's.
+func validPlaybackSecret(s Secret) error {
+	if s != "" && len(s) < 32 {
+		return fieldErr("play_token_secret", "must have at least 32 characters")
+	}
+	return nil
 }
 
 // Location returns the time zone of the record plans (TimeZone is
@@ -86,6 +136,8 @@ func (r *RecorderSettings) setDefaults() {
 		SweepInterval:    Duration(time.Minute),
 		SweepBatch:       500,
 		CapacityWarnDays: 7,
+		ConsoleURL:       "http://127.0.0.1:8080",
+		SipserverURL:     "http://127.0.0.1:8081",
 	}
 }
 
@@ -99,6 +151,17 @@ func (r RecorderSettings) validate() error {
 	}
 	if u, err := url.Parse(r.MediagwURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("mediagw_url", "must be an http(s) URL, got %q", r.MediagwURL)
+	}
+	for _, u := range []struct{ key, value string }{{"console_url", r.ConsoleURL}, {"sipserver_url", r.SipserverURL}} {
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			add(u.key, "must be an http(s) URL, got %q", u.value)
+		}
+	}
+	if r.PublicURL != "" {
+		if u, err := url.Parse(r.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			add("public_url", "must be empty or http(s)://host:port with no path or query, got %q", r.PublicURL)
+		}
 	}
 	if u, err := url.Parse(r.RTSPURL); err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 		add("rtsp_url", "must be an rtsp(s) URL, got %q", r.RTSPURL)

@@ -48,15 +48,20 @@ func (c *Sipserver) Validate() error {
 }
 
 // Recorder is the configuration of cmd/recorder (HTTP: probes, metrics,
-// later playback).
+// playback, the internal export API).
 type Recorder struct {
 	Base `yaml:",inline"`
 	// ServiceToken authenticates the recorder on mediagw's internal API
 	// (play tokens). Empty: nothing can be recorded (every channel gets a
 	// stream_error gap saying so).
-	ServiceToken Secret           `yaml:"service_token"`
-	Recorder     RecorderSettings `yaml:"recorder"`
-	Storage      Storage          `yaml:"storage"`
+	ServiceToken Secret `yaml:"service_token"`
+	// PlayTokenSecret checks the play tokens of playback (HLS VOD): the
+	// secret mediagw and the console share (≥ 32 characters). Empty: the
+	// playback routes answer 503.
+	PlayTokenSecret Secret           `yaml:"play_token_secret"`
+	Recorder        RecorderSettings `yaml:"recorder"`
+	Storage         Storage          `yaml:"storage"`
+	Exports         Exports          `yaml:"exports"`
 }
 
 // SetDefaults implements Service.
@@ -64,6 +69,7 @@ func (c *Recorder) SetDefaults() {
 	c.setDefaults(":8082")
 	c.Recorder.setDefaults()
 	c.Storage.setDefaults()
+	c.Exports.setDefaults()
 }
 
 // Validate implements Service.
@@ -72,7 +78,8 @@ func (c *Recorder) Validate() error {
 	if c.ServiceToken != "" && len(c.ServiceToken) < 16 {
 		errs = append(errs, fieldErr("service_token", "must have at least 16 characters"))
 	}
-	return errors.Join(c.validate(), c.Recorder.validate(), c.Storage.validate(), errors.Join(errs...))
+	return errors.Join(c.validate(), c.Recorder.validate(), c.Storage.validate(), c.Exports.validate(),
+		validPlaybackSecret(c.PlayTokenSecret), errors.Join(errs...))
 }
 
 // LogConfig returns the log section.

@@ -6,20 +6,26 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/capacity"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/export"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/scheduler"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/sweeper"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 	"github.com/sharpeyes/sharpeyes/internal/svcdb"
@@ -31,7 +37,9 @@ import (
 // at start it repairs the segments it was writing when it last stopped,
 // then the scheduler hands it the channels to record (leases shared with
 // the other nodes), the sweeper deletes expired segments and the capacity
-// guard watches the storage.
+// guard watches the storage. Its HTTP listener also serves the recordings
+// as HLS VOD (/vod/) and the internal export API (/internal/v1/exports),
+// whose jobs it runs.
 func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	st, err := svcdb.Open(ctx, "recorder", cfg.Database, svcdb.Reader, log)
 	if err != nil {
@@ -91,6 +99,10 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 		rec.down[ch] = restarted
 	}
 	url := "http://" + advertised(rt.HTTP.Addr(), node)
+	publicURL := strings.TrimSuffix(rc.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = url
+	}
 	retention := recordingdb.Retention{
 		StandardDays: defaults.StandardDays, KeyDays: defaults.KeyDays, Limit: rc.RetentionLimit.Std(),
 	}
@@ -98,7 +110,9 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	// which is kept on it for the console (a new node's first reading was
 	// lost until the scheduler's first round wrote the row).
 	beatCtx, cancel := context.WithTimeout(ctx, capture.DefaultDBTimeout)
-	err = db.Heartbeat(beatCtx, recordingdb.Beat{Node: node, URL: url, Retention: retention, Started: true})
+	err = db.Heartbeat(beatCtx, recordingdb.Beat{
+		Node: node, URL: url, PublicURL: publicURL, Retention: retention, Started: true,
+	})
 	cancel()
 	if err != nil {
 		log.Warn("recorder heartbeat failed", "node", node, "error", err)
@@ -124,7 +138,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	}
 	defer sw.Close()
 	sched := &scheduler.Scheduler{
-		Node: node, URL: url, DB: db, Parent: rec,
+		Node: node, URL: url, DB: publicBeats{index: db, publicURL: publicURL}, Parent: rec,
 		LeaseTTL: rc.LeaseTTL.Std(), MaxChannels: rc.MaxChannels, Defaults: defaults,
 		RetentionLimit: rc.RetentionLimit.Std(), Location: loc, Log: log,
 	}
@@ -134,16 +148,77 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	// Closed first: every channel's open segment is closed and committed.
 	defer sched.Close()
 
+	player, err := playback(cfg, node, objects, db.DB, log)
+	if err != nil {
+		return err
+	}
+	defer player.Close()
+	rt.Mux.Handle(vod.Prefix, player)
+
+	exports := &export.Runner{
+		DB: exportdb.New(st), Store: objects, Node: node,
+		MaxRunning: cfg.Exports.MaxRunning, TTL: cfg.Exports.TTL.Std(), FFmpeg: cfg.Exports.FFmpeg,
+		Sip:     &sipapi.Client{BaseURL: rc.SipserverURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
+		Tokens:  &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
+		RTSPURL: rc.RTSPURL, Token: string(cfg.ServiceToken),
+		Metrics: export.NewMetrics(rt.Registry), Log: log,
+	}
+	// Requeues the jobs this node was running when it stopped.
+	if err := exports.Initialize(); err != nil {
+		return err
+	}
+	defer exports.Close()
+	exports.Register(rt.Mux)
+
 	rt.Started()
 	if cfg.ServiceToken == "" {
-		log.Error("service_token is not set: mediagw gives no play token and nothing can be recorded")
+		log.Error("service_token is not set: mediagw gives no play token and nothing can be recorded; " +
+			"playback is not audited (refused) and the export API is off")
 	}
 	log.Info("recording", "node", node, "storage", objects.Name(), "where", where(cfg.Storage),
 		"retention", rc.Retention, "retention_key", rc.RetentionKey, "retention_limit", rc.RetentionLimit,
-		"segment", rc.SegmentDuration,
-		"http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics")
+		"segment", rc.SegmentDuration, "public_url", publicURL,
+		"http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics /vod/ /internal/v1/exports")
 	<-ctx.Done()
 	return nil
+}
+
+// playback builds the HLS VOD server. Without play_token_secret it
+// answers every request 503 vod_unconfigured, and the start log says so.
+func playback(cfg *config.Recorder, node string, objects objstore.Store, db *recordingdb.DB,
+	log *slog.Logger,
+) (*vod.Server, error) {
+	s := &vod.Server{
+		Node: node, Store: objects, Index: db, Log: log,
+		Auditor: &vod.AuditClient{URL: cfg.Recorder.ConsoleURL, Token: string(cfg.ServiceToken)},
+	}
+	if cfg.PlayTokenSecret == "" {
+		log.Error("play_token_secret is not set: playback (/vod/) answers 503 vod_unconfigured; " +
+			"give the recorder the secret mediagw and the console share (SHARPEYES_PLAY_TOKEN_SECRET)")
+	} else {
+		signer, err := playtoken.NewSigner([]byte(cfg.PlayTokenSecret))
+		if err != nil {
+			return nil, fmt.Errorf("play_token_secret: %w", err)
+		}
+		s.Signer = signer
+	}
+	if err := s.Initialize(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// publicBeats is the scheduler's index: its heartbeats carry the node's
+// public URL too.
+type publicBeats struct {
+	index
+	publicURL string
+}
+
+// Heartbeat implements scheduler.DB.
+func (p publicBeats) Heartbeat(ctx context.Context, b recordingdb.Beat) error {
+	b.PublicURL = p.publicURL
+	return p.index.Heartbeat(ctx, b)
 }
 
 // storeConfig maps the storage section to the object store's configuration.

@@ -153,3 +153,14 @@ func firstSampleSync(trun []byte) bool {
 	// sample_is_non_sync_sample (ISO/IEC 14496-12 §8.8.3.1) clear.
 	return sf&0x00010000 == 0
 }
+
+// InitSize returns the length of a segment's init section (ftyp+moov),
+// where its media part starts; ErrNoInit when it has none.
+func InitSize(r io.ReaderAt, size int64) (int64, error) {
+	var info Info
+	s := scanner{r: r, size: size}
+	if _, _, err := s.init(&info); err != nil {
+		return 0, err
+	}
+	return s.pos, nil
+}

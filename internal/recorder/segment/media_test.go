@@ -57,6 +57,9 @@ func testFragments(t *testing.T, frag time.Duration) {
 	if !l.Fragments[0].Key || keys != 4 || end != info.Duration {
 		t.Fatalf("%d key fragments (first %v), end %s; want 4 from the first, %s", keys, l.Fragments[0].Key, end, info.Duration)
 	}
+	if n, err := segment.InitSize(bytes.NewReader(b), int64(len(b))); err != nil || n != l.InitSize {
+		t.Fatalf("InitSize = %d, %v; want %d", n, err, l.InitSize)
+	}
 	// Cut inside the last fragment: it is not listed.
 	cut, err := segment.Fragments(bytes.NewReader(b[:len(b)-1]), int64(len(b)-1))
 	if err != nil || len(cut.Fragments) != len(l.Fragments)-1 {

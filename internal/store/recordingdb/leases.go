@@ -46,6 +46,9 @@ type Beat struct {
 	// Node names the node; URL is where it serves, for operators.
 	Node string
 	URL  string
+	// PublicURL is where browsers reach its playback (recorder.public_url;
+	// empty: URL).
+	PublicURL string
 	// Retention is the node's retention settings, published for the console.
 	Retention Retention
 	// Started marks the node's first heartbeat since it started:
@@ -69,20 +72,20 @@ type Lease struct {
 }
 
 // Heartbeat records that b's node is alive, by the database's clock, with
-// its URL and retention settings; a Started beat sets its start time too.
+// its URLs and retention settings; a Started beat sets its start time too.
 func (db *DB) Heartbeat(ctx context.Context, b Beat) error {
 	r := b.Retention
 	if b.Node == "" || r.StandardDays < 1 || r.KeyDays < 1 || r.Limit < 0 {
 		return fmt.Errorf("heartbeat of %q: retention %+v: %w", b.Node, r, store.ErrInvalid)
 	}
 	_, err := db.Pool.Exec(ctx, `
-INSERT INTO recorder_nodes AS n (node, url, standard_days, key_days, retention_limit)
-VALUES ($1, $2, $3, $4, nullif($5::interval, '0'))
-ON CONFLICT (node) DO UPDATE SET url = excluded.url, heartbeat_at = now(),
+INSERT INTO recorder_nodes AS n (node, url, standard_days, key_days, retention_limit, public_url)
+VALUES ($1, $2, $3, $4, nullif($5::interval, '0'), $7)
+ON CONFLICT (node) DO UPDATE SET url = excluded.url, public_url = excluded.public_url, heartbeat_at = now(),
     started_at = CASE WHEN $6 THEN now() ELSE n.started_at END,
     standard_days = excluded.standard_days, key_days = excluded.key_days,
     retention_limit = excluded.retention_limit`,
-		b.Node, b.URL, r.StandardDays, r.KeyDays, r.Limit, b.Started)
+		b.Node, b.URL, r.StandardDays, r.KeyDays, r.Limit, b.Started, b.PublicURL)
 	if err != nil {
 		return fmt.Errorf("heartbeat of %s: %w", b.Node, err)
 	}

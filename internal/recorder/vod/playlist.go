@@ -1,0 +1,85 @@
+package vod
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// item is one segment object in a playlist: listed whole, or, for the
+// segment the playback starts in, as byte ranges of its media part.
+type item struct {
+	// ID is the recording's row.
+	ID int64
+	// Start is the segment's wall-clock start.
+	Start time.Time
+	// Duration is the whole segment's length (parts nil).
+	Duration time.Duration
+	// Base is "" for URLs relative to the playlist, else the absolute
+	// "<node URL>/vod/recording/<channel>/" of the node holding the object.
+	Base string
+	// Parts, when set, list the segment from its first part on.
+	Parts []part
+}
+
+// part is a byte range of a segment's media part (the bytes from its first
+// moof on) that starts with a key frame.
+type part struct {
+	// Offset and Size are relative to the media part.
+	Offset, Size int64
+	// Start is the part's media time from the segment's start; Duration
+	// its length.
+	Start, Duration time.Duration
+}
+
+// writePlaylist writes an HLS VOD playlist (RFC 8216, version 7) of items,
+// every URL carrying token. Each segment object has its own init section
+// and decode times from 0, so each after the first follows a
+// discontinuity.
+func writePlaylist(w io.Writer, items []item, token string) error {
+	var b strings.Builder
+	target := 1.0
+	for _, it := range items {
+		if it.Parts == nil {
+			target = math.Max(target, math.Ceil(it.Duration.Seconds()))
+		}
+		for _, p := range it.Parts {
+			target = math.Max(target, math.Ceil(p.Duration.Seconds()))
+		}
+	}
+	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"+
+		"#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:0\n", int(target))
+	q := ""
+	if token != "" {
+		q = "?token=" + url.QueryEscape(token)
+	}
+	for i, it := range items {
+		if i > 0 {
+			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		id := strconv.FormatInt(it.ID, 10)
+		fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%sinit/%s.mp4%s\"\n", it.Base, id, q)
+		seg := it.Base + "seg/" + id + ".m4s" + q
+		if it.Parts == nil {
+			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%s,\n%s\n", dateTime(it.Start), seconds(it.Duration), seg)
+			continue
+		}
+		for j, p := range it.Parts {
+			if j == 0 {
+				fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", dateTime(it.Start.Add(p.Start)))
+			}
+			fmt.Fprintf(&b, "#EXTINF:%s,\n#EXT-X-BYTERANGE:%d@%d\n%s\n", seconds(p.Duration), p.Size, p.Offset, seg)
+		}
+	}
+	b.WriteString("#EXT-X-ENDLIST\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }

@@ -1,0 +1,200 @@
+package vod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+)
+
+// servePlaylist answers index.m3u8: the channel's segments overlapping the
+// range, the one containing start split at its key-frame fragments.
+func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, req request, c playtoken.Claims) error {
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	defer cancel()
+	segs, err := s.Index.PlaybackSegments(ctx, req.Channel, req.Start, req.End)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	items, err := s.items(ctx, req, segs)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return fmt.Errorf("%w: %s from %s to %s", ErrNoRecordings, req.Channel,
+			req.Start.UTC().Format(time.RFC3339), req.End.UTC().Format(time.RFC3339))
+	}
+	if err := s.audit(ctx, r, req, c); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/vnd.apple.mpegurl")
+	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return writePlaylist(w, items, req.Token)
+}
+
+// items lays the segments out for the playlist. An object this node cannot
+// read (another node's directory, or an open segment still in the spool
+// of the node writing it) gets absolute URLs on that node.
+func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segment) ([]item, error) {
+	var urls map[string]string
+	items := make([]item, 0, len(segs))
+	for _, seg := range segs {
+		it := item{ID: seg.ID, Start: seg.Start, Duration: seg.End.Sub(seg.Start)}
+		if holder, local := s.holder(seg); !local {
+			if urls == nil {
+				var err error
+				if urls, err = s.Index.NodeURLs(ctx); err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+				}
+			}
+			base, ok := urls[holder]
+			if !ok || base == "" {
+				s.Log.Warn("vod: segment left out: its node has no URL", "channel_id", req.Channel,
+					"recording", seg.ID, "node", holder)
+				continue
+			}
+			it.Base = strings.TrimSuffix(base, "/") + Prefix + req.Path + "/"
+		} else if len(items) == 0 && !seg.Start.After(req.Start) || seg.Open {
+			// The first segment starts playback at start's fragment; the
+			// open one is listed up to its last complete fragment.
+			l, err := s.layout(ctx, seg)
+			if err != nil {
+				return nil, err
+			}
+			if len(items) == 0 && !seg.Start.After(req.Start) {
+				if it.Parts = parts(l, req.Start.Sub(seg.Start)); len(it.Parts) == 0 {
+					it.Duration = 0
+				}
+			} else if n := len(l.Fragments); n > 0 {
+				it.Duration = l.Fragments[n-1].End
+			} else {
+				it.Duration = 0
+			}
+		}
+		if it.Duration <= 0 && len(it.Parts) == 0 {
+			continue // an open segment with no complete fragment yet
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// holder names the node whose URL serves seg and whether it is this one.
+func (s *Server) holder(seg recordingdb.Segment) (string, bool) {
+	if node, ok := strings.CutPrefix(seg.Store, objstore.KindDir+"://"); ok {
+		return node, seg.Store == s.Store.Name()
+	}
+	// A shared bucket: committed objects are anyone's, the open one is in
+	// its writer's spool.
+	if seg.Store == s.Store.Name() && (!seg.Open || seg.Node == s.Node) {
+		return s.Node, true
+	}
+	return seg.Node, seg.Node == s.Node && seg.Store == s.Store.Name()
+}
+
+// layout scans a segment object for its fragments.
+func (s *Server) layout(ctx context.Context, seg recordingdb.Segment) (segment.Layout, error) {
+	obj, err := s.Store.Open(ctx, seg.ObjectKey)
+	if err != nil {
+		return segment.Layout{}, s.storeErr(seg, err)
+	}
+	defer obj.Close()
+	l, err := segment.Fragments(newChunked(obj), obj.Size())
+	if err != nil {
+		return segment.Layout{}, fmt.Errorf("%w: recording %d (%s): %w", ErrUnavailable, seg.ID, seg.ObjectKey, err)
+	}
+	return l, nil
+}
+
+// storeErr maps an object the store cannot open: a missing object is
+// not found, anything else unavailable.
+func (s *Server) storeErr(seg recordingdb.Segment, err error) error {
+	if errors.Is(err, objstore.ErrNotFound) {
+		return fmt.Errorf("%w: recording %d: object %s: %w", ErrNotFound, seg.ID, seg.ObjectKey, err)
+	}
+	return fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
+}
+
+// parts splits a segment's fragments into the byte ranges of its media
+// part that start with a key frame, from the last one at or before at on.
+func parts(l segment.Layout, at time.Duration) []part {
+	first := 0
+	for i, f := range l.Fragments {
+		if f.Start > at {
+			break
+		}
+		if f.Key {
+			first = i
+		}
+	}
+	var out []part
+	for _, f := range l.Fragments[min(first, len(l.Fragments)):] {
+		if n := len(out); n > 0 && !f.Key {
+			out[n-1].Size += f.Size
+			out[n-1].Duration = f.End - out[n-1].Start
+			continue
+		}
+		out = append(out, part{Offset: f.Offset - l.InitSize, Size: f.Size, Start: f.Start, Duration: f.End - f.Start})
+	}
+	return out
+}
+
+// serveMedia answers init/<id>.mp4 (the init section) and seg/<id>.m4s
+// (the media part, Range honoured) of a segment of the path's channel.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, req request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
+	seg, err := s.Index.ChannelSegment(ctx, req.Channel, req.ID)
+	cancel()
+	if err != nil {
+		return err // store.ErrNotFound is 404, anything else 500
+	}
+	if holder, local := s.holder(seg); !local {
+		return fmt.Errorf("%w: recording %d is served by node %s", ErrNotFound, seg.ID, holder)
+	}
+	// The object is read as long as the answer is written: the request's
+	// context bounds it, not Timeout.
+	obj, err := s.Store.Open(r.Context(), seg.ObjectKey)
+	if err != nil {
+		return s.storeErr(seg, err)
+	}
+	defer obj.Close()
+	rd := newChunked(obj)
+	var from, to int64
+	if seg.Open {
+		l, err := segment.Fragments(rd, obj.Size())
+		if err != nil {
+			return fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
+		}
+		from, to = l.InitSize, l.Complete()
+	} else {
+		if from, err = segment.InitSize(rd, obj.Size()); err != nil {
+			return fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
+		}
+		to = obj.Size()
+	}
+	if req.File == fileInit {
+		from, to = 0, from
+	}
+	h := w.Header()
+	h.Set("Content-Type", "video/mp4")
+	// A closed segment never changes; the open one grows.
+	if seg.Open {
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", "private, max-age=86400")
+	}
+	http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(rd, from, to-from))
+	return nil
+}
