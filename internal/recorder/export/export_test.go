@@ -1,0 +1,208 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
+	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
+)
+
+// create queues a platform export of chA through the database.
+func create(t testing.TB, db *exportdb.DB, owner string, start, end time.Time) exportdb.Job {
+	t.Helper()
+	j, err := db.Create(context.Background(), exportdb.NewJob{
+		Owner: owner, ChannelID: chA, Source: recorderapi.SourcePlatform, Start: start, End: end, Created: t0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestPlatformExport cuts ranges out of one-minute segments: across a
+// segment boundary, across a gap (the recorded parts back to back) and
+// starting mid-GOP (at the key frame before). ffprobe's duration is the
+// expected one within a frame.
+func TestPlatformExport(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	data := segmentBytes(t, time.Minute)
+	addSegment(t, db, st, chA, t0, time.Minute, data)
+	addSegment(t, db, st, chA, t0.Add(time.Minute), time.Minute, data)
+	// A 30 s gap, then one more segment.
+	addSegment(t, db, st, chA, t0.Add(150*time.Second), time.Minute, data)
+	r := newRunner(t, db, st, &clock{now: t0})
+
+	for _, tc := range []struct {
+		name       string
+		start, end time.Duration // from t0
+		want       time.Duration
+	}{
+		{"boundary", 50 * time.Second, 70 * time.Second, 20 * time.Second},
+		// Starts at the key frame of 30 s, 600 ms before the range.
+		{"mid-GOP start", 30*time.Second + 600*time.Millisecond, 90 * time.Second, 60 * time.Second},
+		// 100–120 s recorded, 120–150 s a gap, 150–170 s recorded.
+		{"across a gap", 100 * time.Second, 170 * time.Second, 40 * time.Second},
+		// Starts in the gap: at the next segment's first key frame.
+		{"in a gap", 130 * time.Second, 160 * time.Second, 10 * time.Second},
+		{"end mid-frame", 10 * time.Second, 12*time.Second + 10*time.Millisecond, 2*time.Second + 10*time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := create(t, db, "alice", t0.Add(tc.start), t0.Add(tc.end))
+			r.Wake()
+			j = waitJob(t, db, r, j.ID)
+			if j.State != recorderapi.StateDone || j.Progress != 1 || j.ObjectKey != Key(j.ID) || j.Node != node {
+				t.Fatalf("job %+v", j)
+			}
+			if j.ExpiresAt == nil || !j.ExpiresAt.Equal(t0.Add(DefaultTTL)) {
+				t.Errorf("expires at %v, want %v", j.ExpiresAt, t0.Add(DefaultTTL))
+			}
+			got, _ := probe(t, st, j.ObjectKey)
+			if d := got - tc.want; d < -frame || d > frame {
+				t.Errorf("ffprobe finds %v, want %v", got, tc.want)
+			}
+			obj, err := st.Open(context.Background(), j.ObjectKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer obj.Close()
+			if obj.Size() != j.Bytes {
+				t.Errorf("file of %d bytes, job says %d", obj.Size(), j.Bytes)
+			}
+		})
+	}
+}
+
+// TestExportOneHour exports an hour of 60 one-minute segments: the file
+// plays in ffprobe with exactly an hour, every frame there.
+func TestExportOneHour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an hour of segments")
+	}
+	db, st := openDB(t), newStore(t)
+	data := segmentBytes(t, time.Minute)
+	for i := range 60 {
+		addSegment(t, db, st, chA, t0.Add(time.Duration(i)*time.Minute), time.Minute, data)
+	}
+	r := newRunner(t, db, st, &clock{now: t0})
+	j := create(t, db, "alice", t0, t0.Add(time.Hour))
+	r.Wake()
+	j = waitJob(t, db, r, j.ID)
+	if j.State != recorderapi.StateDone {
+		t.Fatalf("job %+v", j)
+	}
+	got, n := probe(t, st, j.ObjectKey)
+	if d := got - time.Hour; d < -frame || d > frame {
+		t.Errorf("ffprobe finds %v, want 1h", got)
+	}
+	if want := int(time.Hour / frame); n != want {
+		t.Errorf("%d frames, want %d", n, want)
+	}
+}
+
+// TestNoRecording fails a job whose range has no segment, saying so.
+func TestNoRecording(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	r := newRunner(t, db, st, &clock{now: t0})
+	j := create(t, db, "alice", t0, t0.Add(time.Minute))
+	r.Wake()
+	j = waitJob(t, db, r, j.ID)
+	if j.State != recorderapi.StateFailed || !strings.Contains(j.Error, "no recording") || j.FinishedAt == nil {
+		t.Fatalf("job %+v", j)
+	}
+}
+
+// TestCrashRequeue: a job this node was running when it died is queued
+// again at its start, its partial file removed, and then done.
+func TestCrashRequeue(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	ctx := context.Background()
+	addSegment(t, db, st, chA, t0, time.Minute, segmentBytes(t, time.Minute))
+	j := create(t, db, "alice", t0, t0.Add(30*time.Second))
+	claimed, ok, err := db.Claim(ctx, node, []string{st.Name()}, false, t0)
+	if err != nil || !ok || claimed.ID != j.ID || claimed.State != recorderapi.StateRunning {
+		t.Fatalf("claim %+v %v %v", claimed, ok, err)
+	}
+	// The dead run's partial file.
+	p, err := st.WritePath(Key(j.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("partial"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// Another node does not take it while it is running here.
+	if _, ok, err := db.Claim(ctx, "n2", []string{st.Name()}, true, t0); ok || err != nil {
+		t.Fatalf("n2 claimed a running job: %v %v", ok, err)
+	}
+	r := newRunner(t, db, st, &clock{now: t0})
+	j = waitJob(t, db, r, j.ID)
+	if j.State != recorderapi.StateDone {
+		t.Fatalf("job %+v", j)
+	}
+	if got, _ := probe(t, st, j.ObjectKey); got != 30*time.Second {
+		t.Errorf("ffprobe finds %v, want 30s", got)
+	}
+}
+
+// TestStoreCapability: a platform job whose segments are in another node's
+// directory store waits for that node.
+func TestStoreCapability(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	ctx := context.Background()
+	addSegment(t, db, st, chA, t0, time.Minute, segmentBytes(t, time.Minute))
+	j := create(t, db, "alice", t0, t0.Add(time.Minute))
+	if _, ok, err := db.Claim(ctx, "n2", []string{"dir://n2"}, true, t0); ok || err != nil {
+		t.Fatalf("n2 claimed a job of n1's segments: %v %v", ok, err)
+	}
+	got, ok, err := db.Claim(ctx, node, []string{"dir://" + node}, false, t0)
+	if err != nil || !ok || got.ID != j.ID {
+		t.Fatalf("n1 claim %+v %v %v", got, ok, err)
+	}
+	// A device job goes to a node with devices only.
+	dev, err := db.Create(ctx, exportdb.NewJob{Owner: "bob", ChannelID: chA, Source: recorderapi.SourceDevice,
+		Start: t0, End: t0.Add(time.Minute), Created: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := db.Claim(ctx, "n2", []string{"dir://n2"}, false, t0); ok {
+		t.Fatal("a node without devices claimed a device job")
+	}
+	if got, ok, _ := db.Claim(ctx, "n2", []string{"dir://n2"}, true, t0); !ok || got.ID != dev.ID {
+		t.Fatalf("device job not claimed: %+v", got)
+	}
+}
+
+// TestExpiry: a done job's file is deleted TTL after it finished, by the
+// injected clock, and the job marked expired; not a moment before.
+func TestExpiry(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	ctx := context.Background()
+	addSegment(t, db, st, chA, t0, time.Minute, segmentBytes(t, time.Minute))
+	c := &clock{now: t0}
+	r := newRunner(t, db, st, c)
+	j := create(t, db, "alice", t0, t0.Add(10*time.Second))
+	r.Wake()
+	j = waitJob(t, db, r, j.ID)
+	if j.State != recorderapi.StateDone {
+		t.Fatalf("job %+v", j)
+	}
+	c.Add(DefaultTTL - time.Second)
+	r.sweepOnce()
+	if j, _ = db.Job(ctx, j.ID); j.State != recorderapi.StateDone {
+		t.Fatalf("expired early: %+v", j)
+	}
+	c.Add(time.Second)
+	r.sweepOnce()
+	if j, _ = db.Job(ctx, j.ID); j.State != recorderapi.StateExpired || j.ObjectKey != "" {
+		t.Fatalf("not expired: %+v", j)
+	}
+	if _, err := st.Open(ctx, Key(j.ID)); !errors.Is(err, objstore.ErrNotFound) {
+		t.Fatalf("file still there: %v", err)
+	}
+}
