@@ -144,6 +144,26 @@ func TreeUsage(pid int) (Usage, error) {
 	return u, nil
 }
 
+// ProcessUsage is the usage of pid alone, without its descendants (the
+// benchmark's own process, parent of every server it starts).
+func ProcessUsage(pid int) (Usage, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return Usage{}, fmt.Errorf("recbench: %w", err)
+	}
+	s, err := ParseStat(b)
+	if err != nil {
+		return Usage{}, err
+	}
+	u := Usage{CPU: s.CPU, Procs: 1}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		if io, err := ParseIO(b); err == nil {
+			u.WriteBytes = io.WriteBytes
+		}
+	}
+	return u, nil
+}
+
 // allStats reads the stat of every process.
 func allStats() (map[int]Stat, error) {
 	dirs, err := filepath.Glob("/proc/[0-9]*/stat")

@@ -125,3 +125,37 @@ func FuzzSplitAccessUnits(f *testing.F) {
 		}
 	})
 }
+
+func TestSumMetric(t *testing.T) {
+	text := []byte(`# HELP sharpeyes_mediagw_stream_bytes_total Payload bytes.
+# TYPE sharpeyes_mediagw_stream_bytes_total counter
+sharpeyes_mediagw_stream_bytes_total{path="live/1"} 100
+sharpeyes_mediagw_stream_bytes_total{path="live/a b} c"} 2.5e2 1700000000
+stream_bytes_total 1
+other_stream_bytes_total_x 1000
+recorder_written_bytes_total 7
+`)
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{"stream_bytes_total", 351},
+		{"recorder_written_bytes_total", 7},
+		{"missing_total", 0},
+	} {
+		got, err := SumMetric(text, c.name)
+		if err != nil || got != c.want {
+			t.Errorf("%s: got %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+	if _, err := SumMetric([]byte("stream_bytes_total x\n"), "stream_bytes_total"); !errors.Is(err, ErrFormat) {
+		t.Errorf("bad value: err = %v", err)
+	}
+}
+
+func FuzzSumMetric(f *testing.F) {
+	f.Add([]byte("a_total{x=\"1\"} 2\n# c\nb 3 4\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = SumMetric(b, "a_total")
+	})
+}
