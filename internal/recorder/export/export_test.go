@@ -62,6 +62,9 @@ func TestPlatformExport(t *testing.T) {
 			if j.ExpiresAt == nil || !j.ExpiresAt.Equal(t0.Add(DefaultTTL)) {
 				t.Errorf("expires at %v, want %v", j.ExpiresAt, t0.Add(DefaultTTL))
 			}
+			if errs, _ := decodeErrors(t, st, j.ObjectKey); errs != "" {
+				t.Errorf("decode errors: %s", errs)
+			}
 			got, _ := probe(t, st, j.ObjectKey)
 			if d := got - tc.want; d < -frame || d > frame {
 				t.Errorf("ffprobe finds %v, want %v", got, tc.want)
@@ -75,6 +78,29 @@ func TestPlatformExport(t *testing.T) {
 				t.Errorf("file of %d bytes, job says %d", obj.Size(), j.Bytes)
 			}
 		})
+	}
+}
+
+// TestPlatformAudio keeps the audio (G.711, stored as the segments store
+// it): the file has both streams and decodes without an error across the
+// segment boundary.
+func TestPlatformAudio(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	data := segmentWith(t, 20*time.Second, true)
+	addSegment(t, db, st, chA, t0, 20*time.Second, data)
+	addSegment(t, db, st, chA, t0.Add(20*time.Second), 20*time.Second, data)
+	r := newRunner(t, db, st, &clock{now: t0})
+	j := create(t, db, "alice", t0.Add(5*time.Second), t0.Add(35*time.Second))
+	r.Wake()
+	j = waitJob(t, db, r, j.ID)
+	if j.State != recorderapi.StateDone {
+		t.Fatalf("job %+v", j)
+	}
+	if errs, streams := decodeErrors(t, st, j.ObjectKey); errs != "" || streams != 2 {
+		t.Errorf("%d streams, decode errors: %s", streams, errs)
+	}
+	if got, _ := probe(t, st, j.ObjectKey); got < 30*time.Second-frame || got > 30*time.Second+frame {
+		t.Errorf("ffprobe finds %v, want 30s", got)
 	}
 }
 

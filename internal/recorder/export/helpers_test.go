@@ -110,14 +110,28 @@ func frames(t testing.TB, n int) [][][]byte {
 	return aus
 }
 
-// segmentBytes writes a segment of the given length with segment.Writer.
+// segmentBytes writes a segment of the given length with segment.Writer,
+// video only.
 func segmentBytes(t testing.TB, length time.Duration) []byte {
+	t.Helper()
+	return segmentWith(t, length, false)
+}
+
+// segmentWith writes a segment of the given length with segment.Writer,
+// with G.711 A-law audio (a 20 ms packet after each 20 ms) when audio is set.
+func segmentWith(t testing.TB, length time.Duration, audio bool) []byte {
 	t.Helper()
 	n := int(length / frame)
 	aus := frames(t, n)
-	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{{
+	medias := []*description.Media{{
 		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
-	}}})
+	}}
+	if audio {
+		medias = append(medias, &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{
+			&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1},
+		}})
+	}
+	tracks, err := segment.NewTracks(&description.Session{Medias: medias})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,9 +140,20 @@ func segmentBytes(t testing.TB, length time.Duration) []byte {
 	if err := w.Initialize(); err != nil {
 		t.Fatal(err)
 	}
+	packet := make([]byte, 160) // 20 ms at 8 kHz
+	for i := range packet {
+		packet[i] = byte(0xd5 + i%8) // near silence, not constant
+	}
+	sent := 0 // audio packets written
 	for i, au := range aus {
 		if err := w.WriteVideo(tracks[0], int64(i)*90000/fps, au); err != nil {
 			t.Fatal(err)
+		}
+		for audio && time.Duration(sent)*20*time.Millisecond <= time.Duration(i)*frame {
+			if err := w.WriteAudio(tracks[1], int64(sent)*160, packet); err != nil {
+				t.Fatal(err)
+			}
+			sent++
 		}
 	}
 	if err := w.Close(); err != nil {
@@ -211,23 +236,48 @@ func waitJob(t testing.TB, db *exportdb.DB, r *Runner, id string) exportdb.Job {
 	return j
 }
 
-// probe returns ffprobe's duration of the export's file and its frame count.
-func probe(t testing.TB, st objstore.Store, key string) (time.Duration, int) {
+// decodeErrors decodes the export's file with ffmpeg and returns what it
+// complained about ("" for a clean file) and the number of streams.
+func decodeErrors(t testing.TB, st objstore.Store, key string) (string, int) {
 	t.Helper()
+	path := localCopy(t, st, key)
+	ffmpeg := testsupport.Tool(t, "ffmpeg", "ffmpeg")
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
 	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
+	streams, err := exec.Command(bin, "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	return strings.TrimSpace(string(out)), len(strings.Fields(string(streams)))
+}
+
+// localCopy copies an object to a file of the test.
+func localCopy(t testing.TB, st objstore.Store, key string) string {
+	t.Helper()
 	obj, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer obj.Close()
 	buf := make([]byte, obj.Size())
 	if _, err := obj.ReadAt(buf, 0); err != nil {
 		t.Fatal(err)
 	}
-	obj.Close()
 	path := filepath.Join(t.TempDir(), "export.mp4")
 	if err := os.WriteFile(path, buf, 0o640); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// probe returns ffprobe's duration of the export's file and its frame count.
+func probe(t testing.TB, st objstore.Store, key string) (time.Duration, int) {
+	t.Helper()
+	bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
+	path := localCopy(t, st, key)
 	out, err := exec.Command(bin, "-v", "error", "-count_packets", "-show_entries", "format=duration:stream=nb_read_packets",
 		"-of", "json", path).Output()
 	if err != nil {
@@ -269,4 +319,10 @@ func splitAnnexB(b []byte) [][]byte {
 		out = append(out, b[start:])
 	}
 	return out
+}
+
+// waitFor waits for cond, bounded like waitJob.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	testsupport.Eventually(t, jobDeadline, what, cond)
 }

@@ -68,6 +68,8 @@ type Runner struct {
 	Tokens Minter
 	// RTSPURL is mediagw's RTSP base URL (rtsp://host:8554).
 	RTSPURL string
+	// DeviceSpeed is the download speed asked of devices (default 4).
+	DeviceSpeed int
 	// Token is the service token the internal API requires; empty
 	// disables the API (503).
 	Token string
