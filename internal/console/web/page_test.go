@@ -68,9 +68,10 @@ type page struct {
 func (p *page) poll(what, js string) {
 	p.t.Helper()
 	if err := browsertest.Poll(p.ctx, js, uiWait); err != nil {
-		var html string
-		_ = chromedp.Run(p.ctx, chromedp.Evaluate(`document.body.innerText.slice(0, 2000)`, &html))
-		p.t.Fatalf("%s: %v\npage text:\n%s", what, err, html)
+		var html, pb string
+		_ = chromedp.Run(p.ctx, chromedp.Evaluate(`document.body.innerText.slice(0, 2000)`, &html),
+			chromedp.Evaluate(`JSON.stringify(window.sharpeyesDebug?.playback?.() ?? null)`, &pb))
+		p.t.Fatalf("%s: %v\nplayback: %s\npage text:\n%s", what, err, pb, html)
 	}
 }
 

@@ -1,0 +1,378 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/console/web"
+	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/pgtest"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
+	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+)
+
+// recorded is one segment the test writes: its channel, its offset from
+// the test's start time and its length in seconds, and the picture size.
+type recorded struct {
+	channel       string
+	offset, secs  int
+	width, height int
+}
+
+// writeRecorded writes r as a real segment (H.264, 500 ms fragments) into
+// the dir store and indexes it, closed, as the recorder does.
+func writeRecorded(t *testing.T, ctx context.Context, st objstore.Store, db *recordingdb.DB, t0 time.Time, r recorded) {
+	t.Helper()
+	start := t0.Add(time.Duration(r.offset) * time.Second)
+	key := fmt.Sprintf("%s/%s.mp4", r.channel, start.UTC().Format("2006/01/02/150405.000"))
+	clip := mediatest.NewClip(t, ps.CodecH264, r.width, r.height, 25, 2)
+	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{{
+		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := st.WritePath(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &segment.Writer{W: f, Tracks: tracks, FragmentDuration: 500 * time.Millisecond}
+	if err := w.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	// One frame more than the length: the last fragment is written once the next frame comes.
+	for i := range r.secs*clip.FPS + 1 {
+		u := clip.Units[i%len(clip.Units)]
+		var au [][]byte
+		for n := range ps.NALUnits(u.Payload) {
+			au = append(au, n)
+		}
+		if err := w.WriteVideo(tracks[0], int64(i)*90000/int64(clip.FPS), au); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	info := recordingdb.Info{VideoCodec: "h264", Width: r.width, Height: r.height}
+	id, err := db.OpenSegment(ctx, recordingdb.Segment{
+		ChannelID: r.channel, Start: start, End: start.Add(time.Second), ObjectKey: key, Store: st.Name(),
+		Info: info, RetentionDays: 30, Node: "rec-a",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CloseSegment(ctx, id, start.Add(w.Duration()), w.Bytes(), info); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auditLog is the console's internal audit API as the VOD server sees it:
+// it keeps every playlist opened and revokes nobody.
+type auditLog struct {
+	mu    sync.Mutex
+	opens []auditapi.MediaOpen
+}
+
+func (a *auditLog) MediaOpen(_ context.Context, m auditapi.MediaOpen) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.opens = append(a.opens, m)
+	return nil
+}
+
+func (a *auditLog) CheckViewers(context.Context, []auditapi.Viewer) ([]auditapi.Viewer, error) {
+	return nil, nil
+}
+
+func (a *auditLog) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.opens)
+}
+
+// platformAPI answers the timeline and platform playback of the console
+// from the real index and token signer, as the console does, and passes
+// everything else to the fake API.
+type platformAPI struct {
+	next   http.Handler
+	db     *recordingdb.DB
+	signer *playtoken.Signer
+	vodURL string
+	mu     sync.Mutex
+	// plays are the starts of the platform playbacks asked for.
+	plays []string
+}
+
+func (p *platformAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/channels/")
+	id, op, _ := strings.Cut(rest, "/")
+	if !ok || (op != "recordings" && op != "playback") {
+		p.next.ServeHTTP(w, r)
+		return
+	}
+	var start, end time.Time
+	var err error
+	if op == "recordings" {
+		start, err = time.Parse(time.RFC3339, r.URL.Query().Get("start"))
+		if err == nil {
+			end, err = time.Parse(time.RFC3339, r.URL.Query().Get("end"))
+		}
+	} else {
+		var body struct{ Start, Source string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body.Source != "platform" {
+			writeJSON(w, 400, map[string]string{"error": "device playback in this test", "code": "bad_request"})
+			return
+		}
+		start, err = time.Parse(time.RFC3339, body.Start)
+		end = start.Add(24 * time.Hour)
+		if now := time.Now(); end.After(now) {
+			end = now
+		}
+		p.mu.Lock()
+		p.plays = append(p.plays, body.Start)
+		p.mu.Unlock()
+	}
+	if err != nil {
+		writeJSON(w, 400, map[string]string{"error": err.Error(), "code": "bad_request"})
+		return
+	}
+	tl, err := p.db.Timeline(r.Context(), id, start, end)
+	if err != nil {
+		writeJSON(w, 500, map[string]string{"error": err.Error(), "code": "internal"})
+		return
+	}
+	segs, gaps := []any{}, []any{}
+	for _, s := range tl.Segments {
+		segs = append(segs, map[string]any{"start": s.Start, "end": s.End})
+	}
+	for _, g := range tl.Gaps {
+		gaps = append(gaps, map[string]any{"start": g.Start, "end": g.End, "cause": g.Cause})
+	}
+	if op == "recordings" {
+		writeJSON(w, 200, map[string]any{"source": "platform", "segments": segs, "gaps": gaps})
+		return
+	}
+	if len(segs) == 0 {
+		writeJSON(w, 404, map[string]string{"error": "nothing recorded", "code": "no_recordings"})
+		return
+	}
+	path := streampath.Recording(id)
+	expires := time.Now().Add(time.Hour)
+	tok, err := p.signer.Issue(playtoken.Claims{
+		Subject: "admin", Paths: []string{path}, Rights: []string{playtoken.RightPlayback},
+		Expires: expires.Unix(), IssuedAt: time.Now().Unix(),
+	})
+	if err != nil {
+		writeJSON(w, 500, map[string]string{"error": err.Error(), "code": "internal"})
+		return
+	}
+	q := url.Values{"start": {start.Format(time.RFC3339Nano)}, "end": {end.Format(time.RFC3339Nano)}, "token": {tok}}
+	writeJSON(w, 200, map[string]any{
+		"source": "platform", "path": path, "hls": p.vodURL + vod.Prefix + path + "/index.m3u8?" + q.Encode(),
+		"start": start, "end": end, "speed": 1, "expires": expires, "segments": segs, "gaps": gaps,
+	})
+}
+
+func (p *platformAPI) played() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.plays)
+}
+
+// TestPlatformPlaybackInBrowser plays real recorded segments from a real
+// VOD server (its own origin, as a recorder is) on the playback page: a
+// click on the timeline plays from there across a segment boundary and a
+// gap, a click inside the loaded range seeks without asking the console
+// again, pause and speed, a snapshot of the frame as a PNG of the video's
+// size, and four panes kept at the same wall-clock time, one of them
+// showing "no recording" until its recording starts.
+func TestPlatformPlaybackInBrowser(t *testing.T) {
+	ctx := context.Background()
+	db := recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))
+	st, err := objstore.New(ctx, objstore.Config{Kind: objstore.KindDir, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Two hours ago (the playback answer's end is capped at now), on a whole minute.
+	t0 := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+	for _, r := range []recorded{
+		// Channel A: two segments back to back, a 4 s gap, a third.
+		{fakeChannel, 0, 6, 320, 240}, {fakeChannel, 6, 6, 320, 240}, {fakeChannel, 16, 6, 320, 240},
+		// Channel B: recorded from 8 s on.
+		{fakeOffline, 8, 14, 352, 288},
+	} {
+		writeRecorded(t, ctx, st, db, t0, r)
+	}
+
+	signer, err := playtoken.NewSigner([]byte("a secret of at least thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := &auditLog{}
+	vodSrv := &vod.Server{Node: "rec-a", Store: st, Index: db, Signer: signer, Auditor: audit, Log: mediatest.Log(t)}
+	if err := vodSrv.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewServer(vodSrv)
+
+	fake := &fakeAPI{loggedIn: true, stop: make(chan struct{})}
+	plat := &platformAPI{next: fake, db: db, signer: signer, vodURL: rec.URL}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", validated(t, plat))
+	mux.Handle("/", web.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		close(fake.stop)
+		srv.Close()
+		rec.Close()
+		vodSrv.Close()
+	})
+
+	bctx := browsertest.New(t)
+	problems := watchProblems(bctx)
+	// Bounds for a broken build on a busy machine, not expectations.
+	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+	pg := &page{t: t, ctx: bctx}
+	downloads := t.TempDir()
+	pg.run("downloads", browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).
+		WithDownloadPath(downloads).WithEventsEnabled(true))
+	pg.run("open the page", chromedp.Navigate(srv.URL+"/playback"))
+	pg.poll("playback tree", fmt.Sprintf(`!!document.querySelector('#view-playback %s')`, q("tree-channel-"+fakeChannel)))
+	pg.fill("playback-day", t0.Format("2006-01-02"))
+	dblclick := func(id string) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`document.querySelector('#view-playback %s').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`,
+			q("tree-channel-"+id)), nil)
+	}
+	pg.run("pick channel A", dblclick(fakeChannel))
+	pg.poll("its recordings", `window.sharpeyesDebug.playback().source === 'platform' && window.sharpeyesDebug.playback().records === 2`+
+		` && window.sharpeyesDebug.playback().gaps.length === 0`)
+	// mouseAt sends a mouse event of type on the timeline at t0 + sec.
+	mouseAt := func(typ string, sec float64) chromedp.Action {
+		return chromedp.Evaluate(fmt.Sprintf(`(() => {
+			const tl = document.querySelector(%q), r = tl.getBoundingClientRect(), d = window.sharpeyesDebug.playback();
+			const f = (%d - (d.startOffset + new Date(%d).setHours(0, 0, 0, 0))) / d.span;
+			const init = {bubbles: true, cancelable: true, clientX: r.left + r.width * f, clientY: r.top + 5, deltaY: -100};
+			tl.dispatchEvent(%q === 'wheel' ? new WheelEvent('wheel', init) : new MouseEvent(%q, init));
+		})()`, q("playback-timeline"), t0.UnixMilli()+int64(sec*1000), t0.UnixMilli(), typ, typ), nil)
+	}
+	at := func(sec float64) chromedp.Action { return mouseAt("click", sec) }
+	// Down to the minute around the recordings, the wheel over them: a pixel is a fraction of a second.
+	for _, scale := range []string{"6 小时", "1 小时", "10 分钟", "1 分钟"} {
+		pg.run("wheel in", mouseAt("wheel", 11))
+		pg.poll(scale, text("playback-scale")+fmt.Sprintf(` === %q`, scale))
+	}
+	// wallIn is JS true when pane i shows a frame of wall time in [t0+from, t0+to] s.
+	wallIn := func(i int, from, to float64) string {
+		return fmt.Sprintf(`((p) => !!p && p.wall !== null && Date.parse(p.wall) >= %d && Date.parse(p.wall) <= %d)(window.sharpeyesDebug.playback().panes[%d])`,
+			t0.UnixMilli()+int64(from*1000), t0.UnixMilli()+int64(to*1000), i)
+	}
+	playing := func(i, width int) string {
+		return fmt.Sprintf(`((p, v) => p.mode === 'platform' && p.state === 'playing' && v.videoWidth === %d && !v.paused && v.readyState >= 3)`+
+			`(window.sharpeyesDebug.playback().panes[%d], document.querySelector(%q))`, width, i, q(fmt.Sprintf("pb-video-%d", i)))
+	}
+
+	pg.run("click at +2 s", at(2))
+	pg.poll("plays from there", playing(0, 320)+` && `+wallIn(0, 1, 6))
+	if plat.played() != 1 || audit.count() < 1 {
+		t.Fatalf("platform playbacks %d, audited playlists %d", plat.played(), audit.count())
+	}
+	// The clock and the cursor follow the frame's wall time.
+	pg.poll("clock", fmt.Sprintf(`%s.startsWith(%q)`, text("playback-clock"), t0.Format("15:04:0")))
+
+	// Snapshot: a PNG of the frame, named by the channel and its wall time.
+	pg.click("snapshot", "playback-snapshot")
+	var shot string
+	pg.poll("snapshot taken", `!!window.sharpeyesDebug.playback().snapshot`)
+	testsupport.Eventually(t, uiWait, "the snapshot's download", func() bool {
+		m, _ := filepath.Glob(filepath.Join(downloads, fakeChannel+"_*.png"))
+		if len(m) == 1 {
+			shot = m[0]
+		}
+		return shot != ""
+	})
+	name := strings.TrimSuffix(filepath.Base(shot), ".png")
+	stamp, err := time.ParseInLocation("20060102T150405", strings.TrimPrefix(name, fakeChannel+"_"), time.Local)
+	if err != nil || stamp.Before(t0) || stamp.After(t0.Add(22*time.Second)) {
+		t.Errorf("snapshot %s: time %v (%v), recorded from %v", name, stamp, err, t0)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(f)
+	f.Close()
+	if err != nil || cfg.Width != 320 || cfg.Height != 240 {
+		t.Errorf("snapshot: %dx%d, %v; want a 320x240 PNG", cfg.Width, cfg.Height, err)
+	}
+
+	// Pause holds the frame; speed 4 is the video's rate.
+	pg.click("pause", "playback-pause")
+	pg.poll("paused", `window.sharpeyesDebug.playback().paused && document.querySelector(`+fmt.Sprintf("%q", q("pb-video-0"))+`).paused`)
+	pg.fill("playback-speed", "4")
+	pg.click("resume", "playback-pause")
+	pg.poll("4x", `document.querySelector(`+fmt.Sprintf("%q", q("pb-video-0"))+`).playbackRate === 4 && !window.sharpeyesDebug.playback().paused`)
+	// Across the boundary at +6 s and the gap of +12–16 s: the gap takes no time.
+	pg.poll("after the gap", playing(0, 320)+` && `+wallIn(0, 16.5, 22))
+	// A click inside the loaded range seeks, with no new call.
+	pg.fill("playback-speed", "1")
+	pg.run("click at +4 s", at(4))
+	pg.poll("seeked back", playing(0, 320)+` && `+wallIn(0, 3.5, 6))
+	if n := plat.played(); n != 1 {
+		t.Errorf("platform playbacks after a seek: %d, want 1", n)
+	}
+
+	// Four panes: channel B joins pane 1 at the same wall-clock time,
+	// "no recording" until its recording starts at +8 s.
+	pg.click("four panes", "pb-layout-4")
+	pg.click("select pane 1", "pb-pane-1")
+	pg.run("pick channel B", dblclick(fakeOffline))
+	pg.poll("the timeline shows B's recording", `window.sharpeyesDebug.playback().selected === 1 && window.sharpeyesDebug.playback().records === 1`)
+	pg.run("click at +3 s", at(3))
+	pg.poll("no recording in B yet", `window.sharpeyesDebug.playback().panes[1].state === 'norec' && `+text("pb-pane-msg-1")+` === '无录像'`+
+		` && `+playing(0, 320))
+	sync := `((p) => p[0].wall && p[1].wall && Math.abs(Date.parse(p[0].wall) - Date.parse(p[1].wall)) < 1000)(window.sharpeyesDebug.playback().panes)`
+	pg.poll("B joins at its recording, in step with A", playing(0, 320)+` && `+playing(1, 352)+` && `+wallIn(1, 8, 12)+` && `+sync)
+	pg.shot("playback-four-panes")
+	for _, p := range problems() {
+		t.Errorf("browser: %s", p)
+	}
+}
