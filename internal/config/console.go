@@ -18,10 +18,10 @@ type ConsoleMedia struct {
 	// (mediagw's http.listen as the browser reaches it).
 	PublicURL string `yaml:"public_url"`
 	// RTSPURL is the base of the RTSP URLs (mediagw's rtsp.listen as players
-	// reach it); the console's own downloads read from it too.
+	// reach it).
 	RTSPURL string `yaml:"rtsp_url"`
-	// PlayTokenSecret is the HMAC secret shared with mediagw (≥ 32
-	// characters). Empty disables play, playback and download (503).
+	// PlayTokenSecret is the HMAC secret shared with mediagw and the
+	// recorders (≥ 32 characters). Empty disables play and playback (503).
 	PlayTokenSecret Secret `yaml:"play_token_secret"`
 	// PlayTokenTTL is how long a play token opens its stream.
 	PlayTokenTTL Duration `yaml:"play_token_ttl"`
@@ -87,17 +87,9 @@ type ConsoleAccounts struct {
 	DormantAfter Duration `yaml:"dormant_after"`
 }
 
-// ConsoleDownloads configures recording downloads (MP4 files).
-type ConsoleDownloads struct {
-	// Dir holds the finished and running downloads; files older than 24 h are removed.
-	Dir string `yaml:"dir"`
-	// FFmpeg is the ffmpeg binary that records the download stream to MP4.
-	FFmpeg string `yaml:"ffmpeg"`
-}
-
 // ConsoleAudit configures the audit log.
 type ConsoleAudit struct {
-	// FailClosed refuses a video access (play, playback, download, PTZ)
+	// FailClosed refuses a video access (play, playback, export, PTZ)
 	// and a login whose audit row cannot be written; false lets it through
 	// with an error in the log. (The components themselves fail closed
 	// unless told AuditFailOpen.) It does not apply to the media opens
@@ -193,14 +185,14 @@ type Console struct {
 	Base `yaml:",inline"`
 	// SipserverURL is sipserver's internal API (PTZ, records, sessions).
 	SipserverURL string `yaml:"sipserver_url"`
-	// ServiceToken authenticates the console on sipserver's internal API.
-	// Empty: every call to sipserver answers 503.
-	ServiceToken Secret           `yaml:"service_token"`
-	Media        ConsoleMedia     `yaml:"media"`
-	Auth         ConsoleAuth      `yaml:"auth"`
-	Accounts     ConsoleAccounts  `yaml:"accounts"`
-	Audit        ConsoleAudit     `yaml:"audit"`
-	Downloads    ConsoleDownloads `yaml:"downloads"`
+	// ServiceToken authenticates the console on sipserver's and the
+	// recorder nodes' internal APIs. Empty: every call to sipserver and
+	// every export answers 503.
+	ServiceToken Secret          `yaml:"service_token"`
+	Media        ConsoleMedia    `yaml:"media"`
+	Auth         ConsoleAuth     `yaml:"auth"`
+	Accounts     ConsoleAccounts `yaml:"accounts"`
+	Audit        ConsoleAudit    `yaml:"audit"`
 }
 
 // SetDefaults implements Service.
@@ -226,7 +218,6 @@ func (c *Console) SetDefaults() {
 	}
 	c.Accounts = ConsoleAccounts{DormantAfter: Duration(2 * 365 * 24 * time.Hour)}
 	c.Audit = ConsoleAudit{FailClosed: true, Retention: MinAuditRetention}
-	c.Downloads = ConsoleDownloads{Dir: "var/downloads", FFmpeg: "ffmpeg"}
 }
 
 // Validate implements Service.
@@ -294,12 +285,6 @@ func (c *Console) Validate() error {
 	}
 	if c.Audit.Retention < MinAuditRetention {
 		add("audit.retention", "must be at least %s (180 days, 等保), got %s", MinAuditRetention, c.Audit.Retention)
-	}
-	if strings.TrimSpace(c.Downloads.Dir) == "" {
-		add("downloads.dir", "must name a directory")
-	}
-	if strings.TrimSpace(c.Downloads.FFmpeg) == "" {
-		add("downloads.ffmpeg", "must name the ffmpeg binary")
 	}
 	return errors.Join(c.validate(), errors.Join(errs...))
 }

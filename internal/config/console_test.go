@@ -29,8 +29,6 @@ func TestConsoleErrorsNameTheKey(t *testing.T) {
 		{"password classes", "auth:\n  password_min_classes: 5\n", "auth.password_min_classes"},
 		{"password history", "auth:\n  password_history: 0\n", "auth.password_history"},
 		{"dormant after", "accounts:\n  dormant_after: 1h\n", "accounts.dormant_after"},
-		{"downloads dir", "downloads:\n  dir: ''\n", "downloads.dir"},
-		{"ffmpeg", "downloads:\n  ffmpeg: ''\n", "downloads.ffmpeg"},
 		{"base section", "log:\n  level: loud\n", "log.level"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,7 +53,7 @@ func TestConsoleDefaultsAndEnv(t *testing.T) {
 	if c.SipserverURL != "http://127.0.0.1:8081" || c.Media.PublicURL != "http://127.0.0.1:8888" ||
 		c.Media.RTSPURL != "rtsp://127.0.0.1:8554" || c.Media.PlayTokenTTL.Std() != 5*time.Minute ||
 		c.Auth.SessionTTL.Std() != 12*time.Hour || c.Auth.MaxFailures != 5 || c.Auth.Lockout.Std() != 15*time.Minute ||
-		c.Auth.AdminPassword() != "admin" || c.Downloads.Dir != "var/downloads" || c.Downloads.FFmpeg != "ffmpeg" {
+		c.Auth.AdminPassword() != "admin" {
 		t.Errorf("defaults = %+v", c)
 	}
 
@@ -74,7 +72,7 @@ func TestConsoleDefaultsAndEnv(t *testing.T) {
 		t.Errorf("env not applied: %+v", c)
 	}
 	keys := strings.Join(config.EnvKeys(&c), " ")
-	for _, k := range []string{"SHARPEYES_MEDIA_PLAY_TOKEN_SECRET", "SHARPEYES_SIPSERVER_URL", "SHARPEYES_DOWNLOADS_DIR"} {
+	for _, k := range []string{"SHARPEYES_MEDIA_PLAY_TOKEN_SECRET", "SHARPEYES_SIPSERVER_URL", "SHARPEYES_AUDIT_RETENTION"} {
 		if !strings.Contains(keys, k) {
 			t.Errorf("EnvKeys lacks %s", k)
 		}

@@ -17,7 +17,7 @@ import (
 
 // ActionDenied is the audit action of a refused attempt by a logged-in
 // user: a role that may not (force stop), someone else's playback or
-// download, a missing CSRF token, a password change still pending.
+// export, a missing CSRF token, a password change still pending.
 const ActionDenied = "access_denied"
 
 // auditLog is where the API's audit rows go: the auth service's (the
@@ -112,34 +112,6 @@ func (a *API) ownSession(r *http.Request, sess *auth.Session, kind string, admin
 		fmt.Errorf("%s session %s belongs to another user: %w", kind, id, ErrNotOwner))
 }
 
-// ownDownload returns the download {id} of the path when it belongs to
-// sess's user. A download without an owner (its file predates owners) is
-// the admins'. An admin may act on anyone's when adminMay (forced). Like
-// ownSession, anything else is the 404 of an unknown download.
-func (a *API) ownDownload(r *http.Request, sess *auth.Session, adminMay bool) (st DownloadStatus, forced bool, err error) {
-	id := r.PathValue("id")
-	notFound := newError(http.StatusNotFound, CodeNotFound, "no download %s", id)
-	if a.Downloads == nil {
-		return DownloadStatus{}, false, notFound
-	}
-	st, err = a.Downloads.Status(id)
-	admin := sess.User.Role == store.RoleAdmin
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return DownloadStatus{}, false, notFound
-	case err != nil:
-		return DownloadStatus{}, false, err
-	case st.User != "" && st.User == sess.User.Username:
-		return st, false, nil
-	case st.User == "" && admin:
-		return st, false, nil
-	case adminMay && admin:
-		return st, true, nil
-	}
-	return DownloadStatus{}, false, a.refuse(r, sess, id, notFound,
-		fmt.Errorf("download %s belongs to another user: %w", id, ErrNotOwner))
-}
-
 // retryAfter is the Retry-After (seconds) of an answer to err, or 0.
 func retryAfter(err error, now time.Time) int {
 	var many *auth.TooManyAttemptsError
@@ -153,9 +125,9 @@ func retryAfter(err error, now time.Time) int {
 const endSessionTimeout = 10 * time.Second
 
 // endSession ends a session nobody will use any more (BYE: a playback
-// whose answer failed, a download that finished or failed) and waits for
-// sipserver's answer, within endSessionTimeout even when ctx is done (the
-// request that made the session is gone, the console is closing). A
+// whose answer failed) and waits for sipserver's answer, within
+// endSessionTimeout even when ctx is done (the request that made the
+// session is gone, the console is closing). A
 // session that already ended (not_found: the device hung up first) is no
 // error; any other failure is logged.
 func endSession(ctx context.Context, sip *sipapi.Client, id string, log *slog.Logger) {

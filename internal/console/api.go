@@ -23,25 +23,29 @@ import (
 var openAPI []byte
 
 // API is the console's public API under /api/v1: login, devices, channels,
-// the tree, live play, PTZ, records, playback, downloads and events.
+// the tree, live play, PTZ, records, playback, exports and events.
 type API struct {
 	// Store is the console's database: the audit log it writes, and the
 	// read model devices and channels are read from (effective state).
 	Store *consoledb.DB
 	Auth  *auth.Service
 	Sip   *sipapi.Client
-	// Signer mints play tokens; nil disables play, playback and download (503).
+	// Signer mints play tokens; nil disables play and playback (503).
 	Signer *playtoken.Signer
 	// PublicURL and RTSPURL are the bases of the returned WHEP/HLS and RTSP URLs.
 	PublicURL, RTSPURL string
 	// PlayTokenTTL is the lifetime of minted play tokens.
 	PlayTokenTTL time.Duration
-	Downloads    *Downloads
+	// RecorderToken is the service token of the recorder nodes' internal
+	// API (exports); empty: the export routes answer 503.
+	RecorderToken string
+	// RecorderHTTP is the HTTP client of those calls (nil: a default one).
+	RecorderHTTP *http.Client
 	Events       *Events
 	// Proxies says whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	Proxies auth.Proxies
 	// AuditFailOpen lets a video access (play, playback, its control, PTZ,
-	// download, a download's file) go on when its audit row cannot be
+	// an export, an export's file) go on when its audit row cannot be
 	// written (the failure is logged). The zero value refuses it (503
 	// audit_unavailable): an API built without configuration fails closed.
 	AuditFailOpen bool
@@ -140,10 +144,11 @@ func (a *API) routes() []route {
 		{"POST /api/v1/channels/{id}/playback", accessNormal, a.playback},
 		{"POST /api/v1/playback/{session}/control", accessNormal, a.controlPlayback},
 		{"DELETE /api/v1/playback/{session}", accessNormal, a.stopPlayback},
-		{"POST /api/v1/channels/{id}/download", accessNormal, a.download},
-		{"GET /api/v1/downloads/{id}", accessNormal, a.getDownload},
-		{"DELETE /api/v1/downloads/{id}", accessNormal, a.deleteDownload},
-		{"GET /api/v1/downloads/{id}/file", accessNormal, a.downloadFile},
+		{"GET /api/v1/exports", accessNormal, a.listExports},
+		{"POST /api/v1/exports", accessNormal, a.createExport},
+		{"GET /api/v1/exports/{id}", accessNormal, a.getExport},
+		{"DELETE /api/v1/exports/{id}", accessNormal, a.deleteExport},
+		{"GET /api/v1/exports/{id}/file", accessNormal, a.exportFile},
 		{"GET /api/v1/events", accessNormal, a.events},
 		{"GET /api/v1/departments", accessNormal, a.listDepartments},
 		{"POST /api/v1/departments", accessNormal, a.createDepartment},

@@ -34,15 +34,7 @@ type playJSON struct {
 
 // mint issues a play token for exactly path with right and builds the URLs.
 func (a *API) mint(path, right, subject string) (playJSON, error) {
-	if a.Signer == nil {
-		return playJSON{}, ErrPlayDisabled
-	}
-	now := a.now()
-	exp := now.Add(a.PlayTokenTTL)
-	tok, err := a.Signer.Issue(playtoken.Claims{
-		Subject: subject, Paths: []string{path}, Rights: []string{right},
-		Expires: exp.Unix(), IssuedAt: now.Unix(),
-	})
+	tok, exp, err := a.issue(path, right, subject, a.PlayTokenTTL)
 	if err != nil {
 		return playJSON{}, err
 	}
@@ -56,6 +48,20 @@ func (a *API) mint(path, right, subject string) (playJSON, error) {
 		RTSP:    strings.TrimRight(a.RTSPURL, "/") + "/" + escaped + q,
 		Expires: exp.UTC().Format(time.RFC3339),
 	}, nil
+}
+
+// issue signs a play token for exactly path with right, valid for ttl.
+func (a *API) issue(path, right, subject string, ttl time.Duration) (string, time.Time, error) {
+	if a.Signer == nil {
+		return "", time.Time{}, ErrPlayDisabled
+	}
+	now := a.now()
+	exp := now.Add(ttl)
+	tok, err := a.Signer.Issue(playtoken.Claims{
+		Subject: subject, Paths: []string{path}, Rights: []string{right},
+		Expires: exp.Unix(), IssuedAt: now.Unix(),
+	})
+	return tok, exp, err
 }
 
 func escapePath(p string) string {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -71,4 +72,49 @@ func (a *API) listRecorders(w http.ResponseWriter, r *http.Request, sess *auth.S
 	}
 	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// recorderFreshWithin is how recent a recorder node's heartbeat must be
+// for the console to send browsers or exports to it: three times the
+// lease TTL (15 s), so a node that missed one renewal still counts and a
+// dead one stops counting before its channels have moved.
+const recorderFreshWithin = 45 * time.Second
+
+// recorderNode is where a recorder node serves.
+type recorderNode struct {
+	Node string
+	// URL is its internal API (exports); PublicURL is where browsers reach
+	// its VOD routes (its URL when it publishes none).
+	URL, PublicURL string
+}
+
+// freshestRecorder returns the live recorder node whose heartbeat is the
+// most recent, or ErrRecorderUnavailable when none beat within
+// recorderFreshWithin.
+func (a *API) freshestRecorder(ctx context.Context) (recorderNode, error) {
+	nodes, err := recordingdb.New(a.Store.Store).LiveNodes(ctx, recorderFreshWithin)
+	if err != nil {
+		return recorderNode{}, err
+	}
+	if len(nodes) == 0 {
+		return recorderNode{}, fmt.Errorf("no recorder node beat within %s: %w", recorderFreshWithin, ErrRecorderUnavailable)
+	}
+	best := nodes[0]
+	for _, n := range nodes[1:] {
+		if n.HeartbeatAt.After(best.HeartbeatAt) {
+			best = n
+		}
+	}
+	public, err := recordingdb.New(a.Store.Store).NodeURLs(ctx)
+	if err != nil {
+		return recorderNode{}, err
+	}
+	out := recorderNode{Node: best.Node, URL: best.URL, PublicURL: public[best.Node]}
+	if out.PublicURL == "" {
+		out.PublicURL = out.URL
+	}
+	if out.URL == "" {
+		return recorderNode{}, fmt.Errorf("recorder node %s has no URL: %w", best.Node, ErrRecorderUnavailable)
+	}
+	return out, nil
 }

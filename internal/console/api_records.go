@@ -9,7 +9,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
 
-// maxRange bounds the time range of record queries, playback and downloads.
+// maxRange bounds the time range of record queries and device playback.
 const maxRange = 31 * 24 * time.Hour
 
 func checkRange(start, end time.Time) error {
@@ -53,18 +53,4 @@ func (a *API) records(w http.ResponseWriter, r *http.Request, sess *auth.Session
 	}
 	svcapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items), "partial": recs.Partial})
 	return nil
-}
-
-// rangeBody is the body of playback and download.
-type rangeBody struct {
-	Start string `json:"start"`
-	End   string `json:"end"`
-	Speed int    `json:"speed"`
-}
-
-func (b rangeBody) parse() (start, end time.Time, err error) {
-	if start, end, err = svcapi.ParseRange(b.Start, b.End); err != nil {
-		return start, end, err
-	}
-	return start, end, checkRange(start, end)
 }

@@ -87,7 +87,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 
 	sip := &sipapi.Client{BaseURL: cfg.SipserverURL, Token: string(cfg.ServiceToken), HTTP: &http.Client{}, Timeout: sipCallTimeout}
 	if cfg.ServiceToken == "" {
-		log.Warn("service_token is not set: PTZ, records, playback and downloads answer 503, and mediagw cannot report media opens")
+		log.Warn("service_token is not set: PTZ, records, device playback and exports answer 503, and mediagw cannot report media opens")
 	}
 	if !cfg.Audit.FailClosed {
 		log.Warn("audit.fail_closed is false: video access goes on when its audit row cannot be written")
@@ -98,17 +98,8 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 			return fmt.Errorf("media.play_token_secret: %w", err)
 		}
 	} else {
-		log.Warn("media.play_token_secret is not set: play, playback and download answer 503")
+		log.Warn("media.play_token_secret is not set: play and playback answer 503")
 	}
-
-	downloads := &Downloads{
-		Dir: cfg.Downloads.Dir, FFmpeg: cfg.Downloads.FFmpeg, RTSPURL: cfg.Media.RTSPURL,
-		Sip: sip, Signer: signer, TokenTTL: cfg.Media.PlayTokenTTL.Std(), Log: log,
-	}
-	if err := downloads.Initialize(); err != nil {
-		return err
-	}
-	defer downloads.Close()
 
 	events := &Events{Store: db, Log: log}
 	if err := events.Initialize(); err != nil {
@@ -118,8 +109,8 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	api := &API{
 		Store: db, Auth: authSvc, Sip: sip, Signer: signer,
 		PublicURL: cfg.Media.PublicURL, RTSPURL: cfg.Media.RTSPURL, PlayTokenTTL: cfg.Media.PlayTokenTTL.Std(),
-		Downloads: downloads, Events: events, Proxies: proxies, AuditFailOpen: !cfg.Audit.FailClosed, Log: log,
-		Now: time.Now, PTZPriorities: db,
+		RecorderToken: string(cfg.ServiceToken), RecorderHTTP: &http.Client{}, Events: events, Proxies: proxies,
+		AuditFailOpen: !cfg.Audit.FailClosed, Log: log, Now: time.Now, PTZPriorities: db,
 	}
 	if err := api.Initialize(); err != nil {
 		events.Close()
@@ -128,8 +119,8 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	// Deferred calls run last first, so the shutdown goes: the event
 	// streams end (instead of holding the HTTP shutdown), the HTTP server
 	// stops and waits for the requests in flight, and only then the API's
-	// background work, the downloads and the auth service stop — no request
-	// can start a download or a stream start after its component closed.
+	// background work and the auth service stop — no request can start a
+	// stream start after its component closed.
 	defer api.Close()
 	defer rt.HTTP.Close()
 	defer events.Close()

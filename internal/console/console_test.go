@@ -22,7 +22,6 @@ func TestRun(t *testing.T) {
 	cfg.SetDefaults()
 	cfg.Database.URL = config.DatabaseURL(storetest.NewDB(t))
 	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.Downloads.Dir = t.TempDir()
 	cfg.Media.PlayTokenSecret = playSecret
 	cfg.Auth.InitialAdminPassword = "first-password"
 	var logs apitest.SyncBuffer

@@ -17,18 +17,19 @@ import (
 var (
 	// ErrPlayDisabled means no play token secret is configured.
 	ErrPlayDisabled = errors.New("video access disabled: set media.play_token_secret")
-	// ErrTooManyDownloads means the concurrent download limit is reached.
-	ErrTooManyDownloads = errors.New("too many downloads running; try again when one has finished")
-	// ErrDownloadNotReady means the download's file is not complete (yet).
-	ErrDownloadNotReady = errors.New("download not finished")
+	// ErrExportNotReady means the export's file is not complete (yet).
+	ErrExportNotReady = errors.New("export not finished")
+	// ErrNoRecordings means the platform recorded nothing of the channel
+	// in the range asked for.
+	ErrNoRecordings = errors.New("no recordings in the range")
+	// ErrRecorderUnavailable means no recorder node is live, or the one
+	// asked did not answer.
+	ErrRecorderUnavailable = errors.New("recorder unavailable")
 	// ErrForbidden means the user's role does not allow the action.
 	ErrForbidden = errors.New("not allowed for this user")
-	// ErrNotOwner means a playback or download belongs to another user; the
+	// ErrNotOwner means a playback or export belongs to another user; the
 	// API answers it like an unknown one (404).
 	ErrNotOwner = errors.New("belongs to another user")
-	// ErrShuttingDown refuses work that would outlive the console's Close
-	// (a download asked for while it stops).
-	ErrShuttingDown = errors.New("the console is shutting down; try again when it is back")
 )
 
 // Error codes of the API's error answers ({"error","code"}).
@@ -50,13 +51,13 @@ const (
 	CodeBusy                   = "busy"
 	CodeConflict               = "conflict"
 	CodeNotReady               = "not_ready"
-	CodeTooManyDownloads       = "too_many_downloads"
 	CodeDeviceRefused          = "device_refused"
 	CodeTimeout                = "timeout"
 	CodeSipserverUnavailable   = "sipserver_unavailable"
 	CodeSipserverError         = "sipserver_error"
 	CodePlayDisabled           = "play_disabled"
-	CodeShuttingDown           = "shutting_down"
+	CodeNoRecordings           = "no_recordings"
+	CodeRecorderUnavailable    = "recorder_unavailable"
 	CodeInternal               = "internal"
 )
 
@@ -121,11 +122,12 @@ func classify(err error) (status int, code, msg string) {
 		return http.StatusForbidden, CodeForbidden, err.Error()
 	case errors.Is(err, ErrPlayDisabled):
 		return http.StatusServiceUnavailable, CodePlayDisabled, err.Error()
-	case errors.Is(err, ErrShuttingDown):
-		return http.StatusServiceUnavailable, CodeShuttingDown, ErrShuttingDown.Error()
-	case errors.Is(err, ErrTooManyDownloads):
-		return http.StatusTooManyRequests, CodeTooManyDownloads, err.Error()
-	case errors.Is(err, ErrDownloadNotReady):
+	case errors.Is(err, ErrNoRecordings):
+		return http.StatusNotFound, CodeNoRecordings, err.Error()
+	case errors.Is(err, ErrRecorderUnavailable):
+		// The error may name a node's internal address: the log has it.
+		return http.StatusServiceUnavailable, CodeRecorderUnavailable, ErrRecorderUnavailable.Error()
+	case errors.Is(err, ErrExportNotReady):
 		return http.StatusConflict, CodeNotReady, err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, CodeNotFound, err.Error()

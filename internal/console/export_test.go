@@ -4,9 +4,8 @@ package console
 const (
 	// SipCallTimeout bounds one call to sipserver.
 	SipCallTimeout = sipCallTimeout
-	// DownloadTimeout is how long a download of the tests' short ranges
-	// may run: its session's activation wait plus ffmpeg's I/O timeout.
-	DownloadTimeout = activeWait + ffmpegIOTimeout
+	// RecorderCallTimeout bounds one call to a recorder node.
+	RecorderCallTimeout = recorderCallTimeout
 )
 
 // The OpenAPI documents the tests validate real requests and answers against.

@@ -95,7 +95,6 @@ const (
 // isolationBodies are the request bodies the walk sends, by pattern.
 var isolationBodies = map[string]any{
 	"POST /api/v1/channels/{id}/playback":     map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
-	"POST /api/v1/channels/{id}/download":     map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T08:01:00Z"},
 	"POST /api/v1/channels/{id}/ptz":          map[string]any{"action": "stop"},
 	"POST /api/v1/playback/{session}/control": map[string]any{"action": "pause"},
 	"PUT /api/v1/channels/{id}/owner":         map[string]any{"department_id": 1},

@@ -66,7 +66,7 @@ type sipDouble struct {
 	answer map[string]func(w http.ResponseWriter, body []byte)
 	srv    *httptest.Server
 	seq    int
-	// sessions are the playback and download sessions created, by id;
+	// sessions are the playback sessions created, by id;
 	// created their ids in order.
 	sessions map[string]map[string]any
 	created  []string
@@ -200,8 +200,6 @@ type env struct {
 	signer  *playtoken.Signer
 	srv     *httptest.Server
 	events  *console.Events
-	dls     *console.Downloads
-	dlDir   string
 	options envOptions
 }
 
@@ -210,8 +208,6 @@ type envOptions struct {
 	failOpen    bool
 	noSigner    bool
 	maxFailures int
-	ffmpeg      string
-	maxRunning  int
 	storeURL    string
 	// pingInterval of the event streams (default an hour: no pings).
 	pingInterval time.Duration
@@ -264,20 +260,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if err := e.events.Initialize(); err != nil {
 		t.Fatal(err)
 	}
-	if opts.ffmpeg == "" {
-		opts.ffmpeg = "ffmpeg"
-	}
-	e.dlDir = t.TempDir()
-	e.dls = &console.Downloads{
-		Dir: e.dlDir, FFmpeg: opts.ffmpeg, RTSPURL: "rtsp://127.0.0.1:8554", Sip: sip, Signer: e.signer,
-		MaxRunning: opts.maxRunning, Log: quiet,
-	}
-	if err := e.dls.Initialize(); err != nil {
-		t.Fatal(err)
-	}
 	e.api = &console.API{
 		Store: st, Auth: e.auth, Sip: sip, Signer: e.signer, PublicURL: "http://media.example:8888",
-		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, Downloads: e.dls, Events: e.events,
+		RTSPURL: "rtsp://media.example:8554", PlayTokenTTL: 5 * time.Minute, RecorderToken: serviceToken, Events: e.events,
 		Proxies: auth.Proxies{Trusted: opts.proxies}, Log: quiet, Now: opts.now,
 	}
 	if opts.failOpen {
@@ -291,7 +276,6 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	(&console.InternalAPI{Store: st, Token: serviceToken, Log: quiet}).Register(mux)
 	e.srv = httptest.NewServer(validated(t, mux))
 	// Cleanups run last-in first-out: events end the SSE streams before the server closes.
-	t.Cleanup(e.dls.Close)
 	t.Cleanup(e.api.Close)
 	t.Cleanup(e.srv.Close)
 	t.Cleanup(e.events.Close)

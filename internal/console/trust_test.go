@@ -10,22 +10,23 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
 )
 
 // TestAuditFailsClosed checks that with audit.fail_closed — an API and an
 // auth.Service built without a word about the audit log (newEnv) — a video
 // access whose audit row cannot be written is refused (503
 // audit_unavailable) and leaves nothing behind: no token, no PTZ command,
-// no playback or download session, no file; stops go through. Fail-open
+// no playback session, no export; stops go through. Fail-open
 // lets the access through.
 func TestAuditFailsClosed(t *testing.T) {
-	tm := newTeam(t, envOptions{ffmpeg: fakeFFmpeg(t, ffmpegOK)})
-	// A finished download, made while the audit log works.
-	r := startDownload(t, tm.olga, 1)
-	var done downloadAnswer
-	r.json(t, &done)
-	waitDownload(t, tm.olga, done.ID)
+	tm := newTeam(t, envOptions{})
+	node := tm.startRecorder("rec-a", "")
+	// A finished export of olga's.
+	done := tm.doneExport(node, "olga", channelA1, []byte("file"))
+	tm.record(channelA1, time.Hour, 2*time.Hour)
 	created := len(tm.sip.createdSince(0))
 	tm.sip.mu.Lock()
 	tm.sip.sessions["playback-own"] = map[string]any{"id": "playback-own", "kind": "playback", "owner": "olga", "state": "active"}
@@ -44,11 +45,9 @@ func TestAuditFailsClosed(t *testing.T) {
 			map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
 		},
 		{"control", http.MethodPost, "/api/v1/playback/playback-own/control", `{"action":"pause"}`},
-		{
-			"download", http.MethodPost, "/api/v1/channels/" + channelA1 + "/download",
-			map[string]any{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
-		},
-		{"file", http.MethodGet, "/api/v1/downloads/" + done.ID + "/file", nil},
+		{"platform playback", http.MethodPost, "/api/v1/channels/" + channelA1 + "/playback", platformBody(time.Hour, 2*time.Hour, 0)},
+		{"export", http.MethodPost, "/api/v1/exports", exportBody(channelA1, time.Hour, 2*time.Hour, "")},
+		{"file", http.MethodGet, "/api/v1/exports/" + done + "/file", nil},
 	} {
 		r := tm.olga.do(tc.method, tc.path, tc.body)
 		mustStatus(t, tc.what, r, http.StatusServiceUnavailable, refused)
@@ -62,13 +61,18 @@ func TestAuditFailsClosed(t *testing.T) {
 	if n := len(tm.sip.callsTo("POST /internal/v1/sessions/playback-own/control")); n != 0 {
 		t.Errorf("an unaudited control reached sipserver")
 	}
-	// The playback and download sessions made before the audit failed are ended again.
+	// The playback session made before the audit failed is ended again,
+	// and the export job is deleted again (expired, no file).
 	made := tm.sip.createdSince(created)
-	if len(made) != 2 {
-		t.Fatalf("sessions made after the audit broke: %v, want a playback and a download", made)
+	if len(made) != 1 {
+		t.Fatalf("sessions made after the audit broke: %v, want a playback", made)
 	}
 	for _, id := range made {
 		tm.sip.waitCall(t, "DELETE /internal/v1/sessions/"+id)
+	}
+	jobs, err := exportdb.New(tm.st.Store).List(t.Context(), exportdb.ListQuery{Owner: "olga"})
+	if err != nil || len(jobs) != 2 || jobs[0].State != recorderapi.StateExpired {
+		t.Fatalf("olga's jobs after an unaudited export %+v: %v", jobs, err)
 	}
 	// Stops are never held up by the audit log.
 	mustStatus(t, "stop", tm.root.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/stop", map[string]bool{"force": true}), http.StatusNoContent, "")
@@ -98,7 +102,7 @@ func TestBadInput(t *testing.T) {
 		{"invalid UTF-8 in a channel id", http.MethodPost, "/api/v1/channels/%ff%fe/play", nil},
 		{"invalid UTF-8 in a PTZ channel", http.MethodPost, "/api/v1/channels/%C3/ptz", `{"action":"stop"}`},
 		{"NUL in a session id", http.MethodDelete, "/api/v1/playback/a%00b", nil},
-		{"NUL in a download id", http.MethodGet, "/api/v1/downloads/%00/file", nil},
+		{"NUL in an export id", http.MethodGet, "/api/v1/exports/%00/file", nil},
 		{"NUL in q", http.MethodGet, "/api/v1/devices?q=%00", nil},
 		{"invalid UTF-8 in q", http.MethodGet, "/api/v1/channels?q=%ff", nil},
 		{"invalid UTF-8 in device_id", http.MethodGet, "/api/v1/channels?device_id=%e9%97", nil},
@@ -106,7 +110,7 @@ func TestBadInput(t *testing.T) {
 		{"bad escape in a query", http.MethodGet, "/api/v1/tree?by=%zz", nil},
 		{"NUL in a time", http.MethodGet, "/api/v1/channels/" + channelA1 + "/records?start=2024%00&end=x", nil},
 		{"escaped NUL in a body", http.MethodPost, "/api/v1/channels/" + channelA1 + "/playback", `{"start":"2024-05-01T08:00:00Z\u0000","end":"x"}`},
-		{"raw invalid UTF-8 in a body", http.MethodPost, "/api/v1/channels/" + channelA1 + "/download", "{\"start\":\"\xff\",\"end\":\"x\"}"},
+		{"raw invalid UTF-8 in a body", http.MethodPost, "/api/v1/exports", "{\"channel_id\":\"" + channelA1 + "\",\"start\":\"\xff\",\"end\":\"x\"}"},
 		{"unpaired surrogate in PTZ", http.MethodPost, "/api/v1/channels/" + channelA1 + "/ptz", `{"action":"\ud800"}`},
 		{"NUL in a control", http.MethodPost, "/api/v1/playback/x/control", `{"action":"pa\u0000use"}`},
 		{"NUL in a stop", http.MethodPost, "/api/v1/channels/" + channelA1 + "/stop", `{"force":false,"x\u0000":1}`},
