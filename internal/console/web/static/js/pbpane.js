@@ -204,9 +204,10 @@ export class PbPane {
       else this.setMessage('', errorText(err));
       return;
     }
-    if (this.loading !== loading) return;
+    if (this.loading !== loading) { URL.revokeObjectURL(rec.url); return; }
     this.loading = null;
     this.stopDevice();
+    if (this.rec) URL.revokeObjectURL(this.rec.url);
     this.rec = rec;
     const v = this.video;
     v.srcObject = null;
@@ -342,6 +343,7 @@ export class PbPane {
     this.skipUntil = 0;
     this.stopDevice();
     if (this.rec) {
+      URL.revokeObjectURL(this.rec.url);
       this.rec = null;
       const v = this.video;
       v.pause();

@@ -341,6 +341,9 @@ export class Playback {
 
   /** playAt moves every shown pane to wall time ms and plays from there. */
   playAt(ms) {
+    // After the end a click plays again; a pause otherwise holds (the click seeks).
+    if (this.ended) this.paused = false;
+    this.ended = false;
     this.setClock(ms);
     this.shown.forEach((p) => p.follow(ms, true));
     this.startTicker();
@@ -380,6 +383,12 @@ export class Playback {
       if (next.length) {
         at = Math.min(...next);
         this.setClock(at);
+      } else {
+        // Past the last recording of every pane: the playback ends there.
+        this.paused = true;
+        this.setClock(at);
+        this.ended = true;
+        this.renderState();
       }
     }
     this.shown.forEach((p) => p.follow(at));
@@ -396,6 +405,7 @@ export class Playback {
   togglePause() {
     if (!this.clockAt) return;
     const at = this.position();
+    this.ended = false;
     this.paused = !this.paused;
     this.setClock(at);
     this.shown.forEach((p) => p.setPaused(this.paused));
@@ -468,6 +478,7 @@ export class Playback {
     let text = '';
     if (!p.channel) text = this.layout === 1 ? t('pb.pickChannel') : '';
     else if (!running) text = p.records.length ? t('pb.clickTimeline') : '';
+    else if (this.ended && this.paused) text = t('pb.ended');
     this.stateText.textContent = text;
     this.stateText.hidden = !text;
   }

@@ -149,5 +149,17 @@ export async function openRecording(id, start, speed, signal) {
   const map = TimeMap.fromPlaylist(parsePlaylist(text))
     || TimeMap.fromSegments(answer.segments, Date.parse(answer.start), Date.parse(answer.end));
   if (!map.spans.length) throw new ApiError(404, 'no_recordings', t('pb.noRecording'));
-  return { answer, url: answer.hls, map };
+  // The video plays the playlist read here: asking the recorder again would
+  // audit the playback twice.
+  const url = URL.createObjectURL(new Blob([absolutePlaylist(text, answer.hls)], { type: 'application/vnd.apple.mpegurl' }));
+  return { answer, url, map };
+}
+
+/** absolutePlaylist resolves the playlist's URIs (entries and maps) against base. */
+export function absolutePlaylist(text, base) {
+  return String(text).split(/\r?\n/).map((line) => {
+    const l = line.trim();
+    if (l && !l.startsWith('#')) return new URL(l, base).href;
+    return line.replace(/URI="([^"]*)"/g, (_, u) => `URI="${new URL(u, base).href}"`);
+  }).join('\n');
 }
