@@ -55,8 +55,8 @@ func recorderError(err error) error {
 			return newError(http.StatusRequestedRangeNotSatisfiable, CodeBadRequest, "range not satisfiable: %s", se.Message)
 		}
 	}
-	// %v, not %w: the recorder's StatusError is not sipserver's.
-	return fmt.Errorf("%w: %v", ErrRecorderUnavailable, err)
+	// Not wrapped: classify would take the recorder's StatusError for sipserver's.
+	return fmt.Errorf("%w: %v", ErrRecorderUnavailable, err) //nolint:errorlint // see above
 }
 
 // createExport queues an export of a range of a channel the caller holds
@@ -216,7 +216,7 @@ func (a *API) jobNode(r *http.Request, j exportdb.Job) (string, error) {
 	}
 	u, err := exportdb.New(a.Store.Store).NodeURL(r.Context(), j.Node)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("export %s: %w: %v", j.ID, ErrRecorderUnavailable, err)
+		return "", fmt.Errorf("export %s: %w: %w", j.ID, ErrRecorderUnavailable, err)
 	}
 	return u, err
 }
