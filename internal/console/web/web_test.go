@@ -628,6 +628,24 @@ func TestUIInBrowser(t *testing.T) {
 		` && `+vis("export-file-"+fakeExportID))
 	pg.click("delete the export", "export-delete-"+fakeExportID)
 	pg.poll("export gone", `!document.querySelector(`+fmt.Sprintf("%q", q("export-row-"+fakeExportID))+`)`)
+	// A drag over the timeline selects the export's range (and plays nothing).
+	pg.run("drag 08:00–09:00", chromedp.Evaluate(fmt.Sprintf(`(() => {
+		const tl = document.querySelector(%q), r = tl.getBoundingClientRect(), x = (h) => r.left + r.width * h / 24;
+		tl.dispatchEvent(new MouseEvent('mousedown', {bubbles: true, button: 0, buttons: 1, clientX: x(8), clientY: r.top + 5}));
+		tl.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, buttons: 1, clientX: x(9), clientY: r.top + 5}));
+		tl.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, button: 0, clientX: x(9), clientY: r.top + 5}));
+		tl.dispatchEvent(new MouseEvent('click', {bubbles: true, button: 0, clientX: x(9), clientY: r.top + 5}));
+	})()`, q("playback-timeline")), nil))
+	pg.poll("the range selected", vis("playback-selection")+
+		fmt.Sprintf(` && /T0(7:5|8:0)/.test(document.querySelector(%q).value) && /T0(8:5|9:0)/.test(document.querySelector(%q).value)`,
+			q("export-from"), q("export-to"))+
+		` && window.sharpeyesDebug.playback().session === 'pb1'`)
+	api.mu.Lock()
+	started = api.playback
+	api.mu.Unlock()
+	if !strings.Contains(started, "T01:") {
+		t.Errorf("the drag started a playback at %q", started)
+	}
 
 	// A reload keeps the session (cookie), the layout and the language.
 	run("reload", chromedp.Reload())
