@@ -2,6 +2,7 @@ package recbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
+	"github.com/pion/rtp"
 )
 
 // Publisher sends the clip to an RTSP server (mediamtx) as one publisher
@@ -29,11 +32,12 @@ type Publisher struct {
 	// Log receives a line per stream that fails. Nil: slog.Default().
 	Log *slog.Logger
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	sent   atomic.Int64 // RTP payload bytes
-	failed atomic.Int64
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	sent    atomic.Int64 // RTP payload bytes
+	dropped atomic.Int64 // packets refused by a full write queue
+	failed  atomic.Int64
 }
 
 // Initialize starts every stream (each announces and starts recording in
@@ -62,6 +66,10 @@ func (p *Publisher) Close() {
 // SentBytes is the RTP payload bytes sent so far by every stream.
 func (p *Publisher) SentBytes() int64 { return p.sent.Load() }
 
+// Dropped is how many packets were not sent because a stream's write
+// queue was full (the publisher fell behind: the machine is saturated).
+func (p *Publisher) Dropped() int64 { return p.dropped.Load() }
+
 // Failed is how many streams ended with an error.
 func (p *Publisher) Failed() int64 { return p.failed.Load() }
 
@@ -79,7 +87,9 @@ func (p *Publisher) stream(i int, url string) error {
 	video := &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{h264}}
 	audio := &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{g711}}
 	desc := &description.Session{Medias: []*description.Media{video, audio}}
-	c := gortsplib.Client{}
+	// A 1080p key frame is about 50 packets: room for a few frames when
+	// the writer goroutine waits for a busy core.
+	c := gortsplib.Client{WriteQueueSize: 1024}
 	if p.TCP {
 		tcp := gortsplib.ProtocolTCP
 		c.Protocol = &tcp
@@ -117,10 +127,9 @@ func (p *Publisher) stream(i int, url string) error {
 		}
 		for _, pkt := range pkts {
 			pkt.Timestamp += vbase + uint32(n*90000/FrameRate)
-			if err := c.WritePacketRTP(video, pkt); err != nil {
+			if err := p.write(&c, video, pkt); err != nil {
 				return fmt.Errorf("write video: %w", err)
 			}
-			p.sent.Add(int64(len(pkt.Payload)))
 		}
 		apkts, err := aenc.Encode(p.Clip.AudioFor(n))
 		if err != nil {
@@ -128,10 +137,9 @@ func (p *Publisher) stream(i int, url string) error {
 		}
 		for _, pkt := range apkts {
 			pkt.Timestamp += abase + uint32(n*AudioPerFrame)
-			if err := c.WritePacketRTP(audio, pkt); err != nil {
+			if err := p.write(&c, audio, pkt); err != nil {
 				return fmt.Errorf("write audio: %w", err)
 			}
-			p.sent.Add(int64(len(pkt.Payload)))
 		}
 		next = next.Add(time.Second / FrameRate)
 		d := time.Until(next)
@@ -141,4 +149,20 @@ func (p *Publisher) stream(i int, url string) error {
 		}
 		timer.Reset(max(d, 0))
 	}
+}
+
+// write sends one packet; a full write queue drops it and is counted, the
+// stream goes on.
+func (p *Publisher) write(c *gortsplib.Client, m *description.Media, pkt *rtp.Packet) error {
+	err := c.WritePacketRTP(m, pkt)
+	var full liberrors.ErrClientWriteQueueFull
+	switch {
+	case errors.As(err, &full):
+		p.dropped.Add(1)
+		return nil
+	case err != nil:
+		return err
+	}
+	p.sent.Add(int64(len(pkt.Payload)))
+	return nil
 }

@@ -72,7 +72,10 @@ type result struct {
 	ShortChannels  int     `json:"channels_short"`
 	MinCoverage    float64 `json:"min_coverage_s"`
 	MtxReady       int     `json:"mediamtx_ready,omitempty"`
+	MtxPackets     float64 `json:"mediamtx_rtp_packets,omitempty"`
+	MtxLost        float64 `json:"mediamtx_rtp_lost,omitempty"`
 	PublisherFails int64   `json:"publisher_failed,omitempty"`
+	PublisherDrops int64   `json:"publisher_dropped,omitempty"`
 	NoGap          bool    `json:"no_gap"`
 }
 
@@ -90,8 +93,10 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "\n  recorder wrote / mediagw received: %.4f (counter), %.4f (/proc write_bytes); received %.1f MB\n",
 		r.RecRatio, r.RecProcRatio, r.GWBytes/1e6)
 	if r.MtxReceived > 0 {
-		fmt.Fprintf(w, "  mediamtx write_bytes / received: %.4f; received %.1f MB; publisher sent %.1f MB payload; ready %d/%d, failed %d\n",
-			r.MtxRatio, r.MtxReceived/1e6, float64(r.SenderBytes)/1e6, r.MtxReady, r.Streams, r.PublisherFails)
+		fmt.Fprintf(w, "  mediamtx write_bytes / received: %.4f; received %.1f MB; publisher sent %.1f MB payload\n",
+			r.MtxRatio, r.MtxReceived/1e6, float64(r.SenderBytes)/1e6)
+		fmt.Fprintf(w, "  mediamtx paths ready %d/%d, RTP packets %.0f, lost %.0f; publishers failed %d, packets they dropped %d\n",
+			r.MtxReady, r.Streams, r.MtxPackets, r.MtxLost, r.PublisherFails, r.PublisherDrops)
 	}
 	fmt.Fprintf(w, "  gaps %d, channels short of the window %d (min coverage %.1f s), lost packets %.0f, reader drops %.0f → no gap: %v\n",
 		r.Gaps, r.ShortChannels, r.MinCoverage, r.Lost, r.ReaderDrops, r.NoGap)
@@ -306,6 +311,7 @@ storage: {kind: dir, dir: %q}
 	if pub != nil {
 		r.SenderBytes = pub.SentBytes() - sent0
 		r.PublisherFails = pub.Failed()
+		r.PublisherDrops = pub.Dropped()
 	}
 	for _, name := range order {
 		d := after.usage[name].Sub(before.usage[name])
@@ -335,6 +341,8 @@ storage: {kind: dir, dir: %q}
 			r.MtxRatio = float64(after.usage["mediamtx"].Sub(before.usage["mediamtx"]).WriteBytes) / r.MtxReceived
 		}
 		r.MtxReady, _ = mtxPaths(ctx, mtxAPI)
+		r.MtxPackets = after.mtxPackets - before.mtxPackets
+		r.MtxLost = after.mtxLost - before.mtxLost
 	}
 	// Gaps and coverage of the window, once the index has caught up.
 	if err := sleep(ctx, indexLag); err != nil {
@@ -375,7 +383,11 @@ func mediamtxConfig(rtsp, api int, dir string, tcp bool) string {
 	if tcp {
 		transports = "[tcp]"
 	}
+	// The shared RTP socket gets the largest buffer the kernel allows
+	// here (net.core.rmem_max, 4 MiB), as mediagw's sockets do: the
+	// default 208 KiB drops packets of many streams under load.
 	return fmt.Sprintf(`logLevel: warn
+udpReadBufferSize: 4194304
 api: yes
 apiAddress: 127.0.0.1:%d
 rtsp: yes
@@ -424,11 +436,35 @@ func mtxPaths(ctx context.Context, api int) (ready int, received float64) {
 	return ready, received
 }
 
+// mtxSessions returns the RTP packets mediamtx's RTSP sessions received
+// and the ones they found lost.
+func mtxSessions(ctx context.Context, api int) (packets, lost float64) {
+	b, err := recbench.Get(ctx, fmt.Sprintf("http://127.0.0.1:%d/v3/rtspsessions/list?itemsPerPage=10000", api), "")
+	if err != nil {
+		return 0, 0
+	}
+	var out struct {
+		Items []struct {
+			Packets float64 `json:"inboundRTPPackets"`
+			Lost    float64 `json:"inboundRTPPacketsLost"`
+		} `json:"items"`
+	}
+	if json.Unmarshal(b, &out) != nil {
+		return 0, 0
+	}
+	for _, it := range out.Items {
+		packets += it.Packets
+		lost += it.Lost
+	}
+	return packets, lost
+}
+
 // snap is everything read at one end of the window.
 type snap struct {
 	usage                map[string]recbench.Usage
 	gwBytes, lost, drops float64
 	recBytes, mtxBytes   float64
+	mtxPackets, mtxLost  float64
 }
 
 func snapshot(ctx context.Context, pids map[string]int, gw, rec, mtxAPI int, mtx bool) (*snap, error) {
@@ -457,6 +493,7 @@ func snapshot(ctx context.Context, pids map[string]int, gw, rec, mtxAPI int, mtx
 	}
 	if mtx {
 		_, s.mtxBytes = mtxPaths(ctx, mtxAPI)
+		s.mtxPackets, s.mtxLost = mtxSessions(ctx, mtxAPI)
 	}
 	for name, pid := range pids {
 		usage := recbench.TreeUsage
