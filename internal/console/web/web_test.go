@@ -166,6 +166,8 @@ type fakeAPI struct {
 	export        map[string]any
 	exportPolls   int
 	exportDeleted bool
+	// exportAll is set once the list was asked for with all=1.
+	exportAll bool
 	// media overrides the play answer per channel ID.
 	media map[string]map[string]any
 	// recorders are the items GET /recorders answers (none when nil).
@@ -309,6 +311,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/v1/exports":
 		f.mu.Lock()
 		body, deleted := f.export, f.exportDeleted
+		f.exportAll = f.exportAll || r.URL.Query().Get("all") == "1"
 		f.mu.Unlock()
 		items := []any{}
 		if body != nil && !deleted {
@@ -626,6 +629,12 @@ func TestUIInBrowser(t *testing.T) {
 	pg.click("my exports", "export-list-toggle")
 	pg.poll("the export listed", vis("export-row-"+fakeExportID)+` && `+text("export-row-"+fakeExportID)+`.includes('Done')`+
 		` && `+vis("export-file-"+fakeExportID))
+	pg.click("everyone's exports (an admin)", "export-all")
+	testsupport.Eventually(t, uiWait, "the list with all=1", func() bool {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		return api.exportAll
+	})
 	pg.click("delete the export", "export-delete-"+fakeExportID)
 	pg.poll("export gone", `!document.querySelector(`+fmt.Sprintf("%q", q("export-row-"+fakeExportID))+`)`)
 	// A drag over the timeline selects the export's range (and plays nothing).

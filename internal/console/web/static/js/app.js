@@ -151,7 +151,7 @@ async function onPasswordSubmit(e) {
 // events. The server refuses the rest whatever the page shows.
 const views = {
   live: { path: '/live', build: buildLive },
-  playback: { path: '/playback', build: () => { state.playback = new Playback(); $('#view-playback').replaceChildren(state.playback.el); } },
+  playback: { path: '/playback', build: () => { state.playback = new Playback(state.user); $('#view-playback').replaceChildren(state.playback.el); } },
   admin: { path: '/admin', build: () => { state.admin = new Admin(state.user); $('#view-admin').replaceChildren(state.admin.el); } },
   audit: { path: '/audit', build: () => { state.audit = new AuditPage(); $('#view-audit').replaceChildren(state.audit.el); } },
 };

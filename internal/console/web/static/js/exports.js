@@ -35,11 +35,13 @@ function stateText(job) {
 
 /**
  * ExportsPanel is the export form under the timeline and the list of the
- * user's exports. channel() is the channel to export (or null).
+ * user's exports. channel() is the channel to export (or null); admin
+ * offers everyone's exports in the list.
  */
 export class ExportsPanel {
-  constructor({ channel }) {
+  constructor({ channel, admin = false }) {
     this.channel = channel;
+    this.admin = admin;
     this.job = null;
     this.build();
   }
@@ -59,14 +61,17 @@ export class ExportsPanel {
     this.link.hidden = true;
     this.listBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'export-list-toggle', onclick: () => this.toggleList() },
       h('span', { i18n: 'exp.list' }));
+    this.allBox = h('input', { type: 'checkbox', testid: 'export-all', onchange: () => this.loadList() });
     this.rows = h('tbody');
     this.empty = h('div', { class: 'muted exp-empty', i18n: 'exp.none' });
     this.table = h('table', { class: 'table exp-table', testid: 'export-table' },
-      h('thead', {}, h('tr', {}, ['exp.col.channel', 'exp.col.range', 'exp.col.source', 'exp.col.state', 'exp.col.expires', 'exp.col.actions']
+      h('thead', {}, h('tr', {}, ['exp.col.channel', 'exp.col.range', 'exp.col.source', 'exp.col.state', 'exp.col.expires', 'exp.col.owner', 'exp.col.actions']
         .map((k) => h('th', { i18n: k })))),
       this.rows);
     this.listEl = h('div', { class: 'exp-list', testid: 'export-list' },
-      h('div', { class: 'exp-list-head' }, h('span', { class: 'label strong', i18n: 'exp.list' }), h('span', { class: 'spacer' }),
+      h('div', { class: 'exp-list-head' }, h('span', { class: 'label strong', i18n: 'exp.list' }),
+        this.admin ? h('label', { class: 'inline' }, this.allBox, h('span', { i18n: 'exp.all' })) : null,
+        h('span', { class: 'spacer' }),
         h('button', { type: 'button', class: 'btn ghost', testid: 'export-refresh', onclick: () => this.loadList() }, icon('retry'), h('span', { i18n: 'exp.refresh' }))),
       this.table, this.empty);
     this.listEl.hidden = true;
@@ -169,7 +174,7 @@ export class ExportsPanel {
   async loadList() {
     let res;
     try {
-      res = await api('GET', '/exports');
+      res = await api('GET', this.admin && this.allBox.checked ? '/exports?all=1' : '/exports');
     } catch (err) {
       toast(errorText(err));
       return;
@@ -188,6 +193,7 @@ export class ExportsPanel {
       h('td', { text: t(`exp.source.${j.source}`) }),
       h('td', { class: `exp-state ${j.state}`, text: stateText(j) }),
       h('td', { text: j.expires_at ? formatTime(new Date(j.expires_at)) : '' }),
+      h('td', { text: j.owner || '' }),
       h('td', { class: 'exp-actions' },
         j.state === 'done' ? h('a', { class: 'btn ghost', href: fileURL(j.id), download: '', testid: `export-file-${j.id}` }, icon('download'), h('span', { i18n: 'exp.file' })) : null,
         h('button', { type: 'button', class: 'btn ghost', testid: `export-delete-${j.id}`, onclick: () => this.remove(j) }, icon('close'), h('span', { i18n: 'exp.delete' }))))));

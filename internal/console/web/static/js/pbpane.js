@@ -273,7 +273,14 @@ export class PbPane {
     this.render();
   }
 
-  async controlDevice(body) {
+  /** controlDevice sends body to the device session's control, after the ones sent before (their order matters). */
+  controlDevice(body) {
+    const next = (this.controls || Promise.resolve()).then(() => this.sendControl(body));
+    this.controls = next;
+    return next;
+  }
+
+  async sendControl(body) {
     const s = this.session;
     if (!s?.id || s.state === 'ended') return false;
     const at = this.frameWall();

@@ -32,9 +32,9 @@ export function snapshotName(channel, ms) {
   return `${channel}_${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}T${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}.png`;
 }
 
-/** Playback is the playback view. */
+/** Playback is the playback view of user ({username, role}). */
 export class Playback {
-  constructor() {
+  constructor(user) {
     this.day = new Date();
     this.day.setHours(0, 0, 0, 0);
     this.view = new TimeWindow(this.day);
@@ -46,7 +46,7 @@ export class Playback {
     this.panes = [0, 1, 2, 3].map((i) => new PbPane(i, this));
     this.layout = 1;
     this.tree = new TreeView({ name: 'playback', onActivate: (ch) => this.setChannel(ch), activeId: () => this.pane.channel?.id });
-    this.exports = new ExportsPanel({ channel: () => this.pane.channel });
+    this.exports = new ExportsPanel({ channel: () => this.pane.channel, admin: user?.role === 'admin' });
     this.build();
     bus.addEventListener('session.state', (e) => this.panes.forEach((p) => p.onSession(e.detail)));
     // Leaving the page must not leave a device streaming to nobody.
