@@ -66,24 +66,40 @@ func openDB(t testing.TB) *exportdb.DB {
 
 var (
 	frameMu    sync.Mutex
-	frameCache = map[int][][][]byte{}
+	frameCache = map[string][][][]byte{}
 )
 
 // frames returns n access units of ffmpeg-made H.264 (320x180, 25 fps, a
 // key frame each second, no B-frames), made once per test binary.
 func frames(t testing.TB, n int) [][][]byte {
 	t.Helper()
+	return clipFrames(t, n, "320x180", "")
+}
+
+// clipFrames returns n access units of ffmpeg-made H.264 of the given size
+// and bitrate ("" for the encoder's default quality), 25 fps, a key frame
+// each second, no B-frames; made once per test binary.
+func clipFrames(t testing.TB, n int, size, bitrate string) [][][]byte {
+	t.Helper()
 	frameMu.Lock()
 	defer frameMu.Unlock()
-	if f, ok := frameCache[n]; ok {
+	id := fmt.Sprintf("%d-%s-%s", n, size, bitrate)
+	if f, ok := frameCache[id]; ok {
 		return f
+	}
+	rate := []string{}
+	if bitrate != "" {
+		rate = []string{"-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate}
 	}
 	ffmpeg := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	out := filepath.Join(t.TempDir(), "clip.h264")
-	cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=320x180:rate=%d", fps), "-frames:v", strconv.Itoa(n),
-		"-c:v", "libx264", "-preset", "ultrafast", "-g", strconv.Itoa(gop), "-keyint_min", strconv.Itoa(gop),
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", size, fps),
+		"-frames:v", strconv.Itoa(n), "-c:v", "libx264", "-preset", "ultrafast"}
+	args = append(args, rate...)
+	args = append(args, "-g", strconv.Itoa(gop), "-keyint_min", strconv.Itoa(gop),
 		"-sc_threshold", "0", "-bf", "0", "-bsf:v", "h264_metadata=aud=insert", "-f", "h264", out)
+	cmd := exec.Command(ffmpeg, args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, b)
 	}
@@ -106,7 +122,7 @@ func frames(t testing.TB, n int) [][][]byte {
 	if len(aus) != n {
 		t.Fatalf("%d access units, want %d", len(aus), n)
 	}
-	frameCache[n] = aus
+	frameCache[id] = aus
 	return aus
 }
 
@@ -121,8 +137,12 @@ func segmentBytes(t testing.TB, length time.Duration) []byte {
 // with G.711 A-law audio (a 20 ms packet after each 20 ms) when audio is set.
 func segmentWith(t testing.TB, length time.Duration, audio bool) []byte {
 	t.Helper()
-	n := int(length / frame)
-	aus := frames(t, n)
+	return writeSegment(t, frames(t, int(length/frame)), audio)
+}
+
+// writeSegment writes aus (25 fps) as a segment.
+func writeSegment(t testing.TB, aus [][][]byte, audio bool) []byte {
+	t.Helper()
 	medias := []*description.Media{{
 		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
 	}}

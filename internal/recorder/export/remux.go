@@ -130,8 +130,11 @@ func (m *remuxer) segment(r io.Reader, wall time.Time, progress func(time.Time) 
 			}
 		}
 	}
-	if st.videoID == 0 {
-		return fmt.Errorf("segment has no video track")
+	if st.videoID == 0 || st.vScale == 0 {
+		return fmt.Errorf("segment has no video track with a time scale")
+	}
+	if st.aScale == 0 {
+		st.audioID = 0
 	}
 	if err := m.setInit(&in, st); err != nil {
 		return err
@@ -410,12 +413,18 @@ func readBox(br *bufio.Reader) (string, []byte, error) {
 	if size < uint64(len(hdr)) || size > maxBox {
 		return "", nil, fmt.Errorf("box %q of %d bytes", typ, size)
 	}
-	box := make([]byte, size)
-	copy(box, hdr)
-	if _, err := io.ReadFull(br, box[len(hdr):]); err != nil {
-		return "", nil, noEOF(err)
+	// Read as it comes rather than allocated at once: a garbled size
+	// costs no more memory than the bytes really there.
+	var box bytes.Buffer
+	box.Write(hdr)
+	n, err := box.ReadFrom(io.LimitReader(br, int64(size)-int64(len(hdr))))
+	if err != nil {
+		return "", nil, err
 	}
-	return typ, box, nil
+	if n != int64(size)-int64(len(hdr)) {
+		return "", nil, io.ErrUnexpectedEOF
+	}
+	return typ, box.Bytes(), nil
 }
 
 // noEOF turns an EOF inside a box into io.ErrUnexpectedEOF.
