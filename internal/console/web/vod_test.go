@@ -237,9 +237,9 @@ func TestPlatformPlaybackInBrowser(t *testing.T) {
 		// Channel A: two segments back to back, a 4 s gap, a third.
 		{fakeChannel, 0, 6, 320, 240},
 		{fakeChannel, 6, 6, 320, 240},
-		{fakeChannel, 16, 6, 320, 240},
+		{fakeChannel, 16, 20, 320, 240},
 		// Channel B: recorded from 8 s on.
-		{fakeOffline, 8, 14, 352, 288},
+		{fakeOffline, 8, 28, 352, 288},
 	} {
 		writeRecorded(t, ctx, st, db, t0, r)
 	}
@@ -313,7 +313,7 @@ func TestPlatformPlaybackInBrowser(t *testing.T) {
 	}
 
 	pg.run("click at +2 s", at(2))
-	pg.poll("plays from there", playing(0, 320)+` && `+wallIn(0, 1, 6))
+	pg.poll("plays from there", playing(0, 320)+` && `+wallIn(0, 1, 11.5))
 	// The page plays the playlist it read: one audited open per playback.
 	if plat.played() != 1 || audit.count() != 1 {
 		t.Fatalf("platform playbacks %d, audited playlists %d", plat.played(), audit.count())
@@ -334,7 +334,7 @@ func TestPlatformPlaybackInBrowser(t *testing.T) {
 	})
 	name := strings.TrimSuffix(filepath.Base(shot), ".png")
 	stamp, err := time.ParseInLocation("20060102T150405", strings.TrimPrefix(name, fakeChannel+"_"), time.Local)
-	if err != nil || stamp.Before(t0) || stamp.After(t0.Add(22*time.Second)) {
+	if err != nil || stamp.Before(t0) || stamp.After(t0.Add(36*time.Second)) {
 		t.Errorf("snapshot %s: time %v (%v), recorded from %v", name, stamp, err, t0)
 	}
 	f, err := os.Open(shot)
@@ -354,11 +354,11 @@ func TestPlatformPlaybackInBrowser(t *testing.T) {
 	pg.click("resume", "playback-pause")
 	pg.poll("4x", `document.querySelector(`+fmt.Sprintf("%q", q("pb-video-0"))+`).playbackRate === 4 && !window.sharpeyesDebug.playback().paused`)
 	// Across the boundary at +6 s and the gap of +12–16 s: the gap takes no time.
-	pg.poll("after the gap", playing(0, 320)+` && `+wallIn(0, 16.5, 22))
+	pg.poll("after the gap", playing(0, 320)+` && `+wallIn(0, 16.5, 36))
 	// A click inside the loaded range seeks, with no new call.
 	pg.fill("playback-speed", "1")
-	pg.run("click at +4 s", at(4))
-	pg.poll("seeked back", playing(0, 320)+` && `+wallIn(0, 3.5, 6))
+	pg.run("click at +3 s", at(3))
+	pg.poll("seeked back", playing(0, 320)+` && `+wallIn(0, 2.5, 11.5))
 	if n := plat.played(); n != 1 {
 		t.Errorf("platform playbacks after a seek: %d, want 1", n)
 	}
@@ -373,7 +373,7 @@ func TestPlatformPlaybackInBrowser(t *testing.T) {
 	pg.poll("no recording in B yet", `window.sharpeyesDebug.playback().panes[1].state === 'norec' && `+text("pb-pane-msg-1")+` === '无录像'`+
 		` && `+playing(0, 320))
 	sync := `((p) => p[0].wall && p[1].wall && Math.abs(Date.parse(p[0].wall) - Date.parse(p[1].wall)) < 1000)(window.sharpeyesDebug.playback().panes)`
-	pg.poll("B joins at its recording, in step with A", playing(0, 320)+` && `+playing(1, 352)+` && `+wallIn(1, 8, 12)+` && `+sync)
+	pg.poll("B joins at its recording, in step with A", playing(0, 320)+` && `+playing(1, 352)+` && `+wallIn(1, 8, 20)+` && `+sync)
 	pg.shot("playback-four-panes")
 	for _, p := range problems() {
 		t.Errorf("browser: %s", p)
