@@ -68,7 +68,10 @@ func TestClient(t *testing.T) {
 	if _, err := (&recorderapi.Client{BaseURL: srv.URL}).Export(ctx, "x"); !errors.Is(err, svcapi.ErrUnreachable) {
 		t.Errorf("without a token: %v", err)
 	}
-	if _, err := (&recorderapi.Client{BaseURL: srv.URL}).ExportFile(ctx, "x", ""); !errors.Is(err, svcapi.ErrUnreachable) {
+	if resp, err := (&recorderapi.Client{BaseURL: srv.URL}).ExportFile(ctx, "x", ""); !errors.Is(err, svcapi.ErrUnreachable) {
+		if err == nil {
+			resp.Body.Close()
+		}
 		t.Errorf("file without a token: %v", err)
 	}
 }
@@ -96,7 +99,10 @@ func TestExportFile(t *testing.T) {
 		{http.StatusUnauthorized, svcapi.Error{Error: "token", Code: svcapi.CodeUnauthorized}, nil},
 	} {
 		srv, _ := fakeNode(t, tc.status, tc.answer)
-		_, err := (&recorderapi.Client{BaseURL: srv.URL, Token: "tok"}).ExportFile(context.Background(), "x", "")
+		resp, err := (&recorderapi.Client{BaseURL: srv.URL, Token: "tok"}).ExportFile(context.Background(), "x", "")
+		if err == nil {
+			resp.Body.Close()
+		}
 		var se *svcapi.StatusError
 		if !errors.As(err, &se) || se.Code != tc.status || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("%d: %v", tc.status, err)

@@ -106,7 +106,10 @@ func TestAPI(t *testing.T) {
 		return err == nil && j.State == recorderapi.StateExpired && j.ObjectKey == ""
 	}
 	waitFor(t, "the deleted export's file removed", gone)
-	if _, err := cl.ExportFile(ctx, e.ID, ""); !errors.Is(err, recorderapi.ErrNotDone) {
+	if resp, err := cl.ExportFile(ctx, e.ID, ""); !errors.Is(err, recorderapi.ErrNotDone) {
+		if err == nil {
+			resp.Body.Close()
+		}
 		t.Errorf("file of a deleted job: %v", err)
 	}
 	if err := cl.DeleteExport(ctx, "0123456789abcdef"); !errors.Is(err, svcapi.ErrNotFound) {

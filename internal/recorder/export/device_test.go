@@ -69,8 +69,10 @@ func newSipDouble(t *testing.T, state string) *sipDouble {
 			var req sipapi.SessionRequest
 			_ = json.NewDecoder(r.Body).Decode(&req)
 			d.requests = append(d.requests, req)
-			svcapi.WriteJSON(w, http.StatusCreated, sipapi.Session{ID: "s1", Kind: req.Kind, ChannelID: req.ChannelID,
-				Path: "download/s1", State: d.state, EndReason: "device refused"})
+			svcapi.WriteJSON(w, http.StatusCreated, sipapi.Session{
+				ID: "s1", Kind: req.Kind, ChannelID: req.ChannelID,
+				Path: "download/s1", State: d.state, EndReason: "device refused",
+			})
 		case r.Method == http.MethodDelete:
 			d.deleted = append(d.deleted, strings.TrimPrefix(r.URL.Path, sipapi.PathSessions+"/"))
 			w.WriteHeader(http.StatusNoContent)
@@ -87,11 +89,13 @@ func newSipDouble(t *testing.T, state string) *sipDouble {
 func deviceRunner(t *testing.T, ffmpeg string, d *sipDouble) (*Runner, *exportdb.DB) {
 	t.Helper()
 	db, st := openDB(t), newStore(t)
-	r := &Runner{DB: db, Store: st, Node: node, Token: "service-token", Now: (&clock{now: t0}).Now,
+	r := &Runner{
+		DB: db, Store: st, Node: node, Token: "service-token", Now: (&clock{now: t0}).Now,
 		FFmpeg:  ffmpeg,
 		Sip:     &sipapi.Client{BaseURL: d.srv.URL, Token: "service-token", Timeout: time.Minute},
 		Tokens:  &mediaapi.Client{BaseURL: d.srv.URL, Token: "service-token", Timeout: time.Minute},
-		RTSPURL: "rtsp://127.0.0.1:8554", Log: slog.New(slog.DiscardHandler)}
+		RTSPURL: "rtsp://127.0.0.1:8554", Log: slog.New(slog.DiscardHandler),
+	}
 	if err := r.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +170,8 @@ func TestDeviceExportFailure(t *testing.T) {
 
 // newDeviceJob is bob's device export of an hour of chA.
 func newDeviceJob() exportdb.NewJob {
-	return exportdb.NewJob{Owner: "bob", ChannelID: chA, Source: recorderapi.SourceDevice,
-		Start: t0, End: t0.Add(time.Hour), Created: t0}
+	return exportdb.NewJob{
+		Owner: "bob", ChannelID: chA, Source: recorderapi.SourceDevice,
+		Start: t0, End: t0.Add(time.Hour), Created: t0,
+	}
 }

@@ -191,8 +191,10 @@ func TestStoreCapability(t *testing.T) {
 		t.Fatalf("n1 claim %+v %v %v", got, ok, err)
 	}
 	// A device job goes to a node with devices only.
-	dev, err := db.Create(ctx, exportdb.NewJob{Owner: "bob", ChannelID: chA, Source: recorderapi.SourceDevice,
-		Start: t0, End: t0.Add(time.Minute), Created: t0})
+	dev, err := db.Create(ctx, exportdb.NewJob{
+		Owner: "bob", ChannelID: chA, Source: recorderapi.SourceDevice,
+		Start: t0, End: t0.Add(time.Minute), Created: t0,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,9 +93,11 @@ func clipFrames(t testing.TB, n int, size, bitrate string) [][][]byte {
 	}
 	ffmpeg := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	out := filepath.Join(t.TempDir(), "clip.h264")
-	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+	args := []string{
+		"-hide_banner", "-loglevel", "error", "-nostdin", "-y",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", size, fps),
-		"-frames:v", strconv.Itoa(n), "-c:v", "libx264", "-preset", "ultrafast"}
+		"-frames:v", strconv.Itoa(n), "-c:v", "libx264", "-preset", "ultrafast",
+	}
 	args = append(args, rate...)
 	args = append(args, "-g", strconv.Itoa(gop), "-keyint_min", strconv.Itoa(gop),
 		"-sc_threshold", "0", "-bf", "0", "-bsf:v", "h264_metadata=aud=insert", "-f", "h264", out)
@@ -227,8 +229,10 @@ func (c *clock) Add(d time.Duration) {
 // newRunner starts a runner over db and st; closed when the test ends.
 func newRunner(t testing.TB, db *exportdb.DB, st objstore.Store, c *clock) *Runner {
 	t.Helper()
-	r := &Runner{DB: db, Store: st, Node: node, Token: "service-token", Now: c.Now,
-		Log: slog.New(slog.DiscardHandler)}
+	r := &Runner{
+		DB: db, Store: st, Node: node, Token: "service-token", Now: c.Now,
+		Log: slog.New(slog.DiscardHandler),
+	}
 	if err := r.Initialize(); err != nil {
 		t.Fatal(err)
 	}

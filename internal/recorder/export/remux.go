@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 )
 
 // maxBox bounds one box read from a segment: a fragment of a second or a
@@ -37,7 +38,7 @@ type remuxer struct {
 	// written is the number of bytes written to w.
 	written int64
 	init    *fmp4.Init
-	video   fmp4.Codec // the output's video codec, by type
+	video   codecs.Codec // the output's video codec, by type
 	vScale  uint32
 	aScale  uint32 // 0: the output has no audio
 	seq     uint32
@@ -120,7 +121,7 @@ func (m *remuxer) segment(r io.Reader, wall time.Time, progress func(time.Time) 
 	st := &segmentState{start: wall}
 	for _, t := range in.Tracks {
 		switch t.Codec.(type) {
-		case *fmp4.CodecH264, *fmp4.CodecH265:
+		case *codecs.H264, *codecs.H265:
 			if st.videoID == 0 {
 				st.videoID, st.vScale = t.ID, t.TimeScale
 			}
@@ -193,8 +194,8 @@ func (m *remuxer) segmentEnd(st *segmentState) {
 // setInit writes the output's init section from the first segment's, and
 // checks that later segments hold the same kind of video.
 func (m *remuxer) setInit(in *fmp4.Init, st *segmentState) error {
-	var vc fmp4.Codec
-	var ac fmp4.Codec
+	var vc codecs.Codec
+	var ac codecs.Codec
 	for _, t := range in.Tracks {
 		switch t.ID {
 		case st.videoID:

@@ -25,8 +25,10 @@ func open(t testing.TB) *exportdb.DB {
 }
 
 func newJob(owner string, created time.Time) exportdb.NewJob {
-	return exportdb.NewJob{Owner: owner, ChannelID: chA, Source: recorderapi.SourcePlatform,
-		Start: t0, End: t0.Add(time.Hour), Created: created}
+	return exportdb.NewJob{
+		Owner: owner, ChannelID: chA, Source: recorderapi.SourcePlatform,
+		Start: t0, End: t0.Add(time.Hour), Created: created,
+	}
 }
 
 func TestCreateInvalid(t *testing.T) {
