@@ -148,8 +148,61 @@ func (r *Runner) file(w http.ResponseWriter, req *http.Request) error {
 	if j.FinishedAt != nil {
 		modified = *j.FinishedAt
 	}
-	http.ServeContent(w, req, j.ID+".mp4", modified, io.NewSectionReader(obj, 0, obj.Size()))
+	http.ServeContent(w, req, j.ID+".mp4", modified, &chunkReader{obj: obj, size: obj.Size()})
 	return nil
+}
+
+// chunkSize is how much chunkReader reads at once: on S3 each read of the
+// object is one HTTP request, and http.ServeContent copies in 32 KiB.
+const chunkSize = 1 << 20
+
+// chunkReader reads an object in chunkSize reads, for http.ServeContent.
+type chunkReader struct {
+	obj  objstore.Object
+	size int64
+	off  int64  // the reader's position
+	buf  []byte // the chunk read at bufOff
+	at   int64
+}
+
+// Read implements io.Reader.
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.off >= c.size {
+		return 0, io.EOF
+	}
+	if c.off < c.at || c.off >= c.at+int64(len(c.buf)) {
+		n := min(chunkSize, c.size-c.off)
+		if cap(c.buf) < int(n) {
+			c.buf = make([]byte, chunkSize)
+		}
+		c.buf = c.buf[:n]
+		if _, err := c.obj.ReadAt(c.buf, c.off); err != nil && !errors.Is(err, io.EOF) {
+			c.buf = c.buf[:0]
+			return 0, err
+		}
+		c.at = c.off
+	}
+	n := copy(p, c.buf[c.off-c.at:])
+	c.off += int64(n)
+	return n, nil
+}
+
+// Seek implements io.Seeker.
+func (c *chunkReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += c.off
+	case io.SeekEnd:
+		offset += c.size
+	default:
+		return 0, fmt.Errorf("seek: whence %d", whence)
+	}
+	if offset < 0 {
+		return 0, fmt.Errorf("seek to %d", offset)
+	}
+	c.off = offset
+	return offset, nil
 }
 
 // remove stops a job or deletes its file: the job stays, expired.

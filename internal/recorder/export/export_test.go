@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,57 @@ func TestExpiry(t *testing.T) {
 	}
 	if _, err := st.Open(ctx, Key(j.ID)); !errors.Is(err, objstore.ErrNotFound) {
 		t.Fatalf("file still there: %v", err)
+	}
+}
+
+// TestDeleteRunning: DELETE of a running job stops it (its ffmpeg killed,
+// its partial file removed) and leaves it expired; Close requeues what runs.
+func TestDeleteRunning(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	// Reports progress, then waits (bounded) for the test.
+	script := "echo out_time_us=1000000\necho progress=continue\nprintf partial > \"$out\"\n" +
+		"i=0\nwhile [ ! -e " + release + " ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done\n" + ffmpegOK
+	d := newSipDouble(t, "active")
+	r, db := deviceRunner(t, fakeFFmpeg(t, script), d)
+	ctx := context.Background()
+	j, err := db.Create(ctx, newDeviceJob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wake()
+	waitFor(t, "the device export runs", func() bool {
+		got, _ := db.Job(ctx, j.ID)
+		return got.State == recorderapi.StateRunning
+	})
+	if _, err := db.Expire(ctx, j.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	r.stop(j.ID) // what the API's DELETE does on the running node
+	waitFor(t, "the stopped export's goroutine ends", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.running) == 0
+	})
+	got, _ := db.Job(ctx, j.ID)
+	if got.State != recorderapi.StateExpired {
+		t.Errorf("job %+v", got)
+	}
+	if _, err := r.Store.Open(ctx, Key(j.ID)); !errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("partial file: %v", err)
+	}
+
+	// Close requeues a running job for any node.
+	j2, err := db.Create(ctx, newDeviceJob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wake()
+	waitFor(t, "the second export runs", func() bool {
+		got, _ := db.Job(ctx, j2.ID)
+		return got.State == recorderapi.StateRunning
+	})
+	r.Close()
+	if got, _ := db.Job(ctx, j2.ID); got.State != recorderapi.StateQueued || got.Node != "" {
+		t.Errorf("after Close %+v", got)
 	}
 }

@@ -129,11 +129,22 @@ func (r *Runner) Initialize() error {
 	return nil
 }
 
-// Close stops the running jobs (they are requeued at the node's next
-// start) and the run goroutine, and waits for them.
+// Close stops the running jobs and the run goroutine, waits for them, and
+// puts the jobs back in the queue for any node (after a crash instead,
+// this node requeues them at its next start).
 func (r *Runner) Close() {
 	r.cancel()
 	r.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultDBTimeout)
+	defer cancel()
+	ids, err := r.DB.Requeue(ctx, r.Node)
+	if err != nil {
+		r.Log.Warn("requeue running exports: this node requeues them at its next start", "error", err)
+		return
+	}
+	if len(ids) > 0 {
+		r.Log.Info("exports requeued: the node stops", "ids", ids)
+	}
 }
 
 // Wake makes the runner look at the queue now.
