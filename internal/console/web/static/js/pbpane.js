@@ -175,7 +175,8 @@ export class PbPane {
       this.render();
       return;
     }
-    if (this.loading && Math.abs(this.loading.T - ms) < 5000 && !force) return;
+    // A load under way is kept while the clock is within 5 s of its start (of media: faster, that is more wall time).
+    if (this.loading && Math.abs(this.loading.T - ms) < 5000 * this.page.scale && !force) return;
     if (this.recordAt(ms) && (force || ms >= this.skipUntil)) {
       this.load(ms);
       return;
