@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
 // BenchmarkExportHour remuxes one hour of a 2 Mbit/s 720p stream (60
@@ -19,7 +19,7 @@ import (
 func BenchmarkExportHour(b *testing.B) {
 	st := newStore(b)
 	data := writeSegment(b, clipFrames(b, int(time.Minute/frame), "1280x720", "2M"), false)
-	var segs []exportdb.Segment
+	var segs []recordingdb.Segment
 	for i := range 60 {
 		start := t0.Add(time.Duration(i) * time.Minute)
 		key := "34020000001320000001/" + start.Format("150405") + ".mp4"
@@ -33,7 +33,7 @@ func BenchmarkExportHour(b *testing.B) {
 		if err := st.Commit(context.Background(), key); err != nil {
 			b.Fatal(err)
 		}
-		segs = append(segs, exportdb.Segment{Start: start, End: start.Add(time.Minute), ObjectKey: key, Store: st.Name()})
+		segs = append(segs, recordingdb.Segment{Start: start, End: start.Add(time.Minute), ObjectKey: key, Store: st.Name()})
 	}
 	r := &Runner{Store: st}
 	out := filepath.Join(b.TempDir(), "export.mp4")

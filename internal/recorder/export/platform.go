@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
+	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
 // platform remuxes the job's range from the recorded segments into the
 // job's file (committed to the store) and returns its size.
 func (r *Runner) platform(ctx context.Context, j exportdb.Job, p *progress) (int64, error) {
 	dctx, cancel := context.WithTimeout(ctx, DefaultDBTimeout)
-	segs, err := r.DB.Segments(dctx, j.ChannelID, j.Start, j.End)
+	segs, err := recordingdb.New(r.DB.Store).PlaybackSegments(dctx, j.ChannelID, j.Start, j.End)
 	cancel()
 	if err != nil {
 		return 0, err
@@ -40,7 +41,7 @@ func (r *Runner) platform(ctx context.Context, j exportdb.Job, p *progress) (int
 }
 
 // writePlatform writes the file at path.
-func (r *Runner) writePlatform(ctx context.Context, j exportdb.Job, segs []exportdb.Segment, path string,
+func (r *Runner) writePlatform(ctx context.Context, j exportdb.Job, segs []recordingdb.Segment, path string,
 	p *progress,
 ) (int64, error) {
 	f, err := os.Create(path)
@@ -79,7 +80,7 @@ func (r *Runner) writePlatform(ctx context.Context, j exportdb.Job, segs []expor
 }
 
 // copySegment feeds one segment object to m.
-func (r *Runner) copySegment(ctx context.Context, m *remuxer, s exportdb.Segment, report func(time.Time) error) error {
+func (r *Runner) copySegment(ctx context.Context, m *remuxer, s recordingdb.Segment, report func(time.Time) error) error {
 	obj, err := r.Store.Open(ctx, s.ObjectKey)
 	if err != nil {
 		return err

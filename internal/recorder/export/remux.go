@@ -180,6 +180,12 @@ func (m *remuxer) segmentEnd(st *segmentState) {
 		m.pendV, m.pendA = nil, nil
 		return
 	}
+	m.begin(st)
+}
+
+// begin starts the file with what is pending: the key frame at or before
+// start, the frames after it and their audio.
+func (m *remuxer) begin(st *segmentState) {
 	m.begun = true
 	pendV, pendA := m.pendV, m.pendA
 	m.pendV, m.pendA = nil, nil
@@ -277,15 +283,7 @@ func (m *remuxer) videoSample(st *segmentState, v timed) {
 		case len(m.pendV) == 0:
 			m.keyWall = wall
 		}
-		m.begun = true
-		pendV, pendA := m.pendV, m.pendA
-		m.pendV, m.pendA = nil, nil
-		for _, p := range pendV {
-			m.emitVideo(st, p)
-		}
-		for _, a := range pendA {
-			m.audioSample(st, a)
-		}
+		m.begin(st)
 	}
 	m.emitVideo(st, v)
 }

@@ -61,7 +61,12 @@ WHERE id = (
           ELSE NOT EXISTS (
               SELECT 1 FROM recordings r
               WHERE r.channel_id = e.channel_id AND r.start_at < e.end_at AND r.end_at > e.start_at
-                AND r.start_at > e.start_at - interval '1 day' AND NOT r.deleting
+                AND NOT r.deleting
+                -- One range of the (channel_id, start_at) index, as in
+                -- recordingdb.PlaybackSegments, which the runner reads.
+                AND r.start_at >= coalesce((SELECT max(x.start_at) FROM recordings x
+                                            WHERE x.channel_id = e.channel_id AND x.start_at <= e.start_at),
+                                           '-infinity')
                 AND r.store <> ALL ($2::text[]))
           END
     ORDER BY e.created_at, e.id
