@@ -16,7 +16,7 @@ import (
 )
 
 // Register adds the internal API's routes to mux, behind the service-token
-// check. The API trusts its caller (the console) to have checked the
+// check; call it after Initialize. The API trusts its caller (the console) to have checked the
 // user's right: it serves any owner's job.
 func (r *Runner) Register(mux *http.ServeMux) {
 	api := &svcapi.API{Token: r.Token, Log: r.Log}

@@ -13,15 +13,15 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sharpeyes_recorder_exports_total",
+			Name: "recorder_exports_total",
 			Help: "Export jobs finished by this node, by source and result (done, failed, stopped).",
 		}, []string{"source", "result"}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sharpeyes_recorder_export_bytes_total",
+			Name: "recorder_export_bytes_total",
 			Help: "Bytes of export files written by this node.",
 		}),
 		running: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "sharpeyes_recorder_exports_running",
+			Name: "recorder_exports_running",
 			Help: "Export jobs running on this node.",
 		}),
 	}

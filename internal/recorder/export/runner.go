@@ -156,7 +156,8 @@ func (r *Runner) Wake() {
 }
 
 // Handler returns the internal API's routes (/internal/v1/exports…) behind
-// the service-token check; Register adds them to a mux.
+// the service-token check, on a mux of their own (Register adds them to
+// another); call it after Initialize.
 func (r *Runner) Handler() http.Handler {
 	mux := http.NewServeMux()
 	r.Register(mux)
