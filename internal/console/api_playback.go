@@ -182,14 +182,8 @@ func (a *API) platformPlayback(w http.ResponseWriter, r *http.Request, sess *aut
 		Source: sourcePlatform, Path: path,
 		HLS:   strings.TrimRight(node.PublicURL, "/") + "/vod/" + escapePath(path) + "/index.m3u8?" + q.Encode(),
 		Start: start, End: end, Speed: in.Speed, Expires: exp.UTC().Format(time.RFC3339),
-		Segments: make([]spanJSON, 0, len(tl.Segments)), Gaps: make([]gapJSON, 0, len(tl.Gaps)),
 	}
-	for _, s := range tl.Segments {
-		out.Segments = append(out.Segments, spanJSON{Start: s.Start, End: s.End})
-	}
-	for _, g := range tl.Gaps {
-		out.Gaps = append(out.Gaps, gapJSON{Start: g.Start, End: g.End, Cause: string(g.Cause)})
-	}
+	out.Segments, out.Gaps = timelineJSONOf(tl)
 	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

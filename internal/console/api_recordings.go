@@ -87,14 +87,22 @@ func (a *API) recordings(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 	if err != nil {
 		return err
 	}
-	for _, s := range tl.Segments {
-		out.Segments = append(out.Segments, spanJSON{Start: s.Start, End: s.End})
-	}
-	for _, g := range tl.Gaps {
-		out.Gaps = append(out.Gaps, gapJSON{Start: g.Start, End: g.End, Cause: string(g.Cause)})
-	}
+	out.Segments, out.Gaps = timelineJSONOf(tl)
 	svcapi.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// timelineJSONOf is the platform's timeline as the API shows it (empty
+// lists, never null).
+func timelineJSONOf(tl recordingdb.Timeline) ([]spanJSON, []gapJSON) {
+	spans, gaps := make([]spanJSON, 0, len(tl.Segments)), make([]gapJSON, 0, len(tl.Gaps))
+	for _, s := range tl.Segments {
+		spans = append(spans, spanJSON{Start: s.Start, End: s.End})
+	}
+	for _, g := range tl.Gaps {
+		gaps = append(gaps, gapJSON{Start: g.Start, End: g.End, Cause: string(g.Cause)})
+	}
+	return spans, gaps
 }
 
 // deviceSpans are a device's records as a timeline's spans: clipped to

@@ -136,24 +136,24 @@ func (e *env) auditRows(user, action string) []store.AuditEntry {
 	return rows
 }
 
-// platformAnswer is the answer of a platform playback.
+// platformAnswer is the answer of a platform playback: a timeline's
+// fields and where to play it.
 type platformAnswer struct {
-	Source   string    `json:"source"`
-	Path     string    `json:"path"`
-	HLS      string    `json:"hls"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-	Speed    int       `json:"speed"`
-	Expires  time.Time `json:"expires"`
-	Segments []struct {
-		Start time.Time `json:"start"`
-		End   time.Time `json:"end"`
-	} `json:"segments"`
-	Gaps []struct {
-		Start time.Time `json:"start"`
-		End   time.Time `json:"end"`
-		Cause string    `json:"cause"`
-	} `json:"gaps"`
+	timeline
+	Path    string    `json:"path"`
+	HLS     string    `json:"hls"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Speed   int       `json:"speed"`
+	Expires time.Time `json:"expires"`
+}
+
+// refusal is a request the API refuses, and how.
+type refusal struct {
+	what   string
+	body   any
+	status int
+	code   string
 }
 
 func platformBody(from, to time.Duration, speed int) map[string]any {
@@ -254,12 +254,7 @@ func TestPlatformPlayback(t *testing.T) {
 	r = olga.do(http.MethodPost, pbPath, map[string]any{"source": "platform", "start": time.Now().Add(-time.Hour).Format(time.RFC3339)})
 	mustStatus(t, "no end, an hour ago", r, http.StatusNotFound, "no_recordings")
 
-	for _, tc := range []struct {
-		what   string
-		body   any
-		status int
-		code   string
-	}{
+	for _, tc := range []refusal{
 		{"speed 3", platformBody(time.Hour, 2*time.Hour, 3), http.StatusBadRequest, "bad_request"},
 		{"speed 32", platformBody(time.Hour, 2*time.Hour, 32), http.StatusBadRequest, "bad_request"},
 		{"speed -1", platformBody(time.Hour, 2*time.Hour, -1), http.StatusBadRequest, "bad_request"},
@@ -356,12 +351,7 @@ func TestExports(t *testing.T) {
 	r = tm.olga.do(http.MethodPost, "/api/v1/exports", exportBody(channelA1, time.Hour, 90*time.Minute, "device"))
 	mustStatus(t, "create device", r, http.StatusAccepted, "")
 
-	for _, tc := range []struct {
-		what   string
-		body   any
-		status int
-		code   string
-	}{
+	for _, tc := range []refusal{
 		{"over 24 h", exportBody(channelA1, 0, 25*time.Hour, ""), http.StatusBadRequest, "bad_request"},
 		{"end before start", exportBody(channelA1, 2*time.Hour, time.Hour, ""), http.StatusBadRequest, "bad_request"},
 		{"unknown source", exportBody(channelA1, time.Hour, 2*time.Hour, "cloud"), http.StatusBadRequest, "bad_request"},
@@ -369,6 +359,14 @@ func TestExports(t *testing.T) {
 		{"unknown channel", exportBody(unknownChannel, time.Hour, 2*time.Hour, ""), http.StatusNotFound, "not_found"},
 	} {
 		mustStatus(t, tc.what, tm.olga.do(http.MethodPost, "/api/v1/exports", tc.body), tc.status, tc.code)
+	}
+
+	// A camera outside the caller's slice is the 404 of an unknown one.
+	stan := tm.member("stan", store.RoleOperator, "dept-s", "")
+	r = stan.do(http.MethodPost, "/api/v1/exports", exportBody(channelA1, time.Hour, 2*time.Hour, ""))
+	u := stan.do(http.MethodPost, "/api/v1/exports", exportBody(unknownChannel, time.Hour, 2*time.Hour, ""))
+	if mustStatus(t, "unseen", r, http.StatusNotFound, "not_found"); strings.ReplaceAll(string(r.Body), channelA1, unknownChannel) != string(u.Body) {
+		t.Errorf("unseen %s, unknown %s", r.Body, u.Body)
 	}
 
 	// Each sees their own jobs, newest first; the admin everyone's with all=1.
