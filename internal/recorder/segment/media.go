@@ -18,6 +18,20 @@ type Fragment struct {
 	// Key is set when its first video sample is a key frame: a player can
 	// start decoding there.
 	Key bool
+	// Times are where its tracks' decode times (tfdt) are written, so
+	// that playback can shift a segment's timeline.
+	Times []DecodeTime
+}
+
+// DecodeTime is one track's 64-bit decode time (tfdt version 1) in a
+// fragment.
+type DecodeTime struct {
+	// Track is the track ID; its time scale is in Layout.TimeScales.
+	Track int
+	// Offset is where the 8-byte big-endian value lies in the object.
+	Offset int64
+	// Value is the decode time, in the track's time scale.
+	Value uint64
 }
 
 // Layout is where a segment's parts lie: the init section (ftyp+moov)
@@ -25,6 +39,8 @@ type Fragment struct {
 type Layout struct {
 	InitSize  int64
 	Fragments []Fragment
+	// TimeScales are the tracks' time scales, by track ID.
+	TimeScales map[int]uint32
 }
 
 // Complete is the byte length of the init section and the complete
@@ -49,7 +65,10 @@ func Fragments(r io.ReaderAt, size int64) (Layout, error) {
 	if err != nil {
 		return Layout{}, err
 	}
-	l := Layout{InitSize: s.pos}
+	l := Layout{InitSize: s.pos, TimeScales: map[int]uint32{}}
+	if err := s.timeScales(l.TimeScales); err != nil {
+		return Layout{}, err
+	}
 	var prev int64
 	for {
 		start := s.pos
@@ -62,58 +81,92 @@ func Fragments(r io.ReaderAt, size int64) (Layout, error) {
 		}
 		// fragment validated the moof and left it in s.buf.
 		moofSize := int64(binary.BigEndian.Uint32(s.buf[:4]))
-		base, key := videoStart(s.buf[:moofSize], videoID)
+		f := Fragment{Offset: start, Size: end - start}
+		base, key := trafs(s.buf[:moofSize], start, videoID, &f)
 		if !hasVideo {
 			base, ticks = prev, prev
 		}
-		l.Fragments = append(l.Fragments, Fragment{
-			Offset: start, Size: end - start, Key: hasVideo && key,
-			Start: ticksDuration(base, int64(timeScale)), End: ticksDuration(ticks, int64(timeScale)),
-		})
+		f.Key = hasVideo && key
+		f.Start, f.End = ticksDuration(base, int64(timeScale)), ticksDuration(ticks, int64(timeScale))
+		l.Fragments = append(l.Fragments, f)
 		prev = ticks
 		s.pos = end
 	}
 }
 
-// videoStart returns the decode time of a moof's first video sample and
-// whether that sample is a sync sample (the writer gives every video
-// sample its flags; a first-sample-flags field takes precedence). The moof
-// was validated by the scanner.
-func videoStart(moof []byte, videoID int) (base int64, key bool) {
-	walk(moof, func(typ string, traf []byte) bool {
-		if typ != "traf" {
-			return true
+// timeScales reads the tracks' time scales from the init section that
+// init validated.
+func (s *scanner) timeScales(into map[int]uint32) error {
+	ftypSize, _, _, err := s.header(0)
+	if err != nil {
+		return noInit(err, "no ftyp box")
+	}
+	b, err := s.read(0, int(s.pos))
+	if err != nil {
+		return noInit(err, "short init")
+	}
+	tracks, _ := parseMoov(b[ftypSize:])
+	for _, t := range tracks {
+		into[t.id] = t.timeScale
+	}
+	return nil
+}
+
+// trafs walks a moof at offset at of the object (validated by the
+// scanner): it records each traf's 64-bit decode time in f and returns the
+// video track's decode time and whether its first sample is a key frame.
+func trafs(moof []byte, at int64, videoID int, f *Fragment) (base int64, key bool) {
+	pos := int64(boxHeader)
+	body := moof[boxHeader:]
+	for len(body) > 0 {
+		box, typ, rest, ok := nextBox(body)
+		if !ok {
+			break
 		}
-		body, _ := children(traf, boxHeader)
-		var id int
-		var b int64
-		var k bool
-		for len(body) > 0 {
-			box, typ, rest, ok := nextBox(body)
-			if !ok {
-				break
+		if typ == "traf" {
+			id, b, k, tfdt, v1 := traf(box)
+			if v1 {
+				f.Times = append(f.Times, DecodeTime{
+					Track: id, Offset: at + pos + tfdt, Value: binary.BigEndian.Uint64(box[tfdt:]),
+				})
 			}
-			body = rest
-			switch typ {
-			case "tfhd":
-				id, _, _, _ = parseTfhd(box)
-			case "tfdt":
-				if len(box) >= 20 && box[8] == 1 {
-					b = int64(binary.BigEndian.Uint64(box[12:]))
-				} else if len(box) >= 16 {
-					b = int64(binary.BigEndian.Uint32(box[12:]))
-				}
-			case "trun":
-				k = firstSampleSync(box)
+			if id == videoID {
+				base, key = b, k
 			}
 		}
-		if id == videoID {
-			base, key = b, k
-			return false
-		}
-		return true
-	})
+		pos += int64(len(box))
+		body = rest
+	}
 	return base, key
+}
+
+// traf reads a traf's track ID, decode time and first sample's sync flag,
+// and where its tfdt's value is (from the traf's first byte) when it is a
+// 64-bit one.
+func traf(box []byte) (id int, base int64, key bool, tfdt int64, v1 bool) {
+	pos := int64(boxHeader)
+	body := box[boxHeader:]
+	for len(body) > 0 {
+		child, typ, rest, ok := nextBox(body)
+		if !ok {
+			break
+		}
+		switch typ {
+		case "tfhd":
+			id, _, _, _ = parseTfhd(child)
+		case "tfdt":
+			if len(child) >= 20 && child[8] == 1 {
+				base, tfdt, v1 = int64(binary.BigEndian.Uint64(child[12:])), pos+12, true
+			} else if len(child) >= 16 {
+				base = int64(binary.BigEndian.Uint32(child[12:]))
+			}
+		case "trun":
+			key = firstSampleSync(child)
+		}
+		pos += int64(len(child))
+		body = rest
+	}
+	return id, base, key, tfdt, v1
 }
 
 // firstSampleSync reads the flags of a trun's first sample.

@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -51,6 +52,19 @@ func testFragments(t *testing.T, frag time.Duration) {
 		}
 		if f.Key {
 			keys++
+		}
+		// Each track's decode time is found where it is written (the
+		// video's first; the audio's when the fragment has some).
+		if len(f.Times) == 0 || l.TimeScales[f.Times[0].Track] != 90000 || len(l.TimeScales) != 2 {
+			t.Fatalf("fragment %d times %+v, scales %v", i, f.Times, l.TimeScales)
+		}
+		for _, dt := range f.Times {
+			if binary.BigEndian.Uint64(b[dt.Offset:]) != dt.Value || dt.Offset < f.Offset || dt.Offset+8 > f.Offset+f.Size {
+				t.Fatalf("fragment %d: decode time %+v not at its offset", i, dt)
+			}
+		}
+		if got := time.Duration(f.Times[0].Value) * time.Second / 90000; got != f.Start {
+			t.Fatalf("fragment %d: video decode time %s, start %s", i, got, f.Start)
 		}
 		at, end = f.Offset+f.Size, f.End
 	}

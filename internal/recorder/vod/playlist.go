@@ -24,6 +24,9 @@ type item struct {
 	Base string
 	// Parts, when set, list the segment from its first part on.
 	Parts []part
+	// Shift is how much later than the first segment's this one starts:
+	// its seg URL asks for its decode times moved by it.
+	Shift time.Duration
 }
 
 // part is a byte range of a segment's media part (the bytes from its first
@@ -39,7 +42,9 @@ type part struct {
 // writePlaylist writes an HLS VOD playlist (RFC 8216, version 7) of items,
 // every URL carrying token. Each segment object has its own init section
 // and decode times from 0, so each after the first follows a
-// discontinuity.
+// discontinuity; its media URL also asks for its decode times shifted by
+// its wall-clock distance from the first segment, so that players that
+// ignore discontinuities (ffmpeg's HLS demuxer) see one timeline too.
 func writePlaylist(w io.Writer, items []item, token string) error {
 	var b strings.Builder
 	target := 1.0
@@ -64,6 +69,13 @@ func writePlaylist(w io.Writer, items []item, token string) error {
 		id := strconv.FormatInt(it.ID, 10)
 		fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%sinit/%s.mp4%s\"\n", it.Base, id, q)
 		seg := it.Base + "seg/" + id + ".m4s" + q
+		if it.Shift > 0 {
+			sep := "&"
+			if q == "" {
+				sep = "?"
+			}
+			seg += sep + "shift=" + strconv.FormatInt(it.Shift.Microseconds(), 10)
+		}
 		if it.Parts == nil {
 			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%s,\n%s\n", dateTime(it.Start), seconds(it.Duration), seg)
 			continue

@@ -36,13 +36,17 @@ type request struct {
 	Start, End time.Time
 	// Token is the play token of the query.
 	Token string
+	// Shift moves a seg's decode times later (the shift query, in
+	// microseconds), so that the segments of a playlist share one
+	// timeline.
+	Shift time.Duration
 }
 
 // parseRequest reads a URL path and query of the server:
 //
 //	/vod/recording/<channel>/index.m3u8?start=<RFC3339>&end=<RFC3339>&token=…
 //	/vod/recording/<channel>/init/<id>.mp4?token=…
-//	/vod/recording/<channel>/seg/<id>.m4s?token=…
+//	/vod/recording/<channel>/seg/<id>.m4s?token=…[&shift=<µs>]
 //
 // A path of none of these forms wraps ErrNotFound; a bad query
 // ErrBadRequest.
@@ -69,6 +73,13 @@ func parseRequest(path string, query url.Values) (request, error) {
 	case strings.HasPrefix(file, fileSeg+"/"):
 		r.File = fileSeg
 		r.ID, ok = parseID(strings.TrimPrefix(file, fileSeg+"/"), ".m4s")
+		if v := query.Get("shift"); ok && v != "" {
+			us, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || us < 0 || us > MaxRange.Microseconds() {
+				return request{}, fmt.Errorf("%w: shift: want 0 to %d microseconds, got %q", ErrBadRequest, MaxRange.Microseconds(), v)
+			}
+			r.Shift = time.Duration(us) * time.Microsecond
+		}
 	default:
 		ok = false
 	}

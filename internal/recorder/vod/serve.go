@@ -2,6 +2,7 @@ package vod
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -73,11 +74,15 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 			if err != nil {
 				return nil, err
 			}
+			n := len(l.Fragments)
 			if len(items) == 0 && !seg.Start.After(req.Start) {
-				if it.Parts = parts(l, req.Start.Sub(seg.Start)); len(it.Parts) == 0 {
-					it.Duration = 0
+				// An open segment whose written part ends before start
+				// (its row lags) has nothing to play.
+				if n == 0 || !seg.Start.Add(l.Fragments[n-1].End).After(req.Start) {
+					continue
 				}
-			} else if n := len(l.Fragments); n > 0 {
+				it.Parts = parts(l, req.Start.Sub(seg.Start))
+			} else if n > 0 {
 				it.Duration = l.Fragments[n-1].End
 			} else {
 				it.Duration = 0
@@ -85,6 +90,9 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 		}
 		if it.Duration <= 0 && len(it.Parts) == 0 {
 			continue // an open segment with no complete fragment yet
+		}
+		if len(items) > 0 {
+			it.Shift = max(0, seg.Start.Sub(items[0].Start))
 		}
 		items = append(items, it)
 	}
@@ -172,12 +180,16 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, req request)
 	defer obj.Close()
 	rd := newChunked(obj)
 	var from, to int64
-	if seg.Open {
+	var media io.ReaderAt = rd
+	if seg.Open || req.Shift > 0 && req.File == fileSeg {
 		l, err := segment.Fragments(rd, obj.Size())
 		if err != nil {
 			return fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
 		}
 		from, to = l.InitSize, l.Complete()
+		if req.Shift > 0 {
+			media = shifted(rd, l, req.Shift)
+		}
 	} else {
 		if from, err = segment.InitSize(rd, obj.Size()); err != nil {
 			return fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
@@ -195,6 +207,45 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, req request)
 	} else {
 		h.Set("Cache-Control", "private, max-age=86400")
 	}
-	http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(rd, from, to-from))
+	http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(media, from, to-from))
 	return nil
+}
+
+// patch is bytes that replace those of an object at an offset.
+type patch struct {
+	off int64
+	b   []byte
+}
+
+// patched reads an object with some of its bytes replaced.
+type patched struct {
+	r       io.ReaderAt
+	patches []patch
+}
+
+// ReadAt implements io.ReaderAt.
+func (p patched) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.r.ReadAt(b, off)
+	for _, pt := range p.patches {
+		lo, hi := max(off, pt.off), min(off+int64(n), pt.off+int64(len(pt.b)))
+		if lo < hi {
+			copy(b[lo-off:hi-off], pt.b[lo-pt.off:hi-pt.off])
+		}
+	}
+	return n, err
+}
+
+// shifted reads a segment with every fragment's decode times moved by d,
+// each in its track's time scale. Only the 8-byte tfdt values change: the
+// object's size and layout stay, so byte ranges stay valid.
+func shifted(r io.ReaderAt, l segment.Layout, d time.Duration) io.ReaderAt {
+	var patches []patch
+	for _, f := range l.Fragments {
+		for _, t := range f.Times {
+			scale := int64(l.TimeScales[t.Track])
+			ticks := uint64(d / time.Microsecond * time.Duration(scale) / 1_000_000)
+			patches = append(patches, patch{off: t.Offset, b: binary.BigEndian.AppendUint64(nil, t.Value+ticks)})
+		}
+	}
+	return patched{r: r, patches: patches}
 }

@@ -13,7 +13,8 @@ import (
 const MaxPlaybackSegments = 100_000
 
 // PlaybackSegments returns channel's segments that overlap [start, end),
-// open ones included and those marked for deletion left out, in time
+// and the open ones that started before end (their indexed end lags what
+// is written by up to 10 s), those marked for deletion left out, in time
 // order: what a playback of that range plays. As Timeline, it reads one
 // range of (channel_id, start_at), from the last segment starting at or
 // before start.
@@ -23,7 +24,7 @@ func (db *DB) PlaybackSegments(ctx context.Context, channel string, start, end t
 	}
 	return db.segments(ctx, "segments of "+channel+" to play", `
 SELECT `+segmentColumns+` FROM recordings r
-WHERE r.channel_id = $1 AND r.start_at < $3 AND r.end_at > $2 AND NOT r.deleting
+WHERE r.channel_id = $1 AND r.start_at < $3 AND (r.end_at > $2 OR r.open) AND NOT r.deleting
   AND r.start_at >= coalesce((SELECT max(x.start_at) FROM recordings x WHERE x.channel_id = $1 AND x.start_at <= $2),
                              '-infinity')
 ORDER BY r.start_at, r.id
