@@ -127,7 +127,7 @@ declare -A extra_env=(
 	[sipserver]="SHARPEYES_SIP_PASSWORD=$SHARPEYES_SIP_PASSWORD SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN"
 	[mediagw]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret SHARPEYES_AUDIT_CONSOLE_URL=http://127.0.0.1:${port[console]}"
 	[console]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_MEDIA_PLAY_TOKEN_SECRET=$play_secret"
-	[recorder]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_RECORDER_RETENTION_LIMIT=$recorder_limit"
+	[recorder]="SHARPEYES_SERVICE_TOKEN=$SHARPEYES_SERVICE_TOKEN SHARPEYES_PLAY_TOKEN_SECRET=$play_secret SHARPEYES_RECORDER_RETENTION_LIMIT=$recorder_limit SHARPEYES_RECORDER_CONSOLE_URL=http://127.0.0.1:${port[console]} SHARPEYES_RECORDER_SIPSERVER_URL=http://127.0.0.1:${port[sipserver]}"
 )
 for s in "${services[@]}"; do
 	# One at a time: the first database service creates the private cluster and
@@ -180,6 +180,8 @@ $(printf '%s\n' "$examples" | sed 's/^/               /')
              http://127.0.0.1:8081   internal API /internal/v1/ (docs/sipserver-api.md); /healthz /readyz /metrics
   recorder   http://127.0.0.1:8082   records every camera into var/recordings (fMP4, 1 min segments), kept $recorder_kept
              (a demo cap; production keeps 30 d / 90 d for key areas); /healthz /readyz /metrics
+             playback: HLS VOD /vod/recording/<channel>/index.m3u8?start&end&token (docs/recorder.md);
+             exports: /internal/v1/exports with the service token
   mediagw    http://127.0.0.1:8888   WHEP /whep/<path>, LL-HLS /hls/<path>/index.m3u8, control API /internal/v1/
              rtsp://127.0.0.1:8554   RTSP; RTP in on udp :10000 and 30000-30999; ICE udp :8189 (docs/mediagw.md)
              play tokens: POST /internal/v1/play-tokens {"paths":["live/*"]} with the service token

@@ -67,25 +67,24 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 				continue
 			}
 			it.Base = strings.TrimSuffix(base, "/") + Prefix + req.Path + "/"
-		} else if len(items) == 0 && !seg.Start.After(req.Start) || seg.Open {
+		} else if first := len(items) == 0 && !seg.Start.After(req.Start); first || seg.Open {
 			// The first segment starts playback at start's fragment; the
 			// open one is listed up to its last complete fragment.
 			l, err := s.layout(ctx, seg)
 			if err != nil {
 				return nil, err
 			}
-			n := len(l.Fragments)
-			if len(items) == 0 && !seg.Start.After(req.Start) {
-				// An open segment whose written part ends before start
-				// (its row lags) has nothing to play.
-				if n == 0 || !seg.Start.Add(l.Fragments[n-1].End).After(req.Start) {
-					continue
-				}
+			written := time.Duration(0)
+			if n := len(l.Fragments); n > 0 {
+				written = l.Fragments[n-1].End
+			}
+			switch {
+			case first && !seg.Start.Add(written).After(req.Start):
+				continue // an open segment whose row lags, written up to before start
+			case first:
 				it.Parts = parts(l, req.Start.Sub(seg.Start))
-			} else if n > 0 {
-				it.Duration = l.Fragments[n-1].End
-			} else {
-				it.Duration = 0
+			default:
+				it.Duration = written
 			}
 		}
 		if it.Duration <= 0 && len(it.Parts) == 0 {

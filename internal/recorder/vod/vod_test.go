@@ -213,10 +213,14 @@ func TestTokens(t *testing.T) {
 	e := newEnv(t, nil)
 	seg := e.segment(chA, t0, 2, false)
 	other, _ := playtoken.NewSigner(bytes.Repeat([]byte("x"), 32))
-	forged, _ := other.Issue(playtoken.Claims{Subject: "op1", Paths: []string{"recording/" + chA},
-		Rights: []string{playtoken.RightPlayback}, Expires: e.now.Add(time.Minute).Unix()})
-	expired, _ := e.signer.Issue(playtoken.Claims{Subject: "op1", Paths: []string{"recording/" + chA},
-		Rights: []string{playtoken.RightPlayback}, Expires: e.now.Add(-time.Hour).Unix()})
+	forged, _ := other.Issue(playtoken.Claims{
+		Subject: "op1", Paths: []string{"recording/" + chA},
+		Rights: []string{playtoken.RightPlayback}, Expires: e.now.Add(time.Minute).Unix(),
+	})
+	expired, _ := e.signer.Issue(playtoken.Claims{
+		Subject: "op1", Paths: []string{"recording/" + chA},
+		Rights: []string{playtoken.RightPlayback}, Expires: e.now.Add(-time.Hour).Unix(),
+	})
 	cases := []struct {
 		name, token string
 		status      int
@@ -227,8 +231,10 @@ func TestTokens(t *testing.T) {
 		{"expired", expired, http.StatusUnauthorized, "unauthorized"},
 		{"garbage", "v1.%21", http.StatusUnauthorized, "unauthorized"},
 		{"other channel", e.viewerToken(chB), http.StatusForbidden, "forbidden"},
-		{"live path", e.token("op1", []string{playtoken.RightPlayback, playtoken.RightLive}, streampath.Live(chA)),
-			http.StatusForbidden, "forbidden"},
+		{
+			"live path", e.token("op1", []string{playtoken.RightPlayback, playtoken.RightLive}, streampath.Live(chA)),
+			http.StatusForbidden, "forbidden",
+		},
 		{"live right", e.token("op1", []string{playtoken.RightLive}, streampath.Recording(chA)), http.StatusForbidden, "forbidden"},
 		{"download right", e.token("op1", []string{playtoken.RightDownload}, "recording/*"), http.StatusForbidden, "forbidden"},
 	}
@@ -379,10 +385,14 @@ func TestOtherNodes(t *testing.T) {
 		}
 		return id
 	}
-	n2 := index(recordingdb.Segment{ChannelID: chA, Start: t0.Add(2 * time.Second), End: t0.Add(4 * time.Second),
-		ObjectKey: chA + "/n2.mp4", Store: "dir://n2", Node: "n2", RetentionDays: 30})
-	n3 := index(recordingdb.Segment{ChannelID: chA, Start: t0.Add(4 * time.Second), End: t0.Add(6 * time.Second),
-		ObjectKey: chA + "/n3.mp4", Store: "s3://shared/", Node: "n3", RetentionDays: 30, Open: true})
+	n2 := index(recordingdb.Segment{
+		ChannelID: chA, Start: t0.Add(2 * time.Second), End: t0.Add(4 * time.Second),
+		ObjectKey: chA + "/n2.mp4", Store: "dir://n2", Node: "n2", RetentionDays: 30,
+	})
+	n3 := index(recordingdb.Segment{
+		ChannelID: chA, Start: t0.Add(4 * time.Second), End: t0.Add(6 * time.Second),
+		ObjectKey: chA + "/n3.mp4", Store: "s3://shared/", Node: "n3", RetentionDays: 30, Open: true,
+	})
 	tok := e.viewerToken(chA)
 	status, code, body := e.get(e.playlistURL(chA, t0, t0.Add(time.Minute), tok))
 	if status != http.StatusOK {
