@@ -38,10 +38,20 @@ func TestRecorderEnv(t *testing.T) {
 		"SHARPEYES_STORAGE_BUCKET=rec",
 		"SHARPEYES_STORAGE_ACCESS_KEY=minioadmin",
 		"SHARPEYES_STORAGE_SECRET_KEY=minioadmin",
+		"SHARPEYES_PLAY_TOKEN_SECRET=0123456789abcdef0123456789abcdef",
+		"SHARPEYES_RECORDER_PUBLIC_URL=https://rec1.example:8443",
+		"SHARPEYES_RECORDER_SIPSERVER_URL=http://sip:8081",
+		"SHARPEYES_EXPORTS_MAX_RUNNING=4",
+		"SHARPEYES_EXPORTS_TTL=2h",
 	}
 	warnings, err := config.Load("", &c, env)
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("load: %v %v", err, warnings)
+	}
+	if string(c.PlayTokenSecret) != "0123456789abcdef0123456789abcdef" || c.Recorder.PublicURL != "https://rec1.example:8443" ||
+		c.Recorder.SipserverURL != "http://sip:8081" || c.Recorder.ConsoleURL != "http://127.0.0.1:8080" ||
+		c.Exports.MaxRunning != 4 || c.Exports.TTL.Std() != 2*time.Hour || c.Exports.FFmpeg != "ffmpeg" {
+		t.Fatalf("playback and export keys not applied: %+v %+v", c.Recorder, c.Exports)
 	}
 	if c.Recorder.Retention.Std() != 48*time.Hour || c.Recorder.RetentionLimit.Std() != 2*time.Hour ||
 		config.RetentionDays(c.Recorder.Retention) != 2 || c.Recorder.NodeName() != "rec-1" || c.Storage.Kind != config.StorageS3 {
@@ -81,6 +91,14 @@ func TestRecorderErrorsNameTheKey(t *testing.T) {
 		{"sweep interval", "recorder:\n  sweep_interval: 0s\n", "recorder.sweep_interval"},
 		{"sweep batch", "recorder:\n  sweep_batch: 0\n", "recorder.sweep_batch"},
 		{"warn days", "recorder:\n  capacity_warn_days: -2\n", "recorder.capacity_warn_days"},
+		{"short play token secret", "play_token_secret: short\n", "play_token_secret"},
+		{"public url scheme", "recorder:\n  public_url: rec1:8082\n", "recorder.public_url"},
+		{"public url path", "recorder:\n  public_url: http://rec1:8082/vod\n", "recorder.public_url"},
+		{"console url", "recorder:\n  console_url: ''\n", "recorder.console_url"},
+		{"sipserver url", "recorder:\n  sipserver_url: sip:8081\n", "recorder.sipserver_url"},
+		{"max running", "exports:\n  max_running: 0\n", "exports.max_running"},
+		{"export ttl", "exports:\n  ttl: 10s\n", "exports.ttl"},
+		{"ffmpeg", "exports:\n  ffmpeg: ' '\n", "exports.ffmpeg"},
 		{"kind", "storage:\n  kind: tape\n", "storage.kind"},
 		{"dir", "storage:\n  dir: ' '\n", "storage.dir"},
 		{"s3 endpoint", "storage:\n  kind: s3\n  bucket: b\n  access_key: a\n  secret_key: s\n", "storage.endpoint"},
