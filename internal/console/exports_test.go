@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,15 +16,18 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/export"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
-// recorderNode is a recorder node as the console reaches it: the real
-// export runner (internal/recorder/export) and its internal API on a
-// directory store, heartbeating in recorder_nodes. It takes no device
-// job (no sipserver), and polls its queue only when woken.
+// recorderNode is a recorder node as the console and browsers reach it:
+// the real export runner (internal/recorder/export) with its internal API,
+// and the real HLS VOD server (internal/recorder/vod, auditing through the
+// console's internal API), on a directory store, heartbeating in
+// recorder_nodes. It takes no device job (no sipserver), and polls its
+// queue only when woken.
 type recorderNode struct {
 	name   string
 	runner *export.Runner
@@ -49,7 +53,17 @@ func (e *env) startRecorder(name, publicURL string) *recorderNode {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(n.runner.Close)
-	n.srv = httptest.NewServer(n.runner.Handler())
+	vs := &vod.Server{
+		Node: name, Store: st, Index: recordingdb.New(e.st.Store), Signer: e.signer,
+		Auditor: &vod.AuditClient{URL: e.srv.URL, Token: serviceToken}, Log: quiet,
+	}
+	if err := vs.Initialize(); err != nil {
+		e.t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	n.runner.Register(mux)
+	mux.Handle("/vod/", vs)
+	n.srv = httptest.NewServer(mux)
 	e.t.Cleanup(n.srv.Close)
 	e.heartbeat(name, n.srv.URL)
 	if publicURL != "" {
@@ -292,6 +306,44 @@ func TestPlatformPlayback(t *testing.T) {
 		if n := len(e.auditRows(u, "playback")); n != 0 || len(e.denied(u)) != denials {
 			t.Errorf("%s: %d playback rows, denials %+v", u, n, e.denied(u))
 		}
+	}
+}
+
+// TestPlatformPlaybackOnRecorder checks the console's answer against the
+// real recorder: the playlist URL it hands out, token and range included,
+// is served by the recorder's VOD server, which audits the viewer through
+// the console's internal API.
+func TestPlatformPlaybackOnRecorder(t *testing.T) {
+	e, olga := operator(t, envOptions{})
+	n := e.startRecorder("rec-a", "")
+	// A closed segment in the node's own store, after the range's start:
+	// the playlist lists it whole, without reading the object.
+	var id int64
+	err := e.st.Pool.QueryRow(context.Background(), `
+INSERT INTO recordings (channel_id, start_at, end_at, open, bytes, object_key, retention_days, expires_at, store, node)
+VALUES ($1, $2, $3, false, 1000, 'seg-1.mp4', 30, $3::timestamptz + interval '30 days', $4, $5) RETURNING id`,
+		channelA1, day.Add(time.Hour), day.Add(time.Hour+time.Minute), n.store.Name(), n.name).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := olga.do(http.MethodPost, "/api/v1/channels/"+channelA1+"/playback", platformBody(30*time.Minute, 2*time.Hour, 0))
+	mustStatus(t, "platform playback", r, http.StatusOK, "")
+	var p platformAnswer
+	r.json(t, &p)
+	resp, err := http.Get(p.HLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	seg := "seg/" + strconv.FormatInt(id, 10) + ".m4s?token="
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "#EXT-X-PLAYLIST-TYPE:VOD") ||
+		!strings.Contains(string(body), seg) {
+		t.Fatalf("playlist: %d %s", resp.StatusCode, body)
+	}
+	opens := e.auditRows("olga", "media_open")
+	if len(opens) != 1 || opens[0].Target != "recording/"+channelA1 {
+		t.Fatalf("media_open rows %+v", opens)
 	}
 }
 
