@@ -15,6 +15,3 @@ var ErrNoDevice = errors.New("export: device exports are not configured on this 
 
 // ErrStopped ends a job that was deleted (or requeued) while it ran.
 var ErrStopped = errors.New("export: stopped")
-
-// ErrClosed refuses work once Close began.
-var ErrClosed = errors.New("export: runner closed")

@@ -137,10 +137,10 @@ func (r *Runner) runJob(j exportdb.Job) {
 	result := "done"
 	switch {
 	case r.ctx.Err() != nil:
-		// Closing: the job is requeued at the next start.
+		// Closing: Close requeues the job (a crash: the next start does).
 		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
 		result = "stopped"
-		r.Log.Info("export interrupted: requeued at the next start", "id", j.ID)
+		r.Log.Info("export interrupted: the node stops; the job is queued again", "id", j.ID)
 	case errors.Is(err, ErrStopped) || errors.Is(err, exportdb.ErrNotRunning) || ctx.Err() != nil:
 		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
 		result = "stopped"
