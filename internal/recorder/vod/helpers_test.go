@@ -121,7 +121,7 @@ func (c *console) audited() []auditapi.MediaOpen {
 
 // env is one recorder node's playback over a real database and store.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *recordingdb.DB
 	store   objstore.Store
 	signer  *playtoken.Signer
@@ -130,10 +130,12 @@ type env struct {
 	http    *httptest.Server
 	now     time.Time
 	clip    *mediatest.Clip
+	// fragment is the segments' fragment duration.
+	fragment time.Duration
 }
 
 // newEnv starts a node's playback over a dir store, or the S3 store of c.
-func newEnv(t *testing.T, c *objstore.Config) *env {
+func newEnv(t testing.TB, c *objstore.Config) *env {
 	t.Helper()
 	db := recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))
 	cfg := objstore.Config{Kind: objstore.KindDir, Dir: t.TempDir()}
@@ -155,7 +157,7 @@ func newEnv(t *testing.T, c *objstore.Config) *env {
 	e := &env{
 		t: t, db: db, store: st, signer: signer, now: t0.Add(time.Hour),
 		console: &console{revoked: map[string]bool{}},
-		clip:    mediatest.NewClip(t, ps.CodecH264, 320, 240, fps, 2),
+		clip:    mediatest.NewClip(t, ps.CodecH264, 320, 240, fps, 2), fragment: fragment,
 	}
 	audit := httptest.NewServer(e.console)
 	t.Cleanup(audit.Close)
@@ -194,7 +196,7 @@ func (e *env) viewerToken(ch string) string {
 }
 
 // segment writes seconds of the clip as one segment of ch starting at
-// start, in fragments of 200 ms, commits it and indexes it (closed). With
+// start, in fragments of e.fragment (200 ms unless a test says), commits it and indexes it (closed). With
 // open, the object is left uncommitted with the start of a fragment after
 // its complete ones, and its row open, indexed up to half of them.
 func (e *env) segment(ch string, start time.Time, seconds int, open bool) recordingdb.Segment {
@@ -215,7 +217,7 @@ func (e *env) segment(ch string, start time.Time, seconds int, open bool) record
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	w := &segment.Writer{W: f, Tracks: tracks, FragmentDuration: fragment}
+	w := &segment.Writer{W: f, Tracks: tracks, FragmentDuration: e.fragment}
 	if err := w.Initialize(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -308,3 +310,15 @@ func httptestRecorder(h http.Handler, url string) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, url, nil))
 	return rec
 }
+
+// segmentAt returns ch A's segment that starts at start.
+func (e *env) segmentAt(start time.Time) recordingdb.Segment {
+	e.t.Helper()
+	segs, err := e.db.PlaybackSegments(context.Background(), chA, start, start.Add(time.Millisecond))
+	if err != nil || len(segs) == 0 || !segs[len(segs)-1].Start.Equal(start) {
+		e.t.Fatalf("segment at %s: %v %v", start, segs, err)
+	}
+	return segs[len(segs)-1]
+}
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }
