@@ -1,13 +1,10 @@
 package vod
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
@@ -17,14 +14,11 @@ import (
 // DefaultAuditTimeout bounds one call of AuditClient when Timeout is 0.
 const DefaultAuditTimeout = 3 * time.Second
 
-// maxAuditAnswer bounds what is read of the console's answer.
-const maxAuditAnswer = 4 << 10
-
 // AuditClient is the Auditor of the console's internal audit API
 // (auditapi), with the service token: the recorder posts each playlist
 // request as a media open (protocol hls, path recording/<channel>) and
-// asks which users' tokens are revoked. Only the console's 204 stores a
-// media open; its 403 viewer_revoked wraps auditapi.ErrRevoked.
+// asks which users' tokens are revoked. The console's 403 viewer_revoked
+// is an error wrapping auditapi.ErrRevoked.
 type AuditClient struct {
 	// URL is the console's base URL (http://127.0.0.1:8080).
 	URL string
@@ -36,11 +30,12 @@ type AuditClient struct {
 	Client *http.Client
 }
 
-func (c *AuditClient) timeout() time.Duration {
-	if c.Timeout <= 0 {
-		return DefaultAuditTimeout
+func (c *AuditClient) client() *svcapi.Client {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultAuditTimeout
 	}
-	return c.Timeout
+	return &svcapi.Client{BaseURL: c.URL, Token: c.Token, HTTP: c.Client, Timeout: timeout}
 }
 
 // MediaOpen implements Auditor.
@@ -48,44 +43,20 @@ func (c *AuditClient) MediaOpen(ctx context.Context, m auditapi.MediaOpen) error
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("audit media open: %w", err)
 	}
-	body, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("audit media open: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.URL, "/")+auditapi.PathMediaOpens,
-		bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("audit media open: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/json")
-	hc := c.Client
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
+	err := c.client().Call(ctx, http.MethodPost, auditapi.PathMediaOpens, m, nil)
+	switch {
+	case errors.Is(err, auditapi.ErrRevoked):
+		return fmt.Errorf("console refused the playback of %s by %s: %w", m.Path, m.User, err)
+	case err != nil:
 		return fmt.Errorf("audit media open at console %s: %w", c.URL, err)
-	}
-	defer resp.Body.Close()
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, maxAuditAnswer))
-	var answer svcapi.Error
-	if resp.StatusCode == http.StatusForbidden && json.Unmarshal(text, &answer) == nil && answer.Code == auditapi.CodeRevoked {
-		return fmt.Errorf("console refused the playback of %s by %s: %w", m.Path, m.User, auditapi.ErrRevoked)
-	}
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("audit media open: console answered %d %s", resp.StatusCode, bytes.TrimSpace(text))
 	}
 	return nil
 }
 
 // CheckViewers implements Auditor.
 func (c *AuditClient) CheckViewers(ctx context.Context, viewers []auditapi.Viewer) ([]auditapi.Viewer, error) {
-	sc := &svcapi.Client{BaseURL: c.URL, Token: c.Token, HTTP: c.Client, Timeout: c.timeout()}
 	var out auditapi.ViewersRevoked
-	if err := sc.Call(ctx, http.MethodPost, auditapi.PathViewersCheck, auditapi.ViewersCheck{Viewers: viewers}, &out); err != nil {
+	if err := c.client().Call(ctx, http.MethodPost, auditapi.PathViewersCheck, auditapi.ViewersCheck{Viewers: viewers}, &out); err != nil {
 		return nil, fmt.Errorf("check %d viewers with console %s: %w", len(viewers), c.URL, err)
 	}
 	return out.Revoked, nil

@@ -8,7 +8,6 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
-	"github.com/sharpeyes/sharpeyes/internal/objstore/miniotest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
@@ -27,13 +26,7 @@ import (
 func BenchmarkFirstFrame(b *testing.B) {
 	for _, kind := range []string{objstore.KindDir, objstore.KindS3} {
 		b.Run(kind, func(b *testing.B) {
-			var cfg *objstore.Config
-			if kind == objstore.KindS3 {
-				m := miniotest.Start(b)
-				c := m.Config(m.Bucket(b, "recordings"), b.TempDir())
-				cfg = &c
-			}
-			e := newEnv(b, cfg)
+			e := newEnv(b, storeOf(b, kind))
 			e.clip = mediatest.NewClip(b, ps.CodecH264, 1920, 1080, fps, 4)
 			e.fragment = time.Second
 			for i := range 3 {

@@ -20,6 +20,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/objstore/miniotest"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
@@ -132,6 +133,17 @@ type env struct {
 	clip    *mediatest.Clip
 	// fragment is the segments' fragment duration.
 	fragment time.Duration
+}
+
+// storeOf is newEnv's store of kind: nil for the dir store, a bucket of a
+// MinIO started for the test for s3.
+func storeOf(t testing.TB, kind string) *objstore.Config {
+	if kind != objstore.KindS3 {
+		return nil
+	}
+	m := miniotest.Start(t)
+	c := m.Config(m.Bucket(t, "recordings"), t.TempDir())
+	return &c
 }
 
 // newEnv starts a node's playback over a dir store, or the S3 store of c.

@@ -15,7 +15,6 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
-	"github.com/sharpeyes/sharpeyes/internal/objstore/miniotest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
@@ -133,13 +132,7 @@ seg/%[3]d.m4s%[4]s&shift=12000000
 func TestPlayback(t *testing.T) {
 	for _, kind := range []string{objstore.KindDir, objstore.KindS3} {
 		t.Run(kind, func(t *testing.T) {
-			var cfg *objstore.Config
-			if kind == objstore.KindS3 {
-				m := miniotest.Start(t)
-				c := m.Config(m.Bucket(t, "recordings"), t.TempDir())
-				cfg = &c
-			}
-			e := newEnv(t, cfg)
+			e := newEnv(t, storeOf(t, kind))
 			e.segment(chA, t0, 4, false)
 			e.segment(chA, t0.Add(4*time.Second), 4, false)
 			e.segment(chA, t0.Add(12*time.Second), 4, false)
