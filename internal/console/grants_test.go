@@ -95,6 +95,7 @@ const (
 // isolationBodies are the request bodies the walk sends, by pattern.
 var isolationBodies = map[string]any{
 	"POST /api/v1/channels/{id}/playback":     map[string]string{"start": "2024-05-01T08:00:00Z", "end": "2024-05-01T09:00:00Z"},
+	"POST /api/v1/exports":                    map[string]string{"channel_id": "{id}", "start": "2024-05-01T08:00:00Z", "end": "2024-05-01T08:01:00Z"},
 	"POST /api/v1/channels/{id}/ptz":          map[string]any{"action": "stop"},
 	"POST /api/v1/playback/{session}/control": map[string]any{"action": "pause"},
 	"PUT /api/v1/channels/{id}/owner":         map[string]any{"department_id": 1},
@@ -159,6 +160,10 @@ func TestIsolation(t *testing.T) {
 					body = isolationBodies[p]
 					if body == nil {
 						body = map[string]any{}
+					}
+					// A camera named in the body (an export's channel_id).
+					if b, ok := body.(map[string]string); ok && b["channel_id"] == "{id}" {
+						body = map[string]string{"channel_id": tc.ch, "start": b["start"], "end": b["end"]}
 					}
 				}
 				r := tc.c.do(method, path, body)
