@@ -17,6 +17,10 @@ const Prefix = "/vod/"
 // MaxRange is the longest range one playlist covers.
 const MaxRange = 24 * time.Hour
 
+// maxShift bounds a seg's shift: the range, and the first segment's start
+// up to a segment (at most an hour, recorder.segment_duration) before it.
+const maxShift = MaxRange + time.Hour
+
 // File kinds of a request.
 const (
 	filePlaylist = "index.m3u8"
@@ -75,8 +79,8 @@ func parseRequest(path string, query url.Values) (request, error) {
 		r.ID, ok = parseID(strings.TrimPrefix(file, fileSeg+"/"), ".m4s")
 		if v := query.Get("shift"); ok && v != "" {
 			us, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || us < 0 || us > MaxRange.Microseconds() {
-				return request{}, fmt.Errorf("%w: shift: want 0 to %d microseconds, got %q", ErrBadRequest, MaxRange.Microseconds(), v)
+			if err != nil || us < 0 || us > maxShift.Microseconds() {
+				return request{}, fmt.Errorf("%w: shift: want 0 to %d microseconds, got %q", ErrBadRequest, maxShift.Microseconds(), v)
 			}
 			r.Shift = time.Duration(us) * time.Microsecond
 		}

@@ -31,7 +31,10 @@ func TestParseRequest(t *testing.T) {
 			Channel: channel, Path: "recording/" + channel, File: fileSeg, ID: 42, Shift: 1500 * time.Millisecond,
 		}, nil},
 		{base + "seg/42.m4s", "shift=-1", request{}, ErrBadRequest},
-		{base + "seg/42.m4s", "shift=86400000001", request{}, ErrBadRequest},
+		{base + "seg/42.m4s", "shift=90000000001", request{}, ErrBadRequest},
+		{base + "seg/42.m4s", "shift=90000000000", request{
+			Channel: channel, Path: "recording/" + channel, File: fileSeg, ID: 42, Shift: 25 * time.Hour,
+		}, nil},
 		{base + "seg/042.m4s", "", request{}, ErrNotFound},
 		{base + "seg/0.m4s", "", request{}, ErrNotFound},
 		{base + "seg/99999999999999999999.m4s", "", request{}, ErrNotFound},
@@ -94,7 +97,7 @@ func FuzzParseRequest(f *testing.F) {
 				t.Fatalf("parseRequest(%q): range %s–%s", raw, r.Start, r.End)
 			}
 		case fileInit, fileSeg:
-			if r.ID <= 0 || r.Shift < 0 || r.Shift > MaxRange {
+			if r.ID <= 0 || r.Shift < 0 || r.Shift > maxShift {
 				t.Fatalf("parseRequest(%q) = %+v", raw, r)
 			}
 		default:
