@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,6 @@ func (s *stack) withConsole() *consoleStack {
 	c.Media.PublicURL = s.gwBase()
 	c.Media.RTSPURL = "rtsp://" + s.gwCfg.RTSP.Listen
 	c.Media.PlayTokenSecret = playSecret
-	c.Downloads.Dir = s.t.TempDir()
 	if err := c.Validate(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestConsolePlayback(t *testing.T) {
 	p.poll("timeline shows the recordings", `document.querySelectorAll('#view-playback .tl-seg').length > 0`, 15*time.Second)
 	p.run("click a recording", clickSegment(0, 0.3))
 	p.poll("playback session", `!!window.sharpeyesDebug.playback().session`, 15*time.Second)
-	video := q("playback-video")
+	video := q("pb-video-0")
 	p.poll("playback decodes", videoDecoding(video, "pb"), 20*time.Second)
 	p.poll("playback keeps decoding", videoDecoding(video, "pb"), 5*time.Second)
 	var session string
@@ -272,9 +272,15 @@ func TestConsolePlayback(t *testing.T) {
 	// The pause goes console → sipserver → the camera (INFO) and back.
 	p.poll("paused", `window.sharpeyesDebug.playback().paused === true`, 2*s.sipCfg.SIP.RequestTimeout.Std())
 
-	// A download of 20 s at 4x speed through the API, with the operator's
-	// token: an MP4 that ffprobe reads, as long as the range.
+	// From here a recorder runs beside the stack (make run's): it records the
+	// camera, serves it back to the page, and runs the exports.
+	ffmpeg := testsupport.Tool(t, "ffmpeg", "ffmpeg")
 	ffprobe := testsupport.Tool(t, "ffprobe", "ffmpeg")
+	rc, _ := s.startRecorderWith(filepath.Join(t.TempDir(), "recordings"), func(rc *config.Recorder) {
+		rc.PlayTokenSecret = playSecret
+		rc.Recorder.ConsoleURL = cs.base()
+		rc.Recorder.SipserverURL = s.sipBase()
+	})
 	var login struct{ Token string }
 	if code := call(t, "POST", cs.base()+"/api/v1/auth/login", map[string]string{"username": "admin", "password": "Wall-0perator!"}, &login); code != http.StatusOK {
 		t.Fatalf("login: %d", code)
@@ -282,37 +288,62 @@ func TestConsolePlayback(t *testing.T) {
 	api := func(method, path string, body, out any) int {
 		return callAs(t, login.Token, method, cs.base()+path, body, out)
 	}
+
+	// A device export of 20 s: the recorder runs the download session at
+	// the device's pace, read from mediagw; the console proxies the MP4.
 	end := time.Now().Add(-2 * time.Hour).Truncate(time.Hour).Add(30 * time.Minute)
-	var dl struct{ ID, State, Error string }
-	if code := api("POST", "/api/v1/channels/"+channelID(1)+"/download",
-		map[string]any{"start": end.Add(-20 * time.Second), "end": end, "speed": 4}, &dl); code != http.StatusAccepted {
-		t.Fatalf("download: %d %+v", code, dl)
+	job := exportAs(t, api, channelID(1), "device", end.Add(-20*time.Second), end)
+	probeExport(t, ffprobe, login.Token, cs.base(), job, 20*time.Second, 5*time.Second)
+
+	// The platform's own recording: a few closed segments of the camera.
+	ch := channelID(1)
+	var tl struct {
+		Source   string
+		Segments []struct{ Start, End time.Time }
 	}
-	testsupport.Eventually(t, 60*time.Second, "download done", func() bool {
-		api("GET", "/api/v1/downloads/"+dl.ID, nil, &dl)
-		if dl.State == "failed" {
-			t.Fatalf("download failed: %s", dl.Error)
-		}
-		return dl.State == "done"
+	wait := 2*rc.Recorder.LeaseTTL.Std() + s.sipCfg.Sessions.InviteTimeout.Std() + 4*rc.Recorder.SegmentDuration.Std() + 30*time.Second
+	testsupport.Eventually(t, wait, "6 s of platform recording of "+ch, func() bool {
+		q := url.Values{"start": {time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, "end": {time.Now().UTC().Format(time.RFC3339)}}
+		api("GET", "/api/v1/channels/"+ch+"/recordings?"+q.Encode(), nil, &tl)
+		return tl.Source == "platform" && len(tl.Segments) > 0 && tl.Segments[0].End.Sub(tl.Segments[0].Start) >= 6*time.Second
 	})
-	file := filepath.Join(t.TempDir(), "dl.mp4")
-	if err := fetchTo(login.Token, cs.base()+"/api/v1/downloads/"+dl.ID+"/file", file); err != nil {
-		t.Fatal(err)
+	from, to := tl.Segments[0].Start, tl.Segments[0].Start.Add(6*time.Second)
+
+	// Platform playback through the console: the answer's HLS URL, on the
+	// recorder, plays in ffmpeg.
+	var pb struct {
+		Source, HLS, Path string
+		Segments          []struct{ Start, End time.Time }
 	}
-	out, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height",
-		"-of", "default=nw=1", file).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "codec_name=h264") || !strings.Contains(string(out), "width=640") {
-		t.Fatalf("ffprobe of the download: %v\n%s", err, out)
+	if code := api("POST", "/api/v1/channels/"+ch+"/playback",
+		map[string]any{"start": from, "end": to, "source": "platform", "speed": 1}, &pb); code != http.StatusOK {
+		t.Fatalf("platform playback: %d %+v", code, pb)
 	}
-	var dur float64
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(l, "duration="); ok {
-			dur, _ = strconv.ParseFloat(v, 64)
-		}
+	if pb.Source != "platform" || !strings.HasPrefix(pb.HLS, "http://"+rc.HTTP.Listen+"/vod/recording/"+ch+"/") || len(pb.Segments) == 0 {
+		t.Fatalf("platform playback answer %+v, want the recorder's HLS URL", pb)
 	}
-	if dur < 15 || dur > 25 {
-		t.Errorf("download lasts %.1f s, want about 20\n%s", dur, out)
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-http_persistent", "0", "-i", pb.HLS,
+		"-map", "0:v:0", "-f", "framemd5", "-").CombinedOutput()
+	if err != nil || strings.Count(string(out), "\n0,") < 100 {
+		t.Fatalf("ffmpeg of the platform playback: %v, %d frames\n%s", err, strings.Count(string(out), "\n0,"), out)
 	}
+
+	// A platform export of the same 6 s: a remux of the segments.
+	job = exportAs(t, api, ch, "platform", from, to)
+	probeExport(t, ffprobe, login.Token, cs.base(), job, 6*time.Second, time.Second)
+
+	// The page plays the platform's recording: reopened, the timeline is
+	// the platform's, and a click plays the recorder's HLS.
+	p.run("reload", chromedp.Reload())
+	p.poll("live view again", vis("nav-playback"), 15*time.Second)
+	p.run("open playback again", chromedp.Click(q("nav-playback"), chromedp.ByQuery))
+	p.poll("playback tree again", fmt.Sprintf(`!!document.querySelector(%q)`, sel), 15*time.Second)
+	p.run("pick the camera again", chromedp.Evaluate(fmt.Sprintf(
+		`document.querySelector(%q).dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`, sel), nil))
+	p.poll("platform timeline", `window.sharpeyesDebug.playback().source === 'platform' && document.querySelectorAll('#view-playback .tl-seg').length > 0`, 15*time.Second)
+	p.run("click the platform recording", clickSegment(0, 0.1))
+	p.poll("platform playback decodes", videoDecoding(video, "platform"), 20*time.Second)
+	p.poll("platform playback keeps decoding", videoDecoding(video, "platform"), 5*time.Second)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -349,6 +380,49 @@ func TestConsoleSurvivesMediagwRestart(t *testing.T) {
 	p.run("forget the old count", chromedp.Evaluate(`window.__frames = {}`, nil))
 	p.poll("decodes again", decoding(0), 20*time.Second)
 	p.poll("keeps decoding", decoding(0), 5*time.Second)
+}
+
+// exportAs asks the console for an export and waits until it is done.
+func exportAs(t *testing.T, api func(method, path string, body, out any) int, ch, source string, start, end time.Time) string {
+	t.Helper()
+	var job struct{ ID, State, Error string }
+	if code := api("POST", "/api/v1/exports", map[string]any{
+		"channel_id": ch, "start": start, "end": end, "source": source,
+	}, &job); code != http.StatusAccepted {
+		t.Fatalf("%s export: %d %+v", source, code, job)
+	}
+	testsupport.Eventually(t, 60*time.Second+end.Sub(start), source+" export done", func() bool {
+		api("GET", "/api/v1/exports/"+job.ID, nil, &job)
+		if job.State == "failed" {
+			t.Fatalf("%s export failed: %s", source, job.Error)
+		}
+		return job.State == "done"
+	})
+	return job.ID
+}
+
+// probeExport fetches an export's file through the console and checks it
+// in ffprobe: H.264 640 wide (gbsim's first camera), lasting want ± tol.
+func probeExport(t *testing.T, ffprobe, token, base, id string, want, tol time.Duration) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), id+".mp4")
+	if err := fetchTo(token, base+"/api/v1/exports/"+id+"/file", file); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height",
+		"-of", "default=nw=1", file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "codec_name=h264") || !strings.Contains(string(out), "width=640") {
+		t.Fatalf("ffprobe of the export: %v\n%s", err, out)
+	}
+	var dur float64
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "duration="); ok {
+			dur, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if got := time.Duration(dur * float64(time.Second)); got < want-tol || got > want+tol {
+		t.Errorf("export lasts %v, want %v ± %v\n%s", got, want, tol, out)
+	}
 }
 
 // fetchTo downloads url with a bearer token into file.

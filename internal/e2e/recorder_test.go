@@ -23,6 +23,12 @@ import (
 // recording into dir with short segments.
 func (s *stack) startRecorder(dir string) (cfg *config.Recorder, stop func()) {
 	s.t.Helper()
+	return s.startRecorderWith(dir, nil)
+}
+
+// startRecorderWith is startRecorder with mod applied to the configuration.
+func (s *stack) startRecorderWith(dir string, mod func(*config.Recorder)) (cfg *config.Recorder, stop func()) {
+	s.t.Helper()
 	rc := &config.Recorder{}
 	rc.SetDefaults()
 	rc.Database.URL = config.DatabaseURL(s.dbURL)
@@ -35,6 +41,9 @@ func (s *stack) startRecorder(dir string) (cfg *config.Recorder, stop func()) {
 	rc.Recorder.FragmentDuration = config.Duration(500 * time.Millisecond)
 	rc.Recorder.LeaseTTL = config.Duration(3 * time.Second)
 	rc.Storage.Dir = dir
+	if mod != nil {
+		mod(rc)
+	}
 	if err := rc.Validate(); err != nil {
 		s.t.Fatal(err)
 	}
