@@ -102,6 +102,11 @@ func run(log *slog.Logger, args []string) error {
 		if o.work, err = os.MkdirTemp("", "recbench-"); err != nil {
 			return err
 		}
+		// PostgreSQL runs as its own user (pgcluster): it must reach its
+		// data directory inside.
+		if err := os.Chmod(o.work, 0o755); err != nil {
+			return err
+		}
 		if !o.keep {
 			defer os.RemoveAll(o.work)
 		}
