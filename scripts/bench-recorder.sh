@@ -8,13 +8,13 @@
 #   2. scale: our stack alone, N from SCALE upwards, a SCALE_WINDOW window each,
 #      until a window shows a gap, a short channel or a lost packet.
 # Everything runs on this machine; the load average is printed with each figure.
-#   STREAMS="16 50 100"  SCALE="200 300 400 500"  WARMUP=30s  WINDOW=60s  SCALE_WINDOW=3m
+#   STREAMS="16 50 100"  SCALE="100 150 200 300 400 500"  WARMUP=30s  WINDOW=60s  SCALE_WINDOW=3m
 #   MEDIAMTX=/path/to/mediamtx   use this binary instead of building v1.20.0
 #   SKIP_SCALE=1 / SKIP_COMPARE=1, RESULTS=file.jsonl (one JSON line per run), KEEP=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 streams=${STREAMS:-"16 50 100"}
-scale=${SCALE:-"200 300 400 500"}
+scale=${SCALE:-"100 150 200 300 400 500"}
 warmup=${WARMUP:-30s}
 window=${WINDOW:-60s}
 scale_window=${SCALE_WINDOW:-3m}
