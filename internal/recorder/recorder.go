@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"strings"
@@ -221,6 +222,25 @@ func (p publicBeats) Heartbeat(ctx context.Context, b recordingdb.Beat) error {
 	return p.index.Heartbeat(ctx, b)
 }
 
+// stagger is how much longer a channel's first segment of a session is: a
+// fraction of segment, the same for a channel every time (its ID's hash),
+// spread evenly over the channels, so that channels started together cut
+// their segments at different seconds.
+func stagger(channelID string, segment time.Duration) time.Duration {
+	if segment <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(channelID))
+	// FNV's high bits barely move between IDs that differ in the last
+	// digits: mixed (splitmix64's finalizer) they spread evenly.
+	x := h.Sum64()
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return time.Duration(float64(segment) * float64(x>>11) / (1 << 53))
+}
+
 // storeConfig maps the storage section to the object store's configuration.
 func storeConfig(s config.Storage) objstore.Config {
 	return objstore.Config{
@@ -290,6 +310,7 @@ func (c *channels) Start(channelID string, lease scheduler.Lease) {
 		ChannelID: channelID, Node: c.template.Node, RTSPURL: c.template.RTSPURL, Tokens: c.template.Tokens,
 		Store: c.template.Store, Index: c.template.Index, States: c.template.States,
 		RetentionDays: lease.RetentionDays, SegmentDuration: c.template.SegmentDuration,
+		Stagger:          stagger(channelID, c.template.SegmentDuration),
 		FragmentDuration: c.template.FragmentDuration, Metrics: c.template.Metrics, Log: c.template.Log,
 	}
 	if lease.PreviousNode != "" && !lease.PreviousEnd.IsZero() {

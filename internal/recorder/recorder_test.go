@@ -2,8 +2,10 @@ package recorder
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
@@ -46,5 +48,28 @@ func TestAdvertised(t *testing.T) {
 		if got := advertised(a, "rec-1"); got != want {
 			t.Errorf("advertised(%s) = %s, want %s", addr, got, want)
 		}
+	}
+}
+
+// TestStagger: each channel's stagger is below the segment duration, the
+// same every time, and channels with consecutive IDs spread over it.
+func TestStagger(t *testing.T) {
+	const seg = time.Minute
+	var buckets [6]int
+	for i := range 600 {
+		id := fmt.Sprintf("340200000013200%05d", i)
+		s := stagger(id, seg)
+		if s < 0 || s >= seg || s != stagger(id, seg) {
+			t.Fatalf("stagger(%s) = %v", id, s)
+		}
+		buckets[s/(10*time.Second)]++
+	}
+	for i, n := range buckets {
+		if n < 60 || n > 140 { // 100 expected in each 10 s
+			t.Errorf("%d of 600 channels cut %d–%d s after the minute: %v", n, 10*i, 10*i+10, buckets)
+		}
+	}
+	if stagger("x", 0) != 0 {
+		t.Error("no stagger without a segment duration")
 	}
 }

@@ -98,6 +98,12 @@ type Channel struct {
 	// SegmentDuration and FragmentDuration: see the package config.
 	SegmentDuration  time.Duration
 	FragmentDuration time.Duration
+	// Stagger lengthens the first segment of each session (less than
+	// SegmentDuration; 0 for none). Channels that start together would
+	// otherwise cut their segments in the same second forever, and a
+	// hundred index inserts and file syncs at once stalled their
+	// recording loops for seconds (a gap each); Stagger spreads the cuts.
+	Stagger time.Duration
 	// DownSince, when set, is the end of the recording another node left
 	// when it died: a recorder_down gap from it to this node's first
 	// segment is recorded.

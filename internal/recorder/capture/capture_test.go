@@ -310,3 +310,26 @@ func TestTakesOverGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestStagger: a session's first segment lasts SegmentDuration + Stagger
+// (cut at the first key frame after it), the next ones SegmentDuration.
+func TestStagger(t *testing.T) {
+	e := newEnv(t)
+	const ch = "34020000001320000002"
+	clip := mediatest.NewClip(t, ps.CodecH264, 320, 240, 25, 2)
+	e.feed(t, "live/"+ch, clip)
+	const stagger = time.Second // the clip's key frame interval: the cut is exact
+	c := e.channel(t, ch, func(c *capture.Channel) { c.Stagger = stagger })
+	testsupport.Eventually(t, wait+stagger, "two closed segments", func() bool {
+		return closedCount(e.segments(t, ch)) >= 2
+	})
+	c.Close()
+	segs := e.segments(t, ch)
+	const frame = 40 * time.Millisecond
+	if d := segs[0].End.Sub(segs[0].Start); !near(d, segDur+stagger, frame) {
+		t.Errorf("first segment lasts %v, want %v", d, segDur+stagger)
+	}
+	if d := segs[1].End.Sub(segs[1].Start); !near(d, segDur, frame) {
+		t.Errorf("second segment lasts %v, want %v", d, segDur)
+	}
+}

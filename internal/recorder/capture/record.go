@@ -61,6 +61,7 @@ type recording struct {
 	id       int64 // its index row, once the writer started
 	seg      recordingdb.Segment
 	startPTS int64
+	segments int           // closed in this session (the first is staggered)
 	indexed  int64         // bytes counted in the metrics so far
 	extended time.Duration // media time the open row says it holds
 }
@@ -115,6 +116,9 @@ func (r *recording) write(u unit) error {
 	}
 	key := segment.IsKeyFrame(u.track, u.au)
 	segTicks := int64(r.c.SegmentDuration * 90000 / time.Second)
+	if r.segments == 0 {
+		segTicks += int64(r.c.Stagger * 90000 / time.Second)
+	}
 	if key && r.w != nil && r.w.Started() && u.pts-r.startPTS >= segTicks {
 		if err := r.closeSegment(); err != nil {
 			return err
@@ -257,6 +261,7 @@ func (r *recording) closeSegment() error {
 	}
 	r.seg.ID = r.id
 	r.id = 0
+	r.segments++
 	if r.c.Metrics != nil {
 		r.c.Metrics.Recording.Dec()
 		r.c.Metrics.Bytes.Add(float64(w.Bytes() - r.indexed))
