@@ -152,13 +152,17 @@ func (e *flacEncoder) subframe(x []int32) {
 	for _, v := range x[:order] {
 		e.bw.write(uint64(uint32(v))&(1<<size-1), size)
 	}
-	e.fixedResidual(x, order)
 	e.bw.write(0, 2) // Rice, 4-bit parameters
 	e.bw.write(0, 4) // partition order 0
 	e.bw.write(uint64(k), 4)
 	for _, r := range e.residual {
 		u := uint64(uint32(r<<1 ^ r>>31))
 		q := int(u >> k)
+		if q+1+k <= 32 {
+			// q zeros, a 1, then the k low bits: one write.
+			e.bw.write(1<<k|u&(1<<k-1), q+1+k)
+			continue
+		}
 		for q >= 32 {
 			e.bw.write(0, 32)
 			q -= 32
@@ -170,18 +174,56 @@ func (e *flacEncoder) subframe(x []int32) {
 	}
 }
 
-// bestFixed finds the fixed predictor order and Rice parameter that code x
-// in the fewest residual bits (-1 when x is too short for any order).
+// bestFixed finds the fixed predictor order whose residual is smallest
+// (summed magnitudes, as libFLAC estimates it), leaves that residual in
+// e.residual, and returns its Rice parameter and coded bits; order -1 when
+// x is too short for any order. One pass for the orders and a few for the
+// parameter: the recorder encodes every channel's audio, so this is its
+// hot loop.
 func (e *flacEncoder) bestFixed(x []int32) (order, k, cost int) {
-	order, cost = -1, 0
-	for o := 0; o <= 4 && o < len(x); o++ {
-		e.fixedResidual(x, o)
-		rk, rc := riceCost(e.residual)
-		if order < 0 || rc < cost {
-			order, k, cost = o, rk, rc
+	if len(x) == 0 {
+		return -1, 0, 0
+	}
+	maxOrder := min(4, len(x)-1)
+	var sums [5]uint64
+	for i := maxOrder; i < len(x); i++ {
+		d1 := x[i] - x[i-min(1, maxOrder)]
+		sums[0] += abs32(x[i])
+		if maxOrder < 1 {
+			continue
+		}
+		sums[1] += abs32(d1)
+		if maxOrder < 2 {
+			continue
+		}
+		d2 := d1 - (x[i-1] - x[i-2])
+		sums[2] += abs32(d2)
+		if maxOrder < 3 {
+			continue
+		}
+		d3 := d2 - (x[i-1] - 2*x[i-2] + x[i-3])
+		sums[3] += abs32(d3)
+		if maxOrder < 4 {
+			continue
+		}
+		sums[4] += abs32(d3 - (x[i-1] - 3*x[i-2] + 3*x[i-3] - x[i-4]))
+	}
+	order = 0
+	for o := 1; o <= maxOrder; o++ {
+		if sums[o] < sums[order] {
+			order = o
 		}
 	}
+	e.fixedResidual(x, order)
+	k, cost = riceCost(e.residual)
 	return order, k, cost
+}
+
+func abs32(v int32) uint64 {
+	if v < 0 {
+		return uint64(-int64(v))
+	}
+	return uint64(v)
 }
 
 // fixedResidual fills e.residual with the residual of the fixed predictor
@@ -207,23 +249,25 @@ func (e *flacEncoder) fixedResidual(x []int32, o int) {
 }
 
 // riceCost returns the Rice parameter coding r in the fewest bits, and
-// those bits.
+// those bits: the parameter near log2 of the mean zigzag value, and its
+// neighbours, counted exactly.
 func riceCost(r []int32) (k, cost int) {
+	if len(r) == 0 {
+		return 0, 0
+	}
 	var sum uint64
 	for _, v := range r {
 		sum += uint64(uint32(v<<1 ^ v>>31))
 	}
-	k, cost = 0, -1
-	for p := 0; p <= flacRiceMax; p++ {
+	guess := max(bits.Len64(sum/uint64(len(r)))-1, 0)
+	cost = -1
+	for p := max(guess-1, 0); p <= min(guess+1, flacRiceMax); p++ {
 		c := len(r) * (p + 1)
 		for _, v := range r {
 			c += int(uint32(v<<1^v>>31) >> p)
 		}
 		if cost < 0 || c < cost {
 			k, cost = p, c
-		}
-		if sum>>p == 0 {
-			break
 		}
 	}
 	return k, cost
@@ -282,18 +326,35 @@ func (w *bitWriter) align() {
 	w.acc = 0
 }
 
+// crc8Table and crc16Table are FLAC's CRCs a byte at a time.
+var crc8Table, crc16Table = crcTables()
+
+func crcTables() (t8 [256]byte, t16 [256]uint16) {
+	for i := range 256 {
+		c8 := byte(i)
+		c16 := uint16(i) << 8
+		for range 8 {
+			if c8&0x80 != 0 {
+				c8 = c8<<1 ^ 0x07
+			} else {
+				c8 <<= 1
+			}
+			if c16&0x8000 != 0 {
+				c16 = c16<<1 ^ 0x8005
+			} else {
+				c16 <<= 1
+			}
+		}
+		t8[i], t16[i] = c8, c16
+	}
+	return t8, t16
+}
+
 // crc8 is FLAC's header CRC: polynomial x^8+x^2+x+1, initial 0.
 func crc8(b []byte) byte {
 	var c byte
 	for _, v := range b {
-		c ^= v
-		for range 8 {
-			if c&0x80 != 0 {
-				c = c<<1 ^ 0x07
-			} else {
-				c <<= 1
-			}
-		}
+		c = crc8Table[c^v]
 	}
 	return c
 }
@@ -302,14 +363,7 @@ func crc8(b []byte) byte {
 func crc16(b []byte) uint16 {
 	var c uint16
 	for _, v := range b {
-		c ^= uint16(v) << 8
-		for range 8 {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x8005
-			} else {
-				c <<= 1
-			}
-		}
+		c = c<<8 ^ crc16Table[byte(c>>8)^v]
 	}
 	return c
 }

@@ -152,3 +152,21 @@ func videoBytes(t *testing.T, c *clip) int {
 	}
 	return buf.Len()
 }
+
+// BenchmarkFLAC measures one 20 ms G.711 payload (160 samples of a tone)
+// encoded as a FLAC frame: the recorder does this 50 times a second for
+// every channel with audio.
+func BenchmarkFLAC(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	payloads := make([][]byte, 50)
+	for i := range payloads {
+		payloads[i] = signal(rng, 1, 160, false) // a tone
+	}
+	enc := segment.NewFLACEncoderForTest(160)
+	b.SetBytes(160)
+	b.ReportAllocs()
+	var dst []byte
+	for i := 0; b.Loop(); i++ {
+		dst = enc(dst[:0], payloads[i%len(payloads)])
+	}
+}
