@@ -7,7 +7,7 @@ FUZZTIME ?= 200000x
 TEST_TIMEOUT ?= 30m
 SERVICES := sipserver mediagw recorder console
 
-.PHONY: all deps build run test test-unit test-fuzz bench bench-slices lint cover clean
+.PHONY: all deps build run test test-unit test-fuzz bench bench-slices bench-recorder lint cover clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench:
 bench-slices:
 	$(GO) test -run='^$$' -bench='^BenchmarkSlices$$' -benchtime=200x ./internal/store/catalogview
 	$(GO) test -run='^$$' -bench='^BenchmarkSliceRoutes$$' -benchtime=50x ./internal/console
+
+## bench-recorder: issue 14's recorder figures — our stack beside mediamtx v1.20 at 16/50/100 streams, then our
+## stack alone until a 3-minute window shows a gap (about 30 minutes; see scripts/bench-recorder.sh)
+bench-recorder:
+	@scripts/bench-recorder.sh
 
 ## cover: statement coverage of pkg/gb28181 (goal ≥ 85 %)
 cover:
