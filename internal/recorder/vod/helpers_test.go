@@ -133,6 +133,8 @@ type env struct {
 	clip    *mediatest.Clip
 	// fragment is the segments' fragment duration.
 	fragment time.Duration
+	// audio adds G.711 (stored as FLAC) to the segments written.
+	audio bool
 }
 
 // storeOf is newEnv's store of kind: nil for the dir store, a bucket of a
@@ -215,9 +217,15 @@ func (e *env) segment(ch string, start time.Time, seconds int, open bool) record
 	e.t.Helper()
 	ctx := context.Background()
 	key := ch + "/" + start.UTC().Format("2006/01/02/150405.000") + ".mp4"
-	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{{
+	medias := []*description.Media{{
 		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
-	}}})
+	}}
+	if e.audio {
+		medias = append(medias, &description.Media{
+			Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1}},
+		})
+	}
+	tracks, err := segment.NewTracks(&description.Session{Medias: medias})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -245,6 +253,15 @@ func (e *env) segment(ch string, start time.Time, seconds int, open bool) record
 		}
 		if err := w.WriteVideo(tracks[0], int64(i)*90000/fps, au); err != nil {
 			e.t.Fatal(err)
+		}
+		if e.audio { // G.711 of a tone, 40 ms a frame
+			p := make([]byte, 8000/fps)
+			for j := range p {
+				p[j] = byte(0x55 ^ (i*len(p)+j)%16)
+			}
+			if err := w.WriteAudio(tracks[1], int64(i)*8000/fps, p); err != nil {
+				e.t.Fatal(err)
+			}
 		}
 	}
 	if !open {

@@ -128,6 +128,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
 		return
 	}
+	if strings.HasPrefix(r.UserAgent(), "Lavf/") {
+		// FFmpeg (5.1 at least) reusing a connection for an entry without
+		// a byte range sends the previous entry's range end again and
+		// waits forever for bytes that never come: one request per
+		// connection for it.
+		h.Set("Connection", "close")
+	}
 	req, err := parseRequest(r.URL.Path, r.URL.Query())
 	if err == nil {
 		err = s.serve(w, r, req)

@@ -425,3 +425,37 @@ func TestOtherNodes(t *testing.T) {
 		t.Fatalf("open segment: %d frames, want %d", frames, 4*fps)
 	}
 }
+
+// TestPlaybackFFmpegDefaults: ffmpeg with its default options (persistent
+// HTTP connections, which ffmpeg 5.1 reuses with a stale byte range for an
+// entry without one, then waits forever) plays the video and the audio
+// (G.711 stored as FLAC) across a segment boundary and a gap.
+func TestPlaybackFFmpegDefaults(t *testing.T) {
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
+	e := newEnv(t, storeOf(t, objstore.KindDir))
+	e.audio = true
+	e.segment(chA, t0, 4, false)
+	e.segment(chA, t0.Add(4*time.Second), 4, false)
+	e.segment(chA, t0.Add(12*time.Second), 4, false)
+	url := e.playlistURL(chA, t0.Add(2500*time.Millisecond), t0.Add(16*time.Second), e.viewerToken(chA))
+	// A hang is the failure: bounded far above the second ffmpeg needs.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-hide_banner", "-nostdin", "-v", "error", "-i", url,
+		"-f", "framemd5", "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg %s: %v (context %v)\n%s", url, err, ctx.Err(), out)
+	}
+	var video, audio int
+	for line := range strings.Lines(string(out)) {
+		switch {
+		case strings.HasPrefix(line, "0,"):
+			video++
+		case strings.HasPrefix(line, "1,"):
+			audio++
+		}
+	}
+	if want := (2 + 4 + 4) * fps; video != want || audio == 0 {
+		t.Fatalf("decoded %d video frames (want %d) and %d audio frames", video, want, audio)
+	}
+}
