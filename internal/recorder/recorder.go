@@ -120,7 +120,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	}
 	guard := &capacity.Guard{
 		Node: node, DB: db.DB, Store: objects, Reporter: capacity.Notifier{DB: db.DB},
-		WarnDays: float64(rc.CapacityWarnDays), OverwriteOldest: rc.OverwriteOldest,
+		WarnDays: float64(rc.CapacityWarnDays), RetentionLimit: rc.RetentionLimit.Std(), OverwriteOldest: rc.OverwriteOldest,
 		Metrics: capacity.NewMetrics(rt.Registry), Log: log,
 	}
 	if err := guard.Initialize(); err != nil {

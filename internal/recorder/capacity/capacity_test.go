@@ -406,6 +406,28 @@ func TestAlarm(t *testing.T) {
 	}
 }
 
+// TestAlarmRetentionLimit: with every segment's life capped, the store
+// needs only that long of writing: the threshold is the cap when shorter.
+func TestAlarmRetentionLimit(t *testing.T) {
+	db := openDB(t, pgtest.NewDB(t), 24*gb) // 1 GB an hour
+	sp := &space{}
+	g := newGuard(t, db, sp, nil, 7)
+	g.RetentionLimit = 2 * time.Hour
+	for _, tc := range []struct {
+		free  int64
+		alarm bool
+	}{
+		{3 * gb, false}, // 3 h of writing for 2 h kept (make run's demo)
+		{gb, true},      // 1 h: the sweeper cannot keep up with the cap
+	} {
+		sp.set(objstore.Space{Total: 100 * gb, Free: tc.free}, nil)
+		g.check()
+		if _, alarm := g.Estimate(); alarm != tc.alarm {
+			t.Errorf("free %d GB, 2 h kept: alarm %v, want %v", tc.free/gb, alarm, tc.alarm)
+		}
+	}
+}
+
 // TestRun: readings at Initialize and at each tick; Close ends the
 // goroutine.
 func TestRun(t *testing.T) {

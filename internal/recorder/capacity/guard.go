@@ -116,6 +116,11 @@ type Guard struct {
 	Reporter Reporter
 	// WarnDays raises the alarm below this many days of headroom; 0 never.
 	WarnDays float64
+	// RetentionLimit caps every segment's life (recorder.retention_limit;
+	// 0 none): the store then never holds more than that long of writing,
+	// so the alarm's threshold is the smaller of WarnDays and it (a demo
+	// keeping 2 h on a disk of 3 h raised a false alarm for 7 days).
+	RetentionLimit time.Duration
 	// OverwriteOldest lets the sweeper delete unexpired video (Reclaim).
 	OverwriteOldest bool
 	// ReserveDays is the free space OverwriteOldest keeps, in days of
@@ -266,7 +271,8 @@ func (g *Guard) check() {
 	m.Free.Set(float64(space.Free))
 	m.Total.Set(float64(space.Total))
 	m.Rate.Set(e.BytesPerDay)
-	alarm := e.Known() && g.WarnDays > 0 && e.HeadroomDays < g.WarnDays
+	warn := g.warnDays()
+	alarm := e.Known() && warn > 0 && e.HeadroomDays < warn
 
 	g.mu.Lock()
 	changed := alarm != g.alarm || !g.reported
@@ -283,7 +289,7 @@ func (g *Guard) check() {
 		return
 	}
 	args := []any{
-		"headroom_days", e.HeadroomDays, "warn_days", g.WarnDays, "free_bytes", space.Free,
+		"headroom_days", e.HeadroomDays, "warn_days", warn, "free_bytes", space.Free,
 		"bytes_per_day", int64(e.BytesPerDay), "overwrite_oldest", g.OverwriteOldest,
 	}
 	switch {
@@ -300,6 +306,15 @@ func (g *Guard) check() {
 	g.report(ctx, e, alarm, true)
 }
 
+// warnDays is the alarm's threshold: WarnDays, or the retention limit's
+// days when shorter.
+func (g *Guard) warnDays() float64 {
+	if g.RetentionLimit > 0 && g.WarnDays > 0 {
+		return min(g.WarnDays, g.RetentionLimit.Hours()/24)
+	}
+	return g.WarnDays
+}
+
 // report publishes the reading, announced when changed; a failed
 // announcement is tried again at the next reading.
 func (g *Guard) report(ctx context.Context, e Estimate, alarm, changed bool) {
@@ -310,7 +325,7 @@ func (g *Guard) report(ctx context.Context, e Estimate, alarm, changed bool) {
 		return
 	}
 	ev := Event{
-		Node: g.Node, Alarm: alarm, WarnDays: g.WarnDays, FreeBytes: e.Space.Free, TotalBytes: e.Space.Total,
+		Node: g.Node, Alarm: alarm, WarnDays: g.warnDays(), FreeBytes: e.Space.Free, TotalBytes: e.Space.Total,
 		BytesPerDay: int64(e.BytesPerDay), OverwriteOldest: g.OverwriteOldest, At: e.At.UTC(),
 	}
 	if e.Known() && !math.IsInf(e.HeadroomDays, 0) {
