@@ -71,6 +71,7 @@ const table = {
     'pane.stalled': '视频流中断',
     'pane.connectionLost': '连接已断开',
     'pane.hlsError': 'HLS 播放失败',
+    'pane.cannotDecode': '浏览器无法解码此录像（可能是 H.265）：请导出 MP4 后用播放器观看',
     'pane.webrtcUnsupported': '浏览器不支持 WebRTC',
 
     'ptz.title': '云台',
@@ -438,6 +439,7 @@ const table = {
     'pane.stalled': 'Video stream interrupted',
     'pane.connectionLost': 'Connection lost',
     'pane.hlsError': 'HLS playback failed',
+    'pane.cannotDecode': 'This browser cannot decode this recording (H.265?): export it as MP4 and play it in a player',
     'pane.webrtcUnsupported': 'WebRTC is not supported by this browser',
 
     'ptz.title': 'PTZ',

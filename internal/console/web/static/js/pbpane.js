@@ -43,7 +43,13 @@ export class PbPane {
     this.video.setAttribute('crossorigin', 'anonymous');
     this.player = new Player(this.video, () => this.render());
     this.video.addEventListener('error', () => {
-      if (this.rec) this.setMessage('', t('pane.hlsError'));
+      if (!this.rec) return;
+      // A recording the browser cannot decode is most often H.265 (half of
+      // make run's cameras; Chromium without hardware decoding): say so and
+      // what to do, not only that HLS failed.
+      const code = this.video.error?.code;
+      const undecodable = (code === 3 || code === 4) && !h265Decodable();
+      this.setMessage('', t(undecodable ? 'pane.cannotDecode' : 'pane.hlsError'));
     });
     this.nameEl = h('span', { class: 'pane-name', testid: `pb-pane-name-${index}` });
     this.msgEl = h('div', { class: 'pane-msg', testid: `pb-pane-msg-${index}` });
@@ -379,4 +385,10 @@ export class PbPane {
       loaded: this.rec ? [new Date(this.rec.map.start).toISOString(), new Date(this.rec.map.end).toISOString()] : null,
     };
   }
+}
+
+/** h265Decodable reports whether this browser says it decodes H.265 in MP4. */
+function h265Decodable() {
+  const type = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
+  return (window.MediaSource?.isTypeSupported?.(type) ?? false) || document.createElement('video').canPlayType(type) !== '';
 }
