@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"time"
 
@@ -29,6 +30,8 @@ type gapJSON struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	Cause string    `json:"cause"`
+	// Detail is what happened (the stream's error, …), when known.
+	Detail string `json:"detail,omitempty"`
 }
 
 // timelineJSON is what is recorded of a channel in a time range.
@@ -100,7 +103,7 @@ func timelineJSONOf(tl recordingdb.Timeline) ([]spanJSON, []gapJSON) {
 		spans = append(spans, spanJSON{Start: s.Start, End: s.End})
 	}
 	for _, g := range tl.Gaps {
-		gaps = append(gaps, gapJSON{Start: g.Start, End: g.End, Cause: string(g.Cause)})
+		gaps = append(gaps, gapJSON{Start: g.Start, End: g.End, Cause: string(g.Cause), Detail: redactTokens(g.Detail)})
 	}
 	return spans, gaps
 }
@@ -142,3 +145,11 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// tokenParam is a token in a URL's query, as an error naming a stream URL
+// may carry it.
+var tokenParam = regexp.MustCompile(`token=[A-Za-z0-9._~%-]+`)
+
+// redactTokens hides the tokens a gap's detail may quote: the recorder's
+// own play token opens every live stream.
+func redactTokens(s string) string { return tokenParam.ReplaceAllString(s, "token=REDACTED") }

@@ -22,9 +22,10 @@ type timeline struct {
 		End   time.Time `json:"end"`
 	} `json:"segments"`
 	Gaps []struct {
-		Start time.Time `json:"start"`
-		End   time.Time `json:"end"`
-		Cause string    `json:"cause"`
+		Start  time.Time `json:"start"`
+		End    time.Time `json:"end"`
+		Cause  string    `json:"cause"`
+		Detail string    `json:"detail"`
 	} `json:"gaps"`
 }
 
@@ -44,14 +45,20 @@ VALUES ($1, $2, $3, false, 1000, $4, 30, $3::timestamptz + interval '30 days')`,
 // gap records a hole of channel from day+from to day+to (to 0: still open).
 func (e *env) gap(channel, cause string, from, to time.Duration) {
 	e.t.Helper()
+	e.gapDetail(channel, cause, "test", from, to)
+}
+
+// gapDetail is gap with its detail.
+func (e *env) gapDetail(channel, cause, detail string, from, to time.Duration) {
+	e.t.Helper()
 	var end *time.Time
 	if to != 0 {
 		t := day.Add(to)
 		end = &t
 	}
 	_, err := e.st.Pool.Exec(context.Background(), `
-INSERT INTO recording_gaps (channel_id, start_at, end_at, cause, detail) VALUES ($1, $2, $3, $4, 'test')`,
-		channel, day.Add(from), end, cause)
+INSERT INTO recording_gaps (channel_id, start_at, end_at, cause, detail) VALUES ($1, $2, $3, $4, $5)`,
+		channel, day.Add(from), end, cause, detail)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -76,8 +83,9 @@ func TestRecordings(t *testing.T) {
 	e.record(channelA1, time.Hour+time.Minute+500*time.Millisecond, time.Hour+2*time.Minute)
 	e.record(channelA1, 3*time.Hour, 3*time.Hour+time.Minute)
 	e.gap(channelA1, "camera_offline", time.Hour+2*time.Minute, 3*time.Hour)
-	// Open: it lasts until now, clipped to the range.
-	e.gap(channelA1, "stream_error", 4*time.Hour, 0)
+	// Open: it lasts until now, clipped to the range. Its detail quotes a
+	// stream URL: the recorder's token in it is not shown.
+	e.gapDetail(channelA1, "stream_error", `rtsp://gw:8554/live/x?token=v1.abc.def: EOF`, 4*time.Hour, 0)
 	e.record(channelB1, time.Hour, 2*time.Hour)
 
 	var tl timeline
@@ -95,6 +103,12 @@ func TestRecordings(t *testing.T) {
 	}
 	if g := tl.Gaps[1]; g.Cause != "stream_error" || !g.End.Equal(day.Add(24*time.Hour)) {
 		t.Errorf("open gap %+v, want it to the range's end", g)
+	}
+	if g := tl.Gaps[0]; g.Detail != "test" {
+		t.Errorf("first gap's detail %q", g.Detail)
+	}
+	if g := tl.Gaps[1]; g.Detail != "rtsp://gw:8554/live/x?token=REDACTED: EOF" {
+		t.Errorf("open gap's detail %q, want its token redacted", g.Detail)
 	}
 
 	// A range inside a span is clipped to the range.

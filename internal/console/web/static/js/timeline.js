@@ -169,7 +169,7 @@ export function gapElements(gaps, w) {
   return gaps.filter((g) => w.visible(g.s.getTime(), g.e.getTime())).map((g) => h('div', {
     class: `tl-gap cause-${g.cause}`,
     style: `left:${w.pct(g.s.getTime())}%;width:${w.pct(g.e.getTime()) - w.pct(g.s.getTime())}%`,
-    title: `${causeText(g.cause)} ${hhmm(g.s.getTime(), true)} – ${hhmm(g.e.getTime(), true)}`,
+    title: `${causeText(g.cause)} ${hhmm(g.s.getTime(), true)} – ${hhmm(g.e.getTime(), true)}${g.detail ? `\n${g.detail}` : ''}`,
     testid: 'timeline-gap',
     dataset: { cause: g.cause },
   }));
