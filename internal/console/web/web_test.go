@@ -627,8 +627,9 @@ func TestUIInBrowser(t *testing.T) {
 		t.Errorf("export asked for %v", exp)
 	}
 	pg.click("my exports", "export-list-toggle")
+	// Named as the tree names the channel, not by its ID alone.
 	pg.poll("the export listed", vis("export-row-"+fakeExportID)+` && `+text("export-row-"+fakeExportID)+`.includes('Done')`+
-		` && `+vis("export-file-"+fakeExportID))
+		` && `+text("export-row-"+fakeExportID)+`.includes('东门入口')`+` && `+vis("export-file-"+fakeExportID))
 	pg.click("everyone's exports (an admin)", "export-all")
 	testsupport.Eventually(t, uiWait, "the list with all=1", func() bool {
 		api.mu.Lock()

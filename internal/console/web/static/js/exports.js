@@ -39,9 +39,10 @@ function stateText(job) {
  * offers everyone's exports in the list.
  */
 export class ExportsPanel {
-  constructor({ channel, admin = false }) {
+  constructor({ channel, admin = false, nameOf = () => undefined }) {
     this.channel = channel;
     this.admin = admin;
+    this.nameOf = nameOf;
     this.job = null;
     this.build();
   }
@@ -188,7 +189,7 @@ export class ExportsPanel {
     this.empty.hidden = jobs.length > 0;
     this.table.hidden = jobs.length === 0;
     this.rows.replaceChildren(...jobs.map((j) => h('tr', { testid: `export-row-${j.id}`, dataset: { state: j.state } },
-      h('td', { text: j.channel_id }),
+      h('td', { text: this.nameOf(j.channel_id) ? `${this.nameOf(j.channel_id)} (${j.channel_id})` : j.channel_id }),
       h('td', { text: `${formatTime(new Date(j.start))} – ${formatTime(new Date(j.end))}` }),
       h('td', { text: t(`exp.source.${j.source}`) }),
       h('td', { class: `exp-state ${j.state}`, text: stateText(j) }),

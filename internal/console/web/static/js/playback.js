@@ -46,7 +46,11 @@ export class Playback {
     this.panes = [0, 1, 2, 3].map((i) => new PbPane(i, this));
     this.layout = 1;
     this.tree = new TreeView({ name: 'playback', onActivate: (ch) => this.setChannel(ch), activeId: () => this.pane.channel?.id });
-    this.exports = new ExportsPanel({ channel: () => this.pane.channel, admin: user?.role === 'admin' });
+    // Names of the channels picked on this page, for the export list (jobs name channels by ID).
+    this.names = new Map();
+    this.exports = new ExportsPanel({
+      channel: () => this.pane.channel, admin: user?.role === 'admin', nameOf: (id) => this.names.get(id),
+    });
     this.build();
     bus.addEventListener('session.state', (e) => this.panes.forEach((p) => p.onSession(e.detail)));
     // Leaving the page must not leave a device streaming to nobody.
@@ -183,6 +187,7 @@ export class Playback {
 
   /** setChannel puts ch into the selected pane (it joins a running playback). */
   async setChannel(ch) {
+    if (ch?.id && ch.name) this.names.set(ch.id, ch.name);
     const p = this.pane;
     if (p.channel?.id === ch.id) return;
     this.planText.textContent = '';
@@ -335,7 +340,8 @@ export class Playback {
       if (next === null) { toast(t('pb.notRecorded'), 'info'); return; }
       ms = next;
     }
-    this.exports.setRange(new Date(ms - exportAround), new Date(ms + exportAround));
+    // Not into the future: what is not recorded yet cannot be exported.
+    this.exports.setRange(new Date(ms - exportAround), new Date(Math.min(ms + exportAround, Date.now())));
     this.playAt(ms);
   }
 
