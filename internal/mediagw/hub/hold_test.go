@@ -168,7 +168,9 @@ func TestHoldEnds(t *testing.T) {
 	left.End()
 	r.Close()
 	waitDone(t, left)
-	if _, _, err := readAll(t, r); !errors.Is(err, hub.ErrReaderClosed) {
+	// Closed, or (when the hub had handed it every unit before the end
+	// came, which a busy machine may or may not do first) ended cleanly.
+	if _, _, err := readAll(t, r); !errors.Is(err, hub.ErrReaderClosed) && !errors.Is(err, hub.ErrStreamEnded) {
 		t.Fatalf("reader error %v", err)
 	}
 
