@@ -223,6 +223,17 @@ func clickSegment(n int, frac float64) chromedp.Action {
 	})()`, n, q("playback-timeline"), frac), nil)
 }
 
+// clickBeforeSegment clicks the timeline two pixels left of the n-th
+// segment drawn.
+func clickBeforeSegment(n int) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => {
+		const seg = document.querySelectorAll('#view-playback .tl-seg')[%d];
+		const tl = document.querySelector(%q);
+		const r = seg.getBoundingClientRect(), t = tl.getBoundingClientRect();
+		tl.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left - 2, clientY: t.top + t.height / 2}));
+	})()`, n, q("playback-timeline")), nil)
+}
+
 // videoDecoding is JS that is true once the <video> at sel decoded frames
 // and, on a later call with the same key, decoded more since that call.
 func videoDecoding(sel, key string) string {
@@ -341,7 +352,9 @@ func TestConsolePlayback(t *testing.T) {
 	p.run("pick the camera again", chromedp.Evaluate(fmt.Sprintf(
 		`document.querySelector(%q).dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`, sel), nil))
 	p.poll("platform timeline", `window.sharpeyesDebug.playback().source === 'platform' && document.querySelectorAll('#view-playback .tl-seg').length > 0`, 15*time.Second)
-	p.run("click the platform recording", clickSegment(0, 0.1))
+	// Just before it: a recording of seconds is a pixel or less of the day,
+	// drawn wider; a click before a recording plays it from its start.
+	p.run("click the platform recording", clickBeforeSegment(0))
 	p.poll("platform playback decodes", videoDecoding(video, "platform"), 20*time.Second)
 	p.poll("platform playback keeps decoding", videoDecoding(video, "platform"), 5*time.Second)
 
