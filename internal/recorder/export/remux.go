@@ -76,6 +76,11 @@ type segmentState struct {
 	refSet bool
 	ref    uint64
 	outRef uint64
+	// nextDTS is where the segment's next video sample may begin: a
+	// fragment that goes back in time (a garbled file) would copy the
+	// same stretch twice.
+	dtsSet  bool
+	nextDTS uint64
 }
 
 func (s *segmentState) wall(dts uint64, scale uint32) time.Time {
@@ -263,7 +268,14 @@ func (m *remuxer) part(st *segmentState, p *fmp4.Part) {
 }
 
 func (m *remuxer) videoSample(st *segmentState, v timed) {
+	if st.dtsSet && v.dts < st.nextDTS {
+		return
+	}
+	st.dtsSet, st.nextDTS = true, v.dts+uint64(v.s.Duration)
 	wall := st.wall(v.dts, st.vScale)
+	if m.begun && !wall.After(m.lastWall) {
+		return // a segment overlapping the one before: that stretch is out already
+	}
 	if !wall.Before(m.end) {
 		m.done = true
 		return
