@@ -17,8 +17,18 @@
 // Each frame is a kind byte, a big-endian uint32 length and that many bytes.
 // The header's body is JSON; a unit's is track (1 byte, an index into
 // Header.Tracks), flags (1 byte, bit 0: key frame), PTS and DTS (big-endian
-// int64, 90 kHz, the ingest's clock) and the payload (Annex-B for video, the
-// codec's own bytes for audio: G.711 samples, AAC with its ADTS header).
+// int64, 90 kHz, the ingest's clock), the time mediagw received the unit
+// (big-endian int64, Unix nanoseconds, 0 if unknown) and the payload
+// (Annex-B for video, the codec's own bytes for audio: G.711 samples, AAC
+// with its ADTS header).
+//
+// The first units of a feed are the hub's cached group of pictures, up to a
+// few seconds old, and later ones arrive up to a flush interval late, so
+// the reader's clock at arrival says little about when a unit was
+// captured. Each unit carries when mediagw received it, on mediagw's clock,
+// and the header carries that clock's time when it was sent (the header is
+// flushed at once): the reader maps unit times onto its own clock with the
+// offset between the two, whatever the skew between the hosts.
 package unitfeed
 
 import (
@@ -28,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // PathPrefix is the route of the feed on mediagw's HTTP listener:
@@ -61,7 +72,7 @@ const (
 )
 
 // unitHead is the fixed part of a unit frame's body.
-const unitHead = 1 + 1 + 8 + 8
+const unitHead = 1 + 1 + 8 + 8 + 8
 
 // Errors of Reader.
 var (
@@ -75,6 +86,8 @@ type Header struct {
 	// Tracks are the codecs of the stream, in the order the hub saw them;
 	// a unit names its track by index.
 	Tracks []string `json:"tracks"`
+	// Now is mediagw's clock when it sent the header; zero if unknown.
+	Now time.Time `json:"now,omitzero"`
 }
 
 // Unit is one access unit.
@@ -86,6 +99,9 @@ type Unit struct {
 	Key bool
 	// PTS and DTS are 90 kHz timestamps.
 	PTS, DTS int64
+	// Received is when mediagw received the unit, on its clock (see
+	// Header.Now); zero if unknown. It travels with nanosecond precision.
+	Received time.Time
 	// Payload is the unit's data; a Reader gives each unit its own.
 	Payload []byte
 }
@@ -141,6 +157,11 @@ func (w *Writer) WriteUnit(u Unit) error {
 	}
 	binary.BigEndian.PutUint64(h[7:15], uint64(u.PTS))
 	binary.BigEndian.PutUint64(h[15:23], uint64(u.DTS))
+	var rx int64
+	if !u.Received.IsZero() {
+		rx = u.Received.UnixNano()
+	}
+	binary.BigEndian.PutUint64(h[23:31], uint64(rx))
 	if _, err := w.bw.Write(h); err != nil {
 		return err
 	}
@@ -221,6 +242,9 @@ func (r *Reader) ReadUnit() (Unit, error) {
 		Key:   r.hdr[6]&1 != 0,
 		PTS:   int64(binary.BigEndian.Uint64(r.hdr[7:15])),
 		DTS:   int64(binary.BigEndian.Uint64(r.hdr[15:23])),
+	}
+	if rx := int64(binary.BigEndian.Uint64(r.hdr[23:31])); rx != 0 {
+		u.Received = time.Unix(0, rx)
 	}
 	if u.Track >= r.tracks {
 		return Unit{}, fmt.Errorf("%w: unit of track %d, the header lists %d", ErrFormat, u.Track, r.tracks)
