@@ -515,3 +515,30 @@ func TestReady(t *testing.T) {
 		})
 	}
 }
+
+// TestReceived: the hub dates each unit when it takes it (unless the
+// publisher did), so a reader starting on the cached GOP knows how old
+// those units are.
+func TestReceived(t *testing.T) {
+	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	h := newHub(t, &hub.Hub{Now: func() time.Time { return at }})
+	s := publish(t, h, "live/1")
+	if err := s.WriteUnit(hub.Unit{Codec: ps.CodecH264, Keyframe: true, Payload: []byte{0, 0, 1, 0x65}}); err != nil {
+		t.Fatal(err)
+	}
+	given := at.Add(-time.Hour)
+	if err := s.WriteUnit(hub.Unit{Codec: ps.CodecH264, Payload: []byte{0, 0, 1, 0x41}, Received: given}); err != nil {
+		t.Fatal(err)
+	}
+	r := addReader(t, s, "r")
+	for i, want := range []time.Time{at, given} {
+		select {
+		case u := <-r.Units():
+			if !u.Received.Equal(want) {
+				t.Fatalf("unit %d received %v, want %v", i, u.Received, want)
+			}
+		default:
+			t.Fatalf("unit %d not in the GOP cache", i)
+		}
+	}
+}

@@ -28,6 +28,10 @@ type Unit struct {
 	Keyframe bool
 	// Payload is Annex-B for video, raw codec data for audio.
 	Payload []byte
+	// Received is when the hub took the unit (WriteUnit sets it when
+	// zero): readers that get units late, from the GOP cache or through a
+	// buffer (the recorder's feed), date them by it.
+	Received time.Time
 }
 
 // UnitFromFrame returns a Unit holding a copy of f's payload.
@@ -191,6 +195,9 @@ func (s *Stream) WriteUnit(u Unit) error {
 		return fmt.Errorf("write unit to %s: %w %d", s.path, ErrUnknownCodec, int(u.Codec))
 	}
 	now := s.hub.Now()
+	if u.Received.IsZero() {
+		u.Received = now
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || (s.hold != nil && s.hold.ended) {
