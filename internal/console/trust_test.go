@@ -211,11 +211,23 @@ func TestMediaOpens(t *testing.T) {
 	if got := post(serviceToken, good); got != http.StatusNoContent {
 		t.Fatalf("media open: %d", got)
 	}
+	// The recorder's unit feed is a media open like the players' ones.
+	feed := strings.Replace(good, `"protocol":"whep"`, `"protocol":"feed"`, 1)
+	if got := post(serviceToken, feed); got != http.StatusNoContent {
+		t.Fatalf("media open of the unit feed: %d", got)
+	}
 	rows, _, err := e.st.ListAudit(context.Background(), store.AuditFilter{Action: auditapi.ActionMediaOpen})
-	if err != nil || len(rows) != 1 {
+	if err != nil || len(rows) != 2 {
 		t.Fatalf("rows %+v %v", rows, err)
 	}
-	row := rows[0]
+	byProto := map[any]store.AuditEntry{}
+	for _, r := range rows {
+		byProto[r.Detail["protocol"]] = r
+	}
+	if f, ok := byProto[auditapi.ProtocolFeed]; !ok || f.Target != "live/"+channelA1 || f.Username != "olga" {
+		t.Errorf("feed row %+v", f)
+	}
+	row := byProto[auditapi.ProtocolWHEP]
 	if row.Username != "olga" || row.Target != "live/"+channelA1 || row.Remote != "192.0.2.10:51000" || !row.At.Equal(at) ||
 		row.Detail["protocol"] != "whep" || row.Detail["node"] != "10.0.0.5:8888" {
 		t.Errorf("row %+v", row)

@@ -1,5 +1,6 @@
 // Package auditapi is the contract of the console's internal audit API:
-// mediagw reports every media open (WHEP, HLS session start, RTSP PLAY) so
+// mediagw reports every media open (WHEP, HLS session start, RTSP PLAY,
+// unit feed request) so
 // that it becomes a row of the console's audit_log, the one table of who
 // watched what, and asks which of its viewers' play tokens the console has
 // revoked since they were issued. mediagw posts, the console answers; both
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -27,6 +29,9 @@ const (
 	ProtocolWHEP = "whep"
 	ProtocolHLS  = "hls"
 	ProtocolRTSP = "rtsp"
+	// ProtocolFeed is mediagw's unit feed, read by the recorder
+	// (internal/contract/unitfeed).
+	ProtocolFeed = "feed"
 )
 
 // ActionMediaOpen is the audit_log action of a MediaOpen.
@@ -97,7 +102,7 @@ type ViewersRevoked struct {
 // Errors of Validate.
 var (
 	ErrNoPath       = errors.New("auditapi: path is required")
-	ErrBadProto     = errors.New("auditapi: protocol must be whep, hls or rtsp")
+	ErrBadProto     = errors.New("auditapi: protocol must be whep, hls, rtsp or feed")
 	ErrNoTime       = errors.New("auditapi: at is required")
 	ErrFieldTooLong = errors.New("auditapi: field longer than 256 bytes")
 	ErrNoViewers    = errors.New("auditapi: viewers are required")
@@ -113,7 +118,7 @@ func (m MediaOpen) Validate() error {
 	switch {
 	case m.Path == "":
 		return ErrNoPath
-	case m.Protocol != ProtocolWHEP && m.Protocol != ProtocolHLS && m.Protocol != ProtocolRTSP:
+	case !slices.Contains([]string{ProtocolWHEP, ProtocolHLS, ProtocolRTSP, ProtocolFeed}, m.Protocol):
 		return ErrBadProto
 	case m.At.IsZero():
 		return ErrNoTime

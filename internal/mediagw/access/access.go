@@ -1,5 +1,5 @@
 // Package access is the narrow interface between mediagw's outputs (WHEP,
-// LL-HLS, RTSP) and the gateway that owns the streams: an output asks for a
+// LL-HLS, RTSP, the unit feed) and the gateway that owns the streams: an output asks for a
 // reader on a path with the viewer's play token, and the gateway checks the
 // token, starts the stream on demand and picks the H.264 transcode for
 // viewers that cannot decode H.265.
@@ -20,6 +20,8 @@ const (
 	ProtocolWHEP = "whep"
 	ProtocolHLS  = "hls"
 	ProtocolRTSP = "rtsp"
+	// ProtocolFeed is the unit feed the recorder reads (package feed).
+	ProtocolFeed = "feed"
 )
 
 // Sentinel errors a Source returns; outputs map them to their protocol's
