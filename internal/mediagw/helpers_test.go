@@ -317,6 +317,21 @@ func (g *testGW) get(path string) string {
 	return string(b)
 }
 
+// userToken issues a console user's play token (revocable: it has an
+// issue time) for paths, valid for an hour.
+func (g *testGW) userToken(sub string, paths ...string) string {
+	g.t.Helper()
+	now := time.Now()
+	tk, err := g.signer.Issue(playtoken.Claims{
+		Subject: sub, Paths: paths, Rights: []string{playtoken.RightLive},
+		IssuedAt: now.Unix(), Expires: now.Add(time.Hour).Unix(),
+	})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return tk
+}
+
 // token issues a play token for path.
 func (g *testGW) token(path string) string {
 	tok, err := g.signer.Issue(playtoken.Claims{

@@ -12,6 +12,8 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/unitfeed"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/feed"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hls"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/ingest"
@@ -154,8 +156,15 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 		defer rs.Close()
 	}
 
+	// The unit feed the recorder reads: its defaults need no configuration.
+	fs := &feed.Server{Source: gw, Signer: signer, Log: log, Now: h.Now}
+	if err := fs.Initialize(); err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	defer fs.Close()
+
 	if rv := gw.Revocation; rv != nil {
-		rv.Outputs = []revocation.Output{ws, hs}
+		rv.Outputs = []revocation.Output{ws, hs, fs}
 		if rs != nil {
 			rv.Outputs = append(rv.Outputs, rs)
 		}
@@ -167,6 +176,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 
 	rt.Mux.Handle("/whep/", ws)
 	rt.Mux.Handle("/hls/", hs)
+	rt.Mux.Handle(unitfeed.PathPrefix, fs)
 	// Per-path figures say which channels are watched: they are served to
 	// holders of the service token only, the public /metrics has totals.
 	pathMetrics := prometheus.NewRegistry()
@@ -175,7 +185,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 		Gateway: gw, Token: string(cfg.ServiceToken), Signer: signer, Webhook: web, Log: log,
 		PathMetrics: promhttp.HandlerFor(pathMetrics, promhttp.HandlerOpts{}),
 		Outputs: func() map[string]any {
-			out := map[string]any{"whep": ws.Sessions(), "hls": hs.Muxers(), "transcode": tc.Stats()}
+			out := map[string]any{"whep": ws.Sessions(), "hls": hs.Muxers(), "feed": fs.Sessions(), "transcode": tc.Stats()}
 			if rs != nil {
 				out["rtsp"] = rs.Sessions()
 			}

@@ -94,7 +94,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge, counter := e.gauge, e.counter
 	streams := c.g.Hub.Streams()
 	gauge(c.streams, float64(len(streams)))
-	byProto := map[string]int{"whep": 0, "hls": 0, "rtsp": 0, "transcode": 0}
+	byProto := map[string]int{"whep": 0, "hls": 0, "rtsp": 0, "feed": 0, "transcode": 0}
 	for _, st := range streams {
 		for _, r := range st.Readers {
 			proto, _, _ := strings.Cut(r.Name, " ")

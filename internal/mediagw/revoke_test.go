@@ -137,17 +137,7 @@ func TestRevokedViewersEnd(t *testing.T) {
 	g := startGW(t, func(c *config.Mediagw) { c.Audit.RevocationInterval = interval })
 	const path = "live/revoked"
 	playCamera(t, g, path)
-	tok := func(sub string) string {
-		now := time.Now()
-		tk, err := g.signer.Issue(playtoken.Claims{
-			Subject: sub, Paths: []string{path}, Rights: []string{playtoken.RightLive},
-			IssuedAt: now.Unix(), Expires: now.Add(time.Hour).Unix(),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
-	}
+	tok := func(sub string) string { return g.userToken(sub, path) }
 	aliceTok := tok("alice")
 	watch := func(token string) *mediatest.RTSPViewer {
 		return mediatest.WatchRTSP(t, g.rtsp+"/"+path+"?token="+url.QueryEscape(token))

@@ -1,8 +1,8 @@
 // Package access is the narrow interface between mediagw's outputs (WHEP,
-// LL-HLS, RTSP, the unit feed) and the gateway that owns the streams: an output asks for a
-// reader on a path with the viewer's play token, and the gateway checks the
-// token, starts the stream on demand and picks the H.264 transcode for
-// viewers that cannot decode H.265.
+// LL-HLS, RTSP, the unit feed) and the gateway that owns the streams: an
+// output asks for a reader on a path with the viewer's play token, and the
+// gateway checks the token, starts the stream on demand and picks the H.264
+// transcode for viewers that cannot decode H.265.
 package access
 
 import (

@@ -2,12 +2,13 @@
 // revoked after issuing them: a user disabled, deleted, given another role
 // or department, or whose sessions an admin revoked. A play token is valid
 // until it expires and mediagw checks it only when a viewer opens, so
-// without this a disabled user's WHEP, HLS and RTSP viewers would play on.
+// without this a disabled user's WHEP, HLS, RTSP and unit feed viewers
+// would play on.
 //
 // Every Interval the Watch lists the viewer sessions of the outputs (WHEP,
-// RTSP and HLS sessions, each with the play token it was admitted with) and
-// asks the console (auditapi.PathViewersCheck) which of their users' tokens
-// are revoked. It ends those sessions (the other viewers of the same stream
+// RTSP and HLS sessions, unit feeds, each with the play token it was
+// admitted with) and asks the console (auditapi.PathViewersCheck) which of
+// their users' tokens are revoked. It ends those sessions (the other viewers of the same stream
 // play on) and refuses their tokens from then on (Admit), so a player's
 // next request fails too. It asks nothing while there are no viewers, and
 // an unreachable console cuts nobody: the failure is logged and counted,
@@ -43,7 +44,7 @@ type Checker interface {
 	CheckViewers(ctx context.Context, viewers []auditapi.Viewer) ([]auditapi.Viewer, error)
 }
 
-// Output lists the viewer sessions of an output (whep, rtsp and hls
+// Output lists the viewer sessions of an output (whep, rtsp, hls and feed
 // Servers).
 type Output interface {
 	Viewers() []access.Viewer
