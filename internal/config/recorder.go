@@ -14,11 +14,12 @@ type RecorderSettings struct {
 	// Node names this recorder in the index, the leases and the gaps it
 	// writes. Empty means the host name.
 	Node string `yaml:"node"`
-	// MediagwURL is mediagw's internal API, where the recorder asks for
-	// play tokens (authenticated with service_token).
+	// MediagwURL is mediagw's HTTP listener: its internal API, where the
+	// recorder asks for play tokens (authenticated with service_token), and
+	// the unit feed each channel is read from (/feed/live/<channel>).
 	MediagwURL string `yaml:"mediagw_url"`
-	// RTSPURL is the base of the RTSP URLs the recorder reads
-	// (rtsp://host:port; live/<channel> is appended).
+	// RTSPURL is the base of the RTSP URLs device exports read
+	// (rtsp://host:port; download/<session> is appended).
 	RTSPURL string `yaml:"rtsp_url"`
 	// SegmentDuration is how long one segment object lasts: a new one starts
 	// at the first video key frame after it.

@@ -111,7 +111,7 @@ func TestRecordingChannelLoggedOnce(t *testing.T) {
 	c := &channels{
 		log: slog.New(log),
 		template: capture.Channel{
-			Node: "a", RTSPURL: "rtsp://127.0.0.1:1", Tokens: noToken{}, Store: st, Index: x, Log: slog.New(log),
+			Node: "a", FeedURL: "http://127.0.0.1:1", Tokens: noToken{}, Store: st, Index: x, Log: slog.New(log),
 		},
 		running: map[string]*capture.Channel{},
 		down:    map[string]time.Time{},

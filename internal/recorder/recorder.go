@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	rec := &channels{
 		log: log,
 		template: capture.Channel{
-			Node: node, RTSPURL: rc.RTSPURL,
+			Node: node, FeedURL: rc.MediagwURL,
 			Tokens: &capture.Tokens{
 				Minter: &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
 				Node:   node,
@@ -307,7 +307,7 @@ func (c *channels) Start(channelID string, lease scheduler.Lease) {
 		return
 	}
 	ch := &capture.Channel{
-		ChannelID: channelID, Node: c.template.Node, RTSPURL: c.template.RTSPURL, Tokens: c.template.Tokens,
+		ChannelID: channelID, Node: c.template.Node, FeedURL: c.template.FeedURL, Tokens: c.template.Tokens,
 		Store: c.template.Store, Index: c.template.Index, States: c.template.States,
 		RetentionDays: lease.RetentionDays, SegmentDuration: c.template.SegmentDuration,
 		Stagger:          stagger(channelID, c.template.SegmentDuration),

@@ -1,5 +1,5 @@
 // Package capture records one channel: it reads the channel's live stream
-// from mediagw over RTSP, writes fragmented-MP4 segments to local files of
+// from mediagw's unit feed (HTTP), writes fragmented-MP4 segments to local files of
 // the object store, keeps the segment index current (the open segment's end
 // every 10 s of media) and commits each closed segment. Every hole it
 // leaves is a gap row with its cause; it reconnects with back-off and never
@@ -64,7 +64,7 @@ type Store interface {
 	Name() string
 }
 
-// TokenSource hands out the play token the RTSP URL carries (*Tokens).
+// TokenSource hands out the play token the feed URL carries (*Tokens).
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }
@@ -83,8 +83,9 @@ type Channel struct {
 	ChannelID string
 	// Node names this recorder in the rows it writes.
 	Node string
-	// RTSPURL is mediagw's RTSP base, rtsp://host:port.
-	RTSPURL string
+	// FeedURL is mediagw's HTTP base (recorder.mediagw_url): the stream is
+	// read from its unit feed, <FeedURL>/feed/live/<ChannelID>.
+	FeedURL string
 	// Tokens gives the play token of the stream.
 	Tokens TokenSource
 	// Store receives the segments; Index their rows and the gaps.
@@ -147,8 +148,8 @@ type Channel struct {
 
 // Initialize checks the configuration and starts recording.
 func (c *Channel) Initialize() error {
-	if c.ChannelID == "" || c.Node == "" || c.RTSPURL == "" || c.Tokens == nil || c.Store == nil || c.Index == nil {
-		return fmt.Errorf("initialize capture: %w: channel, node, RTSP URL, tokens, store and index are required", ErrInvalid)
+	if c.ChannelID == "" || c.Node == "" || c.FeedURL == "" || c.Tokens == nil || c.Store == nil || c.Index == nil {
+		return fmt.Errorf("initialize capture: %w: channel, node, feed URL, tokens, store and index are required", ErrInvalid)
 	}
 	if c.RetentionDays <= 0 {
 		return fmt.Errorf("initialize capture: %w: retention days must be positive", ErrInvalid)

@@ -4,17 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/feed"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/hub"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
-	"github.com/sharpeyes/sharpeyes/internal/mediagw/rtsp"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
@@ -37,10 +39,10 @@ const (
 	wait = 4*capture.DefaultBackoffMin + capture.DefaultReadTimeout + 4*segDur + 30*time.Second
 )
 
-// env is a mediagw (hub + RTSP server), a database and a dir store.
+// env is a mediagw (hub + unit feed), a database and a dir store.
 type env struct {
 	hub     *hub.Hub
-	rtspURL string
+	feedURL string
 	db      *recordingdb.DB
 	root    string
 	store   objstore.Store
@@ -53,11 +55,15 @@ func newEnv(t *testing.T, cfg ...objstore.Config) *env {
 	t.Helper()
 	testsupport.Tool(t, "ffprobe", "ffmpeg")
 	h := mediatest.NewHub(t, nil)
-	srv := &rtsp.Server{Source: &access.HubSource{Hub: h}, Address: "127.0.0.1:0", Log: mediatest.Log(t)}
-	if err := srv.Initialize(); err != nil {
+	fs := &feed.Server{Source: &access.HubSource{Hub: h}, Log: mediatest.Log(t)}
+	if err := fs.Initialize(); err != nil {
 		t.Fatal(err)
 	}
+	srv := httptest.NewServer(fs)
+	// Cleanups run last first: the feeds end, then the HTTP server waits
+	// for their handlers.
 	t.Cleanup(srv.Close)
+	t.Cleanup(fs.Close)
 	root := filepath.Join(t.TempDir(), "recordings")
 	c := objstore.Config{Kind: objstore.KindDir, Dir: root}
 	if len(cfg) > 0 {
@@ -69,7 +75,7 @@ func newEnv(t *testing.T, cfg ...objstore.Config) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	return &env{
-		hub: h, rtspURL: "rtsp://" + srv.Addr().String(),
+		hub: h, feedURL: srv.URL,
 		db:   recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4)),
 		root: root, store: st, metrics: capture.NewMetrics(nil),
 	}
@@ -91,7 +97,7 @@ func (o *onlineState) ChannelOnline(context.Context, string) (bool, error) {
 func (e *env) channel(t *testing.T, id string, mod func(*capture.Channel)) *capture.Channel {
 	t.Helper()
 	c := &capture.Channel{
-		ChannelID: id, Node: "rec-test", RTSPURL: e.rtspURL, Tokens: staticToken{},
+		ChannelID: id, Node: "rec-test", FeedURL: e.feedURL, Tokens: staticToken{},
 		Store: e.store, Index: e.db, RetentionDays: 30,
 		SegmentDuration: segDur, FragmentDuration: fragDur,
 		Metrics: e.metrics, Log: mediatest.Log(t),
@@ -114,6 +120,9 @@ type feeder struct {
 	done   chan struct{}
 	frames atomic.Int64
 	fps    int
+
+	mu   sync.Mutex
+	keys []time.Time // when each key frame was published
 }
 
 // feed publishes path and plays clip into it until stop or the test's end.
@@ -139,6 +148,12 @@ func (f *feeder) run(ctx context.Context, clip *mediatest.Clip) {
 	for n := 1; ; n++ {
 		u := clip.Units[(n-1)%len(clip.Units)]
 		u.PTS, u.DTS = pts, pts
+		if u.Keyframe {
+			u.Received = time.Now()
+			f.mu.Lock()
+			f.keys = append(f.keys, u.Received)
+			f.mu.Unlock()
+		}
 		if f.st.WriteUnit(u) != nil {
 			return
 		}
@@ -159,6 +174,18 @@ func (f *feeder) run(ctx context.Context, clip *mediatest.Clip) {
 			return
 		}
 	}
+}
+
+// keyAt reports whether a key frame was published within tolerance of at.
+func (f *feeder) keyAt(at time.Time, tolerance time.Duration) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range f.keys {
+		if d := at.Sub(k); d > -tolerance && d < tolerance {
+			return true
+		}
+	}
+	return false
 }
 
 // fed is the media time fed to readers so far.

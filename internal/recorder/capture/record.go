@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -25,7 +26,7 @@ func (c *Channel) record() error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(c.ctx, streamURL(c.RTSPURL, c.ChannelID, token), c.ReadTimeout)
+	s, err := openSession(c.ctx, feedURL(c.FeedURL, c.ChannelID, token), c.ReadTimeout, c.Now)
 	if err != nil {
 		return err
 	}
@@ -76,28 +77,17 @@ const extendEvery = 10 * time.Second
 
 func (r *recording) loop(s *session) error {
 	for {
-		select {
-		case u := <-s.units:
-			if err := r.write(u); err != nil {
-				return err
-			}
-		case <-s.endedCh:
-			// What was queued before the end is still recorded.
-			for {
-				select {
-				case u := <-s.units:
-					if err := r.write(u); err != nil {
-						return err
-					}
-				default:
-					if s.endErr != nil {
-						return fmt.Errorf("rtsp: %w", s.endErr)
-					}
-					return ErrStreamEnded
-				}
-			}
-		case <-r.c.ctx.Done():
-			return nil
+		u, err := s.next()
+		switch {
+		case err != nil && r.c.ctx.Err() != nil:
+			return nil //nolint:nilerr // the channel closed: the read failed because of it
+		case errors.Is(err, io.EOF):
+			return ErrStreamEnded
+		case err != nil:
+			return fmt.Errorf("feed: %w", err)
+		}
+		if err := r.write(u); err != nil {
+			return err
 		}
 	}
 }
@@ -152,7 +142,7 @@ func (r *recording) writeVideo(u unit, key bool) error {
 		if !key {
 			return nil // a segment starts with a key frame
 		}
-		if err := r.prepare(u.pts); err != nil {
+		if err := r.prepare(u); err != nil {
 			return err
 		}
 	}
@@ -166,10 +156,15 @@ func (r *recording) writeVideo(u unit, key bool) error {
 	return nil
 }
 
-// prepare names the segment a key frame at pts would start: its wall
-// start and object key, and the local file the writer creates.
-func (r *recording) prepare(pts int64) error {
-	now := r.c.Now()
+// prepare names the segment the key frame u would start: its wall start
+// and object key, and the local file the writer creates. The stream's clock
+// is anchored to when mediagw received the key frame (on this node's
+// clock), or to now when the feed does not say.
+func (r *recording) prepare(u unit) error {
+	pts, now := u.pts, u.wall
+	if now.IsZero() {
+		now = r.c.Now()
+	}
 	start := r.anchorWall.Add(ticks(pts - r.anchorPTS))
 	if !r.anchored || absDuration(now.Sub(start)) > reanchorAfter {
 		r.anchored, r.anchorWall, r.anchorPTS = true, now, pts

@@ -1,189 +1,302 @@
 package capture
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph265"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
-	"github.com/pion/rtp"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
+	"github.com/sharpeyes/sharpeyes/internal/contract/unitfeed"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 )
 
-// unitQueue bounds the units between the RTSP reader and the writer: a few
-// seconds of video and audio, so a slow disk holds the reader back (TCP
-// back-pressure) rather than growing memory.
-const unitQueue = 512
+// feedBuffer is the read buffer of a feed: mediagw flushes a few times a
+// second, a fraction of a second of a stream at a time.
+const feedBuffer = 256 << 10
 
-// unit is one access unit (video, AAC) or one G.711 payload, copied out of
-// the RTSP client's buffers.
+// aacWait bounds, in 90 kHz ticks of video after the first unit, how long
+// opening waits for the first AAC unit (its config is in its ADTS header);
+// the session is then recorded without that track.
+const aacWait = 90000
+
+// describeUnits bounds the units opening holds while it waits for the AAC
+// config.
+const describeUnits = 512
+
+// unit is one access unit (video, AAC) or one G.711 payload, with its PTS
+// in its track's clock.
 type unit struct {
 	track *segment.Track
 	pts   int64
 	au    [][]byte
+	// wall is when mediagw received the unit, on the recorder's clock;
+	// zero if the feed does not say.
+	wall time.Time
 }
 
-// session is one RTSP read of a channel's live stream over TCP.
+// session is one read of a channel's live stream from mediagw's unit feed
+// (HTTP, package unitfeed). The recording loop reads it directly: no
+// goroutine of its own, no queue.
 type session struct {
-	client *gortsplib.Client
+	body   io.ReadCloser
+	feed   *unitfeed.Reader
 	tracks []*segment.Track
-	units  chan unit
-	stop   chan struct{}
-	// endedCh is closed when the client has ended, endErr saying why.
-	endedCh chan struct{}
-	endErr  error
+	// byFeed maps a feed track to the recorded track; nil: not recorded.
+	byFeed []*segment.Track
+	// pending are the units read while opening, handed out first.
+	pending []unitfeed.Unit
+	// base is the PTS of the session's first unit: every track's clock
+	// starts there.
+	base    int64
+	baseSet bool
+	annexB  h264.AnnexB
+	// offset maps mediagw's clock onto the recorder's (dated: known).
+	offset time.Duration
+	dated  bool
 }
 
-// streamURL is <base>/live/<channel>?token=…
-func streamURL(baseURL, channelID, token string) string {
-	return strings.TrimRight(baseURL, "/") + "/" + streampath.Live(channelID) + "?token=" + url.QueryEscape(token)
+// feedURL is <base>/feed/live/<channel>?token=…
+func feedURL(baseURL, channelID, token string) string {
+	return strings.TrimRight(baseURL, "/") + unitfeed.PathPrefix + streampath.Live(channelID) + "?token=" + url.QueryEscape(token)
 }
 
-// openSession connects, reads the description, picks the tracks and plays;
-// ctx ending breaks the opening off. The session's units arrive on units
-// until it ends (endedCh is closed, endErr says why).
-func openSession(ctx context.Context, rawURL string, timeout time.Duration) (*session, error) {
-	u, err := base.ParseURL(rawURL)
+// openSession asks mediagw for the feed and reads the header (and, for AAC,
+// the first AAC unit) to set up the tracks. ctx ending ends the session:
+// the next read fails. timeout bounds the answer and every read; now is the
+// recorder's clock, onto which the units' receive times are mapped.
+func openSession(ctx context.Context, rawURL string, timeout time.Duration, now func() time.Time) (*session, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		// Not wrapped: the parser's error quotes the URL, play token included,
 		// and this text goes to the log and the gap's detail.
-		return nil, errors.New("stream URL: not a valid rtsp:// URL (check recorder.rtsp_url)")
+		return nil, errors.New("stream URL: not a valid http(s) URL (check recorder.mediagw_url)")
 	}
-	tcp := gortsplib.ProtocolTCP
-	s := &session{
-		client: &gortsplib.Client{
-			Scheme: u.Scheme, Host: u.Host, Protocol: &tcp,
-			ReadTimeout: timeout, WriteTimeout: timeout,
-			UserAgent: "sharpeyes-recorder",
-		},
-		units:   make(chan unit, unitQueue),
-		stop:    make(chan struct{}),
-		endedCh: make(chan struct{}),
-	}
-	if err := s.client.Start(); err != nil {
-		return nil, fmt.Errorf("rtsp start: %w", err)
-	}
-	// A channel closed while a camera takes its time to answer does not
-	// wait for the read timeout.
-	stop := context.AfterFunc(ctx, s.client.Close)
-	err = s.play(u)
-	stop()
+	client := &http.Client{Transport: &http.Transport{
+		DialContext:           (&deadlineDialer{timeout: timeout}).DialContext,
+		ResponseHeaderTimeout: timeout,
+		TLSHandshakeTimeout:   timeout,
+		DisableKeepAlives:     true,
+		DisableCompression:    true,
+	}}
+	resp, err := client.Do(req)
 	if err != nil {
-		s.client.Close()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text quotes the URL, token included
+		}
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		return nil, fmt.Errorf("feed: mediagw answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	s := &session{body: resp.Body, feed: unitfeed.NewReader(resp.Body, feedBuffer)}
+	if err := s.describe(now); err != nil {
+		s.close()
 		return nil, err
 	}
-	go func() {
-		s.endErr = s.client.Wait()
-		close(s.endedCh)
-	}()
 	return s, nil
 }
 
-func (s *session) play(u *base.URL) error {
-	desc, _, err := s.client.Describe(u)
+// describe reads the header and sets up the tracks.
+func (s *session) describe(now func() time.Time) error {
+	h, err := s.feed.ReadHeader()
 	if err != nil {
-		return fmt.Errorf("rtsp describe: %w", err)
+		return fmt.Errorf("feed header: %w", err)
 	}
-	s.tracks, err = segment.NewTracks(desc)
-	if err != nil {
-		return fmt.Errorf("rtsp tracks: %w", err)
+	if !h.Now.IsZero() {
+		// mediagw flushes the header at once: the offset is off by the
+		// network's latency, not by a flush interval.
+		s.offset, s.dated = now().Sub(h.Now), true
 	}
-	for _, t := range s.tracks {
-		if _, err := s.client.Setup(desc.BaseURL, t.Media, 0, 0); err != nil {
-			return fmt.Errorf("rtsp setup: %w", err)
+	aac := -1
+	for i, c := range h.Tracks {
+		if c == unitfeed.CodecAAC {
+			aac = i
+			break
 		}
-		dec, err := newDecoder(t)
-		if err != nil {
+	}
+	var config *mpeg4audio.AudioSpecificConfig
+	if aac >= 0 {
+		if config, err = s.waitAAC(aac); err != nil {
 			return err
 		}
-		s.client.OnPacketRTP(t.Media, t.Format, func(pkt *rtp.Packet) {
-			pts, ok := s.client.PacketPTS(t.Media, pkt)
-			if !ok {
-				return
-			}
-			au, err := dec(pkt)
-			if err != nil || len(au) == 0 {
-				return // a fragment of a unit, or a broken packet the next key frame repairs
-			}
-			select {
-			case s.units <- unit{track: t, pts: pts, au: au}:
-			case <-s.stop:
-			}
-		})
 	}
-	if _, err := s.client.Play(nil); err != nil {
-		return fmt.Errorf("rtsp play: %w", err)
+	desc := &description.Session{}
+	medias := make([]*description.Media, len(h.Tracks))
+	for i, c := range h.Tracks {
+		var f format.Format
+		typ := description.MediaTypeAudio
+		switch c {
+		case unitfeed.CodecH264:
+			f, typ = &format.H264{PayloadTyp: 96, PacketizationMode: 1}, description.MediaTypeVideo
+		case unitfeed.CodecH265:
+			f, typ = &format.H265{PayloadTyp: 96}, description.MediaTypeVideo
+		case unitfeed.CodecG711A, unitfeed.CodecG711U:
+			f = &format.G711{PayloadTyp: 8, MULaw: c == unitfeed.CodecG711U, SampleRate: 8000, ChannelCount: 1}
+		case unitfeed.CodecAAC:
+			if i != aac || config == nil {
+				continue
+			}
+			f = &format.MPEG4Audio{PayloadTyp: 97, Config: config, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}
+		default:
+			continue
+		}
+		medias[i] = &description.Media{Type: typ, Formats: []format.Format{f}}
+		desc.Medias = append(desc.Medias, medias[i])
+	}
+	if s.tracks, err = segment.NewTracks(desc); err != nil {
+		return fmt.Errorf("feed tracks %v: %w", h.Tracks, err)
+	}
+	s.byFeed = make([]*segment.Track, len(h.Tracks))
+	for i, m := range medias {
+		for _, t := range s.tracks {
+			if m != nil && t.Media == m {
+				s.byFeed[i] = t
+			}
+		}
 	}
 	return nil
 }
 
-// close ends the session and waits for the client's goroutines.
-func (s *session) close() {
-	close(s.stop) // a callback blocked on a full queue returns
-	s.client.Close()
-	<-s.endedCh
-}
-
-// newDecoder returns the depacketizer of t; its units are copies.
-func newDecoder(t *segment.Track) (func(*rtp.Packet) ([][]byte, error), error) {
-	switch f := t.Format.(type) {
-	case *format.H264:
-		d, err := f.CreateDecoder()
+// waitAAC reads units until the first one of the AAC track, whose ADTS
+// header gives the config, for at most aacWait of video; the units read
+// are kept for the recording. A nil config: record without AAC.
+func (s *session) waitAAC(track int) (*mpeg4audio.AudioSpecificConfig, error) {
+	first, seen := int64(0), false
+	for len(s.pending) < describeUnits {
+		u, err := s.feed.ReadUnit()
 		if err != nil {
-			return nil, fmt.Errorf("h264 decoder: %w", err)
+			return nil, fmt.Errorf("feed: %w", err)
 		}
-		return func(p *rtp.Packet) ([][]byte, error) { return copied(d.Decode(p)) }, nil
-	case *format.H265:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, fmt.Errorf("h265 decoder: %w", err)
-		}
-		return func(p *rtp.Packet) ([][]byte, error) { return copied(d.Decode(p)) }, nil
-	case *format.G711:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, fmt.Errorf("g711 decoder: %w", err)
-		}
-		return func(p *rtp.Packet) ([][]byte, error) {
-			b, err := d.Decode(p)
-			if err != nil {
-				return nil, err
+		s.pending = append(s.pending, u)
+		if u.Track == track {
+			var pkts mpeg4audio.ADTSPackets
+			if err := pkts.Unmarshal(u.Payload); err != nil {
+				return nil, nil //nolint:nilerr // not ADTS: recorded without the track
 			}
-			return [][]byte{bytes.Clone(b)}, nil
-		}, nil
-	case *format.MPEG4Audio:
-		d, err := f.CreateDecoder()
-		if err != nil {
-			return nil, fmt.Errorf("aac decoder: %w", err)
+			return &mpeg4audio.AudioSpecificConfig{
+				Type: pkts[0].Type, SampleRate: pkts[0].SampleRate, ChannelConfig: pkts[0].ChannelConfig,
+			}, nil
 		}
-		return func(p *rtp.Packet) ([][]byte, error) { return copied(d.Decode(p)) }, nil
+		if !seen {
+			first, seen = u.PTS, true
+		} else if u.PTS-first > aacWait {
+			break
+		}
 	}
-	return nil, fmt.Errorf("no decoder for %s", t.Codec())
+	return nil, nil
 }
 
-// copied copies the units out of the packet's buffer, which the client reuses.
-func copied(au [][]byte, err error) ([][]byte, error) {
-	if err != nil {
-		if errors.Is(err, rtph264.ErrMorePacketsNeeded) || errors.Is(err, rtph265.ErrMorePacketsNeeded) ||
-			errors.Is(err, rtpmpeg4audio.ErrMorePacketsNeeded) {
-			return nil, nil
+// next returns the next unit to record. Units of tracks not recorded, and
+// units that do not parse (the next key frame repairs those), are skipped.
+// io.EOF: mediagw ended the stream.
+func (s *session) next() (unit, error) {
+	for {
+		var fu unitfeed.Unit
+		if len(s.pending) > 0 {
+			fu, s.pending = s.pending[0], s.pending[1:]
+		} else {
+			var err error
+			if fu, err = s.feed.ReadUnit(); err != nil {
+				return unit{}, err
+			}
 		}
+		if u, ok := s.convert(fu); ok {
+			return u, nil
+		}
+	}
+}
+
+// convert turns a feed unit into the writer's: NAL units for video, AAC
+// access units without their ADTS headers, the PTS in the track's clock.
+func (s *session) convert(fu unitfeed.Unit) (unit, bool) {
+	t := s.byFeed[fu.Track]
+	if t == nil {
+		return unit{}, false
+	}
+	if !s.baseSet {
+		s.base, s.baseSet = fu.PTS, true
+	}
+	rel := fu.PTS - s.base
+	u := unit{track: t, pts: rel}
+	if s.dated && !fu.Received.IsZero() {
+		u.wall = fu.Received.Add(s.offset)
+	}
+	switch t.Codec() {
+	case segment.CodecH264, segment.CodecH265:
+		// Annex-B start codes are the same in H.265.
+		if err := s.annexB.Unmarshal(fu.Payload); err != nil {
+			return unit{}, false
+		}
+		u.au = [][]byte(s.annexB)
+		s.annexB = nil // the writer may keep the slice
+	case segment.CodecAAC:
+		var pkts mpeg4audio.ADTSPackets
+		if err := pkts.Unmarshal(fu.Payload); err != nil {
+			return unit{}, false
+		}
+		u.au = make([][]byte, len(pkts))
+		for i, p := range pkts {
+			u.au[i] = p.AU
+		}
+		u.pts = scalePTS(rel, int64(t.TimeScale()))
+	default:
+		u.au = [][]byte{fu.Payload}
+		u.pts = scalePTS(rel, int64(t.TimeScale()))
+	}
+	return u, true
+}
+
+// scalePTS converts a 90 kHz time to a clock of rate Hz, rounding down.
+func scalePTS(pts90k, rate int64) int64 {
+	v := pts90k * rate
+	q := v / 90000
+	if v%90000 != 0 && v < 0 {
+		q--
+	}
+	return q
+}
+
+// close ends the session.
+func (s *session) close() { s.body.Close() }
+
+// deadlineDialer dials connections whose every read must complete within
+// timeout: a feed that delivers nothing for that long ends.
+type deadlineDialer struct {
+	timeout time.Duration
+	d       net.Dialer
+}
+
+func (d *deadlineDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.d.Timeout = d.timeout
+	c, err := d.d.DialContext(ctx, network, addr)
+	if err != nil {
 		return nil, err
 	}
-	out := make([][]byte, len(au))
-	for i, n := range au {
-		out[i] = bytes.Clone(n)
+	return &deadlineConn{Conn: c, timeout: d.timeout}, nil
+}
+
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *deadlineConn) Read(b []byte) (int, error) {
+	if err := c.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
 	}
-	return out, nil
+	return c.Conn.Read(b)
 }
