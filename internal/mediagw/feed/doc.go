@@ -4,9 +4,10 @@
 //
 // RTSP costs a TCP write per RTP packet at mediagw and a read and a wake-up
 // per packet at the recorder; a recorder needs no low latency, so the feed
-// buffers the units and flushes them a few times a second (FlushInterval,
-// or sooner when BufferSize bytes are waiting): a stream costs a few writes
-// a second. RTSP stays for video-wall decoders and third parties.
+// lets the units of a FlushInterval gather in its hub reader's queue, takes
+// them at once and flushes them (BufferSize bytes go out as soon as they
+// are buffered): a stream costs two wake-ups and a few writes a second.
+// RTSP stays for video-wall decoders and third parties.
 //
 // A feed is GET /feed/<path>?token=<play token>. Each request gets a hub
 // reader of its own from Source.Read (token check, on-demand start, wait

@@ -82,7 +82,7 @@ func TestRoundTrip(t *testing.T) {
 	src := newSource(h)
 	now := received.Add(time.Hour)
 	s, base := startServer(t, src, func(s *feed.Server) {
-		s.FlushInterval = time.Hour
+		s.FlushInterval = 20 * time.Millisecond
 		s.Now = func() time.Time { return now }
 	})
 
@@ -163,9 +163,9 @@ func TestFlushInterval(t *testing.T) {
 	}
 }
 
-// TestBufferFull: a full buffer is written without waiting for the timer
-// (an hour here): the first unit of the cached GOP reaches the client while
-// the stream still runs, with no flush but the header's.
+// TestBufferFull: the units an interval gathered go out even when they
+// are several times the buffer (each full buffer is written as it fills),
+// whole and in order, with a single flush after them.
 //
 // The buffer is larger than the HTTP server's own (4 KiB): a chunk that
 // size would leave its last bytes there, and Go's client returns no byte
@@ -175,17 +175,20 @@ func TestBufferFull(t *testing.T) {
 	// The second GOP's first 20 frames: a few times the buffer.
 	_, all, split := playUpTo(t, h, "live/full", 2, 45)
 	s, base := startServer(t, newSource(h), func(s *feed.Server) {
-		s.FlushInterval = time.Hour
+		s.FlushInterval = 20 * time.Millisecond
 		s.BufferSize = 16 << 10
 	})
 	c := openFeed(t, http.DefaultClient, feedURL(base, "live/full", testToken))
-	u, err := c.readUnit(t, s.WriteTimeout)
-	if err != nil {
-		t.Fatal(err)
+	start := lastKey(all[:split])
+	for i, w := range all[start:split] {
+		u, err := c.readUnit(t, s.FlushInterval+s.WriteTimeout)
+		if err != nil {
+			t.Fatalf("unit %d: %v", i, err)
+		}
+		sameUnit(t, i, c.header.Tracks, u, w)
 	}
-	sameUnit(t, 0, c.header.Tracks, u, all[lastKey(all[:split])])
-	if ss := s.Sessions(); len(ss) != 1 || ss[0].Flushes != 1 || ss[0].Bytes < uint64(s.BufferSize) {
-		t.Fatalf("sessions %+v: want the header's flush only and at least a buffer written", ss)
+	if ss := s.Sessions(); len(ss) != 1 || ss[0].Flushes > 2 || ss[0].Bytes < uint64(2*s.BufferSize) {
+		t.Fatalf("sessions %+v: want the header's flush and one more, after several buffers", ss)
 	}
 }
 

@@ -30,12 +30,16 @@ type Server struct {
 	// Signer reads the subject of a feed's play token for Sessions and the
 	// logs (the Source has checked the token); nil leaves it empty.
 	Signer *playtoken.Signer
-	// FlushInterval is the longest a unit waits in the buffer: a flush
-	// comes this long after the first unit written since the last one.
-	// 0 means DefaultFlushInterval.
+	// FlushInterval is the longest a unit waits: the units that arrive
+	// within this long of the first one after a flush are taken from the
+	// reader's queue together and flushed. It must be short enough for the
+	// queue (hub.Hub.ReaderQueue units) to hold them. 0 means
+	// DefaultFlushInterval.
 	FlushInterval time.Duration
 	// BufferSize is the buffer of a feed in bytes; a full buffer is written
-	// at once. 0 means DefaultBufferSize.
+	// at once, before the flush. Keep it above the HTTP server's own 4 KiB
+	// (Go's client returns no byte of a chunk before it has all of it).
+	// 0 means DefaultBufferSize.
 	BufferSize int
 	// WriteTimeout bounds every write to the client (the HTTP server has no
 	// write timeout of its own: a feed lasts as long as its stream); a

@@ -104,12 +104,14 @@ func (sess *session) serve(w http.ResponseWriter, reader *hub.Reader) error {
 		return err
 	}
 
-	// The timer runs only while units wait: armed by the first unit
-	// written after a flush, disarmed by the flush it triggers.
+	// One wake-up for the first unit after a flush, one when the flush
+	// interval has passed, and then every unit the reader's queue gathered
+	// meanwhile at once: waking for each unit (a few dozen a second a
+	// stream) cost more than the writes. The queue (hub.Hub.ReaderQueue,
+	// 512 units) holds an interval's units many times over.
 	timer := time.NewTimer(s.FlushInterval)
 	timer.Stop()
 	defer timer.Stop()
-	pending := false
 	units := reader.Units()
 	for {
 		select {
@@ -117,31 +119,53 @@ func (sess *session) serve(w http.ResponseWriter, reader *hub.Reader) error {
 			if !ok {
 				return sess.readerEnd(fw, out, reader.Err())
 			}
-			i, known := sess.index[u.Codec]
-			if !known || len(u.Payload) > unitfeed.MaxUnit {
-				sess.skipped.Add(1)
-				continue
-			}
-			err := fw.WriteUnit(unitfeed.Unit{
-				Track: i, Key: u.Keyframe, PTS: u.PTS, DTS: u.DTS, Received: u.Received, Payload: u.Payload,
-			})
-			if err != nil {
-				return sess.writeErr(err)
-			}
-			sess.units.Add(1)
-			if !pending {
-				pending = true
-				timer.Reset(s.FlushInterval)
-			}
-		case <-timer.C:
-			pending = false
-			if err := sess.flush(fw, out); err != nil {
+			if err := sess.write(fw, u); err != nil {
 				return err
 			}
 		case <-sess.ctx.Done():
 			return sess.cause()
 		}
+		timer.Reset(s.FlushInterval)
+		select {
+		case <-timer.C:
+		case <-sess.ctx.Done():
+			return sess.cause()
+		}
+		for drained := false; !drained; {
+			select {
+			case u, ok := <-units:
+				if !ok {
+					return sess.readerEnd(fw, out, reader.Err())
+				}
+				if err := sess.write(fw, u); err != nil {
+					return err
+				}
+			default:
+				drained = true
+			}
+		}
+		if err := sess.flush(fw, out); err != nil {
+			return err
+		}
 	}
+}
+
+// write puts one unit into the feed's buffer (which writes itself out when
+// full); units of a track the header does not list are skipped.
+func (sess *session) write(fw *unitfeed.Writer, u hub.Unit) error {
+	i, known := sess.index[u.Codec]
+	if !known || len(u.Payload) > unitfeed.MaxUnit {
+		sess.skipped.Add(1)
+		return nil
+	}
+	err := fw.WriteUnit(unitfeed.Unit{
+		Track: i, Key: u.Keyframe, PTS: u.PTS, DTS: u.DTS, Received: u.Received, Payload: u.Payload,
+	})
+	if err != nil {
+		return sess.writeErr(err)
+	}
+	sess.units.Add(1)
+	return nil
 }
 
 // readerEnd ends the feed when the hub closed the reader's queue: its
