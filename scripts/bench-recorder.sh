@@ -11,6 +11,7 @@
 #   STREAMS="16 50 100"  SCALE="100 150 200 300 400 500"  WARMUP=30s  WINDOW=60s  SCALE_WINDOW=3m
 #   MEDIAMTX=/path/to/mediamtx   use this binary instead of building v1.20.0
 #   SKIP_SCALE=1 / SKIP_COMPARE=1, RESULTS=file.jsonl (one JSON line per run), KEEP=1
+#   SHARED_UDP=1   cameras send to mediagw's one shared RTP port instead of a port each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 streams=${STREAMS:-"16 50 100"}
@@ -69,6 +70,7 @@ fi
 common=(-bin "$bin" -cache "$cache" -warmup "$warmup")
 [ -n "$results" ] && common+=(-results "$results")
 [ -n "${KEEP:-}" ] && common+=(-keep)
+[ -n "${SHARED_UDP:-}" ] && common+=(-shared-udp)
 echo "bench-recorder: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -z "${SKIP_COMPARE:-}" ]; then
 	"$bin/recbench" -mode compare -mediamtx "$mtx" -streams "${streams// /,}" -window "$window" "${common[@]}"

@@ -47,12 +47,14 @@ type usage struct {
 
 // result is one run's figures.
 type result struct {
-	Mode    string    `json:"mode"`
-	Streams int       `json:"streams"`
-	At      time.Time `json:"at"`
-	Window  float64   `json:"window_s"`
-	Load1   [2]float64
-	Procs   []usage `json:"procs"`
+	Mode    string `json:"mode"`
+	Streams int    `json:"streams"`
+	// SharedUDP: the cameras sent to mediagw's one shared RTP port.
+	SharedUDP bool      `json:"shared_udp"`
+	At        time.Time `json:"at"`
+	Window    float64   `json:"window_s"`
+	Load1     [2]float64
+	Procs     []usage `json:"procs"`
 	// Ours: mediagw + recorder, in percent of one core per stream.
 	OursPerStream float64 `json:"ours_cpu_pct_per_stream"`
 	// Mediamtx: mediamtx alone, per stream.
@@ -149,31 +151,36 @@ func runOne(ctx context.Context, log *slog.Logger, o *options, clip *recbench.Cl
 	if err != nil {
 		return nil, err
 	}
-	udp, err := freePorts("udp", 2)
+	udp, err := freePorts("udp", 3)
 	if err != nil {
 		return nil, err
 	}
 	sipHTTP, gwHTTP, gwRTSP, recHTTP, mtxRTSP, mtxAPI := tcp[0], tcp[1], tcp[2], tcp[3], tcp[4], tcp[5]
 	sipPort, gwICE := udp[0], udp[1]
+	// Each camera sends to a port of its own, or all to one shared port.
+	rtpShared, sharedUDP := "", false
+	if o.sharedUDP {
+		rtpShared, sharedUDP = fmt.Sprintf("127.0.0.1:%d", udp[2]), true
+	}
 	cfgs := map[string]string{
 		"sipserver": fmt.Sprintf(`log: {level: warn}
 database: {url: %q, max_conns: 10}
 http: {listen: "127.0.0.1:%d"}
 service_token: %q
 sip: {listen: "127.0.0.1:%d", password: %q, rate_limit: 100000, rate_burst: 100000}
-sessions: {mediagw_url: "http://127.0.0.1:%d"}
-`, dbURL, sipHTTP, serviceToken, sipPort, sipPassword, gwHTTP),
+sessions: {mediagw_url: "http://127.0.0.1:%d", shared_udp: %t}
+`, dbURL, sipHTTP, serviceToken, sipPort, sipPassword, gwHTTP, sharedUDP),
 		"mediagw": fmt.Sprintf(`log: {level: warn}
 http: {listen: "127.0.0.1:%d"}
 service_token: %q
 play_token_secret: %q
 advertise_ip: 127.0.0.1
-rtp: {udp_listen: "", port_min: %d, port_max: %d}
+rtp: {udp_listen: %q, port_min: %d, port_max: %d}
 webrtc: {ice_udp_listen: "127.0.0.1:%d", ice_hosts: [127.0.0.1]}
 rtsp: {listen: "127.0.0.1:%d"}
 on_demand: {sipserver_url: "http://127.0.0.1:%d"}
 audit: {console_url: "", fail_closed: false}
-`, gwHTTP, serviceToken, playSecret, rtpPortMin, rtpPortMax, gwICE, gwRTSP, sipHTTP),
+`, gwHTTP, serviceToken, playSecret, rtpShared, rtpPortMin, rtpPortMax, gwICE, gwRTSP, sipHTTP),
 		"recorder": fmt.Sprintf(`log: {level: warn}
 database: {url: %q, max_conns: 10}
 http: {listen: "127.0.0.1:%d"}
@@ -284,7 +291,7 @@ storage: {kind: dir, dir: %q}
 		named["mediamtx"] = mtx.pid()
 		order = append(order, "mediamtx")
 	}
-	r := &result{Mode: o.mode, Streams: n}
+	r := &result{Mode: o.mode, Streams: n, SharedUDP: o.sharedUDP}
 	before, err := snapshot(ctx, named, gwHTTP, recHTTP, mtxAPI, mtx != nil)
 	if err != nil {
 		return nil, err
