@@ -59,7 +59,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("unit %d: %+v, want %+v", i, u, want)
 		}
 	}
-	if _, err := r.ReadUnit(); err != io.EOF {
+	if _, err := r.ReadUnit(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the last unit: %v, want io.EOF", err)
 	}
 }

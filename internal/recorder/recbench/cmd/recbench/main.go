@@ -64,7 +64,8 @@ func run(log *slog.Logger, args []string) error {
 	fs.StringVar(&o.work, "work", "", "work directory (default: a new temporary one, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (recordings, logs)")
 	fs.BoolVar(&o.mtxTCP, "mediamtx-tcp", false, "publish to mediamtx over TCP instead of UDP")
-	fs.BoolVar(&o.sharedUDP, "shared-udp", false, "cameras send to mediagw's one shared RTP port (as mediamtx's publishers share its UDP port) instead of a port each")
+	fs.BoolVar(&o.sharedUDP, "shared-udp", false,
+		"cameras send to mediagw's one shared RTP port (as mediamtx's publishers share its UDP port) instead of a port each")
 	fs.StringVar(&o.clip.Size, "size", o.clip.Size, "clip size WxH")
 	fs.IntVar(&o.clip.Bitrate, "bitrate", o.clip.Bitrate, "clip video bitrate, bit/s")
 	fs.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary (clip generation)")
