@@ -113,13 +113,17 @@ func (sess *session) serve(w http.ResponseWriter, reader *hub.Reader) error {
 	timer.Stop()
 	defer timer.Stop()
 	units := reader.Units()
+	// take writes a unit from the queue; the queue's end ends the feed.
+	take := func(u hub.Unit, ok bool) error {
+		if !ok {
+			return sess.readerEnd(fw, out, reader.Err())
+		}
+		return sess.write(fw, u)
+	}
 	for {
 		select {
 		case u, ok := <-units:
-			if !ok {
-				return sess.readerEnd(fw, out, reader.Err())
-			}
-			if err := sess.write(fw, u); err != nil {
+			if err := take(u, ok); err != nil {
 				return err
 			}
 		case <-sess.ctx.Done():
@@ -134,10 +138,7 @@ func (sess *session) serve(w http.ResponseWriter, reader *hub.Reader) error {
 		for drained := false; !drained; {
 			select {
 			case u, ok := <-units:
-				if !ok {
-					return sess.readerEnd(fw, out, reader.Err())
-				}
-				if err := sess.write(fw, u); err != nil {
+				if err := take(u, ok); err != nil {
 					return err
 				}
 			default:
