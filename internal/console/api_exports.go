@@ -121,8 +121,9 @@ func (a *API) createExport(w http.ResponseWriter, r *http.Request, sess *auth.Se
 // maxExportList bounds GET /exports.
 const maxExportList = 500
 
-// listExports answers the caller's own jobs, newest first; an admin's
-// all=1 answers everyone's. The owner is selected in SQL.
+// listExports answers the caller's own jobs on channels the caller may
+// download from now, newest first; an admin's all=1 answers everyone's.
+// Owner and grants are selected in SQL.
 func (a *API) listExports(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	q := r.URL.Query()
 	owner := sess.User.Username
@@ -146,7 +147,9 @@ func (a *API) listExports(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 		}
 		limit = n
 	}
-	jobs, err := exportdb.New(a.Store.Store).List(r.Context(), exportdb.ListQuery{Owner: owner, Limit: limit})
+	jobs, err := exportdb.New(a.Store.Store).List(r.Context(), exportdb.ListQuery{
+		Owner: owner, Granted: a.scope(sess, catalogview.RightDownload), Limit: limit,
+	})
 	if err != nil {
 		return err
 	}

@@ -493,6 +493,16 @@ func TestExports(t *testing.T) {
 	vera := tm.grantOnly(tm.root, "vera", "dept-v", deviceA, "live", "playback", "download")
 	veras := tm.doneExport(node, "vera", channelA1, []byte("vera's file"))
 	mustStatus(t, "vera's file", vera.do(http.MethodGet, "/api/v1/exports/"+veras+"/file", nil), http.StatusOK, "")
+	veraList := func() exportList {
+		var l exportList
+		r := vera.do(http.MethodGet, "/api/v1/exports", nil)
+		mustStatus(t, "vera's list", r, http.StatusOK, "")
+		r.json(t, &l)
+		return l
+	}
+	if l := veraList(); l.Total != 1 || l.Items[0].ID != veras {
+		t.Fatalf("vera's list %+v, want her export", l)
+	}
 	var grants struct {
 		Items []struct {
 			ID int64 `json:"id"`
@@ -502,6 +512,9 @@ func TestExports(t *testing.T) {
 	mustStatus(t, "revoke", tm.root.do(http.MethodDelete, "/api/v1/grants/"+strconv.FormatInt(grants.Items[0].ID, 10), nil), http.StatusNoContent, "")
 	tm.grantOnly(tm.root, "vic", "dept-v", deviceA, "live", "playback")
 	mustStatus(t, "vera's job, revoked", vera.do(http.MethodGet, "/api/v1/exports/"+veras, nil), http.StatusForbidden, "forbidden")
+	if l := veraList(); l.Total != 0 {
+		t.Fatalf("vera's list after the revoke %+v, want it empty: the grant is checked in SQL", l)
+	}
 	mustStatus(t, "vera's file, revoked", vera.do(http.MethodGet, "/api/v1/exports/"+veras+"/file", nil), http.StatusForbidden, "forbidden")
 	mustStatus(t, "vera exports, revoked", vera.do(http.MethodPost, "/api/v1/exports", exportBody(channelA1, time.Hour, 2*time.Hour, "")),
 		http.StatusForbidden, "forbidden")

@@ -12,6 +12,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
 )
 
@@ -70,7 +71,7 @@ func TestAuditFailsClosed(t *testing.T) {
 	for _, id := range made {
 		tm.sip.waitCall(t, "DELETE /internal/v1/sessions/"+id)
 	}
-	jobs, err := exportdb.New(tm.st.Store).List(t.Context(), exportdb.ListQuery{Owner: "olga"})
+	jobs, err := exportdb.New(tm.st.Store).List(t.Context(), exportdb.ListQuery{Owner: "olga", Granted: catalogview.Everything()})
 	if err != nil || len(jobs) != 2 || jobs[0].State != recorderapi.StateExpired {
 		t.Fatalf("olga's jobs after an unaudited export %+v: %v", jobs, err)
 	}

@@ -109,3 +109,14 @@ func (s Scope) devices(c *store.Conds) {
 			` OR id IN (%[2]s))`,
 		args, "SELECT device_id FROM ("+channelSet(args, "channels", false)+") sc"))
 }
+
+// FilterChannels adds to c the condition "column (a channel ID) is in s":
+// nothing for Everything. Tables that name a channel outside the catalog
+// (exports, recordings) are filtered by it in SQL like the catalog's own
+// reads.
+func (s Scope) FilterChannels(c *store.Conds, column string) {
+	if s.all {
+		return
+	}
+	c.Where = append(c.Where, column+" IN (SELECT sc.id FROM ("+channelSet(s.args(c), "channels", true)+") sc)")
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 )
@@ -82,11 +83,11 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("finish twice: %v", err)
 	}
 
-	mine, err := db.List(ctx, exportdb.ListQuery{Owner: "alice"})
+	mine, err := db.List(ctx, exportdb.ListQuery{Owner: "alice", Granted: catalogview.Everything()})
 	if err != nil || len(mine) != 1 || mine[0].ID != a.ID || mine[0].State != recorderapi.StateDone || mine[0].Bytes != 99 {
 		t.Fatalf("alice's %+v %v", mine, err)
 	}
-	all, err := db.List(ctx, exportdb.ListQuery{})
+	all, err := db.List(ctx, exportdb.ListQuery{Granted: catalogview.Everything()})
 	if err != nil || len(all) != 2 || all[0].ID != b.ID {
 		t.Fatalf("all, newest first: %+v %v", all, err)
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 )
 
 // This file is the reader side: the console calls these (and so may the
@@ -26,6 +29,9 @@ func (db *DB) Job(ctx context.Context, id string) (Job, error) {
 type ListQuery struct {
 	// Owner selects one user's jobs; "" lists everyone's (admins only).
 	Owner string
+	// Granted keeps the jobs on channels the scope sees (the console: the
+	// caller's download slice now, so a right revoked since hides the job).
+	Granted catalogview.Scope
 	// Limit bounds the answer (default and at most 500).
 	Limit int
 }
@@ -38,12 +44,16 @@ func (db *DB) List(ctx context.Context, q ListQuery) ([]Job, error) {
 	if q.Limit <= 0 || q.Limit > maxList {
 		q.Limit = maxList
 	}
-	if q.Owner != "" {
-		return db.jobs(ctx, "list exports of "+q.Owner, `SELECT `+jobColumns+` FROM exports
-WHERE owner = $1 ORDER BY created_at DESC, id LIMIT $2`, q.Owner, q.Limit)
+	var c store.Conds
+	c.Eq("owner", q.Owner)
+	q.Granted.FilterChannels(&c, "channel_id")
+	where := ""
+	if len(c.Where) > 0 {
+		where = " WHERE " + strings.Join(c.Where, " AND ")
 	}
-	return db.jobs(ctx, "list exports", `SELECT `+jobColumns+` FROM exports
-ORDER BY created_at DESC, id LIMIT $1`, q.Limit)
+	c.Args = append(c.Args, q.Limit)
+	return db.jobs(ctx, "list exports", `SELECT `+jobColumns+` FROM exports`+where+
+		` ORDER BY created_at DESC, id LIMIT $`+strconv.Itoa(len(c.Args)), c.Args...)
 }
 
 // NodeURL returns the internal URL (recorder_nodes.url) of node: where the
