@@ -90,7 +90,7 @@ func TestRecords(t *testing.T) {
 					continue
 				}
 				prev := segs[i-1]
-				if !s.Start.Before(gap.Start) && prev.End.Before(gap.End) {
+				if !s.Start.Before(gap.Start) && !prev.End.After(gap.Start) {
 					// The first segment after the gap starts where the gap ends.
 					if !prev.End.Equal(gap.Start) || !s.Start.Equal(gap.End) {
 						t.Errorf("gap %v–%v between %v and %v", gap.Start, gap.End, prev.End, s.Start)

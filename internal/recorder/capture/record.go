@@ -171,6 +171,15 @@ func (r *recording) prepare(u unit) error {
 		start = now
 	}
 	start = start.Truncate(time.Millisecond) // the key's precision
+	// A stream that starts again at once can date its first key frame a
+	// few milliseconds before the end of the last frame recorded (whose
+	// length was the frame rate's guess): the timeline does not go back.
+	if last := r.c.lastEnd; r.segments == 0 && start.Before(last) {
+		next := last.Add(time.Millisecond - 1).Truncate(time.Millisecond)
+		r.anchorWall = r.anchorWall.Add(next.Sub(start))
+		r.c.Log.Debug("session start moved to the end of the last recording", "by", next.Sub(start))
+		start = next
+	}
 	key := ObjectKey(r.c.ChannelID, start)
 	path, err := r.c.Store.WritePath(key)
 	if err != nil {
