@@ -11,8 +11,8 @@ var (
 	ErrStorage = errors.New("storage failed")
 	// ErrStreamEnded is a session that mediagw ended without an error.
 	ErrStreamEnded = errors.New("stream ended")
-	// ErrNoData is a session that delivered no video for ReadTimeout.
-	ErrNoData = errors.New("no video received")
+	// ErrNoData is a session that delivered nothing for ReadTimeout.
+	ErrNoData = errors.New("no media received")
 )
 
 // storageError marks err as a storage failure (errors.Is(err, ErrStorage))

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -64,6 +65,8 @@ type session struct {
 	// offset maps mediagw's clock onto the recorder's (dated: known).
 	offset time.Duration
 	dated  bool
+	// timeout is how long a read may wait (ErrNoData after it).
+	timeout time.Duration
 }
 
 // feedURL is <base>/feed/live/<channel>?token=…
@@ -102,7 +105,7 @@ func openSession(ctx context.Context, rawURL string, timeout time.Duration, now 
 		resp.Body.Close()
 		return nil, fmt.Errorf("feed: mediagw answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
-	s := &session{body: resp.Body, feed: unitfeed.NewReader(resp.Body, feedBuffer)}
+	s := &session{body: resp.Body, feed: unitfeed.NewReader(resp.Body, feedBuffer), timeout: timeout}
 	if err := s.describe(now); err != nil {
 		s.close()
 		return nil, err
@@ -211,6 +214,10 @@ func (s *session) next() (unit, error) {
 		} else {
 			var err error
 			if fu, err = s.feed.ReadUnit(); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					// The gap's detail says what happened, not "i/o timeout".
+					return unit{}, fmt.Errorf("%w for %s", ErrNoData, s.timeout)
+				}
 				return unit{}, err
 			}
 		}
