@@ -41,6 +41,12 @@ type RTP struct {
 	// ReorderPackets and ReorderDelay bound the reorder buffer; 0 picks the defaults (64 packets, 50 ms).
 	ReorderPackets int      `yaml:"reorder_packets"`
 	ReorderDelay   Duration `yaml:"reorder_delay"`
+	// UDPPollInterval is how often the UDP ports are read, in batches: the
+	// most a datagram waits in its socket; 0 picks the default (5 ms).
+	UDPPollInterval Duration `yaml:"udp_poll_interval"`
+	// UDPReaders is the number of goroutines reading the UDP ports (and of
+	// sockets sharing udp_listen on Linux); 0 means one per core.
+	UDPReaders int `yaml:"udp_readers"`
 }
 
 // WebRTC configures the WHEP output.
@@ -310,6 +316,8 @@ func (c *Mediagw) Validate() error {
 		{"rtp.reconnect_grace", c.RTP.ReconnectGrace >= 0},
 		{"rtp.reorder_packets", c.RTP.ReorderPackets >= 0 && c.RTP.ReorderPackets <= 4096},
 		{"rtp.reorder_delay", c.RTP.ReorderDelay >= 0 && c.RTP.ReorderDelay <= Duration(2*time.Second)},
+		{"rtp.udp_poll_interval", c.RTP.UDPPollInterval >= 0 && c.RTP.UDPPollInterval <= Duration(100*time.Millisecond)},
+		{"rtp.udp_readers", c.RTP.UDPReaders >= 0 && c.RTP.UDPReaders <= 256},
 		{"hls.idle_timeout", c.HLS.IdleTimeout > 0},
 		{"hls.segment_count", c.HLS.SegmentCount >= 3},
 		{"hls.segment_duration", c.HLS.SegmentDuration > 0},

@@ -78,6 +78,9 @@ type Gateway struct {
 	ListenIP string
 	// Mux is the shared UDP port; nil disables shared receivers.
 	Mux *ingest.UDPMux
+	// UDPPoller reads the per-stream UDP ports; nil gives each port a
+	// poller of its own.
+	UDPPoller *ingest.UDPPoller
 	// Ports hands out per-stream ports.
 	Ports *ingest.PortAllocator
 	// RTPTimeout, ConnectTimeout, ReconnectGrace, ReorderPackets and
@@ -380,7 +383,7 @@ func (g *Gateway) startTransport(r *receiver) error {
 		r.port = g.Mux.Addr().Port
 		r.closer = func() { g.Mux.Unregister(r.rcv) }
 	case r.transport == mediaapi.TransportUDP:
-		u := &ingest.UDPPort{Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP}
+		u := &ingest.UDPPort{Receiver: r.rcv, Ports: g.Ports, IP: g.ListenIP, Poller: g.UDPPoller}
 		if err := u.Initialize(); err != nil {
 			return fail(err)
 		}

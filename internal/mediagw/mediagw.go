@@ -89,9 +89,16 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 	defer h.Close()
 	gw.Hub = h
 
+	// One poller reads every UDP port, shared and per-stream.
+	poller := &ingest.UDPPoller{Interval: cfg.RTP.UDPPollInterval.Std(), Shards: cfg.RTP.UDPReaders}
+	if err := poller.Initialize(); err != nil {
+		return err
+	}
+	defer poller.Close()
+	gw.UDPPoller = poller
 	var mux *ingest.UDPMux
 	if cfg.RTP.UDPListen != "" {
-		mux = &ingest.UDPMux{Address: cfg.RTP.UDPListen, Log: log}
+		mux = &ingest.UDPMux{Address: cfg.RTP.UDPListen, Poller: poller, Log: log}
 		if err := mux.Initialize(); err != nil {
 			return err
 		}

@@ -31,6 +31,9 @@ var (
 	// ErrNoSink is returned by Receiver.Initialize without a Sink.
 	ErrNoSink = errors.New("ingest: no sink")
 
+	// ErrInvalidConfig is returned by Initialize for a negative setting.
+	ErrInvalidConfig = errors.New("ingest: invalid configuration")
+
 	// ErrNotRTP counts datagrams that are not RTP version 2 packets.
 	ErrNotRTP = errors.New("ingest: not an RTP packet")
 )

@@ -2,10 +2,11 @@ package ingest
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,13 +35,26 @@ const (
 // source it latched onto), so a known SSRC sent from elsewhere is dropped
 // there.
 // A Receiver is unregistered when it ends; closing the mux ends all of them.
+//
+// On Linux the port is a group of SO_REUSEPORT sockets, one per poller
+// shard: the kernel spreads the senders over them by address and keeps each
+// sender on one socket, so the streams are read on every core and each
+// stream's packets stay in order.
 type UDPMux struct {
 	// Address is the UDP address to listen on, e.g. ":5004".
 	Address string
+	// Poller reads the sockets; nil means a poller of the mux's own.
+	Poller *UDPPoller
+	// Sockets is the number of sockets sharing the port (Linux only); 0
+	// means one per poller shard.
+	Sockets int
 	// Log receives transport events; nil means slog.Default().
 	Log *slog.Logger
 
-	conn      *net.UDPConn
+	socks     []*udpSocket
+	entries   []*udpEntry
+	poller    *UDPPoller
+	own       bool
 	log       *slog.Logger
 	mu        sync.RWMutex
 	receivers map[uint32]*Receiver
@@ -49,8 +63,6 @@ type UDPMux struct {
 	wg        sync.WaitGroup
 
 	packets, unknown, invalid atomic.Uint64
-
-	warns warnLimiter // used by run only
 }
 
 // Initialize opens the port and starts reading.
@@ -59,29 +71,80 @@ func (m *UDPMux) Initialize() error {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	addr, err := net.ResolveUDPAddr("udp", m.Address)
-	if err != nil {
+	if m.Sockets < 0 {
+		return fmt.Errorf("udp mux %s: %w: sockets %d", m.Address, ErrInvalidConfig, m.Sockets)
+	}
+	m.poller = m.Poller
+	if m.poller == nil {
+		m.poller, m.own = &UDPPoller{}, true
+		if err := m.poller.Initialize(); err != nil {
+			return fmt.Errorf("udp mux %s: %w", m.Address, err)
+		}
+	}
+	n := m.Sockets
+	if n == 0 {
+		n = len(m.poller.shards)
+	}
+	if err := m.listen(n); err != nil {
+		m.release()
 		return fmt.Errorf("udp mux %s: %w", m.Address, err)
 	}
-	m.conn, err = net.ListenUDP("udp", addr)
-	if err != nil {
-		return fmt.Errorf("udp mux %s: %w", m.Address, err)
-	}
-	// Every stream's bursts (a keyframe is dozens of packets) share this
-	// socket: a large buffer rides them out (the kernel caps it at
-	// net.core.rmem_max).
-	_ = m.conn.SetReadBuffer(muxReadBuffer)
-	m.log = m.log.With("listen", m.conn.LocalAddr().String())
+	m.log = m.log.With("listen", m.Addr().String())
 	m.receivers = make(map[uint32]*Receiver)
 	m.closing = make(chan struct{})
-	m.wg.Add(1)
-	go m.run()
+	for i, sock := range m.socks {
+		e, err := m.poller.add(sock, &muxSink{m: m, socket: i})
+		if err != nil {
+			m.release()
+			return fmt.Errorf("udp mux %s: %w", m.Address, err)
+		}
+		m.entries = append(m.entries, e)
+	}
 	return nil
+}
+
+// listen binds n sockets to the port (one where SO_REUSEPORT is not
+// available); the first one picks the port when Address gives none. Every
+// stream's bursts (a key frame is dozens of packets) share these sockets: a
+// large buffer rides them out.
+func (m *UDPMux) listen(n int) error {
+	if !reusePortSupported {
+		n = 1
+	}
+	addr := m.Address
+	for i := range n {
+		sock, err := listenUDP(addr, n > 1, muxReadBuffer)
+		if err != nil {
+			return err
+		}
+		m.socks = append(m.socks, sock)
+		if i == 0 {
+			host, _, err := net.SplitHostPort(m.Address)
+			if err != nil {
+				return err
+			}
+			addr = net.JoinHostPort(host, strconv.Itoa(int(sock.localAddr().Port())))
+		}
+	}
+	return nil
+}
+
+// release stops reading and closes the sockets.
+func (m *UDPMux) release() {
+	for _, e := range m.entries {
+		m.poller.remove(e)
+	}
+	if m.own {
+		m.poller.Close()
+	}
+	for _, sock := range m.socks {
+		sock.close()
+	}
 }
 
 // Addr returns the address the mux listens on.
 func (m *UDPMux) Addr() *net.UDPAddr {
-	return m.conn.LocalAddr().(*net.UDPAddr)
+	return net.UDPAddrFromAddrPort(m.socks[0].localAddr())
 }
 
 // Close stops reading and ends every registered Receiver with
@@ -89,12 +152,12 @@ func (m *UDPMux) Addr() *net.UDPAddr {
 func (m *UDPMux) Close() {
 	m.closeOnce.Do(func() {
 		close(m.closing)
-		m.conn.Close()
+		m.release()
 		m.wg.Wait()
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		for ssrc, r := range m.receivers {
-			r.end(fmt.Errorf("udp mux %s: %w", m.conn.LocalAddr(), ErrTransportClosed))
+			r.end(fmt.Errorf("udp mux %s: %w", m.Addr(), ErrTransportClosed))
 			delete(m.receivers, ssrc)
 		}
 	})
@@ -165,37 +228,37 @@ func (m *UDPMux) Stats() MuxStats {
 	return MuxStats{Packets: m.packets.Load(), UnknownSSRC: m.unknown.Load(), Invalid: m.invalid.Load()}
 }
 
-func (m *UDPMux) run() {
-	defer m.wg.Done()
-	buf := make([]byte, maxDatagram)
-	for {
-		n, from, err := m.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				m.log.Error("udp mux read failed", "error", err)
-			}
-			return
+// muxSink routes one socket's datagrams by SSRC.
+type muxSink struct {
+	m      *UDPMux
+	socket int
+	warns  warnLimiter // a shard reads one socket at a time
+}
+
+func (s *muxSink) datagram(pkt []byte, from netip.AddrPort) {
+	m := s.m
+	if len(pkt) < 12 || pkt[0]>>6 != 2 {
+		m.invalid.Add(1)
+		if s.warns.due(time.Now()) {
+			s.warns.warn(m.log, "dropping non-RTP datagrams", "remote", from.String(), "size", len(pkt))
 		}
-		pkt := buf[:n]
-		if n < 12 || pkt[0]>>6 != 2 {
-			m.invalid.Add(1)
-			if m.warns.due(time.Now()) {
-				m.warns.warn(m.log, "dropping non-RTP datagrams", "remote", from.String(), "size", n)
-			}
-			continue
-		}
-		ssrc := binary.BigEndian.Uint32(pkt[8:12])
-		m.mu.RLock()
-		r := m.receivers[ssrc]
-		m.mu.RUnlock()
-		if r == nil {
-			m.unknown.Add(1)
-			if m.warns.due(time.Now()) {
-				m.warns.warn(m.log, "dropping packets of an unknown SSRC", "remote", from.String(), "ssrc", ssrc)
-			}
-			continue
-		}
-		m.packets.Add(1)
-		r.WritePacketFrom(pkt, from)
+		return
 	}
+	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	m.mu.RLock()
+	r := m.receivers[ssrc]
+	m.mu.RUnlock()
+	if r == nil {
+		m.unknown.Add(1)
+		if s.warns.due(time.Now()) {
+			s.warns.warn(m.log, "dropping packets of an unknown SSRC", "remote", from.String(), "ssrc", ssrc)
+		}
+		return
+	}
+	m.packets.Add(1)
+	r.WritePacketFrom(pkt, from)
+}
+
+func (s *muxSink) failed(err error) {
+	s.m.log.Error("udp mux read failed; this socket of the port is no longer read", "socket", s.socket, "error", err)
 }

@@ -1,15 +1,14 @@
 package ingest
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 )
 
-// maxDatagram is the read buffer of a UDP socket: the largest datagram.
+// maxDatagram is a read slot of a UDP socket: the largest datagram.
 const maxDatagram = 65536
 
 // UDPPort receives one stream on a UDP port of its own, allocated from
@@ -23,32 +22,40 @@ type UDPPort struct {
 	Ports *PortAllocator
 	// IP is the address to listen on; "" means all.
 	IP string
+	// Poller reads the port; nil means a poller of the port's own.
+	Poller *UDPPoller
 
-	conn      *net.UDPConn
+	sock      *udpSocket
 	port      int
+	poller    *UDPPoller
+	own       bool
+	entry     *udpEntry
 	closeOnce sync.Once
-	wg        sync.WaitGroup
 }
 
 // Initialize binds a port and starts reading.
 func (u *UDPPort) Initialize() error {
-	conn, port, err := bind(u.Ports, func(port int) (*net.UDPConn, error) {
-		addr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(u.IP, strconv.Itoa(port)))
-		if err != nil {
-			return nil, err
-		}
-		c, err := net.ListenUDP("udp", addr)
-		if err == nil {
-			_ = c.SetReadBuffer(portReadBuffer) // a keyframe burst must fit
-		}
-		return c, err
+	// A key frame's burst must fit in the socket between two polls.
+	sock, port, err := bind(u.Ports, func(port int) (*udpSocket, error) {
+		return listenUDP(net.JoinHostPort(u.IP, strconv.Itoa(port)), false, portReadBuffer)
 	})
 	if err != nil {
 		return fmt.Errorf("udp receiver %s: %w", u.Receiver.Path, err)
 	}
-	u.conn, u.port = conn, port
-	u.wg.Add(1)
-	go u.run()
+	u.sock, u.port = sock, port
+	u.poller = u.Poller
+	if u.poller == nil {
+		u.poller, u.own = &UDPPoller{Shards: 1}, true
+		if err := u.poller.Initialize(); err != nil {
+			u.release()
+			return fmt.Errorf("udp receiver %s: %w", u.Receiver.Path, err)
+		}
+	}
+	u.entry, err = u.poller.add(sock, portSink{u})
+	if err != nil {
+		u.release()
+		return fmt.Errorf("udp receiver %s: %w", u.Receiver.Path, err)
+	}
 	return nil
 }
 
@@ -61,26 +68,30 @@ func (u *UDPPort) Port() int {
 // still running and releases the port.
 func (u *UDPPort) Close() {
 	u.closeOnce.Do(func() {
+		if u.entry == nil {
+			return // Initialize failed and released everything
+		}
 		u.Receiver.end(fmt.Errorf("udp port %d: %w", u.port, ErrTransportClosed))
-		u.wg.Wait()
-		u.Ports.Release(u.port)
+		u.poller.remove(u.entry)
+		u.release()
 	})
 }
 
-func (u *UDPPort) run() {
-	defer u.wg.Done()
-	defer u.conn.Close()
-	stop := context.AfterFunc(u.Receiver.ctx, func() { u.conn.Close() })
-	defer stop()
-	buf := make([]byte, maxDatagram)
-	for {
-		n, from, err := u.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				u.Receiver.end(fmt.Errorf("udp port %d: %w", u.port, err))
-			}
-			return
-		}
-		u.Receiver.WritePacketFrom(buf[:n], from)
+func (u *UDPPort) release() {
+	if u.own {
+		u.poller.Close()
 	}
+	u.sock.close()
+	u.Ports.Release(u.port)
+}
+
+// portSink hands a port's datagrams to its Receiver.
+type portSink struct{ u *UDPPort }
+
+func (s portSink) datagram(b []byte, from netip.AddrPort) {
+	s.u.Receiver.WritePacketFrom(b, from)
+}
+
+func (s portSink) failed(err error) {
+	s.u.Receiver.end(fmt.Errorf("udp port %d: %w", s.u.port, err))
 }

@@ -1,0 +1,200 @@
+package ingest
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Defaults of UDPPoller.
+const (
+	// DefaultPollInterval is how often a UDPPoller reads its sockets: the
+	// most a datagram waits in the socket before it is read.
+	DefaultPollInterval = 5 * time.Millisecond
+	// DefaultPollBatch is the number of datagrams one read takes.
+	DefaultPollBatch = 64
+	// maxBatchesPerSocket bounds one socket's share of a pass, so that a
+	// flood on one port delays the others by a bounded amount.
+	maxBatchesPerSocket = 256
+)
+
+// udpSink takes what a UDPPoller reads from one socket.
+type udpSink interface {
+	// datagram handles one datagram; b is reused after the call.
+	datagram(b []byte, from netip.AddrPort)
+	// failed reports a read error; the socket is not read again.
+	failed(err error)
+}
+
+// UDPPoller reads many UDP sockets from a few goroutines ("shards", one per
+// core by default). Every PollInterval a shard takes what waits on each of
+// its sockets with batched non-blocking reads (recvmmsg on Linux).
+//
+// Why not a goroutine per socket blocked in a read: a camera sends about 200
+// datagrams a second, and a blocked reader costs a thread wake-up and a
+// system call for nearly every one of them; with hundreds of streams the
+// wake-ups were the largest part of mediagw's CPU. Polling turns them into
+// one wake-up per shard and interval and one system call per socket and
+// interval, at the price of at most PollInterval of added latency. The
+// kernel's socket buffer holds what arrives in between.
+type UDPPoller struct {
+	// Interval is how often each socket is read; 0 means
+	// DefaultPollInterval.
+	Interval time.Duration
+	// Shards is the number of reading goroutines; 0 means GOMAXPROCS.
+	Shards int
+	// Batch is the number of datagrams one read takes; 0 means
+	// DefaultPollBatch.
+	Batch int
+
+	shards    []*pollShard
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// pollShard is one reading goroutine and the sockets it reads.
+type pollShard struct {
+	p     *UDPPoller
+	batch *udpBatch
+	wake  chan struct{}
+
+	mu      sync.Mutex // held for a whole pass, so remove waits it out
+	entries []*udpEntry
+}
+
+// udpEntry is one socket read by a shard.
+type udpEntry struct {
+	shard  *pollShard
+	sock   *udpSocket
+	sink   udpSink
+	failed bool // guarded by shard.mu
+}
+
+// Initialize starts the shards.
+func (p *UDPPoller) Initialize() error {
+	if p.Interval < 0 || p.Shards < 0 || p.Batch < 0 {
+		return fmt.Errorf("udp poller: %w: interval %s, shards %d, batch %d", ErrInvalidConfig, p.Interval, p.Shards, p.Batch)
+	}
+	if p.Interval == 0 {
+		p.Interval = DefaultPollInterval
+	}
+	if p.Shards == 0 {
+		p.Shards = runtime.GOMAXPROCS(0)
+	}
+	if p.Batch == 0 {
+		p.Batch = DefaultPollBatch
+	}
+	p.closing = make(chan struct{})
+	for range p.Shards {
+		s := &pollShard{p: p, batch: newUDPBatch(p.Batch), wake: make(chan struct{}, 1)}
+		p.shards = append(p.shards, s)
+		p.wg.Add(1)
+		go s.run()
+	}
+	return nil
+}
+
+// Close stops the shards. The sockets are their owners' to close.
+func (p *UDPPoller) Close() {
+	p.closeOnce.Do(func() {
+		close(p.closing)
+		p.wg.Wait()
+	})
+}
+
+// add reads sock into sink from the least busy shard until remove.
+func (p *UDPPoller) add(sock *udpSocket, sink udpSink) (*udpEntry, error) {
+	select {
+	case <-p.closing:
+		return nil, fmt.Errorf("udp poller: %w", ErrTransportClosed)
+	default:
+	}
+	var s *pollShard
+	least := -1
+	for _, c := range p.shards {
+		c.mu.Lock()
+		n := len(c.entries)
+		c.mu.Unlock()
+		if least < 0 || n < least {
+			s, least = c, n
+		}
+	}
+	e := &udpEntry{shard: s, sock: sock, sink: sink}
+	s.mu.Lock()
+	s.entries = append(s.entries, e)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return e, nil
+}
+
+// remove stops reading e's socket: once it returns, e's sink is not called
+// again and the socket may be closed.
+func (p *UDPPoller) remove(e *udpEntry) {
+	s := e.shard
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.entries {
+		if x == e {
+			s.entries = append(s.entries[:i], s.entries[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *pollShard) run() {
+	defer s.p.wg.Done()
+	timer := time.NewTimer(s.p.Interval)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		idle := len(s.entries) == 0
+		s.mu.Unlock()
+		if idle {
+			// No socket: no wake-ups until one is added.
+			select {
+			case <-s.wake:
+			case <-s.p.closing:
+				return
+			}
+		}
+		start := time.Now()
+		s.pass()
+		timer.Reset(s.p.Interval - time.Since(start))
+		select {
+		case <-timer.C:
+		case <-s.p.closing:
+			return
+		}
+	}
+}
+
+// pass reads every socket of the shard until it has nothing waiting.
+func (s *pollShard) pass() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.entries {
+		if e.failed {
+			continue
+		}
+		for range maxBatchesPerSocket {
+			n, err := s.batch.read(e.sock)
+			if err != nil {
+				e.failed = true
+				e.sink.failed(err)
+				break
+			}
+			for i := range n {
+				e.sink.datagram(s.batch.datagram(i))
+			}
+			if n < len(s.batch.slots) {
+				break
+			}
+		}
+	}
+}
