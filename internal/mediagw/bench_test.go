@@ -82,13 +82,19 @@ func BenchmarkIngestCapacity(b *testing.B) {
 	}
 	h := mediatest.NewHub(b, nil)
 	quiet := slog.New(slog.DiscardHandler)
-	mux := &ingest.UDPMux{Address: "127.0.0.1:0", Log: quiet}
+	// One poller reads every port, as in mediagw.
+	poller := &ingest.UDPPoller{}
+	if err := poller.Initialize(); err != nil {
+		b.Fatal(err)
+	}
+	defer poller.Close()
+	mux := &ingest.UDPMux{Address: "127.0.0.1:0", Poller: poller, Log: quiet}
 	if err := mux.Initialize(); err != nil {
 		b.Fatal(err)
 	}
 	defer mux.Close()
 	g := &Gateway{
-		Hub: h, Mux: mux, Ports: &ingest.PortAllocator{Min: 42000, Max: 44999}, AdvertiseIP: "127.0.0.1",
+		Hub: h, Mux: mux, UDPPoller: poller, Ports: &ingest.PortAllocator{Min: 42000, Max: 44999}, AdvertiseIP: "127.0.0.1",
 		ListenIP: "127.0.0.1", RTPTimeout: time.Minute, Log: quiet,
 	}
 	if err := g.Initialize(); err != nil {

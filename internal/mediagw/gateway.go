@@ -78,8 +78,8 @@ type Gateway struct {
 	ListenIP string
 	// Mux is the shared UDP port; nil disables shared receivers.
 	Mux *ingest.UDPMux
-	// UDPPoller reads the per-stream UDP ports; nil gives each port a
-	// poller of its own.
+	// UDPPoller reads the per-stream UDP ports; nil means a poller of the
+	// gateway's own, with the defaults.
 	UDPPoller *ingest.UDPPoller
 	// Ports hands out per-stream ports.
 	Ports *ingest.PortAllocator
@@ -133,6 +133,8 @@ type Gateway struct {
 	Revocation *revocation.Watch
 	// Log receives one line per receiver and stream event.
 	Log *slog.Logger
+
+	ownPoller *ingest.UDPPoller // when UDPPoller was nil
 
 	mu        sync.Mutex
 	closed    bool
@@ -231,6 +233,13 @@ func (g *Gateway) Initialize() error {
 		return fmt.Errorf("initialize gateway: %w: a download hold of %d bytes exceeds the total of %d: no download could be held",
 			ErrInvalid, g.DownloadHoldBytes, g.DownloadHoldTotal)
 	}
+	if g.UDPPoller == nil {
+		g.ownPoller = &ingest.UDPPoller{}
+		if err := g.ownPoller.Initialize(); err != nil {
+			return fmt.Errorf("initialize gateway: %w", err)
+		}
+		g.UDPPoller = g.ownPoller
+	}
 	g.receivers = make(map[string]*receiver)
 	g.paths = make(map[string]*path)
 	if g.newTimer == nil {
@@ -257,6 +266,9 @@ func (g *Gateway) Close() {
 		r.rcv.Close()
 	}
 	g.wg.Wait()
+	if g.ownPoller != nil {
+		g.ownPoller.Close()
+	}
 }
 
 // Open opens a receiver and publishes its path.

@@ -112,3 +112,29 @@ func (s *udpSocket) localAddr() netip.AddrPort {
 
 // close closes the socket; the poller must no longer read it.
 func (s *udpSocket) close() { s.conn.Close() }
+
+// readySet lists a shard's sockets; here every pass tries each of them.
+type readySet struct {
+	entries []*udpEntry
+}
+
+func newReadySet() (*readySet, error) { return &readySet{}, nil }
+
+func (r *readySet) add(e *udpEntry) error {
+	r.entries = append(r.entries, e)
+	return nil
+}
+
+func (r *readySet) remove(e *udpEntry) {
+	for i, x := range r.entries {
+		if x == e {
+			r.entries = append(r.entries[:i], r.entries[i+1:]...)
+			return
+		}
+	}
+}
+
+// ready returns every socket: the pass finds out which have datagrams.
+func (r *readySet) ready() ([]*udpEntry, error) { return r.entries, nil }
+
+func (r *readySet) close() {}

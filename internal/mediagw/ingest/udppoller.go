@@ -12,7 +12,7 @@ import (
 const (
 	// DefaultPollInterval is how often a UDPPoller reads its sockets: the
 	// most a datagram waits in the socket before it is read.
-	DefaultPollInterval = 5 * time.Millisecond
+	DefaultPollInterval = 2 * time.Millisecond
 	// DefaultPollBatch is the number of datagrams one read takes.
 	DefaultPollBatch = 64
 	// maxBatchesPerSocket bounds one socket's share of a pass, so that a
@@ -63,6 +63,7 @@ type pollShard struct {
 
 	mu      sync.Mutex // held for a whole pass, so remove waits it out
 	entries []*udpEntry
+	ready   *readySet
 }
 
 // udpEntry is one socket read by a shard.
@@ -89,7 +90,12 @@ func (p *UDPPoller) Initialize() error {
 	}
 	p.closing = make(chan struct{})
 	for range p.Shards {
-		s := &pollShard{p: p, batch: newUDPBatch(p.Batch), wake: make(chan struct{}, 1)}
+		ready, err := newReadySet()
+		if err != nil {
+			p.Close()
+			return fmt.Errorf("udp poller: %w", err)
+		}
+		s := &pollShard{p: p, batch: newUDPBatch(p.Batch), wake: make(chan struct{}, 1), ready: ready}
 		p.shards = append(p.shards, s)
 		p.wg.Add(1)
 		go s.run()
@@ -102,6 +108,9 @@ func (p *UDPPoller) Close() {
 	p.closeOnce.Do(func() {
 		close(p.closing)
 		p.wg.Wait()
+		for _, s := range p.shards {
+			s.ready.close()
+		}
 	})
 }
 
@@ -124,6 +133,10 @@ func (p *UDPPoller) add(sock *udpSocket, sink udpSink) (*udpEntry, error) {
 	}
 	e := &udpEntry{shard: s, sock: sock, sink: sink}
 	s.mu.Lock()
+	if err := s.ready.add(e); err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("udp poller: %w", err)
+	}
 	s.entries = append(s.entries, e)
 	s.mu.Unlock()
 	select {
@@ -139,6 +152,7 @@ func (p *UDPPoller) remove(e *udpEntry) {
 	s := e.shard
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.ready.remove(e)
 	for i, x := range s.entries {
 		if x == e {
 			s.entries = append(s.entries[:i], s.entries[i+1:]...)
@@ -174,11 +188,16 @@ func (s *pollShard) run() {
 	}
 }
 
-// pass reads every socket of the shard until it has nothing waiting.
+// pass reads every socket of the shard that has datagrams waiting until it
+// has none.
 func (s *pollShard) pass() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.entries {
+	ready, err := s.ready.ready()
+	if err != nil {
+		ready = s.entries // cannot happen with a valid epoll set; read them all
+	}
+	for _, e := range ready {
 		if e.failed {
 			continue
 		}
@@ -186,6 +205,7 @@ func (s *pollShard) pass() {
 			n, err := s.batch.read(e.sock)
 			if err != nil {
 				e.failed = true
+				s.ready.remove(e) // an error keeps it ready: stop asking
 				e.sink.failed(err)
 				break
 			}
