@@ -42,7 +42,7 @@ type RTP struct {
 	ReorderPackets int      `yaml:"reorder_packets"`
 	ReorderDelay   Duration `yaml:"reorder_delay"`
 	// UDPPollInterval is how often the UDP ports are read, in batches: the
-	// most a datagram waits in its socket; 0 picks the default (2 ms).
+	// most a datagram waits in its socket; 0 picks the default (3 ms).
 	UDPPollInterval Duration `yaml:"udp_poll_interval"`
 	// UDPReaders is the number of goroutines reading the UDP ports (and of
 	// sockets sharing udp_listen on Linux); 0 means one per core.

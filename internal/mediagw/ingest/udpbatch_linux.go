@@ -206,6 +206,7 @@ func (s *udpSocket) close() { unix.Close(s.fd) }
 // recvmmsg per interval.
 type readySet struct {
 	epfd    int
+	efd     int // an eventfd in the set: interrupt wakes wait with it
 	byFD    map[int32]*udpEntry
 	events  []unix.EpollEvent
 	entries []*udpEntry
@@ -216,7 +217,61 @@ func newReadySet() (*readySet, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	return &readySet{epfd: fd, byFD: make(map[int32]*udpEntry), events: make([]unix.EpollEvent, 1024)}, nil
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}
+	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		unix.Close(fd)
+		unix.Close(efd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return &readySet{epfd: fd, efd: efd, byFD: make(map[int32]*udpEntry), events: make([]unix.EpollEvent, 1024)}, nil
+}
+
+// sleep blocks until a socket of the set has a datagram waiting or an error
+// pending, or until interrupt, for a shard that found nothing for a while.
+// It waits in Go's netpoller on a duplicate of the epoll descriptor,
+// registered there only for the sleep: while registered, every datagram
+// would wake the netpoller's thread, which is what a busy shard's ticking
+// avoids. An error means the caller should tick instead.
+func (r *readySet) sleep() error {
+	fd, err := unix.FcntlInt(uintptr(r.epfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return os.NewSyscallError("fcntl", err)
+	}
+	f := os.NewFile(uintptr(fd), "udp-poller-epoll")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var one [1]unix.EpollEvent
+	var werr error
+	if err := rc.Read(func(uintptr) bool {
+		n, err := unix.EpollWait(r.epfd, one[:], 0)
+		if err != nil && err != unix.EINTR {
+			werr = os.NewSyscallError("epoll_wait", err)
+			return true
+		}
+		return n > 0
+	}); err != nil {
+		return err
+	}
+	return werr
+}
+
+// interrupt ends a sleep, for good: the eventfd stays readable.
+func (r *readySet) interrupt() {
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = unix.Write(r.efd, one[:])
 }
 
 func (r *readySet) add(e *udpEntry) error {
@@ -260,4 +315,7 @@ func (r *readySet) ready() ([]*udpEntry, error) {
 	}
 }
 
-func (r *readySet) close() { unix.Close(r.epfd) }
+func (r *readySet) close() {
+	unix.Close(r.epfd)
+	unix.Close(r.efd)
+}

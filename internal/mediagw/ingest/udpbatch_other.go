@@ -3,6 +3,7 @@
 package ingest
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -133,6 +134,14 @@ func (r *readySet) remove(e *udpEntry) {
 		}
 	}
 }
+
+// sleep is not available here: an idle shard keeps ticking.
+func (r *readySet) sleep() error { return errNoSleep }
+
+var errNoSleep = errors.New("no readiness notification")
+
+// interrupt has no sleep to end.
+func (r *readySet) interrupt() {}
 
 // ready returns every socket: the pass finds out which have datagrams.
 func (r *readySet) ready() ([]*udpEntry, error) { return r.entries, nil }

@@ -93,7 +93,7 @@ func (m *UDPMux) Initialize() error {
 	m.receivers = make(map[uint32]*Receiver)
 	m.closing = make(chan struct{})
 	for i, sock := range m.socks {
-		e, err := m.poller.add(sock, &muxSink{m: m, socket: i})
+		e, err := m.poller.addTo(i, sock, &muxSink{m: m, socket: i}) // a socket per shard
 		if err != nil {
 			m.release()
 			return fmt.Errorf("udp mux %s: %w", m.Address, err)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,12 +13,19 @@ import (
 const (
 	// DefaultPollInterval is how often a UDPPoller reads its sockets: the
 	// most a datagram waits in the socket before it is read.
-	DefaultPollInterval = 2 * time.Millisecond
+	DefaultPollInterval = 3 * time.Millisecond
 	// DefaultPollBatch is the number of datagrams one read takes.
 	DefaultPollBatch = 64
 	// maxBatchesPerSocket bounds one socket's share of a pass, so that a
 	// flood on one port delays the others by a bounded amount.
 	maxBatchesPerSocket = 256
+	// idleAfter is how long a shard ticks without reading anything before
+	// it sleeps until a datagram arrives.
+	idleAfter = 25 * time.Millisecond
+	// packSockets is how many sockets a shard takes before the next shard
+	// is used: every ticking shard costs its wake-ups, so a few streams are
+	// read by one.
+	packSockets = 256
 )
 
 // udpSink takes what a UDPPoller reads from one socket.
@@ -29,16 +37,20 @@ type udpSink interface {
 }
 
 // UDPPoller reads many UDP sockets from a few goroutines ("shards", one per
-// core by default). Every PollInterval a shard takes what waits on each of
-// its sockets with batched non-blocking reads (recvmmsg on Linux).
+// core by default). Every Interval a shard asks which of its sockets have
+// datagrams waiting (a level-triggered epoll set on Linux, without
+// blocking) and takes them with batched non-blocking reads (recvmmsg). A
+// shard that read nothing for a while sleeps until a datagram arrives, and
+// a shard takes packSockets sockets before the next one is used: each
+// ticking shard costs its wake-ups.
 //
 // Why not a goroutine per socket blocked in a read: a camera sends about 200
 // datagrams a second, and a blocked reader costs a thread wake-up and a
 // system call for nearly every one of them; with hundreds of streams the
 // wake-ups were the largest part of mediagw's CPU. Polling turns them into
-// one wake-up per shard and interval and one system call per socket and
-// interval, at the price of at most PollInterval of added latency. The
-// kernel's socket buffer holds what arrives in between.
+// at most one wake-up per shard and interval and one system call per busy
+// socket and interval, at the price of at most Interval of added latency. The kernel's
+// socket buffer holds what arrives in between.
 type UDPPoller struct {
 	// Interval is how often each socket is read; 0 means
 	// DefaultPollInterval.
@@ -64,6 +76,7 @@ type pollShard struct {
 	mu      sync.Mutex // held for a whole pass, so remove waits it out
 	entries []*udpEntry
 	ready   *readySet
+	sleeps  atomic.Int64 // times the shard went to sleep, for tests
 }
 
 // udpEntry is one socket read by a shard.
@@ -107,6 +120,9 @@ func (p *UDPPoller) Initialize() error {
 func (p *UDPPoller) Close() {
 	p.closeOnce.Do(func() {
 		close(p.closing)
+		for _, s := range p.shards {
+			s.ready.interrupt()
+		}
 		p.wg.Wait()
 		for _, s := range p.shards {
 			s.ready.close()
@@ -114,21 +130,35 @@ func (p *UDPPoller) Close() {
 	})
 }
 
-// add reads sock into sink from the least busy shard until remove.
+// add reads sock into sink until remove, from the first shard with fewer
+// than packSockets sockets, or else the least busy one.
 func (p *UDPPoller) add(sock *udpSocket, sink udpSink) (*udpEntry, error) {
+	return p.addTo(-1, sock, sink)
+}
+
+// addTo is add on shard i (modulo the shards); -1 picks as add does.
+func (p *UDPPoller) addTo(i int, sock *udpSocket, sink udpSink) (*udpEntry, error) {
 	select {
 	case <-p.closing:
 		return nil, fmt.Errorf("udp poller: %w", ErrTransportClosed)
 	default:
 	}
 	var s *pollShard
-	least := -1
-	for _, c := range p.shards {
-		c.mu.Lock()
-		n := len(c.entries)
-		c.mu.Unlock()
-		if least < 0 || n < least {
-			s, least = c, n
+	if i >= 0 {
+		s = p.shards[i%len(p.shards)]
+	} else {
+		least := -1
+		for _, c := range p.shards {
+			c.mu.Lock()
+			n := len(c.entries)
+			c.mu.Unlock()
+			if n < packSockets {
+				s = c
+				break
+			}
+			if least < 0 || n < least {
+				s, least = c, n
+			}
 		}
 	}
 	e := &udpEntry{shard: s, sock: sock, sink: sink}
@@ -165,34 +195,49 @@ func (s *pollShard) run() {
 	defer s.p.wg.Done()
 	timer := time.NewTimer(s.p.Interval)
 	defer timer.Stop()
+	idlePasses := max(1, int(idleAfter/s.p.Interval))
+	empty, canSleep := 0, true
 	for {
 		s.mu.Lock()
-		idle := len(s.entries) == 0
+		none := len(s.entries) == 0
 		s.mu.Unlock()
-		if idle {
+		switch {
+		case none:
 			// No socket: no wake-ups until one is added.
 			select {
 			case <-s.wake:
 			case <-s.p.closing:
 				return
 			}
+			empty = 0
+		case empty >= idlePasses && canSleep:
+			// Nothing arrived for a while: no ticks until something does.
+			s.sleeps.Add(1)
+			if err := s.ready.sleep(); err != nil {
+				canSleep = false // cannot happen on Linux: tick instead
+			}
+			empty = 0
 		}
-		start := time.Now()
-		s.pass()
-		timer.Reset(s.p.Interval - time.Since(start))
+		timer.Reset(s.p.Interval)
 		select {
 		case <-timer.C:
 		case <-s.p.closing:
 			return
 		}
+		if s.pass() {
+			empty = 0
+		} else {
+			empty++
+		}
 	}
 }
 
 // pass reads every socket of the shard that has datagrams waiting until it
-// has none.
-func (s *pollShard) pass() {
+// has none, and reports whether it read any.
+func (s *pollShard) pass() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	found := false
 	ready, err := s.ready.ready()
 	if err != nil {
 		ready = s.entries // cannot happen with a valid epoll set; read them all
@@ -209,6 +254,7 @@ func (s *pollShard) pass() {
 				e.sink.failed(err)
 				break
 			}
+			found = found || n > 0
 			for i := range n {
 				e.sink.datagram(s.batch.datagram(i))
 			}
@@ -217,4 +263,5 @@ func (s *pollShard) pass() {
 			}
 		}
 	}
+	return found
 }
