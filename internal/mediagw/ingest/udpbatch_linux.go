@@ -115,7 +115,7 @@ type udpSocket struct {
 
 // listenUDP binds a UDP socket to addr ("host:port"; an empty host is every
 // address, IPv6 and IPv4), with SO_REUSEPORT when reuse is set, asking for
-// a receive buffer of rcvbuf bytes.
+// a receive buffer of rcvbuf bytes (0: the system's default).
 func listenUDP(addr string, reuse bool, rcvbuf int) (*udpSocket, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -174,7 +174,7 @@ func bindUDP(family int, ap netip.AddrPort, reuse bool, rcvbuf int) (*udpSocket,
 	// burst) in the socket. SO_RCVBUFFORCE lets a root or CAP_NET_ADMIN
 	// process go above net.core.rmem_max; otherwise the kernel caps
 	// SO_RCVBUF there.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+	if rcvbuf > 0 && unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
 	}
 	if err := unix.Bind(fd, sa); err != nil {

@@ -86,8 +86,8 @@ type udpSocket struct {
 }
 
 // listenUDP binds a UDP socket to addr ("host:port"; an empty host is every
-// address), asking for a receive buffer of rcvbuf bytes. reuse is ignored
-// (reusePortSupported is false).
+// address), asking for a receive buffer of rcvbuf bytes (0: the system's
+// default). reuse is ignored (reusePortSupported is false).
 func listenUDP(addr string, _ bool, rcvbuf int) (*udpSocket, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -97,7 +97,9 @@ func listenUDP(addr string, _ bool, rcvbuf int) (*udpSocket, error) {
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetReadBuffer(rcvbuf)
+	if rcvbuf > 0 {
+		_ = c.SetReadBuffer(rcvbuf)
+	}
 	rc, err := c.SyscallConn()
 	if err != nil {
 		c.Close()

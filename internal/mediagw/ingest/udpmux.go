@@ -104,27 +104,38 @@ func (m *UDPMux) Initialize() error {
 }
 
 // listen binds n sockets to the port (one where SO_REUSEPORT is not
-// available); the first one picks the port when Address gives none. Every
-// stream's bursts (a key frame is dozens of packets) share these sockets: a
-// large buffer rides them out.
+// available). Every stream's bursts (a key frame is dozens of packets) share
+// these sockets: a large buffer rides them out.
+//
+// A socket without SO_REUSEPORT is bound first and closed again: it picks
+// the port when Address gives none, and it makes a port already in use an
+// error — a group would silently take in another process's sockets of the
+// same user (a second mediagw started on the same port) and split the
+// traffic with it.
 func (m *UDPMux) listen(n int) error {
 	if !reusePortSupported {
 		n = 1
 	}
 	addr := m.Address
-	for i := range n {
+	if n > 1 {
+		probe, err := listenUDP(addr, false, 0)
+		if err != nil {
+			return err
+		}
+		host, _, err := net.SplitHostPort(m.Address)
+		if err != nil {
+			probe.close()
+			return err
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(int(probe.localAddr().Port())))
+		probe.close()
+	}
+	for range n {
 		sock, err := listenUDP(addr, n > 1, muxReadBuffer)
 		if err != nil {
 			return err
 		}
 		m.socks = append(m.socks, sock)
-		if i == 0 {
-			host, _, err := net.SplitHostPort(m.Address)
-			if err != nil {
-				return err
-			}
-			addr = net.JoinHostPort(host, strconv.Itoa(int(sock.localAddr().Port())))
-		}
 	}
 	return nil
 }

@@ -276,6 +276,13 @@ func TestUDPMuxSockets(t *testing.T) {
 			t.Fatalf("socket on %s, the port is %s", s.localAddr(), m.socks[0].localAddr())
 		}
 	}
+	// A second mux on the same port fails instead of joining the group and
+	// taking half of the traffic.
+	m2 := &UDPMux{Address: m.Addr().String(), Poller: p, Sockets: 4, Log: quiet}
+	if err := m2.Initialize(); err == nil {
+		m2.Close()
+		t.Fatal("a second mux bound the port in use")
+	}
 	const streams = 12
 	var sinks []*sink
 	var srcs []*stream
