@@ -67,6 +67,30 @@ func newPoller(t *testing.T, shards int) *UDPPoller {
 	return p
 }
 
+// pollSocket binds a socket on 127.0.0.1, has p read it into a new
+// recordSink, and returns the entry, the sink and a connection sending to
+// the socket.
+func pollSocket(t *testing.T, p *UDPPoller) (*udpEntry, *recordSink, *net.UDPConn) {
+	t.Helper()
+	sock, err := listenUDP("127.0.0.1:0", false, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sock.close)
+	sink := &recordSink{}
+	e, err := p.add(sock, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.remove(e) }) // before the socket closes
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(sock.localAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return e, sink, c
+}
+
 // TestUDPPollerSockets reads many sockets from two shards with small
 // batches: every datagram reaches its socket's sink whole and in order, with
 // its sender, the largest UDP datagram included.
@@ -154,22 +178,7 @@ func TestUDPPollerSockets(t *testing.T) {
 // next datagram wakes it.
 func TestUDPPollerSleep(t *testing.T) {
 	p := newPoller(t, 1)
-	sock, err := listenUDP("127.0.0.1:0", false, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.close()
-	sink := &recordSink{}
-	e, err := p.add(sock, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.remove(e)
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(sock.localAddr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, sink, c := pollSocket(t, p)
 	sh := p.shards[0]
 	for i := range 3 {
 		// The limit only keeps a broken test from hanging.
@@ -191,21 +200,7 @@ func TestUDPPollerSleep(t *testing.T) {
 // even with datagrams arriving all along.
 func TestUDPPollerRemove(t *testing.T) {
 	p := newPoller(t, 1)
-	sock, err := listenUDP("127.0.0.1:0", false, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.close()
-	sink := &recordSink{}
-	e, err := p.add(sock, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(sock.localAddr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	e, sink, c := pollSocket(t, p)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
