@@ -214,7 +214,7 @@ func (s *pollShard) run() {
 			// Nothing arrived for a while: no ticks until something does.
 			s.sleeps.Add(1)
 			if err := s.ready.sleep(); err != nil {
-				canSleep = false // cannot happen on Linux: tick instead
+				canSleep = false // no readiness notification here (not Linux): tick
 			}
 			empty = 0
 		}

@@ -243,6 +243,9 @@ func TestTimelineMergesGaps(t *testing.T) {
 		{m + 500*time.Millisecond, 2 * m, recordingdb.CauseRecorderDown},
 		{2 * m, 3 * m, recordingdb.CausePlanOff},
 		{3*m + 2*time.Second, 4 * m, recordingdb.CausePlanOff},
+		// A stream that ended and came back within its cached GOP: the
+		// gap is closed where it started and covers no time.
+		{4*m + 30*time.Second, 4*m + 30*time.Second, recordingdb.CauseStreamError},
 	} {
 		exec(t, db, `INSERT INTO recording_gaps (channel_id, start_at, end_at, cause) VALUES ($1, $2, $3, $4)`,
 			chA, t0.Add(g.start), t0.Add(g.end), g.cause)

@@ -26,7 +26,10 @@ type Timeline struct {
 	// MergeWithin.
 	Segments []Span
 	// Gaps end at the database's now while they last; gaps of one cause
-	// that touch within MergeWithin are one (the first's ID and detail).
+	// that touch within MergeWithin are one (the first's ID and detail). A
+	// gap closed where it started covers no time and is left out: a stream
+	// that ended and came back within its cached GOP lost nothing (the row
+	// stays, with the event).
 	Gaps []Gap
 }
 
@@ -86,6 +89,7 @@ SELECT id, channel_id, greatest(start_at, $2), greatest(least(coalesce(end_at, n
 	cause, detail, node
 FROM recording_gaps
 WHERE channel_id = $1 AND start_at < $3 AND (end_at IS NULL OR end_at > $2)
+  AND (end_at IS NULL OR end_at > start_at)
 ORDER BY start_at, id`, channel, start, end)
 	if err != nil {
 		return tl, fmt.Errorf("timeline gaps of %s: %w", channel, err)
