@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -26,36 +28,68 @@ const (
 // segments merged, gaps) from a 10-million-row index, and reports the p99
 // and p50 besides the mean, for each index layout: the schema's btree on
 // (channel_id, start_at) with end_at and deleting included (index-only
-// scans), the same without them, and BRIN on start_at alone. Run it with
-// -benchtime 200x (each pass reads 200 channel-days).
+// scans), the same without them, and BRIN on start_at alone, each built
+// after the rows are in. Run it with -benchtime 200x (each pass reads 200
+// channel-days) and -v to see what it logs: the progress of the inserts,
+// the sizes of the table and its indexes.
+//
+// SHARPEYES_BENCH_TIMELINE_CHANNELS sets the number of channels instead
+// of 347 (3472 for the issue's 100 million rows; a small number for a
+// quick check), and then only the schema's layout is measured, its own
+// recordings_channel_start_idx as the inserts maintained it: building an
+// index on 100 million rows takes many minutes.
 func BenchmarkTimeline(b *testing.B) {
+	channels, scaled := benchChannels, false
+	if v := os.Getenv("SHARPEYES_BENCH_TIMELINE_CHANNELS"); v != "" {
+		var err error
+		// Channel IDs have 5 digits for the channel number.
+		if channels, err = strconv.Atoi(v); err != nil || channels < 1 || channels > 99999 {
+			b.Fatalf("SHARPEYES_BENCH_TIMELINE_CHANNELS=%q: want 1 to 99999", v)
+		}
+		scaled = true
+	}
 	ctx := context.Background()
 	db := recordingdb.New(storetest.Open(b, pgtest.NewDB(b), 4))
 	started := time.Now()
 	exec(b, db, `SET maintenance_work_mem = '256MB'`)
-	exec(b, db, `INSERT INTO recordings (channel_id, start_at, end_at, open, bytes, object_key, store, video_codec,
+	// One statement per day, so that no sort spills the whole table to
+	// disk; the days follow each other, so the rows are in the same order
+	// as one statement's.
+	for d := range benchDays {
+		exec(b, db, `INSERT INTO recordings (channel_id, start_at, end_at, open, bytes, object_key, store, video_codec,
 	width, height, retention_days, expires_at, node)
 SELECT '340200000013100' || lpad(c::text, 5, '0'), $1::timestamptz + m * interval '1 minute',
 	$1::timestamptz + (m + 1) * interval '1 minute', false, 15000000,
 	'340200000013100' || lpad(c::text, 5, '0') || '/' || m || '.mp4', 'dir', 'h264', 1920, 1080, 30,
 	$1::timestamptz + (m + 1) * interval '1 minute' + interval '30 days', 'a'
-FROM generate_series(0, $2 - 1) AS m, generate_series(1, $3) AS c
-ORDER BY m, c`, t0, benchDays*1440, benchChannels)
+FROM generate_series($2::integer, $2 + 1439) AS m, generate_series(1, $3) AS c
+ORDER BY m, c`, t0, d*1440, channels)
+		b.Logf("day %d of %d: %d rows in %v", d+1, benchDays, (d+1)*1440*channels, time.Since(started).Round(time.Second))
+	}
 	exec(b, db, `VACUUM ANALYZE recordings`)
-	b.Logf("generated %d rows in %v", benchDays*1440*benchChannels, time.Since(started).Round(time.Second))
+	b.Logf("generated %d rows in %v", benchDays*1440*channels, time.Since(started).Round(time.Second))
+	logSizes(b, db)
 
-	layouts := []struct {
+	type layout struct {
 		name, index string
-	}{
+	}
+	layouts := []layout{
 		{"btree-include-end", `CREATE INDEX bench_idx ON recordings (channel_id, start_at) INCLUDE (end_at, deleting)`},
 		{"btree", `CREATE INDEX bench_idx ON recordings (channel_id, start_at)`},
 		{"brin-start", `CREATE INDEX bench_idx ON recordings USING brin (start_at)`},
 	}
-	exec(b, db, `DROP INDEX recordings_channel_start_idx`)
+	if scaled {
+		layouts = []layout{{"btree-include-end", ""}}
+	} else {
+		exec(b, db, `DROP INDEX recordings_channel_start_idx`)
+	}
 	for i, l := range layouts {
-		exec(b, db, `DROP INDEX IF EXISTS bench_idx`)
-		exec(b, db, l.index)
-		exec(b, db, `VACUUM ANALYZE recordings`)
+		if l.index != "" {
+			exec(b, db, `DROP INDEX IF EXISTS bench_idx`)
+			exec(b, db, l.index)
+			exec(b, db, `VACUUM ANALYZE recordings`)
+			logSizes(b, db)
+		}
 		// Each layout reads its own channel-days, first from a cold
 		// cache (for them), then the same again warm.
 		rng := rand.New(rand.NewPCG(uint64(i), 2))
@@ -66,7 +100,7 @@ ORDER BY m, c`, t0, benchDays*1440, benchChannels)
 		var qs []query
 		for range 200 {
 			qs = append(qs, query{
-				fmt.Sprintf("340200000013100%05d", 1+rng.IntN(benchChannels)),
+				fmt.Sprintf("340200000013100%05d", 1+rng.IntN(channels)),
 				t0.Add(time.Duration(rng.IntN(benchDays)) * 24 * time.Hour),
 			})
 		}
@@ -89,6 +123,34 @@ ORDER BY m, c`, t0, benchDays*1440, benchChannels)
 				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			})
 		}
+	}
+}
+
+// logSizes logs the size of the recordings table, indexes included, and of
+// each of its indexes.
+func logSizes(b *testing.B, db *recordingdb.DB) {
+	b.Helper()
+	rows, err := db.Pool.Query(context.Background(), `
+SELECT 'recordings (total)', pg_total_relation_size('recordings')
+UNION ALL
+SELECT 'recordings (heap)', pg_relation_size('recordings')
+UNION ALL
+(SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index
+ WHERE indrelid = 'recordings'::regclass ORDER BY 1)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var size int64
+		if err := rows.Scan(&name, &size); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s: %d MiB", name, size>>20)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
 	}
 }
 
