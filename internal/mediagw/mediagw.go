@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg *config.Mediagw, log *slog.Logger) error {
 	gw.Hub = h
 
 	// One poller reads every UDP port, shared and per-stream.
-	poller := &ingest.UDPPoller{Interval: cfg.RTP.UDPPollInterval.Std(), Shards: cfg.RTP.UDPReaders}
+	poller := &ingest.UDPPoller{Interval: cfg.RTP.UDPPollInterval.Std(), Shards: cfg.RTP.UDPReaders, Log: log}
 	if err := poller.Initialize(); err != nil {
 		return err
 	}

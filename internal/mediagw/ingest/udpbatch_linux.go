@@ -111,6 +111,10 @@ const reusePortSupported = true
 type udpSocket struct {
 	fd   int
 	addr netip.AddrPort
+	// asked and got are the receive buffer asked for and the one the
+	// kernel gave (it doubles a request and caps SO_RCVBUF at
+	// net.core.rmem_max).
+	asked, got int
 }
 
 // listenUDP binds a UDP socket to addr ("host:port"; an empty host is every
@@ -184,7 +188,10 @@ func bindUDP(family int, ap netip.AddrPort, reuse bool, rcvbuf int) (*udpSocket,
 	if err != nil {
 		return fail("getsockname", err)
 	}
-	s := &udpSocket{fd: fd}
+	s := &udpSocket{fd: fd, asked: rcvbuf}
+	if n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil {
+		s.got = n
+	}
 	switch local := local.(type) {
 	case *unix.SockaddrInet4:
 		s.addr = netip.AddrPortFrom(netip.AddrFrom4(local.Addr), uint16(local.Port))
@@ -196,6 +203,10 @@ func bindUDP(family int, ap netip.AddrPort, reuse bool, rcvbuf int) (*udpSocket,
 
 // localAddr is the address the socket is bound to.
 func (s *udpSocket) localAddr() netip.AddrPort { return s.addr }
+
+// readBuffer returns the receive buffer asked for and the one the kernel
+// gave.
+func (s *udpSocket) readBuffer() (asked, got int) { return s.asked, s.got }
 
 // close closes the socket; the poller must no longer read it.
 func (s *udpSocket) close() { unix.Close(s.fd) }

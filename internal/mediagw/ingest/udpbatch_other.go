@@ -81,8 +81,9 @@ const reusePortSupported = false
 // udpSocket is a UDP socket read by a UDPPoller: here a net.UDPConn, read
 // through its raw descriptor without parking.
 type udpSocket struct {
-	conn *net.UDPConn
-	rc   syscall.RawConn
+	conn  *net.UDPConn
+	rc    syscall.RawConn
+	asked int
 }
 
 // listenUDP binds a UDP socket to addr ("host:port"; an empty host is every
@@ -105,13 +106,17 @@ func listenUDP(addr string, _ bool, rcvbuf int) (*udpSocket, error) {
 		c.Close()
 		return nil, err
 	}
-	return &udpSocket{conn: c, rc: rc}, nil
+	return &udpSocket{conn: c, rc: rc, asked: rcvbuf}, nil
 }
 
 // localAddr is the address the socket is bound to.
 func (s *udpSocket) localAddr() netip.AddrPort {
 	return s.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
+
+// readBuffer returns the receive buffer asked for and the one given, not
+// known here: taken as given.
+func (s *udpSocket) readBuffer() (asked, got int) { return s.asked, s.asked }
 
 // close closes the socket; the poller must no longer read it.
 func (s *udpSocket) close() { s.conn.Close() }

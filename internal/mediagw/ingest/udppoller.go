@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -60,8 +61,11 @@ type UDPPoller struct {
 	// Batch is the number of datagrams one read takes; 0 means
 	// DefaultPollBatch.
 	Batch int
+	// Log receives the poller's one warning; nil means slog.Default().
+	Log *slog.Logger
 
 	shards    []*pollShard
+	capped    atomic.Bool // the buffer warning was logged
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -100,6 +104,9 @@ func (p *UDPPoller) Initialize() error {
 	}
 	if p.Batch == 0 {
 		p.Batch = DefaultPollBatch
+	}
+	if p.Log == nil {
+		p.Log = slog.Default()
 	}
 	p.closing = make(chan struct{})
 	for range p.Shards {
@@ -160,6 +167,13 @@ func (p *UDPPoller) addTo(i int, sock *udpSocket, sink udpSink) (*udpEntry, erro
 				s, least = c, n
 			}
 		}
+	}
+	if asked, got := sock.readBuffer(); got < asked && !p.capped.Swap(true) {
+		// Between two polls a socket holds what arrived: a key frame's
+		// burst may not fit.
+		p.Log.Warn("UDP receive buffers are smaller than asked: a large camera's key frames may be lost between two polls; "+
+			"raise net.core.rmem_max (sysctl -w net.core.rmem_max=16777216) or give mediagw CAP_NET_ADMIN",
+			"asked", asked, "got", got)
 	}
 	e := &udpEntry{shard: s, sock: sock, sink: sink}
 	s.mu.Lock()

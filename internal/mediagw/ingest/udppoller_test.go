@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -303,5 +305,37 @@ func TestUDPMuxSockets(t *testing.T) {
 	}
 	if st := m.Stats(); st.UnknownSSRC != 0 || st.Invalid != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestUDPPollerSmallBuffer: a socket whose receive buffer the kernel capped
+// below the request (net.core.rmem_max, without CAP_NET_ADMIN) draws one
+// warning saying how to raise it, not one per socket.
+func TestUDPPollerSmallBuffer(t *testing.T) {
+	var logged bytes.Buffer
+	p := &UDPPoller{Shards: 1, Log: slog.New(slog.NewTextHandler(&logged, nil))}
+	if err := p.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for range 3 {
+		sock, err := listenUDP("127.0.0.1:0", false, 1<<16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sock.close()
+		asked, got := sock.readBuffer()
+		if got < asked {
+			t.Fatalf("asked %d, got %d: the kernel doubles what it is asked for", asked, got)
+		}
+		sock.asked = 2 * got // as if capped
+		e, err := p.add(sock, &recordSink{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.remove(e)
+	}
+	if n := strings.Count(logged.String(), "UDP receive buffers are smaller than asked"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, logged.String())
 	}
 }
