@@ -316,7 +316,8 @@ func (c *Mediagw) Validate() error {
 		{"rtp.reconnect_grace", c.RTP.ReconnectGrace >= 0},
 		{"rtp.reorder_packets", c.RTP.ReorderPackets >= 0 && c.RTP.ReorderPackets <= 4096},
 		{"rtp.reorder_delay", c.RTP.ReorderDelay >= 0 && c.RTP.ReorderDelay <= Duration(2*time.Second)},
-		{"rtp.udp_poll_interval", c.RTP.UDPPollInterval >= 0 && c.RTP.UDPPollInterval <= Duration(100*time.Millisecond)},
+		{"rtp.udp_poll_interval", c.RTP.UDPPollInterval == 0 ||
+			(c.RTP.UDPPollInterval >= Duration(time.Millisecond) && c.RTP.UDPPollInterval <= Duration(100*time.Millisecond))},
 		{"rtp.udp_readers", c.RTP.UDPReaders >= 0 && c.RTP.UDPReaders <= 256},
 		{"hls.idle_timeout", c.HLS.IdleTimeout > 0},
 		{"hls.segment_count", c.HLS.SegmentCount >= 3},

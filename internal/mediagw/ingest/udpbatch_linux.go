@@ -99,6 +99,9 @@ func parseSockaddr(b []byte) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+// sleepSupported: an idle shard sleeps until a datagram arrives.
+const sleepSupported = true
+
 // reusePortSupported: Linux spreads a SO_REUSEPORT group's datagrams by the
 // sender's address, one sender to one socket.
 const reusePortSupported = true
@@ -112,8 +115,7 @@ type udpSocket struct {
 	fd   int
 	addr netip.AddrPort
 	// asked and got are the receive buffer asked for and the one the
-	// kernel gave (it doubles a request and caps SO_RCVBUF at
-	// net.core.rmem_max).
+	// kernel granted (it caps SO_RCVBUF at net.core.rmem_max).
 	asked, got int
 }
 
@@ -127,7 +129,9 @@ func listenUDP(addr string, reuse bool, rcvbuf int) (*udpSocket, error) {
 	}
 	ip, _ := netip.AddrFromSlice(ua.IP)
 	ip = ip.Unmap()
-	if !ip.IsValid() {
+	if !ip.IsValid() || ip.IsUnspecified() {
+		// Every address, IPv6 and IPv4, as net listens on "", "0.0.0.0"
+		// and "[::]".
 		sock, err := bindUDP(unix.AF_INET6, netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(ua.Port)), reuse, rcvbuf)
 		if err == nil || !errors.Is(err, unix.EAFNOSUPPORT) {
 			return sock, err
@@ -190,7 +194,7 @@ func bindUDP(family int, ap netip.AddrPort, reuse bool, rcvbuf int) (*udpSocket,
 	}
 	s := &udpSocket{fd: fd, asked: rcvbuf}
 	if n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil {
-		s.got = n
+		s.got = n / 2 // the kernel doubles what it grants, for its bookkeeping
 	}
 	switch local := local.(type) {
 	case *unix.SockaddrInet4:
@@ -208,8 +212,13 @@ func (s *udpSocket) localAddr() netip.AddrPort { return s.addr }
 // gave.
 func (s *udpSocket) readBuffer() (asked, got int) { return s.asked, s.got }
 
-// close closes the socket; the poller must no longer read it.
-func (s *udpSocket) close() { unix.Close(s.fd) }
+// close closes the socket once; the poller must no longer read it.
+func (s *udpSocket) close() {
+	if s.fd >= 0 {
+		unix.Close(s.fd)
+		s.fd = -1
+	}
+}
 
 // readySet tells a shard which of its sockets have datagrams waiting: a
 // level-triggered epoll set, asked without blocking at each pass, so a pass

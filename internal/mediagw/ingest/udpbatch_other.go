@@ -3,7 +3,6 @@
 package ingest
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -81,9 +80,9 @@ const reusePortSupported = false
 // udpSocket is a UDP socket read by a UDPPoller: here a net.UDPConn, read
 // through its raw descriptor without parking.
 type udpSocket struct {
-	conn  *net.UDPConn
-	rc    syscall.RawConn
-	asked int
+	conn       *net.UDPConn
+	rc         syscall.RawConn
+	asked, got int // got is not known here: taken as asked
 }
 
 // listenUDP binds a UDP socket to addr ("host:port"; an empty host is every
@@ -106,7 +105,7 @@ func listenUDP(addr string, _ bool, rcvbuf int) (*udpSocket, error) {
 		c.Close()
 		return nil, err
 	}
-	return &udpSocket{conn: c, rc: rc, asked: rcvbuf}, nil
+	return &udpSocket{conn: c, rc: rc, asked: rcvbuf, got: rcvbuf}, nil
 }
 
 // localAddr is the address the socket is bound to.
@@ -114,12 +113,11 @@ func (s *udpSocket) localAddr() netip.AddrPort {
 	return s.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// readBuffer returns the receive buffer asked for and the one given, not
-// known here: taken as given.
-func (s *udpSocket) readBuffer() (asked, got int) { return s.asked, s.asked }
+// readBuffer returns the receive buffer asked for and the one granted.
+func (s *udpSocket) readBuffer() (asked, got int) { return s.asked, s.got }
 
 // close closes the socket; the poller must no longer read it.
-func (s *udpSocket) close() { s.conn.Close() }
+func (s *udpSocket) close() { _ = s.conn.Close() }
 
 // readySet lists a shard's sockets; here every pass tries each of them.
 type readySet struct {
@@ -142,15 +140,19 @@ func (r *readySet) remove(e *udpEntry) {
 	}
 }
 
+// sleepSupported: without readiness notification an idle shard ticks.
+const sleepSupported = false
+
 // sleep is not available here: an idle shard keeps ticking.
 func (r *readySet) sleep() error { return errNoSleep }
-
-var errNoSleep = errors.New("no readiness notification")
 
 // interrupt has no sleep to end.
 func (r *readySet) interrupt() {}
 
-// ready returns every socket: the pass finds out which have datagrams.
-func (r *readySet) ready() ([]*udpEntry, error) { return r.entries, nil }
+// ready returns every socket: the pass finds out which have datagrams. It
+// is a copy: the pass removes a socket that fails while it ranges over them.
+func (r *readySet) ready() ([]*udpEntry, error) {
+	return append([]*udpEntry(nil), r.entries...), nil
+}
 
 func (r *readySet) close() {}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +50,7 @@ type UDPMux struct {
 	// Log receives transport events; nil means slog.Default().
 	Log *slog.Logger
 
+	addr      netip.AddrPort // the port's, kept after Close
 	socks     []*udpSocket
 	entries   []*udpEntry
 	poller    *UDPPoller
@@ -89,6 +89,7 @@ func (m *UDPMux) Initialize() error {
 		m.release()
 		return fmt.Errorf("udp mux %s: %w", m.Address, err)
 	}
+	m.addr = m.socks[0].localAddr()
 	m.log = m.log.With("listen", m.Addr().String())
 	m.receivers = make(map[uint32]*Receiver)
 	m.closing = make(chan struct{})
@@ -122,12 +123,9 @@ func (m *UDPMux) listen(n int) error {
 		if err != nil {
 			return err
 		}
-		host, _, err := net.SplitHostPort(m.Address)
-		if err != nil {
-			probe.close()
-			return err
-		}
-		addr = net.JoinHostPort(host, strconv.Itoa(int(probe.localAddr().Port())))
+		// The probe's address, not the host again: a name with several
+		// addresses could bind the group's sockets to different ones.
+		addr = probe.localAddr().String()
 		probe.close()
 	}
 	for range n {
@@ -151,11 +149,12 @@ func (m *UDPMux) release() {
 	for _, sock := range m.socks {
 		sock.close()
 	}
+	m.entries, m.socks = nil, nil
 }
 
 // Addr returns the address the mux listens on.
 func (m *UDPMux) Addr() *net.UDPAddr {
-	return net.UDPAddrFromAddrPort(m.socks[0].localAddr())
+	return net.UDPAddrFromAddrPort(m.addr)
 }
 
 // Close stops reading and ends every registered Receiver with

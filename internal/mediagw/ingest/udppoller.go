@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -23,11 +24,16 @@ const (
 	// idleAfter is how long a shard ticks without reading anything before
 	// it sleeps until a datagram arrives.
 	idleAfter = 25 * time.Millisecond
+	// MinPollInterval is the shortest Interval: shorter, a busy shard spins.
+	MinPollInterval = time.Millisecond
 	// packSockets is how many sockets a shard takes before the next shard
 	// is used: every ticking shard costs its wake-ups, so a few streams are
 	// read by one.
 	packSockets = 256
 )
+
+// errNoSleep: the system has no readiness notification the poller uses.
+var errNoSleep = errors.New("ingest: no readiness notification")
 
 // udpSink takes what a UDPPoller reads from one socket.
 type udpSink interface {
@@ -78,6 +84,7 @@ type pollShard struct {
 	wake  chan struct{}
 
 	mu      sync.Mutex // held for a whole pass, so remove waits it out
+	closed  bool       // the poller closed ready: add refuses, remove skips it
 	entries []*udpEntry
 	ready   *readySet
 	sleeps  atomic.Int64 // times the shard went to sleep, for tests
@@ -93,7 +100,7 @@ type udpEntry struct {
 
 // Initialize starts the shards.
 func (p *UDPPoller) Initialize() error {
-	if p.Interval < 0 || p.Shards < 0 || p.Batch < 0 {
+	if p.Interval < 0 || (p.Interval > 0 && p.Interval < MinPollInterval) || p.Shards < 0 || p.Batch < 0 {
 		return fmt.Errorf("udp poller: %w: interval %s, shards %d, batch %d", ErrInvalidConfig, p.Interval, p.Shards, p.Batch)
 	}
 	if p.Interval == 0 {
@@ -132,7 +139,10 @@ func (p *UDPPoller) Close() {
 		}
 		p.wg.Wait()
 		for _, s := range p.shards {
+			s.mu.Lock()
+			s.closed = true
 			s.ready.close()
+			s.mu.Unlock()
 		}
 	})
 }
@@ -177,6 +187,10 @@ func (p *UDPPoller) addTo(i int, sock *udpSocket, sink udpSink) (*udpEntry, erro
 	}
 	e := &udpEntry{shard: s, sock: sock, sink: sink}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("udp poller: %w", ErrTransportClosed)
+	}
 	if err := s.ready.add(e); err != nil {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("udp poller: %w", err)
@@ -196,7 +210,9 @@ func (p *UDPPoller) remove(e *udpEntry) {
 	s := e.shard
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ready.remove(e)
+	if !s.closed {
+		s.ready.remove(e)
+	}
 	for i, x := range s.entries {
 		if x == e {
 			s.entries = append(s.entries[:i], s.entries[i+1:]...)
@@ -227,8 +243,12 @@ func (s *pollShard) run() {
 		case empty >= idlePasses && canSleep:
 			// Nothing arrived for a while: no ticks until something does.
 			s.sleeps.Add(1)
-			if err := s.ready.sleep(); err != nil {
-				canSleep = false // no readiness notification here (not Linux): tick
+			if err := s.ready.sleep(); errors.Is(err, errNoSleep) {
+				canSleep = false // no readiness notification here: tick
+			} else if err != nil {
+				// Out of descriptors, say: tick for now, try again at the
+				// next idle spell.
+				s.p.Log.Warn("udp poller cannot sleep", "error", err)
 			}
 			empty = 0
 		}

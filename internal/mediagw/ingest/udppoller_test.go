@@ -179,6 +179,9 @@ func TestUDPPollerSockets(t *testing.T) {
 // TestUDPPollerSleep: a shard that read nothing for a while sleeps, and the
 // next datagram wakes it.
 func TestUDPPollerSleep(t *testing.T) {
+	if !sleepSupported {
+		t.Skip("no readiness notification here: an idle shard ticks")
+	}
 	p := newPoller(t, 1)
 	_, sink, c := pollSocket(t, p)
 	sh := p.shards[0]
@@ -195,6 +198,18 @@ func TestUDPPollerSleep(t *testing.T) {
 			t.Fatal(err)
 		}
 		sink.waitCount(t, p, i+1)
+	}
+	// Asleep, the shard stays asleep: no tick, so no new idle spell.
+	deadline := time.Now().Add(1000 * idleAfter)
+	for sh.sleeps.Load() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatal("the shard did not sleep again")
+		}
+		time.Sleep(p.Interval)
+	}
+	time.Sleep(4 * idleAfter)
+	if n := sh.sleeps.Load(); n != 4 {
+		t.Fatalf("%d sleeps with nothing arriving, want 4: a sleep returned at once", n)
 	}
 }
 
