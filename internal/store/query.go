@@ -23,6 +23,14 @@ func (c *Conds) Add(cond string, v any) {
 	c.Where = append(c.Where, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(c.Args))))
 }
 
+// Clause returns the conditions as " WHERE a AND b", or "" without any.
+func (c *Conds) Clause() string {
+	if len(c.Where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.Where, " AND ")
+}
+
 // Eq adds col = v unless v is empty.
 func (c *Conds) Eq(col, v string) {
 	if v != "" {
@@ -43,10 +51,7 @@ func ListPage[T any](ctx context.Context, pool *pgxpool.Pool, table, columns str
 		limit = 1000
 	}
 	offset = max(offset, 0)
-	cond := ""
-	if len(c.Where) > 0 {
-		cond = " WHERE " + strings.Join(c.Where, " AND ")
-	}
+	cond := c.Clause()
 	// The total and the page are two statements on two connections at
 	// once: each finds the rows again (a user's slice of 30,000 channels
 	// is most of the cost), so together they take the longer of the two,

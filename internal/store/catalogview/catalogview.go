@@ -42,7 +42,7 @@ func (v *View) Scope() Scope { return v.scope }
 func one[T any](ctx context.Context, v *View, table, columns string, c store.Conds, order string,
 	scan func(pgx.Row) (T, error),
 ) (T, error) {
-	q := "SELECT " + columns + " FROM " + table + " WHERE " + strings.Join(c.Where, " AND ")
+	q := "SELECT " + columns + " FROM " + table + c.Clause()
 	if order != "" {
 		q += " ORDER BY " + order
 	}

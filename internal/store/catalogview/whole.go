@@ -3,7 +3,6 @@ package catalogview
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -56,10 +55,7 @@ type TreeChannel struct {
 func (v *View) EachTreeChannel(ctx context.Context, fn func(TreeChannel) error) error {
 	var c store.Conds
 	table := v.scope.channelTable(&c)
-	q := "SELECT device_id, id, name, civil_code, online, ptz_type FROM " + table
-	if len(c.Where) > 0 {
-		q += " WHERE " + strings.Join(c.Where, " AND ")
-	}
+	q := "SELECT device_id, id, name, civil_code, online, ptz_type FROM " + table + c.Clause()
 	rows, err := v.Pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return fmt.Errorf("tree channels: %w", err)
@@ -162,10 +158,7 @@ func (v *View) EachTree(ctx context.Context, channel func(TreeChannel) error, de
 func each[T any](ctx context.Context, v *View, table, columns string, c store.Conds, order string,
 	scan func(pgx.Row) (T, error), fn func(T) error,
 ) error {
-	q := "SELECT " + columns + " FROM " + table
-	if len(c.Where) > 0 {
-		q += " WHERE " + strings.Join(c.Where, " AND ")
-	}
+	q := "SELECT " + columns + " FROM " + table + c.Clause()
 	if order != "" {
 		q += " ORDER BY " + order
 	}

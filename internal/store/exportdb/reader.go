@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -47,10 +46,7 @@ func (db *DB) List(ctx context.Context, q ListQuery) ([]Job, error) {
 	var c store.Conds
 	c.Eq("owner", q.Owner)
 	q.Granted.FilterChannels(&c, "channel_id")
-	where := ""
-	if len(c.Where) > 0 {
-		where = " WHERE " + strings.Join(c.Where, " AND ")
-	}
+	where := c.Clause()
 	c.Args = append(c.Args, q.Limit)
 	return db.jobs(ctx, "list exports", `SELECT `+jobColumns+` FROM exports`+where+
 		` ORDER BY created_at DESC, id LIMIT $`+strconv.Itoa(len(c.Args)), c.Args...)
