@@ -98,6 +98,34 @@ func (e Exports) validate() error {
 	return errors.Join(errs...)
 }
 
+// Playback configures how a recorder node serves its recordings beyond the
+// bytes it holds: the `playback:` section.
+type Playback struct {
+	// Transcode serves H.265 recordings as H.264 to browsers that cannot
+	// decode H.265 (index.m3u8?video=h264), with ffmpeg.
+	Transcode bool `yaml:"transcode"`
+	// FFmpeg is the ffmpeg binary the transcodes run.
+	FFmpeg string `yaml:"ffmpeg"`
+	// MaxTranscodes is how many ffmpeg runs this node has at once; more
+	// requests wait for one to end.
+	MaxTranscodes int `yaml:"max_transcodes"`
+}
+
+func (p *Playback) setDefaults() {
+	*p = Playback{Transcode: true, FFmpeg: "ffmpeg", MaxTranscodes: 2}
+}
+
+func (p Playback) validate() error {
+	var errs []error
+	if p.MaxTranscodes < 1 || p.MaxTranscodes > 64 {
+		errs = append(errs, fieldErr("playback.max_transcodes", "must be 1–64, got %d", p.MaxTranscodes))
+	}
+	if p.Transcode && strings.TrimSpace(p.FFmpeg) == "" {
+		errs = append(errs, fieldErr("playback.ffmpeg", "must name the ffmpeg binary"))
+	}
+	return errors.Join(errs...)
+}
+
 // validPlaybackSecret checks the recorder's play_token_secret: empty
 // (playback off) or at least 32 characters, as mediagw's.
 func validPlaybackSecret(s Secret) error {

@@ -43,6 +43,7 @@ func TestRecorderEnv(t *testing.T) {
 		"SHARPEYES_RECORDER_SIPSERVER_URL=http://sip:8081",
 		"SHARPEYES_EXPORTS_MAX_RUNNING=4",
 		"SHARPEYES_EXPORTS_TTL=2h",
+		"SHARPEYES_PLAYBACK_MAX_TRANSCODES=3",
 	}
 	warnings, err := config.Load("", &c, env)
 	if err != nil || len(warnings) != 0 {
@@ -52,6 +53,9 @@ func TestRecorderEnv(t *testing.T) {
 		c.Recorder.SipserverURL != "http://sip:8081" || c.Recorder.ConsoleURL != "http://127.0.0.1:8080" ||
 		c.Exports.MaxRunning != 4 || c.Exports.TTL.Std() != 2*time.Hour || c.Exports.FFmpeg != "ffmpeg" {
 		t.Fatalf("playback and export keys not applied: %+v %+v", c.Recorder, c.Exports)
+	}
+	if !c.Playback.Transcode || c.Playback.FFmpeg != "ffmpeg" || c.Playback.MaxTranscodes != 3 {
+		t.Fatalf("playback section: %+v", c.Playback)
 	}
 	if c.Recorder.Retention.Std() != 48*time.Hour || c.Recorder.RetentionLimit.Std() != 2*time.Hour ||
 		config.RetentionDays(c.Recorder.Retention) != 2 || c.Recorder.NodeName() != "rec-1" || c.Storage.Kind != config.StorageS3 {
@@ -99,6 +103,8 @@ func TestRecorderErrorsNameTheKey(t *testing.T) {
 		{"max running", "exports:\n  max_running: 0\n", "exports.max_running"},
 		{"export ttl", "exports:\n  ttl: 10s\n", "exports.ttl"},
 		{"ffmpeg", "exports:\n  ffmpeg: ' '\n", "exports.ffmpeg"},
+		{"max transcodes", "playback:\n  max_transcodes: 65\n", "playback.max_transcodes"},
+		{"transcode ffmpeg", "playback:\n  ffmpeg: ''\n", "playback.ffmpeg"},
 		{"kind", "storage:\n  kind: tape\n", "storage.kind"},
 		{"dir", "storage:\n  dir: ' '\n", "storage.dir"},
 		{"s3 endpoint", "storage:\n  kind: s3\n  bucket: b\n  access_key: a\n  secret_key: s\n", "storage.endpoint"},

@@ -62,6 +62,7 @@ type Recorder struct {
 	Recorder        RecorderSettings `yaml:"recorder"`
 	Storage         Storage          `yaml:"storage"`
 	Exports         Exports          `yaml:"exports"`
+	Playback        Playback         `yaml:"playback"`
 }
 
 // SetDefaults implements Service.
@@ -70,6 +71,7 @@ func (c *Recorder) SetDefaults() {
 	c.Recorder.setDefaults()
 	c.Storage.setDefaults()
 	c.Exports.setDefaults()
+	c.Playback.setDefaults()
 }
 
 // Validate implements Service.
@@ -79,7 +81,7 @@ func (c *Recorder) Validate() error {
 		errs = append(errs, fieldErr("service_token", "must have at least 16 characters"))
 	}
 	return errors.Join(c.validate(), c.Recorder.validate(), c.Storage.validate(), c.Exports.validate(),
-		validPlaybackSecret(c.PlayTokenSecret), errors.Join(errs...))
+		c.Playback.validate(), validPlaybackSecret(c.PlayTokenSecret), errors.Join(errs...))
 }
 
 // LogConfig returns the log section.

@@ -24,6 +24,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/recorder/scheduler"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/sweeper"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
@@ -149,7 +150,12 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	// Closed first: every channel's open segment is closed and committed.
 	defer sched.Close()
 
-	player, err := playback(cfg, node, objects, db.DB, log)
+	tc := transcoder(cfg.Playback, vodtranscode.NewMetrics(rt.Registry), log)
+	if tc != nil {
+		// Closed after the server: no request is left to use it.
+		defer tc.Close()
+	}
+	player, err := playback(cfg, node, objects, db.DB, tc, log)
 	if err != nil {
 		return err
 	}
@@ -187,7 +193,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 // playback builds the HLS VOD server. Without play_token_secret it
 // answers every request 503 vod_unconfigured, and the start log says so.
 func playback(cfg *config.Recorder, node string, objects objstore.Store, db *recordingdb.DB,
-	log *slog.Logger,
+	tc *vodtranscode.Transcoder, log *slog.Logger,
 ) (*vod.Server, error) {
 	s := &vod.Server{
 		Node: node, Store: objects, Index: db, Log: log,
@@ -203,10 +209,31 @@ func playback(cfg *config.Recorder, node string, objects objstore.Store, db *rec
 		}
 		s.Signer = signer
 	}
+	if tc != nil {
+		s.Transcoder = tc
+	}
 	if err := s.Initialize(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// transcoder starts the H.264 transcodes of H.265 recordings, or returns
+// nil when they are off or ffmpeg is missing: playback of H.264 and
+// browsers that decode H.265 do not need them, so the node runs without
+// (video=h264 playlists of H.265 answer 503 transcode_unavailable).
+func transcoder(c config.Playback, m *vodtranscode.Metrics, log *slog.Logger) *vodtranscode.Transcoder {
+	if !c.Transcode {
+		log.Info("playback.transcode is off: browsers that cannot decode H.265 cannot play H.265 recordings")
+		return nil
+	}
+	tc := &vodtranscode.Transcoder{FFmpeg: c.FFmpeg, MaxRunning: c.MaxTranscodes, Metrics: m, Log: log}
+	if err := tc.Initialize(); err != nil {
+		log.Error("H.265 recordings will not play in browsers that cannot decode H.265: install ffmpeg "+
+			"or set playback.ffmpeg", "error", err)
+		return nil
+	}
+	return tc
 }
 
 // publicBeats is the scheduler's index: its heartbeats carry the node's

@@ -30,6 +30,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -42,17 +43,25 @@ type recorded struct {
 	channel       string
 	offset, secs  int
 	width, height int
+	// h265 records H.265 instead of H.264.
+	h265 bool
 }
 
-// writeRecorded writes r as a real segment (H.264, 500 ms fragments) into
-// the dir store and indexes it, closed, as the recorder does.
+// writeRecorded writes r as a real segment (H.264 or H.265, 500 ms
+// fragments) into the dir store and indexes it, closed, as the recorder
+// does.
 func writeRecorded(t *testing.T, ctx context.Context, st objstore.Store, db *recordingdb.DB, t0 time.Time, r recorded) {
 	t.Helper()
 	start := t0.Add(time.Duration(r.offset) * time.Second)
 	key := fmt.Sprintf("%s/%s.mp4", r.channel, start.UTC().Format("2006/01/02/150405.000"))
-	clip := mediatest.NewClip(t, ps.CodecH264, r.width, r.height, 25, 2)
+	codec := ps.CodecH264
+	var vf format.Format = &format.H264{PayloadTyp: 96, PacketizationMode: 1}
+	if r.h265 {
+		codec, vf = ps.CodecH265, &format.H265{PayloadTyp: 96}
+	}
+	clip := mediatest.NewClip(t, codec, r.width, r.height, 25, 2)
 	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{{
-		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
+		Type: description.MediaTypeVideo, Formats: []format.Format{vf},
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +98,7 @@ func writeRecorded(t *testing.T, ctx context.Context, st objstore.Store, db *rec
 	if err := st.Commit(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	info := recordingdb.Info{VideoCodec: "h264", Width: r.width, Height: r.height}
+	info := recordingdb.Info{VideoCodec: w.VideoCodec(), Width: r.width, Height: r.height}
 	id, err := db.OpenSegment(ctx, recordingdb.Segment{
 		ChannelID: r.channel, Start: start, End: start.Add(time.Second), ObjectKey: key, Store: st.Name(),
 		Info: info, RetentionDays: 30, Node: "rec-a",
@@ -224,84 +233,25 @@ func (p *platformAPI) played() int {
 // size, and four panes kept at the same wall-clock time, one of them
 // showing "no recording" until its recording starts.
 func TestPlatformPlaybackInBrowser(t *testing.T) {
-	ctx := context.Background()
-	db := recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))
-	st, err := objstore.New(ctx, objstore.Config{Kind: objstore.KindDir, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// Two hours ago (the playback answer's end is capped at now), on a whole minute.
-	t0 := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
-	for _, r := range []recorded{
+	pe := startPlatform(t, nil, []recorded{
 		// Channel A: two segments back to back, a 4 s gap, a third.
-		{fakeChannel, 0, 6, 320, 240},
-		{fakeChannel, 6, 6, 320, 240},
-		{fakeChannel, 16, 20, 320, 240},
+		{fakeChannel, 0, 6, 320, 240, false},
+		{fakeChannel, 6, 6, 320, 240, false},
+		{fakeChannel, 16, 20, 320, 240, false},
 		// Channel B: recorded from 8 s on.
-		{fakeOffline, 8, 28, 352, 288},
-	} {
-		writeRecorded(t, ctx, st, db, t0, r)
-	}
-
-	signer, err := playtoken.NewSigner([]byte("a secret of at least thirty-two bytes"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	audit := &auditLog{}
-	vodSrv := &vod.Server{Node: "rec-a", Store: st, Index: db, Signer: signer, Auditor: audit, Log: mediatest.Log(t)}
-	if err := vodSrv.Initialize(); err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewServer(vodSrv)
-
-	fake := &fakeAPI{loggedIn: true, stop: make(chan struct{})}
-	plat := &platformAPI{next: fake, db: db, signer: signer, vodURL: rec.URL}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", validated(t, plat))
-	mux.Handle("/", web.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		close(fake.stop)
-		srv.Close()
-		rec.Close()
-		vodSrv.Close()
+		{fakeOffline, 8, 28, 352, 288, false},
 	})
-
-	bctx := browsertest.New(t)
-	problems := watchProblems(bctx)
-	// Bounds for a broken build on a busy machine, not expectations.
-	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
-	pg := &page{t: t, ctx: bctx}
+	t0, pg, plat, audit := pe.t0, pe.pg, pe.plat, pe.audit
 	downloads := t.TempDir()
 	pg.run("downloads", browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).
 		WithDownloadPath(downloads).WithEventsEnabled(true))
-	pg.run("open the page", chromedp.Navigate(srv.URL+"/playback"))
-	pg.poll("playback tree", fmt.Sprintf(`!!document.querySelector('#view-playback %s')`, q("tree-channel-"+fakeChannel)))
-	pg.fill("playback-day", t0.Format("2006-01-02"))
-	dblclick := func(id string) chromedp.Action {
-		return chromedp.Evaluate(fmt.Sprintf(`document.querySelector('#view-playback %s').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`,
-			q("tree-channel-"+id)), nil)
-	}
+	pe.open()
+	dblclick := pe.dblclick
 	pg.run("pick channel A", dblclick(fakeChannel))
 	pg.poll("its recordings", `window.sharpeyesDebug.playback().source === 'platform' && window.sharpeyesDebug.playback().records === 2`+
 		` && window.sharpeyesDebug.playback().gaps.length === 0`)
-	// mouseAt sends a mouse event of type on the timeline at t0 + sec.
-	mouseAt := func(typ string, sec float64) chromedp.Action {
-		return chromedp.Evaluate(fmt.Sprintf(`(() => {
-			const tl = document.querySelector(%q), r = tl.getBoundingClientRect(), d = window.sharpeyesDebug.playback();
-			const f = (%d - (d.startOffset + new Date(%d).setHours(0, 0, 0, 0))) / d.span;
-			const init = {bubbles: true, cancelable: true, clientX: r.left + r.width * f, clientY: r.top + 5, deltaY: -100};
-			tl.dispatchEvent(%q === 'wheel' ? new WheelEvent('wheel', init) : new MouseEvent(%q, init));
-		})()`, q("playback-timeline"), t0.UnixMilli()+int64(sec*1000), t0.UnixMilli(), typ, typ), nil)
-	}
-	at := func(sec float64) chromedp.Action { return mouseAt("click", sec) }
-	// Down to the minute around the recordings, the wheel over them: a pixel is a fraction of a second.
-	for _, scale := range []string{"6 小时", "1 小时", "10 分钟", "1 分钟"} {
-		pg.run("wheel in", mouseAt("wheel", 11))
-		pg.poll(scale, text("playback-scale")+fmt.Sprintf(` === %q`, scale))
-	}
+	pe.zoomToMinute(11)
+	at := func(sec float64) chromedp.Action { return pe.mouseAt("click", sec) }
 	// wallIn is JS true when pane i shows a frame of wall time in [t0+from, t0+to] s.
 	wallIn := func(i int, from, to float64) string {
 		return fmt.Sprintf(`((p) => !!p && p.wall !== null && Date.parse(p.wall) >= %d && Date.parse(p.wall) <= %d)(window.sharpeyesDebug.playback().panes[%d])`,
@@ -375,7 +325,165 @@ func TestPlatformPlaybackInBrowser(t *testing.T) {
 	sync := `((p) => p[0].wall && p[1].wall && Math.abs(Date.parse(p[0].wall) - Date.parse(p[1].wall)) < 1000)(window.sharpeyesDebug.playback().panes)`
 	pg.poll("B joins at its recording, in step with A", playing(0, 320)+` && `+playing(1, 352)+` && `+wallIn(1, 8, 20)+` && `+sync)
 	pg.shot("playback-four-panes")
-	for _, p := range problems() {
-		t.Errorf("browser: %s", p)
+	pe.checkProblems()
+}
+
+// countingTranscoder counts the H.264 stretches the VOD server asks for.
+type countingTranscoder struct {
+	*vodtranscode.Transcoder
+	mu    sync.Mutex
+	parts int
+}
+
+func (c *countingTranscoder) Part(ctx context.Context, src vodtranscode.Source, rg vodtranscode.Range) ([]byte, error) {
+	c.mu.Lock()
+	c.parts++
+	c.mu.Unlock()
+	return c.Transcoder.Part(ctx, src, rg)
+}
+
+func (c *countingTranscoder) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.parts
+}
+
+// TestPlatformPlaybackH265InBrowser: Chromium, which cannot decode H.265,
+// plays H.265 recordings on the playback page as the recorder's H.264
+// version of them: from a click, across a segment boundary and a gap, at
+// the frames' wall-clock time.
+func TestPlatformPlaybackH265InBrowser(t *testing.T) {
+	tc := &countingTranscoder{Transcoder: &vodtranscode.Transcoder{
+		FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg"), Log: mediatest.Log(t),
+	}}
+	if err := tc.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close) // after the VOD server's cleanup: registered first
+	pe := startPlatform(t, tc, []recorded{
+		{fakeChannel, 0, 6, 320, 240, true},
+		{fakeChannel, 6, 6, 320, 240, true},
+		{fakeChannel, 16, 8, 320, 240, true},
+	})
+	t0, pg := pe.t0, pe.pg
+	var decodes bool
+	pg.run("H.265 support", chromedp.Evaluate(`MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"')`, &decodes))
+	if decodes {
+		t.Skip("this Chromium decodes H.265: the H.264 version is not asked for")
+	}
+	pe.open()
+	pg.run("pick the channel", pe.dblclick(fakeChannel))
+	pg.poll("its recordings", `window.sharpeyesDebug.playback().source === 'platform' && window.sharpeyesDebug.playback().records === 2`)
+	pe.zoomToMinute(11)
+	wallIn := func(from, to float64) string {
+		return fmt.Sprintf(`((p) => !!p && p.wall !== null && Date.parse(p.wall) >= %d && Date.parse(p.wall) <= %d)(window.sharpeyesDebug.playback().panes[0])`,
+			t0.UnixMilli()+int64(from*1000), t0.UnixMilli()+int64(to*1000))
+	}
+	playing := fmt.Sprintf(`((p, v) => p.mode === 'platform' && p.state === 'playing' && v.videoWidth === 320 && !v.paused && v.readyState >= 3)`+
+		`(window.sharpeyesDebug.playback().panes[0], document.querySelector(%q))`, q("pb-video-0"))
+	pg.run("click at +2 s", pe.mouseAt("click", 2))
+	pg.poll("plays the H.264 version from there", playing+` && `+wallIn(1, 11.5))
+	pg.fill("playback-speed", "2")
+	pg.poll("across the boundary and the gap", playing+` && `+wallIn(16.5, 24))
+	if tc.count() == 0 {
+		t.Fatal("the browser played without asking for the H.264 version")
+	}
+	pe.checkProblems()
+}
+
+// platformEnv is the playback page over real recorded segments served by
+// a real VOD server on its own origin, as a recorder is.
+type platformEnv struct {
+	t        *testing.T
+	t0       time.Time
+	pg       *page
+	url      string
+	plat     *platformAPI
+	audit    *auditLog
+	problems func() []string
+}
+
+// startPlatform writes recs (from two hours ago, on a whole minute: the
+// playback answer's end is capped at now), starts the VOD server (with tc
+// when not nil) and the console, and a browser.
+func startPlatform(t *testing.T, tc vod.Transcoder, recs []recorded) *platformEnv {
+	t.Helper()
+	ctx := context.Background()
+	db := recordingdb.New(storetest.Open(t, pgtest.NewDB(t), 4))
+	st, err := objstore.New(ctx, objstore.Config{Kind: objstore.KindDir, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	t0 := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+	for _, r := range recs {
+		writeRecorded(t, ctx, st, db, t0, r)
+	}
+	signer, err := playtoken.NewSigner([]byte("a secret of at least thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := &auditLog{}
+	vodSrv := &vod.Server{Node: "rec-a", Store: st, Index: db, Signer: signer, Auditor: audit, Transcoder: tc, Log: mediatest.Log(t)}
+	if err := vodSrv.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewServer(vodSrv)
+	fake := &fakeAPI{loggedIn: true, stop: make(chan struct{})}
+	plat := &platformAPI{next: fake, db: db, signer: signer, vodURL: rec.URL}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", validated(t, plat))
+	mux.Handle("/", web.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		close(fake.stop)
+		srv.Close()
+		rec.Close()
+		vodSrv.Close()
+	})
+	bctx := browsertest.New(t)
+	problems := watchProblems(bctx)
+	// Bounds for a broken build on a busy machine, not expectations.
+	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	t.Cleanup(cancel)
+	return &platformEnv{t: t, t0: t0, pg: &page{t: t, ctx: bctx}, url: srv.URL, plat: plat, audit: audit, problems: problems}
+}
+
+// open opens the playback page on the recordings' day.
+func (e *platformEnv) open() {
+	e.pg.run("open the page", chromedp.Navigate(e.url+"/playback"))
+	e.pg.poll("playback tree", fmt.Sprintf(`!!document.querySelector('#view-playback %s')`, q("tree-channel-"+fakeChannel)))
+	e.pg.fill("playback-day", e.t0.Format("2006-01-02"))
+}
+
+// dblclick picks channel id in the tree.
+func (e *platformEnv) dblclick(id string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`document.querySelector('#view-playback %s').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`,
+		q("tree-channel-"+id)), nil)
+}
+
+// mouseAt sends a mouse event of type on the timeline at t0 + sec.
+func (e *platformEnv) mouseAt(typ string, sec float64) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => {
+		const tl = document.querySelector(%q), r = tl.getBoundingClientRect(), d = window.sharpeyesDebug.playback();
+		const f = (%d - (d.startOffset + new Date(%d).setHours(0, 0, 0, 0))) / d.span;
+		const init = {bubbles: true, cancelable: true, clientX: r.left + r.width * f, clientY: r.top + 5, deltaY: -100};
+		tl.dispatchEvent(%q === 'wheel' ? new WheelEvent('wheel', init) : new MouseEvent(%q, init));
+	})()`, q("playback-timeline"), e.t0.UnixMilli()+int64(sec*1000), e.t0.UnixMilli(), typ, typ), nil)
+}
+
+// zoomToMinute wheels the timeline in around t0 + sec down to the minute
+// scale, where a pixel is a fraction of a second.
+func (e *platformEnv) zoomToMinute(sec float64) {
+	for _, scale := range []string{"6 小时", "1 小时", "10 分钟", "1 分钟"} {
+		e.pg.run("wheel in", e.mouseAt("wheel", sec))
+		e.pg.poll(scale, text("playback-scale")+fmt.Sprintf(` === %q`, scale))
+	}
+}
+
+// checkProblems fails the test for what the browser reported.
+func (e *platformEnv) checkProblems() {
+	for _, p := range e.problems() {
+		e.t.Errorf("browser: %s", p)
 	}
 }

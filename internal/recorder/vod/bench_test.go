@@ -3,11 +3,15 @@ package vod_test
 import (
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
@@ -64,4 +68,83 @@ func BenchmarkFirstFrame(b *testing.B) {
 			b.ReportMetric(float64(playlistTime.Microseconds())/1000/float64(b.N), "playlist-ms")
 		})
 	}
+}
+
+// BenchmarkH264FirstFrame is BenchmarkFirstFrame for a browser that cannot
+// decode H.265: the same three 1-minute 1080p segments recorded as H.265,
+// the playlist asked with video=h264. A player's first frame waits for the
+// playlist, the init section (ffmpeg encodes the segment's first key frame
+// for its parameter sets) and the first stretch (one GOP transcoded), which
+// is what ms/first-gop times, fetched one after the other as a player does
+// (init-ms and stretch-ms are the two requests; the playlist request starts
+// both transcodes). Each run starts with an empty cache. x-realtime is how many times faster than real time one request at a
+// time transcodes the rest of that segment in 4 s stretches.
+//
+//	go test ./internal/recorder/vod/ -run XXX -bench H264FirstFrame -benchtime 10x
+func BenchmarkH264FirstFrame(b *testing.B) {
+	e := newEnv(b, nil)
+	e.useH265()
+	e.clip = mediatest.NewClip(b, ps.CodecH265, 1920, 1080, fps, 4)
+	e.fragment = time.Second
+	for i := range 3 {
+		e.segment(chA, t0.Add(time.Duration(i)*time.Minute), 60, false)
+	}
+	tok := e.viewerToken(chA)
+	url := e.playlistURL(chA, t0.Add(90500*time.Millisecond), t0.Add(3*time.Minute), tok) + "&video=h264"
+	bin := testsupport.Tool(b, "ffmpeg", "ffmpeg")
+	fresh := func() {
+		tc := &vodtranscode.Transcoder{FFmpeg: bin}
+		if err := tc.Initialize(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(tc.Close)
+		e.server.Transcoder = tc
+	}
+	dir := e.http.URL + vod.Prefix + "recording/" + chA + "/"
+	fetch := func(u string) time.Duration {
+		start := time.Now()
+		if status, code, body := e.get(u); status != 200 {
+			b.Fatalf("GET %s: %d %s %s", u, status, code, body)
+		}
+		return time.Since(start)
+	}
+	var initTime, stretchTime time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		fresh()
+		b.StartTimer()
+		_, _, pl := e.get(url)
+		var mapURI, first string
+		for line := range strings.Lines(string(pl)) {
+			line = strings.TrimSpace(line)
+			if m, ok := strings.CutPrefix(line, `#EXT-X-MAP:URI="`); ok && mapURI == "" {
+				mapURI = strings.TrimSuffix(m, `"`)
+			} else if line != "" && !strings.HasPrefix(line, "#") && first == "" {
+				first = line
+			}
+		}
+		if !strings.HasPrefix(mapURI, "h264/") || !strings.HasPrefix(first, "h264/") {
+			b.Fatalf("not an H.264 playlist:\n%s", pl)
+		}
+		initTime += fetch(dir + mapURI)
+		stretchTime += fetch(dir + first)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/first-gop")
+	b.ReportMetric(float64(initTime.Milliseconds())/float64(b.N), "init-ms")
+	b.ReportMetric(float64(stretchTime.Milliseconds())/float64(b.N), "stretch-ms")
+
+	fresh()
+	seg := e.segmentAt(t0.Add(time.Minute))
+	base := dir + "h264/seg/" + strconv.FormatInt(seg.ID, 10) + ".m4s?token=" + tok
+	start := time.Now()
+	for from := 30 * time.Second; from < time.Minute; from += 4 * time.Second {
+		u := base + "&from=" + strconv.FormatInt(from.Microseconds(), 10)
+		if to := from + 4*time.Second; to < time.Minute {
+			u += "&to=" + strconv.FormatInt(to.Microseconds(), 10)
+		}
+		fetch(u)
+	}
+	b.ReportMetric(30/time.Since(start).Seconds(), "x-realtime")
 }

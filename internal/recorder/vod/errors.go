@@ -28,6 +28,9 @@ var (
 	// ErrUnavailable: the index, the store or the audit is not answering
 	// (503 unavailable).
 	ErrUnavailable = errors.New("vod: unavailable")
+	// ErrNoTranscoder: a video=h264 playlist of H.265 recordings on a node
+	// without a transcoder (503 transcode_unavailable).
+	ErrNoTranscoder = errors.New("vod: this node does not transcode H.265 (playback.transcode)")
 	// ErrInvalid: a Server that cannot start.
 	ErrInvalid = errors.New("vod: invalid configuration")
 )

@@ -25,8 +25,10 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/store/storetest"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -191,6 +193,19 @@ func newEnv(t testing.TB, c *objstore.Config) *env {
 	return e
 }
 
+// useH265 makes the segments written from now on H.265, and gives the
+// server a transcoder for video=h264 playlists.
+func (e *env) useH265() {
+	e.t.Helper()
+	e.clip = mediatest.NewClip(e.t, ps.CodecH265, 320, 240, fps, 2)
+	tc := &vodtranscode.Transcoder{FFmpeg: testsupport.Tool(e.t, "ffmpeg", "ffmpeg"), Log: slog.New(slog.DiscardHandler)}
+	if err := tc.Initialize(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(tc.Close)
+	e.server.Transcoder = tc
+}
+
 // token issues a user's token for paths with rights, valid for a minute
 // of the env's clock.
 func (e *env) token(user string, rights []string, paths ...string) string {
@@ -217,9 +232,11 @@ func (e *env) segment(ch string, start time.Time, seconds int, open bool) record
 	e.t.Helper()
 	ctx := context.Background()
 	key := ch + "/" + start.UTC().Format("2006/01/02/150405.000") + ".mp4"
-	medias := []*description.Media{{
-		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}},
-	}}
+	var vf format.Format = &format.H264{PayloadTyp: 96, PacketizationMode: 1}
+	if e.clip.Codec == ps.CodecH265 {
+		vf = &format.H265{PayloadTyp: 96}
+	}
+	medias := []*description.Media{{Type: description.MediaTypeVideo, Formats: []format.Format{vf}}}
 	if e.audio {
 		medias = append(medias, &description.Media{
 			Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1}},
@@ -276,6 +293,7 @@ func (e *env) segment(ch string, start time.Time, seconds int, open bool) record
 	}
 	seg := recordingdb.Segment{
 		ChannelID: ch, Start: start, ObjectKey: key, Store: e.store.Name(), RetentionDays: 30, Node: node,
+		Info: recordingdb.Info{VideoCodec: w.VideoCodec()},
 	}
 	if seg.ID, err = e.db.OpenSegment(ctx, seg); err != nil {
 		e.t.Fatal(err)
@@ -292,7 +310,7 @@ func (e *env) segment(ch string, start time.Time, seconds int, open bool) record
 		e.t.Fatal(err)
 	}
 	seg.End = start.Add(w.Duration())
-	if err := e.db.CloseSegment(ctx, seg.ID, seg.End, w.Bytes(), recordingdb.Info{VideoCodec: "h264", Width: 320, Height: 240}); err != nil {
+	if err := e.db.CloseSegment(ctx, seg.ID, seg.End, w.Bytes(), recordingdb.Info{VideoCodec: w.VideoCodec(), Width: 320, Height: 240}); err != nil {
 		e.t.Fatal(err)
 	}
 	return seg

@@ -27,6 +27,53 @@ type item struct {
 	// Shift is how much later than the first segment's this one starts:
 	// its seg URL asks for its decode times moved by it.
 	Shift time.Duration
+	// Stretches, when set, list the segment as its H.264 version (an H.265
+	// segment in a video=h264 playlist), stretch by stretch.
+	Stretches []stretch
+}
+
+// stretch is a part of a segment transcoded on request: from its first key
+// frame at or after From to before the first one at or after To (To 0:
+// its end). Duration is the stretch's length, exact when the segment was
+// scanned, else nominal (within a GOP).
+type stretch struct {
+	From, To, Duration time.Duration
+}
+
+// stretchLength is how long the stretches of a transcoded segment are: each
+// is one ffmpeg run of about a second of work at 1080p on one core.
+const stretchLength = 4 * time.Second
+
+// gridStretches cuts a segment of d that was not scanned into stretches of
+// stretchLength (the last one to its end).
+func gridStretches(d time.Duration) []stretch {
+	var out []stretch
+	for from := time.Duration(0); ; from += stretchLength {
+		if d-from <= stretchLength+stretchLength/2 {
+			return append(out, stretch{From: from, Duration: max(d-from, 0)})
+		}
+		out = append(out, stretch{From: from, To: from + stretchLength, Duration: stretchLength})
+	}
+}
+
+// keyStretches cuts a scanned segment's key-frame parts into stretches:
+// the first part alone (the first frame comes after one GOP's transcode),
+// then parts gathered to stretchLength, the last one to the segment's end.
+// Cuts are at the parts' starts, which are key frames' decode times.
+func keyStretches(parts []part) []stretch {
+	var out []stretch
+	for i, p := range parts {
+		n := len(out)
+		if i <= 1 || out[n-1].Duration >= stretchLength {
+			if n > 0 {
+				out[n-1].To = p.Start
+			}
+			out = append(out, stretch{From: p.Start, Duration: p.Duration})
+			continue
+		}
+		out[n-1].Duration = p.Start + p.Duration - out[n-1].From
+	}
+	return out
 }
 
 // part is a byte range of a segment's media part (the bytes from its first
@@ -49,10 +96,16 @@ func writePlaylist(w io.Writer, items []item, token string) error {
 	var b strings.Builder
 	target := 1.0
 	for _, it := range items {
-		if it.Parts == nil {
+		if it.Parts == nil && it.Stretches == nil {
 			target = math.Max(target, math.Ceil(it.Duration.Seconds()))
 		}
+		for _, st := range it.Stretches {
+			target = math.Max(target, math.Ceil(st.Duration.Seconds()))
+		}
 		for _, p := range it.Parts {
+			if it.Stretches != nil {
+				break
+			}
 			target = math.Max(target, math.Ceil(p.Duration.Seconds()))
 		}
 	}
@@ -67,15 +120,31 @@ func writePlaylist(w io.Writer, items []item, token string) error {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
 		}
 		id := strconv.FormatInt(it.ID, 10)
-		fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%sinit/%s.mp4%s\"\n", it.Base, id, q)
-		seg := it.Base + "seg/" + id + ".m4s" + q
-		if it.Shift > 0 {
-			sep := "&"
-			if q == "" {
-				sep = "?"
-			}
-			seg += sep + "shift=" + strconv.FormatInt(it.Shift.Microseconds(), 10)
+		sep := "&"
+		if q == "" {
+			sep = "?"
 		}
+		shift := ""
+		if it.Shift > 0 {
+			shift = sep + "shift=" + strconv.FormatInt(it.Shift.Microseconds(), 10)
+			sep = "&"
+		}
+		if it.Stretches != nil {
+			fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%s%s/%s.mp4%s\"\n", it.Base, fileH264Init, id, q)
+			for j, st := range it.Stretches {
+				if j == 0 {
+					fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n", dateTime(it.Start.Add(st.From)))
+				}
+				seg := it.Base + fileH264Seg + "/" + id + ".m4s" + q + shift + sep + "from=" + strconv.FormatInt(st.From.Microseconds(), 10)
+				if st.To > 0 {
+					seg += "&to=" + strconv.FormatInt(st.To.Microseconds(), 10)
+				}
+				fmt.Fprintf(&b, "#EXTINF:%s,\n%s\n", seconds(st.Duration), seg)
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%sinit/%s.mp4%s\"\n", it.Base, id, q)
+		seg := it.Base + "seg/" + id + ".m4s" + q + shift
 		if it.Parts == nil {
 			fmt.Fprintf(&b, "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%s,\n%s\n", dateTime(it.Start), seconds(it.Duration), seg)
 			continue

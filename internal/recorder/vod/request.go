@@ -26,13 +26,21 @@ const (
 	filePlaylist = "index.m3u8"
 	fileInit     = "init"
 	fileSeg      = "seg"
+	// The H.264 version of an H.265 segment's init section and of a
+	// stretch of its media (index.m3u8?video=h264 lists them).
+	fileH264Init = "h264/init"
+	fileH264Seg  = "h264/seg"
 )
+
+// videoH264 is the playlist's video query asking for H.264 everywhere.
+const videoH264 = "h264"
 
 // request is a parsed VOD URL.
 type request struct {
 	// Channel is the 20-digit channel ID; Path its stream path.
 	Channel, Path string
-	// File is filePlaylist, fileInit or fileSeg.
+	// File is filePlaylist, fileInit, fileSeg, fileH264Init or
+	// fileH264Seg.
 	File string
 	// ID is the recording (segment row) of init and seg requests.
 	ID int64
@@ -44,6 +52,12 @@ type request struct {
 	// microseconds), so that the segments of a playlist share one
 	// timeline.
 	Shift time.Duration
+	// H264 is a playlist's video=h264: H.265 segments are listed as their
+	// H.264 version, for browsers that cannot decode H.265.
+	H264 bool
+	// From and To are an h264 seg's stretch of its segment (the from and
+	// to queries, in microseconds; To 0: to the end).
+	From, To time.Duration
 }
 
 // parseRequest reads a URL path and query of the server:
@@ -51,6 +65,8 @@ type request struct {
 //	/vod/recording/<channel>/index.m3u8?start=<RFC3339>&end=<RFC3339>&token=…
 //	/vod/recording/<channel>/init/<id>.mp4?token=…
 //	/vod/recording/<channel>/seg/<id>.m4s?token=…[&shift=<µs>]
+//	/vod/recording/<channel>/h264/init/<id>.mp4?token=…
+//	/vod/recording/<channel>/h264/seg/<id>.m4s?token=…&from=<µs>[&to=<µs>][&shift=<µs>]
 //
 // A path of none of these forms wraps ErrNotFound; a bad query
 // ErrBadRequest.
@@ -70,6 +86,13 @@ func parseRequest(path string, query url.Values) (request, error) {
 	switch {
 	case file == filePlaylist:
 		r.File = filePlaylist
+		switch v := query.Get("video"); v {
+		case "":
+		case videoH264:
+			r.H264 = true
+		default:
+			return request{}, fmt.Errorf("%w: video: want %q or nothing, got %q", ErrBadRequest, videoH264, v)
+		}
 		return r, r.parseRange(query)
 	case strings.HasPrefix(file, fileInit+"/"):
 		r.File = fileInit
@@ -77,20 +100,51 @@ func parseRequest(path string, query url.Values) (request, error) {
 	case strings.HasPrefix(file, fileSeg+"/"):
 		r.File = fileSeg
 		r.ID, ok = parseID(strings.TrimPrefix(file, fileSeg+"/"), ".m4s")
-		if v := query.Get("shift"); ok && v != "" {
-			us, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || us < 0 || us > maxShift.Microseconds() {
-				return request{}, fmt.Errorf("%w: shift: want 0 to %d microseconds, got %q", ErrBadRequest, maxShift.Microseconds(), v)
-			}
-			r.Shift = time.Duration(us) * time.Microsecond
-		}
+	case strings.HasPrefix(file, fileH264Init+"/"):
+		r.File = fileH264Init
+		r.ID, ok = parseID(strings.TrimPrefix(file, fileH264Init+"/"), ".mp4")
+	case strings.HasPrefix(file, fileH264Seg+"/"):
+		r.File = fileH264Seg
+		r.ID, ok = parseID(strings.TrimPrefix(file, fileH264Seg+"/"), ".m4s")
 	default:
 		ok = false
 	}
 	if !ok {
 		return request{}, fmt.Errorf("%w: %q", ErrNotFound, path)
 	}
+	if r.File == fileSeg || r.File == fileH264Seg {
+		var err error
+		if r.Shift, err = parseMicros(query, "shift", false); err != nil {
+			return request{}, err
+		}
+	}
+	if r.File == fileH264Seg {
+		var err error
+		if r.From, err = parseMicros(query, "from", true); err != nil {
+			return request{}, err
+		}
+		if r.To, err = parseMicros(query, "to", false); err != nil {
+			return request{}, err
+		}
+		if r.To != 0 && r.To <= r.From {
+			return request{}, fmt.Errorf("%w: to %s is not after from %s", ErrBadRequest, r.To, r.From)
+		}
+	}
 	return r, nil
+}
+
+// parseMicros reads a query of microseconds, 0 to maxShift; absent is 0
+// unless required.
+func parseMicros(query url.Values, key string, required bool) (time.Duration, error) {
+	v := query.Get(key)
+	if v == "" && !required {
+		return 0, nil
+	}
+	us, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || us < 0 || us > maxShift.Microseconds() {
+		return 0, fmt.Errorf("%w: %s: want 0 to %d microseconds, got %q", ErrBadRequest, key, maxShift.Microseconds(), v)
+	}
+	return time.Duration(us) * time.Microsecond, nil
 }
 
 // parseID reads "<decimal id><ext>"; the ID is positive, with no sign or

@@ -35,6 +35,23 @@ func TestParseRequest(t *testing.T) {
 		{base + "seg/42.m4s", "shift=90000000000", request{
 			Channel: channel, Path: "recording/" + channel, File: fileSeg, ID: 42, Shift: 25 * time.Hour,
 		}, nil},
+		{base + "index.m3u8", "start=2026-12-07T08:00:00Z&end=2026-12-07T09:00:00Z&video=h264", request{
+			Channel: channel, Path: "recording/" + channel, File: filePlaylist, H264: true,
+			Start: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC),
+		}, nil},
+		{base + "index.m3u8", "start=2026-12-07T08:00:00Z&end=2026-12-07T09:00:00Z&video=h265", request{}, ErrBadRequest},
+		{base + "h264/init/42.mp4", "token=t", request{Channel: channel, Path: "recording/" + channel, File: fileH264Init, ID: 42, Token: "t"}, nil},
+		{base + "h264/seg/42.m4s", "from=1000000&to=5000000&shift=7", request{
+			Channel: channel, Path: "recording/" + channel, File: fileH264Seg, ID: 42,
+			From: time.Second, To: 5 * time.Second, Shift: 7 * time.Microsecond,
+		}, nil},
+		{base + "h264/seg/42.m4s", "from=0", request{Channel: channel, Path: "recording/" + channel, File: fileH264Seg, ID: 42}, nil},
+		{base + "h264/seg/42.m4s", "", request{}, ErrBadRequest},
+		{base + "h264/seg/42.m4s", "from=5&to=5", request{}, ErrBadRequest},
+		{base + "h264/seg/42.m4s", "from=x", request{}, ErrBadRequest},
+		{base + "h264/seg/42.m4s", "from=0&to=-1", request{}, ErrBadRequest},
+		{base + "h264/seg/42.mp4", "from=0", request{}, ErrNotFound},
+		{base + "h264/42.m4s", "from=0", request{}, ErrNotFound},
 		{base + "seg/042.m4s", "", request{}, ErrNotFound},
 		{base + "seg/0.m4s", "", request{}, ErrNotFound},
 		{base + "seg/99999999999999999999.m4s", "", request{}, ErrNotFound},
@@ -72,6 +89,9 @@ func FuzzParseRequest(f *testing.F) {
 		Prefix + "recording/" + channel + "/index.m3u8?start=2026-12-07T08:00:00Z&end=2026-12-07T09:00:00Z&token=x",
 		Prefix + "recording/" + channel + "/seg/12.m4s?token=x&shift=4000000",
 		Prefix + "recording/" + channel + "/init/12.mp4",
+		Prefix + "recording/" + channel + "/index.m3u8?start=2026-12-07T08:00:00Z&end=2026-12-07T09:00:00Z&video=h264",
+		Prefix + "recording/" + channel + "/h264/seg/12.m4s?token=x&shift=4000000&from=1000000&to=5000000",
+		Prefix + "recording/" + channel + "/h264/init/12.mp4",
 		"/vod/recording//index.m3u8", "",
 	} {
 		f.Add(s)
@@ -96,8 +116,12 @@ func FuzzParseRequest(f *testing.F) {
 			if !r.Start.Before(r.End) || r.End.Sub(r.Start) > MaxRange {
 				t.Fatalf("parseRequest(%q): range %s–%s", raw, r.Start, r.End)
 			}
-		case fileInit, fileSeg:
+		case fileInit, fileSeg, fileH264Init:
 			if r.ID <= 0 || r.Shift < 0 || r.Shift > maxShift {
+				t.Fatalf("parseRequest(%q) = %+v", raw, r)
+			}
+		case fileH264Seg:
+			if r.ID <= 0 || r.Shift < 0 || r.Shift > maxShift || r.From < 0 || r.To < 0 || r.To != 0 && r.To <= r.From {
 				t.Fatalf("parseRequest(%q) = %+v", raw, r)
 			}
 		default:

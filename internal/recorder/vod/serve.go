@@ -1,18 +1,21 @@
 package vod
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
 
@@ -25,7 +28,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, req reque
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	items, err := s.items(ctx, req, segs)
+	items, warm, err := s.items(ctx, req, segs)
 	if err != nil {
 		return err
 	}
@@ -35,6 +38,11 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, req reque
 	}
 	if err := s.audit(ctx, r, req, c); err != nil {
 		return err
+	}
+	if warm != nil {
+		// The player asks for these two next, one after the other: both
+		// transcodes start now, side by side.
+		s.Transcoder.Warm(strconv.FormatInt(warm.seg.ID, 10), warm.rg, s.opener(warm.seg))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.apple.mpegurl")
@@ -48,16 +56,19 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, req reque
 // items lays the segments out for the playlist. An object this node cannot
 // read (another node's directory, or an open segment still in the spool
 // of the node writing it) gets absolute URLs on that node.
-func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segment) ([]item, error) {
+//
+// With video=h264, warm is the first stretch to transcode ahead of the
+// player's request, when this node holds it and it no longer grows.
+func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segment) (items []item, warm *warmth, err error) {
 	var urls map[string]string
-	items := make([]item, 0, len(segs))
+	items = make([]item, 0, len(segs))
 	for _, seg := range segs {
 		it := item{ID: seg.ID, Start: seg.Start, Duration: seg.End.Sub(seg.Start)}
 		if holder, local := s.holder(seg); !local {
 			if urls == nil {
 				var err error
 				if urls, err = s.Index.NodeURLs(ctx); err != nil {
-					return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+					return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 				}
 			}
 			base, ok := urls[holder]
@@ -72,7 +83,7 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 			// open one is listed up to its last complete fragment.
 			l, err := s.layout(ctx, seg)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			written := time.Duration(0)
 			if n := len(l.Fragments); n > 0 {
@@ -93,9 +104,46 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 		if len(items) > 0 {
 			it.Shift = max(0, seg.Start.Sub(items[0].Start))
 		}
+		if req.H264 && seg.VideoCodec == segment.CodecH265 {
+			if s.Transcoder == nil {
+				return nil, nil, fmt.Errorf("%w: recording %d is H.265", ErrNoTranscoder, seg.ID)
+			}
+			if it.Parts != nil {
+				it.Stretches = keyStretches(it.Parts)
+			} else {
+				it.Stretches = gridStretches(it.Duration)
+			}
+			if first := it.Stretches[0]; len(items) == 0 && it.Base == "" && !seg.Open {
+				warm = &warmth{seg: seg, rg: vodtranscode.Range{From: first.From, To: first.To, Shift: it.Shift}}
+			}
+		}
 		items = append(items, it)
 	}
-	return items, nil
+	return items, warm, nil
+}
+
+// warmth is a stretch to transcode before the player asks for it.
+type warmth struct {
+	seg recordingdb.Segment
+	rg  vodtranscode.Range
+}
+
+// opener opens seg for a transcode: its object, scanned.
+func (s *Server) opener(seg recordingdb.Segment) vodtranscode.Opener {
+	return func(ctx context.Context) (vodtranscode.Source, func(), error) {
+		obj, err := s.Store.Open(ctx, seg.ObjectKey)
+		if err != nil {
+			return vodtranscode.Source{}, nil, s.storeErr(seg, err)
+		}
+		rd := newChunked(obj)
+		l, err := segment.Fragments(rd, obj.Size())
+		if err != nil {
+			obj.Close()
+			return vodtranscode.Source{}, nil, fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
+		}
+		src := vodtranscode.Source{Key: strconv.FormatInt(seg.ID, 10), R: rd, Layout: l, Final: !seg.Open}
+		return src, func() { obj.Close() }, nil
+	}
 }
 
 // holder names the node whose URL serves seg and whether it is this one.
@@ -158,17 +206,68 @@ func parts(l segment.Layout, at time.Duration) []part {
 	return out
 }
 
+// serveH264 answers h264/init/<id>.mp4 and h264/seg/<id>.m4s: the H.264
+// version of an H.265 segment's init section and of a stretch of it.
+func (s *Server) serveH264(w http.ResponseWriter, r *http.Request, req request) error {
+	if s.Transcoder == nil {
+		return fmt.Errorf("%w: recording %d", ErrNoTranscoder, req.ID)
+	}
+	seg, err := s.localSegment(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	src, done, err := s.opener(seg)(r.Context())
+	if err != nil {
+		return err
+	}
+	defer done()
+	var b []byte
+	if req.File == fileH264Init {
+		b, err = s.Transcoder.Init(r.Context(), src)
+	} else {
+		b, err = s.Transcoder.Part(r.Context(), src, vodtranscode.Range{From: req.From, To: req.To, Shift: req.Shift})
+	}
+	if err != nil {
+		return err
+	}
+	serveMP4(w, r, seg, bytes.NewReader(b))
+	return nil
+}
+
+// serveMP4 answers media of seg: a closed segment never changes, the open
+// one grows.
+func serveMP4(w http.ResponseWriter, r *http.Request, seg recordingdb.Segment, media io.ReadSeeker) {
+	h := w.Header()
+	h.Set("Content-Type", "video/mp4")
+	if seg.Open {
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", "private, max-age=86400")
+	}
+	http.ServeContent(w, r, "", time.Time{}, media)
+}
+
+// localSegment is the request's segment of the path's channel, when this
+// node can read its object.
+func (s *Server) localSegment(ctx context.Context, req request) (recordingdb.Segment, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	seg, err := s.Index.ChannelSegment(ctx, req.Channel, req.ID)
+	if err != nil {
+		return seg, err // store.ErrNotFound is 404, anything else 500
+	}
+	if holder, local := s.holder(seg); !local {
+		return seg, fmt.Errorf("%w: recording %d is served by node %s", ErrNotFound, seg.ID, holder)
+	}
+	return seg, nil
+}
+
 // serveMedia answers init/<id>.mp4 (the init section) and seg/<id>.m4s
 // (the media part, Range honoured) of a segment of the path's channel.
 func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, req request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
-	seg, err := s.Index.ChannelSegment(ctx, req.Channel, req.ID)
-	cancel()
+	seg, err := s.localSegment(r.Context(), req)
 	if err != nil {
-		return err // store.ErrNotFound is 404, anything else 500
-	}
-	if holder, local := s.holder(seg); !local {
-		return fmt.Errorf("%w: recording %d is served by node %s", ErrNotFound, seg.ID, holder)
+		return err
 	}
 	// The object is read as long as the answer is written: the request's
 	// context bounds it, not Timeout.
@@ -198,15 +297,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, req request)
 	if req.File == fileInit {
 		from, to = 0, from
 	}
-	h := w.Header()
-	h.Set("Content-Type", "video/mp4")
-	// A closed segment never changes; the open one grows.
-	if seg.Open {
-		h.Set("Cache-Control", "no-store")
-	} else {
-		h.Set("Cache-Control", "private, max-age=86400")
-	}
-	http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(media, from, to-from))
+	serveMP4(w, r, seg, io.NewSectionReader(media, from, to-from))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 )
@@ -50,6 +51,14 @@ type Auditor interface {
 	CheckViewers(ctx context.Context, viewers []auditapi.Viewer) ([]auditapi.Viewer, error)
 }
 
+// Transcoder makes the H.264 version of H.265 segments
+// (vodtranscode.Transcoder).
+type Transcoder interface {
+	Init(ctx context.Context, src vodtranscode.Source) ([]byte, error)
+	Part(ctx context.Context, src vodtranscode.Source, rg vodtranscode.Range) ([]byte, error)
+	Warm(key string, rg vodtranscode.Range, open vodtranscode.Opener)
+}
+
 // Server serves a node's recordings as HLS VOD (see the package doc). It
 // has no goroutine of its own: every request is served on its own.
 type Server struct {
@@ -66,6 +75,10 @@ type Server struct {
 	// Auditor audits playlists and checks revocations; required with a
 	// Signer.
 	Auditor Auditor
+	// Transcoder makes the H.264 version of H.265 segments for
+	// video=h264 playlists; nil refuses those playlists when they hold
+	// H.265 (503 transcode_unavailable).
+	Transcoder Transcoder
 	// Timeout bounds the index and store reads of one request; 0 means
 	// DefaultTimeout.
 	Timeout time.Duration
@@ -157,6 +170,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req request) erro
 	}
 	if err := s.checkRevoked(r.Context(), claims); err != nil {
 		return err
+	}
+	if req.File == fileH264Init || req.File == fileH264Seg {
+		return s.serveH264(w, r, req)
 	}
 	return s.serveMedia(w, r, req)
 }
@@ -286,8 +302,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // statusOf maps an error to its HTTP status and code.
 func statusOf(err error) (int, string) {
 	switch {
-	case errors.Is(err, ErrBadRequest):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, vodtranscode.ErrNotH265):
 		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, ErrNoTranscoder):
+		return http.StatusServiceUnavailable, "transcode_unavailable"
+	case errors.Is(err, vodtranscode.ErrFFmpeg), errors.Is(err, vodtranscode.ErrSegment):
+		return http.StatusBadGateway, "transcode_failed"
+	case errors.Is(err, vodtranscode.ErrNoVideo):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, vodtranscode.ErrClosed):
+		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, ErrNoRecordings):
 		return http.StatusNotFound, "no_recordings"
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, objstore.ErrNotFound):

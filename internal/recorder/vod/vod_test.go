@@ -459,3 +459,131 @@ func TestPlaybackFFmpegDefaults(t *testing.T) {
 		t.Fatalf("decoded %d video frames (want %d) and %d audio frames", video, want, audio)
 	}
 }
+
+// TestH264Playlist: with video=h264, H.265 segments are listed as their
+// H.264 version: the first from the key frame at or before start, its first
+// GOP alone, then stretches of about 4 s cut at key frames; the others in
+// stretches of 4 s; every stretch's URL carries the segment's shift. An
+// H.264 segment is listed as it is; a node without a transcoder refuses.
+func TestH264Playlist(t *testing.T) {
+	e := newEnv(t, nil)
+	h264 := e.segment(chA, t0, 4, false)
+	e.useH265()
+	s2 := e.segment(chA, t0.Add(4*time.Second), 10, false)
+	s3 := e.segment(chA, t0.Add(14*time.Second), 9, false)
+	tok := e.viewerToken(chA)
+	url := e.playlistURL(chA, t0.Add(2500*time.Millisecond), t0.Add(23*time.Second), tok)
+	_, _, plain := e.get(url)
+	status, code, body := e.get(url + "&video=h264")
+	if status != http.StatusOK {
+		t.Fatalf("playlist: %d %s %s", status, code, body)
+	}
+	q := "?token=" + tok
+	// The H.264 segment as without video=h264: its part up to the second
+	// discontinuity.
+	first, _, _ := strings.Cut(string(plain), "#EXT-X-DISCONTINUITY\n")
+	want := first + fmt.Sprintf(`#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="h264/init/%[1]d.mp4%[3]s"
+#EXT-X-PROGRAM-DATE-TIME:2026-12-07T08:00:04.000Z
+#EXTINF:4.000,
+h264/seg/%[1]d.m4s%[3]s&shift=4000000&from=0&to=4000000
+#EXTINF:6.000,
+h264/seg/%[1]d.m4s%[3]s&shift=4000000&from=4000000
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="h264/init/%[2]d.mp4%[3]s"
+#EXT-X-PROGRAM-DATE-TIME:2026-12-07T08:00:14.000Z
+#EXTINF:4.000,
+h264/seg/%[2]d.m4s%[3]s&shift=14000000&from=0&to=4000000
+#EXTINF:5.000,
+h264/seg/%[2]d.m4s%[3]s&shift=14000000&from=4000000
+#EXT-X-ENDLIST
+`, s2.ID, s3.ID, q)
+	want = strings.Replace(want, "#EXT-X-TARGETDURATION:10", "#EXT-X-TARGETDURATION:6", 1)
+	if string(body) != want {
+		t.Fatalf("playlist:\n%s\nwant:\n%s", body, want)
+	}
+	if h264.VideoCodec != segment.CodecH264 || s2.VideoCodec != segment.CodecH265 {
+		t.Fatalf("codecs %q %q", h264.VideoCodec, s2.VideoCodec)
+	}
+
+	// Starting inside an H.265 segment: its key-frame parts (1 s GOPs).
+	_, _, body = e.get(e.playlistURL(chA, t0.Add(5500*time.Millisecond), t0.Add(9*time.Second), tok) + "&video=h264")
+	want = fmt.Sprintf(`#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-TARGETDURATION:4
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-MAP:URI="h264/init/%[1]d.mp4%[2]s"
+#EXT-X-PROGRAM-DATE-TIME:2026-12-07T08:00:05.000Z
+#EXTINF:1.000,
+h264/seg/%[1]d.m4s%[2]s&from=1000000&to=2000000
+#EXTINF:4.000,
+h264/seg/%[1]d.m4s%[2]s&from=2000000&to=6000000
+#EXTINF:4.000,
+h264/seg/%[1]d.m4s%[2]s&from=6000000
+#EXT-X-ENDLIST
+`, s2.ID, q)
+	if string(body) != want {
+		t.Fatalf("playlist from 5.5 s:\n%s\nwant:\n%s", body, want)
+	}
+
+	e.server.Transcoder = nil
+	if status, code, _ := e.get(url + "&video=h264"); status != http.StatusServiceUnavailable || code != "transcode_unavailable" {
+		t.Fatalf("without a transcoder: %d %s", status, code)
+	}
+	if status, code, _ := e.get(url + "&video=vp9"); status != http.StatusBadRequest || code != "bad_request" {
+		t.Fatalf("video=vp9: %d %s", status, code)
+	}
+}
+
+// TestH264Playback: ffmpeg plays the H.264 version of H.265 recordings —
+// video and audio, across a segment boundary and a gap, from the dir store
+// and from MinIO — decoding every frame from the key frame at or before
+// start on one timeline; the stretch URLs refuse what they must.
+func TestH264Playback(t *testing.T) {
+	for _, kind := range []string{objstore.KindDir, objstore.KindS3} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, storeOf(t, kind))
+			e.audio = true
+			e.useH265()
+			s1 := e.segment(chA, t0, 4, false)
+			e.segment(chA, t0.Add(4*time.Second), 4, false)
+			e.segment(chA, t0.Add(12*time.Second), 4, false)
+			tok := e.viewerToken(chA)
+			url := e.playlistURL(chA, t0.Add(2500*time.Millisecond), t0.Add(16*time.Second), tok) + "&video=h264"
+			frames, duration := decode(t, url)
+			if want := (2 + 4 + 4) * fps; frames != want {
+				t.Fatalf("decoded %d frames, want %d", frames, want)
+			}
+			if duration < 13900*time.Millisecond || duration > 14100*time.Millisecond {
+				t.Fatalf("played %s, want 14 s (10 s of video and the 4 s gap)", duration)
+			}
+			bin := testsupport.Tool(t, "ffprobe", "ffmpeg")
+			out, err := exec.Command(bin, "-v", "error", "-http_persistent", "0", "-show_entries", "stream=codec_name",
+				"-of", "csv=p=0", url).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "flac") {
+				t.Fatalf("ffprobe: %v: %s, want h264 and flac", err, out)
+			}
+
+			base := e.http.URL + vod.Prefix + "recording/" + chA + "/h264/"
+			id := strconv.FormatInt(s1.ID, 10)
+			for _, c := range []struct {
+				url    string
+				status int
+				code   string
+			}{
+				{base + "seg/" + id + ".m4s?from=0", http.StatusUnauthorized, "unauthorized"},
+				{base + "seg/" + id + ".m4s?token=" + tok, http.StatusBadRequest, "bad_request"}, // no from
+				{base + "seg/" + id + ".m4s?token=" + tok + "&from=2000000&to=1000000", http.StatusBadRequest, "bad_request"},
+				{base + "seg/" + id + ".m4s?token=" + tok + "&from=9000000", http.StatusNotFound, "not_found"},
+				{base + "seg/99999.m4s?token=" + tok + "&from=0", http.StatusNotFound, "not_found"},
+				{base + "init/" + id + ".mp4?token=" + e.viewerToken(chB), http.StatusForbidden, "forbidden"},
+			} {
+				if status, code, body := e.get(c.url); status != c.status || code != c.code {
+					t.Errorf("GET %s: %d %s %s, want %d %s", c.url, status, code, body, c.status, c.code)
+				}
+			}
+		})
+	}
+}

@@ -72,6 +72,7 @@ const table = {
     'pane.connectionLost': '连接已断开',
     'pane.hlsError': 'HLS 播放失败',
     'pane.cannotDecode': '浏览器无法解码此录像（可能是 H.265）：请导出 MP4 后用播放器观看',
+    'pane.noTranscode': '此录像为 H.265，本浏览器无法解码，而录像节点未开启转码（playback.transcode / ffmpeg）：请导出 MP4 后用播放器观看',
     'pane.webrtcUnsupported': '浏览器不支持 WebRTC',
 
     'ptz.title': '云台',
@@ -440,6 +441,7 @@ const table = {
     'pane.connectionLost': 'Connection lost',
     'pane.hlsError': 'HLS playback failed',
     'pane.cannotDecode': 'This browser cannot decode this recording (H.265?): export it as MP4 and play it in a player',
+    'pane.noTranscode': 'This recording is H.265, which this browser cannot decode, and the recorder node does not transcode (playback.transcode / ffmpeg): export it as MP4 and play it in a player',
     'pane.webrtcUnsupported': 'WebRTC is not supported by this browser',
 
     'ptz.title': 'PTZ',

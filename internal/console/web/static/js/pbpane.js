@@ -7,7 +7,7 @@ import { t } from './i18n.js';
 import { h } from './dom.js';
 import { Player } from './player.js';
 import { loadRecordings } from './timeline.js';
-import { openRecording } from './vod.js';
+import { h265Decodable, openRecording } from './vod.js';
 
 const dayMs = 24 * 3600 * 1000;
 
@@ -44,8 +44,8 @@ export class PbPane {
     this.player = new Player(this.video, () => this.render());
     this.video.addEventListener('error', () => {
       if (!this.rec) return;
-      // A recording the browser cannot decode is most often H.265 (half of
-      // make run's cameras; Chromium without hardware decoding): say so and
+      // H.265 recordings come as H.264 to a browser that says it cannot
+      // decode H.265; one that claims to and then fails says so here, with
       // what to do, not only that HLS failed.
       const code = this.video.error?.code;
       const undecodable = (code === 3 || code === 4) && !h265Decodable();
@@ -208,6 +208,7 @@ export class PbPane {
       const r = this.recordAt(ms);
       this.skipUntil = r ? r.e.getTime() : ms + 1000;
       if (err?.code === 'no_recordings') this.setMessage('pb.noRecording');
+      else if (err?.code === 'transcode_unavailable') this.setMessage('pane.noTranscode');
       else this.setMessage('', errorText(err));
       return;
     }
@@ -385,10 +386,4 @@ export class PbPane {
       loaded: this.rec ? [new Date(this.rec.map.start).toISOString(), new Date(this.rec.map.end).toISOString()] : null,
     };
   }
-}
-
-/** h265Decodable reports whether this browser says it decodes H.265 in MP4. */
-function h265Decodable() {
-  const type = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
-  return (window.MediaSource?.isTypeSupported?.(type) ?? false) || document.createElement('video').canPlayType(type) !== '';
 }

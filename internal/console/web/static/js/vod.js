@@ -137,9 +137,13 @@ async function errorOf(res) {
 export async function openRecording(id, start, speed, signal) {
   const answer = await api('POST', `/channels/${encodeURIComponent(id)}/playback`,
     { start: toRFC3339(start), source: 'platform', speed }, { signal });
+  // A browser that cannot decode H.265 asks the recorder for the H.264
+  // version of H.265 recordings (H.264 ones are listed as they are).
+  const hls = new URL(answer.hls, window.location.href);
+  if (!h265Decodable()) hls.searchParams.set('video', 'h264');
   let res;
   try {
-    res = await fetch(answer.hls, { signal, cache: 'no-store' });
+    res = await fetch(hls.href, { signal, cache: 'no-store' });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', t('err.network'));
@@ -151,7 +155,7 @@ export async function openRecording(id, start, speed, signal) {
   if (!map.spans.length) throw new ApiError(404, 'no_recordings', t('pb.noRecording'));
   // The video plays the playlist read here: asking the recorder again would
   // audit the playback twice.
-  const url = URL.createObjectURL(new Blob([absolutePlaylist(text, answer.hls)], { type: 'application/vnd.apple.mpegurl' }));
+  const url = URL.createObjectURL(new Blob([absolutePlaylist(text, hls.href)], { type: 'application/vnd.apple.mpegurl' }));
   return { answer, url, map };
 }
 
@@ -162,4 +166,10 @@ export function absolutePlaylist(text, base) {
     if (l && !l.startsWith('#')) return new URL(l, base).href;
     return line.replace(/URI="([^"]*)"/g, (_, u) => `URI="${new URL(u, base).href}"`);
   }).join('\n');
+}
+
+/** h265Decodable reports whether this browser says it decodes H.265 in MP4. */
+export function h265Decodable() {
+  const type = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
+  return (window.MediaSource?.isTypeSupported?.(type) ?? false) || document.createElement('video').canPlayType(type) !== '';
 }

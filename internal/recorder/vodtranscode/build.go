@@ -1,0 +1,135 @@
+package vodtranscode
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+)
+
+// init encodes the segment's first key frame and writes the init section
+// with the parameter sets ffmpeg gave it.
+func (t *Transcoder) init(ctx context.Context, src Source) ([]byte, error) {
+	tr, err := readInit(src)
+	if err != nil {
+		return nil, err
+	}
+	st, err := readStretch(src, tr, Range{To: 1}) // the first GOP's first frame is enough
+	if err != nil {
+		return nil, err
+	}
+	st.video = st.video[:1]
+	in, err := st.annexB()
+	if err != nil {
+		return nil, err
+	}
+	aus, err := t.transcode(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: init: %w", src.Key, err)
+	}
+	var sps, pps []byte
+	for _, n := range aus[0] {
+		switch n[0] & 0x1F {
+		case naluSPS:
+			sps = n
+		case naluPPS:
+			pps = n
+		}
+	}
+	if sps == nil || pps == nil {
+		return nil, fmt.Errorf("%w: recording %s: no SPS/PPS in ffmpeg's first unit", ErrFFmpeg, src.Key)
+	}
+	out := fmp4.Init{}
+	for _, it := range tr.init.Tracks {
+		switch it.ID {
+		case tr.videoID:
+			out.Tracks = append(out.Tracks, &fmp4.InitTrack{
+				ID: it.ID, TimeScale: it.TimeScale, Codec: &codecs.H264{SPS: sps, PPS: pps},
+			})
+		case tr.audioID:
+			out.Tracks = append(out.Tracks, it)
+		}
+	}
+	var buf seekablebuffer.Buffer
+	if err := out.Marshal(&buf); err != nil {
+		return nil, fmt.Errorf("recording %s: write init section: %w", src.Key, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// part transcodes a stretch and writes it as one fragment.
+func (t *Transcoder) part(ctx context.Context, src Source, rg Range) ([]byte, error) {
+	tr, err := readInit(src)
+	if err != nil {
+		return nil, err
+	}
+	st, err := readStretch(src, tr, rg)
+	if err != nil {
+		return nil, err
+	}
+	in, err := st.annexB()
+	if err != nil {
+		return nil, err
+	}
+	aus, err := t.transcode(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s from %s: %w", src.Key, rg.From, err)
+	}
+	// Output frames come in presentation order, one per decodable input
+	// frame: frames shown before the key frame (leading pictures of an
+	// open GOP) cannot be decoded from it and are not among them.
+	key := st.video[0].pts()
+	var pts []int64
+	for _, v := range st.video {
+		if p := v.pts(); p >= key {
+			pts = append(pts, p)
+		}
+	}
+	slices.Sort(pts)
+	if len(aus) != len(pts) {
+		t.Log.Warn("vodtranscode: ffmpeg gave another number of frames than it was given; times are matched in order",
+			"recording", src.Key, "from", rg.From, "frames_in", len(pts), "frames_out", len(aus))
+	}
+	n := min(len(aus), len(pts))
+	video := make([]*fmp4.Sample, 0, n)
+	for i := range n {
+		end := st.endPTS
+		if i+1 < n {
+			end = pts[i+1]
+		}
+		dur := end - pts[i]
+		if dur <= 0 || dur > 1<<31 {
+			dur = 1 // a garbled time: the frame still shows
+		}
+		payload, err := h264.AVCC(aus[i]).Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("%w: recording %s: unit %d: %w", ErrFFmpeg, src.Key, i, err)
+		}
+		video = append(video, &fmp4.Sample{Duration: uint32(dur), IsNonSyncSample: !isIDR(aus[i]), Payload: payload})
+	}
+	p := fmp4.Part{
+		// Distinct per stretch of a segment, increasing along it.
+		SequenceNumber: uint32(rg.From.Milliseconds()) + 1,
+		Tracks: []*fmp4.PartTrack{{
+			ID: tr.videoID, BaseTime: uint64(pts[0]) + durationTicks(rg.Shift, tr.vScale), Samples: video,
+		}},
+	}
+	if len(st.audio) > 0 {
+		audio := make([]*fmp4.Sample, len(st.audio))
+		for i, a := range st.audio {
+			audio[i] = a.s
+		}
+		p.Tracks = append(p.Tracks, &fmp4.PartTrack{
+			ID: tr.audioID, BaseTime: st.audio[0].dts + durationTicks(rg.Shift, tr.aScale), Samples: audio,
+		})
+	}
+	var buf seekablebuffer.Buffer
+	if err := p.Marshal(&buf); err != nil {
+		return nil, fmt.Errorf("recording %s: write fragment: %w", src.Key, err)
+	}
+	return buf.Bytes(), nil
+}

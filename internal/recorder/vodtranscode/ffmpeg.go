@@ -1,0 +1,148 @@
+package vodtranscode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// maxOutput bounds what one ffmpeg run may write: a stretch of seconds of
+// H.264, never a GiB.
+const maxOutput = 512 << 20
+
+// ffmpegArgs is the command line of one run: Annex-B H.265 in, Annex-B
+// H.264 out with an access unit delimiter before each unit. The options
+// are the same for every run, so that every run's parameter sets match
+// the init section's (they are repeated in band anyway).
+func ffmpegArgs() []string {
+	return []string{
+		"-hide_banner", "-nostdin", "-loglevel", "error",
+		// The raw demuxer's nominal rate only: frame timing is passed
+		// through, the presentation times come from the segment.
+		"-framerate", "25", "-f", "hevc", "-i", "pipe:0",
+		"-map", "0:v:0", "-an", "-sn", "-dn",
+		"-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
+		// No B-frames: output order is presentation order. Key frames
+		// where the source has them (and no others), so the stretch is
+		// seekable where the recording is.
+		"-bf", "0", "-g", "100000", "-sc_threshold", "0", "-force_key_frames", "source",
+		"-fps_mode", "passthrough", "-bsf:v", "h264_metadata=aud=insert",
+		"-f", "h264", "pipe:1",
+	}
+}
+
+// transcode runs ffmpeg over an H.265 Annex-B stream and returns the H.264
+// access units it gives, each a list of NAL units without delimiters.
+func (t *Transcoder) transcode(ctx context.Context, in []byte) ([][][]byte, error) {
+	cmd := exec.CommandContext(ctx, t.ffmpeg, ffmpegArgs()...)
+	cmd.Stdin = bytes.NewReader(in)
+	var out limited
+	out.max = maxOutput
+	var stderr limited
+	stderr.max = 4096
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if out.over {
+			msg = "more than 512 MiB of output"
+		}
+		return nil, fmt.Errorf("%w: %w: %s", ErrFFmpeg, err, msg)
+	}
+	aus := accessUnits(out.Bytes())
+	if len(aus) == 0 {
+		return nil, fmt.Errorf("%w: no H.264 out of %d bytes of H.265: %s", ErrFFmpeg, len(in), strings.TrimSpace(stderr.String()))
+	}
+	return aus, nil
+}
+
+// limited is a buffer that keeps at most max bytes and notes the excess.
+type limited struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+// errTooLarge stops a run whose output is beyond the bound.
+var errTooLarge = errors.New("output too large")
+
+// Write implements io.Writer.
+func (l *limited) Write(p []byte) (int, error) {
+	if l.Len()+len(p) > l.max {
+		l.over = true
+		return 0, errTooLarge
+	}
+	return l.Buffer.Write(p)
+}
+
+// NAL unit types of H.264 this package looks at.
+const (
+	naluIDR = 5
+	naluSPS = 7
+	naluPPS = 8
+	naluAUD = 9
+)
+
+// accessUnits splits an Annex-B H.264 stream into access units at its
+// delimiters (which are left out).
+func accessUnits(b []byte) [][][]byte {
+	var aus [][][]byte
+	var cur [][]byte
+	for _, n := range nalUnits(b) {
+		if n[0]&0x1F == naluAUD {
+			if len(cur) > 0 {
+				aus = append(aus, cur)
+			}
+			cur = nil
+			continue
+		}
+		cur = append(cur, n)
+	}
+	if len(cur) > 0 {
+		aus = append(aus, cur)
+	}
+	return aus
+}
+
+// nalUnits splits an Annex-B stream at its start codes (3 or 4 bytes);
+// empty units are skipped.
+func nalUnits(b []byte) [][]byte {
+	var out [][]byte
+	start := -1
+	for i := 0; i+2 < len(b); {
+		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
+			i++
+			continue
+		}
+		if start >= 0 {
+			end := i
+			for end > start && b[end-1] == 0 {
+				end-- // a 4-byte start code's leading zero, or trailing zeros
+			}
+			if end > start {
+				out = append(out, b[start:end])
+			}
+		}
+		i += 3
+		start = i
+	}
+	if start >= 0 && start < len(b) {
+		out = append(out, b[start:])
+	}
+	return out
+}
+
+// isIDR reports whether an H.264 access unit holds an IDR slice.
+func isIDR(au [][]byte) bool {
+	for _, n := range au {
+		if n[0]&0x1F == naluIDR {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package vodtranscode
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+
+	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
+)
+
+// seedSegment is a small H.265 segment with G.711 audio: ten frames in
+// fragments of 200 ms.
+func seedSegment(f *testing.F) []byte {
+	clip := mediatest.NewClip(f, ps.CodecH265, 64, 64, 25, 1)
+	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{
+		{Type: description.MediaTypeVideo, Formats: []format.Format{&format.H265{PayloadTyp: 96}}},
+		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1}}},
+	}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := &segment.Writer{W: &buf, Tracks: tracks, FragmentDuration: 200 * time.Millisecond}
+	if err := w.Initialize(); err != nil {
+		f.Fatal(err)
+	}
+	for i := range 10 {
+		var au [][]byte
+		for n := range ps.NALUnits(clip.Units[i].Payload) {
+			au = append(au, n)
+		}
+		if err := w.WriteVideo(tracks[0], int64(i)*3600, au); err != nil {
+			f.Fatal(err)
+		}
+		if err := w.WriteAudio(tracks[1], int64(i)*320, make([]byte, 320)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// FuzzStretch: a garbled segment (a damaged disk, a bad upload) gives an
+// error, never a panic or a stretch that does not start with a key frame;
+// ffmpeg output of any bytes is split without a panic.
+func FuzzStretch(f *testing.F) {
+	f.Add(seedSegment(f), uint16(0), uint16(0))
+	f.Add(seedSegment(f), uint16(100), uint16(300))
+	f.Add([]byte{0, 0, 0, 1, 9, 0xf0, 0, 0, 1, 0x65, 0x88, 0, 0, 0, 1, 9}, uint16(0), uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, from, to uint16) {
+		_ = accessUnits(b)
+		r := bytes.NewReader(b)
+		l, err := segment.Fragments(r, int64(len(b)))
+		if err != nil {
+			return
+		}
+		src := Source{Key: "fuzz", R: r, Layout: l}
+		tr, err := readInit(src)
+		if err != nil {
+			if !errors.Is(err, ErrSegment) && !errors.Is(err, ErrNotH265) {
+				t.Fatalf("readInit: %v", err)
+			}
+			return
+		}
+		rg := Range{From: time.Duration(from) * time.Millisecond, To: time.Duration(to) * time.Millisecond}
+		st, err := readStretch(src, tr, rg)
+		if err != nil {
+			if !errors.Is(err, ErrSegment) && !errors.Is(err, ErrNoVideo) {
+				t.Fatalf("readStretch: %v", err)
+			}
+			return
+		}
+		if len(st.video) == 0 || st.video[0].s.IsNonSyncSample {
+			t.Fatalf("a stretch of %d samples not starting with a key frame", len(st.video))
+		}
+		if _, err := st.annexB(); err != nil && !errors.Is(err, ErrSegment) {
+			t.Fatalf("annexB: %v", err)
+		}
+	})
+}
