@@ -107,20 +107,20 @@ func (e *env) doneExport(n *recorderNode, owner, channel string, content []byte)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p, err := n.store.WritePath(export.Key(j.ID))
+	p, err := n.store.WritePath(export.Key(j.ID, n.name))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if err := os.WriteFile(p, content, 0o600); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := n.store.Commit(ctx, export.Key(j.ID)); err != nil {
+	if err := n.store.Commit(ctx, export.Key(j.ID, n.name)); err != nil {
 		e.t.Fatal(err)
 	}
 	_, err = e.st.Pool.Exec(ctx, `
 UPDATE exports SET state = 'done', node = $2, object_key = $3, bytes = $4, progress = 1,
     started_at = now(), finished_at = now(), expires_at = now() + interval '1 day'
-WHERE id = $1`, j.ID, n.name, export.Key(j.ID), len(content))
+WHERE id = $1`, j.ID, n.name, export.Key(j.ID, n.name), len(content))
 	if err != nil {
 		e.t.Fatal(err)
 	}

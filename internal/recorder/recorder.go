@@ -165,9 +165,10 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	exports := &export.Runner{
 		DB: exportdb.New(st), Store: objects, Node: node,
 		MaxRunning: cfg.Exports.MaxRunning, TTL: cfg.Exports.TTL.Std(), FFmpeg: cfg.Exports.FFmpeg,
-		Sip:     &sipapi.Client{BaseURL: rc.SipserverURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
-		Tokens:  &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
-		RTSPURL: rc.RTSPURL, Token: string(cfg.ServiceToken),
+		DeadAfter: rc.LeaseTTL.Std(),
+		Sip:       &sipapi.Client{BaseURL: rc.SipserverURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
+		Tokens:    &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
+		RTSPURL:   rc.RTSPURL, Token: string(cfg.ServiceToken),
 		Metrics: export.NewMetrics(rt.Registry), Log: log,
 	}
 	// Requeues the jobs this node was running when it stopped.

@@ -76,7 +76,7 @@ func (r *Runner) device(ctx context.Context, j exportdb.Job, p *progress) (int64
 	if err != nil {
 		return 0, fmt.Errorf("play token: %w", err)
 	}
-	key := Key(j.ID)
+	key := Key(j.ID, r.Node)
 	path, err := r.Store.WritePath(key)
 	if err != nil {
 		return 0, fmt.Errorf("export file: %w", err)

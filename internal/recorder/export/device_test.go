@@ -127,7 +127,7 @@ func TestDeviceExport(t *testing.T) {
 	if len(deleted) != 1 || deleted[0] != "s1" {
 		t.Errorf("sessions ended %v", deleted)
 	}
-	p, _ := r.Store.WritePath(Key(j.ID))
+	p, _ := r.Store.WritePath(Key(j.ID, node))
 	args, err := os.ReadFile(p + ".args")
 	if err != nil {
 		t.Fatal(err)

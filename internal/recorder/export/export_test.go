@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func TestPlatformExport(t *testing.T) {
 			j := create(t, db, "alice", t0.Add(tc.start), t0.Add(tc.end))
 			r.Wake()
 			j = waitJob(t, db, r, j.ID)
-			if j.State != recorderapi.StateDone || j.Progress != 1 || j.ObjectKey != Key(j.ID) || j.Node != node {
+			if j.State != recorderapi.StateDone || j.Progress != 1 || j.ObjectKey != Key(j.ID, node) || j.Node != node {
 				t.Fatalf("job %+v", j)
 			}
 			if j.ExpiresAt == nil || !j.ExpiresAt.Equal(t0.Add(DefaultTTL)) {
@@ -156,7 +157,7 @@ func TestCrashRequeue(t *testing.T) {
 		t.Fatalf("claim %+v %v %v", claimed, ok, err)
 	}
 	// The dead run's partial file.
-	p, err := st.WritePath(Key(j.ID))
+	p, err := st.WritePath(Key(j.ID, node))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +175,29 @@ func TestCrashRequeue(t *testing.T) {
 	}
 	if got, _ := probe(t, st, j.ObjectKey); got != 30*time.Second {
 		t.Errorf("ffprobe finds %v, want 30s", got)
+	}
+}
+
+// TestDeadNodeTakeover: a job left running by a node that died (no
+// heartbeat) is queued again by a live node's runner, which then does it.
+func TestDeadNodeTakeover(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	ctx := context.Background()
+	addSegment(t, db, st, chA, t0, time.Minute, segmentBytes(t, time.Minute))
+	j := create(t, db, "alice", t0, t0.Add(30*time.Second))
+	if _, ok, err := db.Claim(ctx, "n-dead", []string{st.Name()}, false, t0); !ok || err != nil {
+		t.Fatalf("claim by the node about to die: %v %v", ok, err)
+	}
+	r := &Runner{
+		DB: db, Store: st, Node: node, Token: "service-token", Now: (&clock{now: t0}).Now,
+		PollInterval: 10 * time.Millisecond, DeadAfter: 15 * time.Second, Log: slog.New(slog.DiscardHandler),
+	}
+	if err := r.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if got := waitJob(t, db, r, j.ID); got.State != recorderapi.StateDone || got.Node != node {
+		t.Fatalf("job %+v, want done by %s", got, node)
 	}
 }
 
@@ -231,7 +255,7 @@ func TestExpiry(t *testing.T) {
 	if j, _ = db.Job(ctx, j.ID); j.State != recorderapi.StateExpired || j.ObjectKey != "" {
 		t.Fatalf("not expired: %+v", j)
 	}
-	if _, err := st.Open(ctx, Key(j.ID)); !errors.Is(err, objstore.ErrNotFound) {
+	if _, err := st.Open(ctx, Key(j.ID, node)); !errors.Is(err, objstore.ErrNotFound) {
 		t.Fatalf("file still there: %v", err)
 	}
 }
@@ -268,7 +292,7 @@ func TestDeleteRunning(t *testing.T) {
 	if got.State != recorderapi.StateExpired {
 		t.Errorf("job %+v", got)
 	}
-	if _, err := r.Store.Open(ctx, Key(j.ID)); !errors.Is(err, objstore.ErrNotFound) {
+	if _, err := r.Store.Open(ctx, Key(j.ID, node)); !errors.Is(err, objstore.ErrNotFound) {
 		t.Errorf("partial file: %v", err)
 	}
 

@@ -25,7 +25,7 @@ func (r *Runner) platform(ctx context.Context, j exportdb.Job, p *progress) (int
 		return 0, fmt.Errorf("%w: channel %s has no segment between %s and %s", ErrNoRecordings, j.ChannelID,
 			j.Start.Format(time.RFC3339), j.End.Format(time.RFC3339))
 	}
-	key := Key(j.ID)
+	key := Key(j.ID, r.Node)
 	path, err := r.Store.WritePath(key)
 	if err != nil {
 		return 0, fmt.Errorf("export file: %w", err)

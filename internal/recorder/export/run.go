@@ -20,7 +20,7 @@ func (r *Runner) requeue() error {
 		return fmt.Errorf("export runner: %w", err)
 	}
 	for _, id := range ids {
-		if err := r.Store.Delete(ctx, []string{Key(id)}); err != nil {
+		if err := r.Store.Delete(ctx, []string{Key(id, r.Node)}); err != nil {
 			r.Log.Warn("remove partial export file", "id", id, "error", err)
 		}
 		r.Log.Info("export requeued: the node stopped while it ran", "id", id, "node", r.Node)
@@ -59,6 +59,7 @@ func (r *Runner) run() {
 			r.setRunning(running)
 		case <-r.wake:
 		case <-poll.C:
+			r.requeueDead()
 		case <-r.sweep:
 			r.sweepOnce()
 		case <-sweep.C:
@@ -86,6 +87,26 @@ func (r *Runner) claim() (exportdb.Job, bool) {
 		return exportdb.Job{}, false
 	}
 	return j, ok
+}
+
+// requeueDead queues again the jobs of nodes silent for DeadAfter.
+func (r *Runner) requeueDead() {
+	if r.DeadAfter <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, DefaultDBTimeout)
+	defer cancel()
+	jobs, err := r.DB.RequeueDead(ctx, r.Node, r.DeadAfter)
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.Log.Warn("requeue exports of dead nodes", "error", err)
+		}
+		return
+	}
+	for _, j := range jobs {
+		r.Log.Warn("export requeued: its node has sent no heartbeat for too long", "id", j.ID, "dead_node", j.Node,
+			"silent_for", r.DeadAfter, "owner", j.Owner, "channel_id", j.ChannelID)
+	}
 }
 
 // kickSweep makes the run goroutine sweep now.
@@ -138,15 +159,15 @@ func (r *Runner) runJob(j exportdb.Job) {
 	switch {
 	case r.ctx.Err() != nil:
 		// Closing: Close requeues the job (a crash: the next start does).
-		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		_ = r.Store.Delete(dctx, []string{Key(j.ID, r.Node)})
 		result = "stopped"
 		r.Log.Info("export interrupted: the node stops; the job is queued again", "id", j.ID)
 	case errors.Is(err, ErrStopped) || errors.Is(err, exportdb.ErrNotRunning) || ctx.Err() != nil:
-		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		_ = r.Store.Delete(dctx, []string{Key(j.ID, r.Node)})
 		result = "stopped"
 		r.Log.Info("export stopped", "id", j.ID)
 	case err != nil:
-		_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		_ = r.Store.Delete(dctx, []string{Key(j.ID, r.Node)})
 		result = "failed"
 		if ferr := r.DB.Fail(dctx, j.ID, r.Node, err.Error(), r.Now()); ferr != nil {
 			r.Log.Warn("record export failure", "id", j.ID, "error", ferr)
@@ -154,8 +175,8 @@ func (r *Runner) runJob(j exportdb.Job) {
 		r.Log.Warn("export failed", "id", j.ID, "channel_id", j.ChannelID, "source", j.Source, "error", err)
 	default:
 		now := r.Now()
-		if ferr := r.DB.Finish(dctx, j.ID, r.Node, Key(j.ID), bytes, now, now.Add(r.TTL)); ferr != nil {
-			_ = r.Store.Delete(dctx, []string{Key(j.ID)})
+		if ferr := r.DB.Finish(dctx, j.ID, r.Node, Key(j.ID, r.Node), bytes, now, now.Add(r.TTL)); ferr != nil {
+			_ = r.Store.Delete(dctx, []string{Key(j.ID, r.Node)})
 			result = "stopped"
 			r.Log.Warn("export finished but not recorded: file removed", "id", j.ID, "error", ferr)
 			break

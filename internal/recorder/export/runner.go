@@ -29,8 +29,12 @@ const (
 // keyPrefix is where export files live in the object store.
 const keyPrefix = "exports/"
 
-// Key is the object key of job id's file.
-func Key(id string) string { return keyPrefix + id + ".mp4" }
+// Key is the object key of job id's file as node writes it. The node is in
+// the name so that two runs of one job never share a key in a shared
+// store: a node cut off while another took its job over (RequeueDead)
+// removes its own partial file, never the other's finished one. (Node
+// names have no '/'.)
+func Key(id, node string) string { return keyPrefix + id + "." + node + ".mp4" }
 
 // Minter mints play tokens: mediagw's internal API (*mediaapi.Client).
 type Minter interface {
@@ -59,6 +63,12 @@ type Runner struct {
 	PollInterval time.Duration
 	// SweepInterval is how often expired files are deleted (default 1 min).
 	SweepInterval time.Duration
+	// DeadAfter is how long another node may go without a heartbeat
+	// (recorder_nodes) before its running jobs are queued again, looked
+	// at every PollInterval; 0 never takes another node's jobs. The
+	// recorder sets its lease TTL: a dead node's exports move as its
+	// channels do.
+	DeadAfter time.Duration
 	// FFmpeg is the ffmpeg binary for device exports (default "ffmpeg").
 	FFmpeg string
 	// Sip asks sipserver for download sessions; nil: this node takes no

@@ -177,3 +177,56 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+// TestRequeueDead: running jobs of a node silent for longer than the
+// lease, or with no heartbeat at all, are queued again; the caller's own and
+// those of a live node stay running.
+func TestRequeueDead(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	var ids []string
+	for i, n := range []string{"alive", "silent", "unknown", "self"} {
+		j, err := db.Create(ctx, newJob("alice", t0.Add(time.Duration(i)*time.Second)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := db.Claim(ctx, n, []string{"dir://" + n}, false, t0); !ok || err != nil {
+			t.Fatalf("claim by %s: %v %v", n, ok, err)
+		}
+		ids = append(ids, j.ID)
+	}
+	for _, q := range []string{
+		`INSERT INTO recorder_nodes (node, heartbeat_at) VALUES ('alive', now() - interval '5 seconds')`,
+		`INSERT INTO recorder_nodes (node, heartbeat_at) VALUES ('silent', now() - interval '16 seconds')`,
+	} {
+		if _, err := db.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.RequeueDead(ctx, "self", 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := map[string]string{}
+	for _, j := range got {
+		dead[j.ID] = j.Node
+		if j.State != recorderapi.StateQueued {
+			t.Errorf("returned %+v, want queued", j)
+		}
+	}
+	if len(got) != 2 || dead[ids[1]] != "silent" || dead[ids[2]] != "unknown" {
+		t.Fatalf("requeued %+v, want the silent and the unknown node's", got)
+	}
+	for i, want := range []string{recorderapi.StateRunning, recorderapi.StateQueued, recorderapi.StateQueued, recorderapi.StateRunning} {
+		if j, _ := db.Job(ctx, ids[i]); j.State != want || (want == recorderapi.StateQueued) != (j.Node == "") {
+			t.Errorf("job %d: %+v, want %s", i, j, want)
+		}
+	}
+	// The dead node, back, is refused: its run stops.
+	if err := db.Progress(ctx, ids[1], "silent", 0.5, 10); !errors.Is(err, exportdb.ErrNotRunning) {
+		t.Errorf("dead node's progress: %v", err)
+	}
+	if _, err := db.RequeueDead(ctx, "self", 0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("silentFor 0: %v", err)
+	}
+}

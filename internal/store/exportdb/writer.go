@@ -153,6 +153,30 @@ WHERE node = $1 AND state = 'running' RETURNING id`, node)
 	return ids, nil
 }
 
+// RequeueDead puts back in the queue the running jobs of the nodes other
+// than self whose heartbeat (recorder_nodes.heartbeat_at, on the
+// database's clock, as the channel leases) is older than silentFor, or that
+// have none: a node that died mid-job leaves nothing running for ever. It
+// returns the jobs, queued again, with Node naming the dead node. A node
+// that comes back finds its jobs gone: its progress and finish are refused
+// (ErrNotRunning), which stops them.
+func (db *DB) RequeueDead(ctx context.Context, self string, silentFor time.Duration) ([]Job, error) {
+	if silentFor <= 0 {
+		return nil, fmt.Errorf("requeue exports of dead nodes: silentFor %s: %w", silentFor, store.ErrInvalid)
+	}
+	return db.jobs(ctx, "requeue exports of dead nodes", `
+UPDATE exports e SET state = 'queued', node = NULL, started_at = NULL, progress = 0, bytes = 0, object_key = NULL
+FROM (SELECT id, node AS dead FROM exports
+      WHERE state = 'running' AND node <> $1
+        AND NOT EXISTS (SELECT 1 FROM recorder_nodes n
+                        WHERE n.node = exports.node AND n.heartbeat_at > now() - $2::interval)
+      FOR UPDATE SKIP LOCKED) d
+WHERE e.id = d.id
+-- jobColumns, but the node the job ran on.
+RETURNING e.id, e.owner, e.channel_id, e.source, e.start_at, e.end_at, e.state, e.progress, e.bytes, e.error,
+	d.dead, coalesce(e.object_key, ''), e.created_at, e.started_at, e.finished_at, e.expires_at`, self, silentFor)
+}
+
 // Expire marks job id expired at now, whatever its state (DELETE): a
 // running job's node stops it at its next progress, and the node holding
 // a file deletes it at its next sweep (Unlinked). It returns the job as it
