@@ -152,7 +152,8 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 
 	tc := transcoder(cfg.Playback, vodtranscode.NewMetrics(rt.Registry), log)
 	if tc != nil {
-		// Closed after the server: no request is left to use it.
+		// Stops the transcodes in flight when the node stops; requests
+		// that still come before the listener closes get 503.
 		defer tc.Close()
 	}
 	player, err := playback(cfg, node, objects, db.DB, tc, log)

@@ -335,11 +335,11 @@ type countingTranscoder struct {
 	parts int
 }
 
-func (c *countingTranscoder) Part(ctx context.Context, src vodtranscode.Source, rg vodtranscode.Range) ([]byte, error) {
+func (c *countingTranscoder) Part(ctx context.Context, key string, final bool, rg vodtranscode.Range, open vodtranscode.Opener) ([]byte, error) {
 	c.mu.Lock()
 	c.parts++
 	c.mu.Unlock()
-	return c.Transcoder.Part(ctx, src, rg)
+	return c.Transcoder.Part(ctx, key, final, rg, open)
 }
 
 func (c *countingTranscoder) count() int {

@@ -77,7 +77,8 @@ func BenchmarkFirstFrame(b *testing.B) {
 // for its parameter sets) and the first stretch (one GOP transcoded), which
 // is what ms/first-gop times, fetched one after the other as a player does
 // (init-ms and stretch-ms are the two requests; the playlist request starts
-// both transcodes). Each run starts with an empty cache. x-realtime is how many times faster than real time one request at a
+// both transcodes). Each run starts with an empty transcode cache; the
+// server keeps the segments' scans. x-realtime is how many times faster than real time one request at a
 // time transcodes the rest of that segment in 4 s stretches.
 //
 //	go test ./internal/recorder/vod/ -run XXX -bench H264FirstFrame -benchtime 10x

@@ -40,31 +40,42 @@ type stretch struct {
 	From, To, Duration time.Duration
 }
 
-// stretchLength is how long the stretches of a transcoded segment are: each
-// is one ffmpeg run of about a second of work at 1080p on one core.
+// stretchLength is how long the stretches of a transcoded segment are at
+// least: each is one ffmpeg run of about a second of work at 1080p.
 const stretchLength = 4 * time.Second
 
+// gridLength is the length of the stretches of a segment that was not
+// scanned: stretchLength, or more than the longest GOP seen, so that each
+// holds a key frame (one that holds none is empty: the stretch before runs
+// through it).
+func gridLength(gop time.Duration) time.Duration {
+	longer := gop + gop/4
+	return max(stretchLength, longer.Truncate(time.Second)+time.Second)
+}
+
 // gridStretches cuts a segment of d that was not scanned into stretches of
-// stretchLength (the last one to its end).
-func gridStretches(d time.Duration) []stretch {
+// length (the last one to its end).
+func gridStretches(d, length time.Duration) []stretch {
 	var out []stretch
-	for from := time.Duration(0); ; from += stretchLength {
-		if d-from <= stretchLength+stretchLength/2 {
+	for from := time.Duration(0); ; from += length {
+		if d-from <= length+length/2 {
 			return append(out, stretch{From: from, Duration: max(d-from, 0)})
 		}
-		out = append(out, stretch{From: from, To: from + stretchLength, Duration: stretchLength})
+		out = append(out, stretch{From: from, To: from + length, Duration: length})
 	}
 }
 
-// keyStretches cuts a scanned segment's key-frame parts into stretches:
-// the first part alone (the first frame comes after one GOP's transcode),
-// then parts gathered to stretchLength, the last one to the segment's end.
-// Cuts are at the parts' starts, which are key frames' decode times.
-func keyStretches(parts []part) []stretch {
+// keyStretches cuts a scanned segment's key-frame parts into stretches of
+// about stretchLength, the last one to the segment's end (a tail of half that or less
+// joins the stretch before). With firstAlone (the segment playback starts
+// in) the first part is a stretch of its own: the first frame waits for
+// one GOP's transcode only. Cuts are at the parts' starts, which are key
+// frames' decode times.
+func keyStretches(parts []part, firstAlone bool) []stretch {
 	var out []stretch
 	for i, p := range parts {
 		n := len(out)
-		if i <= 1 || out[n-1].Duration >= stretchLength {
+		if n == 0 || firstAlone && i == 1 || out[n-1].Duration >= stretchLength {
 			if n > 0 {
 				out[n-1].To = p.Start
 			}
@@ -72,6 +83,11 @@ func keyStretches(parts []part) []stretch {
 			continue
 		}
 		out[n-1].Duration = p.Start + p.Duration - out[n-1].From
+	}
+	if n := len(out); n >= 2 && out[n-1].Duration <= stretchLength/2 && (!firstAlone || n != 2) {
+		out[n-2].To = 0
+		out[n-2].Duration += out[n-1].Duration
+		out = out[:n-1]
 	}
 	return out
 }

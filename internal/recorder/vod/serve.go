@@ -61,9 +61,15 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, req reque
 // player's request, when this node holds it and it no longer grows.
 func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segment) (items []item, warm *warmth, err error) {
 	var urls map[string]string
+	// gop is the longest GOP seen in the H.265 segments scanned (0 until
+	// one is): the stretches of segments not scanned are at least that
+	// long, so that each holds a key frame.
+	var gop time.Duration
 	items = make([]item, 0, len(segs))
 	for _, seg := range segs {
 		it := item{ID: seg.ID, Start: seg.Start, Duration: seg.End.Sub(seg.Start)}
+		var keyParts []part // the segment's key-frame parts, when it was scanned
+		h265 := req.H264 && seg.VideoCodec == segment.CodecH265
 		if holder, local := s.holder(seg); !local {
 			if urls == nil {
 				var err error
@@ -78,9 +84,10 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 				continue
 			}
 			it.Base = strings.TrimSuffix(base, "/") + Prefix + req.Path + "/"
-		} else if first := len(items) == 0 && !seg.Start.After(req.Start); first || seg.Open {
+		} else if first := len(items) == 0 && !seg.Start.After(req.Start); first || seg.Open || h265 && gop == 0 {
 			// The first segment starts playback at start's fragment; the
-			// open one is listed up to its last complete fragment.
+			// open one is listed up to its last complete fragment; the
+			// first H.265 one to transcode tells the GOP.
 			l, err := s.layout(ctx, seg)
 			if err != nil {
 				return nil, nil, err
@@ -94,8 +101,12 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 				continue // an open segment whose row lags, written up to before start
 			case first:
 				it.Parts = parts(l, req.Start.Sub(seg.Start))
+				keyParts = it.Parts
 			default:
-				it.Duration = written
+				if seg.Open {
+					it.Duration = written
+				}
+				keyParts = parts(l, 0)
 			}
 		}
 		if it.Duration <= 0 && len(it.Parts) == 0 {
@@ -104,14 +115,17 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 		if len(items) > 0 {
 			it.Shift = max(0, seg.Start.Sub(items[0].Start))
 		}
-		if req.H264 && seg.VideoCodec == segment.CodecH265 {
+		if h265 {
 			if s.Transcoder == nil {
 				return nil, nil, fmt.Errorf("%w: recording %d is H.265", ErrNoTranscoder, seg.ID)
 			}
-			if it.Parts != nil {
-				it.Stretches = keyStretches(it.Parts)
+			if keyParts != nil {
+				it.Stretches = keyStretches(keyParts, it.Parts != nil)
+				for _, p := range keyParts {
+					gop = max(gop, p.Duration)
+				}
 			} else {
-				it.Stretches = gridStretches(it.Duration)
+				it.Stretches = gridStretches(it.Duration, gridLength(gop))
 			}
 			if first := it.Stretches[0]; len(items) == 0 && it.Base == "" && !seg.Open {
 				warm = &warmth{seg: seg, rg: vodtranscode.Range{From: first.From, To: first.To, Shift: it.Shift}}
@@ -136,12 +150,12 @@ func (s *Server) opener(seg recordingdb.Segment) vodtranscode.Opener {
 			return vodtranscode.Source{}, nil, s.storeErr(seg, err)
 		}
 		rd := newChunked(obj)
-		l, err := segment.Fragments(rd, obj.Size())
+		l, err := s.scan(seg, rd, obj.Size())
 		if err != nil {
 			obj.Close()
-			return vodtranscode.Source{}, nil, fmt.Errorf("%w: recording %d: %w", ErrUnavailable, seg.ID, err)
+			return vodtranscode.Source{}, nil, err
 		}
-		src := vodtranscode.Source{Key: strconv.FormatInt(seg.ID, 10), R: rd, Layout: l, Final: !seg.Open}
+		src := vodtranscode.Source{Key: strconv.FormatInt(seg.ID, 10), R: rd, Layout: l}
 		return src, func() { obj.Close() }, nil
 	}
 }
@@ -161,14 +175,29 @@ func (s *Server) holder(seg recordingdb.Segment) (string, bool) {
 
 // layout scans a segment object for its fragments.
 func (s *Server) layout(ctx context.Context, seg recordingdb.Segment) (segment.Layout, error) {
+	if l, ok := s.layouts.get(seg.ID); ok && !seg.Open {
+		return l, nil
+	}
 	obj, err := s.Store.Open(ctx, seg.ObjectKey)
 	if err != nil {
 		return segment.Layout{}, s.storeErr(seg, err)
 	}
 	defer obj.Close()
-	l, err := segment.Fragments(newChunked(obj), obj.Size())
+	return s.scan(seg, newChunked(obj), obj.Size())
+}
+
+// scan reads seg's fragments from its object, or the scan kept of it once
+// it no longer grows.
+func (s *Server) scan(seg recordingdb.Segment, r io.ReaderAt, size int64) (segment.Layout, error) {
+	if l, ok := s.layouts.get(seg.ID); ok && !seg.Open {
+		return l, nil
+	}
+	l, err := segment.Fragments(r, size)
 	if err != nil {
 		return segment.Layout{}, fmt.Errorf("%w: recording %d (%s): %w", ErrUnavailable, seg.ID, seg.ObjectKey, err)
+	}
+	if !seg.Open {
+		s.layouts.put(seg.ID, l)
 	}
 	return l, nil
 }
@@ -216,16 +245,12 @@ func (s *Server) serveH264(w http.ResponseWriter, r *http.Request, req request) 
 	if err != nil {
 		return err
 	}
-	src, done, err := s.opener(seg)(r.Context())
-	if err != nil {
-		return err
-	}
-	defer done()
+	key, final, open := strconv.FormatInt(seg.ID, 10), !seg.Open, s.opener(seg)
 	var b []byte
 	if req.File == fileH264Init {
-		b, err = s.Transcoder.Init(r.Context(), src)
+		b, err = s.Transcoder.Init(r.Context(), key, final, open)
 	} else {
-		b, err = s.Transcoder.Part(r.Context(), src, vodtranscode.Range{From: req.From, To: req.To, Shift: req.Shift})
+		b, err = s.Transcoder.Part(r.Context(), key, final, vodtranscode.Range{From: req.From, To: req.To, Shift: req.Shift}, open)
 	}
 	if err != nil {
 		return err

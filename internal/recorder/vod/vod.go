@@ -54,8 +54,8 @@ type Auditor interface {
 // Transcoder makes the H.264 version of H.265 segments
 // (vodtranscode.Transcoder).
 type Transcoder interface {
-	Init(ctx context.Context, src vodtranscode.Source) ([]byte, error)
-	Part(ctx context.Context, src vodtranscode.Source, rg vodtranscode.Range) ([]byte, error)
+	Init(ctx context.Context, key string, final bool, open vodtranscode.Opener) ([]byte, error)
+	Part(ctx context.Context, key string, final bool, rg vodtranscode.Range, open vodtranscode.Opener) ([]byte, error)
 	Warm(key string, rg vodtranscode.Range, open vodtranscode.Opener)
 }
 
@@ -92,6 +92,8 @@ type Server struct {
 	// revoked the tokens found revoked.
 	checked map[auditapi.Viewer]time.Time
 	revoked map[auditapi.Viewer]time.Time
+
+	layouts layouts
 }
 
 // Initialize checks the configuration.
@@ -287,6 +289,12 @@ func (s *Server) remember(v auditapi.Viewer, revoked bool, c playtoken.Claims) {
 // fail answers err as JSON {"code","message"} with its status, and logs
 // it: refusals at info, failures at warn.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The player left (a seek while a stretch was transcoded): no one
+		// reads the answer, and nothing failed.
+		s.Log.Debug("vod request abandoned", "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
+		return
+	}
 	status, code := statusOf(err)
 	if status >= 500 {
 		s.Log.Warn("vod request failed", "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
@@ -302,15 +310,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // statusOf maps an error to its HTTP status and code.
 func statusOf(err error) (int, string) {
 	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, vodtranscode.ErrNotH265):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, vodtranscode.ErrNotH265), errors.Is(err, vodtranscode.ErrTooLong):
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, ErrNoTranscoder):
 		return http.StatusServiceUnavailable, "transcode_unavailable"
+	case errors.Is(err, vodtranscode.ErrBusy):
+		return http.StatusServiceUnavailable, "busy"
 	case errors.Is(err, vodtranscode.ErrFFmpeg), errors.Is(err, vodtranscode.ErrSegment):
 		return http.StatusBadGateway, "transcode_failed"
 	case errors.Is(err, vodtranscode.ErrNoVideo):
 		return http.StatusNotFound, "not_found"
-	case errors.Is(err, vodtranscode.ErrClosed):
+	case errors.Is(err, vodtranscode.ErrClosed), errors.Is(err, vodtranscode.ErrRead):
 		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, ErrNoRecordings):
 		return http.StatusNotFound, "no_recordings"

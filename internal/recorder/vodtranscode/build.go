@@ -3,7 +3,6 @@ package vodtranscode
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -18,12 +17,11 @@ func (t *Transcoder) init(ctx context.Context, src Source) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := readStretch(src, tr, Range{To: 1}) // the first GOP's first frame is enough
+	key, err := firstKey(src, tr)
 	if err != nil {
 		return nil, err
 	}
-	st.video = st.video[:1]
-	in, err := st.annexB()
+	in, err := stretch{video: []sample{key}}.annexB()
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +59,9 @@ func (t *Transcoder) init(ctx context.Context, src Source) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// part transcodes a stretch and writes it as one fragment.
+// part transcodes a stretch and writes it as one fragment. A stretch with
+// no key frame (the one before runs through it) is a fragment with no
+// sample.
 func (t *Transcoder) part(ctx context.Context, src Source, rg Range) ([]byte, error) {
 	tr, err := readInit(src)
 	if err != nil {
@@ -71,52 +71,15 @@ func (t *Transcoder) part(ctx context.Context, src Source, rg Range) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	in, err := st.annexB()
-	if err != nil {
-		return nil, err
-	}
-	aus, err := t.transcode(ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("recording %s from %s: %w", src.Key, rg.From, err)
-	}
-	// Output frames come in presentation order, one per decodable input
-	// frame: frames shown before the key frame (leading pictures of an
-	// open GOP) cannot be decoded from it and are not among them.
-	key := st.video[0].pts()
-	var pts []int64
-	for _, v := range st.video {
-		if p := v.pts(); p >= key {
-			pts = append(pts, p)
-		}
-	}
-	slices.Sort(pts)
-	if len(aus) != len(pts) {
-		t.Log.Warn("vodtranscode: ffmpeg gave another number of frames than it was given; times are matched in order",
-			"recording", src.Key, "from", rg.From, "frames_in", len(pts), "frames_out", len(aus))
-	}
-	n := min(len(aus), len(pts))
-	video := make([]*fmp4.Sample, 0, n)
-	for i := range n {
-		end := st.endPTS
-		if i+1 < n {
-			end = pts[i+1]
-		}
-		dur := end - pts[i]
-		if dur <= 0 || dur > 1<<31 {
-			dur = 1 // a garbled time: the frame still shows
-		}
-		payload, err := h264.AVCC(aus[i]).Marshal()
-		if err != nil {
-			return nil, fmt.Errorf("%w: recording %s: unit %d: %w", ErrFFmpeg, src.Key, i, err)
-		}
-		video = append(video, &fmp4.Sample{Duration: uint32(dur), IsNonSyncSample: !isIDR(aus[i]), Payload: payload})
-	}
 	p := fmp4.Part{
 		// Distinct per stretch of a segment, increasing along it.
 		SequenceNumber: uint32(rg.From.Milliseconds()) + 1,
-		Tracks: []*fmp4.PartTrack{{
-			ID: tr.videoID, BaseTime: uint64(pts[0]) + durationTicks(rg.Shift, tr.vScale), Samples: video,
-		}},
+		Tracks:         []*fmp4.PartTrack{{ID: tr.videoID, BaseTime: durationTicks(rg.From+rg.Shift, tr.vScale)}},
+	}
+	if len(st.video) > 0 {
+		if p.Tracks[0], err = t.video(ctx, src, rg, tr, st); err != nil {
+			return nil, err
+		}
 	}
 	if len(st.audio) > 0 {
 		audio := make([]*fmp4.Sample, len(st.audio))
@@ -132,4 +95,53 @@ func (t *Transcoder) part(ctx context.Context, src Source, rg Range) ([]byte, er
 		return nil, fmt.Errorf("recording %s: write fragment: %w", src.Key, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// video transcodes the stretch's video. ffmpeg outputs frames in
+// presentation order, one per decodable input: they take the expected
+// presentation times in order, and those outside [startPTS, endPTS)
+// (leading pictures of either key frame that belong to the stretch before)
+// are left out. Without B-frames out, decode time is presentation time.
+func (t *Transcoder) video(ctx context.Context, src Source, rg Range, tr tracks, st stretch) (*fmp4.PartTrack, error) {
+	in, err := st.annexB()
+	if err != nil {
+		return nil, err
+	}
+	aus, err := t.transcode(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s from %s: %w", src.Key, rg.From, err)
+	}
+	pts := st.expected
+	if len(aus) != len(pts) {
+		t.Log.Warn("vodtranscode: ffmpeg gave another number of frames than expected; times are matched in order",
+			"recording", src.Key, "from", rg.From, "frames_expected", len(pts), "frames_out", len(aus))
+	}
+	var kept []int
+	for i := range min(len(aus), len(pts)) {
+		if pts[i] >= st.startPTS && pts[i] < st.endPTS {
+			kept = append(kept, i)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("%w: recording %s from %s: no frame out of %d", ErrFFmpeg, src.Key, rg.From, len(aus))
+	}
+	samples := make([]*fmp4.Sample, 0, len(kept))
+	for j, i := range kept {
+		end := st.endPTS
+		if j+1 < len(kept) {
+			end = pts[kept[j+1]]
+		}
+		dur := end - pts[i]
+		if dur <= 0 || dur > 1<<31 {
+			dur = 1 // a garbled time: the frame still shows
+		}
+		payload, err := h264.AVCC(aus[i]).Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("%w: recording %s: unit %d: %w", ErrFFmpeg, src.Key, i, err)
+		}
+		samples = append(samples, &fmp4.Sample{Duration: uint32(dur), IsNonSyncSample: !isIDR(aus[i]), Payload: payload})
+	}
+	return &fmp4.PartTrack{
+		ID: tr.videoID, BaseTime: uint64(pts[kept[0]]) + durationTicks(rg.Shift, tr.vScale), Samples: samples,
+	}, nil
 }

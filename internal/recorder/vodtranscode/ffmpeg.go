@@ -39,32 +39,35 @@ func ffmpegArgs() []string {
 func (t *Transcoder) transcode(ctx context.Context, in []byte) ([][][]byte, error) {
 	cmd := exec.CommandContext(ctx, t.ffmpeg, ffmpegArgs()...)
 	cmd.Stdin = bytes.NewReader(in)
-	var out limited
-	out.max = maxOutput
-	var stderr limited
-	stderr.max = 4096
-	cmd.Stdout, cmd.Stderr = &out, &stderr
+	out := &capped{max: maxOutput, fail: true}
+	stderr := &capped{max: 4096}
+	cmd.Stdout, cmd.Stderr = out, stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		msg := strings.TrimSpace(stderr.String())
+		msg := strings.TrimSpace(stderr.buf.String())
 		if out.over {
-			msg = "more than 512 MiB of output"
+			msg = fmt.Sprintf("more than %d MiB of output", maxOutput>>20)
 		}
 		return nil, fmt.Errorf("%w: %w: %s", ErrFFmpeg, err, msg)
 	}
-	aus := accessUnits(out.Bytes())
+	aus := accessUnits(out.buf.Bytes())
 	if len(aus) == 0 {
-		return nil, fmt.Errorf("%w: no H.264 out of %d bytes of H.265: %s", ErrFFmpeg, len(in), strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("%w: no H.264 out of %d bytes of H.265: %s", ErrFFmpeg, len(in), strings.TrimSpace(stderr.buf.String()))
 	}
 	return aus, nil
 }
 
-// limited is a buffer that keeps at most max bytes and notes the excess.
-type limited struct {
-	bytes.Buffer
+// capped keeps at most max bytes of what is written to it. Past that it
+// fails the write when fail is set (ffmpeg's output: the run is stopped),
+// else drops the rest (its messages: a decoder that complains of every
+// broken frame must not be killed for it). The buffer is a field, not
+// embedded, so that io.Copy cannot go around Write through ReadFrom.
+type capped struct {
+	buf  bytes.Buffer
 	max  int
+	fail bool
 	over bool
 }
 
@@ -72,12 +75,17 @@ type limited struct {
 var errTooLarge = errors.New("output too large")
 
 // Write implements io.Writer.
-func (l *limited) Write(p []byte) (int, error) {
-	if l.Len()+len(p) > l.max {
-		l.over = true
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - c.buf.Len()
+	if len(p) <= room {
+		return c.buf.Write(p)
+	}
+	c.over = true
+	if c.fail {
 		return 0, errTooLarge
 	}
-	return l.Buffer.Write(p)
+	c.buf.Write(p[:max(room, 0)])
+	return len(p), nil
 }
 
 // NAL unit types of H.264 this package looks at.

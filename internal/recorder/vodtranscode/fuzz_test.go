@@ -2,7 +2,9 @@ package vodtranscode
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
@@ -49,7 +52,8 @@ func seedSegment(f *testing.F) []byte {
 }
 
 // FuzzStretch: a garbled segment (a damaged disk, a bad upload) gives an
-// error, never a panic or a stretch that does not start with a key frame;
+// error, never a panic or a stretch that does not start with a key frame
+// (it may be empty);
 // ffmpeg output of any bytes is split without a panic.
 func FuzzStretch(f *testing.F) {
 	f.Add(seedSegment(f), uint16(0), uint16(0))
@@ -73,16 +77,70 @@ func FuzzStretch(f *testing.F) {
 		rg := Range{From: time.Duration(from) * time.Millisecond, To: time.Duration(to) * time.Millisecond}
 		st, err := readStretch(src, tr, rg)
 		if err != nil {
-			if !errors.Is(err, ErrSegment) && !errors.Is(err, ErrNoVideo) {
+			if !errors.Is(err, ErrSegment) && !errors.Is(err, ErrNoVideo) && !errors.Is(err, ErrTooLong) {
 				t.Fatalf("readStretch: %v", err)
 			}
 			return
 		}
-		if len(st.video) == 0 || st.video[0].s.IsNonSyncSample {
+		if len(st.video) > 0 && st.video[0].s.IsNonSyncSample {
 			t.Fatalf("a stretch of %d samples not starting with a key frame", len(st.video))
+		}
+		for _, v := range st.video {
+			_ = leadsFrom(v.s.Payload)
 		}
 		if _, err := st.annexB(); err != nil && !errors.Is(err, ErrSegment) {
 			t.Fatalf("annexB: %v", err)
 		}
 	})
+}
+
+// TestCapped: ffmpeg's output is bounded whatever way os/exec copies it
+// (io.Copy prefers ReaderFrom); its messages are cut, never an error.
+func TestCapped(t *testing.T) {
+	out := &capped{max: 10, fail: true}
+	if n, err := io.Copy(out, bytes.NewReader(make([]byte, 100))); err == nil || out.buf.Len() > 10 || !out.over {
+		t.Errorf("output: copied %d, kept %d, over %v, err %v; want an error and at most 10 bytes", n, out.buf.Len(), out.over, err)
+	}
+	msgs := &capped{max: 10}
+	if n, err := io.Copy(msgs, bytes.NewReader(make([]byte, 100))); err != nil || n != 100 || msgs.buf.Len() != 10 {
+		t.Errorf("messages: copied %d, kept %d, err %v; want all taken and 10 kept", n, msgs.buf.Len(), err)
+	}
+}
+
+// TestQueueBound: with every slot taken, MaxQueue requests per slot wait;
+// the next one, and any that would not wait (Warm), are refused at once;
+// the waiting ones run once the slot is free.
+func TestQueueBound(t *testing.T) {
+	tc := &Transcoder{FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg"), MaxRunning: 1}
+	if err := tc.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	release := make(chan struct{})
+	block := func(context.Context) ([]byte, error) { <-release; return []byte("x"), nil }
+	ctx := context.Background()
+	errs := make(chan error, 1+MaxQueue)
+	for range 1 + MaxQueue {
+		go func() {
+			_, err := tc.run(ctx, true, block)
+			errs <- err
+		}()
+	}
+	testsupport.Eventually(t, 10*time.Second, "one running and MaxQueue waiting", func() bool {
+		tc.mu.Lock()
+		defer tc.mu.Unlock()
+		return len(tc.slots) == 1 && tc.waiting == MaxQueue
+	})
+	if _, err := tc.run(ctx, true, block); !errors.Is(err, ErrBusy) {
+		t.Errorf("a request past the queue: %v, want ErrBusy", err)
+	}
+	if _, err := tc.run(ctx, false, block); !errors.Is(err, ErrBusy) {
+		t.Errorf("a warm with no free slot: %v, want ErrBusy", err)
+	}
+	close(release)
+	for range 1 + MaxQueue {
+		if err := <-errs; err != nil {
+			t.Errorf("a queued request: %v", err)
+		}
+	}
 }

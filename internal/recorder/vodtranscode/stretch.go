@@ -3,16 +3,15 @@ package vodtranscode
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
-)
 
-// maxFragment bounds one fragment read from a segment: a second or a few
-// of video, never hundreds of MiB; a larger one is a garbled file.
-const maxFragment = 256 << 20
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+)
 
 // sample is a source sample with its decode time in its track's scale.
 type sample struct {
@@ -56,24 +55,40 @@ func readInit(src Source) (tracks, error) {
 	return tr, nil
 }
 
+// MaxStretchBytes bounds what one stretch reads of its segment: minutes of
+// 1080p, far more than a playlist's stretches; a request for more is
+// ErrTooLong.
+const MaxStretchBytes = 64 << 20
+
 // stretch is what a Range selects of a segment.
 type stretch struct {
-	video []sample // decode order, the first a key frame
-	audio []sample
-	// endPTS is where the stretch ends in video ticks: the next key
-	// frame's presentation time, or after the last sample.
-	endPTS int64
-	// startAll and endAll are set when the stretch begins at the
-	// segment's start or runs to its end: the audio there is kept whole.
-	startAll, endAll bool
+	// video is the input of ffmpeg in decode order: from the key frame at
+	// or after From up to the first key frame at or after To, that key
+	// frame and its leading pictures (shown before it: they belong here,
+	// and only this stretch, which holds what they refer to, can decode
+	// them when the GOPs are open). Empty when no key frame falls in
+	// [From, To): the stretch before runs through it.
+	video []sample
+	// expected are the presentation times of the frames ffmpeg outputs,
+	// in order: every input but the leading pictures of the first key
+	// frame that refer to the GOP before it (H.265 RASL).
+	expected []int64
+	// startPTS and endPTS bound the frames kept, in video ticks: the
+	// first key frame's presentation, and the next key frame's (or after
+	// the last frame).
+	startPTS, endPTS int64
+	audio            []sample
 }
 
-// readStretch reads the samples of rg from the segment's fragments: from
+// readStretch reads the samples of rg from the segment's fragments, from
 // the fragment before the one holding From (audio near the cut may sit in
-// it) until the first key frame at or after To, and one fragment more
-// for the audio before that key frame.
+// it) until the leading pictures of the first key frame at or after To
+// are read, and one fragment more for the audio before that key frame.
 func readStretch(src Source, tr tracks, rg Range) (stretch, error) {
 	frags := src.Layout.Fragments
+	if n := len(frags); n == 0 || rg.From >= frags[n-1].End {
+		return stretch{}, fmt.Errorf("%w: recording %s has nothing from %s on", ErrNoVideo, src.Key, rg.From)
+	}
 	first := 0
 	for i, f := range frags {
 		if f.Start > rg.From {
@@ -85,79 +100,157 @@ func readStretch(src Source, tr tracks, rg Range) (stretch, error) {
 	from := durationTicks(rg.From, tr.vScale)
 	to := durationTicks(rg.To, tr.vScale)
 	var st stretch
-	var videoAll, audioAll []sample
-	started, ended := false, false
-	var endKey sample
-	extra := 0
-	for i := first; i < len(frags) && extra < 2; i++ {
-		if ended {
-			extra++
-		}
+	var audioAll []sample
+	started, ended, done := false, false, false
+	var startKey, endKey sample
+	var read int64
+	for i := first; i < len(frags) && !done; i++ {
 		f := frags[i]
-		if f.Size > maxFragment {
-			return stretch{}, fmt.Errorf("%w: recording %s: fragment of %d bytes", ErrSegment, src.Key, f.Size)
+		if read += f.Size; read > MaxStretchBytes {
+			return stretch{}, fmt.Errorf("%w: recording %s from %s to %s: more than %d bytes", ErrTooLong, src.Key, rg.From, rg.To, MaxStretchBytes)
 		}
-		b := make([]byte, f.Size)
-		if _, err := src.R.ReadAt(b, f.Offset); err != nil {
-			return stretch{}, fmt.Errorf("%w: recording %s: read fragment at %d: %w", ErrSegment, src.Key, f.Offset, err)
+		parts, err := readFragment(src, f)
+		if err != nil {
+			return stretch{}, err
 		}
-		var parts fmp4.Parts
-		if err := parts.Unmarshal(b); err != nil {
-			return stretch{}, fmt.Errorf("%w: recording %s: fragment at %d: %w", ErrSegment, src.Key, f.Offset, err)
+		// The fragment after the one the video ended in gives the audio
+		// up to the end key frame; then reading stops.
+		done = ended
+		for _, p := range parts {
+			for _, pt := range p.Tracks {
+				dts := pt.BaseTime
+				for _, s := range pt.Samples {
+					v := sample{dts, s}
+					dts += uint64(s.Duration)
+					switch {
+					case pt.ID == tr.audioID:
+						audioAll = append(audioAll, v)
+					case pt.ID != tr.videoID:
+					case !started:
+						if s.IsNonSyncSample || v.dts < from {
+							continue
+						}
+						if rg.To != 0 && v.dts >= to {
+							// No key frame in [From, To): nothing here.
+							return stretch{}, nil
+						}
+						started, startKey = true, v
+						st.video = append(st.video, v)
+					case !ended:
+						if !s.IsNonSyncSample && rg.To != 0 && v.dts >= to {
+							ended, endKey = true, v
+						}
+						st.video = append(st.video, v)
+					case v.pts() < endKey.pts() && v.s.IsNonSyncSample:
+						// A leading picture of the end key frame.
+						st.video = append(st.video, v)
+					default:
+						done = true
+					}
+				}
+			}
+		}
+	}
+	if !started {
+		if rg.To == 0 && rg.From > 0 {
+			return stretch{}, nil // the last GOP began before From
+		}
+		return stretch{}, fmt.Errorf("%w: recording %s from %s to %s", ErrNoVideo, src.Key, rg.From, rg.To)
+	}
+	st.startPTS = startKey.pts()
+	if ended {
+		st.endPTS = endKey.pts()
+	} else {
+		for _, v := range st.video {
+			st.endPTS = max(st.endPTS, v.pts()+int64(v.s.Duration))
+		}
+	}
+	// What ffmpeg outputs: every input but the first key frame's leading
+	// pictures that refer to the GOP before it.
+	for i, v := range st.video {
+		if i > 0 && v.pts() < st.startPTS && leadsFrom(v.s.Payload) {
+			continue
+		}
+		st.expected = append(st.expected, v.pts())
+	}
+	slices.Sort(st.expected)
+	// Audio from the key frame's presentation to the next one's, in the
+	// audio's scale: neighbouring stretches cut at the same times. The
+	// segment's first stretch takes what comes before, its last what
+	// comes after.
+	lo := scaleTicks(st.startPTS, tr.vScale, tr.aScale)
+	hi := scaleTicks(st.endPTS, tr.vScale, tr.aScale)
+	for _, a := range audioAll {
+		t := int64(a.dts)
+		if (rg.From == 0 || t >= lo) && (!ended || t < hi) {
+			st.audio = append(st.audio, a)
+		}
+	}
+	return st, nil
+}
+
+// readFragment reads and parses one fragment of the segment.
+func readFragment(src Source, f segment.Fragment) (fmp4.Parts, error) {
+	b := make([]byte, f.Size)
+	if _, err := src.R.ReadAt(b, f.Offset); err != nil {
+		return nil, fmt.Errorf("%w: recording %s: fragment at %d: %w", ErrRead, src.Key, f.Offset, err)
+	}
+	var parts fmp4.Parts
+	if err := parts.Unmarshal(b); err != nil {
+		return nil, fmt.Errorf("%w: recording %s: fragment at %d: %w", ErrSegment, src.Key, f.Offset, err)
+	}
+	return parts, nil
+}
+
+// firstKey reads the segment's first video key frame (in its first
+// fragments: a segment starts with one).
+func firstKey(src Source, tr tracks) (sample, error) {
+	var read int64
+	for _, f := range src.Layout.Fragments {
+		if read += f.Size; read > MaxStretchBytes {
+			break
+		}
+		parts, err := readFragment(src, f)
+		if err != nil {
+			return sample{}, err
 		}
 		for _, p := range parts {
 			for _, pt := range p.Tracks {
 				dts := pt.BaseTime
 				for _, s := range pt.Samples {
-					switch pt.ID {
-					case tr.videoID:
-						if ended {
-							break
-						}
-						key := !s.IsNonSyncSample
-						switch {
-						case !started && key && dts >= from:
-							started = true
-						case started && key && rg.To != 0 && dts >= to:
-							ended, endKey = true, sample{dts, s}
-						}
-						if started && !ended {
-							videoAll = append(videoAll, sample{dts, s})
-						}
-					case tr.audioID:
-						audioAll = append(audioAll, sample{dts, s})
+					if pt.ID == tr.videoID && !s.IsNonSyncSample {
+						return sample{dts, s}, nil
 					}
 					dts += uint64(s.Duration)
 				}
 			}
 		}
 	}
-	if len(videoAll) == 0 {
-		return stretch{}, fmt.Errorf("%w: recording %s from %s to %s", ErrNoVideo, src.Key, rg.From, rg.To)
-	}
-	st.video = videoAll
-	st.startAll = rg.From == 0
-	if ended {
-		st.endPTS = endKey.pts()
-	} else {
-		st.endAll = true
-		last := videoAll[len(videoAll)-1]
-		for _, v := range videoAll {
-			st.endPTS = max(st.endPTS, v.pts()+int64(v.s.Duration))
+	return sample{}, fmt.Errorf("%w: recording %s has no key frame", ErrNoVideo, src.Key)
+}
+
+// H.265 NAL unit types of the leading pictures that refer to the GOP
+// before their key frame (RASL_N, RASL_R).
+const (
+	naluRASLN = 8
+	naluRASLR = 9
+)
+
+// leadsFrom reports whether an H.265 sample (length-prefixed NAL units) is
+// a RASL picture: decodable only with the GOP before its key frame.
+func leadsFrom(payload []byte) bool {
+	for len(payload) >= 5 {
+		n := int(payload[0])<<24 | int(payload[1])<<16 | int(payload[2])<<8 | int(payload[3])
+		if n <= 0 || n > len(payload)-4 {
+			return false
 		}
-		st.endPTS = max(st.endPTS, int64(last.dts)+int64(last.s.Duration))
-	}
-	// Audio from the key frame's presentation to the stretch's end, in
-	// the audio's scale: neighbouring stretches cut at the same times.
-	lo := scaleTicks(videoAll[0].pts(), tr.vScale, tr.aScale)
-	hi := scaleTicks(st.endPTS, tr.vScale, tr.aScale)
-	for _, a := range audioAll {
-		t := int64(a.dts)
-		if (st.startAll || t >= lo) && (st.endAll || t < hi) {
-			st.audio = append(st.audio, a)
+		typ := payload[4] >> 1 & 0x3F
+		if typ < 32 { // the first slice
+			return typ == naluRASLN || typ == naluRASLR
 		}
+		payload = payload[4+n:]
 	}
-	return st, nil
+	return false
 }
 
 // annexB is the stretch's video as an H.265 Annex-B stream for ffmpeg.

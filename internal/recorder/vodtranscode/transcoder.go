@@ -25,28 +25,30 @@ const (
 
 // Source is one segment object to transcode from.
 type Source struct {
-	// Key names the object (its recording ID); with Final it keys the
-	// cache.
+	// Key names the object in errors and logs (its recording ID).
 	Key string
 	// R reads the object; Layout is its scan (segment.Fragments).
 	R      io.ReaderAt
 	Layout segment.Layout
-	// Final is set when the object no longer grows (a closed segment):
-	// only then are answers cached.
-	Final bool
 }
+
+// Opener opens a segment object when its answer is not cached; done
+// releases it.
+type Opener func(ctx context.Context) (src Source, done func(), err error)
 
 // Range is the stretch of a segment to transcode: from its first video key
 // frame at or after From to before the first one at or after To (To 0:
 // to the end of what is written); Shift moves the answer's decode times
-// later (as vod's shift query does). Times are from the segment's start.
+// later (as vod's shift query does). Times are from the segment's start,
+// kept to the microsecond (the URLs' unit).
 type Range struct {
 	From, To, Shift time.Duration
 }
 
 // Transcoder runs ffmpeg for the H.264 version of H.265 segments (see the
-// package doc). It has no goroutine of its own: each call runs on its
-// caller's, and Close stops the ffmpeg runs in progress.
+// package doc). Calls run on their callers' goroutines; Warm starts one per
+// transcode it starts ahead. Close stops the ffmpeg runs in progress and
+// waits for them.
 //
 // Fill the exported fields, call Initialize, and Close when done.
 type Transcoder struct {
@@ -54,6 +56,8 @@ type Transcoder struct {
 	// empty.
 	FFmpeg string
 	// MaxRunning bounds the ffmpeg runs at once; DefaultMaxRunning if 0.
+	// At most MaxQueue times as many requests wait for a slot; more are
+	// refused (ErrBusy).
 	MaxRunning int
 	// CacheBytes bounds the answers kept for segments that no longer grow;
 	// DefaultCacheBytes if 0, none if negative.
@@ -70,11 +74,15 @@ type Transcoder struct {
 
 	mu      sync.Mutex
 	closed  bool
+	waiting int // calls waiting for a slot
 	calls   sync.WaitGroup
 	entries map[string]*entry
 	lru     list.List // of *entry, most recent at the front
 	bytes   int64
 }
+
+// MaxQueue is how many requests per slot may wait for one.
+const MaxQueue = 4
 
 // entry is one cached or in-flight answer.
 type entry struct {
@@ -123,39 +131,36 @@ func (t *Transcoder) Close() {
 	t.calls.Wait()
 }
 
-// Init returns the H.264 version of the segment's init section: its
+// Init returns the H.264 version of segment key's init section: its
 // tracks, the video as H.264 with the parameter sets ffmpeg gives the
-// segment's first key frame.
-func (t *Transcoder) Init(ctx context.Context, src Source) ([]byte, error) {
-	return t.cached(ctx, src.Key, src.Final, keyInit, func(ctx context.Context) ([]byte, error) {
-		return t.init(ctx, src)
-	})
+// segment's first key frame. final says the segment no longer grows (its
+// answer is cached); open is called only when it is not.
+func (t *Transcoder) Init(ctx context.Context, key string, final bool, open Opener) ([]byte, error) {
+	return t.cached(ctx, key, final, keyInit, true, opened(open, t.init))
 }
 
-// Part returns the H.264 version of a stretch of the segment as one
+// Part returns the H.264 version of a stretch of segment key as one
 // fragment (moof+mdat), to follow Init's section.
-func (t *Transcoder) Part(ctx context.Context, src Source, rg Range) ([]byte, error) {
+func (t *Transcoder) Part(ctx context.Context, key string, final bool, rg Range, open Opener) ([]byte, error) {
+	rg = rg.micros()
 	if err := rg.check(); err != nil {
 		return nil, err
 	}
-	return t.cached(ctx, src.Key, src.Final, rg.key(), func(ctx context.Context) ([]byte, error) {
+	return t.cached(ctx, key, final, rg.key(), true, opened(open, func(ctx context.Context, src Source) ([]byte, error) {
 		return t.part(ctx, src, rg)
-	})
+	}))
 }
-
-// Opener opens a segment object for a transcode in the background; done
-// releases it.
-type Opener func(ctx context.Context) (src Source, done func(), err error)
 
 // Warm starts, in the background, the transcodes of a final segment's init
 // section and of its stretch rg, both at once: a player asks for them one
 // after the other as soon as it has the playlist, and finds them done or
-// in flight. key is the segment's Source.Key.
+// in flight. Only free slots are used: a busy node does not warm.
 func (t *Transcoder) Warm(key string, rg Range, open Opener) {
-	if rg.check() != nil {
+	rg = rg.micros()
+	if rg.check() != nil || t.CacheBytes < 0 {
 		return
 	}
-	warm := func(what string, fn func(context.Context, Source) ([]byte, error)) {
+	warm := func(what string, fn func(context.Context) ([]byte, error)) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if t.closed {
@@ -164,28 +169,41 @@ func (t *Transcoder) Warm(key string, rg Range, open Opener) {
 		t.calls.Add(1)
 		go func() {
 			defer t.calls.Done()
-			_, err := t.cached(t.ctx, key, true, what, func(ctx context.Context) ([]byte, error) {
-				src, done, err := open(ctx)
-				if err != nil {
-					return nil, err
-				}
-				defer done()
-				return fn(ctx, src)
-			})
-			if err != nil && !errors.Is(err, ErrClosed) {
+			_, err := t.cached(t.ctx, key, true, what, false, fn)
+			if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrBusy) {
 				t.Log.Warn("vodtranscode: ahead-of-request transcode failed", "recording", key, "what", what, "error", err)
 			}
 		}()
 	}
-	warm(keyInit, t.init)
-	warm(rg.key(), func(ctx context.Context, src Source) ([]byte, error) { return t.part(ctx, src, rg) })
+	warm(keyInit, opened(open, t.init))
+	warm(rg.key(), opened(open, func(ctx context.Context, src Source) ([]byte, error) { return t.part(ctx, src, rg) }))
+}
+
+// opened runs fn on the source open opens, and releases it.
+func opened(open Opener, fn func(context.Context, Source) ([]byte, error)) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		src, done, err := open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return fn(ctx, src)
+	}
 }
 
 // keyInit is the cache key of a segment's init section.
 const keyInit = "init"
 
 // key is the cache key of a stretch.
-func (rg Range) key() string { return fmt.Sprintf("part %d %d %d", rg.From, rg.To, rg.Shift) }
+func (rg Range) key() string {
+	return fmt.Sprintf("part %d %d %d", rg.From.Microseconds(), rg.To.Microseconds(), rg.Shift.Microseconds())
+}
+
+// micros keeps the range to the microsecond, as the URLs carry it: a warmed
+// stretch and the player's request for it are one.
+func (rg Range) micros() Range {
+	return Range{From: rg.From.Truncate(time.Microsecond), To: rg.To.Truncate(time.Microsecond), Shift: rg.Shift.Truncate(time.Microsecond)}
+}
 
 func (rg Range) check() error {
 	if rg.From < 0 || rg.To < 0 || rg.Shift < 0 || rg.To != 0 && rg.To <= rg.From {
@@ -195,8 +213,9 @@ func (rg Range) check() error {
 }
 
 // cached runs fn once for identical requests in flight and keeps its
-// answer when the segment is final.
-func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what string,
+// answer when the segment is final. wait says whether to wait for a slot
+// (else a busy node answers ErrBusy at once).
+func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what string, wait bool,
 	fn func(context.Context) ([]byte, error),
 ) ([]byte, error) {
 	t.mu.Lock()
@@ -208,19 +227,28 @@ func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what
 	defer t.calls.Done()
 	if !final || t.CacheBytes < 0 {
 		t.mu.Unlock()
-		return t.run(ctx, fn)
+		return t.run(ctx, wait, fn)
 	}
 	key := segKey + " " + what
-	if e, ok := t.entries[key]; ok {
+	for e, ok := t.entries[key]; ok; e, ok = t.entries[key] {
 		if e.elem != nil {
 			t.lru.MoveToFront(e.elem)
 		}
 		t.mu.Unlock()
 		select {
 		case <-e.done:
-			return e.b, e.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		}
+		// A warm that found no free slot is no answer for a request
+		// that waits for one: it runs its own.
+		if !wait || !errors.Is(e.err, ErrBusy) {
+			return e.b, e.err
+		}
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			return nil, ErrClosed
 		}
 	}
 	e := &entry{key: key, done: make(chan struct{})}
@@ -229,7 +257,7 @@ func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what
 
 	// The run is not the first caller's alone: others may wait for it, so
 	// only the Transcoder's Close stops it.
-	e.b, e.err = t.run(context.WithoutCancel(ctx), fn)
+	e.b, e.err = t.run(context.WithoutCancel(ctx), wait, fn)
 	t.mu.Lock()
 	if e.err != nil || int64(len(e.b)) > t.CacheBytes {
 		delete(t.entries, key)
@@ -250,19 +278,40 @@ func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what
 	return e.b, e.err
 }
 
-// run waits for a slot and calls fn with a context Close cancels.
-func (t *Transcoder) run(ctx context.Context, fn func(context.Context) ([]byte, error)) ([]byte, error) {
+// run waits for a slot (unless !wait, or MaxQueue per slot already wait:
+// ErrBusy) and calls fn with a context Close cancels.
+func (t *Transcoder) run(ctx context.Context, wait bool, fn func(context.Context) ([]byte, error)) ([]byte, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(t.ctx, cancel)
 	defer stop()
 	select {
 	case t.slots <- struct{}{}:
-	case <-ctx.Done():
-		if t.ctx.Err() != nil {
-			return nil, ErrClosed
+	default:
+		t.mu.Lock()
+		busy := !wait || t.waiting >= MaxQueue*t.MaxRunning
+		if !busy {
+			t.waiting++
 		}
-		return nil, ctx.Err()
+		t.mu.Unlock()
+		if busy {
+			return nil, ErrBusy
+		}
+		var err error
+		select {
+		case t.slots <- struct{}{}:
+		case <-ctx.Done():
+			err = ctx.Err()
+			if t.ctx.Err() != nil {
+				err = ErrClosed
+			}
+		}
+		t.mu.Lock()
+		t.waiting--
+		t.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
 	}
 	defer func() { <-t.slots }()
 	start := time.Now()

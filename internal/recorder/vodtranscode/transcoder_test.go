@@ -15,6 +15,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,18 +41,8 @@ func source(t *testing.T, codec ps.Codec, seconds int) vodtranscode.Source {
 	if codec == ps.CodecH265 {
 		vf = &format.H265{PayloadTyp: 96}
 	}
-	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{
-		{Type: description.MediaTypeVideo, Formats: []format.Format{vf}},
-		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1}}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := &segment.Writer{W: &buf, Tracks: tracks, FragmentDuration: 200 * time.Millisecond}
-	if err := w.Initialize(); err != nil {
-		t.Fatal(err)
-	}
+	w, tracks, buf := newWriter(t, &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{vf}},
+		&description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 8, SampleRate: 8000, ChannelCount: 1}}})
 	for i := range seconds * fps {
 		var au [][]byte
 		for n := range ps.NALUnits(clip.Units[i%len(clip.Units)].Payload) {
@@ -72,7 +63,27 @@ func source(t *testing.T, codec ps.Codec, seconds int) vodtranscode.Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return vodtranscode.Source{Key: fmt.Sprint(codec, seconds), R: r, Layout: l, Final: true}
+	return vodtranscode.Source{Key: fmt.Sprint(codec, seconds), R: r, Layout: l}
+}
+
+// opener opens src.
+func opener(src vodtranscode.Source) vodtranscode.Opener {
+	return func(context.Context) (vodtranscode.Source, func(), error) { return src, func() {}, nil }
+}
+
+// newWriter starts a segment of medias in 200 ms fragments, in memory.
+func newWriter(t *testing.T, medias ...*description.Media) (*segment.Writer, []*segment.Track, *bytes.Buffer) {
+	t.Helper()
+	tracks, err := segment.NewTracks(&description.Session{Medias: medias})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := &bytes.Buffer{}
+	w := &segment.Writer{W: buf, Tracks: tracks, FragmentDuration: 200 * time.Millisecond}
+	if err := w.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	return w, tracks, buf
 }
 
 func newTranscoder(t *testing.T, reg prometheus.Registerer) *vodtranscode.Transcoder {
@@ -125,7 +136,7 @@ func TestStretchesTile(t *testing.T) {
 	src := source(t, ps.CodecH265, 4)
 	tc := newTranscoder(t, nil)
 	ctx := context.Background()
-	initB, err := tc.Init(ctx, src)
+	initB, err := tc.Init(ctx, src.Key, true, opener(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,43 +153,147 @@ func TestStretchesTile(t *testing.T) {
 	if _, ok := in.Tracks[1].Codec.(*codecs.FLAC); !ok {
 		t.Fatalf("init audio codec %T, want the segment's FLAC", in.Tracks[1].Codec)
 	}
-	// Cuts between key frames (1 s apart): 0.5 s takes the frame at 1 s.
-	cuts := []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 2001 * time.Millisecond, 0}
+	// Cuts between key frames (1 s apart): 0.5 s takes the frame at 1 s;
+	// [2.001 s, 2.2 s) holds no key frame, so it is empty and the stretch
+	// before runs to 3 s.
+	cuts := []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 2001 * time.Millisecond, 2200 * time.Millisecond, 0}
+	file := tile(t, tc, src, initB, cuts, 4*fps, 4*8000/320)
+	probe := ffprobe(t, file)
+	if probe.codec != "h264" || probe.frames != 4*fps || probe.duration < 3.95 || probe.duration > 4.05 {
+		t.Fatalf("ffprobe: %+v, want h264, %d frames, 4 s", probe, 4*fps)
+	}
+}
+
+// tile transcodes src in the stretches between cuts and checks that they
+// follow each other exactly, each non-empty one starting with a key frame,
+// with frames video and audio samples in all; it returns the init section
+// and the stretches as one file.
+func tile(t *testing.T, tc *vodtranscode.Transcoder, src vodtranscode.Source, initB []byte, cuts []time.Duration, frames, audio int) []byte {
+	t.Helper()
 	file := append([]byte(nil), initB...)
-	var frames, audio int
+	var gotV, gotA int
 	var nextV, nextA uint64
 	for i := 0; i+1 < len(cuts); i++ {
 		rg := vodtranscode.Range{From: cuts[i], To: cuts[i+1]}
-		if i+2 == len(cuts) {
-			rg.From = cuts[i]
-		}
-		b, err := tc.Part(ctx, src, rg)
+		b, err := tc.Part(context.Background(), src.Key, true, rg, opener(src))
 		if err != nil {
 			t.Fatalf("part %d %+v: %v", i, rg, err)
 		}
 		tr := parsePart(t, b)
 		v, a := tr[1], tr[2]
-		if len(v.samples) == 0 || v.samples[0].IsNonSyncSample {
-			t.Fatalf("part %d %+v: %d video samples, the first a key frame: %v", i, rg, len(v.samples), len(v.samples) > 0)
+		if len(v.samples) == 0 {
+			if len(a.samples) != 0 {
+				t.Fatalf("part %d %+v: %d audio samples and no video", i, rg, len(a.samples))
+			}
+			file = append(file, b...) // players take an empty fragment
+			continue
 		}
-		if v.base != nextV || a.base != nextA {
+		if v.samples[0].IsNonSyncSample {
+			t.Fatalf("part %d %+v: the first video sample is not a key frame", i, rg)
+		}
+		if gotV == 0 { // the source's first frame may show after 0 (B-frames)
+			nextV = v.base
+		}
+		if v.base != nextV || (len(a.samples) > 0 && a.base != nextA) {
 			t.Fatalf("part %d %+v: video at %d, audio at %d; the previous ended at %d, %d", i, rg, v.base, a.base, nextV, nextA)
 		}
 		nextV, nextA = v.base+sum(v.samples), a.base+sum(a.samples)
-		frames += len(v.samples)
-		audio += len(a.samples)
+		gotV += len(v.samples)
+		gotA += len(a.samples)
 		file = append(file, b...)
 	}
-	if frames != 4*fps || audio != 4*fps {
-		t.Fatalf("%d video and %d audio samples in the stretches, want %d of each", frames, audio, 4*fps)
+	if gotV != frames || gotA != audio {
+		t.Fatalf("%d video and %d audio samples in the stretches, want %d and %d", gotV, gotA, frames, audio)
 	}
-	if nextV != 4*90000 || nextA != 4*8000 {
-		t.Fatalf("stretches end at %d (video) and %d (audio), want 4 s", nextV, nextA)
+	return file
+}
+
+// TestOpenGOP: an H.265 recording with open GOPs and B-frames (CRA key
+// frames whose leading pictures refer to the GOP before) tiles too: each
+// key frame's leading pictures come out of the stretch before it, which
+// can decode them, so no frame is lost at a cut.
+func TestOpenGOP(t *testing.T) {
+	src := openGOPSource(t)
+	tc := newTranscoder(t, nil)
+	initB, err := tc.Init(context.Background(), src.Key, true, opener(src))
+	if err != nil {
+		t.Fatal(err)
 	}
-	probe := ffprobe(t, file)
-	if probe.codec != "h264" || probe.frames != 4*fps || probe.duration < 3.95 || probe.duration > 4.05 {
-		t.Fatalf("ffprobe: %+v, want h264, %d frames, 4 s", probe, 4*fps)
+	cuts := []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second, 0}
+	probe := ffprobe(t, tile(t, tc, src, initB, cuts, 4*fps, 0))
+	if probe.codec != "h264" || probe.frames != 4*fps {
+		t.Fatalf("ffprobe: %+v, want h264, %d frames", probe, 4*fps)
 	}
+}
+
+// openGOPSource writes 4 s of x265 with open GOPs (a CRA every 24 frames) and
+// B-frames as a segment, times from ffmpeg's fragmented MP4.
+func openGOPSource(t *testing.T) vodtranscode.Source {
+	t.Helper()
+	bin := testsupport.Tool(t, "ffmpeg", "ffmpeg")
+	path := filepath.Join(t.TempDir(), "open-gop.mp4")
+	out, err := exec.Command(bin, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=320x240:rate=%d", fps), "-t", "4",
+		"-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-x265-params", fmt.Sprintf("bframes=4:b-adapt=0:b-pyramid=0:open-gop=1:keyint=%d:min-keyint=%d:scenecut=0:log-level=error", fps-1, fps-1),
+		"-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in fmp4.Init
+	if err := in.Unmarshal(bytes.NewReader(raw)); err != nil {
+		t.Fatal(err)
+	}
+	hc, ok := in.Tracks[0].Codec.(*codecs.H265)
+	if !ok {
+		t.Fatalf("ffmpeg wrote %T", in.Tracks[0].Codec)
+	}
+	scale := int64(in.Tracks[0].TimeScale)
+	var parts fmp4.Parts
+	if err := parts.Unmarshal(raw[bytes.Index(raw, []byte("moof"))-4:]); err != nil {
+		t.Fatal(err)
+	}
+	w, tracks, buf := newWriter(t, &description.Media{
+		Type: description.MediaTypeVideo, Formats: []format.Format{&format.H265{PayloadTyp: 96, VPS: hc.VPS, SPS: hc.SPS, PPS: hc.PPS}},
+	})
+	rasl := 0
+	for _, p := range parts {
+		for _, pt := range p.Tracks {
+			dts := int64(pt.BaseTime)
+			for _, s := range pt.Samples {
+				var au h264.AVCC
+				if err := au.Unmarshal(s.Payload); err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range au {
+					if typ := n[0] >> 1 & 0x3F; typ == 8 || typ == 9 {
+						rasl++
+					}
+				}
+				// One second later: the DTS of the first B-frames is negative.
+				if err := w.WriteVideo(tracks[0], (dts+int64(s.PTSOffset))*90000/scale+90000, au); err != nil {
+					t.Fatal(err)
+				}
+				dts += int64(s.Duration)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rasl == 0 {
+		t.Fatal("the clip has no RASL picture: not an open-GOP clip")
+	}
+	r := bytes.NewReader(buf.Bytes())
+	l, err := segment.Fragments(r, int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vodtranscode.Source{Key: "open-gop", R: r, Layout: l}
 }
 
 type probed struct {
@@ -223,7 +338,7 @@ func ffprobe(t *testing.T, file []byte) probed {
 func TestShift(t *testing.T) {
 	src := source(t, ps.CodecH265, 2)
 	tc := newTranscoder(t, nil)
-	b, err := tc.Part(context.Background(), src, vodtranscode.Range{From: time.Second, Shift: 90 * time.Second})
+	b, err := tc.Part(context.Background(), src.Key, true, vodtranscode.Range{From: time.Second, Shift: 90 * time.Second}, opener(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,19 +375,18 @@ func TestCache(t *testing.T) {
 	ctx := context.Background()
 	rg := vodtranscode.Range{To: time.Second}
 	runs := func() float64 { return runsOf(t, reg) }
-	a, err := tc.Part(ctx, src, rg)
+	a, err := tc.Part(ctx, src.Key, true, rg, opener(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := tc.Part(ctx, src, rg)
+	b, err := tc.Part(ctx, src.Key, true, rg, opener(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, b) || runs() != 1 {
 		t.Fatalf("same answer %v after %v runs, want one run", bytes.Equal(a, b), runs())
 	}
-	src.Final = false
-	if _, err := tc.Part(ctx, src, rg); err != nil {
+	if _, err := tc.Part(ctx, src.Key, false, rg, opener(src)); err != nil {
 		t.Fatal(err)
 	}
 	if runs() != 2 {
@@ -297,15 +411,15 @@ func TestRefusals(t *testing.T) {
 		{"past the end", h265, vodtranscode.Range{From: 5 * time.Second}, vodtranscode.ErrNoVideo},
 		{"to before from", h265, vodtranscode.Range{From: time.Second, To: time.Second}, vodtranscode.ErrNoVideo},
 	} {
-		if _, err := tc.Part(ctx, c.src, c.rg); !errors.Is(err, c.want) {
+		if _, err := tc.Part(ctx, c.src.Key, true, c.rg, opener(c.src)); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	if _, err := tc.Init(ctx, h264); !errors.Is(err, vodtranscode.ErrNotH265) {
+	if _, err := tc.Init(ctx, h264.Key, true, opener(h264)); !errors.Is(err, vodtranscode.ErrNotH265) {
 		t.Errorf("init of h264: %v", err)
 	}
 	tc.Close()
-	if _, err := tc.Part(ctx, h265, vodtranscode.Range{}); !errors.Is(err, vodtranscode.ErrClosed) {
+	if _, err := tc.Part(ctx, h265.Key, true, vodtranscode.Range{}, opener(h265)); !errors.Is(err, vodtranscode.ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
@@ -323,15 +437,17 @@ func TestWarm(t *testing.T) {
 		opened <- struct{}{}
 		return src, func() {}, nil
 	}
-	rg := vodtranscode.Range{To: time.Second}
-	tc.Warm(src.Key, rg, open)
+	// Warmed from the playlist's times (nanoseconds), asked for with the
+	// URL's (microseconds): one stretch.
+	tc.Warm(src.Key, vodtranscode.Range{To: time.Second + 11111*time.Nanosecond}, open)
+	rg := vodtranscode.Range{To: time.Second + 11*time.Microsecond}
 	<-opened
 	<-opened
 	ctx := context.Background()
-	if _, err := tc.Init(ctx, src); err != nil {
+	if _, err := tc.Init(ctx, src.Key, true, opener(src)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tc.Part(ctx, src, rg); err != nil {
+	if _, err := tc.Part(ctx, src.Key, true, rg, opener(src)); err != nil {
 		t.Fatal(err)
 	}
 	if runs := runsOf(t, reg); runs != 2 {
