@@ -166,7 +166,9 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	exports := &export.Runner{
 		DB: exportdb.New(st), Store: objects, Node: node,
 		MaxRunning: cfg.Exports.MaxRunning, TTL: cfg.Exports.TTL.Std(), FFmpeg: cfg.Exports.FFmpeg,
-		DeadAfter: rc.LeaseTTL.Std(),
+		// Twice the lease: a node whose heartbeat is only late keeps its
+		// exports, one that is gone loses them within about 30 s.
+		DeadAfter: 2 * rc.LeaseTTL.Std(),
 		Sip:       &sipapi.Client{BaseURL: rc.SipserverURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
 		Tokens:    &mediaapi.Client{BaseURL: rc.MediagwURL, Token: string(cfg.ServiceToken), Timeout: capture.DefaultDBTimeout},
 		RTSPURL:   rc.RTSPURL, Token: string(cfg.ServiceToken),

@@ -201,6 +201,55 @@ func TestDeadNodeTakeover(t *testing.T) {
 	}
 }
 
+// TestLeftovers: at its start a node removes its export files that no
+// finished job holds (a partial file of a job another node took over, an
+// old-style one), and keeps its finished files and other nodes' files.
+func TestLeftovers(t *testing.T) {
+	db, st := openDB(t), newStore(t)
+	ctx := context.Background()
+	write := func(key string) {
+		t.Helper()
+		p, err := st.WritePath(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := create(t, db, "alice", t0, t0.Add(time.Second))
+	taken := create(t, db, "alice", t0, t0.Add(time.Second))
+	if _, err := db.Pool.Exec(ctx, `UPDATE exports SET state = 'done', node = $2, object_key = $3 WHERE id = $1`,
+		done.ID, node, Key(done.ID, node)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE exports SET state = 'running', node = 'n2' WHERE id = $1`, taken.ID); err != nil {
+		t.Fatal(err)
+	}
+	keep := []string{Key(done.ID, node), Key(taken.ID, "n2")}
+	gone := []string{Key(taken.ID, node), keyPrefix + taken.ID + ".mp4"}
+	for _, k := range append(append([]string{}, keep...), gone...) {
+		write(k)
+	}
+	newRunner(t, db, st, &clock{now: t0})
+	for _, k := range keep {
+		if _, err := st.Open(ctx, k); err != nil {
+			t.Errorf("%s: %v, want kept", k, err)
+		}
+	}
+	for _, k := range gone {
+		if _, err := st.Open(ctx, k); !errors.Is(err, objstore.ErrNotFound) {
+			t.Errorf("%s: %v, want removed", k, err)
+		}
+	}
+	if err := objstore.ValidateKey(Key(done.ID, "rec:1 å")); err != nil {
+		t.Errorf("a node name with other characters: %v", err)
+	}
+}
+
 // TestStoreCapability: a platform job whose segments are in another node's
 // directory store waits for that node.
 func TestStoreCapability(t *testing.T) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
+	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/exportdb"
 )
 
@@ -25,7 +28,50 @@ func (r *Runner) requeue() error {
 		}
 		r.Log.Info("export requeued: the node stopped while it ran", "id", id, "node", r.Node)
 	}
+	r.removeLeftovers(ctx)
 	return nil
+}
+
+// removeLeftovers deletes the export files of this node that no finished
+// job holds: partial files of jobs another node took over while this one
+// was down (RequeueDead), and of runs before the node was in the key. Other
+// nodes' files are left alone. (An S3 store lists committed objects only:
+// a partial file in the spool of a node that crashed stays there.)
+func (r *Runner) removeLeftovers(ctx context.Context) {
+	mine := "." + keyNode(r.Node) + ".mp4"
+	// In a directory store every file is this node's; a bucket is shared.
+	shared := !strings.HasPrefix(r.Store.Name(), objstore.KindDir+"://")
+	var stale []string
+	err := r.Store.List(ctx, keyPrefix, func(key string, _ int64) error {
+		name := strings.TrimPrefix(key, keyPrefix)
+		id, rest, _ := strings.Cut(name, ".")
+		if !exportdb.ValidID(id) || "."+rest != mine && rest != "mp4" {
+			return nil
+		}
+		j, err := r.DB.Job(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case j.State == recorderapi.StateDone && j.ObjectKey == key,
+			shared && rest == "mp4" && j.Node != r.Node: // an old-style file, maybe another node's
+			return nil
+		}
+		stale = append(stale, key)
+		return nil
+	})
+	if err != nil {
+		r.Log.Warn("list export files: leftovers stay until the next start", "error", err)
+		return
+	}
+	if len(stale) == 0 {
+		return
+	}
+	if err := r.Store.Delete(ctx, stale); err != nil {
+		r.Log.Warn("remove leftover export files", "keys", stale, "error", err)
+		return
+	}
+	r.Log.Info("leftover export files removed", "keys", stale)
 }
 
 // run is the runner's goroutine: it claims jobs while fewer than
@@ -43,6 +89,12 @@ func (r *Runner) run() {
 			j, ok := r.claim()
 			if !ok {
 				break
+			}
+			if r.isRunning(j.ID) {
+				// Another node took this node for dead (its heartbeat
+				// late) and queued its job again: the run here goes on.
+				r.Log.Warn("export claimed again while it runs here; the run goes on", "id", j.ID, "node", r.Node)
+				continue
 			}
 			running++
 			r.setRunning(running)
@@ -107,6 +159,14 @@ func (r *Runner) requeueDead() {
 		r.Log.Warn("export requeued: its node has sent no heartbeat for too long", "id", j.ID, "dead_node", j.Node,
 			"silent_for", r.DeadAfter, "owner", j.Owner, "channel_id", j.ChannelID)
 	}
+}
+
+// isRunning reports whether job id runs on this node.
+func (r *Runner) isRunning(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.running[id]
+	return ok
 }
 
 // kickSweep makes the run goroutine sweep now.

@@ -2,6 +2,8 @@ package export
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,9 +34,21 @@ const keyPrefix = "exports/"
 // Key is the object key of job id's file as node writes it. The node is in
 // the name so that two runs of one job never share a key in a shared
 // store: a node cut off while another took its job over (RequeueDead)
-// removes its own partial file, never the other's finished one. (Node
-// names have no '/'.)
-func Key(id, node string) string { return keyPrefix + id + "." + node + ".mp4" }
+// removes its own partial file, never the other's finished one.
+func Key(id, node string) string { return keyPrefix + id + "." + keyNode(node) + ".mp4" }
+
+// keyNode is node as it goes into a key: as it is when it has only the
+// characters of a key element ([A-Za-z0-9_-]), else a hash of it.
+func keyNode(node string) string {
+	for i := range len(node) {
+		c := node[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			sum := sha256.Sum256([]byte(node))
+			return "n" + hex.EncodeToString(sum[:8])
+		}
+	}
+	return node
+}
 
 // Minter mints play tokens: mediagw's internal API (*mediaapi.Client).
 type Minter interface {
@@ -66,8 +80,8 @@ type Runner struct {
 	// DeadAfter is how long another node may go without a heartbeat
 	// (recorder_nodes) before its running jobs are queued again, looked
 	// at every PollInterval; 0 never takes another node's jobs. The
-	// recorder sets its lease TTL: a dead node's exports move as its
-	// channels do.
+	// recorder sets twice its lease TTL: a dead node's exports move about
+	// as its channels do.
 	DeadAfter time.Duration
 	// FFmpeg is the ffmpeg binary for device exports (default "ffmpeg").
 	FFmpeg string

@@ -42,7 +42,8 @@ type Writer struct {
 	// Tracks are those of NewTracks; the video track is required.
 	Tracks []*Track
 	// FragmentDuration is the video duration of a fragment, and so the most a
-	// crash loses (default 1 s, at most 10 s).
+	// crash loses (default 1 s, at most 10 s); a key frame also starts a new
+	// fragment, so a GOP shorter than it makes shorter ones.
 	FragmentDuration time.Duration
 	// MaxJump is the largest step between two video frames or audio packets
 	// written into one segment (default 5 s); a larger one, or a step back,
@@ -220,7 +221,10 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 	w.lastDur = uint32(rel - last)
 	v.samples[len(v.samples)-1].dur = w.lastDur
 	v.next = rel
-	if rel-v.base >= w.fragTicks {
+	// A key frame always starts a fragment: playback and transcodes start
+	// and cut at fragments that begin with one (Fragment.Key), so a GOP
+	// never hides inside a fragment.
+	if rel-v.base >= w.fragTicks || key {
 		if err := w.writeFragment(len(v.samples)); err != nil {
 			return err
 		}

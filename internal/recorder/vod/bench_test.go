@@ -1,6 +1,7 @@
 package vod_test
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -8,8 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/sharpeyes/sharpeyes/internal/browsertest"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/mediatest"
 	"github.com/sharpeyes/sharpeyes/internal/objstore"
+	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vodtranscode"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -148,4 +154,73 @@ func BenchmarkH264FirstFrame(b *testing.B) {
 		fetch(u)
 	}
 	b.ReportMetric(30/time.Since(start).Seconds(), "x-realtime")
+}
+
+// BenchmarkChromiumFirstFrame is playback's first frame in the browser the
+// console runs in: headless Chromium plays the playlist in a <video>
+// (native HLS) and the time runs from setting its src to the first frame
+// presented (requestVideoFrameCallback). The same three 1-minute 1080p
+// segments, from 1:30.5: H.264 as recorded, and H.265 as its H.264
+// version (video=h264: Chromium here cannot decode H.265) with the
+// transcoder's cache empty each run. Each run has its own token, so the
+// browser's cache holds nothing of it.
+//
+//	go test ./internal/recorder/vod/ -run XXX -bench ChromiumFirstFrame -benchtime 10x
+func BenchmarkChromiumFirstFrame(b *testing.B) {
+	for _, codec := range []ps.Codec{ps.CodecH264, ps.CodecH265} {
+		b.Run(codec.String(), func(b *testing.B) {
+			e := newEnv(b, nil)
+			query := ""
+			if codec == ps.CodecH265 {
+				e.useH265()
+				query = "&video=h264"
+			}
+			e.clip = mediatest.NewClip(b, codec, 1920, 1080, fps, 4)
+			e.fragment = time.Second
+			for i := range 3 {
+				e.segment(chA, t0.Add(time.Duration(i)*time.Minute), 60, false)
+			}
+			bin := testsupport.Tool(b, "ffmpeg", "ffmpeg")
+			ctx := browsertest.New(b)
+			if err := chromedp.Run(ctx, chromedp.Navigate(e.http.URL+"/")); err != nil {
+				b.Fatal(err)
+			}
+			var total time.Duration
+			for i := range b.N {
+				var tc *vodtranscode.Transcoder
+				if codec == ps.CodecH265 {
+					tc = &vodtranscode.Transcoder{FFmpeg: bin}
+					if err := tc.Initialize(); err != nil {
+						b.Fatal(err)
+					}
+					e.server.Transcoder = tc
+				}
+				tok := e.token(fmt.Sprintf("op%d", i), []string{playtoken.RightPlayback}, streampath.Recording(chA))
+				url := e.playlistURL(chA, t0.Add(90500*time.Millisecond), t0.Add(3*time.Minute), tok) + query
+				var ms float64
+				err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`new Promise((resolve, reject) => {
+					const v = document.createElement('video');
+					v.muted = true;
+					const t0 = performance.now();
+					v.onerror = () => reject(new Error('video error ' + (v.error && v.error.code)));
+					v.requestVideoFrameCallback(() => {
+						resolve(performance.now() - t0);
+						// Stop loading: the next run starts on an idle machine.
+						v.pause(); v.removeAttribute('src'); v.load(); v.remove();
+					});
+					v.src = %q;
+					document.body.appendChild(v);
+					v.play().catch(reject);
+				})`, url), &ms, browsertest.AwaitPromise))
+				if err != nil {
+					b.Fatalf("first frame: %v", err)
+				}
+				total += time.Duration(ms * float64(time.Millisecond))
+				if tc != nil {
+					tc.Close() // the transcodes of later stretches the player asked for
+				}
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/first-frame")
+		})
+	}
 }

@@ -7,17 +7,23 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 )
 
-// maxLayouts bounds the scans of closed segments kept: a few hours of a
-// few dozen channels' H.265 playback, some KiB each.
-const maxLayouts = 512
+// maxLayouts and maxLayoutFragments bound the scans of closed segments
+// kept: a few hours of a few dozen channels' playback (a 1-minute segment
+// of 1 s fragments is some KiB; an hour-long one of short fragments
+// hundreds).
+const (
+	maxLayouts         = 512
+	maxLayoutFragments = 1 << 17
+)
 
 // layouts keeps the scans (segment.Fragments) of closed segments, which
 // never change, by recording ID: an H.264 stretch that is not cached would
 // otherwise read its whole segment again to find its fragments.
 type layouts struct {
-	mu  sync.Mutex
-	m   map[int64]*list.Element
-	lru list.List // of layoutEntry, most recent at the front
+	mu        sync.Mutex
+	m         map[int64]*list.Element
+	lru       list.List // of layoutEntry, most recent at the front
+	fragments int       // of the layouts kept
 }
 
 type layoutEntry struct {
@@ -46,8 +52,14 @@ func (c *layouts) put(id int64, l segment.Layout) {
 		c.lru.MoveToFront(e)
 		return
 	}
+	if len(l.Fragments) > maxLayoutFragments {
+		return
+	}
 	c.m[id] = c.lru.PushFront(layoutEntry{id, l})
-	for c.lru.Len() > maxLayouts {
-		delete(c.m, c.lru.Remove(c.lru.Back()).(layoutEntry).id)
+	c.fragments += len(l.Fragments)
+	for c.lru.Len() > maxLayouts || c.fragments > maxLayoutFragments {
+		old := c.lru.Remove(c.lru.Back()).(layoutEntry)
+		delete(c.m, old.id)
+		c.fragments -= len(old.l.Fragments)
 	}
 }

@@ -120,7 +120,7 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 				return nil, nil, fmt.Errorf("%w: recording %d is H.265", ErrNoTranscoder, seg.ID)
 			}
 			if keyParts != nil {
-				it.Stretches = keyStretches(keyParts, it.Parts != nil)
+				it.Stretches = keyStretches(keyParts, len(items) == 0)
 				for _, p := range keyParts {
 					gop = max(gop, p.Duration)
 				}

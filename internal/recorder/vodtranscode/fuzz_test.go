@@ -144,3 +144,53 @@ func TestQueueBound(t *testing.T) {
 		}
 	}
 }
+
+// TestAbandon: a shared run goes on while one of its callers waits, and
+// stops when the last one leaves; a caller that comes after runs anew.
+func TestAbandon(t *testing.T) {
+	tc := &Transcoder{FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg")}
+	if err := tc.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	runs := make(chan context.Context, 2)
+	fn := func(ctx context.Context) ([]byte, error) {
+		runs <- ctx
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	go func() { _, err := tc.cached(ctx1, "seg", true, "part", true, fn); errs <- err }()
+	run := <-runs
+	go func() { _, err := tc.cached(ctx2, "seg", true, "part", true, fn); errs <- err }()
+	waiters := func(n int) func() bool {
+		return func() bool {
+			tc.mu.Lock()
+			defer tc.mu.Unlock()
+			e := tc.entries["seg part"]
+			return e != nil && e.waiters == n
+		}
+	}
+	testsupport.Eventually(t, 10*time.Second, "two callers", waiters(2))
+	cancel1()
+	testsupport.Eventually(t, 10*time.Second, "the first caller gone", waiters(1))
+	if run.Err() != nil {
+		t.Fatal("the run stopped while a caller still waited")
+	}
+	cancel2()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("caller: %v, want canceled", err)
+		}
+	}
+	if run.Err() == nil {
+		t.Fatal("the run goes on with no caller left")
+	}
+	// Nothing of it is kept: the next caller runs.
+	ok := func(context.Context) ([]byte, error) { return []byte("x"), nil }
+	if b, err := tc.cached(context.Background(), "seg", true, "part", true, ok); err != nil || string(b) != "x" {
+		t.Fatalf("after an abandoned run: %q %v", b, err)
+	}
+}

@@ -101,10 +101,14 @@ func readStretch(src Source, tr tracks, rg Range) (stretch, error) {
 	to := durationTicks(rg.To, tr.vScale)
 	var st stretch
 	var audioAll []sample
-	started, ended, done := false, false, false
+	// trailing is set at the first picture after the end key frame that is
+	// not one of its leading pictures: the fragment after the one holding
+	// it gives the audio up to the end key frame, then reading stops.
+	started, ended, trailing, last := false, false, false, false
 	var startKey, endKey sample
 	var read int64
-	for i := first; i < len(frags) && !done; i++ {
+	for i := first; i < len(frags) && !last; i++ {
+		last = trailing
 		f := frags[i]
 		if read += f.Size; read > MaxStretchBytes {
 			return stretch{}, fmt.Errorf("%w: recording %s from %s to %s: more than %d bytes", ErrTooLong, src.Key, rg.From, rg.To, MaxStretchBytes)
@@ -113,9 +117,6 @@ func readStretch(src Source, tr tracks, rg Range) (stretch, error) {
 		if err != nil {
 			return stretch{}, err
 		}
-		// The fragment after the one the video ended in gives the audio
-		// up to the end key frame; then reading stops.
-		done = ended
 		for _, p := range parts {
 			for _, pt := range p.Tracks {
 				dts := pt.BaseTime
@@ -131,7 +132,8 @@ func readStretch(src Source, tr tracks, rg Range) (stretch, error) {
 							continue
 						}
 						if rg.To != 0 && v.dts >= to {
-							// No key frame in [From, To): nothing here.
+							// No key frame in [From, To): the stretch
+							// before runs through it.
 							return stretch{}, nil
 						}
 						started, startKey = true, v
@@ -141,19 +143,19 @@ func readStretch(src Source, tr tracks, rg Range) (stretch, error) {
 							ended, endKey = true, v
 						}
 						st.video = append(st.video, v)
-					case v.pts() < endKey.pts() && v.s.IsNonSyncSample:
+					case !trailing && v.pts() < endKey.pts() && v.s.IsNonSyncSample:
 						// A leading picture of the end key frame.
 						st.video = append(st.video, v)
 					default:
-						done = true
+						trailing = true
 					}
 				}
 			}
 		}
 	}
 	if !started {
-		if rg.To == 0 && rg.From > 0 {
-			return stretch{}, nil // the last GOP began before From
+		if rg.From > 0 {
+			return stretch{}, nil // the segment's last GOP began before From
 		}
 		return stretch{}, fmt.Errorf("%w: recording %s from %s to %s", ErrNoVideo, src.Key, rg.From, rg.To)
 	}

@@ -91,6 +91,23 @@ type entry struct {
 	b    []byte
 	err  error
 	elem *list.Element // in lru once done and kept
+	// waiters counts the callers still waiting for the run (under the
+	// Transcoder's mu); when the last one leaves, stop ends the run: no
+	// one would read it (a player that seeks aborts its fetches).
+	waiters int
+	stop    context.CancelFunc
+}
+
+// errAbandoned ends a run whose callers all left.
+var errAbandoned = fmt.Errorf("vodtranscode: every request for it left: %w", context.Canceled)
+
+// leave is a caller of e giving up; the last one stops the run.
+func (t *Transcoder) leave(e *entry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e.waiters--; e.waiters == 0 {
+		e.stop()
+	}
 }
 
 // Initialize checks the configuration and finds ffmpeg.
@@ -234,15 +251,20 @@ func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what
 		if e.elem != nil {
 			t.lru.MoveToFront(e.elem)
 		}
+		e.waiters++
 		t.mu.Unlock()
 		select {
 		case <-e.done:
+			t.leave(e)
 		case <-ctx.Done():
+			t.leave(e)
 			return nil, ctx.Err()
 		}
 		// A warm that found no free slot is no answer for a request
-		// that waits for one: it runs its own.
-		if !wait || !errors.Is(e.err, ErrBusy) {
+		// that waits for one, nor is a run its callers all left: it runs
+		// its own.
+		retry := wait && errors.Is(e.err, ErrBusy) || errors.Is(e.err, errAbandoned)
+		if !retry {
 			return e.b, e.err
 		}
 		t.mu.Lock()
@@ -251,13 +273,19 @@ func (t *Transcoder) cached(ctx context.Context, segKey string, final bool, what
 			return nil, ErrClosed
 		}
 	}
-	e := &entry{key: key, done: make(chan struct{})}
+	// The run is not the first caller's alone: it ends when every caller
+	// waiting for it has left (or Close).
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	e := &entry{key: key, done: make(chan struct{}), waiters: 1, stop: stop}
 	t.entries[key] = e
 	t.mu.Unlock()
-
-	// The run is not the first caller's alone: others may wait for it, so
-	// only the Transcoder's Close stops it.
-	e.b, e.err = t.run(context.WithoutCancel(ctx), wait, fn)
+	left := context.AfterFunc(ctx, func() { t.leave(e) })
+	e.b, e.err = t.run(runCtx, wait, fn)
+	left()
+	if e.err != nil && runCtx.Err() != nil && t.ctx.Err() == nil {
+		e.err = errAbandoned
+	}
 	t.mu.Lock()
 	if e.err != nil || int64(len(e.b)) > t.CacheBytes {
 		delete(t.entries, key)

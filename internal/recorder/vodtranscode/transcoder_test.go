@@ -155,8 +155,12 @@ func TestStretchesTile(t *testing.T) {
 	}
 	// Cuts between key frames (1 s apart): 0.5 s takes the frame at 1 s;
 	// [2.001 s, 2.2 s) holds no key frame, so it is empty and the stretch
-	// before runs to 3 s.
-	cuts := []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 2001 * time.Millisecond, 2200 * time.Millisecond, 0}
+	// before runs to 3 s; so are [3.2 s, 3.6 s) and [3.6 s, end): no key
+	// frame follows 3 s, the stretch from 2.2 s runs to the end.
+	cuts := []time.Duration{
+		0, 500 * time.Millisecond, 2 * time.Second, 2001 * time.Millisecond, 2200 * time.Millisecond,
+		3200 * time.Millisecond, 3600 * time.Millisecond, 0,
+	}
 	file := tile(t, tc, src, initB, cuts, 4*fps, 4*8000/320)
 	probe := ffprobe(t, file)
 	if probe.codec != "h264" || probe.frames != 4*fps || probe.duration < 3.95 || probe.duration > 4.05 {
