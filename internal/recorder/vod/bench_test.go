@@ -159,21 +159,26 @@ func BenchmarkH264FirstFrame(b *testing.B) {
 // BenchmarkChromiumFirstFrame is playback's first frame in the browser the
 // console runs in: headless Chromium plays the playlist in a <video>
 // (native HLS) and the time runs from setting its src to the first frame
-// presented (requestVideoFrameCallback). The same three 1-minute 1080p
-// segments, from 1:30.5: H.264 as recorded, and H.265 as its H.264
-// version (video=h264: Chromium here cannot decode H.265) with the
-// transcoder's cache empty each run. Each run has its own token, so the
-// browser's cache holds nothing of it.
+// presented (requestVideoFrameCallback). Three 1-minute 1080p segments:
+// H264 plays them as recorded from 1:30.5; H265 plays H.265 ones as their
+// H.264 version (video=h264: Chromium here cannot decode H.265) with a new
+// transcoder each run, the node's first playback of that camera; H265-seen
+// is a node that played that camera before (its H.264 parameter sets kept,
+// another segment's init section made before the runs), each run from
+// another start (1:30.5, then 3 s later each run), so its stretches are
+// new. Each run has its own token, so nothing comes from the browser's
+// cache; the video is unloaded after its first frame, which makes the node
+// stop the transcodes it no longer needs.
 //
-//	go test ./internal/recorder/vod/ -run XXX -bench ChromiumFirstFrame -benchtime 10x
+//	go test ./internal/recorder/vod/ -run XXX -bench ChromiumFirstFrame -benchtime 9x
 func BenchmarkChromiumFirstFrame(b *testing.B) {
-	for _, codec := range []ps.Codec{ps.CodecH264, ps.CodecH265} {
-		b.Run(codec.String(), func(b *testing.B) {
+	for _, name := range []string{"H264", "H265", "H265-seen"} {
+		b.Run(name, func(b *testing.B) {
 			e := newEnv(b, nil)
-			query := ""
-			if codec == ps.CodecH265 {
+			codec, query := ps.CodecH264, ""
+			if name != "H264" {
 				e.useH265()
-				query = "&video=h264"
+				codec, query = ps.CodecH265, "&video=h264"
 			}
 			e.clip = mediatest.NewClip(b, codec, 1920, 1080, fps, 4)
 			e.fragment = time.Second
@@ -181,22 +186,37 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 				e.segment(chA, t0.Add(time.Duration(i)*time.Minute), 60, false)
 			}
 			bin := testsupport.Tool(b, "ffmpeg", "ffmpeg")
+			newTranscoder := func() {
+				tc := &vodtranscode.Transcoder{FFmpeg: bin}
+				if err := tc.Initialize(); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(tc.Close)
+				e.server.Transcoder = tc
+			}
+			if name == "H265-seen" {
+				newTranscoder()
+				first := e.segmentAt(t0)
+				url := e.http.URL + vod.Prefix + "recording/" + chA + "/h264/init/" + strconv.FormatInt(first.ID, 10) + ".mp4?token=" + e.viewerToken(chA)
+				if status, code, _ := e.get(url); status != 200 {
+					b.Fatalf("init of the first segment: %d %s", status, code)
+				}
+			}
 			ctx := browsertest.New(b)
 			if err := chromedp.Run(ctx, chromedp.Navigate(e.http.URL+"/")); err != nil {
 				b.Fatal(err)
 			}
 			var total time.Duration
 			for i := range b.N {
-				var tc *vodtranscode.Transcoder
-				if codec == ps.CodecH265 {
-					tc = &vodtranscode.Transcoder{FFmpeg: bin}
-					if err := tc.Initialize(); err != nil {
-						b.Fatal(err)
-					}
-					e.server.Transcoder = tc
+				start := t0.Add(90500 * time.Millisecond)
+				switch name {
+				case "H265":
+					newTranscoder()
+				case "H265-seen":
+					start = start.Add(time.Duration(i) * 3 * time.Second)
 				}
 				tok := e.token(fmt.Sprintf("op%d", i), []string{playtoken.RightPlayback}, streampath.Recording(chA))
-				url := e.playlistURL(chA, t0.Add(90500*time.Millisecond), t0.Add(3*time.Minute), tok) + query
+				url := e.playlistURL(chA, start, t0.Add(3*time.Minute), tok) + query
 				var ms float64
 				err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`new Promise((resolve, reject) => {
 					const v = document.createElement('video');
@@ -216,9 +236,6 @@ func BenchmarkChromiumFirstFrame(b *testing.B) {
 					b.Fatalf("first frame: %v", err)
 				}
 				total += time.Duration(ms * float64(time.Millisecond))
-				if tc != nil {
-					tc.Close() // the transcodes of later stretches the player asked for
-				}
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/first-frame")
 		})

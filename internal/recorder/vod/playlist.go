@@ -35,9 +35,11 @@ type item struct {
 // stretch is a part of a segment transcoded on request: from its first key
 // frame at or after From to before the first one at or after To (To 0:
 // its end). Duration is the stretch's length, exact when the segment was
-// scanned, else nominal (within a GOP).
+// scanned, else nominal (within a GOP). First marks the stretch playback
+// starts with (transcoded faster).
 type stretch struct {
 	From, To, Duration time.Duration
+	First              bool
 }
 
 // stretchLength is how long the stretches of a transcoded segment are at
@@ -88,6 +90,9 @@ func keyStretches(parts []part, firstAlone bool) []stretch {
 		out[n-2].To = 0
 		out[n-2].Duration += out[n-1].Duration
 		out = out[:n-1]
+	}
+	if firstAlone && len(out) > 0 {
+		out[0].First = true
 	}
 	return out
 }
@@ -154,6 +159,9 @@ func writePlaylist(w io.Writer, items []item, token string) error {
 				seg := it.Base + fileH264Seg + "/" + id + ".m4s" + q + shift + sep + "from=" + strconv.FormatInt(st.From.Microseconds(), 10)
 				if st.To > 0 {
 					seg += "&to=" + strconv.FormatInt(st.To.Microseconds(), 10)
+				}
+				if st.First {
+					seg += "&first=1"
 				}
 				fmt.Fprintf(&b, "#EXTINF:%s,\n%s\n", seconds(st.Duration), seg)
 			}

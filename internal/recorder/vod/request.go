@@ -56,8 +56,10 @@ type request struct {
 	// H.264 version, for browsers that cannot decode H.265.
 	H264 bool
 	// From and To are an h264 seg's stretch of its segment (the from and
-	// to queries, in microseconds; To 0: to the end).
+	// to queries, in microseconds; To 0: to the end); First its first=1,
+	// the stretch a playback starts with.
 	From, To time.Duration
+	First    bool
 }
 
 // parseRequest reads a URL path and query of the server:
@@ -66,7 +68,7 @@ type request struct {
 //	/vod/recording/<channel>/init/<id>.mp4?token=…
 //	/vod/recording/<channel>/seg/<id>.m4s?token=…[&shift=<µs>]
 //	/vod/recording/<channel>/h264/init/<id>.mp4?token=…
-//	/vod/recording/<channel>/h264/seg/<id>.m4s?token=…&from=<µs>[&to=<µs>][&shift=<µs>]
+//	/vod/recording/<channel>/h264/seg/<id>.m4s?token=…&from=<µs>[&to=<µs>][&shift=<µs>][&first=1]
 //
 // A path of none of these forms wraps ErrNotFound; a bad query
 // ErrBadRequest.
@@ -128,6 +130,13 @@ func parseRequest(path string, query url.Values) (request, error) {
 		}
 		if r.To != 0 && r.To <= r.From {
 			return request{}, fmt.Errorf("%w: to %s is not after from %s", ErrBadRequest, r.To, r.From)
+		}
+		switch v := query.Get("first"); v {
+		case "":
+		case "1":
+			r.First = true
+		default:
+			return request{}, fmt.Errorf("%w: first: want 1 or nothing, got %q", ErrBadRequest, v)
 		}
 	}
 	return r, nil

@@ -46,6 +46,10 @@ func TestParseRequest(t *testing.T) {
 			From: time.Second, To: 5 * time.Second, Shift: 7 * time.Microsecond,
 		}, nil},
 		{base + "h264/seg/42.m4s", "from=0", request{Channel: channel, Path: "recording/" + channel, File: fileH264Seg, ID: 42}, nil},
+		{base + "h264/seg/42.m4s", "from=0&to=1000000&first=1", request{
+			Channel: channel, Path: "recording/" + channel, File: fileH264Seg, ID: 42, To: time.Second, First: true,
+		}, nil},
+		{base + "h264/seg/42.m4s", "from=0&first=yes", request{}, ErrBadRequest},
 		{base + "h264/seg/42.m4s", "", request{}, ErrBadRequest},
 		{base + "h264/seg/42.m4s", "from=5&to=5", request{}, ErrBadRequest},
 		{base + "h264/seg/42.m4s", "from=x", request{}, ErrBadRequest},

@@ -128,7 +128,7 @@ func (s *Server) items(ctx context.Context, req request, segs []recordingdb.Segm
 				it.Stretches = gridStretches(it.Duration, gridLength(gop))
 			}
 			if first := it.Stretches[0]; len(items) == 0 && it.Base == "" && !seg.Open {
-				warm = &warmth{seg: seg, rg: vodtranscode.Range{From: first.From, To: first.To, Shift: it.Shift}}
+				warm = &warmth{seg: seg, rg: vodtranscode.Range{From: first.From, To: first.To, Shift: it.Shift, First: first.First}}
 			}
 		}
 		items = append(items, it)
@@ -250,7 +250,8 @@ func (s *Server) serveH264(w http.ResponseWriter, r *http.Request, req request) 
 	if req.File == fileH264Init {
 		b, err = s.Transcoder.Init(r.Context(), key, final, open)
 	} else {
-		b, err = s.Transcoder.Part(r.Context(), key, final, vodtranscode.Range{From: req.From, To: req.To, Shift: req.Shift}, open)
+		rg := vodtranscode.Range{From: req.From, To: req.To, Shift: req.Shift, First: req.First}
+		b, err = s.Transcoder.Part(r.Context(), key, final, rg, open)
 	}
 	if err != nil {
 		return err

@@ -462,7 +462,8 @@ func TestPlaybackFFmpegDefaults(t *testing.T) {
 
 // TestH264Playlist: with video=h264, H.265 segments are listed as their
 // H.264 version: the first from the key frame at or before start, its first
-// GOP alone, then stretches of about 4 s cut at key frames; the others in
+// GOP alone (marked first: transcoded faster), then stretches of about 4 s
+// cut at key frames; the others in
 // stretches of 4 s; every stretch's URL carries the segment's shift. An
 // H.264 segment is listed as it is; a node without a transcoder refuses.
 func TestH264Playlist(t *testing.T) {
@@ -517,7 +518,7 @@ h264/seg/%[2]d.m4s%[3]s&shift=14000000&from=4000000
 #EXT-X-MAP:URI="h264/init/%[1]d.mp4%[2]s"
 #EXT-X-PROGRAM-DATE-TIME:2026-12-07T08:00:05.000Z
 #EXTINF:1.000,
-h264/seg/%[1]d.m4s%[2]s&from=1000000&to=2000000
+h264/seg/%[1]d.m4s%[2]s&from=1000000&to=2000000&first=1
 #EXTINF:4.000,
 h264/seg/%[1]d.m4s%[2]s&from=2000000&to=6000000
 #EXTINF:4.000,

@@ -17,29 +17,9 @@ func (t *Transcoder) init(ctx context.Context, src Source) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := firstKey(src, tr)
+	sps, pps, err := t.params(ctx, src, tr)
 	if err != nil {
 		return nil, err
-	}
-	in, err := stretch{video: []sample{key}}.annexB()
-	if err != nil {
-		return nil, err
-	}
-	aus, err := t.transcode(ctx, in)
-	if err != nil {
-		return nil, fmt.Errorf("recording %s: init: %w", src.Key, err)
-	}
-	var sps, pps []byte
-	for _, n := range aus[0] {
-		switch n[0] & 0x1F {
-		case naluSPS:
-			sps = n
-		case naluPPS:
-			pps = n
-		}
-	}
-	if sps == nil || pps == nil {
-		return nil, fmt.Errorf("%w: recording %s: no SPS/PPS in ffmpeg's first unit", ErrFFmpeg, src.Key)
 	}
 	out := fmp4.Init{}
 	for _, it := range tr.init.Tracks {
@@ -57,6 +37,63 @@ func (t *Transcoder) init(ctx context.Context, src Source) ([]byte, error) {
 		return nil, fmt.Errorf("recording %s: write init section: %w", src.Key, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// maxParams bounds the H.264 parameter sets kept, one per kind of source
+// stream (a camera model and its settings).
+const maxParams = 256
+
+// params returns the H.264 parameter sets of the segment's H.264 version.
+// They depend only on the source's parameter sets (size, colour, timing)
+// and on ffmpeg's options, which never change: they are kept by the
+// source's, so that only the first segment of a kind costs an ffmpeg run.
+func (t *Transcoder) params(ctx context.Context, src Source, tr tracks) (sps, pps []byte, err error) {
+	var from string
+	for _, it := range tr.init.Tracks {
+		if c, ok := it.Codec.(*codecs.H265); ok && it.ID == tr.videoID {
+			if len(c.SPS) > 0 {
+				from = string(c.VPS) + "\x00" + string(c.SPS) + "\x00" + string(c.PPS)
+			}
+		}
+	}
+	t.mu.Lock()
+	kept, ok := t.paramSets[from]
+	t.mu.Unlock()
+	if ok && from != "" {
+		return kept[0], kept[1], nil
+	}
+	key, err := firstKey(src, tr)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := stretch{video: []sample{key}}.annexB()
+	if err != nil {
+		return nil, nil, err
+	}
+	aus, err := t.transcode(ctx, in, presetStretch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("recording %s: init: %w", src.Key, err)
+	}
+	for _, n := range aus[0] {
+		switch n[0] & 0x1F {
+		case naluSPS:
+			sps = n
+		case naluPPS:
+			pps = n
+		}
+	}
+	if sps == nil || pps == nil {
+		return nil, nil, fmt.Errorf("%w: recording %s: no SPS/PPS in ffmpeg's first unit", ErrFFmpeg, src.Key)
+	}
+	if from != "" {
+		t.mu.Lock()
+		if len(t.paramSets) >= maxParams {
+			clear(t.paramSets)
+		}
+		t.paramSets[from] = [2][]byte{sps, pps}
+		t.mu.Unlock()
+	}
+	return sps, pps, nil
 }
 
 // part transcodes a stretch and writes it as one fragment. A stretch with
@@ -107,7 +144,11 @@ func (t *Transcoder) video(ctx context.Context, src Source, rg Range, tr tracks,
 	if err != nil {
 		return nil, err
 	}
-	aus, err := t.transcode(ctx, in)
+	preset := presetStretch
+	if rg.First {
+		preset = presetFirst
+	}
+	aus, err := t.transcode(ctx, in, preset)
 	if err != nil {
 		return nil, fmt.Errorf("recording %s from %s: %w", src.Key, rg.From, err)
 	}

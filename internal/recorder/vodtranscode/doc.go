@@ -15,8 +15,9 @@
 // presentation times, and the source's audio of the stretch is copied
 // beside them. The answer is one fragment (moof+mdat) on the segment's
 // timeline, moved by Shift as the VOD's other media are. The init
-// section's H.264 parameter sets come from encoding the segment's first key
-// frame with the same options; every key frame also carries them in band.
+// section's H.264 parameter sets come from encoding a segment's first key
+// frame with the same options, once per kind of source stream (they depend
+// only on its parameter sets); every key frame also carries them in band.
 //
 // At most MaxRunning ffmpeg runs at once; MaxQueue requests per slot wait
 // for one, more are refused (ErrBusy). Answers of segments that no longer

@@ -19,7 +19,7 @@ import (
 
 // seedSegment is a small H.265 segment with G.711 audio: ten frames in
 // fragments of 200 ms.
-func seedSegment(f *testing.F) []byte {
+func seedSegment(f testing.TB) []byte {
 	clip := mediatest.NewClip(f, ps.CodecH265, 64, 64, 25, 1)
 	tracks, err := segment.NewTracks(&description.Session{Medias: []*description.Media{
 		{Type: description.MediaTypeVideo, Formats: []format.Format{&format.H265{PayloadTyp: 96}}},
@@ -192,5 +192,36 @@ func TestAbandon(t *testing.T) {
 	ok := func(context.Context) ([]byte, error) { return []byte("x"), nil }
 	if b, err := tc.cached(context.Background(), "seg", true, "part", true, ok); err != nil || string(b) != "x" {
 		t.Fatalf("after an abandoned run: %q %v", b, err)
+	}
+}
+
+// TestParamsKept: the H.264 parameter sets are made once per kind of
+// source: another segment of the same camera needs no ffmpeg for its init
+// section.
+func TestParamsKept(t *testing.T) {
+	tc := &Transcoder{FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg")}
+	if err := tc.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	b := seedSegment(t)
+	r := bytes.NewReader(b)
+	l, err := segment.Fragments(r, int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(key string) Opener {
+		return func(context.Context) (Source, func(), error) {
+			return Source{Key: key, R: r, Layout: l}, func() {}, nil
+		}
+	}
+	first, err := tc.Init(context.Background(), "1", true, open("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.ffmpeg = "/nonexistent/ffmpeg" // any run now fails
+	second, err := tc.Init(context.Background(), "2", true, open("2"))
+	if err != nil || !bytes.Equal(first, second) {
+		t.Fatalf("second init: %v, same as the first: %v", err, bytes.Equal(first, second))
 	}
 }

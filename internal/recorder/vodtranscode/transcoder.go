@@ -43,6 +43,9 @@ type Opener func(ctx context.Context) (src Source, done func(), err error)
 // kept to the microsecond (the URLs' unit).
 type Range struct {
 	From, To, Shift time.Duration
+	// First marks the stretch a playback starts with: transcoded faster,
+	// at more bytes, since the first frame waits for it.
+	First bool
 }
 
 // Transcoder runs ffmpeg for the H.264 version of H.265 segments (see the
@@ -79,6 +82,9 @@ type Transcoder struct {
 	entries map[string]*entry
 	lru     list.List // of *entry, most recent at the front
 	bytes   int64
+	// paramSets are the H.264 SPS and PPS of the H.264 version, by the
+	// source's H.265 parameter sets.
+	paramSets map[string][2][]byte
 }
 
 // MaxQueue is how many requests per slot may wait for one.
@@ -135,6 +141,7 @@ func (t *Transcoder) Initialize() error {
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.slots = make(chan struct{}, t.MaxRunning)
 	t.entries = map[string]*entry{}
+	t.paramSets = map[string][2][]byte{}
 	return nil
 }
 
@@ -213,13 +220,16 @@ const keyInit = "init"
 
 // key is the cache key of a stretch.
 func (rg Range) key() string {
-	return fmt.Sprintf("part %d %d %d", rg.From.Microseconds(), rg.To.Microseconds(), rg.Shift.Microseconds())
+	return fmt.Sprintf("part %d %d %d %v", rg.From.Microseconds(), rg.To.Microseconds(), rg.Shift.Microseconds(), rg.First)
 }
 
 // micros keeps the range to the microsecond, as the URLs carry it: a warmed
 // stretch and the player's request for it are one.
 func (rg Range) micros() Range {
-	return Range{From: rg.From.Truncate(time.Microsecond), To: rg.To.Truncate(time.Microsecond), Shift: rg.Shift.Truncate(time.Microsecond)}
+	return Range{
+		From: rg.From.Truncate(time.Microsecond), To: rg.To.Truncate(time.Microsecond),
+		Shift: rg.Shift.Truncate(time.Microsecond), First: rg.First,
+	}
 }
 
 func (rg Range) check() error {

@@ -162,6 +162,31 @@ func TestStretchesTile(t *testing.T) {
 		3200 * time.Millisecond, 3600 * time.Millisecond, 0,
 	}
 	file := tile(t, tc, src, initB, cuts, 4*fps, 4*8000/320)
+	// The first stretch of a playback (a faster preset) and the others
+	// carry the init section's parameter sets.
+	h := in.Tracks[0].Codec.(*codecs.H264)
+	for _, first := range []bool{true, false} {
+		b, err := tc.Part(ctx, src.Key, true, vodtranscode.Range{From: time.Second, To: 2 * time.Second, First: first}, opener(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var au h264.AVCC
+		if err := au.Unmarshal(parsePart(t, b)[1].samples[0].Payload); err != nil {
+			t.Fatal(err)
+		}
+		var sps, pps []byte
+		for _, n := range au {
+			switch n[0] & 0x1F {
+			case 7:
+				sps = n
+			case 8:
+				pps = n
+			}
+		}
+		if !bytes.Equal(sps, h.SPS) || !bytes.Equal(pps, h.PPS) {
+			t.Errorf("first %v: in-band SPS %x PPS %x, init SPS %x PPS %x", first, sps, pps, h.SPS, h.PPS)
+		}
+	}
 	probe := ffprobe(t, file)
 	if probe.codec != "h264" || probe.frames != 4*fps || probe.duration < 3.95 || probe.duration > 4.05 {
 		t.Fatalf("ffprobe: %+v, want h264, %d frames, 4 s", probe, 4*fps)
