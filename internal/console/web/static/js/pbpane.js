@@ -45,10 +45,10 @@ export class PbPane {
     this.video.addEventListener('error', () => {
       if (!this.rec) return;
       // H.265 recordings come as H.264 to a browser that says it cannot
-      // decode H.265; one that claims to and then fails says so here, with
-      // what to do, not only that HLS failed.
+      // decode H.265; one that said it can and then fails to decode is
+      // told so here, with what to do, not only that HLS failed.
       const code = this.video.error?.code;
-      const undecodable = (code === 3 || code === 4) && !h265Decodable();
+      const undecodable = (code === 3 || code === 4) && h265Decodable();
       this.setMessage('', t(undecodable ? 'pane.cannotDecode' : 'pane.hlsError'));
     });
     this.nameEl = h('span', { class: 'pane-name', testid: `pb-pane-name-${index}` });
