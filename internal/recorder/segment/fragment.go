@@ -202,8 +202,9 @@ func g711Tables() (alaw, mulaw [256]int16) {
 	return alaw, mulaw
 }
 
-// durationTicks converts d to ticks of a clock of rate Hz.
-func durationTicks(d time.Duration, rate int64) int64 {
+// DurationTicks converts d to ticks of a clock of rate Hz (rounding down),
+// without overflowing for any duration a recording holds.
+func DurationTicks(d time.Duration, rate int64) int64 {
 	return int64(d/time.Second)*rate + int64(d%time.Second)*rate/int64(time.Second)
 }
 

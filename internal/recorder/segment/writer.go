@@ -135,10 +135,10 @@ func (w *Writer) Initialize() error {
 	}
 	w.h264DTS.Initialize()
 	w.h265DTS.Initialize()
-	w.fragTicks = durationTicks(w.FragmentDuration, videoTimeScale)
-	w.jumpVideo = durationTicks(w.MaxJump, videoTimeScale)
+	w.fragTicks = DurationTicks(w.FragmentDuration, videoTimeScale)
+	w.jumpVideo = DurationTicks(w.MaxJump, videoTimeScale)
 	if w.audio != nil {
-		w.jumpAudio = durationTicks(w.MaxJump, int64(w.audio.t.TimeScale()))
+		w.jumpAudio = DurationTicks(w.MaxJump, int64(w.audio.t.TimeScale()))
 	}
 	return nil
 }

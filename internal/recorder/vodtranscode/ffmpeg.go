@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
 )
 
 // maxOutput bounds what one ffmpeg run may write: a stretch of seconds of
@@ -111,7 +113,7 @@ const (
 func accessUnits(b []byte) [][][]byte {
 	var aus [][][]byte
 	var cur [][]byte
-	for _, n := range nalUnits(b) {
+	for n := range ps.NALUnits(b) {
 		if n[0]&0x1F == naluAUD {
 			if len(cur) > 0 {
 				aus = append(aus, cur)
@@ -125,34 +127,6 @@ func accessUnits(b []byte) [][][]byte {
 		aus = append(aus, cur)
 	}
 	return aus
-}
-
-// nalUnits splits an Annex-B stream at its start codes (3 or 4 bytes);
-// empty units are skipped.
-func nalUnits(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			i++
-			continue
-		}
-		if start >= 0 {
-			end := i
-			for end > start && b[end-1] == 0 {
-				end-- // a 4-byte start code's leading zero, or trailing zeros
-			}
-			if end > start {
-				out = append(out, b[start:end])
-			}
-		}
-		i += 3
-		start = i
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // isIDR reports whether an H.264 access unit holds an IDR slice.

@@ -271,13 +271,12 @@ func (st stretch) annexB() ([]byte, error) {
 	return out, nil
 }
 
+// durationTicks is d in ticks of a track's time scale (0 for d ≤ 0).
 func durationTicks(d time.Duration, scale uint32) uint64 {
-	if d <= 0 {
-		return 0
-	}
-	return uint64(d/time.Second)*uint64(scale) + uint64(d%time.Second)*uint64(scale)/uint64(time.Second)
+	return uint64(segment.DurationTicks(max(d, 0), int64(scale)))
 }
 
+// scaleTicks converts t ticks of a from Hz clock to a to Hz one.
 func scaleTicks(t int64, from, to uint32) int64 {
 	if from == to {
 		return t
