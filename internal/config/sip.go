@@ -42,6 +42,11 @@ type SIP struct {
 	// OneRequestPerDevice sends a device its next query only after the last
 	// one was answered: some NVRs mix up concurrent answers.
 	OneRequestPerDevice bool `yaml:"one_request_per_device"`
+	// QueryRate is how many devices per second get their post-registration
+	// queries (DeviceInfo, Catalog, SUBSCRIBE, ConfigDownload) started, sent
+	// together; a registration storm waits in a queue at this pace, while
+	// devices that never answer hold no slot anyone else waits for.
+	QueryRate float64 `yaml:"query_rate"`
 	// CatalogSubscribe subscribes to catalog changes of every device for CatalogSubscribeExpires.
 	CatalogSubscribe        bool     `yaml:"catalog_subscribe"`
 	CatalogSubscribeExpires Duration `yaml:"catalog_subscribe_expires"`
@@ -74,6 +79,7 @@ func (s *SIP) setDefaults() {
 		HeartbeatInterval:       Duration(60 * time.Second),
 		HeartbeatCount:          3,
 		RequestTimeout:          Duration(10 * time.Second),
+		QueryRate:               500,
 		CatalogSubscribe:        true,
 		CatalogSubscribeExpires: Duration(time.Hour),
 		CatalogInterval:         Duration(time.Hour),
@@ -118,6 +124,7 @@ func (s SIP) validate() error {
 		{"sip.heartbeat_interval", s.HeartbeatInterval > 0},
 		{"sip.heartbeat_count", s.HeartbeatCount > 0},
 		{"sip.request_timeout", s.RequestTimeout > 0},
+		{"sip.query_rate", s.QueryRate > 0},
 		{"sip.catalog_subscribe_expires", s.CatalogSubscribeExpires >= Duration(time.Minute)},
 		{"sip.catalog_interval", s.CatalogInterval >= 0},
 		{"sip.rate_limit", s.RateLimit > 0},
@@ -142,3 +149,7 @@ func allDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// QueryBurst is how many queued devices may start at once after a quiet
+// spell: a tenth of a second's worth of QueryRate, at least one.
+func (s SIP) QueryBurst() int { return max(1, int(s.QueryRate/10)) }

@@ -89,6 +89,10 @@ type Faults struct {
 	// NoKeepalive is how many devices, after the wrong-password ones, never
 	// send a keepalive, so the platform times them out.
 	NoKeepalive int
+	// NoAnswer is how many devices, after the no-keepalive ones, answer no
+	// query: MESSAGE and SUBSCRIBE get neither a SIP response nor a
+	// MANSCDP answer, as devices behind a broken firmware or NAT do.
+	NoAnswer int
 	// KeepaliveLoss is the percentage of keepalives skipped at random.
 	KeepaliveLoss float64
 	// PacketLoss, Reorder and Duplicate are percentages of RTP packets
@@ -170,6 +174,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	f := &c.Faults
 	fs.IntVar(&f.WrongPassword, "fault-wrong-password", f.WrongPassword, "first `K` devices use a wrong password")
 	fs.IntVar(&f.NoKeepalive, "fault-no-keepalive", f.NoKeepalive, "next `K` devices never send keepalives")
+	fs.IntVar(&f.NoAnswer, "fault-no-answer", f.NoAnswer, "next `K` devices answer no MESSAGE or SUBSCRIBE (no SIP response either)")
 	fs.Float64Var(&f.KeepaliveLoss, "fault-keepalive-loss", f.KeepaliveLoss, "`percent` of keepalives skipped")
 	fs.Float64Var(&f.PacketLoss, "fault-loss", f.PacketLoss, "`percent` of RTP packets dropped")
 	fs.Float64Var(&f.Reorder, "fault-reorder", f.Reorder, "`percent` of RTP packets swapped with the next one")

@@ -43,6 +43,7 @@ type device struct {
 	name     string
 	password string
 	silent   bool // fault: sends no keepalives
+	mute     bool // fault: answers no MESSAGE or SUBSCRIBE
 	channels []*channel
 	log      *slog.Logger
 
@@ -320,6 +321,9 @@ func (d *device) unregister() {
 
 // handle dispatches a request from the platform.
 func (d *device) handle(req *sip.Request, tx *sip.ServerTx) {
+	if d.mute && (req.Method == sip.MESSAGE || req.Method == sip.SUBSCRIBE) {
+		return
+	}
 	switch req.Method {
 	case sip.MESSAGE:
 		d.onMessage(req, tx)

@@ -215,10 +215,13 @@ func (s *Sim) newDevice(i int) (*device, error) {
 		sessions: map[string]*session{},
 		subs:     map[string]*subscription{},
 	}
-	if i < s.cfg.Faults.WrongPassword {
+	switch f := s.cfg.Faults; {
+	case i < f.WrongPassword:
 		d.password += "-wrong"
-	} else if i < s.cfg.Faults.WrongPassword+s.cfg.Faults.NoKeepalive {
+	case i < f.WrongPassword+f.NoKeepalive:
 		d.silent = true
+	case i < f.WrongPassword+f.NoKeepalive+f.NoAnswer:
+		d.mute = true
 	}
 	for c := 0; c < s.cfg.Channels; c++ {
 		cid, err := channelID(s.cfg.DeviceIDStart, i, s.cfg.Channels, c)

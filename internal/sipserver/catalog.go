@@ -7,19 +7,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"golang.org/x/time/rate"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
-
-// catalogWorkers bounds concurrent post-registration work (DeviceInfo,
-// Catalog, SUBSCRIBE), so a registration storm becomes a queue instead of
-// tens of thousands of simultaneous transactions.
-const catalogWorkers = 32
 
 // catalogParent is what catalogSync needs of the Server: the clock, queries
 // and the SUBSCRIBE transaction to devices, and background work that Close
@@ -31,6 +28,8 @@ type catalogParent interface {
 	sendSubscribe(ctx context.Context, d deviceSnapshot, sub subscription, body []byte, expires time.Duration) (*sip.Response, error)
 	applyHeartbeat(ctx context.Context, deviceID string, secs, count int)
 	background(fn func(ctx context.Context))
+	// spawn runs fn in a goroutine Close waits for; false once Close began.
+	spawn(fn func()) bool
 }
 
 // catalogStore is what catalogSync writes: device information and channels.
@@ -45,6 +44,11 @@ type catalogStore interface {
 // catalogSync keeps the channels table equal to what devices report: it
 // queries DeviceInfo and Catalog after a registration, subscribes to catalog
 // changes, applies NOTIFYs, and re-queries devices that refuse SUBSCRIBE.
+//
+// Queued devices are started at Config.QueryRate per second, each in a
+// goroutine of its own with its queries sent together: a device that never
+// answers holds only its own goroutine until its queries time out, never a
+// slot other devices wait for.
 type catalogSync struct {
 	// Config gives the catalog settings (catalog_subscribe, its expiry,
 	// catalog_interval) and the request timeout.
@@ -64,6 +68,8 @@ type catalogSync struct {
 	// them again meanwhile.
 	busy map[string]bool
 	wake chan struct{}
+	// running counts started jobs, for the metrics.
+	running atomic.Int64
 }
 
 // catalogJob is the work queued for a device; a full refresh includes the
@@ -110,6 +116,13 @@ func (c *catalogSync) pending(id string) bool {
 	return queued || c.busy[id]
 }
 
+// queuedCount is the number of devices waiting for their jobs to start.
+func (c *catalogSync) queuedCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
 func (c *catalogSync) next() (string, catalogJob, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -130,49 +143,52 @@ func (c *catalogSync) done(id string) {
 	c.mu.Unlock()
 }
 
-// run starts the workers and the periodic maintenance until ctx is done.
+// run starts queued jobs at the configured rate, and the periodic
+// maintenance, until ctx is done; Close waits for the started jobs.
 func (c *catalogSync) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range catalogWorkers {
-		wg.Go(func() {
-			for {
-				id, job, ok := c.next()
-				if !ok {
-					select {
-					case <-ctx.Done():
-						return
-					case <-c.wake:
-						continue
-					}
-				}
-				if job == jobRefresh {
-					c.refresh(ctx, id)
-				} else {
-					c.subscribe(ctx, id)
-				}
-				c.done(id)
-				// Wake a sibling in case more work is queued.
-				select {
-				case c.wake <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
+	pace := rate.NewLimiter(rate.Limit(c.Config.QueryRate), c.Config.QueryBurst())
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
+		id, job, ok := c.next()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.wake:
+			case <-t.C:
+				c.maintain()
+			}
+			continue
+		}
+		if err := pace.Wait(ctx); err != nil {
+			c.done(id)
 			return
+		}
+		c.running.Add(1)
+		started := c.Parent.spawn(func() {
+			defer c.running.Add(-1)
+			defer c.done(id)
+			if job == jobRefresh {
+				c.refresh(ctx, id)
+			} else {
+				c.subscribe(ctx, id)
+			}
+		})
+		if !started {
+			c.running.Add(-1)
+			c.done(id)
+			return
+		}
+		select {
 		case <-t.C:
 			c.maintain()
+		default:
 		}
 	}
 }
 
-// maintain queues, for the workers: catalogs never synchronised (a query
+// maintain queues: catalogs never synchronised (a query
 // that failed), subscriptions that end soon, and periodic re-queries of
 // devices without a subscription. Devices already queued or being worked
 // on are left alone, so a registration storm does not double the work.
@@ -196,31 +212,57 @@ func (c *catalogSync) maintain() {
 	})
 }
 
-// refresh queries a device's information and catalog and subscribes to it.
+// refresh queries a device's information and catalog, subscribes to it
+// and asks for its keepalive settings. The four are independent and sent
+// together, so one the device ignores delays none of the others; a device
+// configured for one request at a time gets them one after the other.
 func (c *catalogSync) refresh(ctx context.Context, id string) {
 	log := c.Log.With("device", id)
 	// The device's row must exist before its channels and info are stored.
-	c.Writer.sync(ctx)
-	if a, err := c.Parent.query(ctx, id, id, &manscdp.DeviceInfoQuery{}); err != nil {
-		log.Warn("DeviceInfo query", "err", err)
-	} else if info, ok := a.msg.(*manscdp.DeviceInfoResponse); ok {
-		if err := c.Store.UpdateDeviceInfo(ctx, id, info.DeviceName, info.Manufacturer, info.Model, info.Firmware); err != nil {
-			log.Warn("store device info", "err", err)
-		}
-	}
-	if _, err := c.queryCatalog(ctx, id); err != nil {
-		log.Warn("Catalog query", "err", err)
+	c.Writer.syncDevice(ctx, id)
+	steps := []func(){
+		func() {
+			a, err := c.Parent.query(ctx, id, id, &manscdp.DeviceInfoQuery{})
+			if err != nil {
+				log.Warn("DeviceInfo query", "err", err)
+				return
+			}
+			if info, ok := a.msg.(*manscdp.DeviceInfoResponse); ok {
+				if err := c.Store.UpdateDeviceInfo(ctx, id, info.DeviceName, info.Manufacturer, info.Model, info.Firmware); err != nil {
+					log.Warn("store device info", "err", err)
+				}
+			}
+		},
+		func() {
+			if _, err := c.queryCatalog(ctx, id); err != nil {
+				log.Warn("Catalog query", "err", err)
+			}
+		},
 	}
 	if c.Config.CatalogSubscribe {
-		c.subscribe(ctx, id)
+		steps = append(steps, func() { c.subscribe(ctx, id) })
 	}
-	// Last, since many devices do not answer it: their own keepalive settings.
-	basic := &manscdp.ConfigDownloadQuery{ConfigType: "BasicParam"}
-	if cfg, err := queryOne[*manscdp.ConfigDownloadResponse](ctx, c.Parent, id, id, basic); err != nil {
-		log.Debug("ConfigDownload query", "err", err)
-	} else if cfg.BasicParam != nil {
-		c.Parent.applyHeartbeat(ctx, id, cfg.BasicParam.HeartBeatInterval, cfg.BasicParam.HeartBeatCount)
+	steps = append(steps,
+		func() {
+			// Many devices do not answer it: their own keepalive settings.
+			basic := &manscdp.ConfigDownloadQuery{ConfigType: "BasicParam"}
+			if cfg, err := queryOne[*manscdp.ConfigDownloadResponse](ctx, c.Parent, id, id, basic); err != nil {
+				log.Debug("ConfigDownload query", "err", err)
+			} else if cfg.BasicParam != nil {
+				c.Parent.applyHeartbeat(ctx, id, cfg.BasicParam.HeartBeatInterval, cfg.BasicParam.HeartBeatCount)
+			}
+		})
+	if c.Config.OneRequestPerDevice {
+		for _, step := range steps {
+			step()
+		}
+		return
 	}
+	var wg sync.WaitGroup
+	for _, step := range steps {
+		wg.Go(step)
+	}
+	wg.Wait()
 }
 
 // queryCatalog asks for the whole catalog and applies it.

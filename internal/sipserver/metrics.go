@@ -107,3 +107,17 @@ func (m *metrics) sessionsOpen(reg prometheus.Registerer, open func() int) {
 		Name: "sharpeyes_media_sessions", Help: "Media sessions open (being set up or active).",
 	}, func() float64 { return float64(open()) }))
 }
+
+// catalogJobs registers the post-registration work queued and running.
+func (m *metrics) catalogJobs(reg prometheus.Registerer, queued, running func() int) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sharpeyes_sip_catalog_jobs_queued",
+			Help: "Devices waiting for their post-registration queries (DeviceInfo, Catalog, SUBSCRIBE, ConfigDownload) to start.",
+		}, func() float64 { return float64(queued()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sharpeyes_sip_catalog_jobs_running",
+			Help: "Devices whose post-registration queries are outstanding.",
+		}, func() float64 { return float64(running()) }),
+	)
+}

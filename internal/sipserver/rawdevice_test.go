@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +40,10 @@ type rawDevice struct {
 	// subscribeCode answers SUBSCRIBE; 0 means 200.
 	subscribeCode int
 
-	requests  chan *sip.Request
+	requests chan *sip.Request
+	// skipped holds requests next passed over, oldest first: the server
+	// sends its post-registration queries together, in no fixed order.
+	skipped   []*sip.Request
 	responses chan *sip.Response
 	closed    atomic.Bool
 	wmu       sync.Mutex
@@ -328,16 +332,25 @@ func (d *rawDevice) register(password string) {
 }
 
 // next returns the next request of the server with method whose body
-// contains want ("" for any), skipping others.
+// contains want ("" for any); the others are kept for later calls.
 func (d *rawDevice) next(method sip.RequestMethod, want string) *sip.Request {
 	d.t.Helper()
+	match := func(req *sip.Request) bool {
+		return req.Method == method && strings.Contains(string(req.Body()), want)
+	}
+	if i := slices.IndexFunc(d.skipped, match); i >= 0 {
+		req := d.skipped[i]
+		d.skipped = slices.Delete(d.skipped, i, i+1)
+		return req
+	}
 	deadline := time.After(rawTimeout)
 	for {
 		select {
 		case req := <-d.requests:
-			if req.Method == method && strings.Contains(string(req.Body()), want) {
+			if match(req) {
 				return req
 			}
+			d.skipped = append(d.skipped, req)
 		case <-deadline:
 			d.t.Fatalf("device %s: no %s %q from the server", d.id, method, want)
 			return nil

@@ -118,6 +118,7 @@ func (s *Server) Initialize() error {
 		return err
 	}
 	s.metrics.sessionsOpen(s.Metrics, s.sessions.open)
+	s.metrics.catalogJobs(s.Metrics, s.catalog.queuedCount, func() int { return int(s.catalog.running.Load()) })
 	if err := s.listen(); err != nil {
 		s.cancel()
 		return err

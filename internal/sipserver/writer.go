@@ -36,11 +36,13 @@ type stateWriter struct {
 	// flushMu serialises flushes: the periodic one and sync.
 	flushMu sync.Mutex
 
-	mu      sync.Mutex
-	regs    map[string]store.Registration
-	changes []store.StatusChange
-	touches []store.KeepaliveTouch
-	dropped int
+	mu   sync.Mutex
+	regs map[string]store.Registration
+	// flushing holds the registrations of the flush under way.
+	flushing map[string]store.Registration
+	changes  []store.StatusChange
+	touches  []store.KeepaliveTouch
+	dropped  int
 }
 
 func (w *stateWriter) initialize() {
@@ -92,9 +94,19 @@ func (w *stateWriter) run(ctx context.Context) {
 	}
 }
 
-// sync writes what is queued now, for work that needs a new device's row
-// (its catalog) before the next periodic flush.
-func (w *stateWriter) sync(ctx context.Context) { w.flush(ctx) }
+// syncDevice makes sure the device's registration is written, for work
+// that needs its row (its catalog): it flushes at once only when the
+// registration is still queued or being written, so a registration storm
+// does not turn into one flush per device.
+func (w *stateWriter) syncDevice(ctx context.Context, id string) {
+	w.mu.Lock()
+	_, queued := w.regs[id]
+	_, writing := w.flushing[id]
+	w.mu.Unlock()
+	if queued || writing {
+		w.flush(ctx)
+	}
+}
 
 // flush writes what is queued; on failure it puts it back for the next round.
 func (w *stateWriter) flush(ctx context.Context) {
@@ -103,8 +115,14 @@ func (w *stateWriter) flush(ctx context.Context) {
 	w.mu.Lock()
 	regs, changes, touches, dropped := w.regs, w.changes, w.touches, w.dropped
 	w.regs, w.changes, w.touches, w.dropped = map[string]store.Registration{}, nil, nil, 0
+	w.flushing = regs
 	pending := len(regs) + len(changes) + len(touches)
 	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.flushing = nil
+		w.mu.Unlock()
+	}()
 	if dropped > 0 {
 		w.Log.Error("database unreachable for long: dropped oldest status changes", "dropped", dropped)
 	}
