@@ -372,6 +372,14 @@ func (c *catalogSync) forgetOthers(id string, channels []store.Channel) {
 // last one applied, so a re-sent catalog of 100,000 devices costs PostgreSQL
 // nothing; removed channels are forgotten.
 func (c *catalogSync) queueStatus(id string, changes []store.StatusChange, removed []string) {
+	c.queueStatusOf(id, changes, removed, true)
+}
+
+// queueStatusOf is queueStatus; stored false says the channels' rows may
+// not exist yet (a status NOTIFY racing the catalog answer): a channel not
+// seen before is then queued but not remembered, so the catalog's own
+// status for it, applied once its row exists, is not taken for a repeat.
+func (c *catalogSync) queueStatusOf(id string, changes []store.StatusChange, removed []string, stored bool) {
 	d := c.Devices.get(id)
 	if d == nil {
 		return
@@ -386,7 +394,9 @@ func (c *catalogSync) queueStatus(id string, changes []store.StatusChange, remov
 	n := 0
 	for _, ch := range changes {
 		if was, known := d.channelOnline[ch.ChannelID]; !known || was != ch.Online {
-			d.channelOnline[ch.ChannelID] = ch.Online
+			if known || stored {
+				d.channelOnline[ch.ChannelID] = ch.Online
+			}
 			changes[n] = ch
 			n++
 		}
@@ -402,7 +412,9 @@ func (c *catalogSync) queueStatus(id string, changes []store.StatusChange, remov
 func (c *catalogSync) onNotify(id string, m *manscdp.CatalogNotify, now time.Time) {
 	var upserts []store.Channel
 	var deletes []string
-	var changes []store.StatusChange
+	// changes of the upserted channels; statusOnly of channels that may
+	// not be stored yet.
+	var changes, statusOnly []store.StatusChange
 	if m.DeviceList == nil {
 		return
 	}
@@ -419,7 +431,7 @@ func (c *catalogSync) onNotify(id string, m *manscdp.CatalogNotify, now time.Tim
 		case "DEL":
 			deletes = append(deletes, it.DeviceID)
 		case "ON", "OFF", "VLOST", "DEFECT":
-			changes = append(changes, store.StatusChange{
+			statusOnly = append(statusOnly, store.StatusChange{
 				DeviceID: id, ChannelID: it.DeviceID, Online: ev == "ON",
 				Cause: "notify_" + strings.ToLower(ev), At: now,
 			})
@@ -440,8 +452,9 @@ func (c *catalogSync) onNotify(id string, m *manscdp.CatalogNotify, now time.Tim
 			}
 		}
 		c.queueStatus(id, changes, deletes)
+		c.queueStatusOf(id, statusOnly, nil, false)
 		c.Log.Info("catalog notify applied", "device", id,
-			"upserts", len(upserts), "deletes", len(deletes), "status", len(changes)-len(upserts))
+			"upserts", len(upserts), "deletes", len(deletes), "status", len(statusOnly))
 	})
 }
 

@@ -1,8 +1,11 @@
 package sipserver
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
 )
 
 func TestMaintainQueuesEachDeviceOnce(t *testing.T) {
@@ -57,3 +60,39 @@ type fixedClock struct {
 }
 
 func (f fixedClock) now() time.Time { return f.at }
+
+// TestStatusBeforeCatalog: a status NOTIFY for a channel the catalog has
+// not stored yet must not make the catalog's own status look like a repeat
+// (the NOTIFY's change found no row and changed nothing).
+func TestStatusBeforeCatalog(t *testing.T) {
+	const dev, ch = "34020000001320000001", "34020000001310000001"
+	now := time.Now()
+	w := &stateWriter{}
+	w.initialize()
+	c := &catalogSync{Config: testConfig(), Devices: newRegistry(), Writer: w, Parent: fixedClock{at: now}}
+	c.initialize()
+	c.Devices.getOrCreate(dev, func(d *device) { d.registered, d.online = true, true })
+	on := []store.StatusChange{{DeviceID: dev, ChannelID: ch, Online: true, Cause: "notify_on", At: now}}
+	queued := func() int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		n := len(w.changes)
+		w.changes = nil
+		return n
+	}
+	for _, step := range []struct {
+		name   string
+		stored bool
+		want   int
+	}{
+		{"status NOTIFY of an unseen channel", false, 1},
+		{"the catalog's status, once stored", true, 1},
+		{"the same status again", true, 0},
+		{"a status NOTIFY repeating it", false, 0},
+	} {
+		c.queueStatusOf(dev, slices.Clone(on), nil, step.stored)
+		if got := queued(); got != step.want {
+			t.Fatalf("%s: %d changes queued, want %d", step.name, got, step.want)
+		}
+	}
+}
