@@ -177,6 +177,14 @@ func (a *API) routes() []route {
 		{"PUT /api/v1/record-plans/{kind}/{target}", accessNormal, a.putRecordPlan},
 		{"DELETE /api/v1/record-plans/{kind}/{target}", accessNormal, a.deleteRecordPlan},
 		{"GET /api/v1/recorders", accessNormal, a.listRecorders},
+		{"GET /api/v1/platforms", accessNormal, a.listPlatforms},
+		{"POST /api/v1/platforms", accessNormal, a.createPlatform},
+		{"GET /api/v1/platforms/{id}", accessNormal, a.getPlatform},
+		{"PATCH /api/v1/platforms/{id}", accessNormal, a.updatePlatform},
+		{"DELETE /api/v1/platforms/{id}", accessNormal, a.deletePlatform},
+		{"GET /api/v1/platforms/{id}/grants", accessNormal, a.listPlatformGrants},
+		{"POST /api/v1/platforms/{id}/grants", accessNormal, a.createPlatformGrant},
+		{"DELETE /api/v1/platform-grants/{id}", accessNormal, a.deletePlatformGrant},
 	}
 }
 

@@ -69,7 +69,7 @@ func (s Scope) deviceTable(c *store.Conds) string {
 	}
 	cols := strings.Replace(deviceColumns, "channel_count", "COALESCE(n.channel_count, 0) AS channel_count", 1)
 	return "(SELECT " + cols + " FROM devices d LEFT JOIN (SELECT c.device_id, count(*)::int AS channel_count FROM (" +
-		channelSet(s.args(c), "channels", true) + ") c GROUP BY c.device_id) n ON n.device_id = d.id) devices"
+		channelSet(s.scopes(c), "channels", true) + ") c GROUP BY c.device_id) n ON n.device_id = d.id) devices"
 }
 
 func scanDevice(row pgx.Row) (store.Device, error) {
@@ -98,9 +98,9 @@ func (s Scope) channelTable(c *store.Conds) string {
 	if s.all {
 		return "channel_state"
 	}
-	slice := channelSet(s.args(c), "channel_state", true)
+	slice := channelSet(s.scopes(c), "channel_state", true)
 	located := "((device_id, id) IN (SELECT l.device_id, l.id FROM (" +
-		channelSet(UserScope(s.UserID, RightLocation, s.At).args(c), "channels", true) + ") l))"
+		channelSet(s.with(RightLocation).scopes(c), "channels", true) + ") l))"
 	cols := strings.NewReplacer("longitude", "CASE WHEN "+located+" THEN longitude END AS longitude",
 		"latitude", "CASE WHEN "+located+" THEN latitude END AS latitude").Replace(channelColumns)
 	return "(SELECT " + cols + " FROM (" + slice + ") cs) channel_state"

@@ -32,6 +32,9 @@ type Scope struct {
 	// UserID is whose grants apply; a user without grants (an auditor, a
 	// disabled user, one without a department) sees nothing.
 	UserID int64
+	// PlatformID, when set, makes the grants those of a superior platform
+	// (platform_scopes) instead of a user's.
+	PlatformID int64
 	// Right is the right needed; "" accepts any right (lists, the tree).
 	Right string
 	// At is the time validity windows and daily hours are checked at; its
@@ -47,19 +50,36 @@ func UserScope(userID int64, right string, at time.Time) Scope {
 	return Scope{UserID: userID, Right: right, At: at}
 }
 
+// PlatformScope is the slice a superior platform's grants give it with
+// right ("" any) at at; a disabled platform sees nothing.
+func PlatformScope(platformID int64, right string, at time.Time) Scope {
+	return Scope{PlatformID: platformID, Right: right, At: at}
+}
+
+// with is s asking for right instead.
+func (s Scope) with(right string) Scope {
+	s.Right = right
+	return s
+}
+
 // All reports whether s sees everything.
 func (s Scope) All() bool { return s.all }
 
-// args appends the arguments of user_scopes to c and returns its argument
-// list in SQL.
-func (s Scope) args(c *store.Conds) string {
+// scopes appends the arguments of the grantee's scopes function
+// (user_scopes, or platform_scopes for a platform) to c and returns the
+// call in SQL.
+func (s Scope) scopes(c *store.Conds) string {
 	p := len(c.Args) + 1
-	c.Args = append(c.Args, s.UserID, s.Right, s.At, s.At.Format("15:04:05"))
-	return fmt.Sprintf("$%d::bigint, $%d::text, $%d::timestamptz, ($%d::text)::time", p, p+1, p+2, p+3)
+	fn, id := "user_scopes", s.UserID
+	if s.PlatformID != 0 {
+		fn, id = "platform_scopes", s.PlatformID
+	}
+	c.Args = append(c.Args, id, s.Right, s.At, s.At.Format("15:04:05"))
+	return fmt.Sprintf("%s($%d::bigint, $%d::text, $%d::timestamptz, ($%d::text)::time)", fn, p, p+1, p+2, p+3)
 }
 
 // channelSet selects the rows of table (channels, or the view
-// channel_state) in the camera sets of user_scopes(args), with the device
+// channel_state) in the camera sets of the scopes call (Scope.scopes), with the device
 // grants' channels when withDevices, each row once: the sets are made
 // disjoint here rather than de-duplicated after (a hash of every row of a
 // 30,000-channel slice and a join back to the catalog cost more than
@@ -75,7 +95,7 @@ func (s Scope) args(c *store.Conds) string {
 // database's collation. The exclusions are NOT IN (a hashed subplan): a
 // text comparison with every listed channel per row of a region cost 40 ms
 // for 30,000 channels.
-func channelSet(args, table string, withDevices bool) string {
+func channelSet(scopes, table string, withDevices bool) string {
 	// Without the device grants, k's device list is empty: the sets of
 	// the other kinds keep the channels of granted devices.
 	devices, q := "false", ""
@@ -83,7 +103,7 @@ func channelSet(args, table string, withDevices bool) string {
 		devices = "s.device_id IS NOT NULL"
 		q = ` SELECT sc.* FROM ` + table + ` sc WHERE sc.device_id = ANY ((SELECT devices FROM k)::text[]) UNION ALL`
 	}
-	return `WITH s AS MATERIALIZED (SELECT g.scope_kind, g.civil_code, g.device_id, g.channel_ids FROM user_scopes(` + args + `) g),` +
+	return `WITH s AS MATERIALIZED (SELECT g.scope_kind, g.civil_code, g.device_id, g.channel_ids FROM ` + scopes + ` g),` +
 		` k AS MATERIALIZED (SELECT ARRAY(SELECT s.device_id FROM s WHERE s.scope_kind = 'device' AND ` + devices + `) AS devices,` +
 		` ARRAY(SELECT x FROM s, unnest(s.channel_ids) x WHERE s.scope_kind = 'channels' AND x IS NOT NULL) AS ids),` +
 		` r AS (SELECT DISTINCT s.civil_code FROM s WHERE s.scope_kind = 'region' AND NOT EXISTS (SELECT FROM s p` +
@@ -103,11 +123,11 @@ func (s Scope) devices(c *store.Conds) {
 	if s.all {
 		return
 	}
-	args := s.args(c)
+	scopes := s.scopes(c)
 	c.Where = append(c.Where, fmt.Sprintf(
-		`(id IN (SELECT g.device_id FROM user_scopes(%[1]s) g WHERE g.scope_kind = 'device')`+
+		`(id IN (SELECT g.device_id FROM %[1]s g WHERE g.scope_kind = 'device')`+
 			` OR id IN (%[2]s))`,
-		args, "SELECT device_id FROM ("+channelSet(args, "channels", false)+") sc"))
+		scopes, "SELECT device_id FROM ("+channelSet(scopes, "channels", false)+") sc"))
 }
 
 // FilterChannels adds to c the condition "column (a channel ID) is in s":
@@ -118,5 +138,5 @@ func (s Scope) FilterChannels(c *store.Conds, column string) {
 	if s.all {
 		return
 	}
-	c.Where = append(c.Where, column+" IN (SELECT sc.id FROM ("+channelSet(s.args(c), "channels", true)+") sc)")
+	c.Where = append(c.Where, column+" IN (SELECT sc.id FROM ("+channelSet(s.scopes(c), "channels", true)+") sc)")
 }

@@ -36,10 +36,13 @@ type GrantScope struct {
 	ChannelIDs []string
 }
 
-// Grant gives a department (and its sub-departments) rights on a camera set.
+// Grant gives a department (and its sub-departments), or a superior
+// platform, rights on a camera set.
 type Grant struct {
 	ID           int64
 	DepartmentID int64
+	// PlatformID is set instead of DepartmentID in a platform's grant.
+	PlatformID int64
 	Scope        GrantScope
 	// Rights are some of catalogview.Rights.
 	Rights []string

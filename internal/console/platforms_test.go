@@ -1,0 +1,130 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+)
+
+// platformJSON is what the tests read of a platform.
+type platformJSON struct {
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	Domain         string `json:"domain"`
+	Transport      string `json:"transport"`
+	LocalID        string `json:"local_id"`
+	GBVersion      string `json:"gb_version"`
+	Expires        int    `json:"expires"`
+	Enabled        bool   `json:"enabled"`
+	PasswordSet    bool   `json:"password_set"`
+	Status         string `json:"status"`
+	LastError      string `json:"last_error"`
+	SharedChannels int    `json:"shared_channels"`
+}
+
+// TestPlatformRoutes: an admin adds, changes and removes a superior
+// platform and its grants; the answers show the link state and the shared
+// channel count, never the password; auditors read, operators nothing; bad
+// bodies are 400 and a duplicate 409; every change is audited.
+func TestPlatformRoutes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	e.addUser("root", "root-password", store.RoleAdmin)
+	root := e.client()
+	root.login("root", "root-password")
+	alice := e.member("alice", store.RoleOperator, "dept-a", deviceA)
+	audrey := e.member("audrey", store.RoleAuditor, "dept-a", "")
+
+	body := map[string]any{
+		"name": "市级平台", "server_id": "34020000002000000009", "host": "10.0.0.9", "port": 5060, "password": "s3cret",
+	}
+	r := root.do(http.MethodPost, "/api/v1/platforms", body)
+	mustStatus(t, "create", r, http.StatusCreated, "")
+	if strings.Contains(string(r.Body), "s3cret") {
+		t.Fatalf("the password is shown: %s", r.Body)
+	}
+	var p platformJSON
+	r.json(t, &p)
+	if p.Domain != "3402000000" || p.Transport != "udp" || p.GBVersion != "2016" || p.Expires != 3600 || !p.Enabled ||
+		!p.PasswordSet || p.Status != "failing" || p.LastError == "" || p.SharedChannels != 0 {
+		t.Fatalf("defaults and state: %s", r.Body)
+	}
+	id := strconv.FormatInt(p.ID, 10)
+	mustStatus(t, "duplicate", root.do(http.MethodPost, "/api/v1/platforms", body), http.StatusConflict, "conflict")
+	for name, bad := range map[string]map[string]any{
+		"short server_id": {"name": "x", "server_id": "3402", "host": "h", "port": 5060},
+		"port":            {"name": "x", "server_id": "34020000002000000008", "host": "h", "port": 70000},
+		"transport":       {"name": "x", "server_id": "34020000002000000008", "host": "h", "port": 5060, "transport": "sctp"},
+		"charset":         {"name": "x", "server_id": "34020000002000000008", "host": "h", "port": 5060, "charset": "Big5"},
+		"unknown field":   {"name": "x", "server_id": "34020000002000000008", "host": "h", "port": 5060, "color": "red"},
+	} {
+		mustStatus(t, name, root.do(http.MethodPost, "/api/v1/platforms", bad), http.StatusBadRequest, "bad_request")
+	}
+
+	// Grants make its slice; share is not a platform's right.
+	r = root.do(http.MethodPost, "/api/v1/platforms/"+id+"/grants", map[string]any{
+		"scope": map[string]any{"kind": "device", "device_id": deviceA}, "rights": []string{"live", "playback", "ptz"},
+	})
+	mustStatus(t, "grant", r, http.StatusCreated, "")
+	var g struct {
+		ID         int64 `json:"id"`
+		PlatformID int64 `json:"platform_id"`
+	}
+	r.json(t, &g)
+	mustStatus(t, "share right", root.do(http.MethodPost, "/api/v1/platforms/"+id+"/grants", map[string]any{
+		"scope": map[string]any{"kind": "device", "device_id": deviceB}, "rights": []string{"share"},
+	}), http.StatusBadRequest, "bad_request")
+	mustStatus(t, "grant to an unknown platform", root.do(http.MethodPost, "/api/v1/platforms/999999/grants", map[string]any{
+		"scope": map[string]any{"kind": "device", "device_id": deviceB}, "rights": []string{"live"},
+	}), http.StatusNotFound, "not_found")
+	root.do(http.MethodGet, "/api/v1/platforms/"+id, nil).json(t, &p)
+	// Device A's catalog: a region node and two cameras.
+	if p.SharedChannels != 3 || g.PlatformID != p.ID {
+		t.Fatalf("shared_channels %d after granting device A (3 catalog items), grant of %d", p.SharedChannels, g.PlatformID)
+	}
+
+	// The sipserver's report shows through, and our own ID fills local_id.
+	if _, err := e.st.Pool.Exec(context.Background(), `INSERT INTO cascade_platform_status (platform_id, status, local_id,
+		last_keepalive) VALUES ($1, 'registered', '34020000002000000001', now())`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	root.do(http.MethodGet, "/api/v1/platforms/"+id, nil).json(t, &p)
+	if p.Status != "registered" || p.LastError != "" || p.LocalID != "34020000002000000001" {
+		t.Fatalf("after the sipserver's report: %+v", p)
+	}
+
+	// PATCH changes the fields present; disabled shows as disabled and shares nothing.
+	r = root.do(http.MethodPatch, "/api/v1/platforms/"+id, map[string]any{"enabled": false, "transport": "tcp"})
+	mustStatus(t, "patch", r, http.StatusOK, "")
+	r.json(t, &p)
+	if p.Enabled || p.Transport != "tcp" || p.Status != "disabled" || p.SharedChannels != 0 || !p.PasswordSet || p.Name != "市级平台" {
+		t.Fatalf("after PATCH: %s", r.Body)
+	}
+	mustStatus(t, "patch bad", root.do(http.MethodPatch, "/api/v1/platforms/"+id, map[string]any{"expires": 5}), http.StatusBadRequest, "bad_request")
+
+	// Who may do what.
+	mustStatus(t, "auditor lists", audrey.do(http.MethodGet, "/api/v1/platforms", nil), http.StatusOK, "")
+	mustStatus(t, "auditor reads grants", audrey.do(http.MethodGet, "/api/v1/platforms/"+id+"/grants", nil), http.StatusOK, "")
+	mustStatus(t, "auditor creates", audrey.do(http.MethodPost, "/api/v1/platforms", body), http.StatusForbidden, "forbidden")
+	mustStatus(t, "operator lists", alice.do(http.MethodGet, "/api/v1/platforms", nil), http.StatusForbidden, "forbidden")
+	mustStatus(t, "operator deletes", alice.do(http.MethodDelete, "/api/v1/platforms/"+id, nil), http.StatusForbidden, "forbidden")
+
+	mustStatus(t, "delete grant", root.do(http.MethodDelete, "/api/v1/platform-grants/"+strconv.FormatInt(g.ID, 10), nil), http.StatusNoContent, "")
+	mustStatus(t, "delete grant again", root.do(http.MethodDelete, "/api/v1/platform-grants/"+strconv.FormatInt(g.ID, 10), nil), http.StatusNotFound, "not_found")
+	mustStatus(t, "delete", root.do(http.MethodDelete, "/api/v1/platforms/"+id, nil), http.StatusNoContent, "")
+	mustStatus(t, "get deleted", root.do(http.MethodGet, "/api/v1/platforms/"+id, nil), http.StatusNotFound, "not_found")
+
+	acts := e.actions("root")
+	for _, a := range []string{"platform_create", "platform_update", "platform_grant_create", "platform_grant_delete", "platform_delete"} {
+		if acts[a] != 1 {
+			t.Errorf("audit: %s ×%d, want 1 (%v)", a, acts[a], acts)
+		}
+	}
+	if n := e.actions("alice")["access_denied"]; n < 2 {
+		t.Errorf("operator's refusals audited %d times", n)
+	}
+}
