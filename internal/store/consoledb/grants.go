@@ -43,7 +43,7 @@ type Grant struct {
 	DepartmentID int64
 	// PlatformID is set instead of DepartmentID in a platform's grant.
 	PlatformID int64
-	Scope        GrantScope
+	Scope      GrantScope
 	// Rights are some of catalogview.Rights.
 	Rights []string
 	// PTZPriority (1–9) ranks PTZ control between users (higher takes over).
