@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sharpeyes/sharpeyes/internal/digestauth"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
@@ -57,7 +58,7 @@ type device struct {
 	// regMu serialises registrations (the run loop's and Unregister's);
 	// auth is the last challenge, guarded by it.
 	regMu sync.Mutex
-	auth  *authState
+	auth  *digestauth.Answer
 
 	rebootCh   chan struct{}
 	reregCh    chan struct{} // the platform refused a request: register again

@@ -6,37 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
+
+	"github.com/sharpeyes/sharpeyes/internal/sipreg"
 )
-
-// authState is the last digest challenge, reused for refreshes with an
-// increasing nonce count until the platform challenges again.
-type authState struct {
-	chal *digest.Challenge
-	nc   int
-}
-
-// authorization computes the Authorization header value for method and uri
-// (the Request-URI exactly as sent). Without qop in the challenge it is the
-// RFC 2069 form: no qop, nc or cnonce.
-func (a *authState) authorization(method, uri, username, password string) (string, error) {
-	a.nc++
-	cred, err := digest.Digest(a.chal, digest.Options{
-		Method:   method,
-		URI:      uri,
-		Username: username,
-		Password: password,
-		Count:    a.nc,
-		Cnonce:   newToken(8),
-	})
-	if err != nil {
-		return "", fmt.Errorf("digest: %w", err)
-	}
-	return cred.String(), nil
-}
 
 // register sends REGISTER with the given expiry and answers up to two
 // challenges. It returns the expiry the platform granted. Each attempt goes
@@ -53,7 +27,7 @@ func (d *device) register(ctx context.Context, expires int) (int, error) {
 		req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: d.id, Host: ep.local.IP.String(), Port: ep.local.Port}})
 		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 		if d.auth != nil {
-			h, err := d.auth.authorization("REGISTER", uri.String(), d.id, d.password)
+			h, err := d.auth.Authorization("REGISTER", uri.String(), d.id, d.password)
 			if err != nil {
 				return 0, err
 			}
@@ -65,42 +39,22 @@ func (d *device) register(ctx context.Context, expires int) (int, error) {
 		}
 		switch {
 		case res.StatusCode >= 200 && res.StatusCode < 300:
-			granted := expires
-			if h := res.GetHeader("Expires"); h != nil {
-				if v, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && v >= 0 {
-					granted = v
-				}
-			}
-			if c := res.Contact(); c != nil {
-				if v, ok := c.Params.Get("expires"); ok {
-					if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-						granted = n
-					}
-				}
-			}
+			granted := sipreg.Granted(res, expires)
 			if h := res.GetHeader("Date"); h != nil && expires > 0 {
 				d.log.Debug("platform time", "date", h.Value())
 			}
 			return granted, nil
 		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
-			name := "WWW-Authenticate"
-			if res.StatusCode == sip.StatusProxyAuthRequired {
-				name = "Proxy-Authenticate"
-			}
-			h := res.GetHeader(name)
-			if h == nil {
-				return 0, fmt.Errorf("%w: %d without %s", ErrAuth, res.StatusCode, name)
-			}
-			chal, err := digest.ParseChallenge(h.Value())
+			ans, err := sipreg.Challenge(res)
 			if err != nil {
 				return 0, fmt.Errorf("%w: %w", ErrAuth, err)
 			}
-			if fresh && !chal.Stale {
+			if fresh && !ans.Stale() {
 				// Our answer to a fresh challenge was refused: wrong password.
 				d.auth = nil
 				return 0, fmt.Errorf("%w: %d after digest answer", ErrAuth, res.StatusCode)
 			}
-			d.auth = &authState{chal: chal}
+			d.auth = ans
 			fresh = true
 		default:
 			d.auth = nil

@@ -28,6 +28,13 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	id := from.Address.User
+	if rl, ok := s.cascade.superior(id, req); ok {
+		s.onSuperiorMessage(req, tx, rl)
+		return
+	} else if rl != nil {
+		s.refuseForeign(req, tx, id, "superior platform's MESSAGE")
+		return
+	}
 	if dev, ok := s.sessions.dialogDevice(req); ok {
 		// Inside a session's dialog the device speaks as the channel it was
 		// INVITEd for; the dialog says which device that is.

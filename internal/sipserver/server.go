@@ -40,6 +40,9 @@ type Server struct {
 	Metrics prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CascadeRetryMin is the first back-off of a failed registration to a
+	// superior platform (default 1 s; it doubles up to a minute).
+	CascadeRetryMin time.Duration
 
 	startedAt time.Time
 	advertise string
@@ -52,6 +55,7 @@ type Server struct {
 	requests requester
 	catalog  catalogSync
 	sessions sessionManager
+	cascade  cascadeLinks
 	metrics  *metrics
 	// foreignWarn limits the warnings about requests from foreign sources.
 	foreignWarn *sipguard.Limiter
@@ -119,6 +123,12 @@ func (s *Server) Initialize() error {
 	}
 	s.metrics.sessionsOpen(s.Metrics, s.sessions.open)
 	s.metrics.catalogJobs(s.Metrics, s.catalog.queuedCount, func() int { return int(s.catalog.running.Load()) })
+	s.cascade = cascadeLinks{
+		Store: s.Store, LocalID: s.Config.ID, LocalDomain: s.Config.Domain,
+		RequestTimeout: s.Config.RequestTimeout.Std(), RetryMin: s.CascadeRetryMin,
+		Log: s.Log.With("component", "cascade"), Now: s.Now,
+	}
+	s.cascade.initialize()
 	if err := s.listen(); err != nil {
 		s.cancel()
 		return err
@@ -136,6 +146,11 @@ func (s *Server) Initialize() error {
 	s.wg.Go(func() { s.runLiveness(s.ctx) })
 	s.wg.Go(func() { s.catalog.run(s.ctx) })
 	s.wg.Go(s.runExpire)
+	// The SIP handlers read the links already (initialize, before listen);
+	// the rest is known only now that the listeners are open.
+	c := &s.cascade
+	c.ContactHost, c.ContactPort, c.Client = s.advertise, s.sipPort, sipClient{s.client}
+	s.wg.Go(func() { c.run(s.ctx) })
 	return nil
 }
 
@@ -425,4 +440,12 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, res *sip.Re
 	if err := tx.Respond(res); err != nil {
 		s.Log.Debug("send SIP response", "method", req.Method, "to", req.Source(), "err", err)
 	}
+}
+
+// sipClient is the SIP client as the uplinks use it.
+type sipClient struct{ c *sipgo.Client }
+
+// Do sends req and returns its final response.
+func (c sipClient) Do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	return c.c.Do(ctx, req)
 }

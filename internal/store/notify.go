@@ -24,6 +24,10 @@ const (
 	// or the ownership they follow, the name of the table changed (a trigger
 	// in migration 00013 sends it, so the writers need not).
 	ChannelRecordPlans = "sharpeyes_record_plans"
+	// ChannelCascade carries, per statement that changes the superior
+	// platforms or their grants, the name of the table changed (a trigger in
+	// migration 00015 sends it).
+	ChannelCascade = "sharpeyes_cascade"
 )
 
 // StatusEvent is the JSON payload on ChannelStatus.

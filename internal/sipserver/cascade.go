@@ -1,0 +1,221 @@
+package sipserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
+)
+
+// cascadeReload is how often the superior platforms are re-read even
+// without a change notification (the listener may have missed one).
+const cascadeReload = time.Minute
+
+// cascadeStore is what cascadeLinks needs of the database.
+type cascadeStore interface {
+	Platforms(ctx context.Context) ([]cascadeview.Platform, error)
+	SetPlatformStatus(ctx context.Context, id int64, st sipdb.PlatformStatus) error
+	Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error
+}
+
+// cascadeLinks runs one uplink.Link per enabled superior platform of
+// cascade_platforms and follows its changes: a platform added or enabled
+// is registered to, one changed is registered to again with the new
+// settings, one disabled or deleted is unregistered from.
+type cascadeLinks struct {
+	Store cascadeStore
+	// LocalID and LocalDomain: our SIP ID and domain, for platforms that
+	// do not name another.
+	LocalID, LocalDomain string
+	// ContactHost and ContactPort are our SIP address for the superiors.
+	ContactHost string
+	ContactPort int
+	Client      uplink.Requester
+	// RequestTimeout bounds each SIP transaction of a link.
+	RequestTimeout time.Duration
+	// RetryMin and RetryMax bound a link's back-off (defaults 1 s, 1 min).
+	RetryMin, RetryMax time.Duration
+	Log                *slog.Logger
+	Now                func() time.Time
+
+	mu    sync.Mutex
+	links map[int64]*runningLink
+	wake  chan struct{}
+}
+
+// runningLink is a link and the configuration it was started with.
+type runningLink struct {
+	cfg  cascadeview.Platform
+	link *uplink.Link
+	// ips are the superior's addresses: its requests come from one.
+	ips []netip.Addr
+}
+
+func (c *cascadeLinks) initialize() {
+	c.links = map[int64]*runningLink{}
+	c.wake = make(chan struct{}, 1)
+}
+
+// poke asks for a reload.
+func (c *cascadeLinks) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run follows the configuration until ctx ends, then unregisters every link.
+func (c *cascadeLinks) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = c.Store.Listen(ctx, []string{store.ChannelCascade}, func(string, string) { c.poke() })
+	})
+	t := time.NewTicker(cascadeReload)
+	defer t.Stop()
+	for {
+		c.reload(ctx)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			c.closeAll()
+			return
+		case <-c.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// closeAll unregisters every link at once.
+func (c *cascadeLinks) closeAll() {
+	c.mu.Lock()
+	links := c.links
+	c.links = map[int64]*runningLink{}
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, rl := range links {
+		wg.Go(rl.link.Close)
+	}
+	wg.Wait()
+}
+
+// reload starts, restarts and stops links to match cascade_platforms.
+func (c *cascadeLinks) reload(ctx context.Context) {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ps, err := c.Store.Platforms(qctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			c.Log.Warn("read superior platforms", "err", err)
+		}
+		return
+	}
+	want := make(map[int64]cascadeview.Platform, len(ps))
+	for _, p := range ps {
+		want[p.ID] = p
+	}
+	c.mu.Lock()
+	var stop []*runningLink
+	for id, rl := range c.links {
+		if p, ok := want[id]; !ok || !p.Enabled || !sameLink(rl.cfg, p) {
+			stop = append(stop, rl)
+			delete(c.links, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, rl := range stop {
+		rl.link.Close()
+	}
+	for _, p := range ps {
+		if !p.Enabled {
+			if p.Status != cascadeview.StatusDisabled {
+				c.setStatus(ctx, p.ID, sipdb.PlatformStatus{Status: cascadeview.StatusDisabled, LocalID: c.localID(p)})
+			}
+			continue
+		}
+		c.mu.Lock()
+		_, running := c.links[p.ID]
+		c.mu.Unlock()
+		if !running && ctx.Err() == nil {
+			c.start(ctx, p)
+		}
+	}
+}
+
+// sameLink reports whether a running link's configuration still holds:
+// anything but the name and the bookkeeping fields restarts it.
+func sameLink(a, b cascadeview.Platform) bool {
+	return a.ServerID == b.ServerID && a.Domain == b.Domain && a.Host == b.Host && a.Port == b.Port &&
+		a.Transport == b.Transport && a.Password == b.Password && a.LocalID == b.LocalID &&
+		a.GBVersion == b.GBVersion && a.Charset == b.Charset && a.Expires == b.Expires &&
+		a.KeepaliveInterval == b.KeepaliveInterval && a.KeepaliveCount == b.KeepaliveCount
+}
+
+// localID is the SIP ID we register to p as.
+func (c *cascadeLinks) localID(p cascadeview.Platform) string {
+	if p.LocalID != "" {
+		return p.LocalID
+	}
+	return c.LocalID
+}
+
+func (c *cascadeLinks) setStatus(ctx context.Context, id int64, st sipdb.PlatformStatus) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := c.Store.SetPlatformStatus(wctx, id, st); err != nil {
+		c.Log.Warn("store the state of a cascade link", "platform_id", id, "err", err)
+	}
+}
+
+// start begins the link to p.
+func (c *cascadeLinks) start(ctx context.Context, p cascadeview.Platform) {
+	local := c.localID(p)
+	domain := c.LocalDomain
+	if local != c.LocalID && len(local) >= 10 {
+		domain = local[:10]
+	}
+	l := &uplink.Link{
+		Target: uplink.Target{
+			ServerID: p.ServerID, Domain: p.Domain, Addr: net.JoinHostPort(p.Host, strconv.Itoa(p.Port)),
+			Transport: p.Transport, Password: p.Password, Charset: p.Charset, GBVersion: p.GBVersion,
+			Expires: time.Duration(p.Expires) * time.Second, KeepaliveInterval: time.Duration(p.KeepaliveInterval) * time.Second,
+			KeepaliveCount: p.KeepaliveCount,
+		},
+		LocalID: local, LocalDomain: domain, ContactHost: c.ContactHost, ContactPort: c.ContactPort,
+		Client: c.Client, RequestTimeout: c.RequestTimeout, RetryMin: c.RetryMin, RetryMax: c.RetryMax,
+		Log: c.Log.With("platform_id", p.ID), Now: c.Now,
+	}
+	id := p.ID
+	l.Report = func(st uplink.Status) {
+		ps := sipdb.PlatformStatus{Status: st.State, LocalID: local, LastError: st.LastError}
+		if !st.RegisteredAt.IsZero() {
+			ps.RegisteredAt = &st.RegisteredAt
+		}
+		if !st.LastKeepalive.IsZero() {
+			ps.LastKeepalive = &st.LastKeepalive
+		}
+		c.setStatus(ctx, id, ps)
+	}
+	// In the table before it registers: the superior queries us at once.
+	rl := &runningLink{cfg: p, link: l, ips: resolveIPs(ctx, p.Host)}
+	c.mu.Lock()
+	c.links[p.ID] = rl
+	c.mu.Unlock()
+	if err := l.Initialize(); err != nil {
+		c.mu.Lock()
+		delete(c.links, p.ID)
+		c.mu.Unlock()
+		c.Log.Warn("cascade link not started", "platform_id", p.ID, "err", err)
+		c.setStatus(ctx, id, sipdb.PlatformStatus{
+			Status: cascadeview.StatusFailing, LocalID: local, LastError: fmt.Sprintf("not started: %v", err),
+		})
+	}
+}

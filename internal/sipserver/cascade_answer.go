@@ -1,0 +1,252 @@
+package sipserver
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+)
+
+// Catalog pages to a superior: over UDP each MESSAGE body stays under
+// udpPageBudget bytes, so that with its SIP headers the datagram fits a
+// 1,500-byte path MTU unfragmented; over TCP a page holds tcpPageItems.
+const (
+	udpPageBudget = 1000
+	tcpPageItems  = 100
+)
+
+// superior returns the running link whose superior platform is id, when
+// req comes from that platform's address: its IP, and over UDP its port.
+// Anything else claiming a superior's ID is not believed.
+func (c *cascadeLinks) superior(id string, req *sip.Request) (*runningLink, bool) {
+	c.mu.Lock()
+	var rl *runningLink
+	for _, l := range c.links {
+		if l.cfg.ServerID == id {
+			rl = l
+			break
+		}
+	}
+	c.mu.Unlock()
+	if rl == nil {
+		return nil, false
+	}
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil || !slices.Contains(rl.ips, src.Addr().Unmap()) {
+		return rl, false
+	}
+	if strings.EqualFold(req.Transport(), "UDP") && int(src.Port()) != rl.cfg.Port {
+		return rl, false
+	}
+	return rl, true
+}
+
+// resolveIPs returns the addresses of host (an IP or a name).
+func resolveIPs(ctx context.Context, host string) []netip.Addr {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.Unmap()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs
+}
+
+// onSuperiorMessage answers a MESSAGE of a superior platform we are
+// registered to: its queries are answered over what its grants share.
+func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, rl *runningLink) {
+	msg, err := manscdp.Decode(req.Body())
+	if err != nil {
+		s.Log.Warn("malformed MANSCDP body from a superior platform", "platform", rl.cfg.ServerID, "err", err)
+		s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
+		return
+	}
+	local := rl.link.LocalID
+	target := msg.Head().DeviceID
+	sn := msg.Head().SN
+	switch msg.(type) {
+	case *manscdp.CatalogQuery, *manscdp.DeviceInfoQuery, *manscdp.DeviceStatusQuery:
+	default:
+		s.Log.Info("MESSAGE of a superior platform not handled; acknowledged", "platform", rl.cfg.ServerID,
+			"root", msg.Root(), "cmd", manscdp.CmdTypeOf(msg))
+		s.reply(req, tx, sip.StatusOK, "OK")
+		return
+	}
+	var channel store.Channel
+	if target != local {
+		// A query about one channel: only one in the platform's slice.
+		ch, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, "", s.now())).FindChannel(context.Background(), target)
+		if err != nil {
+			s.reply(req, tx, sip.StatusNotFound, "Not Found")
+			return
+		}
+		channel = ch
+	}
+	s.reply(req, tx, sip.StatusOK, "OK")
+	s.background(func(ctx context.Context) {
+		switch msg.(type) {
+		case *manscdp.CatalogQuery:
+			s.answerCatalog(ctx, rl, sn, target)
+		case *manscdp.DeviceInfoQuery:
+			ans := manscdp.NewDeviceInfoResponse(target, sn, "sharpeyes", "sharpeyes", "GB28181 platform", "", 0)
+			if target != local {
+				ans = manscdp.NewDeviceInfoResponse(target, sn, channel.Name, channel.Manufacturer, channel.Model, "", 1)
+			} else if n, err := s.sharedCount(ctx, rl); err == nil {
+				ans.Channel = n
+			}
+			s.sendUp(ctx, rl, ans)
+		case *manscdp.DeviceStatusQuery:
+			online := "ONLINE"
+			if target != local && !channel.Online {
+				online = "OFFLINE"
+			}
+			s.sendUp(ctx, rl, &manscdp.DeviceStatusResponse{
+				Header: manscdp.Header{SN: sn, DeviceID: target}, Result: manscdp.ResultOK, Online: online,
+				Status: "OK", Encode: "ON", Record: "OFF", DeviceTime: manscdp.NewTime(s.now()),
+			})
+		}
+	})
+}
+
+func (s *Server) sendUp(ctx context.Context, rl *runningLink, msg manscdp.Message) {
+	if err := rl.link.Message(ctx, msg); err != nil {
+		s.Log.Warn("answer to a superior platform", "platform", rl.cfg.ServerID, "cmd", manscdp.CmdTypeOf(msg), "err", err)
+	}
+}
+
+// sharedCount is the number of catalog entries the platform's grants reach.
+func (s *Server) sharedCount(ctx context.Context, rl *runningLink) (int, error) {
+	_, n, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, "", s.now())).ListChannels(ctx, store.ChannelFilter{Limit: 1})
+	return n, err
+}
+
+// sharedItems returns the platform's slice of the catalog as items, parents
+// outside the slice replaced by our own ID (the superior's tree hangs them
+// under us).
+func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.CatalogItem, error) {
+	view := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, "", s.now()))
+	var chans []store.Channel
+	for offset := 0; ; {
+		page, total, err := view.ListChannels(ctx, store.ChannelFilter{Limit: 1000, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		chans = append(chans, page...)
+		offset += len(page)
+		if len(page) == 0 || offset >= total {
+			break
+		}
+	}
+	ids := make(map[string]bool, len(chans))
+	for _, ch := range chans {
+		ids[ch.ID] = true
+	}
+	local := rl.link.LocalID
+	items := make([]manscdp.CatalogItem, 0, len(chans))
+	for _, ch := range chans {
+		it := manscdp.CatalogItem{
+			DeviceID: ch.ID, Name: ch.Name, Manufacturer: ch.Manufacturer, Model: ch.Model, Owner: ch.Owner,
+			CivilCode: ch.CivilCode, Address: ch.Address, ParentID: ch.ParentID, RegisterWay: 1,
+			Status: manscdp.StatusOff,
+		}
+		if ch.Online {
+			it.Status = manscdp.StatusOn
+		}
+		if ch.Parental {
+			it.Parental = 1
+		}
+		if ch.Secrecy {
+			it.Secrecy = 1
+		}
+		if it.ParentID == "" || !ids[it.ParentID] {
+			it.ParentID = local
+		}
+		if ch.Longitude != nil && ch.Latitude != nil {
+			it.Longitude, it.Latitude = *ch.Longitude, *ch.Latitude
+		}
+		if ch.PTZType != 0 {
+			it.Info = &manscdp.CatalogInfo{PTZType: strconv.Itoa(ch.PTZType)}
+		}
+		if rl.cfg.GBVersion == "2022" {
+			it.BusinessGroupID = ch.BusinessGroupID
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// answerCatalog sends the platform's slice in Catalog answers, each page
+// after the superior acknowledged the previous one.
+func (s *Server) answerCatalog(ctx context.Context, rl *runningLink, sn int, target string) {
+	items, err := s.sharedItems(ctx, rl)
+	if err != nil {
+		s.Log.Warn("read the catalog shared with a superior platform", "platform", rl.cfg.ServerID, "err", err)
+		return
+	}
+	pages := s.catalogPages(rl, target, sn, items)
+	for _, p := range pages {
+		if err := rl.link.Message(ctx, p); err != nil {
+			s.Log.Warn("catalog answer to a superior platform stopped", "platform", rl.cfg.ServerID,
+				"items", len(items), "err", err)
+			return
+		}
+	}
+	s.Log.Info("catalog sent to a superior platform", "platform", rl.cfg.ServerID, "items", len(items), "pages", len(pages))
+}
+
+// catalogPages splits items into answers: by size over UDP (each body
+// under udpPageBudget unless one item alone is larger), by count over TCP.
+func (s *Server) catalogPages(rl *runningLink, deviceID string, sn int, items []manscdp.CatalogItem) []*manscdp.CatalogResponse {
+	if strings.EqualFold(rl.cfg.Transport, "tcp") {
+		return manscdp.NewCatalogPages(deviceID, sn, items, tcpPageItems)
+	}
+	opts := manscdp.Options{Charset: charsetOf(rl.cfg.Charset)}
+	size := func(page []manscdp.CatalogItem) int {
+		body, err := manscdp.Encode(&manscdp.CatalogResponse{
+			Header: manscdp.Header{SN: sn, DeviceID: deviceID}, SumNum: len(items),
+			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: page},
+		}, opts)
+		if err != nil {
+			return udpPageBudget + 1
+		}
+		return len(body)
+	}
+	empty := size(nil)
+	var out []*manscdp.CatalogResponse
+	var page []manscdp.CatalogItem
+	used := empty
+	flush := func() {
+		out = append(out, &manscdp.CatalogResponse{
+			Header: manscdp.Header{SN: sn, DeviceID: deviceID}, SumNum: len(items),
+			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: page},
+		})
+		page, used = nil, empty
+	}
+	for _, it := range items {
+		n := size([]manscdp.CatalogItem{it}) - empty
+		if len(page) > 0 && used+n > udpPageBudget {
+			flush()
+		}
+		page = append(page, it)
+		used += n
+	}
+	if len(page) > 0 || len(out) == 0 {
+		flush()
+	}
+	return out
+}

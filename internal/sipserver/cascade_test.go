@@ -1,0 +1,198 @@
+package sipserver
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+)
+
+const (
+	upperID       = "34020000002000000009"
+	upperPassword = "upper-secret"
+)
+
+// startUpper starts a second sipserver, the superior platform of the
+// cascade tests, on a database of its own.
+func startUpper(t *testing.T) *harness {
+	t.Helper()
+	cfg := testConfig()
+	cfg.ID, cfg.Password = upperID, config.Secret(upperPassword)
+	cfg.AuthFailures = 1000 // the wrong-password step must not get the lower blocked
+	return startServer(t, openStore(t), cfg)
+}
+
+// addPlatform stores a superior platform in the lower's database, as the
+// console does, and returns its ID.
+func (h *harness) addPlatform(upper *harness, password string) int64 {
+	h.t.Helper()
+	host, port := splitHostPort(upper.sipAddr())
+	var id int64
+	err := h.store.Pool.QueryRow(context.Background(), `INSERT INTO cascade_platforms (name, server_id, domain, host, port,
+		transport, password, gb_version, charset, expires, keepalive_interval, keepalive_count)
+		VALUES ('市级平台', $1, '3402000000', $2, $3, 'udp', $4, '2016', 'GB2312', 60, 5, 3) RETURNING id`,
+		upperID, host, port, password).Scan(&id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
+func (h *harness) platform(id int64) cascadeview.Platform {
+	h.t.Helper()
+	p, err := cascadeview.New(h.store.Store).Platform(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// TestUplinkRegisters: a lower sipserver registers to the superior
+// platform configured in its database with digest, keeps the link alive,
+// unregisters when the platform is disabled, and reports a wrong password
+// as failing with the reason.
+func TestUplinkRegisters(t *testing.T) {
+	upper := startUpper(t)
+	lower := startServerWith(t, openStore(t), testConfig(), func(s *Server) { s.CascadeRetryMin = 100 * time.Millisecond })
+	ctx := context.Background()
+	id := lower.addPlatform(upper, upperPassword)
+	lowerID := lower.cfg.ID
+
+	testsupport.Eventually(t, lower.settle(), "registered upward", func() bool {
+		return lower.platform(id).Status == cascadeview.StatusRegistered
+	})
+	if d, ok := upper.srv.deviceState(lowerID); !ok || !d.Registered || !d.Online {
+		t.Fatalf("the superior's view of us: %+v", d)
+	}
+	if p := lower.platform(id); p.LinkID != lowerID || p.RegisteredAt == nil || p.LastError != "" {
+		t.Fatalf("link state %+v", p)
+	}
+	// The first keepalive goes after the platform's interval (5 s).
+	testsupport.Eventually(t, lower.settle(), "keepalive answered", func() bool {
+		return lower.platform(id).LastKeepalive != nil && upper.srv.metricsKeepalives() >= 1
+	})
+
+	// Disabled: unregistered at once.
+	if _, err := lower.store.Pool.Exec(ctx, `UPDATE cascade_platforms SET enabled = false WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, lower.settle(), "unregistered when disabled", func() bool {
+		d, _ := upper.srv.deviceState(lowerID)
+		return !d.Registered && lower.platform(id).Status == cascadeview.StatusDisabled
+	})
+
+	// A wrong password: failing, with the reason, and retried.
+	if _, err := lower.store.Pool.Exec(ctx, `UPDATE cascade_platforms SET enabled = true, password = 'wrong' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, lower.settle(), "failing with the reason", func() bool {
+		p := lower.platform(id)
+		return p.Status == cascadeview.StatusFailing && strings.Contains(p.LastError, "403 Wrong Password")
+	})
+	// Mended: registered again without a restart.
+	if _, err := lower.store.Pool.Exec(ctx, `UPDATE cascade_platforms SET password = $2 WHERE id = $1`, id, upperPassword); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, lower.settle(), "registered after the password was mended", func() bool {
+		d, _ := upper.srv.deviceState(lowerID)
+		return d.Registered && lower.platform(id).Status == cascadeview.StatusRegistered
+	})
+}
+
+// TestUplinkSharesSlice: the superior's Catalog query of us is answered
+// with exactly the channels the platform's grants reach, hung under our ID,
+// over UDP in datagrams that fit the MTU.
+func TestUplinkSharesSlice(t *testing.T) {
+	upper := startUpper(t)
+	lower := startServer(t, openStore(t), testConfig())
+	shared, hidden := "34020000001320000001", "34020000001320000002"
+	lower.startSim(simConfig(2, 3, "udp", shared))
+	testsupport.Eventually(t, lower.settle(), "the lower's cameras, online", func() bool {
+		chs := append(lower.channels(shared), lower.channels(hidden)...)
+		for _, ch := range chs {
+			if !ch.Online {
+				return false
+			}
+		}
+		return len(chs) == 6
+	})
+	id := lower.addPlatform(upper, upperPassword)
+	if _, err := lower.store.Pool.Exec(context.Background(), `INSERT INTO platform_grants (platform_id, scope_kind,
+		device_id, rights) VALUES ($1, 'device', $2, '{live}')`, id, shared); err != nil {
+		t.Fatal(err)
+	}
+	lowerID := lower.cfg.ID
+	testsupport.Eventually(t, upper.settle(), "the superior stored our shared catalog", func() bool {
+		return len(upper.channels(lowerID)) == 3
+	})
+	want := map[string]bool{}
+	for _, ch := range lower.channels(shared) {
+		want[ch.ID] = true
+	}
+	for _, ch := range upper.channels(lowerID) {
+		if !want[ch.ID] || ch.ParentID != lowerID || ch.Name == "" {
+			t.Errorf("superior's channel %+v: not one of %v under %s", ch, want, lowerID)
+		}
+	}
+	testsupport.Eventually(t, upper.settle(), "the shared channels online upstream", func() bool {
+		for _, ch := range upper.channels(lowerID) {
+			if !ch.Online {
+				return false
+			}
+		}
+		return true
+	})
+	if d := upper.device(lowerID); d.Manufacturer != "sharpeyes" {
+		t.Fatalf("DeviceInfo upstream: %+v", d)
+	}
+
+	// The superior's ID from anywhere but its address is not believed.
+	query := `<?xml version="1.0"?><Query><CmdType>Catalog</CmdType><SN>1</SN><DeviceID>` + lowerID + `</DeviceID></Query>`
+	for _, ip := range []string{"127.0.0.1", "127.0.0.2"} { // another port of its host, another host
+		spoof := newRawDevice(t, "udp", lower.sipAddr(), ip, upperID)
+		if code, _ := spoof.send(rawRequest{method: "MESSAGE", body: query}); code != 403 {
+			t.Fatalf("Catalog query claiming the superior from %s: %d, want 403", spoof.local(), code)
+		}
+	}
+}
+
+// TestCatalogPagesFitMTU: over UDP no Catalog page of a large slice is
+// larger than the budget, and pages cover every item once.
+func TestCatalogPagesFitMTU(t *testing.T) {
+	s := &Server{}
+	rl := &runningLink{cfg: cascadeview.Platform{Transport: "udp", Charset: "GB2312"}}
+	items := make([]manscdp.CatalogItem, 500)
+	for i := range items {
+		items[i] = manscdp.CatalogItem{
+			DeviceID: "340200000013100" + fmt.Sprintf("%05d", i), Name: "芜湖市镜湖区中山路与北京路交叉口东北角球机" + strconv.Itoa(i),
+			Manufacturer: "Hikvision", Model: "DS-2DE7430IW-AE", CivilCode: "340202", Address: "中山路与北京路交叉口",
+			ParentID: "34020000002000000001", RegisterWay: 1, Status: "ON", Longitude: 118.37, Latitude: 31.33,
+		}
+	}
+	pages := s.catalogPages(rl, "34020000002000000001", 7, items)
+	n := 0
+	for _, p := range pages {
+		body, err := manscdp.Encode(p, manscdp.Options{Charset: manscdp.CharsetGB2312})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(body) > udpPageBudget {
+			t.Fatalf("page of %d items: %d bytes", len(p.DeviceList.Items), len(body))
+		}
+		n += len(p.DeviceList.Items)
+	}
+	if n != len(items) || len(pages) < 100 {
+		t.Fatalf("%d items in %d pages", n, len(pages))
+	}
+	rl.cfg.Transport = "tcp"
+	if pages := s.catalogPages(rl, "34020000002000000001", 7, items); len(pages) != 5 {
+		t.Fatalf("TCP: %d pages", len(pages))
+	}
+}
