@@ -27,15 +27,18 @@ type fakeAccounts struct {
 	depts  []map[string]any
 	users  []map[string]any
 	grants []map[string]any
-	bodies map[string][]map[string]any // "METHOD path" → bodies
-	audit  []string                    // query strings of GET /audit
-	nextID int
+	// platforms and platformGrants are the superior platforms and their grants.
+	platforms      []map[string]any
+	platformGrants []map[string]any
+	bodies         map[string][]map[string]any // "METHOD path" → bodies
+	audit          []string                    // query strings of GET /audit
+	nextID         int
 }
 
 var fakeCreated = time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC).Format(time.RFC3339)
 
 func newFakeAccounts() *fakeAccounts {
-	f := &fakeAccounts{bodies: map[string][]map[string]any{}, nextID: 10}
+	f := &fakeAccounts{bodies: map[string][]map[string]any{}, nextID: 10, platforms: []map[string]any{}}
 	f.depts = []map[string]any{{
 		"id": 1, "name": "市公安局", "parent_id": nil, "level": "city", "civil_code": "3402",
 		"created_at": fakeCreated, "updated_at": fakeCreated,
@@ -153,6 +156,52 @@ func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		strings.HasPrefix(path, "/channels/") && strings.HasSuffix(path, "/owner"):
 		id := strings.Split(path, "/")[2]
 		writeJSON(w, 200, map[string]any{"id": id, "department_id": body["department_id"]})
+	case path == "/platforms" && r.Method == http.MethodGet:
+		writeJSON(w, 200, list(f.platforms))
+	case path == "/platforms" && r.Method == http.MethodPost:
+		p := map[string]any{
+			"id": f.nextID, "password_set": body["password"] != nil, "status": "failing",
+			"last_error": "uplink: no answer: REGISTER to 10.1.2.3:5060 within 10s", "last_keepalive": nil,
+			"registered_at": nil, "shared_channels": 0, "upward_streams": 0, "created_by": "admin",
+			"created_at": fakeCreated, "updated_at": fakeCreated,
+		}
+		for k, v := range body {
+			if k != "password" {
+				p[k] = v
+			}
+		}
+		if p["domain"] == "" {
+			p["domain"] = p["server_id"].(string)[:10]
+		}
+		if p["local_id"] == "" {
+			p["local_id"] = "34020000002000000001"
+		}
+		f.platforms = append(f.platforms, p)
+		writeJSON(w, 201, p)
+	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/grants") && r.Method == http.MethodGet:
+		id, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "/platforms/"), "/grants"))
+		out := []map[string]any{}
+		for _, g := range f.platformGrants {
+			if g["platform_id"] == id {
+				out = append(out, g)
+			}
+		}
+		writeJSON(w, 200, list(out))
+	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/grants"):
+		id, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "/platforms/"), "/grants"))
+		g := map[string]any{
+			"id": f.nextID, "platform_id": id, "scope": body["scope"], "rights": body["rights"], "ptz_priority": 5,
+			"created_by": "admin", "created_at": fakeCreated,
+		}
+		f.platformGrants = append(f.platformGrants, g)
+		for _, p := range f.platforms {
+			if p["id"] == id {
+				// The sipserver registered meanwhile.
+				p["status"], p["last_error"], p["shared_channels"] = "registered", "", 1
+				p["last_keepalive"] = fakeCreated
+			}
+		}
+		writeJSON(w, 201, g)
 	case path == "/audit":
 		f.audit = append(f.audit, r.URL.RawQuery)
 		writeJSON(w, 200, list([]map[string]any{{
@@ -165,6 +214,13 @@ func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, 404, map[string]string{"error": "no route " + r.URL.Path, "code": "not_found"})
 	}
+}
+
+// platformID is the ID of the last platform created, as in its paths.
+func (f *fakeAccounts) platformID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fmt.Sprint(f.platforms[len(f.platforms)-1]["id"])
 }
 
 // idOf is the ID of the user or department the fake knows by name, as in
@@ -326,6 +382,43 @@ func TestAdminInBrowser(t *testing.T) {
 	pg.shot("admin-ownership")
 	pg.click("set owner", "owner-set")
 	testsupport.Eventually(t, uiWait, "owner set", func() bool { return len(acc.sent("PUT /api/v1/devices/"+fakeDevice+"/owner")) == 1 })
+
+	// A superior platform: the form checks the ID, the list shows the link
+	// state, and a device picked in the tree is shared with it.
+	pg.click("platforms tab", "admin-tab-platforms")
+	pg.poll("platform panel", vis("plat-save")+` && `+text("plat-list")+`.includes('还没有上级平台')`)
+	pg.fill("plat-name", "市级平台")
+	pg.fill("plat-server-id", "3402000000200")
+	pg.fill("plat-host", "10.1.2.3")
+	pg.fill("plat-password", "s3cret")
+	pg.click("save", "plat-save")
+	pg.poll("short ID refused", text("plat-error")+`.includes('20 位数字')`)
+	pg.fill("plat-server-id", "34020000002000000009")
+	pg.click("save", "plat-save")
+	plat := ""
+	testsupport.Eventually(t, uiWait, "platform created", func() bool {
+		got := acc.sent("POST /api/v1/platforms")
+		if len(got) == 1 {
+			plat = acc.platformID()
+		}
+		return len(got) == 1
+	})
+	pg.poll("failing shown with the reason", text("plat-status-"+plat)+` === '注册失败' && `+text("plat-list")+`.includes('REGISTER to 10.1.2.3:5060')`)
+	if got := acc.sent("POST /api/v1/platforms"); fmt.Sprint(got[0]) != "map[charset:GB2312 domain: enabled:true expires:3600 gb_version:2016 "+
+		"host:10.1.2.3 keepalive_count:3 keepalive_interval:60 local_id: name:市级平台 password:s3cret port:5060 server_id:34020000002000000009 transport:udp]" {
+		t.Errorf("platform body %v", got[0])
+	}
+	pg.poll("grants of the platform", vis("pgrant-create")+` && `+text("pgrant-list")+`.includes('尚未共享')`)
+	pg.click("pick devices", "pgrant-kind-device")
+	pg.poll("device pick button", vis("tree-add-"+fakeDevice))
+	pg.click("pick the device", "tree-add-"+fakeDevice)
+	pg.click("share", "pgrant-create")
+	pg.poll("shared and registered", `!!document.querySelector('[data-testid="pgrant-list"] .grant-item') && `+text("plat-status-"+plat)+` === '已注册'`)
+	if got := acc.sent("POST /api/v1/platforms/" + plat + "/grants"); len(got) != 1 ||
+		fmt.Sprint(got[0]) != "map[rights:[live playback] scope:map[device_id:"+fakeDevice+" kind:device]]" {
+		t.Errorf("platform grant bodies %v", got)
+	}
+	pg.shot("admin-platforms")
 
 	// The audit page: a filter goes into the query and the export links.
 	pg.click("audit", "nav-audit")

@@ -1,5 +1,5 @@
-// The administration area: departments, users, grants, camera ownership and
-// record plans.
+// The administration area: departments, users, grants, camera ownership,
+// record plans and superior platforms.
 // What a role may not do is not shown; the server refuses it anyway.
 
 import { api, errorText } from './api.js';
@@ -7,6 +7,7 @@ import { t, onLangChange, formatTime } from './i18n.js';
 import { h, toast, ask } from './dom.js';
 import { ScopePicker, describeScope } from './scope.js';
 import { RecordPlans } from './recordplans.js';
+import { Platforms } from './platforms.js';
 
 const levels = ['province', 'city', 'county', 'township', 'village', 'unit'];
 const roles = ['admin', 'dept_admin', 'operator', 'auditor'];
@@ -104,6 +105,7 @@ export class Admin {
     };
     if (this.isAdmin) this.panels.ownership = this.buildOwnership();
     if (this.isAdmin) this.panels.plans = new RecordPlans(this.depts);
+    if (this.isAdmin) this.panels.platforms = new Platforms();
     this.tabs = {};
     for (const name of Object.keys(this.panels)) {
       this.tabs[name] = h('button', {
@@ -135,8 +137,10 @@ export class Admin {
     for (const [n, b] of Object.entries(this.tabs)) b.classList.toggle('active', n === name);
     this.grantPicker.setActive(name === 'grants' && this.active);
     this.ownerPicker?.setActive(name === 'ownership' && this.active);
+    this.panels.platforms?.setActive(name === 'platforms' && this.active);
     if (name === 'grants') this.loadGrants();
     if (name === 'plans') this.panels.plans.load();
+    if (name === 'platforms') this.panels.platforms.load();
   }
 
   /** setActive turns the test hooks of the pickers' trees on or off with the view. */
