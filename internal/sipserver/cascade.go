@@ -14,6 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
 	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
 // cascadeReload is how often the superior platforms are re-read even
@@ -46,10 +47,22 @@ type cascadeLinks struct {
 	RetryMin, RetryMax time.Duration
 	Log                *slog.Logger
 	Now                func() time.Time
+	// Items returns a platform's slice of our catalog, as its Catalog
+	// queries are answered.
+	Items func(ctx context.Context, rl *runningLink) ([]manscdp.CatalogItem, error)
 
 	mu    sync.Mutex
 	links map[int64]*runningLink
 	wake  chan struct{}
+	// notifyWake asks for the shared catalogs to be compared (a change).
+	notifyWake chan struct{}
+}
+
+func (c *cascadeLinks) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // runningLink is a link and the configuration it was started with.
@@ -58,11 +71,16 @@ type runningLink struct {
 	link *uplink.Link
 	// ips are the superior's addresses: its requests come from one.
 	ips []netip.Addr
+
+	mu sync.Mutex
+	// sub is the superior's catalog subscription, nil without one.
+	sub *upSubscription
 }
 
 func (c *cascadeLinks) initialize() {
 	c.links = map[int64]*runningLink{}
 	c.wake = make(chan struct{}, 1)
+	c.notifyWake = make(chan struct{}, 1)
 }
 
 // poke asks for a reload.
@@ -77,8 +95,17 @@ func (c *cascadeLinks) poke() {
 func (c *cascadeLinks) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		_ = c.Store.Listen(ctx, []string{store.ChannelCascade}, func(string, string) { c.poke() })
+		// A grant, a catalog or a status change may change what a
+		// subscribed superior sees.
+		channels := []string{store.ChannelCascade, store.ChannelCatalog, store.ChannelStatus}
+		_ = c.Store.Listen(ctx, channels, func(channel, _ string) {
+			if channel == store.ChannelCascade {
+				c.poke()
+			}
+			c.pokeNotify()
+		})
 	})
+	wg.Go(func() { c.runNotify(ctx) })
 	t := time.NewTicker(cascadeReload)
 	defer t.Stop()
 	for {

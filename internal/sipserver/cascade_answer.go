@@ -16,11 +16,13 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
-// Catalog pages to a superior: over UDP each MESSAGE body stays under
-// udpPageBudget bytes, so that with its SIP headers the datagram fits a
-// 1,500-byte path MTU unfragmented; over TCP a page holds tcpPageItems.
+// Catalog pages to a superior: over UDP each MESSAGE or NOTIFY body stays
+// under udpPageBudget bytes, so that with its SIP headers (≈ 550 bytes in
+// a NOTIFY) the datagram stays under the 1,300 bytes RFC 3261 §18.1.1 allows
+// without a known path MTU, which sipgo enforces; over TCP a page holds
+// tcpPageItems.
 const (
-	udpPageBudget = 1000
+	udpPageBudget = 700
 	tcpPageItems  = 100
 )
 
@@ -198,7 +200,12 @@ func (s *Server) answerCatalog(ctx context.Context, rl *runningLink, sn int, tar
 		s.Log.Warn("read the catalog shared with a superior platform", "platform", rl.cfg.ServerID, "err", err)
 		return
 	}
-	pages := s.catalogPages(rl, target, sn, items)
+	pages := pageItems(items, rl.cfg.Transport, rl.cfg.Charset, func(p []manscdp.CatalogItem) manscdp.Message {
+		return &manscdp.CatalogResponse{
+			Header: manscdp.Header{SN: sn, DeviceID: target}, SumNum: len(items),
+			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: p},
+		}
+	})
 	for _, p := range pages {
 		if err := rl.link.Message(ctx, p); err != nil {
 			s.Log.Warn("catalog answer to a superior platform stopped", "platform", rl.cfg.ServerID,
@@ -209,44 +216,43 @@ func (s *Server) answerCatalog(ctx context.Context, rl *runningLink, sn int, tar
 	s.Log.Info("catalog sent to a superior platform", "platform", rl.cfg.ServerID, "items", len(items), "pages", len(pages))
 }
 
-// catalogPages splits items into answers: by size over UDP (each body
-// under udpPageBudget unless one item alone is larger), by count over TCP.
-func (s *Server) catalogPages(rl *runningLink, deviceID string, sn int, items []manscdp.CatalogItem) []*manscdp.CatalogResponse {
-	if strings.EqualFold(rl.cfg.Transport, "tcp") {
-		return manscdp.NewCatalogPages(deviceID, sn, items, tcpPageItems)
+// pageItems splits items into messages built by build: by size over UDP
+// (each body under udpPageBudget unless one item alone is larger), by
+// count over TCP.
+func pageItems(items []manscdp.CatalogItem, transport, charset string,
+	build func(page []manscdp.CatalogItem) manscdp.Message,
+) []manscdp.Message {
+	if strings.EqualFold(transport, "tcp") {
+		pages := manscdp.Paginate(items, tcpPageItems)
+		out := make([]manscdp.Message, len(pages))
+		for i, p := range pages {
+			out[i] = build(p)
+		}
+		return out
 	}
-	opts := manscdp.Options{Charset: charsetOf(rl.cfg.Charset)}
+	opts := manscdp.Options{Charset: charsetOf(charset)}
 	size := func(page []manscdp.CatalogItem) int {
-		body, err := manscdp.Encode(&manscdp.CatalogResponse{
-			Header: manscdp.Header{SN: sn, DeviceID: deviceID}, SumNum: len(items),
-			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: page},
-		}, opts)
+		body, err := manscdp.Encode(build(page), opts)
 		if err != nil {
 			return udpPageBudget + 1
 		}
 		return len(body)
 	}
 	empty := size(nil)
-	var out []*manscdp.CatalogResponse
+	var out []manscdp.Message
 	var page []manscdp.CatalogItem
 	used := empty
-	flush := func() {
-		out = append(out, &manscdp.CatalogResponse{
-			Header: manscdp.Header{SN: sn, DeviceID: deviceID}, SumNum: len(items),
-			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: page},
-		})
-		page, used = nil, empty
-	}
 	for _, it := range items {
 		n := size([]manscdp.CatalogItem{it}) - empty
 		if len(page) > 0 && used+n > udpPageBudget {
-			flush()
+			out = append(out, build(page))
+			page, used = nil, empty
 		}
 		page = append(page, it)
 		used += n
 	}
 	if len(page) > 0 || len(out) == 0 {
-		flush()
+		out = append(out, build(page))
 	}
 	return out
 }

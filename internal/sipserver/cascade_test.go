@@ -153,6 +153,46 @@ func TestUplinkSharesSlice(t *testing.T) {
 		t.Fatalf("DeviceInfo upstream: %+v", d)
 	}
 
+	// The superior subscribed to our catalog: a grant taken back removes its
+	// channels upstream, a new one adds the other device's, by NOTIFY.
+	testsupport.Eventually(t, upper.settle(), "the superior subscribed", func() bool {
+		return upper.srv.devices.get(lowerID).snapshot().SubscribedUntil.After(time.Now())
+	})
+	testsupport.Eventually(t, lower.settle(), "our snapshot of what it was told", func() bool {
+		lower.srv.cascade.mu.Lock()
+		defer lower.srv.cascade.mu.Unlock()
+		for _, rl := range lower.srv.cascade.links {
+			rl.mu.Lock()
+			ok := rl.sub != nil && rl.sub.snapshot.Load()
+			rl.mu.Unlock()
+			if ok {
+				return true
+			}
+		}
+		return false
+	})
+	ctx := context.Background()
+	if _, err := lower.store.Pool.Exec(ctx, `DELETE FROM platform_grants WHERE platform_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights)
+		VALUES ($1, 'device', $2, '{live}')`, id, hidden); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]bool{}
+	for _, ch := range lower.channels(hidden) {
+		want[ch.ID] = true
+	}
+	testsupport.Eventually(t, upper.settle(), "the superior's catalog follows the grants", func() bool {
+		got := upper.channels(lowerID)
+		for _, ch := range got {
+			if !want[ch.ID] {
+				return false
+			}
+		}
+		return len(got) == len(want)
+	})
+
 	// The superior's ID from anywhere but its address is not believed.
 	query := `<?xml version="1.0"?><Query><CmdType>Catalog</CmdType><SN>1</SN><DeviceID>` + lowerID + `</DeviceID></Query>`
 	for _, ip := range []string{"127.0.0.1", "127.0.0.2"} { // another port of its host, another host
@@ -166,8 +206,12 @@ func TestUplinkSharesSlice(t *testing.T) {
 // TestCatalogPagesFitMTU: over UDP no Catalog page of a large slice is
 // larger than the budget, and pages cover every item once.
 func TestCatalogPagesFitMTU(t *testing.T) {
-	s := &Server{}
-	rl := &runningLink{cfg: cascadeview.Platform{Transport: "udp", Charset: "GB2312"}}
+	build := func(p []manscdp.CatalogItem) manscdp.Message {
+		return &manscdp.CatalogResponse{
+			Header: manscdp.Header{SN: 7, DeviceID: "34020000002000000001"}, SumNum: 500,
+			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: p},
+		}
+	}
 	items := make([]manscdp.CatalogItem, 500)
 	for i := range items {
 		items[i] = manscdp.CatalogItem{
@@ -176,23 +220,47 @@ func TestCatalogPagesFitMTU(t *testing.T) {
 			ParentID: "34020000002000000001", RegisterWay: 1, Status: "ON", Longitude: 118.37, Latitude: 31.33,
 		}
 	}
-	pages := s.catalogPages(rl, "34020000002000000001", 7, items)
+	pages := pageItems(items, "udp", "GB2312", build)
 	n := 0
 	for _, p := range pages {
 		body, err := manscdp.Encode(p, manscdp.Options{Charset: manscdp.CharsetGB2312})
 		if err != nil {
 			t.Fatal(err)
 		}
+		page := p.(*manscdp.CatalogResponse).DeviceList.Items
 		if len(body) > udpPageBudget {
-			t.Fatalf("page of %d items: %d bytes", len(p.DeviceList.Items), len(body))
+			t.Fatalf("page of %d items: %d bytes", len(page), len(body))
 		}
-		n += len(p.DeviceList.Items)
+		n += len(page)
 	}
 	if n != len(items) || len(pages) < 100 {
 		t.Fatalf("%d items in %d pages", n, len(pages))
 	}
-	rl.cfg.Transport = "tcp"
-	if pages := s.catalogPages(rl, "34020000002000000001", 7, items); len(pages) != 5 {
+	if pages := pageItems(items, "tcp", "GB2312", build); len(pages) != 5 {
 		t.Fatalf("TCP: %d pages", len(pages))
+	}
+}
+
+func TestDiffCatalog(t *testing.T) {
+	item := func(id, name, status string) manscdp.CatalogItem {
+		return manscdp.CatalogItem{DeviceID: id, Name: name, Status: status, ParentID: "34020000002000000001"}
+	}
+	old := map[string]manscdp.CatalogItem{
+		"a": item("a", "A", "ON"), "b": item("b", "B", "ON"), "c": item("c", "C", "ON"), "e": item("e", "E", "ON"),
+	}
+	cur := []manscdp.CatalogItem{item("a", "A", "OFF"), item("b", "B2", "ON"), item("d", "D", "ON"), item("e", "E", "ON")}
+	got := map[string]string{}
+	for _, it := range diffCatalog(old, cur) {
+		got[it.DeviceID] = it.Event
+		if (it.Event == "ADD" || it.Event == "UPDATE") && it.Name == "" {
+			t.Errorf("%s %s without the item", it.Event, it.DeviceID)
+		}
+	}
+	want := map[string]string{"a": "OFF", "b": "UPDATE", "c": "DEL", "d": "ADD"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("diff %v, want %v", got, want)
+	}
+	if d := diffCatalog(map[string]manscdp.CatalogItem{"e": item("e", "E", "ON")}, []manscdp.CatalogItem{item("e", "E", "ON")}); len(d) != 0 {
+		t.Fatalf("no change gave %v", d)
 	}
 }

@@ -299,9 +299,19 @@ func (l *Link) newRequest(method sip.RequestMethod, fromTag, callID string, cseq
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
 	req.AppendHeader(sip.NewHeader("X-GB-Ver", gbVersionHeader(l.Target.GBVersion)))
-	req.SetTransport(strings.ToUpper(l.Target.Transport))
+	req.SetTransport(transportOf(l.Target.Transport))
 	req.SetDestination(l.Target.Addr)
 	return req
+}
+
+func transportOf(t string) string { return strings.ToUpper(t) }
+
+// charset is the charset of our MANSCDP bodies to the superior.
+func (l *Link) charset() manscdp.Charset {
+	if l.Target.Charset == "UTF-8" {
+		return manscdp.CharsetUTF8
+	}
+	return manscdp.CharsetGB2312
 }
 
 func gbVersionHeader(v string) string {
@@ -374,11 +384,7 @@ func (l *Link) keepalive(ctx context.Context) error {
 // Message sends a MANSCDP message to the superior (out of dialog) and
 // waits for its 2xx.
 func (l *Link) Message(ctx context.Context, msg manscdp.Message) error {
-	cs := manscdp.CharsetGB2312
-	if l.Target.Charset == "UTF-8" {
-		cs = manscdp.CharsetUTF8
-	}
-	body, err := manscdp.Encode(msg, manscdp.Options{Charset: cs})
+	body, err := manscdp.Encode(msg, manscdp.Options{Charset: l.charset()})
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", msg, err)
 	}

@@ -1,0 +1,245 @@
+package sipserver
+
+import (
+	"context"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+)
+
+// Bounds of a superior's catalog subscription, and how long changes are
+// gathered before they are notified (a grant of a region changes many
+// channels at once; a flapping camera is notified once a second at most).
+const (
+	upSubscribeDefault = time.Hour
+	upSubscribeMin     = time.Minute
+	upSubscribeMax     = 24 * time.Hour
+	upNotifyDelay      = time.Second
+)
+
+// upSubscription is a superior's catalog subscription and what it was last
+// told: items is nil until the first snapshot was taken.
+type upSubscription struct {
+	dialog *uplink.Subscription
+	// items is touched by the notifier only; snapshot says it was taken.
+	items    map[string]manscdp.CatalogItem
+	snapshot atomic.Bool
+}
+
+// onSubscribe answers SUBSCRIBE: only superior platforms we are registered
+// to may subscribe, to our catalog (GB/T 28181 §9.11); devices never
+// subscribe to a platform.
+func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	from := req.From()
+	if from == nil {
+		s.reply(req, tx, sip.StatusBadRequest, "Missing From")
+		return
+	}
+	id := from.Address.User
+	rl, ok := s.cascade.superior(id, req)
+	switch {
+	case rl == nil:
+		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	case !ok:
+		s.refuseForeign(req, tx, id, "superior platform's SUBSCRIBE")
+		return
+	}
+	event := ""
+	if h := req.GetHeader("Event"); h != nil {
+		event = strings.TrimSpace(h.Value())
+	}
+	if !strings.HasPrefix(strings.ToLower(event), "catalog") {
+		s.reply(req, tx, 489, "Bad Event")
+		return
+	}
+	if len(req.Body()) > 0 {
+		if _, err := manscdp.Decode(req.Body()); err != nil {
+			s.Log.Warn("malformed SUBSCRIBE body from a superior platform", "platform", id, "err", err)
+			s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
+			return
+		}
+	}
+	expires := upSubscribeDefault
+	if h := req.GetHeader("Expires"); h != nil {
+		n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+		if err != nil || n < 0 {
+			s.reply(req, tx, sip.StatusBadRequest, "Bad Expires")
+			return
+		}
+		expires = time.Duration(n) * time.Second
+	}
+	if expires > 0 {
+		expires = min(max(expires, upSubscribeMin), upSubscribeMax)
+	}
+	remoteTag, _ := from.Params.Get("tag")
+	target := from.Address
+	if c := req.Contact(); c != nil {
+		target = c.Address
+	}
+	now := s.now()
+
+	rl.mu.Lock()
+	sub := rl.sub
+	if sub == nil || sub.dialog.CallID != req.CallID().Value() || sub.dialog.RemoteTag != remoteTag {
+		// A new subscription replaces the old one: one per superior.
+		sub = &upSubscription{dialog: &uplink.Subscription{
+			CallID: req.CallID().Value(), RemoteTag: remoteTag, LocalTag: sip.GenerateTagN(12),
+			Event: event, RemoteTarget: *target.Clone(),
+		}}
+	}
+	sub.dialog.Refresh(now.Add(expires))
+	if expires == 0 {
+		rl.sub = nil
+	} else {
+		rl.sub = sub
+	}
+	rl.mu.Unlock()
+
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	if to := res.To(); to != nil && !to.Params.Has("tag") {
+		to.Params.Add("tag", sub.dialog.LocalTag)
+	}
+	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: rl.link.LocalID, Host: s.advertise, Port: s.sipPort}})
+	s.respond(req, tx, res)
+	s.Log.Info("superior platform subscribed to our catalog", "platform", id, "expires", expires)
+	// What it is told from now on is the difference to what it sees now.
+	s.cascade.pokeNotify()
+}
+
+// pokeNotify asks the notifier to compare the shared catalogs now.
+func (c *cascadeLinks) pokeNotify() {
+	select {
+	case c.notifyWake <- struct{}{}:
+	default:
+	}
+}
+
+// runNotify sends each subscribed superior the changes of its slice (by
+// NOTIFY), gathering changes for upNotifyDelay, until ctx ends.
+func (c *cascadeLinks) runNotify(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.notifyWake:
+		}
+		if !sleep(ctx, upNotifyDelay) {
+			return
+		}
+		c.mu.Lock()
+		links := make([]*runningLink, 0, len(c.links))
+		for _, rl := range c.links {
+			links = append(links, rl)
+		}
+		c.mu.Unlock()
+		for _, rl := range links {
+			c.notifyLink(ctx, rl)
+		}
+	}
+}
+
+// sleep waits d unless ctx ends first (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// notifyLink tells one subscribed superior what changed in its slice.
+func (c *cascadeLinks) notifyLink(ctx context.Context, rl *runningLink) {
+	rl.mu.Lock()
+	sub := rl.sub
+	if sub != nil && !c.now().Before(sub.dialog.Expires()) {
+		rl.sub, sub = nil, nil
+	}
+	rl.mu.Unlock()
+	if sub == nil {
+		return
+	}
+	items, err := c.Items(ctx, rl)
+	if err != nil {
+		c.Log.Warn("read the catalog shared with a superior platform", "platform", rl.cfg.ServerID, "err", err)
+		return
+	}
+	cur := make(map[string]manscdp.CatalogItem, len(items))
+	for _, it := range items {
+		cur[it.DeviceID] = it
+	}
+	if sub.items == nil {
+		sub.items = cur // the first snapshot: the superior queried the rest
+		sub.snapshot.Store(true)
+		return
+	}
+	changes := diffCatalog(sub.items, items)
+	if len(changes) == 0 {
+		return
+	}
+	sn := int(c.now().UnixMilli() % 1_000_000_000)
+	for _, page := range pageItems(changes, rl.cfg.Transport, rl.cfg.Charset, func(p []manscdp.CatalogItem) manscdp.Message {
+		return &manscdp.CatalogNotify{
+			Header: manscdp.Header{SN: sn, DeviceID: rl.link.LocalID}, SumNum: len(changes),
+			DeviceList: &manscdp.List[manscdp.CatalogItem]{Items: p},
+		}
+	}) {
+		if err := rl.link.Notify(ctx, sub.dialog, page); err != nil {
+			// The superior re-queries the whole catalog when it misses changes;
+			// the next change is diffed against what it was last told.
+			c.Log.Warn("catalog NOTIFY to a superior platform", "platform", rl.cfg.ServerID, "err", err)
+			return
+		}
+	}
+	sub.items = cur
+	c.Log.Info("catalog changes notified to a superior platform", "platform", rl.cfg.ServerID, "changes", len(changes))
+}
+
+// diffCatalog is what changed from old to cur as catalog NOTIFY items:
+// ADD and UPDATE with the whole item, DEL, and ON/OFF for a change of
+// status alone.
+func diffCatalog(old map[string]manscdp.CatalogItem, cur []manscdp.CatalogItem) []manscdp.CatalogItem {
+	var out []manscdp.CatalogItem
+	seen := make(map[string]bool, len(cur))
+	for _, it := range cur {
+		seen[it.DeviceID] = true
+		prev, ok := old[it.DeviceID]
+		switch {
+		case !ok:
+			it.Event = manscdp.EventAdd
+			out = append(out, it)
+		case !sameBut(prev, it):
+			it.Event = manscdp.EventUpdate
+			out = append(out, it)
+		case prev.Status != it.Status:
+			ev := manscdp.EventOff
+			if it.Status == manscdp.StatusOn {
+				ev = manscdp.EventOn
+			}
+			out = append(out, manscdp.CatalogItem{DeviceID: it.DeviceID, Event: ev})
+		}
+	}
+	for id := range old {
+		if !seen[id] {
+			out = append(out, manscdp.CatalogItem{DeviceID: id, Event: manscdp.EventDel})
+		}
+	}
+	return out
+}
+
+// sameBut reports whether a and b differ at most in their status.
+func sameBut(a, b manscdp.CatalogItem) bool {
+	a.Status, b.Status = "", ""
+	return reflect.DeepEqual(a, b)
+}

@@ -1,0 +1,82 @@
+package uplink
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+)
+
+// Subscription is a superior's subscription to us (its SUBSCRIBE, GB/T
+// 28181 §9.11): the dialog our NOTIFYs go in.
+type Subscription struct {
+	// CallID, RemoteTag (the superior's From tag) and LocalTag (our To tag).
+	CallID, RemoteTag, LocalTag string
+	// Event is the Event header to echo, "Catalog;id=…".
+	Event string
+	// RemoteTarget is the superior's Contact: the Request-URI of NOTIFYs.
+	RemoteTarget sip.Uri
+
+	mu      sync.Mutex
+	cseq    uint32
+	expires time.Time
+}
+
+// Refresh sets when the subscription ends.
+func (s *Subscription) Refresh(until time.Time) {
+	s.mu.Lock()
+	s.expires = until
+	s.mu.Unlock()
+}
+
+// Expires is when the subscription ends.
+func (s *Subscription) Expires() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expires
+}
+
+// Notify sends msg in a NOTIFY within sub and waits for its 2xx.
+func (l *Link) Notify(ctx context.Context, sub *Subscription, msg manscdp.Message) error {
+	body, err := manscdp.Encode(msg, manscdp.Options{Charset: l.charset()})
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", msg, err)
+	}
+	sub.mu.Lock()
+	sub.cseq++
+	cseq := sub.cseq
+	left := time.Until(sub.expires)
+	sub.mu.Unlock()
+	req := sip.NewRequest(sip.NOTIFY, *sub.RemoteTarget.Clone())
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: l.LocalID, Host: l.LocalDomain}, Params: sip.NewParams()}
+	from.Params.Add("tag", sub.LocalTag)
+	req.AppendHeader(from)
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: l.Target.ServerID, Host: l.Target.Domain}, Params: sip.NewParams()}
+	to.Params.Add("tag", sub.RemoteTag)
+	req.AppendHeader(to)
+	cid := sip.CallIDHeader(sub.CallID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
+	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	req.AppendHeader(sip.NewHeader("Event", sub.Event))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "active;expires="+strconv.Itoa(max(0, int(left/time.Second)))))
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: l.LocalID, Host: l.ContactHost, Port: l.ContactPort}})
+	req.AppendHeader(sip.NewHeader("X-GB-Ver", gbVersionHeader(l.Target.GBVersion)))
+	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
+	req.SetBody(body)
+	req.SetTransport(transportOf(l.Target.Transport))
+	req.SetDestination(l.Target.Addr)
+	res, err := l.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return &rejectedError{method: "NOTIFY", code: res.StatusCode, reason: res.Reason}
+	}
+	return nil
+}
