@@ -3,12 +3,14 @@ package sipserver
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
@@ -262,5 +264,66 @@ func TestDiffCatalog(t *testing.T) {
 	}
 	if d := diffCatalog(map[string]manscdp.CatalogItem{"e": item("e", "E", "ON")}, []manscdp.CatalogItem{item("e", "E", "ON")}); len(d) != 0 {
 		t.Fatalf("no change gave %v", d)
+	}
+}
+
+// TestCascadeCatalogScale measures how long a superior takes to get a
+// shared catalog of CASCADE_SCALE channels (one NVR of the lower's, granted
+// whole), over UDP and TCP: from the platform's row (the lower registers at
+// once, the superior queries the catalog right after) to the superior
+// having stored every channel. Both sides' per-source rate limits are
+// raised: they share 127.0.0.1. Run:
+//
+//	CASCADE_SCALE=10000 go test -run CascadeCatalogScale -v ./internal/sipserver/
+func TestCascadeCatalogScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("CASCADE_SCALE"))
+	if n == 0 {
+		t.Skip("set CASCADE_SCALE=<channels> to run")
+	}
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			ucfg := testConfig()
+			ucfg.ID, ucfg.Password = upperID, config.Secret(upperPassword)
+			ucfg.RateLimit, ucfg.RateBurst = 1e6, 1e6
+			ucfg.RequestTimeout = config.Duration(10 * time.Second)
+			upper := startServer(t, openStore(t), ucfg)
+			lcfg := testConfig()
+			lcfg.RateLimit, lcfg.RateBurst = 1e6, 1e6
+			lower := startServer(t, openStore(t), lcfg)
+			nvr := "34020000001110000001"
+			sc := simConfig(1, n, "tcp", nvr)
+			sc.Keepalive = time.Minute
+			lower.startSim(sc)
+			count := func(h *harness, dev string) int {
+				_, k, err := h.store.ListChannels(context.Background(), store.ChannelFilter{DeviceID: dev, Limit: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k
+			}
+			testsupport.Eventually(t, 10*lower.settle(), "the NVR's channels", func() bool { return count(lower, nvr) == n })
+			// Granted while disabled; enabling it registers, and the
+			// superior's Catalog query gets the whole slice.
+			ctx := context.Background()
+			id := lower.addPlatform(upper, upperPassword)
+			exec := func(q string, args ...any) {
+				if _, err := lower.store.Pool.Exec(ctx, q, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exec(`UPDATE cascade_platforms SET enabled = false, transport = $2 WHERE id = $1`, id, transport)
+			exec(`INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights) VALUES ($1, 'device', $2, '{live}')`, id, nvr)
+			testsupport.Eventually(t, lower.settle(), "disabled", func() bool {
+				d, _ := upper.srv.deviceState(lower.cfg.ID)
+				return lower.platform(id).Status == cascadeview.StatusDisabled && !d.Registered
+			})
+			start := time.Now()
+			exec(`UPDATE cascade_platforms SET enabled = true WHERE id = $1`, id)
+			testsupport.Eventually(t, 10*upper.settle(), "the superior has the whole catalog", func() bool {
+				return count(upper, lower.cfg.ID) == n
+			})
+			t.Logf("%d channels shared upward over %s: stored by the superior %v after the link was enabled (registration, query, answer)",
+				n, transport, time.Since(start).Round(time.Millisecond))
+		})
 	}
 }

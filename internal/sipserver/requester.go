@@ -27,7 +27,15 @@ type pendingRequest struct {
 	deviceID string // who must answer (SIP From)
 	target   string // the DeviceID the answer is about
 	done     chan answer
+	// progress is signalled by each page of a multi-packet answer, so that
+	// a long catalog that keeps coming is waited for.
+	progress chan struct{}
 }
+
+// maxAnswerTime bounds a multi-packet answer that keeps coming: 100,000
+// catalog items two per datagram at a per-source rate limit of 200
+// messages a second take about 4 minutes.
+const maxAnswerTime = 10 * time.Minute
 
 // answer is a device's Response: msg for single-packet answers, result for
 // reassembled Catalog and RecordInfo answers.
@@ -78,9 +86,15 @@ func (r *requester) deliver(deviceID string, msg manscdp.Message, now time.Time)
 		return true
 	}
 	res, done, err := r.agg.Add(msg, now)
-	if err == nil && done {
+	switch {
+	case err == nil && done:
 		delete(r.pending, key)
 		p.done <- answer{result: res}
+	case err == nil:
+		select {
+		case p.progress <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }
@@ -101,7 +115,7 @@ func (r *requester) expire(now time.Time) []manscdp.Result {
 }
 
 func (r *requester) add(key pendingKey, deviceID, target string) *pendingRequest {
-	p := &pendingRequest{deviceID: deviceID, target: target, done: make(chan answer, 1)}
+	p := &pendingRequest{deviceID: deviceID, target: target, done: make(chan answer, 1), progress: make(chan struct{}, 1)}
 	r.mu.Lock()
 	r.pending[key] = p
 	r.mu.Unlock()
@@ -125,6 +139,10 @@ func (s *Server) nextSN() int { return s.requests.nextSN() }
 
 // query sends q (its SN is set here) to target (the device itself or one
 // of its channels) and waits for the answer, which must come from the device.
+// The request timeout bounds the wait for the first packet and, for
+// multi-packet answers (Catalog, RecordInfo), each gap between packets: a
+// catalog of 10,000 items that keeps arriving is waited for, up to
+// maxAnswerTime.
 func (s *Server) query(ctx context.Context, deviceID, target string, q manscdp.Message) (answer, error) {
 	cmd := manscdp.CmdTypeOf(q)
 	h := q.Head()
@@ -133,26 +151,41 @@ func (s *Server) query(ctx context.Context, deviceID, target string, q manscdp.M
 	p := s.requests.add(key, deviceID, target)
 	defer s.requests.remove(key)
 
-	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
+	timeout := s.Config.RequestTimeout.Std()
+	ctx, cancel := context.WithTimeout(ctx, maxAnswerTime)
 	defer cancel()
+	sendCtx, sendCancel := context.WithTimeout(ctx, timeout)
+	defer sendCancel()
 	if s.Config.OneRequestPerDevice {
-		release, err := s.acquire(ctx, deviceID)
+		release, err := s.acquire(sendCtx, deviceID)
 		if err != nil {
 			return answer{}, err
 		}
 		defer release()
 	}
-	if err := s.sendMANSCDP(ctx, deviceID, target, q); err != nil {
+	if err := s.sendMANSCDP(sendCtx, deviceID, target, q); err != nil {
 		s.metrics.queries.WithLabelValues(cmd, "error").Inc()
 		return answer{}, err
 	}
-	select {
-	case a := <-p.done:
-		s.metrics.queries.WithLabelValues(cmd, "answered").Inc()
-		return a, nil
-	case <-ctx.Done():
-		s.metrics.queries.WithLabelValues(cmd, "timeout").Inc()
-		return answer{}, fmt.Errorf("%s of %s: no answer within %s: %w", cmd, target, s.Config.RequestTimeout, ErrTimeout)
+	idle := time.NewTimer(timeout)
+	defer idle.Stop()
+	for {
+		select {
+		case a := <-p.done:
+			s.metrics.queries.WithLabelValues(cmd, "answered").Inc()
+			return a, nil
+		case <-p.progress:
+			idle.Reset(timeout)
+		case <-idle.C:
+			s.metrics.queries.WithLabelValues(cmd, "timeout").Inc()
+			return answer{}, fmt.Errorf("%s of %s: no answer within %s: %w", cmd, target, s.Config.RequestTimeout, ErrTimeout)
+		case <-ctx.Done():
+			s.metrics.queries.WithLabelValues(cmd, "timeout").Inc()
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return answer{}, fmt.Errorf("%s of %s: %w", cmd, target, ctx.Err())
+			}
+			return answer{}, fmt.Errorf("%s of %s: answer not complete: %w", cmd, target, ErrTimeout)
+		}
 	}
 }
 
