@@ -18,7 +18,7 @@ const (
 var TranscodeEncoders = []string{"libx264", "h264_nvenc", "h264_vaapi", "h264_qsv"}
 
 // WebhookEvents lists the events a webhook can subscribe to.
-var WebhookEvents = []string{"stream.ready", "stream.closed", "stream.idle", "stream.needed"}
+var WebhookEvents = []string{"stream.ready", "stream.closed", "stream.idle", "stream.needed", "sender.closed"}
 
 // RTP configures mediagw's ingest of PS over RTP.
 type RTP struct {

@@ -58,6 +58,9 @@ func (a *API) routes() []svcapi.Route {
 		{Pattern: "PATCH /internal/v1/receivers/{id}", Handler: a.patchReceiver},
 		{Pattern: "POST /internal/v1/receivers/{id}/connect", Handler: a.connectReceiver},
 		{Pattern: "DELETE /internal/v1/receivers/{id}", Handler: a.closeReceiver},
+		{Pattern: "POST /internal/v1/senders", Handler: a.openSender},
+		{Pattern: "GET /internal/v1/senders", Handler: a.listSenders},
+		{Pattern: "DELETE /internal/v1/senders/{id}", Handler: a.closeSender},
 		{Pattern: "GET /internal/v1/streams", Handler: a.listStreams},
 		{Pattern: "GET /internal/v1/streams/{path...}", Handler: a.getStream},
 		{Pattern: "GET /internal/v1/outputs", Handler: a.outputs},
@@ -90,7 +93,7 @@ func withCode(err error) error {
 	switch {
 	case errors.Is(err, ErrInvalid):
 		code = svcapi.ErrBadRequest
-	case errors.Is(err, ErrNoReceiver), errors.Is(err, access.ErrNotFound):
+	case errors.Is(err, ErrNoReceiver), errors.Is(err, ErrNoSender), errors.Is(err, access.ErrNotFound):
 		code = svcapi.ErrNotFound
 	case errors.Is(err, ingest.ErrSSRCInUse):
 		code = mediaapi.ErrSSRCInUse
@@ -275,5 +278,33 @@ func (a *API) playToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.Log.Info("play token issued", "subject", req.Subject, "paths", req.Paths, "rights", req.Rights, "ttl", ttl)
 	svcapi.WriteJSON(w, http.StatusCreated, mediaapi.PlayToken{Token: tok, Expires: exp.UTC()})
+	return nil
+}
+
+func (a *API) openSender(w http.ResponseWriter, r *http.Request) error {
+	var req mediaapi.SenderRequest
+	if err := svcapi.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	info, err := a.Gateway.OpenSender(req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", mediaapi.SenderPath(info.ID))
+	svcapi.WriteJSON(w, http.StatusCreated, info)
+	return nil
+}
+
+func (a *API) listSenders(w http.ResponseWriter, _ *http.Request) error {
+	items := a.Gateway.Senders()
+	svcapi.WriteJSON(w, http.StatusOK, svcapi.List[mediaapi.Sender]{Items: items, Total: len(items)})
+	return nil
+}
+
+func (a *API) closeSender(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Gateway.CloseSender(r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -47,7 +47,8 @@ type Events interface {
 
 // Event is one gateway event, as sent by the webhook.
 type Event struct {
-	// Type is stream.ready, stream.closed, stream.idle or stream.needed.
+	// Type is stream.ready, stream.closed, stream.idle, stream.needed or
+	// sender.closed.
 	Type string `json:"type"`
 	// Path is the stream path.
 	Path string `json:"path"`
@@ -56,7 +57,8 @@ type Event struct {
 	// Reason says why a stream closed (rtp_timeout, disconnected, closed,
 	// shutdown) or why a stream.needed failed.
 	Reason string `json:"reason,omitempty"`
-	// Receiver is the receiver id, when there is one.
+	// Receiver is the receiver id, when there is one (the sender's, for
+	// sender.closed).
 	Receiver string `json:"receiver,omitempty"`
 	// VideoCodec, Width and Height describe a ready stream.
 	VideoCodec string `json:"video_codec,omitempty"`
@@ -139,6 +141,7 @@ type Gateway struct {
 	mu        sync.Mutex
 	closed    bool
 	receivers map[string]*receiver // by id
+	senders   map[string]*upSender // by id
 	paths     map[string]*path     // by name, while their loop runs
 	onDemand  onDemandCounts
 	audits    auditCounts
@@ -241,6 +244,7 @@ func (g *Gateway) Initialize() error {
 		g.UDPPoller = g.ownPoller
 	}
 	g.receivers = make(map[string]*receiver)
+	g.senders = make(map[string]*upSender)
 	g.paths = make(map[string]*path)
 	if g.newTimer == nil {
 		g.newTimer = newRealTimer
@@ -261,6 +265,7 @@ func (g *Gateway) Close() {
 	}
 	g.mu.Unlock()
 	g.cancel() // wakes viewers waiting for on-demand streams
+	g.closeSenders()
 	for _, r := range rs {
 		g.stopTransport(r) // ends the receiver with ErrTransportClosed: reason "shutdown"
 		r.rcv.Close()

@@ -13,6 +13,7 @@ import (
 // Route paths of the calls.
 const (
 	PathReceivers  = "/internal/v1/receivers"
+	PathSenders    = "/internal/v1/senders"
 	PathStreams    = "/internal/v1/streams"
 	PathPlayTokens = "/internal/v1/play-tokens"
 	PathWebhook    = "/internal/v1/webhook"
@@ -127,4 +128,19 @@ func (c *Client) Health(ctx context.Context) error {
 		return fmt.Errorf("mediagw health: %w", err)
 	}
 	return nil
+}
+
+// SenderPath is the route of one sender.
+func SenderPath(id string) string { return PathSenders + "/" + url.PathEscape(id) }
+
+// OpenSender starts sending a stream to a superior platform.
+func (c *Client) OpenSender(ctx context.Context, req SenderRequest) (Sender, error) {
+	var out Sender
+	err := c.call(ctx, "open sender", http.MethodPost, PathSenders, req, &out)
+	return out, err
+}
+
+// CloseSender stops a sender; one that is gone already is svcapi.ErrNotFound.
+func (c *Client) CloseSender(ctx context.Context, id string) error {
+	return c.call(ctx, "close sender", http.MethodDelete, SenderPath(id), nil, nil)
 }

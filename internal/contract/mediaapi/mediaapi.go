@@ -187,3 +187,45 @@ type WebhookStats struct {
 	Queued    int      `json:"queued"`
 	LastError string   `json:"last_error,omitempty"`
 }
+
+// Sender transports (SenderRequest.Transport).
+const (
+	// SenderUDP sends datagrams to the superior's address.
+	SenderUDP = "udp"
+	// SenderTCPConnect connects to the superior (its SDP said a=setup:passive).
+	SenderTCPConnect = "tcp-connect"
+	// SenderTCPListen waits for the superior to connect (a=setup:active).
+	SenderTCPListen = "tcp-listen"
+)
+
+// SenderRequest asks for a sender: the body of POST /internal/v1/senders. A
+// sender sends the stream at Path (started on demand like a viewer's) to a
+// superior platform as PS over RTP with its SSRC, re-encoding nothing.
+type SenderRequest struct {
+	// Path is the stream path (streampath), e.g. live/<channel>.
+	Path string `json:"path"`
+	// SSRC is the decimal SSRC of the superior's SDP (y=).
+	SSRC string `json:"ssrc"`
+	// Transport is udp, tcp-connect or tcp-listen.
+	Transport string `json:"transport"`
+	// Dest is the superior's ip:port (udp, tcp-connect).
+	Dest string `json:"dest,omitempty"`
+}
+
+// Sender is an open sender, as the API shows it.
+type Sender struct {
+	ID        string `json:"id"`
+	Path      string `json:"path"`
+	SSRC      string `json:"ssrc"`
+	Transport string `json:"transport"`
+	Dest      string `json:"dest,omitempty"`
+	// IP and Port are where the media comes from (udp), or where the
+	// superior connects (tcp-listen); for tcp-connect the port is 9 until
+	// connected.
+	IP        string    `json:"ip"`
+	Port      int       `json:"port"`
+	CreatedAt time.Time `json:"created_at"`
+	Units     uint64    `json:"units"`
+	Packets   uint64    `json:"packets"`
+	Bytes     uint64    `json:"bytes"`
+}
