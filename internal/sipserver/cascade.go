@@ -50,12 +50,16 @@ type cascadeLinks struct {
 	// Items returns a platform's slice of our catalog, as its Catalog
 	// queries are answered.
 	Items func(ctx context.Context, rl *runningLink) ([]manscdp.CatalogItem, error)
+	// CloseUp stops an upward session (its link stopped).
+	CloseUp func(ctx context.Context, u *upSession, reason string)
 
 	mu    sync.Mutex
 	links map[int64]*runningLink
 	wake  chan struct{}
 	// notifyWake asks for the shared catalogs to be compared (a change).
 	notifyWake chan struct{}
+	// ups are the upward sessions by Call-ID.
+	ups map[string]*upSession
 }
 
 func (c *cascadeLinks) now() time.Time {
@@ -81,6 +85,7 @@ func (c *cascadeLinks) initialize() {
 	c.links = map[int64]*runningLink{}
 	c.wake = make(chan struct{}, 1)
 	c.notifyWake = make(chan struct{}, 1)
+	c.ups = map[string]*upSession{}
 }
 
 // poke asks for a reload.
@@ -160,6 +165,9 @@ func (c *cascadeLinks) reload(ctx context.Context) {
 	c.mu.Unlock()
 	for _, rl := range stop {
 		rl.link.Close()
+		for _, u := range c.dropUps(rl) {
+			c.CloseUp(ctx, u, "link_stopped")
+		}
 	}
 	for _, p := range ps {
 		if !p.Enabled {
@@ -221,16 +229,7 @@ func (c *cascadeLinks) start(ctx context.Context, p cascadeview.Platform) {
 		Log: c.Log.With("platform_id", p.ID), Now: c.Now,
 	}
 	id := p.ID
-	l.Report = func(st uplink.Status) {
-		ps := sipdb.PlatformStatus{Status: st.State, LocalID: local, LastError: st.LastError}
-		if !st.RegisteredAt.IsZero() {
-			ps.RegisteredAt = &st.RegisteredAt
-		}
-		if !st.LastKeepalive.IsZero() {
-			ps.LastKeepalive = &st.LastKeepalive
-		}
-		c.setStatus(ctx, id, ps)
-	}
+	l.Report = func(st uplink.Status) { c.setStatus(ctx, id, c.linkStatus(id, local, st)) }
 	// In the table before it registers: the superior queries us at once.
 	rl := &runningLink{cfg: p, link: l, ips: resolveIPs(ctx, p.Host)}
 	c.mu.Lock()
@@ -245,4 +244,44 @@ func (c *cascadeLinks) start(ctx context.Context, p cascadeview.Platform) {
 			Status: cascadeview.StatusFailing, LocalID: local, LastError: fmt.Sprintf("not started: %v", err),
 		})
 	}
+}
+
+// linkStatus is the row of a link's state: st and its upward sessions.
+func (c *cascadeLinks) linkStatus(id int64, local string, st uplink.Status) sipdb.PlatformStatus {
+	ps := sipdb.PlatformStatus{Status: st.State, LocalID: local, LastError: st.LastError}
+	if !st.RegisteredAt.IsZero() {
+		ps.RegisteredAt = &st.RegisteredAt
+	}
+	if !st.LastKeepalive.IsZero() {
+		ps.LastKeepalive = &st.LastKeepalive
+	}
+	c.mu.Lock()
+	for _, u := range c.ups {
+		if u.rl.cfg.ID == id {
+			ps.UpwardStreams++
+		}
+	}
+	c.mu.Unlock()
+	return ps
+}
+
+// reportUp writes rl's state after its upward sessions changed.
+func (c *cascadeLinks) reportUp(ctx context.Context, rl *runningLink) {
+	if st := rl.link.Status(); st.State != "" {
+		c.setStatus(ctx, rl.cfg.ID, c.linkStatus(rl.cfg.ID, rl.link.LocalID, st))
+	}
+}
+
+// dropUps forgets and returns rl's upward sessions.
+func (c *cascadeLinks) dropUps(rl *runningLink) []*upSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*upSession
+	for id, u := range c.ups {
+		if u.rl == rl {
+			out = append(out, u)
+			delete(c.ups, id)
+		}
+	}
+	return out
 }

@@ -86,12 +86,21 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	now := s.now()
 
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	toTag := ""
+	if to := res.To(); to != nil {
+		toTag, _ = to.Params.Get("tag") // sipgo tags 2xx answers itself; an in-dialog refresh has ours
+		if toTag == "" {
+			toTag = sip.GenerateTagN(12)
+			to.Params.Add("tag", toTag)
+		}
+	}
 	rl.mu.Lock()
 	sub := rl.sub
 	if sub == nil || sub.dialog.CallID != req.CallID().Value() || sub.dialog.RemoteTag != remoteTag {
 		// A new subscription replaces the old one: one per superior.
 		sub = &upSubscription{dialog: &uplink.Subscription{
-			CallID: req.CallID().Value(), RemoteTag: remoteTag, LocalTag: sip.GenerateTagN(12),
+			CallID: req.CallID().Value(), RemoteTag: remoteTag, LocalTag: toTag,
 			Event: event, RemoteTarget: *target.Clone(),
 		}}
 	}
@@ -103,10 +112,6 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	rl.mu.Unlock()
 
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	if to := res.To(); to != nil && !to.Params.Has("tag") {
-		to.Params.Add("tag", sub.dialog.LocalTag)
-	}
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: rl.link.LocalID, Host: s.advertise, Port: s.sipPort}})
 	s.respond(req, tx, res)

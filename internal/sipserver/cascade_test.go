@@ -4,16 +4,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
 )
 
 const (
@@ -326,4 +331,89 @@ func TestCascadeCatalogScale(t *testing.T) {
 				n, transport, time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// TestUpwardPlay: a superior platform (a raw SIP endpoint we register to)
+// INVITEs a live stream of a channel its grant shares: mediagw is asked for
+// a sender to the superior's address with its SSRC, the SDP answer names
+// the sender, the link counts the stream, and the superior's BYE closes
+// the sender. A channel outside the grant is 404, the superior's ID from
+// another source 403.
+func TestUpwardPlay(t *testing.T) {
+	mg := newFakeMediagw(t)
+	lower := startSessionServer(t, mg)
+	dev := "34020000001320000001"
+	lower.startSim(simConfig(2, 2, "udp", dev))
+	testsupport.Eventually(t, lower.settle(), "the lower's cameras", func() bool {
+		return len(lower.channels(dev)) == 2 && len(lower.channels("34020000001320000002")) == 2
+	})
+	shared, hidden := lower.channels(dev)[0].ID, lower.channels("34020000001320000002")[0].ID
+
+	sup := newRawDevice(t, "udp", lower.sipAddr(), "127.0.0.1", upperID)
+	host, port := splitHostPort(sup.local())
+	ctx := context.Background()
+	var id int64
+	if err := lower.store.Pool.QueryRow(ctx, `INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport,
+		gb_version, charset, expires, keepalive_interval, keepalive_count) VALUES ('上级', $1, '3402000000', $2, $3, 'udp',
+		'2016', 'GB2312', 3600, 60, 3) RETURNING id`, upperID, host, port).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights)
+		VALUES ($1, 'device', $2, '{live}')`, id, dev); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, lower.settle(), "registered to the raw superior", func() bool {
+		return lower.platform(id).Status == cascadeview.StatusRegistered
+	})
+
+	const ssrc = 123456789
+	invite := func(from *rawDevice, channel, callID, tag string) (int, *sip.Response) {
+		offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: upperID, IP: "127.0.0.1", Port: 50000}, ssrc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return from.send(rawRequest{
+			method: "INVITE", body: string(offer.Marshal()), contentType: "APPLICATION/SDP", callID: callID, fromTag: tag,
+			headers: []string{"Subject: " + channel + ":" + strconv.Itoa(ssrc) + "," + upperID + ":0"},
+		})
+	}
+	code, res := invite(sup, shared, "up-1@raw", "suptag")
+	if code != 200 {
+		t.Fatalf("INVITE: %d", code)
+	}
+	ans, err := sdp.Parse(res.Body())
+	if err != nil || len(ans.Medias) != 1 || ans.Medias[0].Port != 41000+1 || ans.SSRC != ssrc || ans.Connection.Address != "127.0.0.1" ||
+		ans.Medias[0].Direction != sdp.DirectionSendOnly {
+		t.Fatalf("answer %s: %v", res.Body(), err)
+	}
+	mg.mu.Lock()
+	opens := slices.Clone(mg.senderOpens)
+	mg.mu.Unlock()
+	want := mediaapi.SenderRequest{Path: "live/" + shared, SSRC: strconv.Itoa(ssrc), Transport: "udp", Dest: "127.0.0.1:50000"}
+	if len(opens) != 1 || opens[0] != want {
+		t.Fatalf("sender requests %+v, want %+v", opens, want)
+	}
+	toTag, _ := res.To().Params.Get("tag")
+	sup.sendAsync(rawRequest{method: "ACK", callID: "up-1@raw", fromTag: "suptag", toTag: toTag})
+	testsupport.Eventually(t, lower.settle(), "the link counts the stream", func() bool { return lower.platform(id).UpwardStreams == 1 })
+
+	if code, _ := invite(sup, hidden, "up-2@raw", "suptag2"); code != 404 {
+		t.Fatalf("INVITE for a channel outside the grant: %d, want 404", code)
+	}
+	spoof := newRawDevice(t, "udp", lower.sipAddr(), "127.0.0.2", upperID)
+	if code, _ := invite(spoof, shared, "up-3@raw", "evil"); code != 403 {
+		t.Fatalf("INVITE claiming the superior from another host: %d, want 403", code)
+	}
+	if code, _ := sup.send(rawRequest{method: "BYE", callID: "up-1@raw", fromTag: "wrong", toTag: toTag}); code != 481 {
+		t.Fatalf("BYE with the wrong tag: %d, want 481", code)
+	}
+	if code, _ := sup.send(rawRequest{method: "BYE", callID: "up-1@raw", fromTag: "suptag", toTag: toTag}); code != 200 {
+		t.Fatalf("BYE: %d", code)
+	}
+	testsupport.Eventually(t, lower.settle(), "sender closed, stream uncounted", func() bool {
+		mg.mu.Lock()
+		closed := slices.Contains(mg.senderCloses, "s1")
+		mg.mu.Unlock()
+		return closed && lower.platform(id).UpwardStreams == 0
+	})
 }

@@ -127,6 +127,7 @@ func (s *Server) Initialize() error {
 		Store: s.Store, LocalID: s.Config.ID, LocalDomain: s.Config.Domain,
 		RequestTimeout: s.Config.RequestTimeout.Std(), RetryMin: s.CascadeRetryMin,
 		Log: s.Log.With("component", "cascade"), Now: s.Now, Items: s.sharedItems,
+		CloseUp: s.closeUp,
 	}
 	s.cascade.initialize()
 	if err := s.listen(); err != nil {
@@ -234,6 +235,8 @@ func (s *Server) listen() error {
 	s.srv.OnNotify(s.handle(s.onMessage))
 	s.srv.OnBye(s.handle(s.onBye))
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
+	s.srv.OnInvite(s.handle(s.onInvite))
+	s.srv.OnAck(s.handle(s.onAck))
 	s.srv.OnOptions(s.handle(func(req *sip.Request, tx sip.ServerTransaction) { s.reply(req, tx, sip.StatusOK, "OK") }))
 	s.srv.OnNoRoute(s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")

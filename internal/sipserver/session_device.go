@@ -74,6 +74,9 @@ func (m *sessionManager) saveCSeq(ms *mediaSession) {
 // and come from the device's registered source (403 otherwise): a BYE is as
 // good as a MediaStatus 121 at ending someone's video.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if s.onSuperiorBye(req, tx) {
+		return
+	}
 	ms, dlg := s.sessions.byCallID(req)
 	if dlg == nil || !dlg.matchesIncoming(req) {
 		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()

@@ -36,11 +36,48 @@ type fakeMediagw struct {
 	// each PATCH, to show the receiver was set up before the ACK.
 	acks        atomic.Pointer[atomic.Int64]
 	acksAtPatch []int64
+	// senders are the open upward senders; sent and closed what was asked.
+	senders      map[string]mediaapi.Sender
+	senderOpens  []mediaapi.SenderRequest
+	senderCloses []string
 }
 
 func newFakeMediagw(t *testing.T) *fakeMediagw {
-	f := &fakeMediagw{receivers: map[string]mediaapi.Receiver{}}
+	f := &fakeMediagw{receivers: map[string]mediaapi.Receiver{}, senders: map[string]mediaapi.Sender{}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /internal/v1/senders", func(w http.ResponseWriter, r *http.Request) {
+		var req mediaapi.SenderRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.next++
+		snd := mediaapi.Sender{
+			ID: fmt.Sprintf("s%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport, Dest: req.Dest,
+			IP: "127.0.0.1", Port: 41000 + f.next, CreatedAt: time.Now(),
+		}
+		f.senders[snd.ID] = snd
+		f.senderOpens = append(f.senderOpens, req)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(snd)
+	})
+	mux.HandleFunc("DELETE /internal/v1/senders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		_, ok := f.senders[r.PathValue("id")]
+		delete(f.senders, r.PathValue("id"))
+		f.senderCloses = append(f.senderCloses, r.PathValue("id"))
+		f.mu.Unlock()
+		if !ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":"no such sender","code":"not_found"}`))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("POST /internal/v1/receivers", func(w http.ResponseWriter, r *http.Request) {
 		var req mediaapi.OpenRequest

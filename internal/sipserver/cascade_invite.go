@@ -1,0 +1,227 @@
+package sipserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
+)
+
+// upSession is a superior's INVITE we answered: a mediagw sender of one of
+// our streams to it, in the dialog the superior started.
+type upSession struct {
+	rl        *runningLink
+	callID    string
+	remoteTag string // the superior's From tag
+	localTag  string // our To tag
+	channelID string
+	path      string
+	senderID  string
+	started   time.Time
+}
+
+// upInviteTimeout bounds the set-up of an upward session: the sender opens
+// at once, its stream starts on demand after the answer.
+const upInviteTimeout = 10 * time.Second
+
+// onInvite answers INVITE: only superior platforms we are registered to may
+// invite us, for a live stream of a channel their grants give them live
+// on. Devices never INVITE a platform here (405, as before).
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	from := req.From()
+	if from == nil {
+		s.reply(req, tx, sip.StatusBadRequest, "Missing From")
+		return
+	}
+	id := from.Address.User
+	rl, ok := s.cascade.superior(id, req)
+	switch {
+	case rl == nil:
+		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	case !ok:
+		s.refuseForeign(req, tx, id, "superior platform's INVITE")
+		return
+	}
+	log := s.Log.With("platform", id, "call_id", req.CallID().Value())
+	offer, err := sdp.Parse(req.Body())
+	if err != nil || offer == nil || len(offer.Medias) == 0 {
+		log.Warn("INVITE of a superior platform with a bad SDP", "err", err)
+		s.reply(req, tx, sip.StatusBadRequest, "Bad SDP")
+		return
+	}
+	if name := strings.ToLower(offer.Name); name != "" && name != "play" {
+		// Playback and Download upward come with the next step of issue 15.
+		log.Info("superior platform asked for a session we do not send upward yet", "s", offer.Name)
+		s.reply(req, tx, sip.StatusNotAcceptableHere, "Only Play")
+		return
+	}
+	if offer.SSRCStatus != sdp.SSRCValid {
+		s.reply(req, tx, sip.StatusBadRequest, "Missing y= SSRC")
+		return
+	}
+	channelID := req.Recipient.User
+	if h := req.GetHeader("Subject"); h != nil {
+		if ch, _, ok := strings.Cut(h.Value(), ":"); ok && validID(ch) {
+			channelID = ch
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), upInviteTimeout)
+	defer cancel()
+	// Live on the channel, by the platform's grants now.
+	if _, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, catalogview.RightLive, s.now())).FindChannel(ctx, channelID); err != nil {
+		log.Info("superior platform's INVITE for a channel it may not play", "channel", channelID, "err", err)
+		s.reply(req, tx, sip.StatusNotFound, "Not Found")
+		return
+	}
+	m := offer.Medias[0]
+	host := m.Connection.Address
+	if host == "" {
+		host = offer.Connection.Address
+	}
+	sr := mediaapi.SenderRequest{
+		Path: streampath.Join(streampath.KindLive, channelID), SSRC: strconv.FormatUint(uint64(offer.SSRC), 10),
+		Transport: mediaapi.SenderUDP, Dest: net.JoinHostPort(host, strconv.Itoa(m.Port)),
+	}
+	if m.IsTCP() {
+		sr.Transport = mediaapi.SenderTCPConnect
+		if m.Setup == sdp.SetupActive {
+			sr.Transport, sr.Dest = mediaapi.SenderTCPListen, ""
+		}
+	}
+	if s.sessions.node == nil {
+		s.reply(req, tx, sip.StatusServiceUnavailable, "No Media Gateway")
+		return
+	}
+	snd, err := s.sessions.node.client.OpenSender(ctx, sr)
+	if err != nil {
+		log.Warn("open a sender for a superior platform", "channel", channelID, "err", err)
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Media Gateway Unavailable")
+		return
+	}
+	u := &upSession{
+		rl: rl, callID: req.CallID().Value(), channelID: channelID, path: sr.Path, senderID: snd.ID,
+		localTag: sip.GenerateTagN(12), started: s.now(),
+	}
+	u.remoteTag, _ = from.Params.Get("tag")
+	answer := upAnswer(offer, m, channelID, snd)
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", answer.Marshal())
+	if to := res.To(); to != nil {
+		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
+			u.localTag = tag // sipgo tags 2xx answers itself
+		} else {
+			to.Params.Add("tag", u.localTag)
+		}
+	}
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: channelID, Host: s.advertise, Port: s.sipPort}})
+	ct := sip.ContentTypeHeader("APPLICATION/SDP")
+	res.AppendHeader(&ct)
+	s.cascade.addUp(u)
+	s.respond(req, tx, res)
+	s.background(func(ctx context.Context) { s.cascade.reportUp(ctx, rl) })
+	log.Info("upward stream to a superior platform", "channel", channelID, "transport", sr.Transport,
+		"dest", sr.Dest, "ssrc", sr.SSRC, "sender", snd.ID)
+}
+
+// upAnswer is our SDP answer to a superior's Play offer: the sender's
+// address, sendonly PS, the superior's SSRC, and for TCP who connects.
+func upAnswer(offer *sdp.Session, m *sdp.Media, channelID string, snd mediaapi.Sender) *sdp.Session {
+	am := &sdp.Media{
+		Type: sdp.MediaVideo, Port: snd.Port, Proto: m.Proto, Formats: []uint8{96}, Direction: sdp.DirectionSendOnly,
+		RTPMaps: []sdp.RTPMap{{PayloadType: 96, EncodingName: "PS", ClockRate: 90000}},
+	}
+	if m.IsTCP() {
+		am.ConnectionMode = sdp.ConnectionNew
+		am.Setup = sdp.SetupActive
+		if m.Setup == sdp.SetupActive {
+			am.Setup = sdp.SetupPassive
+		}
+	}
+	a := &sdp.Session{
+		Origin:     sdp.Origin{Username: channelID, SessionID: "0", SessionVersion: "0", NetType: "IN", AddrType: "IP4", Address: snd.IP},
+		Name:       sdp.SessionPlay,
+		Connection: sdp.Connection{NetType: "IN", AddrType: "IP4", Address: snd.IP},
+		Time:       offer.Time,
+		Medias:     []*sdp.Media{am},
+	}
+	a.SetSSRC(offer.SSRC)
+	return a
+}
+
+// onAck takes the ACK of a 2xx we sent to a superior's INVITE: the sender
+// is running already (a superior listening on UDP gets the media at once).
+func (s *Server) onAck(*sip.Request, sip.ServerTransaction) {}
+
+// addUp records an upward session.
+func (c *cascadeLinks) addUp(u *upSession) {
+	c.mu.Lock()
+	c.ups[u.callID] = u
+	c.mu.Unlock()
+}
+
+// upByBye returns (and forgets) the upward session whose dialog req, a
+// BYE of its superior, is in.
+func (c *cascadeLinks) upByBye(req *sip.Request) *upSession {
+	from, to, cid := req.From(), req.To(), req.CallID()
+	if from == nil || to == nil || cid == nil {
+		return nil
+	}
+	fromTag, _ := from.Params.Get("tag")
+	toTag, _ := to.Params.Get("tag")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.ups[cid.Value()]
+	if u == nil || u.remoteTag != fromTag || u.localTag != toTag {
+		return nil
+	}
+	delete(c.ups, cid.Value())
+	return u
+}
+
+// onSuperiorBye ends an upward session at its superior's BYE and reports
+// whether req was one.
+func (s *Server) onSuperiorBye(req *sip.Request, tx sip.ServerTransaction) bool {
+	from := req.From()
+	if from == nil {
+		return false
+	}
+	rl, ok := s.cascade.superior(from.Address.User, req)
+	if rl == nil {
+		return false
+	}
+	if !ok {
+		s.refuseForeign(req, tx, from.Address.User, "superior platform's BYE")
+		return true
+	}
+	u := s.cascade.upByBye(req)
+	if u == nil {
+		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return true
+	}
+	s.reply(req, tx, sip.StatusOK, "OK")
+	s.background(func(ctx context.Context) { s.closeUp(ctx, u, "superior_bye") })
+	return true
+}
+
+// closeUp stops an upward session's sender; the stream it read stops when
+// nobody else watches it (mediagw's idle timeout).
+func (s *Server) closeUp(ctx context.Context, u *upSession, reason string) {
+	err := s.sessions.node.client.CloseSender(ctx, u.senderID)
+	if err != nil && !errors.Is(err, svcapi.ErrNotFound) {
+		s.Log.Warn("close the sender of an upward stream", "platform", u.rl.cfg.ServerID, "sender", u.senderID, "err", err)
+	}
+	s.cascade.reportUp(ctx, u.rl)
+	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", reason,
+		"lasted", s.now().Sub(u.started).Round(time.Second))
+}
