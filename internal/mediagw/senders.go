@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/auditapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/mediagw/access"
@@ -105,11 +106,17 @@ func (g *Gateway) OpenSender(req mediaapi.SenderRequest) (mediaapi.Sender, error
 	default:
 		return mediaapi.Sender{}, fmt.Errorf("%w: transport %q: udp, tcp-connect or tcp-listen", ErrInvalid, req.Transport)
 	}
+	if req.Subject == "" || len(req.Subject) > 256 {
+		return mediaapi.Sender{}, fmt.Errorf("%w: subject: who the stream goes to, 1–256 bytes", ErrInvalid)
+	}
 	g.mu.Lock()
 	closed := g.closed
 	g.mu.Unlock()
 	if closed {
 		return mediaapi.Sender{}, fmt.Errorf("%w: shutting down", ErrClosed)
+	}
+	if err := g.auditSender(req); err != nil {
+		return mediaapi.Sender{}, err
 	}
 	u := &upSender{id: newReceiverID(), req: req, created: time.Now()}
 	u.snd = &sender.Sender{
@@ -199,4 +206,41 @@ func (g *Gateway) senderView(u *upSender) mediaapi.Sender {
 		}
 	}
 	return v
+}
+
+// auditSender stores the media open of a sender before it opens: a stream
+// going up is a video access like a viewer's, its subject the platform.
+// Unless AuditFailOpen, a row that is not stored refuses the sender.
+func (g *Gateway) auditSender(req mediaapi.SenderRequest) error {
+	m := auditapi.MediaOpen{
+		At: time.Now().UTC(), User: req.Subject, Path: req.Path, Protocol: auditapi.ProtocolCascade,
+		Remote: req.Dest, Node: g.AdvertiseIP,
+	}
+	var err error
+	if g.Audit == nil {
+		err = fmt.Errorf("%w: no auditor (audit.console_url is not set)", ErrAuditNotStored)
+	} else {
+		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+		err = g.Audit.MediaOpen(ctx, m)
+		cancel()
+	}
+	g.mu.Lock()
+	switch {
+	case err == nil:
+		g.audits.stored++
+	case !g.AuditFailOpen:
+		g.audits.refused++
+	case g.Audit == nil:
+		g.audits.unaudited++
+	default:
+		g.audits.admitted++
+	}
+	g.mu.Unlock()
+	if err != nil && !g.AuditFailOpen {
+		g.Log.Warn("upward stream refused: audit row not stored", "path", req.Path, "subject", req.Subject, "error", err)
+		return fmt.Errorf("%w: %w", access.ErrUnavailable, err)
+	}
+	g.Log.Info("video access", "path", req.Path, "protocol", auditapi.ProtocolCascade, "remote", req.Dest,
+		"subject", req.Subject, "audited", err == nil)
+	return nil
 }

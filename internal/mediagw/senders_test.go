@@ -41,7 +41,7 @@ func TestSenderCascade(t *testing.T) {
 			}, &ri); code != 201 {
 				t.Fatalf("superior's receiver: %d", code)
 			}
-			req := mediaapi.SenderRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: c.sender}
+			req := mediaapi.SenderRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: c.sender, Subject: "platform:34020000002000000009"}
 			if c.sender != mediaapi.SenderTCPListen {
 				req.Dest = ri.IP + ":" + strconv.Itoa(ri.Port)
 			}
@@ -51,6 +51,10 @@ func TestSenderCascade(t *testing.T) {
 			}
 			if code := lower.call("POST", "/internal/v1/senders", req, &si); code != 201 || si.Port == 0 || si.IP != "127.0.0.1" {
 				t.Fatalf("sender: %d %+v", code, si)
+			}
+			if opens := lower.audit.stored(t); len(opens) == 0 || opens[len(opens)-1].Protocol != "gb28181" ||
+				opens[len(opens)-1].User != req.Subject || opens[len(opens)-1].Path != path {
+				t.Fatalf("audit of the upward stream: %+v", opens)
 			}
 			if c.sender == mediaapi.SenderTCPListen {
 				if code := upper.call("POST", "/internal/v1/receivers/"+ri.ID+"/connect",
@@ -79,11 +83,19 @@ func TestSenderCascade(t *testing.T) {
 			upper.call("DELETE", "/internal/v1/receivers/"+ri.ID, nil, nil)
 		})
 	}
+	// No audit row, no upward stream (audit.fail_closed, the default).
+	lower.audit.fail(500)
+	if code := lower.call("POST", "/internal/v1/senders", mediaapi.SenderRequest{
+		Path: "live/x", SSRC: "1", Transport: "tcp-listen", Subject: "platform:34020000002000000009",
+	}, nil); code != 503 {
+		t.Fatalf("sender without its audit row: %d, want 503", code)
+	}
 	for _, bad := range []mediaapi.SenderRequest{
-		{Path: "live/x", SSRC: "abc", Transport: "udp", Dest: "127.0.0.1:9"},
-		{Path: "live/x", SSRC: "1", Transport: "udp"},
-		{Path: "live/x", SSRC: "1", Transport: "sctp"},
-		{Path: "", SSRC: "1", Transport: "tcp-listen"},
+		{Path: "live/x", SSRC: "abc", Transport: "udp", Dest: "127.0.0.1:9", Subject: "p"},
+		{Path: "live/x", SSRC: "1", Transport: "udp", Subject: "p"},
+		{Path: "live/x", SSRC: "1", Transport: "sctp", Subject: "p"},
+		{Path: "", SSRC: "1", Transport: "tcp-listen", Subject: "p"},
+		{Path: "live/x", SSRC: "1", Transport: "tcp-listen"},
 	} {
 		if code := lower.call("POST", "/internal/v1/senders", bad, nil); code != 400 {
 			t.Errorf("%+v: %d, want 400", bad, code)

@@ -92,6 +92,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	sr := mediaapi.SenderRequest{
 		Path: streampath.Join(streampath.KindLive, channelID), SSRC: strconv.FormatUint(uint64(offer.SSRC), 10),
 		Transport: mediaapi.SenderUDP, Dest: net.JoinHostPort(host, strconv.Itoa(m.Port)),
+		Subject: "platform:" + rl.cfg.ServerID,
 	}
 	if m.IsTCP() {
 		sr.Transport = mediaapi.SenderTCPConnect

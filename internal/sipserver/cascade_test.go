@@ -389,7 +389,9 @@ func TestUpwardPlay(t *testing.T) {
 	mg.mu.Lock()
 	opens := slices.Clone(mg.senderOpens)
 	mg.mu.Unlock()
-	want := mediaapi.SenderRequest{Path: "live/" + shared, SSRC: strconv.Itoa(ssrc), Transport: "udp", Dest: "127.0.0.1:50000"}
+	want := mediaapi.SenderRequest{
+		Path: "live/" + shared, SSRC: strconv.Itoa(ssrc), Transport: "udp", Dest: "127.0.0.1:50000", Subject: "platform:" + upperID,
+	}
 	if len(opens) != 1 || opens[0] != want {
 		t.Fatalf("sender requests %+v, want %+v", opens, want)
 	}

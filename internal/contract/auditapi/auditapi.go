@@ -32,6 +32,9 @@ const (
 	// ProtocolFeed is mediagw's unit feed, read by the recorder
 	// (internal/contract/unitfeed).
 	ProtocolFeed = "feed"
+	// ProtocolCascade is a stream sent up to a superior platform (GB/T
+	// 28181 cascade); User names the platform ("platform:<server ID>").
+	ProtocolCascade = "gb28181"
 )
 
 // ActionMediaOpen is the audit_log action of a MediaOpen.
@@ -118,7 +121,7 @@ func (m MediaOpen) Validate() error {
 	switch {
 	case m.Path == "":
 		return ErrNoPath
-	case !slices.Contains([]string{ProtocolWHEP, ProtocolHLS, ProtocolRTSP, ProtocolFeed}, m.Protocol):
+	case !slices.Contains([]string{ProtocolWHEP, ProtocolHLS, ProtocolRTSP, ProtocolFeed, ProtocolCascade}, m.Protocol):
 		return ErrBadProto
 	case m.At.IsZero():
 		return ErrNoTime

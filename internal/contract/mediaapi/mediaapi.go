@@ -210,6 +210,10 @@ type SenderRequest struct {
 	Transport string `json:"transport"`
 	// Dest is the superior's ip:port (udp, tcp-connect).
 	Dest string `json:"dest,omitempty"`
+	// Subject is who the stream goes to, for the audit log
+	// ("platform:<server ID>"): the sender opens only once the console has
+	// stored the media open (unless audit.fail_closed is off).
+	Subject string `json:"subject"`
 }
 
 // Sender is an open sender, as the API shows it.
