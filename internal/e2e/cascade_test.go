@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+)
+
+// TestCascadePlay runs two stacks on loopback: the lower one (sipserver,
+// mediagw, gbsim cameras) registers to the upper one as a lower platform and
+// shares one camera. The upper sees exactly that camera and plays it: its
+// INVITE reaches the lower, whose mediagw starts the camera on demand and
+// sends the stream up as PS over RTP, which the upper's mediagw ingests
+// like a camera's. Ending the upper's session BYEs the lower, whose sender
+// closes and whose camera session then ends when nobody watches.
+func TestCascadePlay(t *testing.T) {
+	const upperID, upperPassword = "34020000002000000009", "upper-secret"
+	// Both mediagw nodes share the test's RTP port range: half each.
+	lower := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
+		gc.OnDemand.IdleTimeout = config.Duration(2 * time.Second)
+		gc.RTP.PortMax = gc.RTP.PortMin + 24
+	})
+	lower.startMediagw()
+	lower.startSipserver()
+	lower.startSim(nil)
+	upper := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
+		sc.SIP.ID, sc.SIP.Domain, sc.SIP.Password = upperID, upperID[:10], config.Secret(upperPassword)
+		gc.RTP.PortMin += 25
+	})
+	upper.startMediagw()
+	upper.startSipserver()
+
+	// The lower's administrator adds the upper and shares one camera.
+	db, err := pgx.Connect(context.Background(), lower.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	host, port, _ := net.SplitHostPort(upper.sipAddr)
+	var id int64
+	if err := db.QueryRow(context.Background(), `INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport,
+		password, gb_version, charset, expires, keepalive_interval, keepalive_count)
+		VALUES ('市级平台', $1, $2, $3, $4, 'udp', $5, '2016', 'GB2312', 3600, 60, 3) RETURNING id`,
+		upperID, upperID[:10], host, port, upperPassword).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	shared := channelID(1)
+	if _, err := db.Exec(context.Background(), `INSERT INTO platform_grants (platform_id, scope_kind, channel_ids, rights)
+		VALUES ($1, 'channels', $2, '{live}')`, id, []string{shared}); err != nil {
+		t.Fatal(err)
+	}
+	const lowerID = "34020000002000000001"
+	testsupport.Eventually(t, 30*time.Second, "the upper has the lower's shared camera, online", func() bool {
+		var out struct {
+			Items []struct {
+				ID     string `json:"id"`
+				Online bool   `json:"online"`
+			}
+			Total int
+		}
+		return upper.sip("GET", "/internal/v1/channels?device_id="+lowerID, nil, &out) == http.StatusOK &&
+			out.Total == 1 && out.Items[0].ID == shared && out.Items[0].Online
+	})
+
+	// The upper plays it, as its mediagw asks when a viewer comes; the
+	// camera is not running yet (the lower must invite it).
+	path := "live/" + shared
+	cold := upper.firstUnit(path)
+	st := upper.live(path, "h264")
+	t.Logf("upstream %s %dx%d; the upper's INVITE to its first unit: %v with the camera invited on demand",
+		st.VideoCodec, st.Width, st.Height, cold.Round(time.Millisecond))
+	var senders struct {
+		Items []struct {
+			ID      string `json:"id"`
+			Path    string `json:"path"`
+			Packets uint64 `json:"packets"`
+		}
+	}
+	if code := lower.gw("GET", "/internal/v1/senders", nil, &senders); code != http.StatusOK || len(senders.Items) != 1 ||
+		senders.Items[0].Path != path || senders.Items[0].Packets == 0 {
+		t.Fatalf("lower's senders: %d %+v", code, senders.Items)
+	}
+	var p struct{ UpwardStreams int }
+	testsupport.Eventually(t, 10*time.Second, "the link counts the stream", func() bool {
+		return db.QueryRow(context.Background(), `SELECT upward_streams FROM cascade_platform_status WHERE platform_id = $1`, id).
+			Scan(&p.UpwardStreams) == nil && p.UpwardStreams == 1
+	})
+
+	// The upper ends it: the lower's sender closes, then its camera session.
+	if code := upper.sip("POST", "/internal/v1/streams/idle", map[string]string{"path": path}, nil); code != http.StatusNoContent {
+		t.Fatalf("idle: %d", code)
+	}
+	testsupport.Eventually(t, 15*time.Second, "the lower's sender closed and its camera stopped", func() bool {
+		var list struct{ Items []any }
+		_, streaming := lower.stream(path)
+		return lower.gw("GET", "/internal/v1/senders", nil, &list) == http.StatusOK && len(list.Items) == 0 && !streaming
+	})
+	testsupport.Eventually(t, 10*time.Second, "the upper's receiver closed", func() bool { _, ok := upper.stream(path); return !ok })
+
+	// Again with the camera running for a local viewer: the running session
+	// is reused.
+	if code := lower.sip("POST", "/internal/v1/streams/needed", map[string]string{"path": path}, nil); code != http.StatusOK {
+		t.Fatalf("lower's own session: %d", code)
+	}
+	lower.live(path, "h264")
+	warm := upper.firstUnit(path)
+	t.Logf("the upper's INVITE to its first unit: %v with the camera running", warm.Round(time.Millisecond))
+}
+
+// firstUnit asks for path's live session as mediagw does and returns the
+// time until the first unit of it reached mediagw.
+func (s *stack) firstUnit(path string) time.Duration {
+	s.t.Helper()
+	start := time.Now()
+	var ss session
+	if code := s.sip("POST", "/internal/v1/streams/needed", map[string]string{"path": path}, &ss); code != http.StatusOK || ss.State != "active" {
+		s.t.Fatalf("session of %s: %d %+v", path, code, ss)
+	}
+	var took time.Duration
+	testsupport.Eventually(s.t, 20*time.Second, path+" has a unit", func() bool {
+		st, ok := s.stream(path)
+		took = time.Since(start)
+		return ok && st.Units > 0
+	})
+	return took
+}
