@@ -112,6 +112,25 @@ func TestCascadePlay(t *testing.T) {
 	lower.live(path, "h264")
 	warm := upper.firstUnit(path)
 	t.Logf("the upper's INVITE to its first unit: %v with the camera running", warm.Round(time.Millisecond))
+
+	// The camera's stream ends at the lower (its receiver closed): the
+	// sender ends, the lower BYEs the upper, whose session ends.
+	var rcvs struct {
+		Items []struct {
+			ID   string `json:"id"`
+			Path string `json:"path"`
+		}
+	}
+	if code := lower.gw("GET", "/internal/v1/receivers", nil, &rcvs); code != http.StatusOK || len(rcvs.Items) != 1 {
+		t.Fatalf("lower's receivers: %d %+v", code, rcvs.Items)
+	}
+	if code := lower.gw("DELETE", "/internal/v1/receivers/"+rcvs.Items[0].ID, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("close the lower's receiver: %d", code)
+	}
+	testsupport.Eventually(t, 15*time.Second, "the upper's session ended by the lower's BYE", func() bool {
+		got := upper.sessionOf(path)
+		return got.State == "ended" && got.EndReason == "device_bye"
+	})
 }
 
 // firstUnit asks for path's live session as mediagw does and returns the

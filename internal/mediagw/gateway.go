@@ -38,6 +38,8 @@ type Signalling interface {
 	StreamIdle(ctx context.Context, path string) error
 	// StreamEnded says that the receiver of path ended by itself.
 	StreamEnded(ctx context.Context, path, reason string) error
+	// SenderEnded says that an upward sender ended by itself.
+	SenderEnded(ctx context.Context, id, reason string) error
 }
 
 // Events receives the gateway's events (Webhook).

@@ -360,6 +360,7 @@ func (c *countingSipserver) StreamNeeded(ctx context.Context, path string) error
 
 func (c *countingSipserver) StreamIdle(context.Context, string) error          { return nil }
 func (c *countingSipserver) StreamEnded(context.Context, string, string) error { return nil }
+func (c *countingSipserver) SenderEnded(context.Context, string, string) error { return nil }
 
 // Many viewers asking for the same stream at once make one stream-needed
 // call, and all of them get a reader starting on a keyframe.

@@ -49,6 +49,11 @@ func (s *scriptedSip) StreamEnded(_ context.Context, path, reason string) error 
 	return nil
 }
 
+func (s *scriptedSip) SenderEnded(_ context.Context, id, reason string) error {
+	s.record("sender ended " + id + " " + reason)
+	return nil
+}
+
 func (s *scriptedSip) record(c string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -149,7 +149,11 @@ func (g *Gateway) senderEnded(u *upSender, err error) {
 	delete(g.senders, u.id)
 	g.mu.Unlock()
 	if open {
-		g.emit(Event{Type: "sender.closed", Path: u.req.Path, Receiver: u.id, Reason: fmt.Sprint(err)})
+		reason := senderReason(err)
+		g.emit(Event{Type: "sender.closed", Path: u.req.Path, Receiver: u.id, Reason: reason})
+		g.signal(u.req.Path, "sender ended", reason, func(ctx context.Context, sig Signalling) error {
+			return sig.SenderEnded(ctx, u.id, reason)
+		})
 	}
 }
 
@@ -243,4 +247,19 @@ func (g *Gateway) auditSender(req mediaapi.SenderRequest) error {
 	g.Log.Info("video access", "path", req.Path, "protocol", auditapi.ProtocolCascade, "remote", req.Dest,
 		"subject", req.Subject, "audited", err == nil)
 	return nil
+}
+
+// senderReason names why a sender ended, in at most 64 bytes.
+func senderReason(err error) string {
+	switch {
+	case errors.Is(err, sender.ErrNoPeer):
+		return "no_peer"
+	case errors.Is(err, hub.ErrStreamClosed), errors.Is(err, hub.ErrStreamEnded):
+		return "stream_ended"
+	case errors.Is(err, hub.ErrSlowReader):
+		return "slow_reader"
+	case errors.Is(err, access.ErrUnavailable), errors.Is(err, access.ErrNotFound):
+		return "stream_unavailable"
+	}
+	return "disconnected"
 }

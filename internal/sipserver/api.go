@@ -53,6 +53,7 @@ func (a *API) routes() []svcapi.Route {
 		{Pattern: "POST " + sipapi.PathStreamNeeded, Handler: a.streamNeeded},
 		{Pattern: "POST " + sipapi.PathStreamIdle, Handler: a.streamIdle},
 		{Pattern: "POST " + sipapi.PathStreamEnded, Handler: a.streamEnded},
+		{Pattern: "POST " + sipapi.PathSenderEnded, Handler: a.senderEnded},
 		{Pattern: "GET " + sipapi.PathSessions, Handler: a.listSessions},
 		{Pattern: "POST " + sipapi.PathSessions, Handler: a.openSession},
 		{Pattern: "GET /internal/v1/sessions/{id}", Handler: a.getSession},

@@ -48,3 +48,17 @@ func (a *API) streamEnded(w http.ResponseWriter, r *http.Request) error {
 	}
 	return noContent(w, a.Server.EndPath(body.Path, "media: "+reason))
 }
+
+func (a *API) senderEnded(w http.ResponseWriter, r *http.Request) error {
+	var body sipapi.SenderEndedRequest
+	if err := svcapi.DecodeBody(r, &body); err != nil {
+		return err
+	}
+	if body.Sender == "" || len(body.Sender) > 64 {
+		return badRequest("sender must be a mediagw sender id")
+	}
+	if len(body.Reason) > maxEndReason {
+		return badRequest("reason is longer than %d characters", maxEndReason)
+	}
+	return noContent(w, a.Server.SenderEnded(r.Context(), body.Sender, body.Reason))
+}

@@ -3,6 +3,7 @@ package sipserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
+	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
@@ -28,6 +30,8 @@ type upSession struct {
 	path      string
 	senderID  string
 	started   time.Time
+	// remoteTarget is the superior's Contact, for our BYE.
+	remoteTarget sip.Uri
 }
 
 // upInviteTimeout bounds the set-up of an upward session: the sender opens
@@ -115,6 +119,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		localTag: sip.GenerateTagN(12), started: s.now(),
 	}
 	u.remoteTag, _ = from.Params.Get("tag")
+	u.remoteTarget = from.Address
+	if c := req.Contact(); c != nil {
+		u.remoteTarget = *c.Address.Clone()
+	}
 	answer := upAnswer(offer, m, channelID, snd)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", answer.Marshal())
 	if to := res.To(); to != nil {
@@ -225,4 +233,37 @@ func (s *Server) closeUp(ctx context.Context, u *upSession, reason string) {
 	s.cascade.reportUp(ctx, u.rl)
 	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", reason,
 		"lasted", s.now().Sub(u.started).Round(time.Second))
+}
+
+// upBySender returns (and forgets) the upward session of a mediagw sender.
+func (c *cascadeLinks) upBySender(id string) *upSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, u := range c.ups {
+		if u.senderID == id {
+			delete(c.ups, k)
+			return u
+		}
+	}
+	return nil
+}
+
+// SenderEnded ends the upward session whose sender stopped by itself (the
+// stream ended, the superior's TCP connection dropped): a BYE to the
+// superior. An unknown sender is ErrNoSession (the superior's BYE came first).
+func (s *Server) SenderEnded(ctx context.Context, id, reason string) error {
+	u := s.cascade.upBySender(id)
+	if u == nil {
+		return fmt.Errorf("sender %s: %w", id, ErrNoSession)
+	}
+	err := u.rl.link.Bye(ctx, uplink.Dialog{
+		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.channelID, RemoteTarget: u.remoteTarget,
+	})
+	if err != nil {
+		s.Log.Info("BYE to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
+	}
+	s.cascade.reportUp(ctx, u.rl)
+	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", "sender: "+reason,
+		"lasted", s.now().Sub(u.started).Round(time.Second))
+	return nil
 }

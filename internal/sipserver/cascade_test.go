@@ -418,4 +418,33 @@ func TestUpwardPlay(t *testing.T) {
 		mg.mu.Unlock()
 		return closed && lower.platform(id).UpwardStreams == 0
 	})
+
+	// A sender that ends by itself (mediagw's call) BYEs the superior.
+	code, res = invite(sup, shared, "up-4@raw", "suptag4")
+	if code != 200 {
+		t.Fatalf("second INVITE: %d", code)
+	}
+	toTag, _ = res.To().Params.Get("tag")
+	mg.mu.Lock()
+	var senderID string
+	for sid := range mg.senders {
+		senderID = sid
+	}
+	mg.mu.Unlock()
+	if code := lower.call("POST", "/internal/v1/senders/ended", `{"sender":"`+senderID+`","reason":"stream_ended"}`, nil); code != 204 {
+		t.Fatalf("sender ended: %d", code)
+	}
+	bye := sup.next(sip.BYE, "")
+	if bye.CallID().Value() != "up-4@raw" {
+		t.Fatalf("BYE in call %s", bye.CallID().Value())
+	}
+	if ft, _ := bye.From().Params.Get("tag"); ft != toTag {
+		t.Fatalf("BYE From tag %q, want our To tag %q", ft, toTag)
+	}
+	if tt, _ := bye.To().Params.Get("tag"); tt != "suptag4" {
+		t.Fatalf("BYE To tag %q, want the superior's %q", tt, "suptag4")
+	}
+	if code := lower.call("POST", "/internal/v1/senders/ended", `{"sender":"`+senderID+`"}`, nil); code != 404 {
+		t.Fatalf("sender ended twice: %d, want 404", code)
+	}
 }

@@ -44,6 +44,7 @@ const (
 	PathStreamNeeded = "/internal/v1/streams/needed"
 	PathStreamIdle   = "/internal/v1/streams/idle"
 	PathStreamEnded  = "/internal/v1/streams/ended"
+	PathSenderEnded  = "/internal/v1/senders/ended"
 	PathSessions     = "/internal/v1/sessions"
 )
 
@@ -89,6 +90,12 @@ func (c *Client) StreamIdle(ctx context.Context, path string) error {
 // StreamEnded tells sipserver the media of path stopped, and why.
 func (c *Client) StreamEnded(ctx context.Context, path, reason string) error {
 	return c.call(ctx, "stream ended", http.MethodPost, PathStreamEnded, StreamRequest{Path: path, Reason: reason}, nil)
+}
+
+// SenderEnded tells sipserver an upward sender (cascade) stopped by itself,
+// and why: sipserver ends its superior's session with a BYE.
+func (c *Client) SenderEnded(ctx context.Context, id, reason string) error {
+	return c.call(ctx, "sender ended", http.MethodPost, PathSenderEnded, SenderEndedRequest{Sender: id, Reason: reason}, nil)
 }
 
 // CreateSession starts a playback or download session.

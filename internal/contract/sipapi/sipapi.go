@@ -222,6 +222,14 @@ type StreamRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// SenderEndedRequest is the body of mediagw's sender-ended call.
+type SenderEndedRequest struct {
+	// Sender is the mediagw sender's id.
+	Sender string `json:"sender"`
+	// Reason says why it ended (≤ 64 bytes).
+	Reason string `json:"reason,omitempty"`
+}
+
 // Session kinds.
 const (
 	KindPlay     = "play"

@@ -80,3 +80,42 @@ func (l *Link) Notify(ctx context.Context, sub *Subscription, msg manscdp.Messag
 	}
 	return nil
 }
+
+// Dialog is an INVITE dialog the superior started (we answered), for our
+// BYE when the stream ends on our side.
+type Dialog struct {
+	// CallID, LocalTag (our To tag) and RemoteTag (the superior's From tag).
+	CallID, LocalTag, RemoteTag string
+	// LocalUser is the user of our side, the channel INVITEd.
+	LocalUser string
+	// RemoteTarget is the superior's Contact: the Request-URI of our BYE.
+	RemoteTarget sip.Uri
+	// CSeq of our BYE: our first request in the dialog.
+	CSeq uint32
+}
+
+// Bye ends d and waits for the superior's answer.
+func (l *Link) Bye(ctx context.Context, d Dialog) error {
+	req := sip.NewRequest(sip.BYE, *d.RemoteTarget.Clone())
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: d.LocalUser, Host: l.LocalDomain}, Params: sip.NewParams()}
+	from.Params.Add("tag", d.LocalTag)
+	req.AppendHeader(from)
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: l.Target.ServerID, Host: l.Target.Domain}, Params: sip.NewParams()}
+	to.Params.Add("tag", d.RemoteTag)
+	req.AppendHeader(to)
+	cid := sip.CallIDHeader(d.CallID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: max(d.CSeq, 1), MethodName: sip.BYE})
+	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	req.AppendHeader(sip.NewHeader("X-GB-Ver", gbVersionHeader(l.Target.GBVersion)))
+	req.SetTransport(transportOf(l.Target.Transport))
+	req.SetDestination(l.Target.Addr)
+	res, err := l.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return &rejectedError{method: "BYE", code: res.StatusCode, reason: res.Reason}
+	}
+	return nil
+}
