@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"sync"
@@ -103,8 +104,19 @@ func (g *Gateway) OpenSender(req mediaapi.SenderRequest) (mediaapi.Sender, error
 			return mediaapi.Sender{}, fmt.Errorf("%w: dest %q: ip:port", ErrInvalid, req.Dest)
 		}
 	case mediaapi.SenderTCPListen:
+		if len(req.AllowIPs) == 0 {
+			return mediaapi.Sender{}, fmt.Errorf("%w: allow_ips: the superior's addresses, which alone may connect", ErrInvalid)
+		}
 	default:
 		return mediaapi.Sender{}, fmt.Errorf("%w: transport %q: udp, tcp-connect or tcp-listen", ErrInvalid, req.Transport)
+	}
+	var allow []netip.Addr
+	for _, a := range req.AllowIPs {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return mediaapi.Sender{}, fmt.Errorf("%w: allow_ips: %q is not an IP address", ErrInvalid, a)
+		}
+		allow = append(allow, ip.Unmap())
 	}
 	if req.Subject == "" || len(req.Subject) > 256 {
 		return mediaapi.Sender{}, fmt.Errorf("%w: subject: who the stream goes to, 1–256 bytes", ErrInvalid)
@@ -120,24 +132,29 @@ func (g *Gateway) OpenSender(req mediaapi.SenderRequest) (mediaapi.Sender, error
 	}
 	u := &upSender{id: newReceiverID(), req: req, created: time.Now()}
 	u.snd = &sender.Sender{
+		AllowIPs: allow,
 		Source: &streamSource{g: g, path: req.Path}, SSRC: uint32(ssrc), Transport: req.Transport, Dest: req.Dest,
 		LocalIP: g.ListenIP, Log: g.Log.With("sender", u.id, "path", req.Path),
 		OnEnd: func(err error) { g.senderEnded(u, err) },
 	}
+	// In the table before it starts: one that ends at once (its peer
+	// refused the connection) is found there and reported.
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return mediaapi.Sender{}, fmt.Errorf("%w: shutting down", ErrClosed)
+	}
+	g.senders[u.id] = u
+	g.mu.Unlock()
 	if err := u.snd.Initialize(); err != nil {
+		g.mu.Lock()
+		delete(g.senders, u.id)
+		g.mu.Unlock()
 		if errors.Is(err, sender.ErrConfig) {
 			err = fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		return mediaapi.Sender{}, err
 	}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		u.snd.Close()
-		return mediaapi.Sender{}, fmt.Errorf("%w: shutting down", ErrClosed)
-	}
-	g.senders[u.id] = u
-	g.mu.Unlock()
 	g.Log.Info("sender opened", "sender", u.id, "path", req.Path, "transport", req.Transport, "dest", req.Dest, "ssrc", req.SSRC)
 	return g.senderView(u), nil
 }

@@ -44,6 +44,8 @@ func TestSenderCascade(t *testing.T) {
 			req := mediaapi.SenderRequest{Path: path, SSRC: strconv.Itoa(ssrc), Transport: c.sender, Subject: "platform:34020000002000000009"}
 			if c.sender != mediaapi.SenderTCPListen {
 				req.Dest = ri.IP + ":" + strconv.Itoa(ri.Port)
+			} else {
+				req.AllowIPs = []string{"127.0.0.1"}
 			}
 			var si struct {
 				mediaapi.Sender
@@ -86,7 +88,7 @@ func TestSenderCascade(t *testing.T) {
 	// No audit row, no upward stream (audit.fail_closed, the default).
 	lower.audit.fail(500)
 	if code := lower.call("POST", "/internal/v1/senders", mediaapi.SenderRequest{
-		Path: "live/x", SSRC: "1", Transport: "tcp-listen", Subject: "platform:34020000002000000009",
+		Path: "live/x", SSRC: "1", Transport: "tcp-listen", Subject: "platform:34020000002000000009", AllowIPs: []string{"127.0.0.1"},
 	}, nil); code != 503 {
 		t.Fatalf("sender without its audit row: %d, want 503", code)
 	}
@@ -94,8 +96,10 @@ func TestSenderCascade(t *testing.T) {
 		{Path: "live/x", SSRC: "abc", Transport: "udp", Dest: "127.0.0.1:9", Subject: "p"},
 		{Path: "live/x", SSRC: "1", Transport: "udp", Subject: "p"},
 		{Path: "live/x", SSRC: "1", Transport: "sctp", Subject: "p"},
-		{Path: "", SSRC: "1", Transport: "tcp-listen", Subject: "p"},
-		{Path: "live/x", SSRC: "1", Transport: "tcp-listen"},
+		{Path: "", SSRC: "1", Transport: "tcp-listen", Subject: "p", AllowIPs: []string{"127.0.0.1"}},
+		{Path: "live/x", SSRC: "1", Transport: "tcp-listen", AllowIPs: []string{"127.0.0.1"}},
+		{Path: "live/x", SSRC: "1", Transport: "tcp-listen", Subject: "p"},
+		{Path: "live/x", SSRC: "1", Transport: "tcp-listen", Subject: "p", AllowIPs: []string{"nowhere"}},
 	} {
 		if code := lower.call("POST", "/internal/v1/senders", bad, nil); code != 400 {
 			t.Errorf("%+v: %d, want 400", bad, code)

@@ -30,26 +30,22 @@ const (
 // req comes from that platform's address: its IP, and over UDP its port.
 // Anything else claiming a superior's ID is not believed.
 func (c *cascadeLinks) superior(id string, req *sip.Request) (*runningLink, bool) {
+	src, err := netip.ParseAddrPort(req.Source())
+	udp := strings.EqualFold(req.Transport(), "UDP")
 	c.mu.Lock()
-	var rl *runningLink
+	defer c.mu.Unlock()
+	var claimed *runningLink
 	for _, l := range c.links {
-		if l.cfg.ServerID == id {
-			rl = l
-			break
+		if l.cfg.ServerID != id {
+			continue
+		}
+		claimed = l
+		// The same superior ID may be configured at several addresses.
+		if err == nil && slices.Contains(l.ips, src.Addr().Unmap()) && (!udp || int(src.Port()) == l.cfg.Port) {
+			return l, true
 		}
 	}
-	c.mu.Unlock()
-	if rl == nil {
-		return nil, false
-	}
-	src, err := netip.ParseAddrPort(req.Source())
-	if err != nil || !slices.Contains(rl.ips, src.Addr().Unmap()) {
-		return rl, false
-	}
-	if strings.EqualFold(req.Transport(), "UDP") && int(src.Port()) != rl.cfg.Port {
-		return rl, false
-	}
-	return rl, true
+	return claimed, false
 }
 
 // resolveIPs returns the addresses of host (an IP or a name).
@@ -81,8 +77,23 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 	local := rl.link.LocalID
 	target := msg.Head().DeviceID
 	sn := msg.Head().SN
-	switch msg.(type) {
+	// The right a request needs on the channel it names.
+	right := ""
+	switch m := msg.(type) {
 	case *manscdp.CatalogQuery, *manscdp.DeviceInfoQuery, *manscdp.DeviceStatusQuery:
+	case *manscdp.RecordInfoQuery:
+		right = catalogview.RightPlayback
+	case *manscdp.PresetQuery:
+		right = catalogview.RightPTZ
+	case *manscdp.DeviceControl:
+		// Only what moves a camera's view: reboots, guards and the
+		// device's recording stay ours.
+		if m.Validate() != nil || !upwardControl(m) {
+			s.Log.Info("DeviceControl of a superior platform refused", "platform", rl.cfg.ServerID, "target", target)
+			s.reply(req, tx, sip.StatusForbidden, "Forbidden")
+			return
+		}
+		right = catalogview.RightPTZ
 	default:
 		s.Log.Info("MESSAGE of a superior platform not handled; acknowledged", "platform", rl.cfg.ServerID,
 			"root", msg.Root(), "cmd", manscdp.CmdTypeOf(msg))
@@ -90,9 +101,12 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 		return
 	}
 	var channel store.Channel
-	if target != local {
-		// A query about one channel: only one in the platform's slice.
-		ch, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, "", s.now())).FindChannel(context.Background(), target)
+	if target != local || right != "" {
+		// A request about one channel: only one the platform's grants
+		// reach with the right it needs.
+		ctx, cancel := context.WithTimeout(context.Background(), s.Config.RequestTimeout.Std())
+		ch, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, right, s.now())).FindChannel(ctx, target)
+		cancel()
 		if err != nil {
 			s.reply(req, tx, sip.StatusNotFound, "Not Found")
 			return
@@ -101,7 +115,7 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 	}
 	s.reply(req, tx, sip.StatusOK, "OK")
 	s.background(func(ctx context.Context) {
-		switch msg.(type) {
+		switch m := msg.(type) {
 		case *manscdp.CatalogQuery:
 			s.answerCatalog(ctx, rl, sn, target)
 		case *manscdp.DeviceInfoQuery:
@@ -112,6 +126,20 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 				ans.Channel = n
 			}
 			s.sendUp(ctx, rl, ans)
+		case *manscdp.RecordInfoQuery:
+			s.relayRecords(ctx, rl, channel, m)
+		case *manscdp.PresetQuery:
+			res, err := s.QueryPresets(ctx, channel.DeviceID, channel.ID)
+			if err != nil {
+				s.Log.Info("PresetQuery for a superior platform", "channel", channel.ID, "err", err)
+				return
+			}
+			res.SN, res.DeviceID = sn, channel.ID
+			s.sendUp(ctx, rl, res)
+		case *manscdp.DeviceControl:
+			if _, err := s.Control(ctx, channel.DeviceID, channel.ID, m); err != nil {
+				s.Log.Info("DeviceControl for a superior platform", "channel", channel.ID, "err", err)
+			}
 		case *manscdp.DeviceStatusQuery:
 			online := "ONLINE"
 			if target != local && !channel.Online {
@@ -255,4 +283,32 @@ func pageItems(items []manscdp.CatalogItem, transport, charset string,
 		out = append(out, build(page))
 	}
 	return out
+}
+
+// upwardControl reports whether a superior may send c: PTZ, focus and iris,
+// presets, cruise and scan (PTZCmd), a key frame and 3-D positioning.
+func upwardControl(c *manscdp.DeviceControl) bool {
+	return c.TeleBoot == "" && c.RecordCmd == "" && c.GuardCmd == "" && c.AlarmCmd == "" && c.HomePosition == nil
+}
+
+// relayRecords asks the channel's device for its recordings and answers the
+// superior with them, in its SN.
+func (s *Server) relayRecords(ctx context.Context, rl *runningLink, ch store.Channel, q *manscdp.RecordInfoQuery) {
+	res, err := s.QueryRecords(ctx, ch.DeviceID, ch.ID, q.StartTime.Time, q.EndTime.Time, q.Type)
+	if err != nil {
+		s.Log.Info("RecordInfo for a superior platform", "channel", ch.ID, "err", err)
+		return
+	}
+	// A record item is ≈ 400 bytes: one per datagram keeps it under
+	// 1,300 bytes (udpPageBudget's reasoning).
+	per := 1
+	if strings.EqualFold(rl.cfg.Transport, "tcp") {
+		per = 50
+	}
+	for _, page := range manscdp.NewRecordInfoPages(ch.ID, ch.Name, q.SN, res.Records, per) {
+		if err := rl.link.Message(ctx, page); err != nil {
+			s.Log.Warn("RecordInfo answer to a superior platform stopped", "platform", rl.cfg.ServerID, "err", err)
+			return
+		}
+	}
 }

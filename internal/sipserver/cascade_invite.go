@@ -102,6 +102,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		sr.Transport = mediaapi.SenderTCPConnect
 		if m.Setup == sdp.SetupActive {
 			sr.Transport, sr.Dest = mediaapi.SenderTCPListen, ""
+			for _, ip := range rl.ips {
+				sr.AllowIPs = append(sr.AllowIPs, ip.String())
+			}
 		}
 	}
 	if s.sessions.node == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -333,6 +334,38 @@ func TestCascadeCatalogScale(t *testing.T) {
 	}
 }
 
+// upwardSetup starts a lower sipserver with two gbsim devices of two
+// channels and a raw superior it registers to, sharing the first device
+// with rights; it returns the superior's platform ID and a shared and a
+// hidden channel.
+func upwardSetup(t *testing.T, rights string) (mg *fakeMediagw, lower *harness, sup *rawDevice, id int64, shared, hidden string) {
+	t.Helper()
+	mg = newFakeMediagw(t)
+	lower = startSessionServer(t, mg)
+	dev := "34020000001320000001"
+	lower.startSim(simConfig(2, 2, "udp", dev))
+	testsupport.Eventually(t, lower.settle(), "the lower's cameras", func() bool {
+		return len(lower.channels(dev)) == 2 && len(lower.channels("34020000001320000002")) == 2
+	})
+	shared, hidden = lower.channels(dev)[0].ID, lower.channels("34020000001320000002")[0].ID
+	sup = newRawDevice(t, "udp", lower.sipAddr(), "127.0.0.1", upperID)
+	host, port := splitHostPort(sup.local())
+	ctx := context.Background()
+	if err := lower.store.Pool.QueryRow(ctx, `INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport,
+		gb_version, charset, expires, keepalive_interval, keepalive_count) VALUES ('上级', $1, '3402000000', $2, $3, 'udp',
+		'2016', 'GB2312', 3600, 60, 3) RETURNING id`, upperID, host, port).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights)
+		VALUES ($1, 'device', $2, $3)`, id, dev, rights); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, lower.settle(), "registered to the raw superior", func() bool {
+		return lower.platform(id).Status == cascadeview.StatusRegistered
+	})
+	return mg, lower, sup, id, shared, hidden
+}
+
 // TestUpwardPlay: a superior platform (a raw SIP endpoint we register to)
 // INVITEs a live stream of a channel its grant shares: mediagw is asked for
 // a sender to the superior's address with its SSRC, the SDP answer names
@@ -340,32 +373,7 @@ func TestCascadeCatalogScale(t *testing.T) {
 // the sender. A channel outside the grant is 404, the superior's ID from
 // another source 403.
 func TestUpwardPlay(t *testing.T) {
-	mg := newFakeMediagw(t)
-	lower := startSessionServer(t, mg)
-	dev := "34020000001320000001"
-	lower.startSim(simConfig(2, 2, "udp", dev))
-	testsupport.Eventually(t, lower.settle(), "the lower's cameras", func() bool {
-		return len(lower.channels(dev)) == 2 && len(lower.channels("34020000001320000002")) == 2
-	})
-	shared, hidden := lower.channels(dev)[0].ID, lower.channels("34020000001320000002")[0].ID
-
-	sup := newRawDevice(t, "udp", lower.sipAddr(), "127.0.0.1", upperID)
-	host, port := splitHostPort(sup.local())
-	ctx := context.Background()
-	var id int64
-	if err := lower.store.Pool.QueryRow(ctx, `INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport,
-		gb_version, charset, expires, keepalive_interval, keepalive_count) VALUES ('上级', $1, '3402000000', $2, $3, 'udp',
-		'2016', 'GB2312', 3600, 60, 3) RETURNING id`, upperID, host, port).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights)
-		VALUES ($1, 'device', $2, '{live}')`, id, dev); err != nil {
-		t.Fatal(err)
-	}
-	testsupport.Eventually(t, lower.settle(), "registered to the raw superior", func() bool {
-		return lower.platform(id).Status == cascadeview.StatusRegistered
-	})
-
+	mg, lower, sup, id, shared, hidden := upwardSetup(t, "{live}")
 	const ssrc = 123456789
 	invite := func(from *rawDevice, channel, callID, tag string) (int, *sip.Response) {
 		offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: upperID, IP: "127.0.0.1", Port: 50000}, ssrc)
@@ -392,7 +400,7 @@ func TestUpwardPlay(t *testing.T) {
 	want := mediaapi.SenderRequest{
 		Path: "live/" + shared, SSRC: strconv.Itoa(ssrc), Transport: "udp", Dest: "127.0.0.1:50000", Subject: "platform:" + upperID,
 	}
-	if len(opens) != 1 || opens[0] != want {
+	if len(opens) != 1 || !reflect.DeepEqual(opens[0], want) {
 		t.Fatalf("sender requests %+v, want %+v", opens, want)
 	}
 	toTag, _ := res.To().Params.Get("tag")
@@ -446,5 +454,44 @@ func TestUpwardPlay(t *testing.T) {
 	}
 	if code := lower.call("POST", "/internal/v1/senders/ended", `{"sender":"`+senderID+`"}`, nil); code != 404 {
 		t.Fatalf("sender ended twice: %d, want 404", code)
+	}
+}
+
+// TestUpwardQueries: a superior's RecordInfo and PresetQuery of a shared
+// channel are relayed to its device and answered in the superior's SN; its
+// PTZ reaches the camera; a reboot is refused; a channel without the right
+// is 404.
+func TestUpwardQueries(t *testing.T) {
+	_, lower, sup, _, shared, hidden := upwardSetup(t, "{live,playback,ptz}")
+	_ = lower
+	body := func(root, cmd, target, extra string) string {
+		return `<?xml version="1.0"?><` + root + `><CmdType>` + cmd + `</CmdType><SN>4711</SN><DeviceID>` + target +
+			`</DeviceID>` + extra + `</` + root + `>`
+	}
+	start, end := time.Now().Add(-24*time.Hour).Format("2006-01-02T15:04:05"), time.Now().Format("2006-01-02T15:04:05")
+	if code := sup.message(body("Query", "RecordInfo", shared, "<StartTime>"+start+"</StartTime><EndTime>"+end+
+		"</EndTime><Secrecy>0</Secrecy><Type>all</Type>")); code != 200 {
+		t.Fatalf("RecordInfo: %d", code)
+	}
+	rec := sup.next(sip.MESSAGE, "<CmdType>RecordInfo</CmdType>")
+	if b := string(rec.Body()); !strings.Contains(b, "<SN>4711</SN>") || !strings.Contains(b, "<DeviceID>"+shared+"</DeviceID>") ||
+		!strings.Contains(b, "<Item>") {
+		t.Fatalf("RecordInfo answer %s", b)
+	}
+	if code := sup.message(body("Query", "PresetQuery", shared, "")); code != 200 {
+		t.Fatalf("PresetQuery: %d", code)
+	}
+	pre := sup.next(sip.MESSAGE, "<CmdType>PresetQuery</CmdType>")
+	if b := string(pre.Body()); !strings.Contains(b, "<SN>4711</SN>") || !strings.Contains(b, "<Response>") {
+		t.Fatalf("PresetQuery answer %s", b)
+	}
+	if code := sup.message(body("Control", "DeviceControl", shared, "<PTZCmd>A50F01081F1F0000</PTZCmd>")); code != 200 {
+		t.Fatalf("PTZ: %d", code)
+	}
+	if code := sup.message(body("Control", "DeviceControl", shared, "<TeleBoot>Boot</TeleBoot>")); code != 403 {
+		t.Fatalf("reboot: %d, want 403", code)
+	}
+	if code := sup.message(body("Control", "DeviceControl", hidden, "<PTZCmd>A50F01081F1F0000</PTZCmd>")); code != 404 {
+		t.Fatalf("PTZ of a channel outside the grant: %d, want 404", code)
 	}
 }

@@ -210,6 +210,9 @@ type SenderRequest struct {
 	Transport string `json:"transport"`
 	// Dest is the superior's ip:port (udp, tcp-connect).
 	Dest string `json:"dest,omitempty"`
+	// AllowIPs are the superior's addresses: a tcp-listen sender accepts a
+	// connection only from them (required for tcp-listen).
+	AllowIPs []string `json:"allow_ips,omitempty"`
 	// Subject is who the stream goes to, for the audit log
 	// ("platform:<server ID>"): the sender opens only once the console has
 	// stored the media open (unless audit.fail_closed is off).

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,6 +61,9 @@ type Sender struct {
 	Dest string
 	// LocalIP is the address we send from (and listen on).
 	LocalIP string
+	// AllowIPs, for TransportTCPListen, are the addresses that may connect:
+	// a connection from elsewhere is closed and the wait goes on.
+	AllowIPs []netip.Addr
 	// ConnectTimeout bounds the TCP connect or the wait for the superior's
 	// connection (default 10 s).
 	ConnectTimeout time.Duration
@@ -203,7 +208,14 @@ func (s *Sender) connect() (func([]byte) error, error) {
 	if s.ln != nil {
 		stop := context.AfterFunc(s.ctx, func() { s.ln.Close() })
 		_ = s.ln.(*net.TCPListener).SetDeadline(time.Now().Add(s.ConnectTimeout))
-		conn, err = s.ln.Accept()
+		for {
+			conn, err = s.ln.Accept()
+			if err != nil || s.allowed(conn.RemoteAddr()) {
+				break
+			}
+			s.Log.Warn("connection from elsewhere than the superior refused", "remote", conn.RemoteAddr())
+			conn.Close()
+		}
 		stop()
 		s.ln.Close()
 		if err != nil {
@@ -279,4 +291,13 @@ func (s *Sender) send() error {
 		}
 		s.units.Add(1)
 	}
+}
+
+// allowed reports whether a connection from addr may take the stream.
+func (s *Sender) allowed(addr net.Addr) bool {
+	if len(s.AllowIPs) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(addr.String())
+	return err == nil && slices.Contains(s.AllowIPs, ap.Addr().Unmap())
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -245,6 +246,30 @@ func TestCloseAndNoPeer(t *testing.T) {
 	if err := s.Initialize(); err != nil {
 		t.Fatal(err)
 	}
+	if err := <-ended; !errors.Is(err, ErrNoPeer) {
+		t.Fatalf("ended with %v", err)
+	}
+	s.Close()
+
+	// A connection from elsewhere than the superior is not given the stream.
+	ended = make(chan error, 1)
+	s = &Sender{
+		Source: &source{hold: true, closed: make(chan struct{})}, Transport: TransportTCPListen, LocalIP: "127.0.0.1",
+		AllowIPs: []netip.Addr{netip.MustParseAddr("127.0.0.2")}, ConnectTimeout: 200 * time.Millisecond, Log: quiet,
+		OnEnd: func(err error) { ended <- err },
+	}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", s.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("a foreign connection read %d bytes, %v", n, err)
+	}
+	conn.Close()
 	if err := <-ended; !errors.Is(err, ErrNoPeer) {
 		t.Fatalf("ended with %v", err)
 	}
