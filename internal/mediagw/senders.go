@@ -133,7 +133,7 @@ func (g *Gateway) OpenSender(req mediaapi.SenderRequest) (mediaapi.Sender, error
 	u := &upSender{id: newReceiverID(), req: req, created: time.Now()}
 	u.snd = &sender.Sender{
 		AllowIPs: allow,
-		Source: &streamSource{g: g, path: req.Path}, SSRC: uint32(ssrc), Transport: req.Transport, Dest: req.Dest,
+		Source:   &streamSource{g: g, path: req.Path}, SSRC: uint32(ssrc), Transport: req.Transport, Dest: req.Dest,
 		LocalIP: g.ListenIP, Log: g.Log.With("sender", u.id, "path", req.Path),
 		OnEnd: func(err error) { g.senderEnded(u, err) },
 	}
