@@ -229,6 +229,11 @@ func (a *API) updatePlatform(w http.ResponseWriter, r *http.Request, sess *auth.
 	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
+	if in.LocalID != nil && p.LocalID == "" && *in.LocalID == p.LinkID {
+		// Our own ID as GET showed it (a form sends every field back):
+		// still "ours", not pinned, so the link is not restarted.
+		in.LocalID = nil
+	}
 	in.apply(&p)
 	if p, err = a.Store.UpdatePlatform(r.Context(), p); err != nil {
 		return err

@@ -97,6 +97,14 @@ func TestPlatformRoutes(t *testing.T) {
 		t.Fatalf("after the sipserver's report: %+v", p)
 	}
 
+	// Our own ID sent back as GET showed it stays "ours".
+	mustStatus(t, "patch with the shown local_id", root.do(http.MethodPatch, "/api/v1/platforms/"+id,
+		map[string]any{"name": "市级平台", "local_id": "34020000002000000001"}), http.StatusOK, "")
+	var stored string
+	if err := e.st.Pool.QueryRow(context.Background(), `SELECT local_id FROM cascade_platforms WHERE id = $1`, p.ID).Scan(&stored); err != nil || stored != "" {
+		t.Fatalf("stored local_id %q (%v), want empty", stored, err)
+	}
+
 	// PATCH changes the fields present; disabled shows as disabled and shares nothing.
 	r = root.do(http.MethodPatch, "/api/v1/platforms/"+id, map[string]any{"enabled": false, "transport": "tcp"})
 	mustStatus(t, "patch", r, http.StatusOK, "")
@@ -119,9 +127,11 @@ func TestPlatformRoutes(t *testing.T) {
 	mustStatus(t, "get deleted", root.do(http.MethodGet, "/api/v1/platforms/"+id, nil), http.StatusNotFound, "not_found")
 
 	acts := e.actions("root")
-	for _, a := range []string{"platform_create", "platform_update", "platform_grant_create", "platform_grant_delete", "platform_delete"} {
-		if acts[a] != 1 {
-			t.Errorf("audit: %s ×%d, want 1 (%v)", a, acts[a], acts)
+	for a, n := range map[string]int{
+		"platform_create": 1, "platform_update": 2, "platform_grant_create": 1, "platform_grant_delete": 1, "platform_delete": 1,
+	} {
+		if acts[a] != n {
+			t.Errorf("audit: %s ×%d, want %d (%v)", a, acts[a], n, acts)
 		}
 	}
 	if n := e.actions("alice")["access_denied"]; n < 2 {

@@ -218,7 +218,7 @@ func (g *Gateway) closeSenders() {
 func (g *Gateway) senderView(u *upSender) mediaapi.Sender {
 	units, packets, bytes := u.snd.Stats()
 	v := mediaapi.Sender{
-		ID: u.id, Path: u.req.Path, SSRC: u.req.SSRC, Transport: u.req.Transport, Dest: u.req.Dest,
+		ID: u.id, Path: u.req.Path, SSRC: u.req.SSRC, Transport: u.req.Transport, Dest: u.req.Dest, Subject: u.req.Subject,
 		IP: g.AdvertiseIP, Port: discardPort, CreatedAt: u.created, Units: units, Packets: packets, Bytes: bytes,
 	}
 	if a := u.snd.LocalAddr(); a != nil {

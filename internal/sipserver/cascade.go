@@ -50,8 +50,14 @@ type cascadeLinks struct {
 	// Items returns a platform's slice of our catalog, as its Catalog
 	// queries are answered.
 	Items func(ctx context.Context, rl *runningLink) ([]manscdp.CatalogItem, error)
-	// CloseUp stops an upward session (its link stopped).
-	CloseUp func(ctx context.Context, u *upSession, reason string)
+	// CloseUp stops an upward session (its link stopped) and, with bye,
+	// tells its superior.
+	CloseUp func(ctx context.Context, u *upSession, reason string, bye bool)
+	// Sweep closes the upward senders a previous run left (run at start).
+	Sweep func(ctx context.Context)
+	// Allowed reports whether an upward session's platform may still play
+	// its channel (its grants now).
+	Allowed func(ctx context.Context, u *upSession) bool
 
 	mu    sync.Mutex
 	links map[int64]*runningLink
@@ -111,6 +117,7 @@ func (c *cascadeLinks) run(ctx context.Context) {
 		})
 	})
 	wg.Go(func() { c.runNotify(ctx) })
+	c.Sweep(ctx)
 	t := time.NewTicker(cascadeReload)
 	defer t.Stop()
 	for {
@@ -122,17 +129,26 @@ func (c *cascadeLinks) run(ctx context.Context) {
 			return
 		case <-c.wake:
 		case <-t.C:
+			c.pokeNotify() // grants expire and daily hours end without a notification
 		}
 	}
 }
 
-// closeAll unregisters every link at once.
+// closeAll ends every upward session (BYE) and unregisters every link,
+// at once: upward sessions live in memory only, so none may outlive us.
 func (c *cascadeLinks) closeAll() {
 	c.mu.Lock()
 	links := c.links
-	c.links = map[int64]*runningLink{}
+	ups := c.ups
+	c.links, c.ups = map[int64]*runningLink{}, map[string]*upSession{}
 	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), c.RequestTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
+	for _, u := range ups {
+		wg.Go(func() { c.CloseUp(ctx, u, "shutdown", true) })
+	}
+	wg.Wait()
 	for _, rl := range links {
 		wg.Go(rl.link.Close)
 	}
@@ -166,7 +182,7 @@ func (c *cascadeLinks) reload(ctx context.Context) {
 	for _, rl := range stop {
 		rl.link.Close()
 		for _, u := range c.dropUps(rl) {
-			c.CloseUp(ctx, u, "link_stopped")
+			c.CloseUp(ctx, u, "link_stopped", false)
 		}
 	}
 	for _, p := range ps {

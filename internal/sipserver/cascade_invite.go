@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -14,6 +15,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
 	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
+	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
@@ -32,7 +34,14 @@ type upSession struct {
 	started   time.Time
 	// remoteTarget is the superior's Contact, for our BYE.
 	remoteTarget sip.Uri
+	// acked is closed by the superior's ACK of our 200.
+	acked   chan struct{}
+	ackOnce sync.Once
 }
+
+// upAckTimeout is how long a 200 to a superior's INVITE may wait for its
+// ACK (64·T1, RFC 3261 §13.3.1.4) before the sender is closed.
+const upAckTimeout = 32 * time.Second
 
 // upInviteTimeout bounds the set-up of an upward session: the sender opens
 // at once, its stream starts on demand after the answer.
@@ -58,6 +67,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	log := s.Log.With("platform", id, "call_id", req.CallID().Value())
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		// A re-INVITE: the session stays as it is.
+		s.reply(req, tx, sip.StatusNotAcceptableHere, "Re-INVITE Not Supported")
+		return
+	}
+	if s.cascade.hasUp(req.CallID().Value()) {
+		s.reply(req, tx, sip.StatusLoopDetected, "Call-ID In Use")
+		return
+	}
 	offer, err := sdp.Parse(req.Body())
 	if err != nil || offer == nil || len(offer.Medias) == 0 {
 		log.Warn("INVITE of a superior platform with a bad SDP", "err", err)
@@ -119,7 +137,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	u := &upSession{
 		rl: rl, callID: req.CallID().Value(), channelID: channelID, path: sr.Path, senderID: snd.ID,
-		localTag: sip.GenerateTagN(12), started: s.now(),
+		localTag: sip.GenerateTagN(12), started: s.now(), acked: make(chan struct{}),
 	}
 	u.remoteTag, _ = from.Params.Get("tag")
 	u.remoteTarget = from.Address
@@ -138,9 +156,28 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: channelID, Host: s.advertise, Port: s.sipPort}})
 	ct := sip.ContentTypeHeader("APPLICATION/SDP")
 	res.AppendHeader(&ct)
-	s.cascade.addUp(u)
+	if !s.cascade.addUp(u) {
+		// The link stopped meanwhile (disabled, deleted, changed).
+		s.closeUp(ctx, u, "link_stopped", false)
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Link Stopped")
+		return
+	}
 	s.respond(req, tx, res)
 	s.background(func(ctx context.Context) { s.cascade.reportUp(ctx, rl) })
+	s.spawn(func() {
+		t := time.NewTimer(upAckTimeout)
+		defer t.Stop()
+		select {
+		case <-u.acked:
+		case <-s.ctx.Done():
+		case <-t.C:
+			if s.cascade.takeUp(u) {
+				ctx, cancel := context.WithTimeout(s.ctx, s.Config.RequestTimeout.Std())
+				defer cancel()
+				s.closeUp(ctx, u, "no_ack", false)
+			}
+		}
+	})
 	log.Info("upward stream to a superior platform", "channel", channelID, "transport", sr.Transport,
 		"dest", sr.Dest, "ssrc", sr.SSRC, "sender", snd.ID)
 }
@@ -171,14 +208,37 @@ func upAnswer(offer *sdp.Session, m *sdp.Media, channelID string, snd mediaapi.S
 }
 
 // onAck takes the ACK of a 2xx we sent to a superior's INVITE: the sender
-// is running already (a superior listening on UDP gets the media at once).
-func (s *Server) onAck(*sip.Request, sip.ServerTransaction) {}
+// is running already (a superior listening on UDP gets the media at once);
+// without an ACK it is closed after upAckTimeout.
+func (s *Server) onAck(req *sip.Request, _ sip.ServerTransaction) {
+	cid := req.CallID()
+	if cid == nil {
+		return
+	}
+	s.cascade.mu.Lock()
+	u := s.cascade.ups[cid.Value()]
+	s.cascade.mu.Unlock()
+	if u != nil {
+		u.ackOnce.Do(func() { close(u.acked) })
+	}
+}
 
-// addUp records an upward session.
-func (c *cascadeLinks) addUp(u *upSession) {
+// addUp records an upward session, unless its link stopped meanwhile.
+func (c *cascadeLinks) addUp(u *upSession) bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.links[u.rl.cfg.ID] != u.rl {
+		return false
+	}
 	c.ups[u.callID] = u
-	c.mu.Unlock()
+	return true
+}
+
+// hasUp reports whether an upward session has Call-ID id.
+func (c *cascadeLinks) hasUp(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ups[id] != nil
 }
 
 // upByBye returns (and forgets) the upward session whose dialog req, a
@@ -222,20 +282,64 @@ func (s *Server) onSuperiorBye(req *sip.Request, tx sip.ServerTransaction) bool 
 		return true
 	}
 	s.reply(req, tx, sip.StatusOK, "OK")
-	s.background(func(ctx context.Context) { s.closeUp(ctx, u, "superior_bye") })
+	s.background(func(ctx context.Context) { s.closeUp(ctx, u, "superior_bye", false) })
 	return true
 }
 
-// closeUp stops an upward session's sender; the stream it read stops when
-// nobody else watches it (mediagw's idle timeout).
-func (s *Server) closeUp(ctx context.Context, u *upSession, reason string) {
+// closeUp stops an upward session's sender (the stream it read stops when
+// nobody else watches it) and, with bye, tells the superior.
+func (s *Server) closeUp(ctx context.Context, u *upSession, reason string, bye bool) {
 	err := s.sessions.node.client.CloseSender(ctx, u.senderID)
 	if err != nil && !errors.Is(err, svcapi.ErrNotFound) {
 		s.Log.Warn("close the sender of an upward stream", "platform", u.rl.cfg.ServerID, "sender", u.senderID, "err", err)
 	}
+	if bye {
+		s.byeUp(ctx, u)
+	}
 	s.cascade.reportUp(ctx, u.rl)
 	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", reason,
 		"lasted", s.now().Sub(u.started).Round(time.Second))
+}
+
+// byeUp ends an upward session's dialog from our side.
+func (s *Server) byeUp(ctx context.Context, u *upSession) {
+	err := u.rl.link.Bye(ctx, uplink.Dialog{
+		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.channelID, RemoteTarget: u.remoteTarget,
+	})
+	if err != nil {
+		s.Log.Info("BYE to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
+	}
+}
+
+// allowedUp reports whether u's platform may still play its channel live.
+func (s *Server) allowedUp(ctx context.Context, u *upSession) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
+	defer cancel()
+	_, err := s.Store.In(catalogview.PlatformScope(u.rl.cfg.ID, catalogview.RightLive, s.now())).FindChannel(ctx, u.channelID)
+	// A database error is not a revocation: the next check decides.
+	return err == nil || !errors.Is(err, store.ErrNotFound)
+}
+
+// sweepSenders closes the upward senders mediagw still has from a previous
+// run of ours: their sessions were in memory and are gone.
+func (s *Server) sweepSenders(ctx context.Context) {
+	if s.SessionConfig.MediagwURL == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
+	defer cancel()
+	senders, err := s.sessions.node.client.Senders(ctx)
+	if err != nil {
+		s.Log.Info("list mediagw's upward senders", "err", err)
+		return
+	}
+	for _, snd := range senders {
+		if strings.HasPrefix(snd.Subject, "platform:") {
+			if err := s.sessions.node.client.CloseSender(ctx, snd.ID); err == nil {
+				s.Log.Info("closed an upward sender left by a previous run", "sender", snd.ID, "path", snd.Path)
+			}
+		}
+	}
 }
 
 // upBySender returns (and forgets) the upward session of a mediagw sender.
@@ -259,14 +363,21 @@ func (s *Server) SenderEnded(ctx context.Context, id, reason string) error {
 	if u == nil {
 		return fmt.Errorf("sender %s: %w", id, ErrNoSession)
 	}
-	err := u.rl.link.Bye(ctx, uplink.Dialog{
-		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.channelID, RemoteTarget: u.remoteTarget,
-	})
-	if err != nil {
-		s.Log.Info("BYE to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
-	}
+	s.byeUp(ctx, u)
 	s.cascade.reportUp(ctx, u.rl)
 	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", "sender: "+reason,
 		"lasted", s.now().Sub(u.started).Round(time.Second))
 	return nil
+}
+
+// takeUp forgets u and reports whether it was still there (nobody else
+// ended it meanwhile).
+func (c *cascadeLinks) takeUp(u *upSession) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ups[u.callID] != u {
+		return false
+	}
+	delete(c.ups, u.callID)
+	return true
 }

@@ -145,9 +145,19 @@ func (c *cascadeLinks) runNotify(ctx context.Context) {
 		for _, rl := range c.links {
 			links = append(links, rl)
 		}
+		ups := make([]*upSession, 0, len(c.ups))
+		for _, u := range c.ups {
+			ups = append(ups, u)
+		}
 		c.mu.Unlock()
 		for _, rl := range links {
 			c.notifyLink(ctx, rl)
+		}
+		// A grant taken back (or expired) ends the streams it allowed.
+		for _, u := range ups {
+			if !c.Allowed(ctx, u) && c.takeUp(u) {
+				c.CloseUp(ctx, u, "grant_revoked", true)
+			}
 		}
 	}
 }

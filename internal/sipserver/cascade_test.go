@@ -455,6 +455,29 @@ func TestUpwardPlay(t *testing.T) {
 	if code := lower.call("POST", "/internal/v1/senders/ended", `{"sender":"`+senderID+`"}`, nil); code != 404 {
 		t.Fatalf("sender ended twice: %d, want 404", code)
 	}
+
+	// A re-INVITE is refused; a grant taken back ends the stream (BYE).
+	code, res = invite(sup, shared, "up-5@raw", "suptag5")
+	if code != 200 {
+		t.Fatalf("third INVITE: %d", code)
+	}
+	toTag, _ = res.To().Params.Get("tag")
+	sup.sendAsync(rawRequest{method: "ACK", callID: "up-5@raw", fromTag: "suptag5", toTag: toTag})
+	if code, _ := sup.send(rawRequest{method: "INVITE", callID: "up-5@raw", fromTag: "suptag5", toTag: toTag}); code != 488 {
+		t.Fatalf("re-INVITE: %d, want 488", code)
+	}
+	if _, err := lower.store.Pool.Exec(context.Background(), `DELETE FROM platform_grants WHERE platform_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	bye = sup.next(sip.BYE, "")
+	if bye.CallID().Value() != "up-5@raw" {
+		t.Fatalf("BYE in call %s after the grant was taken back", bye.CallID().Value())
+	}
+	testsupport.Eventually(t, lower.settle(), "its sender closed", func() bool {
+		mg.mu.Lock()
+		defer mg.mu.Unlock()
+		return slices.Contains(mg.senderCloses, "s3")
+	})
 }
 
 // TestUpwardQueries: a superior's RecordInfo and PresetQuery of a shared

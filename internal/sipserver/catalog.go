@@ -67,7 +67,10 @@ type catalogSync struct {
 	// busy holds the devices a worker is on, so maintenance does not queue
 	// them again meanwhile.
 	busy map[string]bool
-	wake chan struct{}
+	// again holds the job asked for a device while it was busy: it is
+	// queued when the running one is done, so no device runs twice at once.
+	again map[string]catalogJob
+	wake  chan struct{}
 	// running counts started jobs, for the metrics.
 	running atomic.Int64
 }
@@ -84,6 +87,7 @@ const (
 func (c *catalogSync) initialize() {
 	c.queued = map[string]catalogJob{}
 	c.busy = map[string]bool{}
+	c.again = map[string]catalogJob{}
 	c.wake = make(chan struct{}, 1)
 }
 
@@ -94,6 +98,11 @@ func (c *catalogSync) enqueue(id string) { c.schedule(id, jobRefresh) }
 // to a full refresh if one is asked for.
 func (c *catalogSync) schedule(id string, job catalogJob) {
 	c.mu.Lock()
+	if c.busy[id] {
+		c.again[id] = max(c.again[id], job)
+		c.mu.Unlock()
+		return
+	}
 	switch cur, ok := c.queued[id]; {
 	case !ok:
 		c.queued[id] = job
@@ -113,7 +122,7 @@ func (c *catalogSync) pending(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, queued := c.queued[id]
-	return queued || c.busy[id]
+	return queued || c.busy[id] // a busy device's again is run after it
 }
 
 // queuedCount is the number of devices waiting for their jobs to start.
@@ -140,7 +149,12 @@ func (c *catalogSync) next() (string, catalogJob, bool) {
 func (c *catalogSync) done(id string) {
 	c.mu.Lock()
 	delete(c.busy, id)
+	job, again := c.again[id]
+	delete(c.again, id)
 	c.mu.Unlock()
+	if again {
+		c.schedule(id, job)
+	}
 }
 
 // run starts queued jobs at the configured rate, and the periodic

@@ -43,13 +43,21 @@ func TestMaintainQueuesEachDeviceOnce(t *testing.T) {
 			t.Errorf("%s: job %d, want %d", id, c.queued[id], job)
 		}
 	}
-	// A device being worked on is not queued again.
+	// A device being worked on is not queued again by maintenance; a new
+	// registration meanwhile runs it again, but only once it is done.
 	id, _, _ := c.next()
 	c.maintain()
 	if _, again := c.queued[id]; again {
 		t.Fatalf("%s queued again while busy", id)
 	}
+	c.enqueue(id)
+	if _, again := c.queued[id]; again {
+		t.Fatalf("%s queued while busy", id)
+	}
 	c.done(id)
+	if c.queued[id] != jobRefresh {
+		t.Fatalf("%s not queued after its job ended", id)
+	}
 }
 
 // fixedClock is a catalogParent whose clock stands still; maintenance calls

@@ -144,3 +144,10 @@ func (c *Client) OpenSender(ctx context.Context, req SenderRequest) (Sender, err
 func (c *Client) CloseSender(ctx context.Context, id string) error {
 	return c.call(ctx, "close sender", http.MethodDelete, SenderPath(id), nil, nil)
 }
+
+// Senders lists the open senders.
+func (c *Client) Senders(ctx context.Context) ([]Sender, error) {
+	var out svcapi.List[Sender]
+	err := c.call(ctx, "list senders", http.MethodGet, PathSenders, nil, &out)
+	return out.Items, err
+}

@@ -226,6 +226,7 @@ type Sender struct {
 	SSRC      string `json:"ssrc"`
 	Transport string `json:"transport"`
 	Dest      string `json:"dest,omitempty"`
+	Subject   string `json:"subject"`
 	// IP and Port are where the media comes from (udp), or where the
 	// superior connects (tcp-listen); for tcp-connect the port is 9 until
 	// connected.

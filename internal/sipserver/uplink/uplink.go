@@ -325,6 +325,7 @@ func gbVersionHeader(v string) string {
 // the superior's digest challenges, and returns the expiry it granted.
 func (l *Link) register(ctx context.Context, expires int) (time.Duration, error) {
 	fresh := false // whether our credentials answer a challenge to this very request
+	proxy := false // whether the challenge was a proxy's (407)
 	for range 3 {
 		l.mu.Lock()
 		l.cseq++
@@ -338,7 +339,11 @@ func (l *Link) register(ctx context.Context, expires int) (time.Duration, error)
 			if err != nil {
 				return 0, err
 			}
-			req.AppendHeader(sip.NewHeader("Authorization", h))
+			name := "Authorization"
+			if proxy {
+				name = "Proxy-Authorization"
+			}
+			req.AppendHeader(sip.NewHeader(name, h))
 		}
 		res, err := l.do(ctx, req)
 		if err != nil {
@@ -346,7 +351,11 @@ func (l *Link) register(ctx context.Context, expires int) (time.Duration, error)
 		}
 		switch {
 		case res.IsSuccess():
-			return time.Duration(sipreg.Granted(res, expires)) * time.Second, nil
+			granted := sipreg.Granted(res, expires)
+			if expires > 0 && granted == 0 {
+				return 0, fmt.Errorf("%w: the registration was granted for 0 s", ErrRefused)
+			}
+			return time.Duration(granted) * time.Second, nil
 		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
 			next, err := sipreg.Challenge(res)
 			if err != nil {
@@ -361,7 +370,7 @@ func (l *Link) register(ctx context.Context, expires int) (time.Duration, error)
 			l.mu.Lock()
 			l.answer = next
 			l.mu.Unlock()
-			fresh = true
+			fresh, proxy = true, res.StatusCode == sip.StatusProxyAuthRequired
 		default:
 			l.mu.Lock()
 			l.answer = nil
