@@ -146,6 +146,8 @@ func TestAPIAgainstDocument(t *testing.T) {
 		{"POST", "/internal/v1/streams/idle", `{"path":"live/` + ch + `"}`, 404, svcapi.CodeNotFound},
 		{"POST", "/internal/v1/streams/ended", `{"path":"live/` + ch + `","reason":"rtp timeout"}`, 404, svcapi.CodeNotFound},
 		{"POST", "/internal/v1/streams/ended", `{"path":"live/` + ch + `","reason":"` + strings.Repeat("x", 65) + `"}`, 400, svcapi.CodeBadRequest},
+		{"POST", "/internal/v1/senders/ended", `{"sender":"0123456789abcdef","reason":"stream_ended"}`, 404, svcapi.CodeNotFound},
+		{"POST", "/internal/v1/senders/ended", `{"sender":""}`, 400, svcapi.CodeBadRequest},
 	})
 
 	// The device goes away: its channels are offline wherever the API
