@@ -139,6 +139,23 @@ type grantBody struct {
 	Hours       string         `json:"hours"`
 }
 
+// grant is the grant the body describes, made by user; its grantee is the
+// caller's to set.
+func (in grantBody) grant(user string) (consoledb.Grant, error) {
+	g := consoledb.Grant{
+		Scope: consoledb.GrantScope{
+			Kind: in.Scope.Kind, CivilCode: in.Scope.CivilCode, DeviceID: in.Scope.DeviceID, ChannelIDs: in.Scope.ChannelIDs,
+		},
+		Rights: in.Rights, PTZPriority: in.PTZPriority, Hours: in.Hours, CreatedBy: user,
+	}
+	var err error
+	if g.ValidFrom, err = optTime("valid_from", in.ValidFrom); err != nil {
+		return g, err
+	}
+	g.ValidUntil, err = optTime("valid_until", in.ValidUntil)
+	return g, err
+}
+
 // pathID parses the positive integer path parameter name.
 func pathID(r *http.Request, name string) (int64, error) {
 	v := r.PathValue(name)
@@ -246,19 +263,11 @@ func (a *API) createGrant(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if err != nil {
 		return err
 	}
-	g := consoledb.Grant{
-		DepartmentID: dept,
-		Scope: consoledb.GrantScope{
-			Kind: in.Scope.Kind, CivilCode: in.Scope.CivilCode, DeviceID: in.Scope.DeviceID, ChannelIDs: in.Scope.ChannelIDs,
-		},
-		Rights: in.Rights, PTZPriority: in.PTZPriority, Hours: in.Hours, CreatedBy: sess.User.Username,
-	}
-	if g.ValidFrom, err = optTime("valid_from", in.ValidFrom); err != nil {
+	g, err := in.grant(sess.User.Username)
+	if err != nil {
 		return err
 	}
-	if g.ValidUntil, err = optTime("valid_until", in.ValidUntil); err != nil {
-		return err
-	}
+	g.DepartmentID = dept
 	var out consoledb.Grant
 	if root == 0 {
 		out, err = a.Store.CreateGrant(r.Context(), g)

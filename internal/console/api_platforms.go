@@ -315,19 +315,11 @@ func (a *API) createPlatformGrant(w http.ResponseWriter, r *http.Request, sess *
 	if err := input.ReadJSON(r.Body, &in, false); err != nil {
 		return err
 	}
-	g := consoledb.Grant{
-		PlatformID: id,
-		Scope: consoledb.GrantScope{
-			Kind: in.Scope.Kind, CivilCode: in.Scope.CivilCode, DeviceID: in.Scope.DeviceID, ChannelIDs: in.Scope.ChannelIDs,
-		},
-		Rights: in.Rights, PTZPriority: in.PTZPriority, Hours: in.Hours, CreatedBy: sess.User.Username,
-	}
-	if g.ValidFrom, err = optTime("valid_from", in.ValidFrom); err != nil {
+	g, err := in.grant(sess.User.Username)
+	if err != nil {
 		return err
 	}
-	if g.ValidUntil, err = optTime("valid_until", in.ValidUntil); err != nil {
-		return err
-	}
+	g.PlatformID = id
 	if g, err = a.Store.CreatePlatformGrant(r.Context(), g); err != nil {
 		return err
 	}

@@ -809,18 +809,7 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 			"remote", req.Remote, "subject", claims.Subject, "error", err)
 		return fmt.Errorf("%w: %w", access.ErrUnauthorized, err)
 	}
-	g.mu.Lock()
-	switch {
-	case err == nil:
-		g.audits.stored++
-	case !g.AuditFailOpen:
-		g.audits.refused++
-	case g.Audit == nil:
-		g.audits.unaudited++
-	default:
-		g.audits.admitted++
-	}
-	g.mu.Unlock()
+	g.countAudit(err)
 	// The log line stays even with the row: every video access names who,
 	// what, how and from where.
 	if err != nil {
@@ -839,6 +828,23 @@ func (g *Gateway) Opened(ctx context.Context, req access.Request) error {
 	g.Log.Info("video access", "path", req.Path, "protocol", req.Protocol, "remote", req.Remote,
 		"subject", claims.Subject, "audited", err == nil)
 	return nil
+}
+
+// countAudit counts the outcome of a media open's audit row: err is the
+// row's storing error.
+func (g *Gateway) countAudit(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case err == nil:
+		g.audits.stored++
+	case !g.AuditFailOpen:
+		g.audits.refused++
+	case g.Audit == nil:
+		g.audits.unaudited++
+	default:
+		g.audits.admitted++
+	}
 }
 
 // stream returns the stream of path, asking sipserver to start it when

@@ -245,18 +245,7 @@ func (g *Gateway) auditSender(req mediaapi.SenderRequest) error {
 		err = g.Audit.MediaOpen(ctx, m)
 		cancel()
 	}
-	g.mu.Lock()
-	switch {
-	case err == nil:
-		g.audits.stored++
-	case !g.AuditFailOpen:
-		g.audits.refused++
-	case g.Audit == nil:
-		g.audits.unaudited++
-	default:
-		g.audits.admitted++
-	}
-	g.mu.Unlock()
+	g.countAudit(err)
 	if err != nil && !g.AuditFailOpen {
 		g.Log.Warn("upward stream refused: audit row not stored", "path", req.Path, "subject", req.Subject, "error", err)
 		return fmt.Errorf("%w: %w", access.ErrUnavailable, err)

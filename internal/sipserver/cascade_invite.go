@@ -47,25 +47,35 @@ const upAckTimeout = 32 * time.Second
 // at once, its stream starts on demand after the answer.
 const upInviteTimeout = 10 * time.Second
 
+// superiorRequest returns the link of the superior platform req (an
+// INVITE or SUBSCRIBE) comes from. Anyone else is answered here: 405 to a
+// device (a platform takes neither from one), 403 to a source that claims
+// a superior's ID.
+func (s *Server) superiorRequest(req *sip.Request, tx sip.ServerTransaction) (*runningLink, bool) {
+	from := req.From()
+	if from == nil {
+		s.reply(req, tx, sip.StatusBadRequest, "Missing From")
+		return nil, false
+	}
+	rl, ok := s.cascade.superior(from.Address.User, req)
+	switch {
+	case rl == nil:
+		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")
+	case !ok:
+		s.refuseForeign(req, tx, from.Address.User, "superior platform's "+req.Method.String())
+	}
+	return rl, ok
+}
+
 // onInvite answers INVITE: only superior platforms we are registered to may
 // invite us, for a live stream of a channel their grants give them live
 // on. Devices never INVITE a platform here (405, as before).
 func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
-	from := req.From()
-	if from == nil {
-		s.reply(req, tx, sip.StatusBadRequest, "Missing From")
+	rl, ok := s.superiorRequest(req, tx)
+	if !ok {
 		return
 	}
-	id := from.Address.User
-	rl, ok := s.cascade.superior(id, req)
-	switch {
-	case rl == nil:
-		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")
-		return
-	case !ok:
-		s.refuseForeign(req, tx, id, "superior platform's INVITE")
-		return
-	}
+	from, id := req.From(), req.From().Address.User
 	log := s.Log.With("platform", id, "call_id", req.CallID().Value())
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		// A re-INVITE: the session stays as it is.

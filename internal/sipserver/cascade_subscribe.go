@@ -37,21 +37,11 @@ type upSubscription struct {
 // to may subscribe, to our catalog (GB/T 28181 §9.11); devices never
 // subscribe to a platform.
 func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
-	from := req.From()
-	if from == nil {
-		s.reply(req, tx, sip.StatusBadRequest, "Missing From")
+	rl, ok := s.superiorRequest(req, tx)
+	if !ok {
 		return
 	}
-	id := from.Address.User
-	rl, ok := s.cascade.superior(id, req)
-	switch {
-	case rl == nil:
-		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")
-		return
-	case !ok:
-		s.refuseForeign(req, tx, id, "superior platform's SUBSCRIBE")
-		return
-	}
+	from, id := req.From(), req.From().Address.User
 	event := ""
 	if h := req.GetHeader("Event"); h != nil {
 		event = strings.TrimSpace(h.Value())
@@ -137,8 +127,12 @@ func (c *cascadeLinks) runNotify(ctx context.Context) {
 			return
 		case <-c.notifyWake:
 		}
-		if !sleep(ctx, upNotifyDelay) {
+		gather := time.NewTimer(upNotifyDelay)
+		select {
+		case <-ctx.Done():
+			gather.Stop()
 			return
+		case <-gather.C:
 		}
 		c.mu.Lock()
 		links := make([]*runningLink, 0, len(c.links))
@@ -159,18 +153,6 @@ func (c *cascadeLinks) runNotify(ctx context.Context) {
 				c.CloseUp(ctx, u, "grant_revoked", true)
 			}
 		}
-	}
-}
-
-// sleep waits d unless ctx ends first (false).
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

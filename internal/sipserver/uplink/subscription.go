@@ -52,25 +52,15 @@ func (l *Link) Notify(ctx context.Context, sub *Subscription, msg manscdp.Messag
 	cseq := sub.cseq
 	left := time.Until(sub.expires)
 	sub.mu.Unlock()
-	req := sip.NewRequest(sip.NOTIFY, *sub.RemoteTarget.Clone())
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: l.LocalID, Host: l.LocalDomain}, Params: sip.NewParams()}
-	from.Params.Add("tag", sub.LocalTag)
-	req.AppendHeader(from)
-	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: l.Target.ServerID, Host: l.Target.Domain}, Params: sip.NewParams()}
-	to.Params.Add("tag", sub.RemoteTag)
-	req.AppendHeader(to)
-	cid := sip.CallIDHeader(sub.CallID)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
-	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	req := l.inDialog(sip.NOTIFY, Dialog{
+		CallID: sub.CallID, LocalTag: sub.LocalTag, RemoteTag: sub.RemoteTag, LocalUser: l.LocalID,
+		RemoteTarget: sub.RemoteTarget, CSeq: cseq,
+	})
 	req.AppendHeader(sip.NewHeader("Event", sub.Event))
 	req.AppendHeader(sip.NewHeader("Subscription-State", "active;expires="+strconv.Itoa(max(0, int(left/time.Second)))))
 	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: l.LocalID, Host: l.ContactHost, Port: l.ContactPort}})
-	req.AppendHeader(sip.NewHeader("X-GB-Ver", gbVersionHeader(l.Target.GBVersion)))
 	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
 	req.SetBody(body)
-	req.SetTransport(transportOf(l.Target.Transport))
-	req.SetDestination(l.Target.Addr)
 	res, err := l.do(ctx, req)
 	if err != nil {
 		return err
@@ -96,7 +86,20 @@ type Dialog struct {
 
 // Bye ends d and waits for the superior's answer.
 func (l *Link) Bye(ctx context.Context, d Dialog) error {
-	req := sip.NewRequest(sip.BYE, *d.RemoteTarget.Clone())
+	d.CSeq = max(d.CSeq, 1)
+	res, err := l.do(ctx, l.inDialog(sip.BYE, d))
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return &rejectedError{method: "BYE", code: res.StatusCode, reason: res.Reason}
+	}
+	return nil
+}
+
+// inDialog builds a request of ours within d, to the superior's address.
+func (l *Link) inDialog(method sip.RequestMethod, d Dialog) *sip.Request {
+	req := sip.NewRequest(method, *d.RemoteTarget.Clone())
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: d.LocalUser, Host: l.LocalDomain}, Params: sip.NewParams()}
 	from.Params.Add("tag", d.LocalTag)
 	req.AppendHeader(from)
@@ -105,17 +108,10 @@ func (l *Link) Bye(ctx context.Context, d Dialog) error {
 	req.AppendHeader(to)
 	cid := sip.CallIDHeader(d.CallID)
 	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: max(d.CSeq, 1), MethodName: sip.BYE})
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: d.CSeq, MethodName: method})
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
 	req.AppendHeader(sip.NewHeader("X-GB-Ver", gbVersionHeader(l.Target.GBVersion)))
 	req.SetTransport(transportOf(l.Target.Transport))
 	req.SetDestination(l.Target.Addr)
-	res, err := l.do(ctx, req)
-	if err != nil {
-		return err
-	}
-	if !res.IsSuccess() {
-		return &rejectedError{method: "BYE", code: res.StatusCode, reason: res.Reason}
-	}
-	return nil
+	return req
 }
