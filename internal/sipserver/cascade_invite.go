@@ -150,7 +150,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		localTag: sip.GenerateTagN(12), started: s.now(), acked: make(chan struct{}),
 	}
 	u.remoteTag, _ = from.Params.Get("tag")
-	u.remoteTarget = from.Address
+	u.remoteTarget = *from.Address.Clone()
 	if c := req.Contact(); c != nil {
 		u.remoteTarget = *c.Address.Clone()
 	}
@@ -166,10 +166,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: channelID, Host: s.advertise, Port: s.sipPort}})
 	ct := sip.ContentTypeHeader("APPLICATION/SDP")
 	res.AppendHeader(&ct)
-	if !s.cascade.addUp(u) {
-		// The link stopped meanwhile (disabled, deleted, changed).
-		s.closeUp(ctx, u, "link_stopped", false)
-		s.reply(req, tx, sip.StatusServiceUnavailable, "Link Stopped")
+	if code := s.cascade.addUp(u); code != 0 {
+		// The link stopped meanwhile (disabled, deleted, changed), or an
+		// INVITE with the same Call-ID won the race.
+		s.closeUp(ctx, u, "not_added", false)
+		reason := "Link Stopped"
+		if code == sip.StatusLoopDetected {
+			reason = "Call-ID In Use"
+		}
+		s.reply(req, tx, code, reason)
 		return
 	}
 	s.respond(req, tx, res)
@@ -233,15 +238,20 @@ func (s *Server) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 }
 
-// addUp records an upward session, unless its link stopped meanwhile.
-func (c *cascadeLinks) addUp(u *upSession) bool {
+// addUp records an upward session and returns 0, or the SIP status that
+// refuses it: 503 when its link stopped meanwhile, 482 when another
+// session has its Call-ID.
+func (c *cascadeLinks) addUp(u *upSession) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.links[u.rl.cfg.ID] != u.rl {
-		return false
+	switch {
+	case c.links[u.rl.cfg.ID] != u.rl:
+		return sip.StatusServiceUnavailable
+	case c.ups[u.callID] != nil:
+		return sip.StatusLoopDetected
 	}
 	c.ups[u.callID] = u
-	return true
+	return 0
 }
 
 // hasUp reports whether an upward session has Call-ID id.
