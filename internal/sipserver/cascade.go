@@ -85,6 +85,9 @@ type runningLink struct {
 	mu sync.Mutex
 	// sub is the superior's catalog subscription, nil without one.
 	sub *upSubscription
+	// told is what the superior knows of its slice: our last complete
+	// Catalog answer and the NOTIFYs since; nil before the first answer.
+	told map[string]manscdp.CatalogItem
 }
 
 func (c *cascadeLinks) initialize() {

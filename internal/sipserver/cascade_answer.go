@@ -241,6 +241,10 @@ func (s *Server) answerCatalog(ctx context.Context, rl *runningLink, sn int, tar
 			return
 		}
 	}
+	// Changes from now on are notified against what this answer said: one
+	// made while it was built or sent reaches the superior by NOTIFY.
+	rl.tell(items)
+	s.cascade.pokeNotify()
 	s.Log.Info("catalog sent to a superior platform", "platform", rl.cfg.ServerID, "items", len(items), "pages", len(pages))
 }
 

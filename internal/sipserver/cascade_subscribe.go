@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -24,13 +23,9 @@ const (
 	upNotifyDelay      = time.Second
 )
 
-// upSubscription is a superior's catalog subscription and what it was last
-// told: items is nil until the first snapshot was taken.
+// upSubscription is a superior's catalog subscription.
 type upSubscription struct {
 	dialog *uplink.Subscription
-	// items is touched by the notifier only; snapshot says it was taken.
-	items    map[string]manscdp.CatalogItem
-	snapshot atomic.Bool
 }
 
 // onSubscribe answers SUBSCRIBE: only superior platforms we are registered
@@ -167,21 +162,20 @@ func (c *cascadeLinks) notifyLink(ctx context.Context, rl *runningLink) {
 	if sub == nil {
 		return
 	}
+	// What it was told: our last Catalog answer and the NOTIFYs since. Before
+	// any answer there is nothing to tell (it queries the catalog itself).
+	rl.mu.Lock()
+	told := rl.told
+	rl.mu.Unlock()
+	if told == nil {
+		return
+	}
 	items, err := c.Items(ctx, rl)
 	if err != nil {
 		c.Log.Warn("read the catalog shared with a superior platform", "platform", rl.cfg.ServerID, "err", err)
 		return
 	}
-	cur := make(map[string]manscdp.CatalogItem, len(items))
-	for _, it := range items {
-		cur[it.DeviceID] = it
-	}
-	if sub.items == nil {
-		sub.items = cur // the first snapshot: the superior queried the rest
-		sub.snapshot.Store(true)
-		return
-	}
-	changes := diffCatalog(sub.items, items)
+	changes := diffCatalog(told, items)
 	if len(changes) == 0 {
 		return
 	}
@@ -199,8 +193,19 @@ func (c *cascadeLinks) notifyLink(ctx context.Context, rl *runningLink) {
 			return
 		}
 	}
-	sub.items = cur
+	rl.tell(items)
 	c.Log.Info("catalog changes notified to a superior platform", "platform", rl.cfg.ServerID, "changes", len(changes))
+}
+
+// tell records items as what the superior now knows of its slice.
+func (rl *runningLink) tell(items []manscdp.CatalogItem) {
+	told := make(map[string]manscdp.CatalogItem, len(items))
+	for _, it := range items {
+		told[it.DeviceID] = it
+	}
+	rl.mu.Lock()
+	rl.told = told
+	rl.mu.Unlock()
 }
 
 // diffCatalog is what changed from old to cur as catalog NOTIFY items:

@@ -166,12 +166,12 @@ func TestUplinkSharesSlice(t *testing.T) {
 	testsupport.Eventually(t, upper.settle(), "the superior subscribed", func() bool {
 		return upper.srv.devices.get(lowerID).snapshot().SubscribedUntil.After(time.Now())
 	})
-	testsupport.Eventually(t, lower.settle(), "our snapshot of what it was told", func() bool {
+	testsupport.Eventually(t, lower.settle(), "its subscription, and what it was told, known to us", func() bool {
 		lower.srv.cascade.mu.Lock()
 		defer lower.srv.cascade.mu.Unlock()
 		for _, rl := range lower.srv.cascade.links {
 			rl.mu.Lock()
-			ok := rl.sub != nil && rl.sub.snapshot.Load()
+			ok := rl.sub != nil && rl.told != nil
 			rl.mu.Unlock()
 			if ok {
 				return true
