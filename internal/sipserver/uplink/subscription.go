@@ -61,14 +61,7 @@ func (l *Link) Notify(ctx context.Context, sub *Subscription, msg manscdp.Messag
 	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: l.LocalID, Host: l.ContactHost, Port: l.ContactPort}})
 	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
 	req.SetBody(body)
-	res, err := l.do(ctx, req)
-	if err != nil {
-		return err
-	}
-	if !res.IsSuccess() {
-		return &rejectedError{method: "NOTIFY", code: res.StatusCode, reason: res.Reason}
-	}
-	return nil
+	return l.doOK(ctx, req)
 }
 
 // Dialog is an INVITE dialog the superior started (we answered), for our
@@ -87,14 +80,7 @@ type Dialog struct {
 // Bye ends d and waits for the superior's answer.
 func (l *Link) Bye(ctx context.Context, d Dialog) error {
 	d.CSeq = max(d.CSeq, 1)
-	res, err := l.do(ctx, l.inDialog(sip.BYE, d))
-	if err != nil {
-		return err
-	}
-	if !res.IsSuccess() {
-		return &rejectedError{method: "BYE", code: res.StatusCode, reason: res.Reason}
-	}
-	return nil
+	return l.doOK(ctx, l.inDialog(sip.BYE, d))
 }
 
 // inDialog builds a request of ours within d, to the superior's address.

@@ -400,12 +400,17 @@ func (l *Link) Message(ctx context.Context, msg manscdp.Message) error {
 	req := l.newRequest(sip.MESSAGE, sip.GenerateTagN(12), sip.GenerateTagN(20)+"@"+l.ContactHost, 1)
 	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
 	req.SetBody(body)
+	return l.doOK(ctx, req)
+}
+
+// doOK sends req and wants a 2xx.
+func (l *Link) doOK(ctx context.Context, req *sip.Request) error {
 	res, err := l.do(ctx, req)
 	if err != nil {
 		return err
 	}
 	if !res.IsSuccess() {
-		return &rejectedError{method: "MESSAGE", code: res.StatusCode, reason: res.Reason}
+		return &rejectedError{method: req.Method.String(), code: res.StatusCode, reason: res.Reason}
 	}
 	return nil
 }
