@@ -113,7 +113,9 @@ func (c *cascadeLinks) run(ctx context.Context) {
 		// subscribed superior sees.
 		channels := []string{store.ChannelCascade, store.ChannelCatalog, store.ChannelStatus}
 		_ = c.Store.Listen(ctx, channels, func(channel, _ string) {
-			if channel == store.ChannelCascade {
+			// A platform written before the listener listened got no
+			// notification to us: read them again once it does.
+			if channel == store.ChannelCascade || channel == store.ChannelListening {
 				c.poke()
 			}
 			c.pokeNotify()

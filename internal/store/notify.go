@@ -28,6 +28,11 @@ const (
 	// platforms or their grants, the name of the table changed (a trigger in
 	// migration 00015 sends it).
 	ChannelCascade = "sharpeyes_cascade"
+	// ChannelListening is no database channel: Listen calls its fn with it
+	// (and an empty payload) each time its connection listens, at the start
+	// and after a reconnect. Notifications sent before that moment never
+	// arrive, so a consumer that caches state reads it again then.
+	ChannelListening = ""
 )
 
 // StatusEvent is the JSON payload on ChannelStatus.
@@ -77,7 +82,9 @@ const (
 // It holds one connection of its own, outside the pool so that it never takes a slot
 // the queries need, and reconnects with bounded backoff when that connection fails.
 // PostgreSQL does not queue notifications for a listener that is away, so events sent
-// while it reconnects are lost: consumers that need every change re-read the state.
+// before it listens, or while it reconnects, are lost: fn is called with
+// ChannelListening each time the connection listens, and consumers that need
+// every change re-read the state then.
 // fn runs on Listen's goroutine; a slow fn delays the following notifications.
 func (s *Store) Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error {
 	if len(channels) == 0 {
@@ -133,6 +140,7 @@ func (s *Store) listen(ctx context.Context, channels []string, fn func(channel, 
 		}
 	}
 	ready()
+	fn(ChannelListening, "")
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
