@@ -13,24 +13,22 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
-// TestCascadePlay runs two stacks on loopback: the lower one (sipserver,
-// mediagw, gbsim cameras) registers to the upper one as a lower platform and
-// shares one camera. The upper sees exactly that camera and plays it: its
-// INVITE reaches the lower, whose mediagw starts the camera on demand and
-// sends the stream up as PS over RTP, which the upper's mediagw ingests
-// like a camera's. Ending the upper's session BYEs the lower, whose sender
-// closes and whose camera session then ends when nobody watches.
-func TestCascadePlay(t *testing.T) {
+// cascadeStacks starts two stacks on loopback, the lower one with gbsim
+// cameras, registered to the upper one as a lower platform that shares one
+// camera with rights; it returns the lower's database, the platform's ID
+// there and the shared camera, once the upper has it online.
+func cascadeStacks(t *testing.T, rights string) (lower, upper *stack, db *pgx.Conn, id int64, shared string) {
+	t.Helper()
 	const upperID, upperPassword = "34020000002000000009", "upper-secret"
 	// Both mediagw nodes share the test's RTP port range: half each.
-	lower := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
+	lower = newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
 		gc.OnDemand.IdleTimeout = config.Duration(2 * time.Second)
 		gc.RTP.PortMax = gc.RTP.PortMin + 24
 	})
 	lower.startMediagw()
 	lower.startSipserver()
 	lower.startSim(nil)
-	upper := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
+	upper = newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
 		sc.SIP.ID, sc.SIP.Domain, sc.SIP.Password = upperID, upperID[:10], config.Secret(upperPassword)
 		gc.RTP.PortMin += 25
 	})
@@ -38,22 +36,22 @@ func TestCascadePlay(t *testing.T) {
 	upper.startSipserver()
 
 	// The lower's administrator adds the upper and shares one camera.
-	db, err := pgx.Connect(context.Background(), lower.dbURL)
+	var err error
+	db, err = pgx.Connect(context.Background(), lower.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close(context.Background())
+	t.Cleanup(func() { db.Close(context.Background()) })
 	host, port, _ := net.SplitHostPort(upper.sipAddr)
-	var id int64
 	if err := db.QueryRow(context.Background(), `INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport,
 		password, gb_version, charset, expires, keepalive_interval, keepalive_count)
 		VALUES ('市级平台', $1, $2, $3, $4, 'udp', $5, '2016', 'GB2312', 3600, 60, 3) RETURNING id`,
 		upperID, upperID[:10], host, port, upperPassword).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	shared := channelID(1)
+	shared = channelID(1)
 	if _, err := db.Exec(context.Background(), `INSERT INTO platform_grants (platform_id, scope_kind, channel_ids, rights)
-		VALUES ($1, 'channels', $2, '{live}')`, id, []string{shared}); err != nil {
+		VALUES ($1, 'channels', $2, $3)`, id, []string{shared}, rights); err != nil {
 		t.Fatal(err)
 	}
 	const lowerID = "34020000002000000001"
@@ -68,6 +66,18 @@ func TestCascadePlay(t *testing.T) {
 		return upper.sip("GET", "/internal/v1/channels?device_id="+lowerID, nil, &out) == http.StatusOK &&
 			len(out.Items) == 1 && out.Items[0].ID == shared && out.Items[0].Online
 	})
+	return lower, upper, db, id, shared
+}
+
+// TestCascadePlay runs two stacks on loopback: the lower one (sipserver,
+// mediagw, gbsim cameras) registers to the upper one as a lower platform and
+// shares one camera. The upper sees exactly that camera and plays it: its
+// INVITE reaches the lower, whose mediagw starts the camera on demand and
+// sends the stream up as PS over RTP, which the upper's mediagw ingests
+// like a camera's. Ending the upper's session BYEs the lower, whose sender
+// closes and whose camera session then ends when nobody watches.
+func TestCascadePlay(t *testing.T) {
+	lower, upper, db, id, shared := cascadeStacks(t, "{live}")
 
 	// The upper plays it, as its mediagw asks when a viewer comes; the
 	// camera is not running yet (the lower must invite it).
@@ -149,4 +159,66 @@ func (s *stack) firstUnit(path string) time.Duration {
 		return ok && st.Units > 0
 	})
 	return took
+}
+
+// TestCascadePlayback: the upper plays back and downloads the shared
+// camera's recordings through the lower. The lower starts a playback of its
+// camera for the upper's window and sends that stream up; the upper's
+// MANSRTSP reaches the camera through the lower; the upper's end of the
+// playback ends the lower's; a download that reaches its end has the
+// camera's MediaStatus 121 relayed up, which ends the upper's session.
+func TestCascadePlayback(t *testing.T) {
+	lower, upper, db, _, shared := cascadeStacks(t, "{playback,download}")
+	end := time.Now().Add(-time.Hour).Truncate(time.Second)
+	var pb session
+	if code := upper.sip("POST", "/internal/v1/sessions", map[string]any{
+		"kind": "playback", "channel_id": shared, "start": end.Add(-10 * time.Minute), "end": end,
+	}, &pb); code != http.StatusCreated {
+		t.Fatalf("the upper's playback: %d %+v", code, pb)
+	}
+	upper.live(pb.Path, "h264")
+	lowers := lower.sessions("?kind=playback")
+	if len(lowers) != 1 || lowers[0].State != "active" {
+		t.Fatalf("the lower's playback sessions %+v", lowers)
+	}
+	cseq := func() (n int) {
+		if err := db.QueryRow(context.Background(), `SELECT cseq FROM stream_sessions WHERE id = $1`, lowers[0].ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := cseq()
+	for _, c := range []map[string]any{{"action": "pause"}, {"action": "resume"}, {"action": "scale", "scale": 2}} {
+		if code := upper.sip("POST", "/internal/v1/sessions/"+pb.ID+"/control", c, nil); code != http.StatusNoContent {
+			t.Fatalf("the upper's control %v: %d", c, code)
+		}
+	}
+	testsupport.Eventually(t, 10*time.Second, "the controls reached the camera through the lower", func() bool {
+		return cseq() == before+3
+	})
+	if code := upper.sip("DELETE", "/internal/v1/sessions/"+pb.ID, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("the upper stops: %d", code)
+	}
+	testsupport.Eventually(t, 15*time.Second, "the lower's playback and sender ended", func() bool {
+		var list struct{ Items []any }
+		got := lower.sessions("?kind=playback&state=all")
+		return len(got) == 1 && got[0].State == "ended" && got[0].EndReason == "upward_ended" &&
+			lower.gw("GET", "/internal/v1/senders", nil, &list) == http.StatusOK && len(list.Items) == 0
+	})
+
+	var dl session
+	if code := upper.sip("POST", "/internal/v1/sessions", map[string]any{
+		"kind": "download", "channel_id": shared, "start": end.Add(-8 * time.Second), "end": end, "speed": 4,
+	}, &dl); code != http.StatusCreated {
+		t.Fatalf("the upper's download: %d %+v", code, dl)
+	}
+	testsupport.Eventually(t, 30*time.Second, "the upper's download ended by the relayed MediaStatus 121", func() bool {
+		var got session
+		return upper.sip("GET", "/internal/v1/sessions/"+dl.ID, nil, &got) == http.StatusOK && got.State == "ended" &&
+			got.EndReason == "media_status"
+	})
+	testsupport.Eventually(t, 15*time.Second, "the lower's download ended", func() bool {
+		got := lower.sessions("?kind=download&state=all")
+		return len(got) == 1 && got[0].State == "ended"
+	})
 }

@@ -8,13 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
-	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -29,9 +30,15 @@ type upSession struct {
 	remoteTag string // the superior's From tag
 	localTag  string // our To tag
 	channelID string
+	// kind is play, playback or download; sessionID is, for the last two,
+	// the device session of ours the sender reads.
+	kind      string
+	sessionID string
 	path      string
 	senderID  string
 	started   time.Time
+	// cseq is our last CSeq in the dialog (MediaStatus, BYE).
+	cseq atomic.Uint32
 	// remoteTarget is the superior's Contact, for our BYE.
 	remoteTarget sip.Uri
 	// acked is closed by the superior's ACK of our 200.
@@ -92,10 +99,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusBadRequest, "Bad SDP")
 		return
 	}
-	if name := strings.ToLower(offer.Name); name != "" && name != "play" {
-		// Playback and Download upward come with the next step of issue 15.
-		log.Info("superior platform asked for a session we do not send upward yet", "s", offer.Name)
-		s.reply(req, tx, sip.StatusNotAcceptableHere, "Only Play")
+	kind := upKind(offer)
+	if kind == "" {
+		log.Info("superior platform's INVITE for an unknown session kind", "s", offer.Name)
+		s.reply(req, tx, sip.StatusNotAcceptableHere, "s= Play, Playback or Download")
 		return
 	}
 	if offer.SSRCStatus != sdp.SSRCValid {
@@ -110,11 +117,25 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), upInviteTimeout)
 	defer cancel()
-	// Live on the channel, by the platform's grants now.
-	if _, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, catalogview.RightLive, s.now())).FindChannel(ctx, channelID); err != nil {
-		log.Info("superior platform's INVITE for a channel it may not play", "channel", channelID, "err", err)
+	// The kind's right on the channel, by the platform's grants now.
+	if _, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, upRight(kind), s.now())).FindChannel(ctx, channelID); err != nil {
+		log.Info("superior platform's INVITE for a channel it may not play", "channel", channelID, "s", offer.Name, "err", err)
 		s.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return
+	}
+	if s.sessions.node == nil {
+		s.reply(req, tx, sip.StatusServiceUnavailable, "No Media Gateway")
+		return
+	}
+	path, sessionID := streampath.Join(streampath.KindLive, channelID), ""
+	if kind != sipapi.KindPlay {
+		var err error
+		if path, sessionID, err = s.openUpRecording(ctx, rl, kind, channelID, offer); err != nil {
+			code, reason := sipStatusOf(err)
+			log.Info("superior platform's "+kind+" refused", "channel", channelID, "code", code, "err", err)
+			s.reply(req, tx, code, reason)
+			return
+		}
 	}
 	m := offer.Medias[0]
 	host := m.Connection.Address
@@ -122,7 +143,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		host = offer.Connection.Address
 	}
 	sr := mediaapi.SenderRequest{
-		Path: streampath.Join(streampath.KindLive, channelID), SSRC: strconv.FormatUint(uint64(offer.SSRC), 10),
+		Path: path, SSRC: strconv.FormatUint(uint64(offer.SSRC), 10),
 		Transport: mediaapi.SenderUDP, Dest: net.JoinHostPort(host, strconv.Itoa(m.Port)),
 		Subject: "platform:" + rl.cfg.ServerID,
 	}
@@ -135,18 +156,16 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			}
 		}
 	}
-	if s.sessions.node == nil {
-		s.reply(req, tx, sip.StatusServiceUnavailable, "No Media Gateway")
-		return
-	}
 	snd, err := s.sessions.node.client.OpenSender(ctx, sr)
 	if err != nil {
 		log.Warn("open a sender for a superior platform", "channel", channelID, "err", err)
+		s.endUpRecording(&upSession{sessionID: sessionID})
 		s.reply(req, tx, sip.StatusServiceUnavailable, "Media Gateway Unavailable")
 		return
 	}
 	u := &upSession{
-		rl: rl, callID: req.CallID().Value(), channelID: channelID, path: sr.Path, senderID: snd.ID,
+		rl: rl, callID: req.CallID().Value(), channelID: channelID, kind: kind, sessionID: sessionID,
+		path: sr.Path, senderID: snd.ID,
 		localTag: sip.GenerateTagN(12), started: s.now(), acked: make(chan struct{}),
 	}
 	u.remoteTag, _ = from.Params.Get("tag")
@@ -154,7 +173,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if c := req.Contact(); c != nil {
 		u.remoteTarget = *c.Address.Clone()
 	}
-	answer := upAnswer(offer, m, channelID, snd)
+	answer := upAnswer(offer, m, kind, channelID, snd)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", answer.Marshal())
 	if to := res.To(); to != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
@@ -193,13 +212,35 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			}
 		}
 	})
-	log.Info("upward stream to a superior platform", "channel", channelID, "transport", sr.Transport,
+	log.Info("upward stream to a superior platform", "channel", channelID, "kind", kind, "transport", sr.Transport,
 		"dest", sr.Dest, "ssrc", sr.SSRC, "sender", snd.ID)
 }
 
-// upAnswer is our SDP answer to a superior's Play offer: the sender's
+// upRight is the right a superior needs for a session of kind.
+func upRight(kind string) string {
+	switch kind {
+	case sipapi.KindPlayback:
+		return catalogview.RightPlayback
+	case sipapi.KindDownload:
+		return catalogview.RightDownload
+	}
+	return catalogview.RightLive
+}
+
+// sdpName is the s= of a session of kind.
+func sdpName(kind string) string {
+	switch kind {
+	case sipapi.KindPlayback:
+		return sdp.SessionPlayback
+	case sipapi.KindDownload:
+		return sdp.SessionDownload
+	}
+	return sdp.SessionPlay
+}
+
+// upAnswer is our SDP answer to a superior's offer: the sender's
 // address, sendonly PS, the superior's SSRC, and for TCP who connects.
-func upAnswer(offer *sdp.Session, m *sdp.Media, channelID string, snd mediaapi.Sender) *sdp.Session {
+func upAnswer(offer *sdp.Session, m *sdp.Media, kind, channelID string, snd mediaapi.Sender) *sdp.Session {
 	am := &sdp.Media{
 		Type: sdp.MediaVideo, Port: snd.Port, Proto: m.Proto, Formats: []uint8{96}, Direction: sdp.DirectionSendOnly,
 		RTPMaps: []sdp.RTPMap{{PayloadType: 96, EncodingName: "PS", ClockRate: 90000}},
@@ -213,7 +254,7 @@ func upAnswer(offer *sdp.Session, m *sdp.Media, channelID string, snd mediaapi.S
 	}
 	a := &sdp.Session{
 		Origin:     sdp.Origin{Username: channelID, SessionID: "0", SessionVersion: "0", NetType: "IN", AddrType: "IP4", Address: snd.IP},
-		Name:       sdp.SessionPlay,
+		Name:       sdpName(kind),
 		Connection: sdp.Connection{NetType: "IN", AddrType: "IP4", Address: snd.IP},
 		Time:       offer.Time,
 		Medias:     []*sdp.Media{am},
@@ -313,6 +354,7 @@ func (s *Server) closeUp(ctx context.Context, u *upSession, reason string, bye b
 	if err != nil && !errors.Is(err, svcapi.ErrNotFound) {
 		s.Log.Warn("close the sender of an upward stream", "platform", u.rl.cfg.ServerID, "sender", u.senderID, "err", err)
 	}
+	s.endUpRecording(u)
 	if bye {
 		s.byeUp(ctx, u)
 	}
@@ -323,19 +365,18 @@ func (s *Server) closeUp(ctx context.Context, u *upSession, reason string, bye b
 
 // byeUp ends an upward session's dialog from our side.
 func (s *Server) byeUp(ctx context.Context, u *upSession) {
-	err := u.rl.link.Bye(ctx, uplink.Dialog{
-		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.channelID, RemoteTarget: u.remoteTarget,
-	})
+	err := u.rl.link.Bye(ctx, u.dialog())
 	if err != nil {
 		s.Log.Info("BYE to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
 	}
 }
 
-// allowedUp reports whether u's platform may still play its channel live.
+// allowedUp reports whether u's platform still has the right of u's kind
+// on its channel.
 func (s *Server) allowedUp(ctx context.Context, u *upSession) bool {
 	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
 	defer cancel()
-	_, err := s.Store.In(catalogview.PlatformScope(u.rl.cfg.ID, catalogview.RightLive, s.now())).FindChannel(ctx, u.channelID)
+	_, err := s.Store.In(catalogview.PlatformScope(u.rl.cfg.ID, upRight(u.kind), s.now())).FindChannel(ctx, u.channelID)
 	// A database error is not a revocation: the next check decides.
 	return err == nil || !errors.Is(err, store.ErrNotFound)
 }
@@ -383,6 +424,7 @@ func (s *Server) SenderEnded(ctx context.Context, id, reason string) error {
 	if u == nil {
 		return fmt.Errorf("sender %s: %w", id, ErrNoSession)
 	}
+	s.endUpRecording(u)
 	s.byeUp(ctx, u)
 	s.cascade.reportUp(ctx, u.rl)
 	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", "sender: "+reason,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -343,7 +344,7 @@ func upwardSetup(t *testing.T, rights string) (mg *fakeMediagw, lower *harness, 
 	mg = newFakeMediagw(t)
 	lower = startSessionServer(t, mg)
 	dev := "34020000001320000001"
-	lower.startSim(simConfig(2, 2, "udp", dev))
+	lower.startMediaSim(simConfig(2, 2, "udp", dev))
 	testsupport.Eventually(t, lower.settle(), "the lower's cameras", func() bool {
 		return len(lower.channels(dev)) == 2 && len(lower.channels("34020000001320000002")) == 2
 	})
@@ -516,5 +517,115 @@ func TestUpwardQueries(t *testing.T) {
 	}
 	if code := sup.message(body("Control", "DeviceControl", hidden, "<PTZCmd>A50F01081F1F0000</PTZCmd>")); code != 404 {
 		t.Fatalf("PTZ of a channel outside the grant: %d, want 404", code)
+	}
+}
+
+// TestUpwardPlayback: a superior's Playback INVITE starts a playback
+// session of ours at the device for its t= window, with the platform as
+// owner, and a sender of that session's stream; its MANSRTSP is relayed to
+// the device; its BYE ends the device session. A Download that reaches
+// the end of its range has the device's MediaStatus 121 relayed in the
+// superior's dialog, then our BYE. Without the right it is 404.
+func TestUpwardPlayback(t *testing.T) {
+	mg, lower, sup, _, shared, _ := upwardSetup(t, "{playback,download}")
+	const ssrc = 1123456789
+	end := time.Now().Add(-time.Hour).Truncate(time.Second)
+	invite := func(offer *sdp.Session, err error, callID, tag string) (int, *sip.Response) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sup.send(rawRequest{
+			method: "INVITE", body: string(offer.Marshal()), contentType: "APPLICATION/SDP", callID: callID, fromTag: tag,
+			headers: []string{"Subject: " + shared + ":" + strconv.Itoa(ssrc) + "," + upperID + ":0"},
+		})
+	}
+	ep := sdp.Endpoint{ID: upperID, IP: "127.0.0.1", Port: 50000}
+	offer, err := sdp.NewPlayOffer(ep, ssrc)
+	if code, _ := invite(offer, err, "pb-0@raw", "t0"); code != 404 {
+		t.Fatalf("live INVITE without the live right: %d, want 404", code)
+	}
+	offer, err = sdp.NewPlaybackOffer(ep, ssrc, shared, end.Add(-10*time.Minute), end)
+	code, res := invite(offer, err, "pb-1@raw", "t1")
+	if code != 200 {
+		t.Fatalf("Playback INVITE: %d", code)
+	}
+	if ans, err := sdp.Parse(res.Body()); err != nil || ans.Name != sdp.SessionPlayback || ans.SSRC != ssrc {
+		t.Fatalf("answer %s: %v", res.Body(), err)
+	}
+	toTag, _ := res.To().Params.Get("tag")
+	sup.sendAsync(rawRequest{method: "ACK", callID: "pb-1@raw", fromTag: "t1", toTag: toTag})
+	var list struct{ Items []sipapi.Session }
+	if code := lower.call("GET", "/internal/v1/sessions?kind=playback", "", &list); code != 200 || len(list.Items) != 1 {
+		t.Fatalf("the lower's playback sessions: %d %+v", code, list.Items)
+	}
+	pb := list.Items[0]
+	if pb.ChannelID != shared || pb.Owner != "platform:"+upperID || pb.RangeStart == nil || !pb.RangeStart.Equal(end.Add(-10*time.Minute)) {
+		t.Fatalf("device session %+v", pb)
+	}
+	mg.mu.Lock()
+	last := mg.senderOpens[len(mg.senderOpens)-1]
+	mg.mu.Unlock()
+	if last.Path != pb.Path || last.SSRC != strconv.Itoa(ssrc) {
+		t.Fatalf("sender %+v, want the path %s", last, pb.Path)
+	}
+
+	// MANSRTSP relayed: each INFO the device took raises our dialog's CSeq.
+	cseq := func() (n int) {
+		if err := lower.store.Pool.QueryRow(context.Background(), `SELECT cseq FROM stream_sessions WHERE id = $1`, pb.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := cseq()
+	for i, body := range []string{
+		"PAUSE RTSP/1.0\r\nCSeq: 1\r\nPauseTime: now\r\n\r\n",
+		"PLAY RTSP/1.0\r\nCSeq: 2\r\nRange: npt=now-\r\n\r\n",
+		"PLAY RTSP/1.0\r\nCSeq: 3\r\nScale: 2.0\r\n\r\n",
+		"PLAY RTSP/1.0\r\nCSeq: 4\r\nRange: npt=60-\r\n\r\n",
+	} {
+		code, res := sup.send(rawRequest{method: "INFO", body: body, contentType: "Application/MANSRTSP", callID: "pb-1@raw", fromTag: "t1", toTag: toTag})
+		if code != 200 || !strings.Contains(string(res.Body()), "CSeq: "+strconv.Itoa(i+1)) {
+			t.Fatalf("INFO %q: %d %s", body, code, res.Body())
+		}
+	}
+	testsupport.Eventually(t, lower.settle(), "four controls reached the device", func() bool { return cseq() == before+4 })
+	if code, _ := sup.send(rawRequest{method: "INFO", body: "REWIND RTSP/1.0\r\nCSeq: 5\r\n\r\n", contentType: "Application/MANSRTSP",
+		callID: "pb-1@raw", fromTag: "t1", toTag: toTag}); code != 400 {
+		t.Fatalf("bad MANSRTSP: %d, want 400", code)
+	}
+	if code, _ := sup.send(rawRequest{method: "INFO", body: "PAUSE RTSP/1.0\r\nCSeq: 6\r\n\r\n", contentType: "Application/MANSRTSP",
+		callID: "pb-1@raw", fromTag: "wrong", toTag: toTag}); code != 481 {
+		t.Fatalf("INFO outside the dialog: %d, want 481", code)
+	}
+	if code, _ := sup.send(rawRequest{method: "BYE", callID: "pb-1@raw", fromTag: "t1", toTag: toTag}); code != 200 {
+		t.Fatalf("BYE: %d", code)
+	}
+	testsupport.Eventually(t, lower.settle(), "the device session ended with the upward one", func() bool {
+		var got sipapi.Session
+		return lower.call("GET", "/internal/v1/sessions/"+pb.ID, "", &got) == 200 && got.State == "ended" &&
+			got.EndReason == ReasonUpwardEnded
+	})
+
+	// A download to its end: MediaStatus 121 in the superior's dialog, then our BYE.
+	offer, err = sdp.NewDownloadOffer(ep, ssrc, shared, end.Add(-2*time.Second), end, 4)
+	code, res = invite(offer, err, "dl-1@raw", "t2")
+	if code != 200 {
+		t.Fatalf("Download INVITE: %d", code)
+	}
+	toTag, _ = res.To().Params.Get("tag")
+	sup.sendAsync(rawRequest{method: "ACK", callID: "dl-1@raw", fromTag: "t2", toTag: toTag})
+	ms := sup.next(sip.MESSAGE, "<CmdType>MediaStatus</CmdType>")
+	if ms.CallID().Value() != "dl-1@raw" || !strings.Contains(string(ms.Body()), "<NotifyType>121</NotifyType>") ||
+		!strings.Contains(string(ms.Body()), "<DeviceID>"+shared+"</DeviceID>") {
+		t.Fatalf("MediaStatus to the superior in call %s: %s", ms.CallID().Value(), ms.Body())
+	}
+	bye := sup.next(sip.BYE, "")
+	if bye.CallID().Value() != "dl-1@raw" {
+		t.Fatalf("BYE in call %s", bye.CallID().Value())
+	}
+	msSeq, byeSeq := ms.CSeq().SeqNo, bye.CSeq().SeqNo
+	if byeSeq <= msSeq {
+		t.Fatalf("our CSeq in the dialog: MESSAGE %d, then BYE %d", msSeq, byeSeq)
 	}
 }

@@ -237,6 +237,7 @@ func (s *Server) listen() error {
 	s.srv.OnSubscribe(s.handle(s.onSubscribe))
 	s.srv.OnInvite(s.handle(s.onInvite))
 	s.srv.OnAck(s.handle(s.onAck))
+	s.srv.OnInfo(s.handle(s.onInfo))
 	s.srv.OnOptions(s.handle(func(req *sip.Request, tx sip.ServerTransaction) { s.reply(req, tx, sip.StatusOK, "OK") }))
 	s.srv.OnNoRoute(s.handle(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusMethodNotAllowed, "Method Not Allowed")

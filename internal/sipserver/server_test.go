@@ -118,12 +118,26 @@ func (h *harness) startSim(cfg gbsim.Config) *gbsim.Sim {
 	return sim
 }
 
-// startSimLog starts gbsim logging to log (nil: the test log).
+// startMediaSim is startSim with devices that answer INVITEs and send
+// their synthetic clip.
+func (h *harness) startMediaSim(cfg gbsim.Config) *gbsim.Sim {
+	h.t.Helper()
+	sim, _ := h.startSimOpts(cfg, nil, true)
+	return sim
+}
+
+// startSimLog starts gbsim logging to log (nil: the test log), its
+// devices refusing INVITEs.
 func (h *harness) startSimLog(cfg gbsim.Config, log io.Writer) (*gbsim.Sim, func()) {
+	h.t.Helper()
+	return h.startSimOpts(cfg, log, false)
+}
+
+func (h *harness) startSimOpts(cfg gbsim.Config, log io.Writer, media bool) (*gbsim.Sim, func()) {
 	h.t.Helper()
 	cfg.Server = h.sipAddr()
 	cfg.LocalIP = "127.0.0.1"
-	cfg.MediaOff = true
+	cfg.MediaOff = !media
 	cfg.FFmpeg = ""
 	cfg.CacheDir = h.t.TempDir()
 	var l *slog.Logger

@@ -33,6 +33,7 @@ const (
 	ReasonSetupFailed   = "setup_failed"    // the INVITE succeeded but the media path could not be set up
 	ReasonInviteFailure = "invite_failed"   // the INVITE was refused or not answered
 	ReasonMediaNodeDown = "media_node_down" // mediagw failed its health check for sessions.media_node_grace
+	ReasonUpwardEnded   = "upward_ended"    // the superior platform's playback or download it served ended
 )
 
 // mediaSession is one INVITE dialog and the mediagw receiver its media goes to.
@@ -71,6 +72,9 @@ type sessionParent interface {
 		prepare func(ctx context.Context, dlg *dialog, answer []byte) error) (*inviteResult, error)
 	inDialog(ctx context.Context, dlg *dialog, method sip.RequestMethod, contentType string, body []byte) error
 	hangup(dlg *dialog, reason string)
+	// sessionEnded learns that session id ended (an upward stream may
+	// read it).
+	sessionEnded(id, reason string)
 	spawn(fn func()) bool
 	background(fn func(ctx context.Context))
 }

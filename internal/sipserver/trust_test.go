@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -40,10 +41,29 @@ type fakeMediagw struct {
 	senders      map[string]mediaapi.Sender
 	senderOpens  []mediaapi.SenderRequest
 	senderCloses []string
+	// sink is every receiver's UDP port: it drops what devices send, so
+	// that their streams run (a closed port would end them).
+	sink *net.UDPConn
 }
 
 func newFakeMediagw(t *testing.T) *fakeMediagw {
 	f := &fakeMediagw{receivers: map[string]mediaapi.Receiver{}, senders: map[string]mediaapi.Sender{}}
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sink = sink
+	sinkDone := make(chan struct{})
+	go func() {
+		defer close(sinkDone)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := sink.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = sink.Close(); <-sinkDone })
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /internal/v1/senders", func(w http.ResponseWriter, r *http.Request) {
 		var req mediaapi.SenderRequest
@@ -89,7 +109,7 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		f.next++
 		rcv := mediaapi.Receiver{
 			ID: fmt.Sprintf("r%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport,
-			IP: "127.0.0.1", Port: 40000 + f.next, Created: time.Now(), AllowIPs: req.AllowIPs,
+			IP: "127.0.0.1", Port: f.sink.LocalAddr().(*net.UDPAddr).Port, Created: time.Now(), AllowIPs: req.AllowIPs,
 		}
 		f.receivers[rcv.ID] = rcv
 		f.mu.Unlock()

@@ -73,7 +73,7 @@ type Dialog struct {
 	LocalUser string
 	// RemoteTarget is the superior's Contact: the Request-URI of our BYE.
 	RemoteTarget sip.Uri
-	// CSeq of our BYE: our first request in the dialog.
+	// CSeq of our request: one more than our previous one in the dialog.
 	CSeq uint32
 }
 
@@ -81,6 +81,21 @@ type Dialog struct {
 func (l *Link) Bye(ctx context.Context, d Dialog) error {
 	d.CSeq = max(d.CSeq, 1)
 	return l.doOK(ctx, l.inDialog(sip.BYE, d))
+}
+
+// DialogMessage sends msg in a MESSAGE within d (MediaStatus 121 at the end
+// of a playback or download: superiors find the session by its Call-ID)
+// and waits for the superior's 2xx.
+func (l *Link) DialogMessage(ctx context.Context, d Dialog, msg manscdp.Message) error {
+	body, err := manscdp.Encode(msg, manscdp.Options{Charset: l.charset()})
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", msg, err)
+	}
+	d.CSeq = max(d.CSeq, 1)
+	req := l.inDialog(sip.MESSAGE, d)
+	req.AppendHeader(sip.NewHeader("Content-Type", "Application/MANSCDP+xml"))
+	req.SetBody(body)
+	return l.doOK(ctx, req)
 }
 
 // inDialog builds a request of ours within d, to the superior's address.

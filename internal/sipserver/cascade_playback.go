@@ -1,0 +1,242 @@
+package sipserver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
+	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/mansrtsp"
+	"github.com/sharpeyes/sharpeyes/pkg/gb28181/sdp"
+)
+
+// upKind is the session kind of a superior's offer (its s= line): play,
+// playback or download; "" for anything else.
+func upKind(offer *sdp.Session) string {
+	switch strings.ToLower(offer.Name) {
+	case "", "play":
+		return sipapi.KindPlay
+	case "playback":
+		return sipapi.KindPlayback
+	case "download":
+		return sipapi.KindDownload
+	}
+	return ""
+}
+
+// upSpeed is the download speed we ask the device for: the superior's
+// a=downloadspeed rounded down to one the devices take (1, 2, 4, 8).
+func upSpeed(v int) int {
+	switch {
+	case v >= 8:
+		return 8
+	case v >= 4:
+		return 4
+	case v >= 2:
+		return 2
+	}
+	return 1
+}
+
+// openUpRecording starts the device's playback or download of the
+// superior's t= window for an upward session: a session of our own, as a
+// console user's, whose stream the sender then reads. It answers the path
+// and session ID.
+func (s *Server) openUpRecording(ctx context.Context, rl *runningLink, kind, channelID string, offer *sdp.Session) (
+	path, sessionID string, err error,
+) {
+	tr := offer.Time
+	if tr.Start == 0 || tr.Stop <= tr.Start {
+		return "", "", badRequest("t= %d %d: need start < stop", tr.Start, tr.Stop)
+	}
+	speed := 1
+	if kind == sipapi.KindDownload {
+		speed = upSpeed(offer.Medias[0].DownloadSpeed)
+	}
+	ss, err := s.sessions.openSession(ctx, sipapi.SessionRequest{
+		Kind: kind, ChannelID: channelID, Speed: speed, Owner: "platform:" + rl.cfg.ServerID,
+		Start: tr.StartTime(), End: tr.StopTime(),
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return ss.Path, ss.ID, nil
+}
+
+// sipStatusOf is the SIP answer to a superior for an error of ours or of
+// the device behind us.
+func sipStatusOf(err error) (int, string) {
+	var rej *RejectedError
+	switch {
+	case errors.As(err, &rej):
+		return rej.Code, rej.Reason // the device's own answer, passed up
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownDevice), errors.Is(err, ErrNoSession):
+		return sip.StatusNotFound, "Not Found"
+	case errors.Is(err, ErrOffline):
+		return sip.StatusTemporarilyUnavailable, "Device Offline"
+	case errors.Is(err, ErrInvalid), errors.Is(err, store.ErrInvalid), svcapi.CodeOf(err) == svcapi.CodeBadRequest:
+		return sip.StatusBadRequest, "Bad Request"
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return sip.StatusRequestTimeout, "Device Timeout"
+	}
+	return sip.StatusServiceUnavailable, "Service Unavailable"
+}
+
+// endUpRecording ends the device session an upward playback or download
+// read, if it still runs.
+func (s *Server) endUpRecording(u *upSession) {
+	if u.sessionID == "" {
+		return
+	}
+	if err := s.sessions.endSession(u.sessionID, ReasonUpwardEnded); err != nil && !errors.Is(err, ErrNoSession) {
+		s.Log.Warn("end the device session of an upward stream", "session", u.sessionID, "err", err)
+	}
+}
+
+// sessionEnded learns that a media session ended: an upward playback or
+// download that read it ends too, and when the device said the recording
+// was sent whole (MediaStatus 121) the superior hears it first, in the
+// upward dialog, where superiors look for it.
+func (s *Server) sessionEnded(id, reason string) {
+	u := s.cascade.upBySession(id)
+	if u == nil {
+		return
+	}
+	s.background(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
+		defer cancel()
+		if reason == ReasonMediaStatus {
+			msg := &manscdp.MediaStatusNotify{
+				Header:     manscdp.Header{SN: int(s.now().UnixMilli() % 1_000_000_000), DeviceID: u.channelID},
+				NotifyType: manscdp.NotifyTypeEndOfFile,
+			}
+			if err := u.rl.link.DialogMessage(ctx, u.dialog(), msg); err != nil {
+				s.Log.Info("MediaStatus 121 to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
+			}
+		}
+		s.closeUp(ctx, u, "device_session_"+reason, true)
+	})
+}
+
+// upBySession returns (and forgets) the upward session that reads the
+// media session id.
+func (c *cascadeLinks) upBySession(id string) *upSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, u := range c.ups {
+		if u.sessionID == id {
+			delete(c.ups, k)
+			return u
+		}
+	}
+	return nil
+}
+
+// upInDialog returns the upward session whose dialog req (an INFO of its
+// superior) is in; it stays.
+func (c *cascadeLinks) upInDialog(req *sip.Request) *upSession {
+	from, to, cid := req.From(), req.To(), req.CallID()
+	if from == nil || to == nil || cid == nil {
+		return nil
+	}
+	fromTag, _ := from.Params.Get("tag")
+	toTag, _ := to.Params.Get("tag")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.ups[cid.Value()]
+	if u == nil || u.remoteTag != fromTag || u.localTag != toTag {
+		return nil
+	}
+	return u
+}
+
+// onInfo relays a superior's MANSRTSP (pause, resume, seek, scale) in an
+// upward playback to the device's playback session, and answers with the
+// device's verdict. Devices send no INFO to a platform: 405 as before.
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	rl, ok := s.superiorRequest(req, tx)
+	if !ok {
+		return
+	}
+	log := s.Log.With("platform", rl.cfg.ServerID, "call_id", req.CallID().Value())
+	u := s.cascade.upInDialog(req)
+	if u == nil || u.rl != rl {
+		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	r, err := mansrtsp.ParseRequest(req.Body())
+	if err != nil {
+		log.Warn("bad MANSRTSP from a superior platform", "err", err)
+		s.reply(req, tx, sip.StatusBadRequest, "Bad MANSRTSP")
+		return
+	}
+	if u.kind != sipapi.KindPlayback {
+		s.reply(req, tx, sip.StatusNotAcceptableHere, "Only Playback Takes Control")
+		return
+	}
+	if r.Method == mansrtsp.MethodTeardown {
+		// The superior's BYE follows; TEARDOWN alone ends the stream too.
+		s.reply(req, tx, sip.StatusOK, "OK")
+		if s.cascade.takeUp(u) {
+			s.background(func(ctx context.Context) { s.closeUp(ctx, u, "superior_teardown", true) })
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.Config.RequestTimeout.Std())
+	defer cancel()
+	for _, c := range upControls(r) {
+		if err := s.sessions.controlPlayback(ctx, u.sessionID, c.action, c.position, c.scale); err != nil {
+			log.Info("relay a superior's playback control", "channel", u.channelID, "action", c.action, "err", err)
+			code, reason := sipStatusOf(err)
+			s.reply(req, tx, code, reason)
+			return
+		}
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", mansrtsp.NewResponse(r.CSeq, 200).Marshal())
+	ct := sip.ContentTypeHeader("Application/MANSRTSP")
+	res.AppendHeader(&ct)
+	s.respond(req, tx, res)
+}
+
+// upControl is one playback control of ours.
+type upControl struct {
+	action   string
+	position time.Duration
+	scale    float64
+}
+
+// upControls maps a superior's MANSRTSP request to the controls of our
+// playback session: PAUSE pauses; a PLAY seeks when it has a Range other
+// than now, changes speed when it has a Scale, and resumes otherwise.
+func upControls(r *mansrtsp.Request) []upControl {
+	if r.Method == mansrtsp.MethodPause {
+		return []upControl{{action: "pause"}}
+	}
+	var out []upControl
+	if r.Range != nil && !r.Range.Now {
+		out = append(out, upControl{action: "seek", position: r.Range.Start})
+	}
+	if r.Scale != 0 {
+		out = append(out, upControl{action: "scale", scale: min(max(r.Scale, -16), 16)})
+	}
+	if len(out) == 0 {
+		out = append(out, upControl{action: "resume"})
+	}
+	return out
+}
+
+// dialog is u's dialog for our next request in it.
+func (u *upSession) dialog() uplink.Dialog {
+	return uplink.Dialog{
+		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.channelID,
+		RemoteTarget: u.remoteTarget, CSeq: u.cseq.Add(1),
+	}
+}
