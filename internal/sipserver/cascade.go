@@ -83,8 +83,10 @@ type runningLink struct {
 	ips []netip.Addr
 
 	mu sync.Mutex
-	// sub is the superior's catalog subscription, nil without one.
-	sub *upSubscription
+	// sub is the superior's catalog subscription, nil without one;
+	// alarmSub and posSub its alarm and mobile-position subscriptions.
+	sub              *upSubscription
+	alarmSub, posSub *upEventSub
 	// told is what the superior knows of its slice: our last complete
 	// Catalog answer and the NOTIFYs since; nil before the first answer.
 	told map[string]manscdp.CatalogItem

@@ -29,8 +29,8 @@ type upSubscription struct {
 }
 
 // onSubscribe answers SUBSCRIBE: only superior platforms we are registered
-// to may subscribe, to our catalog (GB/T 28181 §9.11); devices never
-// subscribe to a platform.
+// to may subscribe — to our catalog, alarms or mobile positions (GB/T
+// 28181 §9.11); devices never subscribe to a platform.
 func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	rl, ok := s.superiorRequest(req, tx)
 	if !ok {
@@ -41,16 +41,15 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader("Event"); h != nil {
 		event = strings.TrimSpace(h.Value())
 	}
-	if !strings.HasPrefix(strings.ToLower(event), "catalog") {
+	kind, query, err := subscribeKind(event, req.Body())
+	switch {
+	case err != nil:
+		s.Log.Warn("malformed SUBSCRIBE body from a superior platform", "platform", id, "err", err)
+		s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
+		return
+	case kind == "":
 		s.reply(req, tx, 489, "Bad Event")
 		return
-	}
-	if len(req.Body()) > 0 {
-		if _, err := manscdp.Decode(req.Body()); err != nil {
-			s.Log.Warn("malformed SUBSCRIBE body from a superior platform", "platform", id, "err", err)
-			s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
-			return
-		}
 	}
 	expires := upSubscribeDefault
 	if h := req.GetHeader("Expires"); h != nil {
@@ -79,6 +78,21 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 			toTag = sip.GenerateTagN(12)
 			to.Params.Add("tag", toTag)
 		}
+	}
+	if kind != subCatalog {
+		d := &uplink.Subscription{
+			CallID: req.CallID().Value(), RemoteTag: remoteTag, LocalTag: toTag, Event: event, RemoteTarget: *target.Clone(),
+		}
+		sub := rl.subscribeEvents(kind, query, d, now.Add(expires), expires)
+		res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: rl.link.LocalID, Host: s.advertise, Port: s.sipPort}})
+		s.respond(req, tx, res)
+		if sub != nil && kind == subPosition {
+			s.Log.Info("superior platform subscribed to mobile positions", "platform", id, "expires", expires, "interval", sub.interval)
+		} else {
+			s.Log.Info("superior platform subscribed to "+kind+"s", "platform", id, "expires", expires)
+		}
+		return
 	}
 	rl.mu.Lock()
 	sub := rl.sub

@@ -349,6 +349,16 @@ func upwardSetup(t *testing.T, rights string) (mg *fakeMediagw, lower *harness, 
 		return len(lower.channels(dev)) == 2 && len(lower.channels("34020000001320000002")) == 2
 	})
 	shared, hidden = lower.channels(dev)[0].ID, lower.channels("34020000001320000002")[0].ID
+	sup, id = rawSuperior(t, lower, `INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights)
+		VALUES ($1, 'device', $2, $3)`, dev, rights)
+	return mg, lower, sup, id, shared, hidden
+}
+
+// rawSuperior adds a raw SIP endpoint as a superior platform of lower,
+// gives it the grant of grantSQL (the platform's ID is $1, args the rest)
+// and waits until lower registered to it.
+func rawSuperior(t *testing.T, lower *harness, grantSQL string, args ...any) (sup *rawDevice, id int64) {
+	t.Helper()
 	sup = newRawDevice(t, "udp", lower.sipAddr(), "127.0.0.1", upperID)
 	host, port := splitHostPort(sup.local())
 	ctx := context.Background()
@@ -357,14 +367,13 @@ func upwardSetup(t *testing.T, rights string) (mg *fakeMediagw, lower *harness, 
 		'2016', 'GB2312', 3600, 60, 3) RETURNING id`, upperID, host, port).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_grants (platform_id, scope_kind, device_id, rights)
-		VALUES ($1, 'device', $2, $3)`, id, dev, rights); err != nil {
+	if _, err := lower.store.Pool.Exec(ctx, grantSQL, append([]any{id}, args...)...); err != nil {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, lower.settle(), "registered to the raw superior", func() bool {
 		return lower.platform(id).Status == cascadeview.StatusRegistered
 	})
-	return mg, lower, sup, id, shared, hidden
+	return sup, id
 }
 
 // TestUpwardPlay: a superior platform (a raw SIP endpoint we register to)
@@ -627,5 +636,87 @@ func TestUpwardPlayback(t *testing.T) {
 	msSeq, byeSeq := ms.CSeq().SeqNo, bye.CSeq().SeqNo
 	if byeSeq <= msSeq {
 		t.Fatalf("our CSeq in the dialog: MESSAGE %d, then BYE %d", msSeq, byeSeq)
+	}
+}
+
+// TestUpwardEvents: a device's alarms on a channel shared with a superior
+// reach it — by MESSAGE without a subscription, by NOTIFY in its alarm
+// subscription when they meet its conditions — without coordinates unless
+// it has the location right; alarms of channels it is not granted never
+// do. With a mobile-position subscription it is told positions of the
+// channels it may locate, at most once per channel per its interval.
+func TestUpwardEvents(t *testing.T) {
+	h, _, dev, _ := trustSetup(t, "udp")
+	sup, id := rawSuperior(t, h, `INSERT INTO platform_grants (platform_id, scope_kind, channel_ids, rights)
+		VALUES ($1, 'channels', $2, '{live}')`, []string{trustCh1})
+	alarm := func(ch string, priority int, description string) string {
+		return fmt.Sprintf(`<?xml version="1.0"?><Notify><CmdType>Alarm</CmdType><SN>5</SN><DeviceID>%s</DeviceID>`+
+			`<AlarmPriority>%d</AlarmPriority><AlarmMethod>5</AlarmMethod><AlarmTime>2026-12-06T10:00:00</AlarmTime>`+
+			`<AlarmDescription>%s</AlarmDescription><Longitude>118.38</Longitude><Latitude>31.33</Latitude>`+
+			`<Info><AlarmType>2</AlarmType></Info></Notify>`, ch, priority, description)
+	}
+	send := func(body string) {
+		t.Helper()
+		if code := dev.message(body); code != 200 {
+			t.Fatalf("device's MESSAGE: %d", code)
+		}
+	}
+
+	// No subscription: by MESSAGE, for the shared channel only, no coordinates.
+	send(alarm(trustCh2, 1, "not-shared"))
+	send(alarm(trustCh1, 1, "door"))
+	got := sup.next(sip.MESSAGE, "<AlarmDescription>door</AlarmDescription>")
+	if b := string(got.Body()); !strings.Contains(b, "<DeviceID>"+trustCh1+"</DeviceID>") || strings.Contains(b, "<Longitude>") ||
+		!strings.Contains(b, "<AlarmPriority>1</AlarmPriority>") || !strings.Contains(b, "<AlarmType>2</AlarmType>") {
+		t.Fatalf("alarm forwarded as %s", b)
+	}
+
+	subscribe := func(callID, body string) *sip.Response {
+		t.Helper()
+		code, res := sup.send(rawRequest{method: "SUBSCRIBE", callID: callID, fromTag: "st-" + callID, body: body,
+			contentType: "Application/MANSCDP+xml", headers: []string{"Event: presence", "Expires: 3600"}})
+		if code != 200 || res.GetHeader("Expires") == nil || res.GetHeader("Expires").Value() != "3600" {
+			t.Fatalf("SUBSCRIBE %s: %d", body, code)
+		}
+		return res
+	}
+	lowerID := h.cfg.ID
+	subscribe("alarm-sub@raw", `<?xml version="1.0"?><Query><CmdType>Alarm</CmdType><SN>11</SN><DeviceID>`+lowerID+
+		`</DeviceID><StartAlarmPriority>1</StartAlarmPriority><EndAlarmPriority>2</EndAlarmPriority><AlarmMethod>0</AlarmMethod></Query>`)
+	send(alarm(trustCh1, 3, "low"))
+	send(alarm(trustCh1, 2, "window"))
+	got = sup.next(sip.NOTIFY, "<AlarmDescription>window</AlarmDescription>")
+	if got.CallID().Value() != "alarm-sub@raw" || !strings.Contains(string(got.Body()), "<Notify>") {
+		t.Fatalf("alarm NOTIFY in call %s: %s", got.CallID().Value(), got.Body())
+	}
+
+	// The location right: coordinates, and positions.
+	if _, err := h.store.Pool.Exec(context.Background(), `UPDATE platform_grants SET rights = '{live,location}' WHERE platform_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	send(alarm(trustCh1, 1, "gate"))
+	got = sup.next(sip.NOTIFY, "<AlarmDescription>gate</AlarmDescription>")
+	if b := string(got.Body()); !strings.Contains(b, "<Longitude>118.38</Longitude>") {
+		t.Fatalf("alarm with the location right: %s", b)
+	}
+	subscribe("pos-sub@raw", `<?xml version="1.0"?><Query><CmdType>MobilePosition</CmdType><SN>12</SN><DeviceID>`+lowerID+
+		`</DeviceID><Interval>3600</Interval></Query>`)
+	send(positionBody(trustDevice, 117.1)) // the device's own position: told for its shared channel
+	got = sup.next(sip.NOTIFY, "<CmdType>MobilePosition</CmdType>")
+	if b := string(got.Body()); got.CallID().Value() != "pos-sub@raw" || !strings.Contains(b, "<DeviceID>"+trustCh1+"</DeviceID>") ||
+		!strings.Contains(b, "<Longitude>117.1</Longitude>") {
+		t.Fatalf("position NOTIFY in call %s: %s", got.CallID().Value(), b)
+	}
+	send(positionBody(trustCh1, 117.2)) // within the interval: not told
+
+	// The last alarm comes after everything before it was handled: nothing
+	// else reached the superior.
+	send(alarm(trustCh1, 1, "last"))
+	sup.next(sip.NOTIFY, "<AlarmDescription>last</AlarmDescription>")
+	for _, req := range sup.skipped {
+		if b := string(req.Body()); strings.Contains(b, "not-shared") || strings.Contains(b, ">low<") ||
+			strings.Contains(b, "117.2") {
+			t.Fatalf("told the superior %s %s", req.Method, b)
+		}
 	}
 }

@@ -197,6 +197,8 @@ func (s *Server) onAlarm(deviceID string, m *manscdp.AlarmNotify, now time.Time)
 		if err := s.sendMANSCDP(ctx, deviceID, m.DeviceID, manscdp.NewAlarmResponse(m.DeviceID, m.SN)); err != nil {
 			s.Log.Warn("acknowledge alarm", "device", deviceID, "err", err)
 		}
+		// Superiors hear of it even when it could not be stored.
+		s.forwardAlarm(ctx, m)
 	})
 }
 
@@ -214,6 +216,7 @@ func (s *Server) onMobilePosition(deviceID string, m *manscdp.MobilePositionNoti
 		if err := s.Store.InsertMobilePositions(ctx, []store.MobilePosition{p}); err != nil {
 			s.Log.Error("store mobile position", "device", deviceID, "err", err)
 		}
+		s.forwardPosition(ctx, deviceID, m)
 	})
 }
 
