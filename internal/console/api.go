@@ -12,7 +12,6 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
-	"github.com/sharpeyes/sharpeyes/internal/console/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
@@ -55,11 +54,7 @@ type API struct {
 	// PTZPriorities gives a user's PTZ priority on a channel (the grants'
 	// ptz_priority); nil gives everybody DefaultPTZPriority.
 	PTZPriorities PTZPriorities
-	// PTZLockIdle is how long a user keeps a camera's PTZ control after
-	// their last command (ptzlock.DefaultIdle when zero).
-	PTZLockIdle time.Duration
 
-	ptzLocks *ptzlock.Locks
 	mu       sync.Mutex
 	warming  map[string]bool
 	closed   bool
@@ -78,10 +73,6 @@ func (a *API) Initialize() error {
 	}
 	if a.PlayTokenTTL <= 0 {
 		a.PlayTokenTTL = 5 * time.Minute
-	}
-	a.ptzLocks = &ptzlock.Locks{Idle: a.PTZLockIdle, Now: a.Now}
-	if err := a.ptzLocks.Initialize(); err != nil {
-		return err
 	}
 	a.warming = map[string]bool{}
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
-	"github.com/sharpeyes/sharpeyes/internal/console/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
@@ -23,11 +21,11 @@ import (
 const CodePTZLocked = "ptz_locked"
 
 // DefaultPTZPriority is every non-admin's PTZ priority when the API has no
-// PTZPriorities: the middle of ptzlock's range.
+// PTZPriorities: the middle of the priorities' range (1–9).
 const DefaultPTZPriority = 5
 
-// PTZPriorities tells with which priority (ptzlock.MinPriority to
-// MaxPriority) a user controls a channel's PTZ at a time: the grants'
+// PTZPriorities tells with which priority (1 to
+// catalogview.MaxPTZPriority) a user controls a channel's PTZ at a time: the grants'
 // ptz_priority (consoledb.DB's PTZPriority). 0 means no PTZ right: the
 // command is refused (403 forbidden).
 type PTZPriorities interface {
@@ -75,23 +73,25 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 		return err
 	}
 	// The lock is taken before the audit row: a refused command is
-	// audited as a refusal, not as a command.
-	res, err := a.ptzLocks.Acquire(ch.DeviceID+"/"+ch.ID,
-		ptzlock.User{ID: sess.User.ID, Username: sess.User.Username, Priority: prio})
-	var locked *ptzlock.LockedError
-	if errors.As(err, &locked) {
-		a.refusePTZ(w, r, sess, ch.ID, locked)
-		return nil
-	}
+	// audited as a refusal, not as a command. The locks are sipserver's,
+	// which superior platforms' PTZ passes too.
+	lock, err := a.Sip.LockPTZ(r.Context(), sipapi.PTZLockRequest{
+		DeviceID: ch.DeviceID, ChannelID: ch.ID,
+		Controller: sipapi.PTZController{ID: "user:" + strconv.FormatInt(sess.User.ID, 10), Name: sess.User.Username, Priority: prio},
+	})
 	if err != nil {
 		return err
 	}
+	if !lock.Granted {
+		a.refusePTZ(w, r, sess, ch.ID, lock)
+		return nil
+	}
 	detail := map[string]any{"action": req.Action, "priority": prio}
-	if res.TookOver != nil {
+	if lock.TookOver != nil {
 		// Who lost the camera to whom is the question asked afterwards.
-		detail["took_over_from"] = res.TookOver.Username
+		detail["took_over_from"] = lock.TookOver.Name
 		a.logger().Info("PTZ control taken over", "channel_id", ch.ID, "user", sess.User.Username,
-			"priority", prio, "from", res.TookOver.Username, "from_priority", res.TookOver.Priority)
+			"priority", prio, "from", lock.TookOver.Name, "from_priority", lock.TookOver.Priority)
 	}
 	if err := a.audit(r, sess, "ptz", ch.ID, detail); err != nil {
 		return err
@@ -110,7 +110,7 @@ func (a *API) ptz(w http.ResponseWriter, r *http.Request, sess *auth.Session) er
 func (a *API) ptzPriority(ctx context.Context, u store.User, ch store.Channel) (int, error) {
 	switch {
 	case u.Role == store.RoleAdmin:
-		return ptzlock.MaxPriority, nil
+		return catalogview.MaxPTZPriority, nil
 	case a.PTZPriorities == nil:
 		return DefaultPTZPriority, nil
 	}
@@ -120,12 +120,13 @@ func (a *API) ptzPriority(ctx context.Context, u store.User, ch store.Channel) (
 // refusePTZ answers a command refused by another user's lock: 409 with the
 // holder and the end of their lock (Retry-After says when to try again),
 // a log line and an access_denied audit row, like every refusal.
-func (a *API) refusePTZ(w http.ResponseWriter, r *http.Request, sess *auth.Session, channel string, e *ptzlock.LockedError) {
-	holder, until := e.Holder.Username, e.Holder.Until.UTC()
+func (a *API) refusePTZ(w http.ResponseWriter, r *http.Request, sess *auth.Session, channel string, lock sipapi.PTZLock) {
+	holder, until := lock.Holder.Name, lock.Until.UTC()
+	reason := fmt.Sprintf("PTZ controlled by %s (priority %d) until %s", holder, lock.Holder.Priority, until.Format(time.RFC3339))
 	a.logger().Info("API refused", "method", r.Method, "path", strconv.QuoteToASCII(r.URL.Path), "remote", a.remote(r),
-		"status", http.StatusConflict, "code", CodePTZLocked, "error", e)
+		"status", http.StatusConflict, "code", CodePTZLocked, "error", reason)
 	a.note(r, sess, ActionDenied, channel, map[string]any{
-		"route": r.Pattern, "method": r.Method, "reason": e.Error(), "status": http.StatusConflict,
+		"route": r.Pattern, "method": r.Method, "reason": reason, "status": http.StatusConflict,
 		"code": CodePTZLocked, "holder": holder, "until": until,
 	})
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(until.Sub(a.now()).Round(time.Second)/time.Second))))

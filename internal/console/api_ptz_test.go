@@ -83,10 +83,12 @@ func ptzAPI(t *testing.T, idle time.Duration, prios console.PTZPriorities) (*env
 	if prios == nil {
 		prios = e.st
 	}
+	// The locks are sipserver's, on the test's clock.
+	e.sip.useLocks(idle, clock.Now)
 	api := &console.API{
 		Store: e.st, Auth: e.auth, Sip: &sipapi.Client{BaseURL: e.sip.srv.URL, Token: serviceToken, Timeout: console.SipCallTimeout},
 		Signer: e.signer, PublicURL: "http://media.example:8888", RTSPURL: "rtsp://media.example:8554",
-		Log: quiet, Now: clock.Now, PTZPriorities: prios, PTZLockIdle: idle,
+		Log: quiet, Now: clock.Now, PTZPriorities: prios,
 	}
 	if err := api.Initialize(); err != nil {
 		t.Fatal(err)

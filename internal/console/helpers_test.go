@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
@@ -70,13 +72,57 @@ type sipDouble struct {
 	// created their ids in order.
 	sessions map[string]map[string]any
 	created  []string
+	// locks answer POST /internal/v1/ptz-locks as sipserver's do.
+	locks *ptzlock.Locks
 }
 
 func newSipDouble(t *testing.T) *sipDouble {
 	d := &sipDouble{answer: map[string]func(http.ResponseWriter, []byte){}, sessions: map[string]map[string]any{}}
+	d.useLocks(0, time.Now)
 	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
 	t.Cleanup(d.srv.Close)
 	return d
+}
+
+// useLocks gives the double PTZ locks of idle time idle on the clock now.
+func (d *sipDouble) useLocks(idle time.Duration, now func() time.Time) {
+	l := &ptzlock.Locks{Idle: idle, Now: now}
+	if err := l.Initialize(); err != nil {
+		panic(err)
+	}
+	d.mu.Lock()
+	d.locks = l
+	d.mu.Unlock()
+}
+
+// lockPTZ answers a PTZ lock request as sipserver.Server.LockPTZ does.
+func (d *sipDouble) lockPTZ(w http.ResponseWriter, body []byte) {
+	var req sipapi.PTZLockRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error(), "code": "bad_request"})
+		return
+	}
+	d.mu.Lock()
+	locks := d.locks
+	d.mu.Unlock()
+	c := req.Controller
+	res, err := locks.Acquire(req.DeviceID+"/"+req.ChannelID, ptzlock.User{ID: c.ID, Username: c.Name, Priority: c.Priority})
+	var locked *ptzlock.LockedError
+	switch {
+	case errors.As(err, &locked):
+		h := locked.Holder
+		writeJSON(w, http.StatusOK, sipapi.PTZLock{
+			Holder: sipapi.PTZController{ID: h.ID, Name: h.Username, Priority: h.Priority}, Until: h.Until.UTC(),
+		})
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error(), "code": "bad_request"})
+	default:
+		out := sipapi.PTZLock{Granted: true, Holder: c, Until: res.Holder.Until.UTC()}
+		if t := res.TookOver; t != nil {
+			out.TookOver = &sipapi.PTZController{ID: t.ID, Name: t.Username, Priority: t.Priority}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -103,6 +149,8 @@ func (d *sipDouble) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case key == "POST "+sipapi.PathPTZLocks:
+		d.lockPTZ(w, body)
 	case strings.HasSuffix(r.URL.Path, "/ptz"):
 		writeJSON(w, http.StatusOK, map[string]string{"ptz_cmd": "A50F010A64648007"})
 	case strings.HasSuffix(r.URL.Path, "/records"):

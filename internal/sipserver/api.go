@@ -46,6 +46,7 @@ func (a *API) routes() []svcapi.Route {
 		{Pattern: "GET /internal/v1/devices/{device}/channels/{channel}", Handler: a.getChannel},
 		{Pattern: "PATCH /internal/v1/devices/{device}/channels/{channel}", Handler: a.patchChannel},
 		{Pattern: "POST /internal/v1/devices/{device}/channels/{channel}/ptz", Handler: a.ptz},
+		{Pattern: "POST " + sipapi.PathPTZLocks, Handler: a.lockPTZ},
 		{Pattern: "GET /internal/v1/devices/{device}/channels/{channel}/presets", Handler: a.presets},
 		{Pattern: "POST /internal/v1/devices/{device}/channels/{channel}/control", Handler: a.controlChannel},
 		{Pattern: "GET /internal/v1/devices/{device}/channels/{channel}/records", Handler: a.records},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
@@ -112,6 +113,9 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 			return
 		}
 		channel = ch
+		if _, ok := msg.(*manscdp.DeviceControl); ok && !s.lockUpPTZ(req, tx, rl, ch) {
+			return
+		}
 	}
 	s.reply(req, tx, sip.StatusOK, "OK")
 	s.background(func(ctx context.Context) {
@@ -287,6 +291,31 @@ func pageItems(items []manscdp.CatalogItem, transport, charset string,
 		out = append(out, build(page))
 	}
 	return out
+}
+
+// lockUpPTZ takes the camera's PTZ control for a superior with its grants'
+// priority, as a console user's command does; when a local operator (or
+// another superior) of equal or higher priority holds it, the superior is
+// answered 486 and false is returned.
+func (s *Server) lockUpPTZ(req *sip.Request, tx sip.ServerTransaction, rl *runningLink, ch store.Channel) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), s.Config.RequestTimeout.Std())
+	prio, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, "", s.now())).PTZPriority(ctx, ch)
+	cancel()
+	if err != nil || prio == 0 {
+		s.Log.Warn("PTZ priority of a superior platform", "platform", rl.cfg.ServerID, "channel", ch.ID, "priority", prio, "err", err)
+		s.reply(req, tx, sip.StatusServiceUnavailable, "Service Unavailable")
+		return false
+	}
+	lock := s.LockPTZ(ch.DeviceID, ch.ID, sipapi.PTZController{
+		ID: "platform:" + strconv.FormatInt(rl.cfg.ID, 10), Name: rl.cfg.Name, Priority: prio,
+	})
+	if !lock.Granted {
+		s.Log.Info("PTZ of a superior platform refused: the camera is controlled", "platform", rl.cfg.ServerID,
+			"channel", ch.ID, "priority", prio, "holder", lock.Holder.ID, "holder_priority", lock.Holder.Priority, "until", lock.Until)
+		s.reply(req, tx, sip.StatusBusyHere, "PTZ Controlled Until "+lock.Until.Format(time.RFC3339))
+		return false
+	}
+	return true
 }
 
 // upwardControl reports whether a superior may send c: PTZ, focus and iris,

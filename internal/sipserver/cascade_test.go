@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -718,5 +719,49 @@ func TestUpwardEvents(t *testing.T) {
 			strings.Contains(b, "117.2") {
 			t.Fatalf("told the superior %s %s", req.Method, b)
 		}
+	}
+}
+
+// TestUpwardPTZPriority: a superior's PTZ passes the same locks as the
+// console's operators, with its grant's ptz_priority: refused (486) while
+// an operator of equal or higher priority controls the camera, taking it
+// over from a lower one, and refusing the operators while it holds it.
+func TestUpwardPTZPriority(t *testing.T) {
+	// The server's clock is the test's, from the real time on (the
+	// set-up's waits compare with it).
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	h, _, _, _ := trustSetupWith(t, "udp", func(s *Server) { s.Now, s.PTZLockIdle = clock, 30*time.Second })
+	sup, _ := rawSuperior(t, h, `INSERT INTO platform_grants (platform_id, scope_kind, channel_ids, rights, ptz_priority)
+		VALUES ($1, 'channels', $2, '{live,ptz}', 6)`, []string{trustCh1})
+	ptz := func() int {
+		t.Helper()
+		code, _ := sup.send(rawRequest{method: "MESSAGE", body: `<?xml version="1.0"?><Control><CmdType>DeviceControl</CmdType><SN>9</SN><DeviceID>` +
+			trustCh1 + `</DeviceID><PTZCmd>A50F01081F1F0000</PTZCmd></Control>`})
+		return code
+	}
+	user := func(id string, prio int) sipapi.PTZLock {
+		return h.srv.LockPTZ(trustDevice, trustCh1, sipapi.PTZController{ID: id, Name: id, Priority: prio})
+	}
+	if l := user("user:1", 6); !l.Granted {
+		t.Fatalf("operator of priority 6 on a free camera: %+v", l)
+	}
+	if code := ptz(); code != 486 {
+		t.Fatalf("superior (6) while an operator (6) controls: %d, want 486", code)
+	}
+	advance(31 * time.Second)
+	if l := user("user:2", 5); !l.Granted {
+		t.Fatalf("operator of priority 5 after the lock expired: %+v", l)
+	}
+	if code := ptz(); code != 200 {
+		t.Fatalf("superior (6) over an operator (5): %d, want 200", code)
+	}
+	if l := user("user:2", 5); l.Granted || l.Holder.ID == "user:2" || l.Holder.Priority != 6 || l.Holder.Name != "上级" {
+		t.Fatalf("operator (5) while the superior controls: %+v", l)
+	}
+	if l := user("user:3", 9); !l.Granted || l.TookOver == nil || l.TookOver.Name != "上级" {
+		t.Fatalf("owner (9) over the superior: %+v", l)
 	}
 }

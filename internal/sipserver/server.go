@@ -18,6 +18,7 @@ import (
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/digestauth"
+	"github.com/sharpeyes/sharpeyes/internal/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/sipguard"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
@@ -40,6 +41,9 @@ type Server struct {
 	Metrics prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PTZLockIdle is how long a controller keeps a camera's PTZ after its
+	// last command (ptzlock.DefaultIdle when zero).
+	PTZLockIdle time.Duration
 	// CascadeRetryMin is the first back-off of a failed registration to a
 	// superior platform (default 1 s; it doubles up to a minute).
 	CascadeRetryMin time.Duration
@@ -51,6 +55,8 @@ type Server struct {
 	devices  *registry
 	nonces   digestauth.Nonces
 	failures authFailures
+	// ptzLocks say who controls each camera's PTZ (LockPTZ).
+	ptzLocks *ptzlock.Locks
 	writer   stateWriter
 	requests requester
 	catalog  catalogSync
@@ -95,6 +101,10 @@ func (s *Server) Initialize() error {
 	s.devices = newRegistry()
 	s.nonces.TTL = s.Config.NonceTTL.Std()
 	if err := s.nonces.Initialize(); err != nil {
+		return err
+	}
+	s.ptzLocks = &ptzlock.Locks{Idle: s.PTZLockIdle, Now: s.now}
+	if err := s.ptzLocks.Initialize(); err != nil {
 		return err
 	}
 	s.failures = authFailures{Limit: s.Config.AuthFailures, Block: s.Config.AuthBlock.Std()}

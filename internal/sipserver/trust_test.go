@@ -182,12 +182,16 @@ func (f *fakeMediagw) lastAllowIPs() []string {
 	return nil
 }
 
-// startSessionServer starts a Server whose sessions use mg.
-func startSessionServer(t *testing.T, mg *fakeMediagw) *harness {
+// startSessionServer starts a Server whose sessions use mg; mods change
+// the Server before it starts.
+func startSessionServer(t *testing.T, mg *fakeMediagw, mods ...func(*Server)) *harness {
 	t.Helper()
 	return startServerWith(t, openStore(t), testConfig(), func(s *Server) {
 		s.MediaToken = testToken
 		s.SessionConfig = config.Sessions{MediagwURL: mg.srv.URL, Transport: "udp", InviteTimeout: config.Duration(5 * time.Second)}
+		for _, m := range mods {
+			m(s)
+		}
 	})
 }
 
@@ -276,8 +280,20 @@ func sdpAnswer(req *sip.Request) string {
 // queries (each also tried first from a foreign source, which must not be
 // believed) and waits for its catalog subscription.
 func trustSetup(t *testing.T, transport string, opts ...func(*rawDevice)) (*harness, *fakeMediagw, *rawDevice, []*rawDevice) {
+	t.Helper()
+	return trustSetupWith(t, transport, nil, opts...)
+}
+
+// trustSetupWith is trustSetup with mod changing the Server before it
+// starts (nil: none).
+func trustSetupWith(t *testing.T, transport string, mod func(*Server), opts ...func(*rawDevice)) (*harness, *fakeMediagw, *rawDevice, []*rawDevice) {
+	t.Helper()
 	mg := newFakeMediagw(t)
-	h := startSessionServer(t, mg)
+	var mods []func(*Server)
+	if mod != nil {
+		mods = append(mods, mod)
+	}
+	h := startSessionServer(t, mg, mods...)
 	dev := newRawDevice(t, transport, h.sipAddr(), "127.0.0.1", trustDevice,
 		append([]func(*rawDevice){func(d *rawDevice) { d.answerInvite = sdpAnswer }}, opts...)...)
 	mg.acks.Store(&dev.acks)

@@ -46,6 +46,7 @@ const (
 	PathStreamEnded  = "/internal/v1/streams/ended"
 	PathSenderEnded  = "/internal/v1/senders/ended"
 	PathSessions     = "/internal/v1/sessions"
+	PathPTZLocks     = "/internal/v1/ptz-locks"
 )
 
 func channelPath(deviceID, channelID string) string {
@@ -65,6 +66,14 @@ func (c *Client) Channel(ctx context.Context, deviceID, channelID string) (Chann
 func (c *Client) PTZ(ctx context.Context, deviceID, channelID string, req PTZRequest) (PTZResult, error) {
 	var out PTZResult
 	err := c.call(ctx, "ptz", http.MethodPost, channelPath(deviceID, channelID)+"/ptz", req, &out)
+	return out, err
+}
+
+// LockPTZ asks for the control of a camera's PTZ: the answer says whether
+// the caller has it, or who does and until when.
+func (c *Client) LockPTZ(ctx context.Context, req PTZLockRequest) (PTZLock, error) {
+	var out PTZLock
+	err := c.call(ctx, "lock ptz", http.MethodPost, PathPTZLocks, req, &out)
 	return out, err
 }
 

@@ -137,6 +137,40 @@ type PTZResult struct {
 	PTZCmd string `json:"ptz_cmd"`
 }
 
+// PTZLockRequest is the body of POST /internal/v1/ptz-locks: a controller
+// asks for the control of a camera's PTZ before it sends a command.
+type PTZLockRequest struct {
+	DeviceID   string        `json:"device_id"`
+	ChannelID  string        `json:"channel_id"`
+	Controller PTZController `json:"controller"`
+}
+
+// PTZController is who controls a camera's PTZ: a console user or a
+// superior platform.
+type PTZController struct {
+	// ID names the controller, 1–128 bytes: "user:<id>" for a console
+	// user (all their sessions share the control), "platform:<id>" for a
+	// superior platform.
+	ID string `json:"id"`
+	// Name is shown to the controllers it refuses (≤ 128 bytes).
+	Name string `json:"name"`
+	// Priority is 1–9: a higher one takes the control over.
+	Priority int `json:"priority"`
+}
+
+// PTZLock is the answer of POST /internal/v1/ptz-locks.
+type PTZLock struct {
+	// Granted is true when the caller controls the camera now.
+	Granted bool `json:"granted"`
+	// Holder controls the camera: the caller when Granted, else the one
+	// who refuses it (an equal or higher priority).
+	Holder PTZController `json:"holder"`
+	// Until is when the holder's control ends unless it sends another command.
+	Until time.Time `json:"until"`
+	// TookOver is whom the caller's higher priority took the camera from.
+	TookOver *PTZController `json:"took_over,omitempty"`
+}
+
 // ControlRequest is the body of the DeviceControl routes.
 type ControlRequest struct {
 	// Command: record_start, record_stop, guard_set, guard_reset, alarm_reset,

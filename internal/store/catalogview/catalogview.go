@@ -185,6 +185,29 @@ func (v *View) FindChannel(ctx context.Context, id string) (store.Channel, error
 	return c, nil
 }
 
+// MaxPTZPriority is the PTZ priority of a scope that sees everything (an
+// admin; a camera's owners have it too).
+const MaxPTZPriority = 9
+
+// PTZPriority is the highest PTZ priority the scope's grants in force give
+// on ch with the ptz right, 0 when none does.
+func (v *View) PTZPriority(ctx context.Context, ch store.Channel) (int, error) {
+	if v.scope.all {
+		return MaxPTZPriority, nil
+	}
+	var c store.Conds
+	call := v.scope.with(RightPTZ).scopes(&c)
+	p := len(c.Args)
+	c.Args = append(c.Args, ch.DeviceID, ch.ID, ch.CivilCode)
+	var prio int
+	err := v.Store.Pool.QueryRow(ctx, `SELECT COALESCE(max(g.ptz_priority), 0) FROM `+call+` g WHERE `+
+		Covers("g", fmt.Sprintf("$%d", p+1), fmt.Sprintf("$%d", p+2), fmt.Sprintf("$%d", p+3)), c.Args...).Scan(&prio)
+	if err != nil {
+		return 0, fmt.Errorf("PTZ priority on %s: %w", ch.ID, err)
+	}
+	return prio, nil
+}
+
 // ListChannels returns one page of channels ordered by device and ID, and the
 // total number matching. The Online filter selects by the effective state.
 func (v *View) ListChannels(ctx context.Context, f store.ChannelFilter) ([]store.Channel, int, error) {

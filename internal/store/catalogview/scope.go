@@ -78,6 +78,15 @@ func (s Scope) scopes(c *store.Conds) string {
 	return fmt.Sprintf("%s($%d::bigint, $%d::text, $%d::timestamptz, ($%d::text)::time)", fn, p, p+1, p+2, p+3)
 }
 
+// Covers is the SQL condition "the row g of user_scopes (or
+// platform_scopes) reaches the channel whose device, id and civil code are
+// the given expressions".
+func Covers(g, device, id, civil string) string {
+	return `((` + g + `.scope_kind = 'device' AND ` + g + `.device_id = ` + device + `)
+	OR (` + g + `.scope_kind = 'channels' AND ` + id + ` = ANY (` + g + `.channel_ids))
+	OR (` + g + `.scope_kind = 'region' AND starts_with(` + civil + `, ` + g + `.civil_code)))`
+}
+
 // channelSet selects the rows of table (channels, or the view
 // channel_state) in the camera sets of the scopes call (Scope.scopes), with the device
 // grants' channels when withDevices, each row once: the sets are made

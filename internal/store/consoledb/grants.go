@@ -203,13 +203,6 @@ RETURNING `+grantColumns, id, root))
 	return g, nil
 }
 
-// scopeCovers is the SQL condition "the row g of user_scopes reaches the
-// channel whose device, id and civil code are the given expressions".
-func scopeCovers(g, device, id, civil string) string {
-	return `((` + g + `.scope_kind = 'device' AND ` + g + `.device_id = ` + device + `)
-	OR (` + g + `.scope_kind = 'channels' AND ` + id + ` = ANY (` + g + `.channel_ids))
-	OR (` + g + `.scope_kind = 'region' AND starts_with(` + civil + `, ` + g + `.civil_code)))`
-}
 
 // ShareGrant stores g, a grant made by department admin user whose
 // department is root, when the admin may: g's department is strictly below
@@ -237,7 +230,7 @@ func (db *DB) ShareGrant(ctx context.Context, g Grant, user, root int64, at time
 		covered = `EXISTS (SELECT 1 FROM src WHERE src.wanted = w.wanted AND src.scope_kind = 'device' AND src.device_id = $4::text)`
 	default:
 		covered = `NOT EXISTS (SELECT 1 FROM unnest($5::text[]) x (id) WHERE NOT EXISTS (
-	SELECT 1 FROM channels c JOIN src ON src.wanted = w.wanted AND ` + scopeCovers("src", "c.device_id", "c.id", "c.civil_code") + `
+	SELECT 1 FROM channels c JOIN src ON src.wanted = w.wanted AND ` + catalogview.Covers("src", "c.device_id", "c.id", "c.civil_code") + `
 	WHERE c.id = x.id))`
 	}
 	out, err := scanGrant(db.Pool.QueryRow(ctx, belowCTE("$13::bigint")+`,
@@ -379,12 +372,9 @@ func (db *DB) Owner(ctx context.Context, ch store.Channel) (int64, error) {
 // grants and ownerships in force (user_scopes with the ptz right), or 0
 // when none gives the ptz right.
 func (db *DB) PTZPriority(ctx context.Context, user int64, ch store.Channel, at time.Time) (int, error) {
-	var prio int
-	err := db.Pool.QueryRow(ctx, `SELECT COALESCE(max(g.ptz_priority), 0) FROM user_scopes($1, $2, $3, ($4::text)::time) g
-WHERE `+scopeCovers("g", "$5", "$6", "$7"),
-		user, catalogview.RightPTZ, at, at.Format("15:04:05"), ch.DeviceID, ch.ID, ch.CivilCode).Scan(&prio)
+	prio, err := db.In(catalogview.UserScope(user, "", at)).PTZPriority(ctx, ch)
 	if err != nil {
-		return 0, fmt.Errorf("PTZ priority of user %d on %s: %w", user, ch.ID, err)
+		return 0, fmt.Errorf("user %d: %w", user, err)
 	}
 	return prio, nil
 }

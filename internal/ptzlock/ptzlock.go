@@ -1,11 +1,13 @@
-// Package ptzlock decides who controls a camera's PTZ: one user at a time.
+// Package ptzlock decides who controls a camera's PTZ: one controller at a
+// time — a console user or a superior platform.
 // A command takes the camera's lock or refreshes it; the lock expires when
 // its holder has sent nothing for the idle time; a user with a higher PTZ
 // priority takes it over, anyone else is refused with the holder's name and
 // the time the lock ends.
 //
-// The locks live in the console's memory: a restart frees every camera,
-// which costs nobody more than the idle time they would have waited anyway.
+// The locks live in the sipserver's memory, where every PTZ command passes:
+// a restart frees every camera, which costs nobody more than the idle time
+// they would have waited anyway.
 package ptzlock
 
 import (
@@ -27,9 +29,10 @@ const (
 
 // User is who asks for a camera's control.
 type User struct {
-	// ID identifies the user: two sessions of one user share the lock.
-	ID int64
-	// Username is shown to the users the lock refuses.
+	// ID identifies the controller ("user:12", "platform:3"): two sessions
+	// of one user share the lock.
+	ID string
+	// Username is shown to the controllers the lock refuses.
 	Username string
 	// Priority is the user's PTZ priority on the camera, MinPriority–MaxPriority.
 	Priority int

@@ -2,6 +2,7 @@ package ptzlock
 
 import (
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,10 +14,10 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var (
 	t0    = time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
-	ann   = User{ID: 1, Username: "ann", Priority: 5}
-	bob   = User{ID: 2, Username: "bob", Priority: 5}
-	chief = User{ID: 3, Username: "chief", Priority: 8}
-	low   = User{ID: 4, Username: "low", Priority: 1}
+	ann   = User{ID: "u1", Username: "ann", Priority: 5}
+	bob   = User{ID: "u2", Username: "bob", Priority: 5}
+	chief = User{ID: "u3", Username: "chief", Priority: 8}
+	low   = User{ID: "u4", Username: "low", Priority: 1}
 )
 
 // step is one Acquire at t0+at and what it must answer.
@@ -126,7 +127,7 @@ func TestBadPriority(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []int{MinPriority - 1, MaxPriority + 1, -5} {
-		if _, err := l.Acquire("c1", User{ID: 1, Username: "ann", Priority: p}); !errors.Is(err, ErrPriority) {
+		if _, err := l.Acquire("c1", User{ID: "u1", Username: "ann", Priority: p}); !errors.Is(err, ErrPriority) {
 			t.Errorf("priority %d: %v, want ErrPriority", p, err)
 		}
 	}
@@ -191,7 +192,7 @@ func TestOneWinner(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := l.Acquire("c1", User{ID: int64(i + 1), Username: "u", Priority: 5})
+			_, err := l.Acquire("c1", User{ID: strconv.Itoa(i + 1), Username: "u", Priority: 5})
 			if err == nil {
 				mu.Lock()
 				granted++
