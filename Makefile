@@ -7,7 +7,7 @@ FUZZTIME ?= 200000x
 TEST_TIMEOUT ?= 30m
 SERVICES := sipserver mediagw recorder console
 
-.PHONY: all deps build run test test-unit test-fuzz bench bench-slices bench-recorder lint cover clean
+.PHONY: all deps build run run-lower test test-unit test-fuzz bench bench-slices bench-recorder lint cover clean
 
 all: build
 
@@ -27,6 +27,11 @@ build:
 run: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/run-stack.sh
+
+## run-lower: with `make run` up in another terminal, a second stack — a county platform with 4 cameras of its
+## own — registered to it as a lower platform (国标级联), sharing its cameras; Ctrl-C stops only this one
+run-lower:
+	@scripts/run-lower.sh
 
 ## test: install what is missing, then everything — unit and integration tests (race detector on), then every
 ## fuzz target for $(FUZZTIME) executions

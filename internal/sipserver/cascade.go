@@ -26,6 +26,9 @@ type cascadeStore interface {
 	Platforms(ctx context.Context) ([]cascadeview.Platform, error)
 	SetPlatformStatus(ctx context.Context, id int64, st sipdb.PlatformStatus) error
 	Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error
+	SaveUpwardSession(ctx context.Context, u sipdb.UpwardSession) error
+	DeleteUpwardSession(ctx context.Context, callID string) error
+	UpwardSessions(ctx context.Context) ([]sipdb.UpwardSession, error)
 }
 
 // cascadeLinks runs one uplink.Link per enabled superior platform of
@@ -53,8 +56,9 @@ type cascadeLinks struct {
 	// CloseUp stops an upward session (its link stopped) and, with bye,
 	// tells its superior.
 	CloseUp func(ctx context.Context, u *upSession, reason string, bye bool)
-	// Sweep closes the upward senders a previous run left (run at start).
-	Sweep func(ctx context.Context)
+	// Restore takes back the upward sessions a previous run left, once
+	// the links started (run at start).
+	Restore func(ctx context.Context)
 	// Allowed reports whether an upward session's platform may still play
 	// its channel (its grants now).
 	Allowed func(ctx context.Context, u *upSession) bool
@@ -124,11 +128,14 @@ func (c *cascadeLinks) run(ctx context.Context) {
 		})
 	})
 	wg.Go(func() { c.runNotify(ctx) })
-	c.Sweep(ctx)
 	t := time.NewTicker(cascadeReload)
 	defer t.Stop()
-	for {
+	for restored := false; ; {
 		c.reload(ctx)
+		if !restored {
+			c.Restore(ctx)
+			restored = true
+		}
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -141,25 +148,27 @@ func (c *cascadeLinks) run(ctx context.Context) {
 	}
 }
 
-// closeAll ends every upward session (BYE) and unregisters every link,
-// at once: upward sessions live in memory only, so none may outlive us.
+// closeAll stops every link at shutdown without unregistering and leaves
+// the upward sessions running: their senders keep sending, their rows
+// stay, and the next start takes them back (Restore). A restart of the
+// sipserver is invisible to the superiors.
 func (c *cascadeLinks) closeAll() {
 	c.mu.Lock()
 	links := c.links
-	ups := c.ups
 	c.links, c.ups = map[int64]*runningLink{}, map[string]*upSession{}
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), c.RequestTimeout)
-	defer cancel()
 	var wg sync.WaitGroup
-	for _, u := range ups {
-		wg.Go(func() { c.CloseUp(ctx, u, "shutdown", true) })
-	}
-	wg.Wait()
 	for _, rl := range links {
-		wg.Go(rl.link.Close)
+		wg.Go(rl.link.Leave)
 	}
 	wg.Wait()
+}
+
+// link returns the running link of platform id, nil without one.
+func (c *cascadeLinks) link(id int64) *runningLink {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.links[id]
 }
 
 // reload starts, restarts and stops links to match cascade_platforms.

@@ -196,6 +196,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, code, reason)
 		return
 	}
+	// Stored before the answer: a restart from now on takes it back.
+	if err := s.Store.SaveUpwardSession(ctx, u.row()); err != nil {
+		log.Warn("store an upward session; a restart of ours will end it", "err", err)
+	}
 	s.respond(req, tx, res)
 	s.background(func(ctx context.Context) { s.cascade.reportUp(ctx, rl) })
 	s.spawn(func() {
@@ -358,6 +362,7 @@ func (s *Server) closeUp(ctx context.Context, u *upSession, reason string, bye b
 	if bye {
 		s.byeUp(ctx, u)
 	}
+	s.forgetUp(ctx, u)
 	s.cascade.reportUp(ctx, u.rl)
 	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", reason,
 		"lasted", s.now().Sub(u.started).Round(time.Second))
@@ -379,28 +384,6 @@ func (s *Server) allowedUp(ctx context.Context, u *upSession) bool {
 	_, err := s.Store.In(catalogview.PlatformScope(u.rl.cfg.ID, upRight(u.kind), s.now())).FindChannel(ctx, u.channelID)
 	// A database error is not a revocation: the next check decides.
 	return err == nil || !errors.Is(err, store.ErrNotFound)
-}
-
-// sweepSenders closes the upward senders mediagw still has from a previous
-// run of ours: their sessions were in memory and are gone.
-func (s *Server) sweepSenders(ctx context.Context) {
-	if s.SessionConfig.MediagwURL == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
-	defer cancel()
-	senders, err := s.sessions.node.client.Senders(ctx)
-	if err != nil {
-		s.Log.Info("list mediagw's upward senders", "err", err)
-		return
-	}
-	for _, snd := range senders {
-		if strings.HasPrefix(snd.Subject, "platform:") {
-			if err := s.sessions.node.client.CloseSender(ctx, snd.ID); err == nil {
-				s.Log.Info("closed an upward sender left by a previous run", "sender", snd.ID, "path", snd.Path)
-			}
-		}
-	}
 }
 
 // upBySender returns (and forgets) the upward session of a mediagw sender.
@@ -426,6 +409,7 @@ func (s *Server) SenderEnded(ctx context.Context, id, reason string) error {
 	}
 	s.endUpRecording(u)
 	s.byeUp(ctx, u)
+	s.forgetUp(ctx, u)
 	s.cascade.reportUp(ctx, u.rl)
 	s.Log.Info("upward stream ended", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "reason", "sender: "+reason,
 		"lasted", s.now().Sub(u.started).Round(time.Second))

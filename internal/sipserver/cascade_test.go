@@ -765,3 +765,82 @@ func TestUpwardPTZPriority(t *testing.T) {
 		t.Fatalf("owner (9) over the superior: %+v", l)
 	}
 }
+
+// TestUpwardSessionsSurviveRestart: a restart of the sipserver neither
+// unregisters from the superior nor ends the streams it sends up; the next
+// start takes back the sessions whose senders still run (the superior's
+// BYE then finds its dialog) and ends, with a BYE, the one whose sender
+// went away meanwhile.
+func TestUpwardSessionsSurviveRestart(t *testing.T) {
+	mg, lower, sup, _, shared, _ := upwardSetup(t, "{live}")
+	invite := func(callID, tag string) string {
+		t.Helper()
+		offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: upperID, IP: "127.0.0.1", Port: 50000}, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, res := sup.send(rawRequest{method: "INVITE", body: string(offer.Marshal()), contentType: "APPLICATION/SDP",
+			callID: callID, fromTag: tag, headers: []string{"Subject: " + shared + ":7," + upperID + ":0"}})
+		if code != 200 {
+			t.Fatalf("INVITE %s: %d", callID, code)
+		}
+		toTag, _ := res.To().Params.Get("tag")
+		sup.sendAsync(rawRequest{method: "ACK", callID: callID, fromTag: tag, toTag: toTag})
+		return toTag
+	}
+	keptTag := invite("kept@raw", "k1")
+	invite("gone@raw", "g1")
+	rows := func() int {
+		var n int
+		if err := lower.store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM upward_sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := rows(); n != 2 {
+		t.Fatalf("upward sessions stored: %d, want 2", n)
+	}
+	// The second one's sender ends while we are down (mediagw could not
+	// tell us).
+	mg.mu.Lock()
+	gone := mg.senderOpens[1]
+	for id, snd := range mg.senders {
+		if snd.SSRC == gone.SSRC && snd.ID == "s2" {
+			delete(mg.senders, id)
+		}
+	}
+	closesBefore := len(mg.senderCloses)
+	mg.mu.Unlock()
+
+	cfg := lower.cfg
+	cfg.Listen = lower.sipAddr()
+	lower.close()
+	mg.mu.Lock()
+	closedAtStop := len(mg.senderCloses) - closesBefore
+	mg.mu.Unlock()
+	if closedAtStop != 0 {
+		t.Fatalf("the stop closed %d senders", closedAtStop)
+	}
+	again := startSessionServerOn(t, mg, lower.store, cfg)
+	bye := sup.next(sip.BYE, "")
+	if bye.CallID().Value() != "gone@raw" {
+		t.Fatalf("BYE after the restart in call %s, want gone@raw", bye.CallID().Value())
+	}
+	testsupport.Eventually(t, again.settle(), "the ended one forgotten", func() bool { return rows() == 1 })
+	if code, _ := sup.send(rawRequest{method: "BYE", callID: "kept@raw", fromTag: "k1", toTag: keptTag}); code != 200 {
+		t.Fatalf("the superior's BYE of the kept session after the restart: %d, want 200", code)
+	}
+	testsupport.Eventually(t, again.settle(), "the kept one's sender closed and forgotten", func() bool {
+		mg.mu.Lock()
+		closed := slices.Contains(mg.senderCloses, "s1")
+		mg.mu.Unlock()
+		return closed && rows() == 0
+	})
+	// No REGISTER with Expires 0 reached the superior: the restart did not
+	// unregister.
+	for _, req := range sup.skipped {
+		if h := req.GetHeader("Expires"); req.Method == sip.REGISTER && h != nil && h.Value() == "0" {
+			t.Fatal("the restart unregistered from the superior")
+		}
+	}
+}

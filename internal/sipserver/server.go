@@ -137,7 +137,7 @@ func (s *Server) Initialize() error {
 		Store: s.Store, LocalID: s.Config.ID, LocalDomain: s.Config.Domain,
 		RequestTimeout: s.Config.RequestTimeout.Std(), RetryMin: s.CascadeRetryMin,
 		Log: s.Log.With("component", "cascade"), Now: s.Now, Items: s.sharedItems,
-		CloseUp: s.closeUp, Sweep: s.sweepSenders, Allowed: s.allowedUp,
+		CloseUp: s.closeUp, Restore: s.restoreUps, Allowed: s.allowedUp,
 	}
 	s.cascade.initialize()
 	if err := s.listen(); err != nil {

@@ -63,6 +63,8 @@ type harness struct {
 	srv   *Server
 	api   *httptest.Server
 	cfg   config.SIP
+	// closeOnce lets a test stop the server before its cleanup does.
+	closeOnce sync.Once
 }
 
 // openStore opens a fresh database with the current schema.
@@ -96,8 +98,10 @@ func startServerWith(t *testing.T, st *sipdb.DB, cfg config.SIP, mod func(*Serve
 }
 
 func (h *harness) close() {
-	h.api.Close()
-	h.srv.Close()
+	h.closeOnce.Do(func() {
+		h.api.Close()
+		h.srv.Close()
+	})
 }
 
 func (h *harness) sipAddr() string { return h.srv.SIPAddr().String() }

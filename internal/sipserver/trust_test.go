@@ -21,6 +21,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/store"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
@@ -75,7 +76,7 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		f.next++
 		snd := mediaapi.Sender{
 			ID: fmt.Sprintf("s%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport, Dest: req.Dest,
-			IP: "127.0.0.1", Port: 41000 + f.next, CreatedAt: time.Now(),
+			IP: "127.0.0.1", Port: 41000 + f.next, CreatedAt: time.Now(), Subject: req.Subject,
 		}
 		f.senders[snd.ID] = snd
 		f.senderOpens = append(f.senderOpens, req)
@@ -83,6 +84,16 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(snd)
+	})
+	mux.HandleFunc("GET /internal/v1/senders", func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		items := make([]mediaapi.Sender, 0, len(f.senders))
+		for _, s := range f.senders {
+			items = append(items, s)
+		}
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "total": len(items)})
 	})
 	mux.HandleFunc("DELETE /internal/v1/senders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -186,7 +197,14 @@ func (f *fakeMediagw) lastAllowIPs() []string {
 // the Server before it starts.
 func startSessionServer(t *testing.T, mg *fakeMediagw, mods ...func(*Server)) *harness {
 	t.Helper()
-	return startServerWith(t, openStore(t), testConfig(), func(s *Server) {
+	return startSessionServerOn(t, mg, openStore(t), testConfig(), mods...)
+}
+
+// startSessionServerOn is startSessionServer on a database and config of
+// the test's (a restart: the same database and SIP address).
+func startSessionServerOn(t *testing.T, mg *fakeMediagw, st *sipdb.DB, cfg config.SIP, mods ...func(*Server)) *harness {
+	t.Helper()
+	return startServerWith(t, st, cfg, func(s *Server) {
 		s.MediaToken = testToken
 		s.SessionConfig = config.Sessions{MediagwURL: mg.srv.URL, Transport: "udp", InviteTimeout: config.Duration(5 * time.Second)}
 		for _, m := range mods {

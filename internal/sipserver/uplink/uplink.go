@@ -157,6 +157,14 @@ func (l *Link) Close() {
 	l.Log.Info("unregistered from the superior platform")
 }
 
+// Leave stops the link without unregistering: the sipserver restarts, and
+// the superior keeps us — and the streams we send it — until our next
+// REGISTER or its keepalive timeout, whichever comes first.
+func (l *Link) Leave() {
+	l.cancel()
+	<-l.done
+}
+
 // Status returns the last state.
 func (l *Link) Status() Status {
 	l.mu.Lock()

@@ -203,7 +203,6 @@ RETURNING `+grantColumns, id, root))
 	return g, nil
 }
 
-
 // ShareGrant stores g, a grant made by department admin user whose
 // department is root, when the admin may: g's department is strictly below
 // root (else store.ErrNotFound, like an unknown one), and for each of g's

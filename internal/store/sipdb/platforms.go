@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
 )
 
@@ -39,4 +41,55 @@ ON CONFLICT (platform_id) DO UPDATE SET status = excluded.status, local_id = exc
 // read model's, cascadeview).
 func (s *DB) Platforms(ctx context.Context) ([]cascadeview.Platform, error) {
 	return cascadeview.New(s.Store).Platforms(ctx)
+}
+
+// UpwardSession is a stream sent up to a superior platform, as
+// upward_sessions keeps it for a restart.
+type UpwardSession struct {
+	CallID, ChannelID, Kind, SessionID, Path, SenderID string
+	PlatformID                                         int64
+	LocalTag, RemoteTag, RemoteTarget                  string
+	StartedAt                                          time.Time
+}
+
+// SaveUpwardSession stores u. A platform deleted meanwhile is left alone
+// (no row, no error): its streams end with its link.
+func (s *DB) SaveUpwardSession(ctx context.Context, u UpwardSession) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO upward_sessions (call_id, platform_id, channel_id, kind, session_id, path,
+	sender_id, local_tag, remote_tag, remote_target, started_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT FROM cascade_platforms WHERE id = $2)
+ON CONFLICT (call_id) DO NOTHING`,
+		u.CallID, u.PlatformID, u.ChannelID, u.Kind, u.SessionID, u.Path, u.SenderID, u.LocalTag, u.RemoteTag,
+		u.RemoteTarget, u.StartedAt)
+	if err != nil {
+		return fmt.Errorf("save upward session %s: %w", u.CallID, err)
+	}
+	return nil
+}
+
+// DeleteUpwardSession forgets the upward session of callID.
+func (s *DB) DeleteUpwardSession(ctx context.Context, callID string) error {
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM upward_sessions WHERE call_id = $1`, callID); err != nil {
+		return fmt.Errorf("delete upward session %s: %w", callID, err)
+	}
+	return nil
+}
+
+// UpwardSessions returns every stored upward session, oldest first.
+func (s *DB) UpwardSessions(ctx context.Context) ([]UpwardSession, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT call_id, platform_id, channel_id, kind, session_id, path, sender_id,
+	local_tag, remote_tag, remote_target, started_at FROM upward_sessions ORDER BY started_at, call_id`)
+	if err != nil {
+		return nil, fmt.Errorf("upward sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UpwardSession, error) {
+		var u UpwardSession
+		err := r.Scan(&u.CallID, &u.PlatformID, &u.ChannelID, &u.Kind, &u.SessionID, &u.Path, &u.SenderID,
+			&u.LocalTag, &u.RemoteTag, &u.RemoteTarget, &u.StartedAt)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upward sessions: %w", err)
+	}
+	return out, nil
 }

@@ -1,0 +1,114 @@
+package sipserver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sharpeyes/sharpeyes/internal/contract/mediaapi"
+	"github.com/sharpeyes/sharpeyes/internal/store/sipdb"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+// restoreTimeout bounds taking back the upward sessions at start.
+const restoreTimeout = 30 * time.Second
+
+// row is u as upward_sessions keeps it.
+func (u *upSession) row() sipdb.UpwardSession {
+	return sipdb.UpwardSession{
+		CallID: u.callID, PlatformID: u.rl.cfg.ID, ChannelID: u.channelID, Kind: u.kind, SessionID: u.sessionID,
+		Path: u.path, SenderID: u.senderID, LocalTag: u.localTag, RemoteTag: u.remoteTag,
+		RemoteTarget: u.remoteTarget.String(), StartedAt: u.started,
+	}
+}
+
+// forgetUp deletes u's row: it ended.
+func (s *Server) forgetUp(ctx context.Context, u *upSession) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.Store.DeleteUpwardSession(ctx, u.callID); err != nil {
+		s.Log.Warn("forget an upward session", "call_id", u.callID, "err", err)
+	}
+}
+
+// restoreUps takes back, at start, the upward sessions a previous run of
+// ours left: one whose link runs and whose sender mediagw still has goes
+// on as if nothing happened; the others are ended — a BYE to a superior
+// whose link runs, the playback they read ended — and forgotten. Upward
+// senders no session is left for are closed.
+func (s *Server) restoreUps(ctx context.Context) {
+	if s.SessionConfig.MediagwURL == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, restoreTimeout)
+	defer cancel()
+	senders, err := s.sessions.node.client.Senders(ctx)
+	if err != nil {
+		// The rows stay: the next start tries again.
+		s.Log.Warn("list mediagw's upward senders; the upward sessions of the last run are not taken back", "err", err)
+		return
+	}
+	rows, err := s.Store.UpwardSessions(ctx)
+	if err != nil {
+		s.Log.Warn("read the upward sessions of the last run", "err", err)
+		return
+	}
+	live := map[string]mediaapi.Sender{}
+	for _, snd := range senders {
+		if strings.HasPrefix(snd.Subject, "platform:") {
+			live[snd.ID] = snd
+		}
+	}
+	kept := map[string]bool{}
+	restored := map[*runningLink]int{}
+	for _, r := range rows {
+		u := upFromRow(r)
+		u.rl = s.cascade.link(r.PlatformID)
+		snd, running := live[r.SenderID]
+		if u.rl != nil && running && snd.Path == r.Path && s.cascade.addUp(u) == 0 {
+			kept[r.SenderID] = true
+			restored[u.rl]++
+			continue
+		}
+		if u.rl != nil {
+			s.byeUp(ctx, u)
+		}
+		s.endUpRecording(u)
+		s.forgetUp(ctx, u)
+		s.Log.Info("upward session of the last run ended", "platform_id", r.PlatformID, "channel", r.ChannelID,
+			"link_running", u.rl != nil, "sender_running", running)
+	}
+	for id, snd := range live {
+		if kept[id] {
+			continue
+		}
+		if err := s.sessions.node.client.CloseSender(ctx, id); err != nil && !errors.Is(err, svcapi.ErrNotFound) {
+			s.Log.Warn("close an upward sender of the last run", "sender", id, "err", err)
+			continue
+		}
+		s.Log.Info("closed an upward sender of the last run", "sender", id, "path", snd.Path)
+	}
+	for rl, n := range restored {
+		s.cascade.reportUp(ctx, rl)
+		s.Log.Info("upward sessions of the last run taken back", "platform", rl.cfg.ServerID, "sessions", n)
+	}
+}
+
+// upFromRow is the upward session of a stored row, acknowledged (its ACK
+// came in the last run) and without its link.
+func upFromRow(r sipdb.UpwardSession) *upSession {
+	u := &upSession{
+		callID: r.CallID, channelID: r.ChannelID, kind: r.Kind, sessionID: r.SessionID, path: r.Path,
+		senderID: r.SenderID, localTag: r.LocalTag, remoteTag: r.RemoteTag, started: r.StartedAt,
+		acked: make(chan struct{}),
+	}
+	u.ackOnce.Do(func() { close(u.acked) })
+	if err := sip.ParseUri(r.RemoteTarget, &u.remoteTarget); err != nil {
+		// Our own write; a BYE then goes nowhere useful, but nothing breaks.
+		u.remoteTarget = sip.Uri{}
+	}
+	return u
+}
