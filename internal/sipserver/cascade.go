@@ -70,6 +70,9 @@ type cascadeLinks struct {
 	notifyWake chan struct{}
 	// ups are the upward sessions by Call-ID.
 	ups map[string]*upSession
+	// endedEarly are the platforms' playbacks and downloads that ended
+	// before their upward session was recorded, by session ID.
+	endedEarly map[string]endedSession
 }
 
 func (c *cascadeLinks) now() time.Time {
@@ -101,6 +104,7 @@ func (c *cascadeLinks) initialize() {
 	c.wake = make(chan struct{}, 1)
 	c.notifyWake = make(chan struct{}, 1)
 	c.ups = map[string]*upSession{}
+	c.endedEarly = map[string]endedSession{}
 }
 
 // poke asks for a reload.

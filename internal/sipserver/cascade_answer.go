@@ -113,7 +113,9 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 			return
 		}
 		channel = ch
-		if _, ok := msg.(*manscdp.DeviceControl); ok && !s.lockUpPTZ(req, tx, rl, ch) {
+		// What moves the camera takes its PTZ control; a key frame does not.
+		if dc, ok := msg.(*manscdp.DeviceControl); ok && (dc.PTZCmd != "" || dc.DragZoomIn != nil || dc.DragZoomOut != nil) &&
+			!s.lockUpPTZ(req, tx, rl, ch) {
 			return
 		}
 	}

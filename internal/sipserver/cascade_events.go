@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
@@ -57,13 +59,28 @@ func subscribeKind(event string, body []byte) (string, manscdp.Message, error) {
 // upEventSub is a superior's alarm or mobile-position subscription.
 type upEventSub struct {
 	dialog *uplink.Subscription
+
+	mu sync.Mutex
 	// alarm selects the alarms an alarm subscription is told.
 	alarm alarmFilter
 	// interval is a position subscription's least time between two
 	// NOTIFYs of one channel; last is when each was told.
 	interval time.Duration
-	mu       sync.Mutex
 	last     map[string]time.Time
+}
+
+// filter is the alarm subscription's conditions now.
+func (e *upEventSub) filter() alarmFilter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.alarm
+}
+
+// period is the position subscription's interval now.
+func (e *upEventSub) period() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.interval
 }
 
 // due reports whether channel's position may be told at now, and if so
@@ -134,8 +151,9 @@ func (f alarmFilter) match(m *manscdp.AlarmNotify) bool {
 }
 
 // subscribeEvents records a superior's alarm or position subscription (one
-// of each per superior; a new one replaces the old) and returns it, or nil
-// when expires is 0 (the superior ended it).
+// of each per superior; a new one replaces the old; a refresh without a
+// body keeps its conditions) and returns it, or nil when expires is 0 (the
+// superior ended it — only the subscription of that dialog ends).
 func (rl *runningLink) subscribeEvents(kind string, q manscdp.Message, d *uplink.Subscription, until time.Time, expires time.Duration) *upEventSub {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
@@ -144,9 +162,17 @@ func (rl *runningLink) subscribeEvents(kind string, q manscdp.Message, d *uplink
 		cur = &rl.posSub
 	}
 	sub := *cur
-	if sub == nil || sub.dialog.CallID != d.CallID || sub.dialog.RemoteTag != d.RemoteTag {
-		sub = &upEventSub{dialog: d, last: map[string]time.Time{}}
+	same := sub != nil && sub.dialog.CallID == d.CallID && sub.dialog.RemoteTag == d.RemoteTag
+	if expires == 0 {
+		if same {
+			*cur = nil
+		}
+		return nil
 	}
+	if !same {
+		sub = &upEventSub{dialog: d, interval: upPositionDefault, last: map[string]time.Time{}}
+	}
+	sub.mu.Lock()
 	switch q := q.(type) {
 	case *manscdp.AlarmQuery:
 		sub.alarm = newAlarmFilter(q)
@@ -156,13 +182,41 @@ func (rl *runningLink) subscribeEvents(kind string, q manscdp.Message, d *uplink
 			sub.interval = min(max(time.Duration(q.Interval)*time.Second, upPositionMin), upPositionMax)
 		}
 	}
+	sub.mu.Unlock()
 	sub.dialog.Refresh(until)
-	if expires == 0 {
-		*cur = nil
-		return nil
-	}
 	*cur = sub
 	return sub
+}
+
+// dropEventSub ends sub if it is still rl's of kind (the superior answered
+// its NOTIFY 481: it has forgotten it).
+func (rl *runningLink) dropEventSub(kind string, sub *upEventSub) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	cur := &rl.alarmSub
+	if kind == subPosition {
+		cur = &rl.posSub
+	}
+	if *cur == sub {
+		*cur = nil
+	}
+}
+
+// inDialogKind is what the subscription whose dialog an in-dialog
+// SUBSCRIBE (a refresh) is in subscribes to, "" for none of rl's.
+func (rl *runningLink) inDialogKind(callID, remoteTag string) string {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	match := func(d *uplink.Subscription) bool { return d.CallID == callID && d.RemoteTag == remoteTag }
+	switch {
+	case rl.sub != nil && match(rl.sub.dialog):
+		return subCatalog
+	case rl.alarmSub != nil && match(rl.alarmSub.dialog):
+		return subAlarm
+	case rl.posSub != nil && match(rl.posSub.dialog):
+		return subPosition
+	}
+	return ""
 }
 
 // eventSub returns rl's live subscription of kind, nil without one (or
@@ -192,17 +246,19 @@ func (c *cascadeLinks) running() []*runningLink {
 }
 
 // forwardAlarm tells every registered superior whose grants reach the
-// alarming channel of the alarm (GB/T 28181 §9.4): by NOTIFY in its alarm
-// subscription when it has one (and the alarm matches its conditions),
-// otherwise by MESSAGE as a device tells its platform. Coordinates go
-// only to a superior with the location right on the channel.
-func (s *Server) forwardAlarm(ctx context.Context, m *manscdp.AlarmNotify) {
+// alarming channel — one of deviceID's, the device that reported it — of
+// the alarm (GB/T 28181 §9.4): by NOTIFY in its alarm subscription when it
+// has one (and the alarm matches its conditions), otherwise by MESSAGE as a
+// device tells its platform. Coordinates go only to a superior with the
+// location right on the channel. A device's alarm about itself (not one of
+// its channels) stays ours: superiors know channels only.
+func (s *Server) forwardAlarm(ctx context.Context, deviceID string, m *manscdp.AlarmNotify) {
 	now := s.now()
 	for _, rl := range s.cascade.running() {
 		if rl.link.Status().State != uplink.StateRegistered {
 			continue
 		}
-		if !s.shares(ctx, rl, "", m.DeviceID) {
+		if !s.shares(ctx, rl, "", deviceID, m.DeviceID) {
 			continue
 		}
 		fwd := *m
@@ -210,16 +266,23 @@ func (s *Server) forwardAlarm(ctx context.Context, m *manscdp.AlarmNotify) {
 		if fwd.AlarmTime.IsZero() {
 			fwd.AlarmTime.Time = now
 		}
-		if !s.shares(ctx, rl, catalogview.RightLocation, m.DeviceID) {
+		if !s.shares(ctx, rl, catalogview.RightLocation, deviceID, m.DeviceID) {
 			fwd.Longitude, fwd.Latitude = 0, 0
 		}
 		var err error
-		if sub := rl.eventSub(subAlarm, now); sub != nil {
-			if !sub.alarm.match(m) {
+		sub := rl.eventSub(subAlarm, now)
+		if sub != nil {
+			if !sub.filter().match(m) {
 				continue
 			}
 			err = rl.link.Notify(ctx, sub.dialog, &fwd)
-		} else {
+			if uplink.StatusOf(err) == sip.StatusCallTransactionDoesNotExists {
+				// The superior forgot the subscription: as to one without.
+				rl.dropEventSub(subAlarm, sub)
+				sub = nil
+			}
+		}
+		if sub == nil {
 			err = rl.link.Message(ctx, &fwd)
 		}
 		if err != nil {
@@ -238,13 +301,13 @@ func (s *Server) forwardPosition(ctx context.Context, deviceID string, m *manscd
 	now := s.now()
 	for _, rl := range s.cascade.running() {
 		sub := rl.eventSub(subPosition, now)
-		if sub == nil {
+		if sub == nil || rl.link.Status().State != uplink.StateRegistered {
 			continue
 		}
 		targets := []string{m.DeviceID}
 		if m.DeviceID == deviceID {
 			targets = s.locatable(ctx, rl, deviceID)
-		} else if !s.shares(ctx, rl, catalogview.RightLocation, m.DeviceID) {
+		} else if !s.shares(ctx, rl, catalogview.RightLocation, deviceID, m.DeviceID) {
 			continue
 		}
 		for _, id := range targets {
@@ -255,17 +318,21 @@ func (s *Server) forwardPosition(ctx context.Context, deviceID string, m *manscd
 			fwd.DeviceID, fwd.SN = id, int(now.UnixMilli()%1_000_000_000)
 			if err := rl.link.Notify(ctx, sub.dialog, &fwd); err != nil {
 				s.Log.Warn("forward a position to a superior platform", "platform", rl.cfg.ServerID, "channel", id, "err", err)
+				if uplink.StatusOf(err) == sip.StatusCallTransactionDoesNotExists {
+					rl.dropEventSub(subPosition, sub)
+				}
 				break
 			}
 		}
 	}
 }
 
-// shares reports whether rl's grants give right ("" any) on channel id.
-func (s *Server) shares(ctx context.Context, rl *runningLink, right, id string) bool {
+// shares reports whether rl's grants give right ("" any) on channel id of
+// device: a device speaks for its own channels only.
+func (s *Server) shares(ctx context.Context, rl *runningLink, right, device, id string) bool {
 	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
 	defer cancel()
-	_, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, right, s.now())).FindChannel(ctx, id)
+	_, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, right, s.now())).GetChannel(ctx, device, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.Log.Warn("read a superior platform's grants", "platform", rl.cfg.ServerID, "channel", id, "err", err)
 	}

@@ -50,9 +50,20 @@ type upSession struct {
 // ACK (64·T1, RFC 3261 §13.3.1.4) before the sender is closed.
 const upAckTimeout = 32 * time.Second
 
-// upInviteTimeout bounds the set-up of an upward session: the sender opens
-// at once, its stream starts on demand after the answer.
+// upInviteTimeout bounds the set-up of an upward live session: the sender
+// opens at once, its stream starts on demand after the answer. A playback
+// or download waits for the device session's own set-up bound on top
+// (upInviteWait), so that it never leaves a session nobody reads.
 const upInviteTimeout = 10 * time.Second
+
+// upInviteWait is how long the answer to a superior's INVITE of kind may
+// take.
+func (s *Server) upInviteWait(kind string) time.Duration {
+	if kind == sipapi.KindPlay {
+		return upInviteTimeout
+	}
+	return upInviteTimeout + s.sessions.setupBound()
+}
 
 // superiorRequest returns the link of the superior platform req (an
 // INVITE or SUBSCRIBE) comes from. Anyone else is answered here: 405 to a
@@ -115,7 +126,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			channelID = ch
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), upInviteTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.upInviteWait(kind))
 	defer cancel()
 	// The kind's right on the channel, by the platform's grants now.
 	if _, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, upRight(kind), s.now())).FindChannel(ctx, channelID); err != nil {
@@ -200,8 +211,21 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err := s.Store.SaveUpwardSession(ctx, u.row()); err != nil {
 		log.Warn("store an upward session; a restart of ours will end it", "err", err)
 	}
-	s.respond(req, tx, res)
+	if err := s.tryRespond(req, tx, res); err != nil {
+		// CANCELled during a slow set-up: nobody will read the sender.
+		log.Info("superior platform's INVITE ended before our answer", "channel", channelID, "err", err)
+		if s.cascade.takeUp(u) {
+			s.background(func(ctx context.Context) { s.closeUp(ctx, u, "cancelled", false) })
+		}
+		return
+	}
 	s.background(func(ctx context.Context) { s.cascade.reportUp(ctx, rl) })
+	if u.sessionID != "" {
+		// The playback or download may have ended already (a short one).
+		if reason, ended := s.cascade.takeEnded(u.sessionID); ended && s.cascade.takeUp(u) {
+			s.endUp(u, reason)
+		}
+	}
 	s.spawn(func() {
 		t := time.NewTimer(upAckTimeout)
 		defer t.Stop()

@@ -3,6 +3,7 @@ package sipserver
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,13 +71,25 @@ func (s *Server) openUpRecording(ctx context.Context, rl *runningLink, kind, cha
 	return ss.Path, ss.ID, nil
 }
 
+// passedUp are the device's refusals a superior gets as they are: what
+// they say holds for our answer too.
+var passedUp = []int{
+	sip.StatusNotFound, sip.StatusRequestTimeout, sip.StatusUnsupportedMediaType, sip.StatusTemporarilyUnavailable,
+	sip.StatusBusyHere, sip.StatusNotAcceptableHere, sip.StatusGlobalBusyEverywhere, sip.StatusGlobalDecline,
+	sip.StatusGlobalDoesNotExistAnywhere, sip.StatusGlobalNotAcceptable,
+}
+
 // sipStatusOf is the SIP answer to a superior for an error of ours or of
 // the device behind us.
 func sipStatusOf(err error) (int, string) {
 	var rej *RejectedError
 	switch {
-	case errors.As(err, &rej):
+	case errors.As(err, &rej) && slices.Contains(passedUp, rej.Code):
 		return rej.Code, rej.Reason // the device's own answer, passed up
+	case errors.As(err, &rej):
+		// Its 481 would tell the superior our dialog is gone, a 401 ask it
+		// for credentials it has no use for: a gateway's error instead.
+		return sip.StatusBadGateway, "Device Refused"
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrUnknownDevice), errors.Is(err, ErrNoSession):
 		return sip.StatusNotFound, "Not Found"
 	case errors.Is(err, ErrOffline):
@@ -103,14 +116,36 @@ func (s *Server) endUpRecording(u *upSession) {
 // sessionEnded learns that a media session ended: an upward playback or
 // download that read it ends too, and when the device said the recording
 // was sent whole (MediaStatus 121) the superior hears it first, in the
-// upward dialog, where superiors look for it.
-func (s *Server) sessionEnded(id, reason string) {
+// upward dialog, where superiors look for it. A platform's session that
+// ends before its upward session is recorded (a short download) is
+// remembered for it (endedEarly).
+func (s *Server) sessionEnded(id, owner, reason string) {
 	u := s.cascade.upBySession(id)
 	if u == nil {
+		if strings.HasPrefix(owner, "platform:") {
+			s.cascade.rememberEnded(id, reason, s.now())
+		}
 		return
 	}
-	s.background(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout.Std())
+	s.endUp(u, reason)
+}
+
+// endUp ends upward session u, already forgotten, whose playback or
+// download ended for reason.
+func (s *Server) endUp(u *upSession, reason string) {
+	s.spawn(func() {
+		// Our requests in the dialog wait for the superior's ACK of our
+		// 200 (RFC 3261 §15); without one in time they go anyway. At
+		// shutdown the row stays and the next start ends it.
+		t := time.NewTimer(upAckTimeout)
+		defer t.Stop()
+		select {
+		case <-u.acked:
+		case <-t.C:
+		case <-s.ctx.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.Config.RequestTimeout.Std())
 		defer cancel()
 		if reason == ReasonMediaStatus {
 			msg := &manscdp.MediaStatusNotify{
@@ -123,6 +158,39 @@ func (s *Server) sessionEnded(id, reason string) {
 		}
 		s.closeUp(ctx, u, "device_session_"+reason, true)
 	})
+}
+
+// endedEarlyTTL is how long the end of a platform's session is remembered
+// for its upward session: far longer than an INVITE's answer takes.
+const endedEarlyTTL = time.Minute
+
+// rememberEnded records that the platform's session id ended for reason
+// before its upward session was recorded.
+func (c *cascadeLinks) rememberEnded(id, reason string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.endedEarly {
+		if now.Sub(e.at) > endedEarlyTTL {
+			delete(c.endedEarly, k)
+		}
+	}
+	c.endedEarly[id] = endedSession{reason: reason, at: now}
+}
+
+// endedEarly is a platform's session that ended before its upward session
+// was recorded.
+type endedSession struct {
+	reason string
+	at     time.Time
+}
+
+// takeEnded returns (and forgets) why session id ended early, if it did.
+func (c *cascadeLinks) takeEnded(id string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.endedEarly[id]
+	delete(c.endedEarly, id)
+	return e.reason, ok
 }
 
 // upBySession returns (and forgets) the upward session that reads the

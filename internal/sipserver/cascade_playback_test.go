@@ -50,6 +50,8 @@ func TestSIPStatusOf(t *testing.T) {
 		code int
 	}{
 		{&RejectedError{Method: "INVITE", Code: 486, Reason: "Busy Here"}, 486},
+		{&RejectedError{Method: "INFO", Code: 481, Reason: "Call Does Not Exist"}, 502},
+		{&RejectedError{Method: "INVITE", Code: 401, Reason: "Unauthorized"}, 502},
 		{ErrNoSession, 404},
 		{ErrOffline, 480},
 		{badRequest("t= 0 0"), 400},

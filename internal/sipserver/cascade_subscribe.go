@@ -41,7 +41,13 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader("Event"); h != nil {
 		event = strings.TrimSpace(h.Value())
 	}
+	remoteTag, _ := from.Params.Get("tag")
 	kind, query, err := subscribeKind(event, req.Body())
+	if err == nil && kind == "" {
+		// A refresh or an end (Expires: 0) within a subscription's dialog
+		// needs no body.
+		kind = rl.inDialogKind(req.CallID().Value(), remoteTag)
+	}
 	switch {
 	case err != nil:
 		s.Log.Warn("malformed SUBSCRIBE body from a superior platform", "platform", id, "err", err)
@@ -63,7 +69,6 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if expires > 0 {
 		expires = min(max(expires, upSubscribeMin), upSubscribeMax)
 	}
-	remoteTag, _ := from.Params.Get("tag")
 	target := from.Address
 	if c := req.Contact(); c != nil {
 		target = c.Address
@@ -88,7 +93,7 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: rl.link.LocalID, Host: s.advertise, Port: s.sipPort}})
 		s.respond(req, tx, res)
 		if sub != nil && kind == subPosition {
-			s.Log.Info("superior platform subscribed to mobile positions", "platform", id, "expires", expires, "interval", sub.interval)
+			s.Log.Info("superior platform subscribed to mobile positions", "platform", id, "expires", expires, "interval", sub.period())
 		} else {
 			s.Log.Info("superior platform subscribed to "+kind+"s", "platform", id, "expires", expires)
 		}
@@ -96,17 +101,22 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	rl.mu.Lock()
 	sub := rl.sub
-	if sub == nil || sub.dialog.CallID != req.CallID().Value() || sub.dialog.RemoteTag != remoteTag {
+	same := sub != nil && sub.dialog.CallID == req.CallID().Value() && sub.dialog.RemoteTag == remoteTag
+	switch {
+	case expires == 0:
+		// Only the subscription of that dialog ends.
+		if same {
+			rl.sub = nil
+		}
+	case !same:
 		// A new subscription replaces the old one: one per superior.
 		sub = &upSubscription{dialog: &uplink.Subscription{
 			CallID: req.CallID().Value(), RemoteTag: remoteTag, LocalTag: toTag,
 			Event: event, RemoteTarget: *target.Clone(),
 		}}
-	}
-	sub.dialog.Refresh(now.Add(expires))
-	if expires == 0 {
-		rl.sub = nil
-	} else {
+		fallthrough
+	default:
+		sub.dialog.Refresh(now.Add(expires))
 		rl.sub = sub
 	}
 	rl.mu.Unlock()

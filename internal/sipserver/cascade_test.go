@@ -618,7 +618,7 @@ func TestUpwardPlayback(t *testing.T) {
 	})
 
 	// A download to its end: MediaStatus 121 in the superior's dialog, then our BYE.
-	offer, err = sdp.NewDownloadOffer(ep, ssrc, shared, end.Add(-2*time.Second), end, 4)
+	offer, err = sdp.NewDownloadOffer(ep, ssrc, shared, end.Add(-8*time.Second), end, 4)
 	code, res = invite(offer, err, "dl-1@raw", "t2")
 	if code != 200 {
 		t.Fatalf("Download INVITE: %d", code)
@@ -661,6 +661,18 @@ func TestUpwardEvents(t *testing.T) {
 		if code := dev.message(body); code != 200 {
 			t.Fatalf("device's MESSAGE: %d", code)
 		}
+	}
+
+	// Another registered device claiming the shared channel is not believed.
+	const other = "34020000001320000902"
+	dev2 := newRawDevice(t, "udp", h.sipAddr(), "127.0.0.1", other)
+	dev2.register(testPassword)
+	q := dev2.next(sip.MESSAGE, "<CmdType>Catalog</CmdType>")
+	if code := dev2.message(catalogResponse(other, snOf(t, q), "34020000001310000777")); code != 200 {
+		t.Fatalf("second device's catalog: %d", code)
+	}
+	if code := dev2.message(alarm(trustCh1, 1, "forged")); code != 200 {
+		t.Fatalf("second device's alarm: %d", code)
 	}
 
 	// No subscription: by MESSAGE, for the shared channel only, no coordinates.
@@ -715,7 +727,7 @@ func TestUpwardEvents(t *testing.T) {
 	send(alarm(trustCh1, 1, "last"))
 	sup.next(sip.NOTIFY, "<AlarmDescription>last</AlarmDescription>")
 	for _, req := range sup.skipped {
-		if b := string(req.Body()); strings.Contains(b, "not-shared") || strings.Contains(b, ">low<") ||
+		if b := string(req.Body()); strings.Contains(b, "not-shared") || strings.Contains(b, ">low<") || strings.Contains(b, "forged") ||
 			strings.Contains(b, "117.2") {
 			t.Fatalf("told the superior %s %s", req.Method, b)
 		}

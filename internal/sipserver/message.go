@@ -198,7 +198,7 @@ func (s *Server) onAlarm(deviceID string, m *manscdp.AlarmNotify, now time.Time)
 			s.Log.Warn("acknowledge alarm", "device", deviceID, "err", err)
 		}
 		// Superiors hear of it even when it could not be stored.
-		s.forwardAlarm(ctx, m)
+		s.forwardAlarm(ctx, deviceID, m)
 	})
 }
 

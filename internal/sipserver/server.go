@@ -451,10 +451,18 @@ func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, rea
 }
 
 func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
+	_ = s.tryRespond(req, tx, res)
+}
+
+// tryRespond is respond for a caller that must know whether the answer
+// went out (an INVITE CANCELled meanwhile has ended its transaction).
+func (s *Server) tryRespond(req *sip.Request, tx sip.ServerTransaction, res *sip.Response) error {
 	s.metrics.requests.WithLabelValues(req.Method.String(), strconv.Itoa(res.StatusCode/100)+"xx").Inc()
-	if err := tx.Respond(res); err != nil {
+	err := tx.Respond(res)
+	if err != nil {
 		s.Log.Debug("send SIP response", "method", req.Method, "to", req.Source(), "err", err)
 	}
+	return err
 }
 
 // sipClient is the SIP client as the uplinks use it.

@@ -80,7 +80,7 @@ func (m *sessionManager) teardown(ms *mediaSession, reason string, bye bool) {
 		}
 	})
 	m.alloc.Release(ms.ssrc)
-	m.Parent.sessionEnded(ms.row.ID, reason)
+	m.Parent.sessionEnded(ms.row.ID, ms.row.Owner, reason)
 	m.Metrics.sessionsEnd.WithLabelValues(ms.row.Kind, reason).Inc()
 	m.log.Info("media session ended", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID, "reason", reason)
 }

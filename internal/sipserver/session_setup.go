@@ -22,7 +22,7 @@ import (
 // ACK, SSRC and TCP fix-ups, active. Whatever fails is undone.
 func (m *sessionManager) start(ms *mediaSession) {
 	began := m.Parent.now()
-	ctx, cancel := context.WithTimeout(m.ctx, m.Config.InviteTimeout.Std()+10*time.Second)
+	ctx, cancel := context.WithTimeout(m.ctx, m.setupBound())
 	defer cancel()
 	err := m.setup(ctx, ms)
 	m.mu.Lock()
@@ -273,3 +273,9 @@ func (m *sessionManager) transports(channel, device string) []string {
 }
 
 func notAcceptable(code int) bool { return code == 488 || code == 415 || code == 606 }
+
+// setupBound bounds one session's set-up: the INVITE, its answer and the
+// media path behind it.
+func (m *sessionManager) setupBound() time.Duration {
+	return m.Config.InviteTimeout.Std() + 10*time.Second
+}

@@ -72,9 +72,9 @@ type sessionParent interface {
 		prepare func(ctx context.Context, dlg *dialog, answer []byte) error) (*inviteResult, error)
 	inDialog(ctx context.Context, dlg *dialog, method sip.RequestMethod, contentType string, body []byte) error
 	hangup(dlg *dialog, reason string)
-	// sessionEnded learns that session id ended (an upward stream may
-	// read it).
-	sessionEnded(id, reason string)
+	// sessionEnded learns that session id of owner ended (an upward
+	// stream may read it).
+	sessionEnded(id, owner, reason string)
 	spawn(fn func()) bool
 	background(fn func(ctx context.Context))
 }

@@ -85,7 +85,7 @@ func (f *fakeSessionParent) hangup(dlg *dialog, reason string) {
 
 func (f *fakeSessionParent) background(fn func(ctx context.Context)) { fn(context.Background()) }
 
-func (f *fakeSessionParent) sessionEnded(string, string) {}
+func (f *fakeSessionParent) sessionEnded(string, string, string) {}
 
 // fakeSessionStore records the sessions ended.
 type fakeSessionStore struct {

@@ -22,6 +22,10 @@ type Subscription struct {
 	// RemoteTarget is the superior's Contact: the Request-URI of NOTIFYs.
 	RemoteTarget sip.Uri
 
+	// send keeps one NOTIFY in flight: a superior rejects a CSeq lower
+	// than one it saw (RFC 3261 §12.2.2), which parallel ones over UDP
+	// could arrive as.
+	send    sync.Mutex
 	mu      sync.Mutex
 	cseq    uint32
 	expires time.Time
@@ -41,12 +45,15 @@ func (s *Subscription) Expires() time.Time {
 	return s.expires
 }
 
-// Notify sends msg in a NOTIFY within sub and waits for its 2xx.
+// Notify sends msg in a NOTIFY within sub and waits for its 2xx; NOTIFYs
+// of one subscription go one after the other.
 func (l *Link) Notify(ctx context.Context, sub *Subscription, msg manscdp.Message) error {
 	body, err := manscdp.Encode(msg, manscdp.Options{Charset: l.charset()})
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", msg, err)
 	}
+	sub.send.Lock()
+	defer sub.send.Unlock()
 	sub.mu.Lock()
 	sub.cseq++
 	cseq := sub.cseq

@@ -284,6 +284,16 @@ func (e *rejectedError) Error() string {
 	return fmt.Sprintf("%s answered %d %s", e.method, e.code, e.reason)
 }
 
+// StatusOf is the SIP status the superior refused a request with, 0 when
+// err is no refusal (nil, a timeout, a transport error).
+func StatusOf(err error) int {
+	var rej *rejectedError
+	if errors.As(err, &rej) {
+		return rej.code
+	}
+	return 0
+}
+
 // serverURI is the Request-URI of our requests: sip:<server ID>@<host:port>.
 func (l *Link) serverURI() sip.Uri {
 	host, portStr, _ := net.SplitHostPort(l.Target.Addr)
