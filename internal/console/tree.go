@@ -16,6 +16,11 @@ const (
 	NodeRegion  = "region"
 	NodeDevice  = "device"
 	NodeChannel = "channel"
+	// NodeGroup is an organisation entry of a device's catalog — a lower
+	// platform's or an NVR's virtual organisation (216), business group
+	// (215), civil-code entry or sub-device — with the entries whose
+	// ParentID it is below it.
+	NodeGroup = "group"
 )
 
 // unassignedRegion holds the channels without a civil code in the region tree.
@@ -25,7 +30,7 @@ const unassignedRegion = "unassigned"
 type Node struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// Kind is region, device or channel.
+	// Kind is region, device, group or channel.
 	Kind string `json:"kind"`
 	// Online is the entry's own state for devices and channels, and "any
 	// channel below is online" for regions.
@@ -33,7 +38,8 @@ type Node struct {
 	// DeviceID and PTZType are set on channels.
 	DeviceID string `json:"device_id,omitempty"`
 	PTZType  int    `json:"ptz_type,omitempty"`
-	// ChannelCount and OnlineCount count the channels below a region or device.
+	// ChannelCount and OnlineCount count the channels below a region,
+	// device or group.
 	ChannelCount int     `json:"channel_count,omitempty"`
 	OnlineCount  int     `json:"online_count,omitempty"`
 	Children     []*Node `json:"children,omitempty"`
@@ -117,17 +123,28 @@ func isVideoChannel(c catalogview.TreeChannel) bool {
 	return true
 }
 
-// deviceTree is device → channels, both ordered by ID.
+// deviceTree is device → channels, both ordered by ID; a device whose
+// catalog has an organisation (a lower platform, an NVR with groups) shows
+// it: device → groups → channels, by the entries' ParentID.
 type deviceTree struct {
 	devices []catalogview.TreeDevice
 	// byDevice holds each device's channels (a device node without name
 	// until the devices are joined in nodes).
 	byDevice map[string]*Node
-	slab     nodeSlab
+	// nested holds, for the devices whose catalog has an organisation,
+	// every entry with its parent (organisation entries included).
+	nested map[string][]treeEntry
+	slab   nodeSlab
+}
+
+// treeEntry is a catalog entry of a device with an organisation.
+type treeEntry struct {
+	node   *Node
+	parent string
 }
 
 func newDeviceTree() *deviceTree {
-	return &deviceTree{byDevice: map[string]*Node{}}
+	return &deviceTree{byDevice: map[string]*Node{}, nested: map[string][]treeEntry{}}
 }
 
 // read reads the channels and devices of cat.
@@ -139,20 +156,121 @@ func (t *deviceTree) read(ctx context.Context, cat *catalogview.View) error {
 }
 
 func (t *deviceTree) add(c catalogview.TreeChannel) error {
-	if !isVideoChannel(c) {
-		return nil
-	}
 	d := t.byDevice[c.DeviceID]
 	if d == nil {
 		d = &Node{ID: c.DeviceID, Kind: NodeDevice}
 		t.byDevice[c.DeviceID] = d
 	}
-	d.Children = append(d.Children, t.slab.channel(c))
+	parent := parentOf(c)
+	if !isVideoChannel(c) {
+		name := c.Name
+		if name == "" {
+			name = c.ID
+		}
+		t.nested[c.DeviceID] = append(t.nested[c.DeviceID], treeEntry{&Node{ID: c.ID, Name: name, Kind: NodeGroup}, parent})
+		return nil
+	}
+	n := t.slab.channel(c)
+	d.Children = append(d.Children, n)
 	d.ChannelCount++
 	if c.Online {
 		d.OnlineCount++
 	}
+	if parent != "" && parent != c.DeviceID {
+		t.nested[c.DeviceID] = append(t.nested[c.DeviceID], treeEntry{n, parent})
+	}
 	return nil
+}
+
+// parentOf is an entry's parent in its device's catalog: the last ID of a
+// ParentID path ("a/b/c", as some platforms send it).
+func parentOf(c catalogview.TreeChannel) string {
+	p := strings.TrimSpace(c.ParentID)
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	return p
+}
+
+// organise rebuilds d's children from its catalog's organisation: every
+// entry under its parent group (an organisation entry, or an entry other
+// entries name as parent — a lower platform's NVR), the device's direct
+// entries and those whose parent is unknown, outside the slice or in a
+// cycle under the device. Groups without a channel below are left out.
+func organise(d *Node, entries []treeEntry) {
+	groups := map[string]*Node{}
+	parentOf := map[*Node]string{}
+	named := map[string]bool{}
+	for _, e := range entries {
+		named[e.parent] = true
+		parentOf[e.node] = e.parent
+		if e.node.Kind == NodeGroup {
+			groups[e.node.ID] = e.node
+		}
+	}
+	all := make([]*Node, 0, len(d.Children)+len(entries))
+	for _, n := range d.Children {
+		if named[n.ID] && groups[n.ID] == nil {
+			// A video-type entry with entries below it: a sub-device.
+			n.Kind, n.PTZType = NodeGroup, 0
+			groups[n.ID] = n
+		}
+		all = append(all, n)
+	}
+	for _, e := range entries {
+		if e.node.Kind == NodeGroup && e.node.DeviceID == "" {
+			// An organisation entry (those made from channels have
+			// their device and are in all already).
+			all = append(all, e.node)
+		}
+	}
+	// up is the group an entry hangs under, nil for the device.
+	up := func(n *Node) *Node {
+		g := groups[parentOf[n]]
+		if g == nil || g == n {
+			return nil
+		}
+		// A cycle of parents hangs under the device.
+		for a, steps := g, 0; a != nil; a, steps = groups[parentOf[a]], steps+1 {
+			if a == n || steps > len(groups) {
+				return nil
+			}
+		}
+		return g
+	}
+	d.Children, d.ChannelCount, d.OnlineCount = nil, 0, 0
+	for _, n := range all {
+		n.Children, n.ChannelCount, n.OnlineCount = nil, 0, 0
+		if n.Kind == NodeGroup {
+			n.Online = false // any channel below online
+		}
+	}
+	for _, n := range all {
+		if n.Kind != NodeChannel {
+			continue
+		}
+		for a := up(n); a != nil; a = up(a) {
+			a.ChannelCount++
+			if n.Online {
+				a.OnlineCount++
+				a.Online = true
+			}
+		}
+		d.ChannelCount++
+		if n.Online {
+			d.OnlineCount++
+		}
+	}
+	for _, n := range all {
+		if n.Kind == NodeGroup && n.ChannelCount == 0 {
+			continue
+		}
+		if g := up(n); g != nil {
+			g.Children = append(g.Children, n)
+		} else {
+			d.Children = append(d.Children, n)
+		}
+	}
 }
 
 // nodes returns the devices read, each with its channels. Channels of a
@@ -164,6 +282,9 @@ func (t *deviceTree) nodes() []*Node {
 		n := t.byDevice[d.ID]
 		if n == nil {
 			n = &Node{ID: d.ID, Kind: NodeDevice}
+		}
+		if e := t.nested[d.ID]; len(e) > 0 {
+			organise(n, e)
 		}
 		n.Name, n.Online = d.Name, d.Online
 		if n.Name == "" {

@@ -36,6 +36,9 @@ type TreeChannel struct {
 	ID        string
 	Name      string
 	CivilCode string
+	// ParentID is the catalog's parent of the entry (a lower platform's
+	// or an NVR's organisation), "" or the device's ID at the top.
+	ParentID string
 	// Online is the effective state, as in store.Channel.
 	Online  bool
 	PTZType int
@@ -55,7 +58,7 @@ type TreeChannel struct {
 func (v *View) EachTreeChannel(ctx context.Context, fn func(TreeChannel) error) error {
 	var c store.Conds
 	table := v.scope.channelTable(&c)
-	q := "SELECT device_id, id, name, civil_code, online, ptz_type FROM " + table + c.Clause()
+	q := "SELECT device_id, id, name, civil_code, online, ptz_type, parent_id FROM " + table + c.Clause()
 	rows, err := v.Pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return fmt.Errorf("tree channels: %w", err)
@@ -74,11 +77,11 @@ func (v *View) EachTreeChannel(ctx context.Context, fn func(TreeChannel) error) 
 		var t TreeChannel
 		// The text columns are read raw (their bytes are the same in
 		// either wire format), the others scanned; nil skips a column.
-		if err := rows.Scan(nil, nil, nil, nil, &t.Online, &t.PTZType); err != nil {
+		if err := rows.Scan(nil, nil, nil, nil, &t.Online, &t.PTZType, nil); err != nil {
 			return fmt.Errorf("tree channels: %w", err)
 		}
 		raw := rows.RawValues()
-		t.DeviceID, t.CivilCode = intern(raw[0]), intern(raw[3])
+		t.DeviceID, t.CivilCode, t.ParentID = intern(raw[0]), intern(raw[3]), intern(raw[6])
 		idName := string(raw[1]) + string(raw[2])
 		t.ID, t.Name = idName[:len(raw[1])], idName[len(raw[1]):]
 		if err := fn(t); err != nil {

@@ -281,7 +281,9 @@ export class TreeView {
     },
     h('span', { class: 'chev' }, icon('chevron')),
     h('span', { class: `dot ${online ? 'on' : 'off'}` }),
-    icon(n.kind === 'region' ? 'region' : 'device'),
+    // A group is a lower platform's organisation entry, or an NVR in its
+    // catalog (which has its device_id).
+    icon(n.kind === 'device' || n.device_id ? 'device' : 'region'),
     h('span', { class: 'tree-name', text: n.name || n.id }),
     h('span', { class: 'tree-count', text: `${on}/${all}` }),
     sel?.enabled() && all > 0 && (!sel.pickGroup || sel.groupPickable(n)) ? h('button', {
