@@ -2,14 +2,19 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
+	"github.com/sharpeyes/sharpeyes/internal/gbsim"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
 
@@ -19,54 +24,112 @@ import (
 // there and the shared camera, once the upper has it online.
 func cascadeStacks(t *testing.T, rights string) (lower, upper *stack, db *pgx.Conn, id int64, shared string) {
 	t.Helper()
+	c := cascadeWith(t, cascadeOptions{rights: rights, shared: []string{channelID(1)}})
+	return c.lower, c.upper, c.db, c.id, channelID(1)
+}
+
+// cascadeOptions say what cascadeWith builds.
+type cascadeOptions struct {
+	rights string
+	// shared are the lower's channels the grant lists.
+	shared []string
+	// cameras is the lower's gbsim channel count (default 2).
+	cameras int
+	// console puts a console (and its audit) in front of the upper.
+	console bool
+}
+
+// cascade is two stacks cascaded by cascadeWith.
+type cascade struct {
+	lower, upper *stack
+	// upperConsole is the upper's console when asked for.
+	upperConsole *consoleStack
+	// db is the lower's database; id the upper's platform ID there.
+	db *pgx.Conn
+	id int64
+}
+
+// cascadeLowerID is the lower stack's platform ID (the stacks' default).
+const cascadeLowerID = "34020000002000000001"
+
+// cascadeWith is cascadeStacks with options.
+func cascadeWith(t *testing.T, o cascadeOptions) cascade {
+	t.Helper()
 	const upperID, upperPassword = "34020000002000000009", "upper-secret"
 	// Both mediagw nodes share the test's RTP port range: half each.
-	lower = newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
+	lower := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
 		gc.OnDemand.IdleTimeout = config.Duration(2 * time.Second)
 		gc.RTP.PortMax = gc.RTP.PortMin + 24
 	})
 	lower.startMediagw()
 	lower.startSipserver()
-	lower.startSim(nil)
-	upper = newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
+	lower.startSim(func(c *gbsim.Config) {
+		if o.cameras > 0 {
+			c.Channels = o.cameras
+		}
+	})
+	upper := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
 		sc.SIP.ID, sc.SIP.Domain, sc.SIP.Password = upperID, upperID[:10], config.Secret(upperPassword)
 		gc.RTP.PortMin += 25
 	})
+	var cs *consoleStack
+	if o.console {
+		// The console first, so that the upper's mediagw audits to it.
+		cs = upper.withConsole()
+		upper.gwCfg.Audit.ConsoleURL = cs.base()
+	}
 	upper.startMediagw()
 	upper.startSipserver()
 
 	// The lower's administrator adds the upper and shares one camera.
-	var err error
-	db, err = pgx.Connect(context.Background(), lower.dbURL)
+	db, err := pgx.Connect(context.Background(), lower.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
 	host, port, _ := net.SplitHostPort(upper.sipAddr)
+	var id int64
 	if err := db.QueryRow(context.Background(), `INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport,
 		password, gb_version, charset, expires, keepalive_interval, keepalive_count)
 		VALUES ('市级平台', $1, $2, $3, $4, 'udp', $5, '2016', 'GB2312', 3600, 60, 3) RETURNING id`,
 		upperID, upperID[:10], host, port, upperPassword).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	shared = channelID(1)
 	if _, err := db.Exec(context.Background(), `INSERT INTO platform_grants (platform_id, scope_kind, channel_ids, rights)
-		VALUES ($1, 'channels', $2, $3)`, id, []string{shared}, rights); err != nil {
+		VALUES ($1, 'channels', $2, $3)`, id, o.shared, o.rights); err != nil {
 		t.Fatal(err)
 	}
-	const lowerID = "34020000002000000001"
-	testsupport.Eventually(t, 30*time.Second, "the upper has the lower's shared camera, online", func() bool {
-		var out struct {
-			Items []struct {
-				ID     string `json:"id"`
-				Online bool   `json:"online"`
-			}
-			Total int
+	testsupport.Eventually(t, 30*time.Second, "the upper has the lower's shared cameras, online", func() bool {
+		got := upper.upperChannels()
+		if len(got) != len(o.shared) {
+			return false
 		}
-		return upper.sip("GET", "/internal/v1/channels?device_id="+lowerID, nil, &out) == http.StatusOK &&
-			len(out.Items) == 1 && out.Items[0].ID == shared && out.Items[0].Online
+		for _, ch := range o.shared {
+			if on, ok := got[ch]; !ok || !on {
+				return false
+			}
+		}
+		return true
 	})
-	return lower, upper, db, id, shared
+	return cascade{lower: lower, upper: upper, upperConsole: cs, db: db, id: id}
+}
+
+// upperChannels are the lower platform's channels as the upper has them,
+// with their online state.
+func (s *stack) upperChannels() map[string]bool {
+	var out struct {
+		Items []struct {
+			ID     string `json:"id"`
+			Online bool   `json:"online"`
+		}
+	}
+	got := map[string]bool{}
+	if s.sip("GET", "/internal/v1/channels?device_id="+cascadeLowerID, nil, &out) == http.StatusOK {
+		for _, it := range out.Items {
+			got[it.ID] = it.Online
+		}
+	}
+	return got
 }
 
 // TestCascadePlay runs two stacks on loopback: the lower one (sipserver,
@@ -221,4 +284,67 @@ func TestCascadePlayback(t *testing.T) {
 		got := lower.sessions("?kind=download&state=all")
 		return len(got) == 1 && got[0].State == "ended"
 	})
+}
+
+// TestCascadeConsole is the city's operator watching a county's cameras: the
+// county (the lower stack) shares two of its four cameras with live and PTZ.
+// In the city's console (Chromium) the tree shows exactly those two under
+// the county's platform; one plays and decodes, PTZ turns the county's
+// camera; a camera taken out of the grant leaves the city's tree (the
+// county's catalog NOTIFY); the county's sipserver restarts without
+// cutting the picture, and the city's end of the stream still reaches it.
+func TestCascadeConsole(t *testing.T) {
+	shared, kept := channelID(1), channelID(2)
+	c := cascadeWith(t, cascadeOptions{rights: "{live,ptz}", shared: []string{shared, kept}, cameras: 4, console: true})
+	p := newPage(t, 120*time.Second)
+	p.login(c.upperConsole.base())
+	absent := func(id string) string { return fmt.Sprintf(`document.querySelector(%q) === null`, q(id)) }
+	p.poll("the shared cameras in the city's tree", vis("tree-channel-"+shared)+" && "+vis("tree-channel-"+kept), 20*time.Second)
+	for _, hidden := range []string{channelID(3), channelID(4)} {
+		p.poll("a camera not shared is not in the tree", absent("tree-channel-"+hidden), time.Second)
+	}
+
+	p.run("drag the shared camera", drop(shared, 0))
+	p.poll("the pane plays", `window.sharpeyesDebug.panes()[0].state === 'playing'`, 20*time.Second)
+	p.poll("the pane decodes frames", decoding(0), 15*time.Second)
+
+	pan0, _, _, _ := c.lower.sim.Position(shared)
+	p.run("open PTZ", chromedp.Click(q("ptz-toggle-0"), chromedp.ByQuery))
+	p.poll("PTZ panel", vis("ptz-left"), 5*time.Second)
+	p.run("hold left", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('mousedown', {bubbles: true}))`, q("ptz-left")), nil))
+	testsupport.Eventually(t, 10*time.Second, "the county's camera pans left", func() bool {
+		pan, _, _, _ := c.lower.sim.Position(shared)
+		left := math.Mod(pan0-pan+360, 360)
+		return left > 1 && left < 180
+	})
+	p.run("release", chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('mouseup', {bubbles: true}))`, q("ptz-left")), nil))
+
+	// The county takes the second camera back: it leaves the city's tree.
+	if _, err := c.db.Exec(context.Background(), `UPDATE platform_grants SET channel_ids = $2 WHERE platform_id = $1`,
+		c.id, []string{shared}); err != nil {
+		t.Fatal(err)
+	}
+	p.poll("the camera taken back left the city's tree", absent("tree-channel-"+kept), 20*time.Second)
+	if got := c.upper.upperChannels(); len(got) != 1 {
+		t.Fatalf("the city's channels of the county after the grant changed: %v", got)
+	}
+
+	// The county's sipserver restarts: the picture goes on, and the city's
+	// end of the stream still reaches the county (its restored session).
+	c.lower.stopSip()
+	c.lower.startSipserver()
+	p.poll("the pane still decodes after the county's restart", decoding(0), 15*time.Second)
+	if code := c.upper.sip("POST", "/internal/v1/streams/idle", map[string]string{"path": "live/" + shared}, nil); code != http.StatusNoContent {
+		t.Fatalf("the city ends the stream: %d", code)
+	}
+	testsupport.Eventually(t, 15*time.Second, "the county's sender closed by the city's BYE", func() bool {
+		var list struct{ Items []any }
+		return c.lower.gw("GET", "/internal/v1/senders", nil, &list) == http.StatusOK && len(list.Items) == 0
+	})
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) > 0 {
+		t.Errorf("page problems: %s", strings.Join(p.problems, "; "))
+	}
 }
