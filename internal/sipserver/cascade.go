@@ -73,6 +73,10 @@ type cascadeLinks struct {
 	// endedEarly are the platforms' playbacks and downloads that ended
 	// before their upward session was recorded, by session ID.
 	endedEarly map[string]endedSession
+	// restored is closed once the last run's upward sessions were taken
+	// back (Restore): a superior's BYE or INFO for one of them that comes
+	// earlier waits for it.
+	restored chan struct{}
 }
 
 func (c *cascadeLinks) now() time.Time {
@@ -105,6 +109,26 @@ func (c *cascadeLinks) initialize() {
 	c.notifyWake = make(chan struct{}, 1)
 	c.ups = map[string]*upSession{}
 	c.endedEarly = map[string]endedSession{}
+	c.restored = make(chan struct{})
+}
+
+// waitRestored waits, at most d, for the last run's upward sessions to be
+// taken back, and reports whether it had to (a lookup that missed before
+// may find its session now).
+func (c *cascadeLinks) waitRestored(d time.Duration) bool {
+	select {
+	case <-c.restored:
+		return false
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.restored:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // poke asks for a reload.
@@ -139,6 +163,7 @@ func (c *cascadeLinks) run(ctx context.Context) {
 		if !restored {
 			c.Restore(ctx)
 			restored = true
+			close(c.restored)
 		}
 		select {
 		case <-ctx.Done():

@@ -365,6 +365,9 @@ func (s *Server) onSuperiorBye(req *sip.Request, tx sip.ServerTransaction) bool 
 		return true
 	}
 	u := s.cascade.upByBye(req)
+	if u == nil && s.cascade.waitRestored(s.Config.RequestTimeout.Std()) {
+		u = s.cascade.upByBye(req) // one of the last run's, taken back meanwhile
+	}
 	if u == nil {
 		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")

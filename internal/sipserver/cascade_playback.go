@@ -235,6 +235,9 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	log := s.Log.With("platform", rl.cfg.ServerID, "call_id", req.CallID().Value())
 	u := s.cascade.upInDialog(req)
+	if u == nil && s.cascade.waitRestored(s.Config.RequestTimeout.Std()) {
+		u = s.cascade.upInDialog(req)
+	}
 	if u == nil || u.rl != rl {
 		s.metrics.dialogMismatch.WithLabelValues(req.Method.String()).Inc()
 		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
