@@ -47,7 +47,7 @@ func TestDeviceTreeOrganisation(t *testing.T) {
 		ch(plat, nvr, plat, true),
 		ch(plat, "34020200001310000003", nvr, true),
 		ch(plat, "34020200001310000004", "34029999992160000001", true), // parent outside the slice
-		ch(plat, "3402020000", plat, true),                            // a civil-code entry, empty
+		ch(plat, "3402020000", plat, true),                             // a civil-code entry, empty
 		ch(flat, "34020000001310000001", flat, true),
 		ch(flat, "34020000001310000002", "", false),
 	} {

@@ -154,7 +154,9 @@ func (f alarmFilter) match(m *manscdp.AlarmNotify) bool {
 // of each per superior; a new one replaces the old; a refresh without a
 // body keeps its conditions) and returns it, or nil when expires is 0 (the
 // superior ended it — only the subscription of that dialog ends).
-func (rl *runningLink) subscribeEvents(kind string, q manscdp.Message, d *uplink.Subscription, until time.Time, expires time.Duration) *upEventSub {
+func (rl *runningLink) subscribeEvents(kind string, q manscdp.Message, d *uplink.Subscription, until time.Time,
+	expires time.Duration,
+) *upEventSub {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	cur := &rl.alarmSub

@@ -20,8 +20,10 @@ func TestUpControls(t *testing.T) {
 		{"PLAY RTSP/1.0\r\nCSeq: 4\r\nScale: 0.5\r\n\r\n", []upControl{{action: "scale", scale: 0.5}}},
 		{"PLAY RTSP/1.0\r\nCSeq: 5\r\nScale: 64\r\n\r\n", []upControl{{action: "scale", scale: 16}}},
 		{"PLAY RTSP/1.0\r\nCSeq: 6\r\nRange: npt=90.5-\r\n\r\n", []upControl{{action: "seek", position: 90500 * time.Millisecond}}},
-		{"PLAY MANSRTSP/1.0\r\nCSeq: 7\r\nRange: npt=10-\r\nScale: 2.0\r\n\r\n",
-			[]upControl{{action: "seek", position: 10 * time.Second}, {action: "scale", scale: 2}}},
+		{
+			"PLAY MANSRTSP/1.0\r\nCSeq: 7\r\nRange: npt=10-\r\nScale: 2.0\r\n\r\n",
+			[]upControl{{action: "seek", position: 10 * time.Second}, {action: "scale", scale: 2}},
+		},
 	} {
 		r, err := mansrtsp.ParseRequest([]byte(tc.body))
 		if err != nil {

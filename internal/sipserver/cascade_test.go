@@ -600,12 +600,16 @@ func TestUpwardPlayback(t *testing.T) {
 		}
 	}
 	testsupport.Eventually(t, lower.settle(), "four controls reached the device", func() bool { return cseq() == before+4 })
-	if code, _ := sup.send(rawRequest{method: "INFO", body: "REWIND RTSP/1.0\r\nCSeq: 5\r\n\r\n", contentType: "Application/MANSRTSP",
-		callID: "pb-1@raw", fromTag: "t1", toTag: toTag}); code != 400 {
+	if code, _ := sup.send(rawRequest{
+		method: "INFO", body: "REWIND RTSP/1.0\r\nCSeq: 5\r\n\r\n", contentType: "Application/MANSRTSP",
+		callID: "pb-1@raw", fromTag: "t1", toTag: toTag,
+	}); code != 400 {
 		t.Fatalf("bad MANSRTSP: %d, want 400", code)
 	}
-	if code, _ := sup.send(rawRequest{method: "INFO", body: "PAUSE RTSP/1.0\r\nCSeq: 6\r\n\r\n", contentType: "Application/MANSRTSP",
-		callID: "pb-1@raw", fromTag: "wrong", toTag: toTag}); code != 481 {
+	if code, _ := sup.send(rawRequest{
+		method: "INFO", body: "PAUSE RTSP/1.0\r\nCSeq: 6\r\n\r\n", contentType: "Application/MANSRTSP",
+		callID: "pb-1@raw", fromTag: "wrong", toTag: toTag,
+	}); code != 481 {
 		t.Fatalf("INFO outside the dialog: %d, want 481", code)
 	}
 	if code, _ := sup.send(rawRequest{method: "BYE", callID: "pb-1@raw", fromTag: "t1", toTag: toTag}); code != 200 {
@@ -686,8 +690,10 @@ func TestUpwardEvents(t *testing.T) {
 
 	subscribe := func(callID, body string) *sip.Response {
 		t.Helper()
-		code, res := sup.send(rawRequest{method: "SUBSCRIBE", callID: callID, fromTag: "st-" + callID, body: body,
-			contentType: "Application/MANSCDP+xml", headers: []string{"Event: presence", "Expires: 3600"}})
+		code, res := sup.send(rawRequest{
+			method: "SUBSCRIBE", callID: callID, fromTag: "st-" + callID, body: body,
+			contentType: "Application/MANSCDP+xml", headers: []string{"Event: presence", "Expires: 3600"},
+		})
 		if code != 200 || res.GetHeader("Expires") == nil || res.GetHeader("Expires").Value() != "3600" {
 			t.Fatalf("SUBSCRIBE %s: %d", body, code)
 		}
@@ -791,8 +797,10 @@ func TestUpwardSessionsSurviveRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, res := sup.send(rawRequest{method: "INVITE", body: string(offer.Marshal()), contentType: "APPLICATION/SDP",
-			callID: callID, fromTag: tag, headers: []string{"Subject: " + shared + ":7," + upperID + ":0"}})
+		code, res := sup.send(rawRequest{
+			method: "INVITE", body: string(offer.Marshal()), contentType: "APPLICATION/SDP",
+			callID: callID, fromTag: tag, headers: []string{"Subject: " + shared + ":7," + upperID + ":0"},
+		})
 		if code != 200 {
 			t.Fatalf("INVITE %s: %d", callID, code)
 		}

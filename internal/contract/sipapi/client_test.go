@@ -58,11 +58,15 @@ func TestClient(t *testing.T) {
 			return err
 		}, seen{"POST", "/internal/v1/devices/d1/channels/c1/ptz", `{"action":"move","directions":["up"]}`}},
 		{"lock ptz", func() error {
-			_, err := c.LockPTZ(ctx, sipapi.PTZLockRequest{DeviceID: "d1", ChannelID: "c1",
-				Controller: sipapi.PTZController{ID: "user:7", Name: "ann", Priority: 5}})
+			_, err := c.LockPTZ(ctx, sipapi.PTZLockRequest{
+				DeviceID: "d1", ChannelID: "c1",
+				Controller: sipapi.PTZController{ID: "user:7", Name: "ann", Priority: 5},
+			})
 			return err
-		}, seen{"POST", "/internal/v1/ptz-locks",
-			`{"device_id":"d1","channel_id":"c1","controller":{"id":"user:7","name":"ann","priority":5}}`}},
+		}, seen{
+			"POST", "/internal/v1/ptz-locks",
+			`{"device_id":"d1","channel_id":"c1","controller":{"id":"user:7","name":"ann","priority":5}}`,
+		}},
 		{
 			"records", func() error { _, err := c.Records(ctx, "d1", "c1", start, start.Add(time.Hour)); return err },
 			seen{"GET", "/internal/v1/devices/d1/channels/c1/records?end=2024-05-01T09%3A00%3A00Z&start=2024-05-01T08%3A00%3A00Z", ""},

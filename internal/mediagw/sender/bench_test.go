@@ -79,12 +79,14 @@ func BenchmarkSenders(b *testing.B) {
 			loops := make([]*loop, n)
 			for i := range senders {
 				loops[i] = &loop{units: units, frames: b.N, done: make(chan struct{})}
-				senders[i] = &Sender{Source: loops[i], SSRC: uint32(i + 1), Transport: TransportUDP,
+				senders[i] = &Sender{
+					Source: loops[i], SSRC: uint32(i + 1), Transport: TransportUDP,
 					Dest: sink.LocalAddr().String(), LocalIP: "127.0.0.1", Log: slog.New(slog.DiscardHandler), OnEnd: func(err error) {
 						if !errors.Is(err, errEnd) {
 							b.Error(err)
 						}
-					}}
+					},
+				}
 				if err := senders[i].Initialize(); err != nil {
 					b.Fatal(err)
 				}
