@@ -332,7 +332,11 @@ func (c *cascadeLinks) hasUp(id string) bool {
 
 // upByBye returns (and forgets) the upward session whose dialog req, a
 // BYE of its superior, is in.
-func (c *cascadeLinks) upByBye(req *sip.Request) *upSession {
+func (c *cascadeLinks) upByBye(req *sip.Request) *upSession { return c.upOfDialog(req, true) }
+
+// upOfDialog returns the upward session whose dialog req is in (Call-ID
+// and both tags), forgotten when take.
+func (c *cascadeLinks) upOfDialog(req *sip.Request, take bool) *upSession {
 	from, to, cid := req.From(), req.To(), req.CallID()
 	if from == nil || to == nil || cid == nil {
 		return nil
@@ -345,7 +349,9 @@ func (c *cascadeLinks) upByBye(req *sip.Request) *upSession {
 	if u == nil || u.remoteTag != fromTag || u.localTag != toTag {
 		return nil
 	}
-	delete(c.ups, cid.Value())
+	if take {
+		delete(c.ups, cid.Value())
+	}
 	return u
 }
 

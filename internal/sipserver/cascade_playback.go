@@ -209,21 +209,7 @@ func (c *cascadeLinks) upBySession(id string) *upSession {
 
 // upInDialog returns the upward session whose dialog req (an INFO of its
 // superior) is in; it stays.
-func (c *cascadeLinks) upInDialog(req *sip.Request) *upSession {
-	from, to, cid := req.From(), req.To(), req.CallID()
-	if from == nil || to == nil || cid == nil {
-		return nil
-	}
-	fromTag, _ := from.Params.Get("tag")
-	toTag, _ := to.Params.Get("tag")
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	u := c.ups[cid.Value()]
-	if u == nil || u.remoteTag != fromTag || u.localTag != toTag {
-		return nil
-	}
-	return u
-}
+func (c *cascadeLinks) upInDialog(req *sip.Request) *upSession { return c.upOfDialog(req, false) }
 
 // onInfo relays a superior's MANSRTSP (pause, resume, seek, scale) in an
 // upward playback to the device's playback session, and answers with the
