@@ -82,11 +82,14 @@ done
 # The city as the county's superior platform, sharing every camera of the
 # county (its region 340202) with it: what an administrator does under
 # 系统管理 → 上级平台 (docs/cascade.md), here straight into the database.
-pg_port=$(grep -h 'started private PostgreSQL cluster' "$log_dir/sipserver.log" | grep -o ' port=[0-9][0-9]*' | tail -n 1 | cut -d= -f2)
-if [ -z "$pg_port" ]; then
-	pg_port=$(sed -n 4p var/lower/pgdata/postmaster.pid 2>/dev/null || true)
+# The cluster's port: the 4th line of its postmaster.pid (whether this run
+# started it or reused it).
+pg_port=$(sed -n 4p var/lower/pgdata/postmaster.pid 2>/dev/null || true)
+psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_port" ] || [ -z "$psql_bin" ]; then
+	echo "cannot reach the county's database (port '${pg_port}', psql '${psql_bin}'): the link to the city is not set up" >&2
+	exit 1
 fi
-psql_bin=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)
 "$psql_bin" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U sharpeyes -d sharpeyes >/dev/null <<SQL
 INSERT INTO cascade_platforms (name, server_id, domain, host, port, transport, password, gb_version, charset,
                                expires, keepalive_interval, keepalive_count)
@@ -103,11 +106,12 @@ setsid bin/gbsim -server 127.0.0.1:5070 -password "$SHARPEYES_SIP_PASSWORD" -dev
 sim_pids+=($!)
 
 # The city sees the county's cameras once the link is up and its catalog is in.
-city_auth=(-H "Authorization: Bearer $(cat var/service-token 2>/dev/null)")
+city_token=${SHARPEYES_SERVICE_TOKEN:-$(cat var/service-token 2>/dev/null || true)}
 seen=0
 for _ in $(seq 1 80); do
-	seen=$(curl -fsS "${city_auth[@]}" "http://127.0.0.1:8081/internal/v1/channels?device_id=$lower_id&online=true" 2>/dev/null |
-		sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+	seen=$(curl -fsS -H "Authorization: Bearer $city_token" \
+		"http://127.0.0.1:8081/internal/v1/channels?device_id=$lower_id&online=true" 2>/dev/null |
+		sed -n 's/.*"total":\([0-9]*\).*/\1/p' || true)
 	[ "${seen:-0}" -ge 4 ] && break
 	sleep 0.25
 done

@@ -123,6 +123,16 @@ func isVideoChannel(c catalogview.TreeChannel) bool {
 	return true
 }
 
+// isDeviceID reports whether a 20-digit ID is of a device type that has
+// channels of its own: DVR to NVR (111–118) or a platform (200).
+func isDeviceID(id string) bool {
+	if len(id) != 20 {
+		return false
+	}
+	t := id[10:13]
+	return (t >= "111" && t <= "118") || t == "200"
+}
+
 // deviceTree is device → channels, both ordered by ID; a device whose
 // catalog has an organisation (a lower platform, an NVR with groups) shows
 // it: device → groups → channels, by the entries' ParentID.
@@ -210,8 +220,10 @@ func organise(d *Node, entries []treeEntry) {
 	}
 	all := make([]*Node, 0, len(d.Children)+len(entries))
 	for _, n := range d.Children {
-		if named[n.ID] && groups[n.ID] == nil {
-			// A video-type entry with entries below it: a sub-device.
+		if named[n.ID] && groups[n.ID] == nil && isDeviceID(n.ID) {
+			// A device in the catalog with entries below it (an NVR under
+			// a lower platform): a sub-device. A camera stays a camera
+			// whatever names it as parent (its alarm input, say).
 			n.Kind, n.PTZType = NodeGroup, 0
 			groups[n.ID] = n
 		}
@@ -224,19 +236,45 @@ func organise(d *Node, entries []treeEntry) {
 			all = append(all, e.node)
 		}
 	}
-	// up is the group an entry hangs under, nil for the device.
-	up := func(n *Node) *Node {
-		g := groups[parentOf[n]]
-		if g == nil || g == n {
-			return nil
-		}
-		// A cycle of parents hangs under the device.
-		for a, steps := g, 0; a != nil; a, steps = groups[parentOf[a]], steps+1 {
-			if a == n || steps > len(groups) {
-				return nil
+	// group[n] is the group n hangs under, nil for the device: its
+	// parent's group, unless that is n itself, unknown, or on a cycle of
+	// parents (all of whose entries then hang under the device). Each
+	// entry is resolved once, its chain followed until a resolved entry.
+	group := make(map[*Node]*Node, len(all))
+	const (
+		visiting = iota + 1
+		done
+	)
+	state := make(map[*Node]int, len(all))
+	for _, n := range all {
+		var chain []*Node
+		for a := n; a != nil && state[a] == 0; {
+			state[a] = visiting
+			chain = append(chain, a)
+			if g := groups[parentOf[a]]; g != nil && g != a {
+				group[a] = g
+				a = g
+			} else {
+				a = nil
 			}
 		}
-		return g
+		// The chain ends at a resolved entry, at the device, or back on
+		// itself: an entry whose parent is being visited closes a cycle.
+		if last := chain; len(last) > 0 {
+			if g := group[last[len(last)-1]]; g != nil && state[g] == visiting {
+				for a := g; ; {
+					next := group[a]
+					group[a] = nil
+					if next == g || next == nil {
+						break
+					}
+					a = next
+				}
+			}
+		}
+		for _, a := range chain {
+			state[a] = done
+		}
 	}
 	d.Children, d.ChannelCount, d.OnlineCount = nil, 0, 0
 	for _, n := range all {
@@ -245,32 +283,38 @@ func organise(d *Node, entries []treeEntry) {
 			n.Online = false // any channel below online
 		}
 	}
+	// Children first, then the counts bottom up from the device.
 	for _, n := range all {
-		if n.Kind != NodeChannel {
-			continue
-		}
-		for a := up(n); a != nil; a = up(a) {
-			a.ChannelCount++
-			if n.Online {
-				a.OnlineCount++
-				a.Online = true
-			}
-		}
-		d.ChannelCount++
-		if n.Online {
-			d.OnlineCount++
-		}
-	}
-	for _, n := range all {
-		if n.Kind == NodeGroup && n.ChannelCount == 0 {
-			continue
-		}
-		if g := up(n); g != nil {
+		if g := group[n]; g != nil {
 			g.Children = append(g.Children, n)
 		} else {
 			d.Children = append(d.Children, n)
 		}
 	}
+	var count func(n *Node) (all, online int)
+	count = func(n *Node) (int, int) {
+		if n.Kind == NodeChannel {
+			if n.Online {
+				return 1, 1
+			}
+			return 1, 0
+		}
+		kept := n.Children[:0]
+		for _, c := range n.Children {
+			a, o := count(c)
+			n.ChannelCount += a
+			n.OnlineCount += o
+			if c.Kind != NodeGroup || a > 0 {
+				kept = append(kept, c) // groups with no channel below are left out
+			}
+		}
+		n.Children = kept
+		if n.Kind == NodeGroup {
+			n.Online = n.OnlineCount > 0
+		}
+		return n.ChannelCount, n.OnlineCount
+	}
+	count(d)
 }
 
 // nodes returns the devices read, each with its channels. Channels of a

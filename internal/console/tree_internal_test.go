@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
@@ -96,4 +97,55 @@ func TestDeviceTreeOrganisation(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestDeviceTreeDeepOrganisation: a lower platform controls its catalog's
+// shape. A chain of 3 000 groups and a cycle of 3 000 are laid out once
+// each: the channel at the chain's bottom counts in every group above it,
+// and the cycle's groups hang under the device.
+func TestDeviceTreeDeepOrganisation(t *testing.T) {
+	const plat, n = "34020200002000000001", 3000
+	id := func(kind string, i int) string { return fmt.Sprintf("3402020000%s%07d", kind, i) }
+	tr := newDeviceTree()
+	for i := range n {
+		parent := plat
+		if i > 0 {
+			parent = id("216", i-1)
+		}
+		_ = tr.add(catalogview.TreeChannel{DeviceID: plat, ID: id("216", i), ParentID: parent})
+		// The cycle: each group's parent is the next, the last's the first.
+		_ = tr.add(catalogview.TreeChannel{DeviceID: plat, ID: id("215", i), ParentID: id("215", (i+1)%n)})
+	}
+	_ = tr.add(catalogview.TreeChannel{DeviceID: plat, ID: id("131", 1), ParentID: id("216", n-1), Online: true})
+	_ = tr.add(catalogview.TreeChannel{DeviceID: plat, ID: id("131", 2), ParentID: id("215", 7)})
+	tr.devices = []catalogview.TreeDevice{{ID: plat}}
+	nodes := tr.nodes()
+	if len(nodes) != 1 || nodes[0].ChannelCount != 2 || nodes[0].OnlineCount != 1 {
+		t.Fatalf("device %+v", nodes)
+	}
+	// The cycle's groups hang under the device, beside the chain's top
+	// (the one with the channel is kept, the others are left out).
+	var top *Node
+	for _, c := range nodes[0].Children {
+		switch {
+		case c.ID == id("216", 0):
+			top = c
+		case c.ID != id("215", 7):
+			t.Fatalf("device child %s", c.ID)
+		}
+	}
+	if top == nil || len(nodes[0].Children) != 2 {
+		t.Fatalf("device children %s", mustJSON(shape(nodes)[:0]))
+	}
+	depth, g := 1, top
+	for len(g.Children) > 0 && g.Children[0].Kind == NodeGroup {
+		g = g.Children[0]
+		depth++
+		if g.ChannelCount != 1 || g.OnlineCount != 1 || !g.Online {
+			t.Fatalf("group %s at depth %d: %+v", g.ID, depth, g)
+		}
+	}
+	if depth != n || len(g.Children) != 1 || g.Children[0].ID != id("131", 1) {
+		t.Fatalf("chain of %d groups, want %d, ending in the channel", depth, n)
+	}
 }

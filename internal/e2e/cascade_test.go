@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -347,7 +348,11 @@ func TestCascadeConsole(t *testing.T) {
 	}
 	c.lower.stopSip()
 	c.lower.startSipserver()
-	p.poll("the pane still decodes after the county's restart", decoding(0), 15*time.Second)
+	// A count of its own: frames decoded from now on.
+	p.poll("the pane still decodes after the county's restart", videoDecoding(q("pane-0")+" video", "after-restart"), 15*time.Second)
+	if after := senders(); !maps.Equal(after, before) {
+		t.Fatalf("the county's senders after its restart: %v, before %v", after, before)
+	}
 	if code := c.upper.sip("POST", "/internal/v1/streams/idle", map[string]string{"path": "live/" + shared}, nil); code != http.StatusNoContent {
 		t.Fatalf("the city ends the stream: %d", code)
 	}

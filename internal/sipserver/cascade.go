@@ -17,6 +17,10 @@ import (
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/manscdp"
 )
 
+// restoreRetry is how soon taking back the last run's upward sessions is
+// tried again when the database or mediagw did not answer.
+const restoreRetry = 5 * time.Second
+
 // cascadeReload is how often the superior platforms are re-read even
 // without a change notification (the listener may have missed one).
 const cascadeReload = time.Minute
@@ -57,8 +61,8 @@ type cascadeLinks struct {
 	// tells its superior.
 	CloseUp func(ctx context.Context, u *upSession, reason string, bye bool)
 	// Restore takes back the upward sessions a previous run left, once
-	// the links started (run at start).
-	Restore func(ctx context.Context)
+	// the links started (run at start, again until it reports done).
+	Restore func(ctx context.Context) bool
 	// Allowed reports whether an upward session's platform may still play
 	// its channel (its grants now).
 	Allowed func(ctx context.Context, u *upSession) bool
@@ -159,20 +163,34 @@ func (c *cascadeLinks) run(ctx context.Context) {
 	t := time.NewTicker(cascadeReload)
 	defer t.Stop()
 	for restored := false; ; {
-		c.reload(ctx)
-		if !restored {
-			c.Restore(ctx)
+		// The last run's sessions are taken back once the links run: not
+		// after a reload that failed (they would all look orphaned), and
+		// again after restoreRetry until mediagw answered.
+		if c.reload(ctx) && !restored && ctx.Err() == nil && c.Restore(ctx) {
 			restored = true
 			close(c.restored)
 		}
+		var retry <-chan time.Time
+		var rt *time.Timer
+		if !restored {
+			rt = time.NewTimer(restoreRetry)
+			retry = rt.C
+		}
 		select {
 		case <-ctx.Done():
+			if rt != nil {
+				rt.Stop()
+			}
 			wg.Wait()
 			c.closeAll()
 			return
 		case <-c.wake:
+		case <-retry:
 		case <-t.C:
 			c.pokeNotify() // grants expire and daily hours end without a notification
+		}
+		if rt != nil {
+			rt.Stop()
 		}
 	}
 }
@@ -200,8 +218,9 @@ func (c *cascadeLinks) link(id int64) *runningLink {
 	return c.links[id]
 }
 
-// reload starts, restarts and stops links to match cascade_platforms.
-func (c *cascadeLinks) reload(ctx context.Context) {
+// reload starts, restarts and stops links to match cascade_platforms,
+// and reports whether it could read them.
+func (c *cascadeLinks) reload(ctx context.Context) bool {
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	ps, err := c.Store.Platforms(qctx)
 	cancel()
@@ -209,7 +228,7 @@ func (c *cascadeLinks) reload(ctx context.Context) {
 		if ctx.Err() == nil {
 			c.Log.Warn("read superior platforms", "err", err)
 		}
-		return
+		return false
 	}
 	want := make(map[int64]cascadeview.Platform, len(ps))
 	for _, p := range ps {
@@ -244,6 +263,7 @@ func (c *cascadeLinks) reload(ctx context.Context) {
 			c.start(ctx, p)
 		}
 	}
+	return true
 }
 
 // sameLink reports whether a running link's configuration still holds:

@@ -198,8 +198,12 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(&ct)
 	if code := s.cascade.addUp(u); code != 0 {
 		// The link stopped meanwhile (disabled, deleted, changed), or an
-		// INVITE with the same Call-ID won the race.
-		s.closeUp(ctx, u, "not_added", false)
+		// INVITE with the same Call-ID won the race (its row is not ours
+		// to forget).
+		if err := s.sessions.node.client.CloseSender(ctx, u.senderID); err != nil && !errors.Is(err, svcapi.ErrNotFound) {
+			log.Warn("close the sender of an upward session not started", "sender", u.senderID, "err", err)
+		}
+		s.endUpRecording(u)
 		reason := "Link Stopped"
 		if code == sip.StatusLoopDetected {
 			reason = "Call-ID In Use"

@@ -215,6 +215,8 @@ func (c *cascadeLinks) upInDialog(req *sip.Request) *upSession { return c.upOfDi
 // upward playback to the device's playback session, and answers with the
 // device's verdict. Devices send no INFO to a platform: 405 as before.
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	// Right after our start, the links and the last run's sessions first.
+	s.cascade.waitRestored(s.Config.RequestTimeout.Std())
 	rl, ok := s.superiorRequest(req, tx)
 	if !ok {
 		return

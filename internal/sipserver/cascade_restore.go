@@ -16,6 +16,10 @@ import (
 // restoreTimeout bounds taking back the upward sessions at start.
 const restoreTimeout = 30 * time.Second
 
+// restoredCSeq is the CSeq a restored dialog's next request of ours
+// follows.
+const restoredCSeq = 100
+
 // row is u as upward_sessions keeps it.
 func (u *upSession) row() sipdb.UpwardSession {
 	return sipdb.UpwardSession{
@@ -38,23 +42,24 @@ func (s *Server) forgetUp(ctx context.Context, u *upSession) {
 // ours left: one whose link runs and whose sender mediagw still has goes
 // on as if nothing happened; the others are ended — a BYE to a superior
 // whose link runs, the playback they read ended — and forgotten. Upward
-// senders no session is left for are closed.
-func (s *Server) restoreUps(ctx context.Context) {
+// senders no session is left for are closed. It reports false when the
+// database or mediagw did not answer: the rows stay, and it is run again.
+func (s *Server) restoreUps(ctx context.Context) bool {
 	if s.SessionConfig.MediagwURL == "" {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(ctx, restoreTimeout)
 	defer cancel()
 	senders, err := s.sessions.node.client.Senders(ctx)
 	if err != nil {
-		// The rows stay: the next start tries again.
-		s.Log.Warn("list mediagw's upward senders; the upward sessions of the last run are not taken back", "err", err)
-		return
+		// Expected at start when mediagw starts after us.
+		s.Log.Info("list mediagw's upward senders; the upward sessions of the last run are taken back later", "err", err)
+		return false
 	}
 	rows, err := s.Store.UpwardSessions(ctx)
 	if err != nil {
-		s.Log.Warn("read the upward sessions of the last run", "err", err)
-		return
+		s.Log.Warn("read the upward sessions of the last run; taken back later", "err", err)
+		return false
 	}
 	live := map[string]mediaapi.Sender{}
 	for _, snd := range senders {
@@ -62,9 +67,15 @@ func (s *Server) restoreUps(ctx context.Context) {
 			live[snd.ID] = snd
 		}
 	}
-	kept := map[string]bool{}
+	// Sessions of this run (INVITEd since the links started) are ours
+	// already, with their senders.
+	kept := s.cascade.senderIDs()
 	restored := map[*runningLink]int{}
+	var ended []*upSession
 	for _, r := range rows {
+		if s.cascade.hasUp(r.CallID) {
+			continue
+		}
 		u := upFromRow(r)
 		u.rl = s.cascade.link(r.PlatformID)
 		snd, running := live[r.SenderID]
@@ -73,14 +84,11 @@ func (s *Server) restoreUps(ctx context.Context) {
 			restored[u.rl]++
 			continue
 		}
-		if u.rl != nil {
-			s.byeUp(ctx, u)
-		}
-		s.endUpRecording(u)
-		s.forgetUp(ctx, u)
+		ended = append(ended, u)
 		s.Log.Info("upward session of the last run ended", "platform_id", r.PlatformID, "channel", r.ChannelID,
 			"link_running", u.rl != nil, "sender_running", running)
 	}
+	// Senders first: a superior slow to answer our BYE must not leave them.
 	for id, snd := range live {
 		if kept[id] {
 			continue
@@ -91,10 +99,31 @@ func (s *Server) restoreUps(ctx context.Context) {
 		}
 		s.Log.Info("closed an upward sender of the last run", "sender", id, "path", snd.Path)
 	}
+	for _, u := range ended {
+		s.background(func(ctx context.Context) {
+			if u.rl != nil {
+				s.byeUp(ctx, u)
+			}
+			s.endUpRecording(u)
+			s.forgetUp(ctx, u)
+		})
+	}
 	for rl, n := range restored {
 		s.cascade.reportUp(ctx, rl)
 		s.Log.Info("upward sessions of the last run taken back", "platform", rl.cfg.ServerID, "sessions", n)
 	}
+	return true
+}
+
+// senderIDs are the senders of the upward sessions running now.
+func (c *cascadeLinks) senderIDs() map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]bool, len(c.ups))
+	for _, u := range c.ups {
+		out[u.senderID] = true
+	}
+	return out
 }
 
 // upFromRow is the upward session of a stored row, acknowledged (its ACK
@@ -106,6 +135,9 @@ func upFromRow(r sipdb.UpwardSession) *upSession {
 		acked: make(chan struct{}),
 	}
 	u.ackOnce.Do(func() { close(u.acked) })
+	// Our requests in the dialog before the restart are not known: a CSeq
+	// above any of them (a MediaStatus, at most, came before the BYE).
+	u.cseq.Store(restoredCSeq)
 	if err := sip.ParseUri(r.RemoteTarget, &u.remoteTarget); err != nil {
 		// Our own write; a BYE then goes nowhere useful, but nothing breaks.
 		u.remoteTarget = sip.Uri{}

@@ -48,10 +48,19 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		// needs no body.
 		kind = rl.inDialogKind(req.CallID().Value(), remoteTag)
 	}
+	inDialog := false
+	if to := req.To(); to != nil {
+		inDialog = to.Params.Has("tag")
+	}
 	switch {
 	case err != nil:
 		s.Log.Warn("malformed SUBSCRIBE body from a superior platform", "platform", id, "err", err)
 		s.reply(req, tx, sip.StatusBadRequest, "Malformed MANSCDP")
+		return
+	case kind == "" && inDialog:
+		// A refresh of a subscription we do not have (it ended, or a
+		// restart of ours forgot it): the superior subscribes anew.
+		s.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	case kind == "":
 		s.reply(req, tx, 489, "Bad Event")

@@ -74,6 +74,13 @@ func (m *sessionManager) saveCSeq(ms *mediaSession) {
 // and come from the device's registered source (403 otherwise): a BYE is as
 // good as a MediaStatus 121 at ending someone's video.
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if from := req.From(); from != nil {
+		if _, device := s.deviceState(from.Address.User); !device {
+			// A superior's BYE right after our start waits until its
+			// links run and the last run's upward sessions are back.
+			s.cascade.waitRestored(s.Config.RequestTimeout.Std())
+		}
+	}
 	if s.onSuperiorBye(req, tx) {
 		return
 	}

@@ -67,6 +67,10 @@ type Sender struct {
 	// ConnectTimeout bounds the TCP connect or the wait for the superior's
 	// connection (default 10 s).
 	ConnectTimeout time.Duration
+	// RefusedTimeout ends a UDP sender whose packets the superior's host
+	// has refused (ICMP port unreachable) all along for this long: its
+	// port is closed, the session gone on its side (default 30 s).
+	RefusedTimeout time.Duration
 	Log            *slog.Logger
 	// OnEnd is called once, on the sender's goroutine, when sending ended
 	// by itself (the stream ended, the peer hung up); not after Close.
@@ -85,7 +89,16 @@ type Sender struct {
 
 	packets, bytes, units atomic.Uint64
 	writeErrors           atomic.Uint64
+
+	// refusedSince and refusedLast bound the current run of refusals (the
+	// sender's goroutine only).
+	refusedSince, refusedLast time.Time
 }
+
+// refusedGap is how long without a refusal ends a run of them: the kernel
+// reports one refusal per ICMP, so writes in between succeed even while
+// the port stays closed.
+const refusedGap = 2 * time.Second
 
 // Initialize opens the socket (UDP) or the listener (TCP listen) and starts
 // sending.
@@ -95,6 +108,9 @@ func (s *Sender) Initialize() error {
 	}
 	if s.ConnectTimeout <= 0 {
 		s.ConnectTimeout = 10 * time.Second
+	}
+	if s.RefusedTimeout <= 0 {
+		s.RefusedTimeout = 30 * time.Second
 	}
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -195,9 +211,18 @@ func (s *Sender) connect() (func([]byte) error, error) {
 		return func(p []byte) error {
 			_, err := s.udp.Write(p)
 			// Nobody listening yet (ICMP port unreachable) is not the end:
-			// the superior may open its port after its 200.
+			// the superior may open its port after its 200. Refused for
+			// RefusedTimeout on end is: its session is gone.
 			if errors.Is(err, syscall.ECONNREFUSED) {
 				s.writeErrors.Add(1)
+				now := time.Now()
+				if s.refusedSince.IsZero() || now.Sub(s.refusedLast) > refusedGap {
+					s.refusedSince = now
+				}
+				s.refusedLast = now
+				if now.Sub(s.refusedSince) >= s.RefusedTimeout {
+					return fmt.Errorf("%w: %s refused the packets for %s", ErrNoPeer, s.Dest, s.RefusedTimeout)
+				}
 				return nil
 			}
 			return err

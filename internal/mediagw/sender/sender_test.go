@@ -287,3 +287,48 @@ func TestCloseAndNoPeer(t *testing.T) {
 		}
 	}
 }
+
+// paced is a source of one key frame every 10 ms until the sender stops.
+type paced struct{ n int }
+
+func (p *paced) Next(ctx context.Context) (hub.Unit, error) {
+	select {
+	case <-ctx.Done():
+		return hub.Unit{}, ctx.Err()
+	case <-time.After(10 * time.Millisecond):
+	}
+	p.n++
+	return hub.Unit{Codec: ps.CodecH264, PTS: int64(p.n) * 900, DTS: int64(p.n) * 900, Keyframe: true,
+		Payload: []byte{0, 0, 0, 1, 0x65, 1, 2, 3}}, nil
+}
+
+func (p *paced) Close() {}
+
+// TestUDPRefusedEnds: a UDP sender whose packets the superior's host keeps
+// refusing (its port closed: the session gone on its side) ends with
+// ErrNoPeer after RefusedTimeout.
+func TestUDPRefusedEnds(t *testing.T) {
+	closed, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := closed.LocalAddr().String()
+	closed.Close()
+	ended := make(chan error, 1)
+	s := &Sender{
+		Source: &paced{}, Transport: TransportUDP, Dest: dest, LocalIP: "127.0.0.1", RefusedTimeout: 300 * time.Millisecond,
+		Log: slog.New(slog.DiscardHandler), OnEnd: func(err error) { ended <- err },
+	}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, ErrNoPeer) {
+			t.Fatalf("ended with %v", err)
+		}
+	case <-time.After(100 * s.RefusedTimeout):
+		t.Fatalf("still sending to a closed port after %s", 100*s.RefusedTimeout)
+	}
+}
