@@ -298,8 +298,10 @@ func (p *paced) Next(ctx context.Context) (hub.Unit, error) {
 	case <-time.After(10 * time.Millisecond):
 	}
 	p.n++
-	return hub.Unit{Codec: ps.CodecH264, PTS: int64(p.n) * 900, DTS: int64(p.n) * 900, Keyframe: true,
-		Payload: []byte{0, 0, 0, 1, 0x65, 1, 2, 3}}, nil
+	return hub.Unit{
+		Codec: ps.CodecH264, PTS: int64(p.n) * 900, DTS: int64(p.n) * 900, Keyframe: true,
+		Payload: []byte{0, 0, 0, 1, 0x65, 1, 2, 3},
+	}, nil
 }
 
 func (p *paced) Close() {}
