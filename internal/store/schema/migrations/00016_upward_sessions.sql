@@ -6,7 +6,7 @@
 CREATE TABLE upward_sessions (
     call_id       text PRIMARY KEY CHECK (call_id <> '' AND length(call_id) <= 255),
     platform_id   bigint NOT NULL REFERENCES cascade_platforms (id) ON DELETE CASCADE,
-    channel_id    text NOT NULL CHECK (channel_id ~ '^[0-9]{20}$'),
+    channel_id    text NOT NULL CHECK (channel_id <> ''),
     kind          text NOT NULL CHECK (kind IN ('play', 'playback', 'download')),
     -- The media session of ours it reads (stream_sessions.id) for a
     -- playback or download, '' for live.
