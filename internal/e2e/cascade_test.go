@@ -288,15 +288,17 @@ func TestCascadePlayback(t *testing.T) {
 }
 
 // TestCascadeConsole is the city's operator watching a county's cameras: the
-// county (the lower stack) shares two of its four cameras with live and PTZ.
-// In the city's console (Chromium) the tree shows exactly those two under
-// the county's platform; one plays and decodes, PTZ turns the county's
-// camera; a camera taken out of the grant leaves the city's tree (the
-// county's catalog NOTIFY); the county's sipserver restarts without
-// cutting the picture, and the city's end of the stream still reaches it.
+// county (the lower stack) shares two of its four cameras with live, PTZ
+// and playback. In the city's console (Chromium) the tree shows exactly
+// those two under the county's platform; one plays and decodes, PTZ turns
+// the county's camera; a camera taken out of the grant leaves the city's
+// tree (the county's catalog NOTIFY); the county's sipserver restarts
+// without cutting the picture, and the city's end of the stream still
+// reaches it; the city's playback page lists the camera's recordings
+// through the county and plays one back.
 func TestCascadeConsole(t *testing.T) {
 	shared, kept := channelID(1), channelID(2)
-	c := cascadeWith(t, cascadeOptions{rights: "{live,ptz}", shared: []string{shared, kept}, cameras: 4, console: true})
+	c := cascadeWith(t, cascadeOptions{rights: "{live,ptz,playback}", shared: []string{shared, kept}, cameras: 4, console: true})
 	p := newPage(t, 120*time.Second)
 	p.login(c.upperConsole.base())
 	absent := func(id string) string { return fmt.Sprintf(`document.querySelector(%q) === null`, q(id)) }
@@ -367,6 +369,21 @@ func TestCascadeConsole(t *testing.T) {
 		}
 		return true
 	})
+
+	// Playback in the city's console: RecordInfo and the Playback INVITE
+	// go through the county to its camera.
+	p.run("open playback", chromedp.Click(q("nav-playback"), chromedp.ByQuery))
+	sel := fmt.Sprintf(`#view-playback %s`, q("tree-channel-"+shared))
+	p.poll("playback tree", fmt.Sprintf(`!!document.querySelector(%q)`, sel), 15*time.Second)
+	p.run("pick the camera", chromedp.Evaluate(fmt.Sprintf(
+		`document.querySelector(%q).dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))`, sel), nil))
+	p.poll("the timeline shows the camera's recordings", `document.querySelectorAll('#view-playback .tl-seg').length > 0`, 20*time.Second)
+	p.run("click a recording", clickSegment(0, 0.3))
+	p.poll("playback decodes", videoDecoding(q("pb-video-0"), "cascade-pb"), 30*time.Second)
+	p.poll("playback keeps decoding", videoDecoding(q("pb-video-0"), "cascade-pb"), 5*time.Second)
+	if got := c.lower.sessions("?kind=playback"); len(got) != 1 || got[0].State != "active" {
+		t.Fatalf("the county's playback sessions: %+v", got)
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
