@@ -175,6 +175,8 @@ func (a *API) routes() []route {
 		{"DELETE /api/v1/platforms/{id}", accessNormal, a.deletePlatform},
 		{"GET /api/v1/platforms/{id}/grants", accessNormal, a.listPlatformGrants},
 		{"POST /api/v1/platforms/{id}/grants", accessNormal, a.createPlatformGrant},
+		{"GET /api/v1/platforms/{id}/names", accessNormal, a.listPlatformNames},
+		{"PUT /api/v1/platforms/{id}/names", accessNormal, a.setPlatformNames},
 		{"DELETE /api/v1/platform-grants/{id}", accessNormal, a.deletePlatformGrant},
 	}
 }

@@ -349,3 +349,61 @@ func (a *API) deletePlatformGrant(w http.ResponseWriter, r *http.Request, sess *
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// platformNameJSON is one entry of a platform's renumbering.
+type platformNameJSON struct {
+	ChannelID string `json:"channel_id"`
+	ExposedID string `json:"exposed_id"`
+	Name      string `json:"name"`
+}
+
+func toPlatformNameJSON(n consoledb.ExposedName) platformNameJSON {
+	return platformNameJSON{ChannelID: n.ChannelID, ExposedID: n.ExposedID, Name: n.Name}
+}
+
+func (a *API) listPlatformNames(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	if err := a.requirePlatformReader(r, sess); err != nil {
+		return err
+	}
+	p, err := a.pathPlatform(r)
+	if err != nil {
+		return err
+	}
+	names, err := a.Store.PlatformNames(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteList(w, names, len(names), toPlatformNameJSON)
+	return nil
+}
+
+func (a *API) setPlatformNames(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	if err := a.requireAdmin(r, sess, r.PathValue("id")); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Items []platformNameJSON `json:"items"`
+		Total *int               `json:"total,omitempty"` // what GET answered, ignored
+	}
+	if err := input.ReadJSON(r.Body, &in, false); err != nil {
+		return err
+	}
+	if in.Items == nil {
+		return badRequest(`items is required (an empty list clears the renumbering), ` +
+			`e.g. {"items":[{"channel_id":"…","exposed_id":"…","name":"…"}]}`)
+	}
+	names := make([]consoledb.ExposedName, len(in.Items))
+	for i, n := range in.Items {
+		names[i] = consoledb.ExposedName{ChannelID: n.ChannelID, ExposedID: n.ExposedID, Name: n.Name}
+	}
+	if err := a.Store.SetPlatformNames(r.Context(), id, names); err != nil {
+		return err
+	}
+	a.note(r, sess, "platform_names", strconv.FormatInt(id, 10), map[string]any{"platform_id": id, "count": len(names)})
+	svcapi.WriteList(w, names, len(names), toPlatformNameJSON)
+	return nil
+}

@@ -114,6 +114,36 @@ func TestPlatformRoutes(t *testing.T) {
 	}
 	mustStatus(t, "patch bad", root.do(http.MethodPatch, "/api/v1/platforms/"+id, map[string]any{"expires": 5}), http.StatusBadRequest, "bad_request")
 
+	// The renumbering: replaced whole, checked, read back.
+	names := "/api/v1/platforms/" + id + "/names"
+	one := map[string]any{"items": []map[string]string{{"channel_id": channelA1, "exposed_id": "34010000001310000042", "name": "城市编号"}}}
+	r = root.do(http.MethodPut, names, one)
+	mustStatus(t, "set names", r, http.StatusOK, "")
+	var got struct {
+		Items []struct{ ChannelID, ExposedID, Name string }
+		Total int
+	}
+	r = root.do(http.MethodGet, names, nil)
+	mustStatus(t, "get names", r, http.StatusOK, "")
+	r.json(t, &got)
+	if got.Total != 1 || len(got.Items) != 1 {
+		t.Fatalf("names %+v", got)
+	}
+	for what, bad := range map[string]any{
+		"no items":         map[string]any{},
+		"short exposed ID": map[string]any{"items": []map[string]string{{"channel_id": channelA1, "exposed_id": "123"}}},
+		"exposed ID twice": map[string]any{"items": []map[string]string{
+			{"channel_id": channelA1, "exposed_id": "34010000001310000042"}, {"channel_id": channelA2, "exposed_id": "34010000001310000042"},
+		}},
+	} {
+		mustStatus(t, what, root.do(http.MethodPut, names, bad), http.StatusBadRequest, "bad_request")
+	}
+	mustStatus(t, "names of an unknown platform", root.do(http.MethodGet, "/api/v1/platforms/999999/names", nil), http.StatusNotFound, "not_found")
+	mustStatus(t, "set names of an unknown platform", root.do(http.MethodPut, "/api/v1/platforms/999999/names", one), http.StatusNotFound, "not_found")
+	mustStatus(t, "auditor reads names", audrey.do(http.MethodGet, names, nil), http.StatusOK, "")
+	mustStatus(t, "auditor sets names", audrey.do(http.MethodPut, names, one), http.StatusForbidden, "forbidden")
+	mustStatus(t, "clear names", root.do(http.MethodPut, names, map[string]any{"items": []any{}}), http.StatusOK, "")
+
 	// Who may do what.
 	mustStatus(t, "auditor lists", audrey.do(http.MethodGet, "/api/v1/platforms", nil), http.StatusOK, "")
 	mustStatus(t, "auditor reads grants", audrey.do(http.MethodGet, "/api/v1/platforms/"+id+"/grants", nil), http.StatusOK, "")
@@ -129,6 +159,7 @@ func TestPlatformRoutes(t *testing.T) {
 	acts := e.actions("root")
 	for a, n := range map[string]int{
 		"platform_create": 1, "platform_update": 2, "platform_grant_create": 1, "platform_grant_delete": 1, "platform_delete": 1,
+		"platform_names": 2,
 	} {
 		if acts[a] != n {
 			t.Errorf("audit: %s ×%d, want %d (%v)", a, acts[a], n, acts)

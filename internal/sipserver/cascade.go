@@ -33,6 +33,7 @@ type cascadeStore interface {
 	SaveUpwardSession(ctx context.Context, u sipdb.UpwardSession) error
 	DeleteUpwardSession(ctx context.Context, callID string) error
 	UpwardSessions(ctx context.Context) ([]sipdb.UpwardSession, error)
+	PlatformNames(ctx context.Context, platform int64) ([]cascadeview.ExposedName, error)
 }
 
 // cascadeLinks runs one uplink.Link per enabled superior platform of
@@ -102,6 +103,9 @@ type runningLink struct {
 	// alarmSub and posSub its alarm and mobile-position subscriptions.
 	sub              *upSubscription
 	alarmSub, posSub *upEventSub
+	// names is the platform's renumbering of our channels, nil before it
+	// was read (cascade_names.go).
+	names *platformNames
 	// told is what the superior knows of its slice: our last complete
 	// Catalog answer and the NOTIFYs since; nil before the first answer.
 	told map[string]manscdp.CatalogItem
@@ -257,9 +261,13 @@ func (c *cascadeLinks) reload(ctx context.Context) bool {
 			continue
 		}
 		c.mu.Lock()
-		_, running := c.links[p.ID]
+		rl, running := c.links[p.ID]
 		c.mu.Unlock()
-		if !running && ctx.Err() == nil {
+		switch {
+		case running:
+			// A renumbering changed, perhaps (its trigger poked us).
+			c.loadNames(ctx, rl)
+		case ctx.Err() == nil:
 			c.start(ctx, p)
 		}
 	}
@@ -313,6 +321,7 @@ func (c *cascadeLinks) start(ctx context.Context, p cascadeview.Platform) {
 	l.Report = func(st uplink.Status) { c.setStatus(ctx, id, c.linkStatus(id, local, st)) }
 	// In the table before it registers: the superior queries us at once.
 	rl := &runningLink{cfg: p, link: l, ips: resolveIPs(ctx, p.Host)}
+	c.loadNames(ctx, rl)
 	c.mu.Lock()
 	c.links[p.ID] = rl
 	c.mu.Unlock()

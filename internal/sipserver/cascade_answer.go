@@ -106,7 +106,7 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 		// A request about one channel: only one the platform's grants
 		// reach with the right it needs.
 		ctx, cancel := context.WithTimeout(context.Background(), s.Config.RequestTimeout.Std())
-		ch, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, right, s.now())).FindChannel(ctx, target)
+		ch, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, right, s.now())).FindChannel(ctx, rl.ourID(target))
 		cancel()
 		if err != nil {
 			s.reply(req, tx, sip.StatusNotFound, "Not Found")
@@ -127,7 +127,8 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 		case *manscdp.DeviceInfoQuery:
 			ans := manscdp.NewDeviceInfoResponse(target, sn, "sharpeyes", "sharpeyes", "GB28181 platform", "", 0)
 			if target != local {
-				ans = manscdp.NewDeviceInfoResponse(target, sn, channel.Name, channel.Manufacturer, channel.Model, "", 1)
+				ans = manscdp.NewDeviceInfoResponse(target, sn, rl.exposeName(channel.ID, channel.Name), channel.Manufacturer,
+					channel.Model, "", 1)
 			} else if n, err := s.sharedCount(ctx, rl); err == nil {
 				ans.Channel = n
 			}
@@ -140,7 +141,7 @@ func (s *Server) onSuperiorMessage(req *sip.Request, tx sip.ServerTransaction, r
 				s.Log.Info("PresetQuery for a superior platform", "channel", channel.ID, "err", err)
 				return
 			}
-			res.SN, res.DeviceID = sn, channel.ID
+			res.SN, res.DeviceID = sn, target
 			s.sendUp(ctx, rl, res)
 		case *manscdp.DeviceControl:
 			if _, err := s.Control(ctx, channel.DeviceID, channel.ID, m); err != nil {
@@ -196,8 +197,8 @@ func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.Ca
 	items := make([]manscdp.CatalogItem, 0, len(chans))
 	for _, ch := range chans {
 		it := manscdp.CatalogItem{
-			DeviceID: ch.ID, Name: ch.Name, Manufacturer: ch.Manufacturer, Model: ch.Model, Owner: ch.Owner,
-			CivilCode: ch.CivilCode, Address: ch.Address, ParentID: ch.ParentID, RegisterWay: 1,
+			DeviceID: rl.expose(ch.ID), Name: rl.exposeName(ch.ID, ch.Name), Manufacturer: ch.Manufacturer, Model: ch.Model,
+			Owner: ch.Owner, CivilCode: ch.CivilCode, Address: ch.Address, ParentID: ch.ParentID, RegisterWay: 1,
 			Status: manscdp.StatusOff,
 		}
 		if ch.Online {
@@ -211,6 +212,8 @@ func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.Ca
 		}
 		if it.ParentID == "" || !ids[it.ParentID] {
 			it.ParentID = local
+		} else {
+			it.ParentID = rl.expose(it.ParentID)
 		}
 		if ch.Longitude != nil && ch.Latitude != nil {
 			it.Longitude, it.Latitude = *ch.Longitude, *ch.Latitude
@@ -340,7 +343,14 @@ func (s *Server) relayRecords(ctx context.Context, rl *runningLink, ch store.Cha
 	if strings.EqualFold(rl.cfg.Transport, "tcp") {
 		per = 50
 	}
-	for _, page := range manscdp.NewRecordInfoPages(ch.ID, ch.Name, q.SN, res.Records, per) {
+	// The records as the superior knows the channel.
+	exposed := rl.expose(ch.ID)
+	for i := range res.Records {
+		if res.Records[i].DeviceID == ch.ID {
+			res.Records[i].DeviceID = exposed
+		}
+	}
+	for _, page := range manscdp.NewRecordInfoPages(exposed, rl.exposeName(ch.ID, ch.Name), q.SN, res.Records, per) {
 		if err := rl.link.Message(ctx, page); err != nil {
 			s.Log.Warn("RecordInfo answer to a superior platform stopped", "platform", rl.cfg.ServerID, "err", err)
 			return

@@ -265,6 +265,7 @@ func (s *Server) forwardAlarm(ctx context.Context, deviceID string, m *manscdp.A
 		}
 		fwd := *m
 		fwd.SN = int(now.UnixMilli() % 1_000_000_000)
+		fwd.DeviceID = rl.expose(m.DeviceID)
 		if fwd.AlarmTime.IsZero() {
 			fwd.AlarmTime.Time = now
 		}
@@ -317,7 +318,7 @@ func (s *Server) forwardPosition(ctx context.Context, deviceID string, m *manscd
 				continue
 			}
 			fwd := *m
-			fwd.DeviceID, fwd.SN = id, int(now.UnixMilli()%1_000_000_000)
+			fwd.DeviceID, fwd.SN = rl.expose(id), int(now.UnixMilli()%1_000_000_000)
 			if err := rl.link.Notify(ctx, sub.dialog, &fwd); err != nil {
 				s.Log.Warn("forward a position to a superior platform", "platform", rl.cfg.ServerID, "channel", id, "err", err)
 				if uplink.StatusOf(err) == sip.StatusCallTransactionDoesNotExists {

@@ -30,6 +30,9 @@ type upSession struct {
 	remoteTag string // the superior's From tag
 	localTag  string // our To tag
 	channelID string
+	// localUser is the channel as the superior knows it (its exposed ID):
+	// our side of the dialog.
+	localUser string
 	// kind is play, playback or download; sessionID is, for the last two,
 	// the device session of ours the sender reads.
 	kind      string
@@ -120,12 +123,14 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, sip.StatusBadRequest, "Missing y= SSRC")
 		return
 	}
-	channelID := req.Recipient.User
+	// The channel as the superior knows it (exposed), and ours.
+	exposed := req.Recipient.User
 	if h := req.GetHeader("Subject"); h != nil {
 		if ch, _, ok := strings.Cut(h.Value(), ":"); ok && validID(ch) {
-			channelID = ch
+			exposed = ch
 		}
 	}
+	channelID := rl.ourID(exposed)
 	ctx, cancel := context.WithTimeout(context.Background(), s.upInviteWait(kind))
 	defer cancel()
 	// The kind's right on the channel, by the platform's grants now.
@@ -175,7 +180,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	u := &upSession{
-		rl: rl, callID: req.CallID().Value(), channelID: channelID, kind: kind, sessionID: sessionID,
+		rl: rl, callID: req.CallID().Value(), channelID: channelID, localUser: exposed, kind: kind, sessionID: sessionID,
 		path: sr.Path, senderID: snd.ID,
 		localTag: sip.GenerateTagN(12), started: s.now(), acked: make(chan struct{}),
 	}
@@ -184,7 +189,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if c := req.Contact(); c != nil {
 		u.remoteTarget = *c.Address.Clone()
 	}
-	answer := upAnswer(offer, m, kind, channelID, snd)
+	answer := upAnswer(offer, m, kind, exposed, snd)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", answer.Marshal())
 	if to := res.To(); to != nil {
 		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
@@ -193,7 +198,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			to.Params.Add("tag", u.localTag)
 		}
 	}
-	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: channelID, Host: s.advertise, Port: s.sipPort}})
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: exposed, Host: s.advertise, Port: s.sipPort}})
 	ct := sip.ContentTypeHeader("APPLICATION/SDP")
 	res.AppendHeader(&ct)
 	if code := s.cascade.addUp(u); code != 0 {

@@ -149,7 +149,7 @@ func (s *Server) endUp(u *upSession, reason string) {
 		defer cancel()
 		if reason == ReasonMediaStatus {
 			msg := &manscdp.MediaStatusNotify{
-				Header:     manscdp.Header{SN: int(s.now().UnixMilli() % 1_000_000_000), DeviceID: u.channelID},
+				Header:     manscdp.Header{SN: int(s.now().UnixMilli() % 1_000_000_000), DeviceID: u.localUser},
 				NotifyType: manscdp.NotifyTypeEndOfFile,
 			}
 			if err := u.rl.link.DialogMessage(ctx, u.dialog(), msg); err != nil {
@@ -295,7 +295,7 @@ func upControls(r *mansrtsp.Request) []upControl {
 // dialog is u's dialog for our next request in it.
 func (u *upSession) dialog() uplink.Dialog {
 	return uplink.Dialog{
-		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.channelID,
+		CallID: u.callID, LocalTag: u.localTag, RemoteTag: u.remoteTag, LocalUser: u.localUser,
 		RemoteTarget: u.remoteTarget, CSeq: u.cseq.Add(1),
 	}
 }

@@ -78,6 +78,9 @@ func (s *Server) restoreUps(ctx context.Context) bool {
 		}
 		u := upFromRow(r)
 		u.rl = s.cascade.link(r.PlatformID)
+		if u.rl != nil {
+			u.localUser = u.rl.expose(u.channelID)
+		}
 		snd, running := live[r.SenderID]
 		if u.rl != nil && running && snd.Path == r.Path && s.cascade.addUp(u) == 0 {
 			kept[r.SenderID] = true
@@ -130,7 +133,7 @@ func (c *cascadeLinks) senderIDs() map[string]bool {
 // came in the last run) and without its link.
 func upFromRow(r sipdb.UpwardSession) *upSession {
 	u := &upSession{
-		callID: r.CallID, channelID: r.ChannelID, kind: r.Kind, sessionID: r.SessionID, path: r.Path,
+		callID: r.CallID, channelID: r.ChannelID, localUser: r.ChannelID, kind: r.Kind, sessionID: r.SessionID, path: r.Path,
 		senderID: r.SenderID, localTag: r.LocalTag, remoteTag: r.RemoteTag, started: r.StartedAt,
 		acked: make(chan struct{}),
 	}

@@ -865,3 +865,74 @@ func TestUpwardSessionsSurviveRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestUpwardExposedNames: a superior that knows a channel by another ID
+// and name (platform_channel_names) sees only those — in the Catalog
+// answer, in the INVITE's answer — and plays, queries and controls the
+// channel by its exposed ID; asked by our own ID, the channel is not found.
+func TestUpwardExposedNames(t *testing.T) {
+	mg, lower, sup, id, shared, _ := upwardSetup(t, "{live,ptz}")
+	const exposed, name = "34010000001310000042", "城市编号四十二"
+	if _, err := lower.store.Pool.Exec(context.Background(), `INSERT INTO platform_channel_names (platform_id, channel_id,
+		exposed_id, exposed_name) VALUES ($1, $2, $3, $4)`, id, shared, exposed, name); err != nil {
+		t.Fatal(err)
+	}
+	catalog := func() string {
+		t.Helper()
+		if code := sup.message(`<?xml version="1.0"?><Query><CmdType>Catalog</CmdType><SN>77</SN><DeviceID>` + lower.cfg.ID +
+			`</DeviceID></Query>`); code != 200 {
+			t.Fatalf("Catalog query: %d", code)
+		}
+		return string(sup.next(sip.MESSAGE, "<CmdType>Catalog</CmdType>").Body())
+	}
+	// The renumbering reaches the link by the table's trigger.
+	var answer string
+	testsupport.Eventually(t, lower.settle(), "the Catalog answer shows the exposed ID", func() bool {
+		answer = catalog()
+		return strings.Contains(answer, "<DeviceID>"+exposed+"</DeviceID>")
+	})
+	msg, err := manscdp.Decode([]byte(answer))
+	cat, ok := msg.(*manscdp.CatalogResponse)
+	if err != nil || !ok || cat.DeviceList == nil || len(cat.DeviceList.Items) == 0 {
+		t.Fatalf("Catalog answer %T: %v", msg, err)
+	}
+	for _, it := range cat.DeviceList.Items {
+		if it.DeviceID == shared || (it.DeviceID == exposed && it.Name != name) {
+			t.Fatalf("the Catalog answer shows our own ID or name: %+v", it)
+		}
+	}
+
+	invite := func(channel, callID string) (int, *sip.Response) {
+		offer, err := sdp.NewPlayOffer(sdp.Endpoint{ID: upperID, IP: "127.0.0.1", Port: 50000}, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sup.send(rawRequest{
+			method: "INVITE", body: string(offer.Marshal()), contentType: "APPLICATION/SDP",
+			callID: callID, fromTag: "x-" + callID, headers: []string{"Subject: " + channel + ":42," + upperID + ":0"},
+		})
+	}
+	if code, _ := invite(shared, "own@raw"); code != 404 {
+		t.Fatalf("INVITE by our own ID of a renumbered channel: %d, want 404", code)
+	}
+	code, res := invite(exposed, "exposed@raw")
+	if code != 200 {
+		t.Fatalf("INVITE by the exposed ID: %d", code)
+	}
+	if ans, err := sdp.Parse(res.Body()); err != nil || ans.Origin.Username != exposed || strings.Contains(string(res.Body()), shared) {
+		t.Fatalf("answer %s: %v", res.Body(), err)
+	}
+	mg.mu.Lock()
+	last := mg.senderOpens[len(mg.senderOpens)-1]
+	mg.mu.Unlock()
+	if last.Path != "live/"+shared {
+		t.Fatalf("sender of %s, want our channel", last.Path)
+	}
+	if code := sup.message(`<?xml version="1.0"?><Query><CmdType>PresetQuery</CmdType><SN>78</SN><DeviceID>` + exposed +
+		`</DeviceID></Query>`); code != 200 {
+		t.Fatalf("PresetQuery by the exposed ID: %d", code)
+	}
+	if b := string(sup.next(sip.MESSAGE, "<CmdType>PresetQuery</CmdType>").Body()); !strings.Contains(b, "<DeviceID>"+exposed+"</DeviceID>") {
+		t.Fatalf("PresetQuery answer %s", b)
+	}
+}

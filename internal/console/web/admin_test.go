@@ -178,6 +178,11 @@ func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.platforms = append(f.platforms, p)
 		writeJSON(w, 201, p)
+	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/names") && r.Method == http.MethodGet:
+		writeJSON(w, 200, list([]map[string]any{}))
+	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/names"):
+		items, _ := body["items"].([]any)
+		writeJSON(w, 200, map[string]any{"items": items, "total": len(items)})
 	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/grants") && r.Method == http.MethodGet:
 		id, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "/platforms/"), "/grants"))
 		out := []map[string]any{}
@@ -417,6 +422,17 @@ func TestAdminInBrowser(t *testing.T) {
 	if got := acc.sent("POST /api/v1/platforms/" + plat + "/grants"); len(got) != 1 ||
 		fmt.Sprint(got[0]) != "map[rights:[live playback] scope:map[device_id:"+fakeDevice+" kind:device]]" {
 		t.Errorf("platform grant bodies %v", got)
+	}
+	// Its renumbering: a bad line is refused in the page, a good one sent.
+	pg.fill("pnames", fakeChannel+",123")
+	pg.click("save names", "pnames-save")
+	pg.poll("bad line refused", text("pnames-error")+`.includes('第 1 行')`)
+	pg.fill("pnames", fakeChannel+",34010000001310000042,城市编号\n")
+	pg.click("save names", "pnames-save")
+	testsupport.Eventually(t, uiWait, "names sent", func() bool { return len(acc.sent("PUT /api/v1/platforms/"+plat+"/names")) == 1 })
+	if got := acc.sent("PUT /api/v1/platforms/" + plat + "/names"); fmt.Sprint(got[0]) !=
+		"map[items:[map[channel_id:"+fakeChannel+" exposed_id:34010000001310000042 name:城市编号]]]" {
+		t.Errorf("names body %v", got[0])
 	}
 	pg.shot("admin-platforms")
 

@@ -116,3 +116,28 @@ const (
 	Columns = columns
 	From    = from
 )
+
+// ExposedName is the ID (and name, "" for ours) a superior platform knows
+// one of our channels by (platform_channel_names).
+type ExposedName struct {
+	ChannelID, ExposedID, Name string
+}
+
+// Names returns platform's exposed IDs and names by channel ID (none for
+// an unknown platform).
+func (v *View) Names(ctx context.Context, platform int64) ([]ExposedName, error) {
+	rows, err := v.Pool.Query(ctx, `SELECT channel_id, exposed_id, exposed_name FROM platform_channel_names
+WHERE platform_id = $1 ORDER BY channel_id`, platform)
+	if err != nil {
+		return nil, fmt.Errorf("names of platform %d: %w", platform, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExposedName, error) {
+		var n ExposedName
+		err := r.Scan(&n.ChannelID, &n.ExposedID, &n.Name)
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("names of platform %d: %w", platform, err)
+	}
+	return out, nil
+}

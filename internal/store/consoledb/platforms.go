@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -212,4 +213,94 @@ func (db *DB) DeletePlatformGrant(ctx context.Context, id int64) (Grant, error) 
 		return Grant{}, fmt.Errorf("delete platform grant %d: %w", id, err)
 	}
 	return g, nil
+}
+
+// ExposedName is the ID (and name) a superior platform knows one of our
+// channels by.
+type ExposedName = cascadeview.ExposedName
+
+// maxExposedNames bounds one platform's renumbering.
+const maxExposedNames = 100_000
+
+// PlatformNames returns platform's exposed IDs and names, by channel ID;
+// an unknown platform is store.ErrNotFound.
+func (db *DB) PlatformNames(ctx context.Context, platform int64) ([]ExposedName, error) {
+	if err := db.platformExists(ctx, platform); err != nil {
+		return nil, err
+	}
+	return cascadeview.New(db.Store).Names(ctx, platform)
+}
+
+func (db *DB) platformExists(ctx context.Context, platform int64) error {
+	var ok bool
+	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM cascade_platforms WHERE id = $1)`, platform).Scan(&ok); err != nil {
+		return fmt.Errorf("platform %d: %w", platform, err)
+	}
+	if !ok {
+		return fmt.Errorf("platform %d: %w", platform, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ValidNames checks a platform's renumbering: channel IDs of 1–64 bytes,
+// exposed IDs of 20 digits, names of at most 128 bytes of UTF-8, no channel
+// and no exposed ID twice; the error wraps store.ErrInvalid and names the
+// entry.
+func ValidNames(names []ExposedName) error {
+	if len(names) > maxExposedNames {
+		return fmt.Errorf("names: %d entries, at most %d: %w", len(names), maxExposedNames, store.ErrInvalid)
+	}
+	channels := make(map[string]bool, len(names))
+	exposed := make(map[string]bool, len(names))
+	for i, n := range names {
+		switch {
+		case n.ChannelID == "" || len(n.ChannelID) > 64:
+			return fmt.Errorf("names[%d]: channel_id must be 1–64 bytes: %w", i, store.ErrInvalid)
+		case !sipIDPattern.MatchString(n.ExposedID):
+			return fmt.Errorf("names[%d]: exposed_id %q must be 20 digits: %w", i, n.ExposedID, store.ErrInvalid)
+		case len(n.Name) > 128 || !utf8.ValidString(n.Name):
+			return fmt.Errorf("names[%d]: name must be at most 128 bytes of UTF-8: %w", i, store.ErrInvalid)
+		case channels[n.ChannelID]:
+			return fmt.Errorf("names[%d]: channel %s named twice: %w", i, n.ChannelID, store.ErrInvalid)
+		case exposed[n.ExposedID]:
+			return fmt.Errorf("names[%d]: exposed_id %s given twice: %w", i, n.ExposedID, store.ErrInvalid)
+		}
+		channels[n.ChannelID], exposed[n.ExposedID] = true, true
+	}
+	return nil
+}
+
+// SetPlatformNames replaces platform's renumbering with names (checked by
+// ValidNames) in one transaction; an unknown platform is store.ErrNotFound.
+func (db *DB) SetPlatformNames(ctx context.Context, platform int64, names []ExposedName) error {
+	if err := ValidNames(names); err != nil {
+		return err
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM cascade_platforms WHERE id = $1 FOR UPDATE)`, platform).Scan(&ok); err != nil {
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
+	}
+	if !ok {
+		return fmt.Errorf("platform %d: %w", platform, store.ErrNotFound)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM platform_channel_names WHERE platform_id = $1`, platform); err != nil {
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
+	}
+	chans, exposed, named := make([]string, len(names)), make([]string, len(names)), make([]string, len(names))
+	for i, n := range names {
+		chans[i], exposed[i], named[i] = n.ChannelID, n.ExposedID, n.Name
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO platform_channel_names (platform_id, channel_id, exposed_id, exposed_name)
+SELECT $1, c, e, n FROM unnest($2::text[], $3::text[], $4::text[]) AS t(c, e, n)`, platform, chans, exposed, named); err != nil {
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
+	}
+	return nil
 }

@@ -93,3 +93,9 @@ func (s *DB) UpwardSessions(ctx context.Context) ([]UpwardSession, error) {
 	}
 	return out, nil
 }
+
+// PlatformNames returns the IDs and names superior platform knows our
+// channels by (the read model's, cascadeview).
+func (s *DB) PlatformNames(ctx context.Context, platform int64) ([]cascadeview.ExposedName, error) {
+	return cascadeview.New(s.Store).Names(ctx, platform)
+}

@@ -88,12 +88,23 @@ export class Platforms {
         h('button', { type: 'button', class: 'btn primary', i18n: 'plat.share', testid: 'pgrant-create', onclick: () => this.share() })));
     this.syncPTZ();
 
+    // The selected platform's renumbering: one "channel,exposed ID,name" a line.
+    this.names = h('textarea', { class: 'input mono', rows: 6, spellcheck: 'false', testid: 'pnames',
+      placeholder: '34020000001310000001,34010000001310000042,城市编号' });
+    this.namesError = h('div', { class: 'form-error', role: 'alert', testid: 'pnames-error', hidden: true });
+    this.namesBox = h('div', { class: 'admin-form' },
+      h('h2', { i18n: 'plat.names' }),
+      h('p', { class: 'field-hint', i18n: 'plat.namesHint' }),
+      this.names, this.namesError,
+      h('div', { class: 'form-buttons' },
+        h('button', { type: 'button', class: 'btn primary', i18n: 'common.save', testid: 'pnames-save', onclick: () => this.saveNames() })));
+
     const add = h('button', { type: 'button', class: 'btn', i18n: 'plat.new', testid: 'plat-new', onclick: () => this.edit(0) });
     this.el = h('div', { class: 'admin-panel three-col', testid: 'plat-panel' },
       h('div', { class: 'admin-side' }, h('div', { class: 'admin-side-head' }, h('span', { class: 'label strong', i18n: 'admin.tab.platforms' }), add),
         h('p', { class: 'field-hint', i18n: 'plat.hint' }), this.list),
       h('div', { class: 'admin-picker' }, h('span', { class: 'label strong', i18n: 'plat.scope' }), this.picker.el),
-      h('div', { class: 'admin-col' }, form, this.grantBox));
+      h('div', { class: 'admin-col' }, form, this.grantBox, this.namesBox));
     onLangChange(() => { this.render(); this.renderGrants(); this.renderTitle(); });
     this.edit(0);
   }
@@ -158,12 +169,43 @@ export class Platforms {
     f.password.placeholder = p?.password_set ? t('plat.passwordKept') : '';
     this.del.hidden = !p;
     this.grantBox.hidden = !p;
+    this.namesBox.hidden = !p;
+    this.names.value = '';
+    this.namesError.hidden = true;
     this.error.hidden = true;
     this.renderTitle();
     this.render();
     this.grants = [];
     this.renderGrants();
-    if (p) this.loadGrants();
+    if (p) { this.loadGrants(); this.loadNames(); }
+  }
+
+  async loadNames() {
+    const id = this.selected;
+    try {
+      const res = await api('GET', `/platforms/${id}/names`);
+      if (this.selected !== id) return;
+      this.names.value = (res?.items || []).map((n) => [n.channel_id, n.exposed_id, n.name].filter((x, i) => i < 2 || x).join(',')).join('\n');
+    } catch (err) {
+      fail(this.namesError, err);
+    }
+  }
+
+  async saveNames() {
+    this.namesError.hidden = true;
+    const items = [];
+    const lines = this.names.value.split('\n').map((l) => l.trim()).filter((l) => l);
+    for (const [i, line] of lines.entries()) {
+      const [channel, exposed, ...name] = line.split(/[,，\t]/).map((x) => x.trim());
+      if (!channel || !idPattern.test(exposed || '')) return fail(this.namesError, t('plat.badNameLine', { line: i + 1, text: line }));
+      items.push({ channel_id: channel, exposed_id: exposed, name: name.join(',') });
+    }
+    try {
+      await api('PUT', `/platforms/${this.selected}/names`, { items });
+      toast(t('plat.namesSaved', { n: items.length }), 'ok', 2500);
+    } catch (err) {
+      fail(this.namesError, err);
+    }
   }
 
   async save() {
