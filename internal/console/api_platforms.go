@@ -2,7 +2,9 @@ package console
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
@@ -404,6 +406,7 @@ func (a *API) setPlatformNames(w http.ResponseWriter, r *http.Request, sess *aut
 		return err
 	}
 	a.note(r, sess, "platform_names", strconv.FormatInt(id, 10), map[string]any{"platform_id": id, "count": len(names)})
+	slices.SortFunc(names, func(a, b consoledb.ExposedName) int { return strings.Compare(a.ChannelID, b.ChannelID) })
 	svcapi.WriteList(w, names, len(names), toPlatformNameJSON)
 	return nil
 }

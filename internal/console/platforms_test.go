@@ -130,8 +130,10 @@ func TestPlatformRoutes(t *testing.T) {
 		t.Fatalf("names %+v", got)
 	}
 	for what, bad := range map[string]any{
-		"no items":         map[string]any{},
-		"short exposed ID": map[string]any{"items": []map[string]string{{"channel_id": channelA1, "exposed_id": "123"}}},
+		"no items":                 map[string]any{},
+		"short exposed ID":         map[string]any{"items": []map[string]string{{"channel_id": channelA1, "exposed_id": "123"}}},
+		"another channel's own ID": map[string]any{"items": []map[string]string{{"channel_id": channelA1, "exposed_id": channelA2}}},
+		"the platform's ID":        map[string]any{"items": []map[string]string{{"channel_id": channelA1, "exposed_id": "34020000002000000009"}}},
 		"exposed ID twice": map[string]any{"items": []map[string]string{
 			{"channel_id": channelA1, "exposed_id": "34010000001310000042"}, {"channel_id": channelA2, "exposed_id": "34010000001310000042"},
 		}},

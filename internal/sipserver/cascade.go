@@ -321,7 +321,14 @@ func (c *cascadeLinks) start(ctx context.Context, p cascadeview.Platform) {
 	l.Report = func(st uplink.Status) { c.setStatus(ctx, id, c.linkStatus(id, local, st)) }
 	// In the table before it registers: the superior queries us at once.
 	rl := &runningLink{cfg: p, link: l, ips: resolveIPs(ctx, p.Host)}
-	c.loadNames(ctx, rl)
+	if !c.loadNames(ctx, rl) {
+		// Registered without its renumbering, the superior would be shown
+		// our own IDs: the next reload tries again.
+		c.setStatus(ctx, id, sipdb.PlatformStatus{
+			Status: cascadeview.StatusFailing, LocalID: local, LastError: "not started: its exposed IDs could not be read",
+		})
+		return
+	}
 	c.mu.Lock()
 	c.links[p.ID] = rl
 	c.mu.Unlock()

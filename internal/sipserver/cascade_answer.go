@@ -194,8 +194,16 @@ func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.Ca
 		ids[ch.ID] = true
 	}
 	local := rl.link.LocalID
+	names := rl.namesNow()
 	items := make([]manscdp.CatalogItem, 0, len(chans))
 	for _, ch := range chans {
+		if names != nil {
+			if _, renumbered := names.byChannel[ch.ID]; !renumbered && names.byExposed[ch.ID] != "" {
+				// Its own ID is another channel's exposed one (it came
+				// after the renumbering): shown, it would be two.
+				continue
+			}
+		}
 		it := manscdp.CatalogItem{
 			DeviceID: rl.expose(ch.ID), Name: rl.exposeName(ch.ID, ch.Name), Manufacturer: ch.Manufacturer, Model: ch.Model,
 			Owner: ch.Owner, CivilCode: ch.CivilCode, Address: ch.Address, ParentID: ch.ParentID, RegisterWay: 1,
@@ -221,8 +229,8 @@ func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.Ca
 		if ch.PTZType != 0 {
 			it.Info = &manscdp.CatalogInfo{PTZType: strconv.Itoa(ch.PTZType)}
 		}
-		if rl.cfg.GBVersion == "2022" {
-			it.BusinessGroupID = ch.BusinessGroupID
+		if rl.cfg.GBVersion == "2022" && ch.BusinessGroupID != "" {
+			it.BusinessGroupID = rl.expose(ch.BusinessGroupID)
 		}
 		items = append(items, it)
 	}
@@ -346,7 +354,8 @@ func (s *Server) relayRecords(ctx context.Context, rl *runningLink, ch store.Cha
 	// The records as the superior knows the channel.
 	exposed := rl.expose(ch.ID)
 	for i := range res.Records {
-		if res.Records[i].DeviceID == ch.ID {
+		// Every item is the queried channel's, whatever ID its device gave.
+		if res.Records[i].DeviceID != "" {
 			res.Records[i].DeviceID = exposed
 		}
 	}

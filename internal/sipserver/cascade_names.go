@@ -2,6 +2,7 @@ package sipserver
 
 import (
 	"context"
+	"maps"
 
 	"github.com/sharpeyes/sharpeyes/internal/store/cascadeview"
 )
@@ -27,12 +28,14 @@ func newPlatformNames(names []cascadeview.ExposedName) *platformNames {
 	return n
 }
 
-// setNames replaces rl's renumbering.
-func (rl *runningLink) setNames(names []cascadeview.ExposedName) {
+// setNames replaces rl's renumbering and reports whether it changed.
+func (rl *runningLink) setNames(names []cascadeview.ExposedName) bool {
 	n := newPlatformNames(names)
 	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	changed := rl.names == nil || !maps.Equal(rl.names.byChannel, n.byChannel)
 	rl.names = n
-	rl.mu.Unlock()
+	return changed
 }
 
 func (rl *runningLink) namesNow() *platformNames {
@@ -78,13 +81,17 @@ func (rl *runningLink) ourID(id string) string {
 	return id
 }
 
-// loadNames reads the renumbering of rl's platform; on an error the last
-// one stays.
-func (c *cascadeLinks) loadNames(ctx context.Context, rl *runningLink) {
+// loadNames reads the renumbering of rl's platform and reports whether it
+// could; on an error the last one stays. A change is notified to the
+// superior at once (DEL of the old IDs, ADD of the new).
+func (c *cascadeLinks) loadNames(ctx context.Context, rl *runningLink) bool {
 	names, err := c.Store.PlatformNames(ctx, rl.cfg.ID)
 	if err != nil {
 		c.Log.Warn("read the exposed IDs of a superior platform", "platform", rl.cfg.ServerID, "err", err)
-		return
+		return false
 	}
-	rl.setNames(names)
+	if rl.setNames(names) {
+		c.pokeNotify()
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package sipserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -25,7 +26,7 @@ func (u *upSession) row() sipdb.UpwardSession {
 	return sipdb.UpwardSession{
 		CallID: u.callID, PlatformID: u.rl.cfg.ID, ChannelID: u.channelID, Kind: u.kind, SessionID: u.sessionID,
 		Path: u.path, SenderID: u.senderID, LocalTag: u.localTag, RemoteTag: u.remoteTag,
-		RemoteTarget: u.remoteTarget.String(), StartedAt: u.started,
+		RemoteTarget: u.remoteTarget.String(), StartedAt: u.started, LocalUser: u.localUser,
 	}
 }
 
@@ -78,9 +79,6 @@ func (s *Server) restoreUps(ctx context.Context) bool {
 		}
 		u := upFromRow(r)
 		u.rl = s.cascade.link(r.PlatformID)
-		if u.rl != nil {
-			u.localUser = u.rl.expose(u.channelID)
-		}
 		snd, running := live[r.SenderID]
 		if u.rl != nil && running && snd.Path == r.Path && s.cascade.addUp(u) == 0 {
 			kept[r.SenderID] = true
@@ -133,7 +131,7 @@ func (c *cascadeLinks) senderIDs() map[string]bool {
 // came in the last run) and without its link.
 func upFromRow(r sipdb.UpwardSession) *upSession {
 	u := &upSession{
-		callID: r.CallID, channelID: r.ChannelID, localUser: r.ChannelID, kind: r.Kind, sessionID: r.SessionID, path: r.Path,
+		callID: r.CallID, channelID: r.ChannelID, localUser: cmp.Or(r.LocalUser, r.ChannelID), kind: r.Kind, sessionID: r.SessionID, path: r.Path,
 		senderID: r.SenderID, localTag: r.LocalTag, remoteTag: r.RemoteTag, started: r.StartedAt,
 		acked: make(chan struct{}),
 	}

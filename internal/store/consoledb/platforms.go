@@ -258,8 +258,8 @@ func ValidNames(names []ExposedName) error {
 			return fmt.Errorf("names[%d]: channel_id must be 1–64 bytes: %w", i, store.ErrInvalid)
 		case !sipIDPattern.MatchString(n.ExposedID):
 			return fmt.Errorf("names[%d]: exposed_id %q must be 20 digits: %w", i, n.ExposedID, store.ErrInvalid)
-		case len(n.Name) > 128 || !utf8.ValidString(n.Name):
-			return fmt.Errorf("names[%d]: name must be at most 128 bytes of UTF-8: %w", i, store.ErrInvalid)
+		case utf8.RuneCountInString(n.Name) > 128 || !utf8.ValidString(n.Name):
+			return fmt.Errorf("names[%d]: name must be at most 128 characters of UTF-8: %w", i, store.ErrInvalid)
 		case channels[n.ChannelID]:
 			return fmt.Errorf("names[%d]: channel %s named twice: %w", i, n.ChannelID, store.ErrInvalid)
 		case exposed[n.ExposedID]:
@@ -281,12 +281,13 @@ func (db *DB) SetPlatformNames(ctx context.Context, platform int64, names []Expo
 		return fmt.Errorf("set names of platform %d: %w", platform, err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	var ok bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM cascade_platforms WHERE id = $1 FOR UPDATE)`, platform).Scan(&ok); err != nil {
-		return fmt.Errorf("set names of platform %d: %w", platform, err)
-	}
-	if !ok {
+	var serverID, localID string
+	err = tx.QueryRow(ctx, `SELECT server_id, local_id FROM cascade_platforms WHERE id = $1 FOR UPDATE`, platform).Scan(&serverID, &localID)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("platform %d: %w", platform, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM platform_channel_names WHERE platform_id = $1`, platform); err != nil {
 		return fmt.Errorf("set names of platform %d: %w", platform, err)
@@ -294,6 +295,20 @@ func (db *DB) SetPlatformNames(ctx context.Context, platform int64, names []Expo
 	chans, exposed, named := make([]string, len(names)), make([]string, len(names)), make([]string, len(names))
 	for i, n := range names {
 		chans[i], exposed[i], named[i] = n.ChannelID, n.ExposedID, n.Name
+		if n.ExposedID == serverID || n.ExposedID == localID {
+			return fmt.Errorf("names[%d]: exposed_id %s is the platform's or our own SIP ID: %w", i, n.ExposedID, store.ErrInvalid)
+		}
+	}
+	// An exposed ID that is another channel's own ID (one not renumbered)
+	// would show two channels by one ID.
+	var clash string
+	err = tx.QueryRow(ctx, `SELECT id FROM channels WHERE id = ANY ($1::text[]) AND NOT id = ANY ($2::text[]) LIMIT 1`,
+		exposed, chans).Scan(&clash)
+	switch {
+	case err == nil:
+		return fmt.Errorf("names: exposed_id %s is the ID of one of our channels that is not renumbered: %w", clash, store.ErrInvalid)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("set names of platform %d: %w", platform, err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO platform_channel_names (platform_id, channel_id, exposed_id, exposed_name)
 SELECT $1, c, e, n FROM unnest($2::text[], $3::text[], $4::text[]) AS t(c, e, n)`, platform, chans, exposed, named); err != nil {

@@ -13,8 +13,10 @@ CREATE TABLE upward_sessions (
     session_id    text NOT NULL DEFAULT '',
     path          text NOT NULL,
     sender_id     text NOT NULL,
-    -- Our To tag, the superior's From tag and Contact: our BYE's dialog.
+    -- Our To tag, the superior's From tag and Contact, and the channel as
+    -- the superior knows it (its exposed ID): our BYE's dialog.
     local_tag     text NOT NULL,
+    local_user    text NOT NULL DEFAULT '',
     remote_tag    text NOT NULL,
     remote_target text NOT NULL,
     started_at    timestamptz NOT NULL

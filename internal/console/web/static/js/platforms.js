@@ -97,7 +97,8 @@ export class Platforms {
       h('p', { class: 'field-hint', i18n: 'plat.namesHint' }),
       this.names, this.namesError,
       h('div', { class: 'form-buttons' },
-        h('button', { type: 'button', class: 'btn primary', i18n: 'common.save', testid: 'pnames-save', onclick: () => this.saveNames() })));
+        this.namesSave = h('button', { type: 'button', class: 'btn primary', i18n: 'common.save', testid: 'pnames-save',
+          onclick: () => this.saveNames() })));
 
     const add = h('button', { type: 'button', class: 'btn', i18n: 'plat.new', testid: 'plat-new', onclick: () => this.edit(0) });
     this.el = h('div', { class: 'admin-panel three-col', testid: 'plat-panel' },
@@ -172,6 +173,8 @@ export class Platforms {
     this.namesBox.hidden = !p;
     this.names.value = '';
     this.namesError.hidden = true;
+    // Saving before the list is in would wipe it.
+    this.namesSave.disabled = true;
     this.error.hidden = true;
     this.renderTitle();
     this.render();
@@ -186,8 +189,9 @@ export class Platforms {
       const res = await api('GET', `/platforms/${id}/names`);
       if (this.selected !== id) return;
       this.names.value = (res?.items || []).map((n) => [n.channel_id, n.exposed_id, n.name].filter((x, i) => i < 2 || x).join(',')).join('\n');
+      this.namesSave.disabled = false;
     } catch (err) {
-      fail(this.namesError, err);
+      if (this.selected === id) fail(this.namesError, err);
     }
   }
 
@@ -196,9 +200,11 @@ export class Platforms {
     const items = [];
     const lines = this.names.value.split('\n').map((l) => l.trim()).filter((l) => l);
     for (const [i, line] of lines.entries()) {
-      const [channel, exposed, ...name] = line.split(/[,，\t]/).map((x) => x.trim());
+      // The first two separators only: a name may hold commas.
+      const m = /^([^,，\t]*)[,，\t]([^,，\t]*)(?:[,，\t](.*))?$/.exec(line);
+      const [channel, exposed, name] = m ? [m[1].trim(), m[2].trim(), (m[3] || '').trim()] : [];
       if (!channel || !idPattern.test(exposed || '')) return fail(this.namesError, t('plat.badNameLine', { line: i + 1, text: line }));
-      items.push({ channel_id: channel, exposed_id: exposed, name: name.join(',') });
+      items.push({ channel_id: channel, exposed_id: exposed, name });
     }
     try {
       await api('PUT', `/platforms/${this.selected}/names`, { items });
