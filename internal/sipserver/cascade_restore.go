@@ -64,7 +64,9 @@ func (s *Server) restoreUps(ctx context.Context) bool {
 	}
 	live := map[string]mediaapi.Sender{}
 	for _, snd := range senders {
-		if strings.HasPrefix(snd.Subject, "platform:") {
+		// A sender opened since our start belongs to an INVITE of this
+		// run, perhaps not yet recorded: never a leftover.
+		if strings.HasPrefix(snd.Subject, "platform:") && snd.CreatedAt.Before(s.startedAt) {
 			live[snd.ID] = snd
 		}
 	}
