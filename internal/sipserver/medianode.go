@@ -79,7 +79,9 @@ func mediaErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrMediaUnavailable, err)
 	case !errors.As(err, &se):
 		return err
-	case se.Code == http.StatusUnauthorized || se.Code >= 500:
+	case se.Code == http.StatusUnauthorized || se.Code >= 500,
+		// Still held by a session being closed: a moment's unavailability.
+		errors.Is(err, mediaapi.ErrPathBusy), errors.Is(err, mediaapi.ErrSSRCInUse):
 		return fmt.Errorf("%s: %w", err.Error(), ErrMediaUnavailable)
 	}
 	return errors.New(err.Error())

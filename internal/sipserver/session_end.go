@@ -62,11 +62,14 @@ func (m *sessionManager) teardown(ms *mediaSession, reason string, bye bool) {
 	}
 	rcv := ms.row.ReceiverID
 	m.ending[ms.row.ID] = true
+	done := make(chan struct{})
+	m.draining[ms.row.Path] = done
 	m.mu.Unlock()
 	if bye && dlg != nil {
 		m.Parent.hangup(dlg, reason)
 	}
 	m.Parent.background(func(ctx context.Context) {
+		defer close(done)
 		if _, err := m.Store.EndSession(ctx, ms.row.ID, reason); err != nil {
 			m.log.Error("store session end", "session", ms.row.ID, "err", err)
 		}
@@ -78,8 +81,14 @@ func (m *sessionManager) teardown(ms *mediaSession, reason string, bye bool) {
 				m.log.Warn("close receiver", "receiver", rcv, "path", ms.row.Path, "err", err)
 			}
 		}
+		// Free once mediagw no longer has it.
+		m.alloc.Release(ms.ssrc)
+		m.mu.Lock()
+		if m.draining[ms.row.Path] == done {
+			delete(m.draining, ms.row.Path)
+		}
+		m.mu.Unlock()
 	})
-	m.alloc.Release(ms.ssrc)
 	m.Parent.sessionEnded(ms.row.ID, ms.row.Owner, reason)
 	m.Metrics.sessionsEnd.WithLabelValues(ms.row.Kind, reason).Inc()
 	m.log.Info("media session ended", "kind", ms.row.Kind, "path", ms.row.Path, "device", ms.row.DeviceID, "reason", reason)

@@ -69,6 +69,18 @@ func (m *sessionManager) setup(ctx context.Context, ms *mediaSession) error {
 	if d, ok := m.Parent.deviceState(dev.ID); !ok || !d.Registered {
 		return fmt.Errorf("device %s: %w", dev.ID, ErrOffline)
 	}
+	// The path's previous session may still be closing its receiver (a
+	// viewer back right after the stream ended).
+	m.mu.Lock()
+	draining := m.draining[ms.row.Path]
+	m.mu.Unlock()
+	if draining != nil {
+		select {
+		case <-draining:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: the previous session is still ending: %w", ms.row.Path, ErrTimeout)
+		}
+	}
 	kind := sdp.KindLive
 	if ms.row.Kind != sipapi.KindPlay {
 		kind = sdp.KindHistory

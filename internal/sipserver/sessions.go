@@ -121,6 +121,10 @@ type sessionManager struct {
 	// ending holds the IDs of sessions whose row is being marked ended, so
 	// that the reconcile loop does not take them for orphans.
 	ending map[string]bool
+	// draining holds, by path, the sessions whose receiver is still being
+	// closed: a new session of the path waits for it (mediagw has one
+	// receiver per path, and the old one's SSRC is not free until then).
+	draining map[string]chan struct{}
 }
 
 // initialize prepares the manager; ctx is the Server's lifetime.
@@ -148,6 +152,7 @@ func (m *sessionManager) initialize(ctx context.Context) error {
 	}
 	m.alloc = alloc
 	m.byPath, m.byCall, m.ending = map[string]*mediaSession{}, map[string]*mediaSession{}, map[string]bool{}
+	m.draining = map[string]chan struct{}{}
 	return nil
 }
 

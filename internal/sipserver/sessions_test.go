@@ -197,3 +197,24 @@ func TestDeviceGone(t *testing.T) {
 		t.Fatalf("BYEs %v and %d open, want 2 BYEs and c open", p.byes, m.open())
 	}
 }
+
+// TestPathReusedAfterEnd: a viewer back right after a live stream ended
+// gets a new session, not mediagw's "path busy": its set-up waits until the
+// old session's receiver is closed (here slowly).
+func TestPathReusedAfterEnd(t *testing.T) {
+	h, mg, _, _ := trustSetup(t, "udp")
+	mg.mu.Lock()
+	mg.onePerPath, mg.closeDelay = true, 300*time.Millisecond
+	mg.mu.Unlock()
+	body := `{"path":"live/` + trustCh1 + `"}`
+	if code := h.call("POST", "/internal/v1/streams/needed", body, nil); code != 200 {
+		t.Fatalf("first viewer: %d", code)
+	}
+	if code := h.call("POST", "/internal/v1/streams/idle", body, nil); code != 204 {
+		t.Fatalf("idle: %d", code)
+	}
+	var e map[string]any
+	if code := h.call("POST", "/internal/v1/streams/needed", body, &e); code != 200 {
+		t.Fatalf("a viewer right after the end: %d, want 200 (%v)", code, e)
+	}
+}

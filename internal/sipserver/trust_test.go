@@ -45,6 +45,10 @@ type fakeMediagw struct {
 	// sink is every receiver's UDP port: it drops what devices send, so
 	// that their streams run (a closed port would end them).
 	sink *net.UDPConn
+	// onePerPath makes it refuse a second receiver of a path (409
+	// path_busy), as mediagw does, and closeDelay slows every close.
+	onePerPath bool
+	closeDelay time.Duration
 }
 
 func newFakeMediagw(t *testing.T) *fakeMediagw {
@@ -117,6 +121,17 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 			return
 		}
 		f.mu.Lock()
+		if f.onePerPath {
+			for _, have := range f.receivers {
+				if have.Path == req.Path {
+					f.mu.Unlock()
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusConflict)
+					_, _ = w.Write([]byte(`{"error":"path already has a receiver","code":"` + mediaapi.CodePathBusy + `"}`))
+					return
+				}
+			}
+		}
 		f.next++
 		rcv := mediaapi.Receiver{
 			ID: fmt.Sprintf("r%d", f.next), Path: req.Path, SSRC: req.SSRC, Transport: req.Transport,
@@ -171,6 +186,10 @@ func newFakeMediagw(t *testing.T) *fakeMediagw {
 		_ = json.NewEncoder(w).Encode(rcv)
 	})
 	mux.HandleFunc("DELETE /internal/v1/receivers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		delay := f.closeDelay
+		f.mu.Unlock()
+		time.Sleep(delay)
 		f.mu.Lock()
 		delete(f.receivers, r.PathValue("id"))
 		f.mu.Unlock()
