@@ -25,7 +25,9 @@ func TestMediaErr(t *testing.T) {
 		{"token refused", status(http.StatusUnauthorized, svcapi.CodeUnauthorized), true},
 		{"node failed", status(http.StatusInternalServerError, svcapi.CodeInternal), true},
 		{"no ports", status(http.StatusServiceUnavailable, "no_ports"), true},
-		{"path busy", status(http.StatusConflict, "path_busy"), false},
+		// Still held by a session being closed: unavailable for a moment.
+		{"path busy", status(http.StatusConflict, "path_busy"), true},
+		{"SSRC in use", status(http.StatusConflict, "ssrc_in_use"), true},
 		{"bad request", status(http.StatusBadRequest, svcapi.CodeBadRequest), false},
 		{"other", errors.New("decode answer: unexpected EOF"), false},
 	} {
