@@ -430,10 +430,16 @@ func (s *Server) allowedUp(ctx context.Context, u *upSession) bool {
 
 // upBySender returns (and forgets) the upward session of a mediagw sender.
 func (c *cascadeLinks) upBySender(id string) *upSession {
+	return c.takeUpWhere(func(u *upSession) bool { return u.senderID == id })
+}
+
+// takeUpWhere returns (and forgets) an upward session match selects, nil
+// for none.
+func (c *cascadeLinks) takeUpWhere(match func(*upSession) bool) *upSession {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, u := range c.ups {
-		if u.senderID == id {
+		if match(u) {
 			delete(c.ups, k)
 			return u
 		}

@@ -196,15 +196,7 @@ func (c *cascadeLinks) takeEnded(id string) (string, bool) {
 // upBySession returns (and forgets) the upward session that reads the
 // media session id.
 func (c *cascadeLinks) upBySession(id string) *upSession {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, u := range c.ups {
-		if u.sessionID == id {
-			delete(c.ups, k)
-			return u
-		}
-	}
-	return nil
+	return c.takeUpWhere(func(u *upSession) bool { return u.sessionID == id })
 }
 
 // upInDialog returns the upward session whose dialog req (an INFO of its
