@@ -21,6 +21,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/recorder/capture"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/export"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/repair"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/replay"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/scheduler"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/sweeper"
 	"github.com/sharpeyes/sharpeyes/internal/recorder/vod"
@@ -181,6 +182,14 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	defer exports.Close()
 	exports.Register(rt.Mux)
 
+	// Superior platforms' playback of our recordings (sipserver starts them).
+	replays := &replay.Replayer{DB: db.DB, Store: objects, Token: string(cfg.ServiceToken), Log: log}
+	if err := replays.Initialize(); err != nil {
+		return err
+	}
+	defer replays.Close()
+	replays.Register(rt.Mux)
+
 	rt.Started()
 	if cfg.ServiceToken == "" {
 		log.Error("service_token is not set: mediagw gives no play token and nothing can be recorded; " +
@@ -189,7 +198,7 @@ func Run(ctx context.Context, cfg *config.Recorder, log *slog.Logger) error {
 	log.Info("recording", "node", node, "storage", objects.Name(), "where", where(cfg.Storage),
 		"retention", rc.Retention, "retention_key", rc.RetentionKey, "retention_limit", rc.RetentionLimit,
 		"segment", rc.SegmentDuration, "public_url", publicURL,
-		"http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics /vod/ /internal/v1/exports")
+		"http", rt.HTTP.Addr().String(), "endpoints", "/healthz /readyz /metrics /vod/ /internal/v1/exports /internal/v1/replays")
 	<-ctx.Done()
 	return nil
 }

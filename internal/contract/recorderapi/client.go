@@ -110,3 +110,29 @@ var statusCodes = map[int]string{
 	http.StatusBadGateway:                   svcapi.CodeBadGateway,
 	http.StatusRequestedRangeNotSatisfiable: svcapi.CodeBadRequest,
 }
+
+// StartReplay starts sending a range of recordings to a receiver.
+func (c *Client) StartReplay(ctx context.Context, req ReplayRequest) (Replay, error) {
+	var out Replay
+	err := c.call(ctx, "start replay", http.MethodPost, PathReplays, req, &out)
+	return out, err
+}
+
+// Replay returns a replay; one that ended stays for a minute.
+func (c *Client) Replay(ctx context.Context, id string) (Replay, error) {
+	var out Replay
+	err := c.call(ctx, "get replay", http.MethodGet, ReplayPath(id), nil, &out)
+	return out, err
+}
+
+// ControlReplay pauses, resumes, moves or speeds up a replay.
+func (c *Client) ControlReplay(ctx context.Context, id string, ctl ReplayControl) (Replay, error) {
+	var out Replay
+	err := c.call(ctx, "control replay", http.MethodPost, ReplayControlPath(id), ctl, &out)
+	return out, err
+}
+
+// StopReplay ends a replay.
+func (c *Client) StopReplay(ctx context.Context, id string) error {
+	return c.call(ctx, "stop replay", http.MethodDelete, ReplayPath(id), nil, nil)
+}

@@ -2,8 +2,6 @@ package export
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +10,9 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
-)
 
-// maxBox bounds one box read from a segment: a fragment of a second or a
-// few, never hundreds of MiB; a larger size is a garbled file.
-const maxBox = 256 << 20
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
+)
 
 // Track IDs of the output file.
 const (
@@ -108,20 +104,9 @@ func durationTicks(d time.Duration, scale uint32) uint64 {
 // truncated last fragment (an open segment's).
 func (m *remuxer) segment(r io.Reader, wall time.Time, progress func(time.Time) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	var initBytes []byte
-	for {
-		typ, box, err := readBox(br)
-		if err != nil {
-			return fmt.Errorf("init section: %w", err)
-		}
-		initBytes = append(initBytes, box...)
-		if typ == "moov" {
-			break
-		}
-	}
-	var in fmp4.Init
-	if err := in.Unmarshal(bytes.NewReader(initBytes)); err != nil {
-		return fmt.Errorf("init section: %w", err)
+	in, err := segment.ReadInit(br)
+	if err != nil {
+		return err
 	}
 	st := &segmentState{start: wall}
 	for _, t := range in.Tracks {
@@ -142,11 +127,11 @@ func (m *remuxer) segment(r io.Reader, wall time.Time, progress func(time.Time) 
 	if st.aScale == 0 {
 		st.audioID = 0
 	}
-	if err := m.setInit(&in, st); err != nil {
+	if err := m.setInit(in, st); err != nil {
 		return err
 	}
 	for !m.done {
-		frag, err := readFragment(br)
+		frag, err := segment.ReadFragment(br)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break // the end, or an open segment's fragment being written
 		}
@@ -379,69 +364,4 @@ func (m *remuxer) Duration() time.Duration {
 		return 0
 	}
 	return ticksDuration(m.outV, m.vScale)
-}
-
-// readFragment reads the next moof and the mdat after it (boxes before
-// the moof, such as styp or sidx, are skipped).
-func readFragment(br *bufio.Reader) ([]byte, error) {
-	for {
-		typ, moof, err := readBox(br)
-		if err != nil {
-			return nil, err
-		}
-		if typ != "moof" {
-			continue
-		}
-		typ, mdat, err := readBox(br)
-		if err != nil {
-			return nil, err
-		}
-		if typ != "mdat" {
-			return nil, fmt.Errorf("%s after moof: %w", typ, io.ErrUnexpectedEOF)
-		}
-		return append(moof, mdat...), nil
-	}
-}
-
-// readBox reads one whole box, header included.
-func readBox(br *bufio.Reader) (string, []byte, error) {
-	hdr := make([]byte, 8, 16)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		return "", nil, err
-	}
-	size := uint64(binary.BigEndian.Uint32(hdr))
-	typ := string(hdr[4:8])
-	switch size {
-	case 0:
-		return "", nil, fmt.Errorf("box %q without size", typ)
-	case 1:
-		hdr = hdr[:16]
-		if _, err := io.ReadFull(br, hdr[8:]); err != nil {
-			return "", nil, noEOF(err)
-		}
-		size = binary.BigEndian.Uint64(hdr[8:])
-	}
-	if size < uint64(len(hdr)) || size > maxBox {
-		return "", nil, fmt.Errorf("box %q of %d bytes", typ, size)
-	}
-	// Read as it comes rather than allocated at once: a garbled size
-	// costs no more memory than the bytes really there.
-	var box bytes.Buffer
-	box.Write(hdr)
-	n, err := box.ReadFrom(io.LimitReader(br, int64(size)-int64(len(hdr))))
-	if err != nil {
-		return "", nil, err
-	}
-	if n != int64(size)-int64(len(hdr)) {
-		return "", nil, io.ErrUnexpectedEOF
-	}
-	return typ, box.Bytes(), nil
-}
-
-// noEOF turns an EOF inside a box into io.ErrUnexpectedEOF.
-func noEOF(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
 }

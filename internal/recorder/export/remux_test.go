@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 )
 
 // TestRemuxOverlap: fragments or segments that go back in time are not
@@ -14,7 +16,7 @@ func TestRemuxOverlap(t *testing.T) {
 	br := bufio.NewReader(bytes.NewReader(seg))
 	initLen := 0
 	for {
-		typ, box, err := readBox(br)
+		typ, box, err := segment.ReadBox(br)
 		if err != nil {
 			t.Fatal(err)
 		}
