@@ -78,6 +78,10 @@ type cascadeLinks struct {
 	// endedEarly are the platforms' playbacks and downloads that ended
 	// before their upward session was recorded, by session ID.
 	endedEarly map[string]endedSession
+	// endedReplays are the paths of upward replays that ended lately:
+	// mediagw's word that such a receiver ended may come after its
+	// sender's, which ended the upward session.
+	endedReplays map[string]time.Time
 	// restored is closed once the last run's upward sessions were taken
 	// back (Restore): a superior's BYE or INFO for one of them that comes
 	// earlier waits for it.
@@ -117,6 +121,7 @@ func (c *cascadeLinks) initialize() {
 	c.notifyWake = make(chan struct{}, 1)
 	c.ups = map[string]*upSession{}
 	c.endedEarly = map[string]endedSession{}
+	c.endedReplays = map[string]time.Time{}
 	c.restored = make(chan struct{})
 }
 
@@ -374,10 +379,10 @@ func (c *cascadeLinks) dropUps(rl *runningLink) []*upSession {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*upSession
-	for id, u := range c.ups {
+	for _, u := range c.ups {
 		if u.rl == rl {
 			out = append(out, u)
-			delete(c.ups, id)
+			c.dropLocked(u)
 		}
 	}
 	return out

@@ -337,13 +337,35 @@ func upwardControl(c *manscdp.DeviceControl) bool {
 	return c.TeleBoot == "" && c.RecordCmd == "" && c.GuardCmd == "" && c.AlarmCmd == "" && c.HomePosition == nil
 }
 
-// relayRecords asks the channel's device for its recordings and answers the
-// superior with them, in its SN.
+// relayRecords answers a superior's RecordInfo, in its SN, with our own
+// recordings of the channel and those its device reports (when it does
+// not answer, ours alone).
 func (s *Server) relayRecords(ctx context.Context, rl *runningLink, ch store.Channel, q *manscdp.RecordInfoQuery) {
+	if !q.EndTime.After(q.StartTime.Time) {
+		s.Log.Info("RecordInfo of a superior platform without a range", "channel", ch.ID)
+		return
+	}
+	items := s.platformRecords(ctx, rl, ch, q.StartTime.Time, q.EndTime.Time, q.Type)
+	device := 0
+	// An unregistered device is refused at once (ErrOffline), not waited for.
 	res, err := s.QueryRecords(ctx, ch.DeviceID, ch.ID, q.StartTime.Time, q.EndTime.Time, q.Type)
-	if err != nil {
+	switch {
+	case err != nil && len(items) == 0:
 		s.Log.Info("RecordInfo for a superior platform", "channel", ch.ID, "err", err)
 		return
+	case err != nil:
+		s.Log.Info("RecordInfo of the device for a superior platform; ours alone", "channel", ch.ID, "err", err)
+	default:
+		// Every item is the queried channel's, as the superior knows it,
+		// whatever ID its device gave.
+		exposed := rl.expose(ch.ID)
+		for i := range res.Records {
+			if res.Records[i].DeviceID != "" {
+				res.Records[i].DeviceID = exposed
+			}
+		}
+		device = len(res.Records)
+		items = append(items, res.Records...)
 	}
 	// A record item is ≈ 400 bytes: one per datagram keeps it under
 	// 1,300 bytes (udpPageBudget's reasoning).
@@ -351,18 +373,12 @@ func (s *Server) relayRecords(ctx context.Context, rl *runningLink, ch store.Cha
 	if strings.EqualFold(rl.cfg.Transport, "tcp") {
 		per = 50
 	}
-	// The records as the superior knows the channel.
-	exposed := rl.expose(ch.ID)
-	for i := range res.Records {
-		// Every item is the queried channel's, whatever ID its device gave.
-		if res.Records[i].DeviceID != "" {
-			res.Records[i].DeviceID = exposed
-		}
-	}
-	for _, page := range manscdp.NewRecordInfoPages(exposed, rl.exposeName(ch.ID, ch.Name), q.SN, res.Records, per) {
+	for _, page := range manscdp.NewRecordInfoPages(rl.expose(ch.ID), rl.exposeName(ch.ID, ch.Name), q.SN, items, per) {
 		if err := rl.link.Message(ctx, page); err != nil {
 			s.Log.Warn("RecordInfo answer to a superior platform stopped", "platform", rl.cfg.ServerID, "err", err)
 			return
 		}
 	}
+	s.Log.Debug("RecordInfo answered to a superior platform", "platform", rl.cfg.ServerID, "channel", ch.ID,
+		"ours", len(items)-device, "device", device)
 }

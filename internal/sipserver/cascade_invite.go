@@ -33,10 +33,12 @@ type upSession struct {
 	// localUser is the channel as the superior knows it (its exposed ID):
 	// our side of the dialog.
 	localUser string
-	// kind is play, playback or download; sessionID is, for the last two,
-	// the device session of ours the sender reads.
+	// kind is play, playback or download; for the last two, sessionID is
+	// the device session of ours the sender reads, or replay our own
+	// recordings' replay.
 	kind      string
 	sessionID string
+	replay    *upReplay
 	path      string
 	senderID  string
 	started   time.Time
@@ -134,7 +136,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.upInviteWait(kind))
 	defer cancel()
 	// The kind's right on the channel, by the platform's grants now.
-	if _, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, upRight(kind), s.now())).FindChannel(ctx, channelID); err != nil {
+	ch, err := s.Store.In(catalogview.PlatformScope(rl.cfg.ID, upRight(kind), s.now())).FindChannel(ctx, channelID)
+	if err != nil {
 		log.Info("superior platform's INVITE for a channel it may not play", "channel", channelID, "s", offer.Name, "err", err)
 		s.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return
@@ -144,9 +147,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	path, sessionID := streampath.Join(streampath.KindLive, channelID), ""
+	var replay *upReplay
 	if kind != sipapi.KindPlay {
 		var err error
-		if path, sessionID, err = s.openUpRecording(ctx, rl, kind, channelID, offer); err != nil {
+		if path, sessionID, replay, err = s.openUpRecording(ctx, rl, kind, ch, offer); err != nil {
 			code, reason := sipStatusOf(err)
 			log.Info("superior platform's "+kind+" refused", "channel", channelID, "code", code, "err", err)
 			s.reply(req, tx, code, reason)
@@ -175,13 +179,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	snd, err := s.sessions.node.client.OpenSender(ctx, sr)
 	if err != nil {
 		log.Warn("open a sender for a superior platform", "channel", channelID, "err", err)
-		s.endUpRecording(&upSession{sessionID: sessionID})
+		s.endUpRecording(&upSession{sessionID: sessionID, replay: replay})
 		s.reply(req, tx, sip.StatusServiceUnavailable, "Media Gateway Unavailable")
 		return
 	}
 	u := &upSession{
 		rl: rl, callID: req.CallID().Value(), channelID: channelID, localUser: exposed, kind: kind, sessionID: sessionID,
-		path: sr.Path, senderID: snd.ID,
+		replay: replay, path: sr.Path, senderID: snd.ID,
 		localTag: sip.GenerateTagN(12), started: s.now(), acked: make(chan struct{}),
 	}
 	u.remoteTag, _ = from.Params.Get("tag")
@@ -359,7 +363,7 @@ func (c *cascadeLinks) upOfDialog(req *sip.Request, take bool) *upSession {
 		return nil
 	}
 	if take {
-		delete(c.ups, cid.Value())
+		c.dropLocked(u)
 	}
 	return u
 }
@@ -438,9 +442,9 @@ func (c *cascadeLinks) upBySender(id string) *upSession {
 func (c *cascadeLinks) takeUpWhere(match func(*upSession) bool) *upSession {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, u := range c.ups {
+	for _, u := range c.ups {
 		if match(u) {
-			delete(c.ups, k)
+			c.dropLocked(u)
 			return u
 		}
 	}
@@ -454,6 +458,11 @@ func (s *Server) SenderEnded(ctx context.Context, id, reason string) error {
 	u := s.cascade.upBySender(id)
 	if u == nil {
 		return fmt.Errorf("sender %s: %w", id, ErrNoSession)
+	}
+	if u.replay != nil && s.replayDone(ctx, u.replay) {
+		// Our recordings were sent whole: as a device says at a file's end.
+		reason = "replay done"
+		s.mediaStatusUp(ctx, u)
 	}
 	s.endUpRecording(u)
 	s.byeUp(ctx, u)
@@ -472,6 +481,6 @@ func (c *cascadeLinks) takeUp(u *upSession) bool {
 	if c.ups[u.callID] != u {
 		return false
 	}
-	delete(c.ups, u.callID)
+	c.dropLocked(u)
 	return true
 }

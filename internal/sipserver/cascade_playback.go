@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,29 +47,42 @@ func upSpeed(v int) int {
 	return 1
 }
 
-// openUpRecording starts the device's playback or download of the
-// superior's t= window for an upward session: a session of our own, as a
-// console user's, whose stream the sender then reads. It answers the path
-// and session ID.
-func (s *Server) openUpRecording(ctx context.Context, rl *runningLink, kind, channelID string, offer *sdp.Session) (
-	path, sessionID string, err error,
+// openUpRecording starts the playback or download of the superior's t=
+// window for an upward session: a replay of our own recordings when they
+// serve it (replayNode), else a session of our own with the device, as a
+// console user's. The sender then reads its path. It answers the path and
+// the device session's ID or the replay.
+func (s *Server) openUpRecording(ctx context.Context, rl *runningLink, kind string, ch store.Channel, offer *sdp.Session) (
+	path, sessionID string, replay *upReplay, err error,
 ) {
 	tr := offer.Time
 	if tr.Start == 0 || tr.Stop <= tr.Start {
-		return "", "", badRequest("t= %d %d: need start < stop", tr.Start, tr.Stop)
+		return "", "", nil, badRequest("t= %d %d: need start < stop", tr.Start, tr.Stop)
 	}
 	speed := 1
 	if kind == sipapi.KindDownload {
 		speed = upSpeed(offer.Medias[0].DownloadSpeed)
 	}
+	start, end := tr.StartTime(), tr.StopTime()
+	node, err := s.replayNode(ctx, ch, start, end)
+	if err != nil {
+		s.Log.Warn("our recordings for a superior's "+kind+"; the device's instead", "channel", ch.ID, "err", err)
+	}
+	if node != "" {
+		path, replay, err := s.openUpReplay(ctx, rl, kind, ch.ID, node, strconv.FormatUint(uint64(offer.SSRC), 10),
+			start, end, speed)
+		if err == nil || !ch.Online {
+			return path, "", replay, err
+		}
+		s.Log.Warn("replay of our recordings for a superior; the device's instead", "channel", ch.ID, "err", err)
+	}
 	ss, err := s.sessions.openSession(ctx, sipapi.SessionRequest{
-		Kind: kind, ChannelID: channelID, Speed: speed, Owner: "platform:" + rl.cfg.ServerID,
-		Start: tr.StartTime(), End: tr.StopTime(),
+		Kind: kind, ChannelID: ch.ID, Speed: speed, Owner: "platform:" + rl.cfg.ServerID, Start: start, End: end,
 	})
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
-	return ss.Path, ss.ID, nil
+	return ss.Path, ss.ID, nil, nil
 }
 
 // passedUp are the device's refusals a superior gets as they are: what
@@ -105,6 +119,9 @@ func sipStatusOf(err error) (int, string) {
 // endUpRecording ends the device session an upward playback or download
 // read, if it still runs.
 func (s *Server) endUpRecording(u *upSession) {
+	if u.replay != nil {
+		s.endUpReplay(s.ctx, u.replay)
+	}
 	if u.sessionID == "" {
 		return
 	}
@@ -148,16 +165,22 @@ func (s *Server) endUp(u *upSession, reason string) {
 		ctx, cancel := context.WithTimeout(s.ctx, s.Config.RequestTimeout.Std())
 		defer cancel()
 		if reason == ReasonMediaStatus {
-			msg := &manscdp.MediaStatusNotify{
-				Header:     manscdp.Header{SN: int(s.now().UnixMilli() % 1_000_000_000), DeviceID: u.localUser},
-				NotifyType: manscdp.NotifyTypeEndOfFile,
-			}
-			if err := u.rl.link.DialogMessage(ctx, u.dialog(), msg); err != nil {
-				s.Log.Info("MediaStatus 121 to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
-			}
+			s.mediaStatusUp(ctx, u)
 		}
 		s.closeUp(ctx, u, "device_session_"+reason, true)
 	})
+}
+
+// mediaStatusUp tells u's superior, in u's dialog, that the recording was
+// sent whole (MediaStatus 121).
+func (s *Server) mediaStatusUp(ctx context.Context, u *upSession) {
+	msg := &manscdp.MediaStatusNotify{
+		Header:     manscdp.Header{SN: int(s.now().UnixMilli() % 1_000_000_000), DeviceID: u.localUser},
+		NotifyType: manscdp.NotifyTypeEndOfFile,
+	}
+	if err := u.rl.link.DialogMessage(ctx, u.dialog(), msg); err != nil {
+		s.Log.Info("MediaStatus 121 to a superior platform", "platform", u.rl.cfg.ServerID, "channel", u.channelID, "err", err)
+	}
 }
 
 // endedEarlyTTL is how long the end of a platform's session is remembered
@@ -244,7 +267,13 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.Config.RequestTimeout.Std())
 	defer cancel()
 	for _, c := range upControls(r) {
-		if err := s.sessions.controlPlayback(ctx, u.sessionID, c.action, c.position, c.scale); err != nil {
+		var err error
+		if u.replay != nil {
+			err = s.controlUpReplay(ctx, u.replay, c)
+		} else {
+			err = s.sessions.controlPlayback(ctx, u.sessionID, c.action, c.position, c.scale)
+		}
+		if err != nil {
 			log.Info("relay a superior's playback control", "channel", u.channelID, "action", c.action, "err", err)
 			code, reason := sipStatusOf(err)
 			s.reply(req, tx, code, reason)

@@ -23,11 +23,15 @@ const restoredCSeq = 100
 
 // row is u as upward_sessions keeps it.
 func (u *upSession) row() sipdb.UpwardSession {
-	return sipdb.UpwardSession{
+	r := sipdb.UpwardSession{
 		CallID: u.callID, PlatformID: u.rl.cfg.ID, ChannelID: u.channelID, Kind: u.kind, SessionID: u.sessionID,
 		Path: u.path, SenderID: u.senderID, LocalTag: u.localTag, RemoteTag: u.remoteTag,
 		RemoteTarget: u.remoteTarget.String(), StartedAt: u.started, LocalUser: u.localUser,
 	}
+	if u.replay != nil {
+		r.ReplayID, r.RecorderURL, r.ReceiverID = u.replay.id, u.replay.recorder, u.replay.receiverID
+	}
+	return r
 }
 
 // forgetUp deletes u's row: it ended.
@@ -136,6 +140,9 @@ func upFromRow(r sipdb.UpwardSession) *upSession {
 		callID: r.CallID, channelID: r.ChannelID, localUser: cmp.Or(r.LocalUser, r.ChannelID), kind: r.Kind, sessionID: r.SessionID, path: r.Path,
 		senderID: r.SenderID, localTag: r.LocalTag, remoteTag: r.RemoteTag, started: r.StartedAt,
 		acked: make(chan struct{}),
+	}
+	if r.ReplayID != "" {
+		u.replay = &upReplay{recorder: r.RecorderURL, id: r.ReplayID, receiverID: r.ReceiverID}
 	}
 	u.ackOnce.Do(func() { close(u.acked) })
 	// Our requests in the dialog before the restart are not known: a CSeq

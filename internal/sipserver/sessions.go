@@ -176,7 +176,14 @@ func (s *Server) OpenSession(ctx context.Context, r sipapi.SessionRequest) (sipa
 }
 
 // EndPath ends the session of path (reason idle, ended by mediagw, …).
-func (s *Server) EndPath(path, reason string) error { return s.sessions.endPath(path, reason) }
+func (s *Server) EndPath(path, reason string) error {
+	if s.cascade.replaysTo(path) {
+		// An upward replay's receiver: its sender ends next, and with it
+		// the upward session (SenderEnded).
+		return nil
+	}
+	return s.sessions.endPath(path, reason)
+}
 
 // EndSession ends the session with the given ID.
 func (s *Server) EndSession(id, reason string) error { return s.sessions.endSession(id, reason) }

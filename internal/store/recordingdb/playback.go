@@ -3,6 +3,7 @@ package recordingdb
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/store"
@@ -67,4 +68,15 @@ func (db *DB) NodeURLs(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("recorder node URLs: %w", err)
 	}
 	return urls, nil
+}
+
+// dirStorePrefix begins the Store of a segment in a node's own directory
+// store (objstore.KindDir + "://" + node, as the recorder names it).
+const dirStorePrefix = "dir://"
+
+// HoldingNode returns the node whose directory store holds a segment of
+// store (a Segment's Store); ok is false for a shared store (S3) that
+// every node reads.
+func HoldingNode(store string) (node string, ok bool) {
+	return strings.CutPrefix(store, dirStorePrefix)
 }

@@ -50,17 +50,21 @@ type UpwardSession struct {
 	PlatformID                                         int64
 	LocalTag, RemoteTag, RemoteTarget, LocalUser       string
 	StartedAt                                          time.Time
+	// ReplayID, RecorderURL and ReceiverID are set for a replay of our
+	// own recordings (then SessionID is empty).
+	ReplayID, RecorderURL, ReceiverID string
 }
 
 // SaveUpwardSession stores u. A platform deleted meanwhile is left alone
 // (no row, no error): its streams end with its link.
 func (s *DB) SaveUpwardSession(ctx context.Context, u UpwardSession) error {
 	_, err := s.Pool.Exec(ctx, `INSERT INTO upward_sessions (call_id, platform_id, channel_id, kind, session_id, path,
-	sender_id, local_tag, remote_tag, remote_target, started_at, local_user)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS (SELECT FROM cascade_platforms WHERE id = $2)
+	sender_id, local_tag, remote_tag, remote_target, started_at, local_user, replay_id, recorder_url, receiver_id)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+WHERE EXISTS (SELECT FROM cascade_platforms WHERE id = $2)
 ON CONFLICT (call_id) DO NOTHING`,
 		u.CallID, u.PlatformID, u.ChannelID, u.Kind, u.SessionID, u.Path, u.SenderID, u.LocalTag, u.RemoteTag,
-		u.RemoteTarget, u.StartedAt, u.LocalUser)
+		u.RemoteTarget, u.StartedAt, u.LocalUser, u.ReplayID, u.RecorderURL, u.ReceiverID)
 	if err != nil {
 		return fmt.Errorf("save upward session %s: %w", u.CallID, err)
 	}
@@ -78,14 +82,15 @@ func (s *DB) DeleteUpwardSession(ctx context.Context, callID string) error {
 // UpwardSessions returns every stored upward session, oldest first.
 func (s *DB) UpwardSessions(ctx context.Context) ([]UpwardSession, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT call_id, platform_id, channel_id, kind, session_id, path, sender_id,
-	local_tag, remote_tag, remote_target, started_at, local_user FROM upward_sessions ORDER BY started_at, call_id`)
+	local_tag, remote_tag, remote_target, started_at, local_user, replay_id, recorder_url, receiver_id
+FROM upward_sessions ORDER BY started_at, call_id`)
 	if err != nil {
 		return nil, fmt.Errorf("upward sessions: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UpwardSession, error) {
 		var u UpwardSession
 		err := r.Scan(&u.CallID, &u.PlatformID, &u.ChannelID, &u.Kind, &u.SessionID, &u.Path, &u.SenderID,
-			&u.LocalTag, &u.RemoteTag, &u.RemoteTarget, &u.StartedAt, &u.LocalUser)
+			&u.LocalTag, &u.RemoteTag, &u.RemoteTarget, &u.StartedAt, &u.LocalUser, &u.ReplayID, &u.RecorderURL, &u.ReceiverID)
 		return u, err
 	})
 	if err != nil {
