@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/config"
 	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 )
@@ -22,7 +23,14 @@ import (
 // download of the range ends with the lower's MediaStatus 121; and once
 // the camera is gone, its recordings still play upstream.
 func TestCascadeReplay(t *testing.T) {
-	c := cascadeWith(t, cascadeOptions{rights: "{playback,download}", shared: []string{channelID(1)}})
+	c := cascadeWith(t, cascadeOptions{
+		rights: "{playback,download}", shared: []string{channelID(1)},
+		// The lower's sweeps of receivers no session of its owns, often.
+		lower: func(sc *config.Sipserver, _ *config.Mediagw) {
+			sc.Sessions.InviteTimeout = config.Duration(3 * time.Second)
+			sc.Sessions.ReconcileInterval = config.Duration(time.Second)
+		},
+	})
 	lower, upper, shared := c.lower, c.upper, channelID(1)
 	rc, _ := lower.startRecorder(filepath.Join(t.TempDir(), "recordings"))
 	ctx := context.Background()
@@ -93,10 +101,20 @@ func TestCascadeReplay(t *testing.T) {
 		}
 	}
 	control(map[string]any{"action": "pause"}, recorderapi.ReplayPaused)
+	// A long pause: beyond the lower's RTP timeout and its sweep of
+	// receivers no session owns, the replay and its stream stay.
+	time.Sleep(max(lower.gwCfg.RTP.Timeout.Std(), lower.sipCfg.Sessions.InviteTimeout.Std()+5*time.Second+
+		lower.sipCfg.Sessions.ReconcileInterval.Std()) + 2*time.Second)
+	if rp := replay(); rp.State != recorderapi.ReplayPaused {
+		t.Fatalf("after a long pause the replay is %+v", rp)
+	}
 	control(map[string]any{"action": "seek", "position": 4}, recorderapi.ReplayRunning)
 	testsupport.Eventually(t, 10*time.Second, "the replay went on from 4 s", func() bool {
 		return !replay().Position.Before(start.Add(3 * time.Second))
 	})
+	if _, ok := upper.stream(pb.Path); !ok {
+		t.Fatal("the upper's playback ended")
+	}
 	if code := upper.sip("DELETE", "/internal/v1/sessions/"+pb.ID, nil, nil); code != http.StatusNoContent {
 		t.Fatalf("the upper stops: %d", code)
 	}

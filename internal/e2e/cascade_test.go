@@ -38,6 +38,8 @@ type cascadeOptions struct {
 	cameras int
 	// console puts a console (and its audit) in front of the upper.
 	console bool
+	// lower changes the lower stack's configuration.
+	lower func(*config.Sipserver, *config.Mediagw)
 }
 
 // cascade is two stacks cascaded by cascadeWith.
@@ -61,6 +63,9 @@ func cascadeWith(t *testing.T, o cascadeOptions) cascade {
 	lower := newStack(t, func(sc *config.Sipserver, gc *config.Mediagw) {
 		gc.OnDemand.IdleTimeout = config.Duration(2 * time.Second)
 		gc.RTP.PortMax = gc.RTP.PortMin + 24
+		if o.lower != nil {
+			o.lower(sc, gc)
+		}
 	})
 	lower.startMediagw()
 	lower.startSipserver()

@@ -142,7 +142,7 @@ func (a *API) patchReceiver(w http.ResponseWriter, r *http.Request) error {
 	if err := svcapi.DecodeBody(r, &req); err != nil {
 		return err
 	}
-	info, err := a.Gateway.UpdateReceiver(r.PathValue("id"), req.SSRC, req.AllowIPs)
+	info, err := a.Gateway.UpdateReceiver(r.PathValue("id"), req.SSRC, req.AllowIPs, req.Paused)
 	if err != nil {
 		return err
 	}

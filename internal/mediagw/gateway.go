@@ -471,9 +471,9 @@ func (g *Gateway) runningLocked(id string) (*receiver, error) {
 // media may come from (sipserver sends the device's signalling IP and the
 // c= IP of its answer). A nil one is left as it is. Both are checked
 // before either is applied, and both are applied together.
-func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string) (mediaapi.Receiver, error) {
-	if ssrc == nil && allow == nil {
-		return mediaapi.Receiver{}, fmt.Errorf("%w: nothing to change (ssrc, allow_ips)", ErrInvalid)
+func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string, paused *bool) (mediaapi.Receiver, error) {
+	if ssrc == nil && allow == nil && paused == nil {
+		return mediaapi.Receiver{}, fmt.Errorf("%w: nothing to change (ssrc, allow_ips, paused)", ErrInvalid)
 	}
 	var (
 		n   uint32
@@ -515,6 +515,10 @@ func (g *Gateway) UpdateReceiver(id string, ssrc *string, allow *[]string) (medi
 	if allow != nil {
 		r.rcv.SetAllowIPs(ips)
 		g.Log.Info("receiver sources set", "path", r.path, "receiver", id, "allow_ips", *allow)
+	}
+	if paused != nil {
+		r.rcv.SetPaused(*paused)
+		g.Log.Info("receiver paused", "path", r.path, "receiver", id, "paused", *paused)
 	}
 	return r.info(), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/sipserver/uplink"
 	"github.com/sharpeyes/sharpeyes/internal/store"
@@ -69,8 +70,13 @@ func (s *Server) openUpRecording(ctx context.Context, rl *runningLink, kind stri
 		s.Log.Warn("our recordings for a superior's "+kind+"; the device's instead", "channel", ch.ID, "err", err)
 	}
 	if node != "" {
+		// A replay covers a day at most; our RecordInfo items may be longer.
+		rend := end
+		if rend.Sub(start) > recorderapi.MaxRange {
+			rend = start.Add(recorderapi.MaxRange)
+		}
 		path, replay, err := s.openUpReplay(ctx, rl, kind, ch.ID, node, strconv.FormatUint(uint64(offer.SSRC), 10),
-			start, end, speed)
+			start, rend, speed)
 		if err == nil || !ch.Online {
 			return path, "", replay, err
 		}

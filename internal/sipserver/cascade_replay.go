@@ -90,11 +90,12 @@ func (s *Server) openUpReplay(ctx context.Context, rl *runningLink, kind, channe
 		pk = streampath.KindDownload
 	}
 	path := streampath.Join(pk, newSessionID())
-	req := mediaapi.OpenRequest{Path: path, SSRC: ssrc, Transport: mediaapi.TransportTCPPassive}
 	// Media only from the recorder node.
-	if ip := recorderIP(ctx, recorderURL); ip.IsValid() {
-		req.AllowIPs = []string{ip.String()}
+	allow, err := recorderIPs(ctx, recorderURL)
+	if err != nil {
+		return "", nil, err
 	}
+	req := mediaapi.OpenRequest{Path: path, SSRC: ssrc, Transport: mediaapi.TransportTCPPassive, AllowIPs: allow}
 	node := s.sessions.node.client
 	rcv, err := node.Open(ctx, req)
 	if err != nil {
@@ -116,21 +117,25 @@ func (s *Server) openUpReplay(ctx context.Context, rl *runningLink, kind, channe
 	return path, &upReplay{recorder: recorderURL, id: rp.ID, receiverID: rcv.ID}, nil
 }
 
-// recorderIP is the address of the recorder node at rawURL, invalid when
-// it cannot be known (the receiver then latches the first source).
-func recorderIP(ctx context.Context, rawURL string) netip.Addr {
+// recorderIPs are the addresses of the recorder node at rawURL: the
+// receiver takes media from them only.
+func recorderIPs(ctx context.Context, rawURL string) ([]string, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return netip.Addr{}
+	if err != nil || u.Hostname() == "" {
+		return nil, fmt.Errorf("recorder URL %q: no host", rawURL)
 	}
 	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
-		return ip.Unmap()
+		return []string{ip.Unmap().String()}, nil
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
-	if err != nil || len(ips) != 1 {
-		return netip.Addr{}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
+	if err != nil || len(addrs) == 0 {
+		return nil, fmt.Errorf("recorder host %s: no address: %w", u.Hostname(), err)
 	}
-	return ips[0].Unmap()
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.Unmap().String()
+	}
+	return out, nil
 }
 
 // endUpReplay stops u's replay and closes its receiver.
@@ -234,4 +239,39 @@ func (c *cascadeLinks) dropLocked(u *upSession) {
 		}
 	}
 	c.endedReplays[u.path] = now
+}
+
+// upwardReceivers are the mediagw receivers upward replays own: those of
+// the running upward sessions and, until the last run's are taken back
+// (restoreUps), those its stored rows name.
+func (s *Server) upwardReceivers(ctx context.Context) (map[string]bool, error) {
+	owned := s.cascade.replayReceivers()
+	select {
+	case <-s.cascade.restored:
+		return owned, nil
+	default:
+	}
+	rows, err := s.Store.UpwardSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if r.ReceiverID != "" {
+			owned[r.ReceiverID] = true
+		}
+	}
+	return owned, nil
+}
+
+// replayReceivers are the receivers of the running upward replays.
+func (c *cascadeLinks) replayReceivers() map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]bool{}
+	for _, u := range c.ups {
+		if u.replay != nil {
+			out[u.replay.receiverID] = true
+		}
+	}
+	return out
 }

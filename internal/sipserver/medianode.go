@@ -41,6 +41,12 @@ func (n *mediaNode) patch(ctx context.Context, id, ssrc string, allowIPs []strin
 	return mediaErr(err)
 }
 
+// pause suspends (on) or restarts a receiver's timeout.
+func (n *mediaNode) pause(ctx context.Context, id string, on bool) error {
+	_, err := n.client.Patch(ctx, id, mediaapi.PatchRequest{Paused: &on})
+	return mediaErr(err)
+}
+
 func (n *mediaNode) connect(ctx context.Context, id, ip string, port int) error {
 	_, err := n.client.Connect(ctx, id, mediaapi.ConnectRequest{IP: ip, Port: port})
 	return mediaErr(err)

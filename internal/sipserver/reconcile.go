@@ -112,9 +112,12 @@ func (m *sessionManager) reconcile(ctx context.Context) error {
 	for _, r := range rcvs {
 		byID[r.ID] = r
 	}
+	owned, err := m.Parent.upwardReceivers(ctx)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	m.mu.Lock()
-	owned := map[string]bool{}
 	known := map[string]bool{}
 	var lost []*mediaSession
 	for id := range m.ending {

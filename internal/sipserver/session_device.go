@@ -31,7 +31,7 @@ func (m *sessionManager) controlPlayback(ctx context.Context, id, action string,
 		return badRequest("session %s is %s: only playback sessions take playback control", id, ms.row.Kind)
 	}
 	ms.rtspCSeq++
-	cseq, dlg := ms.rtspCSeq, ms.dlg
+	cseq, dlg, rcv, path := ms.rtspCSeq, ms.dlg, ms.row.ReceiverID, ms.row.Path
 	m.mu.Unlock()
 	var b mansrtsp.Builder
 	var req *mansrtsp.Request
@@ -55,6 +55,14 @@ func (m *sessionManager) controlPlayback(ctx context.Context, id, action string,
 		return err
 	}
 	m.saveCSeq(ms)
+	// A paused device sends nothing: mediagw is not to take that for its
+	// end (and ours, then, nor a superior's through us). Any other
+	// control plays again.
+	if rcv != "" && m.node != nil {
+		if err := m.node.pause(ctx, rcv, action == "pause"); err != nil {
+			m.log.Warn("tell mediagw of a playback's pause", "path", path, "action", action, "err", err)
+		}
+	}
 	return nil
 }
 

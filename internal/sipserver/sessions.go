@@ -77,6 +77,9 @@ type sessionParent interface {
 	sessionEnded(id, owner, reason string)
 	spawn(fn func()) bool
 	background(fn func(ctx context.Context))
+	// upwardReceivers are the mediagw receivers that upward replays of
+	// our recordings own (no session of ours does).
+	upwardReceivers(ctx context.Context) (map[string]bool, error)
 }
 
 // sessionStore is what sessionManager reads (where a channel is) and writes

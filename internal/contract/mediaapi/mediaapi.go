@@ -34,11 +34,14 @@ type OpenRequest struct {
 
 // PatchRequest is the body of PATCH /internal/v1/receivers/{id}: the SSRC
 // the device answered with and the addresses its media may come from,
-// once its SDP answer is known. A nil field is left as it is; both are
+// once its SDP answer is known, or a pause of its playback. A nil field is left as it is; both are
 // checked before either is applied.
 type PatchRequest struct {
 	SSRC     *string   `json:"ssrc,omitempty"`
 	AllowIPs *[]string `json:"allow_ips,omitempty"`
+	// Paused says the device paused its stream (a playback's MANSRTSP
+	// PAUSE): no media is not its end meanwhile. false resumes the timeout.
+	Paused *bool `json:"paused,omitempty"`
 }
 
 // ConnectRequest is the body of POST /internal/v1/receivers/{id}/connect:

@@ -35,8 +35,11 @@ const (
 	ControlScale  = "scale"
 )
 
-// MaxReplaySpeed is the fastest a replay is sent.
-const MaxReplaySpeed = 16
+// The slowest and fastest a replay is sent (MANSRTSP's Scale range).
+const (
+	MinReplaySpeed = 0.125
+	MaxReplaySpeed = 16
+)
 
 // ReplayRequest is the body of POST /internal/v1/replays: send the
 // platform's recordings of a channel's range as PS over RTP (RFC 4571
@@ -48,7 +51,7 @@ type ReplayRequest struct {
 	// Start and End are the range, End after Start, at most MaxRange.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
-	// Speed is 1 (real time) up to MaxReplaySpeed; 0 means 1.
+	// Speed is MinReplaySpeed to MaxReplaySpeed (1: real time); 0 means 1.
 	Speed float64 `json:"speed"`
 	// Dest is the receiver's address (host:port) the recorder connects to.
 	Dest string `json:"dest"`
@@ -85,6 +88,6 @@ type ReplayControl struct {
 	Action string `json:"action"`
 	// OffsetMS is where a seek goes, in milliseconds from the range's start.
 	OffsetMS int64 `json:"offset_ms,omitempty"`
-	// Scale is a scale's new speed, above 0 and at most MaxReplaySpeed.
+	// Scale is a scale's new speed, MinReplaySpeed to MaxReplaySpeed.
 	Scale float64 `json:"scale,omitempty"`
 }

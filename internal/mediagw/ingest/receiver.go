@@ -157,6 +157,8 @@ type Receiver struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	lastSeen time.Time
+	// paused suspends the timeout (SetPaused).
+	paused bool
 }
 
 // Initialize checks the configuration and starts the timers.
@@ -498,6 +500,17 @@ func (r *Receiver) armPoll() {
 	r.pollTimer.Reset(delay)
 }
 
+// SetPaused suspends (on) or restarts the timeout: a device whose
+// playback is paused sends nothing, and is not gone for it.
+func (r *Receiver) SetPaused(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.paused = on
+	if !on {
+		r.lastSeen = r.Now() // a full timeout from the resume
+	}
+}
+
 // checkTimeout runs from a timer instead of resetting one per packet.
 func (r *Receiver) checkTimeout() {
 	if r.closed.Load() {
@@ -505,6 +518,11 @@ func (r *Receiver) checkTimeout() {
 	}
 	r.mu.Lock()
 	idle := r.Now().Sub(r.lastSeen)
+	if r.paused {
+		r.timeoutTimer.Reset(r.timeout)
+		r.mu.Unlock()
+		return
+	}
 	if idle < r.timeout {
 		r.timeoutTimer.Reset(r.timeout - idle)
 		r.mu.Unlock()

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,4 +270,27 @@ func FuzzReceiverWritePacket(f *testing.F) {
 			t.Fatalf("stats %+v, sink %d", st, len(s.snapshot()))
 		}
 	})
+}
+
+// TestReceiverPaused: a paused receiver (its device's playback paused)
+// does not time out however long nothing comes; resumed, it does again,
+// a whole timeout after the resume.
+func TestReceiverPaused(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	r := newReceiver(t, &Receiver{Path: "cam", Sink: newSink(-1), Timeout: 20 * time.Millisecond, Now: clock})
+	r.SetPaused(true)
+	advance(time.Hour)
+	select {
+	case <-r.Done():
+		t.Fatalf("a paused receiver ended: %v", r.Err())
+	case <-time.After(200 * time.Millisecond): // ten timeouts' checks
+	}
+	r.SetPaused(false)
+	advance(time.Hour)
+	if err := waitEnd(t, r); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
@@ -18,5 +17,5 @@ var (
 	// ErrEnded: the replay ended; it takes no more controls.
 	ErrEnded = svcapi.NewCode(http.StatusConflict, svcapi.CodeConflict, "the replay has ended")
 	// ErrClosed: the Replayer is closing.
-	ErrClosed = errors.New("replayer closed")
+	ErrClosed = svcapi.NewCode(http.StatusServiceUnavailable, svcapi.CodeUnavailable, "the recorder is stopping")
 )

@@ -151,11 +151,12 @@ type got struct{ ps.Frame }
 
 // receiver is a TCP receiver of PS over RTP, as mediagw's tcp-passive.
 type receiver struct {
-	ln     net.Listener
-	mu     sync.Mutex
-	frames []got
-	ssrc   uint32
-	done   chan error
+	ln      net.Listener
+	mu      sync.Mutex
+	frames  []got
+	packets int
+	ssrc    uint32
+	done    chan error
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -208,6 +209,7 @@ func (rc *receiver) run() {
 		fs, _ := d.WriteRTP(p.Payload, p.Timestamp, p.Marker)
 		rc.mu.Lock()
 		rc.ssrc = p.SSRC
+		rc.packets++
 		for _, f := range fs {
 			f.Payload = bytes.Clone(f.Payload) // the demuxer reuses its buffer
 			rc.frames = append(rc.frames, got{f})
@@ -238,4 +240,11 @@ func (rc *receiver) count() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return len(rc.frames)
+}
+
+// packetCount is the number of RTP packets read so far.
+func (rc *receiver) packetCount() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.packets
 }

@@ -26,6 +26,11 @@ const maxHole = 2 * time.Second
 // for that long is gone.
 const writeTimeout = 10 * time.Second
 
+// pausedKeepalive is how often a paused replay sends an empty pack: the
+// receiver (mediagw's RTP timeout, 10 s) sees the stream alive, and a
+// receiver gone meanwhile ends the replay.
+const pausedKeepalive = 2 * time.Second
+
 // replay is one running (or ended) replay.
 type replay struct {
 	id       string
@@ -89,6 +94,8 @@ type player struct {
 	src    *source
 	speed  float64
 	paused bool
+	// keepalive sends an empty pack at the last DTS, while paused.
+	keepalive func() error
 	// The pacing: the unit of recorded time anchorWall is due at
 	// anchorReal; anchored is false until the next unit sets them.
 	anchored   bool
@@ -134,6 +141,17 @@ func (r *Replayer) send(ctx context.Context, rp *replay) error {
 			return err
 		}
 		return w.WritePacket(pkt)
+	}
+	p.keepalive = func() error {
+		buf = ps.AppendEmptyPack(buf[:0], max(p.lastDTS, 0))
+		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := pk.Visit(buf, uint32(max(p.lastDTS, 0)), out); err != nil {
+			return fmt.Errorf("send to the receiver: %w", err)
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("send to the receiver: %w", err)
+		}
+		return nil
 	}
 	for {
 		u, early, err := p.src.read(ctx)
@@ -201,14 +219,18 @@ func (p *player) wait(ctx context.Context, u unit) (skip bool, err error) {
 		if !p.paused && wait <= 0 {
 			return false, nil
 		}
-		var tick <-chan time.Time
-		if !p.paused {
-			timer.Reset(wait)
-			tick = timer.C
+		if p.paused {
+			wait = pausedKeepalive
 		}
+		timer.Reset(wait)
 		select {
-		case <-tick:
-			return false, nil
+		case <-timer.C:
+			if !p.paused {
+				return false, nil
+			}
+			if err := p.keepalive(); err != nil {
+				return false, err
+			}
 		case c := <-p.rp.controls:
 			skip, err := p.apply(c.ReplayControl, u)
 			c.reply <- err

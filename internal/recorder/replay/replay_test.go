@@ -112,10 +112,26 @@ func TestReplayControls(t *testing.T) {
 	if _, err := f.r.Control(ctx, rp.ID, recorderapi.ReplayControl{Action: recorderapi.ControlScale, Scale: -1}); !errors.Is(err, svcapi.ErrBadRequest) {
 		t.Fatalf("reverse scale: %v", err)
 	}
-	// Paused: the count stays (the loop waits for a control).
+	// Paused: no frame, but empty packs keep the stream alive.
+	packets := rc.packetCount()
+	deadline = time.Now().Add(within)
+	for rc.packetCount() < packets+2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no keepalive while paused")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	still, _ := f.r.Get(rp.ID)
 	if still.Frames != paused.Frames {
 		t.Fatalf("%d frames sent while paused", still.Frames-paused.Frames)
+	}
+	for _, bad := range []recorderapi.ReplayControl{
+		{Action: recorderapi.ControlScale, Scale: 0.01},
+		{Action: recorderapi.ControlSeek, OffsetMS: 1 << 62},
+	} {
+		if _, err := f.r.Control(ctx, rp.ID, bad); !errors.Is(err, svcapi.ErrBadRequest) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
 	}
 	if _, err := f.r.Control(ctx, rp.ID, recorderapi.ReplayControl{Action: recorderapi.ControlSeek, OffsetMS: 9000}); !errors.Is(err, svcapi.ErrBadRequest) {
 		t.Fatalf("seek past the end: %v", err)
@@ -158,6 +174,7 @@ func TestReplayRefusals(t *testing.T) {
 		"range":    func(r *recorderapi.ReplayRequest) { r.End = r.Start },
 		"too long": func(r *recorderapi.ReplayRequest) { r.End = r.Start.Add(25 * time.Hour) },
 		"speed":    func(r *recorderapi.ReplayRequest) { r.Speed = 17 },
+		"slow":     func(r *recorderapi.ReplayRequest) { r.Speed = 0.01 },
 		"ssrc":     func(r *recorderapi.ReplayRequest) { r.SSRC = "x" },
 		"dest":     func(r *recorderapi.ReplayRequest) { r.Dest = "nowhere" },
 	} {

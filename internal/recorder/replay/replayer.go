@@ -90,7 +90,10 @@ func (r *Replayer) Initialize() error {
 
 // Close stops every replay and waits for them.
 func (r *Replayer) Close() {
+	// Under mu: a Start past its closed check has added to wg already.
+	r.mu.Lock()
 	r.cancel()
+	r.mu.Unlock()
 	r.wg.Wait()
 }
 
@@ -158,8 +161,8 @@ func validate(req *recorderapi.ReplayRequest) error {
 		return svcapi.BadRequest("need start before end")
 	case req.End.Sub(req.Start) > recorderapi.MaxRange:
 		return svcapi.BadRequest("the range must be at most %s", recorderapi.MaxRange)
-	case req.Speed < 0 || req.Speed > recorderapi.MaxReplaySpeed:
-		return svcapi.BadRequest("speed must be between 1 and %d", recorderapi.MaxReplaySpeed)
+	case req.Speed != 0 && (req.Speed < recorderapi.MinReplaySpeed || req.Speed > recorderapi.MaxReplaySpeed):
+		return svcapi.BadRequest("speed must be between %v and %d", recorderapi.MinReplaySpeed, recorderapi.MaxReplaySpeed)
 	}
 	if req.Speed == 0 {
 		req.Speed = 1
@@ -187,13 +190,14 @@ func (r *Replayer) Control(ctx context.Context, id string, c recorderapi.ReplayC
 	switch c.Action {
 	case recorderapi.ControlPause, recorderapi.ControlResume:
 	case recorderapi.ControlSeek:
-		if c.OffsetMS < 0 {
-			return recorderapi.Replay{}, svcapi.BadRequest("offset_ms must not be negative")
+		// Within a day's milliseconds: checked again against the range.
+		if c.OffsetMS < 0 || c.OffsetMS > recorderapi.MaxRange.Milliseconds() {
+			return recorderapi.Replay{}, svcapi.BadRequest("offset_ms must be between 0 and the range's length")
 		}
 	case recorderapi.ControlScale:
-		if c.Scale <= 0 || c.Scale > recorderapi.MaxReplaySpeed {
-			return recorderapi.Replay{}, svcapi.BadRequest("scale must be above 0 and at most %d (no reverse play)",
-				recorderapi.MaxReplaySpeed)
+		if c.Scale < recorderapi.MinReplaySpeed || c.Scale > recorderapi.MaxReplaySpeed {
+			return recorderapi.Replay{}, svcapi.BadRequest("scale must be between %v and %d (no reverse play)",
+				recorderapi.MinReplaySpeed, recorderapi.MaxReplaySpeed)
 		}
 	default:
 		return recorderapi.Replay{}, svcapi.BadRequest("action must be pause, resume, seek or scale, got %q", c.Action)

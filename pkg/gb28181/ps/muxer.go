@@ -130,6 +130,11 @@ func (m *Muxer) AppendAudio(dst []byte, pts int64, frame []byte) ([]byte, error)
 	return append(dst, frame...), nil
 }
 
+// AppendEmptyPack appends a pack header alone (no PES), SCR derived from
+// dts as for a frame: a sender with nothing to send (a paused playback)
+// keeps its RTP flowing with it, and a demuxer takes it as an empty pack.
+func AppendEmptyPack(dst []byte, dts int64) []byte { return appendPackHeader(dst, dts) }
+
 // appendPackHeader writes an MPEG-2 pack header with SCR = dts - 3600.
 func appendPackHeader(dst []byte, dts int64) []byte {
 	scr := uint64(max(dts-scrLead, 0)) & mask33
