@@ -177,6 +177,8 @@ func (a *API) routes() []route {
 		{"POST /api/v1/platforms/{id}/grants", accessNormal, a.createPlatformGrant},
 		{"GET /api/v1/platforms/{id}/names", accessNormal, a.listPlatformNames},
 		{"PUT /api/v1/platforms/{id}/names", accessNormal, a.setPlatformNames},
+		{"GET /api/v1/platforms/{id}/groups", accessNormal, a.getPlatformGroups},
+		{"PUT /api/v1/platforms/{id}/groups", accessNormal, a.setPlatformGroups},
 		{"DELETE /api/v1/platform-grants/{id}", accessNormal, a.deletePlatformGrant},
 	}
 }

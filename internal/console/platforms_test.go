@@ -146,6 +146,44 @@ func TestPlatformRoutes(t *testing.T) {
 	mustStatus(t, "auditor sets names", audrey.do(http.MethodPut, names, one), http.StatusForbidden, "forbidden")
 	mustStatus(t, "clear names", root.do(http.MethodPut, names, map[string]any{"items": []any{}}), http.StatusOK, "")
 
+	// The virtual organisation: replaced whole, checked, read back.
+	groups := "/api/v1/platforms/" + id + "/groups"
+	tree := map[string]any{
+		"groups": []map[string]string{
+			{"id": "34020000002150000001", "name": "治安监控", "parent_id": ""},
+			{"id": "34020000002160000001", "name": "城区路口", "parent_id": "34020000002150000001"},
+		},
+		"channels": []map[string]string{{"channel_id": channelA1, "group_id": "34020000002160000001"}},
+	}
+	mustStatus(t, "set groups", root.do(http.MethodPut, groups, tree), http.StatusOK, "")
+	var vo struct {
+		Groups   []struct{ ID, Name, ParentID string }
+		Channels []struct{ ChannelID, GroupID string }
+	}
+	r = root.do(http.MethodGet, groups, nil)
+	mustStatus(t, "get groups", r, http.StatusOK, "")
+	r.json(t, &vo)
+	if len(vo.Groups) != 2 || len(vo.Channels) != 1 {
+		t.Fatalf("groups %s", r.Body)
+	}
+	// A group's ID may not be what the platform knows a channel by.
+	mustStatus(t, "renumber onto a group", root.do(http.MethodPut, names, map[string]any{"items": []map[string]string{
+		{"channel_id": channelA1, "exposed_id": "34020000002160000001"},
+	}}), http.StatusBadRequest, "bad_request")
+	for what, bad := range map[string]any{
+		"no groups":          map[string]any{"channels": []any{}},
+		"not a group type":   map[string]any{"groups": []map[string]string{{"id": channelA2, "name": "x"}}},
+		"a channel's ID":     map[string]any{"groups": []map[string]string{{"id": "34020000002150000001", "name": "x"}}, "channels": []map[string]string{{"channel_id": channelA1, "group_id": "34020000002150000009"}}},
+		"216 without parent": map[string]any{"groups": []map[string]string{{"id": "34020000002160000001", "name": "x"}}},
+		"unknown field":      map[string]any{"groups": []any{}, "tree": true},
+	} {
+		mustStatus(t, what, root.do(http.MethodPut, groups, bad), http.StatusBadRequest, "bad_request")
+	}
+	mustStatus(t, "groups of an unknown platform", root.do(http.MethodGet, "/api/v1/platforms/999999/groups", nil), http.StatusNotFound, "not_found")
+	mustStatus(t, "auditor reads groups", audrey.do(http.MethodGet, groups, nil), http.StatusOK, "")
+	mustStatus(t, "auditor sets groups", audrey.do(http.MethodPut, groups, tree), http.StatusForbidden, "forbidden")
+	mustStatus(t, "clear groups", root.do(http.MethodPut, groups, map[string]any{"groups": []any{}}), http.StatusOK, "")
+
 	// Who may do what.
 	mustStatus(t, "auditor lists", audrey.do(http.MethodGet, "/api/v1/platforms", nil), http.StatusOK, "")
 	mustStatus(t, "auditor reads grants", audrey.do(http.MethodGet, "/api/v1/platforms/"+id+"/grants", nil), http.StatusOK, "")

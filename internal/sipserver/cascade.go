@@ -34,6 +34,7 @@ type cascadeStore interface {
 	DeleteUpwardSession(ctx context.Context, callID string) error
 	UpwardSessions(ctx context.Context) ([]sipdb.UpwardSession, error)
 	PlatformNames(ctx context.Context, platform int64) ([]cascadeview.ExposedName, error)
+	PlatformVirtualOrg(ctx context.Context, platform int64) (cascadeview.VirtualOrg, error)
 }
 
 // cascadeLinks runs one uplink.Link per enabled superior platform of
@@ -108,8 +109,10 @@ type runningLink struct {
 	sub              *upSubscription
 	alarmSub, posSub *upEventSub
 	// names is the platform's renumbering of our channels, nil before it
-	// was read (cascade_names.go).
+	// was read (cascade_names.go); vorg its virtual organisation
+	// (cascade_vorg.go).
 	names *platformNames
+	vorg  *virtualOrg
 	// told is what the superior knows of its slice: our last complete
 	// Catalog answer and the NOTIFYs since; nil before the first answer.
 	told map[string]manscdp.CatalogItem
@@ -270,7 +273,8 @@ func (c *cascadeLinks) reload(ctx context.Context) bool {
 		c.mu.Unlock()
 		switch {
 		case running:
-			// A renumbering changed, perhaps (its trigger poked us).
+			// A renumbering or virtual organisation changed, perhaps (their
+			// triggers poked us).
 			c.loadNames(ctx, rl)
 		case ctx.Err() == nil:
 			c.start(ctx, p)
@@ -330,7 +334,8 @@ func (c *cascadeLinks) start(ctx context.Context, p cascadeview.Platform) {
 		// Registered without its renumbering, the superior would be shown
 		// our own IDs: the next reload tries again.
 		c.setStatus(ctx, id, sipdb.PlatformStatus{
-			Status: cascadeview.StatusFailing, LocalID: local, LastError: "not started: its exposed IDs could not be read",
+			Status: cascadeview.StatusFailing, LocalID: local,
+			LastError: "not started: its exposed IDs or virtual organisation could not be read",
 		})
 		return
 	}

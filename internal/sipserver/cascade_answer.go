@@ -195,8 +195,15 @@ func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.Ca
 	}
 	local := rl.link.LocalID
 	names := rl.namesNow()
+	vorg := rl.virtualOrgNow()
 	items := make([]manscdp.CatalogItem, 0, len(chans))
+	if vorg != nil {
+		items = append(items, vorg.groupItems(local)...)
+	}
 	for _, ch := range chans {
+		if vorg != nil && isGroup(ch.ID) {
+			continue // our own tree's groups: the platform has its own
+		}
 		if names != nil {
 			if _, renumbered := names.byChannel[ch.ID]; !renumbered && names.byExposed[ch.ID] != "" {
 				// Its own ID is another channel's exposed one (it came
@@ -231,6 +238,12 @@ func (s *Server) sharedItems(ctx context.Context, rl *runningLink) ([]manscdp.Ca
 		}
 		if rl.cfg.GBVersion == "2022" && ch.BusinessGroupID != "" {
 			it.BusinessGroupID = rl.expose(ch.BusinessGroupID)
+		}
+		if vorg != nil {
+			vorg.place(&it, ch.ID, local)
+			if rl.cfg.GBVersion != "2022" {
+				it.BusinessGroupID = ""
+			}
 		}
 		items = append(items, it)
 	}

@@ -81,16 +81,23 @@ func (rl *runningLink) ourID(id string) string {
 	return id
 }
 
-// loadNames reads the renumbering of rl's platform and reports whether it
-// could; on an error the last one stays. A change is notified to the
-// superior at once (DEL of the old IDs, ADD of the new).
+// loadNames reads the renumbering and the virtual organisation of rl's
+// platform and reports whether it could; on an error the last ones stay.
+// A change is notified to the superior at once (DEL of the old IDs, ADD
+// of the new).
 func (c *cascadeLinks) loadNames(ctx context.Context, rl *runningLink) bool {
 	names, err := c.Store.PlatformNames(ctx, rl.cfg.ID)
 	if err != nil {
 		c.Log.Warn("read the exposed IDs of a superior platform", "platform", rl.cfg.ServerID, "err", err)
 		return false
 	}
-	if rl.setNames(names) {
+	vo, err := c.Store.PlatformVirtualOrg(ctx, rl.cfg.ID)
+	if err != nil {
+		c.Log.Warn("read the virtual organisation of a superior platform", "platform", rl.cfg.ServerID, "err", err)
+		return false
+	}
+	// Both, whatever the first says: each sets its own.
+	if changed := rl.setNames(names); rl.setVirtualOrg(vo) || changed {
 		c.pokeNotify()
 	}
 	return true

@@ -936,3 +936,90 @@ func TestUpwardExposedNames(t *testing.T) {
 		t.Fatalf("PresetQuery answer %s", b)
 	}
 }
+
+// TestUpwardVirtualOrg: a platform with a virtual organisation of its own
+// sees its groups in the Catalog — the business group under us, the
+// virtual organisation under it — and our shared channels under their
+// groups (a channel placed in none under us), not under our tree; a
+// change reaches the next answer; without groups it sees our tree again.
+func TestUpwardVirtualOrg(t *testing.T) {
+	_, lower, sup, id, shared, _ := upwardSetup(t, "{live}")
+	const bg, vo = "34020000002150000001", "34020000002160000001"
+	ctx := context.Background()
+	set := func(group string) {
+		t.Helper()
+		if _, err := lower.store.Pool.Exec(ctx, `DELETE FROM platform_groups WHERE platform_id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		if group == "" {
+			return
+		}
+		if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_groups (platform_id, group_id, name, parent_id)
+			VALUES ($1, $2, '治安监控', ''), ($1, $3, '城区路口', $2)`, id, bg, vo); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lower.store.Pool.Exec(ctx, `INSERT INTO platform_group_channels (platform_id, channel_id, group_id)
+			VALUES ($1, $2, $3)`, id, shared, group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sn := 90
+	catalog := func() map[string]manscdp.CatalogItem {
+		t.Helper()
+		sn++
+		if code := sup.message(`<?xml version="1.0"?><Query><CmdType>Catalog</CmdType><SN>` + strconv.Itoa(sn) + `</SN><DeviceID>` +
+			lower.cfg.ID + `</DeviceID></Query>`); code != 200 {
+			t.Fatalf("Catalog query: %d", code)
+		}
+		items := map[string]manscdp.CatalogItem{}
+		for n := 0; ; n++ {
+			msg, err := manscdp.Decode(sup.next(sip.MESSAGE, "<SN>"+strconv.Itoa(sn)+"</SN>").Body())
+			cat, ok := msg.(*manscdp.CatalogResponse)
+			if err != nil || !ok {
+				t.Fatalf("Catalog answer %T: %v", msg, err)
+			}
+			if cat.DeviceList != nil {
+				for _, it := range cat.DeviceList.Items {
+					items[it.DeviceID] = it
+				}
+			}
+			if len(items) >= cat.SumNum || n > 100 {
+				return items
+			}
+		}
+	}
+	set(vo)
+	var items map[string]manscdp.CatalogItem
+	testsupport.Eventually(t, lower.settle(), "the Catalog answer shows the virtual organisation", func() bool {
+		items = catalog()
+		return items[shared].ParentID == vo
+	})
+	local := lower.cfg.ID
+	if g := items[bg]; g.Name != "治安监控" || g.ParentID != local {
+		t.Errorf("business group %+v", g)
+	}
+	if g := items[vo]; g.Name != "城区路口" || g.ParentID != bg || g.BusinessGroupID != bg {
+		t.Errorf("virtual organisation %+v", g)
+	}
+	for did, it := range items {
+		if did != bg && did != vo && did != shared && it.ParentID != local {
+			t.Errorf("a channel not placed hangs under %s, not us", it.ParentID)
+		}
+		if isGroup(did) && did != bg && did != vo {
+			t.Errorf("our own tree's group %s shown", did)
+		}
+	}
+
+	// Moved: the next answer has it under the business group.
+	set(bg)
+	testsupport.Eventually(t, lower.settle(), "the channel under the business group", func() bool {
+		return catalog()[shared].ParentID == bg
+	})
+	// No groups: our own tree.
+	set("")
+	testsupport.Eventually(t, lower.settle(), "our own tree again", func() bool {
+		items := catalog()
+		_, shown := items[bg]
+		return !shown && items[shared].ParentID != bg
+	})
+}

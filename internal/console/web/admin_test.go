@@ -183,6 +183,10 @@ func (f *fakeAccounts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/names"):
 		items, _ := body["items"].([]any)
 		writeJSON(w, 200, map[string]any{"items": items, "total": len(items)})
+	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/groups") && r.Method == http.MethodGet:
+		writeJSON(w, 200, map[string]any{"groups": []any{}, "channels": []any{}})
+	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/groups"):
+		writeJSON(w, 200, map[string]any{"groups": body["groups"], "channels": body["channels"]})
 	case strings.HasPrefix(path, "/platforms/") && strings.HasSuffix(path, "/grants") && r.Method == http.MethodGet:
 		id, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(path, "/platforms/"), "/grants"))
 		out := []map[string]any{}
@@ -433,6 +437,19 @@ func TestAdminInBrowser(t *testing.T) {
 	if got := acc.sent("PUT /api/v1/platforms/" + plat + "/names"); fmt.Sprint(got[0]) !=
 		"map[items:[map[channel_id:"+fakeChannel+" exposed_id:34010000001310000042 name:城市编号]]]" {
 		t.Errorf("names body %v", got[0])
+	}
+	// Its virtual organisation: a bad line is refused in the page, good ones sent.
+	pg.fill("pgroups", "34020000002150000001")
+	pg.click("save groups", "pgroups-save")
+	pg.poll("bad group line refused", text("pgroups-error")+`.includes('分组第 1 行')`)
+	pg.fill("pgroups", "34020000002150000001,治安监控\n34020000002160000001,城区,路口,34020000002150000001\n")
+	pg.fill("pgroup-channels", fakeChannel+",34020000002160000001")
+	pg.click("save groups", "pgroups-save")
+	testsupport.Eventually(t, uiWait, "groups sent", func() bool { return len(acc.sent("PUT /api/v1/platforms/"+plat+"/groups")) == 1 })
+	if got := acc.sent("PUT /api/v1/platforms/" + plat + "/groups"); fmt.Sprint(got[0]) !=
+		"map[channels:[map[channel_id:"+fakeChannel+" group_id:34020000002160000001]] groups:[map[id:34020000002150000001 name:治安监控 parent_id:] "+
+			"map[id:34020000002160000001 name:城区,路口 parent_id:34020000002150000001]]]" {
+		t.Errorf("groups body %v", got[0])
 	}
 	pg.shot("admin-platforms")
 

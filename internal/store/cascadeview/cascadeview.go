@@ -141,3 +141,58 @@ WHERE platform_id = $1 ORDER BY channel_id`, platform)
 	}
 	return out, nil
 }
+
+// Group is a business group (type 215) or virtual organisation (216) of a
+// superior platform's virtual organisation (platform_groups).
+type Group struct {
+	ID, Name string
+	// ParentID is "" for a business group, the group above for a virtual
+	// organisation.
+	ParentID string
+}
+
+// GroupChannel places one of our channels under a group of a platform's
+// virtual organisation (platform_group_channels).
+type GroupChannel struct {
+	ChannelID, GroupID string
+}
+
+// VirtualOrg is the virtual organisation a superior platform sees our
+// channels in instead of our own tree; none when Groups is empty.
+type VirtualOrg struct {
+	Groups   []Group
+	Channels []GroupChannel
+}
+
+// VirtualOrg returns platform's virtual organisation (empty for an
+// unknown platform), groups and channels ordered by ID.
+func (v *View) VirtualOrg(ctx context.Context, platform int64) (VirtualOrg, error) {
+	var vo VirtualOrg
+	rows, err := v.Pool.Query(ctx, `SELECT group_id, name, parent_id FROM platform_groups WHERE platform_id = $1
+ORDER BY group_id`, platform)
+	if err != nil {
+		return vo, fmt.Errorf("virtual organisation of platform %d: %w", platform, err)
+	}
+	vo.Groups, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Group, error) {
+		var g Group
+		err := r.Scan(&g.ID, &g.Name, &g.ParentID)
+		return g, err
+	})
+	if err != nil {
+		return vo, fmt.Errorf("virtual organisation of platform %d: %w", platform, err)
+	}
+	rows, err = v.Pool.Query(ctx, `SELECT channel_id, group_id FROM platform_group_channels WHERE platform_id = $1
+ORDER BY channel_id`, platform)
+	if err != nil {
+		return vo, fmt.Errorf("virtual organisation of platform %d: %w", platform, err)
+	}
+	vo.Channels, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (GroupChannel, error) {
+		var c GroupChannel
+		err := r.Scan(&c.ChannelID, &c.GroupID)
+		return c, err
+	})
+	if err != nil {
+		return vo, fmt.Errorf("virtual organisation of platform %d: %w", platform, err)
+	}
+	return vo, nil
+}

@@ -281,13 +281,9 @@ func (db *DB) SetPlatformNames(ctx context.Context, platform int64, names []Expo
 		return fmt.Errorf("set names of platform %d: %w", platform, err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	var serverID, localID string
-	err = tx.QueryRow(ctx, `SELECT server_id, local_id FROM cascade_platforms WHERE id = $1 FOR UPDATE`, platform).Scan(&serverID, &localID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("platform %d: %w", platform, store.ErrNotFound)
-	}
+	serverID, localID, err := lockPlatform(ctx, tx, platform)
 	if err != nil {
-		return fmt.Errorf("set names of platform %d: %w", platform, err)
+		return fmt.Errorf("set names: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM platform_channel_names WHERE platform_id = $1`, platform); err != nil {
 		return fmt.Errorf("set names of platform %d: %w", platform, err)
@@ -302,11 +298,13 @@ func (db *DB) SetPlatformNames(ctx context.Context, platform int64, names []Expo
 	// An exposed ID that is another channel's own ID (one not renumbered)
 	// would show two channels by one ID.
 	var clash string
-	err = tx.QueryRow(ctx, `SELECT id FROM channels WHERE id = ANY ($1::text[]) AND NOT id = ANY ($2::text[]) LIMIT 1`,
-		exposed, chans).Scan(&clash)
+	err = tx.QueryRow(ctx, `SELECT id FROM channels WHERE id = ANY ($1::text[]) AND NOT id = ANY ($2::text[])
+UNION ALL SELECT group_id FROM platform_groups WHERE platform_id = $3 AND group_id = ANY ($1::text[]) LIMIT 1`,
+		exposed, chans, platform).Scan(&clash)
 	switch {
 	case err == nil:
-		return fmt.Errorf("names: exposed_id %s is the ID of one of our channels that is not renumbered: %w", clash, store.ErrInvalid)
+		return fmt.Errorf("names: exposed_id %s is the ID of one of our channels that is not renumbered, "+
+			"or of a group of the platform's virtual organisation: %w", clash, store.ErrInvalid)
 	case !errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("set names of platform %d: %w", platform, err)
 	}

@@ -104,3 +104,9 @@ FROM upward_sessions ORDER BY started_at, call_id`)
 func (s *DB) PlatformNames(ctx context.Context, platform int64) ([]cascadeview.ExposedName, error) {
 	return cascadeview.New(s.Store).Names(ctx, platform)
 }
+
+// PlatformVirtualOrg returns the virtual organisation a superior platform
+// sees our channels in (the read model's, cascadeview).
+func (s *DB) PlatformVirtualOrg(ctx context.Context, platform int64) (cascadeview.VirtualOrg, error) {
+	return cascadeview.New(s.Store).VirtualOrg(ctx, platform)
+}

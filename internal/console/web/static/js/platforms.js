@@ -100,12 +100,27 @@ export class Platforms {
         this.namesSave = h('button', { type: 'button', class: 'btn primary', i18n: 'common.save', testid: 'pnames-save',
           onclick: () => this.saveNames() })));
 
+    // The selected platform's virtual organisation: groups ("ID,name,parent ID") and placements ("channel,group").
+    this.groups = h('textarea', { class: 'input mono', rows: 4, spellcheck: 'false', testid: 'pgroups',
+      placeholder: '34020000002150000001,治安监控\n34020000002160000001,城区路口,34020000002150000001' });
+    this.placed = h('textarea', { class: 'input mono', rows: 4, spellcheck: 'false', testid: 'pgroup-channels',
+      placeholder: '34020000001310000001,34020000002160000001' });
+    this.groupsError = h('div', { class: 'form-error', role: 'alert', testid: 'pgroups-error', hidden: true });
+    this.groupsBox = h('div', { class: 'admin-form' },
+      h('h2', { i18n: 'plat.groups' }),
+      h('p', { class: 'field-hint', i18n: 'plat.groupsHint' }),
+      h('label', { class: 'label', i18n: 'plat.groupList' }), this.groups,
+      h('label', { class: 'label', i18n: 'plat.groupChannels' }), this.placed, this.groupsError,
+      h('div', { class: 'form-buttons' },
+        this.groupsSave = h('button', { type: 'button', class: 'btn primary', i18n: 'common.save', testid: 'pgroups-save',
+          onclick: () => this.saveGroups() })));
+
     const add = h('button', { type: 'button', class: 'btn', i18n: 'plat.new', testid: 'plat-new', onclick: () => this.edit(0) });
     this.el = h('div', { class: 'admin-panel three-col', testid: 'plat-panel' },
       h('div', { class: 'admin-side' }, h('div', { class: 'admin-side-head' }, h('span', { class: 'label strong', i18n: 'admin.tab.platforms' }), add),
         h('p', { class: 'field-hint', i18n: 'plat.hint' }), this.list),
       h('div', { class: 'admin-picker' }, h('span', { class: 'label strong', i18n: 'plat.scope' }), this.picker.el),
-      h('div', { class: 'admin-col' }, form, this.grantBox, this.namesBox));
+      h('div', { class: 'admin-col' }, form, this.grantBox, this.namesBox, this.groupsBox));
     onLangChange(() => { this.render(); this.renderGrants(); this.renderTitle(); });
     this.edit(0);
   }
@@ -175,12 +190,16 @@ export class Platforms {
     this.namesError.hidden = true;
     // Saving before the list is in would wipe it.
     this.namesSave.disabled = true;
+    this.groupsBox.hidden = !p;
+    this.groups.value = this.placed.value = '';
+    this.groupsError.hidden = true;
+    this.groupsSave.disabled = true;
     this.error.hidden = true;
     this.renderTitle();
     this.render();
     this.grants = [];
     this.renderGrants();
-    if (p) { this.loadGrants(); this.loadNames(); }
+    if (p) { this.loadGrants(); this.loadNames(); this.loadGroups(); }
   }
 
   async loadNames() {
@@ -211,6 +230,46 @@ export class Platforms {
       toast(t('plat.namesSaved', { n: items.length }), 'ok', 2500);
     } catch (err) {
       fail(this.namesError, err);
+    }
+  }
+
+  async loadGroups() {
+    const id = this.selected;
+    try {
+      const res = await api('GET', `/platforms/${id}/groups`);
+      if (this.selected !== id) return;
+      this.groups.value = (res?.groups || []).map((g) => [g.id, g.name, g.parent_id].filter((x, i) => i < 2 || x).join(',')).join('\n');
+      this.placed.value = (res?.channels || []).map((c) => `${c.channel_id},${c.group_id}`).join('\n');
+      this.groupsSave.disabled = false;
+    } catch (err) {
+      if (this.selected === id) fail(this.groupsError, err);
+    }
+  }
+
+  async saveGroups() {
+    this.groupsError.hidden = true;
+    const lines = (ta) => ta.value.split('\n').map((l) => l.trim()).filter((l) => l);
+    const groups = [];
+    for (const [i, line] of lines(this.groups).entries()) {
+      // ID, name, parent: the parent is the last field when it is an ID, so a name may hold commas.
+      const parts = line.split(/[,，\t]/).map((x) => x.trim());
+      const parent = parts.length > 2 && idPattern.test(parts[parts.length - 1]) ? parts.pop() : '';
+      const [gid, ...rest] = parts;
+      const name = rest.join(',');
+      if (!idPattern.test(gid || '') || !name) return fail(this.groupsError, t('plat.badGroupLine', { line: i + 1, text: line }));
+      groups.push({ id: gid, name, parent_id: parent });
+    }
+    const channels = [];
+    for (const [i, line] of lines(this.placed).entries()) {
+      const [channel, group] = line.split(/[,，\t]/).map((x) => x.trim());
+      if (!channel || !idPattern.test(group || '')) return fail(this.groupsError, t('plat.badPlaceLine', { line: i + 1, text: line }));
+      channels.push({ channel_id: channel, group_id: group });
+    }
+    try {
+      await api('PUT', `/platforms/${this.selected}/groups`, { groups, channels });
+      toast(t('plat.groupsSaved', { groups: groups.length, channels: channels.length }), 'ok', 2500);
+    } catch (err) {
+      fail(this.groupsError, err);
     }
   }
 
