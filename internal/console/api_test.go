@@ -99,6 +99,12 @@ func TestTree(t *testing.T) {
 	if len(tree.Nodes) != 2 || tree.Nodes[0].ID != "34" || tree.Nodes[1].ID != "unassigned" {
 		t.Fatalf("region roots %+v", tree.Nodes)
 	}
+	// Regions are named by their administrative divisions (GB/T 2260),
+	// with the code beside the name.
+	if p, c := tree.Nodes[0], tree.Nodes[0].Children[0]; p.Name != "安徽省" || p.Code != "34" || c.Name != "芜湖市" || c.Code != "3402" ||
+		tree.Nodes[1].Code != "" {
+		t.Fatalf("region names %+v / %+v", p, c)
+	}
 	d := tree.Nodes[0].Children[0].Children[0]
 	if d.ID != "340201" || d.Name != "Xuanwu District" || d.ChannelCount != 2 || d.OnlineCount != 1 || !d.Online {
 		t.Fatalf("district %+v", d)

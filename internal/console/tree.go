@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/regions"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 )
@@ -38,6 +39,8 @@ type Node struct {
 	// DeviceID and PTZType are set on channels.
 	DeviceID string `json:"device_id,omitempty"`
 	PTZType  int    `json:"ptz_type,omitempty"`
+	// Code is a region's civil code (its ID), beside its name.
+	Code string `json:"code,omitempty"`
 	// ChannelCount and OnlineCount count the channels below a region,
 	// device or group.
 	ChannelCount int     `json:"channel_count,omitempty"`
@@ -386,7 +389,10 @@ func (t *regionTree) region(id string, parent *Node) *Node {
 	if n := t.regions[id]; n != nil {
 		return n
 	}
-	n := &Node{ID: id, Kind: NodeRegion}
+	n := &Node{ID: id, Kind: NodeRegion, Code: id}
+	if id == unassignedRegion {
+		n.Code = ""
+	}
 	t.regions[id] = n
 	if parent == nil {
 		t.roots = append(t.roots, n)
@@ -425,7 +431,12 @@ func (t *regionTree) add(c catalogview.TreeChannel) {
 
 func (t *regionTree) nodes() []*Node {
 	for id, n := range t.regions {
+		// The catalog's own name of its civil-code entry, else the
+		// administrative division's (GB/T 2260), else the code.
 		n.Name = t.names[id]
+		if n.Name == "" {
+			n.Name, _ = regions.Name(id)
+		}
 		if n.Name == "" {
 			n.Name = id
 		}

@@ -95,6 +95,10 @@ func (t *treeWriter) node(n *Node) {
 		b = append(b, `,"ptz_type":`...)
 		b = strconv.AppendInt(b, int64(n.PTZType), 10)
 	}
+	if n.Code != "" {
+		b = append(b, `,"code":`...)
+		b = appendJSONString(b, n.Code)
+	}
 	if n.ChannelCount != 0 {
 		b = append(b, `,"channel_count":`...)
 		b = strconv.AppendInt(b, int64(n.ChannelCount), 10)

@@ -483,7 +483,7 @@ export class Admin {
     if (!g) return;
     const when = (s) => (s ? formatTime(new Date(s)) : '…');
     g.list.replaceChildren(...g.items.map((x) => h('div', { class: 'grant-item', testid: `grant-${x.id}` },
-      h('div', { class: 'grant-scope', text: describeScope(x.scope, (id) => this.grantPicker.tree.channel(id)?.name) }),
+      h('div', { class: 'grant-scope', text: describeScope(x.scope, (id) => this.grantPicker.tree.nameOf(id)) }),
       h('div', { class: 'grant-rights', text: x.rights.map((r) => t(`right.${r}`) + (r === 'ptz' ? ` (${x.ptz_priority})` : '')).join(' · ') }),
       x.valid_from || x.valid_until ? h('div', { class: 'muted', text: `${when(x.valid_from)} – ${when(x.valid_until)}` }) : null,
       x.hours ? h('div', { class: 'muted', text: t('admin.grant.hoursAre', { hours: x.hours }) }) : null,

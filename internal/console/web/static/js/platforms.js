@@ -327,7 +327,7 @@ export class Platforms {
 
   renderGrants() {
     this.grantList.replaceChildren(...this.grants.map((x) => h('div', { class: 'grant-item', testid: `pgrant-${x.id}` },
-      h('div', { class: 'grant-scope', text: describeScope(x.scope, (id) => this.picker.tree.channel(id)?.name) }),
+      h('div', { class: 'grant-scope', text: describeScope(x.scope, (id) => this.picker.tree.nameOf(id)) }),
       h('div', { class: 'grant-rights', text: x.rights.map((r) => t(`right.${r}`) + (r === 'ptz' ? ` (${x.ptz_priority})` : '')).join(' · ') }),
       h('div', { class: 'muted', text: t('admin.grant.by', { user: x.created_by, time: formatTime(new Date(x.created_at)) }) }),
       h('button', { type: 'button', class: 'btn small danger', i18n: 'common.delete', testid: `pgrant-delete-${x.id}`, onclick: () => this.unshare(x) }))));

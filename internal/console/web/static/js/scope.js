@@ -114,7 +114,7 @@ export class ScopePicker {
 
   renderSummary() {
     const s = this.scope();
-    const text = s ? describeScope(s, (id) => this.tree.channel(id)?.name) : t('scope.none');
+    const text = s ? describeScope(s, (id) => this.tree.nameOf(id)) : t('scope.none');
     this.summary.replaceChildren(h('span', { class: s ? '' : 'muted', text }));
     if (s && this.kind === 'channels') {
       this.summary.append(h('button', {
@@ -125,10 +125,13 @@ export class ScopePicker {
   }
 }
 
-/** describeScope is a grant's camera set in words; nameOf names a channel ID when it can. */
+/** describeScope is a grant's camera set in words; nameOf names a channel ID or a region's code when it can. */
 export function describeScope(s, nameOf = () => '') {
   switch (s?.kind) {
-    case 'region': return t('scope.regionIs', { code: s.civil_code });
+    case 'region': {
+      const name = nameOf(s.civil_code);
+      return t('scope.regionIs', { code: name ? `${name}（${s.civil_code}）` : s.civil_code });
+    }
     case 'device': return t('scope.deviceIs', { id: s.device_id });
     case 'channels': {
       const ids = s.channel_ids || [];

@@ -34,6 +34,7 @@ export class TreeView {
     this.active = true;
     this.channelIndex = new Map(); // id → node(s)
     this.deviceIndex = new Map(); // id → node
+    this.regionIndex = new Map(); // civil code → node
     this.build();
     this.refetch = debounce(() => this.load(), 800);
     this.renderSoon = debounce(() => this.render(), 120);
@@ -122,6 +123,7 @@ export class TreeView {
   index() {
     this.channelIndex.clear();
     this.deviceIndex.clear();
+    this.regionIndex.clear();
     const walk = (nodes) => {
       for (const n of nodes) {
         if (n.kind === 'channel') {
@@ -130,6 +132,8 @@ export class TreeView {
           this.channelIndex.set(n.id, list);
         } else if (n.kind === 'device') {
           this.deviceIndex.set(n.id, n);
+        } else if (n.kind === 'region') {
+          this.regionIndex.set(n.id, n);
         }
         if (n.children) walk(n.children);
       }
@@ -192,6 +196,12 @@ export class TreeView {
     };
     walk(node ? (node.children || []) : this.nodes);
     return out;
+  }
+
+  /** nameOf is the name of a known channel or region (by its code), '' when unknown. */
+  nameOf(id) {
+    const n = this.channelIndex.get(id)?.[0] || this.regionIndex.get(id);
+    return n?.name && n.name !== id ? n.name : '';
   }
 
   /** channel returns {id, name} of a known channel. */
