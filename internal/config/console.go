@@ -102,6 +102,33 @@ type ConsoleAudit struct {
 	Retention Duration `yaml:"retention"`
 }
 
+// ConsoleProbe configures the camera health probes.
+type ConsoleProbe struct {
+	// FFmpeg is the ffmpeg binary that decodes the probes' frames.
+	FFmpeg string `yaml:"ffmpeg"`
+	// Timeout bounds one probe, the stream's start included.
+	Timeout Duration `yaml:"timeout"`
+	// MaxRunning bounds the probes at once; more are refused (503 busy).
+	MaxRunning int `yaml:"max_running"`
+	// Thresholds decide a picture's faults; 0 keeps a threshold's default
+	// (docs/kpi.md gives each).
+	Thresholds ProbeThresholds `yaml:"thresholds"`
+}
+
+// ProbeThresholds are the picture diagnosis' thresholds (vqd.Thresholds).
+type ProbeThresholds struct {
+	BlackLuma      float64 `yaml:"black_luma"`
+	DarkLuma       float64 `yaml:"dark_luma"`
+	BrightLuma     float64 `yaml:"bright_luma"`
+	FlatSpread     float64 `yaml:"flat_spread"`
+	Sharpness      float64 `yaml:"sharpness"`
+	Noise          float64 `yaml:"noise"`
+	CastDistance   float64 `yaml:"cast_distance"`
+	CastRatio      float64 `yaml:"cast_ratio"`
+	OcclusionShare float64 `yaml:"occlusion_share"`
+	FrozenDiff     float64 `yaml:"frozen_diff"`
+}
+
 // MinAuditRetention is the shortest audit.retention: 180 days, what 等保
 // requires and what migration 00010's guard enforces (consoledb's
 // MinAuditRetention is the same figure).
@@ -193,6 +220,7 @@ type Console struct {
 	Auth         ConsoleAuth     `yaml:"auth"`
 	Accounts     ConsoleAccounts `yaml:"accounts"`
 	Audit        ConsoleAudit    `yaml:"audit"`
+	Probe        ConsoleProbe    `yaml:"probe"`
 }
 
 // SetDefaults implements Service.
@@ -218,6 +246,7 @@ func (c *Console) SetDefaults() {
 	}
 	c.Accounts = ConsoleAccounts{DormantAfter: Duration(2 * 365 * 24 * time.Hour)}
 	c.Audit = ConsoleAudit{FailClosed: true, Retention: MinAuditRetention}
+	c.Probe = ConsoleProbe{FFmpeg: "ffmpeg", Timeout: Duration(20 * time.Second), MaxRunning: 4}
 }
 
 // Validate implements Service.
@@ -282,6 +311,37 @@ func (c *Console) Validate() error {
 	}
 	if d := c.Accounts.DormantAfter; d != 0 && d < Duration(24*time.Hour) {
 		add("accounts.dormant_after", "must be 0 (off) or at least 1d, got %s", d)
+	}
+	if c.Probe.FFmpeg == "" {
+		add("probe.ffmpeg", "must name the ffmpeg binary")
+	}
+	if c.Probe.Timeout < Duration(5*time.Second) || c.Probe.Timeout > Duration(5*time.Minute) {
+		add("probe.timeout", "must be between 5s and 5m, got %s", c.Probe.Timeout)
+	}
+	if c.Probe.MaxRunning < 1 || c.Probe.MaxRunning > 64 {
+		add("probe.max_running", "must be between 1 and 64, got %d", c.Probe.MaxRunning)
+	}
+	th := c.Probe.Thresholds
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{
+		{"black_luma", th.BlackLuma},
+		{"dark_luma", th.DarkLuma},
+		{"bright_luma", th.BrightLuma},
+		{"flat_spread", th.FlatSpread},
+		{"sharpness", th.Sharpness},
+		{"noise", th.Noise},
+		{"cast_distance", th.CastDistance},
+		{"cast_ratio", th.CastRatio},
+		{"frozen_diff", th.FrozenDiff},
+	} {
+		if f.v < 0 || f.v > 100000 {
+			add("probe.thresholds."+f.key, "must be 0 (the default) or a positive figure, got %v", f.v)
+		}
+	}
+	if th.OcclusionShare < 0 || th.OcclusionShare > 1 {
+		add("probe.thresholds.occlusion_share", "must be between 0 and 1, got %v", th.OcclusionShare)
 	}
 	if c.Audit.Retention < MinAuditRetention {
 		add("audit.retention", "must be at least %s (180 days, 等保), got %s", MinAuditRetention, c.Audit.Retention)

@@ -14,6 +14,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/console/input"
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/probe"
 	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 )
@@ -54,6 +55,9 @@ type API struct {
 	// PTZPriorities gives a user's PTZ priority on a channel (the grants'
 	// ptz_priority); nil gives everybody DefaultPTZPriority.
 	PTZPriorities PTZPriorities
+	// Prober probes channels' video (POST /channels/{id}/probe); nil
+	// answers 503.
+	Prober *probe.Prober
 
 	mu       sync.Mutex
 	warming  map[string]bool
@@ -131,6 +135,9 @@ func (a *API) routes() []route {
 		{"POST /api/v1/channels/{id}/stop", accessNormal, a.stop},
 		{"POST /api/v1/channels/{id}/ptz", accessNormal, a.ptz},
 		{"GET /api/v1/channels/{id}/records", accessNormal, a.records},
+		{"POST /api/v1/channels/{id}/probe", accessNormal, a.probeChannel},
+		{"GET /api/v1/channels/{id}/probes", accessNormal, a.listProbes},
+		{"GET /api/v1/channels/{id}/thumbnail", accessNormal, a.thumbnail},
 		{"GET /api/v1/channels/{id}/recordings", accessNormal, a.recordings},
 		{"POST /api/v1/channels/{id}/playback", accessNormal, a.playback},
 		{"POST /api/v1/playback/{session}/control", accessNormal, a.controlPlayback},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/config"
@@ -14,9 +16,11 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/probe"
 	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 	"github.com/sharpeyes/sharpeyes/internal/svcdb"
+	"github.com/sharpeyes/sharpeyes/internal/vqd"
 )
 
 // sipCallTimeout bounds one call to sipserver: its own waits (device
@@ -112,6 +116,13 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		RecorderToken: string(cfg.ServiceToken), RecorderHTTP: &http.Client{}, Events: events, Proxies: proxies,
 		AuditFailOpen: !cfg.Audit.FailClosed, Log: log, Now: time.Now, PTZPriorities: db,
 	}
+	if signer != nil {
+		api.Prober = newProber(cfg, api, sip)
+		if err := api.Prober.Initialize(); err != nil {
+			events.Close()
+			return err
+		}
+	}
 	if err := api.Initialize(); err != nil {
 		events.Close()
 		return err
@@ -132,4 +143,29 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 	log.Info("serving", "http", rt.HTTP.Addr().String(), "api", "/api/v1/", "ui", "/")
 	<-ctx.Done()
 	return nil
+}
+
+// newProber is the channel prober of cfg: it reads mediagw's RTSP output
+// with a play token of the user's and asks sipserver for the stream first.
+func newProber(cfg *config.Console, api *API, sip *sipapi.Client) *probe.Prober {
+	timeout := cfg.Probe.Timeout.Std()
+	th := cfg.Probe.Thresholds
+	return &probe.Prober{
+		Decoder: vqd.Decoder{FFmpeg: cfg.Probe.FFmpeg},
+		Thresholds: vqd.Thresholds{
+			BlackLuma: th.BlackLuma, DarkLuma: th.DarkLuma, BrightLuma: th.BrightLuma, FlatSpread: th.FlatSpread,
+			Sharpness: th.Sharpness, Noise: th.Noise, CastDistance: th.CastDistance, CastRatio: th.CastRatio,
+			OcclusionShare: th.OcclusionShare, FrozenDiff: th.FrozenDiff,
+		},
+		Start: sip.StreamNeeded,
+		Input: func(path, subject string) ([]string, error) {
+			tok, _, err := api.issue(path, playtoken.RightLive, subject, timeout+time.Minute)
+			if err != nil {
+				return nil, err
+			}
+			url := strings.TrimRight(cfg.Media.RTSPURL, "/") + "/" + escapePath(path) + "?token=" + neturl.QueryEscape(tok)
+			return probe.RTSPInput(url, timeout), nil
+		},
+		Timeout: timeout, MaxRunning: cfg.Probe.MaxRunning, Now: time.Now,
+	}
 }

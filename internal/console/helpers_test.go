@@ -23,6 +23,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
 	"github.com/sharpeyes/sharpeyes/internal/pgtest"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
+	"github.com/sharpeyes/sharpeyes/internal/probe"
 	"github.com/sharpeyes/sharpeyes/internal/ptzlock"
 	"github.com/sharpeyes/sharpeyes/internal/store"
 	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
@@ -265,6 +266,8 @@ type envOptions struct {
 	proxies []netip.Prefix
 	// now is the API's clock (grants' validity and daily hours); nil: the wall clock.
 	now func() time.Time
+	// prober probes the channels (nil: the API has none).
+	prober *probe.Prober
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -315,6 +318,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	if opts.failOpen {
 		e.api.AuditFailOpen = true
+	}
+	if opts.prober != nil {
+		if err := opts.prober.Initialize(); err != nil {
+			t.Fatal(err)
+		}
+		e.api.Prober = opts.prober
 	}
 	if err := e.api.Initialize(); err != nil {
 		t.Fatal(err)

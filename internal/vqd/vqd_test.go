@@ -39,14 +39,14 @@ func TestVerdicts(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			frames, err := d.Decode(ctx, []string{"-f", "lavfi", "-i", p.source}, nil, 2, 2*time.Second)
+			dec, err := d.Decode(ctx, []string{"-f", "lavfi", "-i", p.source}, nil, 2*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(frames) != 2 {
-				t.Fatalf("%d frames", len(frames))
+			if len(dec.Frames) != 2 || dec.Codec == "" || dec.Width == 0 || dec.FirstAt.IsZero() {
+				t.Fatalf("%d frames, %s %dx%d", len(dec.Frames), dec.Codec, dec.Width, dec.Height)
 			}
-			v, err := Analyze(frames, Thresholds{})
+			v, err := Analyze(dec.Frames, Thresholds{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,13 +83,13 @@ func TestAnalyzeRefuses(t *testing.T) {
 // BenchmarkAnalyze is the cost of judging one picture (two frames).
 func BenchmarkAnalyze(b *testing.B) {
 	d := Decoder{FFmpeg: testsupport.Tool(b, "ffmpeg", "ffmpeg")}
-	frames, err := d.Decode(context.Background(), []string{"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=3"}, nil, 2, 2*time.Second)
+	dec, err := d.Decode(context.Background(), []string{"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=3"}, nil, 2*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Analyze(frames, Thresholds{}); err != nil {
+		if _, err := Analyze(dec.Frames, Thresholds{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func BenchmarkAnalyze(b *testing.B) {
 // TestDecodeFails: an input ffmpeg cannot open is ErrDecode with its words.
 func TestDecodeFails(t *testing.T) {
 	d := Decoder{FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg")}
-	_, err := d.Decode(context.Background(), []string{"-i", "/nonexistent/clip.mp4"}, nil, 1, 0)
+	_, err := d.Decode(context.Background(), []string{"-i", "/nonexistent/clip.mp4"}, nil, 0)
 	if !errors.Is(err, ErrDecode) || !strings.Contains(err.Error(), "No such file") {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,0 +1,160 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/console/auth"
+	"github.com/sharpeyes/sharpeyes/internal/contract/streampath"
+	"github.com/sharpeyes/sharpeyes/internal/probe"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
+	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
+)
+
+// Verdicts of a probe.
+const (
+	verdictOK    = "ok"
+	verdictFault = "fault"
+)
+
+// ErrProbeUnavailable is a probe asked of a console that cannot play
+// (no play-token secret), hence has no prober.
+var ErrProbeUnavailable = fmt.Errorf("probes are off: %w", ErrPlayDisabled)
+
+// probeJSON is one probe's finding as the API shows it.
+type probeJSON struct {
+	ID           int64           `json:"id"`
+	ChannelID    string          `json:"channel_id"`
+	At           time.Time       `json:"at"`
+	Reachable    bool            `json:"reachable"`
+	FirstFrameMS *int64          `json:"first_frame_ms"`
+	Codec        string          `json:"codec"`
+	Width        int             `json:"width"`
+	Height       int             `json:"height"`
+	Verdict      string          `json:"verdict"`
+	Faults       []string        `json:"faults"`
+	Measures     json.RawMessage `json:"measures,omitempty"`
+	Error        string          `json:"error,omitempty"`
+	Trigger      string          `json:"trigger"`
+	RequestedBy  string          `json:"requested_by,omitempty"`
+	// Thumbnail is where the channel's last picture is served, "" when
+	// the probe got none.
+	Thumbnail string `json:"thumbnail"`
+}
+
+func toProbeJSON(p consoledb.Probe) probeJSON {
+	out := probeJSON{
+		ID: p.ID, ChannelID: p.ChannelID, At: p.At.UTC(), Reachable: p.Reachable, FirstFrameMS: p.FirstFrameMS,
+		Codec: p.Codec, Width: p.Width, Height: p.Height, Verdict: verdictOK, Faults: p.Faults, Measures: p.Measures,
+		Error: p.Error, Trigger: p.Trigger, RequestedBy: p.RequestedBy,
+	}
+	if out.Faults == nil {
+		out.Faults = []string{}
+	}
+	if len(out.Faults) > 0 || !p.Reachable {
+		out.Verdict = verdictFault
+	}
+	if p.Reachable {
+		out.Thumbnail = "/api/v1/channels/" + p.ChannelID + "/thumbnail"
+	}
+	return out
+}
+
+// probeChannel probes a channel now for a user with the live right on it;
+// the probe is a video access, audited first.
+func (a *API) probeChannel(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	// The slice first: a channel outside it is 404 whatever else holds.
+	ch, err := a.grantedChannel(r, sess, catalogview.RightLive)
+	if err != nil {
+		return err
+	}
+	if a.Prober == nil {
+		return ErrProbeUnavailable
+	}
+	path := streampath.Live(ch.ID)
+	if err := a.audit(r, sess, "probe", ch.ID, map[string]any{"path": path, "device_id": ch.DeviceID}); err != nil {
+		return err
+	}
+	res, err := a.Prober.Probe(r.Context(), path, sess.User.Username)
+	if errors.Is(err, probe.ErrBusy) {
+		return newError(http.StatusServiceUnavailable, CodeBusy, "%d probes run already; try again", a.Prober.MaxRunning)
+	}
+	if err != nil {
+		return err
+	}
+	row := consoledb.Probe{
+		ChannelID: ch.ID, At: res.At, Reachable: res.Reachable, Codec: res.Codec, Width: res.Width, Height: res.Height,
+		Faults: res.Verdict.Faults, Error: res.Error, Trigger: consoledb.ProbeManual, RequestedBy: sess.User.Username,
+	}
+	if res.Reachable {
+		ms := res.FirstFrame.Milliseconds()
+		row.FirstFrameMS = &ms
+		if row.Measures, err = json.Marshal(res.Verdict.Measures); err != nil {
+			return fmt.Errorf("probe measures: %w", err)
+		}
+	}
+	if row.ID, err = a.Store.AddProbe(r.Context(), row, res.Thumbnail); err != nil {
+		return err
+	}
+	a.logger().Info("probe", "channel", ch.ID, "user", sess.User.Username, "reachable", res.Reachable,
+		"first_frame_ms", row.FirstFrameMS, "faults", res.Verdict.Faults, "error", res.Error)
+	svcapi.WriteJSON(w, http.StatusOK, toProbeJSON(row))
+	return nil
+}
+
+// maxProbeRange is the longest range one listing of probes covers.
+const maxProbeRange = 92 * 24 * time.Hour
+
+// listProbes answers a channel's probes in a range (default the last 24 h)
+// to anyone who sees the channel.
+func (a *API) listProbes(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	ch, err := a.grantedChannel(r, sess, "")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	to := a.now()
+	from := to.Add(-24 * time.Hour)
+	if q.Get("from") != "" || q.Get("to") != "" {
+		if from, to, err = svcapi.ParseRange(q.Get("from"), q.Get("to")); err != nil {
+			return err
+		}
+	}
+	if !from.Before(to) || to.Sub(from) > maxProbeRange {
+		return badRequest("from must be before to, at most %d days apart", int(maxProbeRange.Hours()/24))
+	}
+	rows, err := a.Store.Probes(r.Context(), ch.ID, from, to)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteList(w, rows, len(rows), toProbeJSON)
+	return nil
+}
+
+// thumbnail serves a channel's last picture to a user with the live right
+// on it, audited as a video access.
+func (a *API) thumbnail(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	ch, err := a.grantedChannel(r, sess, catalogview.RightLive)
+	if err != nil {
+		return err
+	}
+	jpeg, at, err := a.Store.Thumbnail(r.Context(), ch.ID)
+	if err != nil {
+		return err
+	}
+	if err := a.audit(r, sess, "thumbnail", ch.ID, map[string]any{"at": at.UTC()}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Content-Length", strconv.Itoa(len(jpeg)))
+	w.Header().Set("Cache-Control", "private, max-age=60")
+	w.Header().Set("Last-Modified", at.UTC().Format(http.TimeFormat))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(jpeg)
+	return nil
+}

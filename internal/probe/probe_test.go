@@ -1,0 +1,88 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/jpeg"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharpeyes/sharpeyes/internal/testsupport"
+	"github.com/sharpeyes/sharpeyes/internal/vqd"
+)
+
+func lavfi(graph string) func(string, string) ([]string, error) {
+	return func(string, string) ([]string, error) { return []string{"-f", "lavfi", "-i", graph}, nil }
+}
+
+func newProber(t *testing.T, input func(string, string) ([]string, error)) *Prober {
+	t.Helper()
+	p := &Prober{Decoder: vqd.Decoder{FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg")}, Input: input, MaxRunning: 1}
+	if err := p.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestProbe: a good stream is reachable with its codec, size, first frame
+// and thumbnail; a black one is a fault; one that cannot be had is
+// unreachable with the reason, its URL's token not in it; a stream that
+// does not start says so.
+func TestProbe(t *testing.T) {
+	ctx := context.Background()
+	good, err := newProber(t, lavfi("testsrc2=s=640x360:r=25:d=4")).Probe(ctx, "live/x", "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !good.OK() || good.Width != 640 || good.Height != 360 || good.Codec == "" || good.FirstFrame <= 0 || good.At.IsZero() {
+		t.Fatalf("good stream %+v", good)
+	}
+	if img, err := jpeg.Decode(bytes.NewReader(good.Thumbnail)); err != nil || img.Bounds().Dx() != vqd.AnalysisWidth {
+		t.Fatalf("thumbnail: %v", err)
+	}
+
+	black, err := newProber(t, lavfi("color=c=black:s=640x360:r=25:d=4")).Probe(ctx, "live/x", "tester")
+	if err != nil || !black.Reachable || black.OK() || !slices.Equal(black.Verdict.Faults, []string{vqd.FaultBlack}) {
+		t.Fatalf("black stream %+v %v", black, err)
+	}
+
+	gone, err := newProber(t, func(string, string) ([]string, error) {
+		return RTSPInput("rtsp://127.0.0.1:1/live/x?token=secret", time.Second), nil
+	}).Probe(ctx, "live/x", "tester")
+	if err != nil || gone.Reachable || gone.OK() || !slices.Equal(gone.Verdict.Faults, []string{FaultUnreachable}) ||
+		gone.Error == "" || strings.Contains(gone.Error, "secret") || gone.Thumbnail != nil {
+		t.Fatalf("unreachable stream %+v %v", gone, err)
+	}
+
+	p := newProber(t, lavfi("testsrc2=s=640x360:r=25:d=4"))
+	p.Start = func(context.Context, string) error { return errors.New("device offline") }
+	off, err := p.Probe(ctx, "live/x", "tester")
+	if err != nil || off.Reachable || !strings.Contains(off.Error, "device offline") {
+		t.Fatalf("stream not started %+v %v", off, err)
+	}
+}
+
+// TestProbeBusy: beyond MaxRunning, a probe is refused at once.
+func TestProbeBusy(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	p := newProber(t, lavfi("testsrc2=s=320x180:r=25:d=4"))
+	p.Start = func(ctx context.Context, _ string) error {
+		close(started)
+		<-release
+		return errors.New("stopped")
+	}
+	done := make(chan error, 1)
+	go func() { _, err := p.Probe(context.Background(), "live/a", "tester"); done <- err }()
+	<-started
+	if _, err := p.Probe(context.Background(), "live/b", "tester"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second probe: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,9 @@
+package vqd
+
+import (
+	"testing"
+
+	"github.com/sharpeyes/sharpeyes/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
