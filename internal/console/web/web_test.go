@@ -334,6 +334,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeJSON(w, 200, fakeExport(body, "running", 0.5))
 		}
+	case strings.HasSuffix(r.URL.Path, "/probe") && r.Method == http.MethodPost:
+		writeJSON(w, 200, map[string]any{
+			"id": 1, "channel_id": fakeChannel, "at": "2026-12-07T08:00:00Z", "trigger": "manual",
+			"reachable": true, "first_frame_ms": 420, "codec": "H264", "width": 1920, "height": 1080,
+			"verdict": "fault", "faults": []string{"black", "frozen"}, "thumbnail": "/api/v1/channels/" + fakeChannel + "/thumbnail",
+		})
 	case strings.HasSuffix(r.URL.Path, "/ptz"):
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -526,6 +532,11 @@ func TestUIInBrowser(t *testing.T) {
 	if !api.called("POST /api/v1/channels/" + fakeChannel + "/play") {
 		t.Error("play was not called (or its CSRF header was wrong)")
 	}
+
+	// A check of the pane's camera tells its faults in words.
+	run("probe", chromedp.Click(q("pane-probe-0"), chromedp.ByQuery))
+	testsupport.Eventually(t, uiWait, "probe called", func() bool { return api.called("POST /api/v1/channels/" + fakeChannel + "/probe") })
+	poll("probe verdict", `[...document.querySelectorAll('.toast-text')].some((e) => e.textContent.includes('black, frozen (H264 1920×1080)'))`)
 
 	// PTZ: a click is a move then a stop, in that order.
 	run("open PTZ", chromedp.Click(q("ptz-toggle-0"), chromedp.ByQuery))

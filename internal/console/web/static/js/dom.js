@@ -52,6 +52,7 @@ export function icon(name) {
     download: 'M8 2v8M4.5 6.5L8 10l3.5-3.5M3 13h10',
     logout: 'M6 3H3v10h3M10 5l3 3-3 3M13 8H6',
     tour: 'M2 8a6 6 0 0 1 10.5-4M14 8a6 6 0 0 1-10.5 4M12.5 1v3h-3M3.5 15v-3h3',
+    probe: 'M1.5 8h3l1.5-4 3 8 1.5-4h4',
   };
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');

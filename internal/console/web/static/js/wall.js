@@ -3,7 +3,7 @@
 
 import { api, errorText } from './api.js';
 import { t, onLangChange, applyI18n } from './i18n.js';
-import { h, icon, store } from './dom.js';
+import { h, icon, store, toast } from './dom.js';
 import { Player } from './player.js';
 import { PTZPanel } from './ptz.js';
 import { channelMime } from './tree.js';
@@ -65,6 +65,10 @@ export class Wall {
       type: 'button', class: 'icon-btn', i18nTitle: 'pane.ptz', testid: `ptz-toggle-${i}`,
       onclick: (e) => { e.stopPropagation(); this.select(i); this.togglePTZ(i); },
     }, icon('ptz'));
+    const probeBtn = h('button', {
+      type: 'button', class: 'icon-btn', i18nTitle: 'pane.probe', testid: `pane-probe-${i}`,
+      onclick: (e) => { e.stopPropagation(); this.select(i); this.probe(i); },
+    }, icon('probe'));
     const fsBtn = h('button', {
       type: 'button', class: 'icon-btn', i18nTitle: 'pane.fullscreen', testid: `pane-fullscreen-${i}`,
       onclick: (e) => { e.stopPropagation(); toggleFullscreen(pane.el); },
@@ -109,7 +113,7 @@ export class Wall {
       },
     },
     video,
-    h('div', { class: 'pane-bar' }, name, state, tech, h('span', { class: 'spacer' }), ptzBtn, fsBtn, closeBtn),
+    h('div', { class: 'pane-bar' }, name, state, tech, h('span', { class: 'spacer' }), probeBtn, ptzBtn, fsBtn, closeBtn),
     overlay, hint);
     video.addEventListener('dblclick', (e) => { e.stopPropagation(); toggleFullscreen(el); });
     const pane = {
@@ -176,6 +180,30 @@ export class Wall {
     this.panes.forEach((p, j) => p.el.classList.toggle('selected', j === i));
     if (this.ptzPane >= 0 && this.ptzPane !== i) this.togglePTZ(-1);
     this.save();
+  }
+
+  /** probe checks the pane's camera (POST /channels/{id}/probe) and tells the finding. */
+  async probe(i) {
+    const p = this.panes[i];
+    if (!p?.channel || p.probing) return;
+    p.probing = true;
+    const ch = p.channel;
+    toast(t('probe.running', { name: ch.name }), 'info', 2500);
+    try {
+      const r = await api('POST', `/channels/${encodeURIComponent(ch.id)}/probe`);
+      if (!r.reachable) {
+        toast(t('probe.unreachable', { name: ch.name, error: r.error || '' }), 'error', 8000);
+      } else if (r.verdict === 'ok') {
+        toast(t('probe.ok', { name: ch.name, codec: r.codec, w: r.width, h: r.height, ms: r.first_frame_ms }), 'ok', 6000);
+      } else {
+        const faults = (r.faults || []).map((f) => t(`fault.${f}`)).join(t('fault.sep'));
+        toast(t('probe.fault', { name: ch.name, faults, codec: r.codec, w: r.width, h: r.height }), 'error', 8000);
+      }
+    } catch (err) {
+      toast(t('probe.failed', { name: ch.name, error: errorText(err) }), 'error', 6000);
+    } finally {
+      p.probing = false;
+    }
   }
 
   togglePTZ(i) {
