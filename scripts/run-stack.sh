@@ -106,7 +106,8 @@ examples=$(env ${extra_env[console]} bin/console -config configs/console.yaml -s
 # 16 simulated cameras: 3 devices over UDP and 1 over TCP, 4 channels each,
 # H.264 and H.265 alternating (browsers get the H.265 ones transcoded to H.264).
 setsid bin/gbsim -server 127.0.0.1:5060 -password "$SHARPEYES_SIP_PASSWORD" -devices 3 -channels 4 -sip-transport udp \
-	-media mixed -device-id-start 34020000001320000001 >var/log/gbsim-udp.log 2>&1 &
+	-media mixed -device-id-start 34020000001320000001 \
+	-fault-picture 34020000001310000011=black,34020000001310000012=frozen >var/log/gbsim-udp.log 2>&1 &
 sim_pids+=($!)
 setsid bin/gbsim -server 127.0.0.1:5060 -password "$SHARPEYES_SIP_PASSWORD" -devices 1 -channels 4 -sip-transport tcp \
 	-media mixed -device-id-start 34020000001320000101 >var/log/gbsim-tcp.log 2>&1 &
@@ -142,7 +143,8 @@ $(printf '%s\n' "$examples" | sed 's/^/               /')
              rtsp://127.0.0.1:8554   RTSP; RTP in on udp :10000 and 30000-30999; ICE udp :8189 (docs/mediagw.md)
              play tokens: POST /internal/v1/play-tokens {"paths":["live/*"]} with the service token
              every media open is a row of the console's audit log; no row, no video (audit.fail_closed)
-  gbsim      ${online:-0}/4 devices online, 16 cameras (logs var/log/gbsim-*.log)
+  gbsim      ${online:-0}/4 devices online, 16 cameras (logs var/log/gbsim-*.log); 34020000001310000011 shows a
+             black picture and ...0012 a frozen one, for the health probes (docs/kpi.md)
 
   service token (internal APIs): var/service-token
     curl -H "Authorization: Bearer \$(cat var/service-token)" http://127.0.0.1:8081/internal/v1/devices

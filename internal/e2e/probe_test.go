@@ -80,3 +80,46 @@ func TestProbeStack(t *testing.T) {
 		t.Errorf("probe of an offline camera: %+v", p)
 	}
 }
+
+// TestProbeFaults: gbsim's cameras told to show each faulty picture are
+// found with that fault, through the whole stack, and the clean one with
+// none.
+func TestProbeFaults(t *testing.T) {
+	testsupport.Tool(t, "ffmpeg", "ffmpeg")
+	kinds := []string{"black", "frozen", "dark", "bright", "blur", "noise", "cast", "occlusion"}
+	want := map[string][]string{channelID(1): {}}
+	s := newStack(t, nil)
+	cs := s.withConsole()
+	s.gwCfg.Audit.ConsoleURL = cs.base()
+	s.startMediagw()
+	s.startSipserver()
+	s.startSim(func(c *gbsim.Config) {
+		c.Devices, c.Channels = 1, 1+len(kinds)
+		c.Faults.Pictures = map[string]string{}
+		for i, k := range kinds {
+			ch := channelID(2 + i)
+			c.Faults.Pictures[ch] = k
+			if k == "cast" {
+				k = "color_cast"
+			}
+			want[ch] = []string{k}
+		}
+	})
+	admin := cs.signIn(t, "admin", "admin", "Probe-Adm1n!")
+	for n := 1; n <= 1+len(kinds); n++ {
+		ch := channelID(n)
+		var p probeAnswer
+		// A channel's clip is made by ffmpeg at its first INVITE: the first
+		// probes may see gbsim's synthetic stand-in, which is no picture.
+		testsupport.Eventually(t, 90*time.Second, "probe of "+ch, func() bool {
+			if code := callAs(t, admin, "POST", cs.base()+"/api/v1/channels/"+ch+"/probe", nil, &p); code != http.StatusOK {
+				t.Fatalf("probe %s: %d", ch, code)
+			}
+			return p.Reachable && p.Width == 640
+		})
+		t.Logf("%s: %s %v", ch, p.Verdict, p.Faults)
+		if !slices.Equal(p.Faults, want[ch]) {
+			t.Errorf("%s: faults %v, want %v", ch, p.Faults, want[ch])
+		}
+	}
+}

@@ -111,6 +111,11 @@ type Faults struct {
 	InviteDelay time.Duration
 	// AlarmInterval sends an alarm from every device at this period; 0 never.
 	AlarmInterval time.Duration
+	// Pictures gives channels a faulty picture, by channel ID: black,
+	// frozen, dark, bright, blur, noise, cast (a colour cast) or
+	// occlusion (ffmpeg's filters on the test picture), for the health
+	// probes to find.
+	Pictures map[string]string
 	// NATRebind moves every device to a new local source port (a new UDP
 	// socket, or a new TCP connection) at this period, as a carrier NAT
 	// that changes the mapping does; 0 never. The device keeps its
@@ -184,6 +189,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&f.TCPDisconnect, "fault-tcp-disconnect", f.TCPDisconnect, "close TCP media connections after this long (0: never)")
 	fs.DurationVar(&f.InviteDelay, "fault-invite-delay", f.InviteDelay, "answer INVITEs only after this long, 100 Trying first (0: at once)")
 	fs.DurationVar(&f.AlarmInterval, "alarm-interval", f.AlarmInterval, "send an alarm from every device at this period (0: never)")
+	fs.Func("fault-picture", "faulty `pictures`: channel=kind,… with kind black, frozen, dark, bright, blur, noise, cast or occlusion",
+		func(v string) error {
+			pics, err := ParsePictures(v)
+			if err != nil {
+				return err
+			}
+			f.Pictures = pics
+			return nil
+		})
 	fs.DurationVar(&f.NATRebind, "fault-nat-rebind", f.NATRebind,
 		"move every device to a new source port at this period, as a NAT rebinding does; "+
 			"it registers again when the platform refuses a request from the new port (0: never)")
@@ -342,4 +356,37 @@ func channelID(start string, n, perDevice, ch int) (string, error) {
 		return "", fmt.Errorf("channel sequence overflows")
 	}
 	return fmt.Sprintf("%s131%s%06d", dev[:10], dev[13:14], s), nil
+}
+
+// PictureFaults are the kinds of faulty picture a channel can show, and
+// the ffmpeg filter that makes each from the test picture ("" for those
+// made otherwise: black is a black source, frozen its first frame held).
+var PictureFaults = map[string]string{
+	"black": "", "frozen": "",
+	"dark":      "eq=brightness=-0.45",
+	"bright":    "eq=brightness=0.6",
+	"blur":      "gblur=sigma=10",
+	"noise":     "noise=alls=80:allf=t",
+	"cast":      "lutrgb=g=val*0.3:b=val*0.3",
+	"occlusion": "drawbox=x=0:y=0:w=iw*0.6:h=ih:c=gray:t=fill",
+}
+
+// ParsePictures parses -fault-picture: channel=kind pairs, comma-separated.
+func ParsePictures(v string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		ch, kind, ok := strings.Cut(pair, "=")
+		if _, known := PictureFaults[kind]; !ok || !known {
+			return nil, fmt.Errorf("%w: -fault-picture %q: want channel=kind, kind one of black, frozen, dark, bright, blur, "+
+				"noise, cast, occlusion", ErrConfig, pair)
+		}
+		if _, err := ids.Parse(ch); err != nil {
+			return nil, fmt.Errorf("%w: -fault-picture %q: %w", ErrConfig, pair, err)
+		}
+		out[ch] = kind
+	}
+	return out, nil
 }

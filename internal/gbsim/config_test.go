@@ -179,3 +179,17 @@ func TestNamesUnique(t *testing.T) {
 		})
 	}
 }
+
+// TestParsePictures: -fault-picture takes channel=kind pairs of known
+// kinds only.
+func TestParsePictures(t *testing.T) {
+	got, err := ParsePictures("34020000001310000011=black, 34020000001310000012=frozen,")
+	if err != nil || len(got) != 2 || got["34020000001310000011"] != "black" || got["34020000001310000012"] != "frozen" {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"34020000001310000011", "34020000001310000011=purple", "abc=black", "=black"} {
+		if _, err := ParsePictures(bad); !errors.Is(err, ErrConfig) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

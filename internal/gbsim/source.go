@@ -74,6 +74,8 @@ type mediaLibrary struct {
 type clipJob struct {
 	key, label string
 	codec      ps.Codec
+	// picture is a faulty picture's kind (Faults.Pictures), "" for a good one.
+	picture string
 }
 
 func newMediaLibrary(s *Sim) *mediaLibrary {
@@ -103,13 +105,20 @@ func (l *mediaLibrary) get(codec ps.Codec, label string) *clip {
 func (l *mediaLibrary) getLocked(codec ps.Codec, label string) (c *clip, busy bool) {
 	chanKey := codecName(codec) + "-" + label
 	genKey := codecName(codec) + "-generic"
-	for _, k := range []string{chanKey, genKey} {
+	jobs := []clipJob{{key: genKey, label: "GB28181 " + codecName(codec), codec: codec}, {key: chanKey, label: label, codec: codec}}
+	keys := []string{chanKey, genKey}
+	if kind := l.cfg.Faults.Pictures[label]; kind != "" {
+		// Its own faulty clip only: the good generic one would hide the fault.
+		chanKey += "-" + kind
+		jobs, keys = []clipJob{{key: chanKey, label: label, codec: codec, picture: kind}}, []string{chanKey}
+	}
+	for _, k := range keys {
 		if c := l.clips[k]; c != nil {
 			return c, false
 		}
 	}
 	if _, err := exec.LookPath(l.cfg.FFmpeg); err == nil {
-		for _, j := range []clipJob{{genKey, "GB28181 " + codecName(codec), codec}, {chanKey, label, codec}} {
+		for _, j := range jobs {
 			if !l.pending[j.key] && !l.failed[j.key] {
 				l.pending[j.key] = true
 				l.queue = append(l.queue, j)
@@ -228,7 +237,20 @@ func (l *mediaLibrary) load(j clipJob) (*clip, error) {
 func (l *mediaLibrary) ffmpegVideo(out string, j clipJob) error {
 	filter := fmt.Sprintf("drawtext=text='%s %%{pts\\:hms}':fontsize=36:fontcolor=white:box=1:boxcolor=black@0.6:x=24:y=24",
 		strings.ReplaceAll(j.label, "'", ""))
-	args := []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", l.cfg.ClipSize, frameRate), "-t", fmt.Sprint(clipSeconds)}
+	source := fmt.Sprintf("testsrc2=size=%s:rate=%d", l.cfg.ClipSize, frameRate)
+	switch j.picture {
+	case "":
+	case "black":
+		source, filter = fmt.Sprintf("color=c=black:size=%s:rate=%d", l.cfg.ClipSize, frameRate), "null"
+	case "frozen":
+		// The first frame held: a camera whose encoder repeats one picture.
+		source += fmt.Sprintf(",trim=end_frame=1,loop=loop=%d:size=1,setpts=N/%d/TB", clipSeconds*frameRate, frameRate)
+		filter = "null"
+	default:
+		// Over the OSD too: a blurred or tinted camera shows its text so.
+		filter += "," + PictureFaults[j.picture]
+	}
+	args := []string{"-f", "lavfi", "-i", source, "-t", fmt.Sprint(clipSeconds)}
 	enc := []string{
 		"-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf", "0",
 		"-g", fmt.Sprint(frameRate), "-pix_fmt", "yuv420p", "-f", "h264",
@@ -243,7 +265,11 @@ func (l *mediaLibrary) ffmpegVideo(out string, j clipJob) error {
 	if err := l.ffmpeg(out, withText...); err == nil {
 		return nil
 	}
-	// drawtext needs libfreetype and a font; fall back to the bare pattern.
+	// drawtext needs libfreetype and a font; fall back to the bare pattern
+	// (with its fault, if it has one).
+	if f := PictureFaults[j.picture]; f != "" {
+		args = append(args, "-vf", f)
+	}
 	return l.ffmpeg(out, append(args, enc...)...)
 }
 
