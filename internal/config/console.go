@@ -108,8 +108,14 @@ type ConsoleProbe struct {
 	FFmpeg string `yaml:"ffmpeg"`
 	// Timeout bounds one probe, the stream's start included.
 	Timeout Duration `yaml:"timeout"`
-	// MaxRunning bounds the probes at once; more are refused (503 busy).
+	// MaxRunning bounds the probes asked for at once; more are refused
+	// (503 busy).
 	MaxRunning int `yaml:"max_running"`
+	// Interval is how often every channel is probed by the schedule,
+	// spread evenly over it; 0 turns the schedule off.
+	Interval Duration `yaml:"interval"`
+	// ScheduleRunning bounds the scheduled probes at once.
+	ScheduleRunning int `yaml:"schedule_running"`
 	// Thresholds decide a picture's faults; 0 keeps a threshold's default
 	// (docs/kpi.md gives each).
 	Thresholds ProbeThresholds `yaml:"thresholds"`
@@ -246,7 +252,10 @@ func (c *Console) SetDefaults() {
 	}
 	c.Accounts = ConsoleAccounts{DormantAfter: Duration(2 * 365 * 24 * time.Hour)}
 	c.Audit = ConsoleAudit{FailClosed: true, Retention: MinAuditRetention}
-	c.Probe = ConsoleProbe{FFmpeg: "ffmpeg", Timeout: Duration(20 * time.Second), MaxRunning: 4}
+	c.Probe = ConsoleProbe{
+		FFmpeg: "ffmpeg", Timeout: Duration(20 * time.Second), MaxRunning: 4,
+		Interval: Duration(2 * time.Hour), ScheduleRunning: 2,
+	}
 }
 
 // Validate implements Service.
@@ -320,6 +329,12 @@ func (c *Console) Validate() error {
 	}
 	if c.Probe.MaxRunning < 1 || c.Probe.MaxRunning > 64 {
 		add("probe.max_running", "must be between 1 and 64, got %d", c.Probe.MaxRunning)
+	}
+	if c.Probe.Interval != 0 && c.Probe.Interval < Duration(time.Minute) {
+		add("probe.interval", "must be 0 (off) or at least 1m, got %s", c.Probe.Interval)
+	}
+	if c.Probe.ScheduleRunning < 1 || c.Probe.ScheduleRunning > 64 {
+		add("probe.schedule_running", "must be between 1 and 64, got %d", c.Probe.ScheduleRunning)
 	}
 	th := c.Probe.Thresholds
 	for _, f := range []struct {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,18 +88,8 @@ func (a *API) probeChannel(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	if err != nil {
 		return err
 	}
-	row := consoledb.Probe{
-		ChannelID: ch.ID, At: res.At, Reachable: res.Reachable, Codec: res.Codec, Width: res.Width, Height: res.Height,
-		Faults: res.Verdict.Faults, Error: res.Error, Trigger: consoledb.ProbeManual, RequestedBy: sess.User.Username,
-	}
-	if res.Reachable {
-		ms := res.FirstFrame.Milliseconds()
-		row.FirstFrameMS = &ms
-		if row.Measures, err = json.Marshal(res.Verdict.Measures); err != nil {
-			return fmt.Errorf("probe measures: %w", err)
-		}
-	}
-	if row.ID, err = a.Store.AddProbe(r.Context(), row, res.Thumbnail); err != nil {
+	row, err := keepProbe(r.Context(), a.Store, ch.ID, res, consoledb.ProbeManual, sess.User.Username)
+	if err != nil {
 		return err
 	}
 	a.logger().Info("probe", "channel", ch.ID, "user", sess.User.Username, "reachable", res.Reachable,
@@ -157,4 +148,24 @@ func (a *API) thumbnail(w http.ResponseWriter, r *http.Request, sess *auth.Sessi
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(jpeg)
 	return nil
+}
+
+// keepProbe stores a probe's finding (and its thumbnail) and returns the row.
+func keepProbe(ctx context.Context, db *consoledb.DB, channel string, res probe.Result, trigger, user string) (consoledb.Probe, error) {
+	row := consoledb.Probe{
+		ChannelID: channel, At: res.At, Reachable: res.Reachable, Codec: res.Codec, Width: res.Width, Height: res.Height,
+		Faults: res.Verdict.Faults, Error: res.Error, Trigger: trigger, RequestedBy: user,
+	}
+	if res.Reachable {
+		ms := res.FirstFrame.Milliseconds()
+		row.FirstFrameMS = &ms
+		b, err := json.Marshal(res.Verdict.Measures)
+		if err != nil {
+			return row, fmt.Errorf("probe measures: %w", err)
+		}
+		row.Measures = b
+	}
+	id, err := db.AddProbe(ctx, row, res.Thumbnail)
+	row.ID = id
+	return row, err
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	neturl "net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/sharpeyes/sharpeyes/internal/httpserv"
 	"github.com/sharpeyes/sharpeyes/internal/playtoken"
 	"github.com/sharpeyes/sharpeyes/internal/probe"
+	"github.com/sharpeyes/sharpeyes/internal/store/catalogview"
 	"github.com/sharpeyes/sharpeyes/internal/store/consoledb"
 	"github.com/sharpeyes/sharpeyes/internal/svc"
 	"github.com/sharpeyes/sharpeyes/internal/svcdb"
@@ -117,10 +119,18 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 		AuditFailOpen: !cfg.Audit.FailClosed, Log: log, Now: time.Now, PTZPriorities: db,
 	}
 	if signer != nil {
-		api.Prober = newProber(cfg, api, sip)
+		api.Prober = newProber(cfg, api, sip, cfg.Probe.MaxRunning)
 		if err := api.Prober.Initialize(); err != nil {
 			events.Close()
 			return err
+		}
+		if cfg.Probe.Interval > 0 {
+			sched, err := newProbeScheduler(cfg, api, sip, db, log)
+			if err != nil {
+				events.Close()
+				return err
+			}
+			defer sched.Close()
 		}
 	}
 	if err := api.Initialize(); err != nil {
@@ -147,7 +157,7 @@ func Run(ctx context.Context, cfg *config.Console, log *slog.Logger) error {
 
 // newProber is the channel prober of cfg: it reads mediagw's RTSP output
 // with a play token of the user's and asks sipserver for the stream first.
-func newProber(cfg *config.Console, api *API, sip *sipapi.Client) *probe.Prober {
+func newProber(cfg *config.Console, api *API, sip *sipapi.Client, running int) *probe.Prober {
 	timeout := cfg.Probe.Timeout.Std()
 	th := cfg.Probe.Thresholds
 	return &probe.Prober{
@@ -166,6 +176,34 @@ func newProber(cfg *config.Console, api *API, sip *sipapi.Client) *probe.Prober 
 			url := strings.TrimRight(cfg.Media.RTSPURL, "/") + "/" + escapePath(path) + "?token=" + neturl.QueryEscape(tok)
 			return probe.RTSPInput(url, timeout), nil
 		},
-		Timeout: timeout, MaxRunning: cfg.Probe.MaxRunning, Now: time.Now,
+		Timeout: timeout, MaxRunning: running, Now: time.Now,
 	}
+}
+
+// newProbeScheduler starts the probes of every video channel on cfg's
+// schedule, with a prober of its own.
+func newProbeScheduler(cfg *config.Console, api *API, sip *sipapi.Client, db *consoledb.DB, log *slog.Logger) (*probe.Scheduler, error) {
+	p := newProber(cfg, api, sip, cfg.Probe.ScheduleRunning)
+	if err := p.Initialize(); err != nil {
+		return nil, err
+	}
+	s := &probe.Scheduler{
+		Prober: p, Interval: cfg.Probe.Interval.Std(), Delay: probe.DefaultDelay, Log: log.With("component", "probe-schedule"),
+		Channels: func(ctx context.Context) ([]string, error) {
+			var ids []string
+			err := db.In(catalogview.Everything()).EachTreeChannel(ctx, func(c catalogview.TreeChannel) error {
+				if isVideoChannel(c) && !isDeviceID(c.ID) {
+					ids = append(ids, c.ID)
+				}
+				return nil
+			})
+			slices.Sort(ids)
+			return ids, err
+		},
+		Record: func(ctx context.Context, channel string, r probe.Result) error {
+			_, err := keepProbe(ctx, db, channel, r, consoledb.ProbeSchedule, "")
+			return err
+		},
+	}
+	return s, s.Initialize()
 }

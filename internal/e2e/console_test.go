@@ -48,6 +48,8 @@ func (s *stack) withConsole() *consoleStack {
 	c.Media.PublicURL = s.gwBase()
 	c.Media.RTSPURL = "rtsp://" + s.gwCfg.RTSP.Listen
 	c.Media.PlayTokenSecret = playSecret
+	// No scheduled probes: they would read streams the tests count.
+	c.Probe.Interval = 0
 	if err := c.Validate(); err != nil {
 		s.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,5 +85,60 @@ func TestProbeBusy(t *testing.T) {
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScheduler: a round probes every channel once, spread over the
+// interval, and Close waits for the probes in flight.
+func TestScheduler(t *testing.T) {
+	p := newProber(t, lavfi("testsrc2=s=320x180:r=25:d=3"))
+	var mu sync.Mutex
+	got := map[string]int{}
+	var subjects []string
+	p.Input = func(path, subject string) ([]string, error) {
+		mu.Lock()
+		subjects = append(subjects, subject)
+		mu.Unlock()
+		return []string{"-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3"}, nil
+	}
+	p.Span = 100 * time.Millisecond
+	rounds := make(chan struct{}, 1)
+	s := &Scheduler{
+		Prober:   p,
+		Channels: func(context.Context) ([]string, error) { return []string{"a", "b", "c"}, nil },
+		Record: func(_ context.Context, ch string, r Result) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.OK() {
+				got[ch]++
+			}
+			if len(got) == 3 {
+				select {
+				case rounds <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		},
+		Interval: 300 * time.Millisecond,
+	}
+	if err := s.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-rounds:
+	case <-time.After(time.Minute):
+		t.Fatal("no round")
+	}
+	s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ch := range []string{"a", "b", "c"} {
+		if got[ch] < 1 {
+			t.Errorf("%s probed %d times", ch, got[ch])
+		}
+	}
+	if subjects[0] != "system:probe" {
+		t.Errorf("read for %q", subjects[0])
 	}
 }
