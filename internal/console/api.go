@@ -137,6 +137,7 @@ func (a *API) routes() []route {
 		{"GET /api/v1/channels/{id}/records", accessNormal, a.records},
 		{"POST /api/v1/channels/{id}/probe", accessNormal, a.probeChannel},
 		{"GET /api/v1/channels/{id}/probes", accessNormal, a.listProbes},
+		{"GET /api/v1/channels/{id}/faults", accessNormal, a.listFaults},
 		{"GET /api/v1/channels/{id}/thumbnail", accessNormal, a.thumbnail},
 		{"GET /api/v1/channels/{id}/recordings", accessNormal, a.recordings},
 		{"POST /api/v1/channels/{id}/playback", accessNormal, a.playback},

@@ -108,16 +108,9 @@ func (a *API) listProbes(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	to := a.now()
-	from := to.Add(-24 * time.Hour)
-	if q.Get("from") != "" || q.Get("to") != "" {
-		if from, to, err = svcapi.ParseRange(q.Get("from"), q.Get("to")); err != nil {
-			return err
-		}
-	}
-	if !from.Before(to) || to.Sub(from) > maxProbeRange {
-		return badRequest("from must be before to, at most %d days apart", int(maxProbeRange.Hours()/24))
+	from, to, err := a.probeRange(r)
+	if err != nil {
+		return err
 	}
 	rows, err := a.Store.Probes(r.Context(), ch.ID, from, to)
 	if err != nil {
@@ -168,4 +161,55 @@ func keepProbe(ctx context.Context, db *consoledb.DB, channel string, res probe.
 	id, err := db.AddProbe(ctx, row, res.Thumbnail)
 	row.ID = id
 	return row, err
+}
+
+// faultIntervalJSON is a stretch of time a channel showed a fault.
+type faultIntervalJSON struct {
+	Fault    string     `json:"fault"`
+	OpenedAt time.Time  `json:"opened_at"`
+	ClosedAt *time.Time `json:"closed_at"`
+}
+
+func toFaultIntervalJSON(f consoledb.FaultInterval) faultIntervalJSON {
+	out := faultIntervalJSON{Fault: f.Fault, OpenedAt: f.OpenedAt.UTC()}
+	if f.ClosedAt != nil {
+		c := f.ClosedAt.UTC()
+		out.ClosedAt = &c
+	}
+	return out
+}
+
+// listFaults answers a channel's fault intervals that overlap a range
+// (default the last 24 h) to anyone who sees the channel.
+func (a *API) listFaults(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	ch, err := a.grantedChannel(r, sess, "")
+	if err != nil {
+		return err
+	}
+	from, to, err := a.probeRange(r)
+	if err != nil {
+		return err
+	}
+	rows, err := a.Store.FaultIntervals(r.Context(), ch.ID, from, to)
+	if err != nil {
+		return err
+	}
+	svcapi.WriteList(w, rows, len(rows), toFaultIntervalJSON)
+	return nil
+}
+
+// probeRange is a listing's from and to (default the last 24 h).
+func (a *API) probeRange(r *http.Request) (from, to time.Time, err error) {
+	q := r.URL.Query()
+	to = a.now()
+	from = to.Add(-24 * time.Hour)
+	if q.Get("from") != "" || q.Get("to") != "" {
+		if from, to, err = svcapi.ParseRange(q.Get("from"), q.Get("to")); err != nil {
+			return from, to, err
+		}
+	}
+	if !from.Before(to) || to.Sub(from) > maxProbeRange {
+		return from, to, badRequest("from must be before to, at most %d days apart", int(maxProbeRange.Hours()/24))
+	}
+	return from, to, nil
 }

@@ -78,6 +78,19 @@ func TestProbeRoutes(t *testing.T) {
 	if list.Total != 1 || list.Items[0].Verdict != "ok" {
 		t.Fatalf("probes %s", r.Body)
 	}
+	var faults struct {
+		Items []struct {
+			Fault    string
+			ClosedAt *string `json:"closed_at"`
+		}
+		Total int
+	}
+	r = c.do(http.MethodGet, base+channelA2+"/faults", nil)
+	mustStatus(t, "faults", r, http.StatusOK, "")
+	r.json(t, &faults)
+	if faults.Total != 1 || faults.Items[0].Fault != "black" || faults.Items[0].ClosedAt != nil {
+		t.Fatalf("faults %s", r.Body)
+	}
 	mustStatus(t, "probes, bad range", c.do(http.MethodGet, base+channelA1+"/probes?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", nil),
 		http.StatusBadRequest, "bad_request")
 	mustStatus(t, "probe of an unknown channel", c.do(http.MethodPost, base+"34020000001310009999/probe", nil), http.StatusNotFound, "not_found")

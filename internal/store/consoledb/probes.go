@@ -43,8 +43,11 @@ type Probe struct {
 const probeColumns = `id, channel_id, at, reachable, first_frame_ms, codec, width, height, faults, measures, error, trigger,
 	requested_by`
 
-// AddProbe appends a probe's finding and, with a thumbnail, makes it the
-// channel's picture, in one transaction; it returns the row's ID.
+// AddProbe appends a probe's finding, opens a fault interval for each of
+// its faults not open yet and closes the channel's open ones it no longer
+// shows, and, with a thumbnail, makes it the channel's picture, in one
+// transaction; it returns the row's ID. A finding older than the channel's
+// latest one leaves the intervals as they are (it came late).
 func (db *DB) AddProbe(ctx context.Context, p Probe, thumbnail []byte) (int64, error) {
 	if p.Faults == nil {
 		p.Faults = []string{}
@@ -60,6 +63,9 @@ func (db *DB) AddProbe(ctx context.Context, p Probe, thumbnail []byte) (int64, e
 		p.ChannelID, p.At, p.Reachable, p.FirstFrameMS, p.Codec, p.Width, p.Height, p.Faults, p.Measures, p.Error,
 		p.Trigger, p.RequestedBy).Scan(&id); err != nil {
 		return 0, fmt.Errorf("add probe of %s: %w", p.ChannelID, err)
+	}
+	if err := trackFaults(ctx, tx, id, p); err != nil {
+		return 0, err
 	}
 	if len(thumbnail) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO channel_thumbnails (channel_id, at, jpeg) VALUES ($1, $2, $3)
@@ -115,4 +121,62 @@ func (db *DB) Thumbnail(ctx context.Context, channel string) ([]byte, time.Time,
 		return nil, time.Time{}, fmt.Errorf("thumbnail of %s: %w", channel, err)
 	}
 	return b, at, nil
+}
+
+// trackFaults opens and closes channel p's fault intervals at probe id.
+func trackFaults(ctx context.Context, tx pgx.Tx, id int64, p Probe) error {
+	// Serialized per channel: two probes of one channel at once would
+	// both open the same interval.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('probe:' || $1, 0))`, p.ChannelID); err != nil {
+		return fmt.Errorf("fault intervals of %s: %w", p.ChannelID, err)
+	}
+	var later bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM probes WHERE channel_id = $1 AND at > $2)`, p.ChannelID, p.At).
+		Scan(&later); err != nil {
+		return fmt.Errorf("fault intervals of %s: %w", p.ChannelID, err)
+	}
+	if later {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE fault_intervals SET closed_at = greatest($3, opened_at), closed_by_probe = $4
+WHERE channel_id = $1 AND closed_at IS NULL AND NOT fault = ANY ($2::text[])`, p.ChannelID, p.Faults, p.At, id); err != nil {
+		return fmt.Errorf("close fault intervals of %s: %w", p.ChannelID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO fault_intervals (channel_id, fault, opened_at, opened_by_probe)
+SELECT $1, f, $3, $4 FROM unnest($2::text[]) AS f
+ON CONFLICT (channel_id, fault) WHERE closed_at IS NULL DO NOTHING`, p.ChannelID, p.Faults, p.At, id); err != nil {
+		return fmt.Errorf("open fault intervals of %s: %w", p.ChannelID, err)
+	}
+	return nil
+}
+
+// FaultInterval is a stretch of time a channel showed a fault.
+type FaultInterval struct {
+	ChannelID, Fault string
+	OpenedAt         time.Time
+	// ClosedAt is nil while the fault lasts.
+	ClosedAt *time.Time
+}
+
+// FaultIntervals returns channel's fault intervals that overlap [from, to),
+// by their start, at most MaxProbes.
+func (db *DB) FaultIntervals(ctx context.Context, channel string, from, to time.Time) ([]FaultInterval, error) {
+	if !from.Before(to) {
+		return nil, fmt.Errorf("faults of %s: from not before to: %w", channel, store.ErrInvalid)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT channel_id, fault, opened_at, closed_at FROM fault_intervals
+WHERE channel_id = $1 AND opened_at < $3 AND (closed_at IS NULL OR closed_at > $2) ORDER BY opened_at, id LIMIT $4`,
+		channel, from, to, MaxProbes)
+	if err != nil {
+		return nil, fmt.Errorf("faults of %s: %w", channel, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FaultInterval, error) {
+		var f FaultInterval
+		err := r.Scan(&f.ChannelID, &f.Fault, &f.OpenedAt, &f.ClosedAt)
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("faults of %s: %w", channel, err)
+	}
+	return out, nil
 }
