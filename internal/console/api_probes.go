@@ -77,15 +77,22 @@ func (a *API) probeChannel(w http.ResponseWriter, r *http.Request, sess *auth.Se
 	if a.Prober == nil {
 		return ErrProbeUnavailable
 	}
+	if a.Prober.Full() { // before the audit row: no access happens
+		return newError(http.StatusServiceUnavailable, CodeBusy, "%d probes run already; try again", a.Prober.MaxRunning)
+	}
 	path := streampath.Live(ch.ID)
 	if err := a.audit(r, sess, "probe", ch.ID, map[string]any{"path": path, "device_id": ch.DeviceID}); err != nil {
 		return err
 	}
 	res, err := a.Prober.Probe(r.Context(), path, sess.User.Username)
-	if errors.Is(err, probe.ErrBusy) {
+	switch {
+	case errors.Is(err, probe.ErrBusy):
 		return newError(http.StatusServiceUnavailable, CodeBusy, "%d probes run already; try again", a.Prober.MaxRunning)
-	}
-	if err != nil {
+	case errors.Is(err, probe.ErrPlatform):
+		// The log has the whole error; the finding would blame the camera.
+		a.logger().Warn("probe: the platform did not serve the stream", "channel", ch.ID, "err", err)
+		return newError(http.StatusServiceUnavailable, CodeMediaUnavailable, "the platform did not serve the stream; nothing was recorded")
+	case err != nil:
 		return err
 	}
 	row, err := keepProbe(r.Context(), a.Store, ch.ID, res, consoledb.ProbeManual, sess.User.Username)
@@ -201,12 +208,17 @@ func (a *API) listFaults(w http.ResponseWriter, r *http.Request, sess *auth.Sess
 // probeRange is a listing's from and to (default the last 24 h).
 func (a *API) probeRange(r *http.Request) (from, to time.Time, err error) {
 	q := r.URL.Query()
-	to = a.now()
-	from = to.Add(-24 * time.Hour)
-	if q.Get("from") != "" || q.Get("to") != "" {
-		if from, to, err = svcapi.ParseRange(q.Get("from"), q.Get("to")); err != nil {
-			return from, to, err
-		}
+	if to, err = svcapi.ParseTime("to", q.Get("to"), false); err != nil {
+		return from, to, err
+	}
+	if to.IsZero() {
+		to = a.now()
+	}
+	if from, err = svcapi.ParseTime("from", q.Get("from"), false); err != nil {
+		return from, to, err
+	}
+	if from.IsZero() {
+		from = to.Add(-24 * time.Hour)
 	}
 	if !from.Before(to) || to.Sub(from) > maxProbeRange {
 		return from, to, badRequest("from must be before to, at most %d days apart", int(maxProbeRange.Hours()/24))

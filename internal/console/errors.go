@@ -58,6 +58,7 @@ const (
 	CodePlayDisabled           = "play_disabled"
 	CodeNoRecordings           = "no_recordings"
 	CodeRecorderUnavailable    = "recorder_unavailable"
+	CodeMediaUnavailable       = "media_unavailable"
 	CodeInternal               = "internal"
 )
 

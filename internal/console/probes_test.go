@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sharpeyes/sharpeyes/internal/probe"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
@@ -91,6 +92,8 @@ func TestProbeRoutes(t *testing.T) {
 	if faults.Total != 1 || faults.Items[0].Fault != "black" || faults.Items[0].ClosedAt != nil {
 		t.Fatalf("faults %s", r.Body)
 	}
+	mustStatus(t, "probes from an hour ago", c.do(http.MethodGet, base+channelA1+"/probes?from="+
+		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), nil), http.StatusOK, "")
 	mustStatus(t, "probes, bad range", c.do(http.MethodGet, base+channelA1+"/probes?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", nil),
 		http.StatusBadRequest, "bad_request")
 	mustStatus(t, "probe of an unknown channel", c.do(http.MethodPost, base+"34020000001310009999/probe", nil), http.StatusNotFound, "not_found")

@@ -16,9 +16,12 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/internal/vqd"
 )
 
@@ -31,11 +34,30 @@ const (
 	DefaultSpan = 2 * time.Second
 )
 
-// FaultUnreachable is the fault of a probe that got no frame.
-const FaultUnreachable = "unreachable"
+// Faults of a probe beside the picture's (vqd's).
+const (
+	// FaultUnreachable: no frame came.
+	FaultUnreachable = "unreachable"
+	// FaultStalled: frames came, then none for the rest of the timeout.
+	FaultStalled = "stalled"
+)
 
-// ErrBusy is a probe refused because MaxRunning run already.
-var ErrBusy = errors.New("probe: too many probes running")
+// Errors of a probe not run.
+var (
+	// ErrBusy is a probe refused because MaxRunning run already.
+	ErrBusy = errors.New("probe: too many probes running")
+	// ErrPlatform is a probe that could not tell anything of the camera:
+	// sipserver or mediagw did not serve it (down, refusing our token).
+	// No finding is kept: it would blame the camera.
+	ErrPlatform = errors.New("probe: the platform did not serve the stream")
+)
+
+// cameraCodes are sipserver's refusals of a stream that are the camera's
+// doing (or its absence): a finding. Anything else is the platform's.
+var cameraCodes = []string{
+	sipapi.CodeDeviceOffline, sipapi.CodeDeviceBusy, sipapi.CodeDeviceRefused, svcapi.CodeNotFound, svcapi.CodeTimeout,
+	svcapi.CodeBadGateway,
+}
 
 // Prober probes channels.
 type Prober struct {
@@ -102,13 +124,18 @@ type Result struct {
 	Thumbnail []byte
 }
 
+// Full reports whether MaxRunning probes run now (a Probe would be
+// ErrBusy, unless one ends meanwhile).
+func (p *Prober) Full() bool { return len(p.sem) == cap(p.sem) }
+
 // OK reports whether the probe found nothing wrong.
 func (r Result) OK() bool { return r.Reachable && r.Verdict.OK() }
 
 // Probe probes the stream at path (live/<channel>) for subject (who the
-// stream is read for: mediagw audits it). A failure of the stream is a
+// stream is read for: mediagw audits it). A failure of the camera is a
 // Result (unreachable, with its reason); the error is for a probe not run
-// (ErrBusy, an input that cannot be made, ctx's end).
+// (ErrBusy, ErrPlatform, an input that cannot be made, ctx's end). The
+// stream's start and its reading each have Timeout.
 func (p *Prober) Probe(ctx context.Context, path, subject string) (Result, error) {
 	select {
 	case p.sem <- struct{}{}:
@@ -120,8 +147,6 @@ func (p *Prober) Probe(ctx context.Context, path, subject string) (Result, error
 	if err != nil {
 		return Result{}, fmt.Errorf("probe %s: %w", path, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
-	defer cancel()
 	start := time.Now()
 	res := Result{At: p.Now()}
 	unreachable := func(why string) (Result, error) {
@@ -130,18 +155,31 @@ func (p *Prober) Probe(ctx context.Context, path, subject string) (Result, error
 		return res, nil
 	}
 	if p.Start != nil {
-		if err := p.Start(ctx, path); err != nil {
-			if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
-				return Result{}, ctx.Err()
-			}
-			return unreachable("the stream did not start: " + err.Error())
+		sctx, cancel := context.WithTimeout(ctx, p.Timeout)
+		err := p.Start(sctx, path)
+		cancel()
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return Result{}, ctx.Err()
+		case slices.Contains(cameraCodes, svcapi.CodeOf(err)):
+			return unreachable("the stream did not start: " + reason(err))
+		case errors.Is(err, context.DeadlineExceeded):
+			return unreachable("the stream did not start within " + p.Timeout.String())
+		default:
+			return Result{}, fmt.Errorf("%w: %w", ErrPlatform, err)
 		}
 	}
-	dec, err := p.Decoder.Decode(ctx, input, nil, p.Span)
-	if err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return Result{}, ctx.Err()
-		}
+	// Its own timeout from here: a slow start does not cut the frames short.
+	dctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	dec, err := p.Decoder.Decode(dctx, input, p.Span)
+	switch {
+	case ctx.Err() != nil:
+		return Result{}, ctx.Err()
+	case dec.Refused:
+		return Result{}, fmt.Errorf("%w: mediagw refused the connection", ErrPlatform)
+	case err != nil:
 		return unreachable(redact(err.Error(), input))
 	}
 	res.Reachable = true
@@ -150,8 +188,22 @@ func (p *Prober) Probe(ctx context.Context, path, subject string) (Result, error
 	if res.Verdict, err = vqd.Analyze(dec.Frames, p.Thresholds); err != nil {
 		return unreachable(err.Error())
 	}
+	if dec.Stalled {
+		res.Verdict.Faults = append(res.Verdict.Faults, FaultStalled)
+		res.Error = fmt.Sprintf("the stream stopped within %s of its first frame", p.Span)
+	}
 	res.Thumbnail, _ = Thumbnail(dec.Frames[0])
 	return res, nil
+}
+
+// reason is the last part of a refusal's text: what sipserver said, not
+// which call it was.
+func reason(err error) string {
+	var se *svcapi.StatusError
+	if errors.As(err, &se) {
+		return se.Message
+	}
+	return err.Error()
 }
 
 // RTSPInput is the ffmpeg input of an RTSP URL (over TCP, socket reads

@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sharpeyes/sharpeyes/internal/contract/sipapi"
+	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/internal/testsupport"
 	"github.com/sharpeyes/sharpeyes/internal/vqd"
 )
@@ -50,19 +57,72 @@ func TestProbe(t *testing.T) {
 		t.Fatalf("black stream %+v %v", black, err)
 	}
 
-	gone, err := newProber(t, func(string, string) ([]string, error) {
+	// mediagw not there: the platform's failure, no finding about the camera.
+	_, err = newProber(t, func(string, string) ([]string, error) {
 		return RTSPInput("rtsp://127.0.0.1:1/live/x?token=secret", time.Second), nil
 	}).Probe(ctx, "live/x", "tester")
+	if !errors.Is(err, ErrPlatform) || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("mediagw down: %v", err)
+	}
+	// An input that gives nothing: unreachable, and why, without its token.
+	gone, err := newProber(t, func(string, string) ([]string, error) {
+		return []string{"-i", "/nonexistent/live/x?token=secret"}, nil
+	}).Probe(ctx, "live/x", "tester")
 	if err != nil || gone.Reachable || gone.OK() || !slices.Equal(gone.Verdict.Faults, []string{FaultUnreachable}) ||
-		gone.Error == "" || strings.Contains(gone.Error, "secret") || gone.Thumbnail != nil {
+		gone.Error == "" || gone.Thumbnail != nil {
 		t.Fatalf("unreachable stream %+v %v", gone, err)
 	}
 
 	p := newProber(t, lavfi("testsrc2=s=640x360:r=25:d=4"))
-	p.Start = func(context.Context, string) error { return errors.New("device offline") }
+	p.Start = func(context.Context, string) error { return fmt.Errorf("stream needed: %w", sipapi.ErrDeviceOffline) }
 	off, err := p.Probe(ctx, "live/x", "tester")
 	if err != nil || off.Reachable || !strings.Contains(off.Error, "device offline") {
 		t.Fatalf("stream not started %+v %v", off, err)
+	}
+	p.Start = func(context.Context, string) error { return fmt.Errorf("stream needed: %w", svcapi.ErrUnreachable) }
+	if _, err := p.Probe(ctx, "live/x", "tester"); !errors.Is(err, ErrPlatform) {
+		t.Fatalf("sipserver down: %v", err)
+	}
+}
+
+// TestProbeStalled: a stream whose frames stop before the second frame is
+// due is stalled, not good.
+func TestProbeStalled(t *testing.T) {
+	ffmpeg := testsupport.Tool(t, "ffmpeg", "ffmpeg")
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "clip.h264")
+	if out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=0.6",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-bf", "0", "-f", "h264", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	data, err := os.ReadFile(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "live.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a camera that sends 0.6 s and then nothing, its connection open
+		defer close(done)
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = f.Write(data)
+		<-release
+	}()
+	defer func() { close(release); <-done }()
+	p := newProber(t, func(string, string) ([]string, error) {
+		return []string{"-f", "h264", "-probesize", "4096", "-analyzeduration", "100000", "-i", fifo}, nil
+	})
+	p.Timeout = 3 * time.Second
+	res, err := p.Probe(context.Background(), "live/x", "tester")
+	if err != nil || !res.Reachable || !slices.Contains(res.Verdict.Faults, FaultStalled) || res.OK() {
+		t.Fatalf("stalled stream: reachable %v, faults %v, %q, %v", res.Reachable, res.Verdict.Faults, res.Error, err)
 	}
 }
 
@@ -74,7 +134,7 @@ func TestProbeBusy(t *testing.T) {
 	p.Start = func(ctx context.Context, _ string) error {
 		close(started)
 		<-release
-		return errors.New("stopped")
+		return sipapi.ErrDeviceOffline
 	}
 	done := make(chan error, 1)
 	go func() { _, err := p.Probe(context.Background(), "live/a", "tester"); done <- err }()

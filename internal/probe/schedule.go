@@ -92,10 +92,15 @@ func (s *Scheduler) run(ctx context.Context) {
 			}
 			chans = nil
 		}
-		step := time.Duration(0)
-		if len(chans) > 0 {
-			step = s.Interval / time.Duration(len(chans))
+		if len(chans) == 0 {
+			// Nothing to probe (yet), or the list failed: try again soon,
+			// not a whole interval later.
+			if !s.sleep(ctx, min(s.Interval, time.Minute)) {
+				return
+			}
+			continue
 		}
+		step := s.Interval / time.Duration(len(chans))
 		s.Log.Info("probe round", "channels", len(chans), "interval", s.Interval, "every", step)
 		for i, ch := range chans {
 			if wait := time.Until(start.Add(time.Duration(i) * step)); wait > 0 && !s.sleep(ctx, wait) {
@@ -112,6 +117,10 @@ func (s *Scheduler) run(ctx context.Context) {
 				defer func() { <-slots }()
 				s.probe(ctx, ch)
 			}()
+		}
+		if late := time.Since(start) - s.Interval; late > 0 {
+			s.Log.Warn("probe round overran its interval: raise probe.schedule_running or probe.interval",
+				"channels", len(chans), "interval", s.Interval, "late", late.Round(time.Second))
 		}
 		if wait := time.Until(start.Add(s.Interval)); !s.sleep(ctx, max(wait, time.Second)) {
 			return

@@ -33,6 +33,11 @@ type Decoded struct {
 	// ffmpeg reported it; empty and 0 when it did not.
 	Codec         string
 	Width, Height int
+	// Stalled: frames came, then none until ctx ended, before span was
+	// covered (a live stream that stopped).
+	Stalled bool
+	// Refused: ffmpeg could not connect to the input's server at all.
+	Refused bool
 }
 
 // videoStream matches ffmpeg's line about the input's video stream:
@@ -40,13 +45,15 @@ type Decoded struct {
 var videoStream = regexp.MustCompile(`Stream #\d+:\d+\S*: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})`)
 
 // Decode decodes the input ffmpeg opens with inputArgs (e.g. "-i", a
-// file or URL; stdin, when not nil, is its pipe:0), scaled to
+// file or URL), scaled to
 // AnalysisWidth × AnalysisHeight, and returns its first frame and, with
 // span > 0, the last one decoded within span of it (by the clock for a
 // live input, by the input's time when it comes faster; a span's worth of
 // input is read at most). It returns ErrDecode with ffmpeg's last words
-// when no frame came.
-func (d Decoder) Decode(ctx context.Context, inputArgs []string, stdin io.Reader, span time.Duration) (Decoded, error) {
+// when no frame came. Stalled says the frames stopped before span was
+// covered and ctx ended waiting for more (a finite input that ends is
+// not stalled).
+func (d Decoder) Decode(ctx context.Context, inputArgs []string, span time.Duration) (Decoded, error) {
 	bin := d.FFmpeg
 	if bin == "" {
 		bin = "ffmpeg"
@@ -58,9 +65,6 @@ func (d Decoder) Decode(ctx context.Context, inputArgs []string, stdin io.Reader
 	args = append(args, "-an", "-vf", vf, "-t", strconv.FormatFloat((span+time.Second).Seconds(), 'f', -1, 64),
 		"-f", "rawvideo", "-pix_fmt", "yuv420p", "-flush_packets", "1", "pipe:1")
 	cmd := exec.CommandContext(ctx, bin, args...)
-	if stdin != nil {
-		cmd.Stdin = stdin
-	}
 	stderr := &tail{max: 16 << 10}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -77,6 +81,7 @@ func (d Decoder) Decode(ctx context.Context, inputArgs []string, stdin io.Reader
 	}
 	var out Decoded
 	var last []byte
+	var lastAt time.Time
 	spare := make([]byte, ySize+2*cSize)
 	for {
 		buf := spare
@@ -92,7 +97,7 @@ func (d Decoder) Decode(ctx context.Context, inputArgs []string, stdin io.Reader
 			}
 			continue
 		}
-		last, spare = buf, last
+		last, spare, lastAt = buf, last, time.Now()
 		if spare == nil {
 			spare = make([]byte, len(buf))
 		}
@@ -103,11 +108,16 @@ func (d Decoder) Decode(ctx context.Context, inputArgs []string, stdin io.Reader
 	if last != nil {
 		out.Frames = append(out.Frames, frame(last))
 	}
+	// Before our own cancel: the caller's context ended the reading.
+	covered := !lastAt.IsZero() && lastAt.Sub(out.FirstAt) >= span
+	out.Stalled = span > 0 && !out.FirstAt.IsZero() && !covered && ctx.Err() != nil
 	cancel() // enough read: a live input would go on
 	_, _ = io.Copy(io.Discard, stdout)
 	werr := cmd.Wait()
 	msg := stderr.String()
-	if m := videoStream.FindStringSubmatch(msg); m != nil {
+	input, _, _ := strings.Cut(msg, "Output #0") // not our own output's stream line
+	out.Refused = strings.Contains(msg, "Connection refused")
+	if m := videoStream.FindStringSubmatch(input); m != nil {
 		out.Codec = codecName(m[1])
 		out.Width, _ = strconv.Atoi(m[2])
 		out.Height, _ = strconv.Atoi(m[3])

@@ -100,8 +100,10 @@ func (t Thresholds) withDefaults() Thresholds {
 
 // Measures are what a verdict was decided on.
 type Measures struct {
-	MeanLuma     float64 `json:"mean_luma"`
-	LumaSpread   float64 `json:"luma_spread"`
+	MeanLuma   float64 `json:"mean_luma"`
+	LumaSpread float64 `json:"luma_spread"`
+	// DarkShare is the share of pixels darker than the black threshold.
+	DarkShare    float64 `json:"dark_share"`
 	Sharpness    float64 `json:"sharpness"`
 	Noise        float64 `json:"noise"`
 	CastDistance float64 `json:"cast_distance"`
@@ -141,6 +143,7 @@ func Analyze(frames []Frame, th Thresholds) (Verdict, error) {
 	f := frames[0]
 	m := Measures{Motion: -1}
 	m.MeanLuma, m.LumaSpread = meanSpread(f.Y)
+	m.DarkShare = shareBelow(f.Y, th.BlackLuma)
 	m.Sharpness = laplacianVariance(f)
 	m.Noise = noiseSigma(f)
 	m.CastDistance, m.CastRatio = colorCast(f)
@@ -152,8 +155,10 @@ func Analyze(frames []Frame, th Thresholds) (Verdict, error) {
 	add := func(code string) { v.Faults = append(v.Faults, code) }
 	detail := false
 	switch {
-	case m.LumaSpread < th.FlatSpread && m.MeanLuma < th.BlackLuma:
-		add(FaultBlack) // nothing else can be told of a black picture
+	case m.LumaSpread < th.FlatSpread && m.MeanLuma < th.BlackLuma || m.DarkShare >= blackShare:
+		// Black, the camera's own text (time, name) over it or not:
+		// nothing else can be told of a black picture.
+		add(FaultBlack)
 	case m.FlatShare >= 0.95:
 		// A flat picture (a covered lens, a blank screen): no detail to
 		// judge sharpness, noise or colour by.
@@ -184,6 +189,21 @@ func Analyze(frames []Frame, th Thresholds) (Verdict, error) {
 		add(FaultFrozen)
 	}
 	return v, nil
+}
+
+// blackShare is the share of pixels darker than BlackLuma that makes a
+// picture black: the rest may be the camera's OSD.
+const blackShare = 0.9
+
+// shareBelow is the share of p's values below v.
+func shareBelow(p []byte, v float64) float64 {
+	n := 0
+	for _, x := range p {
+		if float64(x) < v {
+			n++
+		}
+	}
+	return float64(n) / float64(len(p))
 }
 
 func meanSpread(p []byte) (mean, spread float64) {

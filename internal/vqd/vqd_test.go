@@ -21,6 +21,7 @@ var pictures = []struct {
 	{"clean", "testsrc2=s=640x360:r=25:d=4", nil},
 	{"clean, HD", "testsrc2=s=1920x1080:r=25:d=4", nil},
 	{"black", "color=c=black:s=640x360:r=25:d=4", []string{FaultBlack}},
+	{"black with its OSD", "color=c=black:s=640x360:r=25:d=4,drawbox=x=20:y=20:w=220:h=28:c=white:t=fill", []string{FaultBlack}},
 	{"dark", "testsrc2=s=640x360:r=25:d=4,eq=brightness=-0.45", []string{FaultDark}},
 	{"bright", "testsrc2=s=640x360:r=25:d=4,eq=brightness=0.6", []string{FaultBright}},
 	{"blur", "testsrc2=s=640x360:r=25:d=4,gblur=sigma=10", []string{FaultBlur}},
@@ -39,7 +40,7 @@ func TestVerdicts(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			dec, err := d.Decode(ctx, []string{"-f", "lavfi", "-i", p.source}, nil, 2*time.Second)
+			dec, err := d.Decode(ctx, []string{"-f", "lavfi", "-i", p.source}, 2*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +84,7 @@ func TestAnalyzeRefuses(t *testing.T) {
 // BenchmarkAnalyze is the cost of judging one picture (two frames).
 func BenchmarkAnalyze(b *testing.B) {
 	d := Decoder{FFmpeg: testsupport.Tool(b, "ffmpeg", "ffmpeg")}
-	dec, err := d.Decode(context.Background(), []string{"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=3"}, nil, 2*time.Second)
+	dec, err := d.Decode(context.Background(), []string{"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=3"}, 2*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func BenchmarkAnalyze(b *testing.B) {
 // TestDecodeFails: an input ffmpeg cannot open is ErrDecode with its words.
 func TestDecodeFails(t *testing.T) {
 	d := Decoder{FFmpeg: testsupport.Tool(t, "ffmpeg", "ffmpeg")}
-	_, err := d.Decode(context.Background(), []string{"-i", "/nonexistent/clip.mp4"}, nil, 0)
+	_, err := d.Decode(context.Background(), []string{"-i", "/nonexistent/clip.mp4"}, 0)
 	if !errors.Is(err, ErrDecode) || !strings.Contains(err.Error(), "No such file") {
 		t.Fatalf("err = %v", err)
 	}

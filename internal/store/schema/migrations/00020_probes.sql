@@ -23,17 +23,23 @@ CREATE TABLE probes (
 );
 CREATE INDEX probes_channel_at_idx ON probes (channel_id, at);
 CREATE INDEX probes_at_idx ON probes (at);
--- Append-only: a finding is never changed (retention may delete old ones).
+-- Append-only: a finding is never changed, and none younger than 400 days
+-- (a year's figures and their month of grace) is deleted or truncated away.
 -- +goose StatementBegin
 CREATE FUNCTION probes_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'probes are append-only';
+    IF TG_OP = 'DELETE' AND OLD.at < now() - interval '400 days' THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'probes are append-only (%)', TG_OP;
 END
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER probes_append_only BEFORE UPDATE ON probes
+CREATE TRIGGER probes_append_only BEFORE UPDATE OR DELETE ON probes
     FOR EACH ROW EXECUTE FUNCTION probes_append_only();
+CREATE TRIGGER probes_no_truncate BEFORE TRUNCATE ON probes
+    FOR EACH STATEMENT EXECUTE FUNCTION probes_append_only();
 
 CREATE TABLE channel_thumbnails (
     channel_id text PRIMARY KEY CHECK (channel_id <> '' AND length(channel_id) <= 64),
@@ -43,6 +49,7 @@ CREATE TABLE channel_thumbnails (
 
 -- +goose Down
 DROP TABLE channel_thumbnails;
+DROP TRIGGER probes_no_truncate ON probes;
 DROP TRIGGER probes_append_only ON probes;
 DROP FUNCTION probes_append_only();
 DROP TABLE probes;
