@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -124,16 +123,13 @@ func recorderIPs(ctx context.Context, rawURL string) ([]string, error) {
 	if err != nil || u.Hostname() == "" {
 		return nil, fmt.Errorf("recorder URL %q: no host", rawURL)
 	}
-	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
-		return []string{ip.Unmap().String()}, nil
-	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
-	if err != nil || len(addrs) == 0 {
-		return nil, fmt.Errorf("recorder host %s: no address: %w", u.Hostname(), err)
+	addrs := resolveIPs(ctx, u.Hostname())
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("recorder host %s: no address", u.Hostname())
 	}
 	out := make([]string, len(addrs))
 	for i, a := range addrs {
-		out[i] = a.Unmap().String()
+		out[i] = a.String()
 	}
 	return out, nil
 }

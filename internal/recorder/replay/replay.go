@@ -12,6 +12,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/sharpeyes/sharpeyes/internal/contract/recorderapi"
+	"github.com/sharpeyes/sharpeyes/internal/recorder/segment"
 	"github.com/sharpeyes/sharpeyes/internal/store/recordingdb"
 	"github.com/sharpeyes/sharpeyes/internal/svcapi"
 	"github.com/sharpeyes/sharpeyes/pkg/gb28181/ps"
@@ -201,7 +202,7 @@ func (p *player) dts(u unit) int64 {
 	}
 	p.lastWall = u.wall
 	d := u.wall.Sub(p.baseWall)
-	p.lastDTS = p.outBase + int64(d/time.Second)*90000 + int64(d%time.Second)*90000/int64(time.Second)
+	p.lastDTS = p.outBase + segment.DurationTicks(d, 90000)
 	return p.lastDTS
 }
 

@@ -213,7 +213,7 @@ func (s *source) addSamples(pt *fmp4.PartTrack) {
 		au, key, err := annexB(tr, smp)
 		if err == nil && len(au) > 0 {
 			s.queue = append(s.queue, unit{
-				wall:   tr.start.Add(ticksDuration(dts, tr.scale)),
+				wall:   tr.start.Add(segment.TicksDuration(int64(dts), int64(tr.scale))),
 				ptsOff: int64(smp.PTSOffset) * 90000 / int64(tr.scale),
 				key:    key, codec: tr.codec, au: au,
 			})
@@ -258,9 +258,4 @@ func hasSPS(c ps.Codec, nalus [][]byte) bool {
 		}
 	}
 	return false
-}
-
-// ticksDuration is t ticks of a scale Hz clock.
-func ticksDuration(t uint64, scale uint32) time.Duration {
-	return time.Duration(t/uint64(scale))*time.Second + time.Duration(t%uint64(scale)*uint64(time.Second)/uint64(scale))
 }

@@ -52,7 +52,7 @@ func (w *Writer) placeAudio(at int64) (bool, error) {
 		a.any = true
 	case at > a.next+tol:
 		if at-a.next > w.jumpAudio {
-			return false, fmt.Errorf("%w: audio jumps %v", ErrTimestamp, ticksDuration(at-a.next, int64(a.t.TimeScale())))
+			return false, fmt.Errorf("%w: audio jumps %v", ErrTimestamp, TicksDuration(at-a.next, int64(a.t.TimeScale())))
 		}
 		if n := len(a.samples); n > 0 {
 			a.samples[n-1].dur += uint32(at - a.next)
@@ -60,7 +60,7 @@ func (w *Writer) placeAudio(at int64) (bool, error) {
 		a.next = at
 	case at < a.next-tol:
 		if a.next-at > w.jumpAudio {
-			return false, fmt.Errorf("%w: audio goes back %v", ErrTimestamp, ticksDuration(a.next-at, int64(a.t.TimeScale())))
+			return false, fmt.Errorf("%w: audio goes back %v", ErrTimestamp, TicksDuration(a.next-at, int64(a.t.TimeScale())))
 		}
 		return false, nil
 	}
@@ -208,9 +208,9 @@ func DurationTicks(d time.Duration, rate int64) int64 {
 	return int64(d/time.Second)*rate + int64(d%time.Second)*rate/int64(time.Second)
 }
 
-// ticksDuration converts ticks of a clock of rate Hz to a duration, without
+// TicksDuration converts ticks of a clock of rate Hz to a duration, without
 // overflowing for any tick count a file may hold.
-func ticksDuration(ticks, rate int64) time.Duration {
+func TicksDuration(ticks, rate int64) time.Duration {
 	if rate <= 0 {
 		return 0
 	}

@@ -87,7 +87,7 @@ func Fragments(r io.ReaderAt, size int64) (Layout, error) {
 			base, ticks = prev, prev
 		}
 		f.Key = hasVideo && key
-		f.Start, f.End = ticksDuration(base, int64(timeScale)), ticksDuration(ticks, int64(timeScale))
+		f.Start, f.End = TicksDuration(base, int64(timeScale)), TicksDuration(ticks, int64(timeScale))
 		l.Fragments = append(l.Fragments, f)
 		prev = ticks
 		s.pos = end

@@ -63,7 +63,7 @@ func Scan(r io.ReaderAt, size int64) (Info, error) {
 		info.Fragments++
 		info.Complete = end
 		if hasVideo {
-			info.Duration = ticksDuration(ticks, int64(timeScale))
+			info.Duration = TicksDuration(ticks, int64(timeScale))
 		}
 		s.pos = end
 	}

@@ -155,7 +155,7 @@ func (w *Writer) Bytes() int64 { return w.bytes }
 // With B-frames it may fall short of the presentation span by the reorder
 // delay (a frame or two).
 func (w *Writer) Duration() time.Duration {
-	return ticksDuration(w.video.written, videoTimeScale)
+	return TicksDuration(w.video.written, videoTimeScale)
 }
 
 // VideoCodec is the video codec name ("h264", "h265").
@@ -215,7 +215,7 @@ func (w *Writer) WriteVideo(t *Track, pts int64, au [][]byte) error {
 	rel := dts - w.firstDTS
 	last := v.next // the pending sample's decode time
 	if rel-last > w.jumpVideo {
-		return fmt.Errorf("%w: video DTS jumps %v", ErrTimestamp, ticksDuration(rel-last, videoTimeScale))
+		return fmt.Errorf("%w: video DTS jumps %v", ErrTimestamp, TicksDuration(rel-last, videoTimeScale))
 	}
 	// The pending sample's duration is known now that the next one is here.
 	w.lastDur = uint32(rel - last)
@@ -256,7 +256,7 @@ func (w *Writer) WriteAudio(t *Track, pts int64, payloads ...[]byte) error {
 		at := rel
 		rel += dur
 		if at < -w.jumpAudio {
-			return fmt.Errorf("%w: audio %v before the segment", ErrTimestamp, ticksDuration(-at, int64(a.t.TimeScale())))
+			return fmt.Errorf("%w: audio %v before the segment", ErrTimestamp, TicksDuration(-at, int64(a.t.TimeScale())))
 		}
 		if at < 0 || dur == 0 {
 			continue // before the first key frame
