@@ -84,8 +84,7 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	now := s.now()
-	var inDialog *mediaSession // the session whose dialog carried a MediaStatus
-	var ok bool
+	var ending []*mediaSession // the sessions a MediaStatus ended, torn down after the answer
 	// Requests that belong to a dialog or subscription of ours are refused
 	// with 481 when there is none, before anything is acknowledged.
 	switch m := msg.(type) {
@@ -95,10 +94,13 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	case *manscdp.MediaStatusNotify:
-		if inDialog, ok = s.sessions.mediaStatusSession(req, id, m.DeviceID); !ok {
+		inDialog, ok := s.sessions.mediaStatusSession(req, id, m.DeviceID)
+		if !ok {
 			s.refuseNoDialog(req, tx, id, "media status outside a session")
 			return
 		}
+		s.Log.Info("media status", "device", id, "channel", m.DeviceID, "notify_type", m.NotifyType)
+		ending = s.sessions.mediaStatus(id, m.DeviceID, m.NotifyType, inDialog)
 	}
 	// Answer the transaction first: devices send the next catalog page only
 	// after the 200 for the previous one.
@@ -109,8 +111,9 @@ func (s *Server) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	case *manscdp.MobilePositionNotify:
 		s.onMobilePosition(id, m, now)
 	case *manscdp.MediaStatusNotify:
-		s.Log.Info("media status", "device", id, "channel", m.DeviceID, "notify_type", m.NotifyType)
-		s.sessions.mediaStatus(id, m.DeviceID, m.NotifyType, inDialog)
+		for _, ms := range ending {
+			s.sessions.teardown(ms, ReasonMediaStatus, true)
+		}
 	case *manscdp.CatalogNotify:
 		s.catalog.onNotify(id, m, now)
 	default:

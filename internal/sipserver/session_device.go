@@ -206,26 +206,34 @@ func (m *sessionManager) deviceGone(deviceID, reason string) {
 // dialog: then it ends the device's playback or download of the channel
 // only when there is exactly one — with two users fetching the same
 // camera, ending both would cut the other's short, so an ambiguous one is
-// left to the stream's own end (RTP timeout).
-func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string, in *mediaSession) {
+// left to the stream's own end (RTP timeout). The sessions are marked
+// ended at once, before the MESSAGE is answered, so that a BYE the device
+// sends right after cannot take the end for itself; it returns those whose
+// teardown is the caller's, to run after the answer.
+func (m *sessionManager) mediaStatus(deviceID, channelID, notifyType string, in *mediaSession) []*mediaSession {
 	if notifyType != "121" {
-		return
+		return nil
 	}
+	var done []*mediaSession
 	if in != nil {
 		if in.row.Kind != sipapi.KindPlay {
-			m.end(in, ReasonMediaStatus, true)
+			done = []*mediaSession{in}
 		}
-		return
+	} else {
+		done = m.matching(func(ms *mediaSession) bool {
+			return ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != sipapi.KindPlay
+		})
+		if len(done) > 1 {
+			m.log.Info("MediaStatus 121 outside a dialog matches several sessions; each ends with its stream",
+				"device", deviceID, "channel", channelID, "sessions", len(done))
+			return nil
+		}
 	}
-	done := m.matching(func(ms *mediaSession) bool {
-		return ms.row.DeviceID == deviceID && ms.row.ChannelID == channelID && ms.row.Kind != sipapi.KindPlay
-	})
-	switch len(done) {
-	case 0:
-	case 1:
-		m.end(done[0], ReasonMediaStatus, true)
-	default:
-		m.log.Info("MediaStatus 121 outside a dialog matches several sessions; each ends with its stream",
-			"device", deviceID, "channel", channelID, "sessions", len(done))
+	var teardown []*mediaSession
+	for _, ms := range done {
+		if m.markEnded(ms, ReasonMediaStatus) {
+			teardown = append(teardown, ms)
+		}
 	}
+	return teardown
 }

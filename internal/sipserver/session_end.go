@@ -34,23 +34,27 @@ func (m *sessionManager) endSession(id, reason string) error {
 // end ends an open session: marks it ended, hangs up (bye) and closes its
 // receiver. Only the first of concurrent enders does the work.
 func (m *sessionManager) end(ms *mediaSession, reason string, bye bool) {
+	if m.markEnded(ms, reason) {
+		m.teardown(ms, reason, bye)
+	}
+}
+
+// markEnded records that ms ended for reason — whatever ends it later
+// (a BYE racing in) finds it ended — and reports whether its teardown is
+// the caller's: not when it had ended already, nor while it is still being
+// set up (start() sees ended and tears down).
+func (m *sessionManager) markEnded(ms *mediaSession, reason string) bool {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if ms.ended {
-		m.mu.Unlock()
-		return
+		return false
 	}
 	ms.ended = true
 	ms.row.EndReason = reason
 	if m.byPath[ms.row.Path] == ms {
 		delete(m.byPath, ms.row.Path)
 	}
-	if !ms.isReady() {
-		// Still being set up: start() sees ended and tears down.
-		m.mu.Unlock()
-		return
-	}
-	m.mu.Unlock()
-	m.teardown(ms, reason, bye)
+	return ms.isReady()
 }
 
 // teardown undoes an ended session: row, dialog, receiver, SSRC.

@@ -161,7 +161,9 @@ func TestMediaStatus121(t *testing.T) {
 			if tc.inDialog != "" {
 				in = m.byCall[tc.inDialog]
 			}
-			m.mediaStatus(dev, tc.channel, tc.notifyType, in)
+			for _, ms := range m.mediaStatus(dev, tc.channel, tc.notifyType, in) {
+				m.teardown(ms, ReasonMediaStatus, true)
+			}
 			var ended []string
 			for id, reason := range st.ended {
 				if reason != ReasonMediaStatus {

@@ -732,19 +732,24 @@ func TestMediaStatusEndsOnlyItsSession(t *testing.T) {
 		defer m.mu.Unlock()
 		return m.byPath[path] != nil
 	}
-	m.mediaStatus(trustDevice, trustCh1, "121", nil)
+	status := func(in *mediaSession) {
+		for _, ms := range m.mediaStatus(trustDevice, trustCh1, "121", in) {
+			m.teardown(ms, ReasonMediaStatus, true)
+		}
+	}
+	status(nil)
 	if !open(infos[0].Path) || !open(infos[1].Path) {
 		t.Fatal("an ambiguous MediaStatus outside a dialog ended a session")
 	}
 	m.mu.Lock()
 	first := m.byPath[infos[0].Path]
 	m.mu.Unlock()
-	m.mediaStatus(trustDevice, trustCh1, "121", first)
+	status(first)
 	if open(infos[0].Path) || !open(infos[1].Path) {
 		t.Fatal("MediaStatus of one dialog must end that session only")
 	}
 	// With one left, one outside a dialog is no longer ambiguous.
-	m.mediaStatus(trustDevice, trustCh1, "121", nil)
+	status(nil)
 	if open(infos[1].Path) {
 		t.Fatal("the only download of the channel was not ended")
 	}
